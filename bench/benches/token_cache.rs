@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use graph_auth::{
+use msgraph_typed_auth::{
     ClientAuthentication, ClientSecretCredential, Cloud, CredentialOptions, MemoryTokenCache,
     TokenCredential, TokenRequest,
 };
-use graph_emulator::{Emulator, seeded};
+use msgraph_typed_emulator::{Emulator, seeded};
 
 const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use graph_api::GraphClient;
-use graph_api::auth::{
+use msgraph_typed::GraphClient;
+use msgraph_typed::auth::{
     ClientAuthentication, ClientSecretCredential, Cloud, CredentialOptions, MemoryTokenCache,
 };
-use graph_emulator::seeded;
+use msgraph_typed_emulator::seeded;
 use serde::Deserialize;
 
 /// Errors of the benchmark driver (never a library).
@@ -98,7 +98,7 @@ fn sdk_client_with(
         ClientAuthentication::secret(seeded::DAEMON_CLIENT_SECRET),
         options,
     )?;
-    let mut builder = graph_api::Client::builder()
+    let mut builder = msgraph_typed::Client::builder()
         .credential(credential)
         .base_url(graph_url)
         .scopes([GRAPH_SCOPE]);

@@ -1,12 +1,12 @@
 //! `graph-bench decode`: the parse step alone. One real `/users?$top=999` page from the
-//! emulator, parsed again and again into the baseline's struct, into graph-api's `AnyUser`
+//! emulator, parsed again and again into the baseline's struct, into msgraph-typed's `AnyUser`
 //! and `User`, and into `serde_json::Value`; prints nanoseconds per item. A profile of the
 //! paging benchmark's parse cost without any I/O (run it under `perf record`).
 
 use std::time::Instant;
 
-use graph_api::models::{AnyUser, User};
-use graph_emulator::Emulator;
+use msgraph_typed::models::{AnyUser, User};
+use msgraph_typed_emulator::Emulator;
 use serde::de::DeserializeOwned;
 
 use crate::common::{BoxError, GRAPH_SCOPE, RawPage, RawUser, raw_token};
@@ -44,8 +44,8 @@ pub async fn run(rounds: usize) -> Result<(), BoxError> {
             parse::<RawUser> as fn(&[u8]) -> Result<usize, BoxError>,
         ),
         ("baseline FullUser", parse::<crate::full_user::FullUser>),
-        ("graph-api AnyUser", parse::<AnyUser>),
-        ("graph-api User", parse::<User>),
+        ("msgraph-typed AnyUser", parse::<AnyUser>),
+        ("msgraph-typed User", parse::<User>),
         ("serde_json::Value", parse::<serde_json::Value>),
     ] {
         if only.as_deref().is_some_and(|o| !name.contains(o)) {

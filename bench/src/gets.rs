@@ -2,7 +2,7 @@
 //! `N` sequential `GET /users/{id}` through the SDK and through plain reqwest, printing
 //! microseconds per request. `GETS_ONLY=ours` (or `raw`) runs one side only.
 
-use graph_emulator::Emulator;
+use msgraph_typed_emulator::Emulator;
 
 use crate::common::{BoxError, Identity, raw_token, sdk_client, sdk_client_over};
 use crate::scenarios::{Getter, sequential_gets};

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use futures::TryStreamExt as _;
-use graph_emulator::Emulator;
+use msgraph_typed_emulator::Emulator;
 
 use common::{BoxError, Identity, RawPage, RawUser, Timing, load_average, raw_token, sdk_client};
 use report::{Builds, PagingRow, PeerResult, Report, RssRow};

@@ -29,7 +29,7 @@ pub struct RssRow {
     pub kb: u64,
 }
 
-/// Clean builds of graph-api measured by the script: label, seconds, peak RSS (kB), exit code.
+/// Clean builds of msgraph-typed measured by the script: label, seconds, peak RSS (kB), exit code.
 pub struct Builds(Vec<(String, f64, u64, i32)>);
 
 impl Builds {
@@ -79,7 +79,7 @@ fn pager_name(p: Pager) -> &'static str {
         Pager::RawFull => {
             "baseline: reqwest + serde_json into the equivalent plain struct (every property of `User`)"
         }
-        Pager::RawIntoSdkModel => "diagnostic: baseline loop into graph-api's `AnyUser`",
+        Pager::RawIntoSdkModel => "diagnostic: baseline loop into msgraph-typed's `AnyUser`",
         Pager::FetchOnly => "ceiling: fetch + read only `@odata.nextLink`",
     }
 }
@@ -88,7 +88,7 @@ fn getter_name(g: Getter) -> &'static str {
     match g {
         Getter::Ours => "ours: `users().by_id(id).get().send()`",
         Getter::Raw => "baseline: reqwest + serde_json into a plain struct",
-        Getter::RawIntoSdkModel => "diagnostic: baseline into graph-api's `AnyUser`",
+        Getter::RawIntoSdkModel => "diagnostic: baseline into msgraph-typed's `AnyUser`",
     }
 }
 
@@ -300,7 +300,7 @@ impl Report {
                     };
                     let _ = writeln!(
                         t,
-                        "| 6 | clean `cargo build -p graph-api`, {label}{status} | {secs:.0} s, {} MiB peak | graph-rs-sdk {reference} | {:.1}x | see issue 5 | {goal} |",
+                        "| 6 | clean `cargo build -p msgraph-typed`, {label}{status} | {secs:.0} s, {} MiB peak | graph-rs-sdk {reference} | {:.1}x | see issue 5 | {goal} |",
                         kb / 1024,
                         secs / if label.starts_with("debug") {
                             9.9
@@ -462,7 +462,7 @@ impl Report {
             Some(Builds(rows)) => {
                 let _ = writeln!(
                     md,
-                    "Clean `cargo build -p graph-api` in the main workspace, each with a throwaway `CARGO_TARGET_DIR` (all dependencies included), under `/usr/bin/time -v`; peak memory is the largest single process (rustc).\n"
+                    "Clean `cargo build -p msgraph-typed` in the main workspace, each with a throwaway `CARGO_TARGET_DIR` (all dependencies included), under `/usr/bin/time -v`; peak memory is the largest single process (rustc).\n"
                 );
                 let _ = writeln!(
                     md,

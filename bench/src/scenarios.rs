@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt as _;
-use graph_api::GraphClient;
+use msgraph_typed::GraphClient;
 use serde::de::DeserializeOwned;
 
 use crate::common::{BoxError, LinkOnly, RawPage, RawUser, timed};
@@ -113,7 +113,7 @@ pub async fn paging_round(
                     (n?, d)
                 }
                 Pager::RawIntoSdkModel => {
-                    let (n, d) = timed(raw_paging::<graph_api::models::AnyUser>(
+                    let (n, d) = timed(raw_paging::<msgraph_typed::models::AnyUser>(
                         &http, graph_url, token,
                     ))
                     .await;
@@ -159,7 +159,7 @@ pub async fn sequential_gets(
                 std::hint::black_box(user);
             }
             Getter::RawIntoSdkModel => {
-                let user: graph_api::models::AnyUser = raw_get(http, graph_url, token, id).await?;
+                let user: msgraph_typed::models::AnyUser = raw_get(http, graph_url, token, id).await?;
                 std::hint::black_box(user);
             }
         }

@@ -1,4 +1,4 @@
-//! Generates the `graph-models` (typed models) and `graph-api` (request builders) crates
+//! Generates the `msgraph-typed-models` (typed models) and `msgraph-typed` (request builders) crates
 //! from Microsoft Graph CSDL metadata.
 //!
 //! The pipeline is: [`csdl::parse`] (XML to plain structures, with locations) ->

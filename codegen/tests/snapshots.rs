@@ -77,7 +77,7 @@ fn committed_generated_code_is_up_to_date_and_headed() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     assert!(
         emit::run(dir, true, false).expect("generation runs"),
-        "graph-models or graph-api is stale: run `cargo run -p codegen`"
+        "msgraph-typed-models or msgraph-typed is stale: run `cargo run -p codegen`"
     );
     for krate in [emit::MODELS_CRATE, emit::API_CRATE] {
         let generated = dir.join("..").join(krate).join("src/generated");

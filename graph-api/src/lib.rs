@@ -1,13 +1,17 @@
-//! Typed Microsoft Graph v1.0: models and fluent request builders generated from
-//! Microsoft's published metadata, on top of `graph-core`'s pipeline and `graph-auth`'s
-//! credentials. This crate is the one dependency an application needs.
+//! A typed Microsoft Graph SDK for Rust: models and fluent request builders generated from
+//! Microsoft's published metadata, a pipeline that puts a fresh token on every request, and
+//! credentials whose tokens never go stale. This crate is the one dependency an application
+//! needs: everything the SDK's signatures use is reachable from here.
 //!
 //! ```no_run
-//! use graph_api::{GraphClient, models::UserField, auth::StaticTokenCredential};
-//! use futures::TryStreamExt as _;
+//! use msgraph_typed::GraphClient;
+//! use msgraph_typed::auth::ClientSecretCredential;
+//! use msgraph_typed::futures::TryStreamExt as _;
+//! use msgraph_typed::models::UserField;
 //!
-//! # async fn demo(credential: StaticTokenCredential) -> graph_api::Result<()> {
-//! let client = GraphClient::new(graph_api::Client::builder().credential(credential).build()?);
+//! # async fn demo() -> msgraph_typed::Result<()> {
+//! let credential = ClientSecretCredential::new("contoso.onmicrosoft.com", "client-id", "secret")?;
+//! let client = GraphClient::builder().credential(credential).build()?;
 //!
 //! // GET /users?$select=displayName,mail&$top=50, every page as one stream
 //! let users: Vec<_> = client
@@ -25,6 +29,15 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Where things are
+//!
+//! - [`GraphClient::builder`]: the entry point (credential, cloud, retry, timeouts, HTTP
+//!   configuration); [`GraphClient::on_behalf_of`] for a web API's per-request views.
+//! - [`auth`]: every credential and token cache (the `msgraph-typed-auth` crate).
+//! - Requests and answers: [`CollectionRequest`] (`send()`, `pages()`, `stream()`),
+//!   [`DeltaRequest`], [`BatchBuilder`], [`Page`], [`Error`] and its predicates.
+//! - `mock` (feature `test-util`): `MockTransport` for your own unit tests.
+//!
 //! # Organisation
 //!
 //! - [`models`]: one struct per entity and complex type (inherited properties flattened in,
@@ -41,10 +54,10 @@
 //! - Anything not generated: [`GraphClient::request`] and [`GraphClient::raw`] send a method and
 //!   path through the same pipeline.
 //!
-//! The models are the `graph-models` crate and the Edm types, [`Patch`] and [`Selectable`]
-//! come from `graph-odata`, both re-exported here: they compile in parallel with the HTTP
+//! The models are the `msgraph-typed-models` crate and the Edm types, [`Patch`] and [`Selectable`]
+//! come from `msgraph-typed-odata`, both re-exported here: they compile in parallel with the HTTP
 //! stack rather than after it. Everything under `src/generated/` (here and in
-//! `graph-models`) is written by the `codegen` crate (`cargo run -p codegen`); do not edit it
+//! `msgraph-typed-models`) is written by the `codegen` crate (`cargo run -p codegen`); do not edit it
 //! by hand.
 //!
 //! # Features
@@ -61,7 +74,9 @@
 //!   text Graph sent, which any date library parses);
 //! - `http2`: HTTP/2 to Graph, negotiated by ALPN (otherwise a pool of HTTP/1.1 keep-alive
 //!   connections);
-//! - `redis`: graph-auth's encrypted Redis token cache.
+//! - `redis`: the encrypted Redis token cache (`auth::RedisTokenCache`);
+//! - `test-util`: `mock`, test doubles for your own unit tests.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[allow(
     clippy::large_enum_variant,
@@ -72,90 +87,56 @@
 )]
 mod generated;
 
-pub use generated::builders;
-pub use graph_models::models;
-pub use graph_models::{AdditionalData, ODataValue, Patch, edm};
-pub use http::Method;
+mod client;
 
-pub use graph_auth as auth;
-pub use graph_core::{
-    BatchBuilder, Client, ClientBuilder, CollectionRequest, CountRequest, DeltaLink, DeltaRequest,
-    EntityRequest, Error, NextLink, NoContent, Page, Request, RequestOptions, Result, RetryOptions,
-    Selectable,
+pub use client::{GraphClient, GraphClientBuilder};
+pub use generated::builders;
+pub use msgraph_typed_models::models;
+pub use msgraph_typed_models::{AdditionalData, ODataValue, Patch, edm};
+
+/// Credentials, token caches and clouds (the `msgraph-typed-auth` crate): everything needed
+/// to get tokens, on its own or for a [`GraphClient`].
+pub use msgraph_typed_auth as auth;
+pub use msgraph_typed_auth::{
+    AccessToken, AuthError, Cloud, HttpClient, HttpClientError, TokenCredential, TokenRequest,
+    UserAssertion,
 };
 
-/// The repository README's Rust examples, compiled as doctests so they stay true.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
+/// Time, injected: [`clock::Clock`], [`clock::SystemClock`] and, for tests,
+/// [`clock::TestClock`].
+pub use msgraph_typed_core::clock;
+/// OData helpers: path-segment encoding and query-value quoting.
+pub use msgraph_typed_core::odata;
+pub use msgraph_typed_core::path;
+pub use msgraph_typed_core::{
+    BatchBuilder, BatchItemResponse, BatchKey, BatchRequest, BatchResponse, Body,
+    CollectionRequest, CountRequest, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_REQUEST_TIMEOUT, DecodeError, DeltaEvent, DeltaItem, DeltaLink, DeltaRequest,
+    EntityRequest, Error, ErrorDetail, ErrorKind, HttpRequest, HttpResponse, InnerError,
+    MAX_BATCH_SIZE, NextLink, NoContent, ODataError, Page, RedirectOptions, Removed, Request,
+    RequestOptions, ReqwestTransport, Response, Result, RetryOptions, Selectable, ServiceError,
+    ShouldRetry, ThrottleMode, Transport, TransportError, USER_AGENT,
+};
+/// The lower-level pipeline client every [`GraphClient`] wraps, for requests by path
+/// (`client.collection::<T>("users")`); most code never needs it.
+pub use msgraph_typed_core::{Client, ClientBuilder};
+
+/// Test doubles for your own unit tests (feature `test-util`): [`mock::MockTransport`]
+/// answers from rules and records every call, with no network and no TLS.
+#[cfg(feature = "test-util")]
+pub use msgraph_typed_core::mock;
+
+/// The crates whose types appear in this crate's signatures, re-exported so one dependency
+/// suffices: `http` (methods, status codes, headers), `url`, `bytes`, `serde_json` (raw
+/// JSON), `futures` (the `Stream` extension traits that consume pages), and `reqwest` (the
+/// configuration [`HttpClient::with_config`] takes).
+pub use bytes;
+pub use futures;
+pub use http;
+pub use http::Method;
+pub use msgraph_typed_auth::http_client::reqwest;
+pub use serde_json;
+pub use url;
 
 /// The Graph API version this crate was generated for.
 pub const GRAPH_VERSION: &str = "v1.0";
-
-/// The typed Graph client: entry points for every entity set and singleton of the enabled
-/// features, plus raw requests for anything else. Cheap to clone.
-#[derive(Clone, Debug)]
-pub struct GraphClient {
-    client: graph_core::Client,
-}
-
-impl GraphClient {
-    /// Wraps a configured [`Client`] (credential, cloud or base URL, retry, transport).
-    pub fn new(client: graph_core::Client) -> GraphClient {
-        GraphClient { client }
-    }
-
-    /// The underlying pipeline client.
-    pub fn client(&self) -> &graph_core::Client {
-        &self.client
-    }
-
-    /// A request by method and path (relative to the base URL, no leading slash, each
-    /// segment percent-encoded) through the same pipeline, answered as `T`.
-    ///
-    /// ```no_run
-    /// # async fn demo(client: graph_api::GraphClient) -> graph_api::Result<()> {
-    /// let org: serde_json::Value = client
-    ///     .request(graph_api::Method::GET, "organization")
-    ///     .send()
-    ///     .await?;
-    /// # let _ = org; Ok(()) }
-    /// ```
-    pub fn request<T: serde::de::DeserializeOwned + Send + 'static>(
-        &self,
-        method: http::Method,
-        path: impl Into<String>,
-    ) -> graph_core::Request<T> {
-        self.client.request(method, path)
-    }
-
-    /// [`GraphClient::request`] answered as JSON.
-    pub fn raw(
-        &self,
-        method: http::Method,
-        path: impl Into<String>,
-    ) -> graph_core::Request<serde_json::Value> {
-        self.client.request(method, path)
-    }
-
-    /// The `/directory/administrativeUnits` collection (Graph v1.0 has no top-level entity
-    /// set for administrative units; they live under the `directory` singleton).
-    #[cfg(feature = "identity")]
-    pub fn administrative_units(&self) -> builders::AdministrativeUnitCollectionBuilder {
-        builders::AdministrativeUnitCollectionBuilder::new(
-            self.client.clone(),
-            "directory/administrativeUnits",
-        )
-    }
-
-    /// A `$batch` of requests.
-    pub fn batch(&self) -> graph_core::BatchBuilder {
-        self.client.batch()
-    }
-}
-
-impl From<graph_core::Client> for GraphClient {
-    fn from(client: graph_core::Client) -> Self {
-        GraphClient::new(client)
-    }
-}

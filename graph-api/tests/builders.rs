@@ -1,17 +1,20 @@
 //! Builders produce exactly the URL, method and body of documented requests (checked on
-//! graph-core's MockTransport, which records every call).
+//! msgraph-typed-core's MockTransport, which records every call).
 
 use futures::StreamExt as _;
-use graph_api::models::{
+use msgraph_typed::mock::{MockResponse, MockTransport, RecordedCall};
+use msgraph_typed::models::{
     AnyDirectoryObject, DirectoryObjectCheckMemberGroupsBody,
     DirectoryObjectCollectionGetByIdsBody, DirectoryObjectGetMemberGroupsBody, User, UserField,
 };
-use graph_api::{Client, GraphClient, Method, Patch};
-use graph_core::mock::{MockResponse, MockTransport, RecordedCall};
+use msgraph_typed::{GraphClient, Method, Patch};
 use serde_json::{Value, json};
 
 fn client(mock: &MockTransport) -> GraphClient {
-    GraphClient::new(Client::builder().transport(mock.clone()).build().unwrap())
+    GraphClient::builder()
+        .transport(mock.clone())
+        .build()
+        .unwrap()
 }
 
 fn only_call(mock: &MockTransport) -> RecordedCall {
@@ -69,7 +72,7 @@ async fn get_user_by_id_and_by_upn_encodes_the_key() {
         .send()
         .await
         .unwrap();
-    assert!(matches!(user, graph_api::models::AnyUser::User(_)));
+    assert!(matches!(user, msgraph_typed::models::AnyUser::User(_)));
     c.users()
         .by_id("adele#v@contoso.com")
         .get()

@@ -4,12 +4,12 @@
 
 use std::path::PathBuf;
 
-use graph_api::models::{
+use msgraph_typed::models::{
     AdministrativeUnit, AnyDirectoryObject, AnyUser, Application,
     DirectoryObjectCheckMemberGroupsBody, DirectoryObjectCollectionGetByIdsBody,
     DirectoryObjectGetMemberGroupsBody, DirectoryRole, Group, ServicePrincipal,
 };
-use graph_api::{ODataValue, Patch};
+use msgraph_typed::{ODataValue, Patch};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -110,10 +110,10 @@ fn check_sample(name: &str, exchange: &Value) -> bool {
             page::<ServicePrincipal>(what, res);
         }
         // Not model payloads: text/plain counts, $batch envelopes and error bodies belong
-        // to graph-core's tests.
+        // to msgraph-typed-core's tests.
         n if n.ends_with("_count") && res.is_string() => return false,
         n if n.starts_with("batch_") || n.starts_with("error_") => return false,
-        // A bare `@odata.nextLink` fragment (no `value`): graph-core's paging tests use it.
+        // A bare `@odata.nextLink` fragment (no `value`): msgraph-typed-core's paging tests use it.
         "paging_nextlink" => return false,
         other => panic!("sample {other} is not mapped to a model type: add it to this test"),
     }
@@ -229,8 +229,8 @@ fn mixed_page_with_unknown_types_and_values_is_kept() {
 
 #[test]
 fn unknown_enum_values_are_kept() {
-    use graph_api::edm::StringEnum;
-    use graph_api::models::AttendeeType;
+    use msgraph_typed::edm::StringEnum;
+    use msgraph_typed::models::AttendeeType;
     let v: AttendeeType = serde_json::from_str("\"robot\"").unwrap();
     assert_eq!(v, AttendeeType::Unknown("robot".into()));
     assert_eq!(serde_json::to_string(&v).unwrap(), "\"robot\"");

@@ -1,7 +1,7 @@
 //! Injected time, so expiry, refresh, backoff and retries are tested without sleeping.
 //!
 //! One [`Clock`] serves the whole SDK: the token manager and the credentials decide expiry
-//! with it, and the HTTP pipeline (`graph-core`) waits on it between retries.
+//! with it, and the HTTP pipeline (`msgraph-typed-core`) waits on it between retries.
 
 use std::fmt;
 use std::sync::Arc;
@@ -41,7 +41,7 @@ impl Clock for SystemClock {
 /// forward by its duration and is recorded ([`TestClock::sleeps`]). Clones share one time.
 ///
 /// ```
-/// use graph_auth::{Clock, TestClock};
+/// use msgraph_typed_auth::{Clock, TestClock};
 /// use std::time::Duration;
 ///
 /// # async fn demo() {

@@ -4,10 +4,9 @@ use std::fmt;
 
 use url::Url;
 
-/// Which Microsoft cloud to talk to (REQ-68, 69).
-///
-/// The authority and the Graph endpoint always change together, so a token is never
-/// reused across clouds.
+/// Which Microsoft cloud to talk to: the authority host, the Graph host and the default scope
+/// always change together, so a token is never asked of one cloud for another.
+/// See Microsoft Graph's national cloud deployments documentation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Cloud {
@@ -19,7 +18,8 @@ pub enum Cloud {
     UsGovernmentDod,
     /// China, operated by 21Vianet: `login.chinacloudapi.cn`, `microsoftgraph.chinacloudapi.cn`.
     China,
-    /// Any other pair, for example a local emulator. Build it with [`Cloud::custom`].
+    /// Any other authority and Graph endpoint, for example a local emulator or a proxy. Build it
+    /// with [`Cloud::custom`] or [`Cloud::custom_with_scope`].
     Custom(CustomCloud),
 }
 
@@ -28,6 +28,7 @@ pub enum Cloud {
 pub struct CustomCloud {
     authority_host: Url,
     graph_endpoint: Url,
+    graph_scope: String,
 }
 
 /// A custom cloud that cannot be used.
@@ -43,14 +44,45 @@ impl fmt::Display for CloudError {
 impl std::error::Error for CloudError {}
 
 impl Cloud {
-    /// A custom cloud; both URLs must be https unless their host is loopback.
+    /// A custom cloud: another route to global Microsoft Graph (an emulator, a proxy), whose
+    /// tokens are for `https://graph.microsoft.com/.default` whatever the endpoint's host is.
+    /// Both URLs must be https unless their host is loopback.
+    ///
+    /// ```
+    /// use msgraph_typed_auth::Cloud;
+    ///
+    /// let local = Cloud::custom("http://127.0.0.1:8080/", "http://127.0.0.1:8080/")?;
+    /// assert_eq!(local.graph_default_scope(), "https://graph.microsoft.com/.default");
+    /// # Ok::<(), msgraph_typed_auth::CloudError>(())
+    /// ```
     ///
     /// # Errors
     /// [`CloudError`] when a URL does not parse, has no host, or is plain http to a non-loopback host.
     pub fn custom(authority_host: &str, graph_endpoint: &str) -> Result<Self, CloudError> {
+        Self::custom_with_scope(
+            authority_host,
+            graph_endpoint,
+            "https://graph.microsoft.com/.default",
+        )
+    }
+
+    /// A custom cloud whose Graph tokens are for `graph_scope` (for example
+    /// `https://graph.microsoft.us/.default` behind a proxy of the US Government cloud).
+    ///
+    /// # Errors
+    /// As [`Cloud::custom`], and when the scope is empty.
+    pub fn custom_with_scope(
+        authority_host: &str,
+        graph_endpoint: &str,
+        graph_scope: &str,
+    ) -> Result<Self, CloudError> {
+        if graph_scope.trim().is_empty() {
+            return Err(CloudError("the Graph scope is empty".into()));
+        }
         Ok(Cloud::Custom(CustomCloud {
             authority_host: parse_endpoint("authority host", authority_host)?,
             graph_endpoint: parse_endpoint("graph endpoint", graph_endpoint)?,
+            graph_scope: graph_scope.trim().to_string(),
         }))
     }
 
@@ -94,9 +126,13 @@ impl Cloud {
         }
     }
 
-    /// The default scope for Graph in this cloud, e.g. `https://graph.microsoft.com/.default`.
+    /// The default scope for Graph in this cloud, e.g. `https://graph.microsoft.com/.default`
+    /// or `https://graph.microsoft.us/.default`; for a custom cloud, the one it was built with.
     pub fn graph_default_scope(&self) -> String {
-        format!("{}/.default", self.graph_endpoint().trim_end_matches('/'))
+        match self {
+            Cloud::Custom(custom) => custom.graph_scope.clone(),
+            _ => format!("{}/.default", self.graph_endpoint().trim_end_matches('/')),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::{AccessToken, AuthError};
+use crate::{AccessToken, AuthError, CredentialEnvironment};
 
 /// What a caller asks a credential for: scopes, optional claims, optional tenant
 /// and whether the cache must be bypassed.
@@ -71,6 +71,23 @@ impl fmt::Debug for TokenRequest {
 ///
 /// Implement it yourself to plug in your own token source; the credentials in this
 /// crate all implement it through the shared token manager.
+///
+/// ```
+/// use msgraph_typed_auth::{AccessToken, AuthError, TokenCredential, TokenRequest};
+/// use std::time::{Duration, SystemTime};
+///
+/// /// Tokens from a sidecar that already holds them.
+/// #[derive(Debug)]
+/// struct Sidecar;
+///
+/// #[async_trait::async_trait]
+/// impl TokenCredential for Sidecar {
+///     async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, AuthError> {
+///         let _scopes = &request.scopes; // ask your token source for these
+///         Ok(AccessToken::new("token", SystemTime::now() + Duration::from_secs(3600)))
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait TokenCredential: Send + Sync + fmt::Debug {
     /// Returns a token for `request`, from the cache when a fresh one is there.
@@ -78,6 +95,19 @@ pub trait TokenCredential: Send + Sync + fmt::Debug {
     /// # Errors
     /// [`AuthError`] when no token can be obtained; see its predicates.
     async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, AuthError>;
+
+    /// Called once by a Graph client that is given this credential, with the client's cloud
+    /// and HTTP client. The credentials of this crate take whichever of the two they were not
+    /// configured with, so the cloud is set once (on the client) and token traffic shares the
+    /// client's connection pool and proxy. Defaults to accepting and ignoring them.
+    ///
+    /// # Errors
+    /// [`AuthError::Configuration`] when the credential was configured with, or already bound
+    /// to, another cloud's authority: a token must never be asked of one cloud for another.
+    fn bind(&self, environment: &CredentialEnvironment) -> Result<(), AuthError> {
+        let _ = environment;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -85,9 +115,24 @@ impl<T: TokenCredential + ?Sized> TokenCredential for Arc<T> {
     async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, AuthError> {
         (**self).get_token(request).await
     }
+
+    fn bind(&self, environment: &CredentialEnvironment) -> Result<(), AuthError> {
+        (**self).bind(environment)
+    }
 }
 
 /// A credential that always returns the same token, for tests and for tokens obtained elsewhere.
+///
+/// ```
+/// use msgraph_typed_auth::{AccessToken, StaticTokenCredential};
+/// use std::time::{Duration, SystemTime};
+///
+/// let credential = StaticTokenCredential::new(AccessToken::new(
+///     "eyJ0eXAi...",
+///     SystemTime::now() + Duration::from_secs(3600),
+/// ));
+/// # let _ = credential;
+/// ```
 #[derive(Debug, Clone)]
 pub struct StaticTokenCredential {
     token: AccessToken,

@@ -1,6 +1,6 @@
 //! The token endpoint over HTTP: form posts with `client-request-id` and library headers
-//! (REQ-49), one quick retry on 5xx or timeout (REQ-61), and full parsing of token answers
-//! and Entra errors (REQ-66).
+//!, one quick retry on 5xx or timeout, and full parsing of token answers
+//! and Entra errors.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -19,15 +19,15 @@ use crate::http_client::{HttpClient, ReadBodyError, read_body_limited};
 use crate::token::AccessToken;
 
 /// The library identifier sent in `x-client-SKU` (our own product token, not MSAL's).
-pub const LIBRARY_SKU: &str = "graph-rs.auth";
+pub const LIBRARY_SKU: &str = "msgraph-typed-rust";
 /// The library version sent in `x-client-VER`.
 pub const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Tokens living at least this long get a proactive refresh at half-life (REQ-51).
+/// Tokens living at least this long get a proactive refresh at half-life.
 const HALF_LIFE_THRESHOLD: Duration = Duration::from_secs(2 * 3600);
-/// Maximum jitter applied to a half-life refresh time (REQ-51: MSAL uses ±5 min).
+/// Maximum jitter applied to a half-life refresh time (MSAL uses ±5 min).
 const MAX_REFRESH_JITTER: Duration = Duration::from_secs(300);
-/// Retry-After values are honoured up to one hour (REQ-61).
+/// Retry-After values are honoured up to one hour.
 pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// One form field: plain, or a secret exposed only while the body is encoded.
@@ -170,18 +170,22 @@ fn seconds(value: Option<&Value>) -> Option<Duration> {
 
 /// Sends requests to a token (or device code) endpoint, over a client that never follows
 /// redirects, reading at most `max_response_bytes` of any answer.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct TokenEndpoint {
-    http: HttpClient,
+    http: HttpSource,
     clock: Arc<dyn Clock>,
     timeout: Duration,
     retry_delay: Duration,
     max_response_bytes: usize,
 }
 
+/// Where the endpoint gets its HTTP client: the credential's own, the one of the Graph client
+/// it was given to, or a default made on first use.
+pub(crate) type HttpSource = Arc<dyn Fn() -> Result<HttpClient, AuthError> + Send + Sync>;
+
 /// The settings of a [`TokenEndpoint`].
 pub(crate) struct EndpointConfig {
-    pub(crate) http: HttpClient,
+    pub(crate) http: HttpSource,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) timeout: Duration,
     pub(crate) retry_delay: Duration,
@@ -190,6 +194,15 @@ pub(crate) struct EndpointConfig {
 
 /// A 2xx answer: its status and JSON object.
 type JsonAnswer = (u16, Map<String, Value>);
+
+impl std::fmt::Debug for TokenEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenEndpoint")
+            .field("timeout", &self.timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish_non_exhaustive()
+    }
+}
 
 impl TokenEndpoint {
     pub(crate) fn new(config: EndpointConfig) -> Self {
@@ -218,7 +231,7 @@ impl TokenEndpoint {
     /// sent `Retry-After`.
     ///
     /// The future is boxed: every flow awaits it, and a boxed future keeps reqwest's future
-    /// types out of each flow's own state machine (which made graph-auth slow to compile).
+    /// types out of each flow's own state machine (which made msgraph-typed-auth slow to compile).
     pub(crate) fn post<'a>(
         &'a self,
         url: &'a Url,
@@ -271,8 +284,8 @@ impl TokenEndpoint {
         }
         tracing::debug!(grant, url = %url, client_request_id = %client_request_id, "token request");
         let started = std::time::Instant::now();
-        let response = self
-            .http
+        let http = (self.http)()?;
+        let response = http
             .reqwest()
             .post(url.clone())
             .headers(headers)

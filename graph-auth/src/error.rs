@@ -1,5 +1,5 @@
 //! The error every credential returns, with the full Entra ID error when the token
-//! endpoint sent one (REQ-66, 67).
+//! endpoint sent one.
 //!
 //! Callers decide with the predicates ([`AuthError::is_retryable`],
 //! [`AuthError::is_interaction_required`], [`AuthError::is_configuration`]) and the
@@ -151,7 +151,7 @@ impl fmt::Display for ChainDisplay<'_> {
     }
 }
 
-/// An OAuth 2.0 error answer of the token endpoint, with every field Entra ID adds (REQ-66).
+/// An OAuth 2.0 error answer of the token endpoint, with every field Entra ID adds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct EntraError {
@@ -221,7 +221,7 @@ const INTERACTION_ERRORS: &[&str] = &[
     "consent_required",
     "invalid_grant",
 ];
-/// Sub-errors of `invalid_grant` that are not fixed by user interaction (REQ-66).
+/// Sub-errors of `invalid_grant` that are not fixed by user interaction.
 const NON_INTERACTIVE_SUBERRORS: &[&str] = &["client_mismatch", "protection_policy_required"];
 /// AADSTS codes that mean interaction or consent: MFA (50076, 50079), consent (65001), revoked (50173).
 const INTERACTION_CODES: &[u64] = &[50076, 50079, 65001, 50173, 50013, 500133];
@@ -239,7 +239,7 @@ const CONFIGURATION_CODES: &[u64] = &[70011, 7000215, 700016, 90002, 1002012];
 
 impl AuthError {
     /// Whether trying again later may succeed: transport failures and timeouts, 5xx, 408, 429,
-    /// and `temporarily_unavailable` (REQ-52).
+    /// and `temporarily_unavailable`.
     pub fn is_retryable(&self) -> bool {
         match self {
             AuthError::Transport { .. } | AuthError::Throttled { .. } | AuthError::Internal(_) => {
@@ -255,7 +255,7 @@ impl AuthError {
 
     /// Whether the user must interact (sign in, MFA, consent) before a token can be issued:
     /// `interaction_required`, `invalid_grant` (except suberror `client_mismatch` /
-    /// `protection_policy_required`), AADSTS50076/50079/65001/50173/50013/500133 (REQ-66, 67).
+    /// `protection_policy_required`), AADSTS50076/50079/65001/50173/50013/500133.
     /// Never retried silently; an OBO web API answers its client with [`AuthError::claims`].
     pub fn is_interaction_required(&self) -> bool {
         let Some(error) = self.entra_error() else {
@@ -313,7 +313,7 @@ impl AuthError {
     /// when the token endpoint sent claims. The client requests a new token with those claims.
     ///
     /// ```
-    /// # fn answer(error: &graph_auth::AuthError) {
+    /// # fn answer(error: &msgraph_typed_auth::AuthError) {
     /// if let Some(challenge) = error.www_authenticate_challenge() {
     ///     // respond 401 with header ("WWW-Authenticate", challenge)
     /// #   let _ = challenge;

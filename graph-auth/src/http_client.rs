@@ -16,6 +16,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+/// The HTTP library whose `ClientBuilder` [`HttpClient::with_config`] takes.
+pub use reqwest;
+
 /// Default timeout of a whole request.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(100);
 /// Default timeout to establish a connection.
@@ -26,10 +29,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// and Graph traffic share the route (proxy, TLS) and the pool.
 ///
 /// ```
-/// use graph_auth::HttpClient;
+/// use msgraph_typed_auth::HttpClient;
 /// use std::time::Duration;
 ///
-/// # fn demo() -> Result<(), graph_auth::HttpClientError> {
+/// # fn demo() -> Result<(), msgraph_typed_auth::HttpClientError> {
 /// // The SDK's defaults (100 s per request, 30 s to connect, gzip) plus your settings.
 /// let http = HttpClient::with_config(|builder| {
 ///     builder

@@ -1,17 +1,17 @@
 //! OAuth 2.0 and Microsoft Entra ID credentials for the typed Microsoft Graph SDK.
 //!
-//! `graph-auth` speaks OAuth 2.0, not Graph: it turns an application's identity
+//! `msgraph-typed-auth` speaks OAuth 2.0, not Graph: it turns an application's identity
 //! (a client secret, a certificate, a federated assertion, a user's incoming token,
 //! an authorization code, a refresh token, a device code) into access tokens, and keeps
 //! them fresh. Every credential implements one object-safe async trait, [`TokenCredential`],
-//! which `graph-core` asks for a token before every HTTP attempt.
+//! which `msgraph-typed-core` asks for a token before every HTTP attempt.
 //!
 //! A long-running service creates its credential once and never writes refresh code:
 //!
 //! ```no_run
-//! use graph_auth::{ClientSecretCredential, TokenCredential, TokenRequest};
+//! use msgraph_typed_auth::{ClientSecretCredential, TokenCredential, TokenRequest};
 //!
-//! # async fn demo() -> Result<(), graph_auth::AuthError> {
+//! # async fn demo() -> Result<(), msgraph_typed_auth::AuthError> {
 //! let credential = ClientSecretCredential::new("contoso.onmicrosoft.com", "client-id", "secret")?;
 //! let request = TokenRequest::new(["https://graph.microsoft.com/.default"]);
 //! loop {
@@ -61,14 +61,14 @@
 //!   stored cache values are property-tested: a typed error, never a panic.
 //!
 //! # Sharing tokens across instances (feature `redis`)
-//! With `graph-auth = { version = "0.1", features = ["redis"] }`, every instance of a service
+//! With `msgraph-typed-auth = { version = "0.1", features = ["redis"] }`, every instance of a service
 //! reuses the tokens the fleet already holds: a `RedisTokenCache` (AES-256-GCM at rest by
 //! default; a Redis failure or timeout is only a cache miss and a warning), optionally behind
 //! an in-memory [`LayeredTokenCache`], passed to any credential:
 //!
 #![cfg_attr(feature = "redis", doc = "```no_run")]
 #![cfg_attr(not(feature = "redis"), doc = "```ignore")]
-//! # use graph_auth::*; use std::sync::Arc;
+//! # use msgraph_typed_auth::*; use std::sync::Arc;
 //! # fn demo(key_base64: &str) -> Result<(), Box<dyn std::error::Error>> {
 //! let redis = RedisTokenCache::builder("rediss://:password@cache.internal:6380")
 //!     .encryption(Keyring::new(EncryptionKey::from_base64("2026-11", key_base64)?))
@@ -80,10 +80,10 @@
 //! ```
 //!
 //! ```
-//! use graph_auth::{AccessToken, StaticTokenCredential, TokenCredential, TokenRequest};
+//! use msgraph_typed_auth::{AccessToken, StaticTokenCredential, TokenCredential, TokenRequest};
 //! use std::time::{Duration, SystemTime};
 //!
-//! # async fn demo() -> Result<(), graph_auth::AuthError> {
+//! # async fn demo() -> Result<(), msgraph_typed_auth::AuthError> {
 //! let credential = StaticTokenCredential::new(AccessToken::new(
 //!     "eyJ0eXAi...",
 //!     SystemTime::now() + Duration::from_secs(3600),
@@ -94,6 +94,7 @@
 //! assert!(!token.is_expired_at(SystemTime::now(), Duration::from_secs(300)));
 //! # Ok(()) }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cache;
 mod clock;
@@ -139,7 +140,12 @@ pub use flows::device_code::{DeviceCodeCredential, DeviceCodeInfo};
 pub use flows::environment::EnvironmentCredential;
 pub use flows::on_behalf_of::{OnBehalfOfCredential, OnBehalfOfUser, UserAssertion};
 pub use flows::refresh_token::RefreshTokenCredential;
-pub use flows::{CredentialOptions, DEFAULT_MAX_TOKEN_RESPONSE_BYTES};
+pub use flows::{CredentialEnvironment, CredentialOptions, DEFAULT_MAX_TOKEN_RESPONSE_BYTES};
 pub use http_client::{HttpClient, HttpClientError};
 pub use manager::{ManagerOptions, TokenManager};
 pub use token::AccessToken;
+
+/// This crate's README, compiled as doctests so its examples stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,4 +1,4 @@
-//! The token manager: written once, used by every credential (REQ-50..53, 56; BEYOND-1, 2).
+//! The token manager: written once, used by every credential.
 //!
 //! - A token is handed out only while more than `skew` (default 5 min) remain.
 //! - Past its `refresh_on`, a token keeps being served while one background task refreshes it.
@@ -42,7 +42,7 @@ type StartFetch<'a> = &'a mut (dyn FnMut() -> Option<FetchFuture> + Send);
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ManagerOptions {
-    /// A token with less than this left is not handed out. Defaults to 5 minutes (REQ-50).
+    /// A token with less than this left is not handed out. Defaults to 5 minutes.
     pub skew: Duration,
     /// After a failed background refresh, wait this long before the next background refresh.
     /// Callers without a usable token are not held back by it. Defaults to 30 s.
@@ -127,11 +127,11 @@ struct KeyState {
 /// Every credential of this crate owns one; implement your own credential on top of it:
 ///
 /// ```
-/// use graph_auth::{AccessToken, CacheKey, ManagerOptions, MemoryTokenCache, SystemClock, TokenManager};
+/// use msgraph_typed_auth::{AccessToken, CacheKey, ManagerOptions, MemoryTokenCache, SystemClock, TokenManager};
 /// use std::sync::Arc;
 /// use std::time::{Duration, SystemTime};
 ///
-/// # async fn demo() -> Result<(), graph_auth::AuthError> {
+/// # async fn demo() -> Result<(), msgraph_typed_auth::AuthError> {
 /// let manager = TokenManager::new(
 ///     Arc::new(MemoryTokenCache::new()),
 ///     Arc::new(SystemClock),

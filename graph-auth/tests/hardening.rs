@@ -7,7 +7,7 @@ mod common;
 use std::io::Write as _;
 
 use common::*;
-use graph_auth::{
+use msgraph_typed_auth::{
     AuthError, AuthorizationCodeFlow, ClientAssertionCredential, ClientAuthentication,
     ClientCertificate, ClientCertificateCredential, ClientSecretCredential, CredentialOptions,
     DeviceCodeCredential, HttpClient, OnBehalfOfCredential, RefreshTokenCredential,
@@ -68,7 +68,7 @@ async fn one_request_per_credential(
     let assertion = ClientAssertionCredential::with_options(
         TENANT,
         "app",
-        graph_auth::AssertionSource::callback(|| {
+        msgraph_typed_auth::AssertionSource::callback(|| {
             Box::pin(async { Ok("assertion-value".to_string()) })
         }),
         options(),

@@ -1,4 +1,4 @@
-//! BEYOND-15: runs every flow with TRACE logging captured, then searches the logs and every
+//! Runs every flow with TRACE logging captured, then searches the logs and every
 //! Debug / Display / error output for each secret, token, assertion and refresh token used.
 
 mod common;
@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use graph_auth::{
+use msgraph_typed_auth::{
     AccessToken, AssertionSource, AuthorizationCodeFlow, CacheKey, CachedToken,
     ChainedTokenCredential, ClientAssertionCredential, ClientAuthentication, ClientCertificate,
     ClientCertificateCredential, ClientSecretCredential, DeviceCodeCredential,
@@ -252,7 +252,8 @@ async fn no_secret_reaches_logs_debug_display_or_errors() {
         "app",
         ClientAuthentication::secret(secrets[0]),
         options(&MockServer::start().await).with_cloud(
-            graph_auth::Cloud::custom("http://127.0.0.1:9/", "http://127.0.0.1:9/").unwrap(),
+            msgraph_typed_auth::Cloud::custom("http://127.0.0.1:9/", "http://127.0.0.1:9/")
+                .unwrap(),
         ),
     )
     .unwrap();
@@ -266,7 +267,8 @@ async fn no_secret_reaches_logs_debug_display_or_errors() {
             _ => None,
         },
         options(&MockServer::start().await).with_cloud(
-            graph_auth::Cloud::custom("http://127.0.0.1:9/", "http://127.0.0.1:9/").unwrap(),
+            msgraph_typed_auth::Cloud::custom("http://127.0.0.1:9/", "http://127.0.0.1:9/")
+                .unwrap(),
         ),
     );
     let chain = ChainedTokenCredential::new(vec![Arc::new(env)]);

@@ -1,4 +1,4 @@
-//! Exact request shapes of the app-only flows (REQ-44, 45, 49) and token endpoint failures,
+//! Exact request shapes of the app-only flows and token endpoint failures,
 //! against a wiremock token endpoint.
 
 mod common;
@@ -6,12 +6,12 @@ mod common;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
-use graph_auth::{
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use msgraph_typed_auth::{
     AssertionAlgorithm, AssertionSource, AuthError, ClientAssertionCredential,
     ClientAuthentication, ClientCertificate, ClientCertificateCredential, ClientSecretCredential,
     TokenCredential, TokenRequest,
 };
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -493,9 +493,11 @@ async fn entra_errors_are_classified() {
 
 #[test]
 fn plain_http_authority_is_refused_off_loopback() {
-    let error =
-        graph_auth::Cloud::custom("http://login.example.com/", "https://graph.example.com/")
-            .unwrap_err();
+    let error = msgraph_typed_auth::Cloud::custom(
+        "http://login.example.com/",
+        "https://graph.example.com/",
+    )
+    .unwrap_err();
     assert!(error.to_string().contains("https"));
     assert!(
         ClientSecretCredential::new("bad/tenant", "app", "s")

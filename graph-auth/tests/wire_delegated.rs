@@ -1,4 +1,4 @@
-//! Exact request shapes of the delegated flows (REQ-46..48, 55): on-behalf-of, refresh-token
+//! Exact request shapes of the delegated flows: on-behalf-of, refresh-token
 //! rotation, authorization code + PKCE and device code, against a wiremock token endpoint.
 
 mod common;
@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use graph_auth::{
+use msgraph_typed_auth::{
     AuthorizationCodeFlow, ClientAuthentication, DeviceCodeCredential, OnBehalfOfCredential,
     RefreshTokenCredential, ResponseMode, TokenCredential, TokenRequest, UserAssertion,
 };
@@ -56,7 +56,7 @@ async fn obo_shape_per_user_cache_and_hashed_partition() {
     // the partition is base64url(SHA-256(assertion)), never the assertion
     assert_eq!(
         alice.partition(),
-        graph_auth::hash_secret("alice-incoming-token")
+        msgraph_typed_auth::hash_secret("alice-incoming-token")
     );
     assert!(!format!("{alice:?}").contains("alice-incoming-token"));
 }

@@ -107,7 +107,7 @@ struct PendingItem {
 /// ```
 /// # #[derive(serde::Deserialize)] struct User { id: String }
 /// # #[derive(serde::Deserialize)] struct Group { id: String }
-/// # async fn demo(client: graph_core::Client) -> graph_core::Result<()> {
+/// # async fn demo(client: msgraph_typed_core::Client) -> msgraph_typed_core::Result<()> {
 /// let mut batch = client.batch();
 /// let me = batch.add(client.entity::<User>("me"));
 /// let groups = batch.add(client.collection::<Group>("me/memberOf").top(5));

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use graph_auth::{Cloud, HttpClient, TokenCredential};
 use http::Method;
+use msgraph_typed_auth::{Cloud, CredentialEnvironment, HttpClient, TokenCredential};
 use serde::de::DeserializeOwned;
 use url::Url;
 
@@ -21,9 +21,9 @@ use crate::transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport};
 /// A Microsoft Graph client. Cheap to clone (an `Arc` inside); share one per application.
 ///
 /// ```
-/// use graph_auth::Cloud;
-/// # fn demo(credential: graph_auth::StaticTokenCredential) -> graph_core::Result<()> {
-/// let client = graph_core::Client::builder()
+/// use msgraph_typed_auth::Cloud;
+/// # fn demo(credential: msgraph_typed_auth::StaticTokenCredential) -> msgraph_typed_core::Result<()> {
+/// let client = msgraph_typed_core::Client::builder()
 ///     .credential(credential)
 ///     .cloud(Cloud::Global)
 ///     .build()?;
@@ -33,9 +33,12 @@ use crate::transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport};
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<ClientInner>,
+    /// A per-user view's credential (on-behalf-of), used instead of the client's.
+    credential: Option<Arc<dyn TokenCredential>>,
 }
 
 struct ClientInner {
+    cloud: Cloud,
     base_url: Url,
     pipeline: Pipeline,
     hosts: Arc<AllowedHosts>,
@@ -52,6 +55,7 @@ impl fmt::Debug for Client {
                 &self.inner.hosts.hosts().collect::<Vec<_>>(),
             )
             .field("pipeline", &self.inner.pipeline)
+            .field("view_credential", &self.credential)
             .finish()
     }
 }
@@ -61,6 +65,22 @@ impl Client {
     /// 5 redirects, CAE off.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// A view of this client whose requests get their tokens from `credential` instead (for
+    /// example one user's on-behalf-of credential), sharing everything else: the pipeline, the
+    /// connection pool, the retry policy. Cheap: one reference count. The credential should
+    /// already be bound to this client's cloud (see [`TokenCredential::bind`]).
+    pub fn with_credential(&self, credential: Arc<dyn TokenCredential>) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            credential: Some(credential),
+        }
+    }
+
+    /// The cloud the client was built for.
+    pub fn cloud(&self) -> &Cloud {
+        &self.inner.cloud
     }
 
     /// The root every relative path is resolved against; always ends with `/`, e.g.
@@ -134,7 +154,10 @@ impl Client {
         request: HttpRequest,
         options: &RequestOptions,
     ) -> Result<HttpResponse> {
-        self.inner.pipeline.send(request, options).await
+        self.inner
+            .pipeline
+            .send_as(request, options, self.credential.as_ref())
+            .await
     }
 
     pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
@@ -158,7 +181,9 @@ impl Client {
         let allowed_elsewhere = self.inner.hosts.allows(link)
             && (link.scheme() == "https"
                 || (link.scheme() == base.scheme()
-                    && link.host_str().is_some_and(graph_auth::is_loopback_host)));
+                    && link
+                        .host_str()
+                        .is_some_and(msgraph_typed_auth::is_loopback_host)));
         if same_origin || allowed_elsewhere {
             return Ok(());
         }
@@ -204,6 +229,7 @@ pub struct ClientBuilder {
     retry: Option<RetryOptions>,
     redirect: Option<RedirectOptions>,
     max_response_bytes: Option<usize>,
+    timeout: Option<std::time::Duration>,
     clock: Option<Arc<dyn Clock>>,
 }
 
@@ -225,8 +251,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The cloud: sets the Graph root and the allowed host together. Defaults to
-    /// [`Cloud::Global`].
+    /// The cloud, set once: the Graph root, the host allowed to receive tokens, the default
+    /// scope (`https://graph.microsoft.com/.default`, `https://graph.microsoft.us/.default`,
+    /// ...) and, for a credential configured without one, its authority, together. Defaults
+    /// to [`Cloud::Global`].
     #[must_use]
     pub fn cloud(mut self, cloud: Cloud) -> Self {
         self.cloud = Some(cloud);
@@ -245,12 +273,20 @@ impl ClientBuilder {
     /// A caller's HTTP client (proxy, TLS, timeouts) for the default transport; build it with
     /// [`HttpClient::with_config`]. It never follows redirects, whatever it was configured
     /// with: the pipeline does, dropping `Authorization` whenever the scheme, host or port
-    /// changes. Give the same client to the credential (graph-auth's
+    /// changes. Give the same client to the credential (msgraph-typed-auth's
     /// `CredentialOptions::with_http_client`) so token traffic takes the same route.
     /// Defaults to [`HttpClient::new`] (100 s / 30 s timeouts, gzip).
     #[must_use]
     pub fn http_client(mut self, client: HttpClient) -> Self {
         self.http_client = Some(client);
+        self
+    }
+
+    /// A timeout for each attempt of every request (per request:
+    /// [`RequestOptions::with_timeout`]). Defaults to the HTTP client's (100 s).
+    #[must_use]
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 
@@ -263,7 +299,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Replaces the HTTP stack (e.g. `graph_core::mock::MockTransport`). Defaults to reqwest.
+    /// Replaces the HTTP stack (e.g. `msgraph_typed_core::mock::MockTransport`). Defaults to reqwest.
     #[must_use]
     pub fn transport(mut self, transport: impl Transport + 'static) -> Self {
         self.transport = Some(Arc::new(transport));
@@ -290,8 +326,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Token scopes for every request. Defaults to `{scheme}://{host}/.default` of each
-    /// request's URL (REQ-41).
+    /// Token scopes for every request. Defaults to the cloud's Graph scope
+    /// ([`Cloud::graph_default_scope`]), whatever host the base URL names.
     #[must_use]
     pub fn scopes<I, S>(mut self, scopes: I) -> Self
     where
@@ -311,7 +347,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Whether to send `User-Agent: graph-rs-typed/<version>` when the request has none.
+    /// Whether to send `User-Agent: msgraph-typed/<version>` when the request has none.
     /// Defaults to `true`.
     #[must_use]
     pub fn user_agent(mut self, enabled: bool) -> Self {
@@ -341,13 +377,15 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client.
+    /// Builds the client, and offers the credential the client's cloud and HTTP client (see
+    /// [`TokenCredential::bind`]).
     ///
     /// # Errors
     /// An invalid-request error when the base URL does not parse or is plain http to a
-    /// non-loopback host, or when the default HTTP client cannot be built.
+    /// non-loopback host, or when the default HTTP client cannot be built; an auth error when
+    /// the credential was configured for another cloud.
     pub fn build(self) -> Result<Client> {
-        let cloud = self.cloud.unwrap_or(Cloud::Global);
+        let cloud = self.cloud.clone().unwrap_or(Cloud::Global);
         let raw_base = self
             .base_url
             .unwrap_or_else(|| format!("{}v1.0/", cloud.graph_endpoint()));
@@ -379,6 +417,15 @@ impl ClientBuilder {
                     (Arc::new(transport), Some(client))
                 }
             };
+        if let Some(credential) = &self.credential {
+            credential.bind(&CredentialEnvironment::new(
+                self.cloud.clone(),
+                http_client.clone(),
+            ))?;
+        }
+        let scopes = self
+            .scopes
+            .unwrap_or_else(|| vec![cloud.graph_default_scope()]);
         let user_agent = self
             .user_agent
             .unwrap_or(true)
@@ -389,7 +436,7 @@ impl ClientBuilder {
             credential: self.credential,
             clock: clock.clone(),
             hosts: hosts.clone(),
-            scopes: self.scopes,
+            scopes,
             cae: self.cae,
             user_agent,
             retry: self.retry.unwrap_or_default(),
@@ -397,9 +444,12 @@ impl ClientBuilder {
             max_response_bytes: self
                 .max_response_bytes
                 .unwrap_or(crate::DEFAULT_MAX_RESPONSE_BYTES),
+            timeout: self.timeout,
         });
         Ok(Client {
+            credential: None,
             inner: Arc::new(ClientInner {
+                cloud,
                 base_url,
                 pipeline,
                 hosts,
@@ -432,7 +482,7 @@ fn normalise_base_url(raw: &str) -> Result<Url> {
         .ok_or_else(|| Error::invalid(format!("base URL {raw:?} has no host")))?;
     match url.scheme() {
         "https" => {}
-        "http" if graph_auth::is_loopback_host(host) => {}
+        "http" if msgraph_typed_auth::is_loopback_host(host) => {}
         _ => {
             return Err(Error::invalid(format!(
                 "base URL {raw:?} must be https (plain http only on loopback)"

@@ -63,16 +63,16 @@ pub enum DeltaEvent<T> {
     Link(DeltaLink),
 }
 
-/// Delta queries as values (REQ-30, BEYOND-8): the stream yields changed and removed items and
+/// Delta queries as values: the stream yields changed and removed items and
 /// ends with a typed [`DeltaLink`]; [`DeltaRequest::resume`] starts the next sync from it.
 /// `syncStateNotFound` / `resyncRequired` surface as errors with
 /// [`crate::Error::is_resync_required`]: start a new sync without the link.
 ///
 /// ```
 /// use futures::TryStreamExt;
-/// use graph_core::{DeltaEvent, DeltaItem, DeltaRequest};
+/// use msgraph_typed_core::{DeltaEvent, DeltaItem, DeltaRequest};
 /// # #[derive(serde::Deserialize)] struct User { id: String }
-/// # async fn demo(client: graph_core::Client) -> graph_core::Result<()> {
+/// # async fn demo(client: msgraph_typed_core::Client) -> msgraph_typed_core::Result<()> {
 /// let mut changes = client.delta::<User>("users/delta").select_raw(["id"]).stream();
 /// let mut link = None;
 /// while let Some(event) = changes.try_next().await? {

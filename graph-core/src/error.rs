@@ -1,8 +1,8 @@
 //! The one error type of the SDK: service errors (a response arrived) kept apart from
-//! transport, auth, decode and client-side errors (REQ-62..65, BEYOND-11).
+//! transport, auth, decode and client-side errors.
 //!
 //! Decide on [`Error::code`] (the Graph `error.code`) or on the `is_*()` predicates, never on
-//! the message text (REQ-64).
+//! the message text.
 
 use std::fmt;
 use std::time::Duration;
@@ -22,6 +22,22 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Cheap to move (one box). `Display` alone is enough to debug a service error: it shows the
 /// HTTP status, the Graph code and message, `request-id`, `client-request-id`, `date`,
 /// `x-ms-ags-diagnostic`, `Retry-After` and the inner details. It never shows a token.
+///
+/// Decide with the predicates and accessors, never on the message text:
+///
+/// ```
+/// # async fn demo(client: msgraph_typed_core::Client) -> msgraph_typed_core::Result<()> {
+/// match client.entity::<serde_json::Value>("users/nobody@contoso.com").send().await {
+///     Ok(user) => println!("{user}"),
+///     Err(e) if e.is_not_found() => println!("no such user"),
+///     Err(e) if e.is_throttled() => println!("try again in {:?}", e.retry_after()),
+///     Err(e) if e.auth_error().is_some_and(|a| a.is_interaction_required()) => {
+///         println!("the user must sign in again");
+///     }
+///     Err(e) => return Err(e), // Display: status, code, message, request ids, date
+/// }
+/// # Ok(()) }
+/// ```
 pub struct Error {
     kind: Box<ErrorKind>,
 }
@@ -46,8 +62,8 @@ pub enum ErrorKind {
     /// No response was received: DNS, connect, TLS, timeout, a dropped connection or a body
     /// that could not be read.
     Transport(TransportError),
-    /// The credential could not produce a token (see [`graph_auth::AuthError`]).
-    Auth(graph_auth::AuthError),
+    /// The credential could not produce a token (see [`msgraph_typed_auth::AuthError`]).
+    Auth(msgraph_typed_auth::AuthError),
     /// A success response whose body did not match the expected type.
     Decode(DecodeError),
     /// A redirect could not be followed safely (missing `Location`, scheme downgrade, too many).
@@ -252,7 +268,7 @@ impl Error {
     }
 
     /// The credential's error, for an auth error.
-    pub fn auth_error(&self) -> Option<&graph_auth::AuthError> {
+    pub fn auth_error(&self) -> Option<&msgraph_typed_auth::AuthError> {
         match &*self.kind {
             ErrorKind::Auth(e) => Some(e),
             _ => None,
@@ -343,7 +359,7 @@ impl Error {
         matches!(&*self.kind, ErrorKind::Throttled { .. })
     }
 
-    /// Whether Graph answered 401 (after the single forced refresh, BEYOND-3).
+    /// Whether Graph answered 401 (after the single forced refresh the pipeline makes).
     pub fn is_unauthorized(&self) -> bool {
         self.status() == Some(StatusCode::UNAUTHORIZED)
     }
@@ -359,7 +375,7 @@ impl Error {
     }
 
     /// Whether a delta sync must restart from scratch: `syncStateNotFound`, `resyncRequired`
-    /// or 410 Gone (REQ-30).
+    /// or 410 Gone.
     pub fn is_resync_required(&self) -> bool {
         let Some(service) = self.service_error() else {
             return false;
@@ -514,9 +530,15 @@ impl std::error::Error for Error {
     }
 }
 
-impl From<graph_auth::AuthError> for Error {
-    fn from(error: graph_auth::AuthError) -> Self {
+impl From<msgraph_typed_auth::AuthError> for Error {
+    fn from(error: msgraph_typed_auth::AuthError) -> Self {
         Self::new(ErrorKind::Auth(error))
+    }
+}
+
+impl From<msgraph_typed_auth::HttpClientError> for Error {
+    fn from(error: msgraph_typed_auth::HttpClientError) -> Self {
+        Self::invalid(error.to_string())
     }
 }
 

@@ -5,7 +5,7 @@
 //! - [`Client`]: configured once (credential, cloud, transport, retry and redirect defaults);
 //!   cheap to clone.
 //! - One pipeline, fixed at construction, in this order:
-//!   telemetry -> retry -> auth (a fresh token from `graph-auth` before every attempt) ->
+//!   telemetry -> retry -> auth (a fresh token from `msgraph-typed-auth` before every attempt) ->
 //!   redirect -> [`Transport`].
 //! - Typed requests: [`EntityRequest`], [`Request`], [`CountRequest`], and collections with
 //!   [`CollectionRequest::send`] (one page), [`CollectionRequest::pages`] and
@@ -14,11 +14,11 @@
 //!   ([`BatchBuilder`]) with splitting, `dependsOn` and item retries.
 //! - One [`Error`] type with `is_*()` predicates and accessors.
 //!
-//! `graph-api`'s generated builders call this crate; you can also call it directly:
+//! `msgraph-typed`'s generated builders call this crate; you can also call it directly:
 //!
 //! ```
 //! use futures::TryStreamExt;
-//! use graph_core::{Client, RetryOptions};
+//! use msgraph_typed_core::{Client, RetryOptions};
 //! use std::time::Duration;
 //!
 //! #[derive(Debug, serde::Deserialize)]
@@ -28,7 +28,7 @@
 //!     display_name: Option<String>,
 //! }
 //!
-//! # async fn demo(credential: graph_auth::StaticTokenCredential) -> graph_core::Result<()> {
+//! # async fn demo(credential: msgraph_typed_auth::StaticTokenCredential) -> msgraph_typed_core::Result<()> {
 //! let client = Client::builder()
 //!     .credential(credential)
 //!     .retry(RetryOptions::new().total_budget(Duration::from_secs(300)))
@@ -58,7 +58,7 @@
 //! Errors print everything needed to debug them:
 //!
 //! ```
-//! # async fn demo(client: graph_core::Client) {
+//! # async fn demo(client: msgraph_typed_core::Client) {
 //! match client.entity::<serde_json::Value>("users/nobody").send().await {
 //!     Ok(user) => println!("{user}"),
 //!     Err(e) if e.is_not_found() => println!("no such user (request-id {:?})", e.request_id()),
@@ -97,6 +97,7 @@
 //!   into the build.
 //! - `test-util`: the `mock` module (`MockTransport` and other test doubles) for your own
 //!   unit tests.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod batch;
 mod client;
@@ -122,7 +123,7 @@ pub use error::{
     DecodeError, Error, ErrorDetail, ErrorKind, InnerError, ODataError, Result, ServiceError,
     TransportError,
 };
-pub use graph_auth::{HttpClient, HttpClientError};
+pub use msgraph_typed_auth::{HttpClient, HttpClientError};
 pub use odata::path;
 pub use options::{RedirectOptions, RequestOptions, RetryOptions, ShouldRetry, ThrottleMode};
 pub use paging::{CollectionRequest, DeltaLink, NextLink, Page};
@@ -133,4 +134,4 @@ pub use transport::{
 };
 
 /// The product token this SDK sends in `User-Agent`.
-pub const USER_AGENT: &str = concat!("graph-rs-typed/", env!("CARGO_PKG_VERSION"));
+pub const USER_AGENT: &str = concat!("msgraph-typed/", env!("CARGO_PKG_VERSION"));

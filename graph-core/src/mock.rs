@@ -1,13 +1,13 @@
-//! A transport for tests, yours included (feature `test-util`, BEYOND-10): rules match the
+//! A transport for tests, yours included (feature `test-util`): rules match the
 //! method, path, query and JSON body; every call is recorded; paged fixtures serve next links.
 //!
 //! ```
 //! use futures::TryStreamExt;
-//! use graph_core::mock::{MockResponse, MockTransport};
-//! use graph_core::{Client, NoContent};
+//! use msgraph_typed_core::mock::{MockResponse, MockTransport};
+//! use msgraph_typed_core::{Client, NoContent};
 //! use serde_json::json;
 //!
-//! # async fn demo() -> graph_core::Result<()> {
+//! # async fn demo() -> msgraph_typed_core::Result<()> {
 //! let mock = MockTransport::new();
 //! mock.serve_pages("/v1.0/users", vec![json!({"id": "1"}), json!({"id": "2"})], 1);
 //! mock.on(http::Method::PATCH, "/v1.0/users/1")

@@ -1,4 +1,4 @@
-//! OData query options and their encoding (REQ-25..31).
+//! OData query options and their encoding.
 //!
 //! Names are written literally (`$select`, never `%24select`); values are percent-encoded so
 //! that quotes, spaces, `+`, `&`, `#` and non-ASCII text arrive intact. `$count`, `$search` and
@@ -23,9 +23,9 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'@')
     .remove(b'*');
 
-/// Path helpers for builders (OData's path-segment rules live in `graph-odata`, next to the
+/// Path helpers for builders (OData's path-segment rules live in `msgraph-typed-odata`, next to the
 /// literals that use them).
-pub use graph_odata::path;
+pub use msgraph_typed_odata::path;
 
 /// Percent-encodes one query value.
 pub fn encode_query_value(value: &str) -> String {
@@ -35,8 +35,8 @@ pub fn encode_query_value(value: &str) -> String {
 /// Writes `value` as an OData string literal: single quotes around it, inner quotes doubled.
 ///
 /// ```
-/// assert_eq!(graph_core::odata::quote("O'Brien"), "'O''Brien'");
-/// let filter = format!("displayName eq {}", graph_core::odata::quote("Zoë O'Neil"));
+/// assert_eq!(msgraph_typed_core::odata::quote("O'Brien"), "'O''Brien'");
+/// let filter = format!("displayName eq {}", msgraph_typed_core::odata::quote("Zoë O'Neil"));
 /// assert_eq!(filter, "displayName eq 'Zoë O''Neil'");
 /// ```
 pub fn quote(value: &str) -> String {
@@ -77,7 +77,7 @@ impl QueryOptions {
             || lower.contains("/$count")
     }
 
-    /// Whether `ConsistencyLevel: eventual` must accompany this query (REQ-31).
+    /// Whether `ConsistencyLevel: eventual` must accompany this query.
     pub(crate) fn needs_eventual_consistency(&self, path: &str) -> bool {
         let cast = path
             .split('/')

@@ -62,7 +62,7 @@ impl PartialEq for ShouldRetry {
 /// - The same rule applies to the throttled items of a `$batch`.
 ///
 /// ```
-/// use graph_core::RetryOptions;
+/// use msgraph_typed_core::RetryOptions;
 /// use std::time::Duration;
 ///
 /// // Wait at most 30 s at a time and 2 minutes in all; longer throttling comes back as

@@ -275,7 +275,7 @@ pub(crate) fn page_stream<T: DeserializeOwned + Send + 'static>(
 /// ```
 /// use futures::TryStreamExt;
 /// # #[derive(serde::Deserialize)] struct User { id: String }
-/// # async fn demo(client: graph_core::Client) -> graph_core::Result<()> {
+/// # async fn demo(client: msgraph_typed_core::Client) -> msgraph_typed_core::Result<()> {
 /// // Every user, one page in memory at a time.
 /// let mut users = client
 ///     .collection::<User>("users")
@@ -290,8 +290,8 @@ pub(crate) fn page_stream<T: DeserializeOwned + Send + 'static>(
 /// let first = client.collection::<User>("users").top(100).send().await?;
 /// if let Some(next) = first.next_link.clone() {
 ///     let saved = serde_json::to_string(&next).expect("a next link serialises");
-///     let next: graph_core::NextLink = serde_json::from_str(&saved).expect("and comes back");
-///     let second = graph_core::CollectionRequest::<User>::resume(&client, next).send().await?;
+///     let next: msgraph_typed_core::NextLink = serde_json::from_str(&saved).expect("and comes back");
+///     let second = msgraph_typed_core::CollectionRequest::<User>::resume(&client, next).send().await?;
 ///     assert!(second.items.len() <= 100);
 /// }
 /// # Ok(()) }

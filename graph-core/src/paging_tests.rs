@@ -3,8 +3,8 @@
 use std::time::{Duration, SystemTime};
 
 use futures::{StreamExt, TryStreamExt};
-use graph_auth::{AccessToken, StaticTokenCredential};
 use http::Method;
+use msgraph_typed_auth::{AccessToken, StaticTokenCredential};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

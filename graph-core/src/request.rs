@@ -17,7 +17,7 @@ use crate::odata::QueryOptions;
 use crate::options::RequestOptions;
 use crate::transport::{Body, HttpRequest, HttpResponse};
 
-pub use graph_odata::Selectable;
+pub use msgraph_typed_odata::Selectable;
 
 /// A response type for requests that answer with no body (204). It accepts any body.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,7 +30,7 @@ impl<'de> Deserialize<'de> for NoContent {
     }
 }
 
-/// A decoded success response with its status and headers (BEYOND-11: headers on success too).
+/// A decoded success response with its status and headers (headers on success too).
 #[derive(Debug, Clone)]
 pub struct Response<T> {
     status: StatusCode,
@@ -145,7 +145,7 @@ impl RequestSpec {
     }
 
     /// The headers carried to every page: the caller's plus `ConsistencyLevel: eventual` when
-    /// the query needs it (REQ-31), never replacing the caller's.
+    /// the query needs it, never replacing the caller's.
     pub(crate) fn effective_headers(&self) -> HeaderMap {
         let mut headers = self.headers.clone();
         let path = match &self.target {
@@ -391,7 +391,7 @@ impl<T: DeserializeOwned + Send + 'static> Request<T> {
         self
     }
 
-    /// A streaming body: sent once, never retried or redirected with its body (REQ-8).
+    /// A streaming body: sent once, never retried or redirected with its body.
     pub fn body_stream(
         mut self,
         body: futures::stream::BoxStream<'static, std::io::Result<Bytes>>,
@@ -429,7 +429,7 @@ impl<T: DeserializeOwned + Send + 'static> Request<T> {
     }
 }
 
-/// `GET {path}/$count`: a number in text/plain, with `ConsistencyLevel: eventual` (REQ-31).
+/// `GET {path}/$count`: a number in text/plain, with `ConsistencyLevel: eventual`.
 #[must_use = "a request does nothing until `send()` is awaited"]
 #[derive(Debug)]
 pub struct CountRequest {

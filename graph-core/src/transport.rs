@@ -13,8 +13,8 @@ use http::{HeaderMap, Method, StatusCode};
 use parking_lot::Mutex;
 use url::Url;
 
-use graph_auth::HttpClient;
-use graph_auth::http_client::{ReadBodyError, read_body_limited};
+use msgraph_typed_auth::HttpClient;
+use msgraph_typed_auth::http_client::{ReadBodyError, read_body_limited};
 
 use crate::error::{Error, ErrorKind, Result, TransportError};
 
@@ -33,7 +33,7 @@ pub trait Transport: Send + Sync + fmt::Debug {
 }
 
 /// A request body. Bytes can be sent again (retries, redirects, 401 handling); a stream can be
-/// sent once, so a request with a stream body is never retried (REQ-8).
+/// sent once, so a request with a stream body is never retried.
 pub struct Body {
     inner: BodyInner,
 }
@@ -196,9 +196,11 @@ impl HttpResponse {
 }
 
 /// Default timeout for a whole request.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = graph_auth::http_client::DEFAULT_REQUEST_TIMEOUT;
+pub const DEFAULT_REQUEST_TIMEOUT: Duration =
+    msgraph_typed_auth::http_client::DEFAULT_REQUEST_TIMEOUT;
 /// Default connect timeout.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = graph_auth::http_client::DEFAULT_CONNECT_TIMEOUT;
+pub const DEFAULT_CONNECT_TIMEOUT: Duration =
+    msgraph_typed_auth::http_client::DEFAULT_CONNECT_TIMEOUT;
 /// Default limit on a response body Graph sends, in bytes (64 MiB): well above Graph's
 /// largest pages (999 users with every property are a few megabytes) and a full `$batch` of
 /// 20 of them.

@@ -1,11 +1,11 @@
 //! Snapshots of `Error`'s Display built from the documented Graph error samples in
-//! `testdata/graph-samples/error_*.json` (BEYOND-11): status, code, message, request-id,
+//! `testdata/graph-samples/error_*.json`: status, code, message, request-id,
 //! client-request-id and date must all be there.
 
 use std::path::PathBuf;
 
-use graph_core::Error;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use msgraph_typed_core::Error;
 use serde_json::Value;
 
 fn samples_dir() -> PathBuf {

@@ -13,11 +13,11 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures::StreamExt;
-use graph_auth::{AccessToken, StaticTokenCredential};
-use graph_core::clock::TestClock;
-use graph_core::mock::{MockResponse, MockTransport};
-use graph_core::{Client, Page, RequestOptions, RetryOptions};
 use http::Method;
+use msgraph_typed_auth::{AccessToken, StaticTokenCredential};
+use msgraph_typed_core::clock::TestClock;
+use msgraph_typed_core::mock::{MockResponse, MockTransport};
+use msgraph_typed_core::{Client, Page, RequestOptions, RetryOptions};
 use proptest::prelude::*;
 
 #[global_allocator]

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use graph_core::{Client, RedirectOptions, RequestOptions};
+use msgraph_typed_core::{Client, RedirectOptions, RequestOptions};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

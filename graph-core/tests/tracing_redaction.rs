@@ -1,14 +1,14 @@
 //! A full flow at TRACE level (token, 401 + refresh, throttling, redirect, paging) leaves no
-//! token and no id or UPN in the logs, and the span carries the fields BEYOND-15 asks for.
+//! token and no id or UPN in the logs, and the span carries its fields (method, URL template, status, retries, request-id).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use futures::TryStreamExt;
-use graph_auth::{AccessToken, StaticTokenCredential};
-use graph_core::mock::{MockResponse, MockTransport};
-use graph_core::{Client, RetryOptions};
+use msgraph_typed_auth::{AccessToken, StaticTokenCredential};
+use msgraph_typed_core::mock::{MockResponse, MockTransport};
+use msgraph_typed_core::{Client, RetryOptions};
 use serde_json::json;
 
 #[derive(Clone, Default)]
@@ -73,7 +73,10 @@ async fn trace_output_has_templates_and_outcomes_but_no_token_or_personal_data()
         .build()
         .unwrap();
     let user: serde_json::Value = client
-        .entity(format!("users/{}", graph_core::path::encode_segment(UPN)))
+        .entity(format!(
+            "users/{}",
+            msgraph_typed_core::path::encode_segment(UPN)
+        ))
         .send()
         .await
         .unwrap();

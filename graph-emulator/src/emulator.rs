@@ -178,7 +178,7 @@ impl EmulatorBuilder {
             let server = axum_server::from_tcp(listener).handle(handle.clone());
             (tokio::spawn(server.serve(make_service)), None)
         };
-        tracing::info!(%base_url, "graph-emulator listening");
+        tracing::info!(%base_url, "msgraph-typed-emulator listening");
         Ok(Emulator {
             state,
             addr,

@@ -44,7 +44,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use graph_emulator::{Emulator, Fault, RetryAfter, seeded};
+//! use msgraph_typed_emulator::{Emulator, Fault, RetryAfter, seeded};
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -76,6 +76,7 @@
 //! # Ok(())
 //! # }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod admin;
 mod control;
@@ -99,3 +100,8 @@ pub use identity::{DEFAULT_SIGNED_IN_USER, InteractionRequirement, seeded};
 
 /// The tenant id of the seeded demo tenant.
 pub const DEFAULT_TENANT: &str = "00000000-0000-0000-0000-000000000001";
+
+/// This crate's README, compiled as doctests so its examples stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,19 +1,19 @@
-//! `graph-emulator`: runs the Microsoft Graph + Entra ID emulator until Ctrl-C.
+//! `msgraph-typed-emulator`: runs the Microsoft Graph + Entra ID emulator until Ctrl-C.
 //!
 //! ```text
-//! cargo run -p graph-emulator -- [--port N] [--https] [--users N] [--token-lifetime SECS] [--refresh-in SECS]
+//! cargo run -p msgraph-typed-emulator -- [--port N] [--https] [--users N] [--token-lifetime SECS] [--refresh-in SECS]
 //! ```
 //!
-//! The first line printed is `graph-emulator listening on <URL>`; the seeded credentials and
+//! The first line printed is `msgraph-typed-emulator listening on <URL>`; the seeded credentials and
 //! ready-to-paste curl commands follow.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use graph_emulator::{DEFAULT_TENANT, Emulator, seeded};
+use msgraph_typed_emulator::{DEFAULT_TENANT, Emulator, seeded};
 
 const USAGE: &str = "\
-usage: graph-emulator [--port N] [--https] [--users N] [--token-lifetime SECS] [--refresh-in SECS]
+usage: msgraph-typed-emulator [--port N] [--https] [--users N] [--token-lifetime SECS] [--refresh-in SECS]
 
   --port N              TCP port on 127.0.0.1 (default: a random free port)
   --https               serve HTTPS with a self-signed certificate (written to a PEM file)
@@ -97,7 +97,7 @@ async fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(message) => {
-            eprintln!("graph-emulator: {message}\n\n{USAGE}");
+            eprintln!("msgraph-typed-emulator: {message}\n\n{USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -114,12 +114,12 @@ async fn main() -> ExitCode {
     let emulator = match builder.start().await {
         Ok(emulator) => emulator,
         Err(e) => {
-            eprintln!("graph-emulator: {e}");
+            eprintln!("msgraph-typed-emulator: {e}");
             return ExitCode::FAILURE;
         }
     };
     let url = emulator.url().to_owned();
-    println!("graph-emulator listening on {url}");
+    println!("msgraph-typed-emulator listening on {url}");
     let mut curl = "curl".to_owned();
     if let Some(pem) = emulator.tls_certificate_pem() {
         let path = std::env::temp_dir().join(format!(
@@ -131,7 +131,7 @@ async fn main() -> ExitCode {
                 println!("TLS certificate (PEM): {}", path.display());
                 curl = format!("curl --cacert {}", path.display());
             }
-            Err(e) => eprintln!("graph-emulator: could not write the certificate: {e}"),
+            Err(e) => eprintln!("msgraph-typed-emulator: could not write the certificate: {e}"),
         }
     }
     println!("tenant:         {DEFAULT_TENANT}");
@@ -168,7 +168,7 @@ async fn main() -> ExitCode {
         "Admin: {url}/_emulator/counters, {url}/_emulator/faults (run with --help for details). Ctrl-C stops."
     );
     if let Err(e) = tokio::signal::ctrl_c().await {
-        eprintln!("graph-emulator: cannot wait for Ctrl-C: {e}");
+        eprintln!("msgraph-typed-emulator: cannot wait for Ctrl-C: {e}");
     }
     emulator.shutdown().await;
     ExitCode::SUCCESS

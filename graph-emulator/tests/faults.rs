@@ -5,10 +5,10 @@ mod identity_support;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use graph_emulator::{Fault, RetryAfter, seeded};
 use identity_support::{GRAPH_DEFAULT, client_credentials, http, start, token};
+use msgraph_typed_emulator::{Fault, RetryAfter, seeded};
 
-async fn get_users(emu: &graph_emulator::Emulator, token: &str) -> reqwest::Response {
+async fn get_users(emu: &msgraph_typed_emulator::Emulator, token: &str) -> reqwest::Response {
     http()
         .get(format!("{}/users", emu.graph_url()))
         .bearer_auth(token)
@@ -178,7 +178,7 @@ async fn truncated_body_fails_while_reading() {
     assert_eq!(get_users(&emu, &token).await.status(), 200);
 }
 
-async fn cc_token_request(emu: &graph_emulator::Emulator) -> reqwest::Response {
+async fn cc_token_request(emu: &msgraph_typed_emulator::Emulator) -> reqwest::Response {
     http()
         .post(emu.token_endpoint())
         .form(&[
@@ -260,10 +260,12 @@ async fn counters_count_per_path_and_grant_and_reset() {
         2
     );
     control.reset_counters();
-    assert_eq!(control.counts(), graph_emulator::Counts::default());
+    assert_eq!(control.counts(), msgraph_typed_emulator::Counts::default());
 }
 
-async fn token_request_with_bad_grant(emu: &graph_emulator::Emulator) -> (u16, serde_json::Value) {
+async fn token_request_with_bad_grant(
+    emu: &msgraph_typed_emulator::Emulator,
+) -> (u16, serde_json::Value) {
     token(
         emu,
         &[

@@ -3,8 +3,8 @@
 
 mod identity_support;
 
-use graph_emulator::Emulator;
 use identity_support::{client_credentials, http, start};
+use msgraph_typed_emulator::Emulator;
 
 #[tokio::test]
 async fn admin_routes_inject_faults_count_and_reset() {
@@ -90,7 +90,10 @@ async fn admin_routes_inject_faults_count_and_reset() {
         204
     );
     assert!(emu.control().pending_faults().is_empty());
-    assert_eq!(emu.control().counts(), graph_emulator::Counts::default());
+    assert_eq!(
+        emu.control().counts(),
+        msgraph_typed_emulator::Counts::default()
+    );
 
     let apps: serde_json::Value = http()
         .get(admin("apps"))
@@ -102,7 +105,7 @@ async fn admin_routes_inject_faults_count_and_reset() {
         .unwrap();
     assert_eq!(
         apps["daemon"]["client_id"],
-        graph_emulator::seeded::DAEMON_CLIENT_ID
+        msgraph_typed_emulator::seeded::DAEMON_CLIENT_ID
     );
     assert_eq!(apps["token_endpoint"], emu.token_endpoint());
 }

@@ -4,8 +4,8 @@
 mod graph_support;
 
 use base64::Engine as _;
-use graph_emulator::{Fault, RetryAfter};
 use graph_support::*;
+use msgraph_typed_emulator::{Fault, RetryAfter};
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -2,12 +2,12 @@
 
 mod identity_support;
 
-use graph_emulator::seeded;
 use identity_support::{
     CLIENT_CERT_PEM, CLIENT_KEY_PEM, GRAPH_DEFAULT, OTHER_KEY_PEM, assert_entra_error, now, start,
     thumbprints, token,
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use msgraph_typed_emulator::seeded;
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -56,7 +56,10 @@ impl Assertion {
     }
 }
 
-async fn redeem(emu: &graph_emulator::Emulator, assertion: &str) -> (u16, serde_json::Value) {
+async fn redeem(
+    emu: &msgraph_typed_emulator::Emulator,
+    assertion: &str,
+) -> (u16, serde_json::Value) {
     token(
         emu,
         &[

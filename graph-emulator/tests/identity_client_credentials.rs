@@ -5,8 +5,8 @@ mod identity_support;
 use std::time::Duration;
 
 use base64::Engine;
-use graph_emulator::{Emulator, seeded};
 use identity_support::{GRAPH_DEFAULT, assert_entra_error, http, start, token, verify_with_jwks};
+use msgraph_typed_emulator::{Emulator, seeded};
 
 #[tokio::test]
 async fn secret_in_body_issues_a_graph_app_token_that_verifies_with_the_jwks() {
@@ -305,7 +305,7 @@ async fn discovery_document_points_at_the_emulator() {
 /// tokens the earlier one issued (what a restarted quickstart with a shared cache relies on).
 #[tokio::test]
 async fn a_restarted_emulator_with_the_same_key_and_port_accepts_earlier_tokens() {
-    let first = graph_emulator::Emulator::builder()
+    let first = msgraph_typed_emulator::Emulator::builder()
         .fresh_signing_key(true)
         .start()
         .await
@@ -321,10 +321,13 @@ async fn a_restarted_emulator_with_the_same_key_and_port_accepts_earlier_tokens(
         .post(first.token_endpoint())
         .form(&[
             ("grant_type", "client_credentials"),
-            ("client_id", graph_emulator::seeded::DAEMON_CLIENT_ID),
+            (
+                "client_id",
+                msgraph_typed_emulator::seeded::DAEMON_CLIENT_ID,
+            ),
             (
                 "client_secret",
-                graph_emulator::seeded::DAEMON_CLIENT_SECRET,
+                msgraph_typed_emulator::seeded::DAEMON_CLIENT_SECRET,
             ),
             ("scope", "https://graph.microsoft.com/.default"),
         ])
@@ -337,7 +340,7 @@ async fn a_restarted_emulator_with_the_same_key_and_port_accepts_earlier_tokens(
     let access_token = token["access_token"].as_str().unwrap().to_string();
     first.shutdown().await;
 
-    let second = graph_emulator::Emulator::builder()
+    let second = msgraph_typed_emulator::Emulator::builder()
         .port(port)
         .signing_key_pem(pem)
         .start()
@@ -357,7 +360,7 @@ async fn a_restarted_emulator_with_the_same_key_and_port_accepts_earlier_tokens(
         "token from the first run must be accepted"
     );
 
-    let other = graph_emulator::Emulator::builder()
+    let other = msgraph_typed_emulator::Emulator::builder()
         .fresh_signing_key(true)
         .start()
         .await
@@ -370,7 +373,7 @@ async fn a_restarted_emulator_with_the_same_key_and_port_accepts_earlier_tokens(
         .unwrap();
     assert_eq!(refused.status(), 401, "another key must refuse it");
 
-    let bad = graph_emulator::Emulator::builder()
+    let bad = msgraph_typed_emulator::Emulator::builder()
         .signing_key_pem("not a key")
         .start()
         .await;

@@ -4,8 +4,8 @@ mod identity_support;
 
 use std::time::Duration;
 
-use graph_emulator::{Emulator, seeded};
 use identity_support::{client_credentials, http, start};
+use msgraph_typed_emulator::{Emulator, seeded};
 
 async fn users(emu: &Emulator, token: Option<&str>) -> reqwest::Response {
     let mut request = http().get(format!("{}/users", emu.graph_url()));

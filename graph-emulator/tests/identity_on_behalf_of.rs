@@ -2,8 +2,8 @@
 
 mod identity_support;
 
-use graph_emulator::{Emulator, InteractionRequirement, seeded};
 use identity_support::{assert_entra_error, start, token, verify_with_jwks};
+use msgraph_typed_emulator::{Emulator, InteractionRequirement, seeded};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const ADELE: &str = "AdeleV@contoso.com";

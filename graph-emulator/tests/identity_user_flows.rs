@@ -4,8 +4,8 @@ mod identity_support;
 
 use std::collections::HashMap;
 
-use graph_emulator::{Emulator, seeded};
 use identity_support::{assert_entra_error, http, pkce, start, token, verify_with_jwks};
+use msgraph_typed_emulator::{Emulator, seeded};
 
 const SCOPE: &str = "openid profile offline_access User.Read";
 

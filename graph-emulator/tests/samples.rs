@@ -415,7 +415,7 @@ async fn delta_roundtrip_sample() {
 
 #[tokio::test]
 async fn throttling_sample_shape_via_injected_fault() {
-    use graph_emulator::{Fault, RetryAfter};
+    use msgraph_typed_emulator::{Fault, RetryAfter};
     let env = env().await;
     let doc = sample("error_throttling_429.json");
     env.emu.control().inject(

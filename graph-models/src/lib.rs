@@ -4,13 +4,13 @@
 //! `AnyX` enum per polymorphic base type (chosen by `@odata.type`), one enum per enum type
 //! (with `Unknown(String)`), and a `XField` enum per entity type for a typed `$select`.
 //!
-//! Applications use these through `graph-api` (`graph_api::models`), which adds the request
+//! Applications use these through `msgraph-typed` (`msgraph_typed::models`), which adds the request
 //! builders. They are a crate of their own so that they compile in parallel with the HTTP
 //! stack instead of after it.
 //!
 //! ```
 //! # #[cfg(feature = "identity")] {
-//! use graph_models::models::{AnyDirectoryObject, User};
+//! use msgraph_typed_models::models::{AnyDirectoryObject, User};
 //!
 //! let json = r##"{"@odata.type": "#microsoft.graph.group", "id": "g1", "displayName": "Sales"}"##;
 //! let object: AnyDirectoryObject = serde_json::from_str(json)?;
@@ -26,19 +26,20 @@
 //!
 //! # Features
 //!
-//! One cargo feature per area of Graph (the same names as `graph-api`'s). The default,
+//! One cargo feature per area of Graph (the same names as `msgraph-typed`'s). The default,
 //! `identity`, covers users, `me`, groups, directory objects, applications, service
 //! principals, directory roles and administrative units; a type needed by an enabled type
 //! is compiled with it. `full` enables everything.
 //!
 //! Everything under `src/generated/` is written by `codegen` (`cargo run -p codegen`); do not
 //! edit it by hand.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub use graph_odata::{AdditionalData, ODataValue, Patch, Selectable, edm};
+pub use msgraph_typed_odata::{AdditionalData, ODataValue, Patch, Selectable, edm};
 // The generated code's support, reached as `crate::read_fields::...` and so on (unused when
 // no area feature is enabled).
 #[allow(unused_imports)]
-use graph_odata::{polymorphic, read_fields, write_fields};
+use msgraph_typed_odata::{polymorphic, read_fields, write_fields};
 
 // Unused when no area feature is enabled (then there are no models).
 #[allow(unused_macros, unused_imports)]

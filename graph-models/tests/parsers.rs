@@ -7,7 +7,7 @@
 #[path = "../../testdata/fuzz_support.rs"]
 mod fuzz_support;
 
-use graph_models::models::{AnyDirectoryObject, AnyUser, Group, User};
+use msgraph_typed_models::models::{AnyDirectoryObject, AnyUser, Group, User};
 use proptest::prelude::*;
 
 #[global_allocator]

@@ -1,11 +1,11 @@
 //! `AnyX` enums chosen by `@odata.type` wherever it appears, read from text, readers and
-//! `serde_json::Value` alike (graph-odata's `polymorphic` module on real generated types).
+//! `serde_json::Value` alike (msgraph-typed-odata's `polymorphic` module on real generated types).
 #![cfg(feature = "identity")]
 
 use serde_json::json;
 
-use graph_models::Patch;
-use graph_models::models::{AnyDirectoryObject, AnyUser};
+use msgraph_typed_models::Patch;
+use msgraph_typed_models::models::{AnyDirectoryObject, AnyUser};
 
 /// Reads one JSON text every way a caller can: borrowed text, a reader (owned keys)
 /// and a `serde_json::Value`; all three must agree.

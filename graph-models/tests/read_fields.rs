@@ -1,11 +1,11 @@
-//! One-pass reading of generated structs (graph-odata's `read_fields` module on `User`):
+//! One-pass reading of generated structs (msgraph-typed-odata's `read_fields` module on `User`):
 //! known properties into fields, the rest into `additional_data`.
 #![cfg(feature = "identity")]
 
 use serde_json::json;
 
-use graph_models::Patch;
-use graph_models::models::User;
+use msgraph_typed_models::Patch;
+use msgraph_typed_models::models::User;
 
 #[test]
 fn known_properties_fill_fields_and_the_rest_is_kept() {

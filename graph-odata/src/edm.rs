@@ -2,14 +2,14 @@
 //! generated code uses (string enums, flags sets, literals).
 //!
 //! Typed conversions to the `time` crate's types are behind this crate's `time` feature
-//! (`graph-api` forwards it); without it, date and time values are text.
+//! (`msgraph-typed` forwards it); without it, date and time values are text.
 //!
 //! Date and time values are kept as the exact text the service sent, so a round trip is
 //! lossless and a malformed value never fails a whole response; typed accessors parse on
 //! demand:
 //!
 //! ```
-//! use graph_odata::edm::{DateTimeOffset, Double};
+//! use msgraph_typed_odata::edm::{DateTimeOffset, Double};
 //!
 //! let when = DateTimeOffset::new("2021-07-16T10:11:12.1234567Z");
 //! # #[cfg(feature = "time")]
@@ -265,7 +265,7 @@ pub fn de_enum<'de, E: StringEnum, D: Deserializer<'de>>(deserializer: D) -> Res
 /// A set of members of a flags enum; on the wire, a comma-separated string (`"a,b"`).
 ///
 /// ```
-/// use graph_odata::edm::{Flags, StringEnum};
+/// use msgraph_typed_odata::edm::{Flags, StringEnum};
 /// # #[derive(Clone, Debug, PartialEq)] enum Mode { A, B, Unknown(String) }
 /// # impl StringEnum for Mode {
 /// #     fn as_str(&self) -> &str { match self { Mode::A => "a", Mode::B => "b", Mode::Unknown(s) => s } }

@@ -1,5 +1,5 @@
-//! The OData value types of the typed Microsoft Graph SDK, shared by `graph-core` (the HTTP
-//! pipeline) and `graph-models` (the generated Graph types), so that neither has to wait
+//! The OData value types of the typed Microsoft Graph SDK, shared by `msgraph-typed-core` (the HTTP
+//! pipeline) and `msgraph-typed-models` (the generated Graph types), so that neither has to wait
 //! for the other to compile:
 //!
 //! - [`edm`]: OData primitive types as they travel in Graph's JSON (date-times kept as
@@ -12,11 +12,11 @@
 //!   how generated structs and `AnyX` enums are read from JSON in one pass, keeping unknown
 //!   properties in [`AdditionalData`], and written back.
 //!
-//! Applications use these through `graph-api`, which re-exports `edm`, `Patch`,
+//! Applications use these through `msgraph-typed`, which re-exports `edm`, `Patch`,
 //! `AdditionalData`, `ODataValue` and `Selectable`.
 //!
 //! ```
-//! use graph_odata::{AdditionalData, Patch};
+//! use msgraph_typed_odata::{AdditionalData, Patch};
 //!
 //! #[derive(serde::Serialize, Default)]
 //! struct UserUpdate {
@@ -41,7 +41,7 @@
 pub mod edm;
 mod patch;
 
-// Support for the generated models: public because `graph-models` is another crate, hidden
+// Support for the generated models: public because `msgraph-typed-models` is another crate, hidden
 // because only generated code should implement or call them (not a stable API).
 #[doc(hidden)]
 pub mod polymorphic;
@@ -81,7 +81,7 @@ pub mod path {
     /// invalid-request error instead of climbing out of the API version.
     ///
     /// ```
-    /// use graph_odata::path::encode_segment;
+    /// use msgraph_typed_odata::path::encode_segment;
     /// assert_eq!(encode_segment("alice@contoso.com"), "alice@contoso.com");
     /// assert_eq!(encode_segment("bob_contoso.com#EXT#@x.onmicrosoft.com"), "bob_contoso.com%23EXT%23@x.onmicrosoft.com");
     /// assert_eq!(encode_segment("a/b c+é"), "a%2Fb%20c%2B%C3%A9");

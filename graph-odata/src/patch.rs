@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// and values are sent as they are.
 ///
 /// ```
-/// use graph_odata::Patch;
+/// use msgraph_typed_odata::Patch;
 ///
 /// #[derive(serde::Serialize, Default)]
 /// #[serde(rename_all = "camelCase")]

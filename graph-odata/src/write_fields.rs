@@ -13,7 +13,7 @@ use crate::{AdditionalData, Patch};
 /// Writes one model object field by field (used by generated `Serialize` impls).
 ///
 /// ```
-/// use graph_odata::{AdditionalData, Patch, write_fields::FieldWriter};
+/// use msgraph_typed_odata::{AdditionalData, Patch, write_fields::FieldWriter};
 ///
 /// struct Contact { name: Patch<String>, phone: Patch<String>, extra: AdditionalData }
 ///

@@ -1,13 +1,13 @@
-//! Helpers for the graph-core end-to-end suites (`tests/tests/core_*.rs`): a small
+//! Helpers for the msgraph-typed-core end-to-end suites (`tests/tests/core_*.rs`): a small
 //! client-credentials [`TokenCredential`] for the emulator's seeded daemon app that counts what
-//! it is asked, and a [`graph_core::Client`] wired to an emulator.
+//! it is asked, and a [`msgraph_typed_core::Client`] wired to an emulator.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use graph_auth::{AccessToken, AuthError, TokenCredential, TokenRequest};
-use graph_emulator::{Emulator, seeded};
+use msgraph_typed_auth::{AccessToken, AuthError, TokenCredential, TokenRequest};
+use msgraph_typed_emulator::{Emulator, seeded};
 
 /// The scope the emulator issues Graph tokens for.
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
@@ -130,8 +130,8 @@ impl TokenCredential for EmulatorCredential {
 pub fn client(
     emulator: &Emulator,
     credential: std::sync::Arc<EmulatorCredential>,
-) -> graph_core::Client {
-    graph_core::Client::builder()
+) -> msgraph_typed_core::Client {
+    msgraph_typed_core::Client::builder()
         .base_url(&emulator.graph_url())
         .credential(credential)
         .scopes([GRAPH_SCOPE])

@@ -1,8 +1,9 @@
 //! Starts the real OAuth 2.0 server (`oidc-provider`, configured like Entra ID in
 //! `tests/idp/server.mjs`) on a free loopback port, and scripts its browser sign-in.
 //!
-//! The test command installs its node modules (`npm ci` in `tests/idp`); when they are
-//! missing, [`Idp::start`] panics with that instruction instead of skipping.
+//! The test command installs its node modules (`npm ci` in `tests/idp`); the suites check
+//! [`crate::external::node_idp_available`] first, so plain `cargo test` without Node.js skips
+//! them with one line, and `./scripts/test` fails if they could not run.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

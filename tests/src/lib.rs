@@ -2,5 +2,6 @@
 
 pub mod core_support;
 pub mod downgrade_server;
+pub mod external;
 pub mod idp;
 pub mod redis_server;

@@ -2,7 +2,8 @@
 //! without persistence, stopped (killed) on drop, restartable on the same port.
 //!
 //! The binary comes from Debian's `redis-server` package, which `./scripts/test` installs when
-//! it is missing. Without it the suites fail (they are never skipped).
+//! it is missing. The suites check [`crate::external::redis_available`] first: plain
+//! `cargo test` without it skips them with one line, `./scripts/test` fails instead.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

@@ -1,17 +1,17 @@
-//! graph-api end to end against the emulator: typed queries, polymorphic memberships via
+//! msgraph-typed end to end against the emulator: typed queries, polymorphic memberships via
 //! on-behalf-of, create / PATCH (a cleared property sends null) / delete, and delta rounds.
 
 use std::time::Duration;
 
 use futures::TryStreamExt as _;
-use graph_api::auth::{
+use msgraph_typed::auth::{
     ClientAuthentication, ClientSecretCredential, Cloud, CredentialOptions, OnBehalfOfCredential,
     TokenCredential, UserAssertion,
 };
-use graph_api::models::{AnyDirectoryObject, AnyUser, PasswordProfile, User, UserField};
-use graph_api::{Client, DeltaRequest, GraphClient, Patch};
-use graph_core::{DeltaEvent, DeltaItem};
-use graph_emulator::{Emulator, seeded};
+use msgraph_typed::models::{AnyDirectoryObject, AnyUser, PasswordProfile, User, UserField};
+use msgraph_typed::{Client, DeltaRequest, GraphClient, Patch};
+use msgraph_typed_core::{DeltaEvent, DeltaItem};
+use msgraph_typed_emulator::{Emulator, seeded};
 
 const GRAPH_DEFAULT: &str = "https://graph.microsoft.com/.default";
 

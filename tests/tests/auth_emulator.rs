@@ -1,18 +1,18 @@
-//! graph-auth end to end against the project's emulator (an independent Entra ID + Graph
+//! msgraph-typed-auth end to end against the project's emulator (an independent Entra ID + Graph
 //! implementation): every credential, short-lived tokens, single flight on a cold key, OBO
 //! isolation, token endpoint failures and interaction_required from OBO.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use graph_auth::{
+use msgraph_typed_auth::{
     AssertionSource, AuthorizationCodeFlow, ChainedTokenCredential, ClientAssertionCredential,
     ClientAuthentication, ClientCertificate, ClientCertificateCredential, ClientSecretCredential,
     Cloud, CredentialOptions, DeviceCodeCredential, EnvironmentCredential, ManagerOptions,
     OnBehalfOfCredential, RefreshTokenCredential, ResponseMode, TokenCredential, TokenRequest,
     UserAssertion,
 };
-use graph_emulator::{Emulator, Fault, InteractionRequirement, RetryAfter, seeded};
+use msgraph_typed_emulator::{Emulator, Fault, InteractionRequirement, RetryAfter, seeded};
 use secrecy::ExposeSecret;
 use tests::idp::jwt_claims;
 
@@ -96,7 +96,7 @@ async fn app_only_credentials_end_to_end() {
         seeded::DAEMON_CLIENT_ID,
         ClientCertificate::from_pem_parts(&fixture("cert.pem"), &fixture("key-pkcs1.pem"))
             .unwrap()
-            .with_algorithm(graph_auth::AssertionAlgorithm::Rs256),
+            .with_algorithm(msgraph_typed_auth::AssertionAlgorithm::Rs256),
         options(&emu),
     )
     .unwrap();
@@ -116,7 +116,7 @@ async fn app_only_credentials_end_to_end() {
 
     let env = EnvironmentCredential::from_lookup(
         |name| match name {
-            "AZURE_TENANT_ID" => Some(graph_emulator::DEFAULT_TENANT.to_string()),
+            "AZURE_TENANT_ID" => Some(msgraph_typed_emulator::DEFAULT_TENANT.to_string()),
             "AZURE_CLIENT_ID" => Some(seeded::DAEMON_CLIENT_ID.to_string()),
             "AZURE_CLIENT_SECRET" => Some(seeded::DAEMON_CLIENT_SECRET.to_string()),
             _ => None,
@@ -228,7 +228,7 @@ async fn delegated_credentials_end_to_end() {
     )
     .unwrap();
     let user = control
-        .user(graph_emulator::DEFAULT_SIGNED_IN_USER)
+        .user(msgraph_typed_emulator::DEFAULT_SIGNED_IN_USER)
         .unwrap();
     let session = flow
         .start(["openid", "offline_access", GRAPH_USER_READ])
@@ -478,7 +478,7 @@ async fn obo_interaction_required_carries_the_claims_challenge() {
     let emu = Emulator::start().await.unwrap();
     let control = emu.control();
     let user = control
-        .user(graph_emulator::DEFAULT_SIGNED_IN_USER)
+        .user(msgraph_typed_emulator::DEFAULT_SIGNED_IN_USER)
         .unwrap();
     control
         .require_interaction(&user.id, InteractionRequirement::Mfa)
@@ -608,7 +608,7 @@ async fn token_endpoint_failures_are_typed_and_bounded() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, graph_auth::AuthError::InvalidResponse { .. }),
+        matches!(error, msgraph_typed_auth::AuthError::InvalidResponse { .. }),
         "{error:?}"
     );
     assert!(error.to_string().contains("text/html"), "{error}");
@@ -622,7 +622,8 @@ async fn token_endpoint_failures_are_typed_and_bounded() {
     assert!(
         matches!(
             error,
-            graph_auth::AuthError::InvalidResponse { .. } | graph_auth::AuthError::Transport { .. }
+            msgraph_typed_auth::AuthError::InvalidResponse { .. }
+                | msgraph_typed_auth::AuthError::Transport { .. }
         ),
         "{error:?}"
     );
@@ -649,7 +650,7 @@ async fn token_endpoint_failures_are_typed_and_bounded() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, graph_auth::AuthError::Transport { .. }),
+        matches!(error, msgraph_typed_auth::AuthError::Transport { .. }),
         "{error:?}"
     );
 }

@@ -1,11 +1,11 @@
-//! graph-core's `$batch` against the emulator: 45 requests split into 20 + 20 + 5, `dependsOn`
+//! msgraph-typed-core's `$batch` against the emulator: 45 requests split into 20 + 20 + 5, `dependsOn`
 //! chains, and item-level 429s re-sent in a follow-up batch.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use graph_core::{BatchKey, NoContent};
-use graph_emulator::{Emulator, Fault, RetryAfter};
+use msgraph_typed_core::{BatchKey, NoContent};
+use msgraph_typed_emulator::{Emulator, Fault, RetryAfter};
 use serde::Deserialize;
 use tests::core_support::{EmulatorCredential, client};
 
@@ -35,7 +35,10 @@ async fn a_batch_of_45_with_depends_on_and_item_429s() {
     let mut batch = client.batch();
     let mut reads: Vec<(String, BatchKey<User>, BatchKey<User>)> = Vec::new();
     for (i, user) in users.iter().enumerate() {
-        let path = format!("users/{}", graph_core::path::encode_segment(&user.id));
+        let path = format!(
+            "users/{}",
+            msgraph_typed_core::path::encode_segment(&user.id)
+        );
         let title = format!("Batch title {i}");
         let patch = batch.add(
             client

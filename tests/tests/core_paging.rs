@@ -1,4 +1,4 @@
-//! graph-core paging against the emulator: long streams with short-lived tokens, lazy streams,
+//! msgraph-typed-core paging against the emulator: long streams with short-lived tokens, lazy streams,
 //! next links to foreign hosts, delta rounds.
 
 use std::collections::HashSet;
@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use graph_core::{DeltaEvent, DeltaItem, DeltaRequest, NoContent};
-use graph_emulator::Emulator;
+use msgraph_typed_core::{DeltaEvent, DeltaItem, DeltaRequest, NoContent};
+use msgraph_typed_emulator::Emulator;
 use serde::Deserialize;
 use tests::core_support::{EmulatorCredential, client};
 use wiremock::matchers::{method, path};
@@ -119,7 +119,7 @@ async fn a_next_link_to_a_foreign_host_is_not_followed_unless_the_host_is_allowe
         .await;
     let credential = Arc::new(EmulatorCredential::new(&emu));
     let builder = || {
-        graph_core::Client::builder()
+        msgraph_typed_core::Client::builder()
             .base_url(&format!("{}/v1.0", graph.uri()))
             .credential(credential.clone())
             .scopes([tests::core_support::GRAPH_SCOPE])
@@ -178,7 +178,10 @@ async fn delta_rounds_end_with_a_link_and_resume_with_only_the_changes() {
     let _: NoContent = client
         .request(
             http::Method::PATCH,
-            format!("users/{}", graph_core::path::encode_segment(&someone.id)),
+            format!(
+                "users/{}",
+                msgraph_typed_core::path::encode_segment(&someone.id)
+            ),
         )
         .json_body(&serde_json::json!({"displayName": "Renamed By Delta Test"}))
         .send()

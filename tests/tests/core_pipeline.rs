@@ -1,12 +1,12 @@
-//! graph-core's pipeline against the emulator: throttling with every Retry-After form, 401
+//! msgraph-typed-core's pipeline against the emulator: throttling with every Retry-After form, 401
 //! storms, CAE challenges, and Authorization never leaking across hosts on redirects.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use graph_core::{RequestOptions, RetryOptions, ThrottleMode};
-use graph_emulator::{Emulator, Fault, RetryAfter};
+use msgraph_typed_core::{RequestOptions, RetryOptions, ThrottleMode};
+use msgraph_typed_emulator::{Emulator, Fault, RetryAfter};
 use serde::Deserialize;
 use tests::core_support::{EmulatorCredential, GRAPH_SCOPE, client};
 use wiremock::matchers::{method, path};
@@ -158,7 +158,7 @@ async fn a_storm_of_401s_costs_one_refresh_each_and_never_loops() {
 async fn a_cae_claims_challenge_is_answered_once_when_enabled() {
     let emu = Emulator::builder().start().await.unwrap();
     let credential = Arc::new(EmulatorCredential::new(&emu));
-    let cae_client = graph_core::Client::builder()
+    let cae_client = msgraph_typed_core::Client::builder()
         .base_url(&emu.graph_url())
         .credential(credential.clone())
         .scopes([GRAPH_SCOPE])
@@ -222,7 +222,7 @@ async fn a_cross_host_redirect_strips_authorization() {
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "photo"})))
         .mount(&other)
         .await;
-    let client = graph_core::Client::builder()
+    let client = msgraph_typed_core::Client::builder()
         .base_url(&format!("{}/v1.0", graph.uri()))
         .credential(Arc::new(EmulatorCredential::new(&emu)))
         .scopes([GRAPH_SCOPE])

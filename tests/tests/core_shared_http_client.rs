@@ -1,9 +1,9 @@
 //! One user-configured HTTP client (proxy, TLS roots, timeouts, default headers) carries both
-//! the token traffic (graph-auth) and the Graph traffic (graph-core).
+//! the token traffic (msgraph-typed-auth) and the Graph traffic (msgraph-typed-core).
 
-use graph_auth::{ClientAuthentication, ClientSecretCredential, Cloud, CredentialOptions};
-use graph_core::Client;
 use http::{HeaderMap, HeaderValue};
+use msgraph_typed_auth::{ClientAuthentication, ClientSecretCredential, Cloud, CredentialOptions};
+use msgraph_typed_core::Client;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -41,7 +41,8 @@ async fn the_callers_reqwest_client_carries_token_and_graph_requests() {
     let mut headers = HeaderMap::new();
     headers.insert(MARKER, HeaderValue::from_static("yes"));
     let shared =
-        graph_auth::HttpClient::with_config(|builder| builder.default_headers(headers)).unwrap();
+        msgraph_typed_auth::HttpClient::with_config(|builder| builder.default_headers(headers))
+            .unwrap();
 
     let cloud = Cloud::custom(&server.uri(), &server.uri()).unwrap();
     let credential = ClientSecretCredential::with_options(

@@ -2,19 +2,19 @@
 //! credentials following a redirect, retries sooner than the server allows, unbounded bodies,
 //! dropped connections, and one token failure turning into many failed calls. Each test states
 //! the requests it expects (Graph requests, token requests). The same classes are covered
-//! closer to the code by the unit tests of graph-core's retry, redirect and paging stages and
-//! graph-auth's token manager, and by graph-auth's `hardening` suite (every credential).
+//! closer to the code by the unit tests of msgraph-typed-core's retry, redirect and paging stages and
+//! msgraph-typed-auth's token manager, and by msgraph-typed-auth's `hardening` suite (every credential).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use graph_auth::{
+use msgraph_typed_auth::{
     AccessToken, ClientAuthentication, ClientSecretCredential, Cloud, CredentialOptions,
     HttpClient, ManagerOptions, StaticTokenCredential,
 };
-use graph_core::{Client, RedirectOptions, RequestOptions};
-use graph_emulator::{Emulator, Fault, RetryAfter, seeded};
+use msgraph_typed_core::{Client, RedirectOptions, RequestOptions};
+use msgraph_typed_emulator::{Emulator, Fault, RetryAfter, seeded};
 use serde::Deserialize;
 use tests::downgrade_server::DowngradeServer;
 use wiremock::matchers::{method, path};
@@ -262,7 +262,7 @@ async fn a_dropped_connection_is_retried_on_get_and_never_on_post() {
     );
     let control = emu.control();
     let fast = RequestOptions::new()
-        .with_retry(graph_core::RetryOptions::new().base_delay(Duration::from_millis(50)));
+        .with_retry(msgraph_typed_core::RetryOptions::new().base_delay(Duration::from_millis(50)));
 
     // GET: the connection closes before any response byte, once; the retry succeeds.
     control.inject(

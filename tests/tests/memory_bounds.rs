@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use graph_auth::{
+use msgraph_typed_auth::{
     AuthError, ClientAuthentication, ClientSecretCredential, Cloud, CredentialOptions,
     TokenCredential, TokenRequest,
 };
@@ -62,7 +62,7 @@ async fn with_headroom<T>(headroom: usize, work: impl std::future::Future<Output
 #[tokio::test(flavor = "current_thread")]
 async fn an_endless_graph_response_stops_at_the_limit_and_memory_stays_bounded() {
     let server = endless_server().await;
-    let client = graph_core::Client::builder()
+    let client = msgraph_typed_core::Client::builder()
         .base_url(&format!("{server}/v1.0"))
         .max_response_bytes(16 * 1024 * 1024)
         .build()
@@ -72,7 +72,9 @@ async fn an_endless_graph_response_stops_at_the_limit_and_memory_stays_bounded()
         48 * 1024 * 1024,
         client
             .collection::<serde_json::Value>("users")
-            .with_options(graph_core::RequestOptions::new().with_timeout(Duration::from_secs(30)))
+            .with_options(
+                msgraph_typed_core::RequestOptions::new().with_timeout(Duration::from_secs(30)),
+            )
             .send(),
     )
     .await

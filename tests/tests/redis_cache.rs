@@ -1,4 +1,4 @@
-//! The Redis token cache (graph-auth feature `redis`) against a real `redis-server` and the
+//! The Redis token cache (msgraph-typed-auth feature `redis`) against a real `redis-server` and the
 //! emulator's token endpoint: sharing across instances, encryption at rest, tampering, key
 //! rotation, outages and hangs, 10,000 OBO users, and the cross-instance refresh lock.
 //!
@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
-use graph_auth::{
+use msgraph_typed_auth::{
     AccessToken, CacheKey, CachedToken, ClientAuthentication, ClientSecretCredential, Cloud,
     CredentialOptions, EncryptionKey, Keyring, LayeredTokenCache, ManagerOptions, MemoryTokenCache,
     OnBehalfOfCredential, RedisTokenCache, RedisTokenCacheBuilder, RefreshLock, SystemClock,
     TokenCache, TokenCredential, TokenManager, TokenRequest, UserAssertion,
 };
-use graph_emulator::{Emulator, Fault, PathMatch, seeded};
+use msgraph_typed_emulator::{Emulator, Fault, PathMatch, seeded};
 use tests::redis_server::RedisServer;
 
 const GRAPH_DEFAULT: &str = "https://graph.microsoft.com/.default";
@@ -151,6 +151,9 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
 
 #[tokio::test]
 async fn two_instances_sharing_only_redis_share_one_app_token_and_l1_hits_stay_local() {
+    if !tests::external::redis_available() {
+        return;
+    }
     let server = RedisServer::start();
     let emu = Emulator::start().await.unwrap();
     let key = EncryptionKey::generate("k1").unwrap();
@@ -208,6 +211,9 @@ async fn two_instances_sharing_only_redis_share_one_app_token_and_l1_hits_stay_l
 
 #[tokio::test]
 async fn redis_holds_no_token_and_keys_hold_no_assertion() {
+    if !tests::external::redis_available() {
+        return;
+    }
     let server = RedisServer::start();
     let emu = Emulator::start().await.unwrap();
     let key = EncryptionKey::generate("k1").unwrap();
@@ -276,6 +282,9 @@ async fn redis_holds_no_token_and_keys_hold_no_assertion() {
 
 #[tokio::test]
 async fn tampered_or_copied_values_are_misses_with_a_warning_and_a_new_token() {
+    if !tests::external::redis_available() {
+        return;
+    }
     let logs = Logs::default();
     let _guard = logs.install();
     let server = RedisServer::start();
@@ -356,6 +365,9 @@ async fn tampered_or_copied_values_are_misses_with_a_warning_and_a_new_token() {
 
 #[tokio::test]
 async fn an_oversized_value_planted_in_redis_is_read_no_further_and_is_a_miss() {
+    if !tests::external::redis_available() {
+        return;
+    }
     let logs = Logs::default();
     let _guard = logs.install();
     let server = RedisServer::start();
@@ -393,6 +405,9 @@ async fn an_oversized_value_planted_in_redis_is_read_no_further_and_is_a_miss() 
 
 #[tokio::test]
 async fn after_a_key_rotation_old_entries_still_read_and_new_writes_use_the_new_key() {
+    if !tests::external::redis_available() {
+        return;
+    }
     let server = RedisServer::start();
     let emu = Emulator::start().await.unwrap();
     let old = EncryptionKey::generate("2026-10").unwrap();
@@ -451,6 +466,9 @@ async fn after_a_key_rotation_old_entries_still_read_and_new_writes_use_the_new_
 
 #[tokio::test]
 async fn forced_refresh_invalidates_both_layers() {
+    if !tests::external::redis_available() {
+        return;
+    }
     let server = RedisServer::start();
     let emu = Emulator::start().await.unwrap();
     let key = EncryptionKey::generate("k1").unwrap();
@@ -490,6 +508,9 @@ async fn forced_refresh_invalidates_both_layers() {
 
 #[tokio::test]
 async fn redis_down_mid_run_keeps_requests_succeeding_with_warnings_and_is_used_again_when_back() {
+    if !tests::external::redis_available() {
+        return;
+    }
     let logs = Logs::default();
     let _guard = logs.install();
     let mut server = RedisServer::start();
@@ -576,6 +597,9 @@ async fn redis_down_mid_run_keeps_requests_succeeding_with_warnings_and_is_used_
 
 #[tokio::test]
 async fn a_hung_redis_times_out_as_a_miss() {
+    if !tests::external::redis_available() {
+        return;
+    }
     let logs = Logs::default();
     let _guard = logs.install();
     let server = RedisServer::start();
@@ -607,6 +631,9 @@ async fn a_hung_redis_times_out_as_a_miss() {
 
 #[tokio::test]
 async fn a_password_protected_redis_works_and_a_wrong_password_is_only_a_miss() {
+    if !tests::external::redis_available() {
+        return;
+    }
     let logs = Logs::default();
     let _guard = logs.install();
     let server = RedisServer::start_with_password("s3cr3t-pass");
@@ -649,6 +676,9 @@ async fn a_password_protected_redis_works_and_a_wrong_password_is_only_a_miss() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_obo_users_have_ten_thousand_keys_with_ttls_and_a_bounded_l1() {
+    if !tests::external::redis_available() {
+        return;
+    }
     const USERS: usize = 10_000;
     const L1: usize = 1_000;
     let server = RedisServer::start();
@@ -753,6 +783,9 @@ async fn four_instances_on_a_cold_key(lock: Option<RefreshLock>) -> (u64, Vec<St
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn four_instances_on_a_cold_key_make_one_token_request_with_the_refresh_lock() {
+    if !tests::external::redis_available() {
+        return;
+    }
     let (without, _) = four_instances_on_a_cold_key(None).await;
     let (with, tokens) = four_instances_on_a_cold_key(Some(RefreshLock::default())).await;
     println!(
@@ -771,6 +804,9 @@ async fn four_instances_on_a_cold_key_make_one_token_request_with_the_refresh_lo
 
 #[tokio::test]
 async fn a_dead_lock_holder_delays_but_never_fails_a_request() {
+    if !tests::external::redis_available() {
+        return;
+    }
     let logs = Logs::default();
     let _guard = logs.install();
     let server = RedisServer::start();
@@ -852,6 +888,9 @@ async fn four_instances_at_refresh_time(lock: Option<RefreshLock>) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_due_proactive_refresh_is_done_by_one_instance_with_the_refresh_lock() {
+    if !tests::external::redis_available() {
+        return;
+    }
     let without = four_instances_at_refresh_time(None).await;
     let with = four_instances_at_refresh_time(Some(RefreshLock::default())).await;
     println!(

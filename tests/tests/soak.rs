@@ -16,12 +16,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
-use graph_auth::{
+use msgraph_typed_auth::{
     AccessToken, AuthError, ClientAuthentication, ClientSecretCredential, Cloud, CredentialOptions,
     ManagerOptions, OnBehalfOfCredential, TokenCredential, TokenRequest, UserAssertion,
 };
-use graph_core::{Client, RequestOptions, RetryOptions};
-use graph_emulator::{Emulator, Fault, RetryAfter, seeded};
+use msgraph_typed_core::{Client, RequestOptions, RetryOptions};
+use msgraph_typed_emulator::{Emulator, Fault, RetryAfter, seeded};
 use parking_lot::Mutex;
 use rand::{Rng, SeedableRng};
 

@@ -67,7 +67,7 @@ pub fn emit(ctx: &mut Ctx<'_>, files: &mut BTreeMap<String, String>) {
     let mut m = String::from(
         "//! Fluent request builders: `XBuilder` addresses one entity, `XCollectionBuilder` a\n\
          //! collection; navigation methods append to the path, and terminal methods return\n\
-         //! graph-core requests (`send()`, `pages()`, `stream()`).\n\nmod root;\n",
+         //! msgraph-typed-core requests (`send()`, `pages()`, `stream()`).\n\nmod root;\n",
     );
     for (file, body) in bodies {
         let module = file
@@ -149,7 +149,7 @@ const COLLECTION_RESERVED: &[&str] = &["new", "path", "client", "list", "by_id",
 fn builder_struct(name: &str, doc: &str, cfg: &str) -> String {
     format!(
         "{doc}{cfg}#[derive(Clone, Debug)]\n#[must_use = \"a builder does nothing until a request is sent\"]\n\
-         pub struct {name} {{\nclient: graph_core::Client,\npath: String,\n}}\n\n"
+         pub struct {name} {{\nclient: msgraph_typed_core::Client,\npath: String,\n}}\n\n"
     )
 }
 
@@ -158,7 +158,7 @@ fn common_methods(name: &str) -> String {
         "/// A builder for `path` (relative to the client's base URL, percent-encoded, no\n\
          /// leading slash). Generated navigation methods call this; it is public so that\n\
          /// paths the generator does not know can still use the typed terminals.\n\
-         pub fn new(client: graph_core::Client, path: impl Into<String>) -> {name} {{\n\
+         pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> {name} {{\n\
          {name} {{ client, path: path.into() }}\n}}\n\n\
          /// The path this builder addresses, relative to the base URL.\n\
          pub fn path(&self) -> &str {{\n&self.path\n}}\n\n"
@@ -201,13 +201,13 @@ pub fn emit_type(ctx: &mut Ctx<'_>, t: usize) -> String {
     let _ = write!(
         single_m.text,
         "{}/// Reads this `{name}` (`GET`). `$select` takes typed field names.\n\
-         pub fn get(&self) -> graph_core::EntityRequest<{read}> {{\nself.client.entity(self.path.clone())\n}}\n\n\
+         pub fn get(&self) -> msgraph_typed_core::EntityRequest<{read}> {{\nself.client.entity(self.path.clone())\n}}\n\n\
          /// Updates this `{name}` (`PATCH`): only the fields that are set are sent; a field\n\
          /// set to [`crate::Patch::Null`] is sent as `null` to clear it.\n\
-         pub fn update(&self, body: &{write}) -> graph_core::Request<graph_core::NoContent> {{\n\
+         pub fn update(&self, body: &{write}) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {{\n\
          self.client.request(http::Method::PATCH, self.path.clone()).json_body(body)\n}}\n\n\
          /// Deletes this `{name}` (`DELETE`).\n\
-         pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {{\n\
+         pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {{\n\
          self.client.request(http::Method::DELETE, self.path.clone())\n}}\n\n",
         common_methods(&single),
         name = def.name
@@ -220,15 +220,15 @@ pub fn emit_type(ctx: &mut Ctx<'_>, t: usize) -> String {
     let _ = write!(
         coll_m.text,
         "{}/// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.\n\
-         pub fn list(&self) -> graph_core::CollectionRequest<{read}> {{\nself.client.collection(self.path.clone())\n}}\n\n\
+         pub fn list(&self) -> msgraph_typed_core::CollectionRequest<{read}> {{\nself.client.collection(self.path.clone())\n}}\n\n\
          /// Addresses one member by its key (percent-encoded here).\n\
          pub fn by_id(&self, id: impl AsRef<str>) -> {single} {{\n\
-         {single}::new(self.client.clone(), format!(\"{{}}/{{}}\", self.path, graph_core::path::encode_segment(id.as_ref())))\n}}\n\n\
+         {single}::new(self.client.clone(), format!(\"{{}}/{{}}\", self.path, msgraph_typed_core::path::encode_segment(id.as_ref())))\n}}\n\n\
          /// Creates a member (`POST`) and returns it as the service stored it.\n\
-         pub fn create(&self, body: &{write}) -> graph_core::Request<{read}> {{\n\
+         pub fn create(&self, body: &{write}) -> msgraph_typed_core::Request<{read}> {{\n\
          self.client.request(http::Method::POST, self.path.clone()).json_body(body)\n}}\n\n\
          /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).\n\
-         pub fn count(&self) -> graph_core::CountRequest {{\nself.client.count(self.path.clone())\n}}\n\n",
+         pub fn count(&self) -> msgraph_typed_core::CountRequest {{\nself.client.count(self.path.clone())\n}}\n\n",
         common_methods(&coll)
     );
     emit_casts(ctx, t, &own_cfg, &mut coll_m);
@@ -559,13 +559,13 @@ fn emit_body(ctx: &Ctx<'_>, op: &Operation, name: &str, cfg: &str) -> String {
     s
 }
 
-/// The request type and the `graph_core::Client` call for an operation's result.
+/// The request type and the `msgraph_typed_core::Client` call for an operation's result.
 fn return_shape(ctx: &Ctx<'_>, op: &Operation) -> Option<(String, String)> {
     let is_fn = op.kind == OperationKind::Function;
     let method = if is_fn { "GET" } else { "POST" };
     let Some(r) = &op.ret else {
         return Some((
-            "graph_core::Request<graph_core::NoContent>".into(),
+            "msgraph_typed_core::Request<msgraph_typed_core::NoContent>".into(),
             format!("request(http::Method::{method}, "),
         ));
     };
@@ -579,10 +579,13 @@ fn return_shape(ctx: &Ctx<'_>, op: &Operation) -> Option<(String, String)> {
     let structured = matches!(r.base, Base::Named(t) if ctx.model.types[t].kind != Kind::Enum);
     if r.collection && structured && is_fn {
         if op.name == "delta" {
-            return Some((format!("graph_core::DeltaRequest<{el}>"), "delta(".into()));
+            return Some((
+                format!("msgraph_typed_core::DeltaRequest<{el}>"),
+                "delta(".into(),
+            ));
         }
         return Some((
-            format!("graph_core::CollectionRequest<{el}>"),
+            format!("msgraph_typed_core::CollectionRequest<{el}>"),
             "collection(".into(),
         ));
     }
@@ -594,7 +597,7 @@ fn return_shape(ctx: &Ctx<'_>, op: &Operation) -> Option<(String, String)> {
         format!("crate::ODataValue<{el}>")
     };
     Some((
-        format!("graph_core::Request<{ty}>"),
+        format!("msgraph_typed_core::Request<{ty}>"),
         format!("request(http::Method::{method}, "),
     ))
 }

@@ -56,9 +56,11 @@ fn read(path: &Path) -> Result<String, Error> {
     })
 }
 
-/// The crate that receives the generated models.
+/// The directory of the crate that receives the generated models.
 pub const MODELS_CRATE: &str = "graph-models";
-/// The crate that receives the generated builders (and re-exports the models).
+/// The package name of the models crate (graph-api's area features forward to it).
+pub const MODELS_PACKAGE: &str = "msgraph-typed-models";
+/// The directory of the crate that receives the generated builders (and re-exports the models).
 pub const API_CRATE: &str = "graph-api";
 /// Where generated code lives inside each crate.
 const GENERATED_DIR: &str = "src/generated";
@@ -130,15 +132,17 @@ pub fn generate(model: &Model) -> Result<Output, Error> {
     }
     out.features
         .insert(MODELS_CRATE.into(), features_table(&areas, None));
-    out.features
-        .insert(API_CRATE.into(), features_table(&areas, Some(MODELS_CRATE)));
+    out.features.insert(
+        API_CRATE.into(),
+        features_table(&areas, Some(MODELS_PACKAGE)),
+    );
     out.diagnostics = model.diagnostics.clone();
     out.diagnostics.extend(ctx.diagnostics);
     Ok(out)
 }
 
 /// The areas as cargo features; with `forward_to`, each one enables the feature of the same
-/// name in that crate (graph-api's features turn on graph-models' areas).
+/// name in that crate (msgraph-typed's features turn on msgraph-typed-models' areas).
 fn features_table(areas: &Areas, forward_to: Option<&str>) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "default = [\"identity\"]");
@@ -283,7 +287,7 @@ pub fn run(codegen_dir: &Path, check: bool, stats: bool) -> Result<bool, Error> 
     if check {
         if differs.is_empty() {
             eprintln!(
-                "codegen: graph-models and graph-api are up to date ({} files)",
+                "codegen: msgraph-typed-models and msgraph-typed are up to date ({} files)",
                 output.files.len()
             );
             return Ok(true);

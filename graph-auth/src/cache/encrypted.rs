@@ -1,5 +1,5 @@
 //! Encryption at rest of cached tokens: AES-256-GCM with a key id per value, key rotation
-//! through a keyring, and the storage key bound as associated data (REQ-60; BEYOND-6).
+//! through a keyring, and the storage key bound as associated data.
 //!
 //! Wire format of a stored value (bytes):
 //!
@@ -70,12 +70,12 @@ impl std::error::Error for KeyringError {}
 /// One AES-256 key with its id. `Debug` shows the id only; the key material is never shown.
 ///
 /// ```
-/// use graph_auth::EncryptionKey;
+/// use msgraph_typed_auth::EncryptionKey;
 ///
 /// let key = EncryptionKey::from_base64("2026-11", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")?;
 /// assert_eq!(key.id(), "2026-11");
 /// assert!(!format!("{key:?}").contains("MDEy"));
-/// # Ok::<(), graph_auth::KeyringError>(())
+/// # Ok::<(), msgraph_typed_auth::KeyringError>(())
 /// ```
 #[derive(Clone)]
 pub struct EncryptionKey {
@@ -163,14 +163,14 @@ fn validate_key_id(id: &str) -> Result<(), KeyringError> {
 /// instance that cannot decrypt a value (unknown key id) treats it as a miss, never an error.
 ///
 /// ```
-/// use graph_auth::{EncryptionKey, Keyring};
+/// use msgraph_typed_auth::{EncryptionKey, Keyring};
 ///
 /// let old = EncryptionKey::generate("2026-10")?;
 /// let new = EncryptionKey::generate("2026-11")?;
 /// let keyring = Keyring::new(new).with_previous(old)?;
 /// assert_eq!(keyring.current_key_id(), "2026-11");
 /// assert_eq!(keyring.key_ids(), vec!["2026-11", "2026-10"]);
-/// # Ok::<(), graph_auth::KeyringError>(())
+/// # Ok::<(), msgraph_typed_auth::KeyringError>(())
 /// ```
 #[derive(Clone)]
 pub struct Keyring {

@@ -1,4 +1,4 @@
-//! The structured cache key: everything that makes two tokens different (BEYOND-1).
+//! The structured cache key: everything that makes two tokens different.
 
 use std::fmt;
 
@@ -21,7 +21,7 @@ pub enum TokenKind {
 /// and a partition (the user or the hash of the user's assertion).
 ///
 /// Requests with different scopes or claims never share a token; the raw assertion of an
-/// on-behalf-of request is never part of the key, only its SHA-256 (REQ-55).
+/// on-behalf-of request is never part of the key, only its SHA-256.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CacheKey {
     kind: TokenKind,
@@ -111,7 +111,7 @@ impl CacheKey {
         self.partition.as_deref()
     }
 
-    /// The partition a distributed store should group entries by (REQ-54, 55): the user
+    /// The partition a distributed store should group entries by: the user
     /// partition when there is one, else `{client_id}_{tenant}_AppTokenCache`.
     pub fn partition_key(&self) -> String {
         match &self.partition {

@@ -1,5 +1,5 @@
 //! A bounded in-memory L1 in front of a shared L2 (Redis): an L1 hit costs no round trip
-//! (REQ-59; BEYOND-6).
+//! (a new token is written to both layers; a removal removes it from both).
 
 use std::fmt;
 use std::sync::Arc;
@@ -23,11 +23,11 @@ use crate::clock::{Clock, SystemClock};
 /// To run without L1, use the L2 cache directly.
 ///
 /// ```
-/// use graph_auth::{CacheKey, CachedToken, LayeredTokenCache, MemoryTokenCache, TokenCache};
+/// use msgraph_typed_auth::{CacheKey, CachedToken, LayeredTokenCache, MemoryTokenCache, TokenCache};
 /// use std::sync::Arc;
 /// use std::time::{Duration, SystemTime};
 ///
-/// # async fn demo() -> Result<(), graph_auth::CacheError> {
+/// # async fn demo() -> Result<(), msgraph_typed_auth::CacheError> {
 /// let shared = MemoryTokenCache::new(); // stands in for a RedisTokenCache here
 /// let cache = LayeredTokenCache::new(MemoryTokenCache::with_capacity(1_000), Arc::new(shared.clone()));
 /// let key = CacheKey::access_token("login", "tenant", "client", &["scope".into()], None, None);

@@ -1,4 +1,4 @@
-//! The default in-memory cache: bounded (LRU), with TTL eviction and counters (BEYOND-5).
+//! The default in-memory cache: bounded (LRU), with TTL eviction and counters.
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -47,7 +47,7 @@ fn entry_size(key: &CacheKey, value: &CachedToken) -> u64 {
 /// An in-memory, bounded LRU token cache with TTL eviction. Cheap to clone (shared).
 ///
 /// ```
-/// use graph_auth::MemoryTokenCache;
+/// use msgraph_typed_auth::MemoryTokenCache;
 ///
 /// let cache = MemoryTokenCache::with_capacity(1_000);
 /// assert_eq!(cache.stats().entries, 0);

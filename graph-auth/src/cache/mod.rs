@@ -1,4 +1,4 @@
-//! The pluggable token cache (REQ-57, 58; BEYOND-5, 6).
+//! The pluggable token cache.
 //!
 //! [`TokenCache`] is a small async key-value contract: get, set with a time to live, remove,
 //! by a structured [`CacheKey`]. Values ([`CachedToken`]) serialise with serde, so a remote
@@ -53,7 +53,7 @@ impl std::error::Error for CacheError {}
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use graph_auth::{CacheError, CacheKey, CachedToken, TokenCache};
+/// use msgraph_typed_auth::{CacheError, CacheKey, CachedToken, TokenCache};
 /// use std::collections::HashMap;
 /// use std::time::Duration;
 ///

@@ -1,4 +1,4 @@
-//! Authorization code with PKCE S256 (REQ-48): an authorize URL with state and nonce, the
+//! Authorization code with PKCE S256: an authorize URL with state and nonce, the
 //! code redemption, then refresh-token rotation through [`RefreshTokenCredential`].
 
 use std::fmt;
@@ -34,9 +34,9 @@ pub enum ResponseMode {
 /// Starts authorization-code sign-ins and redeems their codes.
 ///
 /// ```no_run
-/// use graph_auth::{AuthorizationCodeFlow, ClientAuthentication, ResponseMode, TokenCredential, TokenRequest};
+/// use msgraph_typed_auth::{AuthorizationCodeFlow, ClientAuthentication, ResponseMode, TokenCredential, TokenRequest};
 ///
-/// # async fn demo() -> Result<(), graph_auth::AuthError> {
+/// # async fn demo() -> Result<(), msgraph_typed_auth::AuthError> {
 /// let flow = AuthorizationCodeFlow::new(
 ///     "common",
 ///     "my-client-id",
@@ -378,7 +378,29 @@ impl fmt::Debug for AuthorizationSession {
 }
 
 /// The tokens of a completed authorization-code sign-in: serves access tokens from the cache
-/// and refreshes them with the (rotating) refresh token.
+/// and refreshes them with the (rotating) refresh token. [`AuthorizationCodeFlow::redeem`]
+/// gives one.
+///
+/// ```no_run
+/// use msgraph_typed_auth::{AuthorizationCodeFlow, ClientAuthentication, TokenCredential, TokenRequest};
+///
+/// # async fn demo(code_from_the_redirect: &str) -> Result<(), msgraph_typed_auth::AuthError> {
+/// let flow = AuthorizationCodeFlow::new(
+///     "organizations",
+///     "web-app-client-id",
+///     "https://app.example.com/callback",
+///     ClientAuthentication::secret("web-app-secret"),
+/// )?;
+/// let session = flow.start(["https://graph.microsoft.com/User.Read", "offline_access"]);
+/// // ... the browser signs in at session.url()? and comes back with a code ...
+/// let credential = flow.redeem(&session, code_from_the_redirect).await?;
+/// let token = credential
+///     .get_token(&TokenRequest::new(["https://graph.microsoft.com/User.Read"]))
+///     .await?;
+/// // Persist the newest refresh token to resume after a restart.
+/// let _refresh = credential.current_refresh_token().await;
+/// # let _ = token; Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct AuthorizationCodeCredential {
     inner: RefreshTokenCredential,
@@ -395,6 +417,9 @@ impl AuthorizationCodeCredential {
 impl TokenCredential for AuthorizationCodeCredential {
     async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, AuthError> {
         self.inner.get_token(request).await
+    }
+    fn bind(&self, environment: &crate::CredentialEnvironment) -> Result<(), AuthError> {
+        self.inner.bind(environment)
     }
 }
 

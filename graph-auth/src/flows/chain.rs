@@ -12,7 +12,7 @@ use crate::{AccessToken, AuthError, TokenCredential, TokenRequest};
 /// fall through to another identity). The error lists why each tried credential failed.
 ///
 /// ```
-/// use graph_auth::{ChainedTokenCredential, EnvironmentCredential, TokenCredential, TokenRequest};
+/// use msgraph_typed_auth::{ChainedTokenCredential, EnvironmentCredential, TokenCredential, TokenRequest};
 /// use std::sync::Arc;
 ///
 /// # async fn demo() {
@@ -68,6 +68,13 @@ impl TokenCredential for ChainedTokenCredential {
             }
         }
         Err(AuthError::Chain(attempts))
+    }
+
+    /// Binds every credential of the chain; the first that refuses stops it.
+    fn bind(&self, environment: &crate::CredentialEnvironment) -> Result<(), AuthError> {
+        self.credentials
+            .iter()
+            .try_for_each(|credential| credential.bind(environment))
     }
 }
 

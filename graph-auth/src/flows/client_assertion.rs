@@ -74,9 +74,9 @@ impl fmt::Debug for AssertionSource {
 /// Client credentials authenticated with a federated assertion (workload identity federation).
 ///
 /// ```no_run
-/// use graph_auth::{AssertionSource, ClientAssertionCredential, TokenCredential, TokenRequest};
+/// use msgraph_typed_auth::{AssertionSource, ClientAssertionCredential, TokenCredential, TokenRequest};
 ///
-/// # async fn demo() -> Result<(), graph_auth::AuthError> {
+/// # async fn demo() -> Result<(), msgraph_typed_auth::AuthError> {
 /// // A Kubernetes projected token, re-read on every token request:
 /// let from_file = ClientAssertionCredential::new(
 ///     "contoso.onmicrosoft.com",
@@ -133,5 +133,8 @@ impl ClientAssertionCredential {
 impl TokenCredential for ClientAssertionCredential {
     async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, AuthError> {
         self.flow.get_token(request).await
+    }
+    fn bind(&self, environment: &crate::CredentialEnvironment) -> Result<(), AuthError> {
+        self.flow.bind(environment)
     }
 }

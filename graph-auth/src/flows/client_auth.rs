@@ -18,7 +18,7 @@ const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:
 /// Client authentication for confidential clients (or none, for public clients).
 ///
 /// ```
-/// use graph_auth::ClientAuthentication;
+/// use msgraph_typed_auth::ClientAuthentication;
 ///
 /// let in_body = ClientAuthentication::secret("app-secret");
 /// let basic = ClientAuthentication::secret_basic("app-secret");
@@ -54,7 +54,7 @@ impl ClientAuthentication {
         })
     }
 
-    /// A certificate: each request carries a fresh signed client assertion (REQ-45).
+    /// A certificate: each request carries a fresh signed client assertion.
     pub fn certificate(certificate: ClientCertificate) -> Self {
         Self(Kind::Certificate(Arc::new(certificate)))
     }

@@ -1,4 +1,4 @@
-//! Certificate credentials: a client assertion signed with the app's private key (REQ-45).
+//! Certificate credentials: a client assertion signed with the app's private key.
 
 use std::fmt;
 use std::path::Path;
@@ -280,12 +280,12 @@ impl fmt::Debug for ClientCertificate {
 }
 
 /// Client credentials with a certificate: the app authenticates as itself with a signed
-/// assertion (REQ-44, 45).
+/// assertion.
 ///
 /// ```no_run
-/// use graph_auth::{ClientCertificate, ClientCertificateCredential, TokenCredential, TokenRequest};
+/// use msgraph_typed_auth::{ClientCertificate, ClientCertificateCredential, TokenCredential, TokenRequest};
 ///
-/// # async fn demo() -> Result<(), graph_auth::AuthError> {
+/// # async fn demo() -> Result<(), msgraph_typed_auth::AuthError> {
 /// let certificate = ClientCertificate::from_pem_file("/etc/my-app/cert-and-key.pem")?;
 /// let credential = ClientCertificateCredential::new("contoso.onmicrosoft.com", "my-client-id", certificate)?;
 /// let token = credential
@@ -337,6 +337,9 @@ impl ClientCertificateCredential {
 impl TokenCredential for ClientCertificateCredential {
     async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, AuthError> {
         self.flow.get_token(request).await
+    }
+    fn bind(&self, environment: &crate::CredentialEnvironment) -> Result<(), AuthError> {
+        self.flow.bind(environment)
     }
 }
 

@@ -1,4 +1,4 @@
-//! Client credentials with a secret (REQ-44), and the client credentials flow every
+//! Client credentials with a secret, and the client credentials flow every
 //! app-only credential shares.
 
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use super::client_auth::ClientAuthentication;
 use super::{Core, CredentialOptions, require_scopes};
 use crate::endpoint::TokenForm;
-use crate::{AccessToken, AuthError, TokenCredential, TokenRequest};
+use crate::{AccessToken, AuthError, CredentialEnvironment, TokenCredential, TokenRequest};
 
 /// `grant_type=client_credentials` with some client authentication, through the token manager.
 #[derive(Debug, Clone)]
@@ -18,6 +18,10 @@ pub(crate) struct ClientCredentialsFlow {
 }
 
 impl ClientCredentialsFlow {
+    pub(crate) fn bind(&self, environment: &CredentialEnvironment) -> Result<(), AuthError> {
+        self.core.bind(environment)
+    }
+
     pub(crate) fn new(core: Core, auth: ClientAuthentication) -> Self {
         Self {
             core: Arc::new(core),
@@ -58,15 +62,15 @@ impl ClientCredentialsFlow {
     }
 }
 
-/// Client credentials with a client secret: the app authenticates as itself (REQ-44).
+/// Client credentials with a client secret: the app authenticates as itself.
 ///
 /// A long-running service creates it once and asks it for a token before every request;
 /// it never sees an expired token and never writes refresh code.
 ///
 /// ```no_run
-/// use graph_auth::{ClientSecretCredential, TokenCredential, TokenRequest};
+/// use msgraph_typed_auth::{ClientSecretCredential, TokenCredential, TokenRequest};
 ///
-/// # async fn demo() -> Result<(), graph_auth::AuthError> {
+/// # async fn demo() -> Result<(), msgraph_typed_auth::AuthError> {
 /// let credential = ClientSecretCredential::new("contoso.onmicrosoft.com", "my-client-id", "my-secret")?;
 /// let token = credential
 ///     .get_token(&TokenRequest::new(["https://graph.microsoft.com/.default"]))
@@ -119,5 +123,8 @@ impl ClientSecretCredential {
 impl TokenCredential for ClientSecretCredential {
     async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, AuthError> {
         self.flow.get_token(request).await
+    }
+    fn bind(&self, environment: &crate::CredentialEnvironment) -> Result<(), AuthError> {
+        self.flow.bind(environment)
     }
 }

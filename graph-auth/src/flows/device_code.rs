@@ -129,9 +129,9 @@ impl Interactive for DeviceCode {
 /// refresh token and signs in again only when that fails with `interaction_required`.
 ///
 /// ```no_run
-/// use graph_auth::{DeviceCodeCredential, TokenCredential, TokenRequest};
+/// use msgraph_typed_auth::{DeviceCodeCredential, TokenCredential, TokenRequest};
 ///
-/// # async fn demo() -> Result<(), graph_auth::AuthError> {
+/// # async fn demo() -> Result<(), msgraph_typed_auth::AuthError> {
 /// let credential = DeviceCodeCredential::new("organizations", "my-public-client-id", |info| {
 ///     println!("Go to {} and enter {}", info.verification_uri, info.user_code);
 /// })?;
@@ -191,5 +191,8 @@ impl DeviceCodeCredential {
 impl TokenCredential for DeviceCodeCredential {
     async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, AuthError> {
         self.flow.get_token(request).await
+    }
+    fn bind(&self, environment: &crate::CredentialEnvironment) -> Result<(), AuthError> {
+        self.flow.bind(environment)
     }
 }

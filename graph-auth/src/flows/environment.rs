@@ -18,7 +18,7 @@ use crate::{AccessToken, AuthError, Cloud, TokenCredential, TokenRequest};
 /// [`AuthError::Unavailable`], so a [`crate::ChainedTokenCredential`] moves on.
 ///
 /// ```
-/// use graph_auth::{CredentialOptions, EnvironmentCredential};
+/// use msgraph_typed_auth::{CredentialOptions, EnvironmentCredential};
 /// use std::collections::HashMap;
 ///
 /// let vars = HashMap::from([
@@ -126,6 +126,14 @@ impl TokenCredential for EnvironmentCredential {
         match &self.inner {
             Ok(credential) => credential.get_token(request).await,
             Err(error) => Err(error.clone()),
+        }
+    }
+
+    fn bind(&self, environment: &crate::CredentialEnvironment) -> Result<(), AuthError> {
+        match &self.inner {
+            Ok(credential) => credential.bind(environment),
+            // Unconfigured: it fails at get_token with its own error.
+            Err(_) => Ok(()),
         }
     }
 }

@@ -12,7 +12,7 @@ pub(crate) mod on_behalf_of;
 pub(crate) mod refresh_token;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use url::Url;
@@ -27,14 +27,14 @@ use crate::{AuthError, Cloud, TokenRequest};
 /// Settings every credential shares: cloud, HTTP client, cache, clock and token manager tuning.
 ///
 /// ```
-/// use graph_auth::{Cloud, CredentialOptions, ManagerOptions, MemoryTokenCache};
+/// use msgraph_typed_auth::{Cloud, CredentialOptions, ManagerOptions, MemoryTokenCache};
 /// use std::sync::Arc;
 /// use std::time::Duration;
 ///
-/// # fn demo() -> Result<(), graph_auth::HttpClientError> {
+/// # fn demo() -> Result<(), msgraph_typed_auth::HttpClientError> {
 /// let options = CredentialOptions::default()
 ///     .with_cloud(Cloud::UsGovernment)
-///     .with_http_client(graph_auth::HttpClient::new()?)
+///     .with_http_client(msgraph_typed_auth::HttpClient::new()?)
 ///     .with_cache(Arc::new(MemoryTokenCache::with_capacity(50_000)))
 ///     .with_manager_options(ManagerOptions::default().with_skew(Duration::from_secs(120)));
 /// assert_eq!(options.cloud().authority_host(), "https://login.microsoftonline.us/");
@@ -42,7 +42,7 @@ use crate::{AuthError, Cloud, TokenRequest};
 /// ```
 #[derive(Clone)]
 pub struct CredentialOptions {
-    cloud: Cloud,
+    cloud: Option<Cloud>,
     http: Option<HttpClient>,
     cache: Option<Arc<dyn TokenCache>>,
     clock: Arc<dyn Clock>,
@@ -60,7 +60,7 @@ pub const DEFAULT_MAX_TOKEN_RESPONSE_BYTES: usize = 1024 * 1024;
 impl Default for CredentialOptions {
     fn default() -> Self {
         Self {
-            cloud: Cloud::Global,
+            cloud: None,
             http: None,
             cache: None,
             clock: Arc::new(SystemClock),
@@ -90,10 +90,12 @@ impl fmt::Debug for CredentialOptions {
 }
 
 impl CredentialOptions {
-    /// Sets the cloud, whose authority host the credential talks to. Defaults to [`Cloud::Global`].
+    /// Sets the cloud, whose authority host the credential talks to. Defaults to the cloud of
+    /// the Graph client the credential is given to, else [`Cloud::Global`]; a credential set
+    /// to one cloud cannot be given to a client of another (the client's build fails).
     #[must_use]
     pub fn with_cloud(mut self, cloud: Cloud) -> Self {
-        self.cloud = cloud;
+        self.cloud = Some(cloud);
         self
     }
 
@@ -144,7 +146,7 @@ impl CredentialOptions {
         self
     }
 
-    /// Delay before the one quick retry on a 5xx or timeout (REQ-61). Defaults to 1 s.
+    /// Delay before the one quick retry on a 5xx or timeout. Defaults to 1 s.
     #[must_use]
     pub fn with_retry_delay(mut self, delay: Duration) -> Self {
         self.retry_delay = delay;
@@ -163,7 +165,7 @@ impl CredentialOptions {
         self
     }
 
-    /// Declares client capabilities, e.g. `["cp1"]` for Continuous Access Evaluation (REQ-43):
+    /// Declares client capabilities, e.g. `["cp1"]` for Continuous Access Evaluation:
     /// every token request then sends `claims` with `{"access_token":{"xms_cc":{"values":[...]}}}`,
     /// merged with any claims challenge. Declare `cp1` only when every resource you call
     /// handles CAE claims challenges. Defaults to none.
@@ -177,9 +179,122 @@ impl CredentialOptions {
         self
     }
 
-    /// The cloud.
+    /// The cloud set with [`CredentialOptions::with_cloud`], else [`Cloud::Global`].
     pub fn cloud(&self) -> &Cloud {
-        &self.cloud
+        self.cloud.as_ref().unwrap_or(&Cloud::Global)
+    }
+}
+
+/// The authority a credential talks to: its URL and the label its cache keys carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Authority {
+    url: Url,
+    label: String,
+}
+
+impl Authority {
+    fn of(cloud: &Cloud) -> Result<Self, AuthError> {
+        let url = Url::parse(cloud.authority_host())
+            .map_err(|e| AuthError::config(format!("invalid authority host: {e}")))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| AuthError::config("the authority has no host"))?;
+        if url.scheme() != "https" && !crate::is_loopback_host(host) {
+            return Err(AuthError::config(
+                "the authority must use https (plain http only on loopback)",
+            ));
+        }
+        let label = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        Ok(Self { url, label })
+    }
+}
+
+/// The authority and HTTP client a credential uses: set explicitly in its options, else taken
+/// from the Graph client it is given to (see [`crate::TokenCredential::bind`]), else the
+/// defaults. Shared by clones of the credential.
+struct Binding {
+    explicit_authority: Option<Authority>,
+    bound_authority: OnceLock<Authority>,
+    default_authority: Authority,
+    /// The explicit HTTP client, else the bound one, else one built on first use.
+    http: OnceLock<HttpClient>,
+}
+
+impl Binding {
+    fn authority(&self) -> &Authority {
+        self.explicit_authority
+            .as_ref()
+            .or_else(|| self.bound_authority.get())
+            .unwrap_or(&self.default_authority)
+    }
+
+    fn bind(&self, environment: &CredentialEnvironment) -> Result<(), AuthError> {
+        if let Some(http) = environment.http_client() {
+            // Kept when the credential has its own (or already made one).
+            let _ = self.http.set(http.clone());
+        }
+        let Some(cloud) = environment.cloud() else {
+            return Ok(()); // the client names no cloud: the credential keeps its own
+        };
+        let offered = Authority::of(cloud)?;
+        match &self.explicit_authority {
+            Some(own) if own.url != offered.url => {
+                return Err(AuthError::config(format!(
+                    "the credential's authority is {} but the client's cloud uses {}: set the \
+                     cloud once, on the client",
+                    own.url, offered.url
+                )));
+            }
+            Some(_) => {}
+            None => {
+                let bound = self.bound_authority.get_or_init(|| offered.clone());
+                if bound.url != offered.url {
+                    return Err(AuthError::config(format!(
+                        "the credential is already used by a client of another cloud ({})",
+                        bound.url
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn http(&self) -> Result<HttpClient, AuthError> {
+        if let Some(http) = self.http.get() {
+            return Ok(http.clone());
+        }
+        let made = HttpClient::new().map_err(|e| AuthError::config(e.to_string()))?;
+        Ok(self.http.get_or_init(|| made).clone())
+    }
+}
+
+/// What a Graph client offers the credential it is given: its cloud and its HTTP client.
+/// A credential configured with neither uses them, so the cloud is set once (authority, Graph
+/// host and default scope together) and token and Graph traffic share one connection pool.
+#[derive(Debug, Clone)]
+pub struct CredentialEnvironment {
+    cloud: Option<Cloud>,
+    http: Option<HttpClient>,
+}
+
+impl CredentialEnvironment {
+    /// The client's cloud when one was set on it, and its HTTP client when it has one (a
+    /// mock transport has none).
+    pub fn new(cloud: Option<Cloud>, http: Option<HttpClient>) -> Self {
+        Self { cloud, http }
+    }
+
+    /// The client's cloud, when one was set on it.
+    pub fn cloud(&self) -> Option<&Cloud> {
+        self.cloud.as_ref()
+    }
+
+    /// The client's HTTP client, if any.
+    pub fn http_client(&self) -> Option<&HttpClient> {
+        self.http.as_ref()
     }
 }
 
@@ -188,8 +303,7 @@ impl CredentialOptions {
 pub(crate) struct Core {
     pub(crate) client_id: String,
     pub(crate) tenant: String,
-    authority: Url,
-    authority_label: String,
+    binding: Arc<Binding>,
     allowed_tenants: Vec<String>,
     client_capabilities: Vec<String>,
     pub(crate) endpoint: TokenEndpoint,
@@ -201,7 +315,7 @@ impl fmt::Debug for Core {
         f.debug_struct("Core")
             .field("client_id", &self.client_id)
             .field("tenant", &self.tenant)
-            .field("authority", &self.authority.as_str())
+            .field("authority", &self.binding.authority().url.as_str())
             .finish_non_exhaustive()
     }
 }
@@ -216,39 +330,26 @@ impl Core {
         if client_id.trim().is_empty() {
             return Err(AuthError::config("client id is empty"));
         }
-        let authority = Url::parse(options.cloud.authority_host())
-            .map_err(|e| AuthError::config(format!("invalid authority host: {e}")))?;
-        let host = authority
-            .host_str()
-            .ok_or_else(|| AuthError::config("the authority has no host"))?;
-        if authority.scheme() != "https" && !crate::is_loopback_host(host) {
-            return Err(AuthError::config(
-                "the authority must use https (plain http only on loopback)",
-            ));
-        }
-        let authority_label = match authority.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.to_string(),
-        };
+        let binding = Arc::new(Binding {
+            explicit_authority: options.cloud.as_ref().map(Authority::of).transpose()?,
+            bound_authority: OnceLock::new(),
+            default_authority: Authority::of(&Cloud::Global)?,
+            http: options.http.map(OnceLock::from).unwrap_or_default(),
+        });
         let cache = options.cache.unwrap_or_else(|| {
             Arc::new(MemoryTokenCache::with_clock(
                 MemoryTokenCache::DEFAULT_CAPACITY,
                 options.clock.clone(),
             ))
         });
-        let http = match options.http {
-            Some(http) => http,
-            None => HttpClient::new().map_err(|e| AuthError::config(e.to_string()))?,
-        };
         Ok(Self {
             client_id: client_id.to_string(),
             tenant: tenant.to_string(),
-            authority,
-            authority_label,
+            binding: binding.clone(),
             allowed_tenants: options.allowed_tenants,
             client_capabilities: options.client_capabilities,
             endpoint: TokenEndpoint::new(EndpointConfig {
-                http,
+                http: Arc::new(move || binding.http()),
                 clock: options.clock.clone(),
                 timeout: options.request_timeout,
                 retry_delay: options.retry_delay,
@@ -290,9 +391,16 @@ impl Core {
         merge_capabilities(claims, &self.client_capabilities)
     }
 
+    /// Takes the client's cloud and HTTP client unless the credential has its own.
+    pub(crate) fn bind(&self, environment: &CredentialEnvironment) -> Result<(), AuthError> {
+        self.binding.bind(environment)
+    }
+
     /// `{authority}{tenant}/oauth2/v2.0/{leaf}`.
     pub(crate) fn endpoint_url(&self, tenant: &str, leaf: &str) -> Result<Url, AuthError> {
-        self.authority
+        self.binding
+            .authority()
+            .url
             .join(&format!("{tenant}/oauth2/v2.0/{leaf}"))
             .map_err(|e| AuthError::config(format!("cannot build the {leaf} URL: {e}")))
     }
@@ -304,7 +412,7 @@ impl Core {
         partition: Option<String>,
     ) -> CacheKey {
         CacheKey::access_token(
-            &self.authority_label,
+            &self.binding.authority().label,
             tenant,
             &self.client_id,
             &request.scopes,
@@ -314,7 +422,12 @@ impl Core {
     }
 
     pub(crate) fn refresh_key(&self, tenant: &str, partition: Option<String>) -> CacheKey {
-        CacheKey::refresh_token(&self.authority_label, tenant, &self.client_id, partition)
+        CacheKey::refresh_token(
+            &self.binding.authority().label,
+            tenant,
+            &self.client_id,
+            partition,
+        )
     }
 }
 
@@ -383,6 +496,57 @@ fn validate_tenant(tenant: &str) -> Result<(), AuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn us_gov() -> CredentialEnvironment {
+        CredentialEnvironment::new(Some(Cloud::UsGovernment), None)
+    }
+
+    #[test]
+    fn a_credential_without_a_cloud_takes_the_clients() {
+        let core = Core::new("tenant", "app", CredentialOptions::default()).unwrap();
+        assert!(
+            core.endpoint_url("tenant", "token")
+                .unwrap()
+                .as_str()
+                .starts_with("https://login.microsoftonline.com/")
+        );
+        core.bind(&us_gov()).unwrap();
+        assert_eq!(
+            core.endpoint_url("tenant", "token").unwrap().as_str(),
+            "https://login.microsoftonline.us/tenant/oauth2/v2.0/token"
+        );
+        // Its cache keys name the new authority (no token shared across clouds).
+        let request = TokenRequest::new(["https://graph.microsoft.us/.default"]);
+        assert!(
+            core.access_key("tenant", &request, None)
+                .storage_key()
+                .contains("login.microsoftonline.us")
+        );
+        // The same cloud again is fine; another one is refused.
+        core.bind(&us_gov()).unwrap();
+        let error = core
+            .bind(&CredentialEnvironment::new(Some(Cloud::China), None))
+            .unwrap_err();
+        assert!(error.is_configuration(), "{error}");
+    }
+
+    #[test]
+    fn a_credential_set_to_one_cloud_refuses_a_client_of_another() {
+        let options = CredentialOptions::default().with_cloud(Cloud::Global);
+        let core = Core::new("tenant", "app", options).unwrap();
+        core.bind(&CredentialEnvironment::new(Some(Cloud::Global), None))
+            .unwrap();
+        let error = core.bind(&us_gov()).unwrap_err();
+        assert!(error.to_string().contains("set the cloud once"), "{error}");
+        // The DoD cloud shares the US Government authority: accepted.
+        let options = CredentialOptions::default().with_cloud(Cloud::UsGovernment);
+        let core = Core::new("tenant", "app", options).unwrap();
+        core.bind(&CredentialEnvironment::new(
+            Some(Cloud::UsGovernmentDod),
+            None,
+        ))
+        .unwrap();
+    }
 
     #[test]
     fn client_capabilities_merge_into_claims() {

@@ -1,4 +1,4 @@
-//! On-behalf-of (REQ-46, 47, 55): a web API exchanges its caller's token for a Graph token.
+//! On-behalf-of: a web API exchanges its caller's token for a Graph token.
 //! One credential serves every user; tokens are cached per user under the SHA-256 of the
 //! incoming assertion, never under the assertion itself.
 
@@ -57,9 +57,9 @@ impl fmt::Debug for UserAssertion {
 /// a `WWW-Authenticate` header. It is never retried silently.
 ///
 /// ```no_run
-/// use graph_auth::{ClientAuthentication, OnBehalfOfCredential, TokenRequest, UserAssertion};
+/// use msgraph_typed_auth::{ClientAuthentication, OnBehalfOfCredential, TokenRequest, UserAssertion};
 ///
-/// # async fn demo(incoming_bearer_token: String) -> Result<(), graph_auth::AuthError> {
+/// # async fn demo(incoming_bearer_token: String) -> Result<(), msgraph_typed_auth::AuthError> {
 /// // Once, at start-up:
 /// let obo = OnBehalfOfCredential::new(
 ///     "contoso.onmicrosoft.com",
@@ -156,11 +156,20 @@ impl OnBehalfOfCredential {
                     core.manager.clock().as_ref(),
                 )
                 .await?;
-                // OBO refresh tokens are dropped: this is not a long-running OBO session (REQ-55).
+                // OBO refresh tokens are dropped: this is not a long-running OBO session.
                 let response = core.endpoint.token(&url, &form, "on_behalf_of").await?;
                 Ok(response.access_token(core.manager.clock().now()))
             })
             .await
+    }
+
+    /// Takes a Graph client's cloud and HTTP client unless this credential has its own (see
+    /// [`TokenCredential::bind`]).
+    ///
+    /// # Errors
+    /// As [`TokenCredential::bind`].
+    pub fn bind(&self, environment: &crate::CredentialEnvironment) -> Result<(), AuthError> {
+        self.core.bind(environment)
     }
 
     /// A [`TokenCredential`] for one user, sharing this credential's cache and manager.
@@ -183,5 +192,8 @@ pub struct OnBehalfOfUser {
 impl TokenCredential for OnBehalfOfUser {
     async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, AuthError> {
         self.credential.get_token_for(&self.user, request).await
+    }
+    fn bind(&self, environment: &crate::CredentialEnvironment) -> Result<(), AuthError> {
+        self.credential.bind(environment)
     }
 }

@@ -1,4 +1,4 @@
-//! Delegated tokens from a refresh token, with rotation (REQ-48): every redemption replaces
+//! Delegated tokens from a refresh token, with rotation: every redemption replaces
 //! the stored refresh token, in memory and in the cache.
 
 use std::fmt;
@@ -12,7 +12,7 @@ use super::client_auth::ClientAuthentication;
 use super::{Core, CredentialOptions, require_scopes};
 use crate::cache::CachedToken;
 use crate::endpoint::{TokenForm, TokenResponse};
-use crate::{AccessToken, AuthError, TokenCredential, TokenRequest};
+use crate::{AccessToken, AuthError, CredentialEnvironment, TokenCredential, TokenRequest};
 
 /// Kept when the server does not say how long a refresh token lives (Entra: 90 days).
 const DEFAULT_REFRESH_TOKEN_LIFETIME: Duration = Duration::from_secs(90 * 24 * 3600);
@@ -53,6 +53,10 @@ impl fmt::Debug for DelegatedFlow {
 }
 
 impl DelegatedFlow {
+    pub(crate) fn bind(&self, environment: &CredentialEnvironment) -> Result<(), AuthError> {
+        self.core.bind(environment)
+    }
+
     pub(crate) fn new(
         core: Core,
         auth: ClientAuthentication,
@@ -218,9 +222,9 @@ impl DelegatedFlow {
 /// so an application can persist it.
 ///
 /// ```no_run
-/// use graph_auth::{ClientAuthentication, RefreshTokenCredential, TokenCredential, TokenRequest};
+/// use msgraph_typed_auth::{ClientAuthentication, RefreshTokenCredential, TokenCredential, TokenRequest};
 ///
-/// # async fn demo(stored_refresh_token: String) -> Result<(), graph_auth::AuthError> {
+/// # async fn demo(stored_refresh_token: String) -> Result<(), msgraph_typed_auth::AuthError> {
 /// let credential = RefreshTokenCredential::new(
 ///     "common",
 ///     "my-public-client-id",
@@ -290,5 +294,8 @@ impl RefreshTokenCredential {
 impl TokenCredential for RefreshTokenCredential {
     async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, AuthError> {
         self.flow.get_token(request).await
+    }
+    fn bind(&self, environment: &crate::CredentialEnvironment) -> Result<(), AuthError> {
+        self.flow.bind(environment)
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use graph_auth::{Cloud, CredentialOptions};
+use msgraph_typed_auth::{Cloud, CredentialOptions};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -53,7 +53,7 @@ pub fn header<'a>(request: &'a wiremock::Request, name: &str) -> Option<&'a str>
     request.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Checks the headers every token request carries (REQ-49).
+/// Checks the headers every token request carries.
 pub fn assert_library_headers(request: &wiremock::Request) {
     let id = header(request, "client-request-id").expect("client-request-id");
     assert!(
@@ -63,11 +63,11 @@ pub fn assert_library_headers(request: &wiremock::Request) {
     assert_eq!(header(request, "return-client-request-id"), Some("true"));
     assert_eq!(
         header(request, "x-client-SKU"),
-        Some(graph_auth::LIBRARY_SKU)
+        Some(msgraph_typed_auth::LIBRARY_SKU)
     );
     assert_eq!(
         header(request, "x-client-VER"),
-        Some(graph_auth::LIBRARY_VERSION)
+        Some(msgraph_typed_auth::LIBRARY_VERSION)
     );
     assert_eq!(
         header(request, "content-type"),

@@ -112,7 +112,7 @@ pub(super) fn to_wire(
                     ))
                 })?)
             } else {
-                // Non-JSON bodies travel base64-encoded (REQ-34).
+                // Non-JSON bodies travel base64-encoded.
                 Some(Value::String(
                     base64::engine::general_purpose::STANDARD.encode(bytes),
                 ))

@@ -1,4 +1,4 @@
-//! Service errors: a non-success answer from Graph and its parsed `ODataError` (REQ-62..64).
+//! Service errors: a non-success answer from Graph and its parsed `ODataError`.
 
 use std::fmt;
 
@@ -14,7 +14,7 @@ pub struct ServiceError {
     raw_body: Option<String>,
 }
 
-/// Graph's error body: `{"error": {code, message, target, details[], innerError}}` (REQ-62).
+/// Graph's error body: `{"error": {code, message, target, details[], innerError}}`.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct ODataError {
     /// The machine-readable code, e.g. `Request_BadRequest`, `itemNotFound`, `TooManyRequests`.
@@ -29,7 +29,7 @@ pub struct ODataError {
     /// Further errors, when given.
     #[serde(default)]
     pub details: Vec<ErrorDetail>,
-    /// The inner error: request ids, date and a possibly recursive inner chain (REQ-64).
+    /// The inner error: request ids, date and a possibly recursive inner chain.
     #[serde(default, alias = "innerError", alias = "innererror")]
     pub inner_error: Option<InnerError>,
 }
@@ -81,7 +81,7 @@ const RAW_BODY_DISPLAY_LIMIT: usize = 2048;
 
 impl ServiceError {
     /// Builds a service error from a response; the body is parsed as an `ODataError` and kept
-    /// raw when it does not parse (REQ-63).
+    /// raw when it does not parse.
     pub fn from_response(status: StatusCode, headers: HeaderMap, body: &[u8]) -> Self {
         let odata = serde_json::from_slice::<ErrorEnvelope>(body)
             .ok()

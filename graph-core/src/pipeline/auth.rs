@@ -1,4 +1,4 @@
-//! Auth stage (REQ-38..42, BEYOND-3, 4).
+//! Auth stage.
 //!
 //! Before every attempt it asks the credential for a token (the credential's cache makes this
 //! cheap), for the configured scopes or `{scheme}://{host}/.default` of the request URL. It
@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine;
-use graph_auth::{AccessToken, TokenCredential, TokenRequest};
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderValue, StatusCode};
+use msgraph_typed_auth::{AccessToken, TokenCredential, TokenRequest};
 use url::Url;
 
 use super::{Context, Next, Stage};
@@ -28,7 +28,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::transport::{HttpRequest, HttpResponse};
 
-/// The hosts a token may be sent to: `host` (default port) or `host:port`, lower case (REQ-38).
+/// The hosts a token may be sent to: `host` (default port) or `host:port`, lower case.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct AllowedHosts {
     hosts: BTreeSet<String>,
@@ -85,19 +85,16 @@ fn normalise_host(raw: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// `{scheme}://{host[:port]}/.default` of the request URL (REQ-41).
-pub(crate) fn default_scope(url: &Url) -> String {
-    let authority = authority_of(url).unwrap_or_default();
-    format!("{}://{}/.default", url.scheme(), authority)
-}
-
-/// Whether a bearer token may travel over this URL's scheme (REQ-39).
+/// Whether a bearer token may travel over this URL's scheme.
 fn is_secure(url: &Url) -> bool {
     url.scheme() == "https"
-        || (url.scheme() == "http" && url.host_str().is_some_and(graph_auth::is_loopback_host))
+        || (url.scheme() == "http"
+            && url
+                .host_str()
+                .is_some_and(msgraph_typed_auth::is_loopback_host))
 }
 
-/// The decoded claims of an `insufficient_claims` challenge in a 401 or 403 (REQ-42).
+/// The decoded claims of an `insufficient_claims` challenge in a 401 or 403.
 pub(crate) fn claims_challenge(status: StatusCode, headers: &HeaderMap) -> Option<String> {
     if status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN {
         return None;
@@ -154,7 +151,8 @@ fn decode_claims(encoded: &str) -> Option<String> {
 pub(crate) struct Auth {
     credential: Option<Arc<dyn TokenCredential>>,
     hosts: Arc<AllowedHosts>,
-    scopes: Option<Vec<String>>,
+    /// The client's scopes: configured, else the cloud's Graph default scope.
+    scopes: Vec<String>,
     cae: bool,
     clock: Arc<dyn Clock>,
 }
@@ -163,7 +161,7 @@ impl Auth {
     pub(crate) fn new(
         credential: Option<Arc<dyn TokenCredential>>,
         hosts: Arc<AllowedHosts>,
-        scopes: Option<Vec<String>>,
+        scopes: Vec<String>,
         cae: bool,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -194,11 +192,12 @@ impl Stage for Auth {
         ctx: &mut Context,
         next: Next<'_>,
     ) -> Result<HttpResponse> {
-        let Some(credential) = &self.credential else {
+        // A per-user view of the client (on-behalf-of) brings its own credential.
+        let Some(credential) = ctx.credential.clone().or_else(|| self.credential.clone()) else {
             return next.run(request, ctx).await;
         };
         if request.headers.contains_key(AUTHORIZATION) {
-            // The caller's own Authorization is never overwritten (REQ-40).
+            // The caller's own Authorization is never overwritten.
             return next.run(request, ctx).await;
         }
         if !self.hosts.allows(&request.url) {
@@ -215,11 +214,7 @@ impl Stage for Auth {
             );
             return next.run(request, ctx).await;
         }
-        let scopes = ctx
-            .scopes
-            .clone()
-            .or_else(|| self.scopes.clone())
-            .unwrap_or_else(|| vec![default_scope(&request.url)]);
+        let scopes = ctx.scopes.clone().unwrap_or_else(|| self.scopes.clone());
 
         let token = credential
             .get_token(&TokenRequest::new(scopes.clone()))

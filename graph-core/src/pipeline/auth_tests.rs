@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use graph_auth::{AccessToken, AuthError, TokenCredential, TokenRequest};
 use http::HeaderValue;
+use msgraph_typed_auth::{AccessToken, AuthError, TokenCredential, TokenRequest};
 use parking_lot::Mutex;
 
 use super::*;
@@ -99,7 +99,7 @@ async fn configured_scopes_win_and_per_request_scopes_win_over_them() {
     let clock = TestClock::default();
     let mut config = config(&mock, &clock);
     config.credential = Some(credential.clone());
-    config.scopes = Some(vec!["api://custom/.default".into()]);
+    config.scopes = vec!["api://custom/.default".into()];
     let pipeline = Pipeline::new(config);
     pipeline
         .send(
@@ -161,7 +161,7 @@ async fn no_token_for_foreign_hosts_plain_http_or_an_empty_allow_list() {
 }
 
 #[tokio::test]
-async fn loopback_http_gets_a_token_with_its_own_scope() {
+async fn loopback_http_gets_a_token_for_the_clients_scope_not_the_hosts() {
     let mock = MockTransport::new();
     mock.on_any().respond(MockResponse::status(200));
     let credential = Arc::new(CountingCredential::default());
@@ -174,9 +174,10 @@ async fn loopback_http_gets_a_token_with_its_own_scope() {
         mock.calls()[0].header("authorization"),
         Some("Bearer token-1")
     );
+    // The scope belongs to the cloud (here the default, Microsoft Graph's), never to the URL.
     assert_eq!(
         credential.requests()[0].scopes,
-        vec!["http://127.0.0.1:8080/.default"]
+        vec!["https://graph.microsoft.com/.default"]
     );
 }
 

@@ -78,6 +78,8 @@ pub(crate) struct Context {
     pub(crate) scopes: Option<Vec<String>>,
     /// Whether the request may be sent twice; `None`: decided by its method.
     pub(crate) idempotent: Option<bool>,
+    /// The credential of a per-user view of the client, instead of the client's own.
+    pub(crate) credential: Option<Arc<dyn msgraph_typed_auth::TokenCredential>>,
     /// Retries made by the retry stage.
     pub(crate) retries: u32,
     /// Total time spent waiting on throttling.
@@ -91,15 +93,16 @@ pub(crate) struct Context {
 /// What the client configures once; see [`crate::ClientBuilder`].
 pub(crate) struct PipelineConfig {
     pub(crate) transport: Arc<dyn Transport>,
-    pub(crate) credential: Option<Arc<dyn graph_auth::TokenCredential>>,
+    pub(crate) credential: Option<Arc<dyn msgraph_typed_auth::TokenCredential>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) hosts: Arc<AllowedHosts>,
-    pub(crate) scopes: Option<Vec<String>>,
+    pub(crate) scopes: Vec<String>,
     pub(crate) cae: bool,
     pub(crate) user_agent: Option<String>,
     pub(crate) retry: RetryOptions,
     pub(crate) redirect: RedirectOptions,
     pub(crate) max_response_bytes: usize,
+    pub(crate) timeout: Option<Duration>,
 }
 
 /// The assembled chain.
@@ -109,6 +112,7 @@ pub(crate) struct Pipeline {
     retry: RetryOptions,
     redirect: RedirectOptions,
     max_response_bytes: usize,
+    timeout: Option<Duration>,
 }
 
 impl fmt::Debug for Pipeline {
@@ -144,6 +148,7 @@ impl Pipeline {
             retry: config.retry,
             redirect: config.redirect,
             max_response_bytes: config.max_response_bytes,
+            timeout: config.timeout,
         }
     }
 
@@ -153,15 +158,16 @@ impl Pipeline {
     }
 
     /// Sends one logical request through the chain with the client's defaults overridden by
-    /// `options`.
-    pub(crate) async fn send(
+    /// `options`, and with `credential` instead of the client's when given (a per-user view).
+    pub(crate) async fn send_as(
         &self,
         request: HttpRequest,
         options: &RequestOptions,
+        credential: Option<&Arc<dyn msgraph_typed_auth::TokenCredential>>,
     ) -> Result<HttpResponse> {
         let mut request = request;
         if request.timeout.is_none() {
-            request.timeout = options.timeout;
+            request.timeout = options.timeout.or(self.timeout);
         }
         if request.max_response_bytes.is_none() {
             request.max_response_bytes = Some(
@@ -178,6 +184,7 @@ impl Pipeline {
                 .unwrap_or_else(|| self.redirect.clone()),
             scopes: options.scopes.clone(),
             idempotent: options.idempotent,
+            credential: credential.cloned(),
             ..Context::default()
         };
         let next = Next {
@@ -185,6 +192,16 @@ impl Pipeline {
             transport: self.transport.as_ref(),
         };
         next.run(request, &mut ctx).await
+    }
+
+    /// [`Pipeline::send_as`] with the client's own credential.
+    #[cfg(test)]
+    pub(crate) async fn send(
+        &self,
+        request: HttpRequest,
+        options: &RequestOptions,
+    ) -> Result<HttpResponse> {
+        self.send_as(request, options, None).await
     }
 }
 
@@ -202,12 +219,13 @@ pub(crate) mod testing {
             credential: None,
             clock: Arc::new(clock.clone()),
             hosts: Arc::new(AllowedHosts::new(["graph.microsoft.com"])),
-            scopes: None,
+            scopes: vec!["https://graph.microsoft.com/.default".into()],
             cae: false,
             user_agent: Some(crate::USER_AGENT.to_string()),
             retry: RetryOptions::default(),
             redirect: RedirectOptions::default(),
             max_response_bytes: crate::DEFAULT_MAX_RESPONSE_BYTES,
+            timeout: None,
         }
     }
 

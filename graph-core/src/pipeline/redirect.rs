@@ -1,5 +1,5 @@
 //! Redirect stage: follows 301, 302, 303, 307 and 308 itself (the transport never follows
-//! redirects: [`graph_auth::HttpClient`] switches them off whatever it was configured with).
+//! redirects: [`msgraph_typed_auth::HttpClient`] switches them off whatever it was configured with).
 //!
 //! - a relative `Location` resolves against the current URL; a missing one is an error;
 //! - 303 becomes a GET without a body; the others keep method and body, so a streaming body

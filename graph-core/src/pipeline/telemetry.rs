@@ -1,5 +1,5 @@
 //! Telemetry stage: `client-request-id`, `User-Agent` and one `tracing` span per logical
-//! request (REQ-13..15, 21). It sits above retry, so nothing is added again on a retry.
+//! request. It sits above retry, so nothing is added again on a retry.
 //!
 //! The span records the method, a URL *template* (ids, UPNs and keys replaced by `{id}`, no
 //! query string: no personal data), the status, the retry count, the time spent waiting on
@@ -28,7 +28,7 @@ pub(crate) struct Telemetry {
 }
 
 impl Telemetry {
-    /// `user_agent` of `None` turns the header off (REQ-15).
+    /// `user_agent` of `None` turns the header off.
     pub(crate) fn new(user_agent: Option<String>, hosts: Arc<AllowedHosts>) -> Self {
         Self {
             user_agent: user_agent.and_then(|ua| HeaderValue::from_str(&ua).ok()),
@@ -50,7 +50,7 @@ impl Stage for Telemetry {
         {
             request.headers.insert(USER_AGENT, ua.clone());
         }
-        // Correlation ids go only to Graph and the hosts the caller allowed (REQ-14).
+        // Correlation ids go only to Graph and the hosts the caller allowed.
         if self.hosts.allows(&request.url) && !request.headers.contains_key(CLIENT_REQUEST_ID) {
             let id = uuid::Uuid::new_v4().to_string();
             if let Ok(value) = HeaderValue::from_str(&id) {

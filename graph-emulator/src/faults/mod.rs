@@ -152,7 +152,7 @@ impl PathMatch {
 ///
 /// ```
 /// use std::time::Duration;
-/// use graph_emulator::{Fault, RetryAfter};
+/// use msgraph_typed_emulator::{Fault, RetryAfter};
 ///
 /// let throttle = Fault::status(429).retry_after(RetryAfter::Seconds(1)).times(2).matching("/v1.0/users");
 /// let slow = Fault::delay(Duration::from_millis(200)).method("GET");

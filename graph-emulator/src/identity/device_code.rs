@@ -95,8 +95,8 @@ fn run(state: &AppState, tenant: &str, form: &Form) -> Result<serde_json::Value,
 /// The page a user would open; in the emulator, approval happens by itself.
 pub(crate) async fn device_login_page() -> Html<&'static str> {
     Html(
-        "<!DOCTYPE html><html><head><title>Device login - graph-emulator</title></head><body>\
-         <h1>graph-emulator device login</h1><p>Device codes are approved automatically by the \
+        "<!DOCTYPE html><html><head><title>Device login - msgraph-typed-emulator</title></head><body>\
+         <h1>msgraph-typed-emulator device login</h1><p>Device codes are approved automatically by the \
          configured user; keep polling the token endpoint.</p></body></html>",
     )
 }

@@ -47,7 +47,7 @@ pub(crate) async fn openid_configuration(
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "name", "nonce", "oid", "preferred_username", "tid", "ver"],
         "request_uri_parameter_supported": false,
         "tenant_region_scope": "NA",
-        "cloud_instance_name": "graph-emulator",
+        "cloud_instance_name": "msgraph-typed-emulator",
         "msgraph_host": "graph.microsoft.com",
     }))
     .into_response()

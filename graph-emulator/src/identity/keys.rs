@@ -89,9 +89,10 @@ impl SigningKey {
             rcgen::KeyPair::from_pkcs8_pem_and_sign_algo(&pkcs8_pem, &rcgen::PKCS_RSA_SHA256)
                 .map_err(Error::key)?;
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(Error::key)?;
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "graph-emulator token signing");
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            "msgraph-typed-emulator token signing",
+        );
         let certificate = params.self_signed(&key_pair).map_err(Error::key)?;
         let der = certificate.der();
         let public = private.to_public_key();

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use graph_emulator::{Emulator, seeded};
+use msgraph_typed_emulator::{Emulator, seeded};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::Value;

@@ -3,8 +3,8 @@
 
 #![allow(dead_code)]
 
-use graph_emulator::{Emulator, seeded};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
+use msgraph_typed_emulator::{Emulator, seeded};
 use serde_json::Value;
 
 pub const GRAPH_DEFAULT: &str = "https://graph.microsoft.com/.default";

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BuildingBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,7 @@ impl BuildingBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BuildingBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> BuildingBuilder {
         BuildingBuilder {
             client,
             path: path.into(),
@@ -28,7 +28,7 @@ impl BuildingBuilder {
     }
 
     /// Reads this `building` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Building> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Building> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +37,14 @@ impl BuildingBuilder {
     pub fn update(
         &self,
         body: &crate::models::Building,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `building` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -65,14 +65,14 @@ impl BuildingBuilder {
     pub fn ingest_map_file(
         &self,
         body: &crate::models::BuildingIngestMapFileBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/ingestMapFile", self.path))
             .json_body(body)
     }
 
     /// Calls the `descendants` function (`GET .../descendants`).
-    pub fn descendants(&self) -> graph_core::CollectionRequest<crate::models::AnyPlace> {
+    pub fn descendants(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyPlace> {
         self.client.collection(format!("{}/descendants", self.path))
     }
 }
@@ -82,7 +82,7 @@ impl BuildingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BuildingCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -91,7 +91,10 @@ impl BuildingCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BuildingCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BuildingCollectionBuilder {
         BuildingCollectionBuilder {
             client,
             path: path.into(),
@@ -104,7 +107,7 @@ impl BuildingCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Building> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Building> {
         self.client.collection(self.path.clone())
     }
 
@@ -115,7 +118,7 @@ impl BuildingCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -124,14 +127,14 @@ impl BuildingCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Building,
-    ) -> graph_core::Request<crate::models::Building> {
+    ) -> msgraph_typed_core::Request<crate::models::Building> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -141,7 +144,7 @@ impl BuildingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BuildingMapBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -150,7 +153,7 @@ impl BuildingMapBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BuildingMapBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> BuildingMapBuilder {
         BuildingMapBuilder {
             client,
             path: path.into(),
@@ -163,7 +166,7 @@ impl BuildingMapBuilder {
     }
 
     /// Reads this `buildingMap` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::BuildingMap> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::BuildingMap> {
         self.client.entity(self.path.clone())
     }
 
@@ -172,14 +175,14 @@ impl BuildingMapBuilder {
     pub fn update(
         &self,
         body: &crate::models::BuildingMap,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `buildingMap` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -205,7 +208,7 @@ impl BuildingMapBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BuildingMapCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -215,7 +218,7 @@ impl BuildingMapCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BuildingMapCollectionBuilder {
         BuildingMapCollectionBuilder {
@@ -230,7 +233,7 @@ impl BuildingMapCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::BuildingMap> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::BuildingMap> {
         self.client.collection(self.path.clone())
     }
 
@@ -241,7 +244,7 @@ impl BuildingMapCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -250,14 +253,14 @@ impl BuildingMapCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BuildingMap,
-    ) -> graph_core::Request<crate::models::BuildingMap> {
+    ) -> msgraph_typed_core::Request<crate::models::BuildingMap> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -267,7 +270,7 @@ impl BuildingMapCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CalendarBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -276,7 +279,7 @@ impl CalendarBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CalendarBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> CalendarBuilder {
         CalendarBuilder {
             client,
             path: path.into(),
@@ -289,7 +292,7 @@ impl CalendarBuilder {
     }
 
     /// Reads this `calendar` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Calendar> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Calendar> {
         self.client.entity(self.path.clone())
     }
 
@@ -298,14 +301,14 @@ impl CalendarBuilder {
     pub fn update(
         &self,
         body: &crate::models::Calendar,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `calendar` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -359,14 +362,15 @@ impl CalendarBuilder {
     pub fn get_schedule(
         &self,
         body: &crate::models::CalendarGetScheduleBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ScheduleInformation>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ScheduleInformation>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getSchedule", self.path))
             .json_body(body)
     }
 
     /// Calls the `permanentDelete` action (`POST .../permanentDelete`).
-    pub fn permanent_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn permanent_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/permanentDelete", self.path))
     }
@@ -375,7 +379,7 @@ impl CalendarBuilder {
     pub fn allowed_calendar_sharing_roles(
         &self,
         user: &str,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::CalendarRoleType>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::CalendarRoleType>>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -392,7 +396,7 @@ impl CalendarBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CalendarCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -401,7 +405,10 @@ impl CalendarCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CalendarCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CalendarCollectionBuilder {
         CalendarCollectionBuilder {
             client,
             path: path.into(),
@@ -414,7 +421,7 @@ impl CalendarCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Calendar> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Calendar> {
         self.client.collection(self.path.clone())
     }
 
@@ -425,7 +432,7 @@ impl CalendarCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -434,14 +441,14 @@ impl CalendarCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Calendar,
-    ) -> graph_core::Request<crate::models::Calendar> {
+    ) -> msgraph_typed_core::Request<crate::models::Calendar> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -451,7 +458,7 @@ impl CalendarCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CalendarGroupBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -460,7 +467,10 @@ impl CalendarGroupBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CalendarGroupBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CalendarGroupBuilder {
         CalendarGroupBuilder {
             client,
             path: path.into(),
@@ -473,7 +483,7 @@ impl CalendarGroupBuilder {
     }
 
     /// Reads this `calendarGroup` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CalendarGroup> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CalendarGroup> {
         self.client.entity(self.path.clone())
     }
 
@@ -482,14 +492,14 @@ impl CalendarGroupBuilder {
     pub fn update(
         &self,
         body: &crate::models::CalendarGroup,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `calendarGroup` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -507,7 +517,7 @@ impl CalendarGroupBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CalendarGroupCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -517,7 +527,7 @@ impl CalendarGroupCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CalendarGroupCollectionBuilder {
         CalendarGroupCollectionBuilder {
@@ -532,7 +542,7 @@ impl CalendarGroupCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CalendarGroup> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CalendarGroup> {
         self.client.collection(self.path.clone())
     }
 
@@ -543,7 +553,7 @@ impl CalendarGroupCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -552,14 +562,14 @@ impl CalendarGroupCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CalendarGroup,
-    ) -> graph_core::Request<crate::models::CalendarGroup> {
+    ) -> msgraph_typed_core::Request<crate::models::CalendarGroup> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -569,7 +579,7 @@ impl CalendarGroupCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CalendarPermissionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -578,7 +588,10 @@ impl CalendarPermissionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CalendarPermissionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CalendarPermissionBuilder {
         CalendarPermissionBuilder {
             client,
             path: path.into(),
@@ -591,7 +604,7 @@ impl CalendarPermissionBuilder {
     }
 
     /// Reads this `calendarPermission` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CalendarPermission> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CalendarPermission> {
         self.client.entity(self.path.clone())
     }
 
@@ -600,14 +613,14 @@ impl CalendarPermissionBuilder {
     pub fn update(
         &self,
         body: &crate::models::CalendarPermission,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `calendarPermission` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -617,7 +630,7 @@ impl CalendarPermissionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CalendarPermissionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -627,7 +640,7 @@ impl CalendarPermissionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CalendarPermissionCollectionBuilder {
         CalendarPermissionCollectionBuilder {
@@ -642,7 +655,7 @@ impl CalendarPermissionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CalendarPermission> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CalendarPermission> {
         self.client.collection(self.path.clone())
     }
 
@@ -653,7 +666,7 @@ impl CalendarPermissionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -662,14 +675,14 @@ impl CalendarPermissionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CalendarPermission,
-    ) -> graph_core::Request<crate::models::CalendarPermission> {
+    ) -> msgraph_typed_core::Request<crate::models::CalendarPermission> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -679,7 +692,7 @@ impl CalendarPermissionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CheckInClaimBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -688,7 +701,7 @@ impl CheckInClaimBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CheckInClaimBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> CheckInClaimBuilder {
         CheckInClaimBuilder {
             client,
             path: path.into(),
@@ -701,7 +714,7 @@ impl CheckInClaimBuilder {
     }
 
     /// Reads this `checkInClaim` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CheckInClaim> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CheckInClaim> {
         self.client.entity(self.path.clone())
     }
 
@@ -710,14 +723,14 @@ impl CheckInClaimBuilder {
     pub fn update(
         &self,
         body: &crate::models::CheckInClaim,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `checkInClaim` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -727,7 +740,7 @@ impl CheckInClaimBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CheckInClaimCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -737,7 +750,7 @@ impl CheckInClaimCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CheckInClaimCollectionBuilder {
         CheckInClaimCollectionBuilder {
@@ -752,7 +765,7 @@ impl CheckInClaimCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CheckInClaim> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CheckInClaim> {
         self.client.collection(self.path.clone())
     }
 
@@ -763,7 +776,7 @@ impl CheckInClaimCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -772,14 +785,14 @@ impl CheckInClaimCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CheckInClaim,
-    ) -> graph_core::Request<crate::models::CheckInClaim> {
+    ) -> msgraph_typed_core::Request<crate::models::CheckInClaim> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -789,7 +802,7 @@ impl CheckInClaimCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeskBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -798,7 +811,7 @@ impl DeskBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DeskBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> DeskBuilder {
         DeskBuilder {
             client,
             path: path.into(),
@@ -811,20 +824,23 @@ impl DeskBuilder {
     }
 
     /// Reads this `desk` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Desk> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Desk> {
         self.client.entity(self.path.clone())
     }
 
     /// Updates this `desk` (`PATCH`): only the fields that are set are sent; a field
     /// set to [`crate::Patch::Null`] is sent as `null` to clear it.
-    pub fn update(&self, body: &crate::models::Desk) -> graph_core::Request<graph_core::NoContent> {
+    pub fn update(
+        &self,
+        body: &crate::models::Desk,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `desk` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -837,7 +853,7 @@ impl DeskBuilder {
     }
 
     /// Calls the `descendants` function (`GET .../descendants`).
-    pub fn descendants(&self) -> graph_core::CollectionRequest<crate::models::AnyPlace> {
+    pub fn descendants(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyPlace> {
         self.client.collection(format!("{}/descendants", self.path))
     }
 }
@@ -847,7 +863,7 @@ impl DeskBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeskCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -856,7 +872,10 @@ impl DeskCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DeskCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DeskCollectionBuilder {
         DeskCollectionBuilder {
             client,
             path: path.into(),
@@ -869,7 +888,7 @@ impl DeskCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Desk> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Desk> {
         self.client.collection(self.path.clone())
     }
 
@@ -880,20 +899,23 @@ impl DeskCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::Desk) -> graph_core::Request<crate::models::Desk> {
+    pub fn create(
+        &self,
+        body: &crate::models::Desk,
+    ) -> msgraph_typed_core::Request<crate::models::Desk> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -903,7 +925,7 @@ impl DeskCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -912,7 +934,7 @@ impl EventBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EventBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> EventBuilder {
         EventBuilder {
             client,
             path: path.into(),
@@ -925,7 +947,7 @@ impl EventBuilder {
     }
 
     /// Reads this `event` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Event> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Event> {
         self.client.entity(self.path.clone())
     }
 
@@ -934,14 +956,14 @@ impl EventBuilder {
     pub fn update(
         &self,
         body: &crate::models::Event,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `event` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1017,7 +1039,7 @@ impl EventBuilder {
     pub fn accept(
         &self,
         body: &crate::models::EventAcceptBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/accept", self.path))
             .json_body(body)
@@ -1027,7 +1049,7 @@ impl EventBuilder {
     pub fn cancel(
         &self,
         body: &crate::models::EventCancelBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/cancel", self.path))
             .json_body(body)
@@ -1037,14 +1059,14 @@ impl EventBuilder {
     pub fn decline(
         &self,
         body: &crate::models::EventDeclineBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/decline", self.path))
             .json_body(body)
     }
 
     /// Calls the `dismissReminder` action (`POST .../dismissReminder`).
-    pub fn dismiss_reminder(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn dismiss_reminder(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/dismissReminder", self.path))
     }
@@ -1053,14 +1075,14 @@ impl EventBuilder {
     pub fn forward(
         &self,
         body: &crate::models::EventForwardBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/forward", self.path))
             .json_body(body)
     }
 
     /// Calls the `permanentDelete` action (`POST .../permanentDelete`).
-    pub fn permanent_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn permanent_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/permanentDelete", self.path))
     }
@@ -1069,7 +1091,7 @@ impl EventBuilder {
     pub fn snooze_reminder(
         &self,
         body: &crate::models::EventSnoozeReminderBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/snoozeReminder", self.path))
             .json_body(body)
@@ -1079,7 +1101,7 @@ impl EventBuilder {
     pub fn tentatively_accept(
         &self,
         body: &crate::models::EventTentativelyAcceptBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -1094,7 +1116,7 @@ impl EventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1103,7 +1125,10 @@ impl EventCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EventCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EventCollectionBuilder {
         EventCollectionBuilder {
             client,
             path: path.into(),
@@ -1116,7 +1141,7 @@ impl EventCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Event> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Event> {
         self.client.collection(self.path.clone())
     }
 
@@ -1127,25 +1152,28 @@ impl EventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::Event) -> graph_core::Request<crate::models::Event> {
+    pub fn create(
+        &self,
+        body: &crate::models::Event,
+    ) -> msgraph_typed_core::Request<crate::models::Event> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::Event> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::Event> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -1155,7 +1183,7 @@ impl EventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FixtureMapBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1164,7 +1192,7 @@ impl FixtureMapBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> FixtureMapBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> FixtureMapBuilder {
         FixtureMapBuilder {
             client,
             path: path.into(),
@@ -1177,7 +1205,7 @@ impl FixtureMapBuilder {
     }
 
     /// Reads this `fixtureMap` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::FixtureMap> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::FixtureMap> {
         self.client.entity(self.path.clone())
     }
 
@@ -1186,14 +1214,14 @@ impl FixtureMapBuilder {
     pub fn update(
         &self,
         body: &crate::models::FixtureMap,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `fixtureMap` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1203,7 +1231,7 @@ impl FixtureMapBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FixtureMapCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1212,7 +1240,10 @@ impl FixtureMapCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> FixtureMapCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> FixtureMapCollectionBuilder {
         FixtureMapCollectionBuilder {
             client,
             path: path.into(),
@@ -1225,7 +1256,7 @@ impl FixtureMapCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::FixtureMap> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::FixtureMap> {
         self.client.collection(self.path.clone())
     }
 
@@ -1236,7 +1267,7 @@ impl FixtureMapCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1245,14 +1276,14 @@ impl FixtureMapCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::FixtureMap,
-    ) -> graph_core::Request<crate::models::FixtureMap> {
+    ) -> msgraph_typed_core::Request<crate::models::FixtureMap> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1262,7 +1293,7 @@ impl FixtureMapCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FloorBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1271,7 +1302,7 @@ impl FloorBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> FloorBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> FloorBuilder {
         FloorBuilder {
             client,
             path: path.into(),
@@ -1284,7 +1315,7 @@ impl FloorBuilder {
     }
 
     /// Reads this `floor` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Floor> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Floor> {
         self.client.entity(self.path.clone())
     }
 
@@ -1293,14 +1324,14 @@ impl FloorBuilder {
     pub fn update(
         &self,
         body: &crate::models::Floor,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `floor` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1313,7 +1344,7 @@ impl FloorBuilder {
     }
 
     /// Calls the `descendants` function (`GET .../descendants`).
-    pub fn descendants(&self) -> graph_core::CollectionRequest<crate::models::AnyPlace> {
+    pub fn descendants(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyPlace> {
         self.client.collection(format!("{}/descendants", self.path))
     }
 }
@@ -1323,7 +1354,7 @@ impl FloorBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FloorCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1332,7 +1363,10 @@ impl FloorCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> FloorCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> FloorCollectionBuilder {
         FloorCollectionBuilder {
             client,
             path: path.into(),
@@ -1345,7 +1379,7 @@ impl FloorCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Floor> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Floor> {
         self.client.collection(self.path.clone())
     }
 
@@ -1356,20 +1390,23 @@ impl FloorCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::Floor) -> graph_core::Request<crate::models::Floor> {
+    pub fn create(
+        &self,
+        body: &crate::models::Floor,
+    ) -> msgraph_typed_core::Request<crate::models::Floor> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1379,7 +1416,7 @@ impl FloorCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FootprintMapBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1388,7 +1425,7 @@ impl FootprintMapBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> FootprintMapBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> FootprintMapBuilder {
         FootprintMapBuilder {
             client,
             path: path.into(),
@@ -1401,7 +1438,7 @@ impl FootprintMapBuilder {
     }
 
     /// Reads this `footprintMap` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::FootprintMap> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::FootprintMap> {
         self.client.entity(self.path.clone())
     }
 
@@ -1410,14 +1447,14 @@ impl FootprintMapBuilder {
     pub fn update(
         &self,
         body: &crate::models::FootprintMap,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `footprintMap` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1427,7 +1464,7 @@ impl FootprintMapBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FootprintMapCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1437,7 +1474,7 @@ impl FootprintMapCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FootprintMapCollectionBuilder {
         FootprintMapCollectionBuilder {
@@ -1452,7 +1489,7 @@ impl FootprintMapCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::FootprintMap> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::FootprintMap> {
         self.client.collection(self.path.clone())
     }
 
@@ -1463,7 +1500,7 @@ impl FootprintMapCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1472,14 +1509,14 @@ impl FootprintMapCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::FootprintMap,
-    ) -> graph_core::Request<crate::models::FootprintMap> {
+    ) -> msgraph_typed_core::Request<crate::models::FootprintMap> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1489,7 +1526,7 @@ impl FootprintMapCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LevelMapBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1498,7 +1535,7 @@ impl LevelMapBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> LevelMapBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> LevelMapBuilder {
         LevelMapBuilder {
             client,
             path: path.into(),
@@ -1511,7 +1548,7 @@ impl LevelMapBuilder {
     }
 
     /// Reads this `levelMap` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::LevelMap> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::LevelMap> {
         self.client.entity(self.path.clone())
     }
 
@@ -1520,14 +1557,14 @@ impl LevelMapBuilder {
     pub fn update(
         &self,
         body: &crate::models::LevelMap,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `levelMap` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1561,7 +1598,7 @@ impl LevelMapBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LevelMapCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1570,7 +1607,10 @@ impl LevelMapCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> LevelMapCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> LevelMapCollectionBuilder {
         LevelMapCollectionBuilder {
             client,
             path: path.into(),
@@ -1583,7 +1623,7 @@ impl LevelMapCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::LevelMap> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::LevelMap> {
         self.client.collection(self.path.clone())
     }
 
@@ -1594,7 +1634,7 @@ impl LevelMapCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1603,14 +1643,14 @@ impl LevelMapCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::LevelMap,
-    ) -> graph_core::Request<crate::models::LevelMap> {
+    ) -> msgraph_typed_core::Request<crate::models::LevelMap> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1620,7 +1660,7 @@ impl LevelMapCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlaceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1629,7 +1669,7 @@ impl PlaceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PlaceBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PlaceBuilder {
         PlaceBuilder {
             client,
             path: path.into(),
@@ -1642,7 +1682,7 @@ impl PlaceBuilder {
     }
 
     /// Reads this `place` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyPlace> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyPlace> {
         self.client.entity(self.path.clone())
     }
 
@@ -1651,14 +1691,14 @@ impl PlaceBuilder {
     pub fn update(
         &self,
         body: &crate::models::Place,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `place` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1671,7 +1711,7 @@ impl PlaceBuilder {
     }
 
     /// Calls the `descendants` function (`GET .../descendants`).
-    pub fn descendants(&self) -> graph_core::CollectionRequest<crate::models::AnyPlace> {
+    pub fn descendants(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyPlace> {
         self.client.collection(format!("{}/descendants", self.path))
     }
 }
@@ -1681,7 +1721,7 @@ impl PlaceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlaceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1690,7 +1730,10 @@ impl PlaceCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PlaceCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PlaceCollectionBuilder {
         PlaceCollectionBuilder {
             client,
             path: path.into(),
@@ -1703,7 +1746,7 @@ impl PlaceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyPlace> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyPlace> {
         self.client.collection(self.path.clone())
     }
 
@@ -1714,7 +1757,7 @@ impl PlaceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1723,14 +1766,14 @@ impl PlaceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Place,
-    ) -> graph_core::Request<crate::models::AnyPlace> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyPlace> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1796,7 +1839,7 @@ impl PlaceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RoomBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1805,7 +1848,7 @@ impl RoomBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RoomBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> RoomBuilder {
         RoomBuilder {
             client,
             path: path.into(),
@@ -1818,20 +1861,23 @@ impl RoomBuilder {
     }
 
     /// Reads this `room` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Room> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Room> {
         self.client.entity(self.path.clone())
     }
 
     /// Updates this `room` (`PATCH`): only the fields that are set are sent; a field
     /// set to [`crate::Patch::Null`] is sent as `null` to clear it.
-    pub fn update(&self, body: &crate::models::Room) -> graph_core::Request<graph_core::NoContent> {
+    pub fn update(
+        &self,
+        body: &crate::models::Room,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `room` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1844,7 +1890,7 @@ impl RoomBuilder {
     }
 
     /// Calls the `descendants` function (`GET .../descendants`).
-    pub fn descendants(&self) -> graph_core::CollectionRequest<crate::models::AnyPlace> {
+    pub fn descendants(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyPlace> {
         self.client.collection(format!("{}/descendants", self.path))
     }
 }
@@ -1854,7 +1900,7 @@ impl RoomBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RoomCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1863,7 +1909,10 @@ impl RoomCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RoomCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> RoomCollectionBuilder {
         RoomCollectionBuilder {
             client,
             path: path.into(),
@@ -1876,7 +1925,7 @@ impl RoomCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Room> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Room> {
         self.client.collection(self.path.clone())
     }
 
@@ -1887,20 +1936,23 @@ impl RoomCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::Room) -> graph_core::Request<crate::models::Room> {
+    pub fn create(
+        &self,
+        body: &crate::models::Room,
+    ) -> msgraph_typed_core::Request<crate::models::Room> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1910,7 +1962,7 @@ impl RoomCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RoomListBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1919,7 +1971,7 @@ impl RoomListBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RoomListBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> RoomListBuilder {
         RoomListBuilder {
             client,
             path: path.into(),
@@ -1932,7 +1984,7 @@ impl RoomListBuilder {
     }
 
     /// Reads this `roomList` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::RoomList> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::RoomList> {
         self.client.entity(self.path.clone())
     }
 
@@ -1941,14 +1993,14 @@ impl RoomListBuilder {
     pub fn update(
         &self,
         body: &crate::models::RoomList,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `roomList` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1977,7 +2029,7 @@ impl RoomListBuilder {
     }
 
     /// Calls the `descendants` function (`GET .../descendants`).
-    pub fn descendants(&self) -> graph_core::CollectionRequest<crate::models::AnyPlace> {
+    pub fn descendants(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyPlace> {
         self.client.collection(format!("{}/descendants", self.path))
     }
 }
@@ -1987,7 +2039,7 @@ impl RoomListBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RoomListCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1996,7 +2048,10 @@ impl RoomListCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RoomListCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> RoomListCollectionBuilder {
         RoomListCollectionBuilder {
             client,
             path: path.into(),
@@ -2009,7 +2064,7 @@ impl RoomListCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::RoomList> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::RoomList> {
         self.client.collection(self.path.clone())
     }
 
@@ -2020,7 +2075,7 @@ impl RoomListCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2029,14 +2084,14 @@ impl RoomListCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RoomList,
-    ) -> graph_core::Request<crate::models::RoomList> {
+    ) -> msgraph_typed_core::Request<crate::models::RoomList> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2046,7 +2101,7 @@ impl RoomListCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2055,7 +2110,7 @@ impl SectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SectionBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> SectionBuilder {
         SectionBuilder {
             client,
             path: path.into(),
@@ -2068,7 +2123,7 @@ impl SectionBuilder {
     }
 
     /// Reads this `section` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Section> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Section> {
         self.client.entity(self.path.clone())
     }
 
@@ -2077,14 +2132,14 @@ impl SectionBuilder {
     pub fn update(
         &self,
         body: &crate::models::Section,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `section` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2097,7 +2152,7 @@ impl SectionBuilder {
     }
 
     /// Calls the `descendants` function (`GET .../descendants`).
-    pub fn descendants(&self) -> graph_core::CollectionRequest<crate::models::AnyPlace> {
+    pub fn descendants(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyPlace> {
         self.client.collection(format!("{}/descendants", self.path))
     }
 }
@@ -2107,7 +2162,7 @@ impl SectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SectionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2116,7 +2171,10 @@ impl SectionCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SectionCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SectionCollectionBuilder {
         SectionCollectionBuilder {
             client,
             path: path.into(),
@@ -2129,7 +2187,7 @@ impl SectionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Section> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Section> {
         self.client.collection(self.path.clone())
     }
 
@@ -2140,7 +2198,7 @@ impl SectionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2149,14 +2207,14 @@ impl SectionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Section,
-    ) -> graph_core::Request<crate::models::Section> {
+    ) -> msgraph_typed_core::Request<crate::models::Section> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2166,7 +2224,7 @@ impl SectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SectionMapBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2175,7 +2233,7 @@ impl SectionMapBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SectionMapBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> SectionMapBuilder {
         SectionMapBuilder {
             client,
             path: path.into(),
@@ -2188,7 +2246,7 @@ impl SectionMapBuilder {
     }
 
     /// Reads this `sectionMap` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SectionMap> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SectionMap> {
         self.client.entity(self.path.clone())
     }
 
@@ -2197,14 +2255,14 @@ impl SectionMapBuilder {
     pub fn update(
         &self,
         body: &crate::models::SectionMap,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sectionMap` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2214,7 +2272,7 @@ impl SectionMapBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SectionMapCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2223,7 +2281,10 @@ impl SectionMapCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SectionMapCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SectionMapCollectionBuilder {
         SectionMapCollectionBuilder {
             client,
             path: path.into(),
@@ -2236,7 +2297,7 @@ impl SectionMapCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SectionMap> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SectionMap> {
         self.client.collection(self.path.clone())
     }
 
@@ -2247,7 +2308,7 @@ impl SectionMapCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2256,14 +2317,14 @@ impl SectionMapCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SectionMap,
-    ) -> graph_core::Request<crate::models::SectionMap> {
+    ) -> msgraph_typed_core::Request<crate::models::SectionMap> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2273,7 +2334,7 @@ impl SectionMapCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnitMapBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2282,7 +2343,7 @@ impl UnitMapBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> UnitMapBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> UnitMapBuilder {
         UnitMapBuilder {
             client,
             path: path.into(),
@@ -2295,7 +2356,7 @@ impl UnitMapBuilder {
     }
 
     /// Reads this `unitMap` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UnitMap> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UnitMap> {
         self.client.entity(self.path.clone())
     }
 
@@ -2304,14 +2365,14 @@ impl UnitMapBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnitMap,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unitMap` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2321,7 +2382,7 @@ impl UnitMapBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnitMapCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2330,7 +2391,10 @@ impl UnitMapCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> UnitMapCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> UnitMapCollectionBuilder {
         UnitMapCollectionBuilder {
             client,
             path: path.into(),
@@ -2343,7 +2407,7 @@ impl UnitMapCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UnitMap> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::UnitMap> {
         self.client.collection(self.path.clone())
     }
 
@@ -2354,7 +2418,7 @@ impl UnitMapCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2363,14 +2427,14 @@ impl UnitMapCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnitMap,
-    ) -> graph_core::Request<crate::models::UnitMap> {
+    ) -> msgraph_typed_core::Request<crate::models::UnitMap> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2380,7 +2444,7 @@ impl UnitMapCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkspaceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2389,7 +2453,7 @@ impl WorkspaceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkspaceBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> WorkspaceBuilder {
         WorkspaceBuilder {
             client,
             path: path.into(),
@@ -2402,7 +2466,7 @@ impl WorkspaceBuilder {
     }
 
     /// Reads this `workspace` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Workspace> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Workspace> {
         self.client.entity(self.path.clone())
     }
 
@@ -2411,14 +2475,14 @@ impl WorkspaceBuilder {
     pub fn update(
         &self,
         body: &crate::models::Workspace,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workspace` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2431,7 +2495,7 @@ impl WorkspaceBuilder {
     }
 
     /// Calls the `descendants` function (`GET .../descendants`).
-    pub fn descendants(&self) -> graph_core::CollectionRequest<crate::models::AnyPlace> {
+    pub fn descendants(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyPlace> {
         self.client.collection(format!("{}/descendants", self.path))
     }
 }
@@ -2441,7 +2505,7 @@ impl WorkspaceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkspaceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2450,7 +2514,10 @@ impl WorkspaceCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkspaceCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkspaceCollectionBuilder {
         WorkspaceCollectionBuilder {
             client,
             path: path.into(),
@@ -2463,7 +2530,7 @@ impl WorkspaceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Workspace> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Workspace> {
         self.client.collection(self.path.clone())
     }
 
@@ -2474,7 +2541,7 @@ impl WorkspaceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2483,14 +2550,14 @@ impl WorkspaceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Workspace,
-    ) -> graph_core::Request<crate::models::Workspace> {
+    ) -> msgraph_typed_core::Request<crate::models::Workspace> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

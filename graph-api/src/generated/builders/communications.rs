@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AddLargeGalleryViewOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16,7 +16,7 @@ impl AddLargeGalleryViewOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AddLargeGalleryViewOperationBuilder {
         AddLargeGalleryViewOperationBuilder {
@@ -31,7 +31,9 @@ impl AddLargeGalleryViewOperationBuilder {
     }
 
     /// Reads this `addLargeGalleryViewOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AddLargeGalleryViewOperation> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AddLargeGalleryViewOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -40,14 +42,14 @@ impl AddLargeGalleryViewOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::AddLargeGalleryViewOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `addLargeGalleryViewOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -57,7 +59,7 @@ impl AddLargeGalleryViewOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AddLargeGalleryViewOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -67,7 +69,7 @@ impl AddLargeGalleryViewOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AddLargeGalleryViewOperationCollectionBuilder {
         AddLargeGalleryViewOperationCollectionBuilder {
@@ -84,7 +86,7 @@ impl AddLargeGalleryViewOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AddLargeGalleryViewOperation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AddLargeGalleryViewOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -95,7 +97,7 @@ impl AddLargeGalleryViewOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -104,14 +106,14 @@ impl AddLargeGalleryViewOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AddLargeGalleryViewOperation,
-    ) -> graph_core::Request<crate::models::AddLargeGalleryViewOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::AddLargeGalleryViewOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -121,7 +123,7 @@ impl AddLargeGalleryViewOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AudioRoutingGroupBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -130,7 +132,10 @@ impl AudioRoutingGroupBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AudioRoutingGroupBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AudioRoutingGroupBuilder {
         AudioRoutingGroupBuilder {
             client,
             path: path.into(),
@@ -143,7 +148,7 @@ impl AudioRoutingGroupBuilder {
     }
 
     /// Reads this `audioRoutingGroup` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AudioRoutingGroup> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AudioRoutingGroup> {
         self.client.entity(self.path.clone())
     }
 
@@ -152,14 +157,14 @@ impl AudioRoutingGroupBuilder {
     pub fn update(
         &self,
         body: &crate::models::AudioRoutingGroup,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `audioRoutingGroup` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -169,7 +174,7 @@ impl AudioRoutingGroupBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AudioRoutingGroupCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -179,7 +184,7 @@ impl AudioRoutingGroupCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AudioRoutingGroupCollectionBuilder {
         AudioRoutingGroupCollectionBuilder {
@@ -194,7 +199,7 @@ impl AudioRoutingGroupCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AudioRoutingGroup> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AudioRoutingGroup> {
         self.client.collection(self.path.clone())
     }
 
@@ -205,7 +210,7 @@ impl AudioRoutingGroupCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -214,14 +219,14 @@ impl AudioRoutingGroupCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AudioRoutingGroup,
-    ) -> graph_core::Request<crate::models::AudioRoutingGroup> {
+    ) -> msgraph_typed_core::Request<crate::models::AudioRoutingGroup> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -231,7 +236,7 @@ impl AudioRoutingGroupCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -240,7 +245,7 @@ impl CallBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CallBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> CallBuilder {
         CallBuilder {
             client,
             path: path.into(),
@@ -253,20 +258,23 @@ impl CallBuilder {
     }
 
     /// Reads this `call` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Call> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Call> {
         self.client.entity(self.path.clone())
     }
 
     /// Updates this `call` (`PATCH`): only the fields that are set are sent; a field
     /// set to [`crate::Patch::Null`] is sent as `null` to clear it.
-    pub fn update(&self, body: &crate::models::Call) -> graph_core::Request<graph_core::NoContent> {
+    pub fn update(
+        &self,
+        body: &crate::models::Call,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `call` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -308,7 +316,7 @@ impl CallBuilder {
     pub fn add_large_gallery_view(
         &self,
         body: &crate::models::CallAddLargeGalleryViewBody,
-    ) -> graph_core::Request<crate::models::AddLargeGalleryViewOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::AddLargeGalleryViewOperation> {
         self.client
             .request(
                 http::Method::POST,
@@ -321,7 +329,7 @@ impl CallBuilder {
     pub fn answer(
         &self,
         body: &crate::models::CallAnswerBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/answer", self.path))
             .json_body(body)
@@ -331,7 +339,7 @@ impl CallBuilder {
     pub fn cancel_media_processing(
         &self,
         body: &crate::models::CallCancelMediaProcessingBody,
-    ) -> graph_core::Request<crate::models::CancelMediaProcessingOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::CancelMediaProcessingOperation> {
         self.client
             .request(
                 http::Method::POST,
@@ -344,7 +352,7 @@ impl CallBuilder {
     pub fn change_screen_sharing_role(
         &self,
         body: &crate::models::CallChangeScreenSharingRoleBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -354,7 +362,7 @@ impl CallBuilder {
     }
 
     /// Calls the `keepAlive` action (`POST .../keepAlive`).
-    pub fn keep_alive(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn keep_alive(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/keepAlive", self.path))
     }
@@ -363,7 +371,7 @@ impl CallBuilder {
     pub fn mute(
         &self,
         body: &crate::models::CallMuteBody,
-    ) -> graph_core::Request<crate::models::MuteParticipantOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::MuteParticipantOperation> {
         self.client
             .request(http::Method::POST, format!("{}/mute", self.path))
             .json_body(body)
@@ -373,7 +381,7 @@ impl CallBuilder {
     pub fn play_prompt(
         &self,
         body: &crate::models::CallPlayPromptBody,
-    ) -> graph_core::Request<crate::models::PlayPromptOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::PlayPromptOperation> {
         self.client
             .request(http::Method::POST, format!("{}/playPrompt", self.path))
             .json_body(body)
@@ -383,7 +391,7 @@ impl CallBuilder {
     pub fn record_response(
         &self,
         body: &crate::models::CallRecordResponseBody,
-    ) -> graph_core::Request<crate::models::RecordOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::RecordOperation> {
         self.client
             .request(http::Method::POST, format!("{}/recordResponse", self.path))
             .json_body(body)
@@ -393,7 +401,7 @@ impl CallBuilder {
     pub fn redirect(
         &self,
         body: &crate::models::CallRedirectBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/redirect", self.path))
             .json_body(body)
@@ -403,7 +411,7 @@ impl CallBuilder {
     pub fn reject(
         &self,
         body: &crate::models::CallRejectBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/reject", self.path))
             .json_body(body)
@@ -413,7 +421,7 @@ impl CallBuilder {
     pub fn send_dtmf_tones(
         &self,
         body: &crate::models::CallSendDtmfTonesBody,
-    ) -> graph_core::Request<crate::models::SendDtmfTonesOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::SendDtmfTonesOperation> {
         self.client
             .request(http::Method::POST, format!("{}/sendDtmfTones", self.path))
             .json_body(body)
@@ -423,7 +431,7 @@ impl CallBuilder {
     pub fn subscribe_to_tone(
         &self,
         body: &crate::models::CallSubscribeToToneBody,
-    ) -> graph_core::Request<crate::models::SubscribeToToneOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::SubscribeToToneOperation> {
         self.client
             .request(http::Method::POST, format!("{}/subscribeToTone", self.path))
             .json_body(body)
@@ -433,7 +441,7 @@ impl CallBuilder {
     pub fn transfer(
         &self,
         body: &crate::models::CallTransferBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/transfer", self.path))
             .json_body(body)
@@ -443,7 +451,7 @@ impl CallBuilder {
     pub fn unmute(
         &self,
         body: &crate::models::CallUnmuteBody,
-    ) -> graph_core::Request<crate::models::UnmuteParticipantOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::UnmuteParticipantOperation> {
         self.client
             .request(http::Method::POST, format!("{}/unmute", self.path))
             .json_body(body)
@@ -453,7 +461,7 @@ impl CallBuilder {
     pub fn update_recording_status(
         &self,
         body: &crate::models::CallUpdateRecordingStatusBody,
-    ) -> graph_core::Request<crate::models::UpdateRecordingStatusOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::UpdateRecordingStatusOperation> {
         self.client
             .request(
                 http::Method::POST,
@@ -468,7 +476,7 @@ impl CallBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -477,7 +485,10 @@ impl CallCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CallCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CallCollectionBuilder {
         CallCollectionBuilder {
             client,
             path: path.into(),
@@ -490,7 +501,7 @@ impl CallCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Call> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Call> {
         self.client.collection(self.path.clone())
     }
 
@@ -501,20 +512,23 @@ impl CallCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::Call) -> graph_core::Request<crate::models::Call> {
+    pub fn create(
+        &self,
+        body: &crate::models::Call,
+    ) -> msgraph_typed_core::Request<crate::models::Call> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -522,7 +536,7 @@ impl CallCollectionBuilder {
     pub fn log_teleconference_device_quality(
         &self,
         body: &crate::models::CallCollectionLogTeleconferenceDeviceQualityBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -537,7 +551,7 @@ impl CallCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallRecordingBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -546,7 +560,10 @@ impl CallRecordingBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CallRecordingBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CallRecordingBuilder {
         CallRecordingBuilder {
             client,
             path: path.into(),
@@ -559,7 +576,7 @@ impl CallRecordingBuilder {
     }
 
     /// Reads this `callRecording` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CallRecording> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CallRecording> {
         self.client.entity(self.path.clone())
     }
 
@@ -568,14 +585,14 @@ impl CallRecordingBuilder {
     pub fn update(
         &self,
         body: &crate::models::CallRecording,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `callRecording` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -585,7 +602,7 @@ impl CallRecordingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallRecordingCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -595,7 +612,7 @@ impl CallRecordingCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CallRecordingCollectionBuilder {
         CallRecordingCollectionBuilder {
@@ -610,7 +627,7 @@ impl CallRecordingCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CallRecording> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CallRecording> {
         self.client.collection(self.path.clone())
     }
 
@@ -621,7 +638,7 @@ impl CallRecordingCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -630,19 +647,19 @@ impl CallRecordingCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CallRecording,
-    ) -> graph_core::Request<crate::models::CallRecording> {
+    ) -> msgraph_typed_core::Request<crate::models::CallRecording> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::CallRecording> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::CallRecording> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -652,7 +669,7 @@ impl CallRecordingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallTranscriptBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -661,7 +678,10 @@ impl CallTranscriptBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CallTranscriptBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CallTranscriptBuilder {
         CallTranscriptBuilder {
             client,
             path: path.into(),
@@ -674,7 +694,7 @@ impl CallTranscriptBuilder {
     }
 
     /// Reads this `callTranscript` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CallTranscript> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CallTranscript> {
         self.client.entity(self.path.clone())
     }
 
@@ -683,14 +703,14 @@ impl CallTranscriptBuilder {
     pub fn update(
         &self,
         body: &crate::models::CallTranscript,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `callTranscript` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -700,7 +720,7 @@ impl CallTranscriptBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallTranscriptCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -710,7 +730,7 @@ impl CallTranscriptCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CallTranscriptCollectionBuilder {
         CallTranscriptCollectionBuilder {
@@ -725,7 +745,7 @@ impl CallTranscriptCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CallTranscript> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CallTranscript> {
         self.client.collection(self.path.clone())
     }
 
@@ -736,7 +756,7 @@ impl CallTranscriptCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -745,19 +765,19 @@ impl CallTranscriptCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CallTranscript,
-    ) -> graph_core::Request<crate::models::CallTranscript> {
+    ) -> msgraph_typed_core::Request<crate::models::CallTranscript> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::CallTranscript> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::CallTranscript> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -767,7 +787,7 @@ impl CallTranscriptCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CancelMediaProcessingOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -777,7 +797,7 @@ impl CancelMediaProcessingOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CancelMediaProcessingOperationBuilder {
         CancelMediaProcessingOperationBuilder {
@@ -792,7 +812,9 @@ impl CancelMediaProcessingOperationBuilder {
     }
 
     /// Reads this `cancelMediaProcessingOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CancelMediaProcessingOperation> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::CancelMediaProcessingOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -801,14 +823,14 @@ impl CancelMediaProcessingOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::CancelMediaProcessingOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `cancelMediaProcessingOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -818,7 +840,7 @@ impl CancelMediaProcessingOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CancelMediaProcessingOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -828,7 +850,7 @@ impl CancelMediaProcessingOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CancelMediaProcessingOperationCollectionBuilder {
         CancelMediaProcessingOperationCollectionBuilder {
@@ -845,7 +867,7 @@ impl CancelMediaProcessingOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::CancelMediaProcessingOperation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CancelMediaProcessingOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -856,7 +878,7 @@ impl CancelMediaProcessingOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -865,14 +887,14 @@ impl CancelMediaProcessingOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CancelMediaProcessingOperation,
-    ) -> graph_core::Request<crate::models::CancelMediaProcessingOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::CancelMediaProcessingOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -882,7 +904,7 @@ impl CancelMediaProcessingOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudCommunicationsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -891,7 +913,10 @@ impl CloudCommunicationsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CloudCommunicationsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CloudCommunicationsBuilder {
         CloudCommunicationsBuilder {
             client,
             path: path.into(),
@@ -904,7 +929,7 @@ impl CloudCommunicationsBuilder {
     }
 
     /// Reads this `cloudCommunications` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CloudCommunications> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CloudCommunications> {
         self.client.entity(self.path.clone())
     }
 
@@ -913,14 +938,14 @@ impl CloudCommunicationsBuilder {
     pub fn update(
         &self,
         body: &crate::models::CloudCommunications,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `cloudCommunications` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -979,7 +1004,7 @@ impl CloudCommunicationsBuilder {
     pub fn get_presences_by_user_id(
         &self,
         body: &crate::models::CloudCommunicationsGetPresencesByUserIdBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::Presence>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::Presence>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -992,7 +1017,8 @@ impl CloudCommunicationsBuilder {
     #[cfg(feature = "other")]
     pub fn get_all_online_meeting_messages(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyEngagementConversationMessage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyEngagementConversationMessage>
+    {
         self.client
             .collection(format!("{}/getAllOnlineMeetingMessages", self.path))
     }
@@ -1003,7 +1029,7 @@ impl CloudCommunicationsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudCommunicationsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1013,7 +1039,7 @@ impl CloudCommunicationsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudCommunicationsCollectionBuilder {
         CloudCommunicationsCollectionBuilder {
@@ -1028,7 +1054,9 @@ impl CloudCommunicationsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CloudCommunications> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CloudCommunications> {
         self.client.collection(self.path.clone())
     }
 
@@ -1039,7 +1067,7 @@ impl CloudCommunicationsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1048,14 +1076,14 @@ impl CloudCommunicationsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CloudCommunications,
-    ) -> graph_core::Request<crate::models::CloudCommunications> {
+    ) -> msgraph_typed_core::Request<crate::models::CloudCommunications> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1065,7 +1093,7 @@ impl CloudCommunicationsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CommsOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1074,7 +1102,10 @@ impl CommsOperationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CommsOperationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CommsOperationBuilder {
         CommsOperationBuilder {
             client,
             path: path.into(),
@@ -1087,7 +1118,7 @@ impl CommsOperationBuilder {
     }
 
     /// Reads this `commsOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyCommsOperation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyCommsOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -1096,14 +1127,14 @@ impl CommsOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::CommsOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `commsOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1113,7 +1144,7 @@ impl CommsOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CommsOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1123,7 +1154,7 @@ impl CommsOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CommsOperationCollectionBuilder {
         CommsOperationCollectionBuilder {
@@ -1138,7 +1169,7 @@ impl CommsOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyCommsOperation> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyCommsOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -1149,7 +1180,7 @@ impl CommsOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1158,14 +1189,14 @@ impl CommsOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CommsOperation,
-    ) -> graph_core::Request<crate::models::AnyCommsOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyCommsOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1297,7 +1328,7 @@ impl CommsOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ContentSharingSessionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1307,7 +1338,7 @@ impl ContentSharingSessionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ContentSharingSessionBuilder {
         ContentSharingSessionBuilder {
@@ -1322,7 +1353,7 @@ impl ContentSharingSessionBuilder {
     }
 
     /// Reads this `contentSharingSession` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ContentSharingSession> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ContentSharingSession> {
         self.client.entity(self.path.clone())
     }
 
@@ -1331,14 +1362,14 @@ impl ContentSharingSessionBuilder {
     pub fn update(
         &self,
         body: &crate::models::ContentSharingSession,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `contentSharingSession` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1348,7 +1379,7 @@ impl ContentSharingSessionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ContentSharingSessionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1358,7 +1389,7 @@ impl ContentSharingSessionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ContentSharingSessionCollectionBuilder {
         ContentSharingSessionCollectionBuilder {
@@ -1373,7 +1404,9 @@ impl ContentSharingSessionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ContentSharingSession> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ContentSharingSession> {
         self.client.collection(self.path.clone())
     }
 
@@ -1384,7 +1417,7 @@ impl ContentSharingSessionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1393,14 +1426,14 @@ impl ContentSharingSessionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ContentSharingSession,
-    ) -> graph_core::Request<crate::models::ContentSharingSession> {
+    ) -> msgraph_typed_core::Request<crate::models::ContentSharingSession> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1410,7 +1443,7 @@ impl ContentSharingSessionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InviteParticipantsOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1420,7 +1453,7 @@ impl InviteParticipantsOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> InviteParticipantsOperationBuilder {
         InviteParticipantsOperationBuilder {
@@ -1435,7 +1468,9 @@ impl InviteParticipantsOperationBuilder {
     }
 
     /// Reads this `inviteParticipantsOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::InviteParticipantsOperation> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::InviteParticipantsOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -1444,14 +1479,14 @@ impl InviteParticipantsOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::InviteParticipantsOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `inviteParticipantsOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1461,7 +1496,7 @@ impl InviteParticipantsOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InviteParticipantsOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1471,7 +1506,7 @@ impl InviteParticipantsOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> InviteParticipantsOperationCollectionBuilder {
         InviteParticipantsOperationCollectionBuilder {
@@ -1488,7 +1523,7 @@ impl InviteParticipantsOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::InviteParticipantsOperation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::InviteParticipantsOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -1499,7 +1534,7 @@ impl InviteParticipantsOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1508,14 +1543,14 @@ impl InviteParticipantsOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::InviteParticipantsOperation,
-    ) -> graph_core::Request<crate::models::InviteParticipantsOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::InviteParticipantsOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1525,7 +1560,7 @@ impl InviteParticipantsOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MuteParticipantOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1535,7 +1570,7 @@ impl MuteParticipantOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MuteParticipantOperationBuilder {
         MuteParticipantOperationBuilder {
@@ -1550,7 +1585,9 @@ impl MuteParticipantOperationBuilder {
     }
 
     /// Reads this `muteParticipantOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MuteParticipantOperation> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MuteParticipantOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -1559,14 +1596,14 @@ impl MuteParticipantOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::MuteParticipantOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `muteParticipantOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1576,7 +1613,7 @@ impl MuteParticipantOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MuteParticipantOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1586,7 +1623,7 @@ impl MuteParticipantOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MuteParticipantOperationCollectionBuilder {
         MuteParticipantOperationCollectionBuilder {
@@ -1601,7 +1638,9 @@ impl MuteParticipantOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MuteParticipantOperation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MuteParticipantOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -1612,7 +1651,7 @@ impl MuteParticipantOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1621,14 +1660,14 @@ impl MuteParticipantOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MuteParticipantOperation,
-    ) -> graph_core::Request<crate::models::MuteParticipantOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::MuteParticipantOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1638,7 +1677,7 @@ impl MuteParticipantOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnlineMeetingBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1647,7 +1686,10 @@ impl OnlineMeetingBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OnlineMeetingBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> OnlineMeetingBuilder {
         OnlineMeetingBuilder {
             client,
             path: path.into(),
@@ -1660,7 +1702,7 @@ impl OnlineMeetingBuilder {
     }
 
     /// Reads this `onlineMeeting` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OnlineMeeting> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::OnlineMeeting> {
         self.client.entity(self.path.clone())
     }
 
@@ -1669,14 +1711,14 @@ impl OnlineMeetingBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnlineMeeting,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onlineMeeting` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1709,7 +1751,7 @@ impl OnlineMeetingBuilder {
     pub fn send_virtual_appointment_reminder_sms(
         &self,
         body: &crate::models::OnlineMeetingSendVirtualAppointmentReminderSmsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -1722,7 +1764,7 @@ impl OnlineMeetingBuilder {
     pub fn send_virtual_appointment_sms(
         &self,
         body: &crate::models::OnlineMeetingSendVirtualAppointmentSmsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -1734,7 +1776,7 @@ impl OnlineMeetingBuilder {
     /// Calls the `getVirtualAppointmentJoinWebUrl` function (`GET .../getVirtualAppointmentJoinWebUrl`).
     pub fn get_virtual_appointment_join_web_url(
         &self,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!("{}/getVirtualAppointmentJoinWebUrl", self.path),
@@ -1747,7 +1789,7 @@ impl OnlineMeetingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnlineMeetingCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1757,7 +1799,7 @@ impl OnlineMeetingCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnlineMeetingCollectionBuilder {
         OnlineMeetingCollectionBuilder {
@@ -1772,7 +1814,7 @@ impl OnlineMeetingCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OnlineMeeting> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::OnlineMeeting> {
         self.client.collection(self.path.clone())
     }
 
@@ -1783,7 +1825,7 @@ impl OnlineMeetingCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1792,14 +1834,14 @@ impl OnlineMeetingCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnlineMeeting,
-    ) -> graph_core::Request<crate::models::OnlineMeeting> {
+    ) -> msgraph_typed_core::Request<crate::models::OnlineMeeting> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1807,7 +1849,7 @@ impl OnlineMeetingCollectionBuilder {
     pub fn create_or_get(
         &self,
         body: &crate::models::OnlineMeetingCollectionCreateOrGetBody,
-    ) -> graph_core::Request<crate::models::OnlineMeeting> {
+    ) -> msgraph_typed_core::Request<crate::models::OnlineMeeting> {
         self.client
             .request(http::Method::POST, format!("{}/createOrGet", self.path))
             .json_body(body)
@@ -1819,7 +1861,7 @@ impl OnlineMeetingCollectionBuilder {
         meeting_organizer_user_id: &str,
         start_date_time: &crate::edm::DateTimeOffset,
         end_date_time: &crate::edm::DateTimeOffset,
-    ) -> graph_core::CollectionRequest<crate::models::CallRecording> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CallRecording> {
         self.client.collection(format!(
             "{}/getAllRecordings(meetingOrganizerUserId={},startDateTime={},endDateTime={})",
             self.path,
@@ -1835,7 +1877,7 @@ impl OnlineMeetingCollectionBuilder {
         meeting_organizer_user_id: &str,
         start_date_time: &crate::edm::DateTimeOffset,
         end_date_time: &crate::edm::DateTimeOffset,
-    ) -> graph_core::CollectionRequest<crate::models::CallTranscript> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CallTranscript> {
         self.client.collection(format!(
             "{}/getAllTranscripts(meetingOrganizerUserId={},startDateTime={},endDateTime={})",
             self.path,
@@ -1851,7 +1893,7 @@ impl OnlineMeetingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnlineMeetingEngagementConversationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1861,7 +1903,7 @@ impl OnlineMeetingEngagementConversationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnlineMeetingEngagementConversationBuilder {
         OnlineMeetingEngagementConversationBuilder {
@@ -1878,7 +1920,7 @@ impl OnlineMeetingEngagementConversationBuilder {
     /// Reads this `onlineMeetingEngagementConversation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::OnlineMeetingEngagementConversation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnlineMeetingEngagementConversation> {
         self.client.entity(self.path.clone())
     }
 
@@ -1887,14 +1929,14 @@ impl OnlineMeetingEngagementConversationBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnlineMeetingEngagementConversation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onlineMeetingEngagementConversation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1930,7 +1972,7 @@ impl OnlineMeetingEngagementConversationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnlineMeetingEngagementConversationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1940,7 +1982,7 @@ impl OnlineMeetingEngagementConversationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnlineMeetingEngagementConversationCollectionBuilder {
         OnlineMeetingEngagementConversationCollectionBuilder {
@@ -1957,7 +1999,8 @@ impl OnlineMeetingEngagementConversationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OnlineMeetingEngagementConversation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnlineMeetingEngagementConversation>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -1968,7 +2011,7 @@ impl OnlineMeetingEngagementConversationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1977,14 +2020,14 @@ impl OnlineMeetingEngagementConversationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnlineMeetingEngagementConversation,
-    ) -> graph_core::Request<crate::models::OnlineMeetingEngagementConversation> {
+    ) -> msgraph_typed_core::Request<crate::models::OnlineMeetingEngagementConversation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1994,7 +2037,7 @@ impl OnlineMeetingEngagementConversationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ParticipantBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2003,7 +2046,7 @@ impl ParticipantBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ParticipantBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ParticipantBuilder {
         ParticipantBuilder {
             client,
             path: path.into(),
@@ -2016,7 +2059,7 @@ impl ParticipantBuilder {
     }
 
     /// Reads this `participant` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Participant> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Participant> {
         self.client.entity(self.path.clone())
     }
 
@@ -2025,14 +2068,14 @@ impl ParticipantBuilder {
     pub fn update(
         &self,
         body: &crate::models::Participant,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `participant` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2040,7 +2083,7 @@ impl ParticipantBuilder {
     pub fn mute(
         &self,
         body: &crate::models::ParticipantMuteBody,
-    ) -> graph_core::Request<crate::models::MuteParticipantOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::MuteParticipantOperation> {
         self.client
             .request(http::Method::POST, format!("{}/mute", self.path))
             .json_body(body)
@@ -2050,7 +2093,7 @@ impl ParticipantBuilder {
     pub fn start_hold_music(
         &self,
         body: &crate::models::ParticipantStartHoldMusicBody,
-    ) -> graph_core::Request<crate::models::StartHoldMusicOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::StartHoldMusicOperation> {
         self.client
             .request(http::Method::POST, format!("{}/startHoldMusic", self.path))
             .json_body(body)
@@ -2060,7 +2103,7 @@ impl ParticipantBuilder {
     pub fn stop_hold_music(
         &self,
         body: &crate::models::ParticipantStopHoldMusicBody,
-    ) -> graph_core::Request<crate::models::StopHoldMusicOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::StopHoldMusicOperation> {
         self.client
             .request(http::Method::POST, format!("{}/stopHoldMusic", self.path))
             .json_body(body)
@@ -2072,7 +2115,7 @@ impl ParticipantBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ParticipantCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2082,7 +2125,7 @@ impl ParticipantCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ParticipantCollectionBuilder {
         ParticipantCollectionBuilder {
@@ -2097,7 +2140,7 @@ impl ParticipantCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Participant> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Participant> {
         self.client.collection(self.path.clone())
     }
 
@@ -2108,7 +2151,7 @@ impl ParticipantCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2117,14 +2160,14 @@ impl ParticipantCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Participant,
-    ) -> graph_core::Request<crate::models::Participant> {
+    ) -> msgraph_typed_core::Request<crate::models::Participant> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2132,7 +2175,7 @@ impl ParticipantCollectionBuilder {
     pub fn invite(
         &self,
         body: &crate::models::ParticipantCollectionInviteBody,
-    ) -> graph_core::Request<crate::models::InviteParticipantsOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::InviteParticipantsOperation> {
         self.client
             .request(http::Method::POST, format!("{}/invite", self.path))
             .json_body(body)
@@ -2144,7 +2187,7 @@ impl ParticipantCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlayPromptOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2153,7 +2196,10 @@ impl PlayPromptOperationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PlayPromptOperationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PlayPromptOperationBuilder {
         PlayPromptOperationBuilder {
             client,
             path: path.into(),
@@ -2166,7 +2212,7 @@ impl PlayPromptOperationBuilder {
     }
 
     /// Reads this `playPromptOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PlayPromptOperation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PlayPromptOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -2175,14 +2221,14 @@ impl PlayPromptOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::PlayPromptOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `playPromptOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2192,7 +2238,7 @@ impl PlayPromptOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlayPromptOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2202,7 +2248,7 @@ impl PlayPromptOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PlayPromptOperationCollectionBuilder {
         PlayPromptOperationCollectionBuilder {
@@ -2217,7 +2263,9 @@ impl PlayPromptOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PlayPromptOperation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PlayPromptOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -2228,7 +2276,7 @@ impl PlayPromptOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2237,14 +2285,14 @@ impl PlayPromptOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PlayPromptOperation,
-    ) -> graph_core::Request<crate::models::PlayPromptOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::PlayPromptOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2254,7 +2302,7 @@ impl PlayPromptOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PresenceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2263,7 +2311,7 @@ impl PresenceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PresenceBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PresenceBuilder {
         PresenceBuilder {
             client,
             path: path.into(),
@@ -2276,7 +2324,7 @@ impl PresenceBuilder {
     }
 
     /// Reads this `presence` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Presence> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Presence> {
         self.client.entity(self.path.clone())
     }
 
@@ -2285,19 +2333,21 @@ impl PresenceBuilder {
     pub fn update(
         &self,
         body: &crate::models::Presence,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `presence` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `clearAutomaticLocation` action (`POST .../clearAutomaticLocation`).
-    pub fn clear_automatic_location(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn clear_automatic_location(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/clearAutomaticLocation", self.path),
@@ -2305,7 +2355,7 @@ impl PresenceBuilder {
     }
 
     /// Calls the `clearLocation` action (`POST .../clearLocation`).
-    pub fn clear_location(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn clear_location(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/clearLocation", self.path))
     }
@@ -2314,14 +2364,16 @@ impl PresenceBuilder {
     pub fn clear_presence(
         &self,
         body: &crate::models::PresenceClearPresenceBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/clearPresence", self.path))
             .json_body(body)
     }
 
     /// Calls the `clearUserPreferredPresence` action (`POST .../clearUserPreferredPresence`).
-    pub fn clear_user_preferred_presence(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn clear_user_preferred_presence(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/clearUserPreferredPresence", self.path),
@@ -2332,7 +2384,7 @@ impl PresenceBuilder {
     pub fn set_automatic_location(
         &self,
         body: &crate::models::PresenceSetAutomaticLocationBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -2345,7 +2397,7 @@ impl PresenceBuilder {
     pub fn set_manual_location(
         &self,
         body: &crate::models::PresenceSetManualLocationBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -2358,7 +2410,7 @@ impl PresenceBuilder {
     pub fn set_presence(
         &self,
         body: &crate::models::PresenceSetPresenceBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/setPresence", self.path))
             .json_body(body)
@@ -2368,7 +2420,7 @@ impl PresenceBuilder {
     pub fn set_status_message(
         &self,
         body: &crate::models::PresenceSetStatusMessageBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -2381,7 +2433,7 @@ impl PresenceBuilder {
     pub fn set_user_preferred_presence(
         &self,
         body: &crate::models::PresenceSetUserPreferredPresenceBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -2396,7 +2448,7 @@ impl PresenceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PresenceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2405,7 +2457,10 @@ impl PresenceCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PresenceCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PresenceCollectionBuilder {
         PresenceCollectionBuilder {
             client,
             path: path.into(),
@@ -2418,7 +2473,7 @@ impl PresenceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Presence> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Presence> {
         self.client.collection(self.path.clone())
     }
 
@@ -2429,7 +2484,7 @@ impl PresenceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2438,14 +2493,14 @@ impl PresenceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Presence,
-    ) -> graph_core::Request<crate::models::Presence> {
+    ) -> msgraph_typed_core::Request<crate::models::Presence> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2455,7 +2510,7 @@ impl PresenceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RecordOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2464,7 +2519,10 @@ impl RecordOperationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RecordOperationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> RecordOperationBuilder {
         RecordOperationBuilder {
             client,
             path: path.into(),
@@ -2477,7 +2535,7 @@ impl RecordOperationBuilder {
     }
 
     /// Reads this `recordOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::RecordOperation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::RecordOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -2486,14 +2544,14 @@ impl RecordOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::RecordOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `recordOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2503,7 +2561,7 @@ impl RecordOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RecordOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2513,7 +2571,7 @@ impl RecordOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RecordOperationCollectionBuilder {
         RecordOperationCollectionBuilder {
@@ -2528,7 +2586,7 @@ impl RecordOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::RecordOperation> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::RecordOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -2539,7 +2597,7 @@ impl RecordOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2548,14 +2606,14 @@ impl RecordOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RecordOperation,
-    ) -> graph_core::Request<crate::models::RecordOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::RecordOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2565,7 +2623,7 @@ impl RecordOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SendDtmfTonesOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2575,7 +2633,7 @@ impl SendDtmfTonesOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SendDtmfTonesOperationBuilder {
         SendDtmfTonesOperationBuilder {
@@ -2590,7 +2648,7 @@ impl SendDtmfTonesOperationBuilder {
     }
 
     /// Reads this `sendDtmfTonesOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SendDtmfTonesOperation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SendDtmfTonesOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -2599,14 +2657,14 @@ impl SendDtmfTonesOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::SendDtmfTonesOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sendDtmfTonesOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2616,7 +2674,7 @@ impl SendDtmfTonesOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SendDtmfTonesOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2626,7 +2684,7 @@ impl SendDtmfTonesOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SendDtmfTonesOperationCollectionBuilder {
         SendDtmfTonesOperationCollectionBuilder {
@@ -2641,7 +2699,9 @@ impl SendDtmfTonesOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SendDtmfTonesOperation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SendDtmfTonesOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -2652,7 +2712,7 @@ impl SendDtmfTonesOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2661,14 +2721,14 @@ impl SendDtmfTonesOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SendDtmfTonesOperation,
-    ) -> graph_core::Request<crate::models::SendDtmfTonesOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::SendDtmfTonesOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2678,7 +2738,7 @@ impl SendDtmfTonesOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct StartHoldMusicOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2688,7 +2748,7 @@ impl StartHoldMusicOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> StartHoldMusicOperationBuilder {
         StartHoldMusicOperationBuilder {
@@ -2703,7 +2763,7 @@ impl StartHoldMusicOperationBuilder {
     }
 
     /// Reads this `startHoldMusicOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::StartHoldMusicOperation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::StartHoldMusicOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -2712,14 +2772,14 @@ impl StartHoldMusicOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::StartHoldMusicOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `startHoldMusicOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2729,7 +2789,7 @@ impl StartHoldMusicOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct StartHoldMusicOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2739,7 +2799,7 @@ impl StartHoldMusicOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> StartHoldMusicOperationCollectionBuilder {
         StartHoldMusicOperationCollectionBuilder {
@@ -2754,7 +2814,9 @@ impl StartHoldMusicOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::StartHoldMusicOperation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::StartHoldMusicOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -2765,7 +2827,7 @@ impl StartHoldMusicOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2774,14 +2836,14 @@ impl StartHoldMusicOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::StartHoldMusicOperation,
-    ) -> graph_core::Request<crate::models::StartHoldMusicOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::StartHoldMusicOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2791,7 +2853,7 @@ impl StartHoldMusicOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct StopHoldMusicOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2801,7 +2863,7 @@ impl StopHoldMusicOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> StopHoldMusicOperationBuilder {
         StopHoldMusicOperationBuilder {
@@ -2816,7 +2878,7 @@ impl StopHoldMusicOperationBuilder {
     }
 
     /// Reads this `stopHoldMusicOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::StopHoldMusicOperation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::StopHoldMusicOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -2825,14 +2887,14 @@ impl StopHoldMusicOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::StopHoldMusicOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `stopHoldMusicOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2842,7 +2904,7 @@ impl StopHoldMusicOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct StopHoldMusicOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2852,7 +2914,7 @@ impl StopHoldMusicOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> StopHoldMusicOperationCollectionBuilder {
         StopHoldMusicOperationCollectionBuilder {
@@ -2867,7 +2929,9 @@ impl StopHoldMusicOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::StopHoldMusicOperation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::StopHoldMusicOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -2878,7 +2942,7 @@ impl StopHoldMusicOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2887,14 +2951,14 @@ impl StopHoldMusicOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::StopHoldMusicOperation,
-    ) -> graph_core::Request<crate::models::StopHoldMusicOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::StopHoldMusicOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2904,7 +2968,7 @@ impl StopHoldMusicOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SubscribeToToneOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2914,7 +2978,7 @@ impl SubscribeToToneOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SubscribeToToneOperationBuilder {
         SubscribeToToneOperationBuilder {
@@ -2929,7 +2993,9 @@ impl SubscribeToToneOperationBuilder {
     }
 
     /// Reads this `subscribeToToneOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SubscribeToToneOperation> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SubscribeToToneOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -2938,14 +3004,14 @@ impl SubscribeToToneOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::SubscribeToToneOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `subscribeToToneOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2955,7 +3021,7 @@ impl SubscribeToToneOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SubscribeToToneOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2965,7 +3031,7 @@ impl SubscribeToToneOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SubscribeToToneOperationCollectionBuilder {
         SubscribeToToneOperationCollectionBuilder {
@@ -2980,7 +3046,9 @@ impl SubscribeToToneOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SubscribeToToneOperation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SubscribeToToneOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -2991,7 +3059,7 @@ impl SubscribeToToneOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3000,14 +3068,14 @@ impl SubscribeToToneOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SubscribeToToneOperation,
-    ) -> graph_core::Request<crate::models::SubscribeToToneOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::SubscribeToToneOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3017,7 +3085,7 @@ impl SubscribeToToneOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnmuteParticipantOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3027,7 +3095,7 @@ impl UnmuteParticipantOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnmuteParticipantOperationBuilder {
         UnmuteParticipantOperationBuilder {
@@ -3042,7 +3110,9 @@ impl UnmuteParticipantOperationBuilder {
     }
 
     /// Reads this `unmuteParticipantOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UnmuteParticipantOperation> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UnmuteParticipantOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -3051,14 +3121,14 @@ impl UnmuteParticipantOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnmuteParticipantOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unmuteParticipantOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3068,7 +3138,7 @@ impl UnmuteParticipantOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnmuteParticipantOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3078,7 +3148,7 @@ impl UnmuteParticipantOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnmuteParticipantOperationCollectionBuilder {
         UnmuteParticipantOperationCollectionBuilder {
@@ -3093,7 +3163,9 @@ impl UnmuteParticipantOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UnmuteParticipantOperation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnmuteParticipantOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -3104,7 +3176,7 @@ impl UnmuteParticipantOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3113,14 +3185,14 @@ impl UnmuteParticipantOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnmuteParticipantOperation,
-    ) -> graph_core::Request<crate::models::UnmuteParticipantOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::UnmuteParticipantOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3130,7 +3202,7 @@ impl UnmuteParticipantOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UpdateRecordingStatusOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3140,7 +3212,7 @@ impl UpdateRecordingStatusOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UpdateRecordingStatusOperationBuilder {
         UpdateRecordingStatusOperationBuilder {
@@ -3155,7 +3227,9 @@ impl UpdateRecordingStatusOperationBuilder {
     }
 
     /// Reads this `updateRecordingStatusOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UpdateRecordingStatusOperation> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UpdateRecordingStatusOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -3164,14 +3238,14 @@ impl UpdateRecordingStatusOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::UpdateRecordingStatusOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `updateRecordingStatusOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3181,7 +3255,7 @@ impl UpdateRecordingStatusOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UpdateRecordingStatusOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3191,7 +3265,7 @@ impl UpdateRecordingStatusOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UpdateRecordingStatusOperationCollectionBuilder {
         UpdateRecordingStatusOperationCollectionBuilder {
@@ -3208,7 +3282,7 @@ impl UpdateRecordingStatusOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UpdateRecordingStatusOperation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UpdateRecordingStatusOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -3219,7 +3293,7 @@ impl UpdateRecordingStatusOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3228,14 +3302,14 @@ impl UpdateRecordingStatusOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UpdateRecordingStatusOperation,
-    ) -> graph_core::Request<crate::models::UpdateRecordingStatusOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::UpdateRecordingStatusOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3245,7 +3319,7 @@ impl UpdateRecordingStatusOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallRecordsCallRecordBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3255,7 +3329,7 @@ impl CallRecordsCallRecordBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CallRecordsCallRecordBuilder {
         CallRecordsCallRecordBuilder {
@@ -3270,7 +3344,9 @@ impl CallRecordsCallRecordBuilder {
     }
 
     /// Reads this `callRecord` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::call_records::CallRecord> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::call_records::CallRecord> {
         self.client.entity(self.path.clone())
     }
 
@@ -3279,14 +3355,14 @@ impl CallRecordsCallRecordBuilder {
     pub fn update(
         &self,
         body: &crate::models::call_records::CallRecord,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `callRecord` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3321,7 +3397,7 @@ impl CallRecordsCallRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallRecordsCallRecordCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3331,7 +3407,7 @@ impl CallRecordsCallRecordCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CallRecordsCallRecordCollectionBuilder {
         CallRecordsCallRecordCollectionBuilder {
@@ -3346,7 +3422,9 @@ impl CallRecordsCallRecordCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::call_records::CallRecord> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::call_records::CallRecord> {
         self.client.collection(self.path.clone())
     }
 
@@ -3357,7 +3435,7 @@ impl CallRecordsCallRecordCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3366,14 +3444,14 @@ impl CallRecordsCallRecordCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::call_records::CallRecord,
-    ) -> graph_core::Request<crate::models::call_records::CallRecord> {
+    ) -> msgraph_typed_core::Request<crate::models::call_records::CallRecord> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -3382,7 +3460,8 @@ impl CallRecordsCallRecordCollectionBuilder {
         &self,
         from_date_time: &crate::edm::DateTimeOffset,
         to_date_time: &crate::edm::DateTimeOffset,
-    ) -> graph_core::CollectionRequest<crate::models::call_records::DirectRoutingLogRow> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::call_records::DirectRoutingLogRow>
+    {
         self.client.collection(format!(
             "{}/microsoft.graph.callRecords.getDirectRoutingCalls(fromDateTime={},toDateTime={})",
             self.path,
@@ -3396,7 +3475,7 @@ impl CallRecordsCallRecordCollectionBuilder {
         &self,
         from_date_time: &crate::edm::DateTimeOffset,
         to_date_time: &crate::edm::DateTimeOffset,
-    ) -> graph_core::CollectionRequest<crate::models::call_records::PstnCallLogRow> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::call_records::PstnCallLogRow> {
         self.client.collection(format!(
             "{}/microsoft.graph.callRecords.getPstnCalls(fromDateTime={},toDateTime={})",
             self.path,
@@ -3411,7 +3490,7 @@ impl CallRecordsCallRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallRecordsOrganizerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3420,7 +3499,10 @@ impl CallRecordsOrganizerBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CallRecordsOrganizerBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CallRecordsOrganizerBuilder {
         CallRecordsOrganizerBuilder {
             client,
             path: path.into(),
@@ -3433,7 +3515,7 @@ impl CallRecordsOrganizerBuilder {
     }
 
     /// Reads this `organizer` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::call_records::Organizer> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::call_records::Organizer> {
         self.client.entity(self.path.clone())
     }
 
@@ -3442,14 +3524,14 @@ impl CallRecordsOrganizerBuilder {
     pub fn update(
         &self,
         body: &crate::models::call_records::Organizer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `organizer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3459,7 +3541,7 @@ impl CallRecordsOrganizerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallRecordsOrganizerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3469,7 +3551,7 @@ impl CallRecordsOrganizerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CallRecordsOrganizerCollectionBuilder {
         CallRecordsOrganizerCollectionBuilder {
@@ -3484,7 +3566,9 @@ impl CallRecordsOrganizerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::call_records::Organizer> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::call_records::Organizer> {
         self.client.collection(self.path.clone())
     }
 
@@ -3495,7 +3579,7 @@ impl CallRecordsOrganizerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3504,14 +3588,14 @@ impl CallRecordsOrganizerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::call_records::Organizer,
-    ) -> graph_core::Request<crate::models::call_records::Organizer> {
+    ) -> msgraph_typed_core::Request<crate::models::call_records::Organizer> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3521,7 +3605,7 @@ impl CallRecordsOrganizerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallRecordsParticipantBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3531,7 +3615,7 @@ impl CallRecordsParticipantBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CallRecordsParticipantBuilder {
         CallRecordsParticipantBuilder {
@@ -3546,7 +3630,9 @@ impl CallRecordsParticipantBuilder {
     }
 
     /// Reads this `participant` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::call_records::Participant> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::call_records::Participant> {
         self.client.entity(self.path.clone())
     }
 
@@ -3555,14 +3641,14 @@ impl CallRecordsParticipantBuilder {
     pub fn update(
         &self,
         body: &crate::models::call_records::Participant,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `participant` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3572,7 +3658,7 @@ impl CallRecordsParticipantBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallRecordsParticipantCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3582,7 +3668,7 @@ impl CallRecordsParticipantCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CallRecordsParticipantCollectionBuilder {
         CallRecordsParticipantCollectionBuilder {
@@ -3597,7 +3683,9 @@ impl CallRecordsParticipantCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::call_records::Participant> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::call_records::Participant> {
         self.client.collection(self.path.clone())
     }
 
@@ -3608,7 +3696,7 @@ impl CallRecordsParticipantCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3617,14 +3705,14 @@ impl CallRecordsParticipantCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::call_records::Participant,
-    ) -> graph_core::Request<crate::models::call_records::Participant> {
+    ) -> msgraph_typed_core::Request<crate::models::call_records::Participant> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3634,7 +3722,7 @@ impl CallRecordsParticipantCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallRecordsParticipantBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3644,7 +3732,7 @@ impl CallRecordsParticipantBaseBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CallRecordsParticipantBaseBuilder {
         CallRecordsParticipantBaseBuilder {
@@ -3661,7 +3749,7 @@ impl CallRecordsParticipantBaseBuilder {
     /// Reads this `participantBase` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::call_records::AnyParticipantBase> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::call_records::AnyParticipantBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -3670,14 +3758,14 @@ impl CallRecordsParticipantBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::call_records::ParticipantBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `participantBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3687,7 +3775,7 @@ impl CallRecordsParticipantBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallRecordsParticipantBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3697,7 +3785,7 @@ impl CallRecordsParticipantBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CallRecordsParticipantBaseCollectionBuilder {
         CallRecordsParticipantBaseCollectionBuilder {
@@ -3714,7 +3802,8 @@ impl CallRecordsParticipantBaseCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::call_records::AnyParticipantBase> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::call_records::AnyParticipantBase>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -3725,7 +3814,7 @@ impl CallRecordsParticipantBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3734,14 +3823,14 @@ impl CallRecordsParticipantBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::call_records::ParticipantBase,
-    ) -> graph_core::Request<crate::models::call_records::AnyParticipantBase> {
+    ) -> msgraph_typed_core::Request<crate::models::call_records::AnyParticipantBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -3771,7 +3860,7 @@ impl CallRecordsParticipantBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallRecordsSegmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3780,7 +3869,10 @@ impl CallRecordsSegmentBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CallRecordsSegmentBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CallRecordsSegmentBuilder {
         CallRecordsSegmentBuilder {
             client,
             path: path.into(),
@@ -3793,7 +3885,7 @@ impl CallRecordsSegmentBuilder {
     }
 
     /// Reads this `segment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::call_records::Segment> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::call_records::Segment> {
         self.client.entity(self.path.clone())
     }
 
@@ -3802,14 +3894,14 @@ impl CallRecordsSegmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::call_records::Segment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `segment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3819,7 +3911,7 @@ impl CallRecordsSegmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallRecordsSegmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3829,7 +3921,7 @@ impl CallRecordsSegmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CallRecordsSegmentCollectionBuilder {
         CallRecordsSegmentCollectionBuilder {
@@ -3844,7 +3936,9 @@ impl CallRecordsSegmentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::call_records::Segment> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::call_records::Segment> {
         self.client.collection(self.path.clone())
     }
 
@@ -3855,7 +3949,7 @@ impl CallRecordsSegmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3864,14 +3958,14 @@ impl CallRecordsSegmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::call_records::Segment,
-    ) -> graph_core::Request<crate::models::call_records::Segment> {
+    ) -> msgraph_typed_core::Request<crate::models::call_records::Segment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3881,7 +3975,7 @@ impl CallRecordsSegmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallRecordsSessionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3890,7 +3984,10 @@ impl CallRecordsSessionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CallRecordsSessionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CallRecordsSessionBuilder {
         CallRecordsSessionBuilder {
             client,
             path: path.into(),
@@ -3903,7 +4000,7 @@ impl CallRecordsSessionBuilder {
     }
 
     /// Reads this `session` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::call_records::Session> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::call_records::Session> {
         self.client.entity(self.path.clone())
     }
 
@@ -3912,14 +4009,14 @@ impl CallRecordsSessionBuilder {
     pub fn update(
         &self,
         body: &crate::models::call_records::Session,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `session` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3937,7 +4034,7 @@ impl CallRecordsSessionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallRecordsSessionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3947,7 +4044,7 @@ impl CallRecordsSessionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CallRecordsSessionCollectionBuilder {
         CallRecordsSessionCollectionBuilder {
@@ -3962,7 +4059,9 @@ impl CallRecordsSessionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::call_records::Session> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::call_records::Session> {
         self.client.collection(self.path.clone())
     }
 
@@ -3973,7 +4072,7 @@ impl CallRecordsSessionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3982,14 +4081,14 @@ impl CallRecordsSessionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::call_records::Session,
-    ) -> graph_core::Request<crate::models::call_records::Session> {
+    ) -> msgraph_typed_core::Request<crate::models::call_records::Session> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

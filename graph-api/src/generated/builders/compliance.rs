@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ComplianceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,7 @@ impl ComplianceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ComplianceBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ComplianceBuilder {
         ComplianceBuilder {
             client,
             path: path.into(),
@@ -28,7 +28,7 @@ impl ComplianceBuilder {
     }
 
     /// Reads this `compliance` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Compliance> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Compliance> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +37,14 @@ impl ComplianceBuilder {
     pub fn update(
         &self,
         body: &crate::models::Compliance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `compliance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -54,7 +54,7 @@ impl ComplianceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ComplianceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -63,7 +63,10 @@ impl ComplianceCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ComplianceCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ComplianceCollectionBuilder {
         ComplianceCollectionBuilder {
             client,
             path: path.into(),
@@ -76,7 +79,7 @@ impl ComplianceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Compliance> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Compliance> {
         self.client.collection(self.path.clone())
     }
 
@@ -87,7 +90,7 @@ impl ComplianceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -96,14 +99,14 @@ impl ComplianceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Compliance,
-    ) -> graph_core::Request<crate::models::Compliance> {
+    ) -> msgraph_typed_core::Request<crate::models::Compliance> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

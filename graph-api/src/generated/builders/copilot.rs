@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AiInteractionHistoryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,10 @@ impl AiInteractionHistoryBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AiInteractionHistoryBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AiInteractionHistoryBuilder {
         AiInteractionHistoryBuilder {
             client,
             path: path.into(),
@@ -28,7 +31,7 @@ impl AiInteractionHistoryBuilder {
     }
 
     /// Reads this `aiInteractionHistory` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AiInteractionHistory> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AiInteractionHistory> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +40,14 @@ impl AiInteractionHistoryBuilder {
     pub fn update(
         &self,
         body: &crate::models::AiInteractionHistory,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `aiInteractionHistory` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -52,7 +55,7 @@ impl AiInteractionHistoryBuilder {
     #[cfg(feature = "other")]
     pub fn get_all_enterprise_interactions(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AiInteraction> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AiInteraction> {
         self.client
             .collection(format!("{}/getAllEnterpriseInteractions", self.path))
     }
@@ -63,7 +66,7 @@ impl AiInteractionHistoryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AiInteractionHistoryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -73,7 +76,7 @@ impl AiInteractionHistoryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AiInteractionHistoryCollectionBuilder {
         AiInteractionHistoryCollectionBuilder {
@@ -88,7 +91,9 @@ impl AiInteractionHistoryCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AiInteractionHistory> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AiInteractionHistory> {
         self.client.collection(self.path.clone())
     }
 
@@ -99,7 +104,7 @@ impl AiInteractionHistoryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -108,14 +113,14 @@ impl AiInteractionHistoryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AiInteractionHistory,
-    ) -> graph_core::Request<crate::models::AiInteractionHistory> {
+    ) -> msgraph_typed_core::Request<crate::models::AiInteractionHistory> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -125,7 +130,7 @@ impl AiInteractionHistoryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AiOnlineMeetingBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -134,7 +139,10 @@ impl AiOnlineMeetingBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AiOnlineMeetingBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AiOnlineMeetingBuilder {
         AiOnlineMeetingBuilder {
             client,
             path: path.into(),
@@ -147,7 +155,7 @@ impl AiOnlineMeetingBuilder {
     }
 
     /// Reads this `aiOnlineMeeting` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AiOnlineMeeting> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AiOnlineMeeting> {
         self.client.entity(self.path.clone())
     }
 
@@ -156,14 +164,14 @@ impl AiOnlineMeetingBuilder {
     pub fn update(
         &self,
         body: &crate::models::AiOnlineMeeting,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `aiOnlineMeeting` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -181,7 +189,7 @@ impl AiOnlineMeetingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AiOnlineMeetingCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -191,7 +199,7 @@ impl AiOnlineMeetingCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AiOnlineMeetingCollectionBuilder {
         AiOnlineMeetingCollectionBuilder {
@@ -206,7 +214,7 @@ impl AiOnlineMeetingCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AiOnlineMeeting> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AiOnlineMeeting> {
         self.client.collection(self.path.clone())
     }
 
@@ -217,7 +225,7 @@ impl AiOnlineMeetingCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -226,14 +234,14 @@ impl AiOnlineMeetingCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AiOnlineMeeting,
-    ) -> graph_core::Request<crate::models::AiOnlineMeeting> {
+    ) -> msgraph_typed_core::Request<crate::models::AiOnlineMeeting> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -243,7 +251,7 @@ impl AiOnlineMeetingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AiUserBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -252,7 +260,7 @@ impl AiUserBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AiUserBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> AiUserBuilder {
         AiUserBuilder {
             client,
             path: path.into(),
@@ -265,7 +273,7 @@ impl AiUserBuilder {
     }
 
     /// Reads this `aiUser` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AiUser> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AiUser> {
         self.client.entity(self.path.clone())
     }
 
@@ -274,14 +282,14 @@ impl AiUserBuilder {
     pub fn update(
         &self,
         body: &crate::models::AiUser,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `aiUser` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -307,7 +315,7 @@ impl AiUserBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AiUserCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -316,7 +324,10 @@ impl AiUserCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AiUserCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AiUserCollectionBuilder {
         AiUserCollectionBuilder {
             client,
             path: path.into(),
@@ -329,7 +340,7 @@ impl AiUserCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AiUser> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AiUser> {
         self.client.collection(self.path.clone())
     }
 
@@ -340,7 +351,7 @@ impl AiUserCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -349,14 +360,14 @@ impl AiUserCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AiUser,
-    ) -> graph_core::Request<crate::models::AiUser> {
+    ) -> msgraph_typed_core::Request<crate::models::AiUser> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -366,7 +377,7 @@ impl AiUserCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallAiInsightBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -375,7 +386,10 @@ impl CallAiInsightBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CallAiInsightBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CallAiInsightBuilder {
         CallAiInsightBuilder {
             client,
             path: path.into(),
@@ -388,7 +402,7 @@ impl CallAiInsightBuilder {
     }
 
     /// Reads this `callAiInsight` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CallAiInsight> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CallAiInsight> {
         self.client.entity(self.path.clone())
     }
 
@@ -397,14 +411,14 @@ impl CallAiInsightBuilder {
     pub fn update(
         &self,
         body: &crate::models::CallAiInsight,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `callAiInsight` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -414,7 +428,7 @@ impl CallAiInsightBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallAiInsightCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -424,7 +438,7 @@ impl CallAiInsightCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CallAiInsightCollectionBuilder {
         CallAiInsightCollectionBuilder {
@@ -439,7 +453,7 @@ impl CallAiInsightCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CallAiInsight> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CallAiInsight> {
         self.client.collection(self.path.clone())
     }
 
@@ -450,7 +464,7 @@ impl CallAiInsightCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -459,14 +473,14 @@ impl CallAiInsightCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CallAiInsight,
-    ) -> graph_core::Request<crate::models::CallAiInsight> {
+    ) -> msgraph_typed_core::Request<crate::models::CallAiInsight> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -476,7 +490,7 @@ impl CallAiInsightCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotAdminBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -485,7 +499,7 @@ impl CopilotAdminBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CopilotAdminBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> CopilotAdminBuilder {
         CopilotAdminBuilder {
             client,
             path: path.into(),
@@ -498,7 +512,7 @@ impl CopilotAdminBuilder {
     }
 
     /// Reads this `copilotAdmin` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CopilotAdmin> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CopilotAdmin> {
         self.client.entity(self.path.clone())
     }
 
@@ -507,14 +521,14 @@ impl CopilotAdminBuilder {
     pub fn update(
         &self,
         body: &crate::models::CopilotAdmin,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `copilotAdmin` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -540,7 +554,7 @@ impl CopilotAdminBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotAdminCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -550,7 +564,7 @@ impl CopilotAdminCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CopilotAdminCollectionBuilder {
         CopilotAdminCollectionBuilder {
@@ -565,7 +579,7 @@ impl CopilotAdminCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CopilotAdmin> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CopilotAdmin> {
         self.client.collection(self.path.clone())
     }
 
@@ -576,7 +590,7 @@ impl CopilotAdminCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -585,14 +599,14 @@ impl CopilotAdminCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CopilotAdmin,
-    ) -> graph_core::Request<crate::models::CopilotAdmin> {
+    ) -> msgraph_typed_core::Request<crate::models::CopilotAdmin> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -602,7 +616,7 @@ impl CopilotAdminCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotAdminCatalogBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -611,7 +625,10 @@ impl CopilotAdminCatalogBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CopilotAdminCatalogBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CopilotAdminCatalogBuilder {
         CopilotAdminCatalogBuilder {
             client,
             path: path.into(),
@@ -624,7 +641,7 @@ impl CopilotAdminCatalogBuilder {
     }
 
     /// Reads this `copilotAdminCatalog` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CopilotAdminCatalog> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CopilotAdminCatalog> {
         self.client.entity(self.path.clone())
     }
 
@@ -633,14 +650,14 @@ impl CopilotAdminCatalogBuilder {
     pub fn update(
         &self,
         body: &crate::models::CopilotAdminCatalog,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `copilotAdminCatalog` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -658,7 +675,7 @@ impl CopilotAdminCatalogBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotAdminCatalogCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -668,7 +685,7 @@ impl CopilotAdminCatalogCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CopilotAdminCatalogCollectionBuilder {
         CopilotAdminCatalogCollectionBuilder {
@@ -683,7 +700,9 @@ impl CopilotAdminCatalogCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CopilotAdminCatalog> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CopilotAdminCatalog> {
         self.client.collection(self.path.clone())
     }
 
@@ -694,7 +713,7 @@ impl CopilotAdminCatalogCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -703,14 +722,14 @@ impl CopilotAdminCatalogCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CopilotAdminCatalog,
-    ) -> graph_core::Request<crate::models::CopilotAdminCatalog> {
+    ) -> msgraph_typed_core::Request<crate::models::CopilotAdminCatalog> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -720,7 +739,7 @@ impl CopilotAdminCatalogCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotAdminLimitedModeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -730,7 +749,7 @@ impl CopilotAdminLimitedModeBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CopilotAdminLimitedModeBuilder {
         CopilotAdminLimitedModeBuilder {
@@ -745,7 +764,7 @@ impl CopilotAdminLimitedModeBuilder {
     }
 
     /// Reads this `copilotAdminLimitedMode` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CopilotAdminLimitedMode> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CopilotAdminLimitedMode> {
         self.client.entity(self.path.clone())
     }
 
@@ -754,14 +773,14 @@ impl CopilotAdminLimitedModeBuilder {
     pub fn update(
         &self,
         body: &crate::models::CopilotAdminLimitedMode,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `copilotAdminLimitedMode` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -771,7 +790,7 @@ impl CopilotAdminLimitedModeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotAdminLimitedModeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -781,7 +800,7 @@ impl CopilotAdminLimitedModeCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CopilotAdminLimitedModeCollectionBuilder {
         CopilotAdminLimitedModeCollectionBuilder {
@@ -796,7 +815,9 @@ impl CopilotAdminLimitedModeCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CopilotAdminLimitedMode> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CopilotAdminLimitedMode> {
         self.client.collection(self.path.clone())
     }
 
@@ -807,7 +828,7 @@ impl CopilotAdminLimitedModeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -816,14 +837,14 @@ impl CopilotAdminLimitedModeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CopilotAdminLimitedMode,
-    ) -> graph_core::Request<crate::models::CopilotAdminLimitedMode> {
+    ) -> msgraph_typed_core::Request<crate::models::CopilotAdminLimitedMode> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -833,7 +854,7 @@ impl CopilotAdminLimitedModeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotAdminSettingBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -842,7 +863,10 @@ impl CopilotAdminSettingBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CopilotAdminSettingBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CopilotAdminSettingBuilder {
         CopilotAdminSettingBuilder {
             client,
             path: path.into(),
@@ -855,7 +879,7 @@ impl CopilotAdminSettingBuilder {
     }
 
     /// Reads this `copilotAdminSetting` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CopilotAdminSetting> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CopilotAdminSetting> {
         self.client.entity(self.path.clone())
     }
 
@@ -864,14 +888,14 @@ impl CopilotAdminSettingBuilder {
     pub fn update(
         &self,
         body: &crate::models::CopilotAdminSetting,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `copilotAdminSetting` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -889,7 +913,7 @@ impl CopilotAdminSettingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotAdminSettingCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -899,7 +923,7 @@ impl CopilotAdminSettingCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CopilotAdminSettingCollectionBuilder {
         CopilotAdminSettingCollectionBuilder {
@@ -914,7 +938,9 @@ impl CopilotAdminSettingCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CopilotAdminSetting> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CopilotAdminSetting> {
         self.client.collection(self.path.clone())
     }
 
@@ -925,7 +951,7 @@ impl CopilotAdminSettingCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -934,14 +960,14 @@ impl CopilotAdminSettingCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CopilotAdminSetting,
-    ) -> graph_core::Request<crate::models::CopilotAdminSetting> {
+    ) -> msgraph_typed_core::Request<crate::models::CopilotAdminSetting> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -951,7 +977,7 @@ impl CopilotAdminSettingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotPackageDetailBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -960,7 +986,10 @@ impl CopilotPackageDetailBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CopilotPackageDetailBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CopilotPackageDetailBuilder {
         CopilotPackageDetailBuilder {
             client,
             path: path.into(),
@@ -973,7 +1002,7 @@ impl CopilotPackageDetailBuilder {
     }
 
     /// Reads this `copilotPackageDetail` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CopilotPackageDetail> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CopilotPackageDetail> {
         self.client.entity(self.path.clone())
     }
 
@@ -982,14 +1011,14 @@ impl CopilotPackageDetailBuilder {
     pub fn update(
         &self,
         body: &crate::models::CopilotPackageDetail,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `copilotPackageDetail` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -999,7 +1028,7 @@ impl CopilotPackageDetailBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotPackageDetailCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1009,7 +1038,7 @@ impl CopilotPackageDetailCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CopilotPackageDetailCollectionBuilder {
         CopilotPackageDetailCollectionBuilder {
@@ -1024,7 +1053,9 @@ impl CopilotPackageDetailCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CopilotPackageDetail> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CopilotPackageDetail> {
         self.client.collection(self.path.clone())
     }
 
@@ -1035,7 +1066,7 @@ impl CopilotPackageDetailCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1044,14 +1075,14 @@ impl CopilotPackageDetailCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CopilotPackageDetail,
-    ) -> graph_core::Request<crate::models::CopilotPackageDetail> {
+    ) -> msgraph_typed_core::Request<crate::models::CopilotPackageDetail> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1061,7 +1092,7 @@ impl CopilotPackageDetailCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotReportRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1070,7 +1101,10 @@ impl CopilotReportRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CopilotReportRootBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CopilotReportRootBuilder {
         CopilotReportRootBuilder {
             client,
             path: path.into(),
@@ -1083,7 +1117,7 @@ impl CopilotReportRootBuilder {
     }
 
     /// Reads this `copilotReportRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CopilotReportRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CopilotReportRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -1092,14 +1126,14 @@ impl CopilotReportRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::CopilotReportRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `copilotReportRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1109,7 +1143,7 @@ impl CopilotReportRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotReportRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1119,7 +1153,7 @@ impl CopilotReportRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CopilotReportRootCollectionBuilder {
         CopilotReportRootCollectionBuilder {
@@ -1134,7 +1168,7 @@ impl CopilotReportRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CopilotReportRoot> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CopilotReportRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -1145,7 +1179,7 @@ impl CopilotReportRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1154,14 +1188,14 @@ impl CopilotReportRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CopilotReportRoot,
-    ) -> graph_core::Request<crate::models::CopilotReportRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::CopilotReportRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1171,7 +1205,7 @@ impl CopilotReportRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1180,7 +1214,7 @@ impl CopilotRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CopilotRootBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> CopilotRootBuilder {
         CopilotRootBuilder {
             client,
             path: path.into(),
@@ -1193,7 +1227,7 @@ impl CopilotRootBuilder {
     }
 
     /// Reads this `copilotRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CopilotRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CopilotRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -1202,14 +1236,14 @@ impl CopilotRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::CopilotRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `copilotRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1249,7 +1283,7 @@ impl CopilotRootBuilder {
     pub fn retrieval(
         &self,
         body: &crate::models::CopilotRootRetrievalBody,
-    ) -> graph_core::Request<crate::models::RetrievalResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::RetrievalResponse> {
         self.client
             .request(http::Method::POST, format!("{}/retrieval", self.path))
             .json_body(body)
@@ -1261,7 +1295,7 @@ impl CopilotRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1271,7 +1305,7 @@ impl CopilotRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CopilotRootCollectionBuilder {
         CopilotRootCollectionBuilder {
@@ -1286,7 +1320,7 @@ impl CopilotRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CopilotRoot> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CopilotRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -1297,7 +1331,7 @@ impl CopilotRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1306,14 +1340,14 @@ impl CopilotRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CopilotRoot,
-    ) -> graph_core::Request<crate::models::CopilotRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::CopilotRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidCompliancePolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16,7 +16,7 @@ impl AndroidCompliancePolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidCompliancePolicyBuilder {
         AndroidCompliancePolicyBuilder {
@@ -31,7 +31,7 @@ impl AndroidCompliancePolicyBuilder {
     }
 
     /// Reads this `androidCompliancePolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AndroidCompliancePolicy> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AndroidCompliancePolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -40,14 +40,14 @@ impl AndroidCompliancePolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::AndroidCompliancePolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `androidCompliancePolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -120,8 +120,9 @@ impl AndroidCompliancePolicyBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceCompliancePolicyAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -131,7 +132,7 @@ impl AndroidCompliancePolicyBuilder {
     pub fn schedule_actions_for_rules(
         &self,
         body: &crate::models::DeviceCompliancePolicyScheduleActionsForRulesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -146,7 +147,7 @@ impl AndroidCompliancePolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidCompliancePolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -156,7 +157,7 @@ impl AndroidCompliancePolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidCompliancePolicyCollectionBuilder {
         AndroidCompliancePolicyCollectionBuilder {
@@ -171,7 +172,9 @@ impl AndroidCompliancePolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AndroidCompliancePolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AndroidCompliancePolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -182,7 +185,7 @@ impl AndroidCompliancePolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -191,14 +194,14 @@ impl AndroidCompliancePolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AndroidCompliancePolicy,
-    ) -> graph_core::Request<crate::models::AndroidCompliancePolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::AndroidCompliancePolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -208,7 +211,7 @@ impl AndroidCompliancePolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidCustomConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -218,7 +221,7 @@ impl AndroidCustomConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidCustomConfigurationBuilder {
         AndroidCustomConfigurationBuilder {
@@ -233,7 +236,9 @@ impl AndroidCustomConfigurationBuilder {
     }
 
     /// Reads this `androidCustomConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AndroidCustomConfiguration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AndroidCustomConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -242,14 +247,14 @@ impl AndroidCustomConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::AndroidCustomConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `androidCustomConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -311,8 +316,9 @@ impl AndroidCustomConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -322,7 +328,7 @@ impl AndroidCustomConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -339,7 +345,7 @@ impl AndroidCustomConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidCustomConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -349,7 +355,7 @@ impl AndroidCustomConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidCustomConfigurationCollectionBuilder {
         AndroidCustomConfigurationCollectionBuilder {
@@ -364,7 +370,9 @@ impl AndroidCustomConfigurationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AndroidCustomConfiguration> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AndroidCustomConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -375,7 +383,7 @@ impl AndroidCustomConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -384,14 +392,14 @@ impl AndroidCustomConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AndroidCustomConfiguration,
-    ) -> graph_core::Request<crate::models::AndroidCustomConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::AndroidCustomConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -401,7 +409,7 @@ impl AndroidCustomConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidGeneralDeviceConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -411,7 +419,7 @@ impl AndroidGeneralDeviceConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidGeneralDeviceConfigurationBuilder {
         AndroidGeneralDeviceConfigurationBuilder {
@@ -428,7 +436,7 @@ impl AndroidGeneralDeviceConfigurationBuilder {
     /// Reads this `androidGeneralDeviceConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AndroidGeneralDeviceConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AndroidGeneralDeviceConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -437,14 +445,14 @@ impl AndroidGeneralDeviceConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::AndroidGeneralDeviceConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `androidGeneralDeviceConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -506,8 +514,9 @@ impl AndroidGeneralDeviceConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -517,7 +526,7 @@ impl AndroidGeneralDeviceConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -534,7 +543,7 @@ impl AndroidGeneralDeviceConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidGeneralDeviceConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -544,7 +553,7 @@ impl AndroidGeneralDeviceConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidGeneralDeviceConfigurationCollectionBuilder {
         AndroidGeneralDeviceConfigurationCollectionBuilder {
@@ -561,7 +570,8 @@ impl AndroidGeneralDeviceConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AndroidGeneralDeviceConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AndroidGeneralDeviceConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -572,7 +582,7 @@ impl AndroidGeneralDeviceConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -581,14 +591,14 @@ impl AndroidGeneralDeviceConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AndroidGeneralDeviceConfiguration,
-    ) -> graph_core::Request<crate::models::AndroidGeneralDeviceConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::AndroidGeneralDeviceConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -598,7 +608,7 @@ impl AndroidGeneralDeviceConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidLobAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -607,7 +617,10 @@ impl AndroidLobAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AndroidLobAppBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AndroidLobAppBuilder {
         AndroidLobAppBuilder {
             client,
             path: path.into(),
@@ -620,7 +633,7 @@ impl AndroidLobAppBuilder {
     }
 
     /// Reads this `androidLobApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AndroidLobApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AndroidLobApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -629,14 +642,14 @@ impl AndroidLobAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::AndroidLobApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `androidLobApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -668,7 +681,7 @@ impl AndroidLobAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -680,7 +693,7 @@ impl AndroidLobAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidLobAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -690,7 +703,7 @@ impl AndroidLobAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidLobAppCollectionBuilder {
         AndroidLobAppCollectionBuilder {
@@ -705,7 +718,7 @@ impl AndroidLobAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AndroidLobApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AndroidLobApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -716,7 +729,7 @@ impl AndroidLobAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -725,14 +738,14 @@ impl AndroidLobAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AndroidLobApp,
-    ) -> graph_core::Request<crate::models::AndroidLobApp> {
+    ) -> msgraph_typed_core::Request<crate::models::AndroidLobApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -742,7 +755,7 @@ impl AndroidLobAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidManagedAppProtectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -752,7 +765,7 @@ impl AndroidManagedAppProtectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidManagedAppProtectionBuilder {
         AndroidManagedAppProtectionBuilder {
@@ -767,7 +780,9 @@ impl AndroidManagedAppProtectionBuilder {
     }
 
     /// Reads this `androidManagedAppProtection` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AndroidManagedAppProtection> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AndroidManagedAppProtection> {
         self.client.entity(self.path.clone())
     }
 
@@ -776,14 +791,14 @@ impl AndroidManagedAppProtectionBuilder {
     pub fn update(
         &self,
         body: &crate::models::AndroidManagedAppProtection,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `androidManagedAppProtection` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -817,7 +832,7 @@ impl AndroidManagedAppProtectionBuilder {
     pub fn assign(
         &self,
         body: &crate::models::TargetedManagedAppProtectionAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -827,7 +842,7 @@ impl AndroidManagedAppProtectionBuilder {
     pub fn target_apps(
         &self,
         body: &crate::models::TargetedManagedAppProtectionTargetAppsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/targetApps", self.path))
             .json_body(body)
@@ -839,7 +854,7 @@ impl AndroidManagedAppProtectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidManagedAppProtectionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -849,7 +864,7 @@ impl AndroidManagedAppProtectionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidManagedAppProtectionCollectionBuilder {
         AndroidManagedAppProtectionCollectionBuilder {
@@ -866,7 +881,7 @@ impl AndroidManagedAppProtectionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AndroidManagedAppProtection> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AndroidManagedAppProtection> {
         self.client.collection(self.path.clone())
     }
 
@@ -877,7 +892,7 @@ impl AndroidManagedAppProtectionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -886,14 +901,14 @@ impl AndroidManagedAppProtectionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AndroidManagedAppProtection,
-    ) -> graph_core::Request<crate::models::AndroidManagedAppProtection> {
+    ) -> msgraph_typed_core::Request<crate::models::AndroidManagedAppProtection> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -903,7 +918,7 @@ impl AndroidManagedAppProtectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidManagedAppRegistrationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -913,7 +928,7 @@ impl AndroidManagedAppRegistrationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidManagedAppRegistrationBuilder {
         AndroidManagedAppRegistrationBuilder {
@@ -928,7 +943,9 @@ impl AndroidManagedAppRegistrationBuilder {
     }
 
     /// Reads this `androidManagedAppRegistration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AndroidManagedAppRegistration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AndroidManagedAppRegistration> {
         self.client.entity(self.path.clone())
     }
 
@@ -937,14 +954,14 @@ impl AndroidManagedAppRegistrationBuilder {
     pub fn update(
         &self,
         body: &crate::models::AndroidManagedAppRegistration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `androidManagedAppRegistration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -979,7 +996,7 @@ impl AndroidManagedAppRegistrationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidManagedAppRegistrationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -989,7 +1006,7 @@ impl AndroidManagedAppRegistrationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidManagedAppRegistrationCollectionBuilder {
         AndroidManagedAppRegistrationCollectionBuilder {
@@ -1006,7 +1023,7 @@ impl AndroidManagedAppRegistrationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AndroidManagedAppRegistration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AndroidManagedAppRegistration> {
         self.client.collection(self.path.clone())
     }
 
@@ -1017,7 +1034,7 @@ impl AndroidManagedAppRegistrationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1026,21 +1043,21 @@ impl AndroidManagedAppRegistrationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AndroidManagedAppRegistration,
-    ) -> graph_core::Request<crate::models::AndroidManagedAppRegistration> {
+    ) -> msgraph_typed_core::Request<crate::models::AndroidManagedAppRegistration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `getUserIdsWithFlaggedAppRegistration` function (`GET .../getUserIdsWithFlaggedAppRegistration`).
     pub fn get_user_ids_with_flagged_app_registration(
         &self,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client.request(
             http::Method::GET,
             format!("{}/getUserIdsWithFlaggedAppRegistration", self.path),
@@ -1053,7 +1070,7 @@ impl AndroidManagedAppRegistrationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidStoreAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1062,7 +1079,10 @@ impl AndroidStoreAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AndroidStoreAppBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AndroidStoreAppBuilder {
         AndroidStoreAppBuilder {
             client,
             path: path.into(),
@@ -1075,7 +1095,7 @@ impl AndroidStoreAppBuilder {
     }
 
     /// Reads this `androidStoreApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AndroidStoreApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AndroidStoreApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -1084,14 +1104,14 @@ impl AndroidStoreAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::AndroidStoreApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `androidStoreApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1115,7 +1135,7 @@ impl AndroidStoreAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -1127,7 +1147,7 @@ impl AndroidStoreAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidStoreAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1137,7 +1157,7 @@ impl AndroidStoreAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidStoreAppCollectionBuilder {
         AndroidStoreAppCollectionBuilder {
@@ -1152,7 +1172,7 @@ impl AndroidStoreAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AndroidStoreApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AndroidStoreApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -1163,7 +1183,7 @@ impl AndroidStoreAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1172,14 +1192,14 @@ impl AndroidStoreAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AndroidStoreApp,
-    ) -> graph_core::Request<crate::models::AndroidStoreApp> {
+    ) -> msgraph_typed_core::Request<crate::models::AndroidStoreApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1189,7 +1209,7 @@ impl AndroidStoreAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidWorkProfileCompliancePolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1199,7 +1219,7 @@ impl AndroidWorkProfileCompliancePolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidWorkProfileCompliancePolicyBuilder {
         AndroidWorkProfileCompliancePolicyBuilder {
@@ -1216,7 +1236,7 @@ impl AndroidWorkProfileCompliancePolicyBuilder {
     /// Reads this `androidWorkProfileCompliancePolicy` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AndroidWorkProfileCompliancePolicy> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AndroidWorkProfileCompliancePolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -1225,14 +1245,14 @@ impl AndroidWorkProfileCompliancePolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::AndroidWorkProfileCompliancePolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `androidWorkProfileCompliancePolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1305,8 +1325,9 @@ impl AndroidWorkProfileCompliancePolicyBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceCompliancePolicyAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -1316,7 +1337,7 @@ impl AndroidWorkProfileCompliancePolicyBuilder {
     pub fn schedule_actions_for_rules(
         &self,
         body: &crate::models::DeviceCompliancePolicyScheduleActionsForRulesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -1331,7 +1352,7 @@ impl AndroidWorkProfileCompliancePolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidWorkProfileCompliancePolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1341,7 +1362,7 @@ impl AndroidWorkProfileCompliancePolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidWorkProfileCompliancePolicyCollectionBuilder {
         AndroidWorkProfileCompliancePolicyCollectionBuilder {
@@ -1358,7 +1379,8 @@ impl AndroidWorkProfileCompliancePolicyCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AndroidWorkProfileCompliancePolicy> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AndroidWorkProfileCompliancePolicy>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -1369,7 +1391,7 @@ impl AndroidWorkProfileCompliancePolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1378,14 +1400,14 @@ impl AndroidWorkProfileCompliancePolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AndroidWorkProfileCompliancePolicy,
-    ) -> graph_core::Request<crate::models::AndroidWorkProfileCompliancePolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::AndroidWorkProfileCompliancePolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1395,7 +1417,7 @@ impl AndroidWorkProfileCompliancePolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidWorkProfileCustomConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1405,7 +1427,7 @@ impl AndroidWorkProfileCustomConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidWorkProfileCustomConfigurationBuilder {
         AndroidWorkProfileCustomConfigurationBuilder {
@@ -1422,7 +1444,8 @@ impl AndroidWorkProfileCustomConfigurationBuilder {
     /// Reads this `androidWorkProfileCustomConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AndroidWorkProfileCustomConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AndroidWorkProfileCustomConfiguration>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -1431,14 +1454,14 @@ impl AndroidWorkProfileCustomConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::AndroidWorkProfileCustomConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `androidWorkProfileCustomConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1500,8 +1523,9 @@ impl AndroidWorkProfileCustomConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -1511,7 +1535,7 @@ impl AndroidWorkProfileCustomConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -1528,7 +1552,7 @@ impl AndroidWorkProfileCustomConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidWorkProfileCustomConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1538,7 +1562,7 @@ impl AndroidWorkProfileCustomConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidWorkProfileCustomConfigurationCollectionBuilder {
         AndroidWorkProfileCustomConfigurationCollectionBuilder {
@@ -1555,7 +1579,8 @@ impl AndroidWorkProfileCustomConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AndroidWorkProfileCustomConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AndroidWorkProfileCustomConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -1566,7 +1591,7 @@ impl AndroidWorkProfileCustomConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1575,14 +1600,14 @@ impl AndroidWorkProfileCustomConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AndroidWorkProfileCustomConfiguration,
-    ) -> graph_core::Request<crate::models::AndroidWorkProfileCustomConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::AndroidWorkProfileCustomConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1592,7 +1617,7 @@ impl AndroidWorkProfileCustomConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidWorkProfileGeneralDeviceConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1602,7 +1627,7 @@ impl AndroidWorkProfileGeneralDeviceConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidWorkProfileGeneralDeviceConfigurationBuilder {
         AndroidWorkProfileGeneralDeviceConfigurationBuilder {
@@ -1619,8 +1644,9 @@ impl AndroidWorkProfileGeneralDeviceConfigurationBuilder {
     /// Reads this `androidWorkProfileGeneralDeviceConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AndroidWorkProfileGeneralDeviceConfiguration>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::AndroidWorkProfileGeneralDeviceConfiguration,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -1629,14 +1655,14 @@ impl AndroidWorkProfileGeneralDeviceConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::AndroidWorkProfileGeneralDeviceConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `androidWorkProfileGeneralDeviceConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1698,8 +1724,9 @@ impl AndroidWorkProfileGeneralDeviceConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -1709,7 +1736,7 @@ impl AndroidWorkProfileGeneralDeviceConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -1726,7 +1753,7 @@ impl AndroidWorkProfileGeneralDeviceConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AndroidWorkProfileGeneralDeviceConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1736,7 +1763,7 @@ impl AndroidWorkProfileGeneralDeviceConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AndroidWorkProfileGeneralDeviceConfigurationCollectionBuilder {
         AndroidWorkProfileGeneralDeviceConfigurationCollectionBuilder {
@@ -1753,8 +1780,9 @@ impl AndroidWorkProfileGeneralDeviceConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AndroidWorkProfileGeneralDeviceConfiguration>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::AndroidWorkProfileGeneralDeviceConfiguration,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -1768,7 +1796,7 @@ impl AndroidWorkProfileGeneralDeviceConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1777,14 +1805,15 @@ impl AndroidWorkProfileGeneralDeviceConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AndroidWorkProfileGeneralDeviceConfiguration,
-    ) -> graph_core::Request<crate::models::AndroidWorkProfileGeneralDeviceConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::AndroidWorkProfileGeneralDeviceConfiguration>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1794,7 +1823,7 @@ impl AndroidWorkProfileGeneralDeviceConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppleDeviceFeaturesConfigurationBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1804,7 +1833,7 @@ impl AppleDeviceFeaturesConfigurationBaseBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AppleDeviceFeaturesConfigurationBaseBuilder {
         AppleDeviceFeaturesConfigurationBaseBuilder {
@@ -1821,7 +1850,8 @@ impl AppleDeviceFeaturesConfigurationBaseBuilder {
     /// Reads this `appleDeviceFeaturesConfigurationBase` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyAppleDeviceFeaturesConfigurationBase> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyAppleDeviceFeaturesConfigurationBase>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -1830,14 +1860,14 @@ impl AppleDeviceFeaturesConfigurationBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::AppleDeviceFeaturesConfigurationBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `appleDeviceFeaturesConfigurationBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1899,8 +1929,9 @@ impl AppleDeviceFeaturesConfigurationBaseBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -1910,7 +1941,7 @@ impl AppleDeviceFeaturesConfigurationBaseBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -1927,7 +1958,7 @@ impl AppleDeviceFeaturesConfigurationBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppleDeviceFeaturesConfigurationBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1937,7 +1968,7 @@ impl AppleDeviceFeaturesConfigurationBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AppleDeviceFeaturesConfigurationBaseCollectionBuilder {
         AppleDeviceFeaturesConfigurationBaseCollectionBuilder {
@@ -1954,7 +1985,8 @@ impl AppleDeviceFeaturesConfigurationBaseCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyAppleDeviceFeaturesConfigurationBase> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyAppleDeviceFeaturesConfigurationBase>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -1965,7 +1997,7 @@ impl AppleDeviceFeaturesConfigurationBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1974,14 +2006,14 @@ impl AppleDeviceFeaturesConfigurationBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AppleDeviceFeaturesConfigurationBase,
-    ) -> graph_core::Request<crate::models::AnyAppleDeviceFeaturesConfigurationBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyAppleDeviceFeaturesConfigurationBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2017,7 +2049,7 @@ impl AppleDeviceFeaturesConfigurationBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApplePushNotificationCertificateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2027,7 +2059,7 @@ impl ApplePushNotificationCertificateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ApplePushNotificationCertificateBuilder {
         ApplePushNotificationCertificateBuilder {
@@ -2044,7 +2076,7 @@ impl ApplePushNotificationCertificateBuilder {
     /// Reads this `applePushNotificationCertificate` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::ApplePushNotificationCertificate> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ApplePushNotificationCertificate> {
         self.client.entity(self.path.clone())
     }
 
@@ -2053,21 +2085,21 @@ impl ApplePushNotificationCertificateBuilder {
     pub fn update(
         &self,
         body: &crate::models::ApplePushNotificationCertificate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `applePushNotificationCertificate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `downloadApplePushNotificationCertificateSigningRequest` function (`GET .../downloadApplePushNotificationCertificateSigningRequest`).
     pub fn download_apple_push_notification_certificate_signing_request(
         &self,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -2083,7 +2115,7 @@ impl ApplePushNotificationCertificateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApplePushNotificationCertificateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2093,7 +2125,7 @@ impl ApplePushNotificationCertificateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ApplePushNotificationCertificateCollectionBuilder {
         ApplePushNotificationCertificateCollectionBuilder {
@@ -2110,7 +2142,8 @@ impl ApplePushNotificationCertificateCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ApplePushNotificationCertificate> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ApplePushNotificationCertificate>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -2121,7 +2154,7 @@ impl ApplePushNotificationCertificateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2130,14 +2163,14 @@ impl ApplePushNotificationCertificateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ApplePushNotificationCertificate,
-    ) -> graph_core::Request<crate::models::ApplePushNotificationCertificate> {
+    ) -> msgraph_typed_core::Request<crate::models::ApplePushNotificationCertificate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2147,7 +2180,7 @@ impl ApplePushNotificationCertificateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppLogCollectionRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2157,7 +2190,7 @@ impl AppLogCollectionRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AppLogCollectionRequestBuilder {
         AppLogCollectionRequestBuilder {
@@ -2172,7 +2205,7 @@ impl AppLogCollectionRequestBuilder {
     }
 
     /// Reads this `appLogCollectionRequest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AppLogCollectionRequest> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AppLogCollectionRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -2181,21 +2214,21 @@ impl AppLogCollectionRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::AppLogCollectionRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `appLogCollectionRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `createDownloadUrl` action (`POST .../createDownloadUrl`).
     pub fn create_download_url(
         &self,
-    ) -> graph_core::Request<crate::models::AppLogCollectionDownloadDetails> {
+    ) -> msgraph_typed_core::Request<crate::models::AppLogCollectionDownloadDetails> {
         self.client.request(
             http::Method::POST,
             format!("{}/createDownloadUrl", self.path),
@@ -2208,7 +2241,7 @@ impl AppLogCollectionRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppLogCollectionRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2218,7 +2251,7 @@ impl AppLogCollectionRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AppLogCollectionRequestCollectionBuilder {
         AppLogCollectionRequestCollectionBuilder {
@@ -2233,7 +2266,9 @@ impl AppLogCollectionRequestCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AppLogCollectionRequest> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AppLogCollectionRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -2244,7 +2279,7 @@ impl AppLogCollectionRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2253,14 +2288,14 @@ impl AppLogCollectionRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AppLogCollectionRequest,
-    ) -> graph_core::Request<crate::models::AppLogCollectionRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::AppLogCollectionRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2270,7 +2305,7 @@ impl AppLogCollectionRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuditEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2279,7 +2314,7 @@ impl AuditEventBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AuditEventBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> AuditEventBuilder {
         AuditEventBuilder {
             client,
             path: path.into(),
@@ -2292,7 +2327,7 @@ impl AuditEventBuilder {
     }
 
     /// Reads this `auditEvent` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AuditEvent> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AuditEvent> {
         self.client.entity(self.path.clone())
     }
 
@@ -2301,14 +2336,14 @@ impl AuditEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuditEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `auditEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2318,7 +2353,7 @@ impl AuditEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuditEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2327,7 +2362,10 @@ impl AuditEventCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AuditEventCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AuditEventCollectionBuilder {
         AuditEventCollectionBuilder {
             client,
             path: path.into(),
@@ -2340,7 +2378,7 @@ impl AuditEventCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AuditEvent> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AuditEvent> {
         self.client.collection(self.path.clone())
     }
 
@@ -2351,7 +2389,7 @@ impl AuditEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2360,14 +2398,14 @@ impl AuditEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuditEvent,
-    ) -> graph_core::Request<crate::models::AuditEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::AuditEvent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2375,7 +2413,7 @@ impl AuditEventCollectionBuilder {
     pub fn get_audit_activity_types(
         &self,
         category: &str,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -2387,7 +2425,9 @@ impl AuditEventCollectionBuilder {
     }
 
     /// Calls the `getAuditCategories` function (`GET .../getAuditCategories`).
-    pub fn get_audit_categories(&self) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    pub fn get_audit_categories(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client.request(
             http::Method::GET,
             format!("{}/getAuditCategories", self.path),
@@ -2400,7 +2440,7 @@ impl AuditEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcAuditEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2409,7 +2449,10 @@ impl CloudPcAuditEventBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CloudPcAuditEventBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CloudPcAuditEventBuilder {
         CloudPcAuditEventBuilder {
             client,
             path: path.into(),
@@ -2422,7 +2465,7 @@ impl CloudPcAuditEventBuilder {
     }
 
     /// Reads this `cloudPcAuditEvent` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CloudPcAuditEvent> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CloudPcAuditEvent> {
         self.client.entity(self.path.clone())
     }
 
@@ -2431,14 +2474,14 @@ impl CloudPcAuditEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::CloudPcAuditEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `cloudPcAuditEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2448,7 +2491,7 @@ impl CloudPcAuditEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcAuditEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2458,7 +2501,7 @@ impl CloudPcAuditEventCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudPcAuditEventCollectionBuilder {
         CloudPcAuditEventCollectionBuilder {
@@ -2473,7 +2516,7 @@ impl CloudPcAuditEventCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CloudPcAuditEvent> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CloudPcAuditEvent> {
         self.client.collection(self.path.clone())
     }
 
@@ -2484,7 +2527,7 @@ impl CloudPcAuditEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2493,19 +2536,21 @@ impl CloudPcAuditEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CloudPcAuditEvent,
-    ) -> graph_core::Request<crate::models::CloudPcAuditEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::CloudPcAuditEvent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `getAuditActivityTypes` function (`GET .../getAuditActivityTypes`).
-    pub fn get_audit_activity_types(&self) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    pub fn get_audit_activity_types(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client.request(
             http::Method::GET,
             format!("{}/getAuditActivityTypes", self.path),
@@ -2518,7 +2563,7 @@ impl CloudPcAuditEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcDeviceImageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2527,7 +2572,10 @@ impl CloudPcDeviceImageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CloudPcDeviceImageBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CloudPcDeviceImageBuilder {
         CloudPcDeviceImageBuilder {
             client,
             path: path.into(),
@@ -2540,7 +2588,7 @@ impl CloudPcDeviceImageBuilder {
     }
 
     /// Reads this `cloudPcDeviceImage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CloudPcDeviceImage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CloudPcDeviceImage> {
         self.client.entity(self.path.clone())
     }
 
@@ -2549,14 +2597,14 @@ impl CloudPcDeviceImageBuilder {
     pub fn update(
         &self,
         body: &crate::models::CloudPcDeviceImage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `cloudPcDeviceImage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2566,7 +2614,7 @@ impl CloudPcDeviceImageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcDeviceImageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2576,7 +2624,7 @@ impl CloudPcDeviceImageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudPcDeviceImageCollectionBuilder {
         CloudPcDeviceImageCollectionBuilder {
@@ -2591,7 +2639,7 @@ impl CloudPcDeviceImageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CloudPcDeviceImage> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CloudPcDeviceImage> {
         self.client.collection(self.path.clone())
     }
 
@@ -2602,7 +2650,7 @@ impl CloudPcDeviceImageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2611,21 +2659,21 @@ impl CloudPcDeviceImageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CloudPcDeviceImage,
-    ) -> graph_core::Request<crate::models::CloudPcDeviceImage> {
+    ) -> msgraph_typed_core::Request<crate::models::CloudPcDeviceImage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `getSourceImages` function (`GET .../getSourceImages`).
     pub fn get_source_images(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::CloudPcSourceDeviceImage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CloudPcSourceDeviceImage> {
         self.client
             .collection(format!("{}/getSourceImages", self.path))
     }
@@ -2636,7 +2684,7 @@ impl CloudPcDeviceImageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcGalleryImageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2645,7 +2693,10 @@ impl CloudPcGalleryImageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CloudPcGalleryImageBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CloudPcGalleryImageBuilder {
         CloudPcGalleryImageBuilder {
             client,
             path: path.into(),
@@ -2658,7 +2709,7 @@ impl CloudPcGalleryImageBuilder {
     }
 
     /// Reads this `cloudPcGalleryImage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CloudPcGalleryImage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CloudPcGalleryImage> {
         self.client.entity(self.path.clone())
     }
 
@@ -2667,14 +2718,14 @@ impl CloudPcGalleryImageBuilder {
     pub fn update(
         &self,
         body: &crate::models::CloudPcGalleryImage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `cloudPcGalleryImage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2684,7 +2735,7 @@ impl CloudPcGalleryImageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcGalleryImageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2694,7 +2745,7 @@ impl CloudPcGalleryImageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudPcGalleryImageCollectionBuilder {
         CloudPcGalleryImageCollectionBuilder {
@@ -2709,7 +2760,9 @@ impl CloudPcGalleryImageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CloudPcGalleryImage> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CloudPcGalleryImage> {
         self.client.collection(self.path.clone())
     }
 
@@ -2720,7 +2773,7 @@ impl CloudPcGalleryImageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2729,14 +2782,14 @@ impl CloudPcGalleryImageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CloudPcGalleryImage,
-    ) -> graph_core::Request<crate::models::CloudPcGalleryImage> {
+    ) -> msgraph_typed_core::Request<crate::models::CloudPcGalleryImage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2746,7 +2799,7 @@ impl CloudPcGalleryImageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcOnPremisesConnectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2756,7 +2809,7 @@ impl CloudPcOnPremisesConnectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudPcOnPremisesConnectionBuilder {
         CloudPcOnPremisesConnectionBuilder {
@@ -2771,7 +2824,9 @@ impl CloudPcOnPremisesConnectionBuilder {
     }
 
     /// Reads this `cloudPcOnPremisesConnection` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CloudPcOnPremisesConnection> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::CloudPcOnPremisesConnection> {
         self.client.entity(self.path.clone())
     }
 
@@ -2780,19 +2835,19 @@ impl CloudPcOnPremisesConnectionBuilder {
     pub fn update(
         &self,
         body: &crate::models::CloudPcOnPremisesConnection,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `cloudPcOnPremisesConnection` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `runHealthChecks` action (`POST .../runHealthChecks`).
-    pub fn run_health_checks(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn run_health_checks(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/runHealthChecks", self.path))
     }
@@ -2801,7 +2856,7 @@ impl CloudPcOnPremisesConnectionBuilder {
     pub fn update_ad_domain_password(
         &self,
         body: &crate::models::CloudPcOnPremisesConnectionUpdateAdDomainPasswordBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -2816,7 +2871,7 @@ impl CloudPcOnPremisesConnectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcOnPremisesConnectionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2826,7 +2881,7 @@ impl CloudPcOnPremisesConnectionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudPcOnPremisesConnectionCollectionBuilder {
         CloudPcOnPremisesConnectionCollectionBuilder {
@@ -2843,7 +2898,7 @@ impl CloudPcOnPremisesConnectionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::CloudPcOnPremisesConnection> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CloudPcOnPremisesConnection> {
         self.client.collection(self.path.clone())
     }
 
@@ -2854,7 +2909,7 @@ impl CloudPcOnPremisesConnectionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2863,14 +2918,14 @@ impl CloudPcOnPremisesConnectionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CloudPcOnPremisesConnection,
-    ) -> graph_core::Request<crate::models::CloudPcOnPremisesConnection> {
+    ) -> msgraph_typed_core::Request<crate::models::CloudPcOnPremisesConnection> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2880,7 +2935,7 @@ impl CloudPcOnPremisesConnectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcProvisioningPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2890,7 +2945,7 @@ impl CloudPcProvisioningPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudPcProvisioningPolicyBuilder {
         CloudPcProvisioningPolicyBuilder {
@@ -2905,7 +2960,9 @@ impl CloudPcProvisioningPolicyBuilder {
     }
 
     /// Reads this `cloudPcProvisioningPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CloudPcProvisioningPolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::CloudPcProvisioningPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -2914,14 +2971,14 @@ impl CloudPcProvisioningPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::CloudPcProvisioningPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `cloudPcProvisioningPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2939,7 +2996,7 @@ impl CloudPcProvisioningPolicyBuilder {
     pub fn assign(
         &self,
         body: &crate::models::CloudPcProvisioningPolicyAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -2951,7 +3008,7 @@ impl CloudPcProvisioningPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcProvisioningPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2961,7 +3018,7 @@ impl CloudPcProvisioningPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudPcProvisioningPolicyCollectionBuilder {
         CloudPcProvisioningPolicyCollectionBuilder {
@@ -2976,7 +3033,9 @@ impl CloudPcProvisioningPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CloudPcProvisioningPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CloudPcProvisioningPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -2987,7 +3046,7 @@ impl CloudPcProvisioningPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2996,14 +3055,14 @@ impl CloudPcProvisioningPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CloudPcProvisioningPolicy,
-    ) -> graph_core::Request<crate::models::CloudPcProvisioningPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::CloudPcProvisioningPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3013,7 +3072,7 @@ impl CloudPcProvisioningPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcProvisioningPolicyAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3023,7 +3082,7 @@ impl CloudPcProvisioningPolicyAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudPcProvisioningPolicyAssignmentBuilder {
         CloudPcProvisioningPolicyAssignmentBuilder {
@@ -3040,7 +3099,7 @@ impl CloudPcProvisioningPolicyAssignmentBuilder {
     /// Reads this `cloudPcProvisioningPolicyAssignment` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::CloudPcProvisioningPolicyAssignment> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::CloudPcProvisioningPolicyAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -3049,14 +3108,14 @@ impl CloudPcProvisioningPolicyAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::CloudPcProvisioningPolicyAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `cloudPcProvisioningPolicyAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3075,7 +3134,7 @@ impl CloudPcProvisioningPolicyAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcProvisioningPolicyAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3085,7 +3144,7 @@ impl CloudPcProvisioningPolicyAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudPcProvisioningPolicyAssignmentCollectionBuilder {
         CloudPcProvisioningPolicyAssignmentCollectionBuilder {
@@ -3102,7 +3161,8 @@ impl CloudPcProvisioningPolicyAssignmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::CloudPcProvisioningPolicyAssignment> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CloudPcProvisioningPolicyAssignment>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -3113,7 +3173,7 @@ impl CloudPcProvisioningPolicyAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3122,14 +3182,14 @@ impl CloudPcProvisioningPolicyAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CloudPcProvisioningPolicyAssignment,
-    ) -> graph_core::Request<crate::models::CloudPcProvisioningPolicyAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::CloudPcProvisioningPolicyAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3139,7 +3199,7 @@ impl CloudPcProvisioningPolicyAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcReportBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3148,7 +3208,10 @@ impl CloudPcReportBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CloudPcReportBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CloudPcReportBuilder {
         CloudPcReportBuilder {
             client,
             path: path.into(),
@@ -3161,7 +3224,7 @@ impl CloudPcReportBuilder {
     }
 
     /// Reads this `cloudPcReport` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CloudPcReport> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CloudPcReport> {
         self.client.entity(self.path.clone())
     }
 
@@ -3170,14 +3233,14 @@ impl CloudPcReportBuilder {
     pub fn update(
         &self,
         body: &crate::models::CloudPcReport,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `cloudPcReport` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3187,7 +3250,7 @@ impl CloudPcReportBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcReportCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3197,7 +3260,7 @@ impl CloudPcReportCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudPcReportCollectionBuilder {
         CloudPcReportCollectionBuilder {
@@ -3212,7 +3275,7 @@ impl CloudPcReportCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CloudPcReport> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CloudPcReport> {
         self.client.collection(self.path.clone())
     }
 
@@ -3223,7 +3286,7 @@ impl CloudPcReportCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3232,14 +3295,14 @@ impl CloudPcReportCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CloudPcReport,
-    ) -> graph_core::Request<crate::models::CloudPcReport> {
+    ) -> msgraph_typed_core::Request<crate::models::CloudPcReport> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3249,7 +3312,7 @@ impl CloudPcReportCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcServicePlanBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3258,7 +3321,10 @@ impl CloudPcServicePlanBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CloudPcServicePlanBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CloudPcServicePlanBuilder {
         CloudPcServicePlanBuilder {
             client,
             path: path.into(),
@@ -3271,7 +3337,7 @@ impl CloudPcServicePlanBuilder {
     }
 
     /// Reads this `cloudPcServicePlan` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CloudPcServicePlan> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CloudPcServicePlan> {
         self.client.entity(self.path.clone())
     }
 
@@ -3280,14 +3346,14 @@ impl CloudPcServicePlanBuilder {
     pub fn update(
         &self,
         body: &crate::models::CloudPcServicePlan,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `cloudPcServicePlan` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3297,7 +3363,7 @@ impl CloudPcServicePlanBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcServicePlanCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3307,7 +3373,7 @@ impl CloudPcServicePlanCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudPcServicePlanCollectionBuilder {
         CloudPcServicePlanCollectionBuilder {
@@ -3322,7 +3388,7 @@ impl CloudPcServicePlanCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CloudPcServicePlan> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CloudPcServicePlan> {
         self.client.collection(self.path.clone())
     }
 
@@ -3333,7 +3399,7 @@ impl CloudPcServicePlanCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3342,14 +3408,14 @@ impl CloudPcServicePlanCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CloudPcServicePlan,
-    ) -> graph_core::Request<crate::models::CloudPcServicePlan> {
+    ) -> msgraph_typed_core::Request<crate::models::CloudPcServicePlan> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3359,7 +3425,7 @@ impl CloudPcServicePlanCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcUserSettingBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3368,7 +3434,10 @@ impl CloudPcUserSettingBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CloudPcUserSettingBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CloudPcUserSettingBuilder {
         CloudPcUserSettingBuilder {
             client,
             path: path.into(),
@@ -3381,7 +3450,7 @@ impl CloudPcUserSettingBuilder {
     }
 
     /// Reads this `cloudPcUserSetting` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CloudPcUserSetting> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CloudPcUserSetting> {
         self.client.entity(self.path.clone())
     }
 
@@ -3390,14 +3459,14 @@ impl CloudPcUserSettingBuilder {
     pub fn update(
         &self,
         body: &crate::models::CloudPcUserSetting,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `cloudPcUserSetting` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3413,7 +3482,7 @@ impl CloudPcUserSettingBuilder {
     pub fn assign(
         &self,
         body: &crate::models::CloudPcUserSettingAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -3425,7 +3494,7 @@ impl CloudPcUserSettingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcUserSettingCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3435,7 +3504,7 @@ impl CloudPcUserSettingCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudPcUserSettingCollectionBuilder {
         CloudPcUserSettingCollectionBuilder {
@@ -3450,7 +3519,7 @@ impl CloudPcUserSettingCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CloudPcUserSetting> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CloudPcUserSetting> {
         self.client.collection(self.path.clone())
     }
 
@@ -3461,7 +3530,7 @@ impl CloudPcUserSettingCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3470,14 +3539,14 @@ impl CloudPcUserSettingCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CloudPcUserSetting,
-    ) -> graph_core::Request<crate::models::CloudPcUserSetting> {
+    ) -> msgraph_typed_core::Request<crate::models::CloudPcUserSetting> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3487,7 +3556,7 @@ impl CloudPcUserSettingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcUserSettingAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3497,7 +3566,7 @@ impl CloudPcUserSettingAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudPcUserSettingAssignmentBuilder {
         CloudPcUserSettingAssignmentBuilder {
@@ -3512,7 +3581,9 @@ impl CloudPcUserSettingAssignmentBuilder {
     }
 
     /// Reads this `cloudPcUserSettingAssignment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CloudPcUserSettingAssignment> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::CloudPcUserSettingAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -3521,14 +3592,14 @@ impl CloudPcUserSettingAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::CloudPcUserSettingAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `cloudPcUserSettingAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3538,7 +3609,7 @@ impl CloudPcUserSettingAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPcUserSettingAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3548,7 +3619,7 @@ impl CloudPcUserSettingAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudPcUserSettingAssignmentCollectionBuilder {
         CloudPcUserSettingAssignmentCollectionBuilder {
@@ -3565,7 +3636,7 @@ impl CloudPcUserSettingAssignmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::CloudPcUserSettingAssignment> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CloudPcUserSettingAssignment> {
         self.client.collection(self.path.clone())
     }
 
@@ -3576,7 +3647,7 @@ impl CloudPcUserSettingAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3585,14 +3656,14 @@ impl CloudPcUserSettingAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CloudPcUserSettingAssignment,
-    ) -> graph_core::Request<crate::models::CloudPcUserSettingAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::CloudPcUserSettingAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3602,7 +3673,7 @@ impl CloudPcUserSettingAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ComplianceManagementPartnerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3612,7 +3683,7 @@ impl ComplianceManagementPartnerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ComplianceManagementPartnerBuilder {
         ComplianceManagementPartnerBuilder {
@@ -3627,7 +3698,9 @@ impl ComplianceManagementPartnerBuilder {
     }
 
     /// Reads this `complianceManagementPartner` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ComplianceManagementPartner> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ComplianceManagementPartner> {
         self.client.entity(self.path.clone())
     }
 
@@ -3636,14 +3709,14 @@ impl ComplianceManagementPartnerBuilder {
     pub fn update(
         &self,
         body: &crate::models::ComplianceManagementPartner,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `complianceManagementPartner` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3653,7 +3726,7 @@ impl ComplianceManagementPartnerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ComplianceManagementPartnerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3663,7 +3736,7 @@ impl ComplianceManagementPartnerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ComplianceManagementPartnerCollectionBuilder {
         ComplianceManagementPartnerCollectionBuilder {
@@ -3680,7 +3753,7 @@ impl ComplianceManagementPartnerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ComplianceManagementPartner> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ComplianceManagementPartner> {
         self.client.collection(self.path.clone())
     }
 
@@ -3691,7 +3764,7 @@ impl ComplianceManagementPartnerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3700,14 +3773,14 @@ impl ComplianceManagementPartnerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ComplianceManagementPartner,
-    ) -> graph_core::Request<crate::models::ComplianceManagementPartner> {
+    ) -> msgraph_typed_core::Request<crate::models::ComplianceManagementPartner> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3717,7 +3790,7 @@ impl ComplianceManagementPartnerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DefaultManagedAppProtectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3727,7 +3800,7 @@ impl DefaultManagedAppProtectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DefaultManagedAppProtectionBuilder {
         DefaultManagedAppProtectionBuilder {
@@ -3742,7 +3815,9 @@ impl DefaultManagedAppProtectionBuilder {
     }
 
     /// Reads this `defaultManagedAppProtection` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DefaultManagedAppProtection> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DefaultManagedAppProtection> {
         self.client.entity(self.path.clone())
     }
 
@@ -3751,14 +3826,14 @@ impl DefaultManagedAppProtectionBuilder {
     pub fn update(
         &self,
         body: &crate::models::DefaultManagedAppProtection,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `defaultManagedAppProtection` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3782,7 +3857,7 @@ impl DefaultManagedAppProtectionBuilder {
     pub fn target_apps(
         &self,
         body: &crate::models::ManagedAppProtectionTargetAppsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/targetApps", self.path))
             .json_body(body)
@@ -3794,7 +3869,7 @@ impl DefaultManagedAppProtectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DefaultManagedAppProtectionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3804,7 +3879,7 @@ impl DefaultManagedAppProtectionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DefaultManagedAppProtectionCollectionBuilder {
         DefaultManagedAppProtectionCollectionBuilder {
@@ -3821,7 +3896,7 @@ impl DefaultManagedAppProtectionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DefaultManagedAppProtection> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DefaultManagedAppProtection> {
         self.client.collection(self.path.clone())
     }
 
@@ -3832,7 +3907,7 @@ impl DefaultManagedAppProtectionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3841,14 +3916,14 @@ impl DefaultManagedAppProtectionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DefaultManagedAppProtection,
-    ) -> graph_core::Request<crate::models::DefaultManagedAppProtection> {
+    ) -> msgraph_typed_core::Request<crate::models::DefaultManagedAppProtection> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3858,7 +3933,7 @@ impl DefaultManagedAppProtectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DetectedAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3867,7 +3942,7 @@ impl DetectedAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DetectedAppBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> DetectedAppBuilder {
         DetectedAppBuilder {
             client,
             path: path.into(),
@@ -3880,7 +3955,7 @@ impl DetectedAppBuilder {
     }
 
     /// Reads this `detectedApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DetectedApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DetectedApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -3889,14 +3964,14 @@ impl DetectedAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::DetectedApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `detectedApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3914,7 +3989,7 @@ impl DetectedAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DetectedAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3924,7 +3999,7 @@ impl DetectedAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DetectedAppCollectionBuilder {
         DetectedAppCollectionBuilder {
@@ -3939,7 +4014,7 @@ impl DetectedAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DetectedApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::DetectedApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -3950,7 +4025,7 @@ impl DetectedAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3959,14 +4034,14 @@ impl DetectedAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DetectedApp,
-    ) -> graph_core::Request<crate::models::DetectedApp> {
+    ) -> msgraph_typed_core::Request<crate::models::DetectedApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3976,7 +4051,7 @@ impl DetectedAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceAndAppManagementRoleAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3986,7 +4061,7 @@ impl DeviceAndAppManagementRoleAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceAndAppManagementRoleAssignmentBuilder {
         DeviceAndAppManagementRoleAssignmentBuilder {
@@ -4003,7 +4078,8 @@ impl DeviceAndAppManagementRoleAssignmentBuilder {
     /// Reads this `deviceAndAppManagementRoleAssignment` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DeviceAndAppManagementRoleAssignment> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceAndAppManagementRoleAssignment>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -4012,14 +4088,14 @@ impl DeviceAndAppManagementRoleAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceAndAppManagementRoleAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceAndAppManagementRoleAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4037,7 +4113,7 @@ impl DeviceAndAppManagementRoleAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceAndAppManagementRoleAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4047,7 +4123,7 @@ impl DeviceAndAppManagementRoleAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceAndAppManagementRoleAssignmentCollectionBuilder {
         DeviceAndAppManagementRoleAssignmentCollectionBuilder {
@@ -4064,7 +4140,8 @@ impl DeviceAndAppManagementRoleAssignmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceAndAppManagementRoleAssignment> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceAndAppManagementRoleAssignment>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -4075,7 +4152,7 @@ impl DeviceAndAppManagementRoleAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4084,14 +4161,14 @@ impl DeviceAndAppManagementRoleAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceAndAppManagementRoleAssignment,
-    ) -> graph_core::Request<crate::models::DeviceAndAppManagementRoleAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceAndAppManagementRoleAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4101,7 +4178,7 @@ impl DeviceAndAppManagementRoleAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceAndAppManagementRoleDefinitionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4111,7 +4188,7 @@ impl DeviceAndAppManagementRoleDefinitionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceAndAppManagementRoleDefinitionBuilder {
         DeviceAndAppManagementRoleDefinitionBuilder {
@@ -4128,7 +4205,8 @@ impl DeviceAndAppManagementRoleDefinitionBuilder {
     /// Reads this `deviceAndAppManagementRoleDefinition` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DeviceAndAppManagementRoleDefinition> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceAndAppManagementRoleDefinition>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -4137,14 +4215,14 @@ impl DeviceAndAppManagementRoleDefinitionBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceAndAppManagementRoleDefinition,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceAndAppManagementRoleDefinition` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4162,7 +4240,7 @@ impl DeviceAndAppManagementRoleDefinitionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceAndAppManagementRoleDefinitionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4172,7 +4250,7 @@ impl DeviceAndAppManagementRoleDefinitionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceAndAppManagementRoleDefinitionCollectionBuilder {
         DeviceAndAppManagementRoleDefinitionCollectionBuilder {
@@ -4189,7 +4267,8 @@ impl DeviceAndAppManagementRoleDefinitionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceAndAppManagementRoleDefinition> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceAndAppManagementRoleDefinition>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -4200,7 +4279,7 @@ impl DeviceAndAppManagementRoleDefinitionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4209,14 +4288,14 @@ impl DeviceAndAppManagementRoleDefinitionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceAndAppManagementRoleDefinition,
-    ) -> graph_core::Request<crate::models::DeviceAndAppManagementRoleDefinition> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceAndAppManagementRoleDefinition> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4226,7 +4305,7 @@ impl DeviceAndAppManagementRoleDefinitionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceAppManagementBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4235,7 +4314,10 @@ impl DeviceAppManagementBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DeviceAppManagementBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DeviceAppManagementBuilder {
         DeviceAppManagementBuilder {
             client,
             path: path.into(),
@@ -4248,7 +4330,7 @@ impl DeviceAppManagementBuilder {
     }
 
     /// Reads this `deviceAppManagement` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceAppManagement> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DeviceAppManagement> {
         self.client.entity(self.path.clone())
     }
 
@@ -4257,14 +4339,14 @@ impl DeviceAppManagementBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceAppManagement,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceAppManagement` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4409,7 +4491,7 @@ impl DeviceAppManagementBuilder {
     /// Calls the `syncMicrosoftStoreForBusinessApps` action (`POST .../syncMicrosoftStoreForBusinessApps`).
     pub fn sync_microsoft_store_for_business_apps(
         &self,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/syncMicrosoftStoreForBusinessApps", self.path),
@@ -4422,7 +4504,7 @@ impl DeviceAppManagementBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceAppManagementCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4432,7 +4514,7 @@ impl DeviceAppManagementCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceAppManagementCollectionBuilder {
         DeviceAppManagementCollectionBuilder {
@@ -4447,7 +4529,9 @@ impl DeviceAppManagementCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DeviceAppManagement> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceAppManagement> {
         self.client.collection(self.path.clone())
     }
 
@@ -4458,7 +4542,7 @@ impl DeviceAppManagementCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4467,14 +4551,14 @@ impl DeviceAppManagementCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceAppManagement,
-    ) -> graph_core::Request<crate::models::DeviceAppManagement> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceAppManagement> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4484,7 +4568,7 @@ impl DeviceAppManagementCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceCategoryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4493,7 +4577,10 @@ impl DeviceCategoryBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DeviceCategoryBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DeviceCategoryBuilder {
         DeviceCategoryBuilder {
             client,
             path: path.into(),
@@ -4506,7 +4593,7 @@ impl DeviceCategoryBuilder {
     }
 
     /// Reads this `deviceCategory` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceCategory> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DeviceCategory> {
         self.client.entity(self.path.clone())
     }
 
@@ -4515,14 +4602,14 @@ impl DeviceCategoryBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceCategory,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceCategory` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4532,7 +4619,7 @@ impl DeviceCategoryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceCategoryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4542,7 +4629,7 @@ impl DeviceCategoryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceCategoryCollectionBuilder {
         DeviceCategoryCollectionBuilder {
@@ -4557,7 +4644,7 @@ impl DeviceCategoryCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DeviceCategory> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceCategory> {
         self.client.collection(self.path.clone())
     }
 
@@ -4568,7 +4655,7 @@ impl DeviceCategoryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4577,14 +4664,14 @@ impl DeviceCategoryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceCategory,
-    ) -> graph_core::Request<crate::models::DeviceCategory> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceCategory> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4594,7 +4681,7 @@ impl DeviceCategoryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceComplianceActionItemBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4604,7 +4691,7 @@ impl DeviceComplianceActionItemBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceComplianceActionItemBuilder {
         DeviceComplianceActionItemBuilder {
@@ -4619,7 +4706,9 @@ impl DeviceComplianceActionItemBuilder {
     }
 
     /// Reads this `deviceComplianceActionItem` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceComplianceActionItem> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceComplianceActionItem> {
         self.client.entity(self.path.clone())
     }
 
@@ -4628,14 +4717,14 @@ impl DeviceComplianceActionItemBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceComplianceActionItem,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceComplianceActionItem` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4645,7 +4734,7 @@ impl DeviceComplianceActionItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceComplianceActionItemCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4655,7 +4744,7 @@ impl DeviceComplianceActionItemCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceComplianceActionItemCollectionBuilder {
         DeviceComplianceActionItemCollectionBuilder {
@@ -4670,7 +4759,9 @@ impl DeviceComplianceActionItemCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DeviceComplianceActionItem> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceComplianceActionItem> {
         self.client.collection(self.path.clone())
     }
 
@@ -4681,7 +4772,7 @@ impl DeviceComplianceActionItemCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4690,14 +4781,14 @@ impl DeviceComplianceActionItemCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceComplianceActionItem,
-    ) -> graph_core::Request<crate::models::DeviceComplianceActionItem> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceComplianceActionItem> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4707,7 +4798,7 @@ impl DeviceComplianceActionItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceComplianceDeviceOverviewBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4717,7 +4808,7 @@ impl DeviceComplianceDeviceOverviewBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceComplianceDeviceOverviewBuilder {
         DeviceComplianceDeviceOverviewBuilder {
@@ -4732,7 +4823,9 @@ impl DeviceComplianceDeviceOverviewBuilder {
     }
 
     /// Reads this `deviceComplianceDeviceOverview` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceComplianceDeviceOverview> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceComplianceDeviceOverview> {
         self.client.entity(self.path.clone())
     }
 
@@ -4741,14 +4834,14 @@ impl DeviceComplianceDeviceOverviewBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceComplianceDeviceOverview,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceComplianceDeviceOverview` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4758,7 +4851,7 @@ impl DeviceComplianceDeviceOverviewBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceComplianceDeviceOverviewCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4768,7 +4861,7 @@ impl DeviceComplianceDeviceOverviewCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceComplianceDeviceOverviewCollectionBuilder {
         DeviceComplianceDeviceOverviewCollectionBuilder {
@@ -4785,7 +4878,7 @@ impl DeviceComplianceDeviceOverviewCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceComplianceDeviceOverview> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceComplianceDeviceOverview> {
         self.client.collection(self.path.clone())
     }
 
@@ -4796,7 +4889,7 @@ impl DeviceComplianceDeviceOverviewCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4805,14 +4898,14 @@ impl DeviceComplianceDeviceOverviewCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceComplianceDeviceOverview,
-    ) -> graph_core::Request<crate::models::DeviceComplianceDeviceOverview> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceComplianceDeviceOverview> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4822,7 +4915,7 @@ impl DeviceComplianceDeviceOverviewCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceComplianceDeviceStatusBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4832,7 +4925,7 @@ impl DeviceComplianceDeviceStatusBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceComplianceDeviceStatusBuilder {
         DeviceComplianceDeviceStatusBuilder {
@@ -4847,7 +4940,9 @@ impl DeviceComplianceDeviceStatusBuilder {
     }
 
     /// Reads this `deviceComplianceDeviceStatus` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceComplianceDeviceStatus> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceComplianceDeviceStatus> {
         self.client.entity(self.path.clone())
     }
 
@@ -4856,14 +4951,14 @@ impl DeviceComplianceDeviceStatusBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceComplianceDeviceStatus,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceComplianceDeviceStatus` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4873,7 +4968,7 @@ impl DeviceComplianceDeviceStatusBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceComplianceDeviceStatusCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4883,7 +4978,7 @@ impl DeviceComplianceDeviceStatusCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceComplianceDeviceStatusCollectionBuilder {
         DeviceComplianceDeviceStatusCollectionBuilder {
@@ -4900,7 +4995,7 @@ impl DeviceComplianceDeviceStatusCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceComplianceDeviceStatus> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceComplianceDeviceStatus> {
         self.client.collection(self.path.clone())
     }
 
@@ -4911,7 +5006,7 @@ impl DeviceComplianceDeviceStatusCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4920,14 +5015,14 @@ impl DeviceComplianceDeviceStatusCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceComplianceDeviceStatus,
-    ) -> graph_core::Request<crate::models::DeviceComplianceDeviceStatus> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceComplianceDeviceStatus> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4937,7 +5032,7 @@ impl DeviceComplianceDeviceStatusCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceCompliancePolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4947,7 +5042,7 @@ impl DeviceCompliancePolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceCompliancePolicyBuilder {
         DeviceCompliancePolicyBuilder {
@@ -4962,7 +5057,9 @@ impl DeviceCompliancePolicyBuilder {
     }
 
     /// Reads this `deviceCompliancePolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyDeviceCompliancePolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyDeviceCompliancePolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -4971,14 +5068,14 @@ impl DeviceCompliancePolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceCompliancePolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceCompliancePolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5051,8 +5148,9 @@ impl DeviceCompliancePolicyBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceCompliancePolicyAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -5062,7 +5160,7 @@ impl DeviceCompliancePolicyBuilder {
     pub fn schedule_actions_for_rules(
         &self,
         body: &crate::models::DeviceCompliancePolicyScheduleActionsForRulesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -5077,7 +5175,7 @@ impl DeviceCompliancePolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceCompliancePolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5087,7 +5185,7 @@ impl DeviceCompliancePolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceCompliancePolicyCollectionBuilder {
         DeviceCompliancePolicyCollectionBuilder {
@@ -5102,7 +5200,9 @@ impl DeviceCompliancePolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyDeviceCompliancePolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyDeviceCompliancePolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -5113,7 +5213,7 @@ impl DeviceCompliancePolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5122,14 +5222,14 @@ impl DeviceCompliancePolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceCompliancePolicy,
-    ) -> graph_core::Request<crate::models::AnyDeviceCompliancePolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyDeviceCompliancePolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -5226,7 +5326,7 @@ impl DeviceCompliancePolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceCompliancePolicyAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5236,7 +5336,7 @@ impl DeviceCompliancePolicyAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceCompliancePolicyAssignmentBuilder {
         DeviceCompliancePolicyAssignmentBuilder {
@@ -5253,7 +5353,7 @@ impl DeviceCompliancePolicyAssignmentBuilder {
     /// Reads this `deviceCompliancePolicyAssignment` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DeviceCompliancePolicyAssignment> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceCompliancePolicyAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -5262,14 +5362,14 @@ impl DeviceCompliancePolicyAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceCompliancePolicyAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceCompliancePolicyAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5279,7 +5379,7 @@ impl DeviceCompliancePolicyAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceCompliancePolicyAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5289,7 +5389,7 @@ impl DeviceCompliancePolicyAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceCompliancePolicyAssignmentCollectionBuilder {
         DeviceCompliancePolicyAssignmentCollectionBuilder {
@@ -5306,7 +5406,8 @@ impl DeviceCompliancePolicyAssignmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceCompliancePolicyAssignment> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceCompliancePolicyAssignment>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -5317,7 +5418,7 @@ impl DeviceCompliancePolicyAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5326,14 +5427,14 @@ impl DeviceCompliancePolicyAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceCompliancePolicyAssignment,
-    ) -> graph_core::Request<crate::models::DeviceCompliancePolicyAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceCompliancePolicyAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5343,7 +5444,7 @@ impl DeviceCompliancePolicyAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceCompliancePolicyDeviceStateSummaryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5353,7 +5454,7 @@ impl DeviceCompliancePolicyDeviceStateSummaryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceCompliancePolicyDeviceStateSummaryBuilder {
         DeviceCompliancePolicyDeviceStateSummaryBuilder {
@@ -5370,7 +5471,8 @@ impl DeviceCompliancePolicyDeviceStateSummaryBuilder {
     /// Reads this `deviceCompliancePolicyDeviceStateSummary` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DeviceCompliancePolicyDeviceStateSummary> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceCompliancePolicyDeviceStateSummary>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -5379,14 +5481,14 @@ impl DeviceCompliancePolicyDeviceStateSummaryBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceCompliancePolicyDeviceStateSummary,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceCompliancePolicyDeviceStateSummary` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5396,7 +5498,7 @@ impl DeviceCompliancePolicyDeviceStateSummaryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceCompliancePolicyDeviceStateSummaryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5406,7 +5508,7 @@ impl DeviceCompliancePolicyDeviceStateSummaryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceCompliancePolicyDeviceStateSummaryCollectionBuilder {
         DeviceCompliancePolicyDeviceStateSummaryCollectionBuilder {
@@ -5423,8 +5525,9 @@ impl DeviceCompliancePolicyDeviceStateSummaryCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceCompliancePolicyDeviceStateSummary>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::DeviceCompliancePolicyDeviceStateSummary,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -5435,7 +5538,7 @@ impl DeviceCompliancePolicyDeviceStateSummaryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5444,14 +5547,14 @@ impl DeviceCompliancePolicyDeviceStateSummaryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceCompliancePolicyDeviceStateSummary,
-    ) -> graph_core::Request<crate::models::DeviceCompliancePolicyDeviceStateSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceCompliancePolicyDeviceStateSummary> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5461,7 +5564,7 @@ impl DeviceCompliancePolicyDeviceStateSummaryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceCompliancePolicySettingStateSummaryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5471,7 +5574,7 @@ impl DeviceCompliancePolicySettingStateSummaryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceCompliancePolicySettingStateSummaryBuilder {
         DeviceCompliancePolicySettingStateSummaryBuilder {
@@ -5488,7 +5591,8 @@ impl DeviceCompliancePolicySettingStateSummaryBuilder {
     /// Reads this `deviceCompliancePolicySettingStateSummary` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DeviceCompliancePolicySettingStateSummary> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceCompliancePolicySettingStateSummary>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -5497,14 +5601,14 @@ impl DeviceCompliancePolicySettingStateSummaryBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceCompliancePolicySettingStateSummary,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceCompliancePolicySettingStateSummary` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5524,7 +5628,7 @@ impl DeviceCompliancePolicySettingStateSummaryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceCompliancePolicySettingStateSummaryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5534,7 +5638,7 @@ impl DeviceCompliancePolicySettingStateSummaryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceCompliancePolicySettingStateSummaryCollectionBuilder {
         DeviceCompliancePolicySettingStateSummaryCollectionBuilder {
@@ -5551,8 +5655,9 @@ impl DeviceCompliancePolicySettingStateSummaryCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceCompliancePolicySettingStateSummary>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::DeviceCompliancePolicySettingStateSummary,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -5563,7 +5668,7 @@ impl DeviceCompliancePolicySettingStateSummaryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5572,14 +5677,14 @@ impl DeviceCompliancePolicySettingStateSummaryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceCompliancePolicySettingStateSummary,
-    ) -> graph_core::Request<crate::models::DeviceCompliancePolicySettingStateSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceCompliancePolicySettingStateSummary> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5589,7 +5694,7 @@ impl DeviceCompliancePolicySettingStateSummaryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceCompliancePolicyStateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5599,7 +5704,7 @@ impl DeviceCompliancePolicyStateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceCompliancePolicyStateBuilder {
         DeviceCompliancePolicyStateBuilder {
@@ -5614,7 +5719,9 @@ impl DeviceCompliancePolicyStateBuilder {
     }
 
     /// Reads this `deviceCompliancePolicyState` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceCompliancePolicyState> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceCompliancePolicyState> {
         self.client.entity(self.path.clone())
     }
 
@@ -5623,14 +5730,14 @@ impl DeviceCompliancePolicyStateBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceCompliancePolicyState,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceCompliancePolicyState` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5640,7 +5747,7 @@ impl DeviceCompliancePolicyStateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceCompliancePolicyStateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5650,7 +5757,7 @@ impl DeviceCompliancePolicyStateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceCompliancePolicyStateCollectionBuilder {
         DeviceCompliancePolicyStateCollectionBuilder {
@@ -5667,7 +5774,7 @@ impl DeviceCompliancePolicyStateCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceCompliancePolicyState> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceCompliancePolicyState> {
         self.client.collection(self.path.clone())
     }
 
@@ -5678,7 +5785,7 @@ impl DeviceCompliancePolicyStateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5687,14 +5794,14 @@ impl DeviceCompliancePolicyStateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceCompliancePolicyState,
-    ) -> graph_core::Request<crate::models::DeviceCompliancePolicyState> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceCompliancePolicyState> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5704,7 +5811,7 @@ impl DeviceCompliancePolicyStateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceComplianceScheduledActionForRuleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5714,7 +5821,7 @@ impl DeviceComplianceScheduledActionForRuleBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceComplianceScheduledActionForRuleBuilder {
         DeviceComplianceScheduledActionForRuleBuilder {
@@ -5731,7 +5838,8 @@ impl DeviceComplianceScheduledActionForRuleBuilder {
     /// Reads this `deviceComplianceScheduledActionForRule` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DeviceComplianceScheduledActionForRule> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceComplianceScheduledActionForRule>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -5740,14 +5848,14 @@ impl DeviceComplianceScheduledActionForRuleBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceComplianceScheduledActionForRule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceComplianceScheduledActionForRule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5768,7 +5876,7 @@ impl DeviceComplianceScheduledActionForRuleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceComplianceScheduledActionForRuleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5778,7 +5886,7 @@ impl DeviceComplianceScheduledActionForRuleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceComplianceScheduledActionForRuleCollectionBuilder {
         DeviceComplianceScheduledActionForRuleCollectionBuilder {
@@ -5795,7 +5903,8 @@ impl DeviceComplianceScheduledActionForRuleCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceComplianceScheduledActionForRule> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceComplianceScheduledActionForRule>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -5806,7 +5915,7 @@ impl DeviceComplianceScheduledActionForRuleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5815,14 +5924,14 @@ impl DeviceComplianceScheduledActionForRuleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceComplianceScheduledActionForRule,
-    ) -> graph_core::Request<crate::models::DeviceComplianceScheduledActionForRule> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceComplianceScheduledActionForRule> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5832,7 +5941,7 @@ impl DeviceComplianceScheduledActionForRuleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceComplianceSettingStateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5842,7 +5951,7 @@ impl DeviceComplianceSettingStateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceComplianceSettingStateBuilder {
         DeviceComplianceSettingStateBuilder {
@@ -5857,7 +5966,9 @@ impl DeviceComplianceSettingStateBuilder {
     }
 
     /// Reads this `deviceComplianceSettingState` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceComplianceSettingState> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceComplianceSettingState> {
         self.client.entity(self.path.clone())
     }
 
@@ -5866,14 +5977,14 @@ impl DeviceComplianceSettingStateBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceComplianceSettingState,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceComplianceSettingState` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5883,7 +5994,7 @@ impl DeviceComplianceSettingStateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceComplianceSettingStateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5893,7 +6004,7 @@ impl DeviceComplianceSettingStateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceComplianceSettingStateCollectionBuilder {
         DeviceComplianceSettingStateCollectionBuilder {
@@ -5910,7 +6021,7 @@ impl DeviceComplianceSettingStateCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceComplianceSettingState> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceComplianceSettingState> {
         self.client.collection(self.path.clone())
     }
 
@@ -5921,7 +6032,7 @@ impl DeviceComplianceSettingStateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5930,14 +6041,14 @@ impl DeviceComplianceSettingStateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceComplianceSettingState,
-    ) -> graph_core::Request<crate::models::DeviceComplianceSettingState> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceComplianceSettingState> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5947,7 +6058,7 @@ impl DeviceComplianceSettingStateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceComplianceUserOverviewBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5957,7 +6068,7 @@ impl DeviceComplianceUserOverviewBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceComplianceUserOverviewBuilder {
         DeviceComplianceUserOverviewBuilder {
@@ -5972,7 +6083,9 @@ impl DeviceComplianceUserOverviewBuilder {
     }
 
     /// Reads this `deviceComplianceUserOverview` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceComplianceUserOverview> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceComplianceUserOverview> {
         self.client.entity(self.path.clone())
     }
 
@@ -5981,14 +6094,14 @@ impl DeviceComplianceUserOverviewBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceComplianceUserOverview,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceComplianceUserOverview` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5998,7 +6111,7 @@ impl DeviceComplianceUserOverviewBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceComplianceUserOverviewCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6008,7 +6121,7 @@ impl DeviceComplianceUserOverviewCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceComplianceUserOverviewCollectionBuilder {
         DeviceComplianceUserOverviewCollectionBuilder {
@@ -6025,7 +6138,7 @@ impl DeviceComplianceUserOverviewCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceComplianceUserOverview> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceComplianceUserOverview> {
         self.client.collection(self.path.clone())
     }
 
@@ -6036,7 +6149,7 @@ impl DeviceComplianceUserOverviewCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6045,14 +6158,14 @@ impl DeviceComplianceUserOverviewCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceComplianceUserOverview,
-    ) -> graph_core::Request<crate::models::DeviceComplianceUserOverview> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceComplianceUserOverview> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6062,7 +6175,7 @@ impl DeviceComplianceUserOverviewCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceComplianceUserStatusBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6072,7 +6185,7 @@ impl DeviceComplianceUserStatusBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceComplianceUserStatusBuilder {
         DeviceComplianceUserStatusBuilder {
@@ -6087,7 +6200,9 @@ impl DeviceComplianceUserStatusBuilder {
     }
 
     /// Reads this `deviceComplianceUserStatus` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceComplianceUserStatus> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceComplianceUserStatus> {
         self.client.entity(self.path.clone())
     }
 
@@ -6096,14 +6211,14 @@ impl DeviceComplianceUserStatusBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceComplianceUserStatus,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceComplianceUserStatus` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6113,7 +6228,7 @@ impl DeviceComplianceUserStatusBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceComplianceUserStatusCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6123,7 +6238,7 @@ impl DeviceComplianceUserStatusCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceComplianceUserStatusCollectionBuilder {
         DeviceComplianceUserStatusCollectionBuilder {
@@ -6138,7 +6253,9 @@ impl DeviceComplianceUserStatusCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DeviceComplianceUserStatus> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceComplianceUserStatus> {
         self.client.collection(self.path.clone())
     }
 
@@ -6149,7 +6266,7 @@ impl DeviceComplianceUserStatusCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6158,14 +6275,14 @@ impl DeviceComplianceUserStatusCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceComplianceUserStatus,
-    ) -> graph_core::Request<crate::models::DeviceComplianceUserStatus> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceComplianceUserStatus> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6175,7 +6292,7 @@ impl DeviceComplianceUserStatusCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6184,7 +6301,10 @@ impl DeviceConfigurationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DeviceConfigurationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DeviceConfigurationBuilder {
         DeviceConfigurationBuilder {
             client,
             path: path.into(),
@@ -6197,7 +6317,7 @@ impl DeviceConfigurationBuilder {
     }
 
     /// Reads this `deviceConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyDeviceConfiguration> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyDeviceConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -6206,14 +6326,14 @@ impl DeviceConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6275,8 +6395,9 @@ impl DeviceConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -6286,7 +6407,7 @@ impl DeviceConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -6303,7 +6424,7 @@ impl DeviceConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6313,7 +6434,7 @@ impl DeviceConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceConfigurationCollectionBuilder {
         DeviceConfigurationCollectionBuilder {
@@ -6328,7 +6449,9 @@ impl DeviceConfigurationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyDeviceConfiguration> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyDeviceConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -6339,7 +6462,7 @@ impl DeviceConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6348,14 +6471,14 @@ impl DeviceConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceConfiguration,
-    ) -> graph_core::Request<crate::models::AnyDeviceConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyDeviceConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -6680,7 +6803,7 @@ impl DeviceConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceConfigurationAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6690,7 +6813,7 @@ impl DeviceConfigurationAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceConfigurationAssignmentBuilder {
         DeviceConfigurationAssignmentBuilder {
@@ -6705,7 +6828,9 @@ impl DeviceConfigurationAssignmentBuilder {
     }
 
     /// Reads this `deviceConfigurationAssignment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceConfigurationAssignment> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceConfigurationAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -6714,14 +6839,14 @@ impl DeviceConfigurationAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceConfigurationAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceConfigurationAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6731,7 +6856,7 @@ impl DeviceConfigurationAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceConfigurationAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6741,7 +6866,7 @@ impl DeviceConfigurationAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceConfigurationAssignmentCollectionBuilder {
         DeviceConfigurationAssignmentCollectionBuilder {
@@ -6758,7 +6883,7 @@ impl DeviceConfigurationAssignmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceConfigurationAssignment> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceConfigurationAssignment> {
         self.client.collection(self.path.clone())
     }
 
@@ -6769,7 +6894,7 @@ impl DeviceConfigurationAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6778,14 +6903,14 @@ impl DeviceConfigurationAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceConfigurationAssignment,
-    ) -> graph_core::Request<crate::models::DeviceConfigurationAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceConfigurationAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6795,7 +6920,7 @@ impl DeviceConfigurationAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceConfigurationDeviceOverviewBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6805,7 +6930,7 @@ impl DeviceConfigurationDeviceOverviewBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceConfigurationDeviceOverviewBuilder {
         DeviceConfigurationDeviceOverviewBuilder {
@@ -6822,7 +6947,7 @@ impl DeviceConfigurationDeviceOverviewBuilder {
     /// Reads this `deviceConfigurationDeviceOverview` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DeviceConfigurationDeviceOverview> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceConfigurationDeviceOverview> {
         self.client.entity(self.path.clone())
     }
 
@@ -6831,14 +6956,14 @@ impl DeviceConfigurationDeviceOverviewBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceConfigurationDeviceOverview,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceConfigurationDeviceOverview` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6848,7 +6973,7 @@ impl DeviceConfigurationDeviceOverviewBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceConfigurationDeviceOverviewCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6858,7 +6983,7 @@ impl DeviceConfigurationDeviceOverviewCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceConfigurationDeviceOverviewCollectionBuilder {
         DeviceConfigurationDeviceOverviewCollectionBuilder {
@@ -6875,7 +7000,8 @@ impl DeviceConfigurationDeviceOverviewCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceConfigurationDeviceOverview> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceConfigurationDeviceOverview>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -6886,7 +7012,7 @@ impl DeviceConfigurationDeviceOverviewCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6895,14 +7021,14 @@ impl DeviceConfigurationDeviceOverviewCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceConfigurationDeviceOverview,
-    ) -> graph_core::Request<crate::models::DeviceConfigurationDeviceOverview> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceConfigurationDeviceOverview> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6912,7 +7038,7 @@ impl DeviceConfigurationDeviceOverviewCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceConfigurationDeviceStateSummaryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6922,7 +7048,7 @@ impl DeviceConfigurationDeviceStateSummaryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceConfigurationDeviceStateSummaryBuilder {
         DeviceConfigurationDeviceStateSummaryBuilder {
@@ -6939,7 +7065,8 @@ impl DeviceConfigurationDeviceStateSummaryBuilder {
     /// Reads this `deviceConfigurationDeviceStateSummary` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DeviceConfigurationDeviceStateSummary> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceConfigurationDeviceStateSummary>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -6948,14 +7075,14 @@ impl DeviceConfigurationDeviceStateSummaryBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceConfigurationDeviceStateSummary,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceConfigurationDeviceStateSummary` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6965,7 +7092,7 @@ impl DeviceConfigurationDeviceStateSummaryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceConfigurationDeviceStateSummaryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6975,7 +7102,7 @@ impl DeviceConfigurationDeviceStateSummaryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceConfigurationDeviceStateSummaryCollectionBuilder {
         DeviceConfigurationDeviceStateSummaryCollectionBuilder {
@@ -6992,7 +7119,8 @@ impl DeviceConfigurationDeviceStateSummaryCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceConfigurationDeviceStateSummary> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceConfigurationDeviceStateSummary>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -7003,7 +7131,7 @@ impl DeviceConfigurationDeviceStateSummaryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7012,14 +7140,14 @@ impl DeviceConfigurationDeviceStateSummaryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceConfigurationDeviceStateSummary,
-    ) -> graph_core::Request<crate::models::DeviceConfigurationDeviceStateSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceConfigurationDeviceStateSummary> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7029,7 +7157,7 @@ impl DeviceConfigurationDeviceStateSummaryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceConfigurationDeviceStatusBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7039,7 +7167,7 @@ impl DeviceConfigurationDeviceStatusBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceConfigurationDeviceStatusBuilder {
         DeviceConfigurationDeviceStatusBuilder {
@@ -7054,7 +7182,9 @@ impl DeviceConfigurationDeviceStatusBuilder {
     }
 
     /// Reads this `deviceConfigurationDeviceStatus` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceConfigurationDeviceStatus> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceConfigurationDeviceStatus> {
         self.client.entity(self.path.clone())
     }
 
@@ -7063,14 +7193,14 @@ impl DeviceConfigurationDeviceStatusBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceConfigurationDeviceStatus,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceConfigurationDeviceStatus` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7080,7 +7210,7 @@ impl DeviceConfigurationDeviceStatusBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceConfigurationDeviceStatusCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7090,7 +7220,7 @@ impl DeviceConfigurationDeviceStatusCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceConfigurationDeviceStatusCollectionBuilder {
         DeviceConfigurationDeviceStatusCollectionBuilder {
@@ -7107,7 +7237,7 @@ impl DeviceConfigurationDeviceStatusCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceConfigurationDeviceStatus> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceConfigurationDeviceStatus> {
         self.client.collection(self.path.clone())
     }
 
@@ -7118,7 +7248,7 @@ impl DeviceConfigurationDeviceStatusCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7127,14 +7257,14 @@ impl DeviceConfigurationDeviceStatusCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceConfigurationDeviceStatus,
-    ) -> graph_core::Request<crate::models::DeviceConfigurationDeviceStatus> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceConfigurationDeviceStatus> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7144,7 +7274,7 @@ impl DeviceConfigurationDeviceStatusCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceConfigurationStateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7154,7 +7284,7 @@ impl DeviceConfigurationStateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceConfigurationStateBuilder {
         DeviceConfigurationStateBuilder {
@@ -7169,7 +7299,9 @@ impl DeviceConfigurationStateBuilder {
     }
 
     /// Reads this `deviceConfigurationState` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceConfigurationState> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceConfigurationState> {
         self.client.entity(self.path.clone())
     }
 
@@ -7178,14 +7310,14 @@ impl DeviceConfigurationStateBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceConfigurationState,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceConfigurationState` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7195,7 +7327,7 @@ impl DeviceConfigurationStateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceConfigurationStateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7205,7 +7337,7 @@ impl DeviceConfigurationStateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceConfigurationStateCollectionBuilder {
         DeviceConfigurationStateCollectionBuilder {
@@ -7220,7 +7352,9 @@ impl DeviceConfigurationStateCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DeviceConfigurationState> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceConfigurationState> {
         self.client.collection(self.path.clone())
     }
 
@@ -7231,7 +7365,7 @@ impl DeviceConfigurationStateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7240,14 +7374,14 @@ impl DeviceConfigurationStateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceConfigurationState,
-    ) -> graph_core::Request<crate::models::DeviceConfigurationState> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceConfigurationState> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7257,7 +7391,7 @@ impl DeviceConfigurationStateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceConfigurationUserOverviewBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7267,7 +7401,7 @@ impl DeviceConfigurationUserOverviewBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceConfigurationUserOverviewBuilder {
         DeviceConfigurationUserOverviewBuilder {
@@ -7282,7 +7416,9 @@ impl DeviceConfigurationUserOverviewBuilder {
     }
 
     /// Reads this `deviceConfigurationUserOverview` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceConfigurationUserOverview> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceConfigurationUserOverview> {
         self.client.entity(self.path.clone())
     }
 
@@ -7291,14 +7427,14 @@ impl DeviceConfigurationUserOverviewBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceConfigurationUserOverview,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceConfigurationUserOverview` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7308,7 +7444,7 @@ impl DeviceConfigurationUserOverviewBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceConfigurationUserOverviewCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7318,7 +7454,7 @@ impl DeviceConfigurationUserOverviewCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceConfigurationUserOverviewCollectionBuilder {
         DeviceConfigurationUserOverviewCollectionBuilder {
@@ -7335,7 +7471,7 @@ impl DeviceConfigurationUserOverviewCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceConfigurationUserOverview> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceConfigurationUserOverview> {
         self.client.collection(self.path.clone())
     }
 
@@ -7346,7 +7482,7 @@ impl DeviceConfigurationUserOverviewCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7355,14 +7491,14 @@ impl DeviceConfigurationUserOverviewCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceConfigurationUserOverview,
-    ) -> graph_core::Request<crate::models::DeviceConfigurationUserOverview> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceConfigurationUserOverview> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7372,7 +7508,7 @@ impl DeviceConfigurationUserOverviewCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceConfigurationUserStatusBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7382,7 +7518,7 @@ impl DeviceConfigurationUserStatusBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceConfigurationUserStatusBuilder {
         DeviceConfigurationUserStatusBuilder {
@@ -7397,7 +7533,9 @@ impl DeviceConfigurationUserStatusBuilder {
     }
 
     /// Reads this `deviceConfigurationUserStatus` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceConfigurationUserStatus> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceConfigurationUserStatus> {
         self.client.entity(self.path.clone())
     }
 
@@ -7406,14 +7544,14 @@ impl DeviceConfigurationUserStatusBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceConfigurationUserStatus,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceConfigurationUserStatus` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7423,7 +7561,7 @@ impl DeviceConfigurationUserStatusBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceConfigurationUserStatusCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7433,7 +7571,7 @@ impl DeviceConfigurationUserStatusCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceConfigurationUserStatusCollectionBuilder {
         DeviceConfigurationUserStatusCollectionBuilder {
@@ -7450,7 +7588,7 @@ impl DeviceConfigurationUserStatusCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceConfigurationUserStatus> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceConfigurationUserStatus> {
         self.client.collection(self.path.clone())
     }
 
@@ -7461,7 +7599,7 @@ impl DeviceConfigurationUserStatusCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7470,14 +7608,14 @@ impl DeviceConfigurationUserStatusCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceConfigurationUserStatus,
-    ) -> graph_core::Request<crate::models::DeviceConfigurationUserStatus> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceConfigurationUserStatus> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7487,7 +7625,7 @@ impl DeviceConfigurationUserStatusCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceEnrollmentConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7497,7 +7635,7 @@ impl DeviceEnrollmentConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceEnrollmentConfigurationBuilder {
         DeviceEnrollmentConfigurationBuilder {
@@ -7514,7 +7652,7 @@ impl DeviceEnrollmentConfigurationBuilder {
     /// Reads this `deviceEnrollmentConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyDeviceEnrollmentConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyDeviceEnrollmentConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -7523,14 +7661,14 @@ impl DeviceEnrollmentConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceEnrollmentConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceEnrollmentConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7548,7 +7686,7 @@ impl DeviceEnrollmentConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceEnrollmentConfigurationAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -7558,7 +7696,7 @@ impl DeviceEnrollmentConfigurationBuilder {
     pub fn set_priority(
         &self,
         body: &crate::models::DeviceEnrollmentConfigurationSetPriorityBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/setPriority", self.path))
             .json_body(body)
@@ -7570,7 +7708,7 @@ impl DeviceEnrollmentConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceEnrollmentConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7580,7 +7718,7 @@ impl DeviceEnrollmentConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceEnrollmentConfigurationCollectionBuilder {
         DeviceEnrollmentConfigurationCollectionBuilder {
@@ -7597,7 +7735,8 @@ impl DeviceEnrollmentConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyDeviceEnrollmentConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyDeviceEnrollmentConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -7608,7 +7747,7 @@ impl DeviceEnrollmentConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7617,14 +7756,14 @@ impl DeviceEnrollmentConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceEnrollmentConfiguration,
-    ) -> graph_core::Request<crate::models::AnyDeviceEnrollmentConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyDeviceEnrollmentConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -7687,7 +7826,7 @@ impl DeviceEnrollmentConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceEnrollmentLimitConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7697,7 +7836,7 @@ impl DeviceEnrollmentLimitConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceEnrollmentLimitConfigurationBuilder {
         DeviceEnrollmentLimitConfigurationBuilder {
@@ -7714,7 +7853,7 @@ impl DeviceEnrollmentLimitConfigurationBuilder {
     /// Reads this `deviceEnrollmentLimitConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DeviceEnrollmentLimitConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceEnrollmentLimitConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -7723,14 +7862,14 @@ impl DeviceEnrollmentLimitConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceEnrollmentLimitConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceEnrollmentLimitConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7748,7 +7887,7 @@ impl DeviceEnrollmentLimitConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceEnrollmentConfigurationAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -7758,7 +7897,7 @@ impl DeviceEnrollmentLimitConfigurationBuilder {
     pub fn set_priority(
         &self,
         body: &crate::models::DeviceEnrollmentConfigurationSetPriorityBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/setPriority", self.path))
             .json_body(body)
@@ -7770,7 +7909,7 @@ impl DeviceEnrollmentLimitConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceEnrollmentLimitConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7780,7 +7919,7 @@ impl DeviceEnrollmentLimitConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceEnrollmentLimitConfigurationCollectionBuilder {
         DeviceEnrollmentLimitConfigurationCollectionBuilder {
@@ -7797,7 +7936,8 @@ impl DeviceEnrollmentLimitConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceEnrollmentLimitConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceEnrollmentLimitConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -7808,7 +7948,7 @@ impl DeviceEnrollmentLimitConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7817,14 +7957,14 @@ impl DeviceEnrollmentLimitConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceEnrollmentLimitConfiguration,
-    ) -> graph_core::Request<crate::models::DeviceEnrollmentLimitConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceEnrollmentLimitConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7834,7 +7974,7 @@ impl DeviceEnrollmentLimitConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceEnrollmentPlatformRestrictionsConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7844,7 +7984,7 @@ impl DeviceEnrollmentPlatformRestrictionsConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceEnrollmentPlatformRestrictionsConfigurationBuilder {
         DeviceEnrollmentPlatformRestrictionsConfigurationBuilder {
@@ -7861,8 +8001,9 @@ impl DeviceEnrollmentPlatformRestrictionsConfigurationBuilder {
     /// Reads this `deviceEnrollmentPlatformRestrictionsConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DeviceEnrollmentPlatformRestrictionsConfiguration>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::DeviceEnrollmentPlatformRestrictionsConfiguration,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -7871,14 +8012,14 @@ impl DeviceEnrollmentPlatformRestrictionsConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceEnrollmentPlatformRestrictionsConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceEnrollmentPlatformRestrictionsConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7896,7 +8037,7 @@ impl DeviceEnrollmentPlatformRestrictionsConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceEnrollmentConfigurationAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -7906,7 +8047,7 @@ impl DeviceEnrollmentPlatformRestrictionsConfigurationBuilder {
     pub fn set_priority(
         &self,
         body: &crate::models::DeviceEnrollmentConfigurationSetPriorityBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/setPriority", self.path))
             .json_body(body)
@@ -7918,7 +8059,7 @@ impl DeviceEnrollmentPlatformRestrictionsConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceEnrollmentPlatformRestrictionsConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7928,7 +8069,7 @@ impl DeviceEnrollmentPlatformRestrictionsConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceEnrollmentPlatformRestrictionsConfigurationCollectionBuilder {
         DeviceEnrollmentPlatformRestrictionsConfigurationCollectionBuilder {
@@ -7945,7 +8086,7 @@ impl DeviceEnrollmentPlatformRestrictionsConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::DeviceEnrollmentPlatformRestrictionsConfiguration,
     > {
         self.client.collection(self.path.clone())
@@ -7961,7 +8102,7 @@ impl DeviceEnrollmentPlatformRestrictionsConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7970,14 +8111,15 @@ impl DeviceEnrollmentPlatformRestrictionsConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceEnrollmentPlatformRestrictionsConfiguration,
-    ) -> graph_core::Request<crate::models::DeviceEnrollmentPlatformRestrictionsConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceEnrollmentPlatformRestrictionsConfiguration>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7987,7 +8129,7 @@ impl DeviceEnrollmentPlatformRestrictionsConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceEnrollmentWindowsHelloForBusinessConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7997,7 +8139,7 @@ impl DeviceEnrollmentWindowsHelloForBusinessConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceEnrollmentWindowsHelloForBusinessConfigurationBuilder {
         DeviceEnrollmentWindowsHelloForBusinessConfigurationBuilder {
@@ -8014,7 +8156,7 @@ impl DeviceEnrollmentWindowsHelloForBusinessConfigurationBuilder {
     /// Reads this `deviceEnrollmentWindowsHelloForBusinessConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<
+    ) -> msgraph_typed_core::EntityRequest<
         crate::models::DeviceEnrollmentWindowsHelloForBusinessConfiguration,
     > {
         self.client.entity(self.path.clone())
@@ -8025,14 +8167,14 @@ impl DeviceEnrollmentWindowsHelloForBusinessConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceEnrollmentWindowsHelloForBusinessConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceEnrollmentWindowsHelloForBusinessConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8050,7 +8192,7 @@ impl DeviceEnrollmentWindowsHelloForBusinessConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceEnrollmentConfigurationAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -8060,7 +8202,7 @@ impl DeviceEnrollmentWindowsHelloForBusinessConfigurationBuilder {
     pub fn set_priority(
         &self,
         body: &crate::models::DeviceEnrollmentConfigurationSetPriorityBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/setPriority", self.path))
             .json_body(body)
@@ -8072,7 +8214,7 @@ impl DeviceEnrollmentWindowsHelloForBusinessConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceEnrollmentWindowsHelloForBusinessConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8082,7 +8224,7 @@ impl DeviceEnrollmentWindowsHelloForBusinessConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceEnrollmentWindowsHelloForBusinessConfigurationCollectionBuilder {
         DeviceEnrollmentWindowsHelloForBusinessConfigurationCollectionBuilder {
@@ -8099,7 +8241,7 @@ impl DeviceEnrollmentWindowsHelloForBusinessConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::DeviceEnrollmentWindowsHelloForBusinessConfiguration,
     > {
         self.client.collection(self.path.clone())
@@ -8115,7 +8257,7 @@ impl DeviceEnrollmentWindowsHelloForBusinessConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8124,15 +8266,16 @@ impl DeviceEnrollmentWindowsHelloForBusinessConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceEnrollmentWindowsHelloForBusinessConfiguration,
-    ) -> graph_core::Request<crate::models::DeviceEnrollmentWindowsHelloForBusinessConfiguration>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::DeviceEnrollmentWindowsHelloForBusinessConfiguration,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8142,7 +8285,7 @@ impl DeviceEnrollmentWindowsHelloForBusinessConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceInstallStateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8151,7 +8294,10 @@ impl DeviceInstallStateBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DeviceInstallStateBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DeviceInstallStateBuilder {
         DeviceInstallStateBuilder {
             client,
             path: path.into(),
@@ -8164,7 +8310,7 @@ impl DeviceInstallStateBuilder {
     }
 
     /// Reads this `deviceInstallState` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceInstallState> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DeviceInstallState> {
         self.client.entity(self.path.clone())
     }
 
@@ -8173,14 +8319,14 @@ impl DeviceInstallStateBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceInstallState,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceInstallState` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -8190,7 +8336,7 @@ impl DeviceInstallStateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceInstallStateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8200,7 +8346,7 @@ impl DeviceInstallStateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceInstallStateCollectionBuilder {
         DeviceInstallStateCollectionBuilder {
@@ -8215,7 +8361,7 @@ impl DeviceInstallStateCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DeviceInstallState> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceInstallState> {
         self.client.collection(self.path.clone())
     }
 
@@ -8226,7 +8372,7 @@ impl DeviceInstallStateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8235,14 +8381,14 @@ impl DeviceInstallStateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceInstallState,
-    ) -> graph_core::Request<crate::models::DeviceInstallState> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceInstallState> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8252,7 +8398,7 @@ impl DeviceInstallStateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceLogCollectionResponseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8262,7 +8408,7 @@ impl DeviceLogCollectionResponseBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceLogCollectionResponseBuilder {
         DeviceLogCollectionResponseBuilder {
@@ -8277,7 +8423,9 @@ impl DeviceLogCollectionResponseBuilder {
     }
 
     /// Reads this `deviceLogCollectionResponse` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceLogCollectionResponse> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceLogCollectionResponse> {
         self.client.entity(self.path.clone())
     }
 
@@ -8286,19 +8434,19 @@ impl DeviceLogCollectionResponseBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceLogCollectionResponse,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceLogCollectionResponse` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `createDownloadUrl` action (`POST .../createDownloadUrl`).
-    pub fn create_download_url(&self) -> graph_core::Request<crate::ODataValue<String>> {
+    pub fn create_download_url(&self) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::POST,
             format!("{}/createDownloadUrl", self.path),
@@ -8311,7 +8459,7 @@ impl DeviceLogCollectionResponseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceLogCollectionResponseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8321,7 +8469,7 @@ impl DeviceLogCollectionResponseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceLogCollectionResponseCollectionBuilder {
         DeviceLogCollectionResponseCollectionBuilder {
@@ -8338,7 +8486,7 @@ impl DeviceLogCollectionResponseCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceLogCollectionResponse> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceLogCollectionResponse> {
         self.client.collection(self.path.clone())
     }
 
@@ -8349,7 +8497,7 @@ impl DeviceLogCollectionResponseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8358,14 +8506,14 @@ impl DeviceLogCollectionResponseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceLogCollectionResponse,
-    ) -> graph_core::Request<crate::models::DeviceLogCollectionResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceLogCollectionResponse> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8375,7 +8523,7 @@ impl DeviceLogCollectionResponseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceManagementBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8384,7 +8532,10 @@ impl DeviceManagementBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DeviceManagementBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DeviceManagementBuilder {
         DeviceManagementBuilder {
             client,
             path: path.into(),
@@ -8397,7 +8548,7 @@ impl DeviceManagementBuilder {
     }
 
     /// Reads this `deviceManagement` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceManagement> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DeviceManagement> {
         self.client.entity(self.path.clone())
     }
 
@@ -8406,14 +8557,14 @@ impl DeviceManagementBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceManagement,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceManagement` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8971,7 +9122,7 @@ impl DeviceManagementBuilder {
     pub fn get_effective_permissions(
         &self,
         scope: &str,
-    ) -> graph_core::CollectionRequest<crate::models::RolePermission> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::RolePermission> {
         self.client.collection(format!(
             "{}/getEffectivePermissions(scope={})",
             self.path,
@@ -8982,8 +9133,9 @@ impl DeviceManagementBuilder {
     /// Calls the `userExperienceAnalyticsSummarizeWorkFromAnywhereDevices` function (`GET .../userExperienceAnalyticsSummarizeWorkFromAnywhereDevices`).
     pub fn user_experience_analytics_summarize_work_from_anywhere_devices(
         &self,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsWorkFromAnywhereDevicesSummary>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::UserExperienceAnalyticsWorkFromAnywhereDevicesSummary,
+    > {
         self.client.request(
             http::Method::GET,
             format!(
@@ -8997,7 +9149,7 @@ impl DeviceManagementBuilder {
     pub fn verify_windows_enrollment_auto_discovery(
         &self,
         domain_name: &str,
-    ) -> graph_core::Request<crate::ODataValue<bool>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<bool>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -9014,7 +9166,7 @@ impl DeviceManagementBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceManagementCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9024,7 +9176,7 @@ impl DeviceManagementCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceManagementCollectionBuilder {
         DeviceManagementCollectionBuilder {
@@ -9039,7 +9191,7 @@ impl DeviceManagementCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DeviceManagement> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceManagement> {
         self.client.collection(self.path.clone())
     }
 
@@ -9050,7 +9202,7 @@ impl DeviceManagementCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9059,14 +9211,14 @@ impl DeviceManagementCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceManagement,
-    ) -> graph_core::Request<crate::models::DeviceManagement> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceManagement> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9076,7 +9228,7 @@ impl DeviceManagementCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceManagementExchangeConnectorBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9086,7 +9238,7 @@ impl DeviceManagementExchangeConnectorBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceManagementExchangeConnectorBuilder {
         DeviceManagementExchangeConnectorBuilder {
@@ -9103,7 +9255,7 @@ impl DeviceManagementExchangeConnectorBuilder {
     /// Reads this `deviceManagementExchangeConnector` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DeviceManagementExchangeConnector> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceManagementExchangeConnector> {
         self.client.entity(self.path.clone())
     }
 
@@ -9112,14 +9264,14 @@ impl DeviceManagementExchangeConnectorBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceManagementExchangeConnector,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceManagementExchangeConnector` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9127,7 +9279,7 @@ impl DeviceManagementExchangeConnectorBuilder {
     pub fn sync(
         &self,
         body: &crate::models::DeviceManagementExchangeConnectorSyncBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/sync", self.path))
             .json_body(body)
@@ -9139,7 +9291,7 @@ impl DeviceManagementExchangeConnectorBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceManagementExchangeConnectorCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9149,7 +9301,7 @@ impl DeviceManagementExchangeConnectorCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceManagementExchangeConnectorCollectionBuilder {
         DeviceManagementExchangeConnectorCollectionBuilder {
@@ -9166,7 +9318,8 @@ impl DeviceManagementExchangeConnectorCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceManagementExchangeConnector> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceManagementExchangeConnector>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -9177,7 +9330,7 @@ impl DeviceManagementExchangeConnectorCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9186,14 +9339,14 @@ impl DeviceManagementExchangeConnectorCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceManagementExchangeConnector,
-    ) -> graph_core::Request<crate::models::DeviceManagementExchangeConnector> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceManagementExchangeConnector> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9203,7 +9356,7 @@ impl DeviceManagementExchangeConnectorCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceManagementExportJobBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9213,7 +9366,7 @@ impl DeviceManagementExportJobBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceManagementExportJobBuilder {
         DeviceManagementExportJobBuilder {
@@ -9228,7 +9381,9 @@ impl DeviceManagementExportJobBuilder {
     }
 
     /// Reads this `deviceManagementExportJob` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceManagementExportJob> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceManagementExportJob> {
         self.client.entity(self.path.clone())
     }
 
@@ -9237,14 +9392,14 @@ impl DeviceManagementExportJobBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceManagementExportJob,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceManagementExportJob` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -9254,7 +9409,7 @@ impl DeviceManagementExportJobBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceManagementExportJobCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9264,7 +9419,7 @@ impl DeviceManagementExportJobCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceManagementExportJobCollectionBuilder {
         DeviceManagementExportJobCollectionBuilder {
@@ -9279,7 +9434,9 @@ impl DeviceManagementExportJobCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DeviceManagementExportJob> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceManagementExportJob> {
         self.client.collection(self.path.clone())
     }
 
@@ -9290,7 +9447,7 @@ impl DeviceManagementExportJobCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9299,14 +9456,14 @@ impl DeviceManagementExportJobCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceManagementExportJob,
-    ) -> graph_core::Request<crate::models::DeviceManagementExportJob> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceManagementExportJob> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9316,7 +9473,7 @@ impl DeviceManagementExportJobCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceManagementPartnerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9326,7 +9483,7 @@ impl DeviceManagementPartnerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceManagementPartnerBuilder {
         DeviceManagementPartnerBuilder {
@@ -9341,7 +9498,7 @@ impl DeviceManagementPartnerBuilder {
     }
 
     /// Reads this `deviceManagementPartner` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceManagementPartner> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DeviceManagementPartner> {
         self.client.entity(self.path.clone())
     }
 
@@ -9350,19 +9507,19 @@ impl DeviceManagementPartnerBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceManagementPartner,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceManagementPartner` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `terminate` action (`POST .../terminate`).
-    pub fn terminate(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn terminate(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/terminate", self.path))
     }
@@ -9373,7 +9530,7 @@ impl DeviceManagementPartnerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceManagementPartnerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9383,7 +9540,7 @@ impl DeviceManagementPartnerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceManagementPartnerCollectionBuilder {
         DeviceManagementPartnerCollectionBuilder {
@@ -9398,7 +9555,9 @@ impl DeviceManagementPartnerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DeviceManagementPartner> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceManagementPartner> {
         self.client.collection(self.path.clone())
     }
 
@@ -9409,7 +9568,7 @@ impl DeviceManagementPartnerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9418,14 +9577,14 @@ impl DeviceManagementPartnerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceManagementPartner,
-    ) -> graph_core::Request<crate::models::DeviceManagementPartner> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceManagementPartner> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9435,7 +9594,7 @@ impl DeviceManagementPartnerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceManagementReportsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9445,7 +9604,7 @@ impl DeviceManagementReportsBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceManagementReportsBuilder {
         DeviceManagementReportsBuilder {
@@ -9460,7 +9619,7 @@ impl DeviceManagementReportsBuilder {
     }
 
     /// Reads this `deviceManagementReports` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceManagementReports> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DeviceManagementReports> {
         self.client.entity(self.path.clone())
     }
 
@@ -9469,14 +9628,14 @@ impl DeviceManagementReportsBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceManagementReports,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceManagementReports` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9494,7 +9653,7 @@ impl DeviceManagementReportsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceManagementReportsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9504,7 +9663,7 @@ impl DeviceManagementReportsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceManagementReportsCollectionBuilder {
         DeviceManagementReportsCollectionBuilder {
@@ -9519,7 +9678,9 @@ impl DeviceManagementReportsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DeviceManagementReports> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceManagementReports> {
         self.client.collection(self.path.clone())
     }
 
@@ -9530,7 +9691,7 @@ impl DeviceManagementReportsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9539,14 +9700,14 @@ impl DeviceManagementReportsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceManagementReports,
-    ) -> graph_core::Request<crate::models::DeviceManagementReports> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceManagementReports> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9556,7 +9717,7 @@ impl DeviceManagementReportsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceManagementTroubleshootingEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9566,7 +9727,7 @@ impl DeviceManagementTroubleshootingEventBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceManagementTroubleshootingEventBuilder {
         DeviceManagementTroubleshootingEventBuilder {
@@ -9583,7 +9744,8 @@ impl DeviceManagementTroubleshootingEventBuilder {
     /// Reads this `deviceManagementTroubleshootingEvent` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyDeviceManagementTroubleshootingEvent> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyDeviceManagementTroubleshootingEvent>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -9592,14 +9754,14 @@ impl DeviceManagementTroubleshootingEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceManagementTroubleshootingEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceManagementTroubleshootingEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -9609,7 +9771,7 @@ impl DeviceManagementTroubleshootingEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceManagementTroubleshootingEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9619,7 +9781,7 @@ impl DeviceManagementTroubleshootingEventCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceManagementTroubleshootingEventCollectionBuilder {
         DeviceManagementTroubleshootingEventCollectionBuilder {
@@ -9636,7 +9798,8 @@ impl DeviceManagementTroubleshootingEventCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyDeviceManagementTroubleshootingEvent> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyDeviceManagementTroubleshootingEvent>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -9647,7 +9810,7 @@ impl DeviceManagementTroubleshootingEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9656,14 +9819,14 @@ impl DeviceManagementTroubleshootingEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceManagementTroubleshootingEvent,
-    ) -> graph_core::Request<crate::models::AnyDeviceManagementTroubleshootingEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyDeviceManagementTroubleshootingEvent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -9686,7 +9849,7 @@ impl DeviceManagementTroubleshootingEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EBookInstallSummaryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9695,7 +9858,10 @@ impl EBookInstallSummaryBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EBookInstallSummaryBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EBookInstallSummaryBuilder {
         EBookInstallSummaryBuilder {
             client,
             path: path.into(),
@@ -9708,7 +9874,7 @@ impl EBookInstallSummaryBuilder {
     }
 
     /// Reads this `eBookInstallSummary` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EBookInstallSummary> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EBookInstallSummary> {
         self.client.entity(self.path.clone())
     }
 
@@ -9717,14 +9883,14 @@ impl EBookInstallSummaryBuilder {
     pub fn update(
         &self,
         body: &crate::models::EBookInstallSummary,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `eBookInstallSummary` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -9734,7 +9900,7 @@ impl EBookInstallSummaryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EBookInstallSummaryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9744,7 +9910,7 @@ impl EBookInstallSummaryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EBookInstallSummaryCollectionBuilder {
         EBookInstallSummaryCollectionBuilder {
@@ -9759,7 +9925,9 @@ impl EBookInstallSummaryCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EBookInstallSummary> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EBookInstallSummary> {
         self.client.collection(self.path.clone())
     }
 
@@ -9770,7 +9938,7 @@ impl EBookInstallSummaryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9779,14 +9947,14 @@ impl EBookInstallSummaryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EBookInstallSummary,
-    ) -> graph_core::Request<crate::models::EBookInstallSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::EBookInstallSummary> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9796,7 +9964,7 @@ impl EBookInstallSummaryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EditionUpgradeConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9806,7 +9974,7 @@ impl EditionUpgradeConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EditionUpgradeConfigurationBuilder {
         EditionUpgradeConfigurationBuilder {
@@ -9821,7 +9989,9 @@ impl EditionUpgradeConfigurationBuilder {
     }
 
     /// Reads this `editionUpgradeConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EditionUpgradeConfiguration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EditionUpgradeConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -9830,14 +10000,14 @@ impl EditionUpgradeConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::EditionUpgradeConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `editionUpgradeConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9899,8 +10069,9 @@ impl EditionUpgradeConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -9910,7 +10081,7 @@ impl EditionUpgradeConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -9927,7 +10098,7 @@ impl EditionUpgradeConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EditionUpgradeConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9937,7 +10108,7 @@ impl EditionUpgradeConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EditionUpgradeConfigurationCollectionBuilder {
         EditionUpgradeConfigurationCollectionBuilder {
@@ -9954,7 +10125,7 @@ impl EditionUpgradeConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::EditionUpgradeConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EditionUpgradeConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -9965,7 +10136,7 @@ impl EditionUpgradeConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9974,14 +10145,14 @@ impl EditionUpgradeConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EditionUpgradeConfiguration,
-    ) -> graph_core::Request<crate::models::EditionUpgradeConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::EditionUpgradeConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9991,7 +10162,7 @@ impl EditionUpgradeConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EnrollmentConfigurationAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10001,7 +10172,7 @@ impl EnrollmentConfigurationAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EnrollmentConfigurationAssignmentBuilder {
         EnrollmentConfigurationAssignmentBuilder {
@@ -10018,7 +10189,7 @@ impl EnrollmentConfigurationAssignmentBuilder {
     /// Reads this `enrollmentConfigurationAssignment` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::EnrollmentConfigurationAssignment> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EnrollmentConfigurationAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -10027,14 +10198,14 @@ impl EnrollmentConfigurationAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::EnrollmentConfigurationAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `enrollmentConfigurationAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -10044,7 +10215,7 @@ impl EnrollmentConfigurationAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EnrollmentConfigurationAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10054,7 +10225,7 @@ impl EnrollmentConfigurationAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EnrollmentConfigurationAssignmentCollectionBuilder {
         EnrollmentConfigurationAssignmentCollectionBuilder {
@@ -10071,7 +10242,8 @@ impl EnrollmentConfigurationAssignmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::EnrollmentConfigurationAssignment> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EnrollmentConfigurationAssignment>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -10082,7 +10254,7 @@ impl EnrollmentConfigurationAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10091,14 +10263,14 @@ impl EnrollmentConfigurationAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EnrollmentConfigurationAssignment,
-    ) -> graph_core::Request<crate::models::EnrollmentConfigurationAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::EnrollmentConfigurationAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10108,7 +10280,7 @@ impl EnrollmentConfigurationAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EnrollmentTroubleshootingEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10118,7 +10290,7 @@ impl EnrollmentTroubleshootingEventBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EnrollmentTroubleshootingEventBuilder {
         EnrollmentTroubleshootingEventBuilder {
@@ -10133,7 +10305,9 @@ impl EnrollmentTroubleshootingEventBuilder {
     }
 
     /// Reads this `enrollmentTroubleshootingEvent` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EnrollmentTroubleshootingEvent> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EnrollmentTroubleshootingEvent> {
         self.client.entity(self.path.clone())
     }
 
@@ -10142,14 +10316,14 @@ impl EnrollmentTroubleshootingEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::EnrollmentTroubleshootingEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `enrollmentTroubleshootingEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -10159,7 +10333,7 @@ impl EnrollmentTroubleshootingEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EnrollmentTroubleshootingEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10169,7 +10343,7 @@ impl EnrollmentTroubleshootingEventCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EnrollmentTroubleshootingEventCollectionBuilder {
         EnrollmentTroubleshootingEventCollectionBuilder {
@@ -10186,7 +10360,7 @@ impl EnrollmentTroubleshootingEventCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::EnrollmentTroubleshootingEvent> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EnrollmentTroubleshootingEvent> {
         self.client.collection(self.path.clone())
     }
 
@@ -10197,7 +10371,7 @@ impl EnrollmentTroubleshootingEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10206,14 +10380,14 @@ impl EnrollmentTroubleshootingEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EnrollmentTroubleshootingEvent,
-    ) -> graph_core::Request<crate::models::EnrollmentTroubleshootingEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::EnrollmentTroubleshootingEvent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10223,7 +10397,7 @@ impl EnrollmentTroubleshootingEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ImportedWindowsAutopilotDeviceIdentityBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10233,7 +10407,7 @@ impl ImportedWindowsAutopilotDeviceIdentityBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ImportedWindowsAutopilotDeviceIdentityBuilder {
         ImportedWindowsAutopilotDeviceIdentityBuilder {
@@ -10250,7 +10424,8 @@ impl ImportedWindowsAutopilotDeviceIdentityBuilder {
     /// Reads this `importedWindowsAutopilotDeviceIdentity` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::ImportedWindowsAutopilotDeviceIdentity> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ImportedWindowsAutopilotDeviceIdentity>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -10259,14 +10434,14 @@ impl ImportedWindowsAutopilotDeviceIdentityBuilder {
     pub fn update(
         &self,
         body: &crate::models::ImportedWindowsAutopilotDeviceIdentity,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `importedWindowsAutopilotDeviceIdentity` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -10276,7 +10451,7 @@ impl ImportedWindowsAutopilotDeviceIdentityBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ImportedWindowsAutopilotDeviceIdentityCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10286,7 +10461,7 @@ impl ImportedWindowsAutopilotDeviceIdentityCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ImportedWindowsAutopilotDeviceIdentityCollectionBuilder {
         ImportedWindowsAutopilotDeviceIdentityCollectionBuilder {
@@ -10303,7 +10478,8 @@ impl ImportedWindowsAutopilotDeviceIdentityCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ImportedWindowsAutopilotDeviceIdentity> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ImportedWindowsAutopilotDeviceIdentity>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -10314,7 +10490,7 @@ impl ImportedWindowsAutopilotDeviceIdentityCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10323,14 +10499,14 @@ impl ImportedWindowsAutopilotDeviceIdentityCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ImportedWindowsAutopilotDeviceIdentity,
-    ) -> graph_core::Request<crate::models::ImportedWindowsAutopilotDeviceIdentity> {
+    ) -> msgraph_typed_core::Request<crate::models::ImportedWindowsAutopilotDeviceIdentity> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -10338,7 +10514,7 @@ impl ImportedWindowsAutopilotDeviceIdentityCollectionBuilder {
     pub fn import(
         &self,
         body: &crate::models::ImportedWindowsAutopilotDeviceIdentityCollectionImportBody,
-    ) -> graph_core::Request<
+    ) -> msgraph_typed_core::Request<
         crate::ODataValue<Vec<crate::models::ImportedWindowsAutopilotDeviceIdentity>>,
     > {
         self.client
@@ -10352,7 +10528,7 @@ impl ImportedWindowsAutopilotDeviceIdentityCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosCertificateProfileBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10362,7 +10538,7 @@ impl IosCertificateProfileBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosCertificateProfileBuilder {
         IosCertificateProfileBuilder {
@@ -10377,7 +10553,7 @@ impl IosCertificateProfileBuilder {
     }
 
     /// Reads this `iosCertificateProfile` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IosCertificateProfile> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IosCertificateProfile> {
         self.client.entity(self.path.clone())
     }
 
@@ -10386,14 +10562,14 @@ impl IosCertificateProfileBuilder {
     pub fn update(
         &self,
         body: &crate::models::IosCertificateProfile,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `iosCertificateProfile` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10455,8 +10631,9 @@ impl IosCertificateProfileBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -10466,7 +10643,7 @@ impl IosCertificateProfileBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -10483,7 +10660,7 @@ impl IosCertificateProfileBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosCertificateProfileCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10493,7 +10670,7 @@ impl IosCertificateProfileCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosCertificateProfileCollectionBuilder {
         IosCertificateProfileCollectionBuilder {
@@ -10508,7 +10685,9 @@ impl IosCertificateProfileCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IosCertificateProfile> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::IosCertificateProfile> {
         self.client.collection(self.path.clone())
     }
 
@@ -10519,7 +10698,7 @@ impl IosCertificateProfileCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10528,14 +10707,14 @@ impl IosCertificateProfileCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IosCertificateProfile,
-    ) -> graph_core::Request<crate::models::IosCertificateProfile> {
+    ) -> msgraph_typed_core::Request<crate::models::IosCertificateProfile> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10545,7 +10724,7 @@ impl IosCertificateProfileCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosCompliancePolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10554,7 +10733,10 @@ impl IosCompliancePolicyBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> IosCompliancePolicyBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> IosCompliancePolicyBuilder {
         IosCompliancePolicyBuilder {
             client,
             path: path.into(),
@@ -10567,7 +10749,7 @@ impl IosCompliancePolicyBuilder {
     }
 
     /// Reads this `iosCompliancePolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IosCompliancePolicy> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IosCompliancePolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -10576,14 +10758,14 @@ impl IosCompliancePolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::IosCompliancePolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `iosCompliancePolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10656,8 +10838,9 @@ impl IosCompliancePolicyBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceCompliancePolicyAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -10667,7 +10850,7 @@ impl IosCompliancePolicyBuilder {
     pub fn schedule_actions_for_rules(
         &self,
         body: &crate::models::DeviceCompliancePolicyScheduleActionsForRulesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -10682,7 +10865,7 @@ impl IosCompliancePolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosCompliancePolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10692,7 +10875,7 @@ impl IosCompliancePolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosCompliancePolicyCollectionBuilder {
         IosCompliancePolicyCollectionBuilder {
@@ -10707,7 +10890,9 @@ impl IosCompliancePolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IosCompliancePolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::IosCompliancePolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -10718,7 +10903,7 @@ impl IosCompliancePolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10727,14 +10912,14 @@ impl IosCompliancePolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IosCompliancePolicy,
-    ) -> graph_core::Request<crate::models::IosCompliancePolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::IosCompliancePolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10744,7 +10929,7 @@ impl IosCompliancePolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosCustomConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10754,7 +10939,7 @@ impl IosCustomConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosCustomConfigurationBuilder {
         IosCustomConfigurationBuilder {
@@ -10769,7 +10954,7 @@ impl IosCustomConfigurationBuilder {
     }
 
     /// Reads this `iosCustomConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IosCustomConfiguration> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IosCustomConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -10778,14 +10963,14 @@ impl IosCustomConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::IosCustomConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `iosCustomConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10847,8 +11032,9 @@ impl IosCustomConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -10858,7 +11044,7 @@ impl IosCustomConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -10875,7 +11061,7 @@ impl IosCustomConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosCustomConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10885,7 +11071,7 @@ impl IosCustomConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosCustomConfigurationCollectionBuilder {
         IosCustomConfigurationCollectionBuilder {
@@ -10900,7 +11086,9 @@ impl IosCustomConfigurationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IosCustomConfiguration> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::IosCustomConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -10911,7 +11099,7 @@ impl IosCustomConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10920,14 +11108,14 @@ impl IosCustomConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IosCustomConfiguration,
-    ) -> graph_core::Request<crate::models::IosCustomConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::IosCustomConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10937,7 +11125,7 @@ impl IosCustomConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosDeviceFeaturesConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10947,7 +11135,7 @@ impl IosDeviceFeaturesConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosDeviceFeaturesConfigurationBuilder {
         IosDeviceFeaturesConfigurationBuilder {
@@ -10962,7 +11150,9 @@ impl IosDeviceFeaturesConfigurationBuilder {
     }
 
     /// Reads this `iosDeviceFeaturesConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IosDeviceFeaturesConfiguration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::IosDeviceFeaturesConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -10971,14 +11161,14 @@ impl IosDeviceFeaturesConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::IosDeviceFeaturesConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `iosDeviceFeaturesConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11040,8 +11230,9 @@ impl IosDeviceFeaturesConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -11051,7 +11242,7 @@ impl IosDeviceFeaturesConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -11068,7 +11259,7 @@ impl IosDeviceFeaturesConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosDeviceFeaturesConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11078,7 +11269,7 @@ impl IosDeviceFeaturesConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosDeviceFeaturesConfigurationCollectionBuilder {
         IosDeviceFeaturesConfigurationCollectionBuilder {
@@ -11095,7 +11286,7 @@ impl IosDeviceFeaturesConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::IosDeviceFeaturesConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::IosDeviceFeaturesConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -11106,7 +11297,7 @@ impl IosDeviceFeaturesConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11115,14 +11306,14 @@ impl IosDeviceFeaturesConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IosDeviceFeaturesConfiguration,
-    ) -> graph_core::Request<crate::models::IosDeviceFeaturesConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::IosDeviceFeaturesConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11132,7 +11323,7 @@ impl IosDeviceFeaturesConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosGeneralDeviceConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11142,7 +11333,7 @@ impl IosGeneralDeviceConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosGeneralDeviceConfigurationBuilder {
         IosGeneralDeviceConfigurationBuilder {
@@ -11157,7 +11348,9 @@ impl IosGeneralDeviceConfigurationBuilder {
     }
 
     /// Reads this `iosGeneralDeviceConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IosGeneralDeviceConfiguration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::IosGeneralDeviceConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -11166,14 +11359,14 @@ impl IosGeneralDeviceConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::IosGeneralDeviceConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `iosGeneralDeviceConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11235,8 +11428,9 @@ impl IosGeneralDeviceConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -11246,7 +11440,7 @@ impl IosGeneralDeviceConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -11263,7 +11457,7 @@ impl IosGeneralDeviceConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosGeneralDeviceConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11273,7 +11467,7 @@ impl IosGeneralDeviceConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosGeneralDeviceConfigurationCollectionBuilder {
         IosGeneralDeviceConfigurationCollectionBuilder {
@@ -11290,7 +11484,7 @@ impl IosGeneralDeviceConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::IosGeneralDeviceConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::IosGeneralDeviceConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -11301,7 +11495,7 @@ impl IosGeneralDeviceConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11310,14 +11504,14 @@ impl IosGeneralDeviceConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IosGeneralDeviceConfiguration,
-    ) -> graph_core::Request<crate::models::IosGeneralDeviceConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::IosGeneralDeviceConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11327,7 +11521,7 @@ impl IosGeneralDeviceConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosiPadOSWebClipBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11336,7 +11530,10 @@ impl IosiPadOSWebClipBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> IosiPadOSWebClipBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> IosiPadOSWebClipBuilder {
         IosiPadOSWebClipBuilder {
             client,
             path: path.into(),
@@ -11349,7 +11546,7 @@ impl IosiPadOSWebClipBuilder {
     }
 
     /// Reads this `iosiPadOSWebClip` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IosiPadOSWebClip> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IosiPadOSWebClip> {
         self.client.entity(self.path.clone())
     }
 
@@ -11358,14 +11555,14 @@ impl IosiPadOSWebClipBuilder {
     pub fn update(
         &self,
         body: &crate::models::IosiPadOSWebClip,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `iosiPadOSWebClip` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11389,7 +11586,7 @@ impl IosiPadOSWebClipBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -11401,7 +11598,7 @@ impl IosiPadOSWebClipBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosiPadOSWebClipCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11411,7 +11608,7 @@ impl IosiPadOSWebClipCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosiPadOSWebClipCollectionBuilder {
         IosiPadOSWebClipCollectionBuilder {
@@ -11426,7 +11623,7 @@ impl IosiPadOSWebClipCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IosiPadOSWebClip> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::IosiPadOSWebClip> {
         self.client.collection(self.path.clone())
     }
 
@@ -11437,7 +11634,7 @@ impl IosiPadOSWebClipCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11446,14 +11643,14 @@ impl IosiPadOSWebClipCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IosiPadOSWebClip,
-    ) -> graph_core::Request<crate::models::IosiPadOSWebClip> {
+    ) -> msgraph_typed_core::Request<crate::models::IosiPadOSWebClip> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11463,7 +11660,7 @@ impl IosiPadOSWebClipCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosLobAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11472,7 +11669,7 @@ impl IosLobAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> IosLobAppBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> IosLobAppBuilder {
         IosLobAppBuilder {
             client,
             path: path.into(),
@@ -11485,7 +11682,7 @@ impl IosLobAppBuilder {
     }
 
     /// Reads this `iosLobApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IosLobApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IosLobApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -11494,14 +11691,14 @@ impl IosLobAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::IosLobApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `iosLobApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11533,7 +11730,7 @@ impl IosLobAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -11545,7 +11742,7 @@ impl IosLobAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosLobAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11554,7 +11751,10 @@ impl IosLobAppCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> IosLobAppCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> IosLobAppCollectionBuilder {
         IosLobAppCollectionBuilder {
             client,
             path: path.into(),
@@ -11567,7 +11767,7 @@ impl IosLobAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IosLobApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::IosLobApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -11578,7 +11778,7 @@ impl IosLobAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11587,14 +11787,14 @@ impl IosLobAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IosLobApp,
-    ) -> graph_core::Request<crate::models::IosLobApp> {
+    ) -> msgraph_typed_core::Request<crate::models::IosLobApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11604,7 +11804,7 @@ impl IosLobAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosManagedAppProtectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11614,7 +11814,7 @@ impl IosManagedAppProtectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosManagedAppProtectionBuilder {
         IosManagedAppProtectionBuilder {
@@ -11629,7 +11829,7 @@ impl IosManagedAppProtectionBuilder {
     }
 
     /// Reads this `iosManagedAppProtection` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IosManagedAppProtection> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IosManagedAppProtection> {
         self.client.entity(self.path.clone())
     }
 
@@ -11638,14 +11838,14 @@ impl IosManagedAppProtectionBuilder {
     pub fn update(
         &self,
         body: &crate::models::IosManagedAppProtection,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `iosManagedAppProtection` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11679,7 +11879,7 @@ impl IosManagedAppProtectionBuilder {
     pub fn assign(
         &self,
         body: &crate::models::TargetedManagedAppProtectionAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -11689,7 +11889,7 @@ impl IosManagedAppProtectionBuilder {
     pub fn target_apps(
         &self,
         body: &crate::models::TargetedManagedAppProtectionTargetAppsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/targetApps", self.path))
             .json_body(body)
@@ -11701,7 +11901,7 @@ impl IosManagedAppProtectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosManagedAppProtectionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11711,7 +11911,7 @@ impl IosManagedAppProtectionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosManagedAppProtectionCollectionBuilder {
         IosManagedAppProtectionCollectionBuilder {
@@ -11726,7 +11926,9 @@ impl IosManagedAppProtectionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IosManagedAppProtection> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::IosManagedAppProtection> {
         self.client.collection(self.path.clone())
     }
 
@@ -11737,7 +11939,7 @@ impl IosManagedAppProtectionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11746,14 +11948,14 @@ impl IosManagedAppProtectionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IosManagedAppProtection,
-    ) -> graph_core::Request<crate::models::IosManagedAppProtection> {
+    ) -> msgraph_typed_core::Request<crate::models::IosManagedAppProtection> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11763,7 +11965,7 @@ impl IosManagedAppProtectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosManagedAppRegistrationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11773,7 +11975,7 @@ impl IosManagedAppRegistrationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosManagedAppRegistrationBuilder {
         IosManagedAppRegistrationBuilder {
@@ -11788,7 +11990,9 @@ impl IosManagedAppRegistrationBuilder {
     }
 
     /// Reads this `iosManagedAppRegistration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IosManagedAppRegistration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::IosManagedAppRegistration> {
         self.client.entity(self.path.clone())
     }
 
@@ -11797,14 +12001,14 @@ impl IosManagedAppRegistrationBuilder {
     pub fn update(
         &self,
         body: &crate::models::IosManagedAppRegistration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `iosManagedAppRegistration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11839,7 +12043,7 @@ impl IosManagedAppRegistrationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosManagedAppRegistrationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11849,7 +12053,7 @@ impl IosManagedAppRegistrationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosManagedAppRegistrationCollectionBuilder {
         IosManagedAppRegistrationCollectionBuilder {
@@ -11864,7 +12068,9 @@ impl IosManagedAppRegistrationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IosManagedAppRegistration> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::IosManagedAppRegistration> {
         self.client.collection(self.path.clone())
     }
 
@@ -11875,7 +12081,7 @@ impl IosManagedAppRegistrationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11884,21 +12090,21 @@ impl IosManagedAppRegistrationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IosManagedAppRegistration,
-    ) -> graph_core::Request<crate::models::IosManagedAppRegistration> {
+    ) -> msgraph_typed_core::Request<crate::models::IosManagedAppRegistration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `getUserIdsWithFlaggedAppRegistration` function (`GET .../getUserIdsWithFlaggedAppRegistration`).
     pub fn get_user_ids_with_flagged_app_registration(
         &self,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client.request(
             http::Method::GET,
             format!("{}/getUserIdsWithFlaggedAppRegistration", self.path),
@@ -11911,7 +12117,7 @@ impl IosManagedAppRegistrationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosMobileAppConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11921,7 +12127,7 @@ impl IosMobileAppConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosMobileAppConfigurationBuilder {
         IosMobileAppConfigurationBuilder {
@@ -11936,7 +12142,9 @@ impl IosMobileAppConfigurationBuilder {
     }
 
     /// Reads this `iosMobileAppConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IosMobileAppConfiguration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::IosMobileAppConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -11945,14 +12153,14 @@ impl IosMobileAppConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::IosMobileAppConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `iosMobileAppConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12010,7 +12218,7 @@ impl IosMobileAppConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::ManagedDeviceMobileAppConfigurationAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -12022,7 +12230,7 @@ impl IosMobileAppConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosMobileAppConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12032,7 +12240,7 @@ impl IosMobileAppConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosMobileAppConfigurationCollectionBuilder {
         IosMobileAppConfigurationCollectionBuilder {
@@ -12047,7 +12255,9 @@ impl IosMobileAppConfigurationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IosMobileAppConfiguration> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::IosMobileAppConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -12058,7 +12268,7 @@ impl IosMobileAppConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12067,14 +12277,14 @@ impl IosMobileAppConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IosMobileAppConfiguration,
-    ) -> graph_core::Request<crate::models::IosMobileAppConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::IosMobileAppConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12084,7 +12294,7 @@ impl IosMobileAppConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosStoreAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12093,7 +12303,7 @@ impl IosStoreAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> IosStoreAppBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> IosStoreAppBuilder {
         IosStoreAppBuilder {
             client,
             path: path.into(),
@@ -12106,7 +12316,7 @@ impl IosStoreAppBuilder {
     }
 
     /// Reads this `iosStoreApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IosStoreApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IosStoreApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -12115,14 +12325,14 @@ impl IosStoreAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::IosStoreApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `iosStoreApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12146,7 +12356,7 @@ impl IosStoreAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -12158,7 +12368,7 @@ impl IosStoreAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosStoreAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12168,7 +12378,7 @@ impl IosStoreAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosStoreAppCollectionBuilder {
         IosStoreAppCollectionBuilder {
@@ -12183,7 +12393,7 @@ impl IosStoreAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IosStoreApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::IosStoreApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -12194,7 +12404,7 @@ impl IosStoreAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12203,14 +12413,14 @@ impl IosStoreAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IosStoreApp,
-    ) -> graph_core::Request<crate::models::IosStoreApp> {
+    ) -> msgraph_typed_core::Request<crate::models::IosStoreApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12220,7 +12430,7 @@ impl IosStoreAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosUpdateConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12230,7 +12440,7 @@ impl IosUpdateConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosUpdateConfigurationBuilder {
         IosUpdateConfigurationBuilder {
@@ -12245,7 +12455,7 @@ impl IosUpdateConfigurationBuilder {
     }
 
     /// Reads this `iosUpdateConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IosUpdateConfiguration> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IosUpdateConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -12254,14 +12464,14 @@ impl IosUpdateConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::IosUpdateConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `iosUpdateConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12323,8 +12533,9 @@ impl IosUpdateConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -12334,7 +12545,7 @@ impl IosUpdateConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -12351,7 +12562,7 @@ impl IosUpdateConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosUpdateConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12361,7 +12572,7 @@ impl IosUpdateConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosUpdateConfigurationCollectionBuilder {
         IosUpdateConfigurationCollectionBuilder {
@@ -12376,7 +12587,9 @@ impl IosUpdateConfigurationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IosUpdateConfiguration> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::IosUpdateConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -12387,7 +12600,7 @@ impl IosUpdateConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12396,14 +12609,14 @@ impl IosUpdateConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IosUpdateConfiguration,
-    ) -> graph_core::Request<crate::models::IosUpdateConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::IosUpdateConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12413,7 +12626,7 @@ impl IosUpdateConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosUpdateDeviceStatusBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12423,7 +12636,7 @@ impl IosUpdateDeviceStatusBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosUpdateDeviceStatusBuilder {
         IosUpdateDeviceStatusBuilder {
@@ -12438,7 +12651,7 @@ impl IosUpdateDeviceStatusBuilder {
     }
 
     /// Reads this `iosUpdateDeviceStatus` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IosUpdateDeviceStatus> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IosUpdateDeviceStatus> {
         self.client.entity(self.path.clone())
     }
 
@@ -12447,14 +12660,14 @@ impl IosUpdateDeviceStatusBuilder {
     pub fn update(
         &self,
         body: &crate::models::IosUpdateDeviceStatus,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `iosUpdateDeviceStatus` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -12464,7 +12677,7 @@ impl IosUpdateDeviceStatusBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosUpdateDeviceStatusCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12474,7 +12687,7 @@ impl IosUpdateDeviceStatusCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosUpdateDeviceStatusCollectionBuilder {
         IosUpdateDeviceStatusCollectionBuilder {
@@ -12489,7 +12702,9 @@ impl IosUpdateDeviceStatusCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IosUpdateDeviceStatus> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::IosUpdateDeviceStatus> {
         self.client.collection(self.path.clone())
     }
 
@@ -12500,7 +12715,7 @@ impl IosUpdateDeviceStatusCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12509,14 +12724,14 @@ impl IosUpdateDeviceStatusCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IosUpdateDeviceStatus,
-    ) -> graph_core::Request<crate::models::IosUpdateDeviceStatus> {
+    ) -> msgraph_typed_core::Request<crate::models::IosUpdateDeviceStatus> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12526,7 +12741,7 @@ impl IosUpdateDeviceStatusCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosVppAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12535,7 +12750,7 @@ impl IosVppAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> IosVppAppBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> IosVppAppBuilder {
         IosVppAppBuilder {
             client,
             path: path.into(),
@@ -12548,7 +12763,7 @@ impl IosVppAppBuilder {
     }
 
     /// Reads this `iosVppApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IosVppApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IosVppApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -12557,14 +12772,14 @@ impl IosVppAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::IosVppApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `iosVppApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12588,7 +12803,7 @@ impl IosVppAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -12600,7 +12815,7 @@ impl IosVppAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosVppAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12609,7 +12824,10 @@ impl IosVppAppCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> IosVppAppCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> IosVppAppCollectionBuilder {
         IosVppAppCollectionBuilder {
             client,
             path: path.into(),
@@ -12622,7 +12840,7 @@ impl IosVppAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IosVppApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::IosVppApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -12633,7 +12851,7 @@ impl IosVppAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12642,14 +12860,14 @@ impl IosVppAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IosVppApp,
-    ) -> graph_core::Request<crate::models::IosVppApp> {
+    ) -> msgraph_typed_core::Request<crate::models::IosVppApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12659,7 +12877,7 @@ impl IosVppAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosVppEBookBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12668,7 +12886,7 @@ impl IosVppEBookBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> IosVppEBookBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> IosVppEBookBuilder {
         IosVppEBookBuilder {
             client,
             path: path.into(),
@@ -12681,7 +12899,7 @@ impl IosVppEBookBuilder {
     }
 
     /// Reads this `iosVppEBook` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IosVppEBook> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IosVppEBook> {
         self.client.entity(self.path.clone())
     }
 
@@ -12690,14 +12908,14 @@ impl IosVppEBookBuilder {
     pub fn update(
         &self,
         body: &crate::models::IosVppEBook,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `iosVppEBook` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12737,7 +12955,7 @@ impl IosVppEBookBuilder {
     pub fn assign(
         &self,
         body: &crate::models::ManagedEBookAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -12749,7 +12967,7 @@ impl IosVppEBookBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosVppEBookCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12759,7 +12977,7 @@ impl IosVppEBookCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosVppEBookCollectionBuilder {
         IosVppEBookCollectionBuilder {
@@ -12774,7 +12992,7 @@ impl IosVppEBookCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IosVppEBook> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::IosVppEBook> {
         self.client.collection(self.path.clone())
     }
 
@@ -12785,7 +13003,7 @@ impl IosVppEBookCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12794,14 +13012,14 @@ impl IosVppEBookCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IosVppEBook,
-    ) -> graph_core::Request<crate::models::IosVppEBook> {
+    ) -> msgraph_typed_core::Request<crate::models::IosVppEBook> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12811,7 +13029,7 @@ impl IosVppEBookCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosVppEBookAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12821,7 +13039,7 @@ impl IosVppEBookAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosVppEBookAssignmentBuilder {
         IosVppEBookAssignmentBuilder {
@@ -12836,7 +13054,7 @@ impl IosVppEBookAssignmentBuilder {
     }
 
     /// Reads this `iosVppEBookAssignment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IosVppEBookAssignment> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IosVppEBookAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -12845,14 +13063,14 @@ impl IosVppEBookAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::IosVppEBookAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `iosVppEBookAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -12862,7 +13080,7 @@ impl IosVppEBookAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosVppEBookAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12872,7 +13090,7 @@ impl IosVppEBookAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosVppEBookAssignmentCollectionBuilder {
         IosVppEBookAssignmentCollectionBuilder {
@@ -12887,7 +13105,9 @@ impl IosVppEBookAssignmentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IosVppEBookAssignment> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::IosVppEBookAssignment> {
         self.client.collection(self.path.clone())
     }
 
@@ -12898,7 +13118,7 @@ impl IosVppEBookAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12907,14 +13127,14 @@ impl IosVppEBookAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IosVppEBookAssignment,
-    ) -> graph_core::Request<crate::models::IosVppEBookAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::IosVppEBookAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12924,7 +13144,7 @@ impl IosVppEBookAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LocalizedNotificationMessageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12934,7 +13154,7 @@ impl LocalizedNotificationMessageBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> LocalizedNotificationMessageBuilder {
         LocalizedNotificationMessageBuilder {
@@ -12949,7 +13169,9 @@ impl LocalizedNotificationMessageBuilder {
     }
 
     /// Reads this `localizedNotificationMessage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::LocalizedNotificationMessage> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::LocalizedNotificationMessage> {
         self.client.entity(self.path.clone())
     }
 
@@ -12958,14 +13180,14 @@ impl LocalizedNotificationMessageBuilder {
     pub fn update(
         &self,
         body: &crate::models::LocalizedNotificationMessage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `localizedNotificationMessage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -12975,7 +13197,7 @@ impl LocalizedNotificationMessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LocalizedNotificationMessageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12985,7 +13207,7 @@ impl LocalizedNotificationMessageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> LocalizedNotificationMessageCollectionBuilder {
         LocalizedNotificationMessageCollectionBuilder {
@@ -13002,7 +13224,7 @@ impl LocalizedNotificationMessageCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::LocalizedNotificationMessage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::LocalizedNotificationMessage> {
         self.client.collection(self.path.clone())
     }
 
@@ -13013,7 +13235,7 @@ impl LocalizedNotificationMessageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13022,14 +13244,14 @@ impl LocalizedNotificationMessageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::LocalizedNotificationMessage,
-    ) -> graph_core::Request<crate::models::LocalizedNotificationMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::LocalizedNotificationMessage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13039,7 +13261,7 @@ impl LocalizedNotificationMessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSCompliancePolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13049,7 +13271,7 @@ impl MacOSCompliancePolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MacOSCompliancePolicyBuilder {
         MacOSCompliancePolicyBuilder {
@@ -13064,7 +13286,7 @@ impl MacOSCompliancePolicyBuilder {
     }
 
     /// Reads this `macOSCompliancePolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MacOSCompliancePolicy> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MacOSCompliancePolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -13073,14 +13295,14 @@ impl MacOSCompliancePolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::MacOSCompliancePolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `macOSCompliancePolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13153,8 +13375,9 @@ impl MacOSCompliancePolicyBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceCompliancePolicyAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -13164,7 +13387,7 @@ impl MacOSCompliancePolicyBuilder {
     pub fn schedule_actions_for_rules(
         &self,
         body: &crate::models::DeviceCompliancePolicyScheduleActionsForRulesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -13179,7 +13402,7 @@ impl MacOSCompliancePolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSCompliancePolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13189,7 +13412,7 @@ impl MacOSCompliancePolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MacOSCompliancePolicyCollectionBuilder {
         MacOSCompliancePolicyCollectionBuilder {
@@ -13204,7 +13427,9 @@ impl MacOSCompliancePolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MacOSCompliancePolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MacOSCompliancePolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -13215,7 +13440,7 @@ impl MacOSCompliancePolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13224,14 +13449,14 @@ impl MacOSCompliancePolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MacOSCompliancePolicy,
-    ) -> graph_core::Request<crate::models::MacOSCompliancePolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::MacOSCompliancePolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13241,7 +13466,7 @@ impl MacOSCompliancePolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSCustomConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13251,7 +13476,7 @@ impl MacOSCustomConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MacOSCustomConfigurationBuilder {
         MacOSCustomConfigurationBuilder {
@@ -13266,7 +13491,9 @@ impl MacOSCustomConfigurationBuilder {
     }
 
     /// Reads this `macOSCustomConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MacOSCustomConfiguration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MacOSCustomConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -13275,14 +13502,14 @@ impl MacOSCustomConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::MacOSCustomConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `macOSCustomConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13344,8 +13571,9 @@ impl MacOSCustomConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -13355,7 +13583,7 @@ impl MacOSCustomConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -13372,7 +13600,7 @@ impl MacOSCustomConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSCustomConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13382,7 +13610,7 @@ impl MacOSCustomConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MacOSCustomConfigurationCollectionBuilder {
         MacOSCustomConfigurationCollectionBuilder {
@@ -13397,7 +13625,9 @@ impl MacOSCustomConfigurationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MacOSCustomConfiguration> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MacOSCustomConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -13408,7 +13638,7 @@ impl MacOSCustomConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13417,14 +13647,14 @@ impl MacOSCustomConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MacOSCustomConfiguration,
-    ) -> graph_core::Request<crate::models::MacOSCustomConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::MacOSCustomConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13434,7 +13664,7 @@ impl MacOSCustomConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSDeviceFeaturesConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13444,7 +13674,7 @@ impl MacOSDeviceFeaturesConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MacOSDeviceFeaturesConfigurationBuilder {
         MacOSDeviceFeaturesConfigurationBuilder {
@@ -13461,7 +13691,7 @@ impl MacOSDeviceFeaturesConfigurationBuilder {
     /// Reads this `macOSDeviceFeaturesConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::MacOSDeviceFeaturesConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MacOSDeviceFeaturesConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -13470,14 +13700,14 @@ impl MacOSDeviceFeaturesConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::MacOSDeviceFeaturesConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `macOSDeviceFeaturesConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13539,8 +13769,9 @@ impl MacOSDeviceFeaturesConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -13550,7 +13781,7 @@ impl MacOSDeviceFeaturesConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -13567,7 +13798,7 @@ impl MacOSDeviceFeaturesConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSDeviceFeaturesConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13577,7 +13808,7 @@ impl MacOSDeviceFeaturesConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MacOSDeviceFeaturesConfigurationCollectionBuilder {
         MacOSDeviceFeaturesConfigurationCollectionBuilder {
@@ -13594,7 +13825,8 @@ impl MacOSDeviceFeaturesConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::MacOSDeviceFeaturesConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MacOSDeviceFeaturesConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -13605,7 +13837,7 @@ impl MacOSDeviceFeaturesConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13614,14 +13846,14 @@ impl MacOSDeviceFeaturesConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MacOSDeviceFeaturesConfiguration,
-    ) -> graph_core::Request<crate::models::MacOSDeviceFeaturesConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::MacOSDeviceFeaturesConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13631,7 +13863,7 @@ impl MacOSDeviceFeaturesConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSDmgAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13640,7 +13872,7 @@ impl MacOSDmgAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MacOSDmgAppBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> MacOSDmgAppBuilder {
         MacOSDmgAppBuilder {
             client,
             path: path.into(),
@@ -13653,7 +13885,7 @@ impl MacOSDmgAppBuilder {
     }
 
     /// Reads this `macOSDmgApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MacOSDmgApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MacOSDmgApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -13662,14 +13894,14 @@ impl MacOSDmgAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::MacOSDmgApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `macOSDmgApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13701,7 +13933,7 @@ impl MacOSDmgAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -13713,7 +13945,7 @@ impl MacOSDmgAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSDmgAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13723,7 +13955,7 @@ impl MacOSDmgAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MacOSDmgAppCollectionBuilder {
         MacOSDmgAppCollectionBuilder {
@@ -13738,7 +13970,7 @@ impl MacOSDmgAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MacOSDmgApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::MacOSDmgApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -13749,7 +13981,7 @@ impl MacOSDmgAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13758,14 +13990,14 @@ impl MacOSDmgAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MacOSDmgApp,
-    ) -> graph_core::Request<crate::models::MacOSDmgApp> {
+    ) -> msgraph_typed_core::Request<crate::models::MacOSDmgApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13775,7 +14007,7 @@ impl MacOSDmgAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSGeneralDeviceConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13785,7 +14017,7 @@ impl MacOSGeneralDeviceConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MacOSGeneralDeviceConfigurationBuilder {
         MacOSGeneralDeviceConfigurationBuilder {
@@ -13800,7 +14032,9 @@ impl MacOSGeneralDeviceConfigurationBuilder {
     }
 
     /// Reads this `macOSGeneralDeviceConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MacOSGeneralDeviceConfiguration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MacOSGeneralDeviceConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -13809,14 +14043,14 @@ impl MacOSGeneralDeviceConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::MacOSGeneralDeviceConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `macOSGeneralDeviceConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13878,8 +14112,9 @@ impl MacOSGeneralDeviceConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -13889,7 +14124,7 @@ impl MacOSGeneralDeviceConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -13906,7 +14141,7 @@ impl MacOSGeneralDeviceConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSGeneralDeviceConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13916,7 +14151,7 @@ impl MacOSGeneralDeviceConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MacOSGeneralDeviceConfigurationCollectionBuilder {
         MacOSGeneralDeviceConfigurationCollectionBuilder {
@@ -13933,7 +14168,7 @@ impl MacOSGeneralDeviceConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::MacOSGeneralDeviceConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MacOSGeneralDeviceConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -13944,7 +14179,7 @@ impl MacOSGeneralDeviceConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13953,14 +14188,14 @@ impl MacOSGeneralDeviceConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MacOSGeneralDeviceConfiguration,
-    ) -> graph_core::Request<crate::models::MacOSGeneralDeviceConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::MacOSGeneralDeviceConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13970,7 +14205,7 @@ impl MacOSGeneralDeviceConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSLobAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13979,7 +14214,7 @@ impl MacOSLobAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MacOSLobAppBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> MacOSLobAppBuilder {
         MacOSLobAppBuilder {
             client,
             path: path.into(),
@@ -13992,7 +14227,7 @@ impl MacOSLobAppBuilder {
     }
 
     /// Reads this `macOSLobApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MacOSLobApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MacOSLobApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -14001,14 +14236,14 @@ impl MacOSLobAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::MacOSLobApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `macOSLobApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -14040,7 +14275,7 @@ impl MacOSLobAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -14052,7 +14287,7 @@ impl MacOSLobAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSLobAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14062,7 +14297,7 @@ impl MacOSLobAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MacOSLobAppCollectionBuilder {
         MacOSLobAppCollectionBuilder {
@@ -14077,7 +14312,7 @@ impl MacOSLobAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MacOSLobApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::MacOSLobApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -14088,7 +14323,7 @@ impl MacOSLobAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14097,14 +14332,14 @@ impl MacOSLobAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MacOSLobApp,
-    ) -> graph_core::Request<crate::models::MacOSLobApp> {
+    ) -> msgraph_typed_core::Request<crate::models::MacOSLobApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -14114,7 +14349,7 @@ impl MacOSLobAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSMicrosoftDefenderAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14124,7 +14359,7 @@ impl MacOSMicrosoftDefenderAppBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MacOSMicrosoftDefenderAppBuilder {
         MacOSMicrosoftDefenderAppBuilder {
@@ -14139,7 +14374,9 @@ impl MacOSMicrosoftDefenderAppBuilder {
     }
 
     /// Reads this `macOSMicrosoftDefenderApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MacOSMicrosoftDefenderApp> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MacOSMicrosoftDefenderApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -14148,14 +14385,14 @@ impl MacOSMicrosoftDefenderAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::MacOSMicrosoftDefenderApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `macOSMicrosoftDefenderApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -14179,7 +14416,7 @@ impl MacOSMicrosoftDefenderAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -14191,7 +14428,7 @@ impl MacOSMicrosoftDefenderAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSMicrosoftDefenderAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14201,7 +14438,7 @@ impl MacOSMicrosoftDefenderAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MacOSMicrosoftDefenderAppCollectionBuilder {
         MacOSMicrosoftDefenderAppCollectionBuilder {
@@ -14216,7 +14453,9 @@ impl MacOSMicrosoftDefenderAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MacOSMicrosoftDefenderApp> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MacOSMicrosoftDefenderApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -14227,7 +14466,7 @@ impl MacOSMicrosoftDefenderAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14236,14 +14475,14 @@ impl MacOSMicrosoftDefenderAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MacOSMicrosoftDefenderApp,
-    ) -> graph_core::Request<crate::models::MacOSMicrosoftDefenderApp> {
+    ) -> msgraph_typed_core::Request<crate::models::MacOSMicrosoftDefenderApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -14253,7 +14492,7 @@ impl MacOSMicrosoftDefenderAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSMicrosoftEdgeAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14263,7 +14502,7 @@ impl MacOSMicrosoftEdgeAppBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MacOSMicrosoftEdgeAppBuilder {
         MacOSMicrosoftEdgeAppBuilder {
@@ -14278,7 +14517,7 @@ impl MacOSMicrosoftEdgeAppBuilder {
     }
 
     /// Reads this `macOSMicrosoftEdgeApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MacOSMicrosoftEdgeApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MacOSMicrosoftEdgeApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -14287,14 +14526,14 @@ impl MacOSMicrosoftEdgeAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::MacOSMicrosoftEdgeApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `macOSMicrosoftEdgeApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -14318,7 +14557,7 @@ impl MacOSMicrosoftEdgeAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -14330,7 +14569,7 @@ impl MacOSMicrosoftEdgeAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSMicrosoftEdgeAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14340,7 +14579,7 @@ impl MacOSMicrosoftEdgeAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MacOSMicrosoftEdgeAppCollectionBuilder {
         MacOSMicrosoftEdgeAppCollectionBuilder {
@@ -14355,7 +14594,9 @@ impl MacOSMicrosoftEdgeAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MacOSMicrosoftEdgeApp> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MacOSMicrosoftEdgeApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -14366,7 +14607,7 @@ impl MacOSMicrosoftEdgeAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14375,14 +14616,14 @@ impl MacOSMicrosoftEdgeAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MacOSMicrosoftEdgeApp,
-    ) -> graph_core::Request<crate::models::MacOSMicrosoftEdgeApp> {
+    ) -> msgraph_typed_core::Request<crate::models::MacOSMicrosoftEdgeApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -14392,7 +14633,7 @@ impl MacOSMicrosoftEdgeAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSOfficeSuiteAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14401,7 +14642,10 @@ impl MacOSOfficeSuiteAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MacOSOfficeSuiteAppBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> MacOSOfficeSuiteAppBuilder {
         MacOSOfficeSuiteAppBuilder {
             client,
             path: path.into(),
@@ -14414,7 +14658,7 @@ impl MacOSOfficeSuiteAppBuilder {
     }
 
     /// Reads this `macOSOfficeSuiteApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MacOSOfficeSuiteApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MacOSOfficeSuiteApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -14423,14 +14667,14 @@ impl MacOSOfficeSuiteAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::MacOSOfficeSuiteApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `macOSOfficeSuiteApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -14454,7 +14698,7 @@ impl MacOSOfficeSuiteAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -14466,7 +14710,7 @@ impl MacOSOfficeSuiteAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MacOSOfficeSuiteAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14476,7 +14720,7 @@ impl MacOSOfficeSuiteAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MacOSOfficeSuiteAppCollectionBuilder {
         MacOSOfficeSuiteAppCollectionBuilder {
@@ -14491,7 +14735,9 @@ impl MacOSOfficeSuiteAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MacOSOfficeSuiteApp> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MacOSOfficeSuiteApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -14502,7 +14748,7 @@ impl MacOSOfficeSuiteAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14511,14 +14757,14 @@ impl MacOSOfficeSuiteAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MacOSOfficeSuiteApp,
-    ) -> graph_core::Request<crate::models::MacOSOfficeSuiteApp> {
+    ) -> msgraph_typed_core::Request<crate::models::MacOSOfficeSuiteApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -14528,7 +14774,7 @@ impl MacOSOfficeSuiteAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MalwareStateForWindowsDeviceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14538,7 +14784,7 @@ impl MalwareStateForWindowsDeviceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MalwareStateForWindowsDeviceBuilder {
         MalwareStateForWindowsDeviceBuilder {
@@ -14553,7 +14799,9 @@ impl MalwareStateForWindowsDeviceBuilder {
     }
 
     /// Reads this `malwareStateForWindowsDevice` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MalwareStateForWindowsDevice> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MalwareStateForWindowsDevice> {
         self.client.entity(self.path.clone())
     }
 
@@ -14562,14 +14810,14 @@ impl MalwareStateForWindowsDeviceBuilder {
     pub fn update(
         &self,
         body: &crate::models::MalwareStateForWindowsDevice,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `malwareStateForWindowsDevice` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -14579,7 +14827,7 @@ impl MalwareStateForWindowsDeviceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MalwareStateForWindowsDeviceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14589,7 +14837,7 @@ impl MalwareStateForWindowsDeviceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MalwareStateForWindowsDeviceCollectionBuilder {
         MalwareStateForWindowsDeviceCollectionBuilder {
@@ -14606,7 +14854,7 @@ impl MalwareStateForWindowsDeviceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::MalwareStateForWindowsDevice> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MalwareStateForWindowsDevice> {
         self.client.collection(self.path.clone())
     }
 
@@ -14617,7 +14865,7 @@ impl MalwareStateForWindowsDeviceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14626,14 +14874,14 @@ impl MalwareStateForWindowsDeviceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MalwareStateForWindowsDevice,
-    ) -> graph_core::Request<crate::models::MalwareStateForWindowsDevice> {
+    ) -> msgraph_typed_core::Request<crate::models::MalwareStateForWindowsDevice> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -14643,7 +14891,7 @@ impl MalwareStateForWindowsDeviceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAndroidLobAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14652,7 +14900,10 @@ impl ManagedAndroidLobAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ManagedAndroidLobAppBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ManagedAndroidLobAppBuilder {
         ManagedAndroidLobAppBuilder {
             client,
             path: path.into(),
@@ -14665,7 +14916,7 @@ impl ManagedAndroidLobAppBuilder {
     }
 
     /// Reads this `managedAndroidLobApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ManagedAndroidLobApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ManagedAndroidLobApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -14674,14 +14925,14 @@ impl ManagedAndroidLobAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedAndroidLobApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedAndroidLobApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -14713,7 +14964,7 @@ impl ManagedAndroidLobAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -14725,7 +14976,7 @@ impl ManagedAndroidLobAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAndroidLobAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14735,7 +14986,7 @@ impl ManagedAndroidLobAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedAndroidLobAppCollectionBuilder {
         ManagedAndroidLobAppCollectionBuilder {
@@ -14750,7 +15001,9 @@ impl ManagedAndroidLobAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ManagedAndroidLobApp> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ManagedAndroidLobApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -14761,7 +15014,7 @@ impl ManagedAndroidLobAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14770,14 +15023,14 @@ impl ManagedAndroidLobAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedAndroidLobApp,
-    ) -> graph_core::Request<crate::models::ManagedAndroidLobApp> {
+    ) -> msgraph_typed_core::Request<crate::models::ManagedAndroidLobApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -14787,7 +15040,7 @@ impl ManagedAndroidLobAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAndroidStoreAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14797,7 +15050,7 @@ impl ManagedAndroidStoreAppBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedAndroidStoreAppBuilder {
         ManagedAndroidStoreAppBuilder {
@@ -14812,7 +15065,7 @@ impl ManagedAndroidStoreAppBuilder {
     }
 
     /// Reads this `managedAndroidStoreApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ManagedAndroidStoreApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ManagedAndroidStoreApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -14821,14 +15074,14 @@ impl ManagedAndroidStoreAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedAndroidStoreApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedAndroidStoreApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -14852,7 +15105,7 @@ impl ManagedAndroidStoreAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -14864,7 +15117,7 @@ impl ManagedAndroidStoreAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAndroidStoreAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14874,7 +15127,7 @@ impl ManagedAndroidStoreAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedAndroidStoreAppCollectionBuilder {
         ManagedAndroidStoreAppCollectionBuilder {
@@ -14889,7 +15142,9 @@ impl ManagedAndroidStoreAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ManagedAndroidStoreApp> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ManagedAndroidStoreApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -14900,7 +15155,7 @@ impl ManagedAndroidStoreAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14909,14 +15164,14 @@ impl ManagedAndroidStoreAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedAndroidStoreApp,
-    ) -> graph_core::Request<crate::models::ManagedAndroidStoreApp> {
+    ) -> msgraph_typed_core::Request<crate::models::ManagedAndroidStoreApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -14926,7 +15181,7 @@ impl ManagedAndroidStoreAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14935,7 +15190,7 @@ impl ManagedAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ManagedAppBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ManagedAppBuilder {
         ManagedAppBuilder {
             client,
             path: path.into(),
@@ -14948,7 +15203,7 @@ impl ManagedAppBuilder {
     }
 
     /// Reads this `managedApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyManagedApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyManagedApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -14957,14 +15212,14 @@ impl ManagedAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -14988,7 +15243,7 @@ impl ManagedAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -15000,7 +15255,7 @@ impl ManagedAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15009,7 +15264,10 @@ impl ManagedAppCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ManagedAppCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ManagedAppCollectionBuilder {
         ManagedAppCollectionBuilder {
             client,
             path: path.into(),
@@ -15022,7 +15280,7 @@ impl ManagedAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyManagedApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyManagedApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -15033,7 +15291,7 @@ impl ManagedAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15042,14 +15300,14 @@ impl ManagedAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedApp,
-    ) -> graph_core::Request<crate::models::AnyManagedApp> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyManagedApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -15103,7 +15361,7 @@ impl ManagedAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15113,7 +15371,7 @@ impl ManagedAppConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedAppConfigurationBuilder {
         ManagedAppConfigurationBuilder {
@@ -15128,7 +15386,9 @@ impl ManagedAppConfigurationBuilder {
     }
 
     /// Reads this `managedAppConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyManagedAppConfiguration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyManagedAppConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -15137,14 +15397,14 @@ impl ManagedAppConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedAppConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedAppConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -15152,7 +15412,7 @@ impl ManagedAppConfigurationBuilder {
     pub fn target_apps(
         &self,
         body: &crate::models::ManagedAppPolicyTargetAppsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/targetApps", self.path))
             .json_body(body)
@@ -15164,7 +15424,7 @@ impl ManagedAppConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15174,7 +15434,7 @@ impl ManagedAppConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedAppConfigurationCollectionBuilder {
         ManagedAppConfigurationCollectionBuilder {
@@ -15189,7 +15449,9 @@ impl ManagedAppConfigurationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyManagedAppConfiguration> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyManagedAppConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -15200,7 +15462,7 @@ impl ManagedAppConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15209,14 +15471,14 @@ impl ManagedAppConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedAppConfiguration,
-    ) -> graph_core::Request<crate::models::AnyManagedAppConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyManagedAppConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -15239,7 +15501,7 @@ impl ManagedAppConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15248,7 +15510,10 @@ impl ManagedAppOperationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ManagedAppOperationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ManagedAppOperationBuilder {
         ManagedAppOperationBuilder {
             client,
             path: path.into(),
@@ -15261,7 +15526,7 @@ impl ManagedAppOperationBuilder {
     }
 
     /// Reads this `managedAppOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ManagedAppOperation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ManagedAppOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -15270,14 +15535,14 @@ impl ManagedAppOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedAppOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedAppOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -15287,7 +15552,7 @@ impl ManagedAppOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15297,7 +15562,7 @@ impl ManagedAppOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedAppOperationCollectionBuilder {
         ManagedAppOperationCollectionBuilder {
@@ -15312,7 +15577,9 @@ impl ManagedAppOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ManagedAppOperation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ManagedAppOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -15323,7 +15590,7 @@ impl ManagedAppOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15332,14 +15599,14 @@ impl ManagedAppOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedAppOperation,
-    ) -> graph_core::Request<crate::models::ManagedAppOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::ManagedAppOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -15349,7 +15616,7 @@ impl ManagedAppOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15358,7 +15625,10 @@ impl ManagedAppPolicyBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ManagedAppPolicyBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ManagedAppPolicyBuilder {
         ManagedAppPolicyBuilder {
             client,
             path: path.into(),
@@ -15371,7 +15641,7 @@ impl ManagedAppPolicyBuilder {
     }
 
     /// Reads this `managedAppPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyManagedAppPolicy> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyManagedAppPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -15380,14 +15650,14 @@ impl ManagedAppPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedAppPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedAppPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -15395,7 +15665,7 @@ impl ManagedAppPolicyBuilder {
     pub fn target_apps(
         &self,
         body: &crate::models::ManagedAppPolicyTargetAppsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/targetApps", self.path))
             .json_body(body)
@@ -15407,7 +15677,7 @@ impl ManagedAppPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15417,7 +15687,7 @@ impl ManagedAppPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedAppPolicyCollectionBuilder {
         ManagedAppPolicyCollectionBuilder {
@@ -15432,7 +15702,9 @@ impl ManagedAppPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyManagedAppPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyManagedAppPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -15443,7 +15715,7 @@ impl ManagedAppPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15452,14 +15724,14 @@ impl ManagedAppPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedAppPolicy,
-    ) -> graph_core::Request<crate::models::AnyManagedAppPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyManagedAppPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -15578,7 +15850,7 @@ impl ManagedAppPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppPolicyDeploymentSummaryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15588,7 +15860,7 @@ impl ManagedAppPolicyDeploymentSummaryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedAppPolicyDeploymentSummaryBuilder {
         ManagedAppPolicyDeploymentSummaryBuilder {
@@ -15605,7 +15877,7 @@ impl ManagedAppPolicyDeploymentSummaryBuilder {
     /// Reads this `managedAppPolicyDeploymentSummary` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::ManagedAppPolicyDeploymentSummary> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ManagedAppPolicyDeploymentSummary> {
         self.client.entity(self.path.clone())
     }
 
@@ -15614,14 +15886,14 @@ impl ManagedAppPolicyDeploymentSummaryBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedAppPolicyDeploymentSummary,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedAppPolicyDeploymentSummary` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -15631,7 +15903,7 @@ impl ManagedAppPolicyDeploymentSummaryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppPolicyDeploymentSummaryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15641,7 +15913,7 @@ impl ManagedAppPolicyDeploymentSummaryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedAppPolicyDeploymentSummaryCollectionBuilder {
         ManagedAppPolicyDeploymentSummaryCollectionBuilder {
@@ -15658,7 +15930,8 @@ impl ManagedAppPolicyDeploymentSummaryCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ManagedAppPolicyDeploymentSummary> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ManagedAppPolicyDeploymentSummary>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -15669,7 +15942,7 @@ impl ManagedAppPolicyDeploymentSummaryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15678,14 +15951,14 @@ impl ManagedAppPolicyDeploymentSummaryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedAppPolicyDeploymentSummary,
-    ) -> graph_core::Request<crate::models::ManagedAppPolicyDeploymentSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::ManagedAppPolicyDeploymentSummary> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -15695,7 +15968,7 @@ impl ManagedAppPolicyDeploymentSummaryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppProtectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15704,7 +15977,10 @@ impl ManagedAppProtectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ManagedAppProtectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ManagedAppProtectionBuilder {
         ManagedAppProtectionBuilder {
             client,
             path: path.into(),
@@ -15717,7 +15993,7 @@ impl ManagedAppProtectionBuilder {
     }
 
     /// Reads this `managedAppProtection` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyManagedAppProtection> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyManagedAppProtection> {
         self.client.entity(self.path.clone())
     }
 
@@ -15726,14 +16002,14 @@ impl ManagedAppProtectionBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedAppProtection,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedAppProtection` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -15741,7 +16017,7 @@ impl ManagedAppProtectionBuilder {
     pub fn target_apps(
         &self,
         body: &crate::models::ManagedAppProtectionTargetAppsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/targetApps", self.path))
             .json_body(body)
@@ -15753,7 +16029,7 @@ impl ManagedAppProtectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppProtectionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15763,7 +16039,7 @@ impl ManagedAppProtectionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedAppProtectionCollectionBuilder {
         ManagedAppProtectionCollectionBuilder {
@@ -15778,7 +16054,9 @@ impl ManagedAppProtectionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyManagedAppProtection> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyManagedAppProtection> {
         self.client.collection(self.path.clone())
     }
 
@@ -15789,7 +16067,7 @@ impl ManagedAppProtectionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15798,14 +16076,14 @@ impl ManagedAppProtectionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedAppProtection,
-    ) -> graph_core::Request<crate::models::AnyManagedAppProtection> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyManagedAppProtection> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -15855,7 +16133,7 @@ impl ManagedAppProtectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppRegistrationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15865,7 +16143,7 @@ impl ManagedAppRegistrationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedAppRegistrationBuilder {
         ManagedAppRegistrationBuilder {
@@ -15880,7 +16158,9 @@ impl ManagedAppRegistrationBuilder {
     }
 
     /// Reads this `managedAppRegistration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyManagedAppRegistration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyManagedAppRegistration> {
         self.client.entity(self.path.clone())
     }
 
@@ -15889,14 +16169,14 @@ impl ManagedAppRegistrationBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedAppRegistration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedAppRegistration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -15931,7 +16211,7 @@ impl ManagedAppRegistrationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppRegistrationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15941,7 +16221,7 @@ impl ManagedAppRegistrationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedAppRegistrationCollectionBuilder {
         ManagedAppRegistrationCollectionBuilder {
@@ -15956,7 +16236,9 @@ impl ManagedAppRegistrationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyManagedAppRegistration> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyManagedAppRegistration> {
         self.client.collection(self.path.clone())
     }
 
@@ -15967,7 +16249,7 @@ impl ManagedAppRegistrationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15976,14 +16258,14 @@ impl ManagedAppRegistrationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedAppRegistration,
-    ) -> graph_core::Request<crate::models::AnyManagedAppRegistration> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyManagedAppRegistration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -16013,7 +16295,7 @@ impl ManagedAppRegistrationCollectionBuilder {
     /// Calls the `getUserIdsWithFlaggedAppRegistration` function (`GET .../getUserIdsWithFlaggedAppRegistration`).
     pub fn get_user_ids_with_flagged_app_registration(
         &self,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client.request(
             http::Method::GET,
             format!("{}/getUserIdsWithFlaggedAppRegistration", self.path),
@@ -16026,7 +16308,7 @@ impl ManagedAppRegistrationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppStatusBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16035,7 +16317,10 @@ impl ManagedAppStatusBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ManagedAppStatusBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ManagedAppStatusBuilder {
         ManagedAppStatusBuilder {
             client,
             path: path.into(),
@@ -16048,7 +16333,7 @@ impl ManagedAppStatusBuilder {
     }
 
     /// Reads this `managedAppStatus` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyManagedAppStatus> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyManagedAppStatus> {
         self.client.entity(self.path.clone())
     }
 
@@ -16057,14 +16342,14 @@ impl ManagedAppStatusBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedAppStatus,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedAppStatus` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -16074,7 +16359,7 @@ impl ManagedAppStatusBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppStatusCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16084,7 +16369,7 @@ impl ManagedAppStatusCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedAppStatusCollectionBuilder {
         ManagedAppStatusCollectionBuilder {
@@ -16099,7 +16384,9 @@ impl ManagedAppStatusCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyManagedAppStatus> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyManagedAppStatus> {
         self.client.collection(self.path.clone())
     }
 
@@ -16110,7 +16397,7 @@ impl ManagedAppStatusCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16119,14 +16406,14 @@ impl ManagedAppStatusCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedAppStatus,
-    ) -> graph_core::Request<crate::models::AnyManagedAppStatus> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyManagedAppStatus> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -16144,7 +16431,7 @@ impl ManagedAppStatusCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppStatusRawBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16153,7 +16440,10 @@ impl ManagedAppStatusRawBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ManagedAppStatusRawBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ManagedAppStatusRawBuilder {
         ManagedAppStatusRawBuilder {
             client,
             path: path.into(),
@@ -16166,7 +16456,7 @@ impl ManagedAppStatusRawBuilder {
     }
 
     /// Reads this `managedAppStatusRaw` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ManagedAppStatusRaw> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ManagedAppStatusRaw> {
         self.client.entity(self.path.clone())
     }
 
@@ -16175,14 +16465,14 @@ impl ManagedAppStatusRawBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedAppStatusRaw,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedAppStatusRaw` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -16192,7 +16482,7 @@ impl ManagedAppStatusRawBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedAppStatusRawCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16202,7 +16492,7 @@ impl ManagedAppStatusRawCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedAppStatusRawCollectionBuilder {
         ManagedAppStatusRawCollectionBuilder {
@@ -16217,7 +16507,9 @@ impl ManagedAppStatusRawCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ManagedAppStatusRaw> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ManagedAppStatusRaw> {
         self.client.collection(self.path.clone())
     }
 
@@ -16228,7 +16520,7 @@ impl ManagedAppStatusRawCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16237,14 +16529,14 @@ impl ManagedAppStatusRawCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedAppStatusRaw,
-    ) -> graph_core::Request<crate::models::ManagedAppStatusRaw> {
+    ) -> msgraph_typed_core::Request<crate::models::ManagedAppStatusRaw> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -16254,7 +16546,7 @@ impl ManagedAppStatusRawCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16263,7 +16555,10 @@ impl ManagedDeviceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ManagedDeviceBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ManagedDeviceBuilder {
         ManagedDeviceBuilder {
             client,
             path: path.into(),
@@ -16276,7 +16571,7 @@ impl ManagedDeviceBuilder {
     }
 
     /// Reads this `managedDevice` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ManagedDevice> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ManagedDevice> {
         self.client.entity(self.path.clone())
     }
 
@@ -16285,14 +16580,14 @@ impl ManagedDeviceBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedDevice,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedDevice` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -16352,7 +16647,9 @@ impl ManagedDeviceBuilder {
     }
 
     /// Calls the `bypassActivationLock` action (`POST .../bypassActivationLock`).
-    pub fn bypass_activation_lock(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn bypass_activation_lock(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/bypassActivationLock", self.path),
@@ -16363,7 +16660,7 @@ impl ManagedDeviceBuilder {
     pub fn clean_windows_device(
         &self,
         body: &crate::models::ManagedDeviceCleanWindowsDeviceBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -16376,7 +16673,7 @@ impl ManagedDeviceBuilder {
     pub fn delete_user_from_shared_apple_device(
         &self,
         body: &crate::models::ManagedDeviceDeleteUserFromSharedAppleDeviceBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -16386,13 +16683,13 @@ impl ManagedDeviceBuilder {
     }
 
     /// Calls the `disableLostMode` action (`POST .../disableLostMode`).
-    pub fn disable_lost_mode(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn disable_lost_mode(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/disableLostMode", self.path))
     }
 
     /// Calls the `locateDevice` action (`POST .../locateDevice`).
-    pub fn locate_device(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn locate_device(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/locateDevice", self.path))
     }
@@ -16400,7 +16697,7 @@ impl ManagedDeviceBuilder {
     /// Calls the `logoutSharedAppleDeviceActiveUser` action (`POST .../logoutSharedAppleDeviceActiveUser`).
     pub fn logout_shared_apple_device_active_user(
         &self,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/logoutSharedAppleDeviceActiveUser", self.path),
@@ -16408,25 +16705,27 @@ impl ManagedDeviceBuilder {
     }
 
     /// Calls the `rebootNow` action (`POST .../rebootNow`).
-    pub fn reboot_now(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn reboot_now(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/rebootNow", self.path))
     }
 
     /// Calls the `recoverPasscode` action (`POST .../recoverPasscode`).
-    pub fn recover_passcode(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn recover_passcode(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/recoverPasscode", self.path))
     }
 
     /// Calls the `remoteLock` action (`POST .../remoteLock`).
-    pub fn remote_lock(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn remote_lock(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/remoteLock", self.path))
     }
 
     /// Calls the `requestRemoteAssistance` action (`POST .../requestRemoteAssistance`).
-    pub fn request_remote_assistance(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn request_remote_assistance(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/requestRemoteAssistance", self.path),
@@ -16434,25 +16733,25 @@ impl ManagedDeviceBuilder {
     }
 
     /// Calls the `resetPasscode` action (`POST .../resetPasscode`).
-    pub fn reset_passcode(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn reset_passcode(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/resetPasscode", self.path))
     }
 
     /// Calls the `retire` action (`POST .../retire`).
-    pub fn retire(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn retire(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/retire", self.path))
     }
 
     /// Calls the `shutDown` action (`POST .../shutDown`).
-    pub fn shut_down(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn shut_down(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/shutDown", self.path))
     }
 
     /// Calls the `syncDevice` action (`POST .../syncDevice`).
-    pub fn sync_device(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn sync_device(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/syncDevice", self.path))
     }
@@ -16461,7 +16760,7 @@ impl ManagedDeviceBuilder {
     pub fn update_windows_device_account(
         &self,
         body: &crate::models::ManagedDeviceUpdateWindowsDeviceAccountBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -16474,7 +16773,7 @@ impl ManagedDeviceBuilder {
     pub fn windows_defender_scan(
         &self,
         body: &crate::models::ManagedDeviceWindowsDefenderScanBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -16484,7 +16783,9 @@ impl ManagedDeviceBuilder {
     }
 
     /// Calls the `windowsDefenderUpdateSignatures` action (`POST .../windowsDefenderUpdateSignatures`).
-    pub fn windows_defender_update_signatures(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn windows_defender_update_signatures(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/windowsDefenderUpdateSignatures", self.path),
@@ -16495,7 +16796,7 @@ impl ManagedDeviceBuilder {
     pub fn wipe(
         &self,
         body: &crate::models::ManagedDeviceWipeBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/wipe", self.path))
             .json_body(body)
@@ -16507,7 +16808,7 @@ impl ManagedDeviceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16517,7 +16818,7 @@ impl ManagedDeviceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedDeviceCollectionBuilder {
         ManagedDeviceCollectionBuilder {
@@ -16532,7 +16833,7 @@ impl ManagedDeviceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ManagedDevice> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ManagedDevice> {
         self.client.collection(self.path.clone())
     }
 
@@ -16543,7 +16844,7 @@ impl ManagedDeviceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16552,14 +16853,14 @@ impl ManagedDeviceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedDevice,
-    ) -> graph_core::Request<crate::models::ManagedDevice> {
+    ) -> msgraph_typed_core::Request<crate::models::ManagedDevice> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -16569,7 +16870,7 @@ impl ManagedDeviceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceMobileAppConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16579,7 +16880,7 @@ impl ManagedDeviceMobileAppConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedDeviceMobileAppConfigurationBuilder {
         ManagedDeviceMobileAppConfigurationBuilder {
@@ -16596,7 +16897,8 @@ impl ManagedDeviceMobileAppConfigurationBuilder {
     /// Reads this `managedDeviceMobileAppConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyManagedDeviceMobileAppConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyManagedDeviceMobileAppConfiguration>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -16605,14 +16907,14 @@ impl ManagedDeviceMobileAppConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedDeviceMobileAppConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedDeviceMobileAppConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -16670,7 +16972,7 @@ impl ManagedDeviceMobileAppConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::ManagedDeviceMobileAppConfigurationAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -16682,7 +16984,7 @@ impl ManagedDeviceMobileAppConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceMobileAppConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16692,7 +16994,7 @@ impl ManagedDeviceMobileAppConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedDeviceMobileAppConfigurationCollectionBuilder {
         ManagedDeviceMobileAppConfigurationCollectionBuilder {
@@ -16709,7 +17011,8 @@ impl ManagedDeviceMobileAppConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyManagedDeviceMobileAppConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyManagedDeviceMobileAppConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -16720,7 +17023,7 @@ impl ManagedDeviceMobileAppConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16729,14 +17032,14 @@ impl ManagedDeviceMobileAppConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedDeviceMobileAppConfiguration,
-    ) -> graph_core::Request<crate::models::AnyManagedDeviceMobileAppConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyManagedDeviceMobileAppConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -16756,7 +17059,7 @@ impl ManagedDeviceMobileAppConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceMobileAppConfigurationAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16766,7 +17069,7 @@ impl ManagedDeviceMobileAppConfigurationAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedDeviceMobileAppConfigurationAssignmentBuilder {
         ManagedDeviceMobileAppConfigurationAssignmentBuilder {
@@ -16783,8 +17086,9 @@ impl ManagedDeviceMobileAppConfigurationAssignmentBuilder {
     /// Reads this `managedDeviceMobileAppConfigurationAssignment` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::ManagedDeviceMobileAppConfigurationAssignment>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::ManagedDeviceMobileAppConfigurationAssignment,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -16793,14 +17097,14 @@ impl ManagedDeviceMobileAppConfigurationAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedDeviceMobileAppConfigurationAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedDeviceMobileAppConfigurationAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -16810,7 +17114,7 @@ impl ManagedDeviceMobileAppConfigurationAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceMobileAppConfigurationAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16820,7 +17124,7 @@ impl ManagedDeviceMobileAppConfigurationAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedDeviceMobileAppConfigurationAssignmentCollectionBuilder {
         ManagedDeviceMobileAppConfigurationAssignmentCollectionBuilder {
@@ -16837,8 +17141,9 @@ impl ManagedDeviceMobileAppConfigurationAssignmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ManagedDeviceMobileAppConfigurationAssignment>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::ManagedDeviceMobileAppConfigurationAssignment,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -16852,7 +17157,7 @@ impl ManagedDeviceMobileAppConfigurationAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16861,14 +17166,15 @@ impl ManagedDeviceMobileAppConfigurationAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedDeviceMobileAppConfigurationAssignment,
-    ) -> graph_core::Request<crate::models::ManagedDeviceMobileAppConfigurationAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::ManagedDeviceMobileAppConfigurationAssignment>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -16878,7 +17184,7 @@ impl ManagedDeviceMobileAppConfigurationAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceMobileAppConfigurationDeviceStatusBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16888,7 +17194,7 @@ impl ManagedDeviceMobileAppConfigurationDeviceStatusBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedDeviceMobileAppConfigurationDeviceStatusBuilder {
         ManagedDeviceMobileAppConfigurationDeviceStatusBuilder {
@@ -16905,8 +17211,9 @@ impl ManagedDeviceMobileAppConfigurationDeviceStatusBuilder {
     /// Reads this `managedDeviceMobileAppConfigurationDeviceStatus` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::ManagedDeviceMobileAppConfigurationDeviceStatus>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::ManagedDeviceMobileAppConfigurationDeviceStatus,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -16915,14 +17222,14 @@ impl ManagedDeviceMobileAppConfigurationDeviceStatusBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedDeviceMobileAppConfigurationDeviceStatus,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedDeviceMobileAppConfigurationDeviceStatus` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -16932,7 +17239,7 @@ impl ManagedDeviceMobileAppConfigurationDeviceStatusBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceMobileAppConfigurationDeviceStatusCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16942,7 +17249,7 @@ impl ManagedDeviceMobileAppConfigurationDeviceStatusCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedDeviceMobileAppConfigurationDeviceStatusCollectionBuilder {
         ManagedDeviceMobileAppConfigurationDeviceStatusCollectionBuilder {
@@ -16959,8 +17266,9 @@ impl ManagedDeviceMobileAppConfigurationDeviceStatusCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ManagedDeviceMobileAppConfigurationDeviceStatus>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::ManagedDeviceMobileAppConfigurationDeviceStatus,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -16974,7 +17282,7 @@ impl ManagedDeviceMobileAppConfigurationDeviceStatusCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16983,14 +17291,15 @@ impl ManagedDeviceMobileAppConfigurationDeviceStatusCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedDeviceMobileAppConfigurationDeviceStatus,
-    ) -> graph_core::Request<crate::models::ManagedDeviceMobileAppConfigurationDeviceStatus> {
+    ) -> msgraph_typed_core::Request<crate::models::ManagedDeviceMobileAppConfigurationDeviceStatus>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -17000,7 +17309,7 @@ impl ManagedDeviceMobileAppConfigurationDeviceStatusCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceMobileAppConfigurationDeviceSummaryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17010,7 +17319,7 @@ impl ManagedDeviceMobileAppConfigurationDeviceSummaryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedDeviceMobileAppConfigurationDeviceSummaryBuilder {
         ManagedDeviceMobileAppConfigurationDeviceSummaryBuilder {
@@ -17027,8 +17336,9 @@ impl ManagedDeviceMobileAppConfigurationDeviceSummaryBuilder {
     /// Reads this `managedDeviceMobileAppConfigurationDeviceSummary` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::ManagedDeviceMobileAppConfigurationDeviceSummary>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::ManagedDeviceMobileAppConfigurationDeviceSummary,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -17037,14 +17347,14 @@ impl ManagedDeviceMobileAppConfigurationDeviceSummaryBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedDeviceMobileAppConfigurationDeviceSummary,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedDeviceMobileAppConfigurationDeviceSummary` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -17054,7 +17364,7 @@ impl ManagedDeviceMobileAppConfigurationDeviceSummaryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceMobileAppConfigurationDeviceSummaryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17064,7 +17374,7 @@ impl ManagedDeviceMobileAppConfigurationDeviceSummaryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedDeviceMobileAppConfigurationDeviceSummaryCollectionBuilder {
         ManagedDeviceMobileAppConfigurationDeviceSummaryCollectionBuilder {
@@ -17081,7 +17391,7 @@ impl ManagedDeviceMobileAppConfigurationDeviceSummaryCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::ManagedDeviceMobileAppConfigurationDeviceSummary,
     > {
         self.client.collection(self.path.clone())
@@ -17097,7 +17407,7 @@ impl ManagedDeviceMobileAppConfigurationDeviceSummaryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17106,14 +17416,15 @@ impl ManagedDeviceMobileAppConfigurationDeviceSummaryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedDeviceMobileAppConfigurationDeviceSummary,
-    ) -> graph_core::Request<crate::models::ManagedDeviceMobileAppConfigurationDeviceSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::ManagedDeviceMobileAppConfigurationDeviceSummary>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -17123,7 +17434,7 @@ impl ManagedDeviceMobileAppConfigurationDeviceSummaryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceMobileAppConfigurationUserStatusBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17133,7 +17444,7 @@ impl ManagedDeviceMobileAppConfigurationUserStatusBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedDeviceMobileAppConfigurationUserStatusBuilder {
         ManagedDeviceMobileAppConfigurationUserStatusBuilder {
@@ -17150,8 +17461,9 @@ impl ManagedDeviceMobileAppConfigurationUserStatusBuilder {
     /// Reads this `managedDeviceMobileAppConfigurationUserStatus` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::ManagedDeviceMobileAppConfigurationUserStatus>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::ManagedDeviceMobileAppConfigurationUserStatus,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -17160,14 +17472,14 @@ impl ManagedDeviceMobileAppConfigurationUserStatusBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedDeviceMobileAppConfigurationUserStatus,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedDeviceMobileAppConfigurationUserStatus` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -17177,7 +17489,7 @@ impl ManagedDeviceMobileAppConfigurationUserStatusBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceMobileAppConfigurationUserStatusCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17187,7 +17499,7 @@ impl ManagedDeviceMobileAppConfigurationUserStatusCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedDeviceMobileAppConfigurationUserStatusCollectionBuilder {
         ManagedDeviceMobileAppConfigurationUserStatusCollectionBuilder {
@@ -17204,8 +17516,9 @@ impl ManagedDeviceMobileAppConfigurationUserStatusCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ManagedDeviceMobileAppConfigurationUserStatus>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::ManagedDeviceMobileAppConfigurationUserStatus,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -17219,7 +17532,7 @@ impl ManagedDeviceMobileAppConfigurationUserStatusCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17228,14 +17541,15 @@ impl ManagedDeviceMobileAppConfigurationUserStatusCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedDeviceMobileAppConfigurationUserStatus,
-    ) -> graph_core::Request<crate::models::ManagedDeviceMobileAppConfigurationUserStatus> {
+    ) -> msgraph_typed_core::Request<crate::models::ManagedDeviceMobileAppConfigurationUserStatus>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -17245,7 +17559,7 @@ impl ManagedDeviceMobileAppConfigurationUserStatusCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceMobileAppConfigurationUserSummaryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17255,7 +17569,7 @@ impl ManagedDeviceMobileAppConfigurationUserSummaryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedDeviceMobileAppConfigurationUserSummaryBuilder {
         ManagedDeviceMobileAppConfigurationUserSummaryBuilder {
@@ -17272,8 +17586,9 @@ impl ManagedDeviceMobileAppConfigurationUserSummaryBuilder {
     /// Reads this `managedDeviceMobileAppConfigurationUserSummary` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::ManagedDeviceMobileAppConfigurationUserSummary>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::ManagedDeviceMobileAppConfigurationUserSummary,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -17282,14 +17597,14 @@ impl ManagedDeviceMobileAppConfigurationUserSummaryBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedDeviceMobileAppConfigurationUserSummary,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedDeviceMobileAppConfigurationUserSummary` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -17299,7 +17614,7 @@ impl ManagedDeviceMobileAppConfigurationUserSummaryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceMobileAppConfigurationUserSummaryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17309,7 +17624,7 @@ impl ManagedDeviceMobileAppConfigurationUserSummaryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedDeviceMobileAppConfigurationUserSummaryCollectionBuilder {
         ManagedDeviceMobileAppConfigurationUserSummaryCollectionBuilder {
@@ -17326,8 +17641,9 @@ impl ManagedDeviceMobileAppConfigurationUserSummaryCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ManagedDeviceMobileAppConfigurationUserSummary>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::ManagedDeviceMobileAppConfigurationUserSummary,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -17341,7 +17657,7 @@ impl ManagedDeviceMobileAppConfigurationUserSummaryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17350,14 +17666,15 @@ impl ManagedDeviceMobileAppConfigurationUserSummaryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedDeviceMobileAppConfigurationUserSummary,
-    ) -> graph_core::Request<crate::models::ManagedDeviceMobileAppConfigurationUserSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::ManagedDeviceMobileAppConfigurationUserSummary>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -17367,7 +17684,7 @@ impl ManagedDeviceMobileAppConfigurationUserSummaryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedEBookBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17376,7 +17693,7 @@ impl ManagedEBookBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ManagedEBookBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ManagedEBookBuilder {
         ManagedEBookBuilder {
             client,
             path: path.into(),
@@ -17389,7 +17706,7 @@ impl ManagedEBookBuilder {
     }
 
     /// Reads this `managedEBook` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyManagedEBook> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyManagedEBook> {
         self.client.entity(self.path.clone())
     }
 
@@ -17398,14 +17715,14 @@ impl ManagedEBookBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedEBook,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedEBook` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -17445,7 +17762,7 @@ impl ManagedEBookBuilder {
     pub fn assign(
         &self,
         body: &crate::models::ManagedEBookAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -17457,7 +17774,7 @@ impl ManagedEBookBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedEBookCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17467,7 +17784,7 @@ impl ManagedEBookCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedEBookCollectionBuilder {
         ManagedEBookCollectionBuilder {
@@ -17482,7 +17799,7 @@ impl ManagedEBookCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyManagedEBook> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyManagedEBook> {
         self.client.collection(self.path.clone())
     }
 
@@ -17493,7 +17810,7 @@ impl ManagedEBookCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17502,14 +17819,14 @@ impl ManagedEBookCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedEBook,
-    ) -> graph_core::Request<crate::models::AnyManagedEBook> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyManagedEBook> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -17527,7 +17844,7 @@ impl ManagedEBookCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedEBookAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17537,7 +17854,7 @@ impl ManagedEBookAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedEBookAssignmentBuilder {
         ManagedEBookAssignmentBuilder {
@@ -17552,7 +17869,9 @@ impl ManagedEBookAssignmentBuilder {
     }
 
     /// Reads this `managedEBookAssignment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyManagedEBookAssignment> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyManagedEBookAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -17561,14 +17880,14 @@ impl ManagedEBookAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedEBookAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedEBookAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -17578,7 +17897,7 @@ impl ManagedEBookAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedEBookAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17588,7 +17907,7 @@ impl ManagedEBookAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedEBookAssignmentCollectionBuilder {
         ManagedEBookAssignmentCollectionBuilder {
@@ -17603,7 +17922,9 @@ impl ManagedEBookAssignmentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyManagedEBookAssignment> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyManagedEBookAssignment> {
         self.client.collection(self.path.clone())
     }
 
@@ -17614,7 +17935,7 @@ impl ManagedEBookAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17623,14 +17944,14 @@ impl ManagedEBookAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedEBookAssignment,
-    ) -> graph_core::Request<crate::models::AnyManagedEBookAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyManagedEBookAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -17650,7 +17971,7 @@ impl ManagedEBookAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedIOSLobAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17659,7 +17980,10 @@ impl ManagedIOSLobAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ManagedIOSLobAppBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ManagedIOSLobAppBuilder {
         ManagedIOSLobAppBuilder {
             client,
             path: path.into(),
@@ -17672,7 +17996,7 @@ impl ManagedIOSLobAppBuilder {
     }
 
     /// Reads this `managedIOSLobApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ManagedIOSLobApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ManagedIOSLobApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -17681,14 +18005,14 @@ impl ManagedIOSLobAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedIOSLobApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedIOSLobApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -17720,7 +18044,7 @@ impl ManagedIOSLobAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -17732,7 +18056,7 @@ impl ManagedIOSLobAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedIOSLobAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17742,7 +18066,7 @@ impl ManagedIOSLobAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedIOSLobAppCollectionBuilder {
         ManagedIOSLobAppCollectionBuilder {
@@ -17757,7 +18081,7 @@ impl ManagedIOSLobAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ManagedIOSLobApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ManagedIOSLobApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -17768,7 +18092,7 @@ impl ManagedIOSLobAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17777,14 +18101,14 @@ impl ManagedIOSLobAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedIOSLobApp,
-    ) -> graph_core::Request<crate::models::ManagedIOSLobApp> {
+    ) -> msgraph_typed_core::Request<crate::models::ManagedIOSLobApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -17794,7 +18118,7 @@ impl ManagedIOSLobAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedIOSStoreAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17803,7 +18127,10 @@ impl ManagedIOSStoreAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ManagedIOSStoreAppBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ManagedIOSStoreAppBuilder {
         ManagedIOSStoreAppBuilder {
             client,
             path: path.into(),
@@ -17816,7 +18143,7 @@ impl ManagedIOSStoreAppBuilder {
     }
 
     /// Reads this `managedIOSStoreApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ManagedIOSStoreApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ManagedIOSStoreApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -17825,14 +18152,14 @@ impl ManagedIOSStoreAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedIOSStoreApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedIOSStoreApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -17856,7 +18183,7 @@ impl ManagedIOSStoreAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -17868,7 +18195,7 @@ impl ManagedIOSStoreAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedIOSStoreAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17878,7 +18205,7 @@ impl ManagedIOSStoreAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedIOSStoreAppCollectionBuilder {
         ManagedIOSStoreAppCollectionBuilder {
@@ -17893,7 +18220,7 @@ impl ManagedIOSStoreAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ManagedIOSStoreApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ManagedIOSStoreApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -17904,7 +18231,7 @@ impl ManagedIOSStoreAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17913,14 +18240,14 @@ impl ManagedIOSStoreAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedIOSStoreApp,
-    ) -> graph_core::Request<crate::models::ManagedIOSStoreApp> {
+    ) -> msgraph_typed_core::Request<crate::models::ManagedIOSStoreApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -17930,7 +18257,7 @@ impl ManagedIOSStoreAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedMobileAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17939,7 +18266,10 @@ impl ManagedMobileAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ManagedMobileAppBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ManagedMobileAppBuilder {
         ManagedMobileAppBuilder {
             client,
             path: path.into(),
@@ -17952,7 +18282,7 @@ impl ManagedMobileAppBuilder {
     }
 
     /// Reads this `managedMobileApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ManagedMobileApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ManagedMobileApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -17961,14 +18291,14 @@ impl ManagedMobileAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedMobileApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedMobileApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -17978,7 +18308,7 @@ impl ManagedMobileAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedMobileAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17988,7 +18318,7 @@ impl ManagedMobileAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedMobileAppCollectionBuilder {
         ManagedMobileAppCollectionBuilder {
@@ -18003,7 +18333,7 @@ impl ManagedMobileAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ManagedMobileApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ManagedMobileApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -18014,7 +18344,7 @@ impl ManagedMobileAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18023,14 +18353,14 @@ impl ManagedMobileAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedMobileApp,
-    ) -> graph_core::Request<crate::models::ManagedMobileApp> {
+    ) -> msgraph_typed_core::Request<crate::models::ManagedMobileApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -18040,7 +18370,7 @@ impl ManagedMobileAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedMobileLobAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18049,7 +18379,10 @@ impl ManagedMobileLobAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ManagedMobileLobAppBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ManagedMobileLobAppBuilder {
         ManagedMobileLobAppBuilder {
             client,
             path: path.into(),
@@ -18062,7 +18395,7 @@ impl ManagedMobileLobAppBuilder {
     }
 
     /// Reads this `managedMobileLobApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyManagedMobileLobApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyManagedMobileLobApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -18071,14 +18404,14 @@ impl ManagedMobileLobAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedMobileLobApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedMobileLobApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -18110,7 +18443,7 @@ impl ManagedMobileLobAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -18122,7 +18455,7 @@ impl ManagedMobileLobAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedMobileLobAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18132,7 +18465,7 @@ impl ManagedMobileLobAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedMobileLobAppCollectionBuilder {
         ManagedMobileLobAppCollectionBuilder {
@@ -18147,7 +18480,9 @@ impl ManagedMobileLobAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyManagedMobileLobApp> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyManagedMobileLobApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -18158,7 +18493,7 @@ impl ManagedMobileLobAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18167,14 +18502,14 @@ impl ManagedMobileLobAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedMobileLobApp,
-    ) -> graph_core::Request<crate::models::AnyManagedMobileLobApp> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyManagedMobileLobApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -18202,7 +18537,7 @@ impl ManagedMobileLobAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MdmWindowsInformationProtectionPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18212,7 +18547,7 @@ impl MdmWindowsInformationProtectionPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MdmWindowsInformationProtectionPolicyBuilder {
         MdmWindowsInformationProtectionPolicyBuilder {
@@ -18229,7 +18564,8 @@ impl MdmWindowsInformationProtectionPolicyBuilder {
     /// Reads this `mdmWindowsInformationProtectionPolicy` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::MdmWindowsInformationProtectionPolicy> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MdmWindowsInformationProtectionPolicy>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -18238,14 +18574,14 @@ impl MdmWindowsInformationProtectionPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::MdmWindowsInformationProtectionPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mdmWindowsInformationProtectionPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -18283,7 +18619,7 @@ impl MdmWindowsInformationProtectionPolicyBuilder {
     pub fn assign(
         &self,
         body: &crate::models::WindowsInformationProtectionAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -18293,7 +18629,7 @@ impl MdmWindowsInformationProtectionPolicyBuilder {
     pub fn target_apps(
         &self,
         body: &crate::models::ManagedAppPolicyTargetAppsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/targetApps", self.path))
             .json_body(body)
@@ -18305,7 +18641,7 @@ impl MdmWindowsInformationProtectionPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MdmWindowsInformationProtectionPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18315,7 +18651,7 @@ impl MdmWindowsInformationProtectionPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MdmWindowsInformationProtectionPolicyCollectionBuilder {
         MdmWindowsInformationProtectionPolicyCollectionBuilder {
@@ -18332,7 +18668,8 @@ impl MdmWindowsInformationProtectionPolicyCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::MdmWindowsInformationProtectionPolicy> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MdmWindowsInformationProtectionPolicy>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -18343,7 +18680,7 @@ impl MdmWindowsInformationProtectionPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18352,14 +18689,14 @@ impl MdmWindowsInformationProtectionPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MdmWindowsInformationProtectionPolicy,
-    ) -> graph_core::Request<crate::models::MdmWindowsInformationProtectionPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::MdmWindowsInformationProtectionPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -18369,7 +18706,7 @@ impl MdmWindowsInformationProtectionPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MicrosoftStoreForBusinessAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18379,7 +18716,7 @@ impl MicrosoftStoreForBusinessAppBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MicrosoftStoreForBusinessAppBuilder {
         MicrosoftStoreForBusinessAppBuilder {
@@ -18394,7 +18731,9 @@ impl MicrosoftStoreForBusinessAppBuilder {
     }
 
     /// Reads this `microsoftStoreForBusinessApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MicrosoftStoreForBusinessApp> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MicrosoftStoreForBusinessApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -18403,14 +18742,14 @@ impl MicrosoftStoreForBusinessAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::MicrosoftStoreForBusinessApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `microsoftStoreForBusinessApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -18434,7 +18773,7 @@ impl MicrosoftStoreForBusinessAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -18446,7 +18785,7 @@ impl MicrosoftStoreForBusinessAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MicrosoftStoreForBusinessAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18456,7 +18795,7 @@ impl MicrosoftStoreForBusinessAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MicrosoftStoreForBusinessAppCollectionBuilder {
         MicrosoftStoreForBusinessAppCollectionBuilder {
@@ -18473,7 +18812,7 @@ impl MicrosoftStoreForBusinessAppCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::MicrosoftStoreForBusinessApp> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MicrosoftStoreForBusinessApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -18484,7 +18823,7 @@ impl MicrosoftStoreForBusinessAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18493,14 +18832,14 @@ impl MicrosoftStoreForBusinessAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MicrosoftStoreForBusinessApp,
-    ) -> graph_core::Request<crate::models::MicrosoftStoreForBusinessApp> {
+    ) -> msgraph_typed_core::Request<crate::models::MicrosoftStoreForBusinessApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -18510,7 +18849,7 @@ impl MicrosoftStoreForBusinessAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18519,7 +18858,7 @@ impl MobileAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MobileAppBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> MobileAppBuilder {
         MobileAppBuilder {
             client,
             path: path.into(),
@@ -18532,7 +18871,7 @@ impl MobileAppBuilder {
     }
 
     /// Reads this `mobileApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyMobileApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyMobileApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -18541,14 +18880,14 @@ impl MobileAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::MobileApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mobileApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -18572,7 +18911,7 @@ impl MobileAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -18584,7 +18923,7 @@ impl MobileAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18593,7 +18932,10 @@ impl MobileAppCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MobileAppCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> MobileAppCollectionBuilder {
         MobileAppCollectionBuilder {
             client,
             path: path.into(),
@@ -18606,7 +18948,7 @@ impl MobileAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyMobileApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyMobileApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -18617,7 +18959,7 @@ impl MobileAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18626,14 +18968,14 @@ impl MobileAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MobileApp,
-    ) -> graph_core::Request<crate::models::AnyMobileApp> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMobileApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -18867,7 +19209,7 @@ impl MobileAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileAppAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18876,7 +19218,10 @@ impl MobileAppAssignmentBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MobileAppAssignmentBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> MobileAppAssignmentBuilder {
         MobileAppAssignmentBuilder {
             client,
             path: path.into(),
@@ -18889,7 +19234,7 @@ impl MobileAppAssignmentBuilder {
     }
 
     /// Reads this `mobileAppAssignment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MobileAppAssignment> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MobileAppAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -18898,14 +19243,14 @@ impl MobileAppAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::MobileAppAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mobileAppAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -18915,7 +19260,7 @@ impl MobileAppAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileAppAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18925,7 +19270,7 @@ impl MobileAppAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MobileAppAssignmentCollectionBuilder {
         MobileAppAssignmentCollectionBuilder {
@@ -18940,7 +19285,9 @@ impl MobileAppAssignmentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MobileAppAssignment> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MobileAppAssignment> {
         self.client.collection(self.path.clone())
     }
 
@@ -18951,7 +19298,7 @@ impl MobileAppAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18960,14 +19307,14 @@ impl MobileAppAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MobileAppAssignment,
-    ) -> graph_core::Request<crate::models::MobileAppAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::MobileAppAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -18977,7 +19324,7 @@ impl MobileAppAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileAppCategoryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18986,7 +19333,10 @@ impl MobileAppCategoryBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MobileAppCategoryBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> MobileAppCategoryBuilder {
         MobileAppCategoryBuilder {
             client,
             path: path.into(),
@@ -18999,7 +19349,7 @@ impl MobileAppCategoryBuilder {
     }
 
     /// Reads this `mobileAppCategory` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MobileAppCategory> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MobileAppCategory> {
         self.client.entity(self.path.clone())
     }
 
@@ -19008,14 +19358,14 @@ impl MobileAppCategoryBuilder {
     pub fn update(
         &self,
         body: &crate::models::MobileAppCategory,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mobileAppCategory` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -19025,7 +19375,7 @@ impl MobileAppCategoryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileAppCategoryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19035,7 +19385,7 @@ impl MobileAppCategoryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MobileAppCategoryCollectionBuilder {
         MobileAppCategoryCollectionBuilder {
@@ -19050,7 +19400,7 @@ impl MobileAppCategoryCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MobileAppCategory> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::MobileAppCategory> {
         self.client.collection(self.path.clone())
     }
 
@@ -19061,7 +19411,7 @@ impl MobileAppCategoryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19070,14 +19420,14 @@ impl MobileAppCategoryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MobileAppCategory,
-    ) -> graph_core::Request<crate::models::MobileAppCategory> {
+    ) -> msgraph_typed_core::Request<crate::models::MobileAppCategory> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -19087,7 +19437,7 @@ impl MobileAppCategoryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileAppContentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19096,7 +19446,10 @@ impl MobileAppContentBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MobileAppContentBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> MobileAppContentBuilder {
         MobileAppContentBuilder {
             client,
             path: path.into(),
@@ -19109,7 +19462,7 @@ impl MobileAppContentBuilder {
     }
 
     /// Reads this `mobileAppContent` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MobileAppContent> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MobileAppContent> {
         self.client.entity(self.path.clone())
     }
 
@@ -19118,14 +19471,14 @@ impl MobileAppContentBuilder {
     pub fn update(
         &self,
         body: &crate::models::MobileAppContent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mobileAppContent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -19151,7 +19504,7 @@ impl MobileAppContentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileAppContentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19161,7 +19514,7 @@ impl MobileAppContentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MobileAppContentCollectionBuilder {
         MobileAppContentCollectionBuilder {
@@ -19176,7 +19529,7 @@ impl MobileAppContentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MobileAppContent> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::MobileAppContent> {
         self.client.collection(self.path.clone())
     }
 
@@ -19187,7 +19540,7 @@ impl MobileAppContentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19196,14 +19549,14 @@ impl MobileAppContentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MobileAppContent,
-    ) -> graph_core::Request<crate::models::MobileAppContent> {
+    ) -> msgraph_typed_core::Request<crate::models::MobileAppContent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -19213,7 +19566,7 @@ impl MobileAppContentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileAppContentFileBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19222,7 +19575,10 @@ impl MobileAppContentFileBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MobileAppContentFileBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> MobileAppContentFileBuilder {
         MobileAppContentFileBuilder {
             client,
             path: path.into(),
@@ -19235,7 +19591,7 @@ impl MobileAppContentFileBuilder {
     }
 
     /// Reads this `mobileAppContentFile` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MobileAppContentFile> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MobileAppContentFile> {
         self.client.entity(self.path.clone())
     }
 
@@ -19244,14 +19600,14 @@ impl MobileAppContentFileBuilder {
     pub fn update(
         &self,
         body: &crate::models::MobileAppContentFile,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mobileAppContentFile` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -19259,14 +19615,14 @@ impl MobileAppContentFileBuilder {
     pub fn commit(
         &self,
         body: &crate::models::MobileAppContentFileCommitBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/commit", self.path))
             .json_body(body)
     }
 
     /// Calls the `renewUpload` action (`POST .../renewUpload`).
-    pub fn renew_upload(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn renew_upload(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/renewUpload", self.path))
     }
@@ -19277,7 +19633,7 @@ impl MobileAppContentFileBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileAppContentFileCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19287,7 +19643,7 @@ impl MobileAppContentFileCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MobileAppContentFileCollectionBuilder {
         MobileAppContentFileCollectionBuilder {
@@ -19302,7 +19658,9 @@ impl MobileAppContentFileCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MobileAppContentFile> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MobileAppContentFile> {
         self.client.collection(self.path.clone())
     }
 
@@ -19313,7 +19671,7 @@ impl MobileAppContentFileCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19322,14 +19680,14 @@ impl MobileAppContentFileCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MobileAppContentFile,
-    ) -> graph_core::Request<crate::models::MobileAppContentFile> {
+    ) -> msgraph_typed_core::Request<crate::models::MobileAppContentFile> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -19339,7 +19697,7 @@ impl MobileAppContentFileCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileAppRelationshipBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19349,7 +19707,7 @@ impl MobileAppRelationshipBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MobileAppRelationshipBuilder {
         MobileAppRelationshipBuilder {
@@ -19364,7 +19722,7 @@ impl MobileAppRelationshipBuilder {
     }
 
     /// Reads this `mobileAppRelationship` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MobileAppRelationship> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MobileAppRelationship> {
         self.client.entity(self.path.clone())
     }
 
@@ -19373,14 +19731,14 @@ impl MobileAppRelationshipBuilder {
     pub fn update(
         &self,
         body: &crate::models::MobileAppRelationship,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mobileAppRelationship` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -19390,7 +19748,7 @@ impl MobileAppRelationshipBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileAppRelationshipCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19400,7 +19758,7 @@ impl MobileAppRelationshipCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MobileAppRelationshipCollectionBuilder {
         MobileAppRelationshipCollectionBuilder {
@@ -19415,7 +19773,9 @@ impl MobileAppRelationshipCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MobileAppRelationship> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MobileAppRelationship> {
         self.client.collection(self.path.clone())
     }
 
@@ -19426,7 +19786,7 @@ impl MobileAppRelationshipCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19435,14 +19795,14 @@ impl MobileAppRelationshipCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MobileAppRelationship,
-    ) -> graph_core::Request<crate::models::MobileAppRelationship> {
+    ) -> msgraph_typed_core::Request<crate::models::MobileAppRelationship> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -19452,7 +19812,7 @@ impl MobileAppRelationshipCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileAppTroubleshootingEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19462,7 +19822,7 @@ impl MobileAppTroubleshootingEventBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MobileAppTroubleshootingEventBuilder {
         MobileAppTroubleshootingEventBuilder {
@@ -19477,7 +19837,9 @@ impl MobileAppTroubleshootingEventBuilder {
     }
 
     /// Reads this `mobileAppTroubleshootingEvent` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MobileAppTroubleshootingEvent> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MobileAppTroubleshootingEvent> {
         self.client.entity(self.path.clone())
     }
 
@@ -19486,14 +19848,14 @@ impl MobileAppTroubleshootingEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::MobileAppTroubleshootingEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mobileAppTroubleshootingEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -19513,7 +19875,7 @@ impl MobileAppTroubleshootingEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileAppTroubleshootingEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19523,7 +19885,7 @@ impl MobileAppTroubleshootingEventCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MobileAppTroubleshootingEventCollectionBuilder {
         MobileAppTroubleshootingEventCollectionBuilder {
@@ -19540,7 +19902,7 @@ impl MobileAppTroubleshootingEventCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::MobileAppTroubleshootingEvent> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MobileAppTroubleshootingEvent> {
         self.client.collection(self.path.clone())
     }
 
@@ -19551,7 +19913,7 @@ impl MobileAppTroubleshootingEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19560,14 +19922,14 @@ impl MobileAppTroubleshootingEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MobileAppTroubleshootingEvent,
-    ) -> graph_core::Request<crate::models::MobileAppTroubleshootingEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::MobileAppTroubleshootingEvent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -19577,7 +19939,7 @@ impl MobileAppTroubleshootingEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileContainedAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19586,7 +19948,10 @@ impl MobileContainedAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MobileContainedAppBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> MobileContainedAppBuilder {
         MobileContainedAppBuilder {
             client,
             path: path.into(),
@@ -19599,7 +19964,7 @@ impl MobileContainedAppBuilder {
     }
 
     /// Reads this `mobileContainedApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyMobileContainedApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyMobileContainedApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -19608,14 +19973,14 @@ impl MobileContainedAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::MobileContainedApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mobileContainedApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -19625,7 +19990,7 @@ impl MobileContainedAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileContainedAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19635,7 +20000,7 @@ impl MobileContainedAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MobileContainedAppCollectionBuilder {
         MobileContainedAppCollectionBuilder {
@@ -19650,7 +20015,9 @@ impl MobileContainedAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyMobileContainedApp> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyMobileContainedApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -19661,7 +20028,7 @@ impl MobileContainedAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19670,14 +20037,14 @@ impl MobileContainedAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MobileContainedApp,
-    ) -> graph_core::Request<crate::models::AnyMobileContainedApp> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMobileContainedApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -19700,7 +20067,7 @@ impl MobileContainedAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileLobAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19709,7 +20076,7 @@ impl MobileLobAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MobileLobAppBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> MobileLobAppBuilder {
         MobileLobAppBuilder {
             client,
             path: path.into(),
@@ -19722,7 +20089,7 @@ impl MobileLobAppBuilder {
     }
 
     /// Reads this `mobileLobApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyMobileLobApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyMobileLobApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -19731,14 +20098,14 @@ impl MobileLobAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::MobileLobApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mobileLobApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -19770,7 +20137,7 @@ impl MobileLobAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -19782,7 +20149,7 @@ impl MobileLobAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileLobAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19792,7 +20159,7 @@ impl MobileLobAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MobileLobAppCollectionBuilder {
         MobileLobAppCollectionBuilder {
@@ -19807,7 +20174,7 @@ impl MobileLobAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyMobileLobApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyMobileLobApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -19818,7 +20185,7 @@ impl MobileLobAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19827,14 +20194,14 @@ impl MobileLobAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MobileLobApp,
-    ) -> graph_core::Request<crate::models::AnyMobileLobApp> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMobileLobApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -19910,7 +20277,7 @@ impl MobileLobAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileThreatDefenseConnectorBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19920,7 +20287,7 @@ impl MobileThreatDefenseConnectorBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MobileThreatDefenseConnectorBuilder {
         MobileThreatDefenseConnectorBuilder {
@@ -19935,7 +20302,9 @@ impl MobileThreatDefenseConnectorBuilder {
     }
 
     /// Reads this `mobileThreatDefenseConnector` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MobileThreatDefenseConnector> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MobileThreatDefenseConnector> {
         self.client.entity(self.path.clone())
     }
 
@@ -19944,14 +20313,14 @@ impl MobileThreatDefenseConnectorBuilder {
     pub fn update(
         &self,
         body: &crate::models::MobileThreatDefenseConnector,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mobileThreatDefenseConnector` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -19961,7 +20330,7 @@ impl MobileThreatDefenseConnectorBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MobileThreatDefenseConnectorCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19971,7 +20340,7 @@ impl MobileThreatDefenseConnectorCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MobileThreatDefenseConnectorCollectionBuilder {
         MobileThreatDefenseConnectorCollectionBuilder {
@@ -19988,7 +20357,7 @@ impl MobileThreatDefenseConnectorCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::MobileThreatDefenseConnector> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MobileThreatDefenseConnector> {
         self.client.collection(self.path.clone())
     }
 
@@ -19999,7 +20368,7 @@ impl MobileThreatDefenseConnectorCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -20008,14 +20377,14 @@ impl MobileThreatDefenseConnectorCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MobileThreatDefenseConnector,
-    ) -> graph_core::Request<crate::models::MobileThreatDefenseConnector> {
+    ) -> msgraph_typed_core::Request<crate::models::MobileThreatDefenseConnector> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -20025,7 +20394,7 @@ impl MobileThreatDefenseConnectorCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct NotificationMessageTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20035,7 +20404,7 @@ impl NotificationMessageTemplateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> NotificationMessageTemplateBuilder {
         NotificationMessageTemplateBuilder {
@@ -20050,7 +20419,9 @@ impl NotificationMessageTemplateBuilder {
     }
 
     /// Reads this `notificationMessageTemplate` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::NotificationMessageTemplate> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::NotificationMessageTemplate> {
         self.client.entity(self.path.clone())
     }
 
@@ -20059,14 +20430,14 @@ impl NotificationMessageTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::NotificationMessageTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `notificationMessageTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -20081,7 +20452,7 @@ impl NotificationMessageTemplateBuilder {
     }
 
     /// Calls the `sendTestMessage` action (`POST .../sendTestMessage`).
-    pub fn send_test_message(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn send_test_message(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/sendTestMessage", self.path))
     }
@@ -20092,7 +20463,7 @@ impl NotificationMessageTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct NotificationMessageTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20102,7 +20473,7 @@ impl NotificationMessageTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> NotificationMessageTemplateCollectionBuilder {
         NotificationMessageTemplateCollectionBuilder {
@@ -20119,7 +20490,7 @@ impl NotificationMessageTemplateCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::NotificationMessageTemplate> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::NotificationMessageTemplate> {
         self.client.collection(self.path.clone())
     }
 
@@ -20130,7 +20501,7 @@ impl NotificationMessageTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -20139,14 +20510,14 @@ impl NotificationMessageTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::NotificationMessageTemplate,
-    ) -> graph_core::Request<crate::models::NotificationMessageTemplate> {
+    ) -> msgraph_typed_core::Request<crate::models::NotificationMessageTemplate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -20156,7 +20527,7 @@ impl NotificationMessageTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnPremisesConditionalAccessSettingsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20166,7 +20537,7 @@ impl OnPremisesConditionalAccessSettingsBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnPremisesConditionalAccessSettingsBuilder {
         OnPremisesConditionalAccessSettingsBuilder {
@@ -20183,7 +20554,7 @@ impl OnPremisesConditionalAccessSettingsBuilder {
     /// Reads this `onPremisesConditionalAccessSettings` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::OnPremisesConditionalAccessSettings> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnPremisesConditionalAccessSettings> {
         self.client.entity(self.path.clone())
     }
 
@@ -20192,14 +20563,14 @@ impl OnPremisesConditionalAccessSettingsBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnPremisesConditionalAccessSettings,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onPremisesConditionalAccessSettings` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -20209,7 +20580,7 @@ impl OnPremisesConditionalAccessSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnPremisesConditionalAccessSettingsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20219,7 +20590,7 @@ impl OnPremisesConditionalAccessSettingsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnPremisesConditionalAccessSettingsCollectionBuilder {
         OnPremisesConditionalAccessSettingsCollectionBuilder {
@@ -20236,7 +20607,8 @@ impl OnPremisesConditionalAccessSettingsCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OnPremisesConditionalAccessSettings> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnPremisesConditionalAccessSettings>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -20247,7 +20619,7 @@ impl OnPremisesConditionalAccessSettingsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -20256,14 +20628,14 @@ impl OnPremisesConditionalAccessSettingsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnPremisesConditionalAccessSettings,
-    ) -> graph_core::Request<crate::models::OnPremisesConditionalAccessSettings> {
+    ) -> msgraph_typed_core::Request<crate::models::OnPremisesConditionalAccessSettings> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -20273,7 +20645,7 @@ impl OnPremisesConditionalAccessSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RemoteAssistancePartnerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20283,7 +20655,7 @@ impl RemoteAssistancePartnerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RemoteAssistancePartnerBuilder {
         RemoteAssistancePartnerBuilder {
@@ -20298,7 +20670,7 @@ impl RemoteAssistancePartnerBuilder {
     }
 
     /// Reads this `remoteAssistancePartner` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::RemoteAssistancePartner> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::RemoteAssistancePartner> {
         self.client.entity(self.path.clone())
     }
 
@@ -20307,25 +20679,25 @@ impl RemoteAssistancePartnerBuilder {
     pub fn update(
         &self,
         body: &crate::models::RemoteAssistancePartner,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `remoteAssistancePartner` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `beginOnboarding` action (`POST .../beginOnboarding`).
-    pub fn begin_onboarding(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn begin_onboarding(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/beginOnboarding", self.path))
     }
 
     /// Calls the `disconnect` action (`POST .../disconnect`).
-    pub fn disconnect(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn disconnect(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/disconnect", self.path))
     }
@@ -20336,7 +20708,7 @@ impl RemoteAssistancePartnerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RemoteAssistancePartnerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20346,7 +20718,7 @@ impl RemoteAssistancePartnerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RemoteAssistancePartnerCollectionBuilder {
         RemoteAssistancePartnerCollectionBuilder {
@@ -20361,7 +20733,9 @@ impl RemoteAssistancePartnerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::RemoteAssistancePartner> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::RemoteAssistancePartner> {
         self.client.collection(self.path.clone())
     }
 
@@ -20372,7 +20746,7 @@ impl RemoteAssistancePartnerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -20381,14 +20755,14 @@ impl RemoteAssistancePartnerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RemoteAssistancePartner,
-    ) -> graph_core::Request<crate::models::RemoteAssistancePartner> {
+    ) -> msgraph_typed_core::Request<crate::models::RemoteAssistancePartner> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -20398,7 +20772,7 @@ impl RemoteAssistancePartnerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ResourceOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20407,7 +20781,10 @@ impl ResourceOperationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ResourceOperationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ResourceOperationBuilder {
         ResourceOperationBuilder {
             client,
             path: path.into(),
@@ -20420,7 +20797,7 @@ impl ResourceOperationBuilder {
     }
 
     /// Reads this `resourceOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ResourceOperation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ResourceOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -20429,14 +20806,14 @@ impl ResourceOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::ResourceOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `resourceOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -20446,7 +20823,7 @@ impl ResourceOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ResourceOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20456,7 +20833,7 @@ impl ResourceOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ResourceOperationCollectionBuilder {
         ResourceOperationCollectionBuilder {
@@ -20471,7 +20848,7 @@ impl ResourceOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ResourceOperation> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ResourceOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -20482,7 +20859,7 @@ impl ResourceOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -20491,14 +20868,14 @@ impl ResourceOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ResourceOperation,
-    ) -> graph_core::Request<crate::models::ResourceOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::ResourceOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -20508,7 +20885,7 @@ impl ResourceOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RoleAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20517,7 +20894,10 @@ impl RoleAssignmentBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RoleAssignmentBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> RoleAssignmentBuilder {
         RoleAssignmentBuilder {
             client,
             path: path.into(),
@@ -20530,7 +20910,7 @@ impl RoleAssignmentBuilder {
     }
 
     /// Reads this `roleAssignment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyRoleAssignment> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyRoleAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -20539,14 +20919,14 @@ impl RoleAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::RoleAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `roleAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -20564,7 +20944,7 @@ impl RoleAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RoleAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20574,7 +20954,7 @@ impl RoleAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RoleAssignmentCollectionBuilder {
         RoleAssignmentCollectionBuilder {
@@ -20589,7 +20969,7 @@ impl RoleAssignmentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyRoleAssignment> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyRoleAssignment> {
         self.client.collection(self.path.clone())
     }
 
@@ -20600,7 +20980,7 @@ impl RoleAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -20609,14 +20989,14 @@ impl RoleAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RoleAssignment,
-    ) -> graph_core::Request<crate::models::AnyRoleAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyRoleAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -20639,7 +21019,7 @@ impl RoleAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RoleDefinitionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20648,7 +21028,10 @@ impl RoleDefinitionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RoleDefinitionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> RoleDefinitionBuilder {
         RoleDefinitionBuilder {
             client,
             path: path.into(),
@@ -20661,7 +21044,7 @@ impl RoleDefinitionBuilder {
     }
 
     /// Reads this `roleDefinition` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyRoleDefinition> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyRoleDefinition> {
         self.client.entity(self.path.clone())
     }
 
@@ -20670,14 +21053,14 @@ impl RoleDefinitionBuilder {
     pub fn update(
         &self,
         body: &crate::models::RoleDefinition,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `roleDefinition` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -20695,7 +21078,7 @@ impl RoleDefinitionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RoleDefinitionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20705,7 +21088,7 @@ impl RoleDefinitionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RoleDefinitionCollectionBuilder {
         RoleDefinitionCollectionBuilder {
@@ -20720,7 +21103,7 @@ impl RoleDefinitionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyRoleDefinition> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyRoleDefinition> {
         self.client.collection(self.path.clone())
     }
 
@@ -20731,7 +21114,7 @@ impl RoleDefinitionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -20740,14 +21123,14 @@ impl RoleDefinitionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RoleDefinition,
-    ) -> graph_core::Request<crate::models::AnyRoleDefinition> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyRoleDefinition> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -20770,7 +21153,7 @@ impl RoleDefinitionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SettingStateDeviceSummaryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20780,7 +21163,7 @@ impl SettingStateDeviceSummaryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SettingStateDeviceSummaryBuilder {
         SettingStateDeviceSummaryBuilder {
@@ -20795,7 +21178,9 @@ impl SettingStateDeviceSummaryBuilder {
     }
 
     /// Reads this `settingStateDeviceSummary` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SettingStateDeviceSummary> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SettingStateDeviceSummary> {
         self.client.entity(self.path.clone())
     }
 
@@ -20804,14 +21189,14 @@ impl SettingStateDeviceSummaryBuilder {
     pub fn update(
         &self,
         body: &crate::models::SettingStateDeviceSummary,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `settingStateDeviceSummary` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -20821,7 +21206,7 @@ impl SettingStateDeviceSummaryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SettingStateDeviceSummaryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20831,7 +21216,7 @@ impl SettingStateDeviceSummaryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SettingStateDeviceSummaryCollectionBuilder {
         SettingStateDeviceSummaryCollectionBuilder {
@@ -20846,7 +21231,9 @@ impl SettingStateDeviceSummaryCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SettingStateDeviceSummary> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SettingStateDeviceSummary> {
         self.client.collection(self.path.clone())
     }
 
@@ -20857,7 +21244,7 @@ impl SettingStateDeviceSummaryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -20866,14 +21253,14 @@ impl SettingStateDeviceSummaryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SettingStateDeviceSummary,
-    ) -> graph_core::Request<crate::models::SettingStateDeviceSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::SettingStateDeviceSummary> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -20883,7 +21270,7 @@ impl SettingStateDeviceSummaryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharedPCConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20893,7 +21280,7 @@ impl SharedPCConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharedPCConfigurationBuilder {
         SharedPCConfigurationBuilder {
@@ -20908,7 +21295,7 @@ impl SharedPCConfigurationBuilder {
     }
 
     /// Reads this `sharedPCConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SharedPCConfiguration> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SharedPCConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -20917,14 +21304,14 @@ impl SharedPCConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharedPCConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharedPCConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -20986,8 +21373,9 @@ impl SharedPCConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -20997,7 +21385,7 @@ impl SharedPCConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -21014,7 +21402,7 @@ impl SharedPCConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharedPCConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21024,7 +21412,7 @@ impl SharedPCConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharedPCConfigurationCollectionBuilder {
         SharedPCConfigurationCollectionBuilder {
@@ -21039,7 +21427,9 @@ impl SharedPCConfigurationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SharedPCConfiguration> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SharedPCConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -21050,7 +21440,7 @@ impl SharedPCConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -21059,14 +21449,14 @@ impl SharedPCConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharedPCConfiguration,
-    ) -> graph_core::Request<crate::models::SharedPCConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::SharedPCConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -21076,7 +21466,7 @@ impl SharedPCConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TargetedManagedAppConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21086,7 +21476,7 @@ impl TargetedManagedAppConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TargetedManagedAppConfigurationBuilder {
         TargetedManagedAppConfigurationBuilder {
@@ -21101,7 +21491,9 @@ impl TargetedManagedAppConfigurationBuilder {
     }
 
     /// Reads this `targetedManagedAppConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TargetedManagedAppConfiguration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::TargetedManagedAppConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -21110,14 +21502,14 @@ impl TargetedManagedAppConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::TargetedManagedAppConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `targetedManagedAppConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -21151,7 +21543,7 @@ impl TargetedManagedAppConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::TargetedManagedAppConfigurationAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -21161,7 +21553,7 @@ impl TargetedManagedAppConfigurationBuilder {
     pub fn target_apps(
         &self,
         body: &crate::models::TargetedManagedAppConfigurationTargetAppsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/targetApps", self.path))
             .json_body(body)
@@ -21173,7 +21565,7 @@ impl TargetedManagedAppConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TargetedManagedAppConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21183,7 +21575,7 @@ impl TargetedManagedAppConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TargetedManagedAppConfigurationCollectionBuilder {
         TargetedManagedAppConfigurationCollectionBuilder {
@@ -21200,7 +21592,7 @@ impl TargetedManagedAppConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::TargetedManagedAppConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::TargetedManagedAppConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -21211,7 +21603,7 @@ impl TargetedManagedAppConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -21220,14 +21612,14 @@ impl TargetedManagedAppConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TargetedManagedAppConfiguration,
-    ) -> graph_core::Request<crate::models::TargetedManagedAppConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::TargetedManagedAppConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -21237,7 +21629,7 @@ impl TargetedManagedAppConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TargetedManagedAppPolicyAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21247,7 +21639,7 @@ impl TargetedManagedAppPolicyAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TargetedManagedAppPolicyAssignmentBuilder {
         TargetedManagedAppPolicyAssignmentBuilder {
@@ -21264,7 +21656,7 @@ impl TargetedManagedAppPolicyAssignmentBuilder {
     /// Reads this `targetedManagedAppPolicyAssignment` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::TargetedManagedAppPolicyAssignment> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::TargetedManagedAppPolicyAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -21273,14 +21665,14 @@ impl TargetedManagedAppPolicyAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::TargetedManagedAppPolicyAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `targetedManagedAppPolicyAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -21290,7 +21682,7 @@ impl TargetedManagedAppPolicyAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TargetedManagedAppPolicyAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21300,7 +21692,7 @@ impl TargetedManagedAppPolicyAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TargetedManagedAppPolicyAssignmentCollectionBuilder {
         TargetedManagedAppPolicyAssignmentCollectionBuilder {
@@ -21317,7 +21709,8 @@ impl TargetedManagedAppPolicyAssignmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::TargetedManagedAppPolicyAssignment> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::TargetedManagedAppPolicyAssignment>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -21328,7 +21721,7 @@ impl TargetedManagedAppPolicyAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -21337,14 +21730,14 @@ impl TargetedManagedAppPolicyAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TargetedManagedAppPolicyAssignment,
-    ) -> graph_core::Request<crate::models::TargetedManagedAppPolicyAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::TargetedManagedAppPolicyAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -21354,7 +21747,7 @@ impl TargetedManagedAppPolicyAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TargetedManagedAppProtectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21364,7 +21757,7 @@ impl TargetedManagedAppProtectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TargetedManagedAppProtectionBuilder {
         TargetedManagedAppProtectionBuilder {
@@ -21379,7 +21772,9 @@ impl TargetedManagedAppProtectionBuilder {
     }
 
     /// Reads this `targetedManagedAppProtection` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyTargetedManagedAppProtection> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyTargetedManagedAppProtection> {
         self.client.entity(self.path.clone())
     }
 
@@ -21388,14 +21783,14 @@ impl TargetedManagedAppProtectionBuilder {
     pub fn update(
         &self,
         body: &crate::models::TargetedManagedAppProtection,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `targetedManagedAppProtection` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -21413,7 +21808,7 @@ impl TargetedManagedAppProtectionBuilder {
     pub fn assign(
         &self,
         body: &crate::models::TargetedManagedAppProtectionAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -21423,7 +21818,7 @@ impl TargetedManagedAppProtectionBuilder {
     pub fn target_apps(
         &self,
         body: &crate::models::TargetedManagedAppProtectionTargetAppsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/targetApps", self.path))
             .json_body(body)
@@ -21435,7 +21830,7 @@ impl TargetedManagedAppProtectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TargetedManagedAppProtectionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21445,7 +21840,7 @@ impl TargetedManagedAppProtectionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TargetedManagedAppProtectionCollectionBuilder {
         TargetedManagedAppProtectionCollectionBuilder {
@@ -21462,7 +21857,7 @@ impl TargetedManagedAppProtectionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyTargetedManagedAppProtection> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyTargetedManagedAppProtection> {
         self.client.collection(self.path.clone())
     }
 
@@ -21473,7 +21868,7 @@ impl TargetedManagedAppProtectionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -21482,14 +21877,14 @@ impl TargetedManagedAppProtectionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TargetedManagedAppProtection,
-    ) -> graph_core::Request<crate::models::AnyTargetedManagedAppProtection> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyTargetedManagedAppProtection> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -21519,7 +21914,7 @@ impl TargetedManagedAppProtectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermsAndConditionsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21528,7 +21923,10 @@ impl TermsAndConditionsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TermsAndConditionsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TermsAndConditionsBuilder {
         TermsAndConditionsBuilder {
             client,
             path: path.into(),
@@ -21541,7 +21939,7 @@ impl TermsAndConditionsBuilder {
     }
 
     /// Reads this `termsAndConditions` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TermsAndConditions> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TermsAndConditions> {
         self.client.entity(self.path.clone())
     }
 
@@ -21550,14 +21948,14 @@ impl TermsAndConditionsBuilder {
     pub fn update(
         &self,
         body: &crate::models::TermsAndConditions,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `termsAndConditions` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -21585,7 +21983,7 @@ impl TermsAndConditionsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermsAndConditionsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21595,7 +21993,7 @@ impl TermsAndConditionsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TermsAndConditionsCollectionBuilder {
         TermsAndConditionsCollectionBuilder {
@@ -21610,7 +22008,7 @@ impl TermsAndConditionsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TermsAndConditions> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TermsAndConditions> {
         self.client.collection(self.path.clone())
     }
 
@@ -21621,7 +22019,7 @@ impl TermsAndConditionsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -21630,14 +22028,14 @@ impl TermsAndConditionsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TermsAndConditions,
-    ) -> graph_core::Request<crate::models::TermsAndConditions> {
+    ) -> msgraph_typed_core::Request<crate::models::TermsAndConditions> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -21647,7 +22045,7 @@ impl TermsAndConditionsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermsAndConditionsAcceptanceStatusBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21657,7 +22055,7 @@ impl TermsAndConditionsAcceptanceStatusBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TermsAndConditionsAcceptanceStatusBuilder {
         TermsAndConditionsAcceptanceStatusBuilder {
@@ -21674,7 +22072,7 @@ impl TermsAndConditionsAcceptanceStatusBuilder {
     /// Reads this `termsAndConditionsAcceptanceStatus` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::TermsAndConditionsAcceptanceStatus> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::TermsAndConditionsAcceptanceStatus> {
         self.client.entity(self.path.clone())
     }
 
@@ -21683,14 +22081,14 @@ impl TermsAndConditionsAcceptanceStatusBuilder {
     pub fn update(
         &self,
         body: &crate::models::TermsAndConditionsAcceptanceStatus,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `termsAndConditionsAcceptanceStatus` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -21708,7 +22106,7 @@ impl TermsAndConditionsAcceptanceStatusBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermsAndConditionsAcceptanceStatusCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21718,7 +22116,7 @@ impl TermsAndConditionsAcceptanceStatusCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TermsAndConditionsAcceptanceStatusCollectionBuilder {
         TermsAndConditionsAcceptanceStatusCollectionBuilder {
@@ -21735,7 +22133,8 @@ impl TermsAndConditionsAcceptanceStatusCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::TermsAndConditionsAcceptanceStatus> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::TermsAndConditionsAcceptanceStatus>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -21746,7 +22145,7 @@ impl TermsAndConditionsAcceptanceStatusCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -21755,14 +22154,14 @@ impl TermsAndConditionsAcceptanceStatusCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TermsAndConditionsAcceptanceStatus,
-    ) -> graph_core::Request<crate::models::TermsAndConditionsAcceptanceStatus> {
+    ) -> msgraph_typed_core::Request<crate::models::TermsAndConditionsAcceptanceStatus> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -21772,7 +22171,7 @@ impl TermsAndConditionsAcceptanceStatusCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermsAndConditionsAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21782,7 +22181,7 @@ impl TermsAndConditionsAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TermsAndConditionsAssignmentBuilder {
         TermsAndConditionsAssignmentBuilder {
@@ -21797,7 +22196,9 @@ impl TermsAndConditionsAssignmentBuilder {
     }
 
     /// Reads this `termsAndConditionsAssignment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TermsAndConditionsAssignment> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::TermsAndConditionsAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -21806,14 +22207,14 @@ impl TermsAndConditionsAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::TermsAndConditionsAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `termsAndConditionsAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -21823,7 +22224,7 @@ impl TermsAndConditionsAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermsAndConditionsAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21833,7 +22234,7 @@ impl TermsAndConditionsAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TermsAndConditionsAssignmentCollectionBuilder {
         TermsAndConditionsAssignmentCollectionBuilder {
@@ -21850,7 +22251,7 @@ impl TermsAndConditionsAssignmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::TermsAndConditionsAssignment> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::TermsAndConditionsAssignment> {
         self.client.collection(self.path.clone())
     }
 
@@ -21861,7 +22262,7 @@ impl TermsAndConditionsAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -21870,14 +22271,14 @@ impl TermsAndConditionsAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TermsAndConditionsAssignment,
-    ) -> graph_core::Request<crate::models::TermsAndConditionsAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::TermsAndConditionsAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -21887,7 +22288,7 @@ impl TermsAndConditionsAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsAppHealthApplicationPerformanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21897,7 +22298,7 @@ impl UserExperienceAnalyticsAppHealthApplicationPerformanceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsAppHealthApplicationPerformanceBuilder {
         UserExperienceAnalyticsAppHealthApplicationPerformanceBuilder {
@@ -21914,7 +22315,7 @@ impl UserExperienceAnalyticsAppHealthApplicationPerformanceBuilder {
     /// Reads this `userExperienceAnalyticsAppHealthApplicationPerformance` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<
+    ) -> msgraph_typed_core::EntityRequest<
         crate::models::UserExperienceAnalyticsAppHealthApplicationPerformance,
     > {
         self.client.entity(self.path.clone())
@@ -21925,14 +22326,14 @@ impl UserExperienceAnalyticsAppHealthApplicationPerformanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsAppHealthApplicationPerformance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsAppHealthApplicationPerformance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -21942,7 +22343,7 @@ impl UserExperienceAnalyticsAppHealthApplicationPerformanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsAppHealthApplicationPerformanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21952,7 +22353,7 @@ impl UserExperienceAnalyticsAppHealthApplicationPerformanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsAppHealthApplicationPerformanceCollectionBuilder {
         UserExperienceAnalyticsAppHealthApplicationPerformanceCollectionBuilder {
@@ -21969,7 +22370,7 @@ impl UserExperienceAnalyticsAppHealthApplicationPerformanceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::UserExperienceAnalyticsAppHealthApplicationPerformance,
     > {
         self.client.collection(self.path.clone())
@@ -21985,7 +22386,7 @@ impl UserExperienceAnalyticsAppHealthApplicationPerformanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -21994,15 +22395,16 @@ impl UserExperienceAnalyticsAppHealthApplicationPerformanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsAppHealthApplicationPerformance,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsAppHealthApplicationPerformance>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::UserExperienceAnalyticsAppHealthApplicationPerformance,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -22012,7 +22414,7 @@ impl UserExperienceAnalyticsAppHealthApplicationPerformanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetailsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -22022,7 +22424,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetailsBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetailsBuilder {
         UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetailsBuilder {
@@ -22039,7 +22441,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetailsBuilder {
     /// Reads this `userExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetails` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<
+    ) -> msgraph_typed_core::EntityRequest<
         crate::models::UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetails,
     > {
         self.client.entity(self.path.clone())
@@ -22050,14 +22452,14 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetailsBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetails,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetails` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -22067,7 +22469,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetailsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetailsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -22077,7 +22479,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetailsCollection
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetailsCollectionBuilder {
         UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetailsCollectionBuilder {
@@ -22094,7 +22496,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetailsCollection
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetails,
     > {
         self.client.collection(self.path.clone())
@@ -22110,7 +22512,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetailsCollection
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -22119,7 +22521,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetailsCollection
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetails,
-    ) -> graph_core::Request<
+    ) -> msgraph_typed_core::Request<
         crate::models::UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetails,
     > {
         self.client
@@ -22128,7 +22530,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetailsCollection
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -22138,7 +22540,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetailsCollection
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceIdBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -22148,7 +22550,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceIdBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceIdBuilder {
         UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceIdBuilder {
@@ -22165,7 +22567,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceIdBuilder {
     /// Reads this `userExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceId` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<
+    ) -> msgraph_typed_core::EntityRequest<
         crate::models::UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceId,
     > {
         self.client.entity(self.path.clone())
@@ -22176,14 +22578,14 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceIdBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceId,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceId` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -22193,7 +22595,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceIdBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceIdCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -22203,7 +22605,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceIdCollectio
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceIdCollectionBuilder {
         UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceIdCollectionBuilder {
@@ -22220,7 +22622,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceIdCollectio
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceId,
     > {
         self.client.collection(self.path.clone())
@@ -22236,7 +22638,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceIdCollectio
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -22245,7 +22647,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceIdCollectio
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceId,
-    ) -> graph_core::Request<
+    ) -> msgraph_typed_core::Request<
         crate::models::UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceId,
     > {
         self.client
@@ -22254,7 +22656,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceIdCollectio
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -22264,7 +22666,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceIdCollectio
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsAppHealthAppPerformanceByOSVersionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -22274,7 +22676,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByOSVersionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsAppHealthAppPerformanceByOSVersionBuilder {
         UserExperienceAnalyticsAppHealthAppPerformanceByOSVersionBuilder {
@@ -22291,7 +22693,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByOSVersionBuilder {
     /// Reads this `userExperienceAnalyticsAppHealthAppPerformanceByOSVersion` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<
+    ) -> msgraph_typed_core::EntityRequest<
         crate::models::UserExperienceAnalyticsAppHealthAppPerformanceByOSVersion,
     > {
         self.client.entity(self.path.clone())
@@ -22302,14 +22704,14 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByOSVersionBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsAppHealthAppPerformanceByOSVersion,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsAppHealthAppPerformanceByOSVersion` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -22319,7 +22721,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByOSVersionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsAppHealthAppPerformanceByOSVersionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -22329,7 +22731,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByOSVersionCollectionBuilder 
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsAppHealthAppPerformanceByOSVersionCollectionBuilder {
         UserExperienceAnalyticsAppHealthAppPerformanceByOSVersionCollectionBuilder {
@@ -22346,7 +22748,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByOSVersionCollectionBuilder 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::UserExperienceAnalyticsAppHealthAppPerformanceByOSVersion,
     > {
         self.client.collection(self.path.clone())
@@ -22362,7 +22764,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByOSVersionCollectionBuilder 
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -22371,15 +22773,16 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByOSVersionCollectionBuilder 
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsAppHealthAppPerformanceByOSVersion,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsAppHealthAppPerformanceByOSVersion>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::UserExperienceAnalyticsAppHealthAppPerformanceByOSVersion,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -22389,7 +22792,7 @@ impl UserExperienceAnalyticsAppHealthAppPerformanceByOSVersionCollectionBuilder 
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsAppHealthDeviceModelPerformanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -22399,7 +22802,7 @@ impl UserExperienceAnalyticsAppHealthDeviceModelPerformanceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsAppHealthDeviceModelPerformanceBuilder {
         UserExperienceAnalyticsAppHealthDeviceModelPerformanceBuilder {
@@ -22416,7 +22819,7 @@ impl UserExperienceAnalyticsAppHealthDeviceModelPerformanceBuilder {
     /// Reads this `userExperienceAnalyticsAppHealthDeviceModelPerformance` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<
+    ) -> msgraph_typed_core::EntityRequest<
         crate::models::UserExperienceAnalyticsAppHealthDeviceModelPerformance,
     > {
         self.client.entity(self.path.clone())
@@ -22427,14 +22830,14 @@ impl UserExperienceAnalyticsAppHealthDeviceModelPerformanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsAppHealthDeviceModelPerformance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsAppHealthDeviceModelPerformance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -22444,7 +22847,7 @@ impl UserExperienceAnalyticsAppHealthDeviceModelPerformanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsAppHealthDeviceModelPerformanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -22454,7 +22857,7 @@ impl UserExperienceAnalyticsAppHealthDeviceModelPerformanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsAppHealthDeviceModelPerformanceCollectionBuilder {
         UserExperienceAnalyticsAppHealthDeviceModelPerformanceCollectionBuilder {
@@ -22471,7 +22874,7 @@ impl UserExperienceAnalyticsAppHealthDeviceModelPerformanceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::UserExperienceAnalyticsAppHealthDeviceModelPerformance,
     > {
         self.client.collection(self.path.clone())
@@ -22487,7 +22890,7 @@ impl UserExperienceAnalyticsAppHealthDeviceModelPerformanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -22496,15 +22899,16 @@ impl UserExperienceAnalyticsAppHealthDeviceModelPerformanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsAppHealthDeviceModelPerformance,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsAppHealthDeviceModelPerformance>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::UserExperienceAnalyticsAppHealthDeviceModelPerformance,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -22514,7 +22918,7 @@ impl UserExperienceAnalyticsAppHealthDeviceModelPerformanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsAppHealthDevicePerformanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -22524,7 +22928,7 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsAppHealthDevicePerformanceBuilder {
         UserExperienceAnalyticsAppHealthDevicePerformanceBuilder {
@@ -22541,8 +22945,9 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceBuilder {
     /// Reads this `userExperienceAnalyticsAppHealthDevicePerformance` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UserExperienceAnalyticsAppHealthDevicePerformance>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::UserExperienceAnalyticsAppHealthDevicePerformance,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -22551,14 +22956,14 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsAppHealthDevicePerformance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsAppHealthDevicePerformance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -22568,7 +22973,7 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsAppHealthDevicePerformanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -22578,7 +22983,7 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsAppHealthDevicePerformanceCollectionBuilder {
         UserExperienceAnalyticsAppHealthDevicePerformanceCollectionBuilder {
@@ -22595,7 +23000,7 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::UserExperienceAnalyticsAppHealthDevicePerformance,
     > {
         self.client.collection(self.path.clone())
@@ -22611,7 +23016,7 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -22620,14 +23025,15 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsAppHealthDevicePerformance,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsAppHealthDevicePerformance> {
+    ) -> msgraph_typed_core::Request<crate::models::UserExperienceAnalyticsAppHealthDevicePerformance>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -22637,7 +23043,7 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsAppHealthDevicePerformanceDetailsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -22647,7 +23053,7 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceDetailsBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsAppHealthDevicePerformanceDetailsBuilder {
         UserExperienceAnalyticsAppHealthDevicePerformanceDetailsBuilder {
@@ -22664,7 +23070,7 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceDetailsBuilder {
     /// Reads this `userExperienceAnalyticsAppHealthDevicePerformanceDetails` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<
+    ) -> msgraph_typed_core::EntityRequest<
         crate::models::UserExperienceAnalyticsAppHealthDevicePerformanceDetails,
     > {
         self.client.entity(self.path.clone())
@@ -22675,14 +23081,14 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceDetailsBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsAppHealthDevicePerformanceDetails,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsAppHealthDevicePerformanceDetails` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -22692,7 +23098,7 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceDetailsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsAppHealthDevicePerformanceDetailsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -22702,7 +23108,7 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceDetailsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsAppHealthDevicePerformanceDetailsCollectionBuilder {
         UserExperienceAnalyticsAppHealthDevicePerformanceDetailsCollectionBuilder {
@@ -22719,7 +23125,7 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceDetailsCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::UserExperienceAnalyticsAppHealthDevicePerformanceDetails,
     > {
         self.client.collection(self.path.clone())
@@ -22735,7 +23141,7 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceDetailsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -22744,15 +23150,16 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceDetailsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsAppHealthDevicePerformanceDetails,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsAppHealthDevicePerformanceDetails>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::UserExperienceAnalyticsAppHealthDevicePerformanceDetails,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -22762,7 +23169,7 @@ impl UserExperienceAnalyticsAppHealthDevicePerformanceDetailsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsAppHealthOSVersionPerformanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -22772,7 +23179,7 @@ impl UserExperienceAnalyticsAppHealthOSVersionPerformanceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsAppHealthOSVersionPerformanceBuilder {
         UserExperienceAnalyticsAppHealthOSVersionPerformanceBuilder {
@@ -22789,7 +23196,7 @@ impl UserExperienceAnalyticsAppHealthOSVersionPerformanceBuilder {
     /// Reads this `userExperienceAnalyticsAppHealthOSVersionPerformance` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<
+    ) -> msgraph_typed_core::EntityRequest<
         crate::models::UserExperienceAnalyticsAppHealthOSVersionPerformance,
     > {
         self.client.entity(self.path.clone())
@@ -22800,14 +23207,14 @@ impl UserExperienceAnalyticsAppHealthOSVersionPerformanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsAppHealthOSVersionPerformance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsAppHealthOSVersionPerformance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -22817,7 +23224,7 @@ impl UserExperienceAnalyticsAppHealthOSVersionPerformanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsAppHealthOSVersionPerformanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -22827,7 +23234,7 @@ impl UserExperienceAnalyticsAppHealthOSVersionPerformanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsAppHealthOSVersionPerformanceCollectionBuilder {
         UserExperienceAnalyticsAppHealthOSVersionPerformanceCollectionBuilder {
@@ -22844,7 +23251,7 @@ impl UserExperienceAnalyticsAppHealthOSVersionPerformanceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::UserExperienceAnalyticsAppHealthOSVersionPerformance,
     > {
         self.client.collection(self.path.clone())
@@ -22860,7 +23267,7 @@ impl UserExperienceAnalyticsAppHealthOSVersionPerformanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -22869,15 +23276,16 @@ impl UserExperienceAnalyticsAppHealthOSVersionPerformanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsAppHealthOSVersionPerformance,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsAppHealthOSVersionPerformance>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::UserExperienceAnalyticsAppHealthOSVersionPerformance,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -22887,7 +23295,7 @@ impl UserExperienceAnalyticsAppHealthOSVersionPerformanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsBaselineBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -22897,7 +23305,7 @@ impl UserExperienceAnalyticsBaselineBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsBaselineBuilder {
         UserExperienceAnalyticsBaselineBuilder {
@@ -22912,7 +23320,9 @@ impl UserExperienceAnalyticsBaselineBuilder {
     }
 
     /// Reads this `userExperienceAnalyticsBaseline` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserExperienceAnalyticsBaseline> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UserExperienceAnalyticsBaseline> {
         self.client.entity(self.path.clone())
     }
 
@@ -22921,14 +23331,14 @@ impl UserExperienceAnalyticsBaselineBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsBaseline,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsBaseline` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -23006,7 +23416,7 @@ impl UserExperienceAnalyticsBaselineBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsBaselineCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -23016,7 +23426,7 @@ impl UserExperienceAnalyticsBaselineCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsBaselineCollectionBuilder {
         UserExperienceAnalyticsBaselineCollectionBuilder {
@@ -23033,7 +23443,7 @@ impl UserExperienceAnalyticsBaselineCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UserExperienceAnalyticsBaseline> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UserExperienceAnalyticsBaseline> {
         self.client.collection(self.path.clone())
     }
 
@@ -23044,7 +23454,7 @@ impl UserExperienceAnalyticsBaselineCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -23053,14 +23463,14 @@ impl UserExperienceAnalyticsBaselineCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsBaseline,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsBaseline> {
+    ) -> msgraph_typed_core::Request<crate::models::UserExperienceAnalyticsBaseline> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -23070,7 +23480,7 @@ impl UserExperienceAnalyticsBaselineCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsCategoryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -23080,7 +23490,7 @@ impl UserExperienceAnalyticsCategoryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsCategoryBuilder {
         UserExperienceAnalyticsCategoryBuilder {
@@ -23095,7 +23505,9 @@ impl UserExperienceAnalyticsCategoryBuilder {
     }
 
     /// Reads this `userExperienceAnalyticsCategory` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserExperienceAnalyticsCategory> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UserExperienceAnalyticsCategory> {
         self.client.entity(self.path.clone())
     }
 
@@ -23104,14 +23516,14 @@ impl UserExperienceAnalyticsCategoryBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsCategory,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsCategory` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -23129,7 +23541,7 @@ impl UserExperienceAnalyticsCategoryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsCategoryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -23139,7 +23551,7 @@ impl UserExperienceAnalyticsCategoryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsCategoryCollectionBuilder {
         UserExperienceAnalyticsCategoryCollectionBuilder {
@@ -23156,7 +23568,7 @@ impl UserExperienceAnalyticsCategoryCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UserExperienceAnalyticsCategory> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UserExperienceAnalyticsCategory> {
         self.client.collection(self.path.clone())
     }
 
@@ -23167,7 +23579,7 @@ impl UserExperienceAnalyticsCategoryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -23176,14 +23588,14 @@ impl UserExperienceAnalyticsCategoryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsCategory,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsCategory> {
+    ) -> msgraph_typed_core::Request<crate::models::UserExperienceAnalyticsCategory> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -23193,7 +23605,7 @@ impl UserExperienceAnalyticsCategoryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsDevicePerformanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -23203,7 +23615,7 @@ impl UserExperienceAnalyticsDevicePerformanceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsDevicePerformanceBuilder {
         UserExperienceAnalyticsDevicePerformanceBuilder {
@@ -23220,7 +23632,8 @@ impl UserExperienceAnalyticsDevicePerformanceBuilder {
     /// Reads this `userExperienceAnalyticsDevicePerformance` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UserExperienceAnalyticsDevicePerformance> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UserExperienceAnalyticsDevicePerformance>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -23229,14 +23642,14 @@ impl UserExperienceAnalyticsDevicePerformanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsDevicePerformance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsDevicePerformance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -23246,7 +23659,7 @@ impl UserExperienceAnalyticsDevicePerformanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsDevicePerformanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -23256,7 +23669,7 @@ impl UserExperienceAnalyticsDevicePerformanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsDevicePerformanceCollectionBuilder {
         UserExperienceAnalyticsDevicePerformanceCollectionBuilder {
@@ -23273,8 +23686,9 @@ impl UserExperienceAnalyticsDevicePerformanceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UserExperienceAnalyticsDevicePerformance>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::UserExperienceAnalyticsDevicePerformance,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -23285,7 +23699,7 @@ impl UserExperienceAnalyticsDevicePerformanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -23294,14 +23708,14 @@ impl UserExperienceAnalyticsDevicePerformanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsDevicePerformance,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsDevicePerformance> {
+    ) -> msgraph_typed_core::Request<crate::models::UserExperienceAnalyticsDevicePerformance> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -23309,8 +23723,9 @@ impl UserExperienceAnalyticsDevicePerformanceCollectionBuilder {
     pub fn summarize_device_performance_devices(
         &self,
         summarize_by: &crate::models::UserExperienceAnalyticsSummarizedBy,
-    ) -> graph_core::CollectionRequest<crate::models::UserExperienceAnalyticsDevicePerformance>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::UserExperienceAnalyticsDevicePerformance,
+    > {
         self.client.collection(format!(
             "{}/summarizeDevicePerformanceDevices(summarizeBy={})",
             self.path,
@@ -23324,7 +23739,7 @@ impl UserExperienceAnalyticsDevicePerformanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsDeviceScoresBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -23334,7 +23749,7 @@ impl UserExperienceAnalyticsDeviceScoresBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsDeviceScoresBuilder {
         UserExperienceAnalyticsDeviceScoresBuilder {
@@ -23351,7 +23766,7 @@ impl UserExperienceAnalyticsDeviceScoresBuilder {
     /// Reads this `userExperienceAnalyticsDeviceScores` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UserExperienceAnalyticsDeviceScores> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UserExperienceAnalyticsDeviceScores> {
         self.client.entity(self.path.clone())
     }
 
@@ -23360,14 +23775,14 @@ impl UserExperienceAnalyticsDeviceScoresBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsDeviceScores,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsDeviceScores` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -23377,7 +23792,7 @@ impl UserExperienceAnalyticsDeviceScoresBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsDeviceScoresCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -23387,7 +23802,7 @@ impl UserExperienceAnalyticsDeviceScoresCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsDeviceScoresCollectionBuilder {
         UserExperienceAnalyticsDeviceScoresCollectionBuilder {
@@ -23404,7 +23819,8 @@ impl UserExperienceAnalyticsDeviceScoresCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UserExperienceAnalyticsDeviceScores> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UserExperienceAnalyticsDeviceScores>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -23415,7 +23831,7 @@ impl UserExperienceAnalyticsDeviceScoresCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -23424,14 +23840,14 @@ impl UserExperienceAnalyticsDeviceScoresCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsDeviceScores,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsDeviceScores> {
+    ) -> msgraph_typed_core::Request<crate::models::UserExperienceAnalyticsDeviceScores> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -23441,7 +23857,7 @@ impl UserExperienceAnalyticsDeviceScoresCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsDeviceStartupHistoryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -23451,7 +23867,7 @@ impl UserExperienceAnalyticsDeviceStartupHistoryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsDeviceStartupHistoryBuilder {
         UserExperienceAnalyticsDeviceStartupHistoryBuilder {
@@ -23468,7 +23884,8 @@ impl UserExperienceAnalyticsDeviceStartupHistoryBuilder {
     /// Reads this `userExperienceAnalyticsDeviceStartupHistory` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UserExperienceAnalyticsDeviceStartupHistory> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UserExperienceAnalyticsDeviceStartupHistory>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -23477,14 +23894,14 @@ impl UserExperienceAnalyticsDeviceStartupHistoryBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsDeviceStartupHistory,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsDeviceStartupHistory` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -23494,7 +23911,7 @@ impl UserExperienceAnalyticsDeviceStartupHistoryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsDeviceStartupHistoryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -23504,7 +23921,7 @@ impl UserExperienceAnalyticsDeviceStartupHistoryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsDeviceStartupHistoryCollectionBuilder {
         UserExperienceAnalyticsDeviceStartupHistoryCollectionBuilder {
@@ -23521,8 +23938,9 @@ impl UserExperienceAnalyticsDeviceStartupHistoryCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UserExperienceAnalyticsDeviceStartupHistory>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::UserExperienceAnalyticsDeviceStartupHistory,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -23533,7 +23951,7 @@ impl UserExperienceAnalyticsDeviceStartupHistoryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -23542,14 +23960,15 @@ impl UserExperienceAnalyticsDeviceStartupHistoryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsDeviceStartupHistory,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsDeviceStartupHistory> {
+    ) -> msgraph_typed_core::Request<crate::models::UserExperienceAnalyticsDeviceStartupHistory>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -23559,7 +23978,7 @@ impl UserExperienceAnalyticsDeviceStartupHistoryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsDeviceStartupProcessBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -23569,7 +23988,7 @@ impl UserExperienceAnalyticsDeviceStartupProcessBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsDeviceStartupProcessBuilder {
         UserExperienceAnalyticsDeviceStartupProcessBuilder {
@@ -23586,7 +24005,8 @@ impl UserExperienceAnalyticsDeviceStartupProcessBuilder {
     /// Reads this `userExperienceAnalyticsDeviceStartupProcess` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UserExperienceAnalyticsDeviceStartupProcess> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UserExperienceAnalyticsDeviceStartupProcess>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -23595,14 +24015,14 @@ impl UserExperienceAnalyticsDeviceStartupProcessBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsDeviceStartupProcess,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsDeviceStartupProcess` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -23612,7 +24032,7 @@ impl UserExperienceAnalyticsDeviceStartupProcessBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsDeviceStartupProcessCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -23622,7 +24042,7 @@ impl UserExperienceAnalyticsDeviceStartupProcessCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsDeviceStartupProcessCollectionBuilder {
         UserExperienceAnalyticsDeviceStartupProcessCollectionBuilder {
@@ -23639,8 +24059,9 @@ impl UserExperienceAnalyticsDeviceStartupProcessCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UserExperienceAnalyticsDeviceStartupProcess>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::UserExperienceAnalyticsDeviceStartupProcess,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -23651,7 +24072,7 @@ impl UserExperienceAnalyticsDeviceStartupProcessCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -23660,14 +24081,15 @@ impl UserExperienceAnalyticsDeviceStartupProcessCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsDeviceStartupProcess,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsDeviceStartupProcess> {
+    ) -> msgraph_typed_core::Request<crate::models::UserExperienceAnalyticsDeviceStartupProcess>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -23677,7 +24099,7 @@ impl UserExperienceAnalyticsDeviceStartupProcessCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsDeviceStartupProcessPerformanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -23687,7 +24109,7 @@ impl UserExperienceAnalyticsDeviceStartupProcessPerformanceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsDeviceStartupProcessPerformanceBuilder {
         UserExperienceAnalyticsDeviceStartupProcessPerformanceBuilder {
@@ -23704,7 +24126,7 @@ impl UserExperienceAnalyticsDeviceStartupProcessPerformanceBuilder {
     /// Reads this `userExperienceAnalyticsDeviceStartupProcessPerformance` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<
+    ) -> msgraph_typed_core::EntityRequest<
         crate::models::UserExperienceAnalyticsDeviceStartupProcessPerformance,
     > {
         self.client.entity(self.path.clone())
@@ -23715,14 +24137,14 @@ impl UserExperienceAnalyticsDeviceStartupProcessPerformanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsDeviceStartupProcessPerformance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsDeviceStartupProcessPerformance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -23732,7 +24154,7 @@ impl UserExperienceAnalyticsDeviceStartupProcessPerformanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsDeviceStartupProcessPerformanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -23742,7 +24164,7 @@ impl UserExperienceAnalyticsDeviceStartupProcessPerformanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsDeviceStartupProcessPerformanceCollectionBuilder {
         UserExperienceAnalyticsDeviceStartupProcessPerformanceCollectionBuilder {
@@ -23759,7 +24181,7 @@ impl UserExperienceAnalyticsDeviceStartupProcessPerformanceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::UserExperienceAnalyticsDeviceStartupProcessPerformance,
     > {
         self.client.collection(self.path.clone())
@@ -23775,7 +24197,7 @@ impl UserExperienceAnalyticsDeviceStartupProcessPerformanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -23784,15 +24206,16 @@ impl UserExperienceAnalyticsDeviceStartupProcessPerformanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsDeviceStartupProcessPerformance,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsDeviceStartupProcessPerformance>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::UserExperienceAnalyticsDeviceStartupProcessPerformance,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -23802,7 +24225,7 @@ impl UserExperienceAnalyticsDeviceStartupProcessPerformanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsMetricBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -23812,7 +24235,7 @@ impl UserExperienceAnalyticsMetricBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsMetricBuilder {
         UserExperienceAnalyticsMetricBuilder {
@@ -23827,7 +24250,9 @@ impl UserExperienceAnalyticsMetricBuilder {
     }
 
     /// Reads this `userExperienceAnalyticsMetric` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserExperienceAnalyticsMetric> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UserExperienceAnalyticsMetric> {
         self.client.entity(self.path.clone())
     }
 
@@ -23836,14 +24261,14 @@ impl UserExperienceAnalyticsMetricBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsMetric,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsMetric` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -23853,7 +24278,7 @@ impl UserExperienceAnalyticsMetricBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsMetricCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -23863,7 +24288,7 @@ impl UserExperienceAnalyticsMetricCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsMetricCollectionBuilder {
         UserExperienceAnalyticsMetricCollectionBuilder {
@@ -23880,7 +24305,7 @@ impl UserExperienceAnalyticsMetricCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UserExperienceAnalyticsMetric> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UserExperienceAnalyticsMetric> {
         self.client.collection(self.path.clone())
     }
 
@@ -23891,7 +24316,7 @@ impl UserExperienceAnalyticsMetricCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -23900,14 +24325,14 @@ impl UserExperienceAnalyticsMetricCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsMetric,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsMetric> {
+    ) -> msgraph_typed_core::Request<crate::models::UserExperienceAnalyticsMetric> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -23917,7 +24342,7 @@ impl UserExperienceAnalyticsMetricCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsMetricHistoryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -23927,7 +24352,7 @@ impl UserExperienceAnalyticsMetricHistoryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsMetricHistoryBuilder {
         UserExperienceAnalyticsMetricHistoryBuilder {
@@ -23944,7 +24369,8 @@ impl UserExperienceAnalyticsMetricHistoryBuilder {
     /// Reads this `userExperienceAnalyticsMetricHistory` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UserExperienceAnalyticsMetricHistory> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UserExperienceAnalyticsMetricHistory>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -23953,14 +24379,14 @@ impl UserExperienceAnalyticsMetricHistoryBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsMetricHistory,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsMetricHistory` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -23970,7 +24396,7 @@ impl UserExperienceAnalyticsMetricHistoryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsMetricHistoryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -23980,7 +24406,7 @@ impl UserExperienceAnalyticsMetricHistoryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsMetricHistoryCollectionBuilder {
         UserExperienceAnalyticsMetricHistoryCollectionBuilder {
@@ -23997,7 +24423,8 @@ impl UserExperienceAnalyticsMetricHistoryCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UserExperienceAnalyticsMetricHistory> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UserExperienceAnalyticsMetricHistory>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -24008,7 +24435,7 @@ impl UserExperienceAnalyticsMetricHistoryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -24017,14 +24444,14 @@ impl UserExperienceAnalyticsMetricHistoryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsMetricHistory,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsMetricHistory> {
+    ) -> msgraph_typed_core::Request<crate::models::UserExperienceAnalyticsMetricHistory> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -24034,7 +24461,7 @@ impl UserExperienceAnalyticsMetricHistoryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsModelScoresBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -24044,7 +24471,7 @@ impl UserExperienceAnalyticsModelScoresBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsModelScoresBuilder {
         UserExperienceAnalyticsModelScoresBuilder {
@@ -24061,7 +24488,7 @@ impl UserExperienceAnalyticsModelScoresBuilder {
     /// Reads this `userExperienceAnalyticsModelScores` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UserExperienceAnalyticsModelScores> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UserExperienceAnalyticsModelScores> {
         self.client.entity(self.path.clone())
     }
 
@@ -24070,14 +24497,14 @@ impl UserExperienceAnalyticsModelScoresBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsModelScores,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsModelScores` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -24087,7 +24514,7 @@ impl UserExperienceAnalyticsModelScoresBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsModelScoresCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -24097,7 +24524,7 @@ impl UserExperienceAnalyticsModelScoresCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsModelScoresCollectionBuilder {
         UserExperienceAnalyticsModelScoresCollectionBuilder {
@@ -24114,7 +24541,8 @@ impl UserExperienceAnalyticsModelScoresCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UserExperienceAnalyticsModelScores> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UserExperienceAnalyticsModelScores>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -24125,7 +24553,7 @@ impl UserExperienceAnalyticsModelScoresCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -24134,14 +24562,14 @@ impl UserExperienceAnalyticsModelScoresCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsModelScores,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsModelScores> {
+    ) -> msgraph_typed_core::Request<crate::models::UserExperienceAnalyticsModelScores> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -24151,7 +24579,7 @@ impl UserExperienceAnalyticsModelScoresCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsOverviewBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -24161,7 +24589,7 @@ impl UserExperienceAnalyticsOverviewBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsOverviewBuilder {
         UserExperienceAnalyticsOverviewBuilder {
@@ -24176,7 +24604,9 @@ impl UserExperienceAnalyticsOverviewBuilder {
     }
 
     /// Reads this `userExperienceAnalyticsOverview` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserExperienceAnalyticsOverview> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UserExperienceAnalyticsOverview> {
         self.client.entity(self.path.clone())
     }
 
@@ -24185,14 +24615,14 @@ impl UserExperienceAnalyticsOverviewBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsOverview,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsOverview` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -24202,7 +24632,7 @@ impl UserExperienceAnalyticsOverviewBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsOverviewCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -24212,7 +24642,7 @@ impl UserExperienceAnalyticsOverviewCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsOverviewCollectionBuilder {
         UserExperienceAnalyticsOverviewCollectionBuilder {
@@ -24229,7 +24659,7 @@ impl UserExperienceAnalyticsOverviewCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UserExperienceAnalyticsOverview> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UserExperienceAnalyticsOverview> {
         self.client.collection(self.path.clone())
     }
 
@@ -24240,7 +24670,7 @@ impl UserExperienceAnalyticsOverviewCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -24249,14 +24679,14 @@ impl UserExperienceAnalyticsOverviewCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsOverview,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsOverview> {
+    ) -> msgraph_typed_core::Request<crate::models::UserExperienceAnalyticsOverview> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -24266,7 +24696,7 @@ impl UserExperienceAnalyticsOverviewCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsScoreHistoryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -24276,7 +24706,7 @@ impl UserExperienceAnalyticsScoreHistoryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsScoreHistoryBuilder {
         UserExperienceAnalyticsScoreHistoryBuilder {
@@ -24293,7 +24723,7 @@ impl UserExperienceAnalyticsScoreHistoryBuilder {
     /// Reads this `userExperienceAnalyticsScoreHistory` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UserExperienceAnalyticsScoreHistory> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UserExperienceAnalyticsScoreHistory> {
         self.client.entity(self.path.clone())
     }
 
@@ -24302,14 +24732,14 @@ impl UserExperienceAnalyticsScoreHistoryBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsScoreHistory,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsScoreHistory` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -24319,7 +24749,7 @@ impl UserExperienceAnalyticsScoreHistoryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsScoreHistoryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -24329,7 +24759,7 @@ impl UserExperienceAnalyticsScoreHistoryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsScoreHistoryCollectionBuilder {
         UserExperienceAnalyticsScoreHistoryCollectionBuilder {
@@ -24346,7 +24776,8 @@ impl UserExperienceAnalyticsScoreHistoryCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UserExperienceAnalyticsScoreHistory> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UserExperienceAnalyticsScoreHistory>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -24357,7 +24788,7 @@ impl UserExperienceAnalyticsScoreHistoryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -24366,14 +24797,14 @@ impl UserExperienceAnalyticsScoreHistoryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsScoreHistory,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsScoreHistory> {
+    ) -> msgraph_typed_core::Request<crate::models::UserExperienceAnalyticsScoreHistory> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -24383,7 +24814,7 @@ impl UserExperienceAnalyticsScoreHistoryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsWorkFromAnywhereDeviceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -24393,7 +24824,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereDeviceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsWorkFromAnywhereDeviceBuilder {
         UserExperienceAnalyticsWorkFromAnywhereDeviceBuilder {
@@ -24410,8 +24841,9 @@ impl UserExperienceAnalyticsWorkFromAnywhereDeviceBuilder {
     /// Reads this `userExperienceAnalyticsWorkFromAnywhereDevice` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UserExperienceAnalyticsWorkFromAnywhereDevice>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::UserExperienceAnalyticsWorkFromAnywhereDevice,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -24420,14 +24852,14 @@ impl UserExperienceAnalyticsWorkFromAnywhereDeviceBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsWorkFromAnywhereDevice,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsWorkFromAnywhereDevice` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -24437,7 +24869,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereDeviceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsWorkFromAnywhereDeviceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -24447,7 +24879,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereDeviceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsWorkFromAnywhereDeviceCollectionBuilder {
         UserExperienceAnalyticsWorkFromAnywhereDeviceCollectionBuilder {
@@ -24464,8 +24896,9 @@ impl UserExperienceAnalyticsWorkFromAnywhereDeviceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UserExperienceAnalyticsWorkFromAnywhereDevice>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::UserExperienceAnalyticsWorkFromAnywhereDevice,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -24479,7 +24912,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereDeviceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -24488,14 +24921,15 @@ impl UserExperienceAnalyticsWorkFromAnywhereDeviceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsWorkFromAnywhereDevice,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsWorkFromAnywhereDevice> {
+    ) -> msgraph_typed_core::Request<crate::models::UserExperienceAnalyticsWorkFromAnywhereDevice>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -24505,7 +24939,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereDeviceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetricBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -24515,7 +24949,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetricBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetricBuilder {
         UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetricBuilder {
@@ -24532,7 +24966,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetricBuilder {
     /// Reads this `userExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetric` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<
+    ) -> msgraph_typed_core::EntityRequest<
         crate::models::UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetric,
     > {
         self.client.entity(self.path.clone())
@@ -24543,14 +24977,14 @@ impl UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetricBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetric,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetric` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -24560,7 +24994,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetricBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetricCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -24570,7 +25004,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetricCollectionBui
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetricCollectionBuilder {
         UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetricCollectionBuilder {
@@ -24587,7 +25021,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetricCollectionBui
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetric,
     > {
         self.client.collection(self.path.clone())
@@ -24603,7 +25037,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetricCollectionBui
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -24612,7 +25046,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetricCollectionBui
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetric,
-    ) -> graph_core::Request<
+    ) -> msgraph_typed_core::Request<
         crate::models::UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetric,
     > {
         self.client
@@ -24621,7 +25055,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetricCollectionBui
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -24631,7 +25065,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetricCollectionBui
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsWorkFromAnywhereMetricBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -24641,7 +25075,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereMetricBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsWorkFromAnywhereMetricBuilder {
         UserExperienceAnalyticsWorkFromAnywhereMetricBuilder {
@@ -24658,8 +25092,9 @@ impl UserExperienceAnalyticsWorkFromAnywhereMetricBuilder {
     /// Reads this `userExperienceAnalyticsWorkFromAnywhereMetric` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UserExperienceAnalyticsWorkFromAnywhereMetric>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::UserExperienceAnalyticsWorkFromAnywhereMetric,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -24668,14 +25103,14 @@ impl UserExperienceAnalyticsWorkFromAnywhereMetricBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsWorkFromAnywhereMetric,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsWorkFromAnywhereMetric` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -24695,7 +25130,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereMetricBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsWorkFromAnywhereMetricCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -24705,7 +25140,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereMetricCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsWorkFromAnywhereMetricCollectionBuilder {
         UserExperienceAnalyticsWorkFromAnywhereMetricCollectionBuilder {
@@ -24722,8 +25157,9 @@ impl UserExperienceAnalyticsWorkFromAnywhereMetricCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UserExperienceAnalyticsWorkFromAnywhereMetric>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::UserExperienceAnalyticsWorkFromAnywhereMetric,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -24737,7 +25173,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereMetricCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -24746,14 +25182,15 @@ impl UserExperienceAnalyticsWorkFromAnywhereMetricCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsWorkFromAnywhereMetric,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsWorkFromAnywhereMetric> {
+    ) -> msgraph_typed_core::Request<crate::models::UserExperienceAnalyticsWorkFromAnywhereMetric>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -24763,7 +25200,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereMetricCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsWorkFromAnywhereModelPerformanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -24773,7 +25210,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereModelPerformanceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsWorkFromAnywhereModelPerformanceBuilder {
         UserExperienceAnalyticsWorkFromAnywhereModelPerformanceBuilder {
@@ -24790,7 +25227,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereModelPerformanceBuilder {
     /// Reads this `userExperienceAnalyticsWorkFromAnywhereModelPerformance` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<
+    ) -> msgraph_typed_core::EntityRequest<
         crate::models::UserExperienceAnalyticsWorkFromAnywhereModelPerformance,
     > {
         self.client.entity(self.path.clone())
@@ -24801,14 +25238,14 @@ impl UserExperienceAnalyticsWorkFromAnywhereModelPerformanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserExperienceAnalyticsWorkFromAnywhereModelPerformance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userExperienceAnalyticsWorkFromAnywhereModelPerformance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -24818,7 +25255,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereModelPerformanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserExperienceAnalyticsWorkFromAnywhereModelPerformanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -24828,7 +25265,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereModelPerformanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserExperienceAnalyticsWorkFromAnywhereModelPerformanceCollectionBuilder {
         UserExperienceAnalyticsWorkFromAnywhereModelPerformanceCollectionBuilder {
@@ -24845,7 +25282,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereModelPerformanceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::UserExperienceAnalyticsWorkFromAnywhereModelPerformance,
     > {
         self.client.collection(self.path.clone())
@@ -24861,7 +25298,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereModelPerformanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -24870,15 +25307,16 @@ impl UserExperienceAnalyticsWorkFromAnywhereModelPerformanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserExperienceAnalyticsWorkFromAnywhereModelPerformance,
-    ) -> graph_core::Request<crate::models::UserExperienceAnalyticsWorkFromAnywhereModelPerformance>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::UserExperienceAnalyticsWorkFromAnywhereModelPerformance,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -24888,7 +25326,7 @@ impl UserExperienceAnalyticsWorkFromAnywhereModelPerformanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserInstallStateSummaryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -24898,7 +25336,7 @@ impl UserInstallStateSummaryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserInstallStateSummaryBuilder {
         UserInstallStateSummaryBuilder {
@@ -24913,7 +25351,7 @@ impl UserInstallStateSummaryBuilder {
     }
 
     /// Reads this `userInstallStateSummary` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserInstallStateSummary> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UserInstallStateSummary> {
         self.client.entity(self.path.clone())
     }
 
@@ -24922,14 +25360,14 @@ impl UserInstallStateSummaryBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserInstallStateSummary,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userInstallStateSummary` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -24947,7 +25385,7 @@ impl UserInstallStateSummaryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserInstallStateSummaryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -24957,7 +25395,7 @@ impl UserInstallStateSummaryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserInstallStateSummaryCollectionBuilder {
         UserInstallStateSummaryCollectionBuilder {
@@ -24972,7 +25410,9 @@ impl UserInstallStateSummaryCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UserInstallStateSummary> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UserInstallStateSummary> {
         self.client.collection(self.path.clone())
     }
 
@@ -24983,7 +25423,7 @@ impl UserInstallStateSummaryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -24992,14 +25432,14 @@ impl UserInstallStateSummaryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserInstallStateSummary,
-    ) -> graph_core::Request<crate::models::UserInstallStateSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::UserInstallStateSummary> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -25009,7 +25449,7 @@ impl UserInstallStateSummaryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEndpointBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -25018,7 +25458,10 @@ impl VirtualEndpointBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> VirtualEndpointBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> VirtualEndpointBuilder {
         VirtualEndpointBuilder {
             client,
             path: path.into(),
@@ -25031,7 +25474,7 @@ impl VirtualEndpointBuilder {
     }
 
     /// Reads this `virtualEndpoint` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::VirtualEndpoint> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::VirtualEndpoint> {
         self.client.entity(self.path.clone())
     }
 
@@ -25040,14 +25483,14 @@ impl VirtualEndpointBuilder {
     pub fn update(
         &self,
         body: &crate::models::VirtualEndpoint,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `virtualEndpoint` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -25134,7 +25577,7 @@ impl VirtualEndpointBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEndpointCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -25144,7 +25587,7 @@ impl VirtualEndpointCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEndpointCollectionBuilder {
         VirtualEndpointCollectionBuilder {
@@ -25159,7 +25602,7 @@ impl VirtualEndpointCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::VirtualEndpoint> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::VirtualEndpoint> {
         self.client.collection(self.path.clone())
     }
 
@@ -25170,7 +25613,7 @@ impl VirtualEndpointCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -25179,14 +25622,14 @@ impl VirtualEndpointCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VirtualEndpoint,
-    ) -> graph_core::Request<crate::models::VirtualEndpoint> {
+    ) -> msgraph_typed_core::Request<crate::models::VirtualEndpoint> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -25196,7 +25639,7 @@ impl VirtualEndpointCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VppTokenBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -25205,7 +25648,7 @@ impl VppTokenBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> VppTokenBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> VppTokenBuilder {
         VppTokenBuilder {
             client,
             path: path.into(),
@@ -25218,7 +25661,7 @@ impl VppTokenBuilder {
     }
 
     /// Reads this `vppToken` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::VppToken> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::VppToken> {
         self.client.entity(self.path.clone())
     }
 
@@ -25227,19 +25670,19 @@ impl VppTokenBuilder {
     pub fn update(
         &self,
         body: &crate::models::VppToken,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `vppToken` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `syncLicenses` action (`POST .../syncLicenses`).
-    pub fn sync_licenses(&self) -> graph_core::Request<crate::models::VppToken> {
+    pub fn sync_licenses(&self) -> msgraph_typed_core::Request<crate::models::VppToken> {
         self.client
             .request(http::Method::POST, format!("{}/syncLicenses", self.path))
     }
@@ -25250,7 +25693,7 @@ impl VppTokenBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VppTokenCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -25259,7 +25702,10 @@ impl VppTokenCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> VppTokenCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> VppTokenCollectionBuilder {
         VppTokenCollectionBuilder {
             client,
             path: path.into(),
@@ -25272,7 +25718,7 @@ impl VppTokenCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::VppToken> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::VppToken> {
         self.client.collection(self.path.clone())
     }
 
@@ -25283,7 +25729,7 @@ impl VppTokenCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -25292,14 +25738,14 @@ impl VppTokenCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VppToken,
-    ) -> graph_core::Request<crate::models::VppToken> {
+    ) -> msgraph_typed_core::Request<crate::models::VppToken> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -25309,7 +25755,7 @@ impl VppTokenCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WebAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -25318,7 +25764,7 @@ impl WebAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WebAppBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> WebAppBuilder {
         WebAppBuilder {
             client,
             path: path.into(),
@@ -25331,7 +25777,7 @@ impl WebAppBuilder {
     }
 
     /// Reads this `webApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WebApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WebApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -25340,14 +25786,14 @@ impl WebAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::WebApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `webApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -25371,7 +25817,7 @@ impl WebAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -25383,7 +25829,7 @@ impl WebAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WebAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -25392,7 +25838,10 @@ impl WebAppCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WebAppCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WebAppCollectionBuilder {
         WebAppCollectionBuilder {
             client,
             path: path.into(),
@@ -25405,7 +25854,7 @@ impl WebAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WebApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WebApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -25416,7 +25865,7 @@ impl WebAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -25425,14 +25874,14 @@ impl WebAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WebApp,
-    ) -> graph_core::Request<crate::models::WebApp> {
+    ) -> msgraph_typed_core::Request<crate::models::WebApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -25442,7 +25891,7 @@ impl WebAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Win32LobAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -25451,7 +25900,7 @@ impl Win32LobAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> Win32LobAppBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> Win32LobAppBuilder {
         Win32LobAppBuilder {
             client,
             path: path.into(),
@@ -25464,7 +25913,7 @@ impl Win32LobAppBuilder {
     }
 
     /// Reads this `win32LobApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Win32LobApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Win32LobApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -25473,14 +25922,14 @@ impl Win32LobAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::Win32LobApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `win32LobApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -25512,7 +25961,7 @@ impl Win32LobAppBuilder {
     pub fn enable_applicable_architectures(
         &self,
         body: &crate::models::Win32LobAppEnableApplicableArchitecturesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -25525,7 +25974,7 @@ impl Win32LobAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -25537,7 +25986,7 @@ impl Win32LobAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Win32LobAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -25547,7 +25996,7 @@ impl Win32LobAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Win32LobAppCollectionBuilder {
         Win32LobAppCollectionBuilder {
@@ -25562,7 +26011,7 @@ impl Win32LobAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Win32LobApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Win32LobApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -25573,7 +26022,7 @@ impl Win32LobAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -25582,14 +26031,14 @@ impl Win32LobAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Win32LobApp,
-    ) -> graph_core::Request<crate::models::Win32LobApp> {
+    ) -> msgraph_typed_core::Request<crate::models::Win32LobApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -25599,7 +26048,7 @@ impl Win32LobAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10CompliancePolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -25609,7 +26058,7 @@ impl Windows10CompliancePolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10CompliancePolicyBuilder {
         Windows10CompliancePolicyBuilder {
@@ -25624,7 +26073,9 @@ impl Windows10CompliancePolicyBuilder {
     }
 
     /// Reads this `windows10CompliancePolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Windows10CompliancePolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::Windows10CompliancePolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -25633,14 +26084,14 @@ impl Windows10CompliancePolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::Windows10CompliancePolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windows10CompliancePolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -25713,8 +26164,9 @@ impl Windows10CompliancePolicyBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceCompliancePolicyAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -25724,7 +26176,7 @@ impl Windows10CompliancePolicyBuilder {
     pub fn schedule_actions_for_rules(
         &self,
         body: &crate::models::DeviceCompliancePolicyScheduleActionsForRulesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -25739,7 +26191,7 @@ impl Windows10CompliancePolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10CompliancePolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -25749,7 +26201,7 @@ impl Windows10CompliancePolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10CompliancePolicyCollectionBuilder {
         Windows10CompliancePolicyCollectionBuilder {
@@ -25764,7 +26216,9 @@ impl Windows10CompliancePolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Windows10CompliancePolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::Windows10CompliancePolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -25775,7 +26229,7 @@ impl Windows10CompliancePolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -25784,14 +26238,14 @@ impl Windows10CompliancePolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Windows10CompliancePolicy,
-    ) -> graph_core::Request<crate::models::Windows10CompliancePolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::Windows10CompliancePolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -25801,7 +26255,7 @@ impl Windows10CompliancePolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10CustomConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -25811,7 +26265,7 @@ impl Windows10CustomConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10CustomConfigurationBuilder {
         Windows10CustomConfigurationBuilder {
@@ -25826,7 +26280,9 @@ impl Windows10CustomConfigurationBuilder {
     }
 
     /// Reads this `windows10CustomConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Windows10CustomConfiguration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::Windows10CustomConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -25835,14 +26291,14 @@ impl Windows10CustomConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Windows10CustomConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windows10CustomConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -25904,8 +26360,9 @@ impl Windows10CustomConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -25915,7 +26372,7 @@ impl Windows10CustomConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -25932,7 +26389,7 @@ impl Windows10CustomConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10CustomConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -25942,7 +26399,7 @@ impl Windows10CustomConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10CustomConfigurationCollectionBuilder {
         Windows10CustomConfigurationCollectionBuilder {
@@ -25959,7 +26416,7 @@ impl Windows10CustomConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::Windows10CustomConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::Windows10CustomConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -25970,7 +26427,7 @@ impl Windows10CustomConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -25979,14 +26436,14 @@ impl Windows10CustomConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Windows10CustomConfiguration,
-    ) -> graph_core::Request<crate::models::Windows10CustomConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::Windows10CustomConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -25996,7 +26453,7 @@ impl Windows10CustomConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10EndpointProtectionConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -26006,7 +26463,7 @@ impl Windows10EndpointProtectionConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10EndpointProtectionConfigurationBuilder {
         Windows10EndpointProtectionConfigurationBuilder {
@@ -26023,7 +26480,8 @@ impl Windows10EndpointProtectionConfigurationBuilder {
     /// Reads this `windows10EndpointProtectionConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::Windows10EndpointProtectionConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::Windows10EndpointProtectionConfiguration>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -26032,14 +26490,14 @@ impl Windows10EndpointProtectionConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Windows10EndpointProtectionConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windows10EndpointProtectionConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -26101,8 +26559,9 @@ impl Windows10EndpointProtectionConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -26112,7 +26571,7 @@ impl Windows10EndpointProtectionConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -26129,7 +26588,7 @@ impl Windows10EndpointProtectionConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10EndpointProtectionConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -26139,7 +26598,7 @@ impl Windows10EndpointProtectionConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10EndpointProtectionConfigurationCollectionBuilder {
         Windows10EndpointProtectionConfigurationCollectionBuilder {
@@ -26156,8 +26615,9 @@ impl Windows10EndpointProtectionConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::Windows10EndpointProtectionConfiguration>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::Windows10EndpointProtectionConfiguration,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -26168,7 +26628,7 @@ impl Windows10EndpointProtectionConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -26177,14 +26637,14 @@ impl Windows10EndpointProtectionConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Windows10EndpointProtectionConfiguration,
-    ) -> graph_core::Request<crate::models::Windows10EndpointProtectionConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::Windows10EndpointProtectionConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -26194,7 +26654,7 @@ impl Windows10EndpointProtectionConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10EnrollmentCompletionPageConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -26204,7 +26664,7 @@ impl Windows10EnrollmentCompletionPageConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10EnrollmentCompletionPageConfigurationBuilder {
         Windows10EnrollmentCompletionPageConfigurationBuilder {
@@ -26221,8 +26681,9 @@ impl Windows10EnrollmentCompletionPageConfigurationBuilder {
     /// Reads this `windows10EnrollmentCompletionPageConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::Windows10EnrollmentCompletionPageConfiguration>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::Windows10EnrollmentCompletionPageConfiguration,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -26231,14 +26692,14 @@ impl Windows10EnrollmentCompletionPageConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Windows10EnrollmentCompletionPageConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windows10EnrollmentCompletionPageConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -26256,7 +26717,7 @@ impl Windows10EnrollmentCompletionPageConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceEnrollmentConfigurationAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -26266,7 +26727,7 @@ impl Windows10EnrollmentCompletionPageConfigurationBuilder {
     pub fn set_priority(
         &self,
         body: &crate::models::DeviceEnrollmentConfigurationSetPriorityBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/setPriority", self.path))
             .json_body(body)
@@ -26278,7 +26739,7 @@ impl Windows10EnrollmentCompletionPageConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10EnrollmentCompletionPageConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -26288,7 +26749,7 @@ impl Windows10EnrollmentCompletionPageConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10EnrollmentCompletionPageConfigurationCollectionBuilder {
         Windows10EnrollmentCompletionPageConfigurationCollectionBuilder {
@@ -26305,8 +26766,9 @@ impl Windows10EnrollmentCompletionPageConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::Windows10EnrollmentCompletionPageConfiguration>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::Windows10EnrollmentCompletionPageConfiguration,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -26320,7 +26782,7 @@ impl Windows10EnrollmentCompletionPageConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -26329,14 +26791,15 @@ impl Windows10EnrollmentCompletionPageConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Windows10EnrollmentCompletionPageConfiguration,
-    ) -> graph_core::Request<crate::models::Windows10EnrollmentCompletionPageConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::Windows10EnrollmentCompletionPageConfiguration>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -26346,7 +26809,7 @@ impl Windows10EnrollmentCompletionPageConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10EnterpriseModernAppManagementConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -26356,7 +26819,7 @@ impl Windows10EnterpriseModernAppManagementConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10EnterpriseModernAppManagementConfigurationBuilder {
         Windows10EnterpriseModernAppManagementConfigurationBuilder {
@@ -26373,8 +26836,9 @@ impl Windows10EnterpriseModernAppManagementConfigurationBuilder {
     /// Reads this `windows10EnterpriseModernAppManagementConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::Windows10EnterpriseModernAppManagementConfiguration>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::Windows10EnterpriseModernAppManagementConfiguration,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -26383,14 +26847,14 @@ impl Windows10EnterpriseModernAppManagementConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Windows10EnterpriseModernAppManagementConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windows10EnterpriseModernAppManagementConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -26452,8 +26916,9 @@ impl Windows10EnterpriseModernAppManagementConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -26463,7 +26928,7 @@ impl Windows10EnterpriseModernAppManagementConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -26480,7 +26945,7 @@ impl Windows10EnterpriseModernAppManagementConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10EnterpriseModernAppManagementConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -26490,7 +26955,7 @@ impl Windows10EnterpriseModernAppManagementConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10EnterpriseModernAppManagementConfigurationCollectionBuilder {
         Windows10EnterpriseModernAppManagementConfigurationCollectionBuilder {
@@ -26507,7 +26972,7 @@ impl Windows10EnterpriseModernAppManagementConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::Windows10EnterpriseModernAppManagementConfiguration,
     > {
         self.client.collection(self.path.clone())
@@ -26523,7 +26988,7 @@ impl Windows10EnterpriseModernAppManagementConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -26532,15 +26997,16 @@ impl Windows10EnterpriseModernAppManagementConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Windows10EnterpriseModernAppManagementConfiguration,
-    ) -> graph_core::Request<crate::models::Windows10EnterpriseModernAppManagementConfiguration>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::Windows10EnterpriseModernAppManagementConfiguration,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -26550,7 +27016,7 @@ impl Windows10EnterpriseModernAppManagementConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10GeneralConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -26560,7 +27026,7 @@ impl Windows10GeneralConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10GeneralConfigurationBuilder {
         Windows10GeneralConfigurationBuilder {
@@ -26575,7 +27041,9 @@ impl Windows10GeneralConfigurationBuilder {
     }
 
     /// Reads this `windows10GeneralConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Windows10GeneralConfiguration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::Windows10GeneralConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -26584,14 +27052,14 @@ impl Windows10GeneralConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Windows10GeneralConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windows10GeneralConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -26653,8 +27121,9 @@ impl Windows10GeneralConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -26664,7 +27133,7 @@ impl Windows10GeneralConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -26681,7 +27150,7 @@ impl Windows10GeneralConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10GeneralConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -26691,7 +27160,7 @@ impl Windows10GeneralConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10GeneralConfigurationCollectionBuilder {
         Windows10GeneralConfigurationCollectionBuilder {
@@ -26708,7 +27177,7 @@ impl Windows10GeneralConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::Windows10GeneralConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::Windows10GeneralConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -26719,7 +27188,7 @@ impl Windows10GeneralConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -26728,14 +27197,14 @@ impl Windows10GeneralConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Windows10GeneralConfiguration,
-    ) -> graph_core::Request<crate::models::Windows10GeneralConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::Windows10GeneralConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -26745,7 +27214,7 @@ impl Windows10GeneralConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10MobileCompliancePolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -26755,7 +27224,7 @@ impl Windows10MobileCompliancePolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10MobileCompliancePolicyBuilder {
         Windows10MobileCompliancePolicyBuilder {
@@ -26770,7 +27239,9 @@ impl Windows10MobileCompliancePolicyBuilder {
     }
 
     /// Reads this `windows10MobileCompliancePolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Windows10MobileCompliancePolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::Windows10MobileCompliancePolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -26779,14 +27250,14 @@ impl Windows10MobileCompliancePolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::Windows10MobileCompliancePolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windows10MobileCompliancePolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -26859,8 +27330,9 @@ impl Windows10MobileCompliancePolicyBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceCompliancePolicyAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -26870,7 +27342,7 @@ impl Windows10MobileCompliancePolicyBuilder {
     pub fn schedule_actions_for_rules(
         &self,
         body: &crate::models::DeviceCompliancePolicyScheduleActionsForRulesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -26885,7 +27357,7 @@ impl Windows10MobileCompliancePolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10MobileCompliancePolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -26895,7 +27367,7 @@ impl Windows10MobileCompliancePolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10MobileCompliancePolicyCollectionBuilder {
         Windows10MobileCompliancePolicyCollectionBuilder {
@@ -26912,7 +27384,7 @@ impl Windows10MobileCompliancePolicyCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::Windows10MobileCompliancePolicy> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::Windows10MobileCompliancePolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -26923,7 +27395,7 @@ impl Windows10MobileCompliancePolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -26932,14 +27404,14 @@ impl Windows10MobileCompliancePolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Windows10MobileCompliancePolicy,
-    ) -> graph_core::Request<crate::models::Windows10MobileCompliancePolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::Windows10MobileCompliancePolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -26949,7 +27421,7 @@ impl Windows10MobileCompliancePolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10SecureAssessmentConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -26959,7 +27431,7 @@ impl Windows10SecureAssessmentConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10SecureAssessmentConfigurationBuilder {
         Windows10SecureAssessmentConfigurationBuilder {
@@ -26976,7 +27448,8 @@ impl Windows10SecureAssessmentConfigurationBuilder {
     /// Reads this `windows10SecureAssessmentConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::Windows10SecureAssessmentConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::Windows10SecureAssessmentConfiguration>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -26985,14 +27458,14 @@ impl Windows10SecureAssessmentConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Windows10SecureAssessmentConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windows10SecureAssessmentConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -27054,8 +27527,9 @@ impl Windows10SecureAssessmentConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -27065,7 +27539,7 @@ impl Windows10SecureAssessmentConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -27082,7 +27556,7 @@ impl Windows10SecureAssessmentConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10SecureAssessmentConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -27092,7 +27566,7 @@ impl Windows10SecureAssessmentConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10SecureAssessmentConfigurationCollectionBuilder {
         Windows10SecureAssessmentConfigurationCollectionBuilder {
@@ -27109,7 +27583,8 @@ impl Windows10SecureAssessmentConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::Windows10SecureAssessmentConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::Windows10SecureAssessmentConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -27120,7 +27595,7 @@ impl Windows10SecureAssessmentConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -27129,14 +27604,14 @@ impl Windows10SecureAssessmentConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Windows10SecureAssessmentConfiguration,
-    ) -> graph_core::Request<crate::models::Windows10SecureAssessmentConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::Windows10SecureAssessmentConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -27146,7 +27621,7 @@ impl Windows10SecureAssessmentConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10TeamGeneralConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -27156,7 +27631,7 @@ impl Windows10TeamGeneralConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10TeamGeneralConfigurationBuilder {
         Windows10TeamGeneralConfigurationBuilder {
@@ -27173,7 +27648,7 @@ impl Windows10TeamGeneralConfigurationBuilder {
     /// Reads this `windows10TeamGeneralConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::Windows10TeamGeneralConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::Windows10TeamGeneralConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -27182,14 +27657,14 @@ impl Windows10TeamGeneralConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Windows10TeamGeneralConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windows10TeamGeneralConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -27251,8 +27726,9 @@ impl Windows10TeamGeneralConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -27262,7 +27738,7 @@ impl Windows10TeamGeneralConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -27279,7 +27755,7 @@ impl Windows10TeamGeneralConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows10TeamGeneralConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -27289,7 +27765,7 @@ impl Windows10TeamGeneralConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows10TeamGeneralConfigurationCollectionBuilder {
         Windows10TeamGeneralConfigurationCollectionBuilder {
@@ -27306,7 +27782,8 @@ impl Windows10TeamGeneralConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::Windows10TeamGeneralConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::Windows10TeamGeneralConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -27317,7 +27794,7 @@ impl Windows10TeamGeneralConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -27326,14 +27803,14 @@ impl Windows10TeamGeneralConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Windows10TeamGeneralConfiguration,
-    ) -> graph_core::Request<crate::models::Windows10TeamGeneralConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::Windows10TeamGeneralConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -27343,7 +27820,7 @@ impl Windows10TeamGeneralConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows81CompliancePolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -27353,7 +27830,7 @@ impl Windows81CompliancePolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows81CompliancePolicyBuilder {
         Windows81CompliancePolicyBuilder {
@@ -27368,7 +27845,9 @@ impl Windows81CompliancePolicyBuilder {
     }
 
     /// Reads this `windows81CompliancePolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Windows81CompliancePolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::Windows81CompliancePolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -27377,14 +27856,14 @@ impl Windows81CompliancePolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::Windows81CompliancePolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windows81CompliancePolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -27457,8 +27936,9 @@ impl Windows81CompliancePolicyBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceCompliancePolicyAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -27468,7 +27948,7 @@ impl Windows81CompliancePolicyBuilder {
     pub fn schedule_actions_for_rules(
         &self,
         body: &crate::models::DeviceCompliancePolicyScheduleActionsForRulesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -27483,7 +27963,7 @@ impl Windows81CompliancePolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows81CompliancePolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -27493,7 +27973,7 @@ impl Windows81CompliancePolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows81CompliancePolicyCollectionBuilder {
         Windows81CompliancePolicyCollectionBuilder {
@@ -27508,7 +27988,9 @@ impl Windows81CompliancePolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Windows81CompliancePolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::Windows81CompliancePolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -27519,7 +28001,7 @@ impl Windows81CompliancePolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -27528,14 +28010,14 @@ impl Windows81CompliancePolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Windows81CompliancePolicy,
-    ) -> graph_core::Request<crate::models::Windows81CompliancePolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::Windows81CompliancePolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -27545,7 +28027,7 @@ impl Windows81CompliancePolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows81GeneralConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -27555,7 +28037,7 @@ impl Windows81GeneralConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows81GeneralConfigurationBuilder {
         Windows81GeneralConfigurationBuilder {
@@ -27570,7 +28052,9 @@ impl Windows81GeneralConfigurationBuilder {
     }
 
     /// Reads this `windows81GeneralConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Windows81GeneralConfiguration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::Windows81GeneralConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -27579,14 +28063,14 @@ impl Windows81GeneralConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Windows81GeneralConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windows81GeneralConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -27648,8 +28132,9 @@ impl Windows81GeneralConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -27659,7 +28144,7 @@ impl Windows81GeneralConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -27676,7 +28161,7 @@ impl Windows81GeneralConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Windows81GeneralConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -27686,7 +28171,7 @@ impl Windows81GeneralConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Windows81GeneralConfigurationCollectionBuilder {
         Windows81GeneralConfigurationCollectionBuilder {
@@ -27703,7 +28188,7 @@ impl Windows81GeneralConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::Windows81GeneralConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::Windows81GeneralConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -27714,7 +28199,7 @@ impl Windows81GeneralConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -27723,14 +28208,14 @@ impl Windows81GeneralConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Windows81GeneralConfiguration,
-    ) -> graph_core::Request<crate::models::Windows81GeneralConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::Windows81GeneralConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -27740,7 +28225,7 @@ impl Windows81GeneralConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsAppXBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -27749,7 +28234,7 @@ impl WindowsAppXBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WindowsAppXBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> WindowsAppXBuilder {
         WindowsAppXBuilder {
             client,
             path: path.into(),
@@ -27762,7 +28247,7 @@ impl WindowsAppXBuilder {
     }
 
     /// Reads this `windowsAppX` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WindowsAppX> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WindowsAppX> {
         self.client.entity(self.path.clone())
     }
 
@@ -27771,14 +28256,14 @@ impl WindowsAppXBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsAppX,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsAppX` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -27810,7 +28295,7 @@ impl WindowsAppXBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -27822,7 +28307,7 @@ impl WindowsAppXBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsAppXCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -27832,7 +28317,7 @@ impl WindowsAppXCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsAppXCollectionBuilder {
         WindowsAppXCollectionBuilder {
@@ -27847,7 +28332,7 @@ impl WindowsAppXCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WindowsAppX> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsAppX> {
         self.client.collection(self.path.clone())
     }
 
@@ -27858,7 +28343,7 @@ impl WindowsAppXCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -27867,14 +28352,14 @@ impl WindowsAppXCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsAppX,
-    ) -> graph_core::Request<crate::models::WindowsAppX> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsAppX> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -27884,7 +28369,7 @@ impl WindowsAppXCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsAutopilotDeviceIdentityBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -27894,7 +28379,7 @@ impl WindowsAutopilotDeviceIdentityBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsAutopilotDeviceIdentityBuilder {
         WindowsAutopilotDeviceIdentityBuilder {
@@ -27909,7 +28394,9 @@ impl WindowsAutopilotDeviceIdentityBuilder {
     }
 
     /// Reads this `windowsAutopilotDeviceIdentity` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WindowsAutopilotDeviceIdentity> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WindowsAutopilotDeviceIdentity> {
         self.client.entity(self.path.clone())
     }
 
@@ -27918,14 +28405,14 @@ impl WindowsAutopilotDeviceIdentityBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsAutopilotDeviceIdentity,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsAutopilotDeviceIdentity` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -27933,7 +28420,7 @@ impl WindowsAutopilotDeviceIdentityBuilder {
     pub fn assign_user_to_device(
         &self,
         body: &crate::models::WindowsAutopilotDeviceIdentityAssignUserToDeviceBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -27943,7 +28430,9 @@ impl WindowsAutopilotDeviceIdentityBuilder {
     }
 
     /// Calls the `unassignUserFromDevice` action (`POST .../unassignUserFromDevice`).
-    pub fn unassign_user_from_device(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn unassign_user_from_device(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/unassignUserFromDevice", self.path),
@@ -27954,7 +28443,7 @@ impl WindowsAutopilotDeviceIdentityBuilder {
     pub fn update_device_properties(
         &self,
         body: &crate::models::WindowsAutopilotDeviceIdentityUpdateDevicePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -27969,7 +28458,7 @@ impl WindowsAutopilotDeviceIdentityBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsAutopilotDeviceIdentityCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -27979,7 +28468,7 @@ impl WindowsAutopilotDeviceIdentityCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsAutopilotDeviceIdentityCollectionBuilder {
         WindowsAutopilotDeviceIdentityCollectionBuilder {
@@ -27996,7 +28485,7 @@ impl WindowsAutopilotDeviceIdentityCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WindowsAutopilotDeviceIdentity> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsAutopilotDeviceIdentity> {
         self.client.collection(self.path.clone())
     }
 
@@ -28007,7 +28496,7 @@ impl WindowsAutopilotDeviceIdentityCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -28016,14 +28505,14 @@ impl WindowsAutopilotDeviceIdentityCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsAutopilotDeviceIdentity,
-    ) -> graph_core::Request<crate::models::WindowsAutopilotDeviceIdentity> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsAutopilotDeviceIdentity> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -28033,7 +28522,7 @@ impl WindowsAutopilotDeviceIdentityCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsDefenderAdvancedThreatProtectionConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -28043,7 +28532,7 @@ impl WindowsDefenderAdvancedThreatProtectionConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsDefenderAdvancedThreatProtectionConfigurationBuilder {
         WindowsDefenderAdvancedThreatProtectionConfigurationBuilder {
@@ -28060,7 +28549,7 @@ impl WindowsDefenderAdvancedThreatProtectionConfigurationBuilder {
     /// Reads this `windowsDefenderAdvancedThreatProtectionConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<
+    ) -> msgraph_typed_core::EntityRequest<
         crate::models::WindowsDefenderAdvancedThreatProtectionConfiguration,
     > {
         self.client.entity(self.path.clone())
@@ -28071,14 +28560,14 @@ impl WindowsDefenderAdvancedThreatProtectionConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsDefenderAdvancedThreatProtectionConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsDefenderAdvancedThreatProtectionConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -28140,8 +28629,9 @@ impl WindowsDefenderAdvancedThreatProtectionConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -28151,7 +28641,7 @@ impl WindowsDefenderAdvancedThreatProtectionConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -28168,7 +28658,7 @@ impl WindowsDefenderAdvancedThreatProtectionConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsDefenderAdvancedThreatProtectionConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -28178,7 +28668,7 @@ impl WindowsDefenderAdvancedThreatProtectionConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsDefenderAdvancedThreatProtectionConfigurationCollectionBuilder {
         WindowsDefenderAdvancedThreatProtectionConfigurationCollectionBuilder {
@@ -28195,7 +28685,7 @@ impl WindowsDefenderAdvancedThreatProtectionConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::WindowsDefenderAdvancedThreatProtectionConfiguration,
     > {
         self.client.collection(self.path.clone())
@@ -28211,7 +28701,7 @@ impl WindowsDefenderAdvancedThreatProtectionConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -28220,15 +28710,16 @@ impl WindowsDefenderAdvancedThreatProtectionConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsDefenderAdvancedThreatProtectionConfiguration,
-    ) -> graph_core::Request<crate::models::WindowsDefenderAdvancedThreatProtectionConfiguration>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::WindowsDefenderAdvancedThreatProtectionConfiguration,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -28238,7 +28729,7 @@ impl WindowsDefenderAdvancedThreatProtectionConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsDeviceMalwareStateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -28248,7 +28739,7 @@ impl WindowsDeviceMalwareStateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsDeviceMalwareStateBuilder {
         WindowsDeviceMalwareStateBuilder {
@@ -28263,7 +28754,9 @@ impl WindowsDeviceMalwareStateBuilder {
     }
 
     /// Reads this `windowsDeviceMalwareState` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WindowsDeviceMalwareState> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WindowsDeviceMalwareState> {
         self.client.entity(self.path.clone())
     }
 
@@ -28272,14 +28765,14 @@ impl WindowsDeviceMalwareStateBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsDeviceMalwareState,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsDeviceMalwareState` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -28289,7 +28782,7 @@ impl WindowsDeviceMalwareStateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsDeviceMalwareStateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -28299,7 +28792,7 @@ impl WindowsDeviceMalwareStateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsDeviceMalwareStateCollectionBuilder {
         WindowsDeviceMalwareStateCollectionBuilder {
@@ -28314,7 +28807,9 @@ impl WindowsDeviceMalwareStateCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WindowsDeviceMalwareState> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsDeviceMalwareState> {
         self.client.collection(self.path.clone())
     }
 
@@ -28325,7 +28820,7 @@ impl WindowsDeviceMalwareStateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -28334,14 +28829,14 @@ impl WindowsDeviceMalwareStateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsDeviceMalwareState,
-    ) -> graph_core::Request<crate::models::WindowsDeviceMalwareState> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsDeviceMalwareState> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -28351,7 +28846,7 @@ impl WindowsDeviceMalwareStateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsInformationProtectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -28361,7 +28856,7 @@ impl WindowsInformationProtectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsInformationProtectionBuilder {
         WindowsInformationProtectionBuilder {
@@ -28376,7 +28871,9 @@ impl WindowsInformationProtectionBuilder {
     }
 
     /// Reads this `windowsInformationProtection` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyWindowsInformationProtection> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyWindowsInformationProtection> {
         self.client.entity(self.path.clone())
     }
 
@@ -28385,14 +28882,14 @@ impl WindowsInformationProtectionBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsInformationProtection,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsInformationProtection` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -28430,7 +28927,7 @@ impl WindowsInformationProtectionBuilder {
     pub fn assign(
         &self,
         body: &crate::models::WindowsInformationProtectionAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -28440,7 +28937,7 @@ impl WindowsInformationProtectionBuilder {
     pub fn target_apps(
         &self,
         body: &crate::models::ManagedAppPolicyTargetAppsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/targetApps", self.path))
             .json_body(body)
@@ -28452,7 +28949,7 @@ impl WindowsInformationProtectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsInformationProtectionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -28462,7 +28959,7 @@ impl WindowsInformationProtectionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsInformationProtectionCollectionBuilder {
         WindowsInformationProtectionCollectionBuilder {
@@ -28479,7 +28976,7 @@ impl WindowsInformationProtectionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyWindowsInformationProtection> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyWindowsInformationProtection> {
         self.client.collection(self.path.clone())
     }
 
@@ -28490,7 +28987,7 @@ impl WindowsInformationProtectionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -28499,14 +28996,14 @@ impl WindowsInformationProtectionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsInformationProtection,
-    ) -> graph_core::Request<crate::models::AnyWindowsInformationProtection> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyWindowsInformationProtection> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -28542,7 +29039,7 @@ impl WindowsInformationProtectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsInformationProtectionAppLearningSummaryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -28552,7 +29049,7 @@ impl WindowsInformationProtectionAppLearningSummaryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsInformationProtectionAppLearningSummaryBuilder {
         WindowsInformationProtectionAppLearningSummaryBuilder {
@@ -28569,8 +29066,9 @@ impl WindowsInformationProtectionAppLearningSummaryBuilder {
     /// Reads this `windowsInformationProtectionAppLearningSummary` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::WindowsInformationProtectionAppLearningSummary>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::WindowsInformationProtectionAppLearningSummary,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -28579,14 +29077,14 @@ impl WindowsInformationProtectionAppLearningSummaryBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsInformationProtectionAppLearningSummary,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsInformationProtectionAppLearningSummary` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -28596,7 +29094,7 @@ impl WindowsInformationProtectionAppLearningSummaryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsInformationProtectionAppLearningSummaryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -28606,7 +29104,7 @@ impl WindowsInformationProtectionAppLearningSummaryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsInformationProtectionAppLearningSummaryCollectionBuilder {
         WindowsInformationProtectionAppLearningSummaryCollectionBuilder {
@@ -28623,8 +29121,9 @@ impl WindowsInformationProtectionAppLearningSummaryCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WindowsInformationProtectionAppLearningSummary>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::WindowsInformationProtectionAppLearningSummary,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -28638,7 +29137,7 @@ impl WindowsInformationProtectionAppLearningSummaryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -28647,14 +29146,15 @@ impl WindowsInformationProtectionAppLearningSummaryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsInformationProtectionAppLearningSummary,
-    ) -> graph_core::Request<crate::models::WindowsInformationProtectionAppLearningSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsInformationProtectionAppLearningSummary>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -28664,7 +29164,7 @@ impl WindowsInformationProtectionAppLearningSummaryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsInformationProtectionAppLockerFileBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -28674,7 +29174,7 @@ impl WindowsInformationProtectionAppLockerFileBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsInformationProtectionAppLockerFileBuilder {
         WindowsInformationProtectionAppLockerFileBuilder {
@@ -28691,7 +29191,8 @@ impl WindowsInformationProtectionAppLockerFileBuilder {
     /// Reads this `windowsInformationProtectionAppLockerFile` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::WindowsInformationProtectionAppLockerFile> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WindowsInformationProtectionAppLockerFile>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -28700,14 +29201,14 @@ impl WindowsInformationProtectionAppLockerFileBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsInformationProtectionAppLockerFile,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsInformationProtectionAppLockerFile` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -28717,7 +29218,7 @@ impl WindowsInformationProtectionAppLockerFileBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsInformationProtectionAppLockerFileCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -28727,7 +29228,7 @@ impl WindowsInformationProtectionAppLockerFileCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsInformationProtectionAppLockerFileCollectionBuilder {
         WindowsInformationProtectionAppLockerFileCollectionBuilder {
@@ -28744,8 +29245,9 @@ impl WindowsInformationProtectionAppLockerFileCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WindowsInformationProtectionAppLockerFile>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::WindowsInformationProtectionAppLockerFile,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -28756,7 +29258,7 @@ impl WindowsInformationProtectionAppLockerFileCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -28765,14 +29267,14 @@ impl WindowsInformationProtectionAppLockerFileCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsInformationProtectionAppLockerFile,
-    ) -> graph_core::Request<crate::models::WindowsInformationProtectionAppLockerFile> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsInformationProtectionAppLockerFile> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -28782,7 +29284,7 @@ impl WindowsInformationProtectionAppLockerFileCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsInformationProtectionNetworkLearningSummaryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -28792,7 +29294,7 @@ impl WindowsInformationProtectionNetworkLearningSummaryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsInformationProtectionNetworkLearningSummaryBuilder {
         WindowsInformationProtectionNetworkLearningSummaryBuilder {
@@ -28809,8 +29311,9 @@ impl WindowsInformationProtectionNetworkLearningSummaryBuilder {
     /// Reads this `windowsInformationProtectionNetworkLearningSummary` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::WindowsInformationProtectionNetworkLearningSummary>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::WindowsInformationProtectionNetworkLearningSummary,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -28819,14 +29322,14 @@ impl WindowsInformationProtectionNetworkLearningSummaryBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsInformationProtectionNetworkLearningSummary,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsInformationProtectionNetworkLearningSummary` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -28836,7 +29339,7 @@ impl WindowsInformationProtectionNetworkLearningSummaryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsInformationProtectionNetworkLearningSummaryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -28846,7 +29349,7 @@ impl WindowsInformationProtectionNetworkLearningSummaryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsInformationProtectionNetworkLearningSummaryCollectionBuilder {
         WindowsInformationProtectionNetworkLearningSummaryCollectionBuilder {
@@ -28863,7 +29366,7 @@ impl WindowsInformationProtectionNetworkLearningSummaryCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::WindowsInformationProtectionNetworkLearningSummary,
     > {
         self.client.collection(self.path.clone())
@@ -28879,7 +29382,7 @@ impl WindowsInformationProtectionNetworkLearningSummaryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -28888,15 +29391,16 @@ impl WindowsInformationProtectionNetworkLearningSummaryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsInformationProtectionNetworkLearningSummary,
-    ) -> graph_core::Request<crate::models::WindowsInformationProtectionNetworkLearningSummary>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::WindowsInformationProtectionNetworkLearningSummary,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -28906,7 +29410,7 @@ impl WindowsInformationProtectionNetworkLearningSummaryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsInformationProtectionPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -28916,7 +29420,7 @@ impl WindowsInformationProtectionPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsInformationProtectionPolicyBuilder {
         WindowsInformationProtectionPolicyBuilder {
@@ -28933,7 +29437,7 @@ impl WindowsInformationProtectionPolicyBuilder {
     /// Reads this `windowsInformationProtectionPolicy` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::WindowsInformationProtectionPolicy> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WindowsInformationProtectionPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -28942,14 +29446,14 @@ impl WindowsInformationProtectionPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsInformationProtectionPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsInformationProtectionPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -28987,7 +29491,7 @@ impl WindowsInformationProtectionPolicyBuilder {
     pub fn assign(
         &self,
         body: &crate::models::WindowsInformationProtectionAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -28997,7 +29501,7 @@ impl WindowsInformationProtectionPolicyBuilder {
     pub fn target_apps(
         &self,
         body: &crate::models::ManagedAppPolicyTargetAppsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/targetApps", self.path))
             .json_body(body)
@@ -29009,7 +29513,7 @@ impl WindowsInformationProtectionPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsInformationProtectionPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -29019,7 +29523,7 @@ impl WindowsInformationProtectionPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsInformationProtectionPolicyCollectionBuilder {
         WindowsInformationProtectionPolicyCollectionBuilder {
@@ -29036,7 +29540,8 @@ impl WindowsInformationProtectionPolicyCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WindowsInformationProtectionPolicy> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsInformationProtectionPolicy>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -29047,7 +29552,7 @@ impl WindowsInformationProtectionPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -29056,14 +29561,14 @@ impl WindowsInformationProtectionPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsInformationProtectionPolicy,
-    ) -> graph_core::Request<crate::models::WindowsInformationProtectionPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsInformationProtectionPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -29073,7 +29578,7 @@ impl WindowsInformationProtectionPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsMalwareInformationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -29083,7 +29588,7 @@ impl WindowsMalwareInformationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsMalwareInformationBuilder {
         WindowsMalwareInformationBuilder {
@@ -29098,7 +29603,9 @@ impl WindowsMalwareInformationBuilder {
     }
 
     /// Reads this `windowsMalwareInformation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WindowsMalwareInformation> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WindowsMalwareInformation> {
         self.client.entity(self.path.clone())
     }
 
@@ -29107,14 +29614,14 @@ impl WindowsMalwareInformationBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsMalwareInformation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsMalwareInformation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -29134,7 +29641,7 @@ impl WindowsMalwareInformationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsMalwareInformationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -29144,7 +29651,7 @@ impl WindowsMalwareInformationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsMalwareInformationCollectionBuilder {
         WindowsMalwareInformationCollectionBuilder {
@@ -29159,7 +29666,9 @@ impl WindowsMalwareInformationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WindowsMalwareInformation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsMalwareInformation> {
         self.client.collection(self.path.clone())
     }
 
@@ -29170,7 +29679,7 @@ impl WindowsMalwareInformationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -29179,14 +29688,14 @@ impl WindowsMalwareInformationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsMalwareInformation,
-    ) -> graph_core::Request<crate::models::WindowsMalwareInformation> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsMalwareInformation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -29196,7 +29705,7 @@ impl WindowsMalwareInformationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsMicrosoftEdgeAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -29206,7 +29715,7 @@ impl WindowsMicrosoftEdgeAppBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsMicrosoftEdgeAppBuilder {
         WindowsMicrosoftEdgeAppBuilder {
@@ -29221,7 +29730,7 @@ impl WindowsMicrosoftEdgeAppBuilder {
     }
 
     /// Reads this `windowsMicrosoftEdgeApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WindowsMicrosoftEdgeApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WindowsMicrosoftEdgeApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -29230,14 +29739,14 @@ impl WindowsMicrosoftEdgeAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsMicrosoftEdgeApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsMicrosoftEdgeApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -29261,7 +29770,7 @@ impl WindowsMicrosoftEdgeAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -29273,7 +29782,7 @@ impl WindowsMicrosoftEdgeAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsMicrosoftEdgeAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -29283,7 +29792,7 @@ impl WindowsMicrosoftEdgeAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsMicrosoftEdgeAppCollectionBuilder {
         WindowsMicrosoftEdgeAppCollectionBuilder {
@@ -29298,7 +29807,9 @@ impl WindowsMicrosoftEdgeAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WindowsMicrosoftEdgeApp> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsMicrosoftEdgeApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -29309,7 +29820,7 @@ impl WindowsMicrosoftEdgeAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -29318,14 +29829,14 @@ impl WindowsMicrosoftEdgeAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsMicrosoftEdgeApp,
-    ) -> graph_core::Request<crate::models::WindowsMicrosoftEdgeApp> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsMicrosoftEdgeApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -29335,7 +29846,7 @@ impl WindowsMicrosoftEdgeAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsMobileMSIBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -29344,7 +29855,10 @@ impl WindowsMobileMSIBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WindowsMobileMSIBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WindowsMobileMSIBuilder {
         WindowsMobileMSIBuilder {
             client,
             path: path.into(),
@@ -29357,7 +29871,7 @@ impl WindowsMobileMSIBuilder {
     }
 
     /// Reads this `windowsMobileMSI` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WindowsMobileMSI> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WindowsMobileMSI> {
         self.client.entity(self.path.clone())
     }
 
@@ -29366,14 +29880,14 @@ impl WindowsMobileMSIBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsMobileMSI,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsMobileMSI` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -29405,7 +29919,7 @@ impl WindowsMobileMSIBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -29417,7 +29931,7 @@ impl WindowsMobileMSIBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsMobileMSICollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -29427,7 +29941,7 @@ impl WindowsMobileMSICollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsMobileMSICollectionBuilder {
         WindowsMobileMSICollectionBuilder {
@@ -29442,7 +29956,7 @@ impl WindowsMobileMSICollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WindowsMobileMSI> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsMobileMSI> {
         self.client.collection(self.path.clone())
     }
 
@@ -29453,7 +29967,7 @@ impl WindowsMobileMSICollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -29462,14 +29976,14 @@ impl WindowsMobileMSICollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsMobileMSI,
-    ) -> graph_core::Request<crate::models::WindowsMobileMSI> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsMobileMSI> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -29479,7 +29993,7 @@ impl WindowsMobileMSICollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsPhone81CompliancePolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -29489,7 +30003,7 @@ impl WindowsPhone81CompliancePolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsPhone81CompliancePolicyBuilder {
         WindowsPhone81CompliancePolicyBuilder {
@@ -29504,7 +30018,9 @@ impl WindowsPhone81CompliancePolicyBuilder {
     }
 
     /// Reads this `windowsPhone81CompliancePolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WindowsPhone81CompliancePolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WindowsPhone81CompliancePolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -29513,14 +30029,14 @@ impl WindowsPhone81CompliancePolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsPhone81CompliancePolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsPhone81CompliancePolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -29593,8 +30109,9 @@ impl WindowsPhone81CompliancePolicyBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceCompliancePolicyAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceCompliancePolicyAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -29604,7 +30121,7 @@ impl WindowsPhone81CompliancePolicyBuilder {
     pub fn schedule_actions_for_rules(
         &self,
         body: &crate::models::DeviceCompliancePolicyScheduleActionsForRulesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -29619,7 +30136,7 @@ impl WindowsPhone81CompliancePolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsPhone81CompliancePolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -29629,7 +30146,7 @@ impl WindowsPhone81CompliancePolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsPhone81CompliancePolicyCollectionBuilder {
         WindowsPhone81CompliancePolicyCollectionBuilder {
@@ -29646,7 +30163,7 @@ impl WindowsPhone81CompliancePolicyCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WindowsPhone81CompliancePolicy> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsPhone81CompliancePolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -29657,7 +30174,7 @@ impl WindowsPhone81CompliancePolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -29666,14 +30183,14 @@ impl WindowsPhone81CompliancePolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsPhone81CompliancePolicy,
-    ) -> graph_core::Request<crate::models::WindowsPhone81CompliancePolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsPhone81CompliancePolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -29683,7 +30200,7 @@ impl WindowsPhone81CompliancePolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsPhone81CustomConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -29693,7 +30210,7 @@ impl WindowsPhone81CustomConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsPhone81CustomConfigurationBuilder {
         WindowsPhone81CustomConfigurationBuilder {
@@ -29710,7 +30227,7 @@ impl WindowsPhone81CustomConfigurationBuilder {
     /// Reads this `windowsPhone81CustomConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::WindowsPhone81CustomConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WindowsPhone81CustomConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -29719,14 +30236,14 @@ impl WindowsPhone81CustomConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsPhone81CustomConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsPhone81CustomConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -29788,8 +30305,9 @@ impl WindowsPhone81CustomConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -29799,7 +30317,7 @@ impl WindowsPhone81CustomConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -29816,7 +30334,7 @@ impl WindowsPhone81CustomConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsPhone81CustomConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -29826,7 +30344,7 @@ impl WindowsPhone81CustomConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsPhone81CustomConfigurationCollectionBuilder {
         WindowsPhone81CustomConfigurationCollectionBuilder {
@@ -29843,7 +30361,8 @@ impl WindowsPhone81CustomConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WindowsPhone81CustomConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsPhone81CustomConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -29854,7 +30373,7 @@ impl WindowsPhone81CustomConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -29863,14 +30382,14 @@ impl WindowsPhone81CustomConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsPhone81CustomConfiguration,
-    ) -> graph_core::Request<crate::models::WindowsPhone81CustomConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsPhone81CustomConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -29880,7 +30399,7 @@ impl WindowsPhone81CustomConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsPhone81GeneralConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -29890,7 +30409,7 @@ impl WindowsPhone81GeneralConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsPhone81GeneralConfigurationBuilder {
         WindowsPhone81GeneralConfigurationBuilder {
@@ -29907,7 +30426,7 @@ impl WindowsPhone81GeneralConfigurationBuilder {
     /// Reads this `windowsPhone81GeneralConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::WindowsPhone81GeneralConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WindowsPhone81GeneralConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -29916,14 +30435,14 @@ impl WindowsPhone81GeneralConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsPhone81GeneralConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsPhone81GeneralConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -29985,8 +30504,9 @@ impl WindowsPhone81GeneralConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -29996,7 +30516,7 @@ impl WindowsPhone81GeneralConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -30013,7 +30533,7 @@ impl WindowsPhone81GeneralConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsPhone81GeneralConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -30023,7 +30543,7 @@ impl WindowsPhone81GeneralConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsPhone81GeneralConfigurationCollectionBuilder {
         WindowsPhone81GeneralConfigurationCollectionBuilder {
@@ -30040,7 +30560,8 @@ impl WindowsPhone81GeneralConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WindowsPhone81GeneralConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsPhone81GeneralConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -30051,7 +30572,7 @@ impl WindowsPhone81GeneralConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -30060,14 +30581,14 @@ impl WindowsPhone81GeneralConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsPhone81GeneralConfiguration,
-    ) -> graph_core::Request<crate::models::WindowsPhone81GeneralConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsPhone81GeneralConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -30077,7 +30598,7 @@ impl WindowsPhone81GeneralConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsProtectionStateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -30087,7 +30608,7 @@ impl WindowsProtectionStateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsProtectionStateBuilder {
         WindowsProtectionStateBuilder {
@@ -30102,7 +30623,7 @@ impl WindowsProtectionStateBuilder {
     }
 
     /// Reads this `windowsProtectionState` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WindowsProtectionState> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WindowsProtectionState> {
         self.client.entity(self.path.clone())
     }
 
@@ -30111,14 +30632,14 @@ impl WindowsProtectionStateBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsProtectionState,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsProtectionState` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -30138,7 +30659,7 @@ impl WindowsProtectionStateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsProtectionStateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -30148,7 +30669,7 @@ impl WindowsProtectionStateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsProtectionStateCollectionBuilder {
         WindowsProtectionStateCollectionBuilder {
@@ -30163,7 +30684,9 @@ impl WindowsProtectionStateCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WindowsProtectionState> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsProtectionState> {
         self.client.collection(self.path.clone())
     }
 
@@ -30174,7 +30697,7 @@ impl WindowsProtectionStateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -30183,14 +30706,14 @@ impl WindowsProtectionStateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsProtectionState,
-    ) -> graph_core::Request<crate::models::WindowsProtectionState> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsProtectionState> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -30200,7 +30723,7 @@ impl WindowsProtectionStateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsUniversalAppXBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -30209,7 +30732,10 @@ impl WindowsUniversalAppXBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WindowsUniversalAppXBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WindowsUniversalAppXBuilder {
         WindowsUniversalAppXBuilder {
             client,
             path: path.into(),
@@ -30222,7 +30748,7 @@ impl WindowsUniversalAppXBuilder {
     }
 
     /// Reads this `windowsUniversalAppX` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WindowsUniversalAppX> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WindowsUniversalAppX> {
         self.client.entity(self.path.clone())
     }
 
@@ -30231,14 +30757,14 @@ impl WindowsUniversalAppXBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsUniversalAppX,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsUniversalAppX` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -30278,7 +30804,7 @@ impl WindowsUniversalAppXBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -30290,7 +30816,7 @@ impl WindowsUniversalAppXBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsUniversalAppXCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -30300,7 +30826,7 @@ impl WindowsUniversalAppXCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsUniversalAppXCollectionBuilder {
         WindowsUniversalAppXCollectionBuilder {
@@ -30315,7 +30841,9 @@ impl WindowsUniversalAppXCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WindowsUniversalAppX> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsUniversalAppX> {
         self.client.collection(self.path.clone())
     }
 
@@ -30326,7 +30854,7 @@ impl WindowsUniversalAppXCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -30335,14 +30863,14 @@ impl WindowsUniversalAppXCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsUniversalAppX,
-    ) -> graph_core::Request<crate::models::WindowsUniversalAppX> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsUniversalAppX> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -30352,7 +30880,7 @@ impl WindowsUniversalAppXCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsUniversalAppXContainedAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -30362,7 +30890,7 @@ impl WindowsUniversalAppXContainedAppBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsUniversalAppXContainedAppBuilder {
         WindowsUniversalAppXContainedAppBuilder {
@@ -30379,7 +30907,7 @@ impl WindowsUniversalAppXContainedAppBuilder {
     /// Reads this `windowsUniversalAppXContainedApp` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::WindowsUniversalAppXContainedApp> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WindowsUniversalAppXContainedApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -30388,14 +30916,14 @@ impl WindowsUniversalAppXContainedAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsUniversalAppXContainedApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsUniversalAppXContainedApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -30405,7 +30933,7 @@ impl WindowsUniversalAppXContainedAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsUniversalAppXContainedAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -30415,7 +30943,7 @@ impl WindowsUniversalAppXContainedAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsUniversalAppXContainedAppCollectionBuilder {
         WindowsUniversalAppXContainedAppCollectionBuilder {
@@ -30432,7 +30960,8 @@ impl WindowsUniversalAppXContainedAppCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WindowsUniversalAppXContainedApp> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsUniversalAppXContainedApp>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -30443,7 +30972,7 @@ impl WindowsUniversalAppXContainedAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -30452,14 +30981,14 @@ impl WindowsUniversalAppXContainedAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsUniversalAppXContainedApp,
-    ) -> graph_core::Request<crate::models::WindowsUniversalAppXContainedApp> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsUniversalAppXContainedApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -30469,7 +30998,7 @@ impl WindowsUniversalAppXContainedAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsUpdateForBusinessConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -30479,7 +31008,7 @@ impl WindowsUpdateForBusinessConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsUpdateForBusinessConfigurationBuilder {
         WindowsUpdateForBusinessConfigurationBuilder {
@@ -30496,7 +31025,8 @@ impl WindowsUpdateForBusinessConfigurationBuilder {
     /// Reads this `windowsUpdateForBusinessConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::WindowsUpdateForBusinessConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WindowsUpdateForBusinessConfiguration>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -30505,14 +31035,14 @@ impl WindowsUpdateForBusinessConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsUpdateForBusinessConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsUpdateForBusinessConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -30574,8 +31104,9 @@ impl WindowsUpdateForBusinessConfigurationBuilder {
     pub fn assign(
         &self,
         body: &crate::models::DeviceConfigurationAssignBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::DeviceConfigurationAssignment>>,
+    > {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -30585,7 +31116,7 @@ impl WindowsUpdateForBusinessConfigurationBuilder {
     pub fn get_oma_setting_plain_text_value(
         &self,
         secret_reference_value_id: &str,
-    ) -> graph_core::Request<crate::ODataValue<String>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -30602,7 +31133,7 @@ impl WindowsUpdateForBusinessConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsUpdateForBusinessConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -30612,7 +31143,7 @@ impl WindowsUpdateForBusinessConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsUpdateForBusinessConfigurationCollectionBuilder {
         WindowsUpdateForBusinessConfigurationCollectionBuilder {
@@ -30629,7 +31160,8 @@ impl WindowsUpdateForBusinessConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WindowsUpdateForBusinessConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsUpdateForBusinessConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -30640,7 +31172,7 @@ impl WindowsUpdateForBusinessConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -30649,14 +31181,14 @@ impl WindowsUpdateForBusinessConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsUpdateForBusinessConfiguration,
-    ) -> graph_core::Request<crate::models::WindowsUpdateForBusinessConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsUpdateForBusinessConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -30666,7 +31198,7 @@ impl WindowsUpdateForBusinessConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsWebAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -30675,7 +31207,10 @@ impl WindowsWebAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WindowsWebAppBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WindowsWebAppBuilder {
         WindowsWebAppBuilder {
             client,
             path: path.into(),
@@ -30688,7 +31223,7 @@ impl WindowsWebAppBuilder {
     }
 
     /// Reads this `windowsWebApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WindowsWebApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WindowsWebApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -30697,14 +31232,14 @@ impl WindowsWebAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsWebApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsWebApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -30728,7 +31263,7 @@ impl WindowsWebAppBuilder {
     pub fn assign(
         &self,
         body: &crate::models::MobileAppAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/assign", self.path))
             .json_body(body)
@@ -30740,7 +31275,7 @@ impl WindowsWebAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsWebAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -30750,7 +31285,7 @@ impl WindowsWebAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsWebAppCollectionBuilder {
         WindowsWebAppCollectionBuilder {
@@ -30765,7 +31300,7 @@ impl WindowsWebAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WindowsWebApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsWebApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -30776,7 +31311,7 @@ impl WindowsWebAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -30785,14 +31320,14 @@ impl WindowsWebAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsWebApp,
-    ) -> graph_core::Request<crate::models::WindowsWebApp> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsWebApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

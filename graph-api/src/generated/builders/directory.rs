@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdminBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,7 @@ impl AdminBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AdminBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> AdminBuilder {
         AdminBuilder {
             client,
             path: path.into(),
@@ -28,7 +28,7 @@ impl AdminBuilder {
     }
 
     /// Reads this `admin` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Admin> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Admin> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +37,14 @@ impl AdminBuilder {
     pub fn update(
         &self,
         body: &crate::models::Admin,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `admin` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -124,7 +124,7 @@ impl AdminBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdminCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -133,7 +133,10 @@ impl AdminCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AdminCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AdminCollectionBuilder {
         AdminCollectionBuilder {
             client,
             path: path.into(),
@@ -146,7 +149,7 @@ impl AdminCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Admin> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Admin> {
         self.client.collection(self.path.clone())
     }
 
@@ -157,20 +160,23 @@ impl AdminCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::Admin) -> graph_core::Request<crate::models::Admin> {
+    pub fn create(
+        &self,
+        body: &crate::models::Admin,
+    ) -> msgraph_typed_core::Request<crate::models::Admin> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -180,7 +186,7 @@ impl AdminCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdminMicrosoft365AppsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -190,7 +196,7 @@ impl AdminMicrosoft365AppsBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AdminMicrosoft365AppsBuilder {
         AdminMicrosoft365AppsBuilder {
@@ -205,7 +211,7 @@ impl AdminMicrosoft365AppsBuilder {
     }
 
     /// Reads this `adminMicrosoft365Apps` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AdminMicrosoft365Apps> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AdminMicrosoft365Apps> {
         self.client.entity(self.path.clone())
     }
 
@@ -214,14 +220,14 @@ impl AdminMicrosoft365AppsBuilder {
     pub fn update(
         &self,
         body: &crate::models::AdminMicrosoft365Apps,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `adminMicrosoft365Apps` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -239,7 +245,7 @@ impl AdminMicrosoft365AppsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdminMicrosoft365AppsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -249,7 +255,7 @@ impl AdminMicrosoft365AppsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AdminMicrosoft365AppsCollectionBuilder {
         AdminMicrosoft365AppsCollectionBuilder {
@@ -264,7 +270,9 @@ impl AdminMicrosoft365AppsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AdminMicrosoft365Apps> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AdminMicrosoft365Apps> {
         self.client.collection(self.path.clone())
     }
 
@@ -275,7 +283,7 @@ impl AdminMicrosoft365AppsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -284,14 +292,14 @@ impl AdminMicrosoft365AppsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AdminMicrosoft365Apps,
-    ) -> graph_core::Request<crate::models::AdminMicrosoft365Apps> {
+    ) -> msgraph_typed_core::Request<crate::models::AdminMicrosoft365Apps> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -301,7 +309,7 @@ impl AdminMicrosoft365AppsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdminReportSettingsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -310,7 +318,10 @@ impl AdminReportSettingsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AdminReportSettingsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AdminReportSettingsBuilder {
         AdminReportSettingsBuilder {
             client,
             path: path.into(),
@@ -323,7 +334,7 @@ impl AdminReportSettingsBuilder {
     }
 
     /// Reads this `adminReportSettings` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AdminReportSettings> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AdminReportSettings> {
         self.client.entity(self.path.clone())
     }
 
@@ -332,14 +343,14 @@ impl AdminReportSettingsBuilder {
     pub fn update(
         &self,
         body: &crate::models::AdminReportSettings,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `adminReportSettings` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -349,7 +360,7 @@ impl AdminReportSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdminReportSettingsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -359,7 +370,7 @@ impl AdminReportSettingsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AdminReportSettingsCollectionBuilder {
         AdminReportSettingsCollectionBuilder {
@@ -374,7 +385,9 @@ impl AdminReportSettingsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AdminReportSettings> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AdminReportSettings> {
         self.client.collection(self.path.clone())
     }
 
@@ -385,7 +398,7 @@ impl AdminReportSettingsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -394,14 +407,14 @@ impl AdminReportSettingsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AdminReportSettings,
-    ) -> graph_core::Request<crate::models::AdminReportSettings> {
+    ) -> msgraph_typed_core::Request<crate::models::AdminReportSettings> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -411,7 +424,7 @@ impl AdminReportSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AllowedValueBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -420,7 +433,7 @@ impl AllowedValueBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AllowedValueBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> AllowedValueBuilder {
         AllowedValueBuilder {
             client,
             path: path.into(),
@@ -433,7 +446,7 @@ impl AllowedValueBuilder {
     }
 
     /// Reads this `allowedValue` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AllowedValue> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AllowedValue> {
         self.client.entity(self.path.clone())
     }
 
@@ -442,14 +455,14 @@ impl AllowedValueBuilder {
     pub fn update(
         &self,
         body: &crate::models::AllowedValue,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `allowedValue` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -459,7 +472,7 @@ impl AllowedValueBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AllowedValueCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -469,7 +482,7 @@ impl AllowedValueCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AllowedValueCollectionBuilder {
         AllowedValueCollectionBuilder {
@@ -484,7 +497,7 @@ impl AllowedValueCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AllowedValue> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AllowedValue> {
         self.client.collection(self.path.clone())
     }
 
@@ -495,7 +508,7 @@ impl AllowedValueCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -504,14 +517,14 @@ impl AllowedValueCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AllowedValue,
-    ) -> graph_core::Request<crate::models::AllowedValue> {
+    ) -> msgraph_typed_core::Request<crate::models::AllowedValue> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -521,7 +534,7 @@ impl AllowedValueCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApplicationTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -530,7 +543,10 @@ impl ApplicationTemplateBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ApplicationTemplateBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ApplicationTemplateBuilder {
         ApplicationTemplateBuilder {
             client,
             path: path.into(),
@@ -543,7 +559,7 @@ impl ApplicationTemplateBuilder {
     }
 
     /// Reads this `applicationTemplate` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ApplicationTemplate> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ApplicationTemplate> {
         self.client.entity(self.path.clone())
     }
 
@@ -552,14 +568,14 @@ impl ApplicationTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::ApplicationTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `applicationTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -567,7 +583,7 @@ impl ApplicationTemplateBuilder {
     pub fn instantiate(
         &self,
         body: &crate::models::ApplicationTemplateInstantiateBody,
-    ) -> graph_core::Request<crate::models::ApplicationServicePrincipal> {
+    ) -> msgraph_typed_core::Request<crate::models::ApplicationServicePrincipal> {
         self.client
             .request(http::Method::POST, format!("{}/instantiate", self.path))
             .json_body(body)
@@ -579,7 +595,7 @@ impl ApplicationTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApplicationTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -589,7 +605,7 @@ impl ApplicationTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ApplicationTemplateCollectionBuilder {
         ApplicationTemplateCollectionBuilder {
@@ -604,7 +620,9 @@ impl ApplicationTemplateCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ApplicationTemplate> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ApplicationTemplate> {
         self.client.collection(self.path.clone())
     }
 
@@ -615,7 +633,7 @@ impl ApplicationTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -624,14 +642,14 @@ impl ApplicationTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ApplicationTemplate,
-    ) -> graph_core::Request<crate::models::ApplicationTemplate> {
+    ) -> msgraph_typed_core::Request<crate::models::ApplicationTemplate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -641,7 +659,7 @@ impl ApplicationTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttributeSetBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -650,7 +668,7 @@ impl AttributeSetBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AttributeSetBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> AttributeSetBuilder {
         AttributeSetBuilder {
             client,
             path: path.into(),
@@ -663,7 +681,7 @@ impl AttributeSetBuilder {
     }
 
     /// Reads this `attributeSet` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AttributeSet> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AttributeSet> {
         self.client.entity(self.path.clone())
     }
 
@@ -672,14 +690,14 @@ impl AttributeSetBuilder {
     pub fn update(
         &self,
         body: &crate::models::AttributeSet,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `attributeSet` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -689,7 +707,7 @@ impl AttributeSetBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttributeSetCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -699,7 +717,7 @@ impl AttributeSetCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AttributeSetCollectionBuilder {
         AttributeSetCollectionBuilder {
@@ -714,7 +732,7 @@ impl AttributeSetCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AttributeSet> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AttributeSet> {
         self.client.collection(self.path.clone())
     }
 
@@ -725,7 +743,7 @@ impl AttributeSetCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -734,14 +752,14 @@ impl AttributeSetCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AttributeSet,
-    ) -> graph_core::Request<crate::models::AttributeSet> {
+    ) -> msgraph_typed_core::Request<crate::models::AttributeSet> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -751,7 +769,7 @@ impl AttributeSetCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BrowserSharedCookieBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -760,7 +778,10 @@ impl BrowserSharedCookieBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BrowserSharedCookieBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BrowserSharedCookieBuilder {
         BrowserSharedCookieBuilder {
             client,
             path: path.into(),
@@ -773,7 +794,7 @@ impl BrowserSharedCookieBuilder {
     }
 
     /// Reads this `browserSharedCookie` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::BrowserSharedCookie> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::BrowserSharedCookie> {
         self.client.entity(self.path.clone())
     }
 
@@ -782,14 +803,14 @@ impl BrowserSharedCookieBuilder {
     pub fn update(
         &self,
         body: &crate::models::BrowserSharedCookie,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `browserSharedCookie` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -799,7 +820,7 @@ impl BrowserSharedCookieBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BrowserSharedCookieCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -809,7 +830,7 @@ impl BrowserSharedCookieCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BrowserSharedCookieCollectionBuilder {
         BrowserSharedCookieCollectionBuilder {
@@ -824,7 +845,9 @@ impl BrowserSharedCookieCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::BrowserSharedCookie> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::BrowserSharedCookie> {
         self.client.collection(self.path.clone())
     }
 
@@ -835,7 +858,7 @@ impl BrowserSharedCookieCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -844,14 +867,14 @@ impl BrowserSharedCookieCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BrowserSharedCookie,
-    ) -> graph_core::Request<crate::models::BrowserSharedCookie> {
+    ) -> msgraph_typed_core::Request<crate::models::BrowserSharedCookie> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -861,7 +884,7 @@ impl BrowserSharedCookieCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BrowserSiteBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -870,7 +893,7 @@ impl BrowserSiteBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BrowserSiteBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> BrowserSiteBuilder {
         BrowserSiteBuilder {
             client,
             path: path.into(),
@@ -883,7 +906,7 @@ impl BrowserSiteBuilder {
     }
 
     /// Reads this `browserSite` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::BrowserSite> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::BrowserSite> {
         self.client.entity(self.path.clone())
     }
 
@@ -892,14 +915,14 @@ impl BrowserSiteBuilder {
     pub fn update(
         &self,
         body: &crate::models::BrowserSite,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `browserSite` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -909,7 +932,7 @@ impl BrowserSiteBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BrowserSiteCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -919,7 +942,7 @@ impl BrowserSiteCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BrowserSiteCollectionBuilder {
         BrowserSiteCollectionBuilder {
@@ -934,7 +957,7 @@ impl BrowserSiteCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::BrowserSite> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::BrowserSite> {
         self.client.collection(self.path.clone())
     }
 
@@ -945,7 +968,7 @@ impl BrowserSiteCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -954,14 +977,14 @@ impl BrowserSiteCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BrowserSite,
-    ) -> graph_core::Request<crate::models::BrowserSite> {
+    ) -> msgraph_typed_core::Request<crate::models::BrowserSite> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -971,7 +994,7 @@ impl BrowserSiteCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BrowserSiteListBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -980,7 +1003,10 @@ impl BrowserSiteListBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BrowserSiteListBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BrowserSiteListBuilder {
         BrowserSiteListBuilder {
             client,
             path: path.into(),
@@ -993,7 +1019,7 @@ impl BrowserSiteListBuilder {
     }
 
     /// Reads this `browserSiteList` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::BrowserSiteList> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::BrowserSiteList> {
         self.client.entity(self.path.clone())
     }
 
@@ -1002,14 +1028,14 @@ impl BrowserSiteListBuilder {
     pub fn update(
         &self,
         body: &crate::models::BrowserSiteList,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `browserSiteList` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1033,7 +1059,7 @@ impl BrowserSiteListBuilder {
     pub fn publish(
         &self,
         body: &crate::models::BrowserSiteListPublishBody,
-    ) -> graph_core::Request<crate::models::BrowserSiteList> {
+    ) -> msgraph_typed_core::Request<crate::models::BrowserSiteList> {
         self.client
             .request(http::Method::POST, format!("{}/publish", self.path))
             .json_body(body)
@@ -1045,7 +1071,7 @@ impl BrowserSiteListBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BrowserSiteListCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1055,7 +1081,7 @@ impl BrowserSiteListCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BrowserSiteListCollectionBuilder {
         BrowserSiteListCollectionBuilder {
@@ -1070,7 +1096,7 @@ impl BrowserSiteListCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::BrowserSiteList> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::BrowserSiteList> {
         self.client.collection(self.path.clone())
     }
 
@@ -1081,7 +1107,7 @@ impl BrowserSiteListCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1090,14 +1116,14 @@ impl BrowserSiteListCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BrowserSiteList,
-    ) -> graph_core::Request<crate::models::BrowserSiteList> {
+    ) -> msgraph_typed_core::Request<crate::models::BrowserSiteList> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1107,7 +1133,7 @@ impl BrowserSiteListCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CompanySubscriptionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1116,7 +1142,10 @@ impl CompanySubscriptionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CompanySubscriptionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CompanySubscriptionBuilder {
         CompanySubscriptionBuilder {
             client,
             path: path.into(),
@@ -1129,7 +1158,7 @@ impl CompanySubscriptionBuilder {
     }
 
     /// Reads this `companySubscription` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CompanySubscription> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CompanySubscription> {
         self.client.entity(self.path.clone())
     }
 
@@ -1138,14 +1167,14 @@ impl CompanySubscriptionBuilder {
     pub fn update(
         &self,
         body: &crate::models::CompanySubscription,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `companySubscription` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1155,7 +1184,7 @@ impl CompanySubscriptionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CompanySubscriptionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1165,7 +1194,7 @@ impl CompanySubscriptionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CompanySubscriptionCollectionBuilder {
         CompanySubscriptionCollectionBuilder {
@@ -1180,7 +1209,9 @@ impl CompanySubscriptionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CompanySubscription> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CompanySubscription> {
         self.client.collection(self.path.clone())
     }
 
@@ -1191,7 +1222,7 @@ impl CompanySubscriptionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1200,14 +1231,14 @@ impl CompanySubscriptionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CompanySubscription,
-    ) -> graph_core::Request<crate::models::CompanySubscription> {
+    ) -> msgraph_typed_core::Request<crate::models::CompanySubscription> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1217,7 +1248,7 @@ impl CompanySubscriptionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationBaselineBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1227,7 +1258,7 @@ impl ConfigurationBaselineBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConfigurationBaselineBuilder {
         ConfigurationBaselineBuilder {
@@ -1242,7 +1273,7 @@ impl ConfigurationBaselineBuilder {
     }
 
     /// Reads this `configurationBaseline` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ConfigurationBaseline> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ConfigurationBaseline> {
         self.client.entity(self.path.clone())
     }
 
@@ -1251,14 +1282,14 @@ impl ConfigurationBaselineBuilder {
     pub fn update(
         &self,
         body: &crate::models::ConfigurationBaseline,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `configurationBaseline` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1268,7 +1299,7 @@ impl ConfigurationBaselineBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationBaselineCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1278,7 +1309,7 @@ impl ConfigurationBaselineCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConfigurationBaselineCollectionBuilder {
         ConfigurationBaselineCollectionBuilder {
@@ -1293,7 +1324,9 @@ impl ConfigurationBaselineCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ConfigurationBaseline> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ConfigurationBaseline> {
         self.client.collection(self.path.clone())
     }
 
@@ -1304,7 +1337,7 @@ impl ConfigurationBaselineCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1313,14 +1346,14 @@ impl ConfigurationBaselineCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ConfigurationBaseline,
-    ) -> graph_core::Request<crate::models::ConfigurationBaseline> {
+    ) -> msgraph_typed_core::Request<crate::models::ConfigurationBaseline> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1328,7 +1361,7 @@ impl ConfigurationBaselineCollectionBuilder {
     pub fn create_snapshot(
         &self,
         body: &crate::models::ConfigurationBaselineCollectionCreateSnapshotBody,
-    ) -> graph_core::Request<crate::models::ConfigurationSnapshotJob> {
+    ) -> msgraph_typed_core::Request<crate::models::ConfigurationSnapshotJob> {
         self.client
             .request(http::Method::POST, format!("{}/createSnapshot", self.path))
             .json_body(body)
@@ -1340,7 +1373,7 @@ impl ConfigurationBaselineCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationDriftBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1349,7 +1382,10 @@ impl ConfigurationDriftBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ConfigurationDriftBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ConfigurationDriftBuilder {
         ConfigurationDriftBuilder {
             client,
             path: path.into(),
@@ -1362,7 +1398,7 @@ impl ConfigurationDriftBuilder {
     }
 
     /// Reads this `configurationDrift` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ConfigurationDrift> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ConfigurationDrift> {
         self.client.entity(self.path.clone())
     }
 
@@ -1371,14 +1407,14 @@ impl ConfigurationDriftBuilder {
     pub fn update(
         &self,
         body: &crate::models::ConfigurationDrift,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `configurationDrift` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1388,7 +1424,7 @@ impl ConfigurationDriftBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationDriftCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1398,7 +1434,7 @@ impl ConfigurationDriftCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConfigurationDriftCollectionBuilder {
         ConfigurationDriftCollectionBuilder {
@@ -1413,7 +1449,7 @@ impl ConfigurationDriftCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ConfigurationDrift> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ConfigurationDrift> {
         self.client.collection(self.path.clone())
     }
 
@@ -1424,7 +1460,7 @@ impl ConfigurationDriftCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1433,14 +1469,14 @@ impl ConfigurationDriftCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ConfigurationDrift,
-    ) -> graph_core::Request<crate::models::ConfigurationDrift> {
+    ) -> msgraph_typed_core::Request<crate::models::ConfigurationDrift> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1450,7 +1486,7 @@ impl ConfigurationDriftCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationManagementBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1460,7 +1496,7 @@ impl ConfigurationManagementBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConfigurationManagementBuilder {
         ConfigurationManagementBuilder {
@@ -1475,7 +1511,7 @@ impl ConfigurationManagementBuilder {
     }
 
     /// Reads this `configurationManagement` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ConfigurationManagement> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ConfigurationManagement> {
         self.client.entity(self.path.clone())
     }
 
@@ -1484,14 +1520,14 @@ impl ConfigurationManagementBuilder {
     pub fn update(
         &self,
         body: &crate::models::ConfigurationManagement,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `configurationManagement` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1547,7 +1583,7 @@ impl ConfigurationManagementBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationManagementCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1557,7 +1593,7 @@ impl ConfigurationManagementCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConfigurationManagementCollectionBuilder {
         ConfigurationManagementCollectionBuilder {
@@ -1572,7 +1608,9 @@ impl ConfigurationManagementCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ConfigurationManagement> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ConfigurationManagement> {
         self.client.collection(self.path.clone())
     }
 
@@ -1583,7 +1621,7 @@ impl ConfigurationManagementCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1592,14 +1630,14 @@ impl ConfigurationManagementCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ConfigurationManagement,
-    ) -> graph_core::Request<crate::models::ConfigurationManagement> {
+    ) -> msgraph_typed_core::Request<crate::models::ConfigurationManagement> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1609,7 +1647,7 @@ impl ConfigurationManagementCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationMonitorBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1618,7 +1656,10 @@ impl ConfigurationMonitorBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ConfigurationMonitorBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ConfigurationMonitorBuilder {
         ConfigurationMonitorBuilder {
             client,
             path: path.into(),
@@ -1631,7 +1672,7 @@ impl ConfigurationMonitorBuilder {
     }
 
     /// Reads this `configurationMonitor` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ConfigurationMonitor> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ConfigurationMonitor> {
         self.client.entity(self.path.clone())
     }
 
@@ -1640,14 +1681,14 @@ impl ConfigurationMonitorBuilder {
     pub fn update(
         &self,
         body: &crate::models::ConfigurationMonitor,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `configurationMonitor` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1665,7 +1706,7 @@ impl ConfigurationMonitorBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationMonitorCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1675,7 +1716,7 @@ impl ConfigurationMonitorCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConfigurationMonitorCollectionBuilder {
         ConfigurationMonitorCollectionBuilder {
@@ -1690,7 +1731,9 @@ impl ConfigurationMonitorCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ConfigurationMonitor> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ConfigurationMonitor> {
         self.client.collection(self.path.clone())
     }
 
@@ -1701,7 +1744,7 @@ impl ConfigurationMonitorCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1710,14 +1753,14 @@ impl ConfigurationMonitorCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ConfigurationMonitor,
-    ) -> graph_core::Request<crate::models::ConfigurationMonitor> {
+    ) -> msgraph_typed_core::Request<crate::models::ConfigurationMonitor> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1727,7 +1770,7 @@ impl ConfigurationMonitorCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationMonitoringResultBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1737,7 +1780,7 @@ impl ConfigurationMonitoringResultBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConfigurationMonitoringResultBuilder {
         ConfigurationMonitoringResultBuilder {
@@ -1752,7 +1795,9 @@ impl ConfigurationMonitoringResultBuilder {
     }
 
     /// Reads this `configurationMonitoringResult` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ConfigurationMonitoringResult> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ConfigurationMonitoringResult> {
         self.client.entity(self.path.clone())
     }
 
@@ -1761,14 +1806,14 @@ impl ConfigurationMonitoringResultBuilder {
     pub fn update(
         &self,
         body: &crate::models::ConfigurationMonitoringResult,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `configurationMonitoringResult` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1778,7 +1823,7 @@ impl ConfigurationMonitoringResultBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationMonitoringResultCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1788,7 +1833,7 @@ impl ConfigurationMonitoringResultCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConfigurationMonitoringResultCollectionBuilder {
         ConfigurationMonitoringResultCollectionBuilder {
@@ -1805,7 +1850,7 @@ impl ConfigurationMonitoringResultCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ConfigurationMonitoringResult> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ConfigurationMonitoringResult> {
         self.client.collection(self.path.clone())
     }
 
@@ -1816,7 +1861,7 @@ impl ConfigurationMonitoringResultCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1825,14 +1870,14 @@ impl ConfigurationMonitoringResultCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ConfigurationMonitoringResult,
-    ) -> graph_core::Request<crate::models::ConfigurationMonitoringResult> {
+    ) -> msgraph_typed_core::Request<crate::models::ConfigurationMonitoringResult> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1842,7 +1887,7 @@ impl ConfigurationMonitoringResultCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationSnapshotJobBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1852,7 +1897,7 @@ impl ConfigurationSnapshotJobBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConfigurationSnapshotJobBuilder {
         ConfigurationSnapshotJobBuilder {
@@ -1867,7 +1912,9 @@ impl ConfigurationSnapshotJobBuilder {
     }
 
     /// Reads this `configurationSnapshotJob` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ConfigurationSnapshotJob> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ConfigurationSnapshotJob> {
         self.client.entity(self.path.clone())
     }
 
@@ -1876,14 +1923,14 @@ impl ConfigurationSnapshotJobBuilder {
     pub fn update(
         &self,
         body: &crate::models::ConfigurationSnapshotJob,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `configurationSnapshotJob` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1893,7 +1940,7 @@ impl ConfigurationSnapshotJobBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationSnapshotJobCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1903,7 +1950,7 @@ impl ConfigurationSnapshotJobCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConfigurationSnapshotJobCollectionBuilder {
         ConfigurationSnapshotJobCollectionBuilder {
@@ -1918,7 +1965,9 @@ impl ConfigurationSnapshotJobCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ConfigurationSnapshotJob> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ConfigurationSnapshotJob> {
         self.client.collection(self.path.clone())
     }
 
@@ -1929,7 +1978,7 @@ impl ConfigurationSnapshotJobCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1938,14 +1987,14 @@ impl ConfigurationSnapshotJobCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ConfigurationSnapshotJob,
-    ) -> graph_core::Request<crate::models::ConfigurationSnapshotJob> {
+    ) -> msgraph_typed_core::Request<crate::models::ConfigurationSnapshotJob> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1955,7 +2004,7 @@ impl ConfigurationSnapshotJobCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ContractBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1964,7 +2013,7 @@ impl ContractBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ContractBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ContractBuilder {
         ContractBuilder {
             client,
             path: path.into(),
@@ -1977,7 +2026,7 @@ impl ContractBuilder {
     }
 
     /// Reads this `contract` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Contract> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Contract> {
         self.client.entity(self.path.clone())
     }
 
@@ -1986,14 +2035,14 @@ impl ContractBuilder {
     pub fn update(
         &self,
         body: &crate::models::Contract,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `contract` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2001,7 +2050,7 @@ impl ContractBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -2014,7 +2063,7 @@ impl ContractBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -2027,7 +2076,7 @@ impl ContractBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -2037,7 +2086,7 @@ impl ContractBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -2047,7 +2096,7 @@ impl ContractBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -2058,7 +2107,7 @@ impl ContractBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ContractCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2067,7 +2116,10 @@ impl ContractCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ContractCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ContractCollectionBuilder {
         ContractCollectionBuilder {
             client,
             path: path.into(),
@@ -2080,7 +2132,7 @@ impl ContractCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Contract> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Contract> {
         self.client.collection(self.path.clone())
     }
 
@@ -2091,7 +2143,7 @@ impl ContractCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2100,14 +2152,14 @@ impl ContractCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Contract,
-    ) -> graph_core::Request<crate::models::Contract> {
+    ) -> msgraph_typed_core::Request<crate::models::Contract> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2116,7 +2168,7 @@ impl ContractCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -2129,7 +2181,8 @@ impl ContractCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -2139,7 +2192,7 @@ impl ContractCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -2149,7 +2202,7 @@ impl ContractCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -2159,7 +2212,7 @@ impl ContractCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomSecurityAttributeDefinitionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2169,7 +2222,7 @@ impl CustomSecurityAttributeDefinitionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CustomSecurityAttributeDefinitionBuilder {
         CustomSecurityAttributeDefinitionBuilder {
@@ -2186,7 +2239,7 @@ impl CustomSecurityAttributeDefinitionBuilder {
     /// Reads this `customSecurityAttributeDefinition` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::CustomSecurityAttributeDefinition> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::CustomSecurityAttributeDefinition> {
         self.client.entity(self.path.clone())
     }
 
@@ -2195,14 +2248,14 @@ impl CustomSecurityAttributeDefinitionBuilder {
     pub fn update(
         &self,
         body: &crate::models::CustomSecurityAttributeDefinition,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `customSecurityAttributeDefinition` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2220,7 +2273,7 @@ impl CustomSecurityAttributeDefinitionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomSecurityAttributeDefinitionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2230,7 +2283,7 @@ impl CustomSecurityAttributeDefinitionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CustomSecurityAttributeDefinitionCollectionBuilder {
         CustomSecurityAttributeDefinitionCollectionBuilder {
@@ -2247,7 +2300,8 @@ impl CustomSecurityAttributeDefinitionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::CustomSecurityAttributeDefinition> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CustomSecurityAttributeDefinition>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -2258,7 +2312,7 @@ impl CustomSecurityAttributeDefinitionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2267,14 +2321,14 @@ impl CustomSecurityAttributeDefinitionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CustomSecurityAttributeDefinition,
-    ) -> graph_core::Request<crate::models::CustomSecurityAttributeDefinition> {
+    ) -> msgraph_typed_core::Request<crate::models::CustomSecurityAttributeDefinition> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2284,7 +2338,7 @@ impl CustomSecurityAttributeDefinitionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminAccessAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2294,7 +2348,7 @@ impl DelegatedAdminAccessAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DelegatedAdminAccessAssignmentBuilder {
         DelegatedAdminAccessAssignmentBuilder {
@@ -2309,7 +2363,9 @@ impl DelegatedAdminAccessAssignmentBuilder {
     }
 
     /// Reads this `delegatedAdminAccessAssignment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DelegatedAdminAccessAssignment> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DelegatedAdminAccessAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -2318,14 +2374,14 @@ impl DelegatedAdminAccessAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::DelegatedAdminAccessAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `delegatedAdminAccessAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2335,7 +2391,7 @@ impl DelegatedAdminAccessAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminAccessAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2345,7 +2401,7 @@ impl DelegatedAdminAccessAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DelegatedAdminAccessAssignmentCollectionBuilder {
         DelegatedAdminAccessAssignmentCollectionBuilder {
@@ -2362,7 +2418,7 @@ impl DelegatedAdminAccessAssignmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DelegatedAdminAccessAssignment> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DelegatedAdminAccessAssignment> {
         self.client.collection(self.path.clone())
     }
 
@@ -2373,7 +2429,7 @@ impl DelegatedAdminAccessAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2382,14 +2438,14 @@ impl DelegatedAdminAccessAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DelegatedAdminAccessAssignment,
-    ) -> graph_core::Request<crate::models::DelegatedAdminAccessAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::DelegatedAdminAccessAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2399,7 +2455,7 @@ impl DelegatedAdminAccessAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminCustomerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2409,7 +2465,7 @@ impl DelegatedAdminCustomerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DelegatedAdminCustomerBuilder {
         DelegatedAdminCustomerBuilder {
@@ -2424,7 +2480,7 @@ impl DelegatedAdminCustomerBuilder {
     }
 
     /// Reads this `delegatedAdminCustomer` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DelegatedAdminCustomer> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DelegatedAdminCustomer> {
         self.client.entity(self.path.clone())
     }
 
@@ -2433,14 +2489,14 @@ impl DelegatedAdminCustomerBuilder {
     pub fn update(
         &self,
         body: &crate::models::DelegatedAdminCustomer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `delegatedAdminCustomer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2461,7 +2517,7 @@ impl DelegatedAdminCustomerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminCustomerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2471,7 +2527,7 @@ impl DelegatedAdminCustomerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DelegatedAdminCustomerCollectionBuilder {
         DelegatedAdminCustomerCollectionBuilder {
@@ -2486,7 +2542,9 @@ impl DelegatedAdminCustomerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DelegatedAdminCustomer> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DelegatedAdminCustomer> {
         self.client.collection(self.path.clone())
     }
 
@@ -2497,7 +2555,7 @@ impl DelegatedAdminCustomerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2506,14 +2564,14 @@ impl DelegatedAdminCustomerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DelegatedAdminCustomer,
-    ) -> graph_core::Request<crate::models::DelegatedAdminCustomer> {
+    ) -> msgraph_typed_core::Request<crate::models::DelegatedAdminCustomer> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2523,7 +2581,7 @@ impl DelegatedAdminCustomerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminRelationshipBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2533,7 +2591,7 @@ impl DelegatedAdminRelationshipBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DelegatedAdminRelationshipBuilder {
         DelegatedAdminRelationshipBuilder {
@@ -2548,7 +2606,9 @@ impl DelegatedAdminRelationshipBuilder {
     }
 
     /// Reads this `delegatedAdminRelationship` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyDelegatedAdminRelationship> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyDelegatedAdminRelationship> {
         self.client.entity(self.path.clone())
     }
 
@@ -2557,14 +2617,14 @@ impl DelegatedAdminRelationshipBuilder {
     pub fn update(
         &self,
         body: &crate::models::DelegatedAdminRelationship,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `delegatedAdminRelationship` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2602,7 +2662,7 @@ impl DelegatedAdminRelationshipBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminRelationshipCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2612,7 +2672,7 @@ impl DelegatedAdminRelationshipCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DelegatedAdminRelationshipCollectionBuilder {
         DelegatedAdminRelationshipCollectionBuilder {
@@ -2629,7 +2689,7 @@ impl DelegatedAdminRelationshipCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyDelegatedAdminRelationship> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyDelegatedAdminRelationship> {
         self.client.collection(self.path.clone())
     }
 
@@ -2640,7 +2700,7 @@ impl DelegatedAdminRelationshipCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2649,14 +2709,14 @@ impl DelegatedAdminRelationshipCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DelegatedAdminRelationship,
-    ) -> graph_core::Request<crate::models::AnyDelegatedAdminRelationship> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyDelegatedAdminRelationship> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2679,7 +2739,7 @@ impl DelegatedAdminRelationshipCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminRelationshipOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2689,7 +2749,7 @@ impl DelegatedAdminRelationshipOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DelegatedAdminRelationshipOperationBuilder {
         DelegatedAdminRelationshipOperationBuilder {
@@ -2706,7 +2766,7 @@ impl DelegatedAdminRelationshipOperationBuilder {
     /// Reads this `delegatedAdminRelationshipOperation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DelegatedAdminRelationshipOperation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DelegatedAdminRelationshipOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -2715,14 +2775,14 @@ impl DelegatedAdminRelationshipOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::DelegatedAdminRelationshipOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `delegatedAdminRelationshipOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2732,7 +2792,7 @@ impl DelegatedAdminRelationshipOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminRelationshipOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2742,7 +2802,7 @@ impl DelegatedAdminRelationshipOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DelegatedAdminRelationshipOperationCollectionBuilder {
         DelegatedAdminRelationshipOperationCollectionBuilder {
@@ -2759,7 +2819,8 @@ impl DelegatedAdminRelationshipOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DelegatedAdminRelationshipOperation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DelegatedAdminRelationshipOperation>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -2770,7 +2831,7 @@ impl DelegatedAdminRelationshipOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2779,14 +2840,14 @@ impl DelegatedAdminRelationshipOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DelegatedAdminRelationshipOperation,
-    ) -> graph_core::Request<crate::models::DelegatedAdminRelationshipOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::DelegatedAdminRelationshipOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2796,7 +2857,7 @@ impl DelegatedAdminRelationshipOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminRelationshipRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2806,7 +2867,7 @@ impl DelegatedAdminRelationshipRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DelegatedAdminRelationshipRequestBuilder {
         DelegatedAdminRelationshipRequestBuilder {
@@ -2823,7 +2884,7 @@ impl DelegatedAdminRelationshipRequestBuilder {
     /// Reads this `delegatedAdminRelationshipRequest` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DelegatedAdminRelationshipRequest> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DelegatedAdminRelationshipRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -2832,14 +2893,14 @@ impl DelegatedAdminRelationshipRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::DelegatedAdminRelationshipRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `delegatedAdminRelationshipRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2849,7 +2910,7 @@ impl DelegatedAdminRelationshipRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminRelationshipRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2859,7 +2920,7 @@ impl DelegatedAdminRelationshipRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DelegatedAdminRelationshipRequestCollectionBuilder {
         DelegatedAdminRelationshipRequestCollectionBuilder {
@@ -2876,7 +2937,8 @@ impl DelegatedAdminRelationshipRequestCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DelegatedAdminRelationshipRequest> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DelegatedAdminRelationshipRequest>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -2887,7 +2949,7 @@ impl DelegatedAdminRelationshipRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2896,14 +2958,14 @@ impl DelegatedAdminRelationshipRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DelegatedAdminRelationshipRequest,
-    ) -> graph_core::Request<crate::models::DelegatedAdminRelationshipRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::DelegatedAdminRelationshipRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2913,7 +2975,7 @@ impl DelegatedAdminRelationshipRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminServiceManagementDetailBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2923,7 +2985,7 @@ impl DelegatedAdminServiceManagementDetailBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DelegatedAdminServiceManagementDetailBuilder {
         DelegatedAdminServiceManagementDetailBuilder {
@@ -2940,7 +3002,8 @@ impl DelegatedAdminServiceManagementDetailBuilder {
     /// Reads this `delegatedAdminServiceManagementDetail` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DelegatedAdminServiceManagementDetail> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DelegatedAdminServiceManagementDetail>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -2949,14 +3012,14 @@ impl DelegatedAdminServiceManagementDetailBuilder {
     pub fn update(
         &self,
         body: &crate::models::DelegatedAdminServiceManagementDetail,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `delegatedAdminServiceManagementDetail` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2966,7 +3029,7 @@ impl DelegatedAdminServiceManagementDetailBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminServiceManagementDetailCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2976,7 +3039,7 @@ impl DelegatedAdminServiceManagementDetailCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DelegatedAdminServiceManagementDetailCollectionBuilder {
         DelegatedAdminServiceManagementDetailCollectionBuilder {
@@ -2993,7 +3056,8 @@ impl DelegatedAdminServiceManagementDetailCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DelegatedAdminServiceManagementDetail> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DelegatedAdminServiceManagementDetail>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -3004,7 +3068,7 @@ impl DelegatedAdminServiceManagementDetailCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3013,14 +3077,14 @@ impl DelegatedAdminServiceManagementDetailCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DelegatedAdminServiceManagementDetail,
-    ) -> graph_core::Request<crate::models::DelegatedAdminServiceManagementDetail> {
+    ) -> msgraph_typed_core::Request<crate::models::DelegatedAdminServiceManagementDetail> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3030,7 +3094,7 @@ impl DelegatedAdminServiceManagementDetailCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3039,7 +3103,7 @@ impl DeviceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DeviceBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> DeviceBuilder {
         DeviceBuilder {
             client,
             path: path.into(),
@@ -3052,7 +3116,7 @@ impl DeviceBuilder {
     }
 
     /// Reads this `device` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Device> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Device> {
         self.client.entity(self.path.clone())
     }
 
@@ -3061,14 +3125,14 @@ impl DeviceBuilder {
     pub fn update(
         &self,
         body: &crate::models::Device,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `device` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3122,7 +3186,7 @@ impl DeviceBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3135,7 +3199,7 @@ impl DeviceBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3148,7 +3212,7 @@ impl DeviceBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -3158,7 +3222,7 @@ impl DeviceBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3168,7 +3232,7 @@ impl DeviceBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -3179,7 +3243,7 @@ impl DeviceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3188,7 +3252,10 @@ impl DeviceCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DeviceCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DeviceCollectionBuilder {
         DeviceCollectionBuilder {
             client,
             path: path.into(),
@@ -3201,7 +3268,7 @@ impl DeviceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Device> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Device> {
         self.client.collection(self.path.clone())
     }
 
@@ -3212,7 +3279,7 @@ impl DeviceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3221,19 +3288,19 @@ impl DeviceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Device,
-    ) -> graph_core::Request<crate::models::Device> {
+    ) -> msgraph_typed_core::Request<crate::models::Device> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::Device> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::Device> {
         self.client.delta(format!("{}/delta", self.path))
     }
 
@@ -3242,7 +3309,7 @@ impl DeviceCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3255,7 +3322,8 @@ impl DeviceCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -3265,7 +3333,7 @@ impl DeviceCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -3280,7 +3348,7 @@ impl DeviceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceLocalCredentialInfoBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3290,7 +3358,7 @@ impl DeviceLocalCredentialInfoBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceLocalCredentialInfoBuilder {
         DeviceLocalCredentialInfoBuilder {
@@ -3305,7 +3373,9 @@ impl DeviceLocalCredentialInfoBuilder {
     }
 
     /// Reads this `deviceLocalCredentialInfo` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceLocalCredentialInfo> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceLocalCredentialInfo> {
         self.client.entity(self.path.clone())
     }
 
@@ -3314,14 +3384,14 @@ impl DeviceLocalCredentialInfoBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceLocalCredentialInfo,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceLocalCredentialInfo` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3331,7 +3401,7 @@ impl DeviceLocalCredentialInfoBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceLocalCredentialInfoCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3341,7 +3411,7 @@ impl DeviceLocalCredentialInfoCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceLocalCredentialInfoCollectionBuilder {
         DeviceLocalCredentialInfoCollectionBuilder {
@@ -3356,7 +3426,9 @@ impl DeviceLocalCredentialInfoCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DeviceLocalCredentialInfo> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceLocalCredentialInfo> {
         self.client.collection(self.path.clone())
     }
 
@@ -3367,7 +3439,7 @@ impl DeviceLocalCredentialInfoCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3376,14 +3448,14 @@ impl DeviceLocalCredentialInfoCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceLocalCredentialInfo,
-    ) -> graph_core::Request<crate::models::DeviceLocalCredentialInfo> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceLocalCredentialInfo> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3393,7 +3465,7 @@ impl DeviceLocalCredentialInfoCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3402,7 +3474,7 @@ impl DirectoryBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DirectoryBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> DirectoryBuilder {
         DirectoryBuilder {
             client,
             path: path.into(),
@@ -3415,7 +3487,7 @@ impl DirectoryBuilder {
     }
 
     /// Reads this `directory` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Directory> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Directory> {
         self.client.entity(self.path.clone())
     }
 
@@ -3424,14 +3496,14 @@ impl DirectoryBuilder {
     pub fn update(
         &self,
         body: &crate::models::Directory,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `directory` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3541,7 +3613,7 @@ impl DirectoryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3550,7 +3622,10 @@ impl DirectoryCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DirectoryCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DirectoryCollectionBuilder {
         DirectoryCollectionBuilder {
             client,
             path: path.into(),
@@ -3563,7 +3638,7 @@ impl DirectoryCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Directory> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Directory> {
         self.client.collection(self.path.clone())
     }
 
@@ -3574,7 +3649,7 @@ impl DirectoryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3583,14 +3658,14 @@ impl DirectoryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Directory,
-    ) -> graph_core::Request<crate::models::Directory> {
+    ) -> msgraph_typed_core::Request<crate::models::Directory> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3600,7 +3675,7 @@ impl DirectoryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryRoleTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3610,7 +3685,7 @@ impl DirectoryRoleTemplateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DirectoryRoleTemplateBuilder {
         DirectoryRoleTemplateBuilder {
@@ -3625,7 +3700,7 @@ impl DirectoryRoleTemplateBuilder {
     }
 
     /// Reads this `directoryRoleTemplate` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DirectoryRoleTemplate> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DirectoryRoleTemplate> {
         self.client.entity(self.path.clone())
     }
 
@@ -3634,14 +3709,14 @@ impl DirectoryRoleTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::DirectoryRoleTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `directoryRoleTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3649,7 +3724,7 @@ impl DirectoryRoleTemplateBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3662,7 +3737,7 @@ impl DirectoryRoleTemplateBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3675,7 +3750,7 @@ impl DirectoryRoleTemplateBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -3685,7 +3760,7 @@ impl DirectoryRoleTemplateBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3695,7 +3770,7 @@ impl DirectoryRoleTemplateBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -3706,7 +3781,7 @@ impl DirectoryRoleTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryRoleTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3716,7 +3791,7 @@ impl DirectoryRoleTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DirectoryRoleTemplateCollectionBuilder {
         DirectoryRoleTemplateCollectionBuilder {
@@ -3731,7 +3806,9 @@ impl DirectoryRoleTemplateCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DirectoryRoleTemplate> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DirectoryRoleTemplate> {
         self.client.collection(self.path.clone())
     }
 
@@ -3742,7 +3819,7 @@ impl DirectoryRoleTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3751,14 +3828,14 @@ impl DirectoryRoleTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DirectoryRoleTemplate,
-    ) -> graph_core::Request<crate::models::DirectoryRoleTemplate> {
+    ) -> msgraph_typed_core::Request<crate::models::DirectoryRoleTemplate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -3767,7 +3844,7 @@ impl DirectoryRoleTemplateCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3780,7 +3857,8 @@ impl DirectoryRoleTemplateCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -3790,7 +3868,7 @@ impl DirectoryRoleTemplateCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -3800,7 +3878,7 @@ impl DirectoryRoleTemplateCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -3810,7 +3888,7 @@ impl DirectoryRoleTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3819,7 +3897,7 @@ impl DomainBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DomainBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> DomainBuilder {
         DomainBuilder {
             client,
             path: path.into(),
@@ -3832,7 +3910,7 @@ impl DomainBuilder {
     }
 
     /// Reads this `domain` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Domain> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Domain> {
         self.client.entity(self.path.clone())
     }
 
@@ -3841,14 +3919,14 @@ impl DomainBuilder {
     pub fn update(
         &self,
         body: &crate::models::Domain,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `domain` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3905,20 +3983,20 @@ impl DomainBuilder {
     pub fn force_delete(
         &self,
         body: &crate::models::DomainForceDeleteBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/forceDelete", self.path))
             .json_body(body)
     }
 
     /// Calls the `promote` action (`POST .../promote`).
-    pub fn promote(&self) -> graph_core::Request<crate::ODataValue<bool>> {
+    pub fn promote(&self) -> msgraph_typed_core::Request<crate::ODataValue<bool>> {
         self.client
             .request(http::Method::POST, format!("{}/promote", self.path))
     }
 
     /// Calls the `verify` action (`POST .../verify`).
-    pub fn verify(&self) -> graph_core::Request<crate::models::Domain> {
+    pub fn verify(&self) -> msgraph_typed_core::Request<crate::models::Domain> {
         self.client
             .request(http::Method::POST, format!("{}/verify", self.path))
     }
@@ -3929,7 +4007,7 @@ impl DomainBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3938,7 +4016,10 @@ impl DomainCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DomainCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DomainCollectionBuilder {
         DomainCollectionBuilder {
             client,
             path: path.into(),
@@ -3951,7 +4032,7 @@ impl DomainCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Domain> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Domain> {
         self.client.collection(self.path.clone())
     }
 
@@ -3962,7 +4043,7 @@ impl DomainCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3971,14 +4052,14 @@ impl DomainCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Domain,
-    ) -> graph_core::Request<crate::models::Domain> {
+    ) -> msgraph_typed_core::Request<crate::models::Domain> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3988,7 +4069,7 @@ impl DomainCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsCnameRecordBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3997,7 +4078,10 @@ impl DomainDnsCnameRecordBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DomainDnsCnameRecordBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DomainDnsCnameRecordBuilder {
         DomainDnsCnameRecordBuilder {
             client,
             path: path.into(),
@@ -4010,7 +4094,7 @@ impl DomainDnsCnameRecordBuilder {
     }
 
     /// Reads this `domainDnsCnameRecord` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DomainDnsCnameRecord> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DomainDnsCnameRecord> {
         self.client.entity(self.path.clone())
     }
 
@@ -4019,14 +4103,14 @@ impl DomainDnsCnameRecordBuilder {
     pub fn update(
         &self,
         body: &crate::models::DomainDnsCnameRecord,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `domainDnsCnameRecord` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4036,7 +4120,7 @@ impl DomainDnsCnameRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsCnameRecordCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4046,7 +4130,7 @@ impl DomainDnsCnameRecordCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DomainDnsCnameRecordCollectionBuilder {
         DomainDnsCnameRecordCollectionBuilder {
@@ -4061,7 +4145,9 @@ impl DomainDnsCnameRecordCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DomainDnsCnameRecord> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DomainDnsCnameRecord> {
         self.client.collection(self.path.clone())
     }
 
@@ -4072,7 +4158,7 @@ impl DomainDnsCnameRecordCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4081,14 +4167,14 @@ impl DomainDnsCnameRecordCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DomainDnsCnameRecord,
-    ) -> graph_core::Request<crate::models::DomainDnsCnameRecord> {
+    ) -> msgraph_typed_core::Request<crate::models::DomainDnsCnameRecord> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4098,7 +4184,7 @@ impl DomainDnsCnameRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsMxRecordBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4107,7 +4193,10 @@ impl DomainDnsMxRecordBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DomainDnsMxRecordBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DomainDnsMxRecordBuilder {
         DomainDnsMxRecordBuilder {
             client,
             path: path.into(),
@@ -4120,7 +4209,7 @@ impl DomainDnsMxRecordBuilder {
     }
 
     /// Reads this `domainDnsMxRecord` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DomainDnsMxRecord> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DomainDnsMxRecord> {
         self.client.entity(self.path.clone())
     }
 
@@ -4129,14 +4218,14 @@ impl DomainDnsMxRecordBuilder {
     pub fn update(
         &self,
         body: &crate::models::DomainDnsMxRecord,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `domainDnsMxRecord` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4146,7 +4235,7 @@ impl DomainDnsMxRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsMxRecordCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4156,7 +4245,7 @@ impl DomainDnsMxRecordCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DomainDnsMxRecordCollectionBuilder {
         DomainDnsMxRecordCollectionBuilder {
@@ -4171,7 +4260,7 @@ impl DomainDnsMxRecordCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DomainDnsMxRecord> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::DomainDnsMxRecord> {
         self.client.collection(self.path.clone())
     }
 
@@ -4182,7 +4271,7 @@ impl DomainDnsMxRecordCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4191,14 +4280,14 @@ impl DomainDnsMxRecordCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DomainDnsMxRecord,
-    ) -> graph_core::Request<crate::models::DomainDnsMxRecord> {
+    ) -> msgraph_typed_core::Request<crate::models::DomainDnsMxRecord> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4208,7 +4297,7 @@ impl DomainDnsMxRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsRecordBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4217,7 +4306,10 @@ impl DomainDnsRecordBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DomainDnsRecordBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DomainDnsRecordBuilder {
         DomainDnsRecordBuilder {
             client,
             path: path.into(),
@@ -4230,7 +4322,7 @@ impl DomainDnsRecordBuilder {
     }
 
     /// Reads this `domainDnsRecord` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyDomainDnsRecord> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyDomainDnsRecord> {
         self.client.entity(self.path.clone())
     }
 
@@ -4239,14 +4331,14 @@ impl DomainDnsRecordBuilder {
     pub fn update(
         &self,
         body: &crate::models::DomainDnsRecord,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `domainDnsRecord` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4256,7 +4348,7 @@ impl DomainDnsRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsRecordCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4266,7 +4358,7 @@ impl DomainDnsRecordCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DomainDnsRecordCollectionBuilder {
         DomainDnsRecordCollectionBuilder {
@@ -4281,7 +4373,7 @@ impl DomainDnsRecordCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyDomainDnsRecord> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyDomainDnsRecord> {
         self.client.collection(self.path.clone())
     }
 
@@ -4292,7 +4384,7 @@ impl DomainDnsRecordCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4301,14 +4393,14 @@ impl DomainDnsRecordCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DomainDnsRecord,
-    ) -> graph_core::Request<crate::models::AnyDomainDnsRecord> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyDomainDnsRecord> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -4362,7 +4454,7 @@ impl DomainDnsRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsSrvRecordBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4371,7 +4463,10 @@ impl DomainDnsSrvRecordBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DomainDnsSrvRecordBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DomainDnsSrvRecordBuilder {
         DomainDnsSrvRecordBuilder {
             client,
             path: path.into(),
@@ -4384,7 +4479,7 @@ impl DomainDnsSrvRecordBuilder {
     }
 
     /// Reads this `domainDnsSrvRecord` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DomainDnsSrvRecord> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DomainDnsSrvRecord> {
         self.client.entity(self.path.clone())
     }
 
@@ -4393,14 +4488,14 @@ impl DomainDnsSrvRecordBuilder {
     pub fn update(
         &self,
         body: &crate::models::DomainDnsSrvRecord,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `domainDnsSrvRecord` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4410,7 +4505,7 @@ impl DomainDnsSrvRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsSrvRecordCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4420,7 +4515,7 @@ impl DomainDnsSrvRecordCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DomainDnsSrvRecordCollectionBuilder {
         DomainDnsSrvRecordCollectionBuilder {
@@ -4435,7 +4530,7 @@ impl DomainDnsSrvRecordCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DomainDnsSrvRecord> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::DomainDnsSrvRecord> {
         self.client.collection(self.path.clone())
     }
 
@@ -4446,7 +4541,7 @@ impl DomainDnsSrvRecordCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4455,14 +4550,14 @@ impl DomainDnsSrvRecordCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DomainDnsSrvRecord,
-    ) -> graph_core::Request<crate::models::DomainDnsSrvRecord> {
+    ) -> msgraph_typed_core::Request<crate::models::DomainDnsSrvRecord> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4472,7 +4567,7 @@ impl DomainDnsSrvRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsTxtRecordBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4481,7 +4576,10 @@ impl DomainDnsTxtRecordBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DomainDnsTxtRecordBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DomainDnsTxtRecordBuilder {
         DomainDnsTxtRecordBuilder {
             client,
             path: path.into(),
@@ -4494,7 +4592,7 @@ impl DomainDnsTxtRecordBuilder {
     }
 
     /// Reads this `domainDnsTxtRecord` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DomainDnsTxtRecord> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DomainDnsTxtRecord> {
         self.client.entity(self.path.clone())
     }
 
@@ -4503,14 +4601,14 @@ impl DomainDnsTxtRecordBuilder {
     pub fn update(
         &self,
         body: &crate::models::DomainDnsTxtRecord,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `domainDnsTxtRecord` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4520,7 +4618,7 @@ impl DomainDnsTxtRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsTxtRecordCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4530,7 +4628,7 @@ impl DomainDnsTxtRecordCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DomainDnsTxtRecordCollectionBuilder {
         DomainDnsTxtRecordCollectionBuilder {
@@ -4545,7 +4643,7 @@ impl DomainDnsTxtRecordCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DomainDnsTxtRecord> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::DomainDnsTxtRecord> {
         self.client.collection(self.path.clone())
     }
 
@@ -4556,7 +4654,7 @@ impl DomainDnsTxtRecordCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4565,14 +4663,14 @@ impl DomainDnsTxtRecordCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DomainDnsTxtRecord,
-    ) -> graph_core::Request<crate::models::DomainDnsTxtRecord> {
+    ) -> msgraph_typed_core::Request<crate::models::DomainDnsTxtRecord> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4582,7 +4680,7 @@ impl DomainDnsTxtRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsUnavailableRecordBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4592,7 +4690,7 @@ impl DomainDnsUnavailableRecordBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DomainDnsUnavailableRecordBuilder {
         DomainDnsUnavailableRecordBuilder {
@@ -4607,7 +4705,9 @@ impl DomainDnsUnavailableRecordBuilder {
     }
 
     /// Reads this `domainDnsUnavailableRecord` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DomainDnsUnavailableRecord> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DomainDnsUnavailableRecord> {
         self.client.entity(self.path.clone())
     }
 
@@ -4616,14 +4716,14 @@ impl DomainDnsUnavailableRecordBuilder {
     pub fn update(
         &self,
         body: &crate::models::DomainDnsUnavailableRecord,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `domainDnsUnavailableRecord` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4633,7 +4733,7 @@ impl DomainDnsUnavailableRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsUnavailableRecordCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4643,7 +4743,7 @@ impl DomainDnsUnavailableRecordCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DomainDnsUnavailableRecordCollectionBuilder {
         DomainDnsUnavailableRecordCollectionBuilder {
@@ -4658,7 +4758,9 @@ impl DomainDnsUnavailableRecordCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DomainDnsUnavailableRecord> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DomainDnsUnavailableRecord> {
         self.client.collection(self.path.clone())
     }
 
@@ -4669,7 +4771,7 @@ impl DomainDnsUnavailableRecordCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4678,14 +4780,14 @@ impl DomainDnsUnavailableRecordCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DomainDnsUnavailableRecord,
-    ) -> graph_core::Request<crate::models::DomainDnsUnavailableRecord> {
+    ) -> msgraph_typed_core::Request<crate::models::DomainDnsUnavailableRecord> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4695,7 +4797,7 @@ impl DomainDnsUnavailableRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EdgeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4704,7 +4806,7 @@ impl EdgeBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EdgeBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> EdgeBuilder {
         EdgeBuilder {
             client,
             path: path.into(),
@@ -4717,20 +4819,23 @@ impl EdgeBuilder {
     }
 
     /// Reads this `edge` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Edge> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Edge> {
         self.client.entity(self.path.clone())
     }
 
     /// Updates this `edge` (`PATCH`): only the fields that are set are sent; a field
     /// set to [`crate::Patch::Null`] is sent as `null` to clear it.
-    pub fn update(&self, body: &crate::models::Edge) -> graph_core::Request<graph_core::NoContent> {
+    pub fn update(
+        &self,
+        body: &crate::models::Edge,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `edge` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4748,7 +4853,7 @@ impl EdgeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EdgeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4757,7 +4862,10 @@ impl EdgeCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EdgeCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EdgeCollectionBuilder {
         EdgeCollectionBuilder {
             client,
             path: path.into(),
@@ -4770,7 +4878,7 @@ impl EdgeCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Edge> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Edge> {
         self.client.collection(self.path.clone())
     }
 
@@ -4781,20 +4889,23 @@ impl EdgeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::Edge) -> graph_core::Request<crate::models::Edge> {
+    pub fn create(
+        &self,
+        body: &crate::models::Edge,
+    ) -> msgraph_typed_core::Request<crate::models::Edge> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4804,7 +4915,7 @@ impl EdgeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeAdminBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4813,7 +4924,10 @@ impl ExchangeAdminBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ExchangeAdminBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ExchangeAdminBuilder {
         ExchangeAdminBuilder {
             client,
             path: path.into(),
@@ -4826,7 +4940,7 @@ impl ExchangeAdminBuilder {
     }
 
     /// Reads this `exchangeAdmin` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ExchangeAdmin> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ExchangeAdmin> {
         self.client.entity(self.path.clone())
     }
 
@@ -4835,14 +4949,14 @@ impl ExchangeAdminBuilder {
     pub fn update(
         &self,
         body: &crate::models::ExchangeAdmin,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `exchangeAdmin` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4869,7 +4983,7 @@ impl ExchangeAdminBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeAdminCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4879,7 +4993,7 @@ impl ExchangeAdminCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExchangeAdminCollectionBuilder {
         ExchangeAdminCollectionBuilder {
@@ -4894,7 +5008,7 @@ impl ExchangeAdminCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ExchangeAdmin> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ExchangeAdmin> {
         self.client.collection(self.path.clone())
     }
 
@@ -4905,7 +5019,7 @@ impl ExchangeAdminCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4914,14 +5028,14 @@ impl ExchangeAdminCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ExchangeAdmin,
-    ) -> graph_core::Request<crate::models::ExchangeAdmin> {
+    ) -> msgraph_typed_core::Request<crate::models::ExchangeAdmin> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4931,7 +5045,7 @@ impl ExchangeAdminCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeMessageTraceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4940,7 +5054,10 @@ impl ExchangeMessageTraceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ExchangeMessageTraceBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ExchangeMessageTraceBuilder {
         ExchangeMessageTraceBuilder {
             client,
             path: path.into(),
@@ -4953,7 +5070,7 @@ impl ExchangeMessageTraceBuilder {
     }
 
     /// Reads this `exchangeMessageTrace` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ExchangeMessageTrace> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ExchangeMessageTrace> {
         self.client.entity(self.path.clone())
     }
 
@@ -4962,14 +5079,14 @@ impl ExchangeMessageTraceBuilder {
     pub fn update(
         &self,
         body: &crate::models::ExchangeMessageTrace,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `exchangeMessageTrace` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4978,7 +5095,7 @@ impl ExchangeMessageTraceBuilder {
     pub fn get_details_by_recipient(
         &self,
         recipient_address: &str,
-    ) -> graph_core::CollectionRequest<crate::models::ExchangeMessageTraceDetail> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ExchangeMessageTraceDetail> {
         self.client.collection(format!(
             "{}/getDetailsByRecipient(recipientAddress={})",
             self.path,
@@ -4992,7 +5109,7 @@ impl ExchangeMessageTraceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeMessageTraceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5002,7 +5119,7 @@ impl ExchangeMessageTraceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExchangeMessageTraceCollectionBuilder {
         ExchangeMessageTraceCollectionBuilder {
@@ -5017,7 +5134,9 @@ impl ExchangeMessageTraceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ExchangeMessageTrace> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ExchangeMessageTrace> {
         self.client.collection(self.path.clone())
     }
 
@@ -5028,7 +5147,7 @@ impl ExchangeMessageTraceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5037,14 +5156,14 @@ impl ExchangeMessageTraceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ExchangeMessageTrace,
-    ) -> graph_core::Request<crate::models::ExchangeMessageTrace> {
+    ) -> msgraph_typed_core::Request<crate::models::ExchangeMessageTrace> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5054,7 +5173,7 @@ impl ExchangeMessageTraceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GroupLifecyclePolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5063,7 +5182,10 @@ impl GroupLifecyclePolicyBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> GroupLifecyclePolicyBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> GroupLifecyclePolicyBuilder {
         GroupLifecyclePolicyBuilder {
             client,
             path: path.into(),
@@ -5076,7 +5198,7 @@ impl GroupLifecyclePolicyBuilder {
     }
 
     /// Reads this `groupLifecyclePolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::GroupLifecyclePolicy> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::GroupLifecyclePolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -5085,14 +5207,14 @@ impl GroupLifecyclePolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::GroupLifecyclePolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `groupLifecyclePolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5100,7 +5222,7 @@ impl GroupLifecyclePolicyBuilder {
     pub fn add_group(
         &self,
         body: &crate::models::GroupLifecyclePolicyAddGroupBody,
-    ) -> graph_core::Request<crate::ODataValue<bool>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<bool>> {
         self.client
             .request(http::Method::POST, format!("{}/addGroup", self.path))
             .json_body(body)
@@ -5110,7 +5232,7 @@ impl GroupLifecyclePolicyBuilder {
     pub fn remove_group(
         &self,
         body: &crate::models::GroupLifecyclePolicyRemoveGroupBody,
-    ) -> graph_core::Request<crate::ODataValue<bool>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<bool>> {
         self.client
             .request(http::Method::POST, format!("{}/removeGroup", self.path))
             .json_body(body)
@@ -5122,7 +5244,7 @@ impl GroupLifecyclePolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GroupLifecyclePolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5132,7 +5254,7 @@ impl GroupLifecyclePolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> GroupLifecyclePolicyCollectionBuilder {
         GroupLifecyclePolicyCollectionBuilder {
@@ -5147,7 +5269,9 @@ impl GroupLifecyclePolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::GroupLifecyclePolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::GroupLifecyclePolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -5158,7 +5282,7 @@ impl GroupLifecyclePolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5167,14 +5291,14 @@ impl GroupLifecyclePolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::GroupLifecyclePolicy,
-    ) -> graph_core::Request<crate::models::GroupLifecyclePolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::GroupLifecyclePolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5184,7 +5308,7 @@ impl GroupLifecyclePolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GroupSettingBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5193,7 +5317,7 @@ impl GroupSettingBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> GroupSettingBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> GroupSettingBuilder {
         GroupSettingBuilder {
             client,
             path: path.into(),
@@ -5206,7 +5330,7 @@ impl GroupSettingBuilder {
     }
 
     /// Reads this `groupSetting` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::GroupSetting> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::GroupSetting> {
         self.client.entity(self.path.clone())
     }
 
@@ -5215,14 +5339,14 @@ impl GroupSettingBuilder {
     pub fn update(
         &self,
         body: &crate::models::GroupSetting,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `groupSetting` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5232,7 +5356,7 @@ impl GroupSettingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GroupSettingCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5242,7 +5366,7 @@ impl GroupSettingCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> GroupSettingCollectionBuilder {
         GroupSettingCollectionBuilder {
@@ -5257,7 +5381,7 @@ impl GroupSettingCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::GroupSetting> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::GroupSetting> {
         self.client.collection(self.path.clone())
     }
 
@@ -5268,7 +5392,7 @@ impl GroupSettingCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5277,14 +5401,14 @@ impl GroupSettingCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::GroupSetting,
-    ) -> graph_core::Request<crate::models::GroupSetting> {
+    ) -> msgraph_typed_core::Request<crate::models::GroupSetting> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5294,7 +5418,7 @@ impl GroupSettingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GroupSettingTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5303,7 +5427,10 @@ impl GroupSettingTemplateBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> GroupSettingTemplateBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> GroupSettingTemplateBuilder {
         GroupSettingTemplateBuilder {
             client,
             path: path.into(),
@@ -5316,7 +5443,7 @@ impl GroupSettingTemplateBuilder {
     }
 
     /// Reads this `groupSettingTemplate` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::GroupSettingTemplate> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::GroupSettingTemplate> {
         self.client.entity(self.path.clone())
     }
 
@@ -5325,14 +5452,14 @@ impl GroupSettingTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::GroupSettingTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `groupSettingTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5340,7 +5467,7 @@ impl GroupSettingTemplateBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -5353,7 +5480,7 @@ impl GroupSettingTemplateBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -5366,7 +5493,7 @@ impl GroupSettingTemplateBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -5376,7 +5503,7 @@ impl GroupSettingTemplateBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -5386,7 +5513,7 @@ impl GroupSettingTemplateBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -5397,7 +5524,7 @@ impl GroupSettingTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GroupSettingTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5407,7 +5534,7 @@ impl GroupSettingTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> GroupSettingTemplateCollectionBuilder {
         GroupSettingTemplateCollectionBuilder {
@@ -5422,7 +5549,9 @@ impl GroupSettingTemplateCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::GroupSettingTemplate> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::GroupSettingTemplate> {
         self.client.collection(self.path.clone())
     }
 
@@ -5433,7 +5562,7 @@ impl GroupSettingTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5442,14 +5571,14 @@ impl GroupSettingTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::GroupSettingTemplate,
-    ) -> graph_core::Request<crate::models::GroupSettingTemplate> {
+    ) -> msgraph_typed_core::Request<crate::models::GroupSettingTemplate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -5458,7 +5587,7 @@ impl GroupSettingTemplateCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -5471,7 +5600,8 @@ impl GroupSettingTemplateCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -5481,7 +5611,7 @@ impl GroupSettingTemplateCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -5491,7 +5621,7 @@ impl GroupSettingTemplateCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -5501,7 +5631,7 @@ impl GroupSettingTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InsightsSettingsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5510,7 +5640,10 @@ impl InsightsSettingsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> InsightsSettingsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> InsightsSettingsBuilder {
         InsightsSettingsBuilder {
             client,
             path: path.into(),
@@ -5523,7 +5656,7 @@ impl InsightsSettingsBuilder {
     }
 
     /// Reads this `insightsSettings` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::InsightsSettings> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::InsightsSettings> {
         self.client.entity(self.path.clone())
     }
 
@@ -5532,14 +5665,14 @@ impl InsightsSettingsBuilder {
     pub fn update(
         &self,
         body: &crate::models::InsightsSettings,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `insightsSettings` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5549,7 +5682,7 @@ impl InsightsSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InsightsSettingsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5559,7 +5692,7 @@ impl InsightsSettingsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> InsightsSettingsCollectionBuilder {
         InsightsSettingsCollectionBuilder {
@@ -5574,7 +5707,7 @@ impl InsightsSettingsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::InsightsSettings> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::InsightsSettings> {
         self.client.collection(self.path.clone())
     }
 
@@ -5585,7 +5718,7 @@ impl InsightsSettingsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5594,14 +5727,14 @@ impl InsightsSettingsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::InsightsSettings,
-    ) -> graph_core::Request<crate::models::InsightsSettings> {
+    ) -> msgraph_typed_core::Request<crate::models::InsightsSettings> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5611,7 +5744,7 @@ impl InsightsSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InternalDomainFederationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5621,7 +5754,7 @@ impl InternalDomainFederationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> InternalDomainFederationBuilder {
         InternalDomainFederationBuilder {
@@ -5636,7 +5769,9 @@ impl InternalDomainFederationBuilder {
     }
 
     /// Reads this `internalDomainFederation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::InternalDomainFederation> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::InternalDomainFederation> {
         self.client.entity(self.path.clone())
     }
 
@@ -5645,14 +5780,14 @@ impl InternalDomainFederationBuilder {
     pub fn update(
         &self,
         body: &crate::models::InternalDomainFederation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `internalDomainFederation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5662,7 +5797,7 @@ impl InternalDomainFederationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InternalDomainFederationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5672,7 +5807,7 @@ impl InternalDomainFederationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> InternalDomainFederationCollectionBuilder {
         InternalDomainFederationCollectionBuilder {
@@ -5687,7 +5822,9 @@ impl InternalDomainFederationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::InternalDomainFederation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::InternalDomainFederation> {
         self.client.collection(self.path.clone())
     }
 
@@ -5698,7 +5835,7 @@ impl InternalDomainFederationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5707,19 +5844,21 @@ impl InternalDomainFederationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::InternalDomainFederation,
-    ) -> graph_core::Request<crate::models::InternalDomainFederation> {
+    ) -> msgraph_typed_core::Request<crate::models::InternalDomainFederation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `availableProviderTypes` function (`GET .../availableProviderTypes`).
-    pub fn available_provider_types(&self) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    pub fn available_provider_types(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client.request(
             http::Method::GET,
             format!("{}/availableProviderTypes", self.path),
@@ -5732,7 +5871,7 @@ impl InternalDomainFederationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InternetExplorerModeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5741,7 +5880,10 @@ impl InternetExplorerModeBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> InternetExplorerModeBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> InternetExplorerModeBuilder {
         InternetExplorerModeBuilder {
             client,
             path: path.into(),
@@ -5754,7 +5896,7 @@ impl InternetExplorerModeBuilder {
     }
 
     /// Reads this `internetExplorerMode` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::InternetExplorerMode> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::InternetExplorerMode> {
         self.client.entity(self.path.clone())
     }
 
@@ -5763,14 +5905,14 @@ impl InternetExplorerModeBuilder {
     pub fn update(
         &self,
         body: &crate::models::InternetExplorerMode,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `internetExplorerMode` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5788,7 +5930,7 @@ impl InternetExplorerModeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InternetExplorerModeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5798,7 +5940,7 @@ impl InternetExplorerModeCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> InternetExplorerModeCollectionBuilder {
         InternetExplorerModeCollectionBuilder {
@@ -5813,7 +5955,9 @@ impl InternetExplorerModeCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::InternetExplorerMode> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::InternetExplorerMode> {
         self.client.collection(self.path.clone())
     }
 
@@ -5824,7 +5968,7 @@ impl InternetExplorerModeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5833,14 +5977,14 @@ impl InternetExplorerModeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::InternetExplorerMode,
-    ) -> graph_core::Request<crate::models::InternetExplorerMode> {
+    ) -> msgraph_typed_core::Request<crate::models::InternetExplorerMode> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5850,7 +5994,7 @@ impl InternetExplorerModeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct M365AppsInstallationOptionsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5860,7 +6004,7 @@ impl M365AppsInstallationOptionsBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> M365AppsInstallationOptionsBuilder {
         M365AppsInstallationOptionsBuilder {
@@ -5875,7 +6019,9 @@ impl M365AppsInstallationOptionsBuilder {
     }
 
     /// Reads this `m365AppsInstallationOptions` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::M365AppsInstallationOptions> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::M365AppsInstallationOptions> {
         self.client.entity(self.path.clone())
     }
 
@@ -5884,14 +6030,14 @@ impl M365AppsInstallationOptionsBuilder {
     pub fn update(
         &self,
         body: &crate::models::M365AppsInstallationOptions,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `m365AppsInstallationOptions` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5901,7 +6047,7 @@ impl M365AppsInstallationOptionsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct M365AppsInstallationOptionsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5911,7 +6057,7 @@ impl M365AppsInstallationOptionsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> M365AppsInstallationOptionsCollectionBuilder {
         M365AppsInstallationOptionsCollectionBuilder {
@@ -5928,7 +6074,7 @@ impl M365AppsInstallationOptionsCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::M365AppsInstallationOptions> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::M365AppsInstallationOptions> {
         self.client.collection(self.path.clone())
     }
 
@@ -5939,7 +6085,7 @@ impl M365AppsInstallationOptionsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5948,14 +6094,14 @@ impl M365AppsInstallationOptionsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::M365AppsInstallationOptions,
-    ) -> graph_core::Request<crate::models::M365AppsInstallationOptions> {
+    ) -> msgraph_typed_core::Request<crate::models::M365AppsInstallationOptions> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5965,7 +6111,7 @@ impl M365AppsInstallationOptionsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MessageTracingRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5974,7 +6120,10 @@ impl MessageTracingRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MessageTracingRootBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> MessageTracingRootBuilder {
         MessageTracingRootBuilder {
             client,
             path: path.into(),
@@ -5987,7 +6136,7 @@ impl MessageTracingRootBuilder {
     }
 
     /// Reads this `messageTracingRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MessageTracingRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MessageTracingRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -5996,14 +6145,14 @@ impl MessageTracingRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::MessageTracingRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `messageTracingRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6021,7 +6170,7 @@ impl MessageTracingRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MessageTracingRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6031,7 +6180,7 @@ impl MessageTracingRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MessageTracingRootCollectionBuilder {
         MessageTracingRootCollectionBuilder {
@@ -6046,7 +6195,7 @@ impl MessageTracingRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MessageTracingRoot> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::MessageTracingRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -6057,7 +6206,7 @@ impl MessageTracingRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6066,14 +6215,14 @@ impl MessageTracingRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MessageTracingRoot,
-    ) -> graph_core::Request<crate::models::MessageTracingRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::MessageTracingRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6083,7 +6232,7 @@ impl MessageTracingRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiTenantOrganizationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6093,7 +6242,7 @@ impl MultiTenantOrganizationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MultiTenantOrganizationBuilder {
         MultiTenantOrganizationBuilder {
@@ -6108,7 +6257,7 @@ impl MultiTenantOrganizationBuilder {
     }
 
     /// Reads this `multiTenantOrganization` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MultiTenantOrganization> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MultiTenantOrganization> {
         self.client.entity(self.path.clone())
     }
 
@@ -6117,14 +6266,14 @@ impl MultiTenantOrganizationBuilder {
     pub fn update(
         &self,
         body: &crate::models::MultiTenantOrganization,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `multiTenantOrganization` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6151,7 +6300,7 @@ impl MultiTenantOrganizationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiTenantOrganizationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6161,7 +6310,7 @@ impl MultiTenantOrganizationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MultiTenantOrganizationCollectionBuilder {
         MultiTenantOrganizationCollectionBuilder {
@@ -6176,7 +6325,9 @@ impl MultiTenantOrganizationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MultiTenantOrganization> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MultiTenantOrganization> {
         self.client.collection(self.path.clone())
     }
 
@@ -6187,7 +6338,7 @@ impl MultiTenantOrganizationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6196,14 +6347,14 @@ impl MultiTenantOrganizationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MultiTenantOrganization,
-    ) -> graph_core::Request<crate::models::MultiTenantOrganization> {
+    ) -> msgraph_typed_core::Request<crate::models::MultiTenantOrganization> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6213,7 +6364,7 @@ impl MultiTenantOrganizationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiTenantOrganizationJoinRequestRecordBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6223,7 +6374,7 @@ impl MultiTenantOrganizationJoinRequestRecordBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MultiTenantOrganizationJoinRequestRecordBuilder {
         MultiTenantOrganizationJoinRequestRecordBuilder {
@@ -6240,7 +6391,8 @@ impl MultiTenantOrganizationJoinRequestRecordBuilder {
     /// Reads this `multiTenantOrganizationJoinRequestRecord` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::MultiTenantOrganizationJoinRequestRecord> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MultiTenantOrganizationJoinRequestRecord>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -6249,14 +6401,14 @@ impl MultiTenantOrganizationJoinRequestRecordBuilder {
     pub fn update(
         &self,
         body: &crate::models::MultiTenantOrganizationJoinRequestRecord,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `multiTenantOrganizationJoinRequestRecord` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6266,7 +6418,7 @@ impl MultiTenantOrganizationJoinRequestRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiTenantOrganizationJoinRequestRecordCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6276,7 +6428,7 @@ impl MultiTenantOrganizationJoinRequestRecordCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MultiTenantOrganizationJoinRequestRecordCollectionBuilder {
         MultiTenantOrganizationJoinRequestRecordCollectionBuilder {
@@ -6293,8 +6445,9 @@ impl MultiTenantOrganizationJoinRequestRecordCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::MultiTenantOrganizationJoinRequestRecord>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::MultiTenantOrganizationJoinRequestRecord,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -6305,7 +6458,7 @@ impl MultiTenantOrganizationJoinRequestRecordCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6314,14 +6467,14 @@ impl MultiTenantOrganizationJoinRequestRecordCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MultiTenantOrganizationJoinRequestRecord,
-    ) -> graph_core::Request<crate::models::MultiTenantOrganizationJoinRequestRecord> {
+    ) -> msgraph_typed_core::Request<crate::models::MultiTenantOrganizationJoinRequestRecord> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6331,7 +6484,7 @@ impl MultiTenantOrganizationJoinRequestRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnPremisesDirectorySynchronizationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6341,7 +6494,7 @@ impl OnPremisesDirectorySynchronizationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnPremisesDirectorySynchronizationBuilder {
         OnPremisesDirectorySynchronizationBuilder {
@@ -6358,7 +6511,7 @@ impl OnPremisesDirectorySynchronizationBuilder {
     /// Reads this `onPremisesDirectorySynchronization` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::OnPremisesDirectorySynchronization> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnPremisesDirectorySynchronization> {
         self.client.entity(self.path.clone())
     }
 
@@ -6367,14 +6520,14 @@ impl OnPremisesDirectorySynchronizationBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnPremisesDirectorySynchronization,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onPremisesDirectorySynchronization` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6384,7 +6537,7 @@ impl OnPremisesDirectorySynchronizationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnPremisesDirectorySynchronizationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6394,7 +6547,7 @@ impl OnPremisesDirectorySynchronizationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnPremisesDirectorySynchronizationCollectionBuilder {
         OnPremisesDirectorySynchronizationCollectionBuilder {
@@ -6411,7 +6564,8 @@ impl OnPremisesDirectorySynchronizationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OnPremisesDirectorySynchronization> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnPremisesDirectorySynchronization>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -6422,7 +6576,7 @@ impl OnPremisesDirectorySynchronizationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6431,14 +6585,14 @@ impl OnPremisesDirectorySynchronizationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnPremisesDirectorySynchronization,
-    ) -> graph_core::Request<crate::models::OnPremisesDirectorySynchronization> {
+    ) -> msgraph_typed_core::Request<crate::models::OnPremisesDirectorySynchronization> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6448,7 +6602,7 @@ impl OnPremisesDirectorySynchronizationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrganizationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6457,7 +6611,7 @@ impl OrganizationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OrganizationBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> OrganizationBuilder {
         OrganizationBuilder {
             client,
             path: path.into(),
@@ -6470,7 +6624,7 @@ impl OrganizationBuilder {
     }
 
     /// Reads this `organization` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Organization> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Organization> {
         self.client.entity(self.path.clone())
     }
 
@@ -6479,14 +6633,14 @@ impl OrganizationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Organization,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `organization` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6522,7 +6676,7 @@ impl OrganizationBuilder {
     /// Calls the `setMobileDeviceManagementAuthority` action (`POST .../setMobileDeviceManagementAuthority`).
     pub fn set_mobile_device_management_authority(
         &self,
-    ) -> graph_core::Request<crate::ODataValue<i32>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<i32>> {
         self.client.request(
             http::Method::POST,
             format!("{}/setMobileDeviceManagementAuthority", self.path),
@@ -6533,7 +6687,7 @@ impl OrganizationBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -6546,7 +6700,7 @@ impl OrganizationBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -6559,7 +6713,7 @@ impl OrganizationBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -6569,7 +6723,7 @@ impl OrganizationBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -6579,7 +6733,7 @@ impl OrganizationBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -6590,7 +6744,7 @@ impl OrganizationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrganizationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6600,7 +6754,7 @@ impl OrganizationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OrganizationCollectionBuilder {
         OrganizationCollectionBuilder {
@@ -6615,7 +6769,7 @@ impl OrganizationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Organization> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Organization> {
         self.client.collection(self.path.clone())
     }
 
@@ -6626,7 +6780,7 @@ impl OrganizationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6635,14 +6789,14 @@ impl OrganizationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Organization,
-    ) -> graph_core::Request<crate::models::Organization> {
+    ) -> msgraph_typed_core::Request<crate::models::Organization> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -6651,7 +6805,7 @@ impl OrganizationCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -6664,7 +6818,8 @@ impl OrganizationCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -6674,7 +6829,7 @@ impl OrganizationCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -6684,7 +6839,7 @@ impl OrganizationCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -6694,7 +6849,7 @@ impl OrganizationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrganizationalBrandingBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6704,7 +6859,7 @@ impl OrganizationalBrandingBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OrganizationalBrandingBuilder {
         OrganizationalBrandingBuilder {
@@ -6719,7 +6874,7 @@ impl OrganizationalBrandingBuilder {
     }
 
     /// Reads this `organizationalBranding` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OrganizationalBranding> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::OrganizationalBranding> {
         self.client.entity(self.path.clone())
     }
 
@@ -6728,14 +6883,14 @@ impl OrganizationalBrandingBuilder {
     pub fn update(
         &self,
         body: &crate::models::OrganizationalBranding,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `organizationalBranding` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6755,7 +6910,7 @@ impl OrganizationalBrandingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrganizationalBrandingCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6765,7 +6920,7 @@ impl OrganizationalBrandingCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OrganizationalBrandingCollectionBuilder {
         OrganizationalBrandingCollectionBuilder {
@@ -6780,7 +6935,9 @@ impl OrganizationalBrandingCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OrganizationalBranding> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OrganizationalBranding> {
         self.client.collection(self.path.clone())
     }
 
@@ -6791,7 +6948,7 @@ impl OrganizationalBrandingCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6800,14 +6957,14 @@ impl OrganizationalBrandingCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OrganizationalBranding,
-    ) -> graph_core::Request<crate::models::OrganizationalBranding> {
+    ) -> msgraph_typed_core::Request<crate::models::OrganizationalBranding> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6817,7 +6974,7 @@ impl OrganizationalBrandingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrganizationalBrandingLocalizationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6827,7 +6984,7 @@ impl OrganizationalBrandingLocalizationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OrganizationalBrandingLocalizationBuilder {
         OrganizationalBrandingLocalizationBuilder {
@@ -6844,7 +7001,7 @@ impl OrganizationalBrandingLocalizationBuilder {
     /// Reads this `organizationalBrandingLocalization` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::OrganizationalBrandingLocalization> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OrganizationalBrandingLocalization> {
         self.client.entity(self.path.clone())
     }
 
@@ -6853,14 +7010,14 @@ impl OrganizationalBrandingLocalizationBuilder {
     pub fn update(
         &self,
         body: &crate::models::OrganizationalBrandingLocalization,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `organizationalBrandingLocalization` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6870,7 +7027,7 @@ impl OrganizationalBrandingLocalizationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrganizationalBrandingLocalizationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6880,7 +7037,7 @@ impl OrganizationalBrandingLocalizationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OrganizationalBrandingLocalizationCollectionBuilder {
         OrganizationalBrandingLocalizationCollectionBuilder {
@@ -6897,7 +7054,8 @@ impl OrganizationalBrandingLocalizationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OrganizationalBrandingLocalization> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OrganizationalBrandingLocalization>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -6908,7 +7066,7 @@ impl OrganizationalBrandingLocalizationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6917,14 +7075,14 @@ impl OrganizationalBrandingLocalizationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OrganizationalBrandingLocalization,
-    ) -> graph_core::Request<crate::models::OrganizationalBrandingLocalization> {
+    ) -> msgraph_typed_core::Request<crate::models::OrganizationalBrandingLocalization> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6934,7 +7092,7 @@ impl OrganizationalBrandingLocalizationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrgContactBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6943,7 +7101,7 @@ impl OrgContactBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OrgContactBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> OrgContactBuilder {
         OrgContactBuilder {
             client,
             path: path.into(),
@@ -6956,7 +7114,7 @@ impl OrgContactBuilder {
     }
 
     /// Reads this `orgContact` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OrgContact> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::OrgContact> {
         self.client.entity(self.path.clone())
     }
 
@@ -6965,14 +7123,14 @@ impl OrgContactBuilder {
     pub fn update(
         &self,
         body: &crate::models::OrgContact,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `orgContact` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7018,7 +7176,9 @@ impl OrgContactBuilder {
     }
 
     /// Calls the `retryServiceProvisioning` action (`POST .../retryServiceProvisioning`).
-    pub fn retry_service_provisioning(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn retry_service_provisioning(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/retryServiceProvisioning", self.path),
@@ -7029,7 +7189,7 @@ impl OrgContactBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -7042,7 +7202,7 @@ impl OrgContactBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -7055,7 +7215,7 @@ impl OrgContactBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -7065,7 +7225,7 @@ impl OrgContactBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -7075,7 +7235,7 @@ impl OrgContactBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -7086,7 +7246,7 @@ impl OrgContactBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrgContactCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7095,7 +7255,10 @@ impl OrgContactCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OrgContactCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> OrgContactCollectionBuilder {
         OrgContactCollectionBuilder {
             client,
             path: path.into(),
@@ -7108,7 +7271,7 @@ impl OrgContactCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OrgContact> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::OrgContact> {
         self.client.collection(self.path.clone())
     }
 
@@ -7119,7 +7282,7 @@ impl OrgContactCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7128,19 +7291,19 @@ impl OrgContactCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OrgContact,
-    ) -> graph_core::Request<crate::models::OrgContact> {
+    ) -> msgraph_typed_core::Request<crate::models::OrgContact> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::OrgContact> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::OrgContact> {
         self.client.delta(format!("{}/delta", self.path))
     }
 
@@ -7149,7 +7312,7 @@ impl OrgContactCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -7162,7 +7325,8 @@ impl OrgContactCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -7172,7 +7336,7 @@ impl OrgContactCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -7187,7 +7351,7 @@ impl OrgContactCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PeopleAdminSettingsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7196,7 +7360,10 @@ impl PeopleAdminSettingsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PeopleAdminSettingsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PeopleAdminSettingsBuilder {
         PeopleAdminSettingsBuilder {
             client,
             path: path.into(),
@@ -7209,7 +7376,7 @@ impl PeopleAdminSettingsBuilder {
     }
 
     /// Reads this `peopleAdminSettings` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PeopleAdminSettings> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PeopleAdminSettings> {
         self.client.entity(self.path.clone())
     }
 
@@ -7218,14 +7385,14 @@ impl PeopleAdminSettingsBuilder {
     pub fn update(
         &self,
         body: &crate::models::PeopleAdminSettings,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `peopleAdminSettings` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7277,7 +7444,7 @@ impl PeopleAdminSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PeopleAdminSettingsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7287,7 +7454,7 @@ impl PeopleAdminSettingsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PeopleAdminSettingsCollectionBuilder {
         PeopleAdminSettingsCollectionBuilder {
@@ -7302,7 +7469,9 @@ impl PeopleAdminSettingsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PeopleAdminSettings> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PeopleAdminSettings> {
         self.client.collection(self.path.clone())
     }
 
@@ -7313,7 +7482,7 @@ impl PeopleAdminSettingsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7322,14 +7491,14 @@ impl PeopleAdminSettingsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PeopleAdminSettings,
-    ) -> graph_core::Request<crate::models::PeopleAdminSettings> {
+    ) -> msgraph_typed_core::Request<crate::models::PeopleAdminSettings> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7339,7 +7508,7 @@ impl PeopleAdminSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProfileCardPropertyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7348,7 +7517,10 @@ impl ProfileCardPropertyBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ProfileCardPropertyBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ProfileCardPropertyBuilder {
         ProfileCardPropertyBuilder {
             client,
             path: path.into(),
@@ -7361,7 +7533,7 @@ impl ProfileCardPropertyBuilder {
     }
 
     /// Reads this `profileCardProperty` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ProfileCardProperty> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ProfileCardProperty> {
         self.client.entity(self.path.clone())
     }
 
@@ -7370,14 +7542,14 @@ impl ProfileCardPropertyBuilder {
     pub fn update(
         &self,
         body: &crate::models::ProfileCardProperty,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `profileCardProperty` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7387,7 +7559,7 @@ impl ProfileCardPropertyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProfileCardPropertyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7397,7 +7569,7 @@ impl ProfileCardPropertyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ProfileCardPropertyCollectionBuilder {
         ProfileCardPropertyCollectionBuilder {
@@ -7412,7 +7584,9 @@ impl ProfileCardPropertyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ProfileCardProperty> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ProfileCardProperty> {
         self.client.collection(self.path.clone())
     }
 
@@ -7423,7 +7597,7 @@ impl ProfileCardPropertyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7432,14 +7606,14 @@ impl ProfileCardPropertyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ProfileCardProperty,
-    ) -> graph_core::Request<crate::models::ProfileCardProperty> {
+    ) -> msgraph_typed_core::Request<crate::models::ProfileCardProperty> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7449,7 +7623,7 @@ impl ProfileCardPropertyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProfilePropertySettingBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7459,7 +7633,7 @@ impl ProfilePropertySettingBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ProfilePropertySettingBuilder {
         ProfilePropertySettingBuilder {
@@ -7474,7 +7648,7 @@ impl ProfilePropertySettingBuilder {
     }
 
     /// Reads this `profilePropertySetting` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ProfilePropertySetting> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ProfilePropertySetting> {
         self.client.entity(self.path.clone())
     }
 
@@ -7483,14 +7657,14 @@ impl ProfilePropertySettingBuilder {
     pub fn update(
         &self,
         body: &crate::models::ProfilePropertySetting,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `profilePropertySetting` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7500,7 +7674,7 @@ impl ProfilePropertySettingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProfilePropertySettingCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7510,7 +7684,7 @@ impl ProfilePropertySettingCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ProfilePropertySettingCollectionBuilder {
         ProfilePropertySettingCollectionBuilder {
@@ -7525,7 +7699,9 @@ impl ProfilePropertySettingCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ProfilePropertySetting> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ProfilePropertySetting> {
         self.client.collection(self.path.clone())
     }
 
@@ -7536,7 +7712,7 @@ impl ProfilePropertySettingCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7545,14 +7721,14 @@ impl ProfilePropertySettingCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ProfilePropertySetting,
-    ) -> graph_core::Request<crate::models::ProfilePropertySetting> {
+    ) -> msgraph_typed_core::Request<crate::models::ProfilePropertySetting> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7562,7 +7738,7 @@ impl ProfilePropertySettingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProfileSourceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7571,7 +7747,10 @@ impl ProfileSourceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ProfileSourceBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ProfileSourceBuilder {
         ProfileSourceBuilder {
             client,
             path: path.into(),
@@ -7584,7 +7763,7 @@ impl ProfileSourceBuilder {
     }
 
     /// Reads this `profileSource` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ProfileSource> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ProfileSource> {
         self.client.entity(self.path.clone())
     }
 
@@ -7593,14 +7772,14 @@ impl ProfileSourceBuilder {
     pub fn update(
         &self,
         body: &crate::models::ProfileSource,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `profileSource` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7610,7 +7789,7 @@ impl ProfileSourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProfileSourceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7620,7 +7799,7 @@ impl ProfileSourceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ProfileSourceCollectionBuilder {
         ProfileSourceCollectionBuilder {
@@ -7635,7 +7814,7 @@ impl ProfileSourceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ProfileSource> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ProfileSource> {
         self.client.collection(self.path.clone())
     }
 
@@ -7646,7 +7825,7 @@ impl ProfileSourceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7655,14 +7834,14 @@ impl ProfileSourceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ProfileSource,
-    ) -> graph_core::Request<crate::models::ProfileSource> {
+    ) -> msgraph_typed_core::Request<crate::models::ProfileSource> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7672,7 +7851,7 @@ impl ProfileSourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PronounsSettingsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7681,7 +7860,10 @@ impl PronounsSettingsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PronounsSettingsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PronounsSettingsBuilder {
         PronounsSettingsBuilder {
             client,
             path: path.into(),
@@ -7694,7 +7876,7 @@ impl PronounsSettingsBuilder {
     }
 
     /// Reads this `pronounsSettings` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PronounsSettings> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PronounsSettings> {
         self.client.entity(self.path.clone())
     }
 
@@ -7703,14 +7885,14 @@ impl PronounsSettingsBuilder {
     pub fn update(
         &self,
         body: &crate::models::PronounsSettings,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `pronounsSettings` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7720,7 +7902,7 @@ impl PronounsSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PronounsSettingsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7730,7 +7912,7 @@ impl PronounsSettingsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PronounsSettingsCollectionBuilder {
         PronounsSettingsCollectionBuilder {
@@ -7745,7 +7927,7 @@ impl PronounsSettingsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PronounsSettings> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PronounsSettings> {
         self.client.collection(self.path.clone())
     }
 
@@ -7756,7 +7938,7 @@ impl PronounsSettingsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7765,14 +7947,14 @@ impl PronounsSettingsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PronounsSettings,
-    ) -> graph_core::Request<crate::models::PronounsSettings> {
+    ) -> msgraph_typed_core::Request<crate::models::PronounsSettings> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7782,7 +7964,7 @@ impl PronounsSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PublicKeyInfrastructureRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7792,7 +7974,7 @@ impl PublicKeyInfrastructureRootBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PublicKeyInfrastructureRootBuilder {
         PublicKeyInfrastructureRootBuilder {
@@ -7807,7 +7989,9 @@ impl PublicKeyInfrastructureRootBuilder {
     }
 
     /// Reads this `publicKeyInfrastructureRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PublicKeyInfrastructureRoot> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::PublicKeyInfrastructureRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -7816,14 +8000,14 @@ impl PublicKeyInfrastructureRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::PublicKeyInfrastructureRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `publicKeyInfrastructureRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7844,7 +8028,7 @@ impl PublicKeyInfrastructureRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PublicKeyInfrastructureRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7854,7 +8038,7 @@ impl PublicKeyInfrastructureRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PublicKeyInfrastructureRootCollectionBuilder {
         PublicKeyInfrastructureRootCollectionBuilder {
@@ -7871,7 +8055,7 @@ impl PublicKeyInfrastructureRootCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::PublicKeyInfrastructureRoot> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PublicKeyInfrastructureRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -7882,7 +8066,7 @@ impl PublicKeyInfrastructureRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7891,14 +8075,14 @@ impl PublicKeyInfrastructureRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PublicKeyInfrastructureRoot,
-    ) -> graph_core::Request<crate::models::PublicKeyInfrastructureRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::PublicKeyInfrastructureRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7908,7 +8092,7 @@ impl PublicKeyInfrastructureRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ResellerDelegatedAdminRelationshipBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7918,7 +8102,7 @@ impl ResellerDelegatedAdminRelationshipBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ResellerDelegatedAdminRelationshipBuilder {
         ResellerDelegatedAdminRelationshipBuilder {
@@ -7935,7 +8119,7 @@ impl ResellerDelegatedAdminRelationshipBuilder {
     /// Reads this `resellerDelegatedAdminRelationship` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::ResellerDelegatedAdminRelationship> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ResellerDelegatedAdminRelationship> {
         self.client.entity(self.path.clone())
     }
 
@@ -7944,14 +8128,14 @@ impl ResellerDelegatedAdminRelationshipBuilder {
     pub fn update(
         &self,
         body: &crate::models::ResellerDelegatedAdminRelationship,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `resellerDelegatedAdminRelationship` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7989,7 +8173,7 @@ impl ResellerDelegatedAdminRelationshipBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ResellerDelegatedAdminRelationshipCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7999,7 +8183,7 @@ impl ResellerDelegatedAdminRelationshipCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ResellerDelegatedAdminRelationshipCollectionBuilder {
         ResellerDelegatedAdminRelationshipCollectionBuilder {
@@ -8016,7 +8200,8 @@ impl ResellerDelegatedAdminRelationshipCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ResellerDelegatedAdminRelationship> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ResellerDelegatedAdminRelationship>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -8027,7 +8212,7 @@ impl ResellerDelegatedAdminRelationshipCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8036,14 +8221,14 @@ impl ResellerDelegatedAdminRelationshipCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ResellerDelegatedAdminRelationship,
-    ) -> graph_core::Request<crate::models::ResellerDelegatedAdminRelationship> {
+    ) -> msgraph_typed_core::Request<crate::models::ResellerDelegatedAdminRelationship> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8053,7 +8238,7 @@ impl ResellerDelegatedAdminRelationshipCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SchemaExtensionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8062,7 +8247,10 @@ impl SchemaExtensionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SchemaExtensionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SchemaExtensionBuilder {
         SchemaExtensionBuilder {
             client,
             path: path.into(),
@@ -8075,7 +8263,7 @@ impl SchemaExtensionBuilder {
     }
 
     /// Reads this `schemaExtension` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SchemaExtension> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SchemaExtension> {
         self.client.entity(self.path.clone())
     }
 
@@ -8084,14 +8272,14 @@ impl SchemaExtensionBuilder {
     pub fn update(
         &self,
         body: &crate::models::SchemaExtension,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `schemaExtension` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -8101,7 +8289,7 @@ impl SchemaExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SchemaExtensionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8111,7 +8299,7 @@ impl SchemaExtensionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SchemaExtensionCollectionBuilder {
         SchemaExtensionCollectionBuilder {
@@ -8126,7 +8314,7 @@ impl SchemaExtensionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SchemaExtension> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SchemaExtension> {
         self.client.collection(self.path.clone())
     }
 
@@ -8137,7 +8325,7 @@ impl SchemaExtensionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8146,14 +8334,14 @@ impl SchemaExtensionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SchemaExtension,
-    ) -> graph_core::Request<crate::models::SchemaExtension> {
+    ) -> msgraph_typed_core::Request<crate::models::SchemaExtension> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8163,7 +8351,7 @@ impl SchemaExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceAnnouncementBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8172,7 +8360,10 @@ impl ServiceAnnouncementBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ServiceAnnouncementBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ServiceAnnouncementBuilder {
         ServiceAnnouncementBuilder {
             client,
             path: path.into(),
@@ -8185,7 +8376,7 @@ impl ServiceAnnouncementBuilder {
     }
 
     /// Reads this `serviceAnnouncement` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ServiceAnnouncement> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ServiceAnnouncement> {
         self.client.entity(self.path.clone())
     }
 
@@ -8194,14 +8385,14 @@ impl ServiceAnnouncementBuilder {
     pub fn update(
         &self,
         body: &crate::models::ServiceAnnouncement,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `serviceAnnouncement` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8238,7 +8429,7 @@ impl ServiceAnnouncementBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceAnnouncementCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8248,7 +8439,7 @@ impl ServiceAnnouncementCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ServiceAnnouncementCollectionBuilder {
         ServiceAnnouncementCollectionBuilder {
@@ -8263,7 +8454,9 @@ impl ServiceAnnouncementCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ServiceAnnouncement> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ServiceAnnouncement> {
         self.client.collection(self.path.clone())
     }
 
@@ -8274,7 +8467,7 @@ impl ServiceAnnouncementCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8283,14 +8476,14 @@ impl ServiceAnnouncementCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ServiceAnnouncement,
-    ) -> graph_core::Request<crate::models::ServiceAnnouncement> {
+    ) -> msgraph_typed_core::Request<crate::models::ServiceAnnouncement> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8300,7 +8493,7 @@ impl ServiceAnnouncementCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceAnnouncementAttachmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8310,7 +8503,7 @@ impl ServiceAnnouncementAttachmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ServiceAnnouncementAttachmentBuilder {
         ServiceAnnouncementAttachmentBuilder {
@@ -8325,7 +8518,9 @@ impl ServiceAnnouncementAttachmentBuilder {
     }
 
     /// Reads this `serviceAnnouncementAttachment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ServiceAnnouncementAttachment> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ServiceAnnouncementAttachment> {
         self.client.entity(self.path.clone())
     }
 
@@ -8334,14 +8529,14 @@ impl ServiceAnnouncementAttachmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::ServiceAnnouncementAttachment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `serviceAnnouncementAttachment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -8351,7 +8546,7 @@ impl ServiceAnnouncementAttachmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceAnnouncementAttachmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8361,7 +8556,7 @@ impl ServiceAnnouncementAttachmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ServiceAnnouncementAttachmentCollectionBuilder {
         ServiceAnnouncementAttachmentCollectionBuilder {
@@ -8378,7 +8573,7 @@ impl ServiceAnnouncementAttachmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ServiceAnnouncementAttachment> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ServiceAnnouncementAttachment> {
         self.client.collection(self.path.clone())
     }
 
@@ -8389,7 +8584,7 @@ impl ServiceAnnouncementAttachmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8398,14 +8593,14 @@ impl ServiceAnnouncementAttachmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ServiceAnnouncementAttachment,
-    ) -> graph_core::Request<crate::models::ServiceAnnouncementAttachment> {
+    ) -> msgraph_typed_core::Request<crate::models::ServiceAnnouncementAttachment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8415,7 +8610,7 @@ impl ServiceAnnouncementAttachmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceHealthBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8424,7 +8619,10 @@ impl ServiceHealthBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ServiceHealthBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ServiceHealthBuilder {
         ServiceHealthBuilder {
             client,
             path: path.into(),
@@ -8437,7 +8635,7 @@ impl ServiceHealthBuilder {
     }
 
     /// Reads this `serviceHealth` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ServiceHealth> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ServiceHealth> {
         self.client.entity(self.path.clone())
     }
 
@@ -8446,14 +8644,14 @@ impl ServiceHealthBuilder {
     pub fn update(
         &self,
         body: &crate::models::ServiceHealth,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `serviceHealth` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8471,7 +8669,7 @@ impl ServiceHealthBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceHealthCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8481,7 +8679,7 @@ impl ServiceHealthCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ServiceHealthCollectionBuilder {
         ServiceHealthCollectionBuilder {
@@ -8496,7 +8694,7 @@ impl ServiceHealthCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ServiceHealth> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ServiceHealth> {
         self.client.collection(self.path.clone())
     }
 
@@ -8507,7 +8705,7 @@ impl ServiceHealthCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8516,14 +8714,14 @@ impl ServiceHealthCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ServiceHealth,
-    ) -> graph_core::Request<crate::models::ServiceHealth> {
+    ) -> msgraph_typed_core::Request<crate::models::ServiceHealth> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8533,7 +8731,7 @@ impl ServiceHealthCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceHealthIssueBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8542,7 +8740,10 @@ impl ServiceHealthIssueBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ServiceHealthIssueBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ServiceHealthIssueBuilder {
         ServiceHealthIssueBuilder {
             client,
             path: path.into(),
@@ -8555,7 +8756,7 @@ impl ServiceHealthIssueBuilder {
     }
 
     /// Reads this `serviceHealthIssue` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ServiceHealthIssue> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ServiceHealthIssue> {
         self.client.entity(self.path.clone())
     }
 
@@ -8564,14 +8765,14 @@ impl ServiceHealthIssueBuilder {
     pub fn update(
         &self,
         body: &crate::models::ServiceHealthIssue,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `serviceHealthIssue` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -8581,7 +8782,7 @@ impl ServiceHealthIssueBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceHealthIssueCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8591,7 +8792,7 @@ impl ServiceHealthIssueCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ServiceHealthIssueCollectionBuilder {
         ServiceHealthIssueCollectionBuilder {
@@ -8606,7 +8807,7 @@ impl ServiceHealthIssueCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ServiceHealthIssue> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ServiceHealthIssue> {
         self.client.collection(self.path.clone())
     }
 
@@ -8617,7 +8818,7 @@ impl ServiceHealthIssueCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8626,14 +8827,14 @@ impl ServiceHealthIssueCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ServiceHealthIssue,
-    ) -> graph_core::Request<crate::models::ServiceHealthIssue> {
+    ) -> msgraph_typed_core::Request<crate::models::ServiceHealthIssue> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8643,7 +8844,7 @@ impl ServiceHealthIssueCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceUpdateMessageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8652,7 +8853,10 @@ impl ServiceUpdateMessageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ServiceUpdateMessageBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ServiceUpdateMessageBuilder {
         ServiceUpdateMessageBuilder {
             client,
             path: path.into(),
@@ -8665,7 +8869,7 @@ impl ServiceUpdateMessageBuilder {
     }
 
     /// Reads this `serviceUpdateMessage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ServiceUpdateMessage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ServiceUpdateMessage> {
         self.client.entity(self.path.clone())
     }
 
@@ -8674,14 +8878,14 @@ impl ServiceUpdateMessageBuilder {
     pub fn update(
         &self,
         body: &crate::models::ServiceUpdateMessage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `serviceUpdateMessage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8699,7 +8903,7 @@ impl ServiceUpdateMessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceUpdateMessageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8709,7 +8913,7 @@ impl ServiceUpdateMessageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ServiceUpdateMessageCollectionBuilder {
         ServiceUpdateMessageCollectionBuilder {
@@ -8724,7 +8928,9 @@ impl ServiceUpdateMessageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ServiceUpdateMessage> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ServiceUpdateMessage> {
         self.client.collection(self.path.clone())
     }
 
@@ -8735,7 +8941,7 @@ impl ServiceUpdateMessageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8744,14 +8950,14 @@ impl ServiceUpdateMessageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ServiceUpdateMessage,
-    ) -> graph_core::Request<crate::models::ServiceUpdateMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::ServiceUpdateMessage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -8759,7 +8965,7 @@ impl ServiceUpdateMessageCollectionBuilder {
     pub fn archive(
         &self,
         body: &crate::models::ServiceUpdateMessageCollectionArchiveBody,
-    ) -> graph_core::Request<crate::ODataValue<bool>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<bool>> {
         self.client
             .request(http::Method::POST, format!("{}/archive", self.path))
             .json_body(body)
@@ -8769,7 +8975,7 @@ impl ServiceUpdateMessageCollectionBuilder {
     pub fn favorite(
         &self,
         body: &crate::models::ServiceUpdateMessageCollectionFavoriteBody,
-    ) -> graph_core::Request<crate::ODataValue<bool>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<bool>> {
         self.client
             .request(http::Method::POST, format!("{}/favorite", self.path))
             .json_body(body)
@@ -8779,7 +8985,7 @@ impl ServiceUpdateMessageCollectionBuilder {
     pub fn mark_read(
         &self,
         body: &crate::models::ServiceUpdateMessageCollectionMarkReadBody,
-    ) -> graph_core::Request<crate::ODataValue<bool>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<bool>> {
         self.client
             .request(http::Method::POST, format!("{}/markRead", self.path))
             .json_body(body)
@@ -8789,7 +8995,7 @@ impl ServiceUpdateMessageCollectionBuilder {
     pub fn mark_unread(
         &self,
         body: &crate::models::ServiceUpdateMessageCollectionMarkUnreadBody,
-    ) -> graph_core::Request<crate::ODataValue<bool>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<bool>> {
         self.client
             .request(http::Method::POST, format!("{}/markUnread", self.path))
             .json_body(body)
@@ -8799,7 +9005,7 @@ impl ServiceUpdateMessageCollectionBuilder {
     pub fn unarchive(
         &self,
         body: &crate::models::ServiceUpdateMessageCollectionUnarchiveBody,
-    ) -> graph_core::Request<crate::ODataValue<bool>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<bool>> {
         self.client
             .request(http::Method::POST, format!("{}/unarchive", self.path))
             .json_body(body)
@@ -8809,7 +9015,7 @@ impl ServiceUpdateMessageCollectionBuilder {
     pub fn unfavorite(
         &self,
         body: &crate::models::ServiceUpdateMessageCollectionUnfavoriteBody,
-    ) -> graph_core::Request<crate::ODataValue<bool>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<bool>> {
         self.client
             .request(http::Method::POST, format!("{}/unfavorite", self.path))
             .json_body(body)
@@ -8821,7 +9027,7 @@ impl ServiceUpdateMessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharepointBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8830,7 +9036,7 @@ impl SharepointBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SharepointBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> SharepointBuilder {
         SharepointBuilder {
             client,
             path: path.into(),
@@ -8843,7 +9049,7 @@ impl SharepointBuilder {
     }
 
     /// Reads this `sharepoint` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Sharepoint> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Sharepoint> {
         self.client.entity(self.path.clone())
     }
 
@@ -8852,14 +9058,14 @@ impl SharepointBuilder {
     pub fn update(
         &self,
         body: &crate::models::Sharepoint,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharepoint` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8877,7 +9083,7 @@ impl SharepointBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharepointCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8886,7 +9092,10 @@ impl SharepointCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SharepointCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SharepointCollectionBuilder {
         SharepointCollectionBuilder {
             client,
             path: path.into(),
@@ -8899,7 +9108,7 @@ impl SharepointCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Sharepoint> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Sharepoint> {
         self.client.collection(self.path.clone())
     }
 
@@ -8910,7 +9119,7 @@ impl SharepointCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8919,14 +9128,14 @@ impl SharepointCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Sharepoint,
-    ) -> graph_core::Request<crate::models::Sharepoint> {
+    ) -> msgraph_typed_core::Request<crate::models::Sharepoint> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8936,7 +9145,7 @@ impl SharepointCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharepointSettingsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8945,7 +9154,10 @@ impl SharepointSettingsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SharepointSettingsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SharepointSettingsBuilder {
         SharepointSettingsBuilder {
             client,
             path: path.into(),
@@ -8958,7 +9170,7 @@ impl SharepointSettingsBuilder {
     }
 
     /// Reads this `sharepointSettings` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SharepointSettings> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SharepointSettings> {
         self.client.entity(self.path.clone())
     }
 
@@ -8967,14 +9179,14 @@ impl SharepointSettingsBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharepointSettings,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharepointSettings` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -8984,7 +9196,7 @@ impl SharepointSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharepointSettingsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8994,7 +9206,7 @@ impl SharepointSettingsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharepointSettingsCollectionBuilder {
         SharepointSettingsCollectionBuilder {
@@ -9009,7 +9221,7 @@ impl SharepointSettingsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SharepointSettings> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SharepointSettings> {
         self.client.collection(self.path.clone())
     }
 
@@ -9020,7 +9232,7 @@ impl SharepointSettingsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9029,14 +9241,14 @@ impl SharepointSettingsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharepointSettings,
-    ) -> graph_core::Request<crate::models::SharepointSettings> {
+    ) -> msgraph_typed_core::Request<crate::models::SharepointSettings> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9046,7 +9258,7 @@ impl SharepointSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SubscribedSkuBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9055,7 +9267,10 @@ impl SubscribedSkuBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SubscribedSkuBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SubscribedSkuBuilder {
         SubscribedSkuBuilder {
             client,
             path: path.into(),
@@ -9068,7 +9283,7 @@ impl SubscribedSkuBuilder {
     }
 
     /// Reads this `subscribedSku` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SubscribedSku> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SubscribedSku> {
         self.client.entity(self.path.clone())
     }
 
@@ -9077,14 +9292,14 @@ impl SubscribedSkuBuilder {
     pub fn update(
         &self,
         body: &crate::models::SubscribedSku,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `subscribedSku` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -9094,7 +9309,7 @@ impl SubscribedSkuBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SubscribedSkuCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9104,7 +9319,7 @@ impl SubscribedSkuCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SubscribedSkuCollectionBuilder {
         SubscribedSkuCollectionBuilder {
@@ -9119,7 +9334,7 @@ impl SubscribedSkuCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SubscribedSku> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SubscribedSku> {
         self.client.collection(self.path.clone())
     }
 
@@ -9130,7 +9345,7 @@ impl SubscribedSkuCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9139,14 +9354,14 @@ impl SubscribedSkuCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SubscribedSku,
-    ) -> graph_core::Request<crate::models::SubscribedSku> {
+    ) -> msgraph_typed_core::Request<crate::models::SubscribedSku> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9156,7 +9371,7 @@ impl SubscribedSkuCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TenantRelationshipBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9165,7 +9380,10 @@ impl TenantRelationshipBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TenantRelationshipBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TenantRelationshipBuilder {
         TenantRelationshipBuilder {
             client,
             path: path.into(),
@@ -9178,7 +9396,7 @@ impl TenantRelationshipBuilder {
     }
 
     /// Reads this `tenantRelationship` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TenantRelationship> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TenantRelationship> {
         self.client.entity(self.path.clone())
     }
 
@@ -9187,14 +9405,14 @@ impl TenantRelationshipBuilder {
     pub fn update(
         &self,
         body: &crate::models::TenantRelationship,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `tenantRelationship` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9231,7 +9449,7 @@ impl TenantRelationshipBuilder {
     pub fn find_tenant_information_by_domain_name(
         &self,
         domain_name: &str,
-    ) -> graph_core::Request<crate::models::TenantInformation> {
+    ) -> msgraph_typed_core::Request<crate::models::TenantInformation> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -9246,7 +9464,7 @@ impl TenantRelationshipBuilder {
     pub fn find_tenant_information_by_tenant_id(
         &self,
         tenant_id: &str,
-    ) -> graph_core::Request<crate::models::TenantInformation> {
+    ) -> msgraph_typed_core::Request<crate::models::TenantInformation> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -9263,7 +9481,7 @@ impl TenantRelationshipBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TenantRelationshipCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9273,7 +9491,7 @@ impl TenantRelationshipCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TenantRelationshipCollectionBuilder {
         TenantRelationshipCollectionBuilder {
@@ -9288,7 +9506,7 @@ impl TenantRelationshipCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TenantRelationship> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TenantRelationship> {
         self.client.collection(self.path.clone())
     }
 
@@ -9299,7 +9517,7 @@ impl TenantRelationshipCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9308,14 +9526,14 @@ impl TenantRelationshipCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TenantRelationship,
-    ) -> graph_core::Request<crate::models::TenantRelationship> {
+    ) -> msgraph_typed_core::Request<crate::models::TenantRelationship> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9325,7 +9543,7 @@ impl TenantRelationshipCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9335,7 +9553,7 @@ impl EntraRecoveryServicesRecoveryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EntraRecoveryServicesRecoveryBuilder {
         EntraRecoveryServicesRecoveryBuilder {
@@ -9352,7 +9570,7 @@ impl EntraRecoveryServicesRecoveryBuilder {
     /// Reads this `recovery` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::entra_recovery_services::Recovery> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::entra_recovery_services::Recovery> {
         self.client.entity(self.path.clone())
     }
 
@@ -9361,14 +9579,14 @@ impl EntraRecoveryServicesRecoveryBuilder {
     pub fn update(
         &self,
         body: &crate::models::entra_recovery_services::Recovery,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `recovery` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9394,7 +9612,7 @@ impl EntraRecoveryServicesRecoveryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9404,7 +9622,7 @@ impl EntraRecoveryServicesRecoveryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EntraRecoveryServicesRecoveryCollectionBuilder {
         EntraRecoveryServicesRecoveryCollectionBuilder {
@@ -9421,7 +9639,8 @@ impl EntraRecoveryServicesRecoveryCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::entra_recovery_services::Recovery> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::entra_recovery_services::Recovery>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -9432,7 +9651,7 @@ impl EntraRecoveryServicesRecoveryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9441,14 +9660,14 @@ impl EntraRecoveryServicesRecoveryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::entra_recovery_services::Recovery,
-    ) -> graph_core::Request<crate::models::entra_recovery_services::Recovery> {
+    ) -> msgraph_typed_core::Request<crate::models::entra_recovery_services::Recovery> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9458,7 +9677,7 @@ impl EntraRecoveryServicesRecoveryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryChangeObjectBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9468,7 +9687,7 @@ impl EntraRecoveryServicesRecoveryChangeObjectBaseBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EntraRecoveryServicesRecoveryChangeObjectBaseBuilder {
         EntraRecoveryServicesRecoveryChangeObjectBaseBuilder {
@@ -9485,8 +9704,9 @@ impl EntraRecoveryServicesRecoveryChangeObjectBaseBuilder {
     /// Reads this `recoveryChangeObjectBase` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::entra_recovery_services::RecoveryChangeObjectBase>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::entra_recovery_services::RecoveryChangeObjectBase,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -9495,14 +9715,14 @@ impl EntraRecoveryServicesRecoveryChangeObjectBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::entra_recovery_services::RecoveryChangeObjectBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `recoveryChangeObjectBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -9512,7 +9732,7 @@ impl EntraRecoveryServicesRecoveryChangeObjectBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryChangeObjectBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9522,7 +9742,7 @@ impl EntraRecoveryServicesRecoveryChangeObjectBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EntraRecoveryServicesRecoveryChangeObjectBaseCollectionBuilder {
         EntraRecoveryServicesRecoveryChangeObjectBaseCollectionBuilder {
@@ -9539,7 +9759,7 @@ impl EntraRecoveryServicesRecoveryChangeObjectBaseCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::entra_recovery_services::RecoveryChangeObjectBase,
     > {
         self.client.collection(self.path.clone())
@@ -9555,7 +9775,7 @@ impl EntraRecoveryServicesRecoveryChangeObjectBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9564,14 +9784,15 @@ impl EntraRecoveryServicesRecoveryChangeObjectBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::entra_recovery_services::RecoveryChangeObjectBase,
-    ) -> graph_core::Request<crate::models::entra_recovery_services::RecoveryChangeObjectBase> {
+    ) -> msgraph_typed_core::Request<crate::models::entra_recovery_services::RecoveryChangeObjectBase>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9581,7 +9802,7 @@ impl EntraRecoveryServicesRecoveryChangeObjectBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryJobBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9591,7 +9812,7 @@ impl EntraRecoveryServicesRecoveryJobBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EntraRecoveryServicesRecoveryJobBuilder {
         EntraRecoveryServicesRecoveryJobBuilder {
@@ -9608,7 +9829,8 @@ impl EntraRecoveryServicesRecoveryJobBuilder {
     /// Reads this `recoveryJob` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::entra_recovery_services::RecoveryJob> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::entra_recovery_services::RecoveryJob>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -9617,21 +9839,21 @@ impl EntraRecoveryServicesRecoveryJobBuilder {
     pub fn update(
         &self,
         body: &crate::models::entra_recovery_services::RecoveryJob,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `recoveryJob` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `getFailedChanges` function (`GET .../microsoft.graph.entraRecoveryServices.getFailedChanges`).
     pub fn get_failed_changes(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::entra_recovery_services::RecoveryChangeObjectBase,
     > {
         self.client.collection(format!(
@@ -9641,7 +9863,7 @@ impl EntraRecoveryServicesRecoveryJobBuilder {
     }
 
     /// Calls the `cancel` action (`POST .../microsoft.graph.entraRecoveryServices.cancel`).
-    pub fn cancel(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn cancel(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/microsoft.graph.entraRecoveryServices.cancel", self.path),
@@ -9654,7 +9876,7 @@ impl EntraRecoveryServicesRecoveryJobBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryJobCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9664,7 +9886,7 @@ impl EntraRecoveryServicesRecoveryJobCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EntraRecoveryServicesRecoveryJobCollectionBuilder {
         EntraRecoveryServicesRecoveryJobCollectionBuilder {
@@ -9681,7 +9903,8 @@ impl EntraRecoveryServicesRecoveryJobCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::entra_recovery_services::RecoveryJob> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::entra_recovery_services::RecoveryJob>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -9692,7 +9915,7 @@ impl EntraRecoveryServicesRecoveryJobCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9701,14 +9924,14 @@ impl EntraRecoveryServicesRecoveryJobCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::entra_recovery_services::RecoveryJob,
-    ) -> graph_core::Request<crate::models::entra_recovery_services::RecoveryJob> {
+    ) -> msgraph_typed_core::Request<crate::models::entra_recovery_services::RecoveryJob> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9718,7 +9941,7 @@ impl EntraRecoveryServicesRecoveryJobCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryJobBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9728,7 +9951,7 @@ impl EntraRecoveryServicesRecoveryJobBaseBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EntraRecoveryServicesRecoveryJobBaseBuilder {
         EntraRecoveryServicesRecoveryJobBaseBuilder {
@@ -9745,7 +9968,8 @@ impl EntraRecoveryServicesRecoveryJobBaseBuilder {
     /// Reads this `recoveryJobBase` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::entra_recovery_services::AnyRecoveryJobBase> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::entra_recovery_services::AnyRecoveryJobBase>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -9754,19 +9978,19 @@ impl EntraRecoveryServicesRecoveryJobBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::entra_recovery_services::RecoveryJobBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `recoveryJobBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `cancel` action (`POST .../microsoft.graph.entraRecoveryServices.cancel`).
-    pub fn cancel(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn cancel(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/microsoft.graph.entraRecoveryServices.cancel", self.path),
@@ -9779,7 +10003,7 @@ impl EntraRecoveryServicesRecoveryJobBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryJobBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9789,7 +10013,7 @@ impl EntraRecoveryServicesRecoveryJobBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EntraRecoveryServicesRecoveryJobBaseCollectionBuilder {
         EntraRecoveryServicesRecoveryJobBaseCollectionBuilder {
@@ -9806,8 +10030,9 @@ impl EntraRecoveryServicesRecoveryJobBaseCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::entra_recovery_services::AnyRecoveryJobBase>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::entra_recovery_services::AnyRecoveryJobBase,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -9818,7 +10043,7 @@ impl EntraRecoveryServicesRecoveryJobBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9827,14 +10052,15 @@ impl EntraRecoveryServicesRecoveryJobBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::entra_recovery_services::RecoveryJobBase,
-    ) -> graph_core::Request<crate::models::entra_recovery_services::AnyRecoveryJobBase> {
+    ) -> msgraph_typed_core::Request<crate::models::entra_recovery_services::AnyRecoveryJobBase>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -9870,7 +10096,7 @@ impl EntraRecoveryServicesRecoveryJobBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryPreviewJobBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9880,7 +10106,7 @@ impl EntraRecoveryServicesRecoveryPreviewJobBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EntraRecoveryServicesRecoveryPreviewJobBuilder {
         EntraRecoveryServicesRecoveryPreviewJobBuilder {
@@ -9897,7 +10123,8 @@ impl EntraRecoveryServicesRecoveryPreviewJobBuilder {
     /// Reads this `recoveryPreviewJob` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::entra_recovery_services::RecoveryPreviewJob> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::entra_recovery_services::RecoveryPreviewJob>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -9906,21 +10133,21 @@ impl EntraRecoveryServicesRecoveryPreviewJobBuilder {
     pub fn update(
         &self,
         body: &crate::models::entra_recovery_services::RecoveryPreviewJob,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `recoveryPreviewJob` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `getChanges` function (`GET .../microsoft.graph.entraRecoveryServices.getChanges`).
     pub fn get_changes(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::entra_recovery_services::RecoveryChangeObjectBase,
     > {
         self.client.collection(format!(
@@ -9930,7 +10157,7 @@ impl EntraRecoveryServicesRecoveryPreviewJobBuilder {
     }
 
     /// Calls the `cancel` action (`POST .../microsoft.graph.entraRecoveryServices.cancel`).
-    pub fn cancel(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn cancel(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/microsoft.graph.entraRecoveryServices.cancel", self.path),
@@ -9943,7 +10170,7 @@ impl EntraRecoveryServicesRecoveryPreviewJobBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryPreviewJobCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9953,7 +10180,7 @@ impl EntraRecoveryServicesRecoveryPreviewJobCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EntraRecoveryServicesRecoveryPreviewJobCollectionBuilder {
         EntraRecoveryServicesRecoveryPreviewJobCollectionBuilder {
@@ -9970,8 +10197,9 @@ impl EntraRecoveryServicesRecoveryPreviewJobCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::entra_recovery_services::RecoveryPreviewJob>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::entra_recovery_services::RecoveryPreviewJob,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -9982,7 +10210,7 @@ impl EntraRecoveryServicesRecoveryPreviewJobCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9991,14 +10219,15 @@ impl EntraRecoveryServicesRecoveryPreviewJobCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::entra_recovery_services::RecoveryPreviewJob,
-    ) -> graph_core::Request<crate::models::entra_recovery_services::RecoveryPreviewJob> {
+    ) -> msgraph_typed_core::Request<crate::models::entra_recovery_services::RecoveryPreviewJob>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10008,7 +10237,7 @@ impl EntraRecoveryServicesRecoveryPreviewJobCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesSnapshotBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10018,7 +10247,7 @@ impl EntraRecoveryServicesSnapshotBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EntraRecoveryServicesSnapshotBuilder {
         EntraRecoveryServicesSnapshotBuilder {
@@ -10035,7 +10264,7 @@ impl EntraRecoveryServicesSnapshotBuilder {
     /// Reads this `snapshot` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::entra_recovery_services::Snapshot> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::entra_recovery_services::Snapshot> {
         self.client.entity(self.path.clone())
     }
 
@@ -10044,14 +10273,14 @@ impl EntraRecoveryServicesSnapshotBuilder {
     pub fn update(
         &self,
         body: &crate::models::entra_recovery_services::Snapshot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `snapshot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10081,7 +10310,7 @@ impl EntraRecoveryServicesSnapshotBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesSnapshotCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10091,7 +10320,7 @@ impl EntraRecoveryServicesSnapshotCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EntraRecoveryServicesSnapshotCollectionBuilder {
         EntraRecoveryServicesSnapshotCollectionBuilder {
@@ -10108,7 +10337,8 @@ impl EntraRecoveryServicesSnapshotCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::entra_recovery_services::Snapshot> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::entra_recovery_services::Snapshot>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -10119,7 +10349,7 @@ impl EntraRecoveryServicesSnapshotCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10128,14 +10358,14 @@ impl EntraRecoveryServicesSnapshotCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::entra_recovery_services::Snapshot,
-    ) -> graph_core::Request<crate::models::entra_recovery_services::Snapshot> {
+    ) -> msgraph_typed_core::Request<crate::models::entra_recovery_services::Snapshot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

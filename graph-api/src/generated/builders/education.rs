@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,10 @@ impl EducationAssignmentBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EducationAssignmentBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EducationAssignmentBuilder {
         EducationAssignmentBuilder {
             client,
             path: path.into(),
@@ -28,7 +31,7 @@ impl EducationAssignmentBuilder {
     }
 
     /// Reads this `educationAssignment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationAssignment> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EducationAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +40,14 @@ impl EducationAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -99,19 +102,19 @@ impl EducationAssignmentBuilder {
     }
 
     /// Calls the `activate` action (`POST .../activate`).
-    pub fn activate(&self) -> graph_core::Request<crate::models::EducationAssignment> {
+    pub fn activate(&self) -> msgraph_typed_core::Request<crate::models::EducationAssignment> {
         self.client
             .request(http::Method::POST, format!("{}/activate", self.path))
     }
 
     /// Calls the `deactivate` action (`POST .../deactivate`).
-    pub fn deactivate(&self) -> graph_core::Request<crate::models::EducationAssignment> {
+    pub fn deactivate(&self) -> msgraph_typed_core::Request<crate::models::EducationAssignment> {
         self.client
             .request(http::Method::POST, format!("{}/deactivate", self.path))
     }
 
     /// Calls the `publish` action (`POST .../publish`).
-    pub fn publish(&self) -> graph_core::Request<crate::models::EducationAssignment> {
+    pub fn publish(&self) -> msgraph_typed_core::Request<crate::models::EducationAssignment> {
         self.client
             .request(http::Method::POST, format!("{}/publish", self.path))
     }
@@ -119,7 +122,7 @@ impl EducationAssignmentBuilder {
     /// Calls the `setUpFeedbackResourcesFolder` action (`POST .../setUpFeedbackResourcesFolder`).
     pub fn set_up_feedback_resources_folder(
         &self,
-    ) -> graph_core::Request<crate::models::EducationAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationAssignment> {
         self.client.request(
             http::Method::POST,
             format!("{}/setUpFeedbackResourcesFolder", self.path),
@@ -129,7 +132,7 @@ impl EducationAssignmentBuilder {
     /// Calls the `setUpResourcesFolder` action (`POST .../setUpResourcesFolder`).
     pub fn set_up_resources_folder(
         &self,
-    ) -> graph_core::Request<crate::models::EducationAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationAssignment> {
         self.client.request(
             http::Method::POST,
             format!("{}/setUpResourcesFolder", self.path),
@@ -142,7 +145,7 @@ impl EducationAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -152,7 +155,7 @@ impl EducationAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationAssignmentCollectionBuilder {
         EducationAssignmentCollectionBuilder {
@@ -167,7 +170,9 @@ impl EducationAssignmentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EducationAssignment> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EducationAssignment> {
         self.client.collection(self.path.clone())
     }
 
@@ -178,7 +183,7 @@ impl EducationAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -187,19 +192,19 @@ impl EducationAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationAssignment,
-    ) -> graph_core::Request<crate::models::EducationAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::EducationAssignment> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::EducationAssignment> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -209,7 +214,7 @@ impl EducationAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationAssignmentDefaultsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -219,7 +224,7 @@ impl EducationAssignmentDefaultsBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationAssignmentDefaultsBuilder {
         EducationAssignmentDefaultsBuilder {
@@ -234,7 +239,9 @@ impl EducationAssignmentDefaultsBuilder {
     }
 
     /// Reads this `educationAssignmentDefaults` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationAssignmentDefaults> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EducationAssignmentDefaults> {
         self.client.entity(self.path.clone())
     }
 
@@ -243,14 +250,14 @@ impl EducationAssignmentDefaultsBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationAssignmentDefaults,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationAssignmentDefaults` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -260,7 +267,7 @@ impl EducationAssignmentDefaultsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationAssignmentDefaultsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -270,7 +277,7 @@ impl EducationAssignmentDefaultsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationAssignmentDefaultsCollectionBuilder {
         EducationAssignmentDefaultsCollectionBuilder {
@@ -287,7 +294,7 @@ impl EducationAssignmentDefaultsCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::EducationAssignmentDefaults> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EducationAssignmentDefaults> {
         self.client.collection(self.path.clone())
     }
 
@@ -298,7 +305,7 @@ impl EducationAssignmentDefaultsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -307,14 +314,14 @@ impl EducationAssignmentDefaultsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationAssignmentDefaults,
-    ) -> graph_core::Request<crate::models::EducationAssignmentDefaults> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationAssignmentDefaults> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -324,7 +331,7 @@ impl EducationAssignmentDefaultsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationAssignmentResourceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -334,7 +341,7 @@ impl EducationAssignmentResourceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationAssignmentResourceBuilder {
         EducationAssignmentResourceBuilder {
@@ -349,7 +356,9 @@ impl EducationAssignmentResourceBuilder {
     }
 
     /// Reads this `educationAssignmentResource` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationAssignmentResource> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EducationAssignmentResource> {
         self.client.entity(self.path.clone())
     }
 
@@ -358,14 +367,14 @@ impl EducationAssignmentResourceBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationAssignmentResource,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationAssignmentResource` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -385,7 +394,7 @@ impl EducationAssignmentResourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationAssignmentResourceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -395,7 +404,7 @@ impl EducationAssignmentResourceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationAssignmentResourceCollectionBuilder {
         EducationAssignmentResourceCollectionBuilder {
@@ -412,7 +421,7 @@ impl EducationAssignmentResourceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::EducationAssignmentResource> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EducationAssignmentResource> {
         self.client.collection(self.path.clone())
     }
 
@@ -423,7 +432,7 @@ impl EducationAssignmentResourceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -432,14 +441,14 @@ impl EducationAssignmentResourceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationAssignmentResource,
-    ) -> graph_core::Request<crate::models::EducationAssignmentResource> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationAssignmentResource> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -449,7 +458,7 @@ impl EducationAssignmentResourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationAssignmentSettingsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -459,7 +468,7 @@ impl EducationAssignmentSettingsBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationAssignmentSettingsBuilder {
         EducationAssignmentSettingsBuilder {
@@ -474,7 +483,9 @@ impl EducationAssignmentSettingsBuilder {
     }
 
     /// Reads this `educationAssignmentSettings` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationAssignmentSettings> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EducationAssignmentSettings> {
         self.client.entity(self.path.clone())
     }
 
@@ -483,14 +494,14 @@ impl EducationAssignmentSettingsBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationAssignmentSettings,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationAssignmentSettings` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -524,7 +535,7 @@ impl EducationAssignmentSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationAssignmentSettingsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -534,7 +545,7 @@ impl EducationAssignmentSettingsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationAssignmentSettingsCollectionBuilder {
         EducationAssignmentSettingsCollectionBuilder {
@@ -551,7 +562,7 @@ impl EducationAssignmentSettingsCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::EducationAssignmentSettings> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EducationAssignmentSettings> {
         self.client.collection(self.path.clone())
     }
 
@@ -562,7 +573,7 @@ impl EducationAssignmentSettingsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -571,14 +582,14 @@ impl EducationAssignmentSettingsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationAssignmentSettings,
-    ) -> graph_core::Request<crate::models::EducationAssignmentSettings> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationAssignmentSettings> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -588,7 +599,7 @@ impl EducationAssignmentSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationCategoryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -597,7 +608,10 @@ impl EducationCategoryBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EducationCategoryBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EducationCategoryBuilder {
         EducationCategoryBuilder {
             client,
             path: path.into(),
@@ -610,7 +624,7 @@ impl EducationCategoryBuilder {
     }
 
     /// Reads this `educationCategory` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationCategory> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EducationCategory> {
         self.client.entity(self.path.clone())
     }
 
@@ -619,14 +633,14 @@ impl EducationCategoryBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationCategory,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationCategory` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -636,7 +650,7 @@ impl EducationCategoryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationCategoryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -646,7 +660,7 @@ impl EducationCategoryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationCategoryCollectionBuilder {
         EducationCategoryCollectionBuilder {
@@ -661,7 +675,7 @@ impl EducationCategoryCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EducationCategory> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::EducationCategory> {
         self.client.collection(self.path.clone())
     }
 
@@ -672,7 +686,7 @@ impl EducationCategoryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -681,19 +695,19 @@ impl EducationCategoryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationCategory,
-    ) -> graph_core::Request<crate::models::EducationCategory> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationCategory> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::EducationCategory> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::EducationCategory> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -703,7 +717,7 @@ impl EducationCategoryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationClassBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -712,7 +726,10 @@ impl EducationClassBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EducationClassBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EducationClassBuilder {
         EducationClassBuilder {
             client,
             path: path.into(),
@@ -725,7 +742,7 @@ impl EducationClassBuilder {
     }
 
     /// Reads this `educationClass` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationClass> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EducationClass> {
         self.client.entity(self.path.clone())
     }
 
@@ -734,14 +751,14 @@ impl EducationClassBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationClass,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationClass` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -818,7 +835,7 @@ impl EducationClassBuilder {
     /// Calls the `getRecentlyModifiedSubmissions` function (`GET .../getRecentlyModifiedSubmissions`).
     pub fn get_recently_modified_submissions(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::EducationSubmission> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EducationSubmission> {
         self.client
             .collection(format!("{}/getRecentlyModifiedSubmissions", self.path))
     }
@@ -829,7 +846,7 @@ impl EducationClassBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationClassCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -839,7 +856,7 @@ impl EducationClassCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationClassCollectionBuilder {
         EducationClassCollectionBuilder {
@@ -854,7 +871,7 @@ impl EducationClassCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EducationClass> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::EducationClass> {
         self.client.collection(self.path.clone())
     }
 
@@ -865,7 +882,7 @@ impl EducationClassCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -874,19 +891,19 @@ impl EducationClassCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationClass,
-    ) -> graph_core::Request<crate::models::EducationClass> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationClass> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::EducationClass> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::EducationClass> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -896,7 +913,7 @@ impl EducationClassCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationFeedbackOutcomeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -906,7 +923,7 @@ impl EducationFeedbackOutcomeBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationFeedbackOutcomeBuilder {
         EducationFeedbackOutcomeBuilder {
@@ -921,7 +938,9 @@ impl EducationFeedbackOutcomeBuilder {
     }
 
     /// Reads this `educationFeedbackOutcome` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationFeedbackOutcome> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EducationFeedbackOutcome> {
         self.client.entity(self.path.clone())
     }
 
@@ -930,14 +949,14 @@ impl EducationFeedbackOutcomeBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationFeedbackOutcome,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationFeedbackOutcome` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -947,7 +966,7 @@ impl EducationFeedbackOutcomeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationFeedbackOutcomeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -957,7 +976,7 @@ impl EducationFeedbackOutcomeCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationFeedbackOutcomeCollectionBuilder {
         EducationFeedbackOutcomeCollectionBuilder {
@@ -972,7 +991,9 @@ impl EducationFeedbackOutcomeCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EducationFeedbackOutcome> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EducationFeedbackOutcome> {
         self.client.collection(self.path.clone())
     }
 
@@ -983,7 +1004,7 @@ impl EducationFeedbackOutcomeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -992,14 +1013,14 @@ impl EducationFeedbackOutcomeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationFeedbackOutcome,
-    ) -> graph_core::Request<crate::models::EducationFeedbackOutcome> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationFeedbackOutcome> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1009,7 +1030,7 @@ impl EducationFeedbackOutcomeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationFeedbackResourceOutcomeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1019,7 +1040,7 @@ impl EducationFeedbackResourceOutcomeBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationFeedbackResourceOutcomeBuilder {
         EducationFeedbackResourceOutcomeBuilder {
@@ -1036,7 +1057,7 @@ impl EducationFeedbackResourceOutcomeBuilder {
     /// Reads this `educationFeedbackResourceOutcome` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::EducationFeedbackResourceOutcome> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EducationFeedbackResourceOutcome> {
         self.client.entity(self.path.clone())
     }
 
@@ -1045,14 +1066,14 @@ impl EducationFeedbackResourceOutcomeBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationFeedbackResourceOutcome,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationFeedbackResourceOutcome` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1062,7 +1083,7 @@ impl EducationFeedbackResourceOutcomeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationFeedbackResourceOutcomeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1072,7 +1093,7 @@ impl EducationFeedbackResourceOutcomeCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationFeedbackResourceOutcomeCollectionBuilder {
         EducationFeedbackResourceOutcomeCollectionBuilder {
@@ -1089,7 +1110,8 @@ impl EducationFeedbackResourceOutcomeCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::EducationFeedbackResourceOutcome> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EducationFeedbackResourceOutcome>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -1100,7 +1122,7 @@ impl EducationFeedbackResourceOutcomeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1109,14 +1131,14 @@ impl EducationFeedbackResourceOutcomeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationFeedbackResourceOutcome,
-    ) -> graph_core::Request<crate::models::EducationFeedbackResourceOutcome> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationFeedbackResourceOutcome> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1126,7 +1148,7 @@ impl EducationFeedbackResourceOutcomeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationGradingCategoryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1136,7 +1158,7 @@ impl EducationGradingCategoryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationGradingCategoryBuilder {
         EducationGradingCategoryBuilder {
@@ -1151,7 +1173,9 @@ impl EducationGradingCategoryBuilder {
     }
 
     /// Reads this `educationGradingCategory` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationGradingCategory> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EducationGradingCategory> {
         self.client.entity(self.path.clone())
     }
 
@@ -1160,14 +1184,14 @@ impl EducationGradingCategoryBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationGradingCategory,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationGradingCategory` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1177,7 +1201,7 @@ impl EducationGradingCategoryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationGradingCategoryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1187,7 +1211,7 @@ impl EducationGradingCategoryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationGradingCategoryCollectionBuilder {
         EducationGradingCategoryCollectionBuilder {
@@ -1202,7 +1226,9 @@ impl EducationGradingCategoryCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EducationGradingCategory> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EducationGradingCategory> {
         self.client.collection(self.path.clone())
     }
 
@@ -1213,7 +1239,7 @@ impl EducationGradingCategoryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1222,14 +1248,14 @@ impl EducationGradingCategoryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationGradingCategory,
-    ) -> graph_core::Request<crate::models::EducationGradingCategory> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationGradingCategory> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1239,7 +1265,7 @@ impl EducationGradingCategoryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationGradingSchemeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1249,7 +1275,7 @@ impl EducationGradingSchemeBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationGradingSchemeBuilder {
         EducationGradingSchemeBuilder {
@@ -1264,7 +1290,7 @@ impl EducationGradingSchemeBuilder {
     }
 
     /// Reads this `educationGradingScheme` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationGradingScheme> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EducationGradingScheme> {
         self.client.entity(self.path.clone())
     }
 
@@ -1273,14 +1299,14 @@ impl EducationGradingSchemeBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationGradingScheme,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationGradingScheme` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1290,7 +1316,7 @@ impl EducationGradingSchemeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationGradingSchemeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1300,7 +1326,7 @@ impl EducationGradingSchemeCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationGradingSchemeCollectionBuilder {
         EducationGradingSchemeCollectionBuilder {
@@ -1315,7 +1341,9 @@ impl EducationGradingSchemeCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EducationGradingScheme> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EducationGradingScheme> {
         self.client.collection(self.path.clone())
     }
 
@@ -1326,7 +1354,7 @@ impl EducationGradingSchemeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1335,14 +1363,14 @@ impl EducationGradingSchemeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationGradingScheme,
-    ) -> graph_core::Request<crate::models::EducationGradingScheme> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationGradingScheme> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1352,7 +1380,7 @@ impl EducationGradingSchemeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationModuleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1361,7 +1389,10 @@ impl EducationModuleBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EducationModuleBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EducationModuleBuilder {
         EducationModuleBuilder {
             client,
             path: path.into(),
@@ -1374,7 +1405,7 @@ impl EducationModuleBuilder {
     }
 
     /// Reads this `educationModule` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationModule> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EducationModule> {
         self.client.entity(self.path.clone())
     }
 
@@ -1383,14 +1414,14 @@ impl EducationModuleBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationModule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationModule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1403,19 +1434,21 @@ impl EducationModuleBuilder {
     }
 
     /// Calls the `pin` action (`POST .../pin`).
-    pub fn pin(&self) -> graph_core::Request<crate::models::EducationModule> {
+    pub fn pin(&self) -> msgraph_typed_core::Request<crate::models::EducationModule> {
         self.client
             .request(http::Method::POST, format!("{}/pin", self.path))
     }
 
     /// Calls the `publish` action (`POST .../publish`).
-    pub fn publish(&self) -> graph_core::Request<crate::models::EducationModule> {
+    pub fn publish(&self) -> msgraph_typed_core::Request<crate::models::EducationModule> {
         self.client
             .request(http::Method::POST, format!("{}/publish", self.path))
     }
 
     /// Calls the `setUpResourcesFolder` action (`POST .../setUpResourcesFolder`).
-    pub fn set_up_resources_folder(&self) -> graph_core::Request<crate::models::EducationModule> {
+    pub fn set_up_resources_folder(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::EducationModule> {
         self.client.request(
             http::Method::POST,
             format!("{}/setUpResourcesFolder", self.path),
@@ -1423,7 +1456,7 @@ impl EducationModuleBuilder {
     }
 
     /// Calls the `unpin` action (`POST .../unpin`).
-    pub fn unpin(&self) -> graph_core::Request<crate::models::EducationModule> {
+    pub fn unpin(&self) -> msgraph_typed_core::Request<crate::models::EducationModule> {
         self.client
             .request(http::Method::POST, format!("{}/unpin", self.path))
     }
@@ -1434,7 +1467,7 @@ impl EducationModuleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationModuleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1444,7 +1477,7 @@ impl EducationModuleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationModuleCollectionBuilder {
         EducationModuleCollectionBuilder {
@@ -1459,7 +1492,7 @@ impl EducationModuleCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EducationModule> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::EducationModule> {
         self.client.collection(self.path.clone())
     }
 
@@ -1470,7 +1503,7 @@ impl EducationModuleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1479,14 +1512,14 @@ impl EducationModuleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationModule,
-    ) -> graph_core::Request<crate::models::EducationModule> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationModule> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1496,7 +1529,7 @@ impl EducationModuleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationModuleResourceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1506,7 +1539,7 @@ impl EducationModuleResourceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationModuleResourceBuilder {
         EducationModuleResourceBuilder {
@@ -1521,7 +1554,7 @@ impl EducationModuleResourceBuilder {
     }
 
     /// Reads this `educationModuleResource` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationModuleResource> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EducationModuleResource> {
         self.client.entity(self.path.clone())
     }
 
@@ -1530,14 +1563,14 @@ impl EducationModuleResourceBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationModuleResource,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationModuleResource` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1547,7 +1580,7 @@ impl EducationModuleResourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationModuleResourceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1557,7 +1590,7 @@ impl EducationModuleResourceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationModuleResourceCollectionBuilder {
         EducationModuleResourceCollectionBuilder {
@@ -1572,7 +1605,9 @@ impl EducationModuleResourceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EducationModuleResource> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EducationModuleResource> {
         self.client.collection(self.path.clone())
     }
 
@@ -1583,7 +1618,7 @@ impl EducationModuleResourceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1592,14 +1627,14 @@ impl EducationModuleResourceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationModuleResource,
-    ) -> graph_core::Request<crate::models::EducationModuleResource> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationModuleResource> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1609,7 +1644,7 @@ impl EducationModuleResourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationOutcomeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1618,7 +1653,10 @@ impl EducationOutcomeBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EducationOutcomeBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EducationOutcomeBuilder {
         EducationOutcomeBuilder {
             client,
             path: path.into(),
@@ -1631,7 +1669,7 @@ impl EducationOutcomeBuilder {
     }
 
     /// Reads this `educationOutcome` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyEducationOutcome> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyEducationOutcome> {
         self.client.entity(self.path.clone())
     }
 
@@ -1640,14 +1678,14 @@ impl EducationOutcomeBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationOutcome,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationOutcome` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1657,7 +1695,7 @@ impl EducationOutcomeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationOutcomeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1667,7 +1705,7 @@ impl EducationOutcomeCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationOutcomeCollectionBuilder {
         EducationOutcomeCollectionBuilder {
@@ -1682,7 +1720,9 @@ impl EducationOutcomeCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyEducationOutcome> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyEducationOutcome> {
         self.client.collection(self.path.clone())
     }
 
@@ -1693,7 +1733,7 @@ impl EducationOutcomeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1702,14 +1742,14 @@ impl EducationOutcomeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationOutcome,
-    ) -> graph_core::Request<crate::models::AnyEducationOutcome> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyEducationOutcome> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1762,7 +1802,7 @@ impl EducationOutcomeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationPointsOutcomeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1772,7 +1812,7 @@ impl EducationPointsOutcomeBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationPointsOutcomeBuilder {
         EducationPointsOutcomeBuilder {
@@ -1787,7 +1827,7 @@ impl EducationPointsOutcomeBuilder {
     }
 
     /// Reads this `educationPointsOutcome` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationPointsOutcome> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EducationPointsOutcome> {
         self.client.entity(self.path.clone())
     }
 
@@ -1796,14 +1836,14 @@ impl EducationPointsOutcomeBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationPointsOutcome,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationPointsOutcome` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1813,7 +1853,7 @@ impl EducationPointsOutcomeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationPointsOutcomeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1823,7 +1863,7 @@ impl EducationPointsOutcomeCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationPointsOutcomeCollectionBuilder {
         EducationPointsOutcomeCollectionBuilder {
@@ -1838,7 +1878,9 @@ impl EducationPointsOutcomeCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EducationPointsOutcome> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EducationPointsOutcome> {
         self.client.collection(self.path.clone())
     }
 
@@ -1849,7 +1891,7 @@ impl EducationPointsOutcomeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1858,14 +1900,14 @@ impl EducationPointsOutcomeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationPointsOutcome,
-    ) -> graph_core::Request<crate::models::EducationPointsOutcome> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationPointsOutcome> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1875,7 +1917,7 @@ impl EducationPointsOutcomeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1884,7 +1926,10 @@ impl EducationRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EducationRootBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EducationRootBuilder {
         EducationRootBuilder {
             client,
             path: path.into(),
@@ -1897,7 +1942,7 @@ impl EducationRootBuilder {
     }
 
     /// Reads this `educationRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EducationRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -1906,14 +1951,14 @@ impl EducationRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1960,7 +2005,7 @@ impl EducationRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1970,7 +2015,7 @@ impl EducationRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationRootCollectionBuilder {
         EducationRootCollectionBuilder {
@@ -1985,7 +2030,7 @@ impl EducationRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EducationRoot> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::EducationRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -1996,7 +2041,7 @@ impl EducationRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2005,14 +2050,14 @@ impl EducationRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationRoot,
-    ) -> graph_core::Request<crate::models::EducationRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2022,7 +2067,7 @@ impl EducationRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationRubricBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2031,7 +2076,10 @@ impl EducationRubricBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EducationRubricBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EducationRubricBuilder {
         EducationRubricBuilder {
             client,
             path: path.into(),
@@ -2044,7 +2092,7 @@ impl EducationRubricBuilder {
     }
 
     /// Reads this `educationRubric` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationRubric> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EducationRubric> {
         self.client.entity(self.path.clone())
     }
 
@@ -2053,14 +2101,14 @@ impl EducationRubricBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationRubric,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationRubric` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2070,7 +2118,7 @@ impl EducationRubricBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationRubricCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2080,7 +2128,7 @@ impl EducationRubricCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationRubricCollectionBuilder {
         EducationRubricCollectionBuilder {
@@ -2095,7 +2143,7 @@ impl EducationRubricCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EducationRubric> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::EducationRubric> {
         self.client.collection(self.path.clone())
     }
 
@@ -2106,7 +2154,7 @@ impl EducationRubricCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2115,14 +2163,14 @@ impl EducationRubricCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationRubric,
-    ) -> graph_core::Request<crate::models::EducationRubric> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationRubric> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2132,7 +2180,7 @@ impl EducationRubricCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationRubricOutcomeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2142,7 +2190,7 @@ impl EducationRubricOutcomeBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationRubricOutcomeBuilder {
         EducationRubricOutcomeBuilder {
@@ -2157,7 +2205,7 @@ impl EducationRubricOutcomeBuilder {
     }
 
     /// Reads this `educationRubricOutcome` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationRubricOutcome> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EducationRubricOutcome> {
         self.client.entity(self.path.clone())
     }
 
@@ -2166,14 +2214,14 @@ impl EducationRubricOutcomeBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationRubricOutcome,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationRubricOutcome` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2183,7 +2231,7 @@ impl EducationRubricOutcomeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationRubricOutcomeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2193,7 +2241,7 @@ impl EducationRubricOutcomeCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationRubricOutcomeCollectionBuilder {
         EducationRubricOutcomeCollectionBuilder {
@@ -2208,7 +2256,9 @@ impl EducationRubricOutcomeCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EducationRubricOutcome> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EducationRubricOutcome> {
         self.client.collection(self.path.clone())
     }
 
@@ -2219,7 +2269,7 @@ impl EducationRubricOutcomeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2228,14 +2278,14 @@ impl EducationRubricOutcomeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationRubricOutcome,
-    ) -> graph_core::Request<crate::models::EducationRubricOutcome> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationRubricOutcome> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2245,7 +2295,7 @@ impl EducationRubricOutcomeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationSchoolBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2254,7 +2304,10 @@ impl EducationSchoolBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EducationSchoolBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EducationSchoolBuilder {
         EducationSchoolBuilder {
             client,
             path: path.into(),
@@ -2267,7 +2320,7 @@ impl EducationSchoolBuilder {
     }
 
     /// Reads this `educationSchool` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationSchool> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EducationSchool> {
         self.client.entity(self.path.clone())
     }
 
@@ -2276,14 +2329,14 @@ impl EducationSchoolBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationSchool,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationSchool` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2318,7 +2371,7 @@ impl EducationSchoolBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationSchoolCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2328,7 +2381,7 @@ impl EducationSchoolCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationSchoolCollectionBuilder {
         EducationSchoolCollectionBuilder {
@@ -2343,7 +2396,7 @@ impl EducationSchoolCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EducationSchool> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::EducationSchool> {
         self.client.collection(self.path.clone())
     }
 
@@ -2354,7 +2407,7 @@ impl EducationSchoolCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2363,19 +2416,19 @@ impl EducationSchoolCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationSchool,
-    ) -> graph_core::Request<crate::models::EducationSchool> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationSchool> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::EducationSchool> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::EducationSchool> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -2385,7 +2438,7 @@ impl EducationSchoolCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationSubmissionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2394,7 +2447,10 @@ impl EducationSubmissionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EducationSubmissionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EducationSubmissionBuilder {
         EducationSubmissionBuilder {
             client,
             path: path.into(),
@@ -2407,7 +2463,7 @@ impl EducationSubmissionBuilder {
     }
 
     /// Reads this `educationSubmission` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationSubmission> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EducationSubmission> {
         self.client.entity(self.path.clone())
     }
 
@@ -2416,14 +2472,14 @@ impl EducationSubmissionBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationSubmission,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationSubmission` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2454,19 +2510,19 @@ impl EducationSubmissionBuilder {
     }
 
     /// Calls the `excuse` action (`POST .../excuse`).
-    pub fn excuse(&self) -> graph_core::Request<crate::models::EducationSubmission> {
+    pub fn excuse(&self) -> msgraph_typed_core::Request<crate::models::EducationSubmission> {
         self.client
             .request(http::Method::POST, format!("{}/excuse", self.path))
     }
 
     /// Calls the `reassign` action (`POST .../reassign`).
-    pub fn reassign(&self) -> graph_core::Request<crate::models::EducationSubmission> {
+    pub fn reassign(&self) -> msgraph_typed_core::Request<crate::models::EducationSubmission> {
         self.client
             .request(http::Method::POST, format!("{}/reassign", self.path))
     }
 
     /// Calls the `return` action (`POST .../return`).
-    pub fn r#return(&self) -> graph_core::Request<crate::models::EducationSubmission> {
+    pub fn r#return(&self) -> msgraph_typed_core::Request<crate::models::EducationSubmission> {
         self.client
             .request(http::Method::POST, format!("{}/return", self.path))
     }
@@ -2474,7 +2530,7 @@ impl EducationSubmissionBuilder {
     /// Calls the `setUpResourcesFolder` action (`POST .../setUpResourcesFolder`).
     pub fn set_up_resources_folder(
         &self,
-    ) -> graph_core::Request<crate::models::EducationSubmission> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationSubmission> {
         self.client.request(
             http::Method::POST,
             format!("{}/setUpResourcesFolder", self.path),
@@ -2482,13 +2538,13 @@ impl EducationSubmissionBuilder {
     }
 
     /// Calls the `submit` action (`POST .../submit`).
-    pub fn submit(&self) -> graph_core::Request<crate::models::EducationSubmission> {
+    pub fn submit(&self) -> msgraph_typed_core::Request<crate::models::EducationSubmission> {
         self.client
             .request(http::Method::POST, format!("{}/submit", self.path))
     }
 
     /// Calls the `unsubmit` action (`POST .../unsubmit`).
-    pub fn unsubmit(&self) -> graph_core::Request<crate::models::EducationSubmission> {
+    pub fn unsubmit(&self) -> msgraph_typed_core::Request<crate::models::EducationSubmission> {
         self.client
             .request(http::Method::POST, format!("{}/unsubmit", self.path))
     }
@@ -2499,7 +2555,7 @@ impl EducationSubmissionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationSubmissionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2509,7 +2565,7 @@ impl EducationSubmissionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationSubmissionCollectionBuilder {
         EducationSubmissionCollectionBuilder {
@@ -2524,7 +2580,9 @@ impl EducationSubmissionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EducationSubmission> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EducationSubmission> {
         self.client.collection(self.path.clone())
     }
 
@@ -2535,7 +2593,7 @@ impl EducationSubmissionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2544,14 +2602,14 @@ impl EducationSubmissionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationSubmission,
-    ) -> graph_core::Request<crate::models::EducationSubmission> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationSubmission> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2561,7 +2619,7 @@ impl EducationSubmissionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationSubmissionResourceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2571,7 +2629,7 @@ impl EducationSubmissionResourceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationSubmissionResourceBuilder {
         EducationSubmissionResourceBuilder {
@@ -2586,7 +2644,9 @@ impl EducationSubmissionResourceBuilder {
     }
 
     /// Reads this `educationSubmissionResource` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationSubmissionResource> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EducationSubmissionResource> {
         self.client.entity(self.path.clone())
     }
 
@@ -2595,14 +2655,14 @@ impl EducationSubmissionResourceBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationSubmissionResource,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationSubmissionResource` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2622,7 +2682,7 @@ impl EducationSubmissionResourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationSubmissionResourceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2632,7 +2692,7 @@ impl EducationSubmissionResourceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationSubmissionResourceCollectionBuilder {
         EducationSubmissionResourceCollectionBuilder {
@@ -2649,7 +2709,7 @@ impl EducationSubmissionResourceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::EducationSubmissionResource> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EducationSubmissionResource> {
         self.client.collection(self.path.clone())
     }
 
@@ -2660,7 +2720,7 @@ impl EducationSubmissionResourceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2669,14 +2729,14 @@ impl EducationSubmissionResourceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationSubmissionResource,
-    ) -> graph_core::Request<crate::models::EducationSubmissionResource> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationSubmissionResource> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2686,7 +2746,7 @@ impl EducationSubmissionResourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationUserBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2695,7 +2755,10 @@ impl EducationUserBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EducationUserBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EducationUserBuilder {
         EducationUserBuilder {
             client,
             path: path.into(),
@@ -2708,7 +2771,7 @@ impl EducationUserBuilder {
     }
 
     /// Reads this `educationUser` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EducationUser> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EducationUser> {
         self.client.entity(self.path.clone())
     }
 
@@ -2717,14 +2780,14 @@ impl EducationUserBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationUser,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationUser` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2780,7 +2843,7 @@ impl EducationUserBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationUserCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2790,7 +2853,7 @@ impl EducationUserCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationUserCollectionBuilder {
         EducationUserCollectionBuilder {
@@ -2805,7 +2868,7 @@ impl EducationUserCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EducationUser> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::EducationUser> {
         self.client.collection(self.path.clone())
     }
 
@@ -2816,7 +2879,7 @@ impl EducationUserCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2825,19 +2888,19 @@ impl EducationUserCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationUser,
-    ) -> graph_core::Request<crate::models::EducationUser> {
+    ) -> msgraph_typed_core::Request<crate::models::EducationUser> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::EducationUser> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::EducationUser> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -2847,7 +2910,7 @@ impl EducationUserCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReadingAssignmentSubmissionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2857,7 +2920,7 @@ impl ReadingAssignmentSubmissionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ReadingAssignmentSubmissionBuilder {
         ReadingAssignmentSubmissionBuilder {
@@ -2872,7 +2935,9 @@ impl ReadingAssignmentSubmissionBuilder {
     }
 
     /// Reads this `readingAssignmentSubmission` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ReadingAssignmentSubmission> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ReadingAssignmentSubmission> {
         self.client.entity(self.path.clone())
     }
 
@@ -2881,14 +2946,14 @@ impl ReadingAssignmentSubmissionBuilder {
     pub fn update(
         &self,
         body: &crate::models::ReadingAssignmentSubmission,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `readingAssignmentSubmission` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2898,7 +2963,7 @@ impl ReadingAssignmentSubmissionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReadingAssignmentSubmissionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2908,7 +2973,7 @@ impl ReadingAssignmentSubmissionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ReadingAssignmentSubmissionCollectionBuilder {
         ReadingAssignmentSubmissionCollectionBuilder {
@@ -2925,7 +2990,7 @@ impl ReadingAssignmentSubmissionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ReadingAssignmentSubmission> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ReadingAssignmentSubmission> {
         self.client.collection(self.path.clone())
     }
 
@@ -2936,7 +3001,7 @@ impl ReadingAssignmentSubmissionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2945,14 +3010,14 @@ impl ReadingAssignmentSubmissionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ReadingAssignmentSubmission,
-    ) -> graph_core::Request<crate::models::ReadingAssignmentSubmission> {
+    ) -> msgraph_typed_core::Request<crate::models::ReadingAssignmentSubmission> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2962,7 +3027,7 @@ impl ReadingAssignmentSubmissionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReadingCoachPassageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2971,7 +3036,10 @@ impl ReadingCoachPassageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ReadingCoachPassageBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ReadingCoachPassageBuilder {
         ReadingCoachPassageBuilder {
             client,
             path: path.into(),
@@ -2984,7 +3052,7 @@ impl ReadingCoachPassageBuilder {
     }
 
     /// Reads this `readingCoachPassage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ReadingCoachPassage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ReadingCoachPassage> {
         self.client.entity(self.path.clone())
     }
 
@@ -2993,14 +3061,14 @@ impl ReadingCoachPassageBuilder {
     pub fn update(
         &self,
         body: &crate::models::ReadingCoachPassage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `readingCoachPassage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3010,7 +3078,7 @@ impl ReadingCoachPassageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReadingCoachPassageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3020,7 +3088,7 @@ impl ReadingCoachPassageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ReadingCoachPassageCollectionBuilder {
         ReadingCoachPassageCollectionBuilder {
@@ -3035,7 +3103,9 @@ impl ReadingCoachPassageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ReadingCoachPassage> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ReadingCoachPassage> {
         self.client.collection(self.path.clone())
     }
 
@@ -3046,7 +3116,7 @@ impl ReadingCoachPassageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3055,14 +3125,14 @@ impl ReadingCoachPassageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ReadingCoachPassage,
-    ) -> graph_core::Request<crate::models::ReadingCoachPassage> {
+    ) -> msgraph_typed_core::Request<crate::models::ReadingCoachPassage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3072,7 +3142,7 @@ impl ReadingCoachPassageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReflectCheckInResponseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3082,7 +3152,7 @@ impl ReflectCheckInResponseBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ReflectCheckInResponseBuilder {
         ReflectCheckInResponseBuilder {
@@ -3097,7 +3167,7 @@ impl ReflectCheckInResponseBuilder {
     }
 
     /// Reads this `reflectCheckInResponse` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ReflectCheckInResponse> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ReflectCheckInResponse> {
         self.client.entity(self.path.clone())
     }
 
@@ -3106,14 +3176,14 @@ impl ReflectCheckInResponseBuilder {
     pub fn update(
         &self,
         body: &crate::models::ReflectCheckInResponse,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `reflectCheckInResponse` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3123,7 +3193,7 @@ impl ReflectCheckInResponseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReflectCheckInResponseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3133,7 +3203,7 @@ impl ReflectCheckInResponseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ReflectCheckInResponseCollectionBuilder {
         ReflectCheckInResponseCollectionBuilder {
@@ -3148,7 +3218,9 @@ impl ReflectCheckInResponseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ReflectCheckInResponse> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ReflectCheckInResponse> {
         self.client.collection(self.path.clone())
     }
 
@@ -3159,7 +3231,7 @@ impl ReflectCheckInResponseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3168,14 +3240,14 @@ impl ReflectCheckInResponseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ReflectCheckInResponse,
-    ) -> graph_core::Request<crate::models::ReflectCheckInResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::ReflectCheckInResponse> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3185,7 +3257,7 @@ impl ReflectCheckInResponseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReportsRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3194,7 +3266,7 @@ impl ReportsRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ReportsRootBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ReportsRootBuilder {
         ReportsRootBuilder {
             client,
             path: path.into(),
@@ -3207,7 +3279,7 @@ impl ReportsRootBuilder {
     }
 
     /// Reads this `reportsRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ReportsRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ReportsRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -3216,14 +3288,14 @@ impl ReportsRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::ReportsRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `reportsRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3271,7 +3343,7 @@ impl ReportsRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReportsRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3281,7 +3353,7 @@ impl ReportsRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ReportsRootCollectionBuilder {
         ReportsRootCollectionBuilder {
@@ -3296,7 +3368,7 @@ impl ReportsRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ReportsRoot> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ReportsRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -3307,7 +3379,7 @@ impl ReportsRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3316,14 +3388,14 @@ impl ReportsRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ReportsRoot,
-    ) -> graph_core::Request<crate::models::ReportsRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::ReportsRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3333,7 +3405,7 @@ impl ReportsRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SpeakerAssignmentSubmissionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3343,7 +3415,7 @@ impl SpeakerAssignmentSubmissionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SpeakerAssignmentSubmissionBuilder {
         SpeakerAssignmentSubmissionBuilder {
@@ -3358,7 +3430,9 @@ impl SpeakerAssignmentSubmissionBuilder {
     }
 
     /// Reads this `speakerAssignmentSubmission` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SpeakerAssignmentSubmission> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SpeakerAssignmentSubmission> {
         self.client.entity(self.path.clone())
     }
 
@@ -3367,14 +3441,14 @@ impl SpeakerAssignmentSubmissionBuilder {
     pub fn update(
         &self,
         body: &crate::models::SpeakerAssignmentSubmission,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `speakerAssignmentSubmission` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3384,7 +3458,7 @@ impl SpeakerAssignmentSubmissionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SpeakerAssignmentSubmissionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3394,7 +3468,7 @@ impl SpeakerAssignmentSubmissionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SpeakerAssignmentSubmissionCollectionBuilder {
         SpeakerAssignmentSubmissionCollectionBuilder {
@@ -3411,7 +3485,7 @@ impl SpeakerAssignmentSubmissionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SpeakerAssignmentSubmission> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SpeakerAssignmentSubmission> {
         self.client.collection(self.path.clone())
     }
 
@@ -3422,7 +3496,7 @@ impl SpeakerAssignmentSubmissionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3431,14 +3505,14 @@ impl SpeakerAssignmentSubmissionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SpeakerAssignmentSubmission,
-    ) -> graph_core::Request<crate::models::SpeakerAssignmentSubmission> {
+    ) -> msgraph_typed_core::Request<crate::models::SpeakerAssignmentSubmission> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CommunityBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,7 @@ impl CommunityBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CommunityBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> CommunityBuilder {
         CommunityBuilder {
             client,
             path: path.into(),
@@ -28,7 +28,7 @@ impl CommunityBuilder {
     }
 
     /// Reads this `community` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Community> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Community> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +37,14 @@ impl CommunityBuilder {
     pub fn update(
         &self,
         body: &crate::models::Community,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `community` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -69,7 +69,7 @@ impl CommunityBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CommunityCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -78,7 +78,10 @@ impl CommunityCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CommunityCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CommunityCollectionBuilder {
         CommunityCollectionBuilder {
             client,
             path: path.into(),
@@ -91,7 +94,7 @@ impl CommunityCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Community> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Community> {
         self.client.collection(self.path.clone())
     }
 
@@ -102,7 +105,7 @@ impl CommunityCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -111,14 +114,14 @@ impl CommunityCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Community,
-    ) -> graph_core::Request<crate::models::Community> {
+    ) -> msgraph_typed_core::Request<crate::models::Community> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -128,7 +131,7 @@ impl CommunityCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EmployeeExperienceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -137,7 +140,10 @@ impl EmployeeExperienceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EmployeeExperienceBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EmployeeExperienceBuilder {
         EmployeeExperienceBuilder {
             client,
             path: path.into(),
@@ -150,7 +156,7 @@ impl EmployeeExperienceBuilder {
     }
 
     /// Reads this `employeeExperience` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EmployeeExperience> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EmployeeExperience> {
         self.client.entity(self.path.clone())
     }
 
@@ -159,14 +165,14 @@ impl EmployeeExperienceBuilder {
     pub fn update(
         &self,
         body: &crate::models::EmployeeExperience,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `employeeExperience` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -220,7 +226,7 @@ impl EmployeeExperienceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EmployeeExperienceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -230,7 +236,7 @@ impl EmployeeExperienceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EmployeeExperienceCollectionBuilder {
         EmployeeExperienceCollectionBuilder {
@@ -245,7 +251,7 @@ impl EmployeeExperienceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EmployeeExperience> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::EmployeeExperience> {
         self.client.collection(self.path.clone())
     }
 
@@ -256,7 +262,7 @@ impl EmployeeExperienceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -265,14 +271,14 @@ impl EmployeeExperienceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EmployeeExperience,
-    ) -> graph_core::Request<crate::models::EmployeeExperience> {
+    ) -> msgraph_typed_core::Request<crate::models::EmployeeExperience> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -282,7 +288,7 @@ impl EmployeeExperienceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementAsyncOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -292,7 +298,7 @@ impl EngagementAsyncOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EngagementAsyncOperationBuilder {
         EngagementAsyncOperationBuilder {
@@ -307,7 +313,9 @@ impl EngagementAsyncOperationBuilder {
     }
 
     /// Reads this `engagementAsyncOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EngagementAsyncOperation> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EngagementAsyncOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -316,14 +324,14 @@ impl EngagementAsyncOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::EngagementAsyncOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `engagementAsyncOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -333,7 +341,7 @@ impl EngagementAsyncOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementAsyncOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -343,7 +351,7 @@ impl EngagementAsyncOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EngagementAsyncOperationCollectionBuilder {
         EngagementAsyncOperationCollectionBuilder {
@@ -358,7 +366,9 @@ impl EngagementAsyncOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EngagementAsyncOperation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EngagementAsyncOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -369,7 +379,7 @@ impl EngagementAsyncOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -378,14 +388,14 @@ impl EngagementAsyncOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EngagementAsyncOperation,
-    ) -> graph_core::Request<crate::models::EngagementAsyncOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::EngagementAsyncOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -395,7 +405,7 @@ impl EngagementAsyncOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementRoleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -404,7 +414,10 @@ impl EngagementRoleBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EngagementRoleBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EngagementRoleBuilder {
         EngagementRoleBuilder {
             client,
             path: path.into(),
@@ -417,7 +430,7 @@ impl EngagementRoleBuilder {
     }
 
     /// Reads this `engagementRole` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EngagementRole> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EngagementRole> {
         self.client.entity(self.path.clone())
     }
 
@@ -426,14 +439,14 @@ impl EngagementRoleBuilder {
     pub fn update(
         &self,
         body: &crate::models::EngagementRole,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `engagementRole` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -451,7 +464,7 @@ impl EngagementRoleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementRoleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -461,7 +474,7 @@ impl EngagementRoleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EngagementRoleCollectionBuilder {
         EngagementRoleCollectionBuilder {
@@ -476,7 +489,7 @@ impl EngagementRoleCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EngagementRole> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::EngagementRole> {
         self.client.collection(self.path.clone())
     }
 
@@ -487,7 +500,7 @@ impl EngagementRoleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -496,14 +509,14 @@ impl EngagementRoleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EngagementRole,
-    ) -> graph_core::Request<crate::models::EngagementRole> {
+    ) -> msgraph_typed_core::Request<crate::models::EngagementRole> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -513,7 +526,7 @@ impl EngagementRoleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementRoleMemberBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -522,7 +535,10 @@ impl EngagementRoleMemberBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EngagementRoleMemberBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EngagementRoleMemberBuilder {
         EngagementRoleMemberBuilder {
             client,
             path: path.into(),
@@ -535,7 +551,7 @@ impl EngagementRoleMemberBuilder {
     }
 
     /// Reads this `engagementRoleMember` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EngagementRoleMember> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EngagementRoleMember> {
         self.client.entity(self.path.clone())
     }
 
@@ -544,14 +560,14 @@ impl EngagementRoleMemberBuilder {
     pub fn update(
         &self,
         body: &crate::models::EngagementRoleMember,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `engagementRoleMember` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -567,7 +583,7 @@ impl EngagementRoleMemberBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementRoleMemberCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -577,7 +593,7 @@ impl EngagementRoleMemberCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EngagementRoleMemberCollectionBuilder {
         EngagementRoleMemberCollectionBuilder {
@@ -592,7 +608,9 @@ impl EngagementRoleMemberCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EngagementRoleMember> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EngagementRoleMember> {
         self.client.collection(self.path.clone())
     }
 
@@ -603,7 +621,7 @@ impl EngagementRoleMemberCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -612,14 +630,14 @@ impl EngagementRoleMemberCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EngagementRoleMember,
-    ) -> graph_core::Request<crate::models::EngagementRoleMember> {
+    ) -> msgraph_typed_core::Request<crate::models::EngagementRoleMember> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -629,7 +647,7 @@ impl EngagementRoleMemberCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LearningAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -638,7 +656,10 @@ impl LearningAssignmentBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> LearningAssignmentBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> LearningAssignmentBuilder {
         LearningAssignmentBuilder {
             client,
             path: path.into(),
@@ -651,7 +672,7 @@ impl LearningAssignmentBuilder {
     }
 
     /// Reads this `learningAssignment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::LearningAssignment> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::LearningAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -660,14 +681,14 @@ impl LearningAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::LearningAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `learningAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -677,7 +698,7 @@ impl LearningAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LearningAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -687,7 +708,7 @@ impl LearningAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> LearningAssignmentCollectionBuilder {
         LearningAssignmentCollectionBuilder {
@@ -702,7 +723,7 @@ impl LearningAssignmentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::LearningAssignment> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::LearningAssignment> {
         self.client.collection(self.path.clone())
     }
 
@@ -713,7 +734,7 @@ impl LearningAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -722,14 +743,14 @@ impl LearningAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::LearningAssignment,
-    ) -> graph_core::Request<crate::models::LearningAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::LearningAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -739,7 +760,7 @@ impl LearningAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LearningContentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -748,7 +769,10 @@ impl LearningContentBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> LearningContentBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> LearningContentBuilder {
         LearningContentBuilder {
             client,
             path: path.into(),
@@ -761,7 +785,7 @@ impl LearningContentBuilder {
     }
 
     /// Reads this `learningContent` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::LearningContent> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::LearningContent> {
         self.client.entity(self.path.clone())
     }
 
@@ -770,14 +794,14 @@ impl LearningContentBuilder {
     pub fn update(
         &self,
         body: &crate::models::LearningContent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `learningContent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -787,7 +811,7 @@ impl LearningContentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LearningContentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -797,7 +821,7 @@ impl LearningContentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> LearningContentCollectionBuilder {
         LearningContentCollectionBuilder {
@@ -812,7 +836,7 @@ impl LearningContentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::LearningContent> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::LearningContent> {
         self.client.collection(self.path.clone())
     }
 
@@ -823,7 +847,7 @@ impl LearningContentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -832,14 +856,14 @@ impl LearningContentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::LearningContent,
-    ) -> graph_core::Request<crate::models::LearningContent> {
+    ) -> msgraph_typed_core::Request<crate::models::LearningContent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -849,7 +873,7 @@ impl LearningContentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LearningCourseActivityBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -859,7 +883,7 @@ impl LearningCourseActivityBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> LearningCourseActivityBuilder {
         LearningCourseActivityBuilder {
@@ -874,7 +898,9 @@ impl LearningCourseActivityBuilder {
     }
 
     /// Reads this `learningCourseActivity` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyLearningCourseActivity> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyLearningCourseActivity> {
         self.client.entity(self.path.clone())
     }
 
@@ -883,14 +909,14 @@ impl LearningCourseActivityBuilder {
     pub fn update(
         &self,
         body: &crate::models::LearningCourseActivity,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `learningCourseActivity` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -900,7 +926,7 @@ impl LearningCourseActivityBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LearningCourseActivityCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -910,7 +936,7 @@ impl LearningCourseActivityCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> LearningCourseActivityCollectionBuilder {
         LearningCourseActivityCollectionBuilder {
@@ -925,7 +951,9 @@ impl LearningCourseActivityCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyLearningCourseActivity> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyLearningCourseActivity> {
         self.client.collection(self.path.clone())
     }
 
@@ -936,7 +964,7 @@ impl LearningCourseActivityCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -945,14 +973,14 @@ impl LearningCourseActivityCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::LearningCourseActivity,
-    ) -> graph_core::Request<crate::models::AnyLearningCourseActivity> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyLearningCourseActivity> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -980,7 +1008,7 @@ impl LearningCourseActivityCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LearningProviderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -989,7 +1017,10 @@ impl LearningProviderBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> LearningProviderBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> LearningProviderBuilder {
         LearningProviderBuilder {
             client,
             path: path.into(),
@@ -1002,7 +1033,7 @@ impl LearningProviderBuilder {
     }
 
     /// Reads this `learningProvider` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::LearningProvider> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::LearningProvider> {
         self.client.entity(self.path.clone())
     }
 
@@ -1011,14 +1042,14 @@ impl LearningProviderBuilder {
     pub fn update(
         &self,
         body: &crate::models::LearningProvider,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `learningProvider` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1046,7 +1077,7 @@ impl LearningProviderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LearningProviderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1056,7 +1087,7 @@ impl LearningProviderCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> LearningProviderCollectionBuilder {
         LearningProviderCollectionBuilder {
@@ -1071,7 +1102,7 @@ impl LearningProviderCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::LearningProvider> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::LearningProvider> {
         self.client.collection(self.path.clone())
     }
 
@@ -1082,7 +1113,7 @@ impl LearningProviderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1091,14 +1122,14 @@ impl LearningProviderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::LearningProvider,
-    ) -> graph_core::Request<crate::models::LearningProvider> {
+    ) -> msgraph_typed_core::Request<crate::models::LearningProvider> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1108,7 +1139,7 @@ impl LearningProviderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LearningSelfInitiatedCourseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1118,7 +1149,7 @@ impl LearningSelfInitiatedCourseBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> LearningSelfInitiatedCourseBuilder {
         LearningSelfInitiatedCourseBuilder {
@@ -1133,7 +1164,9 @@ impl LearningSelfInitiatedCourseBuilder {
     }
 
     /// Reads this `learningSelfInitiatedCourse` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::LearningSelfInitiatedCourse> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::LearningSelfInitiatedCourse> {
         self.client.entity(self.path.clone())
     }
 
@@ -1142,14 +1175,14 @@ impl LearningSelfInitiatedCourseBuilder {
     pub fn update(
         &self,
         body: &crate::models::LearningSelfInitiatedCourse,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `learningSelfInitiatedCourse` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1159,7 +1192,7 @@ impl LearningSelfInitiatedCourseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LearningSelfInitiatedCourseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1169,7 +1202,7 @@ impl LearningSelfInitiatedCourseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> LearningSelfInitiatedCourseCollectionBuilder {
         LearningSelfInitiatedCourseCollectionBuilder {
@@ -1186,7 +1219,7 @@ impl LearningSelfInitiatedCourseCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::LearningSelfInitiatedCourse> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::LearningSelfInitiatedCourse> {
         self.client.collection(self.path.clone())
     }
 
@@ -1197,7 +1230,7 @@ impl LearningSelfInitiatedCourseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1206,14 +1239,14 @@ impl LearningSelfInitiatedCourseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::LearningSelfInitiatedCourse,
-    ) -> graph_core::Request<crate::models::LearningSelfInitiatedCourse> {
+    ) -> msgraph_typed_core::Request<crate::models::LearningSelfInitiatedCourse> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DriveBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,7 @@ impl DriveBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DriveBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> DriveBuilder {
         DriveBuilder {
             client,
             path: path.into(),
@@ -28,7 +28,7 @@ impl DriveBuilder {
     }
 
     /// Reads this `drive` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Drive> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Drive> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +37,14 @@ impl DriveBuilder {
     pub fn update(
         &self,
         body: &crate::models::Drive,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `drive` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -111,12 +111,15 @@ impl DriveBuilder {
     }
 
     /// Calls the `recent` function (`GET .../recent`).
-    pub fn recent(&self) -> graph_core::CollectionRequest<crate::models::DriveItem> {
+    pub fn recent(&self) -> msgraph_typed_core::CollectionRequest<crate::models::DriveItem> {
         self.client.collection(format!("{}/recent", self.path))
     }
 
     /// Calls the `search` function (`GET .../search`).
-    pub fn search(&self, q: &str) -> graph_core::CollectionRequest<crate::models::DriveItem> {
+    pub fn search(
+        &self,
+        q: &str,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DriveItem> {
         self.client.collection(format!(
             "{}/search(q={})",
             self.path,
@@ -125,7 +128,9 @@ impl DriveBuilder {
     }
 
     /// Calls the `sharedWithMe` function (`GET .../sharedWithMe`).
-    pub fn shared_with_me(&self) -> graph_core::CollectionRequest<crate::models::DriveItem> {
+    pub fn shared_with_me(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DriveItem> {
         self.client
             .collection(format!("{}/sharedWithMe", self.path))
     }
@@ -136,7 +141,7 @@ impl DriveBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DriveCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -145,7 +150,10 @@ impl DriveCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DriveCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DriveCollectionBuilder {
         DriveCollectionBuilder {
             client,
             path: path.into(),
@@ -158,7 +166,7 @@ impl DriveCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Drive> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Drive> {
         self.client.collection(self.path.clone())
     }
 
@@ -169,20 +177,23 @@ impl DriveCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::Drive) -> graph_core::Request<crate::models::Drive> {
+    pub fn create(
+        &self,
+        body: &crate::models::Drive,
+    ) -> msgraph_typed_core::Request<crate::models::Drive> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -192,7 +203,7 @@ impl DriveCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DriveItemBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -201,7 +212,7 @@ impl DriveItemBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DriveItemBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> DriveItemBuilder {
         DriveItemBuilder {
             client,
             path: path.into(),
@@ -214,7 +225,7 @@ impl DriveItemBuilder {
     }
 
     /// Reads this `driveItem` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DriveItem> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DriveItem> {
         self.client.entity(self.path.clone())
     }
 
@@ -223,14 +234,14 @@ impl DriveItemBuilder {
     pub fn update(
         &self,
         body: &crate::models::DriveItem,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `driveItem` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -334,7 +345,7 @@ impl DriveItemBuilder {
     pub fn assign_sensitivity_label(
         &self,
         body: &crate::models::DriveItemAssignSensitivityLabelBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -347,14 +358,14 @@ impl DriveItemBuilder {
     pub fn checkin(
         &self,
         body: &crate::models::DriveItemCheckinBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/checkin", self.path))
             .json_body(body)
     }
 
     /// Calls the `checkout` action (`POST .../checkout`).
-    pub fn checkout(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn checkout(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/checkout", self.path))
     }
@@ -363,7 +374,7 @@ impl DriveItemBuilder {
     pub fn copy(
         &self,
         body: &crate::models::DriveItemCopyBody,
-    ) -> graph_core::Request<crate::models::DriveItem> {
+    ) -> msgraph_typed_core::Request<crate::models::DriveItem> {
         self.client
             .request(http::Method::POST, format!("{}/copy", self.path))
             .json_body(body)
@@ -373,7 +384,7 @@ impl DriveItemBuilder {
     pub fn create_link(
         &self,
         body: &crate::models::DriveItemCreateLinkBody,
-    ) -> graph_core::Request<crate::models::Permission> {
+    ) -> msgraph_typed_core::Request<crate::models::Permission> {
         self.client
             .request(http::Method::POST, format!("{}/createLink", self.path))
             .json_body(body)
@@ -383,7 +394,7 @@ impl DriveItemBuilder {
     pub fn create_upload_session(
         &self,
         body: &crate::models::DriveItemCreateUploadSessionBody,
-    ) -> graph_core::Request<crate::models::UploadSession> {
+    ) -> msgraph_typed_core::Request<crate::models::UploadSession> {
         self.client
             .request(
                 http::Method::POST,
@@ -393,7 +404,7 @@ impl DriveItemBuilder {
     }
 
     /// Calls the `discardCheckout` action (`POST .../discardCheckout`).
-    pub fn discard_checkout(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn discard_checkout(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/discardCheckout", self.path))
     }
@@ -401,7 +412,7 @@ impl DriveItemBuilder {
     /// Calls the `extractSensitivityLabels` action (`POST .../extractSensitivityLabels`).
     pub fn extract_sensitivity_labels(
         &self,
-    ) -> graph_core::Request<crate::models::ExtractSensitivityLabelsResult> {
+    ) -> msgraph_typed_core::Request<crate::models::ExtractSensitivityLabelsResult> {
         self.client.request(
             http::Method::POST,
             format!("{}/extractSensitivityLabels", self.path),
@@ -409,7 +420,7 @@ impl DriveItemBuilder {
     }
 
     /// Calls the `follow` action (`POST .../follow`).
-    pub fn follow(&self) -> graph_core::Request<crate::models::DriveItem> {
+    pub fn follow(&self) -> msgraph_typed_core::Request<crate::models::DriveItem> {
         self.client
             .request(http::Method::POST, format!("{}/follow", self.path))
     }
@@ -418,14 +429,14 @@ impl DriveItemBuilder {
     pub fn invite(
         &self,
         body: &crate::models::DriveItemInviteBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::Permission>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::Permission>>> {
         self.client
             .request(http::Method::POST, format!("{}/invite", self.path))
             .json_body(body)
     }
 
     /// Calls the `permanentDelete` action (`POST .../permanentDelete`).
-    pub fn permanent_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn permanent_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/permanentDelete", self.path))
     }
@@ -434,7 +445,7 @@ impl DriveItemBuilder {
     pub fn preview(
         &self,
         body: &crate::models::DriveItemPreviewBody,
-    ) -> graph_core::Request<crate::models::ItemPreviewInfo> {
+    ) -> msgraph_typed_core::Request<crate::models::ItemPreviewInfo> {
         self.client
             .request(http::Method::POST, format!("{}/preview", self.path))
             .json_body(body)
@@ -444,14 +455,14 @@ impl DriveItemBuilder {
     pub fn restore(
         &self,
         body: &crate::models::DriveItemRestoreBody,
-    ) -> graph_core::Request<crate::models::DriveItem> {
+    ) -> msgraph_typed_core::Request<crate::models::DriveItem> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
             .json_body(body)
     }
 
     /// Calls the `unfollow` action (`POST .../unfollow`).
-    pub fn unfollow(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn unfollow(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/unfollow", self.path))
     }
@@ -460,7 +471,7 @@ impl DriveItemBuilder {
     pub fn validate_permission(
         &self,
         body: &crate::models::DriveItemValidatePermissionBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -470,20 +481,23 @@ impl DriveItemBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::DriveItem> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::DriveItem> {
         self.client.delta(format!("{}/delta", self.path))
     }
 
     /// Calls the `getActivitiesByInterval` function (`GET .../getActivitiesByInterval`).
     pub fn get_activities_by_interval(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ItemActivityStat> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ItemActivityStat> {
         self.client
             .collection(format!("{}/getActivitiesByInterval", self.path))
     }
 
     /// Calls the `search` function (`GET .../search`).
-    pub fn search(&self, q: &str) -> graph_core::CollectionRequest<crate::models::DriveItem> {
+    pub fn search(
+        &self,
+        q: &str,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DriveItem> {
         self.client.collection(format!(
             "{}/search(q={})",
             self.path,
@@ -497,7 +511,7 @@ impl DriveItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DriveItemCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -506,7 +520,10 @@ impl DriveItemCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DriveItemCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DriveItemCollectionBuilder {
         DriveItemCollectionBuilder {
             client,
             path: path.into(),
@@ -519,7 +536,7 @@ impl DriveItemCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DriveItem> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::DriveItem> {
         self.client.collection(self.path.clone())
     }
 
@@ -530,7 +547,7 @@ impl DriveItemCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -539,14 +556,14 @@ impl DriveItemCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DriveItem,
-    ) -> graph_core::Request<crate::models::DriveItem> {
+    ) -> msgraph_typed_core::Request<crate::models::DriveItem> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -556,7 +573,7 @@ impl DriveItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DriveItemVersionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -565,7 +582,10 @@ impl DriveItemVersionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DriveItemVersionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DriveItemVersionBuilder {
         DriveItemVersionBuilder {
             client,
             path: path.into(),
@@ -578,7 +598,7 @@ impl DriveItemVersionBuilder {
     }
 
     /// Reads this `driveItemVersion` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DriveItemVersion> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DriveItemVersion> {
         self.client.entity(self.path.clone())
     }
 
@@ -587,19 +607,19 @@ impl DriveItemVersionBuilder {
     pub fn update(
         &self,
         body: &crate::models::DriveItemVersion,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `driveItemVersion` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `restoreVersion` action (`POST .../restoreVersion`).
-    pub fn restore_version(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn restore_version(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/restoreVersion", self.path))
     }
@@ -610,7 +630,7 @@ impl DriveItemVersionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DriveItemVersionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -620,7 +640,7 @@ impl DriveItemVersionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DriveItemVersionCollectionBuilder {
         DriveItemVersionCollectionBuilder {
@@ -635,7 +655,7 @@ impl DriveItemVersionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DriveItemVersion> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::DriveItemVersion> {
         self.client.collection(self.path.clone())
     }
 
@@ -646,7 +666,7 @@ impl DriveItemVersionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -655,14 +675,14 @@ impl DriveItemVersionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DriveItemVersion,
-    ) -> graph_core::Request<crate::models::DriveItemVersion> {
+    ) -> msgraph_typed_core::Request<crate::models::DriveItemVersion> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -672,7 +692,7 @@ impl DriveItemVersionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ItemActivityBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -681,7 +701,7 @@ impl ItemActivityBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ItemActivityBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ItemActivityBuilder {
         ItemActivityBuilder {
             client,
             path: path.into(),
@@ -694,7 +714,7 @@ impl ItemActivityBuilder {
     }
 
     /// Reads this `itemActivity` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ItemActivity> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ItemActivity> {
         self.client.entity(self.path.clone())
     }
 
@@ -703,14 +723,14 @@ impl ItemActivityBuilder {
     pub fn update(
         &self,
         body: &crate::models::ItemActivity,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `itemActivity` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -728,7 +748,7 @@ impl ItemActivityBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ItemActivityCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -738,7 +758,7 @@ impl ItemActivityCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ItemActivityCollectionBuilder {
         ItemActivityCollectionBuilder {
@@ -753,7 +773,7 @@ impl ItemActivityCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ItemActivity> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ItemActivity> {
         self.client.collection(self.path.clone())
     }
 
@@ -764,7 +784,7 @@ impl ItemActivityCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -773,14 +793,14 @@ impl ItemActivityCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ItemActivity,
-    ) -> graph_core::Request<crate::models::ItemActivity> {
+    ) -> msgraph_typed_core::Request<crate::models::ItemActivity> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -790,7 +810,7 @@ impl ItemActivityCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ItemActivityStatBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -799,7 +819,10 @@ impl ItemActivityStatBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ItemActivityStatBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ItemActivityStatBuilder {
         ItemActivityStatBuilder {
             client,
             path: path.into(),
@@ -812,7 +835,7 @@ impl ItemActivityStatBuilder {
     }
 
     /// Reads this `itemActivityStat` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ItemActivityStat> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ItemActivityStat> {
         self.client.entity(self.path.clone())
     }
 
@@ -821,14 +844,14 @@ impl ItemActivityStatBuilder {
     pub fn update(
         &self,
         body: &crate::models::ItemActivityStat,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `itemActivityStat` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -846,7 +869,7 @@ impl ItemActivityStatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ItemActivityStatCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -856,7 +879,7 @@ impl ItemActivityStatCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ItemActivityStatCollectionBuilder {
         ItemActivityStatCollectionBuilder {
@@ -871,7 +894,7 @@ impl ItemActivityStatCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ItemActivityStat> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ItemActivityStat> {
         self.client.collection(self.path.clone())
     }
 
@@ -882,7 +905,7 @@ impl ItemActivityStatCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -891,14 +914,14 @@ impl ItemActivityStatCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ItemActivityStat,
-    ) -> graph_core::Request<crate::models::ItemActivityStat> {
+    ) -> msgraph_typed_core::Request<crate::models::ItemActivityStat> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -908,7 +931,7 @@ impl ItemActivityStatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ItemAnalyticsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -917,7 +940,10 @@ impl ItemAnalyticsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ItemAnalyticsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ItemAnalyticsBuilder {
         ItemAnalyticsBuilder {
             client,
             path: path.into(),
@@ -930,7 +956,7 @@ impl ItemAnalyticsBuilder {
     }
 
     /// Reads this `itemAnalytics` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ItemAnalytics> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ItemAnalytics> {
         self.client.entity(self.path.clone())
     }
 
@@ -939,14 +965,14 @@ impl ItemAnalyticsBuilder {
     pub fn update(
         &self,
         body: &crate::models::ItemAnalytics,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `itemAnalytics` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -980,7 +1006,7 @@ impl ItemAnalyticsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ItemAnalyticsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -990,7 +1016,7 @@ impl ItemAnalyticsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ItemAnalyticsCollectionBuilder {
         ItemAnalyticsCollectionBuilder {
@@ -1005,7 +1031,7 @@ impl ItemAnalyticsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ItemAnalytics> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ItemAnalytics> {
         self.client.collection(self.path.clone())
     }
 
@@ -1016,7 +1042,7 @@ impl ItemAnalyticsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1025,14 +1051,14 @@ impl ItemAnalyticsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ItemAnalytics,
-    ) -> graph_core::Request<crate::models::ItemAnalytics> {
+    ) -> msgraph_typed_core::Request<crate::models::ItemAnalytics> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1042,7 +1068,7 @@ impl ItemAnalyticsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ItemRetentionLabelBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1051,7 +1077,10 @@ impl ItemRetentionLabelBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ItemRetentionLabelBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ItemRetentionLabelBuilder {
         ItemRetentionLabelBuilder {
             client,
             path: path.into(),
@@ -1064,7 +1093,7 @@ impl ItemRetentionLabelBuilder {
     }
 
     /// Reads this `itemRetentionLabel` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ItemRetentionLabel> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ItemRetentionLabel> {
         self.client.entity(self.path.clone())
     }
 
@@ -1073,14 +1102,14 @@ impl ItemRetentionLabelBuilder {
     pub fn update(
         &self,
         body: &crate::models::ItemRetentionLabel,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `itemRetentionLabel` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1090,7 +1119,7 @@ impl ItemRetentionLabelBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ItemRetentionLabelCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1100,7 +1129,7 @@ impl ItemRetentionLabelCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ItemRetentionLabelCollectionBuilder {
         ItemRetentionLabelCollectionBuilder {
@@ -1115,7 +1144,7 @@ impl ItemRetentionLabelCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ItemRetentionLabel> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ItemRetentionLabel> {
         self.client.collection(self.path.clone())
     }
 
@@ -1126,7 +1155,7 @@ impl ItemRetentionLabelCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1135,14 +1164,14 @@ impl ItemRetentionLabelCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ItemRetentionLabel,
-    ) -> graph_core::Request<crate::models::ItemRetentionLabel> {
+    ) -> msgraph_typed_core::Request<crate::models::ItemRetentionLabel> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1152,7 +1181,7 @@ impl ItemRetentionLabelCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PermissionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1161,7 +1190,7 @@ impl PermissionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PermissionBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PermissionBuilder {
         PermissionBuilder {
             client,
             path: path.into(),
@@ -1174,7 +1203,7 @@ impl PermissionBuilder {
     }
 
     /// Reads this `permission` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Permission> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Permission> {
         self.client.entity(self.path.clone())
     }
 
@@ -1183,14 +1212,14 @@ impl PermissionBuilder {
     pub fn update(
         &self,
         body: &crate::models::Permission,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `permission` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1198,7 +1227,7 @@ impl PermissionBuilder {
     pub fn grant(
         &self,
         body: &crate::models::PermissionGrantBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::Permission>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::Permission>>> {
         self.client
             .request(http::Method::POST, format!("{}/grant", self.path))
             .json_body(body)
@@ -1210,7 +1239,7 @@ impl PermissionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PermissionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1219,7 +1248,10 @@ impl PermissionCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PermissionCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PermissionCollectionBuilder {
         PermissionCollectionBuilder {
             client,
             path: path.into(),
@@ -1232,7 +1264,7 @@ impl PermissionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Permission> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Permission> {
         self.client.collection(self.path.clone())
     }
 
@@ -1243,7 +1275,7 @@ impl PermissionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1252,14 +1284,14 @@ impl PermissionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Permission,
-    ) -> graph_core::Request<crate::models::Permission> {
+    ) -> msgraph_typed_core::Request<crate::models::Permission> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1269,7 +1301,7 @@ impl PermissionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharedDriveItemBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1278,7 +1310,10 @@ impl SharedDriveItemBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SharedDriveItemBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SharedDriveItemBuilder {
         SharedDriveItemBuilder {
             client,
             path: path.into(),
@@ -1291,7 +1326,7 @@ impl SharedDriveItemBuilder {
     }
 
     /// Reads this `sharedDriveItem` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SharedDriveItem> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SharedDriveItem> {
         self.client.entity(self.path.clone())
     }
 
@@ -1300,14 +1335,14 @@ impl SharedDriveItemBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharedDriveItem,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharedDriveItem` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1385,7 +1420,7 @@ impl SharedDriveItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharedDriveItemCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1395,7 +1430,7 @@ impl SharedDriveItemCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharedDriveItemCollectionBuilder {
         SharedDriveItemCollectionBuilder {
@@ -1410,7 +1445,7 @@ impl SharedDriveItemCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SharedDriveItem> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SharedDriveItem> {
         self.client.collection(self.path.clone())
     }
 
@@ -1421,7 +1456,7 @@ impl SharedDriveItemCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1430,14 +1465,14 @@ impl SharedDriveItemCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharedDriveItem,
-    ) -> graph_core::Request<crate::models::SharedDriveItem> {
+    ) -> msgraph_typed_core::Request<crate::models::SharedDriveItem> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1447,7 +1482,7 @@ impl SharedDriveItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ThumbnailSetBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1456,7 +1491,7 @@ impl ThumbnailSetBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ThumbnailSetBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ThumbnailSetBuilder {
         ThumbnailSetBuilder {
             client,
             path: path.into(),
@@ -1469,7 +1504,7 @@ impl ThumbnailSetBuilder {
     }
 
     /// Reads this `thumbnailSet` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ThumbnailSet> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ThumbnailSet> {
         self.client.entity(self.path.clone())
     }
 
@@ -1478,14 +1513,14 @@ impl ThumbnailSetBuilder {
     pub fn update(
         &self,
         body: &crate::models::ThumbnailSet,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `thumbnailSet` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1495,7 +1530,7 @@ impl ThumbnailSetBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ThumbnailSetCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1505,7 +1540,7 @@ impl ThumbnailSetCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ThumbnailSetCollectionBuilder {
         ThumbnailSetCollectionBuilder {
@@ -1520,7 +1555,7 @@ impl ThumbnailSetCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ThumbnailSet> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ThumbnailSet> {
         self.client.collection(self.path.clone())
     }
 
@@ -1531,7 +1566,7 @@ impl ThumbnailSetCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1540,14 +1575,14 @@ impl ThumbnailSetCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ThumbnailSet,
-    ) -> graph_core::Request<crate::models::ThumbnailSet> {
+    ) -> msgraph_typed_core::Request<crate::models::ThumbnailSet> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1557,7 +1592,7 @@ impl ThumbnailSetCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1566,7 +1601,7 @@ impl WorkbookBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> WorkbookBuilder {
         WorkbookBuilder {
             client,
             path: path.into(),
@@ -1579,7 +1614,7 @@ impl WorkbookBuilder {
     }
 
     /// Reads this `workbook` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Workbook> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Workbook> {
         self.client.entity(self.path.clone())
     }
 
@@ -1588,14 +1623,14 @@ impl WorkbookBuilder {
     pub fn update(
         &self,
         body: &crate::models::Workbook,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbook` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1658,7 +1693,7 @@ impl WorkbookBuilder {
     }
 
     /// Calls the `closeSession` action (`POST .../closeSession`).
-    pub fn close_session(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn close_session(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/closeSession", self.path))
     }
@@ -1667,14 +1702,14 @@ impl WorkbookBuilder {
     pub fn create_session(
         &self,
         body: &crate::models::WorkbookCreateSessionBody,
-    ) -> graph_core::Request<crate::models::WorkbookSessionInfo> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookSessionInfo> {
         self.client
             .request(http::Method::POST, format!("{}/createSession", self.path))
             .json_body(body)
     }
 
     /// Calls the `refreshSession` action (`POST .../refreshSession`).
-    pub fn refresh_session(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn refresh_session(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/refreshSession", self.path))
     }
@@ -1683,7 +1718,7 @@ impl WorkbookBuilder {
     pub fn session_info_resource(
         &self,
         key: &str,
-    ) -> graph_core::Request<crate::models::WorkbookSessionInfo> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookSessionInfo> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -1698,7 +1733,7 @@ impl WorkbookBuilder {
     pub fn table_row_operation_result(
         &self,
         key: &str,
-    ) -> graph_core::Request<crate::models::WorkbookTableRow> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookTableRow> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -1715,7 +1750,7 @@ impl WorkbookBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1724,7 +1759,10 @@ impl WorkbookCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookCollectionBuilder {
         WorkbookCollectionBuilder {
             client,
             path: path.into(),
@@ -1737,7 +1775,7 @@ impl WorkbookCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Workbook> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Workbook> {
         self.client.collection(self.path.clone())
     }
 
@@ -1748,7 +1786,7 @@ impl WorkbookCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1757,14 +1795,14 @@ impl WorkbookCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Workbook,
-    ) -> graph_core::Request<crate::models::Workbook> {
+    ) -> msgraph_typed_core::Request<crate::models::Workbook> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1774,7 +1812,7 @@ impl WorkbookCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookApplicationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1783,7 +1821,10 @@ impl WorkbookApplicationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookApplicationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookApplicationBuilder {
         WorkbookApplicationBuilder {
             client,
             path: path.into(),
@@ -1796,7 +1837,7 @@ impl WorkbookApplicationBuilder {
     }
 
     /// Reads this `workbookApplication` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookApplication> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookApplication> {
         self.client.entity(self.path.clone())
     }
 
@@ -1805,14 +1846,14 @@ impl WorkbookApplicationBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookApplication,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookApplication` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1820,7 +1861,7 @@ impl WorkbookApplicationBuilder {
     pub fn calculate(
         &self,
         body: &crate::models::WorkbookApplicationCalculateBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/calculate", self.path))
             .json_body(body)
@@ -1832,7 +1873,7 @@ impl WorkbookApplicationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookApplicationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1842,7 +1883,7 @@ impl WorkbookApplicationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookApplicationCollectionBuilder {
         WorkbookApplicationCollectionBuilder {
@@ -1857,7 +1898,9 @@ impl WorkbookApplicationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookApplication> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookApplication> {
         self.client.collection(self.path.clone())
     }
 
@@ -1868,7 +1911,7 @@ impl WorkbookApplicationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1877,14 +1920,14 @@ impl WorkbookApplicationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookApplication,
-    ) -> graph_core::Request<crate::models::WorkbookApplication> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookApplication> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1894,7 +1937,7 @@ impl WorkbookApplicationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1903,7 +1946,10 @@ impl WorkbookChartBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookChartBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookChartBuilder {
         WorkbookChartBuilder {
             client,
             path: path.into(),
@@ -1916,7 +1962,7 @@ impl WorkbookChartBuilder {
     }
 
     /// Reads this `workbookChart` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChart> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChart> {
         self.client.entity(self.path.clone())
     }
 
@@ -1925,14 +1971,14 @@ impl WorkbookChartBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChart,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChart` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1997,7 +2043,7 @@ impl WorkbookChartBuilder {
     pub fn set_data(
         &self,
         body: &crate::models::WorkbookChartSetDataBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/setData", self.path))
             .json_body(body)
@@ -2007,14 +2053,14 @@ impl WorkbookChartBuilder {
     pub fn set_position(
         &self,
         body: &crate::models::WorkbookChartSetPositionBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/setPosition", self.path))
             .json_body(body)
     }
 
     /// Calls the `image` function (`GET .../image`).
-    pub fn image(&self) -> graph_core::Request<crate::ODataValue<String>> {
+    pub fn image(&self) -> msgraph_typed_core::Request<crate::ODataValue<String>> {
         self.client
             .request(http::Method::GET, format!("{}/image", self.path))
     }
@@ -2025,7 +2071,7 @@ impl WorkbookChartBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2035,7 +2081,7 @@ impl WorkbookChartCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartCollectionBuilder {
         WorkbookChartCollectionBuilder {
@@ -2050,7 +2096,7 @@ impl WorkbookChartCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChart> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChart> {
         self.client.collection(self.path.clone())
     }
 
@@ -2061,7 +2107,7 @@ impl WorkbookChartCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2070,14 +2116,14 @@ impl WorkbookChartCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChart,
-    ) -> graph_core::Request<crate::models::WorkbookChart> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChart> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2085,14 +2131,14 @@ impl WorkbookChartCollectionBuilder {
     pub fn add(
         &self,
         body: &crate::models::WorkbookChartCollectionAddBody,
-    ) -> graph_core::Request<crate::models::WorkbookChart> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChart> {
         self.client
             .request(http::Method::POST, format!("{}/add", self.path))
             .json_body(body)
     }
 
     /// Calls the `item` function (`GET .../item`).
-    pub fn item(&self, name: &str) -> graph_core::Request<crate::models::WorkbookChart> {
+    pub fn item(&self, name: &str) -> msgraph_typed_core::Request<crate::models::WorkbookChart> {
         self.client.request(
             http::Method::GET,
             format!("{}/item(name={})", self.path, crate::edm::literal(&name)),
@@ -2100,7 +2146,7 @@ impl WorkbookChartCollectionBuilder {
     }
 
     /// Calls the `itemAt` function (`GET .../itemAt`).
-    pub fn item_at(&self, index: i32) -> graph_core::Request<crate::models::WorkbookChart> {
+    pub fn item_at(&self, index: i32) -> msgraph_typed_core::Request<crate::models::WorkbookChart> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -2117,7 +2163,7 @@ impl WorkbookChartCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartAreaFormatBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2127,7 +2173,7 @@ impl WorkbookChartAreaFormatBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartAreaFormatBuilder {
         WorkbookChartAreaFormatBuilder {
@@ -2142,7 +2188,7 @@ impl WorkbookChartAreaFormatBuilder {
     }
 
     /// Reads this `workbookChartAreaFormat` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartAreaFormat> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartAreaFormat> {
         self.client.entity(self.path.clone())
     }
 
@@ -2151,14 +2197,14 @@ impl WorkbookChartAreaFormatBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartAreaFormat,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartAreaFormat` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2186,7 +2232,7 @@ impl WorkbookChartAreaFormatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartAreaFormatCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2196,7 +2242,7 @@ impl WorkbookChartAreaFormatCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartAreaFormatCollectionBuilder {
         WorkbookChartAreaFormatCollectionBuilder {
@@ -2211,7 +2257,9 @@ impl WorkbookChartAreaFormatCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartAreaFormat> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartAreaFormat> {
         self.client.collection(self.path.clone())
     }
 
@@ -2222,7 +2270,7 @@ impl WorkbookChartAreaFormatCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2231,14 +2279,14 @@ impl WorkbookChartAreaFormatCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartAreaFormat,
-    ) -> graph_core::Request<crate::models::WorkbookChartAreaFormat> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartAreaFormat> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2248,7 +2296,7 @@ impl WorkbookChartAreaFormatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartAxesBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2257,7 +2305,10 @@ impl WorkbookChartAxesBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookChartAxesBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookChartAxesBuilder {
         WorkbookChartAxesBuilder {
             client,
             path: path.into(),
@@ -2270,7 +2321,7 @@ impl WorkbookChartAxesBuilder {
     }
 
     /// Reads this `workbookChartAxes` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartAxes> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartAxes> {
         self.client.entity(self.path.clone())
     }
 
@@ -2279,14 +2330,14 @@ impl WorkbookChartAxesBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartAxes,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartAxes` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2320,7 +2371,7 @@ impl WorkbookChartAxesBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartAxesCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2330,7 +2381,7 @@ impl WorkbookChartAxesCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartAxesCollectionBuilder {
         WorkbookChartAxesCollectionBuilder {
@@ -2345,7 +2396,7 @@ impl WorkbookChartAxesCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartAxes> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartAxes> {
         self.client.collection(self.path.clone())
     }
 
@@ -2356,7 +2407,7 @@ impl WorkbookChartAxesCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2365,14 +2416,14 @@ impl WorkbookChartAxesCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartAxes,
-    ) -> graph_core::Request<crate::models::WorkbookChartAxes> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartAxes> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2382,7 +2433,7 @@ impl WorkbookChartAxesCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartAxisBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2391,7 +2442,10 @@ impl WorkbookChartAxisBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookChartAxisBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookChartAxisBuilder {
         WorkbookChartAxisBuilder {
             client,
             path: path.into(),
@@ -2404,7 +2458,7 @@ impl WorkbookChartAxisBuilder {
     }
 
     /// Reads this `workbookChartAxis` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartAxis> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartAxis> {
         self.client.entity(self.path.clone())
     }
 
@@ -2413,14 +2467,14 @@ impl WorkbookChartAxisBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartAxis,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartAxis` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2462,7 +2516,7 @@ impl WorkbookChartAxisBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartAxisCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2472,7 +2526,7 @@ impl WorkbookChartAxisCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartAxisCollectionBuilder {
         WorkbookChartAxisCollectionBuilder {
@@ -2487,7 +2541,7 @@ impl WorkbookChartAxisCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartAxis> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartAxis> {
         self.client.collection(self.path.clone())
     }
 
@@ -2498,7 +2552,7 @@ impl WorkbookChartAxisCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2507,14 +2561,14 @@ impl WorkbookChartAxisCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartAxis,
-    ) -> graph_core::Request<crate::models::WorkbookChartAxis> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartAxis> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2524,7 +2578,7 @@ impl WorkbookChartAxisCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartAxisFormatBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2534,7 +2588,7 @@ impl WorkbookChartAxisFormatBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartAxisFormatBuilder {
         WorkbookChartAxisFormatBuilder {
@@ -2549,7 +2603,7 @@ impl WorkbookChartAxisFormatBuilder {
     }
 
     /// Reads this `workbookChartAxisFormat` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartAxisFormat> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartAxisFormat> {
         self.client.entity(self.path.clone())
     }
 
@@ -2558,14 +2612,14 @@ impl WorkbookChartAxisFormatBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartAxisFormat,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartAxisFormat` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2592,7 +2646,7 @@ impl WorkbookChartAxisFormatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartAxisFormatCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2602,7 +2656,7 @@ impl WorkbookChartAxisFormatCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartAxisFormatCollectionBuilder {
         WorkbookChartAxisFormatCollectionBuilder {
@@ -2617,7 +2671,9 @@ impl WorkbookChartAxisFormatCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartAxisFormat> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartAxisFormat> {
         self.client.collection(self.path.clone())
     }
 
@@ -2628,7 +2684,7 @@ impl WorkbookChartAxisFormatCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2637,14 +2693,14 @@ impl WorkbookChartAxisFormatCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartAxisFormat,
-    ) -> graph_core::Request<crate::models::WorkbookChartAxisFormat> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartAxisFormat> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2654,7 +2710,7 @@ impl WorkbookChartAxisFormatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartAxisTitleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2664,7 +2720,7 @@ impl WorkbookChartAxisTitleBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartAxisTitleBuilder {
         WorkbookChartAxisTitleBuilder {
@@ -2679,7 +2735,7 @@ impl WorkbookChartAxisTitleBuilder {
     }
 
     /// Reads this `workbookChartAxisTitle` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartAxisTitle> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartAxisTitle> {
         self.client.entity(self.path.clone())
     }
 
@@ -2688,14 +2744,14 @@ impl WorkbookChartAxisTitleBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartAxisTitle,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartAxisTitle` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2713,7 +2769,7 @@ impl WorkbookChartAxisTitleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartAxisTitleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2723,7 +2779,7 @@ impl WorkbookChartAxisTitleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartAxisTitleCollectionBuilder {
         WorkbookChartAxisTitleCollectionBuilder {
@@ -2738,7 +2794,9 @@ impl WorkbookChartAxisTitleCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartAxisTitle> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartAxisTitle> {
         self.client.collection(self.path.clone())
     }
 
@@ -2749,7 +2807,7 @@ impl WorkbookChartAxisTitleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2758,14 +2816,14 @@ impl WorkbookChartAxisTitleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartAxisTitle,
-    ) -> graph_core::Request<crate::models::WorkbookChartAxisTitle> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartAxisTitle> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2775,7 +2833,7 @@ impl WorkbookChartAxisTitleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartAxisTitleFormatBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2785,7 +2843,7 @@ impl WorkbookChartAxisTitleFormatBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartAxisTitleFormatBuilder {
         WorkbookChartAxisTitleFormatBuilder {
@@ -2800,7 +2858,9 @@ impl WorkbookChartAxisTitleFormatBuilder {
     }
 
     /// Reads this `workbookChartAxisTitleFormat` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartAxisTitleFormat> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartAxisTitleFormat> {
         self.client.entity(self.path.clone())
     }
 
@@ -2809,14 +2869,14 @@ impl WorkbookChartAxisTitleFormatBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartAxisTitleFormat,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartAxisTitleFormat` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2835,7 +2895,7 @@ impl WorkbookChartAxisTitleFormatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartAxisTitleFormatCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2845,7 +2905,7 @@ impl WorkbookChartAxisTitleFormatCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartAxisTitleFormatCollectionBuilder {
         WorkbookChartAxisTitleFormatCollectionBuilder {
@@ -2862,7 +2922,7 @@ impl WorkbookChartAxisTitleFormatCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WorkbookChartAxisTitleFormat> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartAxisTitleFormat> {
         self.client.collection(self.path.clone())
     }
 
@@ -2873,7 +2933,7 @@ impl WorkbookChartAxisTitleFormatCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2882,14 +2942,14 @@ impl WorkbookChartAxisTitleFormatCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartAxisTitleFormat,
-    ) -> graph_core::Request<crate::models::WorkbookChartAxisTitleFormat> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartAxisTitleFormat> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2899,7 +2959,7 @@ impl WorkbookChartAxisTitleFormatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartDataLabelFormatBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2909,7 +2969,7 @@ impl WorkbookChartDataLabelFormatBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartDataLabelFormatBuilder {
         WorkbookChartDataLabelFormatBuilder {
@@ -2924,7 +2984,9 @@ impl WorkbookChartDataLabelFormatBuilder {
     }
 
     /// Reads this `workbookChartDataLabelFormat` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartDataLabelFormat> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartDataLabelFormat> {
         self.client.entity(self.path.clone())
     }
 
@@ -2933,14 +2995,14 @@ impl WorkbookChartDataLabelFormatBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartDataLabelFormat,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartDataLabelFormat` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2967,7 +3029,7 @@ impl WorkbookChartDataLabelFormatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartDataLabelFormatCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2977,7 +3039,7 @@ impl WorkbookChartDataLabelFormatCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartDataLabelFormatCollectionBuilder {
         WorkbookChartDataLabelFormatCollectionBuilder {
@@ -2994,7 +3056,7 @@ impl WorkbookChartDataLabelFormatCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WorkbookChartDataLabelFormat> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartDataLabelFormat> {
         self.client.collection(self.path.clone())
     }
 
@@ -3005,7 +3067,7 @@ impl WorkbookChartDataLabelFormatCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3014,14 +3076,14 @@ impl WorkbookChartDataLabelFormatCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartDataLabelFormat,
-    ) -> graph_core::Request<crate::models::WorkbookChartDataLabelFormat> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartDataLabelFormat> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3031,7 +3093,7 @@ impl WorkbookChartDataLabelFormatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartDataLabelsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3041,7 +3103,7 @@ impl WorkbookChartDataLabelsBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartDataLabelsBuilder {
         WorkbookChartDataLabelsBuilder {
@@ -3056,7 +3118,7 @@ impl WorkbookChartDataLabelsBuilder {
     }
 
     /// Reads this `workbookChartDataLabels` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartDataLabels> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartDataLabels> {
         self.client.entity(self.path.clone())
     }
 
@@ -3065,14 +3127,14 @@ impl WorkbookChartDataLabelsBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartDataLabels,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartDataLabels` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3090,7 +3152,7 @@ impl WorkbookChartDataLabelsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartDataLabelsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3100,7 +3162,7 @@ impl WorkbookChartDataLabelsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartDataLabelsCollectionBuilder {
         WorkbookChartDataLabelsCollectionBuilder {
@@ -3115,7 +3177,9 @@ impl WorkbookChartDataLabelsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartDataLabels> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartDataLabels> {
         self.client.collection(self.path.clone())
     }
 
@@ -3126,7 +3190,7 @@ impl WorkbookChartDataLabelsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3135,14 +3199,14 @@ impl WorkbookChartDataLabelsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartDataLabels,
-    ) -> graph_core::Request<crate::models::WorkbookChartDataLabels> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartDataLabels> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3152,7 +3216,7 @@ impl WorkbookChartDataLabelsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartFillBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3161,7 +3225,10 @@ impl WorkbookChartFillBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookChartFillBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookChartFillBuilder {
         WorkbookChartFillBuilder {
             client,
             path: path.into(),
@@ -3174,7 +3241,7 @@ impl WorkbookChartFillBuilder {
     }
 
     /// Reads this `workbookChartFill` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartFill> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartFill> {
         self.client.entity(self.path.clone())
     }
 
@@ -3183,19 +3250,19 @@ impl WorkbookChartFillBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartFill,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartFill` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `clear` action (`POST .../clear`).
-    pub fn clear(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn clear(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/clear", self.path))
     }
@@ -3204,7 +3271,7 @@ impl WorkbookChartFillBuilder {
     pub fn set_solid_color(
         &self,
         body: &crate::models::WorkbookChartFillSetSolidColorBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/setSolidColor", self.path))
             .json_body(body)
@@ -3216,7 +3283,7 @@ impl WorkbookChartFillBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartFillCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3226,7 +3293,7 @@ impl WorkbookChartFillCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartFillCollectionBuilder {
         WorkbookChartFillCollectionBuilder {
@@ -3241,7 +3308,7 @@ impl WorkbookChartFillCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartFill> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartFill> {
         self.client.collection(self.path.clone())
     }
 
@@ -3252,7 +3319,7 @@ impl WorkbookChartFillCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3261,14 +3328,14 @@ impl WorkbookChartFillCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartFill,
-    ) -> graph_core::Request<crate::models::WorkbookChartFill> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartFill> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3278,7 +3345,7 @@ impl WorkbookChartFillCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartFontBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3287,7 +3354,10 @@ impl WorkbookChartFontBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookChartFontBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookChartFontBuilder {
         WorkbookChartFontBuilder {
             client,
             path: path.into(),
@@ -3300,7 +3370,7 @@ impl WorkbookChartFontBuilder {
     }
 
     /// Reads this `workbookChartFont` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartFont> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartFont> {
         self.client.entity(self.path.clone())
     }
 
@@ -3309,14 +3379,14 @@ impl WorkbookChartFontBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartFont,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartFont` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3326,7 +3396,7 @@ impl WorkbookChartFontBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartFontCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3336,7 +3406,7 @@ impl WorkbookChartFontCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartFontCollectionBuilder {
         WorkbookChartFontCollectionBuilder {
@@ -3351,7 +3421,7 @@ impl WorkbookChartFontCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartFont> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartFont> {
         self.client.collection(self.path.clone())
     }
 
@@ -3362,7 +3432,7 @@ impl WorkbookChartFontCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3371,14 +3441,14 @@ impl WorkbookChartFontCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartFont,
-    ) -> graph_core::Request<crate::models::WorkbookChartFont> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartFont> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3388,7 +3458,7 @@ impl WorkbookChartFontCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartGridlinesBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3398,7 +3468,7 @@ impl WorkbookChartGridlinesBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartGridlinesBuilder {
         WorkbookChartGridlinesBuilder {
@@ -3413,7 +3483,7 @@ impl WorkbookChartGridlinesBuilder {
     }
 
     /// Reads this `workbookChartGridlines` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartGridlines> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartGridlines> {
         self.client.entity(self.path.clone())
     }
 
@@ -3422,14 +3492,14 @@ impl WorkbookChartGridlinesBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartGridlines,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartGridlines` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3447,7 +3517,7 @@ impl WorkbookChartGridlinesBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartGridlinesCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3457,7 +3527,7 @@ impl WorkbookChartGridlinesCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartGridlinesCollectionBuilder {
         WorkbookChartGridlinesCollectionBuilder {
@@ -3472,7 +3542,9 @@ impl WorkbookChartGridlinesCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartGridlines> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartGridlines> {
         self.client.collection(self.path.clone())
     }
 
@@ -3483,7 +3555,7 @@ impl WorkbookChartGridlinesCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3492,14 +3564,14 @@ impl WorkbookChartGridlinesCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartGridlines,
-    ) -> graph_core::Request<crate::models::WorkbookChartGridlines> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartGridlines> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3509,7 +3581,7 @@ impl WorkbookChartGridlinesCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartGridlinesFormatBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3519,7 +3591,7 @@ impl WorkbookChartGridlinesFormatBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartGridlinesFormatBuilder {
         WorkbookChartGridlinesFormatBuilder {
@@ -3534,7 +3606,9 @@ impl WorkbookChartGridlinesFormatBuilder {
     }
 
     /// Reads this `workbookChartGridlinesFormat` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartGridlinesFormat> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartGridlinesFormat> {
         self.client.entity(self.path.clone())
     }
 
@@ -3543,14 +3617,14 @@ impl WorkbookChartGridlinesFormatBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartGridlinesFormat,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartGridlinesFormat` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3568,7 +3642,7 @@ impl WorkbookChartGridlinesFormatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartGridlinesFormatCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3578,7 +3652,7 @@ impl WorkbookChartGridlinesFormatCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartGridlinesFormatCollectionBuilder {
         WorkbookChartGridlinesFormatCollectionBuilder {
@@ -3595,7 +3669,7 @@ impl WorkbookChartGridlinesFormatCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WorkbookChartGridlinesFormat> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartGridlinesFormat> {
         self.client.collection(self.path.clone())
     }
 
@@ -3606,7 +3680,7 @@ impl WorkbookChartGridlinesFormatCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3615,14 +3689,14 @@ impl WorkbookChartGridlinesFormatCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartGridlinesFormat,
-    ) -> graph_core::Request<crate::models::WorkbookChartGridlinesFormat> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartGridlinesFormat> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3632,7 +3706,7 @@ impl WorkbookChartGridlinesFormatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartLegendBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3641,7 +3715,10 @@ impl WorkbookChartLegendBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookChartLegendBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookChartLegendBuilder {
         WorkbookChartLegendBuilder {
             client,
             path: path.into(),
@@ -3654,7 +3731,7 @@ impl WorkbookChartLegendBuilder {
     }
 
     /// Reads this `workbookChartLegend` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartLegend> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartLegend> {
         self.client.entity(self.path.clone())
     }
 
@@ -3663,14 +3740,14 @@ impl WorkbookChartLegendBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartLegend,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartLegend` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3688,7 +3765,7 @@ impl WorkbookChartLegendBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartLegendCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3698,7 +3775,7 @@ impl WorkbookChartLegendCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartLegendCollectionBuilder {
         WorkbookChartLegendCollectionBuilder {
@@ -3713,7 +3790,9 @@ impl WorkbookChartLegendCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartLegend> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartLegend> {
         self.client.collection(self.path.clone())
     }
 
@@ -3724,7 +3803,7 @@ impl WorkbookChartLegendCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3733,14 +3812,14 @@ impl WorkbookChartLegendCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartLegend,
-    ) -> graph_core::Request<crate::models::WorkbookChartLegend> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartLegend> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3750,7 +3829,7 @@ impl WorkbookChartLegendCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartLegendFormatBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3760,7 +3839,7 @@ impl WorkbookChartLegendFormatBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartLegendFormatBuilder {
         WorkbookChartLegendFormatBuilder {
@@ -3775,7 +3854,9 @@ impl WorkbookChartLegendFormatBuilder {
     }
 
     /// Reads this `workbookChartLegendFormat` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartLegendFormat> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartLegendFormat> {
         self.client.entity(self.path.clone())
     }
 
@@ -3784,14 +3865,14 @@ impl WorkbookChartLegendFormatBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartLegendFormat,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartLegendFormat` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3819,7 +3900,7 @@ impl WorkbookChartLegendFormatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartLegendFormatCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3829,7 +3910,7 @@ impl WorkbookChartLegendFormatCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartLegendFormatCollectionBuilder {
         WorkbookChartLegendFormatCollectionBuilder {
@@ -3844,7 +3925,9 @@ impl WorkbookChartLegendFormatCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartLegendFormat> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartLegendFormat> {
         self.client.collection(self.path.clone())
     }
 
@@ -3855,7 +3938,7 @@ impl WorkbookChartLegendFormatCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3864,14 +3947,14 @@ impl WorkbookChartLegendFormatCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartLegendFormat,
-    ) -> graph_core::Request<crate::models::WorkbookChartLegendFormat> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartLegendFormat> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3881,7 +3964,7 @@ impl WorkbookChartLegendFormatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartLineFormatBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3891,7 +3974,7 @@ impl WorkbookChartLineFormatBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartLineFormatBuilder {
         WorkbookChartLineFormatBuilder {
@@ -3906,7 +3989,7 @@ impl WorkbookChartLineFormatBuilder {
     }
 
     /// Reads this `workbookChartLineFormat` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartLineFormat> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartLineFormat> {
         self.client.entity(self.path.clone())
     }
 
@@ -3915,19 +3998,19 @@ impl WorkbookChartLineFormatBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartLineFormat,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartLineFormat` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `clear` action (`POST .../clear`).
-    pub fn clear(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn clear(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/clear", self.path))
     }
@@ -3938,7 +4021,7 @@ impl WorkbookChartLineFormatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartLineFormatCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3948,7 +4031,7 @@ impl WorkbookChartLineFormatCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartLineFormatCollectionBuilder {
         WorkbookChartLineFormatCollectionBuilder {
@@ -3963,7 +4046,9 @@ impl WorkbookChartLineFormatCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartLineFormat> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartLineFormat> {
         self.client.collection(self.path.clone())
     }
 
@@ -3974,7 +4059,7 @@ impl WorkbookChartLineFormatCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3983,14 +4068,14 @@ impl WorkbookChartLineFormatCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartLineFormat,
-    ) -> graph_core::Request<crate::models::WorkbookChartLineFormat> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartLineFormat> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4000,7 +4085,7 @@ impl WorkbookChartLineFormatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartPointBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4009,7 +4094,10 @@ impl WorkbookChartPointBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookChartPointBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookChartPointBuilder {
         WorkbookChartPointBuilder {
             client,
             path: path.into(),
@@ -4022,7 +4110,7 @@ impl WorkbookChartPointBuilder {
     }
 
     /// Reads this `workbookChartPoint` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartPoint> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartPoint> {
         self.client.entity(self.path.clone())
     }
 
@@ -4031,14 +4119,14 @@ impl WorkbookChartPointBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartPoint,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartPoint` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4056,7 +4144,7 @@ impl WorkbookChartPointBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartPointCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4066,7 +4154,7 @@ impl WorkbookChartPointCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartPointCollectionBuilder {
         WorkbookChartPointCollectionBuilder {
@@ -4081,7 +4169,7 @@ impl WorkbookChartPointCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartPoint> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartPoint> {
         self.client.collection(self.path.clone())
     }
 
@@ -4092,7 +4180,7 @@ impl WorkbookChartPointCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4101,19 +4189,22 @@ impl WorkbookChartPointCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartPoint,
-    ) -> graph_core::Request<crate::models::WorkbookChartPoint> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartPoint> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `itemAt` function (`GET .../itemAt`).
-    pub fn item_at(&self, index: i32) -> graph_core::Request<crate::models::WorkbookChartPoint> {
+    pub fn item_at(
+        &self,
+        index: i32,
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartPoint> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -4130,7 +4221,7 @@ impl WorkbookChartPointCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartPointFormatBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4140,7 +4231,7 @@ impl WorkbookChartPointFormatBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartPointFormatBuilder {
         WorkbookChartPointFormatBuilder {
@@ -4155,7 +4246,9 @@ impl WorkbookChartPointFormatBuilder {
     }
 
     /// Reads this `workbookChartPointFormat` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartPointFormat> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartPointFormat> {
         self.client.entity(self.path.clone())
     }
 
@@ -4164,14 +4257,14 @@ impl WorkbookChartPointFormatBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartPointFormat,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartPointFormat` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4190,7 +4283,7 @@ impl WorkbookChartPointFormatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartPointFormatCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4200,7 +4293,7 @@ impl WorkbookChartPointFormatCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartPointFormatCollectionBuilder {
         WorkbookChartPointFormatCollectionBuilder {
@@ -4215,7 +4308,9 @@ impl WorkbookChartPointFormatCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartPointFormat> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartPointFormat> {
         self.client.collection(self.path.clone())
     }
 
@@ -4226,7 +4321,7 @@ impl WorkbookChartPointFormatCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4235,14 +4330,14 @@ impl WorkbookChartPointFormatCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartPointFormat,
-    ) -> graph_core::Request<crate::models::WorkbookChartPointFormat> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartPointFormat> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4252,7 +4347,7 @@ impl WorkbookChartPointFormatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartSeriesBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4261,7 +4356,10 @@ impl WorkbookChartSeriesBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookChartSeriesBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookChartSeriesBuilder {
         WorkbookChartSeriesBuilder {
             client,
             path: path.into(),
@@ -4274,7 +4372,7 @@ impl WorkbookChartSeriesBuilder {
     }
 
     /// Reads this `workbookChartSeries` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartSeries> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartSeries> {
         self.client.entity(self.path.clone())
     }
 
@@ -4283,14 +4381,14 @@ impl WorkbookChartSeriesBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartSeries,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartSeries` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4316,7 +4414,7 @@ impl WorkbookChartSeriesBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartSeriesCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4326,7 +4424,7 @@ impl WorkbookChartSeriesCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartSeriesCollectionBuilder {
         WorkbookChartSeriesCollectionBuilder {
@@ -4341,7 +4439,9 @@ impl WorkbookChartSeriesCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartSeries> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartSeries> {
         self.client.collection(self.path.clone())
     }
 
@@ -4352,7 +4452,7 @@ impl WorkbookChartSeriesCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4361,19 +4461,22 @@ impl WorkbookChartSeriesCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartSeries,
-    ) -> graph_core::Request<crate::models::WorkbookChartSeries> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartSeries> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `itemAt` function (`GET .../itemAt`).
-    pub fn item_at(&self, index: i32) -> graph_core::Request<crate::models::WorkbookChartSeries> {
+    pub fn item_at(
+        &self,
+        index: i32,
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartSeries> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -4390,7 +4493,7 @@ impl WorkbookChartSeriesCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartSeriesFormatBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4400,7 +4503,7 @@ impl WorkbookChartSeriesFormatBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartSeriesFormatBuilder {
         WorkbookChartSeriesFormatBuilder {
@@ -4415,7 +4518,9 @@ impl WorkbookChartSeriesFormatBuilder {
     }
 
     /// Reads this `workbookChartSeriesFormat` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartSeriesFormat> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartSeriesFormat> {
         self.client.entity(self.path.clone())
     }
 
@@ -4424,14 +4529,14 @@ impl WorkbookChartSeriesFormatBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartSeriesFormat,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartSeriesFormat` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4458,7 +4563,7 @@ impl WorkbookChartSeriesFormatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartSeriesFormatCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4468,7 +4573,7 @@ impl WorkbookChartSeriesFormatCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartSeriesFormatCollectionBuilder {
         WorkbookChartSeriesFormatCollectionBuilder {
@@ -4483,7 +4588,9 @@ impl WorkbookChartSeriesFormatCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartSeriesFormat> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartSeriesFormat> {
         self.client.collection(self.path.clone())
     }
 
@@ -4494,7 +4601,7 @@ impl WorkbookChartSeriesFormatCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4503,14 +4610,14 @@ impl WorkbookChartSeriesFormatCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartSeriesFormat,
-    ) -> graph_core::Request<crate::models::WorkbookChartSeriesFormat> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartSeriesFormat> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4520,7 +4627,7 @@ impl WorkbookChartSeriesFormatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartTitleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4529,7 +4636,10 @@ impl WorkbookChartTitleBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookChartTitleBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookChartTitleBuilder {
         WorkbookChartTitleBuilder {
             client,
             path: path.into(),
@@ -4542,7 +4652,7 @@ impl WorkbookChartTitleBuilder {
     }
 
     /// Reads this `workbookChartTitle` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartTitle> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartTitle> {
         self.client.entity(self.path.clone())
     }
 
@@ -4551,14 +4661,14 @@ impl WorkbookChartTitleBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartTitle,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartTitle` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4576,7 +4686,7 @@ impl WorkbookChartTitleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartTitleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4586,7 +4696,7 @@ impl WorkbookChartTitleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartTitleCollectionBuilder {
         WorkbookChartTitleCollectionBuilder {
@@ -4601,7 +4711,7 @@ impl WorkbookChartTitleCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartTitle> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartTitle> {
         self.client.collection(self.path.clone())
     }
 
@@ -4612,7 +4722,7 @@ impl WorkbookChartTitleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4621,14 +4731,14 @@ impl WorkbookChartTitleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartTitle,
-    ) -> graph_core::Request<crate::models::WorkbookChartTitle> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartTitle> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4638,7 +4748,7 @@ impl WorkbookChartTitleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartTitleFormatBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4648,7 +4758,7 @@ impl WorkbookChartTitleFormatBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartTitleFormatBuilder {
         WorkbookChartTitleFormatBuilder {
@@ -4663,7 +4773,9 @@ impl WorkbookChartTitleFormatBuilder {
     }
 
     /// Reads this `workbookChartTitleFormat` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookChartTitleFormat> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookChartTitleFormat> {
         self.client.entity(self.path.clone())
     }
 
@@ -4672,14 +4784,14 @@ impl WorkbookChartTitleFormatBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookChartTitleFormat,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookChartTitleFormat` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4707,7 +4819,7 @@ impl WorkbookChartTitleFormatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookChartTitleFormatCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4717,7 +4829,7 @@ impl WorkbookChartTitleFormatCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookChartTitleFormatCollectionBuilder {
         WorkbookChartTitleFormatCollectionBuilder {
@@ -4732,7 +4844,9 @@ impl WorkbookChartTitleFormatCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookChartTitleFormat> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookChartTitleFormat> {
         self.client.collection(self.path.clone())
     }
 
@@ -4743,7 +4857,7 @@ impl WorkbookChartTitleFormatCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4752,14 +4866,14 @@ impl WorkbookChartTitleFormatCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookChartTitleFormat,
-    ) -> graph_core::Request<crate::models::WorkbookChartTitleFormat> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookChartTitleFormat> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4769,7 +4883,7 @@ impl WorkbookChartTitleFormatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookCommentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4778,7 +4892,10 @@ impl WorkbookCommentBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookCommentBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookCommentBuilder {
         WorkbookCommentBuilder {
             client,
             path: path.into(),
@@ -4791,7 +4908,7 @@ impl WorkbookCommentBuilder {
     }
 
     /// Reads this `workbookComment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookComment> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookComment> {
         self.client.entity(self.path.clone())
     }
 
@@ -4800,14 +4917,14 @@ impl WorkbookCommentBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookComment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookComment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4825,7 +4942,7 @@ impl WorkbookCommentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookCommentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4835,7 +4952,7 @@ impl WorkbookCommentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookCommentCollectionBuilder {
         WorkbookCommentCollectionBuilder {
@@ -4850,7 +4967,7 @@ impl WorkbookCommentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookComment> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookComment> {
         self.client.collection(self.path.clone())
     }
 
@@ -4861,7 +4978,7 @@ impl WorkbookCommentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4870,14 +4987,14 @@ impl WorkbookCommentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookComment,
-    ) -> graph_core::Request<crate::models::WorkbookComment> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookComment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4887,7 +5004,7 @@ impl WorkbookCommentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookCommentReplyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4896,7 +5013,10 @@ impl WorkbookCommentReplyBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookCommentReplyBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookCommentReplyBuilder {
         WorkbookCommentReplyBuilder {
             client,
             path: path.into(),
@@ -4909,7 +5029,7 @@ impl WorkbookCommentReplyBuilder {
     }
 
     /// Reads this `workbookCommentReply` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookCommentReply> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookCommentReply> {
         self.client.entity(self.path.clone())
     }
 
@@ -4918,14 +5038,14 @@ impl WorkbookCommentReplyBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookCommentReply,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookCommentReply` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4935,7 +5055,7 @@ impl WorkbookCommentReplyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookCommentReplyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4945,7 +5065,7 @@ impl WorkbookCommentReplyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookCommentReplyCollectionBuilder {
         WorkbookCommentReplyCollectionBuilder {
@@ -4960,7 +5080,9 @@ impl WorkbookCommentReplyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookCommentReply> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookCommentReply> {
         self.client.collection(self.path.clone())
     }
 
@@ -4971,7 +5093,7 @@ impl WorkbookCommentReplyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4980,14 +5102,14 @@ impl WorkbookCommentReplyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookCommentReply,
-    ) -> graph_core::Request<crate::models::WorkbookCommentReply> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookCommentReply> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4997,7 +5119,7 @@ impl WorkbookCommentReplyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookFilterBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5006,7 +5128,10 @@ impl WorkbookFilterBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookFilterBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookFilterBuilder {
         WorkbookFilterBuilder {
             client,
             path: path.into(),
@@ -5019,7 +5144,7 @@ impl WorkbookFilterBuilder {
     }
 
     /// Reads this `workbookFilter` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookFilter> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookFilter> {
         self.client.entity(self.path.clone())
     }
 
@@ -5028,14 +5153,14 @@ impl WorkbookFilterBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookFilter,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookFilter` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5043,7 +5168,7 @@ impl WorkbookFilterBuilder {
     pub fn apply(
         &self,
         body: &crate::models::WorkbookFilterApplyBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/apply", self.path))
             .json_body(body)
@@ -5053,7 +5178,7 @@ impl WorkbookFilterBuilder {
     pub fn apply_bottom_items_filter(
         &self,
         body: &crate::models::WorkbookFilterApplyBottomItemsFilterBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -5066,7 +5191,7 @@ impl WorkbookFilterBuilder {
     pub fn apply_bottom_percent_filter(
         &self,
         body: &crate::models::WorkbookFilterApplyBottomPercentFilterBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -5079,7 +5204,7 @@ impl WorkbookFilterBuilder {
     pub fn apply_cell_color_filter(
         &self,
         body: &crate::models::WorkbookFilterApplyCellColorFilterBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -5092,7 +5217,7 @@ impl WorkbookFilterBuilder {
     pub fn apply_custom_filter(
         &self,
         body: &crate::models::WorkbookFilterApplyCustomFilterBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -5105,7 +5230,7 @@ impl WorkbookFilterBuilder {
     pub fn apply_dynamic_filter(
         &self,
         body: &crate::models::WorkbookFilterApplyDynamicFilterBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -5118,7 +5243,7 @@ impl WorkbookFilterBuilder {
     pub fn apply_font_color_filter(
         &self,
         body: &crate::models::WorkbookFilterApplyFontColorFilterBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -5131,7 +5256,7 @@ impl WorkbookFilterBuilder {
     pub fn apply_icon_filter(
         &self,
         body: &crate::models::WorkbookFilterApplyIconFilterBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/applyIconFilter", self.path))
             .json_body(body)
@@ -5141,7 +5266,7 @@ impl WorkbookFilterBuilder {
     pub fn apply_top_items_filter(
         &self,
         body: &crate::models::WorkbookFilterApplyTopItemsFilterBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -5154,7 +5279,7 @@ impl WorkbookFilterBuilder {
     pub fn apply_top_percent_filter(
         &self,
         body: &crate::models::WorkbookFilterApplyTopPercentFilterBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -5167,7 +5292,7 @@ impl WorkbookFilterBuilder {
     pub fn apply_values_filter(
         &self,
         body: &crate::models::WorkbookFilterApplyValuesFilterBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -5177,7 +5302,7 @@ impl WorkbookFilterBuilder {
     }
 
     /// Calls the `clear` action (`POST .../clear`).
-    pub fn clear(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn clear(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/clear", self.path))
     }
@@ -5188,7 +5313,7 @@ impl WorkbookFilterBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookFilterCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5198,7 +5323,7 @@ impl WorkbookFilterCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookFilterCollectionBuilder {
         WorkbookFilterCollectionBuilder {
@@ -5213,7 +5338,7 @@ impl WorkbookFilterCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookFilter> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookFilter> {
         self.client.collection(self.path.clone())
     }
 
@@ -5224,7 +5349,7 @@ impl WorkbookFilterCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5233,14 +5358,14 @@ impl WorkbookFilterCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookFilter,
-    ) -> graph_core::Request<crate::models::WorkbookFilter> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFilter> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5250,7 +5375,7 @@ impl WorkbookFilterCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookFunctionsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5259,7 +5384,10 @@ impl WorkbookFunctionsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookFunctionsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookFunctionsBuilder {
         WorkbookFunctionsBuilder {
             client,
             path: path.into(),
@@ -5272,7 +5400,7 @@ impl WorkbookFunctionsBuilder {
     }
 
     /// Reads this `workbookFunctions` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookFunctions> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookFunctions> {
         self.client.entity(self.path.clone())
     }
 
@@ -5281,14 +5409,14 @@ impl WorkbookFunctionsBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookFunctions,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookFunctions` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5297,7 +5425,7 @@ impl WorkbookFunctionsBuilder {
     pub fn abs(
         &self,
         body: &crate::models::WorkbookFunctionsAbsBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/abs", self.path))
             .json_body(body)
@@ -5308,7 +5436,7 @@ impl WorkbookFunctionsBuilder {
     pub fn accr_int(
         &self,
         body: &crate::models::WorkbookFunctionsAccrIntBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/accrInt", self.path))
             .json_body(body)
@@ -5319,7 +5447,7 @@ impl WorkbookFunctionsBuilder {
     pub fn accr_int_m(
         &self,
         body: &crate::models::WorkbookFunctionsAccrIntMBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/accrIntM", self.path))
             .json_body(body)
@@ -5330,7 +5458,7 @@ impl WorkbookFunctionsBuilder {
     pub fn acos(
         &self,
         body: &crate::models::WorkbookFunctionsAcosBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/acos", self.path))
             .json_body(body)
@@ -5341,7 +5469,7 @@ impl WorkbookFunctionsBuilder {
     pub fn acosh(
         &self,
         body: &crate::models::WorkbookFunctionsAcoshBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/acosh", self.path))
             .json_body(body)
@@ -5352,7 +5480,7 @@ impl WorkbookFunctionsBuilder {
     pub fn acot(
         &self,
         body: &crate::models::WorkbookFunctionsAcotBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/acot", self.path))
             .json_body(body)
@@ -5363,7 +5491,7 @@ impl WorkbookFunctionsBuilder {
     pub fn acoth(
         &self,
         body: &crate::models::WorkbookFunctionsAcothBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/acoth", self.path))
             .json_body(body)
@@ -5374,7 +5502,7 @@ impl WorkbookFunctionsBuilder {
     pub fn amor_degrc(
         &self,
         body: &crate::models::WorkbookFunctionsAmorDegrcBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/amorDegrc", self.path))
             .json_body(body)
@@ -5385,7 +5513,7 @@ impl WorkbookFunctionsBuilder {
     pub fn amor_linc(
         &self,
         body: &crate::models::WorkbookFunctionsAmorLincBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/amorLinc", self.path))
             .json_body(body)
@@ -5396,7 +5524,7 @@ impl WorkbookFunctionsBuilder {
     pub fn and(
         &self,
         body: &crate::models::WorkbookFunctionsAndBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/and", self.path))
             .json_body(body)
@@ -5407,7 +5535,7 @@ impl WorkbookFunctionsBuilder {
     pub fn arabic(
         &self,
         body: &crate::models::WorkbookFunctionsArabicBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/arabic", self.path))
             .json_body(body)
@@ -5418,7 +5546,7 @@ impl WorkbookFunctionsBuilder {
     pub fn areas(
         &self,
         body: &crate::models::WorkbookFunctionsAreasBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/areas", self.path))
             .json_body(body)
@@ -5429,7 +5557,7 @@ impl WorkbookFunctionsBuilder {
     pub fn asc(
         &self,
         body: &crate::models::WorkbookFunctionsAscBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/asc", self.path))
             .json_body(body)
@@ -5440,7 +5568,7 @@ impl WorkbookFunctionsBuilder {
     pub fn asin(
         &self,
         body: &crate::models::WorkbookFunctionsAsinBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/asin", self.path))
             .json_body(body)
@@ -5451,7 +5579,7 @@ impl WorkbookFunctionsBuilder {
     pub fn asinh(
         &self,
         body: &crate::models::WorkbookFunctionsAsinhBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/asinh", self.path))
             .json_body(body)
@@ -5462,7 +5590,7 @@ impl WorkbookFunctionsBuilder {
     pub fn atan(
         &self,
         body: &crate::models::WorkbookFunctionsAtanBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/atan", self.path))
             .json_body(body)
@@ -5473,7 +5601,7 @@ impl WorkbookFunctionsBuilder {
     pub fn atan2(
         &self,
         body: &crate::models::WorkbookFunctionsAtan2Body,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/atan2", self.path))
             .json_body(body)
@@ -5484,7 +5612,7 @@ impl WorkbookFunctionsBuilder {
     pub fn atanh(
         &self,
         body: &crate::models::WorkbookFunctionsAtanhBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/atanh", self.path))
             .json_body(body)
@@ -5495,7 +5623,7 @@ impl WorkbookFunctionsBuilder {
     pub fn ave_dev(
         &self,
         body: &crate::models::WorkbookFunctionsAveDevBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/aveDev", self.path))
             .json_body(body)
@@ -5506,7 +5634,7 @@ impl WorkbookFunctionsBuilder {
     pub fn average(
         &self,
         body: &crate::models::WorkbookFunctionsAverageBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/average", self.path))
             .json_body(body)
@@ -5517,7 +5645,7 @@ impl WorkbookFunctionsBuilder {
     pub fn average_a(
         &self,
         body: &crate::models::WorkbookFunctionsAverageABody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/averageA", self.path))
             .json_body(body)
@@ -5528,7 +5656,7 @@ impl WorkbookFunctionsBuilder {
     pub fn average_if(
         &self,
         body: &crate::models::WorkbookFunctionsAverageIfBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/averageIf", self.path))
             .json_body(body)
@@ -5539,7 +5667,7 @@ impl WorkbookFunctionsBuilder {
     pub fn average_ifs(
         &self,
         body: &crate::models::WorkbookFunctionsAverageIfsBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/averageIfs", self.path))
             .json_body(body)
@@ -5550,7 +5678,7 @@ impl WorkbookFunctionsBuilder {
     pub fn baht_text(
         &self,
         body: &crate::models::WorkbookFunctionsBahtTextBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/bahtText", self.path))
             .json_body(body)
@@ -5561,7 +5689,7 @@ impl WorkbookFunctionsBuilder {
     pub fn base(
         &self,
         body: &crate::models::WorkbookFunctionsBaseBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/base", self.path))
             .json_body(body)
@@ -5572,7 +5700,7 @@ impl WorkbookFunctionsBuilder {
     pub fn bessel_i(
         &self,
         body: &crate::models::WorkbookFunctionsBesselIBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/besselI", self.path))
             .json_body(body)
@@ -5583,7 +5711,7 @@ impl WorkbookFunctionsBuilder {
     pub fn bessel_j(
         &self,
         body: &crate::models::WorkbookFunctionsBesselJBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/besselJ", self.path))
             .json_body(body)
@@ -5594,7 +5722,7 @@ impl WorkbookFunctionsBuilder {
     pub fn bessel_k(
         &self,
         body: &crate::models::WorkbookFunctionsBesselKBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/besselK", self.path))
             .json_body(body)
@@ -5605,7 +5733,7 @@ impl WorkbookFunctionsBuilder {
     pub fn bessel_y(
         &self,
         body: &crate::models::WorkbookFunctionsBesselYBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/besselY", self.path))
             .json_body(body)
@@ -5616,7 +5744,7 @@ impl WorkbookFunctionsBuilder {
     pub fn beta_dist(
         &self,
         body: &crate::models::WorkbookFunctionsBetaDistBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/beta_Dist", self.path))
             .json_body(body)
@@ -5627,7 +5755,7 @@ impl WorkbookFunctionsBuilder {
     pub fn beta_inv(
         &self,
         body: &crate::models::WorkbookFunctionsBetaInvBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/beta_Inv", self.path))
             .json_body(body)
@@ -5638,7 +5766,7 @@ impl WorkbookFunctionsBuilder {
     pub fn bin2_dec(
         &self,
         body: &crate::models::WorkbookFunctionsBin2DecBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/bin2Dec", self.path))
             .json_body(body)
@@ -5649,7 +5777,7 @@ impl WorkbookFunctionsBuilder {
     pub fn bin2_hex(
         &self,
         body: &crate::models::WorkbookFunctionsBin2HexBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/bin2Hex", self.path))
             .json_body(body)
@@ -5660,7 +5788,7 @@ impl WorkbookFunctionsBuilder {
     pub fn bin2_oct(
         &self,
         body: &crate::models::WorkbookFunctionsBin2OctBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/bin2Oct", self.path))
             .json_body(body)
@@ -5671,7 +5799,7 @@ impl WorkbookFunctionsBuilder {
     pub fn binom_dist(
         &self,
         body: &crate::models::WorkbookFunctionsBinomDistBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/binom_Dist", self.path))
             .json_body(body)
@@ -5682,7 +5810,7 @@ impl WorkbookFunctionsBuilder {
     pub fn binom_dist_range(
         &self,
         body: &crate::models::WorkbookFunctionsBinomDistRangeBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(
                 http::Method::POST,
@@ -5696,7 +5824,7 @@ impl WorkbookFunctionsBuilder {
     pub fn binom_inv(
         &self,
         body: &crate::models::WorkbookFunctionsBinomInvBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/binom_Inv", self.path))
             .json_body(body)
@@ -5707,7 +5835,7 @@ impl WorkbookFunctionsBuilder {
     pub fn bitand(
         &self,
         body: &crate::models::WorkbookFunctionsBitandBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/bitand", self.path))
             .json_body(body)
@@ -5718,7 +5846,7 @@ impl WorkbookFunctionsBuilder {
     pub fn bitlshift(
         &self,
         body: &crate::models::WorkbookFunctionsBitlshiftBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/bitlshift", self.path))
             .json_body(body)
@@ -5729,7 +5857,7 @@ impl WorkbookFunctionsBuilder {
     pub fn bitor(
         &self,
         body: &crate::models::WorkbookFunctionsBitorBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/bitor", self.path))
             .json_body(body)
@@ -5740,7 +5868,7 @@ impl WorkbookFunctionsBuilder {
     pub fn bitrshift(
         &self,
         body: &crate::models::WorkbookFunctionsBitrshiftBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/bitrshift", self.path))
             .json_body(body)
@@ -5751,7 +5879,7 @@ impl WorkbookFunctionsBuilder {
     pub fn bitxor(
         &self,
         body: &crate::models::WorkbookFunctionsBitxorBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/bitxor", self.path))
             .json_body(body)
@@ -5762,7 +5890,7 @@ impl WorkbookFunctionsBuilder {
     pub fn ceiling_math(
         &self,
         body: &crate::models::WorkbookFunctionsCeilingMathBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/ceiling_Math", self.path))
             .json_body(body)
@@ -5773,7 +5901,7 @@ impl WorkbookFunctionsBuilder {
     pub fn ceiling_precise(
         &self,
         body: &crate::models::WorkbookFunctionsCeilingPreciseBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/ceiling_Precise", self.path))
             .json_body(body)
@@ -5784,7 +5912,7 @@ impl WorkbookFunctionsBuilder {
     pub fn char(
         &self,
         body: &crate::models::WorkbookFunctionsCharBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/char", self.path))
             .json_body(body)
@@ -5795,7 +5923,7 @@ impl WorkbookFunctionsBuilder {
     pub fn chi_sq_dist(
         &self,
         body: &crate::models::WorkbookFunctionsChiSqDistBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/chiSq_Dist", self.path))
             .json_body(body)
@@ -5806,7 +5934,7 @@ impl WorkbookFunctionsBuilder {
     pub fn chi_sq_dist_rt(
         &self,
         body: &crate::models::WorkbookFunctionsChiSqDistRTBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/chiSq_Dist_RT", self.path))
             .json_body(body)
@@ -5817,7 +5945,7 @@ impl WorkbookFunctionsBuilder {
     pub fn chi_sq_inv(
         &self,
         body: &crate::models::WorkbookFunctionsChiSqInvBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/chiSq_Inv", self.path))
             .json_body(body)
@@ -5828,7 +5956,7 @@ impl WorkbookFunctionsBuilder {
     pub fn chi_sq_inv_rt(
         &self,
         body: &crate::models::WorkbookFunctionsChiSqInvRTBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/chiSq_Inv_RT", self.path))
             .json_body(body)
@@ -5839,7 +5967,7 @@ impl WorkbookFunctionsBuilder {
     pub fn choose(
         &self,
         body: &crate::models::WorkbookFunctionsChooseBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/choose", self.path))
             .json_body(body)
@@ -5850,7 +5978,7 @@ impl WorkbookFunctionsBuilder {
     pub fn clean(
         &self,
         body: &crate::models::WorkbookFunctionsCleanBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/clean", self.path))
             .json_body(body)
@@ -5861,7 +5989,7 @@ impl WorkbookFunctionsBuilder {
     pub fn code(
         &self,
         body: &crate::models::WorkbookFunctionsCodeBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/code", self.path))
             .json_body(body)
@@ -5872,7 +6000,7 @@ impl WorkbookFunctionsBuilder {
     pub fn columns(
         &self,
         body: &crate::models::WorkbookFunctionsColumnsBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/columns", self.path))
             .json_body(body)
@@ -5883,7 +6011,7 @@ impl WorkbookFunctionsBuilder {
     pub fn combin(
         &self,
         body: &crate::models::WorkbookFunctionsCombinBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/combin", self.path))
             .json_body(body)
@@ -5894,7 +6022,7 @@ impl WorkbookFunctionsBuilder {
     pub fn combina(
         &self,
         body: &crate::models::WorkbookFunctionsCombinaBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/combina", self.path))
             .json_body(body)
@@ -5905,7 +6033,7 @@ impl WorkbookFunctionsBuilder {
     pub fn complex(
         &self,
         body: &crate::models::WorkbookFunctionsComplexBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/complex", self.path))
             .json_body(body)
@@ -5916,7 +6044,7 @@ impl WorkbookFunctionsBuilder {
     pub fn concatenate(
         &self,
         body: &crate::models::WorkbookFunctionsConcatenateBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/concatenate", self.path))
             .json_body(body)
@@ -5927,7 +6055,7 @@ impl WorkbookFunctionsBuilder {
     pub fn confidence_norm(
         &self,
         body: &crate::models::WorkbookFunctionsConfidenceNormBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/confidence_Norm", self.path))
             .json_body(body)
@@ -5938,7 +6066,7 @@ impl WorkbookFunctionsBuilder {
     pub fn confidence_t(
         &self,
         body: &crate::models::WorkbookFunctionsConfidenceTBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/confidence_T", self.path))
             .json_body(body)
@@ -5949,7 +6077,7 @@ impl WorkbookFunctionsBuilder {
     pub fn convert(
         &self,
         body: &crate::models::WorkbookFunctionsConvertBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/convert", self.path))
             .json_body(body)
@@ -5960,7 +6088,7 @@ impl WorkbookFunctionsBuilder {
     pub fn cos(
         &self,
         body: &crate::models::WorkbookFunctionsCosBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/cos", self.path))
             .json_body(body)
@@ -5971,7 +6099,7 @@ impl WorkbookFunctionsBuilder {
     pub fn cosh(
         &self,
         body: &crate::models::WorkbookFunctionsCoshBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/cosh", self.path))
             .json_body(body)
@@ -5982,7 +6110,7 @@ impl WorkbookFunctionsBuilder {
     pub fn cot(
         &self,
         body: &crate::models::WorkbookFunctionsCotBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/cot", self.path))
             .json_body(body)
@@ -5993,7 +6121,7 @@ impl WorkbookFunctionsBuilder {
     pub fn coth(
         &self,
         body: &crate::models::WorkbookFunctionsCothBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/coth", self.path))
             .json_body(body)
@@ -6004,7 +6132,7 @@ impl WorkbookFunctionsBuilder {
     pub fn count(
         &self,
         body: &crate::models::WorkbookFunctionsCountBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/count", self.path))
             .json_body(body)
@@ -6015,7 +6143,7 @@ impl WorkbookFunctionsBuilder {
     pub fn count_a(
         &self,
         body: &crate::models::WorkbookFunctionsCountABody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/countA", self.path))
             .json_body(body)
@@ -6026,7 +6154,7 @@ impl WorkbookFunctionsBuilder {
     pub fn count_blank(
         &self,
         body: &crate::models::WorkbookFunctionsCountBlankBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/countBlank", self.path))
             .json_body(body)
@@ -6037,7 +6165,7 @@ impl WorkbookFunctionsBuilder {
     pub fn count_if(
         &self,
         body: &crate::models::WorkbookFunctionsCountIfBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/countIf", self.path))
             .json_body(body)
@@ -6048,7 +6176,7 @@ impl WorkbookFunctionsBuilder {
     pub fn count_ifs(
         &self,
         body: &crate::models::WorkbookFunctionsCountIfsBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/countIfs", self.path))
             .json_body(body)
@@ -6059,7 +6187,7 @@ impl WorkbookFunctionsBuilder {
     pub fn coup_day_bs(
         &self,
         body: &crate::models::WorkbookFunctionsCoupDayBsBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/coupDayBs", self.path))
             .json_body(body)
@@ -6070,7 +6198,7 @@ impl WorkbookFunctionsBuilder {
     pub fn coup_days(
         &self,
         body: &crate::models::WorkbookFunctionsCoupDaysBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/coupDays", self.path))
             .json_body(body)
@@ -6081,7 +6209,7 @@ impl WorkbookFunctionsBuilder {
     pub fn coup_days_nc(
         &self,
         body: &crate::models::WorkbookFunctionsCoupDaysNcBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/coupDaysNc", self.path))
             .json_body(body)
@@ -6092,7 +6220,7 @@ impl WorkbookFunctionsBuilder {
     pub fn coup_ncd(
         &self,
         body: &crate::models::WorkbookFunctionsCoupNcdBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/coupNcd", self.path))
             .json_body(body)
@@ -6103,7 +6231,7 @@ impl WorkbookFunctionsBuilder {
     pub fn coup_num(
         &self,
         body: &crate::models::WorkbookFunctionsCoupNumBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/coupNum", self.path))
             .json_body(body)
@@ -6114,7 +6242,7 @@ impl WorkbookFunctionsBuilder {
     pub fn coup_pcd(
         &self,
         body: &crate::models::WorkbookFunctionsCoupPcdBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/coupPcd", self.path))
             .json_body(body)
@@ -6125,7 +6253,7 @@ impl WorkbookFunctionsBuilder {
     pub fn csc(
         &self,
         body: &crate::models::WorkbookFunctionsCscBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/csc", self.path))
             .json_body(body)
@@ -6136,7 +6264,7 @@ impl WorkbookFunctionsBuilder {
     pub fn csch(
         &self,
         body: &crate::models::WorkbookFunctionsCschBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/csch", self.path))
             .json_body(body)
@@ -6147,7 +6275,7 @@ impl WorkbookFunctionsBuilder {
     pub fn cum_i_pmt(
         &self,
         body: &crate::models::WorkbookFunctionsCumIPmtBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/cumIPmt", self.path))
             .json_body(body)
@@ -6158,7 +6286,7 @@ impl WorkbookFunctionsBuilder {
     pub fn cum_princ(
         &self,
         body: &crate::models::WorkbookFunctionsCumPrincBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/cumPrinc", self.path))
             .json_body(body)
@@ -6169,7 +6297,7 @@ impl WorkbookFunctionsBuilder {
     pub fn date(
         &self,
         body: &crate::models::WorkbookFunctionsDateBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/date", self.path))
             .json_body(body)
@@ -6180,7 +6308,7 @@ impl WorkbookFunctionsBuilder {
     pub fn datevalue(
         &self,
         body: &crate::models::WorkbookFunctionsDatevalueBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/datevalue", self.path))
             .json_body(body)
@@ -6191,7 +6319,7 @@ impl WorkbookFunctionsBuilder {
     pub fn daverage(
         &self,
         body: &crate::models::WorkbookFunctionsDaverageBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/daverage", self.path))
             .json_body(body)
@@ -6202,7 +6330,7 @@ impl WorkbookFunctionsBuilder {
     pub fn day(
         &self,
         body: &crate::models::WorkbookFunctionsDayBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/day", self.path))
             .json_body(body)
@@ -6213,7 +6341,7 @@ impl WorkbookFunctionsBuilder {
     pub fn days(
         &self,
         body: &crate::models::WorkbookFunctionsDaysBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/days", self.path))
             .json_body(body)
@@ -6224,7 +6352,7 @@ impl WorkbookFunctionsBuilder {
     pub fn days360(
         &self,
         body: &crate::models::WorkbookFunctionsDays360Body,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/days360", self.path))
             .json_body(body)
@@ -6235,7 +6363,7 @@ impl WorkbookFunctionsBuilder {
     pub fn db(
         &self,
         body: &crate::models::WorkbookFunctionsDbBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/db", self.path))
             .json_body(body)
@@ -6246,7 +6374,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dbcs(
         &self,
         body: &crate::models::WorkbookFunctionsDbcsBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dbcs", self.path))
             .json_body(body)
@@ -6257,7 +6385,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dcount(
         &self,
         body: &crate::models::WorkbookFunctionsDcountBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dcount", self.path))
             .json_body(body)
@@ -6268,7 +6396,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dcount_a(
         &self,
         body: &crate::models::WorkbookFunctionsDcountABody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dcountA", self.path))
             .json_body(body)
@@ -6279,7 +6407,7 @@ impl WorkbookFunctionsBuilder {
     pub fn ddb(
         &self,
         body: &crate::models::WorkbookFunctionsDdbBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/ddb", self.path))
             .json_body(body)
@@ -6290,7 +6418,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dec2_bin(
         &self,
         body: &crate::models::WorkbookFunctionsDec2BinBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dec2Bin", self.path))
             .json_body(body)
@@ -6301,7 +6429,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dec2_hex(
         &self,
         body: &crate::models::WorkbookFunctionsDec2HexBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dec2Hex", self.path))
             .json_body(body)
@@ -6312,7 +6440,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dec2_oct(
         &self,
         body: &crate::models::WorkbookFunctionsDec2OctBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dec2Oct", self.path))
             .json_body(body)
@@ -6323,7 +6451,7 @@ impl WorkbookFunctionsBuilder {
     pub fn decimal(
         &self,
         body: &crate::models::WorkbookFunctionsDecimalBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/decimal", self.path))
             .json_body(body)
@@ -6334,7 +6462,7 @@ impl WorkbookFunctionsBuilder {
     pub fn degrees(
         &self,
         body: &crate::models::WorkbookFunctionsDegreesBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/degrees", self.path))
             .json_body(body)
@@ -6345,7 +6473,7 @@ impl WorkbookFunctionsBuilder {
     pub fn delta(
         &self,
         body: &crate::models::WorkbookFunctionsDeltaBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/delta", self.path))
             .json_body(body)
@@ -6356,7 +6484,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dev_sq(
         &self,
         body: &crate::models::WorkbookFunctionsDevSqBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/devSq", self.path))
             .json_body(body)
@@ -6367,7 +6495,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dget(
         &self,
         body: &crate::models::WorkbookFunctionsDgetBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dget", self.path))
             .json_body(body)
@@ -6378,7 +6506,7 @@ impl WorkbookFunctionsBuilder {
     pub fn disc(
         &self,
         body: &crate::models::WorkbookFunctionsDiscBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/disc", self.path))
             .json_body(body)
@@ -6389,7 +6517,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dmax(
         &self,
         body: &crate::models::WorkbookFunctionsDmaxBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dmax", self.path))
             .json_body(body)
@@ -6400,7 +6528,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dmin(
         &self,
         body: &crate::models::WorkbookFunctionsDminBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dmin", self.path))
             .json_body(body)
@@ -6411,7 +6539,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dollar(
         &self,
         body: &crate::models::WorkbookFunctionsDollarBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dollar", self.path))
             .json_body(body)
@@ -6422,7 +6550,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dollar_de(
         &self,
         body: &crate::models::WorkbookFunctionsDollarDeBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dollarDe", self.path))
             .json_body(body)
@@ -6433,7 +6561,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dollar_fr(
         &self,
         body: &crate::models::WorkbookFunctionsDollarFrBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dollarFr", self.path))
             .json_body(body)
@@ -6444,7 +6572,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dproduct(
         &self,
         body: &crate::models::WorkbookFunctionsDproductBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dproduct", self.path))
             .json_body(body)
@@ -6455,7 +6583,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dst_dev(
         &self,
         body: &crate::models::WorkbookFunctionsDstDevBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dstDev", self.path))
             .json_body(body)
@@ -6466,7 +6594,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dst_dev_p(
         &self,
         body: &crate::models::WorkbookFunctionsDstDevPBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dstDevP", self.path))
             .json_body(body)
@@ -6477,7 +6605,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dsum(
         &self,
         body: &crate::models::WorkbookFunctionsDsumBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dsum", self.path))
             .json_body(body)
@@ -6488,7 +6616,7 @@ impl WorkbookFunctionsBuilder {
     pub fn duration(
         &self,
         body: &crate::models::WorkbookFunctionsDurationBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/duration", self.path))
             .json_body(body)
@@ -6499,7 +6627,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dvar(
         &self,
         body: &crate::models::WorkbookFunctionsDvarBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dvar", self.path))
             .json_body(body)
@@ -6510,7 +6638,7 @@ impl WorkbookFunctionsBuilder {
     pub fn dvar_p(
         &self,
         body: &crate::models::WorkbookFunctionsDvarPBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/dvarP", self.path))
             .json_body(body)
@@ -6521,7 +6649,7 @@ impl WorkbookFunctionsBuilder {
     pub fn ecma_ceiling(
         &self,
         body: &crate::models::WorkbookFunctionsEcmaCeilingBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/ecma_Ceiling", self.path))
             .json_body(body)
@@ -6532,7 +6660,7 @@ impl WorkbookFunctionsBuilder {
     pub fn edate(
         &self,
         body: &crate::models::WorkbookFunctionsEdateBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/edate", self.path))
             .json_body(body)
@@ -6543,7 +6671,7 @@ impl WorkbookFunctionsBuilder {
     pub fn effect(
         &self,
         body: &crate::models::WorkbookFunctionsEffectBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/effect", self.path))
             .json_body(body)
@@ -6554,7 +6682,7 @@ impl WorkbookFunctionsBuilder {
     pub fn eo_month(
         &self,
         body: &crate::models::WorkbookFunctionsEoMonthBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/eoMonth", self.path))
             .json_body(body)
@@ -6565,7 +6693,7 @@ impl WorkbookFunctionsBuilder {
     pub fn erf(
         &self,
         body: &crate::models::WorkbookFunctionsErfBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/erf", self.path))
             .json_body(body)
@@ -6576,7 +6704,7 @@ impl WorkbookFunctionsBuilder {
     pub fn erf_c(
         &self,
         body: &crate::models::WorkbookFunctionsErfCBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/erfC", self.path))
             .json_body(body)
@@ -6587,7 +6715,7 @@ impl WorkbookFunctionsBuilder {
     pub fn erf_c_precise(
         &self,
         body: &crate::models::WorkbookFunctionsErfCPreciseBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/erfC_Precise", self.path))
             .json_body(body)
@@ -6598,7 +6726,7 @@ impl WorkbookFunctionsBuilder {
     pub fn erf_precise(
         &self,
         body: &crate::models::WorkbookFunctionsErfPreciseBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/erf_Precise", self.path))
             .json_body(body)
@@ -6609,7 +6737,7 @@ impl WorkbookFunctionsBuilder {
     pub fn error_type(
         &self,
         body: &crate::models::WorkbookFunctionsErrorTypeBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/error_Type", self.path))
             .json_body(body)
@@ -6620,7 +6748,7 @@ impl WorkbookFunctionsBuilder {
     pub fn even(
         &self,
         body: &crate::models::WorkbookFunctionsEvenBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/even", self.path))
             .json_body(body)
@@ -6631,7 +6759,7 @@ impl WorkbookFunctionsBuilder {
     pub fn exact(
         &self,
         body: &crate::models::WorkbookFunctionsExactBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/exact", self.path))
             .json_body(body)
@@ -6642,7 +6770,7 @@ impl WorkbookFunctionsBuilder {
     pub fn exp(
         &self,
         body: &crate::models::WorkbookFunctionsExpBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/exp", self.path))
             .json_body(body)
@@ -6653,7 +6781,7 @@ impl WorkbookFunctionsBuilder {
     pub fn expon_dist(
         &self,
         body: &crate::models::WorkbookFunctionsExponDistBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/expon_Dist", self.path))
             .json_body(body)
@@ -6664,7 +6792,7 @@ impl WorkbookFunctionsBuilder {
     pub fn fact(
         &self,
         body: &crate::models::WorkbookFunctionsFactBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/fact", self.path))
             .json_body(body)
@@ -6675,7 +6803,7 @@ impl WorkbookFunctionsBuilder {
     pub fn fact_double(
         &self,
         body: &crate::models::WorkbookFunctionsFactDoubleBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/factDouble", self.path))
             .json_body(body)
@@ -6683,7 +6811,7 @@ impl WorkbookFunctionsBuilder {
 
     /// Calls the `false` action (`POST .../false`).
     #[cfg(feature = "other")]
-    pub fn r#false(&self) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    pub fn r#false(&self) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/false", self.path))
     }
@@ -6693,7 +6821,7 @@ impl WorkbookFunctionsBuilder {
     pub fn find(
         &self,
         body: &crate::models::WorkbookFunctionsFindBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/find", self.path))
             .json_body(body)
@@ -6704,7 +6832,7 @@ impl WorkbookFunctionsBuilder {
     pub fn find_b(
         &self,
         body: &crate::models::WorkbookFunctionsFindBBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/findB", self.path))
             .json_body(body)
@@ -6715,7 +6843,7 @@ impl WorkbookFunctionsBuilder {
     pub fn fisher(
         &self,
         body: &crate::models::WorkbookFunctionsFisherBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/fisher", self.path))
             .json_body(body)
@@ -6726,7 +6854,7 @@ impl WorkbookFunctionsBuilder {
     pub fn fisher_inv(
         &self,
         body: &crate::models::WorkbookFunctionsFisherInvBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/fisherInv", self.path))
             .json_body(body)
@@ -6737,7 +6865,7 @@ impl WorkbookFunctionsBuilder {
     pub fn fixed(
         &self,
         body: &crate::models::WorkbookFunctionsFixedBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/fixed", self.path))
             .json_body(body)
@@ -6748,7 +6876,7 @@ impl WorkbookFunctionsBuilder {
     pub fn floor_math(
         &self,
         body: &crate::models::WorkbookFunctionsFloorMathBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/floor_Math", self.path))
             .json_body(body)
@@ -6759,7 +6887,7 @@ impl WorkbookFunctionsBuilder {
     pub fn floor_precise(
         &self,
         body: &crate::models::WorkbookFunctionsFloorPreciseBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/floor_Precise", self.path))
             .json_body(body)
@@ -6770,7 +6898,7 @@ impl WorkbookFunctionsBuilder {
     pub fn fv(
         &self,
         body: &crate::models::WorkbookFunctionsFvBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/fv", self.path))
             .json_body(body)
@@ -6781,7 +6909,7 @@ impl WorkbookFunctionsBuilder {
     pub fn fvschedule(
         &self,
         body: &crate::models::WorkbookFunctionsFvscheduleBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/fvschedule", self.path))
             .json_body(body)
@@ -6792,7 +6920,7 @@ impl WorkbookFunctionsBuilder {
     pub fn f_dist(
         &self,
         body: &crate::models::WorkbookFunctionsFDistBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/f_Dist", self.path))
             .json_body(body)
@@ -6803,7 +6931,7 @@ impl WorkbookFunctionsBuilder {
     pub fn f_dist_rt(
         &self,
         body: &crate::models::WorkbookFunctionsFDistRTBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/f_Dist_RT", self.path))
             .json_body(body)
@@ -6814,7 +6942,7 @@ impl WorkbookFunctionsBuilder {
     pub fn f_inv(
         &self,
         body: &crate::models::WorkbookFunctionsFInvBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/f_Inv", self.path))
             .json_body(body)
@@ -6825,7 +6953,7 @@ impl WorkbookFunctionsBuilder {
     pub fn f_inv_rt(
         &self,
         body: &crate::models::WorkbookFunctionsFInvRTBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/f_Inv_RT", self.path))
             .json_body(body)
@@ -6836,7 +6964,7 @@ impl WorkbookFunctionsBuilder {
     pub fn gamma(
         &self,
         body: &crate::models::WorkbookFunctionsGammaBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/gamma", self.path))
             .json_body(body)
@@ -6847,7 +6975,7 @@ impl WorkbookFunctionsBuilder {
     pub fn gamma_ln(
         &self,
         body: &crate::models::WorkbookFunctionsGammaLnBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/gammaLn", self.path))
             .json_body(body)
@@ -6858,7 +6986,7 @@ impl WorkbookFunctionsBuilder {
     pub fn gamma_ln_precise(
         &self,
         body: &crate::models::WorkbookFunctionsGammaLnPreciseBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/gammaLn_Precise", self.path))
             .json_body(body)
@@ -6869,7 +6997,7 @@ impl WorkbookFunctionsBuilder {
     pub fn gamma_dist(
         &self,
         body: &crate::models::WorkbookFunctionsGammaDistBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/gamma_Dist", self.path))
             .json_body(body)
@@ -6880,7 +7008,7 @@ impl WorkbookFunctionsBuilder {
     pub fn gamma_inv(
         &self,
         body: &crate::models::WorkbookFunctionsGammaInvBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/gamma_Inv", self.path))
             .json_body(body)
@@ -6891,7 +7019,7 @@ impl WorkbookFunctionsBuilder {
     pub fn gauss(
         &self,
         body: &crate::models::WorkbookFunctionsGaussBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/gauss", self.path))
             .json_body(body)
@@ -6902,7 +7030,7 @@ impl WorkbookFunctionsBuilder {
     pub fn gcd(
         &self,
         body: &crate::models::WorkbookFunctionsGcdBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/gcd", self.path))
             .json_body(body)
@@ -6913,7 +7041,7 @@ impl WorkbookFunctionsBuilder {
     pub fn geo_mean(
         &self,
         body: &crate::models::WorkbookFunctionsGeoMeanBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/geoMean", self.path))
             .json_body(body)
@@ -6924,7 +7052,7 @@ impl WorkbookFunctionsBuilder {
     pub fn ge_step(
         &self,
         body: &crate::models::WorkbookFunctionsGeStepBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/geStep", self.path))
             .json_body(body)
@@ -6935,7 +7063,7 @@ impl WorkbookFunctionsBuilder {
     pub fn har_mean(
         &self,
         body: &crate::models::WorkbookFunctionsHarMeanBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/harMean", self.path))
             .json_body(body)
@@ -6946,7 +7074,7 @@ impl WorkbookFunctionsBuilder {
     pub fn hex2_bin(
         &self,
         body: &crate::models::WorkbookFunctionsHex2BinBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/hex2Bin", self.path))
             .json_body(body)
@@ -6957,7 +7085,7 @@ impl WorkbookFunctionsBuilder {
     pub fn hex2_dec(
         &self,
         body: &crate::models::WorkbookFunctionsHex2DecBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/hex2Dec", self.path))
             .json_body(body)
@@ -6968,7 +7096,7 @@ impl WorkbookFunctionsBuilder {
     pub fn hex2_oct(
         &self,
         body: &crate::models::WorkbookFunctionsHex2OctBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/hex2Oct", self.path))
             .json_body(body)
@@ -6979,7 +7107,7 @@ impl WorkbookFunctionsBuilder {
     pub fn hlookup(
         &self,
         body: &crate::models::WorkbookFunctionsHlookupBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/hlookup", self.path))
             .json_body(body)
@@ -6990,7 +7118,7 @@ impl WorkbookFunctionsBuilder {
     pub fn hour(
         &self,
         body: &crate::models::WorkbookFunctionsHourBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/hour", self.path))
             .json_body(body)
@@ -7001,7 +7129,7 @@ impl WorkbookFunctionsBuilder {
     pub fn hyperlink(
         &self,
         body: &crate::models::WorkbookFunctionsHyperlinkBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/hyperlink", self.path))
             .json_body(body)
@@ -7012,7 +7140,7 @@ impl WorkbookFunctionsBuilder {
     pub fn hyp_geom_dist(
         &self,
         body: &crate::models::WorkbookFunctionsHypGeomDistBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/hypGeom_Dist", self.path))
             .json_body(body)
@@ -7023,7 +7151,7 @@ impl WorkbookFunctionsBuilder {
     pub fn r#if(
         &self,
         body: &crate::models::WorkbookFunctionsIfBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/if", self.path))
             .json_body(body)
@@ -7034,7 +7162,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_abs(
         &self,
         body: &crate::models::WorkbookFunctionsImAbsBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imAbs", self.path))
             .json_body(body)
@@ -7045,7 +7173,7 @@ impl WorkbookFunctionsBuilder {
     pub fn imaginary(
         &self,
         body: &crate::models::WorkbookFunctionsImaginaryBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imaginary", self.path))
             .json_body(body)
@@ -7056,7 +7184,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_argument(
         &self,
         body: &crate::models::WorkbookFunctionsImArgumentBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imArgument", self.path))
             .json_body(body)
@@ -7067,7 +7195,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_conjugate(
         &self,
         body: &crate::models::WorkbookFunctionsImConjugateBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imConjugate", self.path))
             .json_body(body)
@@ -7078,7 +7206,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_cos(
         &self,
         body: &crate::models::WorkbookFunctionsImCosBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imCos", self.path))
             .json_body(body)
@@ -7089,7 +7217,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_cosh(
         &self,
         body: &crate::models::WorkbookFunctionsImCoshBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imCosh", self.path))
             .json_body(body)
@@ -7100,7 +7228,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_cot(
         &self,
         body: &crate::models::WorkbookFunctionsImCotBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imCot", self.path))
             .json_body(body)
@@ -7111,7 +7239,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_csc(
         &self,
         body: &crate::models::WorkbookFunctionsImCscBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imCsc", self.path))
             .json_body(body)
@@ -7122,7 +7250,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_csch(
         &self,
         body: &crate::models::WorkbookFunctionsImCschBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imCsch", self.path))
             .json_body(body)
@@ -7133,7 +7261,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_div(
         &self,
         body: &crate::models::WorkbookFunctionsImDivBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imDiv", self.path))
             .json_body(body)
@@ -7144,7 +7272,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_exp(
         &self,
         body: &crate::models::WorkbookFunctionsImExpBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imExp", self.path))
             .json_body(body)
@@ -7155,7 +7283,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_ln(
         &self,
         body: &crate::models::WorkbookFunctionsImLnBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imLn", self.path))
             .json_body(body)
@@ -7166,7 +7294,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_log10(
         &self,
         body: &crate::models::WorkbookFunctionsImLog10Body,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imLog10", self.path))
             .json_body(body)
@@ -7177,7 +7305,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_log2(
         &self,
         body: &crate::models::WorkbookFunctionsImLog2Body,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imLog2", self.path))
             .json_body(body)
@@ -7188,7 +7316,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_power(
         &self,
         body: &crate::models::WorkbookFunctionsImPowerBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imPower", self.path))
             .json_body(body)
@@ -7199,7 +7327,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_product(
         &self,
         body: &crate::models::WorkbookFunctionsImProductBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imProduct", self.path))
             .json_body(body)
@@ -7210,7 +7338,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_real(
         &self,
         body: &crate::models::WorkbookFunctionsImRealBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imReal", self.path))
             .json_body(body)
@@ -7221,7 +7349,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_sec(
         &self,
         body: &crate::models::WorkbookFunctionsImSecBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imSec", self.path))
             .json_body(body)
@@ -7232,7 +7360,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_sech(
         &self,
         body: &crate::models::WorkbookFunctionsImSechBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imSech", self.path))
             .json_body(body)
@@ -7243,7 +7371,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_sin(
         &self,
         body: &crate::models::WorkbookFunctionsImSinBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imSin", self.path))
             .json_body(body)
@@ -7254,7 +7382,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_sinh(
         &self,
         body: &crate::models::WorkbookFunctionsImSinhBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imSinh", self.path))
             .json_body(body)
@@ -7265,7 +7393,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_sqrt(
         &self,
         body: &crate::models::WorkbookFunctionsImSqrtBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imSqrt", self.path))
             .json_body(body)
@@ -7276,7 +7404,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_sub(
         &self,
         body: &crate::models::WorkbookFunctionsImSubBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imSub", self.path))
             .json_body(body)
@@ -7287,7 +7415,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_sum(
         &self,
         body: &crate::models::WorkbookFunctionsImSumBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imSum", self.path))
             .json_body(body)
@@ -7298,7 +7426,7 @@ impl WorkbookFunctionsBuilder {
     pub fn im_tan(
         &self,
         body: &crate::models::WorkbookFunctionsImTanBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/imTan", self.path))
             .json_body(body)
@@ -7309,7 +7437,7 @@ impl WorkbookFunctionsBuilder {
     pub fn int(
         &self,
         body: &crate::models::WorkbookFunctionsIntBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/int", self.path))
             .json_body(body)
@@ -7320,7 +7448,7 @@ impl WorkbookFunctionsBuilder {
     pub fn int_rate(
         &self,
         body: &crate::models::WorkbookFunctionsIntRateBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/intRate", self.path))
             .json_body(body)
@@ -7331,7 +7459,7 @@ impl WorkbookFunctionsBuilder {
     pub fn ipmt(
         &self,
         body: &crate::models::WorkbookFunctionsIpmtBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/ipmt", self.path))
             .json_body(body)
@@ -7342,7 +7470,7 @@ impl WorkbookFunctionsBuilder {
     pub fn irr(
         &self,
         body: &crate::models::WorkbookFunctionsIrrBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/irr", self.path))
             .json_body(body)
@@ -7353,7 +7481,7 @@ impl WorkbookFunctionsBuilder {
     pub fn is_err(
         &self,
         body: &crate::models::WorkbookFunctionsIsErrBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/isErr", self.path))
             .json_body(body)
@@ -7364,7 +7492,7 @@ impl WorkbookFunctionsBuilder {
     pub fn is_error(
         &self,
         body: &crate::models::WorkbookFunctionsIsErrorBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/isError", self.path))
             .json_body(body)
@@ -7375,7 +7503,7 @@ impl WorkbookFunctionsBuilder {
     pub fn is_even(
         &self,
         body: &crate::models::WorkbookFunctionsIsEvenBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/isEven", self.path))
             .json_body(body)
@@ -7386,7 +7514,7 @@ impl WorkbookFunctionsBuilder {
     pub fn is_formula(
         &self,
         body: &crate::models::WorkbookFunctionsIsFormulaBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/isFormula", self.path))
             .json_body(body)
@@ -7397,7 +7525,7 @@ impl WorkbookFunctionsBuilder {
     pub fn is_logical(
         &self,
         body: &crate::models::WorkbookFunctionsIsLogicalBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/isLogical", self.path))
             .json_body(body)
@@ -7408,7 +7536,7 @@ impl WorkbookFunctionsBuilder {
     pub fn is_na(
         &self,
         body: &crate::models::WorkbookFunctionsIsNABody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/isNA", self.path))
             .json_body(body)
@@ -7419,7 +7547,7 @@ impl WorkbookFunctionsBuilder {
     pub fn is_non_text(
         &self,
         body: &crate::models::WorkbookFunctionsIsNonTextBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/isNonText", self.path))
             .json_body(body)
@@ -7430,7 +7558,7 @@ impl WorkbookFunctionsBuilder {
     pub fn is_number(
         &self,
         body: &crate::models::WorkbookFunctionsIsNumberBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/isNumber", self.path))
             .json_body(body)
@@ -7441,7 +7569,7 @@ impl WorkbookFunctionsBuilder {
     pub fn is_odd(
         &self,
         body: &crate::models::WorkbookFunctionsIsOddBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/isOdd", self.path))
             .json_body(body)
@@ -7452,7 +7580,7 @@ impl WorkbookFunctionsBuilder {
     pub fn iso_week_num(
         &self,
         body: &crate::models::WorkbookFunctionsIsoWeekNumBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/isoWeekNum", self.path))
             .json_body(body)
@@ -7463,7 +7591,7 @@ impl WorkbookFunctionsBuilder {
     pub fn iso_ceiling(
         &self,
         body: &crate::models::WorkbookFunctionsIsoCeilingBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/iso_Ceiling", self.path))
             .json_body(body)
@@ -7474,7 +7602,7 @@ impl WorkbookFunctionsBuilder {
     pub fn ispmt(
         &self,
         body: &crate::models::WorkbookFunctionsIspmtBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/ispmt", self.path))
             .json_body(body)
@@ -7485,7 +7613,7 @@ impl WorkbookFunctionsBuilder {
     pub fn isref(
         &self,
         body: &crate::models::WorkbookFunctionsIsrefBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/isref", self.path))
             .json_body(body)
@@ -7496,7 +7624,7 @@ impl WorkbookFunctionsBuilder {
     pub fn is_text(
         &self,
         body: &crate::models::WorkbookFunctionsIsTextBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/isText", self.path))
             .json_body(body)
@@ -7507,7 +7635,7 @@ impl WorkbookFunctionsBuilder {
     pub fn kurt(
         &self,
         body: &crate::models::WorkbookFunctionsKurtBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/kurt", self.path))
             .json_body(body)
@@ -7518,7 +7646,7 @@ impl WorkbookFunctionsBuilder {
     pub fn large(
         &self,
         body: &crate::models::WorkbookFunctionsLargeBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/large", self.path))
             .json_body(body)
@@ -7529,7 +7657,7 @@ impl WorkbookFunctionsBuilder {
     pub fn lcm(
         &self,
         body: &crate::models::WorkbookFunctionsLcmBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/lcm", self.path))
             .json_body(body)
@@ -7540,7 +7668,7 @@ impl WorkbookFunctionsBuilder {
     pub fn left(
         &self,
         body: &crate::models::WorkbookFunctionsLeftBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/left", self.path))
             .json_body(body)
@@ -7551,7 +7679,7 @@ impl WorkbookFunctionsBuilder {
     pub fn leftb(
         &self,
         body: &crate::models::WorkbookFunctionsLeftbBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/leftb", self.path))
             .json_body(body)
@@ -7562,7 +7690,7 @@ impl WorkbookFunctionsBuilder {
     pub fn len(
         &self,
         body: &crate::models::WorkbookFunctionsLenBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/len", self.path))
             .json_body(body)
@@ -7573,7 +7701,7 @@ impl WorkbookFunctionsBuilder {
     pub fn lenb(
         &self,
         body: &crate::models::WorkbookFunctionsLenbBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/lenb", self.path))
             .json_body(body)
@@ -7584,7 +7712,7 @@ impl WorkbookFunctionsBuilder {
     pub fn ln(
         &self,
         body: &crate::models::WorkbookFunctionsLnBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/ln", self.path))
             .json_body(body)
@@ -7595,7 +7723,7 @@ impl WorkbookFunctionsBuilder {
     pub fn log(
         &self,
         body: &crate::models::WorkbookFunctionsLogBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/log", self.path))
             .json_body(body)
@@ -7606,7 +7734,7 @@ impl WorkbookFunctionsBuilder {
     pub fn log10(
         &self,
         body: &crate::models::WorkbookFunctionsLog10Body,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/log10", self.path))
             .json_body(body)
@@ -7617,7 +7745,7 @@ impl WorkbookFunctionsBuilder {
     pub fn log_norm_dist(
         &self,
         body: &crate::models::WorkbookFunctionsLogNormDistBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/logNorm_Dist", self.path))
             .json_body(body)
@@ -7628,7 +7756,7 @@ impl WorkbookFunctionsBuilder {
     pub fn log_norm_inv(
         &self,
         body: &crate::models::WorkbookFunctionsLogNormInvBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/logNorm_Inv", self.path))
             .json_body(body)
@@ -7639,7 +7767,7 @@ impl WorkbookFunctionsBuilder {
     pub fn lookup(
         &self,
         body: &crate::models::WorkbookFunctionsLookupBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/lookup", self.path))
             .json_body(body)
@@ -7650,7 +7778,7 @@ impl WorkbookFunctionsBuilder {
     pub fn lower(
         &self,
         body: &crate::models::WorkbookFunctionsLowerBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/lower", self.path))
             .json_body(body)
@@ -7661,7 +7789,7 @@ impl WorkbookFunctionsBuilder {
     pub fn r#match(
         &self,
         body: &crate::models::WorkbookFunctionsMatchBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/match", self.path))
             .json_body(body)
@@ -7672,7 +7800,7 @@ impl WorkbookFunctionsBuilder {
     pub fn max(
         &self,
         body: &crate::models::WorkbookFunctionsMaxBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/max", self.path))
             .json_body(body)
@@ -7683,7 +7811,7 @@ impl WorkbookFunctionsBuilder {
     pub fn max_a(
         &self,
         body: &crate::models::WorkbookFunctionsMaxABody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/maxA", self.path))
             .json_body(body)
@@ -7694,7 +7822,7 @@ impl WorkbookFunctionsBuilder {
     pub fn mduration(
         &self,
         body: &crate::models::WorkbookFunctionsMdurationBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/mduration", self.path))
             .json_body(body)
@@ -7705,7 +7833,7 @@ impl WorkbookFunctionsBuilder {
     pub fn median(
         &self,
         body: &crate::models::WorkbookFunctionsMedianBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/median", self.path))
             .json_body(body)
@@ -7716,7 +7844,7 @@ impl WorkbookFunctionsBuilder {
     pub fn mid(
         &self,
         body: &crate::models::WorkbookFunctionsMidBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/mid", self.path))
             .json_body(body)
@@ -7727,7 +7855,7 @@ impl WorkbookFunctionsBuilder {
     pub fn midb(
         &self,
         body: &crate::models::WorkbookFunctionsMidbBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/midb", self.path))
             .json_body(body)
@@ -7738,7 +7866,7 @@ impl WorkbookFunctionsBuilder {
     pub fn min(
         &self,
         body: &crate::models::WorkbookFunctionsMinBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/min", self.path))
             .json_body(body)
@@ -7749,7 +7877,7 @@ impl WorkbookFunctionsBuilder {
     pub fn min_a(
         &self,
         body: &crate::models::WorkbookFunctionsMinABody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/minA", self.path))
             .json_body(body)
@@ -7760,7 +7888,7 @@ impl WorkbookFunctionsBuilder {
     pub fn minute(
         &self,
         body: &crate::models::WorkbookFunctionsMinuteBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/minute", self.path))
             .json_body(body)
@@ -7771,7 +7899,7 @@ impl WorkbookFunctionsBuilder {
     pub fn mirr(
         &self,
         body: &crate::models::WorkbookFunctionsMirrBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/mirr", self.path))
             .json_body(body)
@@ -7782,7 +7910,7 @@ impl WorkbookFunctionsBuilder {
     pub fn r#mod(
         &self,
         body: &crate::models::WorkbookFunctionsModBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/mod", self.path))
             .json_body(body)
@@ -7793,7 +7921,7 @@ impl WorkbookFunctionsBuilder {
     pub fn month(
         &self,
         body: &crate::models::WorkbookFunctionsMonthBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/month", self.path))
             .json_body(body)
@@ -7804,7 +7932,7 @@ impl WorkbookFunctionsBuilder {
     pub fn mround(
         &self,
         body: &crate::models::WorkbookFunctionsMroundBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/mround", self.path))
             .json_body(body)
@@ -7815,7 +7943,7 @@ impl WorkbookFunctionsBuilder {
     pub fn multi_nomial(
         &self,
         body: &crate::models::WorkbookFunctionsMultiNomialBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/multiNomial", self.path))
             .json_body(body)
@@ -7826,7 +7954,7 @@ impl WorkbookFunctionsBuilder {
     pub fn n(
         &self,
         body: &crate::models::WorkbookFunctionsNBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/n", self.path))
             .json_body(body)
@@ -7834,7 +7962,7 @@ impl WorkbookFunctionsBuilder {
 
     /// Calls the `na` action (`POST .../na`).
     #[cfg(feature = "other")]
-    pub fn na(&self) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    pub fn na(&self) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/na", self.path))
     }
@@ -7844,7 +7972,7 @@ impl WorkbookFunctionsBuilder {
     pub fn neg_binom_dist(
         &self,
         body: &crate::models::WorkbookFunctionsNegBinomDistBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/negBinom_Dist", self.path))
             .json_body(body)
@@ -7855,7 +7983,7 @@ impl WorkbookFunctionsBuilder {
     pub fn network_days(
         &self,
         body: &crate::models::WorkbookFunctionsNetworkDaysBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/networkDays", self.path))
             .json_body(body)
@@ -7866,7 +7994,7 @@ impl WorkbookFunctionsBuilder {
     pub fn network_days_intl(
         &self,
         body: &crate::models::WorkbookFunctionsNetworkDaysIntlBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(
                 http::Method::POST,
@@ -7880,7 +8008,7 @@ impl WorkbookFunctionsBuilder {
     pub fn nominal(
         &self,
         body: &crate::models::WorkbookFunctionsNominalBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/nominal", self.path))
             .json_body(body)
@@ -7891,7 +8019,7 @@ impl WorkbookFunctionsBuilder {
     pub fn norm_dist(
         &self,
         body: &crate::models::WorkbookFunctionsNormDistBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/norm_Dist", self.path))
             .json_body(body)
@@ -7902,7 +8030,7 @@ impl WorkbookFunctionsBuilder {
     pub fn norm_inv(
         &self,
         body: &crate::models::WorkbookFunctionsNormInvBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/norm_Inv", self.path))
             .json_body(body)
@@ -7913,7 +8041,7 @@ impl WorkbookFunctionsBuilder {
     pub fn norm_s_dist(
         &self,
         body: &crate::models::WorkbookFunctionsNormSDistBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/norm_S_Dist", self.path))
             .json_body(body)
@@ -7924,7 +8052,7 @@ impl WorkbookFunctionsBuilder {
     pub fn norm_s_inv(
         &self,
         body: &crate::models::WorkbookFunctionsNormSInvBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/norm_S_Inv", self.path))
             .json_body(body)
@@ -7935,7 +8063,7 @@ impl WorkbookFunctionsBuilder {
     pub fn not(
         &self,
         body: &crate::models::WorkbookFunctionsNotBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/not", self.path))
             .json_body(body)
@@ -7943,7 +8071,7 @@ impl WorkbookFunctionsBuilder {
 
     /// Calls the `now` action (`POST .../now`).
     #[cfg(feature = "other")]
-    pub fn now(&self) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    pub fn now(&self) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/now", self.path))
     }
@@ -7953,7 +8081,7 @@ impl WorkbookFunctionsBuilder {
     pub fn nper(
         &self,
         body: &crate::models::WorkbookFunctionsNperBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/nper", self.path))
             .json_body(body)
@@ -7964,7 +8092,7 @@ impl WorkbookFunctionsBuilder {
     pub fn npv(
         &self,
         body: &crate::models::WorkbookFunctionsNpvBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/npv", self.path))
             .json_body(body)
@@ -7975,7 +8103,7 @@ impl WorkbookFunctionsBuilder {
     pub fn number_value(
         &self,
         body: &crate::models::WorkbookFunctionsNumberValueBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/numberValue", self.path))
             .json_body(body)
@@ -7986,7 +8114,7 @@ impl WorkbookFunctionsBuilder {
     pub fn oct2_bin(
         &self,
         body: &crate::models::WorkbookFunctionsOct2BinBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/oct2Bin", self.path))
             .json_body(body)
@@ -7997,7 +8125,7 @@ impl WorkbookFunctionsBuilder {
     pub fn oct2_dec(
         &self,
         body: &crate::models::WorkbookFunctionsOct2DecBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/oct2Dec", self.path))
             .json_body(body)
@@ -8008,7 +8136,7 @@ impl WorkbookFunctionsBuilder {
     pub fn oct2_hex(
         &self,
         body: &crate::models::WorkbookFunctionsOct2HexBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/oct2Hex", self.path))
             .json_body(body)
@@ -8019,7 +8147,7 @@ impl WorkbookFunctionsBuilder {
     pub fn odd(
         &self,
         body: &crate::models::WorkbookFunctionsOddBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/odd", self.path))
             .json_body(body)
@@ -8030,7 +8158,7 @@ impl WorkbookFunctionsBuilder {
     pub fn odd_f_price(
         &self,
         body: &crate::models::WorkbookFunctionsOddFPriceBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/oddFPrice", self.path))
             .json_body(body)
@@ -8041,7 +8169,7 @@ impl WorkbookFunctionsBuilder {
     pub fn odd_f_yield(
         &self,
         body: &crate::models::WorkbookFunctionsOddFYieldBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/oddFYield", self.path))
             .json_body(body)
@@ -8052,7 +8180,7 @@ impl WorkbookFunctionsBuilder {
     pub fn odd_l_price(
         &self,
         body: &crate::models::WorkbookFunctionsOddLPriceBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/oddLPrice", self.path))
             .json_body(body)
@@ -8063,7 +8191,7 @@ impl WorkbookFunctionsBuilder {
     pub fn odd_l_yield(
         &self,
         body: &crate::models::WorkbookFunctionsOddLYieldBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/oddLYield", self.path))
             .json_body(body)
@@ -8074,7 +8202,7 @@ impl WorkbookFunctionsBuilder {
     pub fn or(
         &self,
         body: &crate::models::WorkbookFunctionsOrBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/or", self.path))
             .json_body(body)
@@ -8085,7 +8213,7 @@ impl WorkbookFunctionsBuilder {
     pub fn pduration(
         &self,
         body: &crate::models::WorkbookFunctionsPdurationBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/pduration", self.path))
             .json_body(body)
@@ -8096,7 +8224,7 @@ impl WorkbookFunctionsBuilder {
     pub fn percentile_exc(
         &self,
         body: &crate::models::WorkbookFunctionsPercentileExcBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/percentile_Exc", self.path))
             .json_body(body)
@@ -8107,7 +8235,7 @@ impl WorkbookFunctionsBuilder {
     pub fn percentile_inc(
         &self,
         body: &crate::models::WorkbookFunctionsPercentileIncBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/percentile_Inc", self.path))
             .json_body(body)
@@ -8118,7 +8246,7 @@ impl WorkbookFunctionsBuilder {
     pub fn percent_rank_exc(
         &self,
         body: &crate::models::WorkbookFunctionsPercentRankExcBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/percentRank_Exc", self.path))
             .json_body(body)
@@ -8129,7 +8257,7 @@ impl WorkbookFunctionsBuilder {
     pub fn percent_rank_inc(
         &self,
         body: &crate::models::WorkbookFunctionsPercentRankIncBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/percentRank_Inc", self.path))
             .json_body(body)
@@ -8140,7 +8268,7 @@ impl WorkbookFunctionsBuilder {
     pub fn permut(
         &self,
         body: &crate::models::WorkbookFunctionsPermutBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/permut", self.path))
             .json_body(body)
@@ -8151,7 +8279,7 @@ impl WorkbookFunctionsBuilder {
     pub fn permutationa(
         &self,
         body: &crate::models::WorkbookFunctionsPermutationaBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/permutationa", self.path))
             .json_body(body)
@@ -8162,7 +8290,7 @@ impl WorkbookFunctionsBuilder {
     pub fn phi(
         &self,
         body: &crate::models::WorkbookFunctionsPhiBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/phi", self.path))
             .json_body(body)
@@ -8170,7 +8298,7 @@ impl WorkbookFunctionsBuilder {
 
     /// Calls the `pi` action (`POST .../pi`).
     #[cfg(feature = "other")]
-    pub fn pi(&self) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    pub fn pi(&self) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/pi", self.path))
     }
@@ -8180,7 +8308,7 @@ impl WorkbookFunctionsBuilder {
     pub fn pmt(
         &self,
         body: &crate::models::WorkbookFunctionsPmtBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/pmt", self.path))
             .json_body(body)
@@ -8191,7 +8319,7 @@ impl WorkbookFunctionsBuilder {
     pub fn poisson_dist(
         &self,
         body: &crate::models::WorkbookFunctionsPoissonDistBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/poisson_Dist", self.path))
             .json_body(body)
@@ -8202,7 +8330,7 @@ impl WorkbookFunctionsBuilder {
     pub fn power(
         &self,
         body: &crate::models::WorkbookFunctionsPowerBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/power", self.path))
             .json_body(body)
@@ -8213,7 +8341,7 @@ impl WorkbookFunctionsBuilder {
     pub fn ppmt(
         &self,
         body: &crate::models::WorkbookFunctionsPpmtBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/ppmt", self.path))
             .json_body(body)
@@ -8224,7 +8352,7 @@ impl WorkbookFunctionsBuilder {
     pub fn price(
         &self,
         body: &crate::models::WorkbookFunctionsPriceBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/price", self.path))
             .json_body(body)
@@ -8235,7 +8363,7 @@ impl WorkbookFunctionsBuilder {
     pub fn price_disc(
         &self,
         body: &crate::models::WorkbookFunctionsPriceDiscBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/priceDisc", self.path))
             .json_body(body)
@@ -8246,7 +8374,7 @@ impl WorkbookFunctionsBuilder {
     pub fn price_mat(
         &self,
         body: &crate::models::WorkbookFunctionsPriceMatBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/priceMat", self.path))
             .json_body(body)
@@ -8257,7 +8385,7 @@ impl WorkbookFunctionsBuilder {
     pub fn product(
         &self,
         body: &crate::models::WorkbookFunctionsProductBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/product", self.path))
             .json_body(body)
@@ -8268,7 +8396,7 @@ impl WorkbookFunctionsBuilder {
     pub fn proper(
         &self,
         body: &crate::models::WorkbookFunctionsProperBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/proper", self.path))
             .json_body(body)
@@ -8279,7 +8407,7 @@ impl WorkbookFunctionsBuilder {
     pub fn pv(
         &self,
         body: &crate::models::WorkbookFunctionsPvBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/pv", self.path))
             .json_body(body)
@@ -8290,7 +8418,7 @@ impl WorkbookFunctionsBuilder {
     pub fn quartile_exc(
         &self,
         body: &crate::models::WorkbookFunctionsQuartileExcBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/quartile_Exc", self.path))
             .json_body(body)
@@ -8301,7 +8429,7 @@ impl WorkbookFunctionsBuilder {
     pub fn quartile_inc(
         &self,
         body: &crate::models::WorkbookFunctionsQuartileIncBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/quartile_Inc", self.path))
             .json_body(body)
@@ -8312,7 +8440,7 @@ impl WorkbookFunctionsBuilder {
     pub fn quotient(
         &self,
         body: &crate::models::WorkbookFunctionsQuotientBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/quotient", self.path))
             .json_body(body)
@@ -8323,7 +8451,7 @@ impl WorkbookFunctionsBuilder {
     pub fn radians(
         &self,
         body: &crate::models::WorkbookFunctionsRadiansBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/radians", self.path))
             .json_body(body)
@@ -8331,7 +8459,7 @@ impl WorkbookFunctionsBuilder {
 
     /// Calls the `rand` action (`POST .../rand`).
     #[cfg(feature = "other")]
-    pub fn rand(&self) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    pub fn rand(&self) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/rand", self.path))
     }
@@ -8341,7 +8469,7 @@ impl WorkbookFunctionsBuilder {
     pub fn rand_between(
         &self,
         body: &crate::models::WorkbookFunctionsRandBetweenBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/randBetween", self.path))
             .json_body(body)
@@ -8352,7 +8480,7 @@ impl WorkbookFunctionsBuilder {
     pub fn rank_avg(
         &self,
         body: &crate::models::WorkbookFunctionsRankAvgBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/rank_Avg", self.path))
             .json_body(body)
@@ -8363,7 +8491,7 @@ impl WorkbookFunctionsBuilder {
     pub fn rank_eq(
         &self,
         body: &crate::models::WorkbookFunctionsRankEqBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/rank_Eq", self.path))
             .json_body(body)
@@ -8374,7 +8502,7 @@ impl WorkbookFunctionsBuilder {
     pub fn rate(
         &self,
         body: &crate::models::WorkbookFunctionsRateBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/rate", self.path))
             .json_body(body)
@@ -8385,7 +8513,7 @@ impl WorkbookFunctionsBuilder {
     pub fn received(
         &self,
         body: &crate::models::WorkbookFunctionsReceivedBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/received", self.path))
             .json_body(body)
@@ -8396,7 +8524,7 @@ impl WorkbookFunctionsBuilder {
     pub fn replace(
         &self,
         body: &crate::models::WorkbookFunctionsReplaceBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/replace", self.path))
             .json_body(body)
@@ -8407,7 +8535,7 @@ impl WorkbookFunctionsBuilder {
     pub fn replace_b(
         &self,
         body: &crate::models::WorkbookFunctionsReplaceBBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/replaceB", self.path))
             .json_body(body)
@@ -8418,7 +8546,7 @@ impl WorkbookFunctionsBuilder {
     pub fn rept(
         &self,
         body: &crate::models::WorkbookFunctionsReptBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/rept", self.path))
             .json_body(body)
@@ -8429,7 +8557,7 @@ impl WorkbookFunctionsBuilder {
     pub fn right(
         &self,
         body: &crate::models::WorkbookFunctionsRightBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/right", self.path))
             .json_body(body)
@@ -8440,7 +8568,7 @@ impl WorkbookFunctionsBuilder {
     pub fn rightb(
         &self,
         body: &crate::models::WorkbookFunctionsRightbBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/rightb", self.path))
             .json_body(body)
@@ -8451,7 +8579,7 @@ impl WorkbookFunctionsBuilder {
     pub fn roman(
         &self,
         body: &crate::models::WorkbookFunctionsRomanBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/roman", self.path))
             .json_body(body)
@@ -8462,7 +8590,7 @@ impl WorkbookFunctionsBuilder {
     pub fn round(
         &self,
         body: &crate::models::WorkbookFunctionsRoundBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/round", self.path))
             .json_body(body)
@@ -8473,7 +8601,7 @@ impl WorkbookFunctionsBuilder {
     pub fn round_down(
         &self,
         body: &crate::models::WorkbookFunctionsRoundDownBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/roundDown", self.path))
             .json_body(body)
@@ -8484,7 +8612,7 @@ impl WorkbookFunctionsBuilder {
     pub fn round_up(
         &self,
         body: &crate::models::WorkbookFunctionsRoundUpBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/roundUp", self.path))
             .json_body(body)
@@ -8495,7 +8623,7 @@ impl WorkbookFunctionsBuilder {
     pub fn rows(
         &self,
         body: &crate::models::WorkbookFunctionsRowsBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/rows", self.path))
             .json_body(body)
@@ -8506,7 +8634,7 @@ impl WorkbookFunctionsBuilder {
     pub fn rri(
         &self,
         body: &crate::models::WorkbookFunctionsRriBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/rri", self.path))
             .json_body(body)
@@ -8517,7 +8645,7 @@ impl WorkbookFunctionsBuilder {
     pub fn sec(
         &self,
         body: &crate::models::WorkbookFunctionsSecBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/sec", self.path))
             .json_body(body)
@@ -8528,7 +8656,7 @@ impl WorkbookFunctionsBuilder {
     pub fn sech(
         &self,
         body: &crate::models::WorkbookFunctionsSechBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/sech", self.path))
             .json_body(body)
@@ -8539,7 +8667,7 @@ impl WorkbookFunctionsBuilder {
     pub fn second(
         &self,
         body: &crate::models::WorkbookFunctionsSecondBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/second", self.path))
             .json_body(body)
@@ -8550,7 +8678,7 @@ impl WorkbookFunctionsBuilder {
     pub fn series_sum(
         &self,
         body: &crate::models::WorkbookFunctionsSeriesSumBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/seriesSum", self.path))
             .json_body(body)
@@ -8561,7 +8689,7 @@ impl WorkbookFunctionsBuilder {
     pub fn sheet(
         &self,
         body: &crate::models::WorkbookFunctionsSheetBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/sheet", self.path))
             .json_body(body)
@@ -8572,7 +8700,7 @@ impl WorkbookFunctionsBuilder {
     pub fn sheets(
         &self,
         body: &crate::models::WorkbookFunctionsSheetsBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/sheets", self.path))
             .json_body(body)
@@ -8583,7 +8711,7 @@ impl WorkbookFunctionsBuilder {
     pub fn sign(
         &self,
         body: &crate::models::WorkbookFunctionsSignBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/sign", self.path))
             .json_body(body)
@@ -8594,7 +8722,7 @@ impl WorkbookFunctionsBuilder {
     pub fn sin(
         &self,
         body: &crate::models::WorkbookFunctionsSinBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/sin", self.path))
             .json_body(body)
@@ -8605,7 +8733,7 @@ impl WorkbookFunctionsBuilder {
     pub fn sinh(
         &self,
         body: &crate::models::WorkbookFunctionsSinhBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/sinh", self.path))
             .json_body(body)
@@ -8616,7 +8744,7 @@ impl WorkbookFunctionsBuilder {
     pub fn skew(
         &self,
         body: &crate::models::WorkbookFunctionsSkewBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/skew", self.path))
             .json_body(body)
@@ -8627,7 +8755,7 @@ impl WorkbookFunctionsBuilder {
     pub fn skew_p(
         &self,
         body: &crate::models::WorkbookFunctionsSkewPBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/skew_p", self.path))
             .json_body(body)
@@ -8638,7 +8766,7 @@ impl WorkbookFunctionsBuilder {
     pub fn sln(
         &self,
         body: &crate::models::WorkbookFunctionsSlnBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/sln", self.path))
             .json_body(body)
@@ -8649,7 +8777,7 @@ impl WorkbookFunctionsBuilder {
     pub fn small(
         &self,
         body: &crate::models::WorkbookFunctionsSmallBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/small", self.path))
             .json_body(body)
@@ -8660,7 +8788,7 @@ impl WorkbookFunctionsBuilder {
     pub fn sqrt(
         &self,
         body: &crate::models::WorkbookFunctionsSqrtBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/sqrt", self.path))
             .json_body(body)
@@ -8671,7 +8799,7 @@ impl WorkbookFunctionsBuilder {
     pub fn sqrt_pi(
         &self,
         body: &crate::models::WorkbookFunctionsSqrtPiBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/sqrtPi", self.path))
             .json_body(body)
@@ -8682,7 +8810,7 @@ impl WorkbookFunctionsBuilder {
     pub fn standardize(
         &self,
         body: &crate::models::WorkbookFunctionsStandardizeBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/standardize", self.path))
             .json_body(body)
@@ -8693,7 +8821,7 @@ impl WorkbookFunctionsBuilder {
     pub fn st_dev_a(
         &self,
         body: &crate::models::WorkbookFunctionsStDevABody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/stDevA", self.path))
             .json_body(body)
@@ -8704,7 +8832,7 @@ impl WorkbookFunctionsBuilder {
     pub fn st_dev_pa(
         &self,
         body: &crate::models::WorkbookFunctionsStDevPABody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/stDevPA", self.path))
             .json_body(body)
@@ -8715,7 +8843,7 @@ impl WorkbookFunctionsBuilder {
     pub fn st_dev_p(
         &self,
         body: &crate::models::WorkbookFunctionsStDevPBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/stDev_P", self.path))
             .json_body(body)
@@ -8726,7 +8854,7 @@ impl WorkbookFunctionsBuilder {
     pub fn st_dev_s(
         &self,
         body: &crate::models::WorkbookFunctionsStDevSBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/stDev_S", self.path))
             .json_body(body)
@@ -8737,7 +8865,7 @@ impl WorkbookFunctionsBuilder {
     pub fn substitute(
         &self,
         body: &crate::models::WorkbookFunctionsSubstituteBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/substitute", self.path))
             .json_body(body)
@@ -8748,7 +8876,7 @@ impl WorkbookFunctionsBuilder {
     pub fn subtotal(
         &self,
         body: &crate::models::WorkbookFunctionsSubtotalBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/subtotal", self.path))
             .json_body(body)
@@ -8759,7 +8887,7 @@ impl WorkbookFunctionsBuilder {
     pub fn sum(
         &self,
         body: &crate::models::WorkbookFunctionsSumBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/sum", self.path))
             .json_body(body)
@@ -8770,7 +8898,7 @@ impl WorkbookFunctionsBuilder {
     pub fn sum_if(
         &self,
         body: &crate::models::WorkbookFunctionsSumIfBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/sumIf", self.path))
             .json_body(body)
@@ -8781,7 +8909,7 @@ impl WorkbookFunctionsBuilder {
     pub fn sum_ifs(
         &self,
         body: &crate::models::WorkbookFunctionsSumIfsBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/sumIfs", self.path))
             .json_body(body)
@@ -8792,7 +8920,7 @@ impl WorkbookFunctionsBuilder {
     pub fn sum_sq(
         &self,
         body: &crate::models::WorkbookFunctionsSumSqBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/sumSq", self.path))
             .json_body(body)
@@ -8803,7 +8931,7 @@ impl WorkbookFunctionsBuilder {
     pub fn syd(
         &self,
         body: &crate::models::WorkbookFunctionsSydBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/syd", self.path))
             .json_body(body)
@@ -8814,7 +8942,7 @@ impl WorkbookFunctionsBuilder {
     pub fn t(
         &self,
         body: &crate::models::WorkbookFunctionsTBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/t", self.path))
             .json_body(body)
@@ -8825,7 +8953,7 @@ impl WorkbookFunctionsBuilder {
     pub fn tan(
         &self,
         body: &crate::models::WorkbookFunctionsTanBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/tan", self.path))
             .json_body(body)
@@ -8836,7 +8964,7 @@ impl WorkbookFunctionsBuilder {
     pub fn tanh(
         &self,
         body: &crate::models::WorkbookFunctionsTanhBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/tanh", self.path))
             .json_body(body)
@@ -8847,7 +8975,7 @@ impl WorkbookFunctionsBuilder {
     pub fn tbill_eq(
         &self,
         body: &crate::models::WorkbookFunctionsTbillEqBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/tbillEq", self.path))
             .json_body(body)
@@ -8858,7 +8986,7 @@ impl WorkbookFunctionsBuilder {
     pub fn tbill_price(
         &self,
         body: &crate::models::WorkbookFunctionsTbillPriceBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/tbillPrice", self.path))
             .json_body(body)
@@ -8869,7 +8997,7 @@ impl WorkbookFunctionsBuilder {
     pub fn tbill_yield(
         &self,
         body: &crate::models::WorkbookFunctionsTbillYieldBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/tbillYield", self.path))
             .json_body(body)
@@ -8880,7 +9008,7 @@ impl WorkbookFunctionsBuilder {
     pub fn text(
         &self,
         body: &crate::models::WorkbookFunctionsTextBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/text", self.path))
             .json_body(body)
@@ -8891,7 +9019,7 @@ impl WorkbookFunctionsBuilder {
     pub fn time(
         &self,
         body: &crate::models::WorkbookFunctionsTimeBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/time", self.path))
             .json_body(body)
@@ -8902,7 +9030,7 @@ impl WorkbookFunctionsBuilder {
     pub fn timevalue(
         &self,
         body: &crate::models::WorkbookFunctionsTimevalueBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/timevalue", self.path))
             .json_body(body)
@@ -8910,7 +9038,7 @@ impl WorkbookFunctionsBuilder {
 
     /// Calls the `today` action (`POST .../today`).
     #[cfg(feature = "other")]
-    pub fn today(&self) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    pub fn today(&self) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/today", self.path))
     }
@@ -8920,7 +9048,7 @@ impl WorkbookFunctionsBuilder {
     pub fn trim(
         &self,
         body: &crate::models::WorkbookFunctionsTrimBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/trim", self.path))
             .json_body(body)
@@ -8931,7 +9059,7 @@ impl WorkbookFunctionsBuilder {
     pub fn trim_mean(
         &self,
         body: &crate::models::WorkbookFunctionsTrimMeanBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/trimMean", self.path))
             .json_body(body)
@@ -8939,7 +9067,7 @@ impl WorkbookFunctionsBuilder {
 
     /// Calls the `true` action (`POST .../true`).
     #[cfg(feature = "other")]
-    pub fn r#true(&self) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    pub fn r#true(&self) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/true", self.path))
     }
@@ -8949,7 +9077,7 @@ impl WorkbookFunctionsBuilder {
     pub fn trunc(
         &self,
         body: &crate::models::WorkbookFunctionsTruncBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/trunc", self.path))
             .json_body(body)
@@ -8960,7 +9088,7 @@ impl WorkbookFunctionsBuilder {
     pub fn r#type(
         &self,
         body: &crate::models::WorkbookFunctionsTypeBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/type", self.path))
             .json_body(body)
@@ -8971,7 +9099,7 @@ impl WorkbookFunctionsBuilder {
     pub fn t_dist(
         &self,
         body: &crate::models::WorkbookFunctionsTDistBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/t_Dist", self.path))
             .json_body(body)
@@ -8982,7 +9110,7 @@ impl WorkbookFunctionsBuilder {
     pub fn t_dist_2_t(
         &self,
         body: &crate::models::WorkbookFunctionsTDist2TBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/t_Dist_2T", self.path))
             .json_body(body)
@@ -8993,7 +9121,7 @@ impl WorkbookFunctionsBuilder {
     pub fn t_dist_rt(
         &self,
         body: &crate::models::WorkbookFunctionsTDistRTBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/t_Dist_RT", self.path))
             .json_body(body)
@@ -9004,7 +9132,7 @@ impl WorkbookFunctionsBuilder {
     pub fn t_inv(
         &self,
         body: &crate::models::WorkbookFunctionsTInvBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/t_Inv", self.path))
             .json_body(body)
@@ -9015,7 +9143,7 @@ impl WorkbookFunctionsBuilder {
     pub fn t_inv_2_t(
         &self,
         body: &crate::models::WorkbookFunctionsTInv2TBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/t_Inv_2T", self.path))
             .json_body(body)
@@ -9026,7 +9154,7 @@ impl WorkbookFunctionsBuilder {
     pub fn unichar(
         &self,
         body: &crate::models::WorkbookFunctionsUnicharBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/unichar", self.path))
             .json_body(body)
@@ -9037,7 +9165,7 @@ impl WorkbookFunctionsBuilder {
     pub fn unicode(
         &self,
         body: &crate::models::WorkbookFunctionsUnicodeBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/unicode", self.path))
             .json_body(body)
@@ -9048,7 +9176,7 @@ impl WorkbookFunctionsBuilder {
     pub fn upper(
         &self,
         body: &crate::models::WorkbookFunctionsUpperBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/upper", self.path))
             .json_body(body)
@@ -9059,7 +9187,7 @@ impl WorkbookFunctionsBuilder {
     pub fn usdollar(
         &self,
         body: &crate::models::WorkbookFunctionsUsdollarBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/usdollar", self.path))
             .json_body(body)
@@ -9070,7 +9198,7 @@ impl WorkbookFunctionsBuilder {
     pub fn value(
         &self,
         body: &crate::models::WorkbookFunctionsValueBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/value", self.path))
             .json_body(body)
@@ -9081,7 +9209,7 @@ impl WorkbookFunctionsBuilder {
     pub fn var_a(
         &self,
         body: &crate::models::WorkbookFunctionsVarABody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/varA", self.path))
             .json_body(body)
@@ -9092,7 +9220,7 @@ impl WorkbookFunctionsBuilder {
     pub fn var_pa(
         &self,
         body: &crate::models::WorkbookFunctionsVarPABody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/varPA", self.path))
             .json_body(body)
@@ -9103,7 +9231,7 @@ impl WorkbookFunctionsBuilder {
     pub fn var_p(
         &self,
         body: &crate::models::WorkbookFunctionsVarPBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/var_P", self.path))
             .json_body(body)
@@ -9114,7 +9242,7 @@ impl WorkbookFunctionsBuilder {
     pub fn var_s(
         &self,
         body: &crate::models::WorkbookFunctionsVarSBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/var_S", self.path))
             .json_body(body)
@@ -9125,7 +9253,7 @@ impl WorkbookFunctionsBuilder {
     pub fn vdb(
         &self,
         body: &crate::models::WorkbookFunctionsVdbBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/vdb", self.path))
             .json_body(body)
@@ -9136,7 +9264,7 @@ impl WorkbookFunctionsBuilder {
     pub fn vlookup(
         &self,
         body: &crate::models::WorkbookFunctionsVlookupBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/vlookup", self.path))
             .json_body(body)
@@ -9147,7 +9275,7 @@ impl WorkbookFunctionsBuilder {
     pub fn weekday(
         &self,
         body: &crate::models::WorkbookFunctionsWeekdayBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/weekday", self.path))
             .json_body(body)
@@ -9158,7 +9286,7 @@ impl WorkbookFunctionsBuilder {
     pub fn week_num(
         &self,
         body: &crate::models::WorkbookFunctionsWeekNumBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/weekNum", self.path))
             .json_body(body)
@@ -9169,7 +9297,7 @@ impl WorkbookFunctionsBuilder {
     pub fn weibull_dist(
         &self,
         body: &crate::models::WorkbookFunctionsWeibullDistBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/weibull_Dist", self.path))
             .json_body(body)
@@ -9180,7 +9308,7 @@ impl WorkbookFunctionsBuilder {
     pub fn work_day(
         &self,
         body: &crate::models::WorkbookFunctionsWorkDayBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/workDay", self.path))
             .json_body(body)
@@ -9191,7 +9319,7 @@ impl WorkbookFunctionsBuilder {
     pub fn work_day_intl(
         &self,
         body: &crate::models::WorkbookFunctionsWorkDayIntlBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/workDay_Intl", self.path))
             .json_body(body)
@@ -9202,7 +9330,7 @@ impl WorkbookFunctionsBuilder {
     pub fn xirr(
         &self,
         body: &crate::models::WorkbookFunctionsXirrBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/xirr", self.path))
             .json_body(body)
@@ -9213,7 +9341,7 @@ impl WorkbookFunctionsBuilder {
     pub fn xnpv(
         &self,
         body: &crate::models::WorkbookFunctionsXnpvBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/xnpv", self.path))
             .json_body(body)
@@ -9224,7 +9352,7 @@ impl WorkbookFunctionsBuilder {
     pub fn xor(
         &self,
         body: &crate::models::WorkbookFunctionsXorBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/xor", self.path))
             .json_body(body)
@@ -9235,7 +9363,7 @@ impl WorkbookFunctionsBuilder {
     pub fn year(
         &self,
         body: &crate::models::WorkbookFunctionsYearBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/year", self.path))
             .json_body(body)
@@ -9246,7 +9374,7 @@ impl WorkbookFunctionsBuilder {
     pub fn year_frac(
         &self,
         body: &crate::models::WorkbookFunctionsYearFracBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/yearFrac", self.path))
             .json_body(body)
@@ -9257,7 +9385,7 @@ impl WorkbookFunctionsBuilder {
     pub fn r#yield(
         &self,
         body: &crate::models::WorkbookFunctionsYieldBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/yield", self.path))
             .json_body(body)
@@ -9268,7 +9396,7 @@ impl WorkbookFunctionsBuilder {
     pub fn yield_disc(
         &self,
         body: &crate::models::WorkbookFunctionsYieldDiscBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/yieldDisc", self.path))
             .json_body(body)
@@ -9279,7 +9407,7 @@ impl WorkbookFunctionsBuilder {
     pub fn yield_mat(
         &self,
         body: &crate::models::WorkbookFunctionsYieldMatBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/yieldMat", self.path))
             .json_body(body)
@@ -9290,7 +9418,7 @@ impl WorkbookFunctionsBuilder {
     pub fn z_test(
         &self,
         body: &crate::models::WorkbookFunctionsZTestBody,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, format!("{}/z_Test", self.path))
             .json_body(body)
@@ -9302,7 +9430,7 @@ impl WorkbookFunctionsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookFunctionsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9312,7 +9440,7 @@ impl WorkbookFunctionsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookFunctionsCollectionBuilder {
         WorkbookFunctionsCollectionBuilder {
@@ -9327,7 +9455,7 @@ impl WorkbookFunctionsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookFunctions> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookFunctions> {
         self.client.collection(self.path.clone())
     }
 
@@ -9338,7 +9466,7 @@ impl WorkbookFunctionsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9347,14 +9475,14 @@ impl WorkbookFunctionsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookFunctions,
-    ) -> graph_core::Request<crate::models::WorkbookFunctions> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctions> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9364,7 +9492,7 @@ impl WorkbookFunctionsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookNamedItemBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9373,7 +9501,10 @@ impl WorkbookNamedItemBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookNamedItemBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookNamedItemBuilder {
         WorkbookNamedItemBuilder {
             client,
             path: path.into(),
@@ -9386,7 +9517,7 @@ impl WorkbookNamedItemBuilder {
     }
 
     /// Reads this `workbookNamedItem` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookNamedItem> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookNamedItem> {
         self.client.entity(self.path.clone())
     }
 
@@ -9395,14 +9526,14 @@ impl WorkbookNamedItemBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookNamedItem,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookNamedItem` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9417,7 +9548,7 @@ impl WorkbookNamedItemBuilder {
 
     /// Calls the `range` function (`GET .../range`).
     #[cfg(feature = "other")]
-    pub fn range(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn range(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/range", self.path))
     }
@@ -9428,7 +9559,7 @@ impl WorkbookNamedItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookNamedItemCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9438,7 +9569,7 @@ impl WorkbookNamedItemCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookNamedItemCollectionBuilder {
         WorkbookNamedItemCollectionBuilder {
@@ -9453,7 +9584,7 @@ impl WorkbookNamedItemCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookNamedItem> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookNamedItem> {
         self.client.collection(self.path.clone())
     }
 
@@ -9464,7 +9595,7 @@ impl WorkbookNamedItemCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9473,14 +9604,14 @@ impl WorkbookNamedItemCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookNamedItem,
-    ) -> graph_core::Request<crate::models::WorkbookNamedItem> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookNamedItem> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -9488,7 +9619,7 @@ impl WorkbookNamedItemCollectionBuilder {
     pub fn add(
         &self,
         body: &crate::models::WorkbookNamedItemCollectionAddBody,
-    ) -> graph_core::Request<crate::models::WorkbookNamedItem> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookNamedItem> {
         self.client
             .request(http::Method::POST, format!("{}/add", self.path))
             .json_body(body)
@@ -9498,7 +9629,7 @@ impl WorkbookNamedItemCollectionBuilder {
     pub fn add_formula_local(
         &self,
         body: &crate::models::WorkbookNamedItemCollectionAddFormulaLocalBody,
-    ) -> graph_core::Request<crate::models::WorkbookNamedItem> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookNamedItem> {
         self.client
             .request(http::Method::POST, format!("{}/addFormulaLocal", self.path))
             .json_body(body)
@@ -9510,7 +9641,7 @@ impl WorkbookNamedItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9519,7 +9650,10 @@ impl WorkbookOperationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookOperationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookOperationBuilder {
         WorkbookOperationBuilder {
             client,
             path: path.into(),
@@ -9532,7 +9666,7 @@ impl WorkbookOperationBuilder {
     }
 
     /// Reads this `workbookOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookOperation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -9541,14 +9675,14 @@ impl WorkbookOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -9558,7 +9692,7 @@ impl WorkbookOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9568,7 +9702,7 @@ impl WorkbookOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookOperationCollectionBuilder {
         WorkbookOperationCollectionBuilder {
@@ -9583,7 +9717,7 @@ impl WorkbookOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookOperation> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -9594,7 +9728,7 @@ impl WorkbookOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9603,14 +9737,14 @@ impl WorkbookOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookOperation,
-    ) -> graph_core::Request<crate::models::WorkbookOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9620,7 +9754,7 @@ impl WorkbookOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookPivotTableBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9629,7 +9763,10 @@ impl WorkbookPivotTableBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookPivotTableBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookPivotTableBuilder {
         WorkbookPivotTableBuilder {
             client,
             path: path.into(),
@@ -9642,7 +9779,7 @@ impl WorkbookPivotTableBuilder {
     }
 
     /// Reads this `workbookPivotTable` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookPivotTable> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookPivotTable> {
         self.client.entity(self.path.clone())
     }
 
@@ -9651,14 +9788,14 @@ impl WorkbookPivotTableBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookPivotTable,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookPivotTable` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9671,7 +9808,7 @@ impl WorkbookPivotTableBuilder {
     }
 
     /// Calls the `refresh` action (`POST .../refresh`).
-    pub fn refresh(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn refresh(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/refresh", self.path))
     }
@@ -9682,7 +9819,7 @@ impl WorkbookPivotTableBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookPivotTableCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9692,7 +9829,7 @@ impl WorkbookPivotTableCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookPivotTableCollectionBuilder {
         WorkbookPivotTableCollectionBuilder {
@@ -9707,7 +9844,7 @@ impl WorkbookPivotTableCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookPivotTable> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookPivotTable> {
         self.client.collection(self.path.clone())
     }
 
@@ -9718,7 +9855,7 @@ impl WorkbookPivotTableCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9727,19 +9864,19 @@ impl WorkbookPivotTableCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookPivotTable,
-    ) -> graph_core::Request<crate::models::WorkbookPivotTable> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookPivotTable> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `refreshAll` action (`POST .../refreshAll`).
-    pub fn refresh_all(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn refresh_all(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/refreshAll", self.path))
     }
@@ -9750,7 +9887,7 @@ impl WorkbookPivotTableCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookTableBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9759,7 +9896,10 @@ impl WorkbookTableBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookTableBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookTableBuilder {
         WorkbookTableBuilder {
             client,
             path: path.into(),
@@ -9772,7 +9912,7 @@ impl WorkbookTableBuilder {
     }
 
     /// Reads this `workbookTable` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookTable> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookTable> {
         self.client.entity(self.path.clone())
     }
 
@@ -9781,14 +9921,14 @@ impl WorkbookTableBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookTable,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookTable` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9825,48 +9965,48 @@ impl WorkbookTableBuilder {
     }
 
     /// Calls the `clearFilters` action (`POST .../clearFilters`).
-    pub fn clear_filters(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn clear_filters(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/clearFilters", self.path))
     }
 
     /// Calls the `convertToRange` action (`POST .../convertToRange`).
     #[cfg(feature = "other")]
-    pub fn convert_to_range(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn convert_to_range(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::POST, format!("{}/convertToRange", self.path))
     }
 
     /// Calls the `reapplyFilters` action (`POST .../reapplyFilters`).
-    pub fn reapply_filters(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn reapply_filters(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/reapplyFilters", self.path))
     }
 
     /// Calls the `dataBodyRange` function (`GET .../dataBodyRange`).
     #[cfg(feature = "other")]
-    pub fn data_body_range(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn data_body_range(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/dataBodyRange", self.path))
     }
 
     /// Calls the `headerRowRange` function (`GET .../headerRowRange`).
     #[cfg(feature = "other")]
-    pub fn header_row_range(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn header_row_range(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/headerRowRange", self.path))
     }
 
     /// Calls the `range` function (`GET .../range`).
     #[cfg(feature = "other")]
-    pub fn range(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn range(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/range", self.path))
     }
 
     /// Calls the `totalRowRange` function (`GET .../totalRowRange`).
     #[cfg(feature = "other")]
-    pub fn total_row_range(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn total_row_range(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/totalRowRange", self.path))
     }
@@ -9877,7 +10017,7 @@ impl WorkbookTableBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookTableCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9887,7 +10027,7 @@ impl WorkbookTableCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookTableCollectionBuilder {
         WorkbookTableCollectionBuilder {
@@ -9902,7 +10042,7 @@ impl WorkbookTableCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookTable> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookTable> {
         self.client.collection(self.path.clone())
     }
 
@@ -9913,7 +10053,7 @@ impl WorkbookTableCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9922,14 +10062,14 @@ impl WorkbookTableCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookTable,
-    ) -> graph_core::Request<crate::models::WorkbookTable> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookTable> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -9937,14 +10077,14 @@ impl WorkbookTableCollectionBuilder {
     pub fn add(
         &self,
         body: &crate::models::WorkbookTableCollectionAddBody,
-    ) -> graph_core::Request<crate::models::WorkbookTable> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookTable> {
         self.client
             .request(http::Method::POST, format!("{}/add", self.path))
             .json_body(body)
     }
 
     /// Calls the `itemAt` function (`GET .../itemAt`).
-    pub fn item_at(&self, index: i32) -> graph_core::Request<crate::models::WorkbookTable> {
+    pub fn item_at(&self, index: i32) -> msgraph_typed_core::Request<crate::models::WorkbookTable> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -9961,7 +10101,7 @@ impl WorkbookTableCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookTableColumnBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9970,7 +10110,10 @@ impl WorkbookTableColumnBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookTableColumnBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookTableColumnBuilder {
         WorkbookTableColumnBuilder {
             client,
             path: path.into(),
@@ -9983,7 +10126,7 @@ impl WorkbookTableColumnBuilder {
     }
 
     /// Reads this `workbookTableColumn` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookTableColumn> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookTableColumn> {
         self.client.entity(self.path.clone())
     }
 
@@ -9992,14 +10135,14 @@ impl WorkbookTableColumnBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookTableColumn,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookTableColumn` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10013,28 +10156,28 @@ impl WorkbookTableColumnBuilder {
 
     /// Calls the `dataBodyRange` function (`GET .../dataBodyRange`).
     #[cfg(feature = "other")]
-    pub fn data_body_range(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn data_body_range(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/dataBodyRange", self.path))
     }
 
     /// Calls the `headerRowRange` function (`GET .../headerRowRange`).
     #[cfg(feature = "other")]
-    pub fn header_row_range(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn header_row_range(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/headerRowRange", self.path))
     }
 
     /// Calls the `range` function (`GET .../range`).
     #[cfg(feature = "other")]
-    pub fn range(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn range(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/range", self.path))
     }
 
     /// Calls the `totalRowRange` function (`GET .../totalRowRange`).
     #[cfg(feature = "other")]
-    pub fn total_row_range(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn total_row_range(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/totalRowRange", self.path))
     }
@@ -10045,7 +10188,7 @@ impl WorkbookTableColumnBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookTableColumnCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10055,7 +10198,7 @@ impl WorkbookTableColumnCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookTableColumnCollectionBuilder {
         WorkbookTableColumnCollectionBuilder {
@@ -10070,7 +10213,9 @@ impl WorkbookTableColumnCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookTableColumn> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookTableColumn> {
         self.client.collection(self.path.clone())
     }
 
@@ -10081,7 +10226,7 @@ impl WorkbookTableColumnCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10090,14 +10235,14 @@ impl WorkbookTableColumnCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookTableColumn,
-    ) -> graph_core::Request<crate::models::WorkbookTableColumn> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookTableColumn> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -10105,14 +10250,17 @@ impl WorkbookTableColumnCollectionBuilder {
     pub fn add(
         &self,
         body: &crate::models::WorkbookTableColumnCollectionAddBody,
-    ) -> graph_core::Request<crate::models::WorkbookTableColumn> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookTableColumn> {
         self.client
             .request(http::Method::POST, format!("{}/add", self.path))
             .json_body(body)
     }
 
     /// Calls the `itemAt` function (`GET .../itemAt`).
-    pub fn item_at(&self, index: i32) -> graph_core::Request<crate::models::WorkbookTableColumn> {
+    pub fn item_at(
+        &self,
+        index: i32,
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookTableColumn> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -10129,7 +10277,7 @@ impl WorkbookTableColumnCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookTableRowBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10138,7 +10286,10 @@ impl WorkbookTableRowBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookTableRowBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookTableRowBuilder {
         WorkbookTableRowBuilder {
             client,
             path: path.into(),
@@ -10151,7 +10302,7 @@ impl WorkbookTableRowBuilder {
     }
 
     /// Reads this `workbookTableRow` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookTableRow> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookTableRow> {
         self.client.entity(self.path.clone())
     }
 
@@ -10160,20 +10311,20 @@ impl WorkbookTableRowBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookTableRow,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookTableRow` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `range` function (`GET .../range`).
     #[cfg(feature = "other")]
-    pub fn range(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn range(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/range", self.path))
     }
@@ -10184,7 +10335,7 @@ impl WorkbookTableRowBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookTableRowCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10194,7 +10345,7 @@ impl WorkbookTableRowCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookTableRowCollectionBuilder {
         WorkbookTableRowCollectionBuilder {
@@ -10209,7 +10360,7 @@ impl WorkbookTableRowCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookTableRow> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookTableRow> {
         self.client.collection(self.path.clone())
     }
 
@@ -10220,7 +10371,7 @@ impl WorkbookTableRowCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10229,14 +10380,14 @@ impl WorkbookTableRowCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookTableRow,
-    ) -> graph_core::Request<crate::models::WorkbookTableRow> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookTableRow> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -10244,14 +10395,17 @@ impl WorkbookTableRowCollectionBuilder {
     pub fn add(
         &self,
         body: &crate::models::WorkbookTableRowCollectionAddBody,
-    ) -> graph_core::Request<crate::models::WorkbookTableRow> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookTableRow> {
         self.client
             .request(http::Method::POST, format!("{}/add", self.path))
             .json_body(body)
     }
 
     /// Calls the `itemAt` function (`GET .../itemAt`).
-    pub fn item_at(&self, index: i32) -> graph_core::Request<crate::models::WorkbookTableRow> {
+    pub fn item_at(
+        &self,
+        index: i32,
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookTableRow> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -10268,7 +10422,7 @@ impl WorkbookTableRowCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookTableSortBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10277,7 +10431,10 @@ impl WorkbookTableSortBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookTableSortBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookTableSortBuilder {
         WorkbookTableSortBuilder {
             client,
             path: path.into(),
@@ -10290,7 +10447,7 @@ impl WorkbookTableSortBuilder {
     }
 
     /// Reads this `workbookTableSort` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookTableSort> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookTableSort> {
         self.client.entity(self.path.clone())
     }
 
@@ -10299,14 +10456,14 @@ impl WorkbookTableSortBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookTableSort,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookTableSort` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10314,20 +10471,20 @@ impl WorkbookTableSortBuilder {
     pub fn apply(
         &self,
         body: &crate::models::WorkbookTableSortApplyBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/apply", self.path))
             .json_body(body)
     }
 
     /// Calls the `clear` action (`POST .../clear`).
-    pub fn clear(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn clear(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/clear", self.path))
     }
 
     /// Calls the `reapply` action (`POST .../reapply`).
-    pub fn reapply(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn reapply(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/reapply", self.path))
     }
@@ -10338,7 +10495,7 @@ impl WorkbookTableSortBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookTableSortCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10348,7 +10505,7 @@ impl WorkbookTableSortCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookTableSortCollectionBuilder {
         WorkbookTableSortCollectionBuilder {
@@ -10363,7 +10520,7 @@ impl WorkbookTableSortCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookTableSort> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookTableSort> {
         self.client.collection(self.path.clone())
     }
 
@@ -10374,7 +10531,7 @@ impl WorkbookTableSortCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10383,14 +10540,14 @@ impl WorkbookTableSortCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookTableSort,
-    ) -> graph_core::Request<crate::models::WorkbookTableSort> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookTableSort> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10400,7 +10557,7 @@ impl WorkbookTableSortCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookWorksheetBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10409,7 +10566,10 @@ impl WorkbookWorksheetBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookWorksheetBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookWorksheetBuilder {
         WorkbookWorksheetBuilder {
             client,
             path: path.into(),
@@ -10422,7 +10582,7 @@ impl WorkbookWorksheetBuilder {
     }
 
     /// Reads this `workbookWorksheet` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookWorksheet> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookWorksheet> {
         self.client.entity(self.path.clone())
     }
 
@@ -10431,14 +10591,14 @@ impl WorkbookWorksheetBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookWorksheet,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookWorksheet` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10484,7 +10644,11 @@ impl WorkbookWorksheetBuilder {
 
     /// Calls the `cell` function (`GET .../cell`).
     #[cfg(feature = "other")]
-    pub fn cell(&self, row: i32, column: i32) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn cell(
+        &self,
+        row: i32,
+        column: i32,
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -10498,14 +10662,14 @@ impl WorkbookWorksheetBuilder {
 
     /// Calls the `range` function (`GET .../range`).
     #[cfg(feature = "other")]
-    pub fn range(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn range(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/range", self.path))
     }
 
     /// Calls the `usedRange` function (`GET .../usedRange`).
     #[cfg(feature = "other")]
-    pub fn used_range(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn used_range(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/usedRange", self.path))
     }
@@ -10516,7 +10680,7 @@ impl WorkbookWorksheetBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookWorksheetCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10526,7 +10690,7 @@ impl WorkbookWorksheetCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookWorksheetCollectionBuilder {
         WorkbookWorksheetCollectionBuilder {
@@ -10541,7 +10705,7 @@ impl WorkbookWorksheetCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookWorksheet> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookWorksheet> {
         self.client.collection(self.path.clone())
     }
 
@@ -10552,7 +10716,7 @@ impl WorkbookWorksheetCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10561,14 +10725,14 @@ impl WorkbookWorksheetCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookWorksheet,
-    ) -> graph_core::Request<crate::models::WorkbookWorksheet> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookWorksheet> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -10576,7 +10740,7 @@ impl WorkbookWorksheetCollectionBuilder {
     pub fn add(
         &self,
         body: &crate::models::WorkbookWorksheetCollectionAddBody,
-    ) -> graph_core::Request<crate::models::WorkbookWorksheet> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookWorksheet> {
         self.client
             .request(http::Method::POST, format!("{}/add", self.path))
             .json_body(body)
@@ -10588,7 +10752,7 @@ impl WorkbookWorksheetCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookWorksheetProtectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10598,7 +10762,7 @@ impl WorkbookWorksheetProtectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookWorksheetProtectionBuilder {
         WorkbookWorksheetProtectionBuilder {
@@ -10613,7 +10777,9 @@ impl WorkbookWorksheetProtectionBuilder {
     }
 
     /// Reads this `workbookWorksheetProtection` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookWorksheetProtection> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookWorksheetProtection> {
         self.client.entity(self.path.clone())
     }
 
@@ -10622,14 +10788,14 @@ impl WorkbookWorksheetProtectionBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookWorksheetProtection,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookWorksheetProtection` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10637,14 +10803,14 @@ impl WorkbookWorksheetProtectionBuilder {
     pub fn protect(
         &self,
         body: &crate::models::WorkbookWorksheetProtectionProtectBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/protect", self.path))
             .json_body(body)
     }
 
     /// Calls the `unprotect` action (`POST .../unprotect`).
-    pub fn unprotect(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn unprotect(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/unprotect", self.path))
     }
@@ -10655,7 +10821,7 @@ impl WorkbookWorksheetProtectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookWorksheetProtectionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10665,7 +10831,7 @@ impl WorkbookWorksheetProtectionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookWorksheetProtectionCollectionBuilder {
         WorkbookWorksheetProtectionCollectionBuilder {
@@ -10682,7 +10848,7 @@ impl WorkbookWorksheetProtectionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WorkbookWorksheetProtection> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookWorksheetProtection> {
         self.client.collection(self.path.clone())
     }
 
@@ -10693,7 +10859,7 @@ impl WorkbookWorksheetProtectionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10702,14 +10868,14 @@ impl WorkbookWorksheetProtectionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookWorksheetProtection,
-    ) -> graph_core::Request<crate::models::WorkbookWorksheetProtection> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookWorksheetProtection> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FilterOperatorSchemaBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,10 @@ impl FilterOperatorSchemaBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> FilterOperatorSchemaBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> FilterOperatorSchemaBuilder {
         FilterOperatorSchemaBuilder {
             client,
             path: path.into(),
@@ -28,7 +31,7 @@ impl FilterOperatorSchemaBuilder {
     }
 
     /// Reads this `filterOperatorSchema` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::FilterOperatorSchema> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::FilterOperatorSchema> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +40,14 @@ impl FilterOperatorSchemaBuilder {
     pub fn update(
         &self,
         body: &crate::models::FilterOperatorSchema,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `filterOperatorSchema` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -54,7 +57,7 @@ impl FilterOperatorSchemaBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FilterOperatorSchemaCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -64,7 +67,7 @@ impl FilterOperatorSchemaCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FilterOperatorSchemaCollectionBuilder {
         FilterOperatorSchemaCollectionBuilder {
@@ -79,7 +82,9 @@ impl FilterOperatorSchemaCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::FilterOperatorSchema> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::FilterOperatorSchema> {
         self.client.collection(self.path.clone())
     }
 
@@ -90,7 +95,7 @@ impl FilterOperatorSchemaCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -99,14 +104,14 @@ impl FilterOperatorSchemaCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::FilterOperatorSchema,
-    ) -> graph_core::Request<crate::models::FilterOperatorSchema> {
+    ) -> msgraph_typed_core::Request<crate::models::FilterOperatorSchema> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttributeMappingFunctionSchemaBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16,7 +16,7 @@ impl AttributeMappingFunctionSchemaBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AttributeMappingFunctionSchemaBuilder {
         AttributeMappingFunctionSchemaBuilder {
@@ -31,7 +31,9 @@ impl AttributeMappingFunctionSchemaBuilder {
     }
 
     /// Reads this `attributeMappingFunctionSchema` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AttributeMappingFunctionSchema> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AttributeMappingFunctionSchema> {
         self.client.entity(self.path.clone())
     }
 
@@ -40,14 +42,14 @@ impl AttributeMappingFunctionSchemaBuilder {
     pub fn update(
         &self,
         body: &crate::models::AttributeMappingFunctionSchema,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `attributeMappingFunctionSchema` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -57,7 +59,7 @@ impl AttributeMappingFunctionSchemaBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttributeMappingFunctionSchemaCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -67,7 +69,7 @@ impl AttributeMappingFunctionSchemaCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AttributeMappingFunctionSchemaCollectionBuilder {
         AttributeMappingFunctionSchemaCollectionBuilder {
@@ -84,7 +86,7 @@ impl AttributeMappingFunctionSchemaCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AttributeMappingFunctionSchema> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AttributeMappingFunctionSchema> {
         self.client.collection(self.path.clone())
     }
 
@@ -95,7 +97,7 @@ impl AttributeMappingFunctionSchemaCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -104,14 +106,14 @@ impl AttributeMappingFunctionSchemaCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AttributeMappingFunctionSchema,
-    ) -> graph_core::Request<crate::models::AttributeMappingFunctionSchema> {
+    ) -> msgraph_typed_core::Request<crate::models::AttributeMappingFunctionSchema> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

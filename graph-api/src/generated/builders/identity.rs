@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ActivitiesContainerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,10 @@ impl ActivitiesContainerBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ActivitiesContainerBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ActivitiesContainerBuilder {
         ActivitiesContainerBuilder {
             client,
             path: path.into(),
@@ -28,7 +31,7 @@ impl ActivitiesContainerBuilder {
     }
 
     /// Reads this `activitiesContainer` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ActivitiesContainer> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ActivitiesContainer> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +40,14 @@ impl ActivitiesContainerBuilder {
     pub fn update(
         &self,
         body: &crate::models::ActivitiesContainer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `activitiesContainer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -62,7 +65,7 @@ impl ActivitiesContainerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ActivitiesContainerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -72,7 +75,7 @@ impl ActivitiesContainerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ActivitiesContainerCollectionBuilder {
         ActivitiesContainerCollectionBuilder {
@@ -87,7 +90,9 @@ impl ActivitiesContainerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ActivitiesContainer> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ActivitiesContainer> {
         self.client.collection(self.path.clone())
     }
 
@@ -98,7 +103,7 @@ impl ActivitiesContainerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -107,14 +112,14 @@ impl ActivitiesContainerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ActivitiesContainer,
-    ) -> graph_core::Request<crate::models::ActivitiesContainer> {
+    ) -> msgraph_typed_core::Request<crate::models::ActivitiesContainer> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -124,7 +129,7 @@ impl ActivitiesContainerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ActivityHistoryItemBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -133,7 +138,10 @@ impl ActivityHistoryItemBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ActivityHistoryItemBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ActivityHistoryItemBuilder {
         ActivityHistoryItemBuilder {
             client,
             path: path.into(),
@@ -146,7 +154,7 @@ impl ActivityHistoryItemBuilder {
     }
 
     /// Reads this `activityHistoryItem` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ActivityHistoryItem> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ActivityHistoryItem> {
         self.client.entity(self.path.clone())
     }
 
@@ -155,14 +163,14 @@ impl ActivityHistoryItemBuilder {
     pub fn update(
         &self,
         body: &crate::models::ActivityHistoryItem,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `activityHistoryItem` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -180,7 +188,7 @@ impl ActivityHistoryItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ActivityHistoryItemCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -190,7 +198,7 @@ impl ActivityHistoryItemCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ActivityHistoryItemCollectionBuilder {
         ActivityHistoryItemCollectionBuilder {
@@ -205,7 +213,9 @@ impl ActivityHistoryItemCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ActivityHistoryItem> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ActivityHistoryItem> {
         self.client.collection(self.path.clone())
     }
 
@@ -216,7 +226,7 @@ impl ActivityHistoryItemCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -225,14 +235,14 @@ impl ActivityHistoryItemCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ActivityHistoryItem,
-    ) -> graph_core::Request<crate::models::ActivityHistoryItem> {
+    ) -> msgraph_typed_core::Request<crate::models::ActivityHistoryItem> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -242,7 +252,7 @@ impl ActivityHistoryItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdhocCallBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -251,7 +261,7 @@ impl AdhocCallBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AdhocCallBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> AdhocCallBuilder {
         AdhocCallBuilder {
             client,
             path: path.into(),
@@ -264,7 +274,7 @@ impl AdhocCallBuilder {
     }
 
     /// Reads this `adhocCall` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AdhocCall> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AdhocCall> {
         self.client.entity(self.path.clone())
     }
 
@@ -273,14 +283,14 @@ impl AdhocCallBuilder {
     pub fn update(
         &self,
         body: &crate::models::AdhocCall,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `adhocCall` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -308,7 +318,7 @@ impl AdhocCallBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdhocCallCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -317,7 +327,10 @@ impl AdhocCallCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AdhocCallCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AdhocCallCollectionBuilder {
         AdhocCallCollectionBuilder {
             client,
             path: path.into(),
@@ -330,7 +343,7 @@ impl AdhocCallCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AdhocCall> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AdhocCall> {
         self.client.collection(self.path.clone())
     }
 
@@ -341,7 +354,7 @@ impl AdhocCallCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -350,14 +363,14 @@ impl AdhocCallCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AdhocCall,
-    ) -> graph_core::Request<crate::models::AdhocCall> {
+    ) -> msgraph_typed_core::Request<crate::models::AdhocCall> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -368,7 +381,7 @@ impl AdhocCallCollectionBuilder {
         user_id: &str,
         start_date_time: &crate::edm::DateTimeOffset,
         end_date_time: &crate::edm::DateTimeOffset,
-    ) -> graph_core::CollectionRequest<crate::models::CallRecording> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CallRecording> {
         self.client.collection(format!(
             "{}/getAllRecordings(userId={},startDateTime={},endDateTime={})",
             self.path,
@@ -385,7 +398,7 @@ impl AdhocCallCollectionBuilder {
         user_id: &str,
         start_date_time: &crate::edm::DateTimeOffset,
         end_date_time: &crate::edm::DateTimeOffset,
-    ) -> graph_core::CollectionRequest<crate::models::CallTranscript> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CallTranscript> {
         self.client.collection(format!(
             "{}/getAllTranscripts(userId={},startDateTime={},endDateTime={})",
             self.path,
@@ -401,7 +414,7 @@ impl AdhocCallCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdministrativeUnitBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -410,7 +423,10 @@ impl AdministrativeUnitBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AdministrativeUnitBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AdministrativeUnitBuilder {
         AdministrativeUnitBuilder {
             client,
             path: path.into(),
@@ -423,7 +439,7 @@ impl AdministrativeUnitBuilder {
     }
 
     /// Reads this `administrativeUnit` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AdministrativeUnit> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AdministrativeUnit> {
         self.client.entity(self.path.clone())
     }
 
@@ -432,14 +448,14 @@ impl AdministrativeUnitBuilder {
     pub fn update(
         &self,
         body: &crate::models::AdministrativeUnit,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `administrativeUnit` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -472,7 +488,7 @@ impl AdministrativeUnitBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -485,7 +501,7 @@ impl AdministrativeUnitBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -498,7 +514,7 @@ impl AdministrativeUnitBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -508,7 +524,7 @@ impl AdministrativeUnitBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -518,7 +534,7 @@ impl AdministrativeUnitBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -529,7 +545,7 @@ impl AdministrativeUnitBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdministrativeUnitCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -539,7 +555,7 @@ impl AdministrativeUnitCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AdministrativeUnitCollectionBuilder {
         AdministrativeUnitCollectionBuilder {
@@ -554,7 +570,7 @@ impl AdministrativeUnitCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AdministrativeUnit> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AdministrativeUnit> {
         self.client.collection(self.path.clone())
     }
 
@@ -565,7 +581,7 @@ impl AdministrativeUnitCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -574,19 +590,19 @@ impl AdministrativeUnitCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AdministrativeUnit,
-    ) -> graph_core::Request<crate::models::AdministrativeUnit> {
+    ) -> msgraph_typed_core::Request<crate::models::AdministrativeUnit> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AdministrativeUnit> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AdministrativeUnit> {
         self.client.delta(format!("{}/delta", self.path))
     }
 
@@ -594,7 +610,7 @@ impl AdministrativeUnitCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -607,7 +623,8 @@ impl AdministrativeUnitCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -617,7 +634,7 @@ impl AdministrativeUnitCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -632,7 +649,7 @@ impl AdministrativeUnitCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgentIdentityBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -641,7 +658,10 @@ impl AgentIdentityBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AgentIdentityBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AgentIdentityBuilder {
         AgentIdentityBuilder {
             client,
             path: path.into(),
@@ -654,7 +674,7 @@ impl AgentIdentityBuilder {
     }
 
     /// Reads this `agentIdentity` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AgentIdentity> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AgentIdentity> {
         self.client.entity(self.path.clone())
     }
 
@@ -663,14 +683,14 @@ impl AgentIdentityBuilder {
     pub fn update(
         &self,
         body: &crate::models::AgentIdentity,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `agentIdentity` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -854,7 +874,7 @@ impl AgentIdentityBuilder {
     pub fn add_key(
         &self,
         body: &crate::models::ServicePrincipalAddKeyBody,
-    ) -> graph_core::Request<crate::models::KeyCredential> {
+    ) -> msgraph_typed_core::Request<crate::models::KeyCredential> {
         self.client
             .request(http::Method::POST, format!("{}/addKey", self.path))
             .json_body(body)
@@ -864,7 +884,7 @@ impl AgentIdentityBuilder {
     pub fn add_password(
         &self,
         body: &crate::models::ServicePrincipalAddPasswordBody,
-    ) -> graph_core::Request<crate::models::PasswordCredential> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordCredential> {
         self.client
             .request(http::Method::POST, format!("{}/addPassword", self.path))
             .json_body(body)
@@ -874,7 +894,7 @@ impl AgentIdentityBuilder {
     pub fn add_token_signing_certificate(
         &self,
         body: &crate::models::ServicePrincipalAddTokenSigningCertificateBody,
-    ) -> graph_core::Request<crate::models::SelfSignedCertificate> {
+    ) -> msgraph_typed_core::Request<crate::models::SelfSignedCertificate> {
         self.client
             .request(
                 http::Method::POST,
@@ -887,7 +907,7 @@ impl AgentIdentityBuilder {
     pub fn remove_key(
         &self,
         body: &crate::models::ServicePrincipalRemoveKeyBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/removeKey", self.path))
             .json_body(body)
@@ -897,7 +917,7 @@ impl AgentIdentityBuilder {
     pub fn remove_password(
         &self,
         body: &crate::models::ServicePrincipalRemovePasswordBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/removePassword", self.path))
             .json_body(body)
@@ -907,7 +927,7 @@ impl AgentIdentityBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -920,7 +940,7 @@ impl AgentIdentityBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -933,7 +953,7 @@ impl AgentIdentityBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -943,7 +963,7 @@ impl AgentIdentityBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -953,7 +973,7 @@ impl AgentIdentityBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -964,7 +984,7 @@ impl AgentIdentityBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgentIdentityCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -974,7 +994,7 @@ impl AgentIdentityCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AgentIdentityCollectionBuilder {
         AgentIdentityCollectionBuilder {
@@ -989,7 +1009,7 @@ impl AgentIdentityCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AgentIdentity> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AgentIdentity> {
         self.client.collection(self.path.clone())
     }
 
@@ -1000,7 +1020,7 @@ impl AgentIdentityCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1009,19 +1029,19 @@ impl AgentIdentityCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AgentIdentity,
-    ) -> graph_core::Request<crate::models::AgentIdentity> {
+    ) -> msgraph_typed_core::Request<crate::models::AgentIdentity> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyServicePrincipal> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyServicePrincipal> {
         self.client.delta(format!("{}/delta", self.path))
     }
 
@@ -1029,7 +1049,7 @@ impl AgentIdentityCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -1042,7 +1062,8 @@ impl AgentIdentityCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -1052,7 +1073,7 @@ impl AgentIdentityCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -1067,7 +1088,7 @@ impl AgentIdentityCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgentIdentityBlueprintBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1077,7 +1098,7 @@ impl AgentIdentityBlueprintBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AgentIdentityBlueprintBuilder {
         AgentIdentityBlueprintBuilder {
@@ -1092,7 +1113,7 @@ impl AgentIdentityBlueprintBuilder {
     }
 
     /// Reads this `agentIdentityBlueprint` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AgentIdentityBlueprint> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AgentIdentityBlueprint> {
         self.client.entity(self.path.clone())
     }
 
@@ -1101,14 +1122,14 @@ impl AgentIdentityBlueprintBuilder {
     pub fn update(
         &self,
         body: &crate::models::AgentIdentityBlueprint,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `agentIdentityBlueprint` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1216,7 +1237,7 @@ impl AgentIdentityBlueprintBuilder {
     pub fn add_key(
         &self,
         body: &crate::models::ApplicationAddKeyBody,
-    ) -> graph_core::Request<crate::models::KeyCredential> {
+    ) -> msgraph_typed_core::Request<crate::models::KeyCredential> {
         self.client
             .request(http::Method::POST, format!("{}/addKey", self.path))
             .json_body(body)
@@ -1226,7 +1247,7 @@ impl AgentIdentityBlueprintBuilder {
     pub fn add_password(
         &self,
         body: &crate::models::ApplicationAddPasswordBody,
-    ) -> graph_core::Request<crate::models::PasswordCredential> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordCredential> {
         self.client
             .request(http::Method::POST, format!("{}/addPassword", self.path))
             .json_body(body)
@@ -1236,7 +1257,7 @@ impl AgentIdentityBlueprintBuilder {
     pub fn remove_key(
         &self,
         body: &crate::models::ApplicationRemoveKeyBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/removeKey", self.path))
             .json_body(body)
@@ -1246,7 +1267,7 @@ impl AgentIdentityBlueprintBuilder {
     pub fn remove_password(
         &self,
         body: &crate::models::ApplicationRemovePasswordBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/removePassword", self.path))
             .json_body(body)
@@ -1256,7 +1277,7 @@ impl AgentIdentityBlueprintBuilder {
     pub fn set_verified_publisher(
         &self,
         body: &crate::models::ApplicationSetVerifiedPublisherBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -1266,7 +1287,9 @@ impl AgentIdentityBlueprintBuilder {
     }
 
     /// Calls the `unsetVerifiedPublisher` action (`POST .../unsetVerifiedPublisher`).
-    pub fn unset_verified_publisher(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn unset_verified_publisher(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/unsetVerifiedPublisher", self.path),
@@ -1277,7 +1300,7 @@ impl AgentIdentityBlueprintBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -1290,7 +1313,7 @@ impl AgentIdentityBlueprintBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -1303,7 +1326,7 @@ impl AgentIdentityBlueprintBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -1313,7 +1336,7 @@ impl AgentIdentityBlueprintBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -1323,7 +1346,7 @@ impl AgentIdentityBlueprintBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -1334,7 +1357,7 @@ impl AgentIdentityBlueprintBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgentIdentityBlueprintCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1344,7 +1367,7 @@ impl AgentIdentityBlueprintCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AgentIdentityBlueprintCollectionBuilder {
         AgentIdentityBlueprintCollectionBuilder {
@@ -1359,7 +1382,9 @@ impl AgentIdentityBlueprintCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AgentIdentityBlueprint> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AgentIdentityBlueprint> {
         self.client.collection(self.path.clone())
     }
 
@@ -1370,7 +1395,7 @@ impl AgentIdentityBlueprintCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1379,19 +1404,19 @@ impl AgentIdentityBlueprintCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AgentIdentityBlueprint,
-    ) -> graph_core::Request<crate::models::AgentIdentityBlueprint> {
+    ) -> msgraph_typed_core::Request<crate::models::AgentIdentityBlueprint> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyApplication> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyApplication> {
         self.client.delta(format!("{}/delta", self.path))
     }
 
@@ -1399,7 +1424,7 @@ impl AgentIdentityBlueprintCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -1412,7 +1437,8 @@ impl AgentIdentityBlueprintCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -1422,7 +1448,7 @@ impl AgentIdentityBlueprintCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -1437,7 +1463,7 @@ impl AgentIdentityBlueprintCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgentIdentityBlueprintPrincipalBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1447,7 +1473,7 @@ impl AgentIdentityBlueprintPrincipalBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AgentIdentityBlueprintPrincipalBuilder {
         AgentIdentityBlueprintPrincipalBuilder {
@@ -1462,7 +1488,9 @@ impl AgentIdentityBlueprintPrincipalBuilder {
     }
 
     /// Reads this `agentIdentityBlueprintPrincipal` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AgentIdentityBlueprintPrincipal> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AgentIdentityBlueprintPrincipal> {
         self.client.entity(self.path.clone())
     }
 
@@ -1471,14 +1499,14 @@ impl AgentIdentityBlueprintPrincipalBuilder {
     pub fn update(
         &self,
         body: &crate::models::AgentIdentityBlueprintPrincipal,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `agentIdentityBlueprintPrincipal` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1662,7 +1690,7 @@ impl AgentIdentityBlueprintPrincipalBuilder {
     pub fn add_key(
         &self,
         body: &crate::models::ServicePrincipalAddKeyBody,
-    ) -> graph_core::Request<crate::models::KeyCredential> {
+    ) -> msgraph_typed_core::Request<crate::models::KeyCredential> {
         self.client
             .request(http::Method::POST, format!("{}/addKey", self.path))
             .json_body(body)
@@ -1672,7 +1700,7 @@ impl AgentIdentityBlueprintPrincipalBuilder {
     pub fn add_password(
         &self,
         body: &crate::models::ServicePrincipalAddPasswordBody,
-    ) -> graph_core::Request<crate::models::PasswordCredential> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordCredential> {
         self.client
             .request(http::Method::POST, format!("{}/addPassword", self.path))
             .json_body(body)
@@ -1682,7 +1710,7 @@ impl AgentIdentityBlueprintPrincipalBuilder {
     pub fn add_token_signing_certificate(
         &self,
         body: &crate::models::ServicePrincipalAddTokenSigningCertificateBody,
-    ) -> graph_core::Request<crate::models::SelfSignedCertificate> {
+    ) -> msgraph_typed_core::Request<crate::models::SelfSignedCertificate> {
         self.client
             .request(
                 http::Method::POST,
@@ -1695,7 +1723,7 @@ impl AgentIdentityBlueprintPrincipalBuilder {
     pub fn remove_key(
         &self,
         body: &crate::models::ServicePrincipalRemoveKeyBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/removeKey", self.path))
             .json_body(body)
@@ -1705,7 +1733,7 @@ impl AgentIdentityBlueprintPrincipalBuilder {
     pub fn remove_password(
         &self,
         body: &crate::models::ServicePrincipalRemovePasswordBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/removePassword", self.path))
             .json_body(body)
@@ -1715,7 +1743,7 @@ impl AgentIdentityBlueprintPrincipalBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -1728,7 +1756,7 @@ impl AgentIdentityBlueprintPrincipalBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -1741,7 +1769,7 @@ impl AgentIdentityBlueprintPrincipalBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -1751,7 +1779,7 @@ impl AgentIdentityBlueprintPrincipalBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -1761,7 +1789,7 @@ impl AgentIdentityBlueprintPrincipalBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -1772,7 +1800,7 @@ impl AgentIdentityBlueprintPrincipalBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgentIdentityBlueprintPrincipalCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1782,7 +1810,7 @@ impl AgentIdentityBlueprintPrincipalCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AgentIdentityBlueprintPrincipalCollectionBuilder {
         AgentIdentityBlueprintPrincipalCollectionBuilder {
@@ -1799,7 +1827,7 @@ impl AgentIdentityBlueprintPrincipalCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AgentIdentityBlueprintPrincipal> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AgentIdentityBlueprintPrincipal> {
         self.client.collection(self.path.clone())
     }
 
@@ -1810,7 +1838,7 @@ impl AgentIdentityBlueprintPrincipalCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1819,19 +1847,19 @@ impl AgentIdentityBlueprintPrincipalCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AgentIdentityBlueprintPrincipal,
-    ) -> graph_core::Request<crate::models::AgentIdentityBlueprintPrincipal> {
+    ) -> msgraph_typed_core::Request<crate::models::AgentIdentityBlueprintPrincipal> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyServicePrincipal> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyServicePrincipal> {
         self.client.delta(format!("{}/delta", self.path))
     }
 
@@ -1839,7 +1867,7 @@ impl AgentIdentityBlueprintPrincipalCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -1852,7 +1880,8 @@ impl AgentIdentityBlueprintPrincipalCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -1862,7 +1891,7 @@ impl AgentIdentityBlueprintPrincipalCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -1877,7 +1906,7 @@ impl AgentIdentityBlueprintPrincipalCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgentUserBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1886,7 +1915,7 @@ impl AgentUserBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AgentUserBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> AgentUserBuilder {
         AgentUserBuilder {
             client,
             path: path.into(),
@@ -1899,7 +1928,7 @@ impl AgentUserBuilder {
     }
 
     /// Reads this `agentUser` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AgentUser> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AgentUser> {
         self.client.entity(self.path.clone())
     }
 
@@ -1908,14 +1937,14 @@ impl AgentUserBuilder {
     pub fn update(
         &self,
         body: &crate::models::AgentUser,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `agentUser` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2407,7 +2436,7 @@ impl AgentUserBuilder {
     pub fn assign_license(
         &self,
         body: &crate::models::UserAssignLicenseBody,
-    ) -> graph_core::Request<crate::models::AnyUser> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyUser> {
         self.client
             .request(http::Method::POST, format!("{}/assignLicense", self.path))
             .json_body(body)
@@ -2417,7 +2446,7 @@ impl AgentUserBuilder {
     pub fn change_password(
         &self,
         body: &crate::models::UserChangePasswordBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/changePassword", self.path))
             .json_body(body)
@@ -2427,7 +2456,7 @@ impl AgentUserBuilder {
     pub fn export_personal_data(
         &self,
         body: &crate::models::UserExportPersonalDataBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -2440,7 +2469,7 @@ impl AgentUserBuilder {
     pub fn find_meeting_times(
         &self,
         body: &crate::models::UserFindMeetingTimesBody,
-    ) -> graph_core::Request<crate::models::MeetingTimeSuggestionsResult> {
+    ) -> msgraph_typed_core::Request<crate::models::MeetingTimeSuggestionsResult> {
         self.client
             .request(
                 http::Method::POST,
@@ -2453,14 +2482,16 @@ impl AgentUserBuilder {
     pub fn get_mail_tips(
         &self,
         body: &crate::models::UserGetMailTipsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::MailTips>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::MailTips>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMailTips", self.path))
             .json_body(body)
     }
 
     /// Calls the `removeAllDevicesFromManagement` action (`POST .../removeAllDevicesFromManagement`).
-    pub fn remove_all_devices_from_management(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn remove_all_devices_from_management(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/removeAllDevicesFromManagement", self.path),
@@ -2468,7 +2499,9 @@ impl AgentUserBuilder {
     }
 
     /// Calls the `reprocessLicenseAssignment` action (`POST .../reprocessLicenseAssignment`).
-    pub fn reprocess_license_assignment(&self) -> graph_core::Request<crate::models::AnyUser> {
+    pub fn reprocess_license_assignment(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::AnyUser> {
         self.client.request(
             http::Method::POST,
             format!("{}/reprocessLicenseAssignment", self.path),
@@ -2476,7 +2509,9 @@ impl AgentUserBuilder {
     }
 
     /// Calls the `retryServiceProvisioning` action (`POST .../retryServiceProvisioning`).
-    pub fn retry_service_provisioning(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn retry_service_provisioning(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/retryServiceProvisioning", self.path),
@@ -2484,7 +2519,7 @@ impl AgentUserBuilder {
     }
 
     /// Calls the `revokeSignInSessions` action (`POST .../revokeSignInSessions`).
-    pub fn revoke_sign_in_sessions(&self) -> graph_core::Request<crate::ODataValue<bool>> {
+    pub fn revoke_sign_in_sessions(&self) -> msgraph_typed_core::Request<crate::ODataValue<bool>> {
         self.client.request(
             http::Method::POST,
             format!("{}/revokeSignInSessions", self.path),
@@ -2496,7 +2531,7 @@ impl AgentUserBuilder {
     pub fn send_mail(
         &self,
         body: &crate::models::UserSendMailBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/sendMail", self.path))
             .json_body(body)
@@ -2506,7 +2541,7 @@ impl AgentUserBuilder {
     pub fn translate_exchange_ids(
         &self,
         body: &crate::models::UserTranslateExchangeIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ConvertIdResult>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ConvertIdResult>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -2519,7 +2554,7 @@ impl AgentUserBuilder {
     pub fn wipe_managed_app_registrations_by_device_tag(
         &self,
         body: &crate::models::UserWipeManagedAppRegistrationsByDeviceTagBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -2531,7 +2566,7 @@ impl AgentUserBuilder {
     /// Calls the `exportDeviceAndAppManagementData` function (`GET .../exportDeviceAndAppManagementData`).
     pub fn export_device_and_app_management_data(
         &self,
-    ) -> graph_core::Request<crate::models::DeviceAndAppManagementData> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceAndAppManagementData> {
         self.client.request(
             http::Method::GET,
             format!("{}/exportDeviceAndAppManagementData", self.path),
@@ -2541,7 +2576,7 @@ impl AgentUserBuilder {
     /// Calls the `getManagedAppDiagnosticStatuses` function (`GET .../getManagedAppDiagnosticStatuses`).
     pub fn get_managed_app_diagnostic_statuses(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ManagedAppDiagnosticStatus> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ManagedAppDiagnosticStatus> {
         self.client
             .collection(format!("{}/getManagedAppDiagnosticStatuses", self.path))
     }
@@ -2550,7 +2585,7 @@ impl AgentUserBuilder {
     #[cfg(feature = "device-management")]
     pub fn get_managed_app_policies(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyManagedAppPolicy> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyManagedAppPolicy> {
         self.client
             .collection(format!("{}/getManagedAppPolicies", self.path))
     }
@@ -2558,7 +2593,7 @@ impl AgentUserBuilder {
     /// Calls the `getManagedDevicesWithAppFailures` function (`GET .../getManagedDevicesWithAppFailures`).
     pub fn get_managed_devices_with_app_failures(
         &self,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client.request(
             http::Method::GET,
             format!("{}/getManagedDevicesWithAppFailures", self.path),
@@ -2570,7 +2605,7 @@ impl AgentUserBuilder {
         &self,
         start_date_time: &str,
         end_date_time: &str,
-    ) -> graph_core::CollectionRequest<crate::models::Reminder> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::Reminder> {
         self.client.collection(format!(
             "{}/reminderView(StartDateTime={},EndDateTime={})",
             self.path,
@@ -2583,7 +2618,7 @@ impl AgentUserBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -2596,7 +2631,7 @@ impl AgentUserBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -2609,7 +2644,7 @@ impl AgentUserBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -2619,7 +2654,7 @@ impl AgentUserBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -2629,7 +2664,7 @@ impl AgentUserBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -2640,7 +2675,7 @@ impl AgentUserBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgentUserCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2649,7 +2684,10 @@ impl AgentUserCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AgentUserCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AgentUserCollectionBuilder {
         AgentUserCollectionBuilder {
             client,
             path: path.into(),
@@ -2662,7 +2700,7 @@ impl AgentUserCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AgentUser> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AgentUser> {
         self.client.collection(self.path.clone())
     }
 
@@ -2673,7 +2711,7 @@ impl AgentUserCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2682,19 +2720,19 @@ impl AgentUserCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AgentUser,
-    ) -> graph_core::Request<crate::models::AgentUser> {
+    ) -> msgraph_typed_core::Request<crate::models::AgentUser> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyUser> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyUser> {
         self.client.delta(format!("{}/delta", self.path))
     }
 
@@ -2702,7 +2740,7 @@ impl AgentUserCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -2715,7 +2753,8 @@ impl AgentUserCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -2725,7 +2764,7 @@ impl AgentUserCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -2740,7 +2779,7 @@ impl AgentUserCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApplicationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2749,7 +2788,7 @@ impl ApplicationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ApplicationBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ApplicationBuilder {
         ApplicationBuilder {
             client,
             path: path.into(),
@@ -2762,7 +2801,7 @@ impl ApplicationBuilder {
     }
 
     /// Reads this `application` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyApplication> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyApplication> {
         self.client.entity(self.path.clone())
     }
 
@@ -2771,14 +2810,14 @@ impl ApplicationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Application,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `application` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2868,7 +2907,7 @@ impl ApplicationBuilder {
     pub fn add_key(
         &self,
         body: &crate::models::ApplicationAddKeyBody,
-    ) -> graph_core::Request<crate::models::KeyCredential> {
+    ) -> msgraph_typed_core::Request<crate::models::KeyCredential> {
         self.client
             .request(http::Method::POST, format!("{}/addKey", self.path))
             .json_body(body)
@@ -2878,7 +2917,7 @@ impl ApplicationBuilder {
     pub fn add_password(
         &self,
         body: &crate::models::ApplicationAddPasswordBody,
-    ) -> graph_core::Request<crate::models::PasswordCredential> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordCredential> {
         self.client
             .request(http::Method::POST, format!("{}/addPassword", self.path))
             .json_body(body)
@@ -2888,7 +2927,7 @@ impl ApplicationBuilder {
     pub fn remove_key(
         &self,
         body: &crate::models::ApplicationRemoveKeyBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/removeKey", self.path))
             .json_body(body)
@@ -2898,7 +2937,7 @@ impl ApplicationBuilder {
     pub fn remove_password(
         &self,
         body: &crate::models::ApplicationRemovePasswordBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/removePassword", self.path))
             .json_body(body)
@@ -2908,7 +2947,7 @@ impl ApplicationBuilder {
     pub fn set_verified_publisher(
         &self,
         body: &crate::models::ApplicationSetVerifiedPublisherBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -2918,7 +2957,9 @@ impl ApplicationBuilder {
     }
 
     /// Calls the `unsetVerifiedPublisher` action (`POST .../unsetVerifiedPublisher`).
-    pub fn unset_verified_publisher(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn unset_verified_publisher(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/unsetVerifiedPublisher", self.path),
@@ -2929,7 +2970,7 @@ impl ApplicationBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -2942,7 +2983,7 @@ impl ApplicationBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -2955,7 +2996,7 @@ impl ApplicationBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -2965,7 +3006,7 @@ impl ApplicationBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -2975,7 +3016,7 @@ impl ApplicationBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -2986,7 +3027,7 @@ impl ApplicationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApplicationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2996,7 +3037,7 @@ impl ApplicationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ApplicationCollectionBuilder {
         ApplicationCollectionBuilder {
@@ -3011,7 +3052,7 @@ impl ApplicationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyApplication> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyApplication> {
         self.client.collection(self.path.clone())
     }
 
@@ -3022,7 +3063,7 @@ impl ApplicationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3031,14 +3072,14 @@ impl ApplicationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Application,
-    ) -> graph_core::Request<crate::models::AnyApplication> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyApplication> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -3053,7 +3094,7 @@ impl ApplicationCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyApplication> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyApplication> {
         self.client.delta(format!("{}/delta", self.path))
     }
 
@@ -3061,7 +3102,7 @@ impl ApplicationCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3074,7 +3115,8 @@ impl ApplicationCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -3084,7 +3126,7 @@ impl ApplicationCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -3099,7 +3141,7 @@ impl ApplicationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppRoleAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3108,7 +3150,10 @@ impl AppRoleAssignmentBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AppRoleAssignmentBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AppRoleAssignmentBuilder {
         AppRoleAssignmentBuilder {
             client,
             path: path.into(),
@@ -3121,7 +3166,7 @@ impl AppRoleAssignmentBuilder {
     }
 
     /// Reads this `appRoleAssignment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AppRoleAssignment> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AppRoleAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -3130,14 +3175,14 @@ impl AppRoleAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::AppRoleAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `appRoleAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3145,7 +3190,7 @@ impl AppRoleAssignmentBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3158,7 +3203,7 @@ impl AppRoleAssignmentBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3171,7 +3216,7 @@ impl AppRoleAssignmentBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -3181,7 +3226,7 @@ impl AppRoleAssignmentBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3191,7 +3236,7 @@ impl AppRoleAssignmentBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -3202,7 +3247,7 @@ impl AppRoleAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppRoleAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3212,7 +3257,7 @@ impl AppRoleAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AppRoleAssignmentCollectionBuilder {
         AppRoleAssignmentCollectionBuilder {
@@ -3227,7 +3272,7 @@ impl AppRoleAssignmentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AppRoleAssignment> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AppRoleAssignment> {
         self.client.collection(self.path.clone())
     }
 
@@ -3238,7 +3283,7 @@ impl AppRoleAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3247,14 +3292,14 @@ impl AppRoleAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AppRoleAssignment,
-    ) -> graph_core::Request<crate::models::AppRoleAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::AppRoleAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -3262,7 +3307,7 @@ impl AppRoleAssignmentCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3275,7 +3320,8 @@ impl AppRoleAssignmentCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -3285,7 +3331,7 @@ impl AppRoleAssignmentCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -3295,7 +3341,7 @@ impl AppRoleAssignmentCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -3305,7 +3351,7 @@ impl AppRoleAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApprovedClientAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3314,7 +3360,10 @@ impl ApprovedClientAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ApprovedClientAppBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ApprovedClientAppBuilder {
         ApprovedClientAppBuilder {
             client,
             path: path.into(),
@@ -3327,7 +3376,7 @@ impl ApprovedClientAppBuilder {
     }
 
     /// Reads this `approvedClientApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ApprovedClientApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ApprovedClientApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -3336,14 +3385,14 @@ impl ApprovedClientAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::ApprovedClientApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `approvedClientApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3353,7 +3402,7 @@ impl ApprovedClientAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApprovedClientAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3363,7 +3412,7 @@ impl ApprovedClientAppCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ApprovedClientAppCollectionBuilder {
         ApprovedClientAppCollectionBuilder {
@@ -3378,7 +3427,7 @@ impl ApprovedClientAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ApprovedClientApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ApprovedClientApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -3389,7 +3438,7 @@ impl ApprovedClientAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3398,14 +3447,14 @@ impl ApprovedClientAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ApprovedClientApp,
-    ) -> graph_core::Request<crate::models::ApprovedClientApp> {
+    ) -> msgraph_typed_core::Request<crate::models::ApprovedClientApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3415,7 +3464,7 @@ impl ApprovedClientAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BulkUploadBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3424,7 +3473,7 @@ impl BulkUploadBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BulkUploadBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> BulkUploadBuilder {
         BulkUploadBuilder {
             client,
             path: path.into(),
@@ -3437,7 +3486,7 @@ impl BulkUploadBuilder {
     }
 
     /// Reads this `bulkUpload` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::BulkUpload> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::BulkUpload> {
         self.client.entity(self.path.clone())
     }
 
@@ -3446,14 +3495,14 @@ impl BulkUploadBuilder {
     pub fn update(
         &self,
         body: &crate::models::BulkUpload,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `bulkUpload` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3463,7 +3512,7 @@ impl BulkUploadBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BulkUploadCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3472,7 +3521,10 @@ impl BulkUploadCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BulkUploadCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BulkUploadCollectionBuilder {
         BulkUploadCollectionBuilder {
             client,
             path: path.into(),
@@ -3485,7 +3537,7 @@ impl BulkUploadCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::BulkUpload> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::BulkUpload> {
         self.client.collection(self.path.clone())
     }
 
@@ -3496,7 +3548,7 @@ impl BulkUploadCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3505,14 +3557,14 @@ impl BulkUploadCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BulkUpload,
-    ) -> graph_core::Request<crate::models::BulkUpload> {
+    ) -> msgraph_typed_core::Request<crate::models::BulkUpload> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3522,7 +3574,7 @@ impl BulkUploadCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CertificateAuthorityDetailBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3532,7 +3584,7 @@ impl CertificateAuthorityDetailBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CertificateAuthorityDetailBuilder {
         CertificateAuthorityDetailBuilder {
@@ -3547,7 +3599,9 @@ impl CertificateAuthorityDetailBuilder {
     }
 
     /// Reads this `certificateAuthorityDetail` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CertificateAuthorityDetail> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::CertificateAuthorityDetail> {
         self.client.entity(self.path.clone())
     }
 
@@ -3556,14 +3610,14 @@ impl CertificateAuthorityDetailBuilder {
     pub fn update(
         &self,
         body: &crate::models::CertificateAuthorityDetail,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `certificateAuthorityDetail` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3571,7 +3625,7 @@ impl CertificateAuthorityDetailBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3584,7 +3638,7 @@ impl CertificateAuthorityDetailBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3597,7 +3651,7 @@ impl CertificateAuthorityDetailBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -3607,7 +3661,7 @@ impl CertificateAuthorityDetailBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3617,7 +3671,7 @@ impl CertificateAuthorityDetailBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -3628,7 +3682,7 @@ impl CertificateAuthorityDetailBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CertificateAuthorityDetailCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3638,7 +3692,7 @@ impl CertificateAuthorityDetailCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CertificateAuthorityDetailCollectionBuilder {
         CertificateAuthorityDetailCollectionBuilder {
@@ -3653,7 +3707,9 @@ impl CertificateAuthorityDetailCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CertificateAuthorityDetail> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CertificateAuthorityDetail> {
         self.client.collection(self.path.clone())
     }
 
@@ -3664,7 +3720,7 @@ impl CertificateAuthorityDetailCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3673,14 +3729,14 @@ impl CertificateAuthorityDetailCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CertificateAuthorityDetail,
-    ) -> graph_core::Request<crate::models::CertificateAuthorityDetail> {
+    ) -> msgraph_typed_core::Request<crate::models::CertificateAuthorityDetail> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -3688,7 +3744,7 @@ impl CertificateAuthorityDetailCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3701,7 +3757,8 @@ impl CertificateAuthorityDetailCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -3711,7 +3768,7 @@ impl CertificateAuthorityDetailCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -3721,7 +3778,7 @@ impl CertificateAuthorityDetailCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -3731,7 +3788,7 @@ impl CertificateAuthorityDetailCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CertificateBasedAuthPkiBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3741,7 +3798,7 @@ impl CertificateBasedAuthPkiBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CertificateBasedAuthPkiBuilder {
         CertificateBasedAuthPkiBuilder {
@@ -3756,7 +3813,7 @@ impl CertificateBasedAuthPkiBuilder {
     }
 
     /// Reads this `certificateBasedAuthPki` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CertificateBasedAuthPki> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CertificateBasedAuthPki> {
         self.client.entity(self.path.clone())
     }
 
@@ -3765,14 +3822,14 @@ impl CertificateBasedAuthPkiBuilder {
     pub fn update(
         &self,
         body: &crate::models::CertificateBasedAuthPki,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `certificateBasedAuthPki` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3790,7 +3847,7 @@ impl CertificateBasedAuthPkiBuilder {
     pub fn upload(
         &self,
         body: &crate::models::CertificateBasedAuthPkiUploadBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/upload", self.path))
             .json_body(body)
@@ -3800,7 +3857,7 @@ impl CertificateBasedAuthPkiBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3813,7 +3870,7 @@ impl CertificateBasedAuthPkiBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3826,7 +3883,7 @@ impl CertificateBasedAuthPkiBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -3836,7 +3893,7 @@ impl CertificateBasedAuthPkiBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3846,7 +3903,7 @@ impl CertificateBasedAuthPkiBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -3857,7 +3914,7 @@ impl CertificateBasedAuthPkiBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CertificateBasedAuthPkiCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3867,7 +3924,7 @@ impl CertificateBasedAuthPkiCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CertificateBasedAuthPkiCollectionBuilder {
         CertificateBasedAuthPkiCollectionBuilder {
@@ -3882,7 +3939,9 @@ impl CertificateBasedAuthPkiCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CertificateBasedAuthPki> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CertificateBasedAuthPki> {
         self.client.collection(self.path.clone())
     }
 
@@ -3893,7 +3952,7 @@ impl CertificateBasedAuthPkiCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3902,14 +3961,14 @@ impl CertificateBasedAuthPkiCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CertificateBasedAuthPki,
-    ) -> graph_core::Request<crate::models::CertificateBasedAuthPki> {
+    ) -> msgraph_typed_core::Request<crate::models::CertificateBasedAuthPki> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -3917,7 +3976,7 @@ impl CertificateBasedAuthPkiCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3930,7 +3989,8 @@ impl CertificateBasedAuthPkiCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -3940,7 +4000,7 @@ impl CertificateBasedAuthPkiCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -3950,7 +4010,7 @@ impl CertificateBasedAuthPkiCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -3960,7 +4020,7 @@ impl CertificateBasedAuthPkiCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudClipboardItemBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3969,7 +4029,10 @@ impl CloudClipboardItemBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CloudClipboardItemBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CloudClipboardItemBuilder {
         CloudClipboardItemBuilder {
             client,
             path: path.into(),
@@ -3982,7 +4045,7 @@ impl CloudClipboardItemBuilder {
     }
 
     /// Reads this `cloudClipboardItem` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CloudClipboardItem> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CloudClipboardItem> {
         self.client.entity(self.path.clone())
     }
 
@@ -3991,14 +4054,14 @@ impl CloudClipboardItemBuilder {
     pub fn update(
         &self,
         body: &crate::models::CloudClipboardItem,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `cloudClipboardItem` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4008,7 +4071,7 @@ impl CloudClipboardItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudClipboardItemCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4018,7 +4081,7 @@ impl CloudClipboardItemCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudClipboardItemCollectionBuilder {
         CloudClipboardItemCollectionBuilder {
@@ -4033,7 +4096,7 @@ impl CloudClipboardItemCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CloudClipboardItem> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CloudClipboardItem> {
         self.client.collection(self.path.clone())
     }
 
@@ -4044,7 +4107,7 @@ impl CloudClipboardItemCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4053,14 +4116,14 @@ impl CloudClipboardItemCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CloudClipboardItem,
-    ) -> graph_core::Request<crate::models::CloudClipboardItem> {
+    ) -> msgraph_typed_core::Request<crate::models::CloudClipboardItem> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4070,7 +4133,7 @@ impl CloudClipboardItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudClipboardRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4079,7 +4142,10 @@ impl CloudClipboardRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CloudClipboardRootBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CloudClipboardRootBuilder {
         CloudClipboardRootBuilder {
             client,
             path: path.into(),
@@ -4092,7 +4158,7 @@ impl CloudClipboardRootBuilder {
     }
 
     /// Reads this `cloudClipboardRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CloudClipboardRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CloudClipboardRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -4101,14 +4167,14 @@ impl CloudClipboardRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::CloudClipboardRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `cloudClipboardRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4126,7 +4192,7 @@ impl CloudClipboardRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudClipboardRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4136,7 +4202,7 @@ impl CloudClipboardRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudClipboardRootCollectionBuilder {
         CloudClipboardRootCollectionBuilder {
@@ -4151,7 +4217,7 @@ impl CloudClipboardRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CloudClipboardRoot> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CloudClipboardRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -4162,7 +4228,7 @@ impl CloudClipboardRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4171,14 +4237,14 @@ impl CloudClipboardRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CloudClipboardRoot,
-    ) -> graph_core::Request<crate::models::CloudClipboardRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::CloudClipboardRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4188,7 +4254,7 @@ impl CloudClipboardRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPCBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4197,7 +4263,7 @@ impl CloudPCBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CloudPCBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> CloudPCBuilder {
         CloudPCBuilder {
             client,
             path: path.into(),
@@ -4210,7 +4276,7 @@ impl CloudPCBuilder {
     }
 
     /// Reads this `cloudPC` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CloudPC> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CloudPC> {
         self.client.entity(self.path.clone())
     }
 
@@ -4219,25 +4285,25 @@ impl CloudPCBuilder {
     pub fn update(
         &self,
         body: &crate::models::CloudPC,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `cloudPC` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `endGracePeriod` action (`POST .../endGracePeriod`).
-    pub fn end_grace_period(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn end_grace_period(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/endGracePeriod", self.path))
     }
 
     /// Calls the `reboot` action (`POST .../reboot`).
-    pub fn reboot(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn reboot(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/reboot", self.path))
     }
@@ -4246,7 +4312,7 @@ impl CloudPCBuilder {
     pub fn rename(
         &self,
         body: &crate::models::CloudPCRenameBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/rename", self.path))
             .json_body(body)
@@ -4256,7 +4322,7 @@ impl CloudPCBuilder {
     pub fn reprovision(
         &self,
         body: &crate::models::CloudPCReprovisionBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/reprovision", self.path))
             .json_body(body)
@@ -4266,7 +4332,7 @@ impl CloudPCBuilder {
     pub fn resize(
         &self,
         body: &crate::models::CloudPCResizeBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/resize", self.path))
             .json_body(body)
@@ -4276,14 +4342,14 @@ impl CloudPCBuilder {
     pub fn restore(
         &self,
         body: &crate::models::CloudPCRestoreBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
             .json_body(body)
     }
 
     /// Calls the `troubleshoot` action (`POST .../troubleshoot`).
-    pub fn troubleshoot(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn troubleshoot(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/troubleshoot", self.path))
     }
@@ -4291,7 +4357,7 @@ impl CloudPCBuilder {
     /// Calls the `retrieveCloudPcLaunchDetail` function (`GET .../retrieveCloudPcLaunchDetail`).
     pub fn retrieve_cloud_pc_launch_detail(
         &self,
-    ) -> graph_core::Request<crate::models::CloudPcLaunchDetail> {
+    ) -> msgraph_typed_core::Request<crate::models::CloudPcLaunchDetail> {
         self.client.request(
             http::Method::GET,
             format!("{}/retrieveCloudPcLaunchDetail", self.path),
@@ -4304,7 +4370,7 @@ impl CloudPCBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudPCCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4313,7 +4379,10 @@ impl CloudPCCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CloudPCCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CloudPCCollectionBuilder {
         CloudPCCollectionBuilder {
             client,
             path: path.into(),
@@ -4326,7 +4395,7 @@ impl CloudPCCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CloudPC> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CloudPC> {
         self.client.collection(self.path.clone())
     }
 
@@ -4337,7 +4406,7 @@ impl CloudPCCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4346,14 +4415,14 @@ impl CloudPCCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CloudPC,
-    ) -> graph_core::Request<crate::models::CloudPC> {
+    ) -> msgraph_typed_core::Request<crate::models::CloudPC> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4363,7 +4432,7 @@ impl CloudPCCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ContentActivityBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4372,7 +4441,10 @@ impl ContentActivityBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ContentActivityBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ContentActivityBuilder {
         ContentActivityBuilder {
             client,
             path: path.into(),
@@ -4385,7 +4457,7 @@ impl ContentActivityBuilder {
     }
 
     /// Reads this `contentActivity` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ContentActivity> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ContentActivity> {
         self.client.entity(self.path.clone())
     }
 
@@ -4394,14 +4466,14 @@ impl ContentActivityBuilder {
     pub fn update(
         &self,
         body: &crate::models::ContentActivity,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `contentActivity` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4411,7 +4483,7 @@ impl ContentActivityBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ContentActivityCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4421,7 +4493,7 @@ impl ContentActivityCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ContentActivityCollectionBuilder {
         ContentActivityCollectionBuilder {
@@ -4436,7 +4508,7 @@ impl ContentActivityCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ContentActivity> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ContentActivity> {
         self.client.collection(self.path.clone())
     }
 
@@ -4447,7 +4519,7 @@ impl ContentActivityCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4456,14 +4528,14 @@ impl ContentActivityCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ContentActivity,
-    ) -> graph_core::Request<crate::models::ContentActivity> {
+    ) -> msgraph_typed_core::Request<crate::models::ContentActivity> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4473,7 +4545,7 @@ impl ContentActivityCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConversationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4482,7 +4554,7 @@ impl ConversationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ConversationBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ConversationBuilder {
         ConversationBuilder {
             client,
             path: path.into(),
@@ -4495,7 +4567,7 @@ impl ConversationBuilder {
     }
 
     /// Reads this `conversation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Conversation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Conversation> {
         self.client.entity(self.path.clone())
     }
 
@@ -4504,14 +4576,14 @@ impl ConversationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Conversation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `conversation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4530,7 +4602,7 @@ impl ConversationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConversationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4540,7 +4612,7 @@ impl ConversationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConversationCollectionBuilder {
         ConversationCollectionBuilder {
@@ -4555,7 +4627,7 @@ impl ConversationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Conversation> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Conversation> {
         self.client.collection(self.path.clone())
     }
 
@@ -4566,7 +4638,7 @@ impl ConversationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4575,14 +4647,14 @@ impl ConversationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Conversation,
-    ) -> graph_core::Request<crate::models::Conversation> {
+    ) -> msgraph_typed_core::Request<crate::models::Conversation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4592,7 +4664,7 @@ impl ConversationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConversationThreadBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4601,7 +4673,10 @@ impl ConversationThreadBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ConversationThreadBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ConversationThreadBuilder {
         ConversationThreadBuilder {
             client,
             path: path.into(),
@@ -4614,7 +4689,7 @@ impl ConversationThreadBuilder {
     }
 
     /// Reads this `conversationThread` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ConversationThread> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ConversationThread> {
         self.client.entity(self.path.clone())
     }
 
@@ -4623,14 +4698,14 @@ impl ConversationThreadBuilder {
     pub fn update(
         &self,
         body: &crate::models::ConversationThread,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `conversationThread` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4646,7 +4721,7 @@ impl ConversationThreadBuilder {
     pub fn reply(
         &self,
         body: &crate::models::ConversationThreadReplyBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/reply", self.path))
             .json_body(body)
@@ -4658,7 +4733,7 @@ impl ConversationThreadBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConversationThreadCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4668,7 +4743,7 @@ impl ConversationThreadCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConversationThreadCollectionBuilder {
         ConversationThreadCollectionBuilder {
@@ -4683,7 +4758,7 @@ impl ConversationThreadCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ConversationThread> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ConversationThread> {
         self.client.collection(self.path.clone())
     }
 
@@ -4694,7 +4769,7 @@ impl ConversationThreadCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4703,14 +4778,14 @@ impl ConversationThreadCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ConversationThread,
-    ) -> graph_core::Request<crate::models::ConversationThread> {
+    ) -> msgraph_typed_core::Request<crate::models::ConversationThread> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4720,7 +4795,7 @@ impl ConversationThreadCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedPermissionClassificationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4730,7 +4805,7 @@ impl DelegatedPermissionClassificationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DelegatedPermissionClassificationBuilder {
         DelegatedPermissionClassificationBuilder {
@@ -4747,7 +4822,7 @@ impl DelegatedPermissionClassificationBuilder {
     /// Reads this `delegatedPermissionClassification` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DelegatedPermissionClassification> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DelegatedPermissionClassification> {
         self.client.entity(self.path.clone())
     }
 
@@ -4756,14 +4831,14 @@ impl DelegatedPermissionClassificationBuilder {
     pub fn update(
         &self,
         body: &crate::models::DelegatedPermissionClassification,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `delegatedPermissionClassification` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4773,7 +4848,7 @@ impl DelegatedPermissionClassificationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedPermissionClassificationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4783,7 +4858,7 @@ impl DelegatedPermissionClassificationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DelegatedPermissionClassificationCollectionBuilder {
         DelegatedPermissionClassificationCollectionBuilder {
@@ -4800,7 +4875,8 @@ impl DelegatedPermissionClassificationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DelegatedPermissionClassification> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DelegatedPermissionClassification>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -4811,7 +4887,7 @@ impl DelegatedPermissionClassificationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4820,14 +4896,14 @@ impl DelegatedPermissionClassificationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DelegatedPermissionClassification,
-    ) -> graph_core::Request<crate::models::DelegatedPermissionClassification> {
+    ) -> msgraph_typed_core::Request<crate::models::DelegatedPermissionClassification> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4837,7 +4913,7 @@ impl DelegatedPermissionClassificationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryDefinitionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4846,7 +4922,10 @@ impl DirectoryDefinitionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DirectoryDefinitionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DirectoryDefinitionBuilder {
         DirectoryDefinitionBuilder {
             client,
             path: path.into(),
@@ -4859,7 +4938,7 @@ impl DirectoryDefinitionBuilder {
     }
 
     /// Reads this `directoryDefinition` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DirectoryDefinition> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DirectoryDefinition> {
         self.client.entity(self.path.clone())
     }
 
@@ -4868,19 +4947,19 @@ impl DirectoryDefinitionBuilder {
     pub fn update(
         &self,
         body: &crate::models::DirectoryDefinition,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `directoryDefinition` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `discover` action (`POST .../discover`).
-    pub fn discover(&self) -> graph_core::Request<crate::models::DirectoryDefinition> {
+    pub fn discover(&self) -> msgraph_typed_core::Request<crate::models::DirectoryDefinition> {
         self.client
             .request(http::Method::POST, format!("{}/discover", self.path))
     }
@@ -4891,7 +4970,7 @@ impl DirectoryDefinitionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryDefinitionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4901,7 +4980,7 @@ impl DirectoryDefinitionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DirectoryDefinitionCollectionBuilder {
         DirectoryDefinitionCollectionBuilder {
@@ -4916,7 +4995,9 @@ impl DirectoryDefinitionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DirectoryDefinition> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DirectoryDefinition> {
         self.client.collection(self.path.clone())
     }
 
@@ -4927,7 +5008,7 @@ impl DirectoryDefinitionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4936,14 +5017,14 @@ impl DirectoryDefinitionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DirectoryDefinition,
-    ) -> graph_core::Request<crate::models::DirectoryDefinition> {
+    ) -> msgraph_typed_core::Request<crate::models::DirectoryDefinition> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4957,7 +5038,7 @@ impl DirectoryDefinitionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryObjectBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4970,7 +5051,10 @@ impl DirectoryObjectBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DirectoryObjectBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DirectoryObjectBuilder {
         DirectoryObjectBuilder {
             client,
             path: path.into(),
@@ -4983,7 +5067,7 @@ impl DirectoryObjectBuilder {
     }
 
     /// Reads this `directoryObject` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyDirectoryObject> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyDirectoryObject> {
         self.client.entity(self.path.clone())
     }
 
@@ -4992,14 +5076,14 @@ impl DirectoryObjectBuilder {
     pub fn update(
         &self,
         body: &crate::models::DirectoryObject,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `directoryObject` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5007,7 +5091,7 @@ impl DirectoryObjectBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -5020,7 +5104,7 @@ impl DirectoryObjectBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -5033,7 +5117,7 @@ impl DirectoryObjectBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -5043,7 +5127,7 @@ impl DirectoryObjectBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -5053,7 +5137,7 @@ impl DirectoryObjectBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -5068,7 +5152,7 @@ impl DirectoryObjectBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryObjectCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5082,7 +5166,7 @@ impl DirectoryObjectCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DirectoryObjectCollectionBuilder {
         DirectoryObjectCollectionBuilder {
@@ -5097,7 +5181,7 @@ impl DirectoryObjectCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyDirectoryObject> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyDirectoryObject> {
         self.client.collection(self.path.clone())
     }
 
@@ -5108,7 +5192,7 @@ impl DirectoryObjectCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5117,14 +5201,14 @@ impl DirectoryObjectCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DirectoryObject,
-    ) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -5543,7 +5627,7 @@ impl DirectoryObjectCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -5556,7 +5640,8 @@ impl DirectoryObjectCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -5566,7 +5651,7 @@ impl DirectoryObjectCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -5576,7 +5661,7 @@ impl DirectoryObjectCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -5586,7 +5671,7 @@ impl DirectoryObjectCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryObjectPartnerReferenceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5596,7 +5681,7 @@ impl DirectoryObjectPartnerReferenceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DirectoryObjectPartnerReferenceBuilder {
         DirectoryObjectPartnerReferenceBuilder {
@@ -5611,7 +5696,9 @@ impl DirectoryObjectPartnerReferenceBuilder {
     }
 
     /// Reads this `directoryObjectPartnerReference` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DirectoryObjectPartnerReference> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DirectoryObjectPartnerReference> {
         self.client.entity(self.path.clone())
     }
 
@@ -5620,14 +5707,14 @@ impl DirectoryObjectPartnerReferenceBuilder {
     pub fn update(
         &self,
         body: &crate::models::DirectoryObjectPartnerReference,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `directoryObjectPartnerReference` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5635,7 +5722,7 @@ impl DirectoryObjectPartnerReferenceBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -5648,7 +5735,7 @@ impl DirectoryObjectPartnerReferenceBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -5661,7 +5748,7 @@ impl DirectoryObjectPartnerReferenceBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -5671,7 +5758,7 @@ impl DirectoryObjectPartnerReferenceBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -5681,7 +5768,7 @@ impl DirectoryObjectPartnerReferenceBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -5692,7 +5779,7 @@ impl DirectoryObjectPartnerReferenceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryObjectPartnerReferenceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5702,7 +5789,7 @@ impl DirectoryObjectPartnerReferenceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DirectoryObjectPartnerReferenceCollectionBuilder {
         DirectoryObjectPartnerReferenceCollectionBuilder {
@@ -5719,7 +5806,7 @@ impl DirectoryObjectPartnerReferenceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DirectoryObjectPartnerReference> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DirectoryObjectPartnerReference> {
         self.client.collection(self.path.clone())
     }
 
@@ -5730,7 +5817,7 @@ impl DirectoryObjectPartnerReferenceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5739,14 +5826,14 @@ impl DirectoryObjectPartnerReferenceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DirectoryObjectPartnerReference,
-    ) -> graph_core::Request<crate::models::DirectoryObjectPartnerReference> {
+    ) -> msgraph_typed_core::Request<crate::models::DirectoryObjectPartnerReference> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -5754,7 +5841,7 @@ impl DirectoryObjectPartnerReferenceCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -5767,7 +5854,8 @@ impl DirectoryObjectPartnerReferenceCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -5777,7 +5865,7 @@ impl DirectoryObjectPartnerReferenceCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -5787,7 +5875,7 @@ impl DirectoryObjectPartnerReferenceCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -5797,7 +5885,7 @@ impl DirectoryObjectPartnerReferenceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryRoleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5806,7 +5894,10 @@ impl DirectoryRoleBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DirectoryRoleBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DirectoryRoleBuilder {
         DirectoryRoleBuilder {
             client,
             path: path.into(),
@@ -5819,7 +5910,7 @@ impl DirectoryRoleBuilder {
     }
 
     /// Reads this `directoryRole` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DirectoryRole> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DirectoryRole> {
         self.client.entity(self.path.clone())
     }
 
@@ -5828,14 +5919,14 @@ impl DirectoryRoleBuilder {
     pub fn update(
         &self,
         body: &crate::models::DirectoryRole,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `directoryRole` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5861,7 +5952,7 @@ impl DirectoryRoleBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -5874,7 +5965,7 @@ impl DirectoryRoleBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -5887,7 +5978,7 @@ impl DirectoryRoleBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -5897,7 +5988,7 @@ impl DirectoryRoleBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -5907,7 +5998,7 @@ impl DirectoryRoleBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -5918,7 +6009,7 @@ impl DirectoryRoleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryRoleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5928,7 +6019,7 @@ impl DirectoryRoleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DirectoryRoleCollectionBuilder {
         DirectoryRoleCollectionBuilder {
@@ -5943,7 +6034,7 @@ impl DirectoryRoleCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DirectoryRole> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::DirectoryRole> {
         self.client.collection(self.path.clone())
     }
 
@@ -5954,7 +6045,7 @@ impl DirectoryRoleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5963,19 +6054,19 @@ impl DirectoryRoleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DirectoryRole,
-    ) -> graph_core::Request<crate::models::DirectoryRole> {
+    ) -> msgraph_typed_core::Request<crate::models::DirectoryRole> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::DirectoryRole> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::DirectoryRole> {
         self.client.delta(format!("{}/delta", self.path))
     }
 
@@ -5983,7 +6074,7 @@ impl DirectoryRoleCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -5996,7 +6087,8 @@ impl DirectoryRoleCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -6006,7 +6098,7 @@ impl DirectoryRoleCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -6021,7 +6113,7 @@ impl DirectoryRoleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EmployeeExperienceUserBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6031,7 +6123,7 @@ impl EmployeeExperienceUserBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EmployeeExperienceUserBuilder {
         EmployeeExperienceUserBuilder {
@@ -6046,7 +6138,7 @@ impl EmployeeExperienceUserBuilder {
     }
 
     /// Reads this `employeeExperienceUser` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EmployeeExperienceUser> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EmployeeExperienceUser> {
         self.client.entity(self.path.clone())
     }
 
@@ -6055,14 +6147,14 @@ impl EmployeeExperienceUserBuilder {
     pub fn update(
         &self,
         body: &crate::models::EmployeeExperienceUser,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `employeeExperienceUser` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6092,7 +6184,7 @@ impl EmployeeExperienceUserBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EmployeeExperienceUserCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6102,7 +6194,7 @@ impl EmployeeExperienceUserCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EmployeeExperienceUserCollectionBuilder {
         EmployeeExperienceUserCollectionBuilder {
@@ -6117,7 +6209,9 @@ impl EmployeeExperienceUserCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EmployeeExperienceUser> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EmployeeExperienceUser> {
         self.client.collection(self.path.clone())
     }
 
@@ -6128,7 +6222,7 @@ impl EmployeeExperienceUserCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6137,14 +6231,14 @@ impl EmployeeExperienceUserCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EmployeeExperienceUser,
-    ) -> graph_core::Request<crate::models::EmployeeExperienceUser> {
+    ) -> msgraph_typed_core::Request<crate::models::EmployeeExperienceUser> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6154,7 +6248,7 @@ impl EmployeeExperienceUserCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EndpointBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6163,7 +6257,7 @@ impl EndpointBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EndpointBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> EndpointBuilder {
         EndpointBuilder {
             client,
             path: path.into(),
@@ -6176,7 +6270,7 @@ impl EndpointBuilder {
     }
 
     /// Reads this `endpoint` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Endpoint> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Endpoint> {
         self.client.entity(self.path.clone())
     }
 
@@ -6185,14 +6279,14 @@ impl EndpointBuilder {
     pub fn update(
         &self,
         body: &crate::models::Endpoint,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `endpoint` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6200,7 +6294,7 @@ impl EndpointBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -6213,7 +6307,7 @@ impl EndpointBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -6226,7 +6320,7 @@ impl EndpointBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -6236,7 +6330,7 @@ impl EndpointBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -6246,7 +6340,7 @@ impl EndpointBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -6257,7 +6351,7 @@ impl EndpointBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EndpointCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6266,7 +6360,10 @@ impl EndpointCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EndpointCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EndpointCollectionBuilder {
         EndpointCollectionBuilder {
             client,
             path: path.into(),
@@ -6279,7 +6376,7 @@ impl EndpointCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Endpoint> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Endpoint> {
         self.client.collection(self.path.clone())
     }
 
@@ -6290,7 +6387,7 @@ impl EndpointCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6299,14 +6396,14 @@ impl EndpointCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Endpoint,
-    ) -> graph_core::Request<crate::models::Endpoint> {
+    ) -> msgraph_typed_core::Request<crate::models::Endpoint> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -6314,7 +6411,7 @@ impl EndpointCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -6327,7 +6424,8 @@ impl EndpointCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -6337,7 +6435,7 @@ impl EndpointCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -6347,7 +6445,7 @@ impl EndpointCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -6357,7 +6455,7 @@ impl EndpointCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeSettingsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6366,7 +6464,10 @@ impl ExchangeSettingsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ExchangeSettingsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ExchangeSettingsBuilder {
         ExchangeSettingsBuilder {
             client,
             path: path.into(),
@@ -6379,7 +6480,7 @@ impl ExchangeSettingsBuilder {
     }
 
     /// Reads this `exchangeSettings` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ExchangeSettings> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ExchangeSettings> {
         self.client.entity(self.path.clone())
     }
 
@@ -6388,14 +6489,14 @@ impl ExchangeSettingsBuilder {
     pub fn update(
         &self,
         body: &crate::models::ExchangeSettings,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `exchangeSettings` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6405,7 +6506,7 @@ impl ExchangeSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeSettingsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6415,7 +6516,7 @@ impl ExchangeSettingsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExchangeSettingsCollectionBuilder {
         ExchangeSettingsCollectionBuilder {
@@ -6430,7 +6531,7 @@ impl ExchangeSettingsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ExchangeSettings> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ExchangeSettings> {
         self.client.collection(self.path.clone())
     }
 
@@ -6441,7 +6542,7 @@ impl ExchangeSettingsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6450,14 +6551,14 @@ impl ExchangeSettingsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ExchangeSettings,
-    ) -> graph_core::Request<crate::models::ExchangeSettings> {
+    ) -> msgraph_typed_core::Request<crate::models::ExchangeSettings> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6467,7 +6568,7 @@ impl ExchangeSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExtensionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6476,7 +6577,7 @@ impl ExtensionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ExtensionBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ExtensionBuilder {
         ExtensionBuilder {
             client,
             path: path.into(),
@@ -6489,7 +6590,7 @@ impl ExtensionBuilder {
     }
 
     /// Reads this `extension` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyExtension> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyExtension> {
         self.client.entity(self.path.clone())
     }
 
@@ -6498,14 +6599,14 @@ impl ExtensionBuilder {
     pub fn update(
         &self,
         body: &crate::models::Extension,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `extension` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6515,7 +6616,7 @@ impl ExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExtensionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6524,7 +6625,10 @@ impl ExtensionCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ExtensionCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ExtensionCollectionBuilder {
         ExtensionCollectionBuilder {
             client,
             path: path.into(),
@@ -6537,7 +6641,7 @@ impl ExtensionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyExtension> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyExtension> {
         self.client.collection(self.path.clone())
     }
 
@@ -6548,7 +6652,7 @@ impl ExtensionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6557,14 +6661,14 @@ impl ExtensionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Extension,
-    ) -> graph_core::Request<crate::models::AnyExtension> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyExtension> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -6582,7 +6686,7 @@ impl ExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExtensionPropertyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6591,7 +6695,10 @@ impl ExtensionPropertyBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ExtensionPropertyBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ExtensionPropertyBuilder {
         ExtensionPropertyBuilder {
             client,
             path: path.into(),
@@ -6604,7 +6711,7 @@ impl ExtensionPropertyBuilder {
     }
 
     /// Reads this `extensionProperty` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ExtensionProperty> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ExtensionProperty> {
         self.client.entity(self.path.clone())
     }
 
@@ -6613,14 +6720,14 @@ impl ExtensionPropertyBuilder {
     pub fn update(
         &self,
         body: &crate::models::ExtensionProperty,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `extensionProperty` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6628,7 +6735,7 @@ impl ExtensionPropertyBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -6641,7 +6748,7 @@ impl ExtensionPropertyBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -6654,7 +6761,7 @@ impl ExtensionPropertyBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -6664,7 +6771,7 @@ impl ExtensionPropertyBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -6674,7 +6781,7 @@ impl ExtensionPropertyBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -6685,7 +6792,7 @@ impl ExtensionPropertyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExtensionPropertyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6695,7 +6802,7 @@ impl ExtensionPropertyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExtensionPropertyCollectionBuilder {
         ExtensionPropertyCollectionBuilder {
@@ -6710,7 +6817,7 @@ impl ExtensionPropertyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ExtensionProperty> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ExtensionProperty> {
         self.client.collection(self.path.clone())
     }
 
@@ -6721,7 +6828,7 @@ impl ExtensionPropertyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6730,14 +6837,14 @@ impl ExtensionPropertyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ExtensionProperty,
-    ) -> graph_core::Request<crate::models::ExtensionProperty> {
+    ) -> msgraph_typed_core::Request<crate::models::ExtensionProperty> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -6745,7 +6852,7 @@ impl ExtensionPropertyCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -6758,7 +6865,8 @@ impl ExtensionPropertyCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -6768,7 +6876,7 @@ impl ExtensionPropertyCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -6778,7 +6886,7 @@ impl ExtensionPropertyCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -6788,7 +6896,7 @@ impl ExtensionPropertyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FederatedIdentityCredentialBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6798,7 +6906,7 @@ impl FederatedIdentityCredentialBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FederatedIdentityCredentialBuilder {
         FederatedIdentityCredentialBuilder {
@@ -6813,7 +6921,9 @@ impl FederatedIdentityCredentialBuilder {
     }
 
     /// Reads this `federatedIdentityCredential` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::FederatedIdentityCredential> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::FederatedIdentityCredential> {
         self.client.entity(self.path.clone())
     }
 
@@ -6822,14 +6932,14 @@ impl FederatedIdentityCredentialBuilder {
     pub fn update(
         &self,
         body: &crate::models::FederatedIdentityCredential,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `federatedIdentityCredential` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6839,7 +6949,7 @@ impl FederatedIdentityCredentialBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FederatedIdentityCredentialCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6849,7 +6959,7 @@ impl FederatedIdentityCredentialCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FederatedIdentityCredentialCollectionBuilder {
         FederatedIdentityCredentialCollectionBuilder {
@@ -6866,7 +6976,7 @@ impl FederatedIdentityCredentialCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::FederatedIdentityCredential> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::FederatedIdentityCredential> {
         self.client.collection(self.path.clone())
     }
 
@@ -6877,7 +6987,7 @@ impl FederatedIdentityCredentialCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6886,14 +6996,14 @@ impl FederatedIdentityCredentialCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::FederatedIdentityCredential,
-    ) -> graph_core::Request<crate::models::FederatedIdentityCredential> {
+    ) -> msgraph_typed_core::Request<crate::models::FederatedIdentityCredential> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6903,7 +7013,7 @@ impl FederatedIdentityCredentialCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FederatedTokenValidationPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6913,7 +7023,7 @@ impl FederatedTokenValidationPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FederatedTokenValidationPolicyBuilder {
         FederatedTokenValidationPolicyBuilder {
@@ -6928,7 +7038,9 @@ impl FederatedTokenValidationPolicyBuilder {
     }
 
     /// Reads this `federatedTokenValidationPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::FederatedTokenValidationPolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::FederatedTokenValidationPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -6937,14 +7049,14 @@ impl FederatedTokenValidationPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::FederatedTokenValidationPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `federatedTokenValidationPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6952,7 +7064,7 @@ impl FederatedTokenValidationPolicyBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -6965,7 +7077,7 @@ impl FederatedTokenValidationPolicyBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -6978,7 +7090,7 @@ impl FederatedTokenValidationPolicyBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -6988,7 +7100,7 @@ impl FederatedTokenValidationPolicyBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -6998,7 +7110,7 @@ impl FederatedTokenValidationPolicyBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -7009,7 +7121,7 @@ impl FederatedTokenValidationPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FederatedTokenValidationPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7019,7 +7131,7 @@ impl FederatedTokenValidationPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FederatedTokenValidationPolicyCollectionBuilder {
         FederatedTokenValidationPolicyCollectionBuilder {
@@ -7036,7 +7148,7 @@ impl FederatedTokenValidationPolicyCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::FederatedTokenValidationPolicy> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::FederatedTokenValidationPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -7047,7 +7159,7 @@ impl FederatedTokenValidationPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7056,14 +7168,14 @@ impl FederatedTokenValidationPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::FederatedTokenValidationPolicy,
-    ) -> graph_core::Request<crate::models::FederatedTokenValidationPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::FederatedTokenValidationPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -7071,7 +7183,7 @@ impl FederatedTokenValidationPolicyCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -7084,7 +7196,8 @@ impl FederatedTokenValidationPolicyCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -7094,7 +7207,7 @@ impl FederatedTokenValidationPolicyCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -7104,7 +7217,7 @@ impl FederatedTokenValidationPolicyCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -7114,7 +7227,7 @@ impl FederatedTokenValidationPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GroupBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7123,7 +7236,7 @@ impl GroupBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> GroupBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> GroupBuilder {
         GroupBuilder {
             client,
             path: path.into(),
@@ -7136,7 +7249,7 @@ impl GroupBuilder {
     }
 
     /// Reads this `group` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Group> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Group> {
         self.client.entity(self.path.clone())
     }
 
@@ -7145,14 +7258,14 @@ impl GroupBuilder {
     pub fn update(
         &self,
         body: &crate::models::Group,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `group` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7400,7 +7513,7 @@ impl GroupBuilder {
     }
 
     /// Calls the `addFavorite` action (`POST .../addFavorite`).
-    pub fn add_favorite(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn add_favorite(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/addFavorite", self.path))
     }
@@ -7409,7 +7522,7 @@ impl GroupBuilder {
     pub fn assign_license(
         &self,
         body: &crate::models::GroupAssignLicenseBody,
-    ) -> graph_core::Request<crate::models::Group> {
+    ) -> msgraph_typed_core::Request<crate::models::Group> {
         self.client
             .request(http::Method::POST, format!("{}/assignLicense", self.path))
             .json_body(body)
@@ -7419,8 +7532,9 @@ impl GroupBuilder {
     #[cfg(feature = "identity-access")]
     pub fn check_granted_permissions_for_app(
         &self,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ResourceSpecificPermissionGrant>>>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::ODataValue<Vec<crate::models::ResourceSpecificPermissionGrant>>,
+    > {
         self.client.request(
             http::Method::POST,
             format!("{}/checkGrantedPermissionsForApp", self.path),
@@ -7428,19 +7542,19 @@ impl GroupBuilder {
     }
 
     /// Calls the `removeFavorite` action (`POST .../removeFavorite`).
-    pub fn remove_favorite(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn remove_favorite(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/removeFavorite", self.path))
     }
 
     /// Calls the `renew` action (`POST .../renew`).
-    pub fn renew(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn renew(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/renew", self.path))
     }
 
     /// Calls the `resetUnseenCount` action (`POST .../resetUnseenCount`).
-    pub fn reset_unseen_count(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn reset_unseen_count(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/resetUnseenCount", self.path),
@@ -7448,7 +7562,9 @@ impl GroupBuilder {
     }
 
     /// Calls the `retryServiceProvisioning` action (`POST .../retryServiceProvisioning`).
-    pub fn retry_service_provisioning(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn retry_service_provisioning(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/retryServiceProvisioning", self.path),
@@ -7456,13 +7572,15 @@ impl GroupBuilder {
     }
 
     /// Calls the `subscribeByMail` action (`POST .../subscribeByMail`).
-    pub fn subscribe_by_mail(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn subscribe_by_mail(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/subscribeByMail", self.path))
     }
 
     /// Calls the `unsubscribeByMail` action (`POST .../unsubscribeByMail`).
-    pub fn unsubscribe_by_mail(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn unsubscribe_by_mail(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/unsubscribeByMail", self.path),
@@ -7473,7 +7591,7 @@ impl GroupBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::GroupValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -7486,7 +7604,7 @@ impl GroupBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -7499,7 +7617,7 @@ impl GroupBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -7512,7 +7630,7 @@ impl GroupBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -7522,7 +7640,7 @@ impl GroupBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -7532,7 +7650,7 @@ impl GroupBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -7543,7 +7661,7 @@ impl GroupBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GroupCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7552,7 +7670,10 @@ impl GroupCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> GroupCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> GroupCollectionBuilder {
         GroupCollectionBuilder {
             client,
             path: path.into(),
@@ -7565,7 +7686,7 @@ impl GroupCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Group> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Group> {
         self.client.collection(self.path.clone())
     }
 
@@ -7576,25 +7697,28 @@ impl GroupCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::Group) -> graph_core::Request<crate::models::Group> {
+    pub fn create(
+        &self,
+        body: &crate::models::Group,
+    ) -> msgraph_typed_core::Request<crate::models::Group> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::Group> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::Group> {
         self.client.delta(format!("{}/delta", self.path))
     }
 
@@ -7602,7 +7726,7 @@ impl GroupCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -7615,7 +7739,8 @@ impl GroupCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -7625,7 +7750,7 @@ impl GroupCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -7640,7 +7765,7 @@ impl GroupCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InheritablePermissionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7650,7 +7775,7 @@ impl InheritablePermissionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> InheritablePermissionBuilder {
         InheritablePermissionBuilder {
@@ -7665,7 +7790,7 @@ impl InheritablePermissionBuilder {
     }
 
     /// Reads this `inheritablePermission` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::InheritablePermission> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::InheritablePermission> {
         self.client.entity(self.path.clone())
     }
 
@@ -7674,14 +7799,14 @@ impl InheritablePermissionBuilder {
     pub fn update(
         &self,
         body: &crate::models::InheritablePermission,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `inheritablePermission` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7691,7 +7816,7 @@ impl InheritablePermissionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InheritablePermissionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7701,7 +7826,7 @@ impl InheritablePermissionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> InheritablePermissionCollectionBuilder {
         InheritablePermissionCollectionBuilder {
@@ -7716,7 +7841,9 @@ impl InheritablePermissionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::InheritablePermission> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::InheritablePermission> {
         self.client.collection(self.path.clone())
     }
 
@@ -7727,7 +7854,7 @@ impl InheritablePermissionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7736,14 +7863,14 @@ impl InheritablePermissionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::InheritablePermission,
-    ) -> graph_core::Request<crate::models::InheritablePermission> {
+    ) -> msgraph_typed_core::Request<crate::models::InheritablePermission> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7753,7 +7880,7 @@ impl InheritablePermissionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ItemInsightsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7762,7 +7889,7 @@ impl ItemInsightsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ItemInsightsBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ItemInsightsBuilder {
         ItemInsightsBuilder {
             client,
             path: path.into(),
@@ -7775,7 +7902,7 @@ impl ItemInsightsBuilder {
     }
 
     /// Reads this `itemInsights` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ItemInsights> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ItemInsights> {
         self.client.entity(self.path.clone())
     }
 
@@ -7784,14 +7911,14 @@ impl ItemInsightsBuilder {
     pub fn update(
         &self,
         body: &crate::models::ItemInsights,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `itemInsights` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7835,7 +7962,7 @@ impl ItemInsightsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ItemInsightsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7845,7 +7972,7 @@ impl ItemInsightsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ItemInsightsCollectionBuilder {
         ItemInsightsCollectionBuilder {
@@ -7860,7 +7987,7 @@ impl ItemInsightsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ItemInsights> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ItemInsights> {
         self.client.collection(self.path.clone())
     }
 
@@ -7871,7 +7998,7 @@ impl ItemInsightsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7880,14 +8007,14 @@ impl ItemInsightsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ItemInsights,
-    ) -> graph_core::Request<crate::models::ItemInsights> {
+    ) -> msgraph_typed_core::Request<crate::models::ItemInsights> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7897,7 +8024,7 @@ impl ItemInsightsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LicenseDetailsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7906,7 +8033,10 @@ impl LicenseDetailsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> LicenseDetailsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> LicenseDetailsBuilder {
         LicenseDetailsBuilder {
             client,
             path: path.into(),
@@ -7919,7 +8049,7 @@ impl LicenseDetailsBuilder {
     }
 
     /// Reads this `licenseDetails` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::LicenseDetails> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::LicenseDetails> {
         self.client.entity(self.path.clone())
     }
 
@@ -7928,14 +8058,14 @@ impl LicenseDetailsBuilder {
     pub fn update(
         &self,
         body: &crate::models::LicenseDetails,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `licenseDetails` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7945,7 +8075,7 @@ impl LicenseDetailsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LicenseDetailsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7955,7 +8085,7 @@ impl LicenseDetailsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> LicenseDetailsCollectionBuilder {
         LicenseDetailsCollectionBuilder {
@@ -7970,7 +8100,7 @@ impl LicenseDetailsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::LicenseDetails> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::LicenseDetails> {
         self.client.collection(self.path.clone())
     }
 
@@ -7981,7 +8111,7 @@ impl LicenseDetailsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7990,21 +8120,21 @@ impl LicenseDetailsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::LicenseDetails,
-    ) -> graph_core::Request<crate::models::LicenseDetails> {
+    ) -> msgraph_typed_core::Request<crate::models::LicenseDetails> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `getTeamsLicensingDetails` function (`GET .../getTeamsLicensingDetails`).
     pub fn get_teams_licensing_details(
         &self,
-    ) -> graph_core::Request<crate::models::TeamsLicensingDetails> {
+    ) -> msgraph_typed_core::Request<crate::models::TeamsLicensingDetails> {
         self.client.request(
             http::Method::GET,
             format!("{}/getTeamsLicensingDetails", self.path),
@@ -8017,7 +8147,7 @@ impl LicenseDetailsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailboxBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8026,7 +8156,7 @@ impl MailboxBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MailboxBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> MailboxBuilder {
         MailboxBuilder {
             client,
             path: path.into(),
@@ -8039,7 +8169,7 @@ impl MailboxBuilder {
     }
 
     /// Reads this `mailbox` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Mailbox> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Mailbox> {
         self.client.entity(self.path.clone())
     }
 
@@ -8048,14 +8178,14 @@ impl MailboxBuilder {
     pub fn update(
         &self,
         body: &crate::models::Mailbox,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mailbox` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8070,7 +8200,7 @@ impl MailboxBuilder {
     /// Calls the `createImportSession` action (`POST .../createImportSession`).
     pub fn create_import_session(
         &self,
-    ) -> graph_core::Request<crate::models::MailboxItemImportSession> {
+    ) -> msgraph_typed_core::Request<crate::models::MailboxItemImportSession> {
         self.client.request(
             http::Method::POST,
             format!("{}/createImportSession", self.path),
@@ -8081,7 +8211,8 @@ impl MailboxBuilder {
     pub fn export_items(
         &self,
         body: &crate::models::MailboxExportItemsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExportItemResponse>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExportItemResponse>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/exportItems", self.path))
             .json_body(body)
@@ -8091,7 +8222,7 @@ impl MailboxBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -8104,7 +8235,7 @@ impl MailboxBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -8117,7 +8248,7 @@ impl MailboxBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -8127,7 +8258,7 @@ impl MailboxBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -8137,7 +8268,7 @@ impl MailboxBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -8148,7 +8279,7 @@ impl MailboxBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailboxCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8157,7 +8288,10 @@ impl MailboxCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MailboxCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> MailboxCollectionBuilder {
         MailboxCollectionBuilder {
             client,
             path: path.into(),
@@ -8170,7 +8304,7 @@ impl MailboxCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Mailbox> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Mailbox> {
         self.client.collection(self.path.clone())
     }
 
@@ -8181,7 +8315,7 @@ impl MailboxCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8190,14 +8324,14 @@ impl MailboxCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Mailbox,
-    ) -> graph_core::Request<crate::models::Mailbox> {
+    ) -> msgraph_typed_core::Request<crate::models::Mailbox> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -8205,7 +8339,7 @@ impl MailboxCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -8218,7 +8352,8 @@ impl MailboxCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -8228,7 +8363,7 @@ impl MailboxCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -8238,7 +8373,7 @@ impl MailboxCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -8248,7 +8383,7 @@ impl MailboxCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailboxFolderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8257,7 +8392,10 @@ impl MailboxFolderBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MailboxFolderBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> MailboxFolderBuilder {
         MailboxFolderBuilder {
             client,
             path: path.into(),
@@ -8270,7 +8408,7 @@ impl MailboxFolderBuilder {
     }
 
     /// Reads this `mailboxFolder` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MailboxFolder> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MailboxFolder> {
         self.client.entity(self.path.clone())
     }
 
@@ -8279,14 +8417,14 @@ impl MailboxFolderBuilder {
     pub fn update(
         &self,
         body: &crate::models::MailboxFolder,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mailboxFolder` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8334,7 +8472,7 @@ impl MailboxFolderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailboxFolderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8344,7 +8482,7 @@ impl MailboxFolderCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MailboxFolderCollectionBuilder {
         MailboxFolderCollectionBuilder {
@@ -8359,7 +8497,7 @@ impl MailboxFolderCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MailboxFolder> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::MailboxFolder> {
         self.client.collection(self.path.clone())
     }
 
@@ -8370,7 +8508,7 @@ impl MailboxFolderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8379,19 +8517,19 @@ impl MailboxFolderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MailboxFolder,
-    ) -> graph_core::Request<crate::models::MailboxFolder> {
+    ) -> msgraph_typed_core::Request<crate::models::MailboxFolder> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::MailboxFolder> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::MailboxFolder> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -8401,7 +8539,7 @@ impl MailboxFolderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailboxItemBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8410,7 +8548,7 @@ impl MailboxItemBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MailboxItemBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> MailboxItemBuilder {
         MailboxItemBuilder {
             client,
             path: path.into(),
@@ -8423,7 +8561,7 @@ impl MailboxItemBuilder {
     }
 
     /// Reads this `mailboxItem` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MailboxItem> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MailboxItem> {
         self.client.entity(self.path.clone())
     }
 
@@ -8432,14 +8570,14 @@ impl MailboxItemBuilder {
     pub fn update(
         &self,
         body: &crate::models::MailboxItem,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mailboxItem` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8471,7 +8609,7 @@ impl MailboxItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailboxItemCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8481,7 +8619,7 @@ impl MailboxItemCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MailboxItemCollectionBuilder {
         MailboxItemCollectionBuilder {
@@ -8496,7 +8634,7 @@ impl MailboxItemCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MailboxItem> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::MailboxItem> {
         self.client.collection(self.path.clone())
     }
 
@@ -8507,7 +8645,7 @@ impl MailboxItemCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8516,19 +8654,19 @@ impl MailboxItemCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MailboxItem,
-    ) -> graph_core::Request<crate::models::MailboxItem> {
+    ) -> msgraph_typed_core::Request<crate::models::MailboxItem> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::MailboxItem> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::MailboxItem> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -8538,7 +8676,7 @@ impl MailboxItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiTenantOrganizationMemberBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8548,7 +8686,7 @@ impl MultiTenantOrganizationMemberBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MultiTenantOrganizationMemberBuilder {
         MultiTenantOrganizationMemberBuilder {
@@ -8563,7 +8701,9 @@ impl MultiTenantOrganizationMemberBuilder {
     }
 
     /// Reads this `multiTenantOrganizationMember` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MultiTenantOrganizationMember> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MultiTenantOrganizationMember> {
         self.client.entity(self.path.clone())
     }
 
@@ -8572,14 +8712,14 @@ impl MultiTenantOrganizationMemberBuilder {
     pub fn update(
         &self,
         body: &crate::models::MultiTenantOrganizationMember,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `multiTenantOrganizationMember` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8587,7 +8727,7 @@ impl MultiTenantOrganizationMemberBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -8600,7 +8740,7 @@ impl MultiTenantOrganizationMemberBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -8613,7 +8753,7 @@ impl MultiTenantOrganizationMemberBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -8623,7 +8763,7 @@ impl MultiTenantOrganizationMemberBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -8633,7 +8773,7 @@ impl MultiTenantOrganizationMemberBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -8644,7 +8784,7 @@ impl MultiTenantOrganizationMemberBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiTenantOrganizationMemberCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8654,7 +8794,7 @@ impl MultiTenantOrganizationMemberCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MultiTenantOrganizationMemberCollectionBuilder {
         MultiTenantOrganizationMemberCollectionBuilder {
@@ -8671,7 +8811,7 @@ impl MultiTenantOrganizationMemberCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::MultiTenantOrganizationMember> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MultiTenantOrganizationMember> {
         self.client.collection(self.path.clone())
     }
 
@@ -8682,7 +8822,7 @@ impl MultiTenantOrganizationMemberCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8691,14 +8831,14 @@ impl MultiTenantOrganizationMemberCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MultiTenantOrganizationMember,
-    ) -> graph_core::Request<crate::models::MultiTenantOrganizationMember> {
+    ) -> msgraph_typed_core::Request<crate::models::MultiTenantOrganizationMember> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -8706,7 +8846,7 @@ impl MultiTenantOrganizationMemberCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -8719,7 +8859,8 @@ impl MultiTenantOrganizationMemberCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -8729,7 +8870,7 @@ impl MultiTenantOrganizationMemberCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -8739,7 +8880,7 @@ impl MultiTenantOrganizationMemberCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -8749,7 +8890,7 @@ impl MultiTenantOrganizationMemberCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnPremisesSyncBehaviorBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8759,7 +8900,7 @@ impl OnPremisesSyncBehaviorBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnPremisesSyncBehaviorBuilder {
         OnPremisesSyncBehaviorBuilder {
@@ -8774,7 +8915,7 @@ impl OnPremisesSyncBehaviorBuilder {
     }
 
     /// Reads this `onPremisesSyncBehavior` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OnPremisesSyncBehavior> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::OnPremisesSyncBehavior> {
         self.client.entity(self.path.clone())
     }
 
@@ -8783,14 +8924,14 @@ impl OnPremisesSyncBehaviorBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnPremisesSyncBehavior,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onPremisesSyncBehavior` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -8800,7 +8941,7 @@ impl OnPremisesSyncBehaviorBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnPremisesSyncBehaviorCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8810,7 +8951,7 @@ impl OnPremisesSyncBehaviorCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnPremisesSyncBehaviorCollectionBuilder {
         OnPremisesSyncBehaviorCollectionBuilder {
@@ -8825,7 +8966,9 @@ impl OnPremisesSyncBehaviorCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OnPremisesSyncBehavior> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnPremisesSyncBehavior> {
         self.client.collection(self.path.clone())
     }
 
@@ -8836,7 +8979,7 @@ impl OnPremisesSyncBehaviorCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8845,14 +8988,14 @@ impl OnPremisesSyncBehaviorCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnPremisesSyncBehavior,
-    ) -> graph_core::Request<crate::models::OnPremisesSyncBehavior> {
+    ) -> msgraph_typed_core::Request<crate::models::OnPremisesSyncBehavior> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8862,7 +9005,7 @@ impl OnPremisesSyncBehaviorCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OpenTypeExtensionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8871,7 +9014,10 @@ impl OpenTypeExtensionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OpenTypeExtensionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> OpenTypeExtensionBuilder {
         OpenTypeExtensionBuilder {
             client,
             path: path.into(),
@@ -8884,7 +9030,7 @@ impl OpenTypeExtensionBuilder {
     }
 
     /// Reads this `openTypeExtension` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OpenTypeExtension> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::OpenTypeExtension> {
         self.client.entity(self.path.clone())
     }
 
@@ -8893,14 +9039,14 @@ impl OpenTypeExtensionBuilder {
     pub fn update(
         &self,
         body: &crate::models::OpenTypeExtension,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `openTypeExtension` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -8910,7 +9056,7 @@ impl OpenTypeExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OpenTypeExtensionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8920,7 +9066,7 @@ impl OpenTypeExtensionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OpenTypeExtensionCollectionBuilder {
         OpenTypeExtensionCollectionBuilder {
@@ -8935,7 +9081,7 @@ impl OpenTypeExtensionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OpenTypeExtension> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::OpenTypeExtension> {
         self.client.collection(self.path.clone())
     }
 
@@ -8946,7 +9092,7 @@ impl OpenTypeExtensionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8955,14 +9101,14 @@ impl OpenTypeExtensionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OpenTypeExtension,
-    ) -> graph_core::Request<crate::models::OpenTypeExtension> {
+    ) -> msgraph_typed_core::Request<crate::models::OpenTypeExtension> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8972,7 +9118,7 @@ impl OpenTypeExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PersonBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8981,7 +9127,7 @@ impl PersonBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PersonBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PersonBuilder {
         PersonBuilder {
             client,
             path: path.into(),
@@ -8994,7 +9140,7 @@ impl PersonBuilder {
     }
 
     /// Reads this `person` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Person> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Person> {
         self.client.entity(self.path.clone())
     }
 
@@ -9003,14 +9149,14 @@ impl PersonBuilder {
     pub fn update(
         &self,
         body: &crate::models::Person,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `person` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -9020,7 +9166,7 @@ impl PersonBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PersonCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9029,7 +9175,10 @@ impl PersonCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PersonCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PersonCollectionBuilder {
         PersonCollectionBuilder {
             client,
             path: path.into(),
@@ -9042,7 +9191,7 @@ impl PersonCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Person> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Person> {
         self.client.collection(self.path.clone())
     }
 
@@ -9053,7 +9202,7 @@ impl PersonCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9062,14 +9211,14 @@ impl PersonCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Person,
-    ) -> graph_core::Request<crate::models::Person> {
+    ) -> msgraph_typed_core::Request<crate::models::Person> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9079,7 +9228,7 @@ impl PersonCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PolicyBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9088,7 +9237,7 @@ impl PolicyBaseBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PolicyBaseBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PolicyBaseBuilder {
         PolicyBaseBuilder {
             client,
             path: path.into(),
@@ -9101,7 +9250,7 @@ impl PolicyBaseBuilder {
     }
 
     /// Reads this `policyBase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyPolicyBase> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyPolicyBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -9110,14 +9259,14 @@ impl PolicyBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::PolicyBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `policyBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9125,7 +9274,7 @@ impl PolicyBaseBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -9138,7 +9287,7 @@ impl PolicyBaseBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -9151,7 +9300,7 @@ impl PolicyBaseBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -9161,7 +9310,7 @@ impl PolicyBaseBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -9171,7 +9320,7 @@ impl PolicyBaseBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -9182,7 +9331,7 @@ impl PolicyBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PolicyBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9191,7 +9340,10 @@ impl PolicyBaseCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PolicyBaseCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PolicyBaseCollectionBuilder {
         PolicyBaseCollectionBuilder {
             client,
             path: path.into(),
@@ -9204,7 +9356,7 @@ impl PolicyBaseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyPolicyBase> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyPolicyBase> {
         self.client.collection(self.path.clone())
     }
 
@@ -9215,7 +9367,7 @@ impl PolicyBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9224,14 +9376,14 @@ impl PolicyBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PolicyBase,
-    ) -> graph_core::Request<crate::models::AnyPolicyBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyPolicyBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -9362,7 +9514,7 @@ impl PolicyBaseCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -9375,7 +9527,8 @@ impl PolicyBaseCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -9385,7 +9538,7 @@ impl PolicyBaseCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -9395,7 +9548,7 @@ impl PolicyBaseCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -9405,7 +9558,7 @@ impl PolicyBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PostBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9414,7 +9567,7 @@ impl PostBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PostBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PostBuilder {
         PostBuilder {
             client,
             path: path.into(),
@@ -9427,20 +9580,23 @@ impl PostBuilder {
     }
 
     /// Reads this `post` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Post> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Post> {
         self.client.entity(self.path.clone())
     }
 
     /// Updates this `post` (`PATCH`): only the fields that are set are sent; a field
     /// set to [`crate::Patch::Null`] is sent as `null` to clear it.
-    pub fn update(&self, body: &crate::models::Post) -> graph_core::Request<graph_core::NoContent> {
+    pub fn update(
+        &self,
+        body: &crate::models::Post,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `post` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9492,7 +9648,7 @@ impl PostBuilder {
     pub fn forward(
         &self,
         body: &crate::models::PostForwardBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/forward", self.path))
             .json_body(body)
@@ -9502,7 +9658,7 @@ impl PostBuilder {
     pub fn reply(
         &self,
         body: &crate::models::PostReplyBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/reply", self.path))
             .json_body(body)
@@ -9514,7 +9670,7 @@ impl PostBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PostCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9523,7 +9679,10 @@ impl PostCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PostCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PostCollectionBuilder {
         PostCollectionBuilder {
             client,
             path: path.into(),
@@ -9536,7 +9695,7 @@ impl PostCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Post> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Post> {
         self.client.collection(self.path.clone())
     }
 
@@ -9547,20 +9706,23 @@ impl PostCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::Post) -> graph_core::Request<crate::models::Post> {
+    pub fn create(
+        &self,
+        body: &crate::models::Post,
+    ) -> msgraph_typed_core::Request<crate::models::Post> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9570,7 +9732,7 @@ impl PostCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProfilePhotoBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9579,7 +9741,7 @@ impl ProfilePhotoBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ProfilePhotoBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ProfilePhotoBuilder {
         ProfilePhotoBuilder {
             client,
             path: path.into(),
@@ -9592,7 +9754,7 @@ impl ProfilePhotoBuilder {
     }
 
     /// Reads this `profilePhoto` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ProfilePhoto> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ProfilePhoto> {
         self.client.entity(self.path.clone())
     }
 
@@ -9601,14 +9763,14 @@ impl ProfilePhotoBuilder {
     pub fn update(
         &self,
         body: &crate::models::ProfilePhoto,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `profilePhoto` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -9618,7 +9780,7 @@ impl ProfilePhotoBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProfilePhotoCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9628,7 +9790,7 @@ impl ProfilePhotoCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ProfilePhotoCollectionBuilder {
         ProfilePhotoCollectionBuilder {
@@ -9643,7 +9805,7 @@ impl ProfilePhotoCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ProfilePhoto> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ProfilePhoto> {
         self.client.collection(self.path.clone())
     }
 
@@ -9654,7 +9816,7 @@ impl ProfilePhotoCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9663,14 +9825,14 @@ impl ProfilePhotoCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ProfilePhoto,
-    ) -> graph_core::Request<crate::models::ProfilePhoto> {
+    ) -> msgraph_typed_core::Request<crate::models::ProfilePhoto> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9680,7 +9842,7 @@ impl ProfilePhotoCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RemoteDesktopSecurityConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9690,7 +9852,7 @@ impl RemoteDesktopSecurityConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RemoteDesktopSecurityConfigurationBuilder {
         RemoteDesktopSecurityConfigurationBuilder {
@@ -9707,7 +9869,7 @@ impl RemoteDesktopSecurityConfigurationBuilder {
     /// Reads this `remoteDesktopSecurityConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::RemoteDesktopSecurityConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::RemoteDesktopSecurityConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -9716,14 +9878,14 @@ impl RemoteDesktopSecurityConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::RemoteDesktopSecurityConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `remoteDesktopSecurityConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9749,7 +9911,7 @@ impl RemoteDesktopSecurityConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RemoteDesktopSecurityConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9759,7 +9921,7 @@ impl RemoteDesktopSecurityConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RemoteDesktopSecurityConfigurationCollectionBuilder {
         RemoteDesktopSecurityConfigurationCollectionBuilder {
@@ -9776,7 +9938,8 @@ impl RemoteDesktopSecurityConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::RemoteDesktopSecurityConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::RemoteDesktopSecurityConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -9787,7 +9950,7 @@ impl RemoteDesktopSecurityConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9796,14 +9959,14 @@ impl RemoteDesktopSecurityConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RemoteDesktopSecurityConfiguration,
-    ) -> graph_core::Request<crate::models::RemoteDesktopSecurityConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::RemoteDesktopSecurityConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9813,7 +9976,7 @@ impl RemoteDesktopSecurityConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RemoteTenantGroupBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9822,7 +9985,10 @@ impl RemoteTenantGroupBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RemoteTenantGroupBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> RemoteTenantGroupBuilder {
         RemoteTenantGroupBuilder {
             client,
             path: path.into(),
@@ -9835,7 +10001,7 @@ impl RemoteTenantGroupBuilder {
     }
 
     /// Reads this `remoteTenantGroup` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::RemoteTenantGroup> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::RemoteTenantGroup> {
         self.client.entity(self.path.clone())
     }
 
@@ -9844,14 +10010,14 @@ impl RemoteTenantGroupBuilder {
     pub fn update(
         &self,
         body: &crate::models::RemoteTenantGroup,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `remoteTenantGroup` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9859,7 +10025,7 @@ impl RemoteTenantGroupBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -9872,7 +10038,7 @@ impl RemoteTenantGroupBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -9885,7 +10051,7 @@ impl RemoteTenantGroupBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -9895,7 +10061,7 @@ impl RemoteTenantGroupBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -9905,7 +10071,7 @@ impl RemoteTenantGroupBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -9916,7 +10082,7 @@ impl RemoteTenantGroupBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RemoteTenantGroupCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9926,7 +10092,7 @@ impl RemoteTenantGroupCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RemoteTenantGroupCollectionBuilder {
         RemoteTenantGroupCollectionBuilder {
@@ -9941,7 +10107,7 @@ impl RemoteTenantGroupCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::RemoteTenantGroup> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::RemoteTenantGroup> {
         self.client.collection(self.path.clone())
     }
 
@@ -9952,7 +10118,7 @@ impl RemoteTenantGroupCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9961,14 +10127,14 @@ impl RemoteTenantGroupCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RemoteTenantGroup,
-    ) -> graph_core::Request<crate::models::RemoteTenantGroup> {
+    ) -> msgraph_typed_core::Request<crate::models::RemoteTenantGroup> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -9976,7 +10142,7 @@ impl RemoteTenantGroupCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -9989,7 +10155,8 @@ impl RemoteTenantGroupCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -9999,7 +10166,7 @@ impl RemoteTenantGroupCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -10009,7 +10176,7 @@ impl RemoteTenantGroupCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -10019,7 +10186,7 @@ impl RemoteTenantGroupCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServicePrincipalBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10028,7 +10195,10 @@ impl ServicePrincipalBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ServicePrincipalBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ServicePrincipalBuilder {
         ServicePrincipalBuilder {
             client,
             path: path.into(),
@@ -10041,7 +10211,7 @@ impl ServicePrincipalBuilder {
     }
 
     /// Reads this `servicePrincipal` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyServicePrincipal> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyServicePrincipal> {
         self.client.entity(self.path.clone())
     }
 
@@ -10050,14 +10220,14 @@ impl ServicePrincipalBuilder {
     pub fn update(
         &self,
         body: &crate::models::ServicePrincipal,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `servicePrincipal` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10233,7 +10403,7 @@ impl ServicePrincipalBuilder {
     pub fn add_key(
         &self,
         body: &crate::models::ServicePrincipalAddKeyBody,
-    ) -> graph_core::Request<crate::models::KeyCredential> {
+    ) -> msgraph_typed_core::Request<crate::models::KeyCredential> {
         self.client
             .request(http::Method::POST, format!("{}/addKey", self.path))
             .json_body(body)
@@ -10243,7 +10413,7 @@ impl ServicePrincipalBuilder {
     pub fn add_password(
         &self,
         body: &crate::models::ServicePrincipalAddPasswordBody,
-    ) -> graph_core::Request<crate::models::PasswordCredential> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordCredential> {
         self.client
             .request(http::Method::POST, format!("{}/addPassword", self.path))
             .json_body(body)
@@ -10253,7 +10423,7 @@ impl ServicePrincipalBuilder {
     pub fn add_token_signing_certificate(
         &self,
         body: &crate::models::ServicePrincipalAddTokenSigningCertificateBody,
-    ) -> graph_core::Request<crate::models::SelfSignedCertificate> {
+    ) -> msgraph_typed_core::Request<crate::models::SelfSignedCertificate> {
         self.client
             .request(
                 http::Method::POST,
@@ -10266,7 +10436,7 @@ impl ServicePrincipalBuilder {
     pub fn remove_key(
         &self,
         body: &crate::models::ServicePrincipalRemoveKeyBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/removeKey", self.path))
             .json_body(body)
@@ -10276,7 +10446,7 @@ impl ServicePrincipalBuilder {
     pub fn remove_password(
         &self,
         body: &crate::models::ServicePrincipalRemovePasswordBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/removePassword", self.path))
             .json_body(body)
@@ -10286,7 +10456,7 @@ impl ServicePrincipalBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -10299,7 +10469,7 @@ impl ServicePrincipalBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -10312,7 +10482,7 @@ impl ServicePrincipalBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -10322,7 +10492,7 @@ impl ServicePrincipalBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -10332,7 +10502,7 @@ impl ServicePrincipalBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -10343,7 +10513,7 @@ impl ServicePrincipalBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServicePrincipalCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10353,7 +10523,7 @@ impl ServicePrincipalCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ServicePrincipalCollectionBuilder {
         ServicePrincipalCollectionBuilder {
@@ -10368,7 +10538,9 @@ impl ServicePrincipalCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyServicePrincipal> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyServicePrincipal> {
         self.client.collection(self.path.clone())
     }
 
@@ -10379,7 +10551,7 @@ impl ServicePrincipalCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10388,14 +10560,14 @@ impl ServicePrincipalCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ServicePrincipal,
-    ) -> graph_core::Request<crate::models::AnyServicePrincipal> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyServicePrincipal> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -10421,7 +10593,7 @@ impl ServicePrincipalCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyServicePrincipal> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyServicePrincipal> {
         self.client.delta(format!("{}/delta", self.path))
     }
 
@@ -10429,7 +10601,7 @@ impl ServicePrincipalCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -10442,7 +10614,8 @@ impl ServicePrincipalCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -10452,7 +10625,7 @@ impl ServicePrincipalCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -10467,7 +10640,7 @@ impl ServicePrincipalCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ShiftPreferencesBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10476,7 +10649,10 @@ impl ShiftPreferencesBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ShiftPreferencesBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ShiftPreferencesBuilder {
         ShiftPreferencesBuilder {
             client,
             path: path.into(),
@@ -10489,7 +10665,7 @@ impl ShiftPreferencesBuilder {
     }
 
     /// Reads this `shiftPreferences` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ShiftPreferences> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ShiftPreferences> {
         self.client.entity(self.path.clone())
     }
 
@@ -10498,19 +10674,19 @@ impl ShiftPreferencesBuilder {
     pub fn update(
         &self,
         body: &crate::models::ShiftPreferences,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `shiftPreferences` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `stageForDeletion` action (`POST .../stageForDeletion`).
-    pub fn stage_for_deletion(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stage_for_deletion(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/stageForDeletion", self.path),
@@ -10523,7 +10699,7 @@ impl ShiftPreferencesBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ShiftPreferencesCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10533,7 +10709,7 @@ impl ShiftPreferencesCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ShiftPreferencesCollectionBuilder {
         ShiftPreferencesCollectionBuilder {
@@ -10548,7 +10724,7 @@ impl ShiftPreferencesCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ShiftPreferences> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ShiftPreferences> {
         self.client.collection(self.path.clone())
     }
 
@@ -10559,7 +10735,7 @@ impl ShiftPreferencesCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10568,14 +10744,14 @@ impl ShiftPreferencesCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ShiftPreferences,
-    ) -> graph_core::Request<crate::models::ShiftPreferences> {
+    ) -> msgraph_typed_core::Request<crate::models::ShiftPreferences> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10585,7 +10761,7 @@ impl ShiftPreferencesCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct StsPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10594,7 +10770,7 @@ impl StsPolicyBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> StsPolicyBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> StsPolicyBuilder {
         StsPolicyBuilder {
             client,
             path: path.into(),
@@ -10607,7 +10783,7 @@ impl StsPolicyBuilder {
     }
 
     /// Reads this `stsPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyStsPolicy> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyStsPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -10616,14 +10792,14 @@ impl StsPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::StsPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `stsPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10639,7 +10815,7 @@ impl StsPolicyBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -10652,7 +10828,7 @@ impl StsPolicyBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -10665,7 +10841,7 @@ impl StsPolicyBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -10675,7 +10851,7 @@ impl StsPolicyBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -10685,7 +10861,7 @@ impl StsPolicyBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -10696,7 +10872,7 @@ impl StsPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct StsPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10705,7 +10881,10 @@ impl StsPolicyCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> StsPolicyCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> StsPolicyCollectionBuilder {
         StsPolicyCollectionBuilder {
             client,
             path: path.into(),
@@ -10718,7 +10897,7 @@ impl StsPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyStsPolicy> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyStsPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -10729,7 +10908,7 @@ impl StsPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10738,14 +10917,14 @@ impl StsPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::StsPolicy,
-    ) -> graph_core::Request<crate::models::AnyStsPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyStsPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -10803,7 +10982,7 @@ impl StsPolicyCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -10816,7 +10995,8 @@ impl StsPolicyCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -10826,7 +11006,7 @@ impl StsPolicyCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -10836,7 +11016,7 @@ impl StsPolicyCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -10846,7 +11026,7 @@ impl StsPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SynchronizationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10855,7 +11035,10 @@ impl SynchronizationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SynchronizationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SynchronizationBuilder {
         SynchronizationBuilder {
             client,
             path: path.into(),
@@ -10868,7 +11051,7 @@ impl SynchronizationBuilder {
     }
 
     /// Reads this `synchronization` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Synchronization> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Synchronization> {
         self.client.entity(self.path.clone())
     }
 
@@ -10877,14 +11060,14 @@ impl SynchronizationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Synchronization,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `synchronization` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10908,7 +11091,7 @@ impl SynchronizationBuilder {
     pub fn acquire_access_token(
         &self,
         body: &crate::models::SynchronizationAcquireAccessTokenBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -10923,7 +11106,7 @@ impl SynchronizationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SynchronizationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10933,7 +11116,7 @@ impl SynchronizationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SynchronizationCollectionBuilder {
         SynchronizationCollectionBuilder {
@@ -10948,7 +11131,7 @@ impl SynchronizationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Synchronization> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Synchronization> {
         self.client.collection(self.path.clone())
     }
 
@@ -10959,7 +11142,7 @@ impl SynchronizationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10968,14 +11151,14 @@ impl SynchronizationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Synchronization,
-    ) -> graph_core::Request<crate::models::Synchronization> {
+    ) -> msgraph_typed_core::Request<crate::models::Synchronization> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10985,7 +11168,7 @@ impl SynchronizationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SynchronizationJobBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10994,7 +11177,10 @@ impl SynchronizationJobBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SynchronizationJobBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SynchronizationJobBuilder {
         SynchronizationJobBuilder {
             client,
             path: path.into(),
@@ -11007,7 +11193,7 @@ impl SynchronizationJobBuilder {
     }
 
     /// Reads this `synchronizationJob` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SynchronizationJob> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SynchronizationJob> {
         self.client.entity(self.path.clone())
     }
 
@@ -11016,14 +11202,14 @@ impl SynchronizationJobBuilder {
     pub fn update(
         &self,
         body: &crate::models::SynchronizationJob,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `synchronizationJob` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11044,7 +11230,7 @@ impl SynchronizationJobBuilder {
     }
 
     /// Calls the `pause` action (`POST .../pause`).
-    pub fn pause(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn pause(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/pause", self.path))
     }
@@ -11053,7 +11239,7 @@ impl SynchronizationJobBuilder {
     pub fn provision_on_demand(
         &self,
         body: &crate::models::SynchronizationJobProvisionOnDemandBody,
-    ) -> graph_core::Request<crate::models::StringKeyStringValuePair> {
+    ) -> msgraph_typed_core::Request<crate::models::StringKeyStringValuePair> {
         self.client
             .request(
                 http::Method::POST,
@@ -11066,14 +11252,14 @@ impl SynchronizationJobBuilder {
     pub fn restart(
         &self,
         body: &crate::models::SynchronizationJobRestartBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/restart", self.path))
             .json_body(body)
     }
 
     /// Calls the `start` action (`POST .../start`).
-    pub fn start(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn start(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/start", self.path))
     }
@@ -11082,7 +11268,7 @@ impl SynchronizationJobBuilder {
     pub fn validate_credentials(
         &self,
         body: &crate::models::SynchronizationJobValidateCredentialsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -11097,7 +11283,7 @@ impl SynchronizationJobBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SynchronizationJobCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11107,7 +11293,7 @@ impl SynchronizationJobCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SynchronizationJobCollectionBuilder {
         SynchronizationJobCollectionBuilder {
@@ -11122,7 +11308,7 @@ impl SynchronizationJobCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SynchronizationJob> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SynchronizationJob> {
         self.client.collection(self.path.clone())
     }
 
@@ -11133,7 +11319,7 @@ impl SynchronizationJobCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11142,14 +11328,14 @@ impl SynchronizationJobCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SynchronizationJob,
-    ) -> graph_core::Request<crate::models::SynchronizationJob> {
+    ) -> msgraph_typed_core::Request<crate::models::SynchronizationJob> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -11157,7 +11343,7 @@ impl SynchronizationJobCollectionBuilder {
     pub fn validate_credentials(
         &self,
         body: &crate::models::SynchronizationJobCollectionValidateCredentialsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -11172,7 +11358,7 @@ impl SynchronizationJobCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SynchronizationSchemaBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11182,7 +11368,7 @@ impl SynchronizationSchemaBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SynchronizationSchemaBuilder {
         SynchronizationSchemaBuilder {
@@ -11197,7 +11383,7 @@ impl SynchronizationSchemaBuilder {
     }
 
     /// Reads this `synchronizationSchema` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SynchronizationSchema> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SynchronizationSchema> {
         self.client.entity(self.path.clone())
     }
 
@@ -11206,14 +11392,14 @@ impl SynchronizationSchemaBuilder {
     pub fn update(
         &self,
         body: &crate::models::SynchronizationSchema,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `synchronizationSchema` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11229,7 +11415,7 @@ impl SynchronizationSchemaBuilder {
     pub fn parse_expression(
         &self,
         body: &crate::models::SynchronizationSchemaParseExpressionBody,
-    ) -> graph_core::Request<crate::models::ParseExpressionResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::ParseExpressionResponse> {
         self.client
             .request(http::Method::POST, format!("{}/parseExpression", self.path))
             .json_body(body)
@@ -11239,7 +11425,7 @@ impl SynchronizationSchemaBuilder {
     #[cfg(feature = "filter-operators")]
     pub fn filter_operators(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::FilterOperatorSchema> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::FilterOperatorSchema> {
         self.client
             .collection(format!("{}/filterOperators", self.path))
     }
@@ -11248,7 +11434,7 @@ impl SynchronizationSchemaBuilder {
     #[cfg(feature = "functions")]
     pub fn functions(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AttributeMappingFunctionSchema> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AttributeMappingFunctionSchema> {
         self.client.collection(format!("{}/functions", self.path))
     }
 }
@@ -11258,7 +11444,7 @@ impl SynchronizationSchemaBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SynchronizationSchemaCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11268,7 +11454,7 @@ impl SynchronizationSchemaCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SynchronizationSchemaCollectionBuilder {
         SynchronizationSchemaCollectionBuilder {
@@ -11283,7 +11469,9 @@ impl SynchronizationSchemaCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SynchronizationSchema> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SynchronizationSchema> {
         self.client.collection(self.path.clone())
     }
 
@@ -11294,7 +11482,7 @@ impl SynchronizationSchemaCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11303,14 +11491,14 @@ impl SynchronizationSchemaCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SynchronizationSchema,
-    ) -> graph_core::Request<crate::models::SynchronizationSchema> {
+    ) -> msgraph_typed_core::Request<crate::models::SynchronizationSchema> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11320,7 +11508,7 @@ impl SynchronizationSchemaCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SynchronizationTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11330,7 +11518,7 @@ impl SynchronizationTemplateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SynchronizationTemplateBuilder {
         SynchronizationTemplateBuilder {
@@ -11345,7 +11533,7 @@ impl SynchronizationTemplateBuilder {
     }
 
     /// Reads this `synchronizationTemplate` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SynchronizationTemplate> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SynchronizationTemplate> {
         self.client.entity(self.path.clone())
     }
 
@@ -11354,14 +11542,14 @@ impl SynchronizationTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::SynchronizationTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `synchronizationTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11379,7 +11567,7 @@ impl SynchronizationTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SynchronizationTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11389,7 +11577,7 @@ impl SynchronizationTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SynchronizationTemplateCollectionBuilder {
         SynchronizationTemplateCollectionBuilder {
@@ -11404,7 +11592,9 @@ impl SynchronizationTemplateCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SynchronizationTemplate> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SynchronizationTemplate> {
         self.client.collection(self.path.clone())
     }
 
@@ -11415,7 +11605,7 @@ impl SynchronizationTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11424,14 +11614,14 @@ impl SynchronizationTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SynchronizationTemplate,
-    ) -> graph_core::Request<crate::models::SynchronizationTemplate> {
+    ) -> msgraph_typed_core::Request<crate::models::SynchronizationTemplate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11441,7 +11631,7 @@ impl SynchronizationTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TargetDeviceGroupBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11450,7 +11640,10 @@ impl TargetDeviceGroupBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TargetDeviceGroupBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TargetDeviceGroupBuilder {
         TargetDeviceGroupBuilder {
             client,
             path: path.into(),
@@ -11463,7 +11656,7 @@ impl TargetDeviceGroupBuilder {
     }
 
     /// Reads this `targetDeviceGroup` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TargetDeviceGroup> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TargetDeviceGroup> {
         self.client.entity(self.path.clone())
     }
 
@@ -11472,14 +11665,14 @@ impl TargetDeviceGroupBuilder {
     pub fn update(
         &self,
         body: &crate::models::TargetDeviceGroup,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `targetDeviceGroup` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -11489,7 +11682,7 @@ impl TargetDeviceGroupBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TargetDeviceGroupCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11499,7 +11692,7 @@ impl TargetDeviceGroupCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TargetDeviceGroupCollectionBuilder {
         TargetDeviceGroupCollectionBuilder {
@@ -11514,7 +11707,7 @@ impl TargetDeviceGroupCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TargetDeviceGroup> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TargetDeviceGroup> {
         self.client.collection(self.path.clone())
     }
 
@@ -11525,7 +11718,7 @@ impl TargetDeviceGroupCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11534,14 +11727,14 @@ impl TargetDeviceGroupCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TargetDeviceGroup,
-    ) -> graph_core::Request<crate::models::TargetDeviceGroup> {
+    ) -> msgraph_typed_core::Request<crate::models::TargetDeviceGroup> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11551,7 +11744,7 @@ impl TargetDeviceGroupCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11560,7 +11753,7 @@ impl UserBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> UserBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> UserBuilder {
         UserBuilder {
             client,
             path: path.into(),
@@ -11573,20 +11766,23 @@ impl UserBuilder {
     }
 
     /// Reads this `user` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyUser> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyUser> {
         self.client.entity(self.path.clone())
     }
 
     /// Updates this `user` (`PATCH`): only the fields that are set are sent; a field
     /// set to [`crate::Patch::Null`] is sent as `null` to clear it.
-    pub fn update(&self, body: &crate::models::User) -> graph_core::Request<graph_core::NoContent> {
+    pub fn update(
+        &self,
+        body: &crate::models::User,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `user` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12078,7 +12274,7 @@ impl UserBuilder {
     pub fn assign_license(
         &self,
         body: &crate::models::UserAssignLicenseBody,
-    ) -> graph_core::Request<crate::models::AnyUser> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyUser> {
         self.client
             .request(http::Method::POST, format!("{}/assignLicense", self.path))
             .json_body(body)
@@ -12088,7 +12284,7 @@ impl UserBuilder {
     pub fn change_password(
         &self,
         body: &crate::models::UserChangePasswordBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/changePassword", self.path))
             .json_body(body)
@@ -12098,7 +12294,7 @@ impl UserBuilder {
     pub fn export_personal_data(
         &self,
         body: &crate::models::UserExportPersonalDataBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -12111,7 +12307,7 @@ impl UserBuilder {
     pub fn find_meeting_times(
         &self,
         body: &crate::models::UserFindMeetingTimesBody,
-    ) -> graph_core::Request<crate::models::MeetingTimeSuggestionsResult> {
+    ) -> msgraph_typed_core::Request<crate::models::MeetingTimeSuggestionsResult> {
         self.client
             .request(
                 http::Method::POST,
@@ -12124,14 +12320,16 @@ impl UserBuilder {
     pub fn get_mail_tips(
         &self,
         body: &crate::models::UserGetMailTipsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::MailTips>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::MailTips>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMailTips", self.path))
             .json_body(body)
     }
 
     /// Calls the `removeAllDevicesFromManagement` action (`POST .../removeAllDevicesFromManagement`).
-    pub fn remove_all_devices_from_management(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn remove_all_devices_from_management(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/removeAllDevicesFromManagement", self.path),
@@ -12139,7 +12337,9 @@ impl UserBuilder {
     }
 
     /// Calls the `reprocessLicenseAssignment` action (`POST .../reprocessLicenseAssignment`).
-    pub fn reprocess_license_assignment(&self) -> graph_core::Request<crate::models::AnyUser> {
+    pub fn reprocess_license_assignment(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::AnyUser> {
         self.client.request(
             http::Method::POST,
             format!("{}/reprocessLicenseAssignment", self.path),
@@ -12147,7 +12347,9 @@ impl UserBuilder {
     }
 
     /// Calls the `retryServiceProvisioning` action (`POST .../retryServiceProvisioning`).
-    pub fn retry_service_provisioning(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn retry_service_provisioning(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/retryServiceProvisioning", self.path),
@@ -12155,7 +12357,7 @@ impl UserBuilder {
     }
 
     /// Calls the `revokeSignInSessions` action (`POST .../revokeSignInSessions`).
-    pub fn revoke_sign_in_sessions(&self) -> graph_core::Request<crate::ODataValue<bool>> {
+    pub fn revoke_sign_in_sessions(&self) -> msgraph_typed_core::Request<crate::ODataValue<bool>> {
         self.client.request(
             http::Method::POST,
             format!("{}/revokeSignInSessions", self.path),
@@ -12167,7 +12369,7 @@ impl UserBuilder {
     pub fn send_mail(
         &self,
         body: &crate::models::UserSendMailBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/sendMail", self.path))
             .json_body(body)
@@ -12177,7 +12379,7 @@ impl UserBuilder {
     pub fn translate_exchange_ids(
         &self,
         body: &crate::models::UserTranslateExchangeIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ConvertIdResult>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ConvertIdResult>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -12190,7 +12392,7 @@ impl UserBuilder {
     pub fn wipe_managed_app_registrations_by_device_tag(
         &self,
         body: &crate::models::UserWipeManagedAppRegistrationsByDeviceTagBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -12202,7 +12404,7 @@ impl UserBuilder {
     /// Calls the `exportDeviceAndAppManagementData` function (`GET .../exportDeviceAndAppManagementData`).
     pub fn export_device_and_app_management_data(
         &self,
-    ) -> graph_core::Request<crate::models::DeviceAndAppManagementData> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceAndAppManagementData> {
         self.client.request(
             http::Method::GET,
             format!("{}/exportDeviceAndAppManagementData", self.path),
@@ -12212,7 +12414,7 @@ impl UserBuilder {
     /// Calls the `getManagedAppDiagnosticStatuses` function (`GET .../getManagedAppDiagnosticStatuses`).
     pub fn get_managed_app_diagnostic_statuses(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ManagedAppDiagnosticStatus> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ManagedAppDiagnosticStatus> {
         self.client
             .collection(format!("{}/getManagedAppDiagnosticStatuses", self.path))
     }
@@ -12221,7 +12423,7 @@ impl UserBuilder {
     #[cfg(feature = "device-management")]
     pub fn get_managed_app_policies(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyManagedAppPolicy> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyManagedAppPolicy> {
         self.client
             .collection(format!("{}/getManagedAppPolicies", self.path))
     }
@@ -12229,7 +12431,7 @@ impl UserBuilder {
     /// Calls the `getManagedDevicesWithAppFailures` function (`GET .../getManagedDevicesWithAppFailures`).
     pub fn get_managed_devices_with_app_failures(
         &self,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client.request(
             http::Method::GET,
             format!("{}/getManagedDevicesWithAppFailures", self.path),
@@ -12241,7 +12443,7 @@ impl UserBuilder {
         &self,
         start_date_time: &str,
         end_date_time: &str,
-    ) -> graph_core::CollectionRequest<crate::models::Reminder> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::Reminder> {
         self.client.collection(format!(
             "{}/reminderView(StartDateTime={},EndDateTime={})",
             self.path,
@@ -12254,7 +12456,7 @@ impl UserBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -12267,7 +12469,7 @@ impl UserBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -12280,7 +12482,7 @@ impl UserBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -12290,7 +12492,7 @@ impl UserBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -12300,7 +12502,7 @@ impl UserBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -12311,7 +12513,7 @@ impl UserBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12320,7 +12522,10 @@ impl UserCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> UserCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> UserCollectionBuilder {
         UserCollectionBuilder {
             client,
             path: path.into(),
@@ -12333,7 +12538,7 @@ impl UserCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyUser> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyUser> {
         self.client.collection(self.path.clone())
     }
 
@@ -12344,7 +12549,7 @@ impl UserCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12353,14 +12558,14 @@ impl UserCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::User,
-    ) -> graph_core::Request<crate::models::AnyUser> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyUser> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -12373,7 +12578,7 @@ impl UserCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyUser> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyUser> {
         self.client.delta(format!("{}/delta", self.path))
     }
 
@@ -12381,7 +12586,7 @@ impl UserCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -12394,7 +12599,8 @@ impl UserCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -12404,7 +12610,7 @@ impl UserCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -12419,7 +12625,7 @@ impl UserCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserActivityBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12428,7 +12634,7 @@ impl UserActivityBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> UserActivityBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> UserActivityBuilder {
         UserActivityBuilder {
             client,
             path: path.into(),
@@ -12441,7 +12647,7 @@ impl UserActivityBuilder {
     }
 
     /// Reads this `userActivity` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserActivity> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UserActivity> {
         self.client.entity(self.path.clone())
     }
 
@@ -12450,14 +12656,14 @@ impl UserActivityBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserActivity,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userActivity` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12475,7 +12681,7 @@ impl UserActivityBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserActivityCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12485,7 +12691,7 @@ impl UserActivityCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserActivityCollectionBuilder {
         UserActivityCollectionBuilder {
@@ -12500,7 +12706,7 @@ impl UserActivityCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UserActivity> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::UserActivity> {
         self.client.collection(self.path.clone())
     }
 
@@ -12511,7 +12717,7 @@ impl UserActivityCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12520,19 +12726,19 @@ impl UserActivityCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserActivity,
-    ) -> graph_core::Request<crate::models::UserActivity> {
+    ) -> msgraph_typed_core::Request<crate::models::UserActivity> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `recent` function (`GET .../recent`).
-    pub fn recent(&self) -> graph_core::CollectionRequest<crate::models::UserActivity> {
+    pub fn recent(&self) -> msgraph_typed_core::CollectionRequest<crate::models::UserActivity> {
         self.client.collection(format!("{}/recent", self.path))
     }
 }
@@ -12542,7 +12748,7 @@ impl UserActivityCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserDataSecurityAndGovernanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12552,7 +12758,7 @@ impl UserDataSecurityAndGovernanceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserDataSecurityAndGovernanceBuilder {
         UserDataSecurityAndGovernanceBuilder {
@@ -12567,7 +12773,9 @@ impl UserDataSecurityAndGovernanceBuilder {
     }
 
     /// Reads this `userDataSecurityAndGovernance` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserDataSecurityAndGovernance> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UserDataSecurityAndGovernance> {
         self.client.entity(self.path.clone())
     }
 
@@ -12576,14 +12784,14 @@ impl UserDataSecurityAndGovernanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserDataSecurityAndGovernance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userDataSecurityAndGovernance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12616,7 +12824,7 @@ impl UserDataSecurityAndGovernanceBuilder {
     pub fn process_content(
         &self,
         body: &crate::models::UserDataSecurityAndGovernanceProcessContentBody,
-    ) -> graph_core::Request<crate::models::ProcessContentResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::ProcessContentResponse> {
         self.client
             .request(http::Method::POST, format!("{}/processContent", self.path))
             .json_body(body)
@@ -12628,7 +12836,7 @@ impl UserDataSecurityAndGovernanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserDataSecurityAndGovernanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12638,7 +12846,7 @@ impl UserDataSecurityAndGovernanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserDataSecurityAndGovernanceCollectionBuilder {
         UserDataSecurityAndGovernanceCollectionBuilder {
@@ -12655,7 +12863,7 @@ impl UserDataSecurityAndGovernanceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UserDataSecurityAndGovernance> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UserDataSecurityAndGovernance> {
         self.client.collection(self.path.clone())
     }
 
@@ -12666,7 +12874,7 @@ impl UserDataSecurityAndGovernanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12675,14 +12883,14 @@ impl UserDataSecurityAndGovernanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserDataSecurityAndGovernance,
-    ) -> graph_core::Request<crate::models::UserDataSecurityAndGovernance> {
+    ) -> msgraph_typed_core::Request<crate::models::UserDataSecurityAndGovernance> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12692,7 +12900,7 @@ impl UserDataSecurityAndGovernanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserInsightsSettingsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12701,7 +12909,10 @@ impl UserInsightsSettingsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> UserInsightsSettingsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> UserInsightsSettingsBuilder {
         UserInsightsSettingsBuilder {
             client,
             path: path.into(),
@@ -12714,7 +12925,7 @@ impl UserInsightsSettingsBuilder {
     }
 
     /// Reads this `userInsightsSettings` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserInsightsSettings> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UserInsightsSettings> {
         self.client.entity(self.path.clone())
     }
 
@@ -12723,14 +12934,14 @@ impl UserInsightsSettingsBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserInsightsSettings,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userInsightsSettings` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -12740,7 +12951,7 @@ impl UserInsightsSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserInsightsSettingsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12750,7 +12961,7 @@ impl UserInsightsSettingsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserInsightsSettingsCollectionBuilder {
         UserInsightsSettingsCollectionBuilder {
@@ -12765,7 +12976,9 @@ impl UserInsightsSettingsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UserInsightsSettings> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UserInsightsSettings> {
         self.client.collection(self.path.clone())
     }
 
@@ -12776,7 +12989,7 @@ impl UserInsightsSettingsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12785,14 +12998,14 @@ impl UserInsightsSettingsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserInsightsSettings,
-    ) -> graph_core::Request<crate::models::UserInsightsSettings> {
+    ) -> msgraph_typed_core::Request<crate::models::UserInsightsSettings> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12802,7 +13015,7 @@ impl UserInsightsSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserProtectionScopeContainerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12812,7 +13025,7 @@ impl UserProtectionScopeContainerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserProtectionScopeContainerBuilder {
         UserProtectionScopeContainerBuilder {
@@ -12827,7 +13040,9 @@ impl UserProtectionScopeContainerBuilder {
     }
 
     /// Reads this `userProtectionScopeContainer` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserProtectionScopeContainer> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UserProtectionScopeContainer> {
         self.client.entity(self.path.clone())
     }
 
@@ -12836,14 +13051,14 @@ impl UserProtectionScopeContainerBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserProtectionScopeContainer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userProtectionScopeContainer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12851,7 +13066,7 @@ impl UserProtectionScopeContainerBuilder {
     pub fn compute(
         &self,
         body: &crate::models::UserProtectionScopeContainerComputeBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::PolicyUserScope>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::PolicyUserScope>>> {
         self.client
             .request(http::Method::POST, format!("{}/compute", self.path))
             .json_body(body)
@@ -12863,7 +13078,7 @@ impl UserProtectionScopeContainerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserProtectionScopeContainerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12873,7 +13088,7 @@ impl UserProtectionScopeContainerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserProtectionScopeContainerCollectionBuilder {
         UserProtectionScopeContainerCollectionBuilder {
@@ -12890,7 +13105,7 @@ impl UserProtectionScopeContainerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UserProtectionScopeContainer> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UserProtectionScopeContainer> {
         self.client.collection(self.path.clone())
     }
 
@@ -12901,7 +13116,7 @@ impl UserProtectionScopeContainerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12910,14 +13125,14 @@ impl UserProtectionScopeContainerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserProtectionScopeContainer,
-    ) -> graph_core::Request<crate::models::UserProtectionScopeContainer> {
+    ) -> msgraph_typed_core::Request<crate::models::UserProtectionScopeContainer> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12927,7 +13142,7 @@ impl UserProtectionScopeContainerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserSettingsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12936,7 +13151,7 @@ impl UserSettingsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> UserSettingsBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> UserSettingsBuilder {
         UserSettingsBuilder {
             client,
             path: path.into(),
@@ -12949,7 +13164,7 @@ impl UserSettingsBuilder {
     }
 
     /// Reads this `userSettings` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserSettings> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UserSettings> {
         self.client.entity(self.path.clone())
     }
 
@@ -12958,14 +13173,14 @@ impl UserSettingsBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserSettings,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userSettings` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13023,7 +13238,7 @@ impl UserSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserSettingsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13033,7 +13248,7 @@ impl UserSettingsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserSettingsCollectionBuilder {
         UserSettingsCollectionBuilder {
@@ -13048,7 +13263,7 @@ impl UserSettingsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UserSettings> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::UserSettings> {
         self.client.collection(self.path.clone())
     }
 
@@ -13059,7 +13274,7 @@ impl UserSettingsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13068,14 +13283,14 @@ impl UserSettingsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserSettings,
-    ) -> graph_core::Request<crate::models::UserSettings> {
+    ) -> msgraph_typed_core::Request<crate::models::UserSettings> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13085,7 +13300,7 @@ impl UserSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserSolutionRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13094,7 +13309,10 @@ impl UserSolutionRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> UserSolutionRootBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> UserSolutionRootBuilder {
         UserSolutionRootBuilder {
             client,
             path: path.into(),
@@ -13107,7 +13325,7 @@ impl UserSolutionRootBuilder {
     }
 
     /// Reads this `userSolutionRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserSolutionRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UserSolutionRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -13116,14 +13334,14 @@ impl UserSolutionRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserSolutionRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userSolutionRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13141,7 +13359,7 @@ impl UserSolutionRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserSolutionRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13151,7 +13369,7 @@ impl UserSolutionRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserSolutionRootCollectionBuilder {
         UserSolutionRootCollectionBuilder {
@@ -13166,7 +13384,7 @@ impl UserSolutionRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UserSolutionRoot> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::UserSolutionRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -13177,7 +13395,7 @@ impl UserSolutionRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13186,14 +13404,14 @@ impl UserSolutionRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserSolutionRoot,
-    ) -> graph_core::Request<crate::models::UserSolutionRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::UserSolutionRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13203,7 +13421,7 @@ impl UserSolutionRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserStorageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13212,7 +13430,7 @@ impl UserStorageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> UserStorageBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> UserStorageBuilder {
         UserStorageBuilder {
             client,
             path: path.into(),
@@ -13225,7 +13443,7 @@ impl UserStorageBuilder {
     }
 
     /// Reads this `userStorage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserStorage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UserStorage> {
         self.client.entity(self.path.clone())
     }
 
@@ -13234,14 +13452,14 @@ impl UserStorageBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserStorage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userStorage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13260,7 +13478,7 @@ impl UserStorageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserStorageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13270,7 +13488,7 @@ impl UserStorageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserStorageCollectionBuilder {
         UserStorageCollectionBuilder {
@@ -13285,7 +13503,7 @@ impl UserStorageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UserStorage> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::UserStorage> {
         self.client.collection(self.path.clone())
     }
 
@@ -13296,7 +13514,7 @@ impl UserStorageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13305,14 +13523,14 @@ impl UserStorageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserStorage,
-    ) -> graph_core::Request<crate::models::UserStorage> {
+    ) -> msgraph_typed_core::Request<crate::models::UserStorage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13322,7 +13540,7 @@ impl UserStorageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsSettingBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13331,7 +13549,10 @@ impl WindowsSettingBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WindowsSettingBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WindowsSettingBuilder {
         WindowsSettingBuilder {
             client,
             path: path.into(),
@@ -13344,7 +13565,7 @@ impl WindowsSettingBuilder {
     }
 
     /// Reads this `windowsSetting` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WindowsSetting> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WindowsSetting> {
         self.client.entity(self.path.clone())
     }
 
@@ -13353,14 +13574,14 @@ impl WindowsSettingBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsSetting,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsSetting` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13378,7 +13599,7 @@ impl WindowsSettingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsSettingCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13388,7 +13609,7 @@ impl WindowsSettingCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsSettingCollectionBuilder {
         WindowsSettingCollectionBuilder {
@@ -13403,7 +13624,7 @@ impl WindowsSettingCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WindowsSetting> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsSetting> {
         self.client.collection(self.path.clone())
     }
 
@@ -13414,7 +13635,7 @@ impl WindowsSettingCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13423,14 +13644,14 @@ impl WindowsSettingCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsSetting,
-    ) -> graph_core::Request<crate::models::WindowsSetting> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsSetting> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13440,7 +13661,7 @@ impl WindowsSettingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsSettingInstanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13450,7 +13671,7 @@ impl WindowsSettingInstanceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsSettingInstanceBuilder {
         WindowsSettingInstanceBuilder {
@@ -13465,7 +13686,7 @@ impl WindowsSettingInstanceBuilder {
     }
 
     /// Reads this `windowsSettingInstance` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WindowsSettingInstance> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WindowsSettingInstance> {
         self.client.entity(self.path.clone())
     }
 
@@ -13474,14 +13695,14 @@ impl WindowsSettingInstanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsSettingInstance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsSettingInstance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -13491,7 +13712,7 @@ impl WindowsSettingInstanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsSettingInstanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13501,7 +13722,7 @@ impl WindowsSettingInstanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsSettingInstanceCollectionBuilder {
         WindowsSettingInstanceCollectionBuilder {
@@ -13516,7 +13737,9 @@ impl WindowsSettingInstanceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WindowsSettingInstance> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsSettingInstance> {
         self.client.collection(self.path.clone())
     }
 
@@ -13527,7 +13750,7 @@ impl WindowsSettingInstanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13536,14 +13759,14 @@ impl WindowsSettingInstanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsSettingInstance,
-    ) -> graph_core::Request<crate::models::WindowsSettingInstance> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsSettingInstance> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13553,7 +13776,7 @@ impl WindowsSettingInstanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkHoursAndLocationsSettingBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13563,7 +13786,7 @@ impl WorkHoursAndLocationsSettingBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkHoursAndLocationsSettingBuilder {
         WorkHoursAndLocationsSettingBuilder {
@@ -13578,7 +13801,9 @@ impl WorkHoursAndLocationsSettingBuilder {
     }
 
     /// Reads this `workHoursAndLocationsSetting` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkHoursAndLocationsSetting> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WorkHoursAndLocationsSetting> {
         self.client.entity(self.path.clone())
     }
 
@@ -13587,14 +13812,14 @@ impl WorkHoursAndLocationsSettingBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkHoursAndLocationsSetting,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workHoursAndLocationsSetting` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13619,7 +13844,7 @@ impl WorkHoursAndLocationsSettingBuilder {
         &self,
         start_date_time: &str,
         end_date_time: &str,
-    ) -> graph_core::CollectionRequest<crate::models::WorkPlanOccurrence> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkPlanOccurrence> {
         self.client.collection(format!(
             "{}/occurrencesView(startDateTime={},endDateTime={})",
             self.path,
@@ -13634,7 +13859,7 @@ impl WorkHoursAndLocationsSettingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkHoursAndLocationsSettingCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13644,7 +13869,7 @@ impl WorkHoursAndLocationsSettingCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkHoursAndLocationsSettingCollectionBuilder {
         WorkHoursAndLocationsSettingCollectionBuilder {
@@ -13661,7 +13886,7 @@ impl WorkHoursAndLocationsSettingCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WorkHoursAndLocationsSetting> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkHoursAndLocationsSetting> {
         self.client.collection(self.path.clone())
     }
 
@@ -13672,7 +13897,7 @@ impl WorkHoursAndLocationsSettingCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13681,14 +13906,14 @@ impl WorkHoursAndLocationsSettingCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkHoursAndLocationsSetting,
-    ) -> graph_core::Request<crate::models::WorkHoursAndLocationsSetting> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkHoursAndLocationsSetting> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13698,7 +13923,7 @@ impl WorkHoursAndLocationsSettingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkingTimeScheduleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13707,7 +13932,10 @@ impl WorkingTimeScheduleBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkingTimeScheduleBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkingTimeScheduleBuilder {
         WorkingTimeScheduleBuilder {
             client,
             path: path.into(),
@@ -13720,7 +13948,7 @@ impl WorkingTimeScheduleBuilder {
     }
 
     /// Reads this `workingTimeSchedule` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkingTimeSchedule> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkingTimeSchedule> {
         self.client.entity(self.path.clone())
     }
 
@@ -13729,25 +13957,25 @@ impl WorkingTimeScheduleBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkingTimeSchedule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workingTimeSchedule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `endWorkingTime` action (`POST .../endWorkingTime`).
-    pub fn end_working_time(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn end_working_time(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/endWorkingTime", self.path))
     }
 
     /// Calls the `startWorkingTime` action (`POST .../startWorkingTime`).
-    pub fn start_working_time(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn start_working_time(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/startWorkingTime", self.path),
@@ -13760,7 +13988,7 @@ impl WorkingTimeScheduleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkingTimeScheduleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13770,7 +13998,7 @@ impl WorkingTimeScheduleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkingTimeScheduleCollectionBuilder {
         WorkingTimeScheduleCollectionBuilder {
@@ -13785,7 +14013,9 @@ impl WorkingTimeScheduleCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkingTimeSchedule> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkingTimeSchedule> {
         self.client.collection(self.path.clone())
     }
 
@@ -13796,7 +14026,7 @@ impl WorkingTimeScheduleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13805,14 +14035,14 @@ impl WorkingTimeScheduleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkingTimeSchedule,
-    ) -> graph_core::Request<crate::models::WorkingTimeSchedule> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkingTimeSchedule> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13822,7 +14052,7 @@ impl WorkingTimeScheduleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkPlanOccurrenceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13831,7 +14061,10 @@ impl WorkPlanOccurrenceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkPlanOccurrenceBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkPlanOccurrenceBuilder {
         WorkPlanOccurrenceBuilder {
             client,
             path: path.into(),
@@ -13844,7 +14077,7 @@ impl WorkPlanOccurrenceBuilder {
     }
 
     /// Reads this `workPlanOccurrence` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkPlanOccurrence> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkPlanOccurrence> {
         self.client.entity(self.path.clone())
     }
 
@@ -13853,14 +14086,14 @@ impl WorkPlanOccurrenceBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkPlanOccurrence,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workPlanOccurrence` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -13870,7 +14103,7 @@ impl WorkPlanOccurrenceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkPlanOccurrenceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13880,7 +14113,7 @@ impl WorkPlanOccurrenceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkPlanOccurrenceCollectionBuilder {
         WorkPlanOccurrenceCollectionBuilder {
@@ -13895,7 +14128,7 @@ impl WorkPlanOccurrenceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkPlanOccurrence> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkPlanOccurrence> {
         self.client.collection(self.path.clone())
     }
 
@@ -13906,7 +14139,7 @@ impl WorkPlanOccurrenceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13915,14 +14148,14 @@ impl WorkPlanOccurrenceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkPlanOccurrence,
-    ) -> graph_core::Request<crate::models::WorkPlanOccurrence> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkPlanOccurrence> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -13930,7 +14163,7 @@ impl WorkPlanOccurrenceCollectionBuilder {
     pub fn set_current_location(
         &self,
         body: &crate::models::WorkPlanOccurrenceCollectionSetCurrentLocationBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -13945,7 +14178,7 @@ impl WorkPlanOccurrenceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkPlanRecurrenceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13954,7 +14187,10 @@ impl WorkPlanRecurrenceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkPlanRecurrenceBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkPlanRecurrenceBuilder {
         WorkPlanRecurrenceBuilder {
             client,
             path: path.into(),
@@ -13967,7 +14203,7 @@ impl WorkPlanRecurrenceBuilder {
     }
 
     /// Reads this `workPlanRecurrence` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkPlanRecurrence> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkPlanRecurrence> {
         self.client.entity(self.path.clone())
     }
 
@@ -13976,14 +14212,14 @@ impl WorkPlanRecurrenceBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkPlanRecurrence,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workPlanRecurrence` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -13993,7 +14229,7 @@ impl WorkPlanRecurrenceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkPlanRecurrenceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14003,7 +14239,7 @@ impl WorkPlanRecurrenceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkPlanRecurrenceCollectionBuilder {
         WorkPlanRecurrenceCollectionBuilder {
@@ -14018,7 +14254,7 @@ impl WorkPlanRecurrenceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkPlanRecurrence> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkPlanRecurrence> {
         self.client.collection(self.path.clone())
     }
 
@@ -14029,7 +14265,7 @@ impl WorkPlanRecurrenceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14038,14 +14274,14 @@ impl WorkPlanRecurrenceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkPlanRecurrence,
-    ) -> graph_core::Request<crate::models::WorkPlanRecurrence> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkPlanRecurrence> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

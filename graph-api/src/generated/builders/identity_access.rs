@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ActivityBasedTimeoutPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16,7 +16,7 @@ impl ActivityBasedTimeoutPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ActivityBasedTimeoutPolicyBuilder {
         ActivityBasedTimeoutPolicyBuilder {
@@ -31,7 +31,9 @@ impl ActivityBasedTimeoutPolicyBuilder {
     }
 
     /// Reads this `activityBasedTimeoutPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ActivityBasedTimeoutPolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ActivityBasedTimeoutPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -40,14 +42,14 @@ impl ActivityBasedTimeoutPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::ActivityBasedTimeoutPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `activityBasedTimeoutPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -63,7 +65,7 @@ impl ActivityBasedTimeoutPolicyBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -76,7 +78,7 @@ impl ActivityBasedTimeoutPolicyBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -89,7 +91,7 @@ impl ActivityBasedTimeoutPolicyBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -99,7 +101,7 @@ impl ActivityBasedTimeoutPolicyBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -109,7 +111,7 @@ impl ActivityBasedTimeoutPolicyBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -120,7 +122,7 @@ impl ActivityBasedTimeoutPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ActivityBasedTimeoutPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -130,7 +132,7 @@ impl ActivityBasedTimeoutPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ActivityBasedTimeoutPolicyCollectionBuilder {
         ActivityBasedTimeoutPolicyCollectionBuilder {
@@ -145,7 +147,9 @@ impl ActivityBasedTimeoutPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ActivityBasedTimeoutPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ActivityBasedTimeoutPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -156,7 +160,7 @@ impl ActivityBasedTimeoutPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -165,14 +169,14 @@ impl ActivityBasedTimeoutPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ActivityBasedTimeoutPolicy,
-    ) -> graph_core::Request<crate::models::ActivityBasedTimeoutPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::ActivityBasedTimeoutPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -181,7 +185,7 @@ impl ActivityBasedTimeoutPolicyCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -194,7 +198,8 @@ impl ActivityBasedTimeoutPolicyCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -204,7 +209,7 @@ impl ActivityBasedTimeoutPolicyCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -214,7 +219,7 @@ impl ActivityBasedTimeoutPolicyCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -224,7 +229,7 @@ impl ActivityBasedTimeoutPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdminConsentRequestPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -234,7 +239,7 @@ impl AdminConsentRequestPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AdminConsentRequestPolicyBuilder {
         AdminConsentRequestPolicyBuilder {
@@ -249,7 +254,9 @@ impl AdminConsentRequestPolicyBuilder {
     }
 
     /// Reads this `adminConsentRequestPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AdminConsentRequestPolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AdminConsentRequestPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -258,14 +265,14 @@ impl AdminConsentRequestPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::AdminConsentRequestPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `adminConsentRequestPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -275,7 +282,7 @@ impl AdminConsentRequestPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdminConsentRequestPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -285,7 +292,7 @@ impl AdminConsentRequestPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AdminConsentRequestPolicyCollectionBuilder {
         AdminConsentRequestPolicyCollectionBuilder {
@@ -300,7 +307,9 @@ impl AdminConsentRequestPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AdminConsentRequestPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AdminConsentRequestPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -311,7 +320,7 @@ impl AdminConsentRequestPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -320,14 +329,14 @@ impl AdminConsentRequestPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AdminConsentRequestPolicy,
-    ) -> graph_core::Request<crate::models::AdminConsentRequestPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::AdminConsentRequestPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -337,7 +346,7 @@ impl AdminConsentRequestPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AkamaiWebApplicationFirewallProviderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -347,7 +356,7 @@ impl AkamaiWebApplicationFirewallProviderBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AkamaiWebApplicationFirewallProviderBuilder {
         AkamaiWebApplicationFirewallProviderBuilder {
@@ -364,7 +373,8 @@ impl AkamaiWebApplicationFirewallProviderBuilder {
     /// Reads this `akamaiWebApplicationFirewallProvider` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AkamaiWebApplicationFirewallProvider> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AkamaiWebApplicationFirewallProvider>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -373,14 +383,14 @@ impl AkamaiWebApplicationFirewallProviderBuilder {
     pub fn update(
         &self,
         body: &crate::models::AkamaiWebApplicationFirewallProvider,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `akamaiWebApplicationFirewallProvider` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -388,7 +398,7 @@ impl AkamaiWebApplicationFirewallProviderBuilder {
     pub fn verify(
         &self,
         body: &crate::models::WebApplicationFirewallProviderVerifyBody,
-    ) -> graph_core::Request<crate::models::WebApplicationFirewallVerificationModel> {
+    ) -> msgraph_typed_core::Request<crate::models::WebApplicationFirewallVerificationModel> {
         self.client
             .request(http::Method::POST, format!("{}/verify", self.path))
             .json_body(body)
@@ -400,7 +410,7 @@ impl AkamaiWebApplicationFirewallProviderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AkamaiWebApplicationFirewallProviderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -410,7 +420,7 @@ impl AkamaiWebApplicationFirewallProviderCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AkamaiWebApplicationFirewallProviderCollectionBuilder {
         AkamaiWebApplicationFirewallProviderCollectionBuilder {
@@ -427,7 +437,8 @@ impl AkamaiWebApplicationFirewallProviderCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AkamaiWebApplicationFirewallProvider> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AkamaiWebApplicationFirewallProvider>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -438,7 +449,7 @@ impl AkamaiWebApplicationFirewallProviderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -447,14 +458,14 @@ impl AkamaiWebApplicationFirewallProviderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AkamaiWebApplicationFirewallProvider,
-    ) -> graph_core::Request<crate::models::AkamaiWebApplicationFirewallProvider> {
+    ) -> msgraph_typed_core::Request<crate::models::AkamaiWebApplicationFirewallProvider> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -464,7 +475,7 @@ impl AkamaiWebApplicationFirewallProviderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppleManagedIdentityProviderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -474,7 +485,7 @@ impl AppleManagedIdentityProviderBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AppleManagedIdentityProviderBuilder {
         AppleManagedIdentityProviderBuilder {
@@ -489,7 +500,9 @@ impl AppleManagedIdentityProviderBuilder {
     }
 
     /// Reads this `appleManagedIdentityProvider` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AppleManagedIdentityProvider> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AppleManagedIdentityProvider> {
         self.client.entity(self.path.clone())
     }
 
@@ -498,14 +511,14 @@ impl AppleManagedIdentityProviderBuilder {
     pub fn update(
         &self,
         body: &crate::models::AppleManagedIdentityProvider,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `appleManagedIdentityProvider` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -515,7 +528,7 @@ impl AppleManagedIdentityProviderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppleManagedIdentityProviderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -525,7 +538,7 @@ impl AppleManagedIdentityProviderCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AppleManagedIdentityProviderCollectionBuilder {
         AppleManagedIdentityProviderCollectionBuilder {
@@ -542,7 +555,7 @@ impl AppleManagedIdentityProviderCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AppleManagedIdentityProvider> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AppleManagedIdentityProvider> {
         self.client.collection(self.path.clone())
     }
 
@@ -553,7 +566,7 @@ impl AppleManagedIdentityProviderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -562,19 +575,21 @@ impl AppleManagedIdentityProviderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AppleManagedIdentityProvider,
-    ) -> graph_core::Request<crate::models::AppleManagedIdentityProvider> {
+    ) -> msgraph_typed_core::Request<crate::models::AppleManagedIdentityProvider> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `availableProviderTypes` function (`GET .../availableProviderTypes`).
-    pub fn available_provider_types(&self) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    pub fn available_provider_types(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client.request(
             http::Method::GET,
             format!("{}/availableProviderTypes", self.path),
@@ -587,7 +602,7 @@ impl AppleManagedIdentityProviderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppManagementPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -596,7 +611,10 @@ impl AppManagementPolicyBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AppManagementPolicyBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AppManagementPolicyBuilder {
         AppManagementPolicyBuilder {
             client,
             path: path.into(),
@@ -609,7 +627,7 @@ impl AppManagementPolicyBuilder {
     }
 
     /// Reads this `appManagementPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AppManagementPolicy> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AppManagementPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -618,14 +636,14 @@ impl AppManagementPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::AppManagementPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `appManagementPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -641,7 +659,7 @@ impl AppManagementPolicyBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -654,7 +672,7 @@ impl AppManagementPolicyBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -667,7 +685,7 @@ impl AppManagementPolicyBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -677,7 +695,7 @@ impl AppManagementPolicyBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -687,7 +705,7 @@ impl AppManagementPolicyBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -698,7 +716,7 @@ impl AppManagementPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppManagementPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -708,7 +726,7 @@ impl AppManagementPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AppManagementPolicyCollectionBuilder {
         AppManagementPolicyCollectionBuilder {
@@ -723,7 +741,9 @@ impl AppManagementPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AppManagementPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AppManagementPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -734,7 +754,7 @@ impl AppManagementPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -743,14 +763,14 @@ impl AppManagementPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AppManagementPolicy,
-    ) -> graph_core::Request<crate::models::AppManagementPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::AppManagementPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -759,7 +779,7 @@ impl AppManagementPolicyCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -772,7 +792,8 @@ impl AppManagementPolicyCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -782,7 +803,7 @@ impl AppManagementPolicyCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -792,7 +813,7 @@ impl AppManagementPolicyCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -802,7 +823,7 @@ impl AppManagementPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppScopeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -811,7 +832,7 @@ impl AppScopeBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AppScopeBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> AppScopeBuilder {
         AppScopeBuilder {
             client,
             path: path.into(),
@@ -824,7 +845,7 @@ impl AppScopeBuilder {
     }
 
     /// Reads this `appScope` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AppScope> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AppScope> {
         self.client.entity(self.path.clone())
     }
 
@@ -833,14 +854,14 @@ impl AppScopeBuilder {
     pub fn update(
         &self,
         body: &crate::models::AppScope,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `appScope` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -850,7 +871,7 @@ impl AppScopeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppScopeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -859,7 +880,10 @@ impl AppScopeCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AppScopeCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AppScopeCollectionBuilder {
         AppScopeCollectionBuilder {
             client,
             path: path.into(),
@@ -872,7 +896,7 @@ impl AppScopeCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AppScope> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AppScope> {
         self.client.collection(self.path.clone())
     }
 
@@ -883,7 +907,7 @@ impl AppScopeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -892,14 +916,14 @@ impl AppScopeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AppScope,
-    ) -> graph_core::Request<crate::models::AppScope> {
+    ) -> msgraph_typed_core::Request<crate::models::AppScope> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -909,7 +933,7 @@ impl AppScopeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ArkoseFraudProtectionProviderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -919,7 +943,7 @@ impl ArkoseFraudProtectionProviderBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ArkoseFraudProtectionProviderBuilder {
         ArkoseFraudProtectionProviderBuilder {
@@ -934,7 +958,9 @@ impl ArkoseFraudProtectionProviderBuilder {
     }
 
     /// Reads this `arkoseFraudProtectionProvider` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ArkoseFraudProtectionProvider> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ArkoseFraudProtectionProvider> {
         self.client.entity(self.path.clone())
     }
 
@@ -943,14 +969,14 @@ impl ArkoseFraudProtectionProviderBuilder {
     pub fn update(
         &self,
         body: &crate::models::ArkoseFraudProtectionProvider,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `arkoseFraudProtectionProvider` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -960,7 +986,7 @@ impl ArkoseFraudProtectionProviderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ArkoseFraudProtectionProviderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -970,7 +996,7 @@ impl ArkoseFraudProtectionProviderCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ArkoseFraudProtectionProviderCollectionBuilder {
         ArkoseFraudProtectionProviderCollectionBuilder {
@@ -987,7 +1013,7 @@ impl ArkoseFraudProtectionProviderCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ArkoseFraudProtectionProvider> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ArkoseFraudProtectionProvider> {
         self.client.collection(self.path.clone())
     }
 
@@ -998,7 +1024,7 @@ impl ArkoseFraudProtectionProviderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1007,14 +1033,14 @@ impl ArkoseFraudProtectionProviderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ArkoseFraudProtectionProvider,
-    ) -> graph_core::Request<crate::models::ArkoseFraudProtectionProvider> {
+    ) -> msgraph_typed_core::Request<crate::models::ArkoseFraudProtectionProvider> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1024,7 +1050,7 @@ impl ArkoseFraudProtectionProviderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1033,7 +1059,10 @@ impl AuthenticationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AuthenticationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AuthenticationBuilder {
         AuthenticationBuilder {
             client,
             path: path.into(),
@@ -1046,7 +1075,7 @@ impl AuthenticationBuilder {
     }
 
     /// Reads this `authentication` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Authentication> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Authentication> {
         self.client.entity(self.path.clone())
     }
 
@@ -1055,14 +1084,14 @@ impl AuthenticationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Authentication,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authentication` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1186,7 +1215,7 @@ impl AuthenticationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1196,7 +1225,7 @@ impl AuthenticationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationCollectionBuilder {
         AuthenticationCollectionBuilder {
@@ -1211,7 +1240,7 @@ impl AuthenticationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Authentication> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Authentication> {
         self.client.collection(self.path.clone())
     }
 
@@ -1222,7 +1251,7 @@ impl AuthenticationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1231,14 +1260,14 @@ impl AuthenticationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Authentication,
-    ) -> graph_core::Request<crate::models::Authentication> {
+    ) -> msgraph_typed_core::Request<crate::models::Authentication> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1248,7 +1277,7 @@ impl AuthenticationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationCombinationConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1258,7 +1287,7 @@ impl AuthenticationCombinationConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationCombinationConfigurationBuilder {
         AuthenticationCombinationConfigurationBuilder {
@@ -1275,7 +1304,8 @@ impl AuthenticationCombinationConfigurationBuilder {
     /// Reads this `authenticationCombinationConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyAuthenticationCombinationConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyAuthenticationCombinationConfiguration>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -1284,14 +1314,14 @@ impl AuthenticationCombinationConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuthenticationCombinationConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authenticationCombinationConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1301,7 +1331,7 @@ impl AuthenticationCombinationConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationCombinationConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1311,7 +1341,7 @@ impl AuthenticationCombinationConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationCombinationConfigurationCollectionBuilder {
         AuthenticationCombinationConfigurationCollectionBuilder {
@@ -1328,8 +1358,9 @@ impl AuthenticationCombinationConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyAuthenticationCombinationConfiguration>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::AnyAuthenticationCombinationConfiguration,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -1340,7 +1371,7 @@ impl AuthenticationCombinationConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1349,14 +1380,14 @@ impl AuthenticationCombinationConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuthenticationCombinationConfiguration,
-    ) -> graph_core::Request<crate::models::AnyAuthenticationCombinationConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyAuthenticationCombinationConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1392,7 +1423,7 @@ impl AuthenticationCombinationConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationContextClassReferenceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1402,7 +1433,7 @@ impl AuthenticationContextClassReferenceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationContextClassReferenceBuilder {
         AuthenticationContextClassReferenceBuilder {
@@ -1419,7 +1450,7 @@ impl AuthenticationContextClassReferenceBuilder {
     /// Reads this `authenticationContextClassReference` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AuthenticationContextClassReference> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AuthenticationContextClassReference> {
         self.client.entity(self.path.clone())
     }
 
@@ -1428,14 +1459,14 @@ impl AuthenticationContextClassReferenceBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuthenticationContextClassReference,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authenticationContextClassReference` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1445,7 +1476,7 @@ impl AuthenticationContextClassReferenceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationContextClassReferenceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1455,7 +1486,7 @@ impl AuthenticationContextClassReferenceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationContextClassReferenceCollectionBuilder {
         AuthenticationContextClassReferenceCollectionBuilder {
@@ -1472,7 +1503,8 @@ impl AuthenticationContextClassReferenceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AuthenticationContextClassReference> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AuthenticationContextClassReference>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -1483,7 +1515,7 @@ impl AuthenticationContextClassReferenceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1492,14 +1524,14 @@ impl AuthenticationContextClassReferenceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuthenticationContextClassReference,
-    ) -> graph_core::Request<crate::models::AuthenticationContextClassReference> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationContextClassReference> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1509,7 +1541,7 @@ impl AuthenticationContextClassReferenceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationEventListenerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1519,7 +1551,7 @@ impl AuthenticationEventListenerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationEventListenerBuilder {
         AuthenticationEventListenerBuilder {
@@ -1534,7 +1566,9 @@ impl AuthenticationEventListenerBuilder {
     }
 
     /// Reads this `authenticationEventListener` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyAuthenticationEventListener> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyAuthenticationEventListener> {
         self.client.entity(self.path.clone())
     }
 
@@ -1543,14 +1577,14 @@ impl AuthenticationEventListenerBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuthenticationEventListener,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authenticationEventListener` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1560,7 +1594,7 @@ impl AuthenticationEventListenerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationEventListenerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1570,7 +1604,7 @@ impl AuthenticationEventListenerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationEventListenerCollectionBuilder {
         AuthenticationEventListenerCollectionBuilder {
@@ -1587,7 +1621,7 @@ impl AuthenticationEventListenerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyAuthenticationEventListener> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyAuthenticationEventListener> {
         self.client.collection(self.path.clone())
     }
 
@@ -1598,7 +1632,7 @@ impl AuthenticationEventListenerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1607,14 +1641,14 @@ impl AuthenticationEventListenerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuthenticationEventListener,
-    ) -> graph_core::Request<crate::models::AnyAuthenticationEventListener> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyAuthenticationEventListener> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1755,7 +1789,7 @@ impl AuthenticationEventListenerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationEventsFlowBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1765,7 +1799,7 @@ impl AuthenticationEventsFlowBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationEventsFlowBuilder {
         AuthenticationEventsFlowBuilder {
@@ -1780,7 +1814,9 @@ impl AuthenticationEventsFlowBuilder {
     }
 
     /// Reads this `authenticationEventsFlow` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyAuthenticationEventsFlow> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyAuthenticationEventsFlow> {
         self.client.entity(self.path.clone())
     }
 
@@ -1789,14 +1825,14 @@ impl AuthenticationEventsFlowBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuthenticationEventsFlow,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authenticationEventsFlow` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1806,7 +1842,7 @@ impl AuthenticationEventsFlowBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationEventsFlowCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1816,7 +1852,7 @@ impl AuthenticationEventsFlowCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationEventsFlowCollectionBuilder {
         AuthenticationEventsFlowCollectionBuilder {
@@ -1833,7 +1869,7 @@ impl AuthenticationEventsFlowCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyAuthenticationEventsFlow> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyAuthenticationEventsFlow> {
         self.client.collection(self.path.clone())
     }
 
@@ -1844,7 +1880,7 @@ impl AuthenticationEventsFlowCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1853,14 +1889,14 @@ impl AuthenticationEventsFlowCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuthenticationEventsFlow,
-    ) -> graph_core::Request<crate::models::AnyAuthenticationEventsFlow> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyAuthenticationEventsFlow> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1883,7 +1919,7 @@ impl AuthenticationEventsFlowCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationFlowsPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1893,7 +1929,7 @@ impl AuthenticationFlowsPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationFlowsPolicyBuilder {
         AuthenticationFlowsPolicyBuilder {
@@ -1908,7 +1944,9 @@ impl AuthenticationFlowsPolicyBuilder {
     }
 
     /// Reads this `authenticationFlowsPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AuthenticationFlowsPolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AuthenticationFlowsPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -1917,14 +1955,14 @@ impl AuthenticationFlowsPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuthenticationFlowsPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authenticationFlowsPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1934,7 +1972,7 @@ impl AuthenticationFlowsPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationFlowsPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1944,7 +1982,7 @@ impl AuthenticationFlowsPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationFlowsPolicyCollectionBuilder {
         AuthenticationFlowsPolicyCollectionBuilder {
@@ -1959,7 +1997,9 @@ impl AuthenticationFlowsPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AuthenticationFlowsPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AuthenticationFlowsPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -1970,7 +2010,7 @@ impl AuthenticationFlowsPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1979,14 +2019,14 @@ impl AuthenticationFlowsPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuthenticationFlowsPolicy,
-    ) -> graph_core::Request<crate::models::AuthenticationFlowsPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationFlowsPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1996,7 +2036,7 @@ impl AuthenticationFlowsPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationMethodBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2005,7 +2045,10 @@ impl AuthenticationMethodBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AuthenticationMethodBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AuthenticationMethodBuilder {
         AuthenticationMethodBuilder {
             client,
             path: path.into(),
@@ -2018,7 +2061,7 @@ impl AuthenticationMethodBuilder {
     }
 
     /// Reads this `authenticationMethod` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyAuthenticationMethod> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyAuthenticationMethod> {
         self.client.entity(self.path.clone())
     }
 
@@ -2027,14 +2070,14 @@ impl AuthenticationMethodBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuthenticationMethod,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authenticationMethod` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2042,7 +2085,7 @@ impl AuthenticationMethodBuilder {
     pub fn reset_password(
         &self,
         body: &crate::models::AuthenticationMethodResetPasswordBody,
-    ) -> graph_core::Request<crate::models::PasswordResetResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordResetResponse> {
         self.client
             .request(http::Method::POST, format!("{}/resetPassword", self.path))
             .json_body(body)
@@ -2054,7 +2097,7 @@ impl AuthenticationMethodBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationMethodCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2064,7 +2107,7 @@ impl AuthenticationMethodCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationMethodCollectionBuilder {
         AuthenticationMethodCollectionBuilder {
@@ -2079,7 +2122,9 @@ impl AuthenticationMethodCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyAuthenticationMethod> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyAuthenticationMethod> {
         self.client.collection(self.path.clone())
     }
 
@@ -2090,7 +2135,7 @@ impl AuthenticationMethodCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2099,14 +2144,14 @@ impl AuthenticationMethodCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuthenticationMethod,
-    ) -> graph_core::Request<crate::models::AnyAuthenticationMethod> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyAuthenticationMethod> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2244,7 +2289,7 @@ impl AuthenticationMethodCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationMethodConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2254,7 +2299,7 @@ impl AuthenticationMethodConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationMethodConfigurationBuilder {
         AuthenticationMethodConfigurationBuilder {
@@ -2271,7 +2316,8 @@ impl AuthenticationMethodConfigurationBuilder {
     /// Reads this `authenticationMethodConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyAuthenticationMethodConfiguration>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -2280,14 +2326,14 @@ impl AuthenticationMethodConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuthenticationMethodConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authenticationMethodConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2297,7 +2343,7 @@ impl AuthenticationMethodConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationMethodConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2307,7 +2353,7 @@ impl AuthenticationMethodConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationMethodConfigurationCollectionBuilder {
         AuthenticationMethodConfigurationCollectionBuilder {
@@ -2324,7 +2370,8 @@ impl AuthenticationMethodConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyAuthenticationMethodConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -2335,7 +2382,7 @@ impl AuthenticationMethodConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2344,14 +2391,14 @@ impl AuthenticationMethodConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuthenticationMethodConfiguration,
-    ) -> graph_core::Request<crate::models::AnyAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyAuthenticationMethodConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2495,7 +2542,7 @@ impl AuthenticationMethodConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationMethodModeDetailBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2505,7 +2552,7 @@ impl AuthenticationMethodModeDetailBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationMethodModeDetailBuilder {
         AuthenticationMethodModeDetailBuilder {
@@ -2520,7 +2567,9 @@ impl AuthenticationMethodModeDetailBuilder {
     }
 
     /// Reads this `authenticationMethodModeDetail` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AuthenticationMethodModeDetail> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AuthenticationMethodModeDetail> {
         self.client.entity(self.path.clone())
     }
 
@@ -2529,14 +2578,14 @@ impl AuthenticationMethodModeDetailBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuthenticationMethodModeDetail,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authenticationMethodModeDetail` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2546,7 +2595,7 @@ impl AuthenticationMethodModeDetailBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationMethodModeDetailCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2556,7 +2605,7 @@ impl AuthenticationMethodModeDetailCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationMethodModeDetailCollectionBuilder {
         AuthenticationMethodModeDetailCollectionBuilder {
@@ -2573,7 +2622,7 @@ impl AuthenticationMethodModeDetailCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AuthenticationMethodModeDetail> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AuthenticationMethodModeDetail> {
         self.client.collection(self.path.clone())
     }
 
@@ -2584,7 +2633,7 @@ impl AuthenticationMethodModeDetailCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2593,14 +2642,14 @@ impl AuthenticationMethodModeDetailCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuthenticationMethodModeDetail,
-    ) -> graph_core::Request<crate::models::AuthenticationMethodModeDetail> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationMethodModeDetail> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2610,7 +2659,7 @@ impl AuthenticationMethodModeDetailCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationMethodsPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2620,7 +2669,7 @@ impl AuthenticationMethodsPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationMethodsPolicyBuilder {
         AuthenticationMethodsPolicyBuilder {
@@ -2635,7 +2684,9 @@ impl AuthenticationMethodsPolicyBuilder {
     }
 
     /// Reads this `authenticationMethodsPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AuthenticationMethodsPolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AuthenticationMethodsPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -2644,14 +2695,14 @@ impl AuthenticationMethodsPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuthenticationMethodsPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authenticationMethodsPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2672,7 +2723,7 @@ impl AuthenticationMethodsPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationMethodsPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2682,7 +2733,7 @@ impl AuthenticationMethodsPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationMethodsPolicyCollectionBuilder {
         AuthenticationMethodsPolicyCollectionBuilder {
@@ -2699,7 +2750,7 @@ impl AuthenticationMethodsPolicyCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AuthenticationMethodsPolicy> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AuthenticationMethodsPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -2710,7 +2761,7 @@ impl AuthenticationMethodsPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2719,14 +2770,14 @@ impl AuthenticationMethodsPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuthenticationMethodsPolicy,
-    ) -> graph_core::Request<crate::models::AuthenticationMethodsPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationMethodsPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2736,7 +2787,7 @@ impl AuthenticationMethodsPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationMethodTargetBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2746,7 +2797,7 @@ impl AuthenticationMethodTargetBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationMethodTargetBuilder {
         AuthenticationMethodTargetBuilder {
@@ -2761,7 +2812,9 @@ impl AuthenticationMethodTargetBuilder {
     }
 
     /// Reads this `authenticationMethodTarget` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyAuthenticationMethodTarget> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyAuthenticationMethodTarget> {
         self.client.entity(self.path.clone())
     }
 
@@ -2770,14 +2823,14 @@ impl AuthenticationMethodTargetBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuthenticationMethodTarget,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authenticationMethodTarget` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2787,7 +2840,7 @@ impl AuthenticationMethodTargetBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationMethodTargetCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2797,7 +2850,7 @@ impl AuthenticationMethodTargetCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationMethodTargetCollectionBuilder {
         AuthenticationMethodTargetCollectionBuilder {
@@ -2814,7 +2867,7 @@ impl AuthenticationMethodTargetCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyAuthenticationMethodTarget> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyAuthenticationMethodTarget> {
         self.client.collection(self.path.clone())
     }
 
@@ -2825,7 +2878,7 @@ impl AuthenticationMethodTargetCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2834,14 +2887,14 @@ impl AuthenticationMethodTargetCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuthenticationMethodTarget,
-    ) -> graph_core::Request<crate::models::AnyAuthenticationMethodTarget> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyAuthenticationMethodTarget> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2903,7 +2956,7 @@ impl AuthenticationMethodTargetCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationStrengthPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2913,7 +2966,7 @@ impl AuthenticationStrengthPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationStrengthPolicyBuilder {
         AuthenticationStrengthPolicyBuilder {
@@ -2928,7 +2981,9 @@ impl AuthenticationStrengthPolicyBuilder {
     }
 
     /// Reads this `authenticationStrengthPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AuthenticationStrengthPolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AuthenticationStrengthPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -2937,14 +2992,14 @@ impl AuthenticationStrengthPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuthenticationStrengthPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authenticationStrengthPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2963,7 +3018,7 @@ impl AuthenticationStrengthPolicyBuilder {
     pub fn update_allowed_combinations(
         &self,
         body: &crate::models::AuthenticationStrengthPolicyUpdateAllowedCombinationsBody,
-    ) -> graph_core::Request<crate::models::UpdateAllowedCombinationsResult> {
+    ) -> msgraph_typed_core::Request<crate::models::UpdateAllowedCombinationsResult> {
         self.client
             .request(
                 http::Method::POST,
@@ -2973,7 +3028,7 @@ impl AuthenticationStrengthPolicyBuilder {
     }
 
     /// Calls the `usage` function (`GET .../usage`).
-    pub fn usage(&self) -> graph_core::Request<crate::models::AuthenticationStrengthUsage> {
+    pub fn usage(&self) -> msgraph_typed_core::Request<crate::models::AuthenticationStrengthUsage> {
         self.client
             .request(http::Method::GET, format!("{}/usage", self.path))
     }
@@ -2984,7 +3039,7 @@ impl AuthenticationStrengthPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationStrengthPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2994,7 +3049,7 @@ impl AuthenticationStrengthPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationStrengthPolicyCollectionBuilder {
         AuthenticationStrengthPolicyCollectionBuilder {
@@ -3011,7 +3066,7 @@ impl AuthenticationStrengthPolicyCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AuthenticationStrengthPolicy> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AuthenticationStrengthPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -3022,7 +3077,7 @@ impl AuthenticationStrengthPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3031,14 +3086,14 @@ impl AuthenticationStrengthPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuthenticationStrengthPolicy,
-    ) -> graph_core::Request<crate::models::AuthenticationStrengthPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationStrengthPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3048,7 +3103,7 @@ impl AuthenticationStrengthPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationStrengthRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3058,7 +3113,7 @@ impl AuthenticationStrengthRootBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationStrengthRootBuilder {
         AuthenticationStrengthRootBuilder {
@@ -3073,7 +3128,9 @@ impl AuthenticationStrengthRootBuilder {
     }
 
     /// Reads this `authenticationStrengthRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AuthenticationStrengthRoot> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AuthenticationStrengthRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -3082,14 +3139,14 @@ impl AuthenticationStrengthRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuthenticationStrengthRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authenticationStrengthRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3118,7 +3175,7 @@ impl AuthenticationStrengthRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationStrengthRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3128,7 +3185,7 @@ impl AuthenticationStrengthRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationStrengthRootCollectionBuilder {
         AuthenticationStrengthRootCollectionBuilder {
@@ -3143,7 +3200,9 @@ impl AuthenticationStrengthRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AuthenticationStrengthRoot> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AuthenticationStrengthRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -3154,7 +3213,7 @@ impl AuthenticationStrengthRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3163,14 +3222,14 @@ impl AuthenticationStrengthRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuthenticationStrengthRoot,
-    ) -> graph_core::Request<crate::models::AuthenticationStrengthRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationStrengthRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3180,7 +3239,7 @@ impl AuthenticationStrengthRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthorizationPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3189,7 +3248,10 @@ impl AuthorizationPolicyBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AuthorizationPolicyBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AuthorizationPolicyBuilder {
         AuthorizationPolicyBuilder {
             client,
             path: path.into(),
@@ -3202,7 +3264,7 @@ impl AuthorizationPolicyBuilder {
     }
 
     /// Reads this `authorizationPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AuthorizationPolicy> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AuthorizationPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -3211,14 +3273,14 @@ impl AuthorizationPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuthorizationPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authorizationPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3226,7 +3288,7 @@ impl AuthorizationPolicyBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3239,7 +3301,7 @@ impl AuthorizationPolicyBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3252,7 +3314,7 @@ impl AuthorizationPolicyBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -3262,7 +3324,7 @@ impl AuthorizationPolicyBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3272,7 +3334,7 @@ impl AuthorizationPolicyBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -3283,7 +3345,7 @@ impl AuthorizationPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthorizationPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3293,7 +3355,7 @@ impl AuthorizationPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthorizationPolicyCollectionBuilder {
         AuthorizationPolicyCollectionBuilder {
@@ -3308,7 +3370,9 @@ impl AuthorizationPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AuthorizationPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AuthorizationPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -3319,7 +3383,7 @@ impl AuthorizationPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3328,14 +3392,14 @@ impl AuthorizationPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuthorizationPolicy,
-    ) -> graph_core::Request<crate::models::AuthorizationPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthorizationPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -3344,7 +3408,7 @@ impl AuthorizationPolicyCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3357,7 +3421,8 @@ impl AuthorizationPolicyCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -3367,7 +3432,7 @@ impl AuthorizationPolicyCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -3377,7 +3442,7 @@ impl AuthorizationPolicyCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -3387,7 +3452,7 @@ impl AuthorizationPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct B2xIdentityUserFlowBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3396,7 +3461,10 @@ impl B2xIdentityUserFlowBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> B2xIdentityUserFlowBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> B2xIdentityUserFlowBuilder {
         B2xIdentityUserFlowBuilder {
             client,
             path: path.into(),
@@ -3409,7 +3477,7 @@ impl B2xIdentityUserFlowBuilder {
     }
 
     /// Reads this `b2xIdentityUserFlow` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::B2xIdentityUserFlow> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::B2xIdentityUserFlow> {
         self.client.entity(self.path.clone())
     }
 
@@ -3418,14 +3486,14 @@ impl B2xIdentityUserFlowBuilder {
     pub fn update(
         &self,
         body: &crate::models::B2xIdentityUserFlow,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `b2xIdentityUserFlow` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3473,7 +3541,7 @@ impl B2xIdentityUserFlowBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct B2xIdentityUserFlowCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3483,7 +3551,7 @@ impl B2xIdentityUserFlowCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> B2xIdentityUserFlowCollectionBuilder {
         B2xIdentityUserFlowCollectionBuilder {
@@ -3498,7 +3566,9 @@ impl B2xIdentityUserFlowCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::B2xIdentityUserFlow> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::B2xIdentityUserFlow> {
         self.client.collection(self.path.clone())
     }
 
@@ -3509,7 +3579,7 @@ impl B2xIdentityUserFlowCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3518,14 +3588,14 @@ impl B2xIdentityUserFlowCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::B2xIdentityUserFlow,
-    ) -> graph_core::Request<crate::models::B2xIdentityUserFlow> {
+    ) -> msgraph_typed_core::Request<crate::models::B2xIdentityUserFlow> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3535,7 +3605,7 @@ impl B2xIdentityUserFlowCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BuiltInIdentityProviderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3545,7 +3615,7 @@ impl BuiltInIdentityProviderBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BuiltInIdentityProviderBuilder {
         BuiltInIdentityProviderBuilder {
@@ -3560,7 +3630,7 @@ impl BuiltInIdentityProviderBuilder {
     }
 
     /// Reads this `builtInIdentityProvider` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::BuiltInIdentityProvider> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::BuiltInIdentityProvider> {
         self.client.entity(self.path.clone())
     }
 
@@ -3569,14 +3639,14 @@ impl BuiltInIdentityProviderBuilder {
     pub fn update(
         &self,
         body: &crate::models::BuiltInIdentityProvider,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `builtInIdentityProvider` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3586,7 +3656,7 @@ impl BuiltInIdentityProviderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BuiltInIdentityProviderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3596,7 +3666,7 @@ impl BuiltInIdentityProviderCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BuiltInIdentityProviderCollectionBuilder {
         BuiltInIdentityProviderCollectionBuilder {
@@ -3611,7 +3681,9 @@ impl BuiltInIdentityProviderCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::BuiltInIdentityProvider> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::BuiltInIdentityProvider> {
         self.client.collection(self.path.clone())
     }
 
@@ -3622,7 +3694,7 @@ impl BuiltInIdentityProviderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3631,19 +3703,21 @@ impl BuiltInIdentityProviderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BuiltInIdentityProvider,
-    ) -> graph_core::Request<crate::models::BuiltInIdentityProvider> {
+    ) -> msgraph_typed_core::Request<crate::models::BuiltInIdentityProvider> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `availableProviderTypes` function (`GET .../availableProviderTypes`).
-    pub fn available_provider_types(&self) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    pub fn available_provider_types(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client.request(
             http::Method::GET,
             format!("{}/availableProviderTypes", self.path),
@@ -3656,7 +3730,7 @@ impl BuiltInIdentityProviderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CaPoliciesDeletableRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3666,7 +3740,7 @@ impl CaPoliciesDeletableRootBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CaPoliciesDeletableRootBuilder {
         CaPoliciesDeletableRootBuilder {
@@ -3681,7 +3755,7 @@ impl CaPoliciesDeletableRootBuilder {
     }
 
     /// Reads this `caPoliciesDeletableRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CaPoliciesDeletableRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CaPoliciesDeletableRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -3690,14 +3764,14 @@ impl CaPoliciesDeletableRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::CaPoliciesDeletableRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `caPoliciesDeletableRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3723,7 +3797,7 @@ impl CaPoliciesDeletableRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CaPoliciesDeletableRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3733,7 +3807,7 @@ impl CaPoliciesDeletableRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CaPoliciesDeletableRootCollectionBuilder {
         CaPoliciesDeletableRootCollectionBuilder {
@@ -3748,7 +3822,9 @@ impl CaPoliciesDeletableRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CaPoliciesDeletableRoot> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CaPoliciesDeletableRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -3759,7 +3835,7 @@ impl CaPoliciesDeletableRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3768,14 +3844,14 @@ impl CaPoliciesDeletableRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CaPoliciesDeletableRoot,
-    ) -> graph_core::Request<crate::models::CaPoliciesDeletableRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::CaPoliciesDeletableRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3785,7 +3861,7 @@ impl CaPoliciesDeletableRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CertificateBasedAuthConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3795,7 +3871,7 @@ impl CertificateBasedAuthConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CertificateBasedAuthConfigurationBuilder {
         CertificateBasedAuthConfigurationBuilder {
@@ -3812,7 +3888,7 @@ impl CertificateBasedAuthConfigurationBuilder {
     /// Reads this `certificateBasedAuthConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::CertificateBasedAuthConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::CertificateBasedAuthConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -3821,14 +3897,14 @@ impl CertificateBasedAuthConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::CertificateBasedAuthConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `certificateBasedAuthConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3838,7 +3914,7 @@ impl CertificateBasedAuthConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CertificateBasedAuthConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3848,7 +3924,7 @@ impl CertificateBasedAuthConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CertificateBasedAuthConfigurationCollectionBuilder {
         CertificateBasedAuthConfigurationCollectionBuilder {
@@ -3865,7 +3941,8 @@ impl CertificateBasedAuthConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::CertificateBasedAuthConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CertificateBasedAuthConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -3876,7 +3953,7 @@ impl CertificateBasedAuthConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3885,14 +3962,14 @@ impl CertificateBasedAuthConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CertificateBasedAuthConfiguration,
-    ) -> graph_core::Request<crate::models::CertificateBasedAuthConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::CertificateBasedAuthConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3902,7 +3979,7 @@ impl CertificateBasedAuthConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ClaimsMappingPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3911,7 +3988,10 @@ impl ClaimsMappingPolicyBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ClaimsMappingPolicyBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ClaimsMappingPolicyBuilder {
         ClaimsMappingPolicyBuilder {
             client,
             path: path.into(),
@@ -3924,7 +4004,7 @@ impl ClaimsMappingPolicyBuilder {
     }
 
     /// Reads this `claimsMappingPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ClaimsMappingPolicy> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ClaimsMappingPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -3933,14 +4013,14 @@ impl ClaimsMappingPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::ClaimsMappingPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `claimsMappingPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3956,7 +4036,7 @@ impl ClaimsMappingPolicyBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3969,7 +4049,7 @@ impl ClaimsMappingPolicyBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -3982,7 +4062,7 @@ impl ClaimsMappingPolicyBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -3992,7 +4072,7 @@ impl ClaimsMappingPolicyBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -4002,7 +4082,7 @@ impl ClaimsMappingPolicyBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -4013,7 +4093,7 @@ impl ClaimsMappingPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ClaimsMappingPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4023,7 +4103,7 @@ impl ClaimsMappingPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ClaimsMappingPolicyCollectionBuilder {
         ClaimsMappingPolicyCollectionBuilder {
@@ -4038,7 +4118,9 @@ impl ClaimsMappingPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ClaimsMappingPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ClaimsMappingPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -4049,7 +4131,7 @@ impl ClaimsMappingPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4058,14 +4140,14 @@ impl ClaimsMappingPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ClaimsMappingPolicy,
-    ) -> graph_core::Request<crate::models::ClaimsMappingPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::ClaimsMappingPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -4074,7 +4156,7 @@ impl ClaimsMappingPolicyCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -4087,7 +4169,8 @@ impl ClaimsMappingPolicyCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -4097,7 +4180,7 @@ impl ClaimsMappingPolicyCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -4107,7 +4190,7 @@ impl ClaimsMappingPolicyCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -4117,7 +4200,7 @@ impl ClaimsMappingPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudFlareWebApplicationFirewallProviderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4127,7 +4210,7 @@ impl CloudFlareWebApplicationFirewallProviderBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudFlareWebApplicationFirewallProviderBuilder {
         CloudFlareWebApplicationFirewallProviderBuilder {
@@ -4144,7 +4227,8 @@ impl CloudFlareWebApplicationFirewallProviderBuilder {
     /// Reads this `cloudFlareWebApplicationFirewallProvider` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::CloudFlareWebApplicationFirewallProvider> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::CloudFlareWebApplicationFirewallProvider>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -4153,14 +4237,14 @@ impl CloudFlareWebApplicationFirewallProviderBuilder {
     pub fn update(
         &self,
         body: &crate::models::CloudFlareWebApplicationFirewallProvider,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `cloudFlareWebApplicationFirewallProvider` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4168,7 +4252,7 @@ impl CloudFlareWebApplicationFirewallProviderBuilder {
     pub fn verify(
         &self,
         body: &crate::models::WebApplicationFirewallProviderVerifyBody,
-    ) -> graph_core::Request<crate::models::WebApplicationFirewallVerificationModel> {
+    ) -> msgraph_typed_core::Request<crate::models::WebApplicationFirewallVerificationModel> {
         self.client
             .request(http::Method::POST, format!("{}/verify", self.path))
             .json_body(body)
@@ -4180,7 +4264,7 @@ impl CloudFlareWebApplicationFirewallProviderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CloudFlareWebApplicationFirewallProviderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4190,7 +4274,7 @@ impl CloudFlareWebApplicationFirewallProviderCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CloudFlareWebApplicationFirewallProviderCollectionBuilder {
         CloudFlareWebApplicationFirewallProviderCollectionBuilder {
@@ -4207,8 +4291,9 @@ impl CloudFlareWebApplicationFirewallProviderCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::CloudFlareWebApplicationFirewallProvider>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::CloudFlareWebApplicationFirewallProvider,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -4219,7 +4304,7 @@ impl CloudFlareWebApplicationFirewallProviderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4228,14 +4313,14 @@ impl CloudFlareWebApplicationFirewallProviderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CloudFlareWebApplicationFirewallProvider,
-    ) -> graph_core::Request<crate::models::CloudFlareWebApplicationFirewallProvider> {
+    ) -> msgraph_typed_core::Request<crate::models::CloudFlareWebApplicationFirewallProvider> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4245,7 +4330,7 @@ impl CloudFlareWebApplicationFirewallProviderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConditionalAccessPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4255,7 +4340,7 @@ impl ConditionalAccessPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConditionalAccessPolicyBuilder {
         ConditionalAccessPolicyBuilder {
@@ -4270,7 +4355,9 @@ impl ConditionalAccessPolicyBuilder {
     }
 
     /// Reads this `conditionalAccessPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyConditionalAccessPolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyConditionalAccessPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -4279,19 +4366,21 @@ impl ConditionalAccessPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::ConditionalAccessPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `conditionalAccessPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyConditionalAccessPolicy> {
+    pub fn restore(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::AnyConditionalAccessPolicy> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -4302,7 +4391,7 @@ impl ConditionalAccessPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConditionalAccessPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4312,7 +4401,7 @@ impl ConditionalAccessPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConditionalAccessPolicyCollectionBuilder {
         ConditionalAccessPolicyCollectionBuilder {
@@ -4327,7 +4416,9 @@ impl ConditionalAccessPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyConditionalAccessPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyConditionalAccessPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -4338,7 +4429,7 @@ impl ConditionalAccessPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4347,14 +4438,14 @@ impl ConditionalAccessPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ConditionalAccessPolicy,
-    ) -> graph_core::Request<crate::models::AnyConditionalAccessPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyConditionalAccessPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -4374,7 +4465,7 @@ impl ConditionalAccessPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConditionalAccessRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4384,7 +4475,7 @@ impl ConditionalAccessRootBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConditionalAccessRootBuilder {
         ConditionalAccessRootBuilder {
@@ -4399,7 +4490,7 @@ impl ConditionalAccessRootBuilder {
     }
 
     /// Reads this `conditionalAccessRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ConditionalAccessRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ConditionalAccessRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -4408,14 +4499,14 @@ impl ConditionalAccessRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::ConditionalAccessRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `conditionalAccessRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4474,7 +4565,8 @@ impl ConditionalAccessRootBuilder {
     pub fn evaluate(
         &self,
         body: &crate::models::ConditionalAccessRootEvaluateBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::WhatIfAnalysisResult>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::WhatIfAnalysisResult>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/evaluate", self.path))
             .json_body(body)
@@ -4486,7 +4578,7 @@ impl ConditionalAccessRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConditionalAccessRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4496,7 +4588,7 @@ impl ConditionalAccessRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConditionalAccessRootCollectionBuilder {
         ConditionalAccessRootCollectionBuilder {
@@ -4511,7 +4603,9 @@ impl ConditionalAccessRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ConditionalAccessRoot> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ConditionalAccessRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -4522,7 +4616,7 @@ impl ConditionalAccessRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4531,14 +4625,14 @@ impl ConditionalAccessRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ConditionalAccessRoot,
-    ) -> graph_core::Request<crate::models::ConditionalAccessRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::ConditionalAccessRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4548,7 +4642,7 @@ impl ConditionalAccessRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConditionalAccessTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4558,7 +4652,7 @@ impl ConditionalAccessTemplateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConditionalAccessTemplateBuilder {
         ConditionalAccessTemplateBuilder {
@@ -4573,7 +4667,9 @@ impl ConditionalAccessTemplateBuilder {
     }
 
     /// Reads this `conditionalAccessTemplate` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ConditionalAccessTemplate> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ConditionalAccessTemplate> {
         self.client.entity(self.path.clone())
     }
 
@@ -4582,14 +4678,14 @@ impl ConditionalAccessTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::ConditionalAccessTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `conditionalAccessTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4599,7 +4695,7 @@ impl ConditionalAccessTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConditionalAccessTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4609,7 +4705,7 @@ impl ConditionalAccessTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConditionalAccessTemplateCollectionBuilder {
         ConditionalAccessTemplateCollectionBuilder {
@@ -4624,7 +4720,9 @@ impl ConditionalAccessTemplateCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ConditionalAccessTemplate> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ConditionalAccessTemplate> {
         self.client.collection(self.path.clone())
     }
 
@@ -4635,7 +4733,7 @@ impl ConditionalAccessTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4644,14 +4742,14 @@ impl ConditionalAccessTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ConditionalAccessTemplate,
-    ) -> graph_core::Request<crate::models::ConditionalAccessTemplate> {
+    ) -> msgraph_typed_core::Request<crate::models::ConditionalAccessTemplate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4661,7 +4759,7 @@ impl ConditionalAccessTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CountryNamedLocationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4670,7 +4768,10 @@ impl CountryNamedLocationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CountryNamedLocationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CountryNamedLocationBuilder {
         CountryNamedLocationBuilder {
             client,
             path: path.into(),
@@ -4683,7 +4784,7 @@ impl CountryNamedLocationBuilder {
     }
 
     /// Reads this `countryNamedLocation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CountryNamedLocation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CountryNamedLocation> {
         self.client.entity(self.path.clone())
     }
 
@@ -4692,19 +4793,19 @@ impl CountryNamedLocationBuilder {
     pub fn update(
         &self,
         body: &crate::models::CountryNamedLocation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `countryNamedLocation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyNamedLocation> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyNamedLocation> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -4715,7 +4816,7 @@ impl CountryNamedLocationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CountryNamedLocationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4725,7 +4826,7 @@ impl CountryNamedLocationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CountryNamedLocationCollectionBuilder {
         CountryNamedLocationCollectionBuilder {
@@ -4740,7 +4841,9 @@ impl CountryNamedLocationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CountryNamedLocation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CountryNamedLocation> {
         self.client.collection(self.path.clone())
     }
 
@@ -4751,7 +4854,7 @@ impl CountryNamedLocationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4760,14 +4863,14 @@ impl CountryNamedLocationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CountryNamedLocation,
-    ) -> graph_core::Request<crate::models::CountryNamedLocation> {
+    ) -> msgraph_typed_core::Request<crate::models::CountryNamedLocation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4777,7 +4880,7 @@ impl CountryNamedLocationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CrossTenantAccessPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4787,7 +4890,7 @@ impl CrossTenantAccessPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CrossTenantAccessPolicyBuilder {
         CrossTenantAccessPolicyBuilder {
@@ -4802,7 +4905,7 @@ impl CrossTenantAccessPolicyBuilder {
     }
 
     /// Reads this `crossTenantAccessPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CrossTenantAccessPolicy> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CrossTenantAccessPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -4811,14 +4914,14 @@ impl CrossTenantAccessPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::CrossTenantAccessPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `crossTenantAccessPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4853,7 +4956,7 @@ impl CrossTenantAccessPolicyBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -4866,7 +4969,7 @@ impl CrossTenantAccessPolicyBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -4879,7 +4982,7 @@ impl CrossTenantAccessPolicyBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -4889,7 +4992,7 @@ impl CrossTenantAccessPolicyBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -4899,7 +5002,7 @@ impl CrossTenantAccessPolicyBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -4910,7 +5013,7 @@ impl CrossTenantAccessPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CrossTenantAccessPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4920,7 +5023,7 @@ impl CrossTenantAccessPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CrossTenantAccessPolicyCollectionBuilder {
         CrossTenantAccessPolicyCollectionBuilder {
@@ -4935,7 +5038,9 @@ impl CrossTenantAccessPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CrossTenantAccessPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CrossTenantAccessPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -4946,7 +5051,7 @@ impl CrossTenantAccessPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4955,14 +5060,14 @@ impl CrossTenantAccessPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CrossTenantAccessPolicy,
-    ) -> graph_core::Request<crate::models::CrossTenantAccessPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::CrossTenantAccessPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -4971,7 +5076,7 @@ impl CrossTenantAccessPolicyCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -4984,7 +5089,8 @@ impl CrossTenantAccessPolicyCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -4994,7 +5100,7 @@ impl CrossTenantAccessPolicyCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -5004,7 +5110,7 @@ impl CrossTenantAccessPolicyCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -5014,7 +5120,7 @@ impl CrossTenantAccessPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CrossTenantAccessPolicyConfigurationDefaultBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5024,7 +5130,7 @@ impl CrossTenantAccessPolicyConfigurationDefaultBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CrossTenantAccessPolicyConfigurationDefaultBuilder {
         CrossTenantAccessPolicyConfigurationDefaultBuilder {
@@ -5041,7 +5147,8 @@ impl CrossTenantAccessPolicyConfigurationDefaultBuilder {
     /// Reads this `crossTenantAccessPolicyConfigurationDefault` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::CrossTenantAccessPolicyConfigurationDefault> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::CrossTenantAccessPolicyConfigurationDefault>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -5050,19 +5157,21 @@ impl CrossTenantAccessPolicyConfigurationDefaultBuilder {
     pub fn update(
         &self,
         body: &crate::models::CrossTenantAccessPolicyConfigurationDefault,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `crossTenantAccessPolicyConfigurationDefault` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `resetToSystemDefault` action (`POST .../resetToSystemDefault`).
-    pub fn reset_to_system_default(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn reset_to_system_default(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/resetToSystemDefault", self.path),
@@ -5075,7 +5184,7 @@ impl CrossTenantAccessPolicyConfigurationDefaultBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CrossTenantAccessPolicyConfigurationDefaultCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5085,7 +5194,7 @@ impl CrossTenantAccessPolicyConfigurationDefaultCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CrossTenantAccessPolicyConfigurationDefaultCollectionBuilder {
         CrossTenantAccessPolicyConfigurationDefaultCollectionBuilder {
@@ -5102,8 +5211,9 @@ impl CrossTenantAccessPolicyConfigurationDefaultCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::CrossTenantAccessPolicyConfigurationDefault>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::CrossTenantAccessPolicyConfigurationDefault,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -5114,7 +5224,7 @@ impl CrossTenantAccessPolicyConfigurationDefaultCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5123,14 +5233,15 @@ impl CrossTenantAccessPolicyConfigurationDefaultCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CrossTenantAccessPolicyConfigurationDefault,
-    ) -> graph_core::Request<crate::models::CrossTenantAccessPolicyConfigurationDefault> {
+    ) -> msgraph_typed_core::Request<crate::models::CrossTenantAccessPolicyConfigurationDefault>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5140,7 +5251,7 @@ impl CrossTenantAccessPolicyConfigurationDefaultCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CrossTenantAccessPolicyConfigurationPartnerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5150,7 +5261,7 @@ impl CrossTenantAccessPolicyConfigurationPartnerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CrossTenantAccessPolicyConfigurationPartnerBuilder {
         CrossTenantAccessPolicyConfigurationPartnerBuilder {
@@ -5167,7 +5278,8 @@ impl CrossTenantAccessPolicyConfigurationPartnerBuilder {
     /// Reads this `crossTenantAccessPolicyConfigurationPartner` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::CrossTenantAccessPolicyConfigurationPartner> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::CrossTenantAccessPolicyConfigurationPartner>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -5176,14 +5288,14 @@ impl CrossTenantAccessPolicyConfigurationPartnerBuilder {
     pub fn update(
         &self,
         body: &crate::models::CrossTenantAccessPolicyConfigurationPartner,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `crossTenantAccessPolicyConfigurationPartner` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5213,7 +5325,7 @@ impl CrossTenantAccessPolicyConfigurationPartnerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CrossTenantAccessPolicyConfigurationPartnerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5223,7 +5335,7 @@ impl CrossTenantAccessPolicyConfigurationPartnerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CrossTenantAccessPolicyConfigurationPartnerCollectionBuilder {
         CrossTenantAccessPolicyConfigurationPartnerCollectionBuilder {
@@ -5240,8 +5352,9 @@ impl CrossTenantAccessPolicyConfigurationPartnerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::CrossTenantAccessPolicyConfigurationPartner>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::CrossTenantAccessPolicyConfigurationPartner,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -5252,7 +5365,7 @@ impl CrossTenantAccessPolicyConfigurationPartnerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5261,14 +5374,15 @@ impl CrossTenantAccessPolicyConfigurationPartnerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CrossTenantAccessPolicyConfigurationPartner,
-    ) -> graph_core::Request<crate::models::CrossTenantAccessPolicyConfigurationPartner> {
+    ) -> msgraph_typed_core::Request<crate::models::CrossTenantAccessPolicyConfigurationPartner>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5278,7 +5392,7 @@ impl CrossTenantAccessPolicyConfigurationPartnerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CrossTenantIdentitySyncPolicyPartnerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5288,7 +5402,7 @@ impl CrossTenantIdentitySyncPolicyPartnerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CrossTenantIdentitySyncPolicyPartnerBuilder {
         CrossTenantIdentitySyncPolicyPartnerBuilder {
@@ -5305,7 +5419,8 @@ impl CrossTenantIdentitySyncPolicyPartnerBuilder {
     /// Reads this `crossTenantIdentitySyncPolicyPartner` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::CrossTenantIdentitySyncPolicyPartner> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::CrossTenantIdentitySyncPolicyPartner>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -5314,14 +5429,14 @@ impl CrossTenantIdentitySyncPolicyPartnerBuilder {
     pub fn update(
         &self,
         body: &crate::models::CrossTenantIdentitySyncPolicyPartner,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `crossTenantIdentitySyncPolicyPartner` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5331,7 +5446,7 @@ impl CrossTenantIdentitySyncPolicyPartnerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CrossTenantIdentitySyncPolicyPartnerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5341,7 +5456,7 @@ impl CrossTenantIdentitySyncPolicyPartnerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CrossTenantIdentitySyncPolicyPartnerCollectionBuilder {
         CrossTenantIdentitySyncPolicyPartnerCollectionBuilder {
@@ -5358,7 +5473,8 @@ impl CrossTenantIdentitySyncPolicyPartnerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::CrossTenantIdentitySyncPolicyPartner> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CrossTenantIdentitySyncPolicyPartner>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -5369,7 +5485,7 @@ impl CrossTenantIdentitySyncPolicyPartnerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5378,14 +5494,14 @@ impl CrossTenantIdentitySyncPolicyPartnerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CrossTenantIdentitySyncPolicyPartner,
-    ) -> graph_core::Request<crate::models::CrossTenantIdentitySyncPolicyPartner> {
+    ) -> msgraph_typed_core::Request<crate::models::CrossTenantIdentitySyncPolicyPartner> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5395,7 +5511,7 @@ impl CrossTenantIdentitySyncPolicyPartnerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomAuthenticationExtensionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5405,7 +5521,7 @@ impl CustomAuthenticationExtensionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CustomAuthenticationExtensionBuilder {
         CustomAuthenticationExtensionBuilder {
@@ -5422,7 +5538,7 @@ impl CustomAuthenticationExtensionBuilder {
     /// Reads this `customAuthenticationExtension` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyCustomAuthenticationExtension> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyCustomAuthenticationExtension> {
         self.client.entity(self.path.clone())
     }
 
@@ -5431,21 +5547,21 @@ impl CustomAuthenticationExtensionBuilder {
     pub fn update(
         &self,
         body: &crate::models::CustomAuthenticationExtension,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `customAuthenticationExtension` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `validateAuthenticationConfiguration` action (`POST .../validateAuthenticationConfiguration`).
     pub fn validate_authentication_configuration(
         &self,
-    ) -> graph_core::Request<crate::models::AuthenticationConfigurationValidation> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationConfigurationValidation> {
         self.client.request(
             http::Method::POST,
             format!("{}/validateAuthenticationConfiguration", self.path),
@@ -5458,7 +5574,7 @@ impl CustomAuthenticationExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomAuthenticationExtensionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5468,7 +5584,7 @@ impl CustomAuthenticationExtensionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CustomAuthenticationExtensionCollectionBuilder {
         CustomAuthenticationExtensionCollectionBuilder {
@@ -5485,7 +5601,8 @@ impl CustomAuthenticationExtensionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyCustomAuthenticationExtension> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyCustomAuthenticationExtension>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -5496,7 +5613,7 @@ impl CustomAuthenticationExtensionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5505,14 +5622,14 @@ impl CustomAuthenticationExtensionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CustomAuthenticationExtension,
-    ) -> graph_core::Request<crate::models::AnyCustomAuthenticationExtension> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyCustomAuthenticationExtension> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -5595,7 +5712,7 @@ impl CustomAuthenticationExtensionCollectionBuilder {
     pub fn validate_authentication_configuration(
         &self,
         body: &crate::models::CustomAuthenticationExtensionCollectionValidateAuthenticationConfigurationBody,
-    ) -> graph_core::Request<crate::models::AuthenticationConfigurationValidation> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationConfigurationValidation> {
         self.client
             .request(
                 http::Method::POST,
@@ -5610,7 +5727,7 @@ impl CustomAuthenticationExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminServiceProviderConstraintsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5620,7 +5737,7 @@ impl DelegatedAdminServiceProviderConstraintsBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DelegatedAdminServiceProviderConstraintsBuilder {
         DelegatedAdminServiceProviderConstraintsBuilder {
@@ -5637,7 +5754,8 @@ impl DelegatedAdminServiceProviderConstraintsBuilder {
     /// Reads this `delegatedAdminServiceProviderConstraints` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DelegatedAdminServiceProviderConstraints> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DelegatedAdminServiceProviderConstraints>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -5646,14 +5764,14 @@ impl DelegatedAdminServiceProviderConstraintsBuilder {
     pub fn update(
         &self,
         body: &crate::models::DelegatedAdminServiceProviderConstraints,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `delegatedAdminServiceProviderConstraints` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5663,7 +5781,7 @@ impl DelegatedAdminServiceProviderConstraintsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminServiceProviderConstraintsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5673,7 +5791,7 @@ impl DelegatedAdminServiceProviderConstraintsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DelegatedAdminServiceProviderConstraintsCollectionBuilder {
         DelegatedAdminServiceProviderConstraintsCollectionBuilder {
@@ -5690,8 +5808,9 @@ impl DelegatedAdminServiceProviderConstraintsCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DelegatedAdminServiceProviderConstraints>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::DelegatedAdminServiceProviderConstraints,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -5702,7 +5821,7 @@ impl DelegatedAdminServiceProviderConstraintsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5711,14 +5830,14 @@ impl DelegatedAdminServiceProviderConstraintsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DelegatedAdminServiceProviderConstraints,
-    ) -> graph_core::Request<crate::models::DelegatedAdminServiceProviderConstraints> {
+    ) -> msgraph_typed_core::Request<crate::models::DelegatedAdminServiceProviderConstraints> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5728,7 +5847,7 @@ impl DelegatedAdminServiceProviderConstraintsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceRegistrationPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5738,7 +5857,7 @@ impl DeviceRegistrationPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceRegistrationPolicyBuilder {
         DeviceRegistrationPolicyBuilder {
@@ -5753,7 +5872,9 @@ impl DeviceRegistrationPolicyBuilder {
     }
 
     /// Reads this `deviceRegistrationPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeviceRegistrationPolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceRegistrationPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -5762,14 +5883,14 @@ impl DeviceRegistrationPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceRegistrationPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceRegistrationPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5779,7 +5900,7 @@ impl DeviceRegistrationPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceRegistrationPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5789,7 +5910,7 @@ impl DeviceRegistrationPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceRegistrationPolicyCollectionBuilder {
         DeviceRegistrationPolicyCollectionBuilder {
@@ -5804,7 +5925,9 @@ impl DeviceRegistrationPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DeviceRegistrationPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeviceRegistrationPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -5815,7 +5938,7 @@ impl DeviceRegistrationPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5824,14 +5947,14 @@ impl DeviceRegistrationPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceRegistrationPolicy,
-    ) -> graph_core::Request<crate::models::DeviceRegistrationPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceRegistrationPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5841,7 +5964,7 @@ impl DeviceRegistrationPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EmailAuthenticationMethodBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5851,7 +5974,7 @@ impl EmailAuthenticationMethodBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EmailAuthenticationMethodBuilder {
         EmailAuthenticationMethodBuilder {
@@ -5866,7 +5989,9 @@ impl EmailAuthenticationMethodBuilder {
     }
 
     /// Reads this `emailAuthenticationMethod` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EmailAuthenticationMethod> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EmailAuthenticationMethod> {
         self.client.entity(self.path.clone())
     }
 
@@ -5875,14 +6000,14 @@ impl EmailAuthenticationMethodBuilder {
     pub fn update(
         &self,
         body: &crate::models::EmailAuthenticationMethod,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `emailAuthenticationMethod` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5890,7 +6015,7 @@ impl EmailAuthenticationMethodBuilder {
     pub fn reset_password(
         &self,
         body: &crate::models::AuthenticationMethodResetPasswordBody,
-    ) -> graph_core::Request<crate::models::PasswordResetResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordResetResponse> {
         self.client
             .request(http::Method::POST, format!("{}/resetPassword", self.path))
             .json_body(body)
@@ -5902,7 +6027,7 @@ impl EmailAuthenticationMethodBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EmailAuthenticationMethodCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5912,7 +6037,7 @@ impl EmailAuthenticationMethodCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EmailAuthenticationMethodCollectionBuilder {
         EmailAuthenticationMethodCollectionBuilder {
@@ -5927,7 +6052,9 @@ impl EmailAuthenticationMethodCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EmailAuthenticationMethod> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EmailAuthenticationMethod> {
         self.client.collection(self.path.clone())
     }
 
@@ -5938,7 +6065,7 @@ impl EmailAuthenticationMethodCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5947,14 +6074,14 @@ impl EmailAuthenticationMethodCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EmailAuthenticationMethod,
-    ) -> graph_core::Request<crate::models::EmailAuthenticationMethod> {
+    ) -> msgraph_typed_core::Request<crate::models::EmailAuthenticationMethod> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5964,7 +6091,7 @@ impl EmailAuthenticationMethodCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EmailAuthenticationMethodConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5974,7 +6101,7 @@ impl EmailAuthenticationMethodConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EmailAuthenticationMethodConfigurationBuilder {
         EmailAuthenticationMethodConfigurationBuilder {
@@ -5991,7 +6118,8 @@ impl EmailAuthenticationMethodConfigurationBuilder {
     /// Reads this `emailAuthenticationMethodConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::EmailAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EmailAuthenticationMethodConfiguration>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -6000,14 +6128,14 @@ impl EmailAuthenticationMethodConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::EmailAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `emailAuthenticationMethodConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6025,7 +6153,7 @@ impl EmailAuthenticationMethodConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EmailAuthenticationMethodConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6035,7 +6163,7 @@ impl EmailAuthenticationMethodConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EmailAuthenticationMethodConfigurationCollectionBuilder {
         EmailAuthenticationMethodConfigurationCollectionBuilder {
@@ -6052,7 +6180,8 @@ impl EmailAuthenticationMethodConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::EmailAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EmailAuthenticationMethodConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -6063,7 +6192,7 @@ impl EmailAuthenticationMethodConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6072,14 +6201,14 @@ impl EmailAuthenticationMethodConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EmailAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<crate::models::EmailAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::EmailAuthenticationMethodConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6089,7 +6218,7 @@ impl EmailAuthenticationMethodConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalAuthenticationMethodBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6099,7 +6228,7 @@ impl ExternalAuthenticationMethodBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalAuthenticationMethodBuilder {
         ExternalAuthenticationMethodBuilder {
@@ -6114,7 +6243,9 @@ impl ExternalAuthenticationMethodBuilder {
     }
 
     /// Reads this `externalAuthenticationMethod` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ExternalAuthenticationMethod> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ExternalAuthenticationMethod> {
         self.client.entity(self.path.clone())
     }
 
@@ -6123,14 +6254,14 @@ impl ExternalAuthenticationMethodBuilder {
     pub fn update(
         &self,
         body: &crate::models::ExternalAuthenticationMethod,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `externalAuthenticationMethod` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6138,7 +6269,7 @@ impl ExternalAuthenticationMethodBuilder {
     pub fn reset_password(
         &self,
         body: &crate::models::AuthenticationMethodResetPasswordBody,
-    ) -> graph_core::Request<crate::models::PasswordResetResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordResetResponse> {
         self.client
             .request(http::Method::POST, format!("{}/resetPassword", self.path))
             .json_body(body)
@@ -6150,7 +6281,7 @@ impl ExternalAuthenticationMethodBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalAuthenticationMethodCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6160,7 +6291,7 @@ impl ExternalAuthenticationMethodCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalAuthenticationMethodCollectionBuilder {
         ExternalAuthenticationMethodCollectionBuilder {
@@ -6177,7 +6308,7 @@ impl ExternalAuthenticationMethodCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ExternalAuthenticationMethod> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ExternalAuthenticationMethod> {
         self.client.collection(self.path.clone())
     }
 
@@ -6188,7 +6319,7 @@ impl ExternalAuthenticationMethodCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6197,14 +6328,14 @@ impl ExternalAuthenticationMethodCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ExternalAuthenticationMethod,
-    ) -> graph_core::Request<crate::models::ExternalAuthenticationMethod> {
+    ) -> msgraph_typed_core::Request<crate::models::ExternalAuthenticationMethod> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6214,7 +6345,7 @@ impl ExternalAuthenticationMethodCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalAuthenticationMethodConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6224,7 +6355,7 @@ impl ExternalAuthenticationMethodConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalAuthenticationMethodConfigurationBuilder {
         ExternalAuthenticationMethodConfigurationBuilder {
@@ -6241,7 +6372,8 @@ impl ExternalAuthenticationMethodConfigurationBuilder {
     /// Reads this `externalAuthenticationMethodConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::ExternalAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ExternalAuthenticationMethodConfiguration>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -6250,14 +6382,14 @@ impl ExternalAuthenticationMethodConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::ExternalAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `externalAuthenticationMethodConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6275,7 +6407,7 @@ impl ExternalAuthenticationMethodConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalAuthenticationMethodConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6285,7 +6417,7 @@ impl ExternalAuthenticationMethodConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalAuthenticationMethodConfigurationCollectionBuilder {
         ExternalAuthenticationMethodConfigurationCollectionBuilder {
@@ -6302,8 +6434,9 @@ impl ExternalAuthenticationMethodConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ExternalAuthenticationMethodConfiguration>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::ExternalAuthenticationMethodConfiguration,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -6314,7 +6447,7 @@ impl ExternalAuthenticationMethodConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6323,14 +6456,14 @@ impl ExternalAuthenticationMethodConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ExternalAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<crate::models::ExternalAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::ExternalAuthenticationMethodConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6340,7 +6473,7 @@ impl ExternalAuthenticationMethodConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalDomainNameBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6349,7 +6482,10 @@ impl ExternalDomainNameBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ExternalDomainNameBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ExternalDomainNameBuilder {
         ExternalDomainNameBuilder {
             client,
             path: path.into(),
@@ -6362,7 +6498,7 @@ impl ExternalDomainNameBuilder {
     }
 
     /// Reads this `externalDomainName` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ExternalDomainName> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ExternalDomainName> {
         self.client.entity(self.path.clone())
     }
 
@@ -6371,14 +6507,14 @@ impl ExternalDomainNameBuilder {
     pub fn update(
         &self,
         body: &crate::models::ExternalDomainName,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `externalDomainName` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6388,7 +6524,7 @@ impl ExternalDomainNameBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalDomainNameCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6398,7 +6534,7 @@ impl ExternalDomainNameCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalDomainNameCollectionBuilder {
         ExternalDomainNameCollectionBuilder {
@@ -6413,7 +6549,7 @@ impl ExternalDomainNameCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ExternalDomainName> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ExternalDomainName> {
         self.client.collection(self.path.clone())
     }
 
@@ -6424,7 +6560,7 @@ impl ExternalDomainNameCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6433,14 +6569,14 @@ impl ExternalDomainNameCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ExternalDomainName,
-    ) -> graph_core::Request<crate::models::ExternalDomainName> {
+    ) -> msgraph_typed_core::Request<crate::models::ExternalDomainName> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6450,7 +6586,7 @@ impl ExternalDomainNameCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalUsersSelfServiceSignUpEventsFlowBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6460,7 +6596,7 @@ impl ExternalUsersSelfServiceSignUpEventsFlowBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalUsersSelfServiceSignUpEventsFlowBuilder {
         ExternalUsersSelfServiceSignUpEventsFlowBuilder {
@@ -6477,7 +6613,8 @@ impl ExternalUsersSelfServiceSignUpEventsFlowBuilder {
     /// Reads this `externalUsersSelfServiceSignUpEventsFlow` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::ExternalUsersSelfServiceSignUpEventsFlow> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ExternalUsersSelfServiceSignUpEventsFlow>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -6486,14 +6623,14 @@ impl ExternalUsersSelfServiceSignUpEventsFlowBuilder {
     pub fn update(
         &self,
         body: &crate::models::ExternalUsersSelfServiceSignUpEventsFlow,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `externalUsersSelfServiceSignUpEventsFlow` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6503,7 +6640,7 @@ impl ExternalUsersSelfServiceSignUpEventsFlowBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalUsersSelfServiceSignUpEventsFlowCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6513,7 +6650,7 @@ impl ExternalUsersSelfServiceSignUpEventsFlowCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalUsersSelfServiceSignUpEventsFlowCollectionBuilder {
         ExternalUsersSelfServiceSignUpEventsFlowCollectionBuilder {
@@ -6530,8 +6667,9 @@ impl ExternalUsersSelfServiceSignUpEventsFlowCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ExternalUsersSelfServiceSignUpEventsFlow>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::ExternalUsersSelfServiceSignUpEventsFlow,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -6542,7 +6680,7 @@ impl ExternalUsersSelfServiceSignUpEventsFlowCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6551,14 +6689,14 @@ impl ExternalUsersSelfServiceSignUpEventsFlowCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ExternalUsersSelfServiceSignUpEventsFlow,
-    ) -> graph_core::Request<crate::models::ExternalUsersSelfServiceSignUpEventsFlow> {
+    ) -> msgraph_typed_core::Request<crate::models::ExternalUsersSelfServiceSignUpEventsFlow> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6568,7 +6706,7 @@ impl ExternalUsersSelfServiceSignUpEventsFlowCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FeatureRolloutPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6577,7 +6715,10 @@ impl FeatureRolloutPolicyBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> FeatureRolloutPolicyBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> FeatureRolloutPolicyBuilder {
         FeatureRolloutPolicyBuilder {
             client,
             path: path.into(),
@@ -6590,7 +6731,7 @@ impl FeatureRolloutPolicyBuilder {
     }
 
     /// Reads this `featureRolloutPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::FeatureRolloutPolicy> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::FeatureRolloutPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -6599,14 +6740,14 @@ impl FeatureRolloutPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::FeatureRolloutPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `featureRolloutPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6624,7 +6765,7 @@ impl FeatureRolloutPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FeatureRolloutPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6634,7 +6775,7 @@ impl FeatureRolloutPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FeatureRolloutPolicyCollectionBuilder {
         FeatureRolloutPolicyCollectionBuilder {
@@ -6649,7 +6790,9 @@ impl FeatureRolloutPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::FeatureRolloutPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::FeatureRolloutPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -6660,7 +6803,7 @@ impl FeatureRolloutPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6669,14 +6812,14 @@ impl FeatureRolloutPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::FeatureRolloutPolicy,
-    ) -> graph_core::Request<crate::models::FeatureRolloutPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::FeatureRolloutPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6686,7 +6829,7 @@ impl FeatureRolloutPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Fido2AuthenticationMethodBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6696,7 +6839,7 @@ impl Fido2AuthenticationMethodBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Fido2AuthenticationMethodBuilder {
         Fido2AuthenticationMethodBuilder {
@@ -6711,7 +6854,9 @@ impl Fido2AuthenticationMethodBuilder {
     }
 
     /// Reads this `fido2AuthenticationMethod` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Fido2AuthenticationMethod> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::Fido2AuthenticationMethod> {
         self.client.entity(self.path.clone())
     }
 
@@ -6720,14 +6865,14 @@ impl Fido2AuthenticationMethodBuilder {
     pub fn update(
         &self,
         body: &crate::models::Fido2AuthenticationMethod,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `fido2AuthenticationMethod` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6735,7 +6880,7 @@ impl Fido2AuthenticationMethodBuilder {
     pub fn reset_password(
         &self,
         body: &crate::models::AuthenticationMethodResetPasswordBody,
-    ) -> graph_core::Request<crate::models::PasswordResetResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordResetResponse> {
         self.client
             .request(http::Method::POST, format!("{}/resetPassword", self.path))
             .json_body(body)
@@ -6747,7 +6892,7 @@ impl Fido2AuthenticationMethodBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Fido2AuthenticationMethodCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6757,7 +6902,7 @@ impl Fido2AuthenticationMethodCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Fido2AuthenticationMethodCollectionBuilder {
         Fido2AuthenticationMethodCollectionBuilder {
@@ -6772,7 +6917,9 @@ impl Fido2AuthenticationMethodCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Fido2AuthenticationMethod> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::Fido2AuthenticationMethod> {
         self.client.collection(self.path.clone())
     }
 
@@ -6783,7 +6930,7 @@ impl Fido2AuthenticationMethodCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6792,21 +6939,21 @@ impl Fido2AuthenticationMethodCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Fido2AuthenticationMethod,
-    ) -> graph_core::Request<crate::models::Fido2AuthenticationMethod> {
+    ) -> msgraph_typed_core::Request<crate::models::Fido2AuthenticationMethod> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `creationOptions` function (`GET .../creationOptions`).
     pub fn creation_options(
         &self,
-    ) -> graph_core::Request<crate::models::WebauthnCredentialCreationOptions> {
+    ) -> msgraph_typed_core::Request<crate::models::WebauthnCredentialCreationOptions> {
         self.client
             .request(http::Method::GET, format!("{}/creationOptions", self.path))
     }
@@ -6817,7 +6964,7 @@ impl Fido2AuthenticationMethodCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Fido2AuthenticationMethodConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6827,7 +6974,7 @@ impl Fido2AuthenticationMethodConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Fido2AuthenticationMethodConfigurationBuilder {
         Fido2AuthenticationMethodConfigurationBuilder {
@@ -6844,7 +6991,8 @@ impl Fido2AuthenticationMethodConfigurationBuilder {
     /// Reads this `fido2AuthenticationMethodConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::Fido2AuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::Fido2AuthenticationMethodConfiguration>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -6853,14 +7001,14 @@ impl Fido2AuthenticationMethodConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Fido2AuthenticationMethodConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `fido2AuthenticationMethodConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6889,7 +7037,7 @@ impl Fido2AuthenticationMethodConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Fido2AuthenticationMethodConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6899,7 +7047,7 @@ impl Fido2AuthenticationMethodConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Fido2AuthenticationMethodConfigurationCollectionBuilder {
         Fido2AuthenticationMethodConfigurationCollectionBuilder {
@@ -6916,7 +7064,8 @@ impl Fido2AuthenticationMethodConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::Fido2AuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::Fido2AuthenticationMethodConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -6927,7 +7076,7 @@ impl Fido2AuthenticationMethodConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6936,14 +7085,14 @@ impl Fido2AuthenticationMethodConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Fido2AuthenticationMethodConfiguration,
-    ) -> graph_core::Request<crate::models::Fido2AuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::Fido2AuthenticationMethodConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6953,7 +7102,7 @@ impl Fido2AuthenticationMethodConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Fido2CombinationConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6963,7 +7112,7 @@ impl Fido2CombinationConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Fido2CombinationConfigurationBuilder {
         Fido2CombinationConfigurationBuilder {
@@ -6978,7 +7127,9 @@ impl Fido2CombinationConfigurationBuilder {
     }
 
     /// Reads this `fido2CombinationConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Fido2CombinationConfiguration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::Fido2CombinationConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -6987,14 +7138,14 @@ impl Fido2CombinationConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Fido2CombinationConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `fido2CombinationConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7004,7 +7155,7 @@ impl Fido2CombinationConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct Fido2CombinationConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7014,7 +7165,7 @@ impl Fido2CombinationConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> Fido2CombinationConfigurationCollectionBuilder {
         Fido2CombinationConfigurationCollectionBuilder {
@@ -7031,7 +7182,7 @@ impl Fido2CombinationConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::Fido2CombinationConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::Fido2CombinationConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -7042,7 +7193,7 @@ impl Fido2CombinationConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7051,14 +7202,14 @@ impl Fido2CombinationConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Fido2CombinationConfiguration,
-    ) -> graph_core::Request<crate::models::Fido2CombinationConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::Fido2CombinationConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7068,7 +7219,7 @@ impl Fido2CombinationConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FraudProtectionProviderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7078,7 +7229,7 @@ impl FraudProtectionProviderBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FraudProtectionProviderBuilder {
         FraudProtectionProviderBuilder {
@@ -7093,7 +7244,9 @@ impl FraudProtectionProviderBuilder {
     }
 
     /// Reads this `fraudProtectionProvider` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyFraudProtectionProvider> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyFraudProtectionProvider> {
         self.client.entity(self.path.clone())
     }
 
@@ -7102,14 +7255,14 @@ impl FraudProtectionProviderBuilder {
     pub fn update(
         &self,
         body: &crate::models::FraudProtectionProvider,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `fraudProtectionProvider` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7119,7 +7272,7 @@ impl FraudProtectionProviderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FraudProtectionProviderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7129,7 +7282,7 @@ impl FraudProtectionProviderCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FraudProtectionProviderCollectionBuilder {
         FraudProtectionProviderCollectionBuilder {
@@ -7144,7 +7297,9 @@ impl FraudProtectionProviderCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyFraudProtectionProvider> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyFraudProtectionProvider> {
         self.client.collection(self.path.clone())
     }
 
@@ -7155,7 +7310,7 @@ impl FraudProtectionProviderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7164,14 +7319,14 @@ impl FraudProtectionProviderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::FraudProtectionProvider,
-    ) -> graph_core::Request<crate::models::AnyFraudProtectionProvider> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyFraudProtectionProvider> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -7207,7 +7362,7 @@ impl FraudProtectionProviderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct HomeRealmDiscoveryPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7217,7 +7372,7 @@ impl HomeRealmDiscoveryPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> HomeRealmDiscoveryPolicyBuilder {
         HomeRealmDiscoveryPolicyBuilder {
@@ -7232,7 +7387,9 @@ impl HomeRealmDiscoveryPolicyBuilder {
     }
 
     /// Reads this `homeRealmDiscoveryPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::HomeRealmDiscoveryPolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::HomeRealmDiscoveryPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -7241,14 +7398,14 @@ impl HomeRealmDiscoveryPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::HomeRealmDiscoveryPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `homeRealmDiscoveryPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7264,7 +7421,7 @@ impl HomeRealmDiscoveryPolicyBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -7277,7 +7434,7 @@ impl HomeRealmDiscoveryPolicyBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -7290,7 +7447,7 @@ impl HomeRealmDiscoveryPolicyBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -7300,7 +7457,7 @@ impl HomeRealmDiscoveryPolicyBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -7310,7 +7467,7 @@ impl HomeRealmDiscoveryPolicyBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -7321,7 +7478,7 @@ impl HomeRealmDiscoveryPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct HomeRealmDiscoveryPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7331,7 +7488,7 @@ impl HomeRealmDiscoveryPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> HomeRealmDiscoveryPolicyCollectionBuilder {
         HomeRealmDiscoveryPolicyCollectionBuilder {
@@ -7346,7 +7503,9 @@ impl HomeRealmDiscoveryPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::HomeRealmDiscoveryPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::HomeRealmDiscoveryPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -7357,7 +7516,7 @@ impl HomeRealmDiscoveryPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7366,14 +7525,14 @@ impl HomeRealmDiscoveryPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::HomeRealmDiscoveryPolicy,
-    ) -> graph_core::Request<crate::models::HomeRealmDiscoveryPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::HomeRealmDiscoveryPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -7382,7 +7541,7 @@ impl HomeRealmDiscoveryPolicyCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -7395,7 +7554,8 @@ impl HomeRealmDiscoveryPolicyCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -7405,7 +7565,7 @@ impl HomeRealmDiscoveryPolicyCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -7415,7 +7575,7 @@ impl HomeRealmDiscoveryPolicyCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -7425,7 +7585,7 @@ impl HomeRealmDiscoveryPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct HumanSecurityFraudProtectionProviderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7435,7 +7595,7 @@ impl HumanSecurityFraudProtectionProviderBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> HumanSecurityFraudProtectionProviderBuilder {
         HumanSecurityFraudProtectionProviderBuilder {
@@ -7452,7 +7612,8 @@ impl HumanSecurityFraudProtectionProviderBuilder {
     /// Reads this `humanSecurityFraudProtectionProvider` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::HumanSecurityFraudProtectionProvider> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::HumanSecurityFraudProtectionProvider>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -7461,14 +7622,14 @@ impl HumanSecurityFraudProtectionProviderBuilder {
     pub fn update(
         &self,
         body: &crate::models::HumanSecurityFraudProtectionProvider,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `humanSecurityFraudProtectionProvider` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7478,7 +7639,7 @@ impl HumanSecurityFraudProtectionProviderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct HumanSecurityFraudProtectionProviderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7488,7 +7649,7 @@ impl HumanSecurityFraudProtectionProviderCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> HumanSecurityFraudProtectionProviderCollectionBuilder {
         HumanSecurityFraudProtectionProviderCollectionBuilder {
@@ -7505,7 +7666,8 @@ impl HumanSecurityFraudProtectionProviderCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::HumanSecurityFraudProtectionProvider> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::HumanSecurityFraudProtectionProvider>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -7516,7 +7678,7 @@ impl HumanSecurityFraudProtectionProviderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7525,14 +7687,14 @@ impl HumanSecurityFraudProtectionProviderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::HumanSecurityFraudProtectionProvider,
-    ) -> graph_core::Request<crate::models::HumanSecurityFraudProtectionProvider> {
+    ) -> msgraph_typed_core::Request<crate::models::HumanSecurityFraudProtectionProvider> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7542,7 +7704,7 @@ impl HumanSecurityFraudProtectionProviderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityApiConnectorBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7551,7 +7713,10 @@ impl IdentityApiConnectorBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> IdentityApiConnectorBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> IdentityApiConnectorBuilder {
         IdentityApiConnectorBuilder {
             client,
             path: path.into(),
@@ -7564,7 +7729,7 @@ impl IdentityApiConnectorBuilder {
     }
 
     /// Reads this `identityApiConnector` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IdentityApiConnector> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IdentityApiConnector> {
         self.client.entity(self.path.clone())
     }
 
@@ -7573,14 +7738,14 @@ impl IdentityApiConnectorBuilder {
     pub fn update(
         &self,
         body: &crate::models::IdentityApiConnector,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `identityApiConnector` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7588,7 +7753,7 @@ impl IdentityApiConnectorBuilder {
     pub fn upload_client_certificate(
         &self,
         body: &crate::models::IdentityApiConnectorUploadClientCertificateBody,
-    ) -> graph_core::Request<crate::models::IdentityApiConnector> {
+    ) -> msgraph_typed_core::Request<crate::models::IdentityApiConnector> {
         self.client
             .request(
                 http::Method::POST,
@@ -7603,7 +7768,7 @@ impl IdentityApiConnectorBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityApiConnectorCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7613,7 +7778,7 @@ impl IdentityApiConnectorCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityApiConnectorCollectionBuilder {
         IdentityApiConnectorCollectionBuilder {
@@ -7628,7 +7793,9 @@ impl IdentityApiConnectorCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IdentityApiConnector> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::IdentityApiConnector> {
         self.client.collection(self.path.clone())
     }
 
@@ -7639,7 +7806,7 @@ impl IdentityApiConnectorCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7648,14 +7815,14 @@ impl IdentityApiConnectorCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IdentityApiConnector,
-    ) -> graph_core::Request<crate::models::IdentityApiConnector> {
+    ) -> msgraph_typed_core::Request<crate::models::IdentityApiConnector> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7665,7 +7832,7 @@ impl IdentityApiConnectorCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityBuiltInUserFlowAttributeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7675,7 +7842,7 @@ impl IdentityBuiltInUserFlowAttributeBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityBuiltInUserFlowAttributeBuilder {
         IdentityBuiltInUserFlowAttributeBuilder {
@@ -7692,7 +7859,7 @@ impl IdentityBuiltInUserFlowAttributeBuilder {
     /// Reads this `identityBuiltInUserFlowAttribute` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::IdentityBuiltInUserFlowAttribute> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::IdentityBuiltInUserFlowAttribute> {
         self.client.entity(self.path.clone())
     }
 
@@ -7701,14 +7868,14 @@ impl IdentityBuiltInUserFlowAttributeBuilder {
     pub fn update(
         &self,
         body: &crate::models::IdentityBuiltInUserFlowAttribute,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `identityBuiltInUserFlowAttribute` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7718,7 +7885,7 @@ impl IdentityBuiltInUserFlowAttributeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityBuiltInUserFlowAttributeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7728,7 +7895,7 @@ impl IdentityBuiltInUserFlowAttributeCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityBuiltInUserFlowAttributeCollectionBuilder {
         IdentityBuiltInUserFlowAttributeCollectionBuilder {
@@ -7745,7 +7912,8 @@ impl IdentityBuiltInUserFlowAttributeCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::IdentityBuiltInUserFlowAttribute> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::IdentityBuiltInUserFlowAttribute>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -7756,7 +7924,7 @@ impl IdentityBuiltInUserFlowAttributeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7765,14 +7933,14 @@ impl IdentityBuiltInUserFlowAttributeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IdentityBuiltInUserFlowAttribute,
-    ) -> graph_core::Request<crate::models::IdentityBuiltInUserFlowAttribute> {
+    ) -> msgraph_typed_core::Request<crate::models::IdentityBuiltInUserFlowAttribute> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7782,7 +7950,7 @@ impl IdentityBuiltInUserFlowAttributeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityContainerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7791,7 +7959,10 @@ impl IdentityContainerBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> IdentityContainerBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> IdentityContainerBuilder {
         IdentityContainerBuilder {
             client,
             path: path.into(),
@@ -7804,7 +7975,7 @@ impl IdentityContainerBuilder {
     }
 
     /// Reads this `identityContainer` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IdentityContainer> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IdentityContainer> {
         self.client.entity(self.path.clone())
     }
 
@@ -7813,14 +7984,14 @@ impl IdentityContainerBuilder {
     pub fn update(
         &self,
         body: &crate::models::IdentityContainer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `identityContainer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7918,7 +8089,7 @@ impl IdentityContainerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityContainerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7928,7 +8099,7 @@ impl IdentityContainerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityContainerCollectionBuilder {
         IdentityContainerCollectionBuilder {
@@ -7943,7 +8114,7 @@ impl IdentityContainerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IdentityContainer> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::IdentityContainer> {
         self.client.collection(self.path.clone())
     }
 
@@ -7954,7 +8125,7 @@ impl IdentityContainerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7963,14 +8134,14 @@ impl IdentityContainerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IdentityContainer,
-    ) -> graph_core::Request<crate::models::IdentityContainer> {
+    ) -> msgraph_typed_core::Request<crate::models::IdentityContainer> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7980,7 +8151,7 @@ impl IdentityContainerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityCustomUserFlowAttributeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7990,7 +8161,7 @@ impl IdentityCustomUserFlowAttributeBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityCustomUserFlowAttributeBuilder {
         IdentityCustomUserFlowAttributeBuilder {
@@ -8005,7 +8176,9 @@ impl IdentityCustomUserFlowAttributeBuilder {
     }
 
     /// Reads this `identityCustomUserFlowAttribute` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IdentityCustomUserFlowAttribute> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::IdentityCustomUserFlowAttribute> {
         self.client.entity(self.path.clone())
     }
 
@@ -8014,14 +8187,14 @@ impl IdentityCustomUserFlowAttributeBuilder {
     pub fn update(
         &self,
         body: &crate::models::IdentityCustomUserFlowAttribute,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `identityCustomUserFlowAttribute` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -8031,7 +8204,7 @@ impl IdentityCustomUserFlowAttributeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityCustomUserFlowAttributeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8041,7 +8214,7 @@ impl IdentityCustomUserFlowAttributeCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityCustomUserFlowAttributeCollectionBuilder {
         IdentityCustomUserFlowAttributeCollectionBuilder {
@@ -8058,7 +8231,7 @@ impl IdentityCustomUserFlowAttributeCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::IdentityCustomUserFlowAttribute> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::IdentityCustomUserFlowAttribute> {
         self.client.collection(self.path.clone())
     }
 
@@ -8069,7 +8242,7 @@ impl IdentityCustomUserFlowAttributeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8078,14 +8251,14 @@ impl IdentityCustomUserFlowAttributeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IdentityCustomUserFlowAttribute,
-    ) -> graph_core::Request<crate::models::IdentityCustomUserFlowAttribute> {
+    ) -> msgraph_typed_core::Request<crate::models::IdentityCustomUserFlowAttribute> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8095,7 +8268,7 @@ impl IdentityCustomUserFlowAttributeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityProviderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8104,7 +8277,10 @@ impl IdentityProviderBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> IdentityProviderBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> IdentityProviderBuilder {
         IdentityProviderBuilder {
             client,
             path: path.into(),
@@ -8117,7 +8293,7 @@ impl IdentityProviderBuilder {
     }
 
     /// Reads this `identityProvider` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IdentityProvider> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IdentityProvider> {
         self.client.entity(self.path.clone())
     }
 
@@ -8126,14 +8302,14 @@ impl IdentityProviderBuilder {
     pub fn update(
         &self,
         body: &crate::models::IdentityProvider,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `identityProvider` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -8143,7 +8319,7 @@ impl IdentityProviderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityProviderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8153,7 +8329,7 @@ impl IdentityProviderCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityProviderCollectionBuilder {
         IdentityProviderCollectionBuilder {
@@ -8168,7 +8344,7 @@ impl IdentityProviderCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IdentityProvider> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::IdentityProvider> {
         self.client.collection(self.path.clone())
     }
 
@@ -8179,7 +8355,7 @@ impl IdentityProviderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8188,19 +8364,21 @@ impl IdentityProviderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IdentityProvider,
-    ) -> graph_core::Request<crate::models::IdentityProvider> {
+    ) -> msgraph_typed_core::Request<crate::models::IdentityProvider> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `availableProviderTypes` function (`GET .../availableProviderTypes`).
-    pub fn available_provider_types(&self) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    pub fn available_provider_types(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client.request(
             http::Method::GET,
             format!("{}/availableProviderTypes", self.path),
@@ -8213,7 +8391,7 @@ impl IdentityProviderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityProviderBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8222,7 +8400,10 @@ impl IdentityProviderBaseBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> IdentityProviderBaseBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> IdentityProviderBaseBuilder {
         IdentityProviderBaseBuilder {
             client,
             path: path.into(),
@@ -8235,7 +8416,7 @@ impl IdentityProviderBaseBuilder {
     }
 
     /// Reads this `identityProviderBase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyIdentityProviderBase> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyIdentityProviderBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -8244,14 +8425,14 @@ impl IdentityProviderBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::IdentityProviderBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `identityProviderBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -8261,7 +8442,7 @@ impl IdentityProviderBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityProviderBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8271,7 +8452,7 @@ impl IdentityProviderBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityProviderBaseCollectionBuilder {
         IdentityProviderBaseCollectionBuilder {
@@ -8286,7 +8467,9 @@ impl IdentityProviderBaseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyIdentityProviderBase> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyIdentityProviderBase> {
         self.client.collection(self.path.clone())
     }
 
@@ -8297,7 +8480,7 @@ impl IdentityProviderBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8306,14 +8489,14 @@ impl IdentityProviderBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IdentityProviderBase,
-    ) -> graph_core::Request<crate::models::AnyIdentityProviderBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyIdentityProviderBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -8397,7 +8580,9 @@ impl IdentityProviderBaseCollectionBuilder {
     }
 
     /// Calls the `availableProviderTypes` function (`GET .../availableProviderTypes`).
-    pub fn available_provider_types(&self) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    pub fn available_provider_types(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client.request(
             http::Method::GET,
             format!("{}/availableProviderTypes", self.path),
@@ -8410,7 +8595,7 @@ impl IdentityProviderBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentitySecurityDefaultsEnforcementPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8420,7 +8605,7 @@ impl IdentitySecurityDefaultsEnforcementPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentitySecurityDefaultsEnforcementPolicyBuilder {
         IdentitySecurityDefaultsEnforcementPolicyBuilder {
@@ -8437,7 +8622,8 @@ impl IdentitySecurityDefaultsEnforcementPolicyBuilder {
     /// Reads this `identitySecurityDefaultsEnforcementPolicy` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::IdentitySecurityDefaultsEnforcementPolicy> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::IdentitySecurityDefaultsEnforcementPolicy>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -8446,14 +8632,14 @@ impl IdentitySecurityDefaultsEnforcementPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::IdentitySecurityDefaultsEnforcementPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `identitySecurityDefaultsEnforcementPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8461,7 +8647,7 @@ impl IdentitySecurityDefaultsEnforcementPolicyBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -8474,7 +8660,7 @@ impl IdentitySecurityDefaultsEnforcementPolicyBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -8487,7 +8673,7 @@ impl IdentitySecurityDefaultsEnforcementPolicyBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -8497,7 +8683,7 @@ impl IdentitySecurityDefaultsEnforcementPolicyBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -8507,7 +8693,7 @@ impl IdentitySecurityDefaultsEnforcementPolicyBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -8518,7 +8704,7 @@ impl IdentitySecurityDefaultsEnforcementPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentitySecurityDefaultsEnforcementPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8528,7 +8714,7 @@ impl IdentitySecurityDefaultsEnforcementPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentitySecurityDefaultsEnforcementPolicyCollectionBuilder {
         IdentitySecurityDefaultsEnforcementPolicyCollectionBuilder {
@@ -8545,8 +8731,9 @@ impl IdentitySecurityDefaultsEnforcementPolicyCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::IdentitySecurityDefaultsEnforcementPolicy>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::IdentitySecurityDefaultsEnforcementPolicy,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -8557,7 +8744,7 @@ impl IdentitySecurityDefaultsEnforcementPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8566,14 +8753,14 @@ impl IdentitySecurityDefaultsEnforcementPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IdentitySecurityDefaultsEnforcementPolicy,
-    ) -> graph_core::Request<crate::models::IdentitySecurityDefaultsEnforcementPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::IdentitySecurityDefaultsEnforcementPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -8582,7 +8769,7 @@ impl IdentitySecurityDefaultsEnforcementPolicyCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -8595,7 +8782,8 @@ impl IdentitySecurityDefaultsEnforcementPolicyCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -8605,7 +8793,7 @@ impl IdentitySecurityDefaultsEnforcementPolicyCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -8615,7 +8803,7 @@ impl IdentitySecurityDefaultsEnforcementPolicyCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -8625,7 +8813,7 @@ impl IdentitySecurityDefaultsEnforcementPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityUserFlowAttributeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8635,7 +8823,7 @@ impl IdentityUserFlowAttributeBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityUserFlowAttributeBuilder {
         IdentityUserFlowAttributeBuilder {
@@ -8650,7 +8838,9 @@ impl IdentityUserFlowAttributeBuilder {
     }
 
     /// Reads this `identityUserFlowAttribute` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyIdentityUserFlowAttribute> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyIdentityUserFlowAttribute> {
         self.client.entity(self.path.clone())
     }
 
@@ -8659,14 +8849,14 @@ impl IdentityUserFlowAttributeBuilder {
     pub fn update(
         &self,
         body: &crate::models::IdentityUserFlowAttribute,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `identityUserFlowAttribute` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -8676,7 +8866,7 @@ impl IdentityUserFlowAttributeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityUserFlowAttributeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8686,7 +8876,7 @@ impl IdentityUserFlowAttributeCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityUserFlowAttributeCollectionBuilder {
         IdentityUserFlowAttributeCollectionBuilder {
@@ -8703,7 +8893,7 @@ impl IdentityUserFlowAttributeCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyIdentityUserFlowAttribute> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyIdentityUserFlowAttribute> {
         self.client.collection(self.path.clone())
     }
 
@@ -8714,7 +8904,7 @@ impl IdentityUserFlowAttributeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8723,14 +8913,14 @@ impl IdentityUserFlowAttributeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IdentityUserFlowAttribute,
-    ) -> graph_core::Request<crate::models::AnyIdentityUserFlowAttribute> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyIdentityUserFlowAttribute> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -8766,7 +8956,7 @@ impl IdentityUserFlowAttributeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityUserFlowAttributeAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8776,7 +8966,7 @@ impl IdentityUserFlowAttributeAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityUserFlowAttributeAssignmentBuilder {
         IdentityUserFlowAttributeAssignmentBuilder {
@@ -8793,7 +8983,7 @@ impl IdentityUserFlowAttributeAssignmentBuilder {
     /// Reads this `identityUserFlowAttributeAssignment` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::IdentityUserFlowAttributeAssignment> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::IdentityUserFlowAttributeAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -8802,14 +8992,14 @@ impl IdentityUserFlowAttributeAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::IdentityUserFlowAttributeAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `identityUserFlowAttributeAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8827,7 +9017,7 @@ impl IdentityUserFlowAttributeAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityUserFlowAttributeAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8837,7 +9027,7 @@ impl IdentityUserFlowAttributeAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityUserFlowAttributeAssignmentCollectionBuilder {
         IdentityUserFlowAttributeAssignmentCollectionBuilder {
@@ -8854,7 +9044,8 @@ impl IdentityUserFlowAttributeAssignmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::IdentityUserFlowAttributeAssignment> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::IdentityUserFlowAttributeAssignment>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -8865,7 +9056,7 @@ impl IdentityUserFlowAttributeAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8874,14 +9065,14 @@ impl IdentityUserFlowAttributeAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IdentityUserFlowAttributeAssignment,
-    ) -> graph_core::Request<crate::models::IdentityUserFlowAttributeAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::IdentityUserFlowAttributeAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -8889,14 +9080,14 @@ impl IdentityUserFlowAttributeAssignmentCollectionBuilder {
     pub fn set_order(
         &self,
         body: &crate::models::IdentityUserFlowAttributeAssignmentCollectionSetOrderBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/setOrder", self.path))
             .json_body(body)
     }
 
     /// Calls the `getOrder` function (`GET .../getOrder`).
-    pub fn get_order(&self) -> graph_core::Request<crate::models::AssignmentOrder> {
+    pub fn get_order(&self) -> msgraph_typed_core::Request<crate::models::AssignmentOrder> {
         self.client
             .request(http::Method::GET, format!("{}/getOrder", self.path))
     }
@@ -8907,7 +9098,7 @@ impl IdentityUserFlowAttributeAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityVerifiedIdRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8917,7 +9108,7 @@ impl IdentityVerifiedIdRootBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityVerifiedIdRootBuilder {
         IdentityVerifiedIdRootBuilder {
@@ -8932,7 +9123,7 @@ impl IdentityVerifiedIdRootBuilder {
     }
 
     /// Reads this `identityVerifiedIdRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IdentityVerifiedIdRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IdentityVerifiedIdRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -8941,14 +9132,14 @@ impl IdentityVerifiedIdRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::IdentityVerifiedIdRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `identityVerifiedIdRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8966,7 +9157,7 @@ impl IdentityVerifiedIdRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityVerifiedIdRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8976,7 +9167,7 @@ impl IdentityVerifiedIdRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityVerifiedIdRootCollectionBuilder {
         IdentityVerifiedIdRootCollectionBuilder {
@@ -8991,7 +9182,9 @@ impl IdentityVerifiedIdRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IdentityVerifiedIdRoot> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::IdentityVerifiedIdRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -9002,7 +9195,7 @@ impl IdentityVerifiedIdRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9011,14 +9204,14 @@ impl IdentityVerifiedIdRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IdentityVerifiedIdRoot,
-    ) -> graph_core::Request<crate::models::IdentityVerifiedIdRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::IdentityVerifiedIdRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9028,7 +9221,7 @@ impl IdentityVerifiedIdRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InvitationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9037,7 +9230,7 @@ impl InvitationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> InvitationBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> InvitationBuilder {
         InvitationBuilder {
             client,
             path: path.into(),
@@ -9050,7 +9243,7 @@ impl InvitationBuilder {
     }
 
     /// Reads this `invitation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Invitation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Invitation> {
         self.client.entity(self.path.clone())
     }
 
@@ -9059,14 +9252,14 @@ impl InvitationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Invitation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `invitation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9090,7 +9283,7 @@ impl InvitationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InvitationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9099,7 +9292,10 @@ impl InvitationCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> InvitationCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> InvitationCollectionBuilder {
         InvitationCollectionBuilder {
             client,
             path: path.into(),
@@ -9112,7 +9308,7 @@ impl InvitationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Invitation> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Invitation> {
         self.client.collection(self.path.clone())
     }
 
@@ -9123,7 +9319,7 @@ impl InvitationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9132,14 +9328,14 @@ impl InvitationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Invitation,
-    ) -> graph_core::Request<crate::models::Invitation> {
+    ) -> msgraph_typed_core::Request<crate::models::Invitation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9149,7 +9345,7 @@ impl InvitationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IpNamedLocationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9158,7 +9354,10 @@ impl IpNamedLocationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> IpNamedLocationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> IpNamedLocationBuilder {
         IpNamedLocationBuilder {
             client,
             path: path.into(),
@@ -9171,7 +9370,7 @@ impl IpNamedLocationBuilder {
     }
 
     /// Reads this `ipNamedLocation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IpNamedLocation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IpNamedLocation> {
         self.client.entity(self.path.clone())
     }
 
@@ -9180,19 +9379,19 @@ impl IpNamedLocationBuilder {
     pub fn update(
         &self,
         body: &crate::models::IpNamedLocation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ipNamedLocation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyNamedLocation> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyNamedLocation> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -9203,7 +9402,7 @@ impl IpNamedLocationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IpNamedLocationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9213,7 +9412,7 @@ impl IpNamedLocationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IpNamedLocationCollectionBuilder {
         IpNamedLocationCollectionBuilder {
@@ -9228,7 +9427,7 @@ impl IpNamedLocationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IpNamedLocation> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::IpNamedLocation> {
         self.client.collection(self.path.clone())
     }
 
@@ -9239,7 +9438,7 @@ impl IpNamedLocationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9248,14 +9447,14 @@ impl IpNamedLocationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IpNamedLocation,
-    ) -> graph_core::Request<crate::models::IpNamedLocation> {
+    ) -> msgraph_typed_core::Request<crate::models::IpNamedLocation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9270,7 +9469,7 @@ impl IpNamedLocationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LongRunningOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9284,7 +9483,10 @@ impl LongRunningOperationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> LongRunningOperationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> LongRunningOperationBuilder {
         LongRunningOperationBuilder {
             client,
             path: path.into(),
@@ -9297,7 +9499,7 @@ impl LongRunningOperationBuilder {
     }
 
     /// Reads this `longRunningOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyLongRunningOperation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyLongRunningOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -9306,14 +9508,14 @@ impl LongRunningOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::LongRunningOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `longRunningOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -9328,7 +9530,7 @@ impl LongRunningOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LongRunningOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9343,7 +9545,7 @@ impl LongRunningOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> LongRunningOperationCollectionBuilder {
         LongRunningOperationCollectionBuilder {
@@ -9358,7 +9560,9 @@ impl LongRunningOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyLongRunningOperation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyLongRunningOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -9369,7 +9573,7 @@ impl LongRunningOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9378,14 +9582,14 @@ impl LongRunningOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::LongRunningOperation,
-    ) -> graph_core::Request<crate::models::AnyLongRunningOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyLongRunningOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -9428,7 +9632,7 @@ impl LongRunningOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MicrosoftAuthenticatorAuthenticationMethodBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9438,7 +9642,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MicrosoftAuthenticatorAuthenticationMethodBuilder {
         MicrosoftAuthenticatorAuthenticationMethodBuilder {
@@ -9455,7 +9659,8 @@ impl MicrosoftAuthenticatorAuthenticationMethodBuilder {
     /// Reads this `microsoftAuthenticatorAuthenticationMethod` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::MicrosoftAuthenticatorAuthenticationMethod> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MicrosoftAuthenticatorAuthenticationMethod>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -9464,14 +9669,14 @@ impl MicrosoftAuthenticatorAuthenticationMethodBuilder {
     pub fn update(
         &self,
         body: &crate::models::MicrosoftAuthenticatorAuthenticationMethod,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `microsoftAuthenticatorAuthenticationMethod` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9486,7 +9691,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodBuilder {
     pub fn reset_password(
         &self,
         body: &crate::models::AuthenticationMethodResetPasswordBody,
-    ) -> graph_core::Request<crate::models::PasswordResetResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordResetResponse> {
         self.client
             .request(http::Method::POST, format!("{}/resetPassword", self.path))
             .json_body(body)
@@ -9498,7 +9703,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MicrosoftAuthenticatorAuthenticationMethodCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9508,7 +9713,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MicrosoftAuthenticatorAuthenticationMethodCollectionBuilder {
         MicrosoftAuthenticatorAuthenticationMethodCollectionBuilder {
@@ -9525,8 +9730,9 @@ impl MicrosoftAuthenticatorAuthenticationMethodCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::MicrosoftAuthenticatorAuthenticationMethod>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::MicrosoftAuthenticatorAuthenticationMethod,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -9537,7 +9743,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9546,14 +9752,15 @@ impl MicrosoftAuthenticatorAuthenticationMethodCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MicrosoftAuthenticatorAuthenticationMethod,
-    ) -> graph_core::Request<crate::models::MicrosoftAuthenticatorAuthenticationMethod> {
+    ) -> msgraph_typed_core::Request<crate::models::MicrosoftAuthenticatorAuthenticationMethod>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9563,7 +9770,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MicrosoftAuthenticatorAuthenticationMethodConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9573,7 +9780,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MicrosoftAuthenticatorAuthenticationMethodConfigurationBuilder {
         MicrosoftAuthenticatorAuthenticationMethodConfigurationBuilder {
@@ -9590,7 +9797,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodConfigurationBuilder {
     /// Reads this `microsoftAuthenticatorAuthenticationMethodConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<
+    ) -> msgraph_typed_core::EntityRequest<
         crate::models::MicrosoftAuthenticatorAuthenticationMethodConfiguration,
     > {
         self.client.entity(self.path.clone())
@@ -9601,14 +9808,14 @@ impl MicrosoftAuthenticatorAuthenticationMethodConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::MicrosoftAuthenticatorAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `microsoftAuthenticatorAuthenticationMethodConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9628,7 +9835,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MicrosoftAuthenticatorAuthenticationMethodConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9638,7 +9845,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MicrosoftAuthenticatorAuthenticationMethodConfigurationCollectionBuilder {
         MicrosoftAuthenticatorAuthenticationMethodConfigurationCollectionBuilder {
@@ -9655,7 +9862,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::MicrosoftAuthenticatorAuthenticationMethodConfiguration,
     > {
         self.client.collection(self.path.clone())
@@ -9671,7 +9878,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9680,15 +9887,16 @@ impl MicrosoftAuthenticatorAuthenticationMethodConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MicrosoftAuthenticatorAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<crate::models::MicrosoftAuthenticatorAuthenticationMethodConfiguration>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::MicrosoftAuthenticatorAuthenticationMethodConfiguration,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9698,7 +9906,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MicrosoftAuthenticatorAuthenticationMethodTargetBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9708,7 +9916,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodTargetBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MicrosoftAuthenticatorAuthenticationMethodTargetBuilder {
         MicrosoftAuthenticatorAuthenticationMethodTargetBuilder {
@@ -9725,8 +9933,9 @@ impl MicrosoftAuthenticatorAuthenticationMethodTargetBuilder {
     /// Reads this `microsoftAuthenticatorAuthenticationMethodTarget` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::MicrosoftAuthenticatorAuthenticationMethodTarget>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::MicrosoftAuthenticatorAuthenticationMethodTarget,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -9735,14 +9944,14 @@ impl MicrosoftAuthenticatorAuthenticationMethodTargetBuilder {
     pub fn update(
         &self,
         body: &crate::models::MicrosoftAuthenticatorAuthenticationMethodTarget,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `microsoftAuthenticatorAuthenticationMethodTarget` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -9752,7 +9961,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodTargetBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MicrosoftAuthenticatorAuthenticationMethodTargetCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9762,7 +9971,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodTargetCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MicrosoftAuthenticatorAuthenticationMethodTargetCollectionBuilder {
         MicrosoftAuthenticatorAuthenticationMethodTargetCollectionBuilder {
@@ -9779,7 +9988,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodTargetCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::MicrosoftAuthenticatorAuthenticationMethodTarget,
     > {
         self.client.collection(self.path.clone())
@@ -9795,7 +10004,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodTargetCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9804,14 +10013,15 @@ impl MicrosoftAuthenticatorAuthenticationMethodTargetCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MicrosoftAuthenticatorAuthenticationMethodTarget,
-    ) -> graph_core::Request<crate::models::MicrosoftAuthenticatorAuthenticationMethodTarget> {
+    ) -> msgraph_typed_core::Request<crate::models::MicrosoftAuthenticatorAuthenticationMethodTarget>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9821,7 +10031,7 @@ impl MicrosoftAuthenticatorAuthenticationMethodTargetCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiTenantOrganizationIdentitySyncPolicyTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9831,7 +10041,7 @@ impl MultiTenantOrganizationIdentitySyncPolicyTemplateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MultiTenantOrganizationIdentitySyncPolicyTemplateBuilder {
         MultiTenantOrganizationIdentitySyncPolicyTemplateBuilder {
@@ -9848,8 +10058,9 @@ impl MultiTenantOrganizationIdentitySyncPolicyTemplateBuilder {
     /// Reads this `multiTenantOrganizationIdentitySyncPolicyTemplate` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::MultiTenantOrganizationIdentitySyncPolicyTemplate>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::MultiTenantOrganizationIdentitySyncPolicyTemplate,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -9858,19 +10069,21 @@ impl MultiTenantOrganizationIdentitySyncPolicyTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::MultiTenantOrganizationIdentitySyncPolicyTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `multiTenantOrganizationIdentitySyncPolicyTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `resetToDefaultSettings` action (`POST .../resetToDefaultSettings`).
-    pub fn reset_to_default_settings(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn reset_to_default_settings(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/resetToDefaultSettings", self.path),
@@ -9883,7 +10096,7 @@ impl MultiTenantOrganizationIdentitySyncPolicyTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiTenantOrganizationIdentitySyncPolicyTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9893,7 +10106,7 @@ impl MultiTenantOrganizationIdentitySyncPolicyTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MultiTenantOrganizationIdentitySyncPolicyTemplateCollectionBuilder {
         MultiTenantOrganizationIdentitySyncPolicyTemplateCollectionBuilder {
@@ -9910,7 +10123,7 @@ impl MultiTenantOrganizationIdentitySyncPolicyTemplateCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::MultiTenantOrganizationIdentitySyncPolicyTemplate,
     > {
         self.client.collection(self.path.clone())
@@ -9926,7 +10139,7 @@ impl MultiTenantOrganizationIdentitySyncPolicyTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9935,14 +10148,15 @@ impl MultiTenantOrganizationIdentitySyncPolicyTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MultiTenantOrganizationIdentitySyncPolicyTemplate,
-    ) -> graph_core::Request<crate::models::MultiTenantOrganizationIdentitySyncPolicyTemplate> {
+    ) -> msgraph_typed_core::Request<crate::models::MultiTenantOrganizationIdentitySyncPolicyTemplate>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9952,7 +10166,7 @@ impl MultiTenantOrganizationIdentitySyncPolicyTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiTenantOrganizationPartnerConfigurationTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9962,7 +10176,7 @@ impl MultiTenantOrganizationPartnerConfigurationTemplateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MultiTenantOrganizationPartnerConfigurationTemplateBuilder {
         MultiTenantOrganizationPartnerConfigurationTemplateBuilder {
@@ -9979,8 +10193,9 @@ impl MultiTenantOrganizationPartnerConfigurationTemplateBuilder {
     /// Reads this `multiTenantOrganizationPartnerConfigurationTemplate` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::MultiTenantOrganizationPartnerConfigurationTemplate>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::MultiTenantOrganizationPartnerConfigurationTemplate,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -9989,19 +10204,21 @@ impl MultiTenantOrganizationPartnerConfigurationTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::MultiTenantOrganizationPartnerConfigurationTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `multiTenantOrganizationPartnerConfigurationTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `resetToDefaultSettings` action (`POST .../resetToDefaultSettings`).
-    pub fn reset_to_default_settings(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn reset_to_default_settings(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/resetToDefaultSettings", self.path),
@@ -10014,7 +10231,7 @@ impl MultiTenantOrganizationPartnerConfigurationTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiTenantOrganizationPartnerConfigurationTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10024,7 +10241,7 @@ impl MultiTenantOrganizationPartnerConfigurationTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MultiTenantOrganizationPartnerConfigurationTemplateCollectionBuilder {
         MultiTenantOrganizationPartnerConfigurationTemplateCollectionBuilder {
@@ -10041,7 +10258,7 @@ impl MultiTenantOrganizationPartnerConfigurationTemplateCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::MultiTenantOrganizationPartnerConfigurationTemplate,
     > {
         self.client.collection(self.path.clone())
@@ -10057,7 +10274,7 @@ impl MultiTenantOrganizationPartnerConfigurationTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10066,15 +10283,16 @@ impl MultiTenantOrganizationPartnerConfigurationTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MultiTenantOrganizationPartnerConfigurationTemplate,
-    ) -> graph_core::Request<crate::models::MultiTenantOrganizationPartnerConfigurationTemplate>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::MultiTenantOrganizationPartnerConfigurationTemplate,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10084,7 +10302,7 @@ impl MultiTenantOrganizationPartnerConfigurationTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct NamedLocationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10093,7 +10311,10 @@ impl NamedLocationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> NamedLocationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> NamedLocationBuilder {
         NamedLocationBuilder {
             client,
             path: path.into(),
@@ -10106,7 +10327,7 @@ impl NamedLocationBuilder {
     }
 
     /// Reads this `namedLocation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyNamedLocation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyNamedLocation> {
         self.client.entity(self.path.clone())
     }
 
@@ -10115,19 +10336,19 @@ impl NamedLocationBuilder {
     pub fn update(
         &self,
         body: &crate::models::NamedLocation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `namedLocation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyNamedLocation> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyNamedLocation> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -10138,7 +10359,7 @@ impl NamedLocationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct NamedLocationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10148,7 +10369,7 @@ impl NamedLocationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> NamedLocationCollectionBuilder {
         NamedLocationCollectionBuilder {
@@ -10163,7 +10384,7 @@ impl NamedLocationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyNamedLocation> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyNamedLocation> {
         self.client.collection(self.path.clone())
     }
 
@@ -10174,7 +10395,7 @@ impl NamedLocationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10183,14 +10404,14 @@ impl NamedLocationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::NamedLocation,
-    ) -> graph_core::Request<crate::models::AnyNamedLocation> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyNamedLocation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -10218,7 +10439,7 @@ impl NamedLocationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OAuth2PermissionGrantBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10228,7 +10449,7 @@ impl OAuth2PermissionGrantBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OAuth2PermissionGrantBuilder {
         OAuth2PermissionGrantBuilder {
@@ -10243,7 +10464,7 @@ impl OAuth2PermissionGrantBuilder {
     }
 
     /// Reads this `oAuth2PermissionGrant` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OAuth2PermissionGrant> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::OAuth2PermissionGrant> {
         self.client.entity(self.path.clone())
     }
 
@@ -10252,14 +10473,14 @@ impl OAuth2PermissionGrantBuilder {
     pub fn update(
         &self,
         body: &crate::models::OAuth2PermissionGrant,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `oAuth2PermissionGrant` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -10269,7 +10490,7 @@ impl OAuth2PermissionGrantBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OAuth2PermissionGrantCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10279,7 +10500,7 @@ impl OAuth2PermissionGrantCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OAuth2PermissionGrantCollectionBuilder {
         OAuth2PermissionGrantCollectionBuilder {
@@ -10294,7 +10515,9 @@ impl OAuth2PermissionGrantCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OAuth2PermissionGrant> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OAuth2PermissionGrant> {
         self.client.collection(self.path.clone())
     }
 
@@ -10305,7 +10528,7 @@ impl OAuth2PermissionGrantCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10314,19 +10537,19 @@ impl OAuth2PermissionGrantCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OAuth2PermissionGrant,
-    ) -> graph_core::Request<crate::models::OAuth2PermissionGrant> {
+    ) -> msgraph_typed_core::Request<crate::models::OAuth2PermissionGrant> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::OAuth2PermissionGrant> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::OAuth2PermissionGrant> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -10336,7 +10559,7 @@ impl OAuth2PermissionGrantCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OidcIdentityProviderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10345,7 +10568,10 @@ impl OidcIdentityProviderBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OidcIdentityProviderBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> OidcIdentityProviderBuilder {
         OidcIdentityProviderBuilder {
             client,
             path: path.into(),
@@ -10358,7 +10584,7 @@ impl OidcIdentityProviderBuilder {
     }
 
     /// Reads this `oidcIdentityProvider` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OidcIdentityProvider> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::OidcIdentityProvider> {
         self.client.entity(self.path.clone())
     }
 
@@ -10367,14 +10593,14 @@ impl OidcIdentityProviderBuilder {
     pub fn update(
         &self,
         body: &crate::models::OidcIdentityProvider,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `oidcIdentityProvider` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -10384,7 +10610,7 @@ impl OidcIdentityProviderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OidcIdentityProviderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10394,7 +10620,7 @@ impl OidcIdentityProviderCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OidcIdentityProviderCollectionBuilder {
         OidcIdentityProviderCollectionBuilder {
@@ -10409,7 +10635,9 @@ impl OidcIdentityProviderCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OidcIdentityProvider> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OidcIdentityProvider> {
         self.client.collection(self.path.clone())
     }
 
@@ -10420,7 +10648,7 @@ impl OidcIdentityProviderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10429,19 +10657,21 @@ impl OidcIdentityProviderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OidcIdentityProvider,
-    ) -> graph_core::Request<crate::models::OidcIdentityProvider> {
+    ) -> msgraph_typed_core::Request<crate::models::OidcIdentityProvider> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `availableProviderTypes` function (`GET .../availableProviderTypes`).
-    pub fn available_provider_types(&self) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    pub fn available_provider_types(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client.request(
             http::Method::GET,
             format!("{}/availableProviderTypes", self.path),
@@ -10454,7 +10684,7 @@ impl OidcIdentityProviderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnAttributeCollectionListenerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10464,7 +10694,7 @@ impl OnAttributeCollectionListenerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnAttributeCollectionListenerBuilder {
         OnAttributeCollectionListenerBuilder {
@@ -10479,7 +10709,9 @@ impl OnAttributeCollectionListenerBuilder {
     }
 
     /// Reads this `onAttributeCollectionListener` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OnAttributeCollectionListener> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnAttributeCollectionListener> {
         self.client.entity(self.path.clone())
     }
 
@@ -10488,14 +10720,14 @@ impl OnAttributeCollectionListenerBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnAttributeCollectionListener,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onAttributeCollectionListener` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -10505,7 +10737,7 @@ impl OnAttributeCollectionListenerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnAttributeCollectionListenerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10515,7 +10747,7 @@ impl OnAttributeCollectionListenerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnAttributeCollectionListenerCollectionBuilder {
         OnAttributeCollectionListenerCollectionBuilder {
@@ -10532,7 +10764,7 @@ impl OnAttributeCollectionListenerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OnAttributeCollectionListener> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnAttributeCollectionListener> {
         self.client.collection(self.path.clone())
     }
 
@@ -10543,7 +10775,7 @@ impl OnAttributeCollectionListenerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10552,14 +10784,14 @@ impl OnAttributeCollectionListenerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnAttributeCollectionListener,
-    ) -> graph_core::Request<crate::models::OnAttributeCollectionListener> {
+    ) -> msgraph_typed_core::Request<crate::models::OnAttributeCollectionListener> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10569,7 +10801,7 @@ impl OnAttributeCollectionListenerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnAttributeCollectionStartCustomExtensionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10579,7 +10811,7 @@ impl OnAttributeCollectionStartCustomExtensionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnAttributeCollectionStartCustomExtensionBuilder {
         OnAttributeCollectionStartCustomExtensionBuilder {
@@ -10596,7 +10828,8 @@ impl OnAttributeCollectionStartCustomExtensionBuilder {
     /// Reads this `onAttributeCollectionStartCustomExtension` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::OnAttributeCollectionStartCustomExtension> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnAttributeCollectionStartCustomExtension>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -10605,21 +10838,21 @@ impl OnAttributeCollectionStartCustomExtensionBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnAttributeCollectionStartCustomExtension,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onAttributeCollectionStartCustomExtension` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `validateAuthenticationConfiguration` action (`POST .../validateAuthenticationConfiguration`).
     pub fn validate_authentication_configuration(
         &self,
-    ) -> graph_core::Request<crate::models::AuthenticationConfigurationValidation> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationConfigurationValidation> {
         self.client.request(
             http::Method::POST,
             format!("{}/validateAuthenticationConfiguration", self.path),
@@ -10632,7 +10865,7 @@ impl OnAttributeCollectionStartCustomExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnAttributeCollectionStartCustomExtensionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10642,7 +10875,7 @@ impl OnAttributeCollectionStartCustomExtensionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnAttributeCollectionStartCustomExtensionCollectionBuilder {
         OnAttributeCollectionStartCustomExtensionCollectionBuilder {
@@ -10659,8 +10892,9 @@ impl OnAttributeCollectionStartCustomExtensionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OnAttributeCollectionStartCustomExtension>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::OnAttributeCollectionStartCustomExtension,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -10671,7 +10905,7 @@ impl OnAttributeCollectionStartCustomExtensionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10680,14 +10914,14 @@ impl OnAttributeCollectionStartCustomExtensionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnAttributeCollectionStartCustomExtension,
-    ) -> graph_core::Request<crate::models::OnAttributeCollectionStartCustomExtension> {
+    ) -> msgraph_typed_core::Request<crate::models::OnAttributeCollectionStartCustomExtension> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -10695,7 +10929,7 @@ impl OnAttributeCollectionStartCustomExtensionCollectionBuilder {
     pub fn validate_authentication_configuration(
         &self,
         body: &crate::models::CustomAuthenticationExtensionCollectionValidateAuthenticationConfigurationBody,
-    ) -> graph_core::Request<crate::models::AuthenticationConfigurationValidation> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationConfigurationValidation> {
         self.client
             .request(
                 http::Method::POST,
@@ -10710,7 +10944,7 @@ impl OnAttributeCollectionStartCustomExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnAttributeCollectionStartListenerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10720,7 +10954,7 @@ impl OnAttributeCollectionStartListenerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnAttributeCollectionStartListenerBuilder {
         OnAttributeCollectionStartListenerBuilder {
@@ -10737,7 +10971,7 @@ impl OnAttributeCollectionStartListenerBuilder {
     /// Reads this `onAttributeCollectionStartListener` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::OnAttributeCollectionStartListener> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnAttributeCollectionStartListener> {
         self.client.entity(self.path.clone())
     }
 
@@ -10746,14 +10980,14 @@ impl OnAttributeCollectionStartListenerBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnAttributeCollectionStartListener,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onAttributeCollectionStartListener` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -10763,7 +10997,7 @@ impl OnAttributeCollectionStartListenerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnAttributeCollectionStartListenerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10773,7 +11007,7 @@ impl OnAttributeCollectionStartListenerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnAttributeCollectionStartListenerCollectionBuilder {
         OnAttributeCollectionStartListenerCollectionBuilder {
@@ -10790,7 +11024,8 @@ impl OnAttributeCollectionStartListenerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OnAttributeCollectionStartListener> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnAttributeCollectionStartListener>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -10801,7 +11036,7 @@ impl OnAttributeCollectionStartListenerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10810,14 +11045,14 @@ impl OnAttributeCollectionStartListenerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnAttributeCollectionStartListener,
-    ) -> graph_core::Request<crate::models::OnAttributeCollectionStartListener> {
+    ) -> msgraph_typed_core::Request<crate::models::OnAttributeCollectionStartListener> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10827,7 +11062,7 @@ impl OnAttributeCollectionStartListenerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnAttributeCollectionSubmitCustomExtensionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10837,7 +11072,7 @@ impl OnAttributeCollectionSubmitCustomExtensionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnAttributeCollectionSubmitCustomExtensionBuilder {
         OnAttributeCollectionSubmitCustomExtensionBuilder {
@@ -10854,7 +11089,8 @@ impl OnAttributeCollectionSubmitCustomExtensionBuilder {
     /// Reads this `onAttributeCollectionSubmitCustomExtension` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::OnAttributeCollectionSubmitCustomExtension> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnAttributeCollectionSubmitCustomExtension>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -10863,21 +11099,21 @@ impl OnAttributeCollectionSubmitCustomExtensionBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnAttributeCollectionSubmitCustomExtension,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onAttributeCollectionSubmitCustomExtension` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `validateAuthenticationConfiguration` action (`POST .../validateAuthenticationConfiguration`).
     pub fn validate_authentication_configuration(
         &self,
-    ) -> graph_core::Request<crate::models::AuthenticationConfigurationValidation> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationConfigurationValidation> {
         self.client.request(
             http::Method::POST,
             format!("{}/validateAuthenticationConfiguration", self.path),
@@ -10890,7 +11126,7 @@ impl OnAttributeCollectionSubmitCustomExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnAttributeCollectionSubmitCustomExtensionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10900,7 +11136,7 @@ impl OnAttributeCollectionSubmitCustomExtensionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnAttributeCollectionSubmitCustomExtensionCollectionBuilder {
         OnAttributeCollectionSubmitCustomExtensionCollectionBuilder {
@@ -10917,8 +11153,9 @@ impl OnAttributeCollectionSubmitCustomExtensionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OnAttributeCollectionSubmitCustomExtension>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::OnAttributeCollectionSubmitCustomExtension,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -10929,7 +11166,7 @@ impl OnAttributeCollectionSubmitCustomExtensionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10938,14 +11175,15 @@ impl OnAttributeCollectionSubmitCustomExtensionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnAttributeCollectionSubmitCustomExtension,
-    ) -> graph_core::Request<crate::models::OnAttributeCollectionSubmitCustomExtension> {
+    ) -> msgraph_typed_core::Request<crate::models::OnAttributeCollectionSubmitCustomExtension>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -10953,7 +11191,7 @@ impl OnAttributeCollectionSubmitCustomExtensionCollectionBuilder {
     pub fn validate_authentication_configuration(
         &self,
         body: &crate::models::CustomAuthenticationExtensionCollectionValidateAuthenticationConfigurationBody,
-    ) -> graph_core::Request<crate::models::AuthenticationConfigurationValidation> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationConfigurationValidation> {
         self.client
             .request(
                 http::Method::POST,
@@ -10968,7 +11206,7 @@ impl OnAttributeCollectionSubmitCustomExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnAttributeCollectionSubmitListenerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10978,7 +11216,7 @@ impl OnAttributeCollectionSubmitListenerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnAttributeCollectionSubmitListenerBuilder {
         OnAttributeCollectionSubmitListenerBuilder {
@@ -10995,7 +11233,7 @@ impl OnAttributeCollectionSubmitListenerBuilder {
     /// Reads this `onAttributeCollectionSubmitListener` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::OnAttributeCollectionSubmitListener> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnAttributeCollectionSubmitListener> {
         self.client.entity(self.path.clone())
     }
 
@@ -11004,14 +11242,14 @@ impl OnAttributeCollectionSubmitListenerBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnAttributeCollectionSubmitListener,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onAttributeCollectionSubmitListener` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -11021,7 +11259,7 @@ impl OnAttributeCollectionSubmitListenerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnAttributeCollectionSubmitListenerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11031,7 +11269,7 @@ impl OnAttributeCollectionSubmitListenerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnAttributeCollectionSubmitListenerCollectionBuilder {
         OnAttributeCollectionSubmitListenerCollectionBuilder {
@@ -11048,7 +11286,8 @@ impl OnAttributeCollectionSubmitListenerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OnAttributeCollectionSubmitListener> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnAttributeCollectionSubmitListener>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -11059,7 +11298,7 @@ impl OnAttributeCollectionSubmitListenerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11068,14 +11307,14 @@ impl OnAttributeCollectionSubmitListenerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnAttributeCollectionSubmitListener,
-    ) -> graph_core::Request<crate::models::OnAttributeCollectionSubmitListener> {
+    ) -> msgraph_typed_core::Request<crate::models::OnAttributeCollectionSubmitListener> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11085,7 +11324,7 @@ impl OnAttributeCollectionSubmitListenerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnAuthenticationMethodLoadStartListenerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11095,7 +11334,7 @@ impl OnAuthenticationMethodLoadStartListenerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnAuthenticationMethodLoadStartListenerBuilder {
         OnAuthenticationMethodLoadStartListenerBuilder {
@@ -11112,7 +11351,8 @@ impl OnAuthenticationMethodLoadStartListenerBuilder {
     /// Reads this `onAuthenticationMethodLoadStartListener` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::OnAuthenticationMethodLoadStartListener> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnAuthenticationMethodLoadStartListener>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -11121,14 +11361,14 @@ impl OnAuthenticationMethodLoadStartListenerBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnAuthenticationMethodLoadStartListener,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onAuthenticationMethodLoadStartListener` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -11138,7 +11378,7 @@ impl OnAuthenticationMethodLoadStartListenerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnAuthenticationMethodLoadStartListenerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11148,7 +11388,7 @@ impl OnAuthenticationMethodLoadStartListenerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnAuthenticationMethodLoadStartListenerCollectionBuilder {
         OnAuthenticationMethodLoadStartListenerCollectionBuilder {
@@ -11165,7 +11405,8 @@ impl OnAuthenticationMethodLoadStartListenerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OnAuthenticationMethodLoadStartListener> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnAuthenticationMethodLoadStartListener>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -11176,7 +11417,7 @@ impl OnAuthenticationMethodLoadStartListenerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11185,14 +11426,14 @@ impl OnAuthenticationMethodLoadStartListenerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnAuthenticationMethodLoadStartListener,
-    ) -> graph_core::Request<crate::models::OnAuthenticationMethodLoadStartListener> {
+    ) -> msgraph_typed_core::Request<crate::models::OnAuthenticationMethodLoadStartListener> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11202,7 +11443,7 @@ impl OnAuthenticationMethodLoadStartListenerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnEmailOtpSendListenerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11212,7 +11453,7 @@ impl OnEmailOtpSendListenerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnEmailOtpSendListenerBuilder {
         OnEmailOtpSendListenerBuilder {
@@ -11227,7 +11468,7 @@ impl OnEmailOtpSendListenerBuilder {
     }
 
     /// Reads this `onEmailOtpSendListener` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OnEmailOtpSendListener> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::OnEmailOtpSendListener> {
         self.client.entity(self.path.clone())
     }
 
@@ -11236,14 +11477,14 @@ impl OnEmailOtpSendListenerBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnEmailOtpSendListener,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onEmailOtpSendListener` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -11253,7 +11494,7 @@ impl OnEmailOtpSendListenerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnEmailOtpSendListenerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11263,7 +11504,7 @@ impl OnEmailOtpSendListenerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnEmailOtpSendListenerCollectionBuilder {
         OnEmailOtpSendListenerCollectionBuilder {
@@ -11278,7 +11519,9 @@ impl OnEmailOtpSendListenerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OnEmailOtpSendListener> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnEmailOtpSendListener> {
         self.client.collection(self.path.clone())
     }
 
@@ -11289,7 +11532,7 @@ impl OnEmailOtpSendListenerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11298,14 +11541,14 @@ impl OnEmailOtpSendListenerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnEmailOtpSendListener,
-    ) -> graph_core::Request<crate::models::OnEmailOtpSendListener> {
+    ) -> msgraph_typed_core::Request<crate::models::OnEmailOtpSendListener> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11315,7 +11558,7 @@ impl OnEmailOtpSendListenerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnFraudProtectionLoadStartListenerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11325,7 +11568,7 @@ impl OnFraudProtectionLoadStartListenerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnFraudProtectionLoadStartListenerBuilder {
         OnFraudProtectionLoadStartListenerBuilder {
@@ -11342,7 +11585,7 @@ impl OnFraudProtectionLoadStartListenerBuilder {
     /// Reads this `onFraudProtectionLoadStartListener` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::OnFraudProtectionLoadStartListener> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnFraudProtectionLoadStartListener> {
         self.client.entity(self.path.clone())
     }
 
@@ -11351,14 +11594,14 @@ impl OnFraudProtectionLoadStartListenerBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnFraudProtectionLoadStartListener,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onFraudProtectionLoadStartListener` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -11368,7 +11611,7 @@ impl OnFraudProtectionLoadStartListenerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnFraudProtectionLoadStartListenerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11378,7 +11621,7 @@ impl OnFraudProtectionLoadStartListenerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnFraudProtectionLoadStartListenerCollectionBuilder {
         OnFraudProtectionLoadStartListenerCollectionBuilder {
@@ -11395,7 +11638,8 @@ impl OnFraudProtectionLoadStartListenerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OnFraudProtectionLoadStartListener> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnFraudProtectionLoadStartListener>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -11406,7 +11650,7 @@ impl OnFraudProtectionLoadStartListenerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11415,14 +11659,14 @@ impl OnFraudProtectionLoadStartListenerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnFraudProtectionLoadStartListener,
-    ) -> graph_core::Request<crate::models::OnFraudProtectionLoadStartListener> {
+    ) -> msgraph_typed_core::Request<crate::models::OnFraudProtectionLoadStartListener> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11432,7 +11676,7 @@ impl OnFraudProtectionLoadStartListenerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnInteractiveAuthFlowStartListenerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11442,7 +11686,7 @@ impl OnInteractiveAuthFlowStartListenerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnInteractiveAuthFlowStartListenerBuilder {
         OnInteractiveAuthFlowStartListenerBuilder {
@@ -11459,7 +11703,7 @@ impl OnInteractiveAuthFlowStartListenerBuilder {
     /// Reads this `onInteractiveAuthFlowStartListener` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::OnInteractiveAuthFlowStartListener> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnInteractiveAuthFlowStartListener> {
         self.client.entity(self.path.clone())
     }
 
@@ -11468,14 +11712,14 @@ impl OnInteractiveAuthFlowStartListenerBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnInteractiveAuthFlowStartListener,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onInteractiveAuthFlowStartListener` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -11485,7 +11729,7 @@ impl OnInteractiveAuthFlowStartListenerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnInteractiveAuthFlowStartListenerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11495,7 +11739,7 @@ impl OnInteractiveAuthFlowStartListenerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnInteractiveAuthFlowStartListenerCollectionBuilder {
         OnInteractiveAuthFlowStartListenerCollectionBuilder {
@@ -11512,7 +11756,8 @@ impl OnInteractiveAuthFlowStartListenerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OnInteractiveAuthFlowStartListener> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnInteractiveAuthFlowStartListener>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -11523,7 +11768,7 @@ impl OnInteractiveAuthFlowStartListenerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11532,14 +11777,14 @@ impl OnInteractiveAuthFlowStartListenerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnInteractiveAuthFlowStartListener,
-    ) -> graph_core::Request<crate::models::OnInteractiveAuthFlowStartListener> {
+    ) -> msgraph_typed_core::Request<crate::models::OnInteractiveAuthFlowStartListener> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11549,7 +11794,7 @@ impl OnInteractiveAuthFlowStartListenerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnOtpSendCustomExtensionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11559,7 +11804,7 @@ impl OnOtpSendCustomExtensionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnOtpSendCustomExtensionBuilder {
         OnOtpSendCustomExtensionBuilder {
@@ -11574,7 +11819,9 @@ impl OnOtpSendCustomExtensionBuilder {
     }
 
     /// Reads this `onOtpSendCustomExtension` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OnOtpSendCustomExtension> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnOtpSendCustomExtension> {
         self.client.entity(self.path.clone())
     }
 
@@ -11583,21 +11830,21 @@ impl OnOtpSendCustomExtensionBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnOtpSendCustomExtension,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onOtpSendCustomExtension` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `validateAuthenticationConfiguration` action (`POST .../validateAuthenticationConfiguration`).
     pub fn validate_authentication_configuration(
         &self,
-    ) -> graph_core::Request<crate::models::AuthenticationConfigurationValidation> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationConfigurationValidation> {
         self.client.request(
             http::Method::POST,
             format!("{}/validateAuthenticationConfiguration", self.path),
@@ -11610,7 +11857,7 @@ impl OnOtpSendCustomExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnOtpSendCustomExtensionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11620,7 +11867,7 @@ impl OnOtpSendCustomExtensionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnOtpSendCustomExtensionCollectionBuilder {
         OnOtpSendCustomExtensionCollectionBuilder {
@@ -11635,7 +11882,9 @@ impl OnOtpSendCustomExtensionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OnOtpSendCustomExtension> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnOtpSendCustomExtension> {
         self.client.collection(self.path.clone())
     }
 
@@ -11646,7 +11895,7 @@ impl OnOtpSendCustomExtensionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11655,14 +11904,14 @@ impl OnOtpSendCustomExtensionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnOtpSendCustomExtension,
-    ) -> graph_core::Request<crate::models::OnOtpSendCustomExtension> {
+    ) -> msgraph_typed_core::Request<crate::models::OnOtpSendCustomExtension> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -11670,7 +11919,7 @@ impl OnOtpSendCustomExtensionCollectionBuilder {
     pub fn validate_authentication_configuration(
         &self,
         body: &crate::models::CustomAuthenticationExtensionCollectionValidateAuthenticationConfigurationBody,
-    ) -> graph_core::Request<crate::models::AuthenticationConfigurationValidation> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationConfigurationValidation> {
         self.client
             .request(
                 http::Method::POST,
@@ -11685,7 +11934,7 @@ impl OnOtpSendCustomExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnPasswordSubmitCustomExtensionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11695,7 +11944,7 @@ impl OnPasswordSubmitCustomExtensionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnPasswordSubmitCustomExtensionBuilder {
         OnPasswordSubmitCustomExtensionBuilder {
@@ -11710,7 +11959,9 @@ impl OnPasswordSubmitCustomExtensionBuilder {
     }
 
     /// Reads this `onPasswordSubmitCustomExtension` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OnPasswordSubmitCustomExtension> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnPasswordSubmitCustomExtension> {
         self.client.entity(self.path.clone())
     }
 
@@ -11719,21 +11970,21 @@ impl OnPasswordSubmitCustomExtensionBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnPasswordSubmitCustomExtension,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onPasswordSubmitCustomExtension` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `validateAuthenticationConfiguration` action (`POST .../validateAuthenticationConfiguration`).
     pub fn validate_authentication_configuration(
         &self,
-    ) -> graph_core::Request<crate::models::AuthenticationConfigurationValidation> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationConfigurationValidation> {
         self.client.request(
             http::Method::POST,
             format!("{}/validateAuthenticationConfiguration", self.path),
@@ -11746,7 +11997,7 @@ impl OnPasswordSubmitCustomExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnPasswordSubmitCustomExtensionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11756,7 +12007,7 @@ impl OnPasswordSubmitCustomExtensionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnPasswordSubmitCustomExtensionCollectionBuilder {
         OnPasswordSubmitCustomExtensionCollectionBuilder {
@@ -11773,7 +12024,7 @@ impl OnPasswordSubmitCustomExtensionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OnPasswordSubmitCustomExtension> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnPasswordSubmitCustomExtension> {
         self.client.collection(self.path.clone())
     }
 
@@ -11784,7 +12035,7 @@ impl OnPasswordSubmitCustomExtensionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11793,14 +12044,14 @@ impl OnPasswordSubmitCustomExtensionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnPasswordSubmitCustomExtension,
-    ) -> graph_core::Request<crate::models::OnPasswordSubmitCustomExtension> {
+    ) -> msgraph_typed_core::Request<crate::models::OnPasswordSubmitCustomExtension> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -11808,7 +12059,7 @@ impl OnPasswordSubmitCustomExtensionCollectionBuilder {
     pub fn validate_authentication_configuration(
         &self,
         body: &crate::models::CustomAuthenticationExtensionCollectionValidateAuthenticationConfigurationBody,
-    ) -> graph_core::Request<crate::models::AuthenticationConfigurationValidation> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationConfigurationValidation> {
         self.client
             .request(
                 http::Method::POST,
@@ -11823,7 +12074,7 @@ impl OnPasswordSubmitCustomExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnPasswordSubmitListenerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11833,7 +12084,7 @@ impl OnPasswordSubmitListenerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnPasswordSubmitListenerBuilder {
         OnPasswordSubmitListenerBuilder {
@@ -11848,7 +12099,9 @@ impl OnPasswordSubmitListenerBuilder {
     }
 
     /// Reads this `onPasswordSubmitListener` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OnPasswordSubmitListener> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnPasswordSubmitListener> {
         self.client.entity(self.path.clone())
     }
 
@@ -11857,14 +12110,14 @@ impl OnPasswordSubmitListenerBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnPasswordSubmitListener,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onPasswordSubmitListener` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -11874,7 +12127,7 @@ impl OnPasswordSubmitListenerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnPasswordSubmitListenerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11884,7 +12137,7 @@ impl OnPasswordSubmitListenerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnPasswordSubmitListenerCollectionBuilder {
         OnPasswordSubmitListenerCollectionBuilder {
@@ -11899,7 +12152,9 @@ impl OnPasswordSubmitListenerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OnPasswordSubmitListener> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnPasswordSubmitListener> {
         self.client.collection(self.path.clone())
     }
 
@@ -11910,7 +12165,7 @@ impl OnPasswordSubmitListenerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11919,14 +12174,14 @@ impl OnPasswordSubmitListenerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnPasswordSubmitListener,
-    ) -> graph_core::Request<crate::models::OnPasswordSubmitListener> {
+    ) -> msgraph_typed_core::Request<crate::models::OnPasswordSubmitListener> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11936,7 +12191,7 @@ impl OnPasswordSubmitListenerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnTokenIssuanceStartCustomExtensionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11946,7 +12201,7 @@ impl OnTokenIssuanceStartCustomExtensionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnTokenIssuanceStartCustomExtensionBuilder {
         OnTokenIssuanceStartCustomExtensionBuilder {
@@ -11963,7 +12218,7 @@ impl OnTokenIssuanceStartCustomExtensionBuilder {
     /// Reads this `onTokenIssuanceStartCustomExtension` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::OnTokenIssuanceStartCustomExtension> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnTokenIssuanceStartCustomExtension> {
         self.client.entity(self.path.clone())
     }
 
@@ -11972,21 +12227,21 @@ impl OnTokenIssuanceStartCustomExtensionBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnTokenIssuanceStartCustomExtension,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onTokenIssuanceStartCustomExtension` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `validateAuthenticationConfiguration` action (`POST .../validateAuthenticationConfiguration`).
     pub fn validate_authentication_configuration(
         &self,
-    ) -> graph_core::Request<crate::models::AuthenticationConfigurationValidation> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationConfigurationValidation> {
         self.client.request(
             http::Method::POST,
             format!("{}/validateAuthenticationConfiguration", self.path),
@@ -11999,7 +12254,7 @@ impl OnTokenIssuanceStartCustomExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnTokenIssuanceStartCustomExtensionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12009,7 +12264,7 @@ impl OnTokenIssuanceStartCustomExtensionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnTokenIssuanceStartCustomExtensionCollectionBuilder {
         OnTokenIssuanceStartCustomExtensionCollectionBuilder {
@@ -12026,7 +12281,8 @@ impl OnTokenIssuanceStartCustomExtensionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OnTokenIssuanceStartCustomExtension> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnTokenIssuanceStartCustomExtension>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -12037,7 +12293,7 @@ impl OnTokenIssuanceStartCustomExtensionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12046,14 +12302,14 @@ impl OnTokenIssuanceStartCustomExtensionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnTokenIssuanceStartCustomExtension,
-    ) -> graph_core::Request<crate::models::OnTokenIssuanceStartCustomExtension> {
+    ) -> msgraph_typed_core::Request<crate::models::OnTokenIssuanceStartCustomExtension> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -12061,7 +12317,7 @@ impl OnTokenIssuanceStartCustomExtensionCollectionBuilder {
     pub fn validate_authentication_configuration(
         &self,
         body: &crate::models::CustomAuthenticationExtensionCollectionValidateAuthenticationConfigurationBody,
-    ) -> graph_core::Request<crate::models::AuthenticationConfigurationValidation> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationConfigurationValidation> {
         self.client
             .request(
                 http::Method::POST,
@@ -12076,7 +12332,7 @@ impl OnTokenIssuanceStartCustomExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnTokenIssuanceStartListenerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12086,7 +12342,7 @@ impl OnTokenIssuanceStartListenerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnTokenIssuanceStartListenerBuilder {
         OnTokenIssuanceStartListenerBuilder {
@@ -12101,7 +12357,9 @@ impl OnTokenIssuanceStartListenerBuilder {
     }
 
     /// Reads this `onTokenIssuanceStartListener` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OnTokenIssuanceStartListener> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnTokenIssuanceStartListener> {
         self.client.entity(self.path.clone())
     }
 
@@ -12110,14 +12368,14 @@ impl OnTokenIssuanceStartListenerBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnTokenIssuanceStartListener,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onTokenIssuanceStartListener` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -12127,7 +12385,7 @@ impl OnTokenIssuanceStartListenerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnTokenIssuanceStartListenerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12137,7 +12395,7 @@ impl OnTokenIssuanceStartListenerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnTokenIssuanceStartListenerCollectionBuilder {
         OnTokenIssuanceStartListenerCollectionBuilder {
@@ -12154,7 +12412,7 @@ impl OnTokenIssuanceStartListenerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OnTokenIssuanceStartListener> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnTokenIssuanceStartListener> {
         self.client.collection(self.path.clone())
     }
 
@@ -12165,7 +12423,7 @@ impl OnTokenIssuanceStartListenerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12174,14 +12432,14 @@ impl OnTokenIssuanceStartListenerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnTokenIssuanceStartListener,
-    ) -> graph_core::Request<crate::models::OnTokenIssuanceStartListener> {
+    ) -> msgraph_typed_core::Request<crate::models::OnTokenIssuanceStartListener> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12191,7 +12449,7 @@ impl OnTokenIssuanceStartListenerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnUserCreateStartListenerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12201,7 +12459,7 @@ impl OnUserCreateStartListenerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnUserCreateStartListenerBuilder {
         OnUserCreateStartListenerBuilder {
@@ -12216,7 +12474,9 @@ impl OnUserCreateStartListenerBuilder {
     }
 
     /// Reads this `onUserCreateStartListener` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OnUserCreateStartListener> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnUserCreateStartListener> {
         self.client.entity(self.path.clone())
     }
 
@@ -12225,14 +12485,14 @@ impl OnUserCreateStartListenerBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnUserCreateStartListener,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onUserCreateStartListener` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -12242,7 +12502,7 @@ impl OnUserCreateStartListenerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnUserCreateStartListenerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12252,7 +12512,7 @@ impl OnUserCreateStartListenerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnUserCreateStartListenerCollectionBuilder {
         OnUserCreateStartListenerCollectionBuilder {
@@ -12267,7 +12527,9 @@ impl OnUserCreateStartListenerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OnUserCreateStartListener> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnUserCreateStartListener> {
         self.client.collection(self.path.clone())
     }
 
@@ -12278,7 +12540,7 @@ impl OnUserCreateStartListenerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12287,14 +12549,14 @@ impl OnUserCreateStartListenerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnUserCreateStartListener,
-    ) -> graph_core::Request<crate::models::OnUserCreateStartListener> {
+    ) -> msgraph_typed_core::Request<crate::models::OnUserCreateStartListener> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12304,7 +12566,7 @@ impl OnUserCreateStartListenerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnVerifiedIdClaimValidationCustomExtensionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12314,7 +12576,7 @@ impl OnVerifiedIdClaimValidationCustomExtensionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnVerifiedIdClaimValidationCustomExtensionBuilder {
         OnVerifiedIdClaimValidationCustomExtensionBuilder {
@@ -12331,7 +12593,8 @@ impl OnVerifiedIdClaimValidationCustomExtensionBuilder {
     /// Reads this `onVerifiedIdClaimValidationCustomExtension` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::OnVerifiedIdClaimValidationCustomExtension> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnVerifiedIdClaimValidationCustomExtension>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -12340,21 +12603,21 @@ impl OnVerifiedIdClaimValidationCustomExtensionBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnVerifiedIdClaimValidationCustomExtension,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onVerifiedIdClaimValidationCustomExtension` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `validateAuthenticationConfiguration` action (`POST .../validateAuthenticationConfiguration`).
     pub fn validate_authentication_configuration(
         &self,
-    ) -> graph_core::Request<crate::models::AuthenticationConfigurationValidation> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationConfigurationValidation> {
         self.client.request(
             http::Method::POST,
             format!("{}/validateAuthenticationConfiguration", self.path),
@@ -12367,7 +12630,7 @@ impl OnVerifiedIdClaimValidationCustomExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnVerifiedIdClaimValidationCustomExtensionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12377,7 +12640,7 @@ impl OnVerifiedIdClaimValidationCustomExtensionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnVerifiedIdClaimValidationCustomExtensionCollectionBuilder {
         OnVerifiedIdClaimValidationCustomExtensionCollectionBuilder {
@@ -12394,8 +12657,9 @@ impl OnVerifiedIdClaimValidationCustomExtensionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OnVerifiedIdClaimValidationCustomExtension>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::OnVerifiedIdClaimValidationCustomExtension,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -12406,7 +12670,7 @@ impl OnVerifiedIdClaimValidationCustomExtensionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12415,14 +12679,15 @@ impl OnVerifiedIdClaimValidationCustomExtensionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnVerifiedIdClaimValidationCustomExtension,
-    ) -> graph_core::Request<crate::models::OnVerifiedIdClaimValidationCustomExtension> {
+    ) -> msgraph_typed_core::Request<crate::models::OnVerifiedIdClaimValidationCustomExtension>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -12430,7 +12695,7 @@ impl OnVerifiedIdClaimValidationCustomExtensionCollectionBuilder {
     pub fn validate_authentication_configuration(
         &self,
         body: &crate::models::CustomAuthenticationExtensionCollectionValidateAuthenticationConfigurationBody,
-    ) -> graph_core::Request<crate::models::AuthenticationConfigurationValidation> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationConfigurationValidation> {
         self.client
             .request(
                 http::Method::POST,
@@ -12445,7 +12710,7 @@ impl OnVerifiedIdClaimValidationCustomExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnVerifiedIdClaimValidationListenerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12455,7 +12720,7 @@ impl OnVerifiedIdClaimValidationListenerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnVerifiedIdClaimValidationListenerBuilder {
         OnVerifiedIdClaimValidationListenerBuilder {
@@ -12472,7 +12737,7 @@ impl OnVerifiedIdClaimValidationListenerBuilder {
     /// Reads this `onVerifiedIdClaimValidationListener` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::OnVerifiedIdClaimValidationListener> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OnVerifiedIdClaimValidationListener> {
         self.client.entity(self.path.clone())
     }
 
@@ -12481,14 +12746,14 @@ impl OnVerifiedIdClaimValidationListenerBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnVerifiedIdClaimValidationListener,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onVerifiedIdClaimValidationListener` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -12498,7 +12763,7 @@ impl OnVerifiedIdClaimValidationListenerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnVerifiedIdClaimValidationListenerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12508,7 +12773,7 @@ impl OnVerifiedIdClaimValidationListenerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnVerifiedIdClaimValidationListenerCollectionBuilder {
         OnVerifiedIdClaimValidationListenerCollectionBuilder {
@@ -12525,7 +12790,8 @@ impl OnVerifiedIdClaimValidationListenerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OnVerifiedIdClaimValidationListener> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OnVerifiedIdClaimValidationListener>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -12536,7 +12802,7 @@ impl OnVerifiedIdClaimValidationListenerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12545,14 +12811,14 @@ impl OnVerifiedIdClaimValidationListenerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnVerifiedIdClaimValidationListener,
-    ) -> graph_core::Request<crate::models::OnVerifiedIdClaimValidationListener> {
+    ) -> msgraph_typed_core::Request<crate::models::OnVerifiedIdClaimValidationListener> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12562,7 +12828,7 @@ impl OnVerifiedIdClaimValidationListenerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OwnerlessGroupPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12571,7 +12837,10 @@ impl OwnerlessGroupPolicyBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OwnerlessGroupPolicyBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> OwnerlessGroupPolicyBuilder {
         OwnerlessGroupPolicyBuilder {
             client,
             path: path.into(),
@@ -12584,7 +12853,7 @@ impl OwnerlessGroupPolicyBuilder {
     }
 
     /// Reads this `ownerlessGroupPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OwnerlessGroupPolicy> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::OwnerlessGroupPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -12593,14 +12862,14 @@ impl OwnerlessGroupPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::OwnerlessGroupPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ownerlessGroupPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -12610,7 +12879,7 @@ impl OwnerlessGroupPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OwnerlessGroupPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12620,7 +12889,7 @@ impl OwnerlessGroupPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OwnerlessGroupPolicyCollectionBuilder {
         OwnerlessGroupPolicyCollectionBuilder {
@@ -12635,7 +12904,9 @@ impl OwnerlessGroupPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OwnerlessGroupPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OwnerlessGroupPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -12646,7 +12917,7 @@ impl OwnerlessGroupPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12655,14 +12926,14 @@ impl OwnerlessGroupPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OwnerlessGroupPolicy,
-    ) -> graph_core::Request<crate::models::OwnerlessGroupPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::OwnerlessGroupPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12672,7 +12943,7 @@ impl OwnerlessGroupPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PasskeyAuthenticationMethodTargetBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12682,7 +12953,7 @@ impl PasskeyAuthenticationMethodTargetBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PasskeyAuthenticationMethodTargetBuilder {
         PasskeyAuthenticationMethodTargetBuilder {
@@ -12699,7 +12970,7 @@ impl PasskeyAuthenticationMethodTargetBuilder {
     /// Reads this `passkeyAuthenticationMethodTarget` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::PasskeyAuthenticationMethodTarget> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::PasskeyAuthenticationMethodTarget> {
         self.client.entity(self.path.clone())
     }
 
@@ -12708,14 +12979,14 @@ impl PasskeyAuthenticationMethodTargetBuilder {
     pub fn update(
         &self,
         body: &crate::models::PasskeyAuthenticationMethodTarget,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `passkeyAuthenticationMethodTarget` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -12725,7 +12996,7 @@ impl PasskeyAuthenticationMethodTargetBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PasskeyAuthenticationMethodTargetCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12735,7 +13006,7 @@ impl PasskeyAuthenticationMethodTargetCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PasskeyAuthenticationMethodTargetCollectionBuilder {
         PasskeyAuthenticationMethodTargetCollectionBuilder {
@@ -12752,7 +13023,8 @@ impl PasskeyAuthenticationMethodTargetCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::PasskeyAuthenticationMethodTarget> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PasskeyAuthenticationMethodTarget>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -12763,7 +13035,7 @@ impl PasskeyAuthenticationMethodTargetCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12772,14 +13044,14 @@ impl PasskeyAuthenticationMethodTargetCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PasskeyAuthenticationMethodTarget,
-    ) -> graph_core::Request<crate::models::PasskeyAuthenticationMethodTarget> {
+    ) -> msgraph_typed_core::Request<crate::models::PasskeyAuthenticationMethodTarget> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12789,7 +13061,7 @@ impl PasskeyAuthenticationMethodTargetCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PasswordAuthenticationMethodBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12799,7 +13071,7 @@ impl PasswordAuthenticationMethodBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PasswordAuthenticationMethodBuilder {
         PasswordAuthenticationMethodBuilder {
@@ -12814,7 +13086,9 @@ impl PasswordAuthenticationMethodBuilder {
     }
 
     /// Reads this `passwordAuthenticationMethod` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PasswordAuthenticationMethod> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::PasswordAuthenticationMethod> {
         self.client.entity(self.path.clone())
     }
 
@@ -12823,14 +13097,14 @@ impl PasswordAuthenticationMethodBuilder {
     pub fn update(
         &self,
         body: &crate::models::PasswordAuthenticationMethod,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `passwordAuthenticationMethod` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12838,7 +13112,7 @@ impl PasswordAuthenticationMethodBuilder {
     pub fn reset_password(
         &self,
         body: &crate::models::AuthenticationMethodResetPasswordBody,
-    ) -> graph_core::Request<crate::models::PasswordResetResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordResetResponse> {
         self.client
             .request(http::Method::POST, format!("{}/resetPassword", self.path))
             .json_body(body)
@@ -12850,7 +13124,7 @@ impl PasswordAuthenticationMethodBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PasswordAuthenticationMethodCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12860,7 +13134,7 @@ impl PasswordAuthenticationMethodCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PasswordAuthenticationMethodCollectionBuilder {
         PasswordAuthenticationMethodCollectionBuilder {
@@ -12877,7 +13151,7 @@ impl PasswordAuthenticationMethodCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::PasswordAuthenticationMethod> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PasswordAuthenticationMethod> {
         self.client.collection(self.path.clone())
     }
 
@@ -12888,7 +13162,7 @@ impl PasswordAuthenticationMethodCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12897,14 +13171,14 @@ impl PasswordAuthenticationMethodCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PasswordAuthenticationMethod,
-    ) -> graph_core::Request<crate::models::PasswordAuthenticationMethod> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordAuthenticationMethod> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12914,7 +13188,7 @@ impl PasswordAuthenticationMethodCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PermissionGrantConditionSetBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12924,7 +13198,7 @@ impl PermissionGrantConditionSetBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PermissionGrantConditionSetBuilder {
         PermissionGrantConditionSetBuilder {
@@ -12939,7 +13213,9 @@ impl PermissionGrantConditionSetBuilder {
     }
 
     /// Reads this `permissionGrantConditionSet` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PermissionGrantConditionSet> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::PermissionGrantConditionSet> {
         self.client.entity(self.path.clone())
     }
 
@@ -12948,14 +13224,14 @@ impl PermissionGrantConditionSetBuilder {
     pub fn update(
         &self,
         body: &crate::models::PermissionGrantConditionSet,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `permissionGrantConditionSet` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -12965,7 +13241,7 @@ impl PermissionGrantConditionSetBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PermissionGrantConditionSetCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12975,7 +13251,7 @@ impl PermissionGrantConditionSetCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PermissionGrantConditionSetCollectionBuilder {
         PermissionGrantConditionSetCollectionBuilder {
@@ -12992,7 +13268,7 @@ impl PermissionGrantConditionSetCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::PermissionGrantConditionSet> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PermissionGrantConditionSet> {
         self.client.collection(self.path.clone())
     }
 
@@ -13003,7 +13279,7 @@ impl PermissionGrantConditionSetCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13012,14 +13288,14 @@ impl PermissionGrantConditionSetCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PermissionGrantConditionSet,
-    ) -> graph_core::Request<crate::models::PermissionGrantConditionSet> {
+    ) -> msgraph_typed_core::Request<crate::models::PermissionGrantConditionSet> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13029,7 +13305,7 @@ impl PermissionGrantConditionSetCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PermissionGrantPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13039,7 +13315,7 @@ impl PermissionGrantPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PermissionGrantPolicyBuilder {
         PermissionGrantPolicyBuilder {
@@ -13054,7 +13330,7 @@ impl PermissionGrantPolicyBuilder {
     }
 
     /// Reads this `permissionGrantPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PermissionGrantPolicy> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PermissionGrantPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -13063,14 +13339,14 @@ impl PermissionGrantPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::PermissionGrantPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `permissionGrantPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13094,7 +13370,7 @@ impl PermissionGrantPolicyBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -13107,7 +13383,7 @@ impl PermissionGrantPolicyBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -13120,7 +13396,7 @@ impl PermissionGrantPolicyBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -13130,7 +13406,7 @@ impl PermissionGrantPolicyBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -13140,7 +13416,7 @@ impl PermissionGrantPolicyBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -13151,7 +13427,7 @@ impl PermissionGrantPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PermissionGrantPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13161,7 +13437,7 @@ impl PermissionGrantPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PermissionGrantPolicyCollectionBuilder {
         PermissionGrantPolicyCollectionBuilder {
@@ -13176,7 +13452,9 @@ impl PermissionGrantPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PermissionGrantPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PermissionGrantPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -13187,7 +13465,7 @@ impl PermissionGrantPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13196,14 +13474,14 @@ impl PermissionGrantPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PermissionGrantPolicy,
-    ) -> graph_core::Request<crate::models::PermissionGrantPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::PermissionGrantPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -13212,7 +13490,7 @@ impl PermissionGrantPolicyCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -13225,7 +13503,8 @@ impl PermissionGrantPolicyCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -13235,7 +13514,7 @@ impl PermissionGrantPolicyCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -13245,7 +13524,7 @@ impl PermissionGrantPolicyCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -13255,7 +13534,7 @@ impl PermissionGrantPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PhoneAuthenticationMethodBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13265,7 +13544,7 @@ impl PhoneAuthenticationMethodBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PhoneAuthenticationMethodBuilder {
         PhoneAuthenticationMethodBuilder {
@@ -13280,7 +13559,9 @@ impl PhoneAuthenticationMethodBuilder {
     }
 
     /// Reads this `phoneAuthenticationMethod` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PhoneAuthenticationMethod> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::PhoneAuthenticationMethod> {
         self.client.entity(self.path.clone())
     }
 
@@ -13289,19 +13570,21 @@ impl PhoneAuthenticationMethodBuilder {
     pub fn update(
         &self,
         body: &crate::models::PhoneAuthenticationMethod,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `phoneAuthenticationMethod` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `disableSmsSignIn` action (`POST .../disableSmsSignIn`).
-    pub fn disable_sms_sign_in(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn disable_sms_sign_in(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/disableSmsSignIn", self.path),
@@ -13309,7 +13592,7 @@ impl PhoneAuthenticationMethodBuilder {
     }
 
     /// Calls the `enableSmsSignIn` action (`POST .../enableSmsSignIn`).
-    pub fn enable_sms_sign_in(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn enable_sms_sign_in(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/enableSmsSignIn", self.path))
     }
@@ -13318,7 +13601,7 @@ impl PhoneAuthenticationMethodBuilder {
     pub fn reset_password(
         &self,
         body: &crate::models::AuthenticationMethodResetPasswordBody,
-    ) -> graph_core::Request<crate::models::PasswordResetResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordResetResponse> {
         self.client
             .request(http::Method::POST, format!("{}/resetPassword", self.path))
             .json_body(body)
@@ -13330,7 +13613,7 @@ impl PhoneAuthenticationMethodBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PhoneAuthenticationMethodCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13340,7 +13623,7 @@ impl PhoneAuthenticationMethodCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PhoneAuthenticationMethodCollectionBuilder {
         PhoneAuthenticationMethodCollectionBuilder {
@@ -13355,7 +13638,9 @@ impl PhoneAuthenticationMethodCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PhoneAuthenticationMethod> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PhoneAuthenticationMethod> {
         self.client.collection(self.path.clone())
     }
 
@@ -13366,7 +13651,7 @@ impl PhoneAuthenticationMethodCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13375,14 +13660,14 @@ impl PhoneAuthenticationMethodCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PhoneAuthenticationMethod,
-    ) -> graph_core::Request<crate::models::PhoneAuthenticationMethod> {
+    ) -> msgraph_typed_core::Request<crate::models::PhoneAuthenticationMethod> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13392,7 +13677,7 @@ impl PhoneAuthenticationMethodCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlatformCredentialAuthenticationMethodBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13402,7 +13687,7 @@ impl PlatformCredentialAuthenticationMethodBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PlatformCredentialAuthenticationMethodBuilder {
         PlatformCredentialAuthenticationMethodBuilder {
@@ -13419,7 +13704,8 @@ impl PlatformCredentialAuthenticationMethodBuilder {
     /// Reads this `platformCredentialAuthenticationMethod` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::PlatformCredentialAuthenticationMethod> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::PlatformCredentialAuthenticationMethod>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -13428,14 +13714,14 @@ impl PlatformCredentialAuthenticationMethodBuilder {
     pub fn update(
         &self,
         body: &crate::models::PlatformCredentialAuthenticationMethod,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `platformCredentialAuthenticationMethod` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13449,7 +13735,7 @@ impl PlatformCredentialAuthenticationMethodBuilder {
     pub fn reset_password(
         &self,
         body: &crate::models::AuthenticationMethodResetPasswordBody,
-    ) -> graph_core::Request<crate::models::PasswordResetResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordResetResponse> {
         self.client
             .request(http::Method::POST, format!("{}/resetPassword", self.path))
             .json_body(body)
@@ -13461,7 +13747,7 @@ impl PlatformCredentialAuthenticationMethodBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlatformCredentialAuthenticationMethodCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13471,7 +13757,7 @@ impl PlatformCredentialAuthenticationMethodCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PlatformCredentialAuthenticationMethodCollectionBuilder {
         PlatformCredentialAuthenticationMethodCollectionBuilder {
@@ -13488,7 +13774,8 @@ impl PlatformCredentialAuthenticationMethodCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::PlatformCredentialAuthenticationMethod> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PlatformCredentialAuthenticationMethod>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -13499,7 +13786,7 @@ impl PlatformCredentialAuthenticationMethodCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13508,14 +13795,14 @@ impl PlatformCredentialAuthenticationMethodCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PlatformCredentialAuthenticationMethod,
-    ) -> graph_core::Request<crate::models::PlatformCredentialAuthenticationMethod> {
+    ) -> msgraph_typed_core::Request<crate::models::PlatformCredentialAuthenticationMethod> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13525,7 +13812,7 @@ impl PlatformCredentialAuthenticationMethodCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PolicyRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13534,7 +13821,7 @@ impl PolicyRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PolicyRootBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PolicyRootBuilder {
         PolicyRootBuilder {
             client,
             path: path.into(),
@@ -13547,7 +13834,7 @@ impl PolicyRootBuilder {
     }
 
     /// Reads this `policyRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PolicyRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PolicyRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -13556,14 +13843,14 @@ impl PolicyRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::PolicyRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `policyRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13782,7 +14069,7 @@ impl PolicyRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PolicyRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13791,7 +14078,10 @@ impl PolicyRootCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PolicyRootCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PolicyRootCollectionBuilder {
         PolicyRootCollectionBuilder {
             client,
             path: path.into(),
@@ -13804,7 +14094,7 @@ impl PolicyRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PolicyRoot> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PolicyRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -13815,7 +14105,7 @@ impl PolicyRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13824,14 +14114,14 @@ impl PolicyRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PolicyRoot,
-    ) -> graph_core::Request<crate::models::PolicyRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::PolicyRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13841,7 +14131,7 @@ impl PolicyRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PolicyTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13850,7 +14140,10 @@ impl PolicyTemplateBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PolicyTemplateBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PolicyTemplateBuilder {
         PolicyTemplateBuilder {
             client,
             path: path.into(),
@@ -13863,7 +14156,7 @@ impl PolicyTemplateBuilder {
     }
 
     /// Reads this `policyTemplate` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PolicyTemplate> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PolicyTemplate> {
         self.client.entity(self.path.clone())
     }
 
@@ -13872,14 +14165,14 @@ impl PolicyTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::PolicyTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `policyTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13912,7 +14205,7 @@ impl PolicyTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PolicyTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13922,7 +14215,7 @@ impl PolicyTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PolicyTemplateCollectionBuilder {
         PolicyTemplateCollectionBuilder {
@@ -13937,7 +14230,7 @@ impl PolicyTemplateCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PolicyTemplate> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PolicyTemplate> {
         self.client.collection(self.path.clone())
     }
 
@@ -13948,7 +14241,7 @@ impl PolicyTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13957,14 +14250,14 @@ impl PolicyTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PolicyTemplate,
-    ) -> graph_core::Request<crate::models::PolicyTemplate> {
+    ) -> msgraph_typed_core::Request<crate::models::PolicyTemplate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13974,7 +14267,7 @@ impl PolicyTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct QrCodeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13983,7 +14276,7 @@ impl QrCodeBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> QrCodeBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> QrCodeBuilder {
         QrCodeBuilder {
             client,
             path: path.into(),
@@ -13996,7 +14289,7 @@ impl QrCodeBuilder {
     }
 
     /// Reads this `qrCode` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::QrCode> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::QrCode> {
         self.client.entity(self.path.clone())
     }
 
@@ -14005,14 +14298,14 @@ impl QrCodeBuilder {
     pub fn update(
         &self,
         body: &crate::models::QrCode,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `qrCode` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -14022,7 +14315,7 @@ impl QrCodeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct QrCodeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14031,7 +14324,10 @@ impl QrCodeCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> QrCodeCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> QrCodeCollectionBuilder {
         QrCodeCollectionBuilder {
             client,
             path: path.into(),
@@ -14044,7 +14340,7 @@ impl QrCodeCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::QrCode> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::QrCode> {
         self.client.collection(self.path.clone())
     }
 
@@ -14055,7 +14351,7 @@ impl QrCodeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14064,14 +14360,14 @@ impl QrCodeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::QrCode,
-    ) -> graph_core::Request<crate::models::QrCode> {
+    ) -> msgraph_typed_core::Request<crate::models::QrCode> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -14081,7 +14377,7 @@ impl QrCodeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct QrCodePinAuthenticationMethodBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14091,7 +14387,7 @@ impl QrCodePinAuthenticationMethodBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> QrCodePinAuthenticationMethodBuilder {
         QrCodePinAuthenticationMethodBuilder {
@@ -14106,7 +14402,9 @@ impl QrCodePinAuthenticationMethodBuilder {
     }
 
     /// Reads this `qrCodePinAuthenticationMethod` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::QrCodePinAuthenticationMethod> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::QrCodePinAuthenticationMethod> {
         self.client.entity(self.path.clone())
     }
 
@@ -14115,14 +14413,14 @@ impl QrCodePinAuthenticationMethodBuilder {
     pub fn update(
         &self,
         body: &crate::models::QrCodePinAuthenticationMethod,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `qrCodePinAuthenticationMethod` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -14151,7 +14449,7 @@ impl QrCodePinAuthenticationMethodBuilder {
     pub fn reset_password(
         &self,
         body: &crate::models::AuthenticationMethodResetPasswordBody,
-    ) -> graph_core::Request<crate::models::PasswordResetResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordResetResponse> {
         self.client
             .request(http::Method::POST, format!("{}/resetPassword", self.path))
             .json_body(body)
@@ -14163,7 +14461,7 @@ impl QrCodePinAuthenticationMethodBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct QrCodePinAuthenticationMethodCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14173,7 +14471,7 @@ impl QrCodePinAuthenticationMethodCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> QrCodePinAuthenticationMethodCollectionBuilder {
         QrCodePinAuthenticationMethodCollectionBuilder {
@@ -14190,7 +14488,7 @@ impl QrCodePinAuthenticationMethodCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::QrCodePinAuthenticationMethod> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::QrCodePinAuthenticationMethod> {
         self.client.collection(self.path.clone())
     }
 
@@ -14201,7 +14499,7 @@ impl QrCodePinAuthenticationMethodCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14210,14 +14508,14 @@ impl QrCodePinAuthenticationMethodCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::QrCodePinAuthenticationMethod,
-    ) -> graph_core::Request<crate::models::QrCodePinAuthenticationMethod> {
+    ) -> msgraph_typed_core::Request<crate::models::QrCodePinAuthenticationMethod> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -14227,7 +14525,7 @@ impl QrCodePinAuthenticationMethodCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct QrCodePinAuthenticationMethodConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14237,7 +14535,7 @@ impl QrCodePinAuthenticationMethodConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> QrCodePinAuthenticationMethodConfigurationBuilder {
         QrCodePinAuthenticationMethodConfigurationBuilder {
@@ -14254,7 +14552,8 @@ impl QrCodePinAuthenticationMethodConfigurationBuilder {
     /// Reads this `qrCodePinAuthenticationMethodConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::QrCodePinAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::QrCodePinAuthenticationMethodConfiguration>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -14263,14 +14562,14 @@ impl QrCodePinAuthenticationMethodConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::QrCodePinAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `qrCodePinAuthenticationMethodConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -14288,7 +14587,7 @@ impl QrCodePinAuthenticationMethodConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct QrCodePinAuthenticationMethodConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14298,7 +14597,7 @@ impl QrCodePinAuthenticationMethodConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> QrCodePinAuthenticationMethodConfigurationCollectionBuilder {
         QrCodePinAuthenticationMethodConfigurationCollectionBuilder {
@@ -14315,8 +14614,9 @@ impl QrCodePinAuthenticationMethodConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::QrCodePinAuthenticationMethodConfiguration>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::QrCodePinAuthenticationMethodConfiguration,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -14327,7 +14627,7 @@ impl QrCodePinAuthenticationMethodConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14336,14 +14636,15 @@ impl QrCodePinAuthenticationMethodConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::QrCodePinAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<crate::models::QrCodePinAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::QrCodePinAuthenticationMethodConfiguration>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -14353,7 +14654,7 @@ impl QrCodePinAuthenticationMethodConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct QrPinBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14362,7 +14663,7 @@ impl QrPinBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> QrPinBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> QrPinBuilder {
         QrPinBuilder {
             client,
             path: path.into(),
@@ -14375,7 +14676,7 @@ impl QrPinBuilder {
     }
 
     /// Reads this `qrPin` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::QrPin> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::QrPin> {
         self.client.entity(self.path.clone())
     }
 
@@ -14384,14 +14685,14 @@ impl QrPinBuilder {
     pub fn update(
         &self,
         body: &crate::models::QrPin,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `qrPin` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -14401,7 +14702,7 @@ impl QrPinBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct QrPinCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14410,7 +14711,10 @@ impl QrPinCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> QrPinCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> QrPinCollectionBuilder {
         QrPinCollectionBuilder {
             client,
             path: path.into(),
@@ -14423,7 +14727,7 @@ impl QrPinCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::QrPin> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::QrPin> {
         self.client.collection(self.path.clone())
     }
 
@@ -14434,20 +14738,23 @@ impl QrPinCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::QrPin) -> graph_core::Request<crate::models::QrPin> {
+    pub fn create(
+        &self,
+        body: &crate::models::QrPin,
+    ) -> msgraph_typed_core::Request<crate::models::QrPin> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -14457,7 +14764,7 @@ impl QrPinCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RbacApplicationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14466,7 +14773,10 @@ impl RbacApplicationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RbacApplicationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> RbacApplicationBuilder {
         RbacApplicationBuilder {
             client,
             path: path.into(),
@@ -14479,7 +14789,7 @@ impl RbacApplicationBuilder {
     }
 
     /// Reads this `rbacApplication` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::RbacApplication> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::RbacApplication> {
         self.client.entity(self.path.clone())
     }
 
@@ -14488,14 +14798,14 @@ impl RbacApplicationBuilder {
     pub fn update(
         &self,
         body: &crate::models::RbacApplication,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `rbacApplication` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -14592,7 +14902,7 @@ impl RbacApplicationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RbacApplicationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14602,7 +14912,7 @@ impl RbacApplicationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RbacApplicationCollectionBuilder {
         RbacApplicationCollectionBuilder {
@@ -14617,7 +14927,7 @@ impl RbacApplicationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::RbacApplication> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::RbacApplication> {
         self.client.collection(self.path.clone())
     }
 
@@ -14628,7 +14938,7 @@ impl RbacApplicationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14637,14 +14947,14 @@ impl RbacApplicationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RbacApplication,
-    ) -> graph_core::Request<crate::models::RbacApplication> {
+    ) -> msgraph_typed_core::Request<crate::models::RbacApplication> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -14654,7 +14964,7 @@ impl RbacApplicationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ResourceSpecificPermissionGrantBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14664,7 +14974,7 @@ impl ResourceSpecificPermissionGrantBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ResourceSpecificPermissionGrantBuilder {
         ResourceSpecificPermissionGrantBuilder {
@@ -14679,7 +14989,9 @@ impl ResourceSpecificPermissionGrantBuilder {
     }
 
     /// Reads this `resourceSpecificPermissionGrant` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ResourceSpecificPermissionGrant> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ResourceSpecificPermissionGrant> {
         self.client.entity(self.path.clone())
     }
 
@@ -14688,14 +15000,14 @@ impl ResourceSpecificPermissionGrantBuilder {
     pub fn update(
         &self,
         body: &crate::models::ResourceSpecificPermissionGrant,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `resourceSpecificPermissionGrant` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -14703,7 +15015,7 @@ impl ResourceSpecificPermissionGrantBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -14716,7 +15028,7 @@ impl ResourceSpecificPermissionGrantBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -14729,7 +15041,7 @@ impl ResourceSpecificPermissionGrantBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -14739,7 +15051,7 @@ impl ResourceSpecificPermissionGrantBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -14749,7 +15061,7 @@ impl ResourceSpecificPermissionGrantBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -14760,7 +15072,7 @@ impl ResourceSpecificPermissionGrantBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ResourceSpecificPermissionGrantCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14770,7 +15082,7 @@ impl ResourceSpecificPermissionGrantCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ResourceSpecificPermissionGrantCollectionBuilder {
         ResourceSpecificPermissionGrantCollectionBuilder {
@@ -14787,7 +15099,7 @@ impl ResourceSpecificPermissionGrantCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ResourceSpecificPermissionGrant> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ResourceSpecificPermissionGrant> {
         self.client.collection(self.path.clone())
     }
 
@@ -14798,7 +15110,7 @@ impl ResourceSpecificPermissionGrantCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14807,14 +15119,14 @@ impl ResourceSpecificPermissionGrantCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ResourceSpecificPermissionGrant,
-    ) -> graph_core::Request<crate::models::ResourceSpecificPermissionGrant> {
+    ) -> msgraph_typed_core::Request<crate::models::ResourceSpecificPermissionGrant> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -14823,7 +15135,7 @@ impl ResourceSpecificPermissionGrantCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -14836,7 +15148,8 @@ impl ResourceSpecificPermissionGrantCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -14846,7 +15159,7 @@ impl ResourceSpecificPermissionGrantCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -14856,7 +15169,7 @@ impl ResourceSpecificPermissionGrantCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -14866,7 +15179,7 @@ impl ResourceSpecificPermissionGrantCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RiskPreventionContainerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14876,7 +15189,7 @@ impl RiskPreventionContainerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RiskPreventionContainerBuilder {
         RiskPreventionContainerBuilder {
@@ -14891,7 +15204,7 @@ impl RiskPreventionContainerBuilder {
     }
 
     /// Reads this `riskPreventionContainer` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::RiskPreventionContainer> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::RiskPreventionContainer> {
         self.client.entity(self.path.clone())
     }
 
@@ -14900,14 +15213,14 @@ impl RiskPreventionContainerBuilder {
     pub fn update(
         &self,
         body: &crate::models::RiskPreventionContainer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `riskPreventionContainer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -14947,7 +15260,7 @@ impl RiskPreventionContainerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RiskPreventionContainerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14957,7 +15270,7 @@ impl RiskPreventionContainerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RiskPreventionContainerCollectionBuilder {
         RiskPreventionContainerCollectionBuilder {
@@ -14972,7 +15285,9 @@ impl RiskPreventionContainerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::RiskPreventionContainer> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::RiskPreventionContainer> {
         self.client.collection(self.path.clone())
     }
 
@@ -14983,7 +15298,7 @@ impl RiskPreventionContainerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14992,14 +15307,14 @@ impl RiskPreventionContainerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RiskPreventionContainer,
-    ) -> graph_core::Request<crate::models::RiskPreventionContainer> {
+    ) -> msgraph_typed_core::Request<crate::models::RiskPreventionContainer> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -15009,7 +15324,7 @@ impl RiskPreventionContainerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RoleManagementBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15018,7 +15333,10 @@ impl RoleManagementBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RoleManagementBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> RoleManagementBuilder {
         RoleManagementBuilder {
             client,
             path: path.into(),
@@ -15031,7 +15349,7 @@ impl RoleManagementBuilder {
     }
 
     /// Reads this `roleManagement` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::RoleManagement> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::RoleManagement> {
         self.client.entity(self.path.clone())
     }
 
@@ -15040,14 +15358,14 @@ impl RoleManagementBuilder {
     pub fn update(
         &self,
         body: &crate::models::RoleManagement,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `roleManagement` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -15073,7 +15391,7 @@ impl RoleManagementBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RoleManagementCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15083,7 +15401,7 @@ impl RoleManagementCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RoleManagementCollectionBuilder {
         RoleManagementCollectionBuilder {
@@ -15098,7 +15416,7 @@ impl RoleManagementCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::RoleManagement> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::RoleManagement> {
         self.client.collection(self.path.clone())
     }
 
@@ -15109,7 +15427,7 @@ impl RoleManagementCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15118,14 +15436,14 @@ impl RoleManagementCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RoleManagement,
-    ) -> graph_core::Request<crate::models::RoleManagement> {
+    ) -> msgraph_typed_core::Request<crate::models::RoleManagement> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -15135,7 +15453,7 @@ impl RoleManagementCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SamlOrWsFedExternalDomainFederationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15145,7 +15463,7 @@ impl SamlOrWsFedExternalDomainFederationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SamlOrWsFedExternalDomainFederationBuilder {
         SamlOrWsFedExternalDomainFederationBuilder {
@@ -15162,7 +15480,7 @@ impl SamlOrWsFedExternalDomainFederationBuilder {
     /// Reads this `samlOrWsFedExternalDomainFederation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::SamlOrWsFedExternalDomainFederation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SamlOrWsFedExternalDomainFederation> {
         self.client.entity(self.path.clone())
     }
 
@@ -15171,14 +15489,14 @@ impl SamlOrWsFedExternalDomainFederationBuilder {
     pub fn update(
         &self,
         body: &crate::models::SamlOrWsFedExternalDomainFederation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `samlOrWsFedExternalDomainFederation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -15197,7 +15515,7 @@ impl SamlOrWsFedExternalDomainFederationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SamlOrWsFedExternalDomainFederationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15207,7 +15525,7 @@ impl SamlOrWsFedExternalDomainFederationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SamlOrWsFedExternalDomainFederationCollectionBuilder {
         SamlOrWsFedExternalDomainFederationCollectionBuilder {
@@ -15224,7 +15542,8 @@ impl SamlOrWsFedExternalDomainFederationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SamlOrWsFedExternalDomainFederation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SamlOrWsFedExternalDomainFederation>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -15235,7 +15554,7 @@ impl SamlOrWsFedExternalDomainFederationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15244,19 +15563,21 @@ impl SamlOrWsFedExternalDomainFederationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SamlOrWsFedExternalDomainFederation,
-    ) -> graph_core::Request<crate::models::SamlOrWsFedExternalDomainFederation> {
+    ) -> msgraph_typed_core::Request<crate::models::SamlOrWsFedExternalDomainFederation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `availableProviderTypes` function (`GET .../availableProviderTypes`).
-    pub fn available_provider_types(&self) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    pub fn available_provider_types(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client.request(
             http::Method::GET,
             format!("{}/availableProviderTypes", self.path),
@@ -15269,7 +15590,7 @@ impl SamlOrWsFedExternalDomainFederationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SamlOrWsFedProviderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15278,7 +15599,10 @@ impl SamlOrWsFedProviderBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SamlOrWsFedProviderBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SamlOrWsFedProviderBuilder {
         SamlOrWsFedProviderBuilder {
             client,
             path: path.into(),
@@ -15291,7 +15615,7 @@ impl SamlOrWsFedProviderBuilder {
     }
 
     /// Reads this `samlOrWsFedProvider` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnySamlOrWsFedProvider> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnySamlOrWsFedProvider> {
         self.client.entity(self.path.clone())
     }
 
@@ -15300,14 +15624,14 @@ impl SamlOrWsFedProviderBuilder {
     pub fn update(
         &self,
         body: &crate::models::SamlOrWsFedProvider,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `samlOrWsFedProvider` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -15317,7 +15641,7 @@ impl SamlOrWsFedProviderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SamlOrWsFedProviderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15327,7 +15651,7 @@ impl SamlOrWsFedProviderCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SamlOrWsFedProviderCollectionBuilder {
         SamlOrWsFedProviderCollectionBuilder {
@@ -15342,7 +15666,9 @@ impl SamlOrWsFedProviderCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnySamlOrWsFedProvider> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnySamlOrWsFedProvider> {
         self.client.collection(self.path.clone())
     }
 
@@ -15353,7 +15679,7 @@ impl SamlOrWsFedProviderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15362,14 +15688,14 @@ impl SamlOrWsFedProviderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SamlOrWsFedProvider,
-    ) -> graph_core::Request<crate::models::AnySamlOrWsFedProvider> {
+    ) -> msgraph_typed_core::Request<crate::models::AnySamlOrWsFedProvider> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -15399,7 +15725,9 @@ impl SamlOrWsFedProviderCollectionBuilder {
     }
 
     /// Calls the `availableProviderTypes` function (`GET .../availableProviderTypes`).
-    pub fn available_provider_types(&self) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    pub fn available_provider_types(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client.request(
             http::Method::GET,
             format!("{}/availableProviderTypes", self.path),
@@ -15412,7 +15740,7 @@ impl SamlOrWsFedProviderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ScopedRoleMembershipBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15421,7 +15749,10 @@ impl ScopedRoleMembershipBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ScopedRoleMembershipBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ScopedRoleMembershipBuilder {
         ScopedRoleMembershipBuilder {
             client,
             path: path.into(),
@@ -15434,7 +15765,7 @@ impl ScopedRoleMembershipBuilder {
     }
 
     /// Reads this `scopedRoleMembership` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ScopedRoleMembership> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ScopedRoleMembership> {
         self.client.entity(self.path.clone())
     }
 
@@ -15443,14 +15774,14 @@ impl ScopedRoleMembershipBuilder {
     pub fn update(
         &self,
         body: &crate::models::ScopedRoleMembership,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `scopedRoleMembership` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -15460,7 +15791,7 @@ impl ScopedRoleMembershipBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ScopedRoleMembershipCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15470,7 +15801,7 @@ impl ScopedRoleMembershipCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ScopedRoleMembershipCollectionBuilder {
         ScopedRoleMembershipCollectionBuilder {
@@ -15485,7 +15816,9 @@ impl ScopedRoleMembershipCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ScopedRoleMembership> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ScopedRoleMembership> {
         self.client.collection(self.path.clone())
     }
 
@@ -15496,7 +15829,7 @@ impl ScopedRoleMembershipCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15505,14 +15838,14 @@ impl ScopedRoleMembershipCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ScopedRoleMembership,
-    ) -> graph_core::Request<crate::models::ScopedRoleMembership> {
+    ) -> msgraph_typed_core::Request<crate::models::ScopedRoleMembership> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -15522,7 +15855,7 @@ impl ScopedRoleMembershipCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceProviderConstraintsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15532,7 +15865,7 @@ impl ServiceProviderConstraintsBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ServiceProviderConstraintsBuilder {
         ServiceProviderConstraintsBuilder {
@@ -15547,7 +15880,9 @@ impl ServiceProviderConstraintsBuilder {
     }
 
     /// Reads this `serviceProviderConstraints` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyServiceProviderConstraints> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyServiceProviderConstraints> {
         self.client.entity(self.path.clone())
     }
 
@@ -15556,14 +15891,14 @@ impl ServiceProviderConstraintsBuilder {
     pub fn update(
         &self,
         body: &crate::models::ServiceProviderConstraints,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `serviceProviderConstraints` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -15573,7 +15908,7 @@ impl ServiceProviderConstraintsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceProviderConstraintsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15583,7 +15918,7 @@ impl ServiceProviderConstraintsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ServiceProviderConstraintsCollectionBuilder {
         ServiceProviderConstraintsCollectionBuilder {
@@ -15600,7 +15935,7 @@ impl ServiceProviderConstraintsCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyServiceProviderConstraints> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyServiceProviderConstraints> {
         self.client.collection(self.path.clone())
     }
 
@@ -15611,7 +15946,7 @@ impl ServiceProviderConstraintsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15620,14 +15955,14 @@ impl ServiceProviderConstraintsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ServiceProviderConstraints,
-    ) -> graph_core::Request<crate::models::AnyServiceProviderConstraints> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyServiceProviderConstraints> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -15650,7 +15985,7 @@ impl ServiceProviderConstraintsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SmsAuthenticationMethodConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15660,7 +15995,7 @@ impl SmsAuthenticationMethodConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SmsAuthenticationMethodConfigurationBuilder {
         SmsAuthenticationMethodConfigurationBuilder {
@@ -15677,7 +16012,8 @@ impl SmsAuthenticationMethodConfigurationBuilder {
     /// Reads this `smsAuthenticationMethodConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::SmsAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SmsAuthenticationMethodConfiguration>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -15686,14 +16022,14 @@ impl SmsAuthenticationMethodConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::SmsAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `smsAuthenticationMethodConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -15713,7 +16049,7 @@ impl SmsAuthenticationMethodConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SmsAuthenticationMethodConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15723,7 +16059,7 @@ impl SmsAuthenticationMethodConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SmsAuthenticationMethodConfigurationCollectionBuilder {
         SmsAuthenticationMethodConfigurationCollectionBuilder {
@@ -15740,7 +16076,8 @@ impl SmsAuthenticationMethodConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SmsAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SmsAuthenticationMethodConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -15751,7 +16088,7 @@ impl SmsAuthenticationMethodConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15760,14 +16097,14 @@ impl SmsAuthenticationMethodConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SmsAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<crate::models::SmsAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::SmsAuthenticationMethodConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -15777,7 +16114,7 @@ impl SmsAuthenticationMethodConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SmsAuthenticationMethodTargetBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15787,7 +16124,7 @@ impl SmsAuthenticationMethodTargetBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SmsAuthenticationMethodTargetBuilder {
         SmsAuthenticationMethodTargetBuilder {
@@ -15802,7 +16139,9 @@ impl SmsAuthenticationMethodTargetBuilder {
     }
 
     /// Reads this `smsAuthenticationMethodTarget` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SmsAuthenticationMethodTarget> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SmsAuthenticationMethodTarget> {
         self.client.entity(self.path.clone())
     }
 
@@ -15811,14 +16150,14 @@ impl SmsAuthenticationMethodTargetBuilder {
     pub fn update(
         &self,
         body: &crate::models::SmsAuthenticationMethodTarget,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `smsAuthenticationMethodTarget` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -15828,7 +16167,7 @@ impl SmsAuthenticationMethodTargetBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SmsAuthenticationMethodTargetCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15838,7 +16177,7 @@ impl SmsAuthenticationMethodTargetCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SmsAuthenticationMethodTargetCollectionBuilder {
         SmsAuthenticationMethodTargetCollectionBuilder {
@@ -15855,7 +16194,7 @@ impl SmsAuthenticationMethodTargetCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SmsAuthenticationMethodTarget> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SmsAuthenticationMethodTarget> {
         self.client.collection(self.path.clone())
     }
 
@@ -15866,7 +16205,7 @@ impl SmsAuthenticationMethodTargetCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15875,14 +16214,14 @@ impl SmsAuthenticationMethodTargetCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SmsAuthenticationMethodTarget,
-    ) -> graph_core::Request<crate::models::SmsAuthenticationMethodTarget> {
+    ) -> msgraph_typed_core::Request<crate::models::SmsAuthenticationMethodTarget> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -15892,7 +16231,7 @@ impl SmsAuthenticationMethodTargetCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SocialIdentityProviderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15902,7 +16241,7 @@ impl SocialIdentityProviderBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SocialIdentityProviderBuilder {
         SocialIdentityProviderBuilder {
@@ -15917,7 +16256,7 @@ impl SocialIdentityProviderBuilder {
     }
 
     /// Reads this `socialIdentityProvider` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SocialIdentityProvider> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SocialIdentityProvider> {
         self.client.entity(self.path.clone())
     }
 
@@ -15926,14 +16265,14 @@ impl SocialIdentityProviderBuilder {
     pub fn update(
         &self,
         body: &crate::models::SocialIdentityProvider,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `socialIdentityProvider` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -15943,7 +16282,7 @@ impl SocialIdentityProviderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SocialIdentityProviderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15953,7 +16292,7 @@ impl SocialIdentityProviderCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SocialIdentityProviderCollectionBuilder {
         SocialIdentityProviderCollectionBuilder {
@@ -15968,7 +16307,9 @@ impl SocialIdentityProviderCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SocialIdentityProvider> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SocialIdentityProvider> {
         self.client.collection(self.path.clone())
     }
 
@@ -15979,7 +16320,7 @@ impl SocialIdentityProviderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15988,19 +16329,21 @@ impl SocialIdentityProviderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SocialIdentityProvider,
-    ) -> graph_core::Request<crate::models::SocialIdentityProvider> {
+    ) -> msgraph_typed_core::Request<crate::models::SocialIdentityProvider> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `availableProviderTypes` function (`GET .../availableProviderTypes`).
-    pub fn available_provider_types(&self) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    pub fn available_provider_types(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client.request(
             http::Method::GET,
             format!("{}/availableProviderTypes", self.path),
@@ -16013,7 +16356,7 @@ impl SocialIdentityProviderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SoftwareOathAuthenticationMethodBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16023,7 +16366,7 @@ impl SoftwareOathAuthenticationMethodBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SoftwareOathAuthenticationMethodBuilder {
         SoftwareOathAuthenticationMethodBuilder {
@@ -16040,7 +16383,7 @@ impl SoftwareOathAuthenticationMethodBuilder {
     /// Reads this `softwareOathAuthenticationMethod` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::SoftwareOathAuthenticationMethod> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SoftwareOathAuthenticationMethod> {
         self.client.entity(self.path.clone())
     }
 
@@ -16049,14 +16392,14 @@ impl SoftwareOathAuthenticationMethodBuilder {
     pub fn update(
         &self,
         body: &crate::models::SoftwareOathAuthenticationMethod,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `softwareOathAuthenticationMethod` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -16064,7 +16407,7 @@ impl SoftwareOathAuthenticationMethodBuilder {
     pub fn reset_password(
         &self,
         body: &crate::models::AuthenticationMethodResetPasswordBody,
-    ) -> graph_core::Request<crate::models::PasswordResetResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordResetResponse> {
         self.client
             .request(http::Method::POST, format!("{}/resetPassword", self.path))
             .json_body(body)
@@ -16076,7 +16419,7 @@ impl SoftwareOathAuthenticationMethodBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SoftwareOathAuthenticationMethodCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16086,7 +16429,7 @@ impl SoftwareOathAuthenticationMethodCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SoftwareOathAuthenticationMethodCollectionBuilder {
         SoftwareOathAuthenticationMethodCollectionBuilder {
@@ -16103,7 +16446,8 @@ impl SoftwareOathAuthenticationMethodCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SoftwareOathAuthenticationMethod> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SoftwareOathAuthenticationMethod>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -16114,7 +16458,7 @@ impl SoftwareOathAuthenticationMethodCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16123,14 +16467,14 @@ impl SoftwareOathAuthenticationMethodCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SoftwareOathAuthenticationMethod,
-    ) -> graph_core::Request<crate::models::SoftwareOathAuthenticationMethod> {
+    ) -> msgraph_typed_core::Request<crate::models::SoftwareOathAuthenticationMethod> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -16140,7 +16484,7 @@ impl SoftwareOathAuthenticationMethodCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SoftwareOathAuthenticationMethodConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16150,7 +16494,7 @@ impl SoftwareOathAuthenticationMethodConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SoftwareOathAuthenticationMethodConfigurationBuilder {
         SoftwareOathAuthenticationMethodConfigurationBuilder {
@@ -16167,8 +16511,9 @@ impl SoftwareOathAuthenticationMethodConfigurationBuilder {
     /// Reads this `softwareOathAuthenticationMethodConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::SoftwareOathAuthenticationMethodConfiguration>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::SoftwareOathAuthenticationMethodConfiguration,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -16177,14 +16522,14 @@ impl SoftwareOathAuthenticationMethodConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::SoftwareOathAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `softwareOathAuthenticationMethodConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -16202,7 +16547,7 @@ impl SoftwareOathAuthenticationMethodConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SoftwareOathAuthenticationMethodConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16212,7 +16557,7 @@ impl SoftwareOathAuthenticationMethodConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SoftwareOathAuthenticationMethodConfigurationCollectionBuilder {
         SoftwareOathAuthenticationMethodConfigurationCollectionBuilder {
@@ -16229,8 +16574,9 @@ impl SoftwareOathAuthenticationMethodConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SoftwareOathAuthenticationMethodConfiguration>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::SoftwareOathAuthenticationMethodConfiguration,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -16244,7 +16590,7 @@ impl SoftwareOathAuthenticationMethodConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16253,14 +16599,15 @@ impl SoftwareOathAuthenticationMethodConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SoftwareOathAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<crate::models::SoftwareOathAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::SoftwareOathAuthenticationMethodConfiguration>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -16270,7 +16617,7 @@ impl SoftwareOathAuthenticationMethodConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TemporaryAccessPassAuthenticationMethodBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16280,7 +16627,7 @@ impl TemporaryAccessPassAuthenticationMethodBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TemporaryAccessPassAuthenticationMethodBuilder {
         TemporaryAccessPassAuthenticationMethodBuilder {
@@ -16297,7 +16644,8 @@ impl TemporaryAccessPassAuthenticationMethodBuilder {
     /// Reads this `temporaryAccessPassAuthenticationMethod` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::TemporaryAccessPassAuthenticationMethod> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::TemporaryAccessPassAuthenticationMethod>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -16306,14 +16654,14 @@ impl TemporaryAccessPassAuthenticationMethodBuilder {
     pub fn update(
         &self,
         body: &crate::models::TemporaryAccessPassAuthenticationMethod,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `temporaryAccessPassAuthenticationMethod` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -16321,7 +16669,7 @@ impl TemporaryAccessPassAuthenticationMethodBuilder {
     pub fn reset_password(
         &self,
         body: &crate::models::AuthenticationMethodResetPasswordBody,
-    ) -> graph_core::Request<crate::models::PasswordResetResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordResetResponse> {
         self.client
             .request(http::Method::POST, format!("{}/resetPassword", self.path))
             .json_body(body)
@@ -16333,7 +16681,7 @@ impl TemporaryAccessPassAuthenticationMethodBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TemporaryAccessPassAuthenticationMethodCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16343,7 +16691,7 @@ impl TemporaryAccessPassAuthenticationMethodCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TemporaryAccessPassAuthenticationMethodCollectionBuilder {
         TemporaryAccessPassAuthenticationMethodCollectionBuilder {
@@ -16360,7 +16708,8 @@ impl TemporaryAccessPassAuthenticationMethodCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::TemporaryAccessPassAuthenticationMethod> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::TemporaryAccessPassAuthenticationMethod>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -16371,7 +16720,7 @@ impl TemporaryAccessPassAuthenticationMethodCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16380,14 +16729,14 @@ impl TemporaryAccessPassAuthenticationMethodCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TemporaryAccessPassAuthenticationMethod,
-    ) -> graph_core::Request<crate::models::TemporaryAccessPassAuthenticationMethod> {
+    ) -> msgraph_typed_core::Request<crate::models::TemporaryAccessPassAuthenticationMethod> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -16397,7 +16746,7 @@ impl TemporaryAccessPassAuthenticationMethodCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TemporaryAccessPassAuthenticationMethodConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16407,7 +16756,7 @@ impl TemporaryAccessPassAuthenticationMethodConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TemporaryAccessPassAuthenticationMethodConfigurationBuilder {
         TemporaryAccessPassAuthenticationMethodConfigurationBuilder {
@@ -16424,7 +16773,7 @@ impl TemporaryAccessPassAuthenticationMethodConfigurationBuilder {
     /// Reads this `temporaryAccessPassAuthenticationMethodConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<
+    ) -> msgraph_typed_core::EntityRequest<
         crate::models::TemporaryAccessPassAuthenticationMethodConfiguration,
     > {
         self.client.entity(self.path.clone())
@@ -16435,14 +16784,14 @@ impl TemporaryAccessPassAuthenticationMethodConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::TemporaryAccessPassAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `temporaryAccessPassAuthenticationMethodConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -16460,7 +16809,7 @@ impl TemporaryAccessPassAuthenticationMethodConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TemporaryAccessPassAuthenticationMethodConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16470,7 +16819,7 @@ impl TemporaryAccessPassAuthenticationMethodConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TemporaryAccessPassAuthenticationMethodConfigurationCollectionBuilder {
         TemporaryAccessPassAuthenticationMethodConfigurationCollectionBuilder {
@@ -16487,7 +16836,7 @@ impl TemporaryAccessPassAuthenticationMethodConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::TemporaryAccessPassAuthenticationMethodConfiguration,
     > {
         self.client.collection(self.path.clone())
@@ -16503,7 +16852,7 @@ impl TemporaryAccessPassAuthenticationMethodConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16512,15 +16861,16 @@ impl TemporaryAccessPassAuthenticationMethodConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TemporaryAccessPassAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<crate::models::TemporaryAccessPassAuthenticationMethodConfiguration>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::TemporaryAccessPassAuthenticationMethodConfiguration,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -16530,7 +16880,7 @@ impl TemporaryAccessPassAuthenticationMethodConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TenantAppManagementPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16540,7 +16890,7 @@ impl TenantAppManagementPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TenantAppManagementPolicyBuilder {
         TenantAppManagementPolicyBuilder {
@@ -16555,7 +16905,9 @@ impl TenantAppManagementPolicyBuilder {
     }
 
     /// Reads this `tenantAppManagementPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TenantAppManagementPolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::TenantAppManagementPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -16564,14 +16916,14 @@ impl TenantAppManagementPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::TenantAppManagementPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `tenantAppManagementPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -16579,7 +16931,7 @@ impl TenantAppManagementPolicyBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -16592,7 +16944,7 @@ impl TenantAppManagementPolicyBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -16605,7 +16957,7 @@ impl TenantAppManagementPolicyBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -16615,7 +16967,7 @@ impl TenantAppManagementPolicyBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -16625,7 +16977,7 @@ impl TenantAppManagementPolicyBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -16636,7 +16988,7 @@ impl TenantAppManagementPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TenantAppManagementPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16646,7 +16998,7 @@ impl TenantAppManagementPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TenantAppManagementPolicyCollectionBuilder {
         TenantAppManagementPolicyCollectionBuilder {
@@ -16661,7 +17013,9 @@ impl TenantAppManagementPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TenantAppManagementPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::TenantAppManagementPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -16672,7 +17026,7 @@ impl TenantAppManagementPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16681,14 +17035,14 @@ impl TenantAppManagementPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TenantAppManagementPolicy,
-    ) -> graph_core::Request<crate::models::TenantAppManagementPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::TenantAppManagementPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -16697,7 +17051,7 @@ impl TenantAppManagementPolicyCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -16710,7 +17064,8 @@ impl TenantAppManagementPolicyCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -16720,7 +17075,7 @@ impl TenantAppManagementPolicyCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -16730,7 +17085,7 @@ impl TenantAppManagementPolicyCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -16740,7 +17095,7 @@ impl TenantAppManagementPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TokenIssuancePolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16749,7 +17104,10 @@ impl TokenIssuancePolicyBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TokenIssuancePolicyBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TokenIssuancePolicyBuilder {
         TokenIssuancePolicyBuilder {
             client,
             path: path.into(),
@@ -16762,7 +17120,7 @@ impl TokenIssuancePolicyBuilder {
     }
 
     /// Reads this `tokenIssuancePolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TokenIssuancePolicy> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TokenIssuancePolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -16771,14 +17129,14 @@ impl TokenIssuancePolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::TokenIssuancePolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `tokenIssuancePolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -16794,7 +17152,7 @@ impl TokenIssuancePolicyBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -16807,7 +17165,7 @@ impl TokenIssuancePolicyBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -16820,7 +17178,7 @@ impl TokenIssuancePolicyBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -16830,7 +17188,7 @@ impl TokenIssuancePolicyBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -16840,7 +17198,7 @@ impl TokenIssuancePolicyBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -16851,7 +17209,7 @@ impl TokenIssuancePolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TokenIssuancePolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16861,7 +17219,7 @@ impl TokenIssuancePolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TokenIssuancePolicyCollectionBuilder {
         TokenIssuancePolicyCollectionBuilder {
@@ -16876,7 +17234,9 @@ impl TokenIssuancePolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TokenIssuancePolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::TokenIssuancePolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -16887,7 +17247,7 @@ impl TokenIssuancePolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16896,14 +17256,14 @@ impl TokenIssuancePolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TokenIssuancePolicy,
-    ) -> graph_core::Request<crate::models::TokenIssuancePolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::TokenIssuancePolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -16912,7 +17272,7 @@ impl TokenIssuancePolicyCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -16925,7 +17285,8 @@ impl TokenIssuancePolicyCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -16935,7 +17296,7 @@ impl TokenIssuancePolicyCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -16945,7 +17306,7 @@ impl TokenIssuancePolicyCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -16955,7 +17316,7 @@ impl TokenIssuancePolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TokenLifetimePolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16964,7 +17325,10 @@ impl TokenLifetimePolicyBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TokenLifetimePolicyBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TokenLifetimePolicyBuilder {
         TokenLifetimePolicyBuilder {
             client,
             path: path.into(),
@@ -16977,7 +17341,7 @@ impl TokenLifetimePolicyBuilder {
     }
 
     /// Reads this `tokenLifetimePolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TokenLifetimePolicy> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TokenLifetimePolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -16986,14 +17350,14 @@ impl TokenLifetimePolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::TokenLifetimePolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `tokenLifetimePolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -17009,7 +17373,7 @@ impl TokenLifetimePolicyBuilder {
     pub fn check_member_groups(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -17022,7 +17386,7 @@ impl TokenLifetimePolicyBuilder {
     pub fn check_member_objects(
         &self,
         body: &crate::models::DirectoryObjectCheckMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -17035,7 +17399,7 @@ impl TokenLifetimePolicyBuilder {
     pub fn get_member_groups(
         &self,
         body: &crate::models::DirectoryObjectGetMemberGroupsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(http::Method::POST, format!("{}/getMemberGroups", self.path))
             .json_body(body)
@@ -17045,7 +17409,7 @@ impl TokenLifetimePolicyBuilder {
     pub fn get_member_objects(
         &self,
         body: &crate::models::DirectoryObjectGetMemberObjectsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<String>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<String>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -17055,7 +17419,7 @@ impl TokenLifetimePolicyBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyDirectoryObject> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::AnyDirectoryObject> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -17066,7 +17430,7 @@ impl TokenLifetimePolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TokenLifetimePolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17076,7 +17440,7 @@ impl TokenLifetimePolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TokenLifetimePolicyCollectionBuilder {
         TokenLifetimePolicyCollectionBuilder {
@@ -17091,7 +17455,9 @@ impl TokenLifetimePolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TokenLifetimePolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::TokenLifetimePolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -17102,7 +17468,7 @@ impl TokenLifetimePolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17111,14 +17477,14 @@ impl TokenLifetimePolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TokenLifetimePolicy,
-    ) -> graph_core::Request<crate::models::TokenLifetimePolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::TokenLifetimePolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -17127,7 +17493,7 @@ impl TokenLifetimePolicyCollectionBuilder {
     pub fn get_available_extension_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetAvailableExtensionPropertiesBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ExtensionProperty>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -17140,7 +17506,8 @@ impl TokenLifetimePolicyCollectionBuilder {
     pub fn get_by_ids(
         &self,
         body: &crate::models::DirectoryObjectCollectionGetByIdsBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyDirectoryObject>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/getByIds", self.path))
             .json_body(body)
@@ -17150,7 +17517,7 @@ impl TokenLifetimePolicyCollectionBuilder {
     pub fn validate_properties(
         &self,
         body: &crate::models::DirectoryObjectCollectionValidatePropertiesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -17160,7 +17527,7 @@ impl TokenLifetimePolicyCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyDirectoryObject> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyDirectoryObject> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -17170,7 +17537,7 @@ impl TokenLifetimePolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRbacResourceActionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17180,7 +17547,7 @@ impl UnifiedRbacResourceActionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRbacResourceActionBuilder {
         UnifiedRbacResourceActionBuilder {
@@ -17195,7 +17562,9 @@ impl UnifiedRbacResourceActionBuilder {
     }
 
     /// Reads this `unifiedRbacResourceAction` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UnifiedRbacResourceAction> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UnifiedRbacResourceAction> {
         self.client.entity(self.path.clone())
     }
 
@@ -17204,14 +17573,14 @@ impl UnifiedRbacResourceActionBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRbacResourceAction,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRbacResourceAction` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -17221,7 +17590,7 @@ impl UnifiedRbacResourceActionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRbacResourceActionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17231,7 +17600,7 @@ impl UnifiedRbacResourceActionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRbacResourceActionCollectionBuilder {
         UnifiedRbacResourceActionCollectionBuilder {
@@ -17246,7 +17615,9 @@ impl UnifiedRbacResourceActionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UnifiedRbacResourceAction> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRbacResourceAction> {
         self.client.collection(self.path.clone())
     }
 
@@ -17257,7 +17628,7 @@ impl UnifiedRbacResourceActionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17266,14 +17637,14 @@ impl UnifiedRbacResourceActionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRbacResourceAction,
-    ) -> graph_core::Request<crate::models::UnifiedRbacResourceAction> {
+    ) -> msgraph_typed_core::Request<crate::models::UnifiedRbacResourceAction> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -17283,7 +17654,7 @@ impl UnifiedRbacResourceActionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRbacResourceNamespaceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17293,7 +17664,7 @@ impl UnifiedRbacResourceNamespaceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRbacResourceNamespaceBuilder {
         UnifiedRbacResourceNamespaceBuilder {
@@ -17308,7 +17679,9 @@ impl UnifiedRbacResourceNamespaceBuilder {
     }
 
     /// Reads this `unifiedRbacResourceNamespace` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UnifiedRbacResourceNamespace> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UnifiedRbacResourceNamespace> {
         self.client.entity(self.path.clone())
     }
 
@@ -17317,14 +17690,14 @@ impl UnifiedRbacResourceNamespaceBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRbacResourceNamespace,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRbacResourceNamespace` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -17342,7 +17715,7 @@ impl UnifiedRbacResourceNamespaceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRbacResourceNamespaceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17352,7 +17725,7 @@ impl UnifiedRbacResourceNamespaceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRbacResourceNamespaceCollectionBuilder {
         UnifiedRbacResourceNamespaceCollectionBuilder {
@@ -17369,7 +17742,7 @@ impl UnifiedRbacResourceNamespaceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRbacResourceNamespace> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRbacResourceNamespace> {
         self.client.collection(self.path.clone())
     }
 
@@ -17380,7 +17753,7 @@ impl UnifiedRbacResourceNamespaceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17389,14 +17762,14 @@ impl UnifiedRbacResourceNamespaceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRbacResourceNamespace,
-    ) -> graph_core::Request<crate::models::UnifiedRbacResourceNamespace> {
+    ) -> msgraph_typed_core::Request<crate::models::UnifiedRbacResourceNamespace> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -17406,7 +17779,7 @@ impl UnifiedRbacResourceNamespaceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17416,7 +17789,7 @@ impl UnifiedRoleAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleAssignmentBuilder {
         UnifiedRoleAssignmentBuilder {
@@ -17431,7 +17804,7 @@ impl UnifiedRoleAssignmentBuilder {
     }
 
     /// Reads this `unifiedRoleAssignment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UnifiedRoleAssignment> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UnifiedRoleAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -17440,14 +17813,14 @@ impl UnifiedRoleAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -17491,7 +17864,7 @@ impl UnifiedRoleAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17501,7 +17874,7 @@ impl UnifiedRoleAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleAssignmentCollectionBuilder {
         UnifiedRoleAssignmentCollectionBuilder {
@@ -17516,7 +17889,9 @@ impl UnifiedRoleAssignmentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UnifiedRoleAssignment> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRoleAssignment> {
         self.client.collection(self.path.clone())
     }
 
@@ -17527,7 +17902,7 @@ impl UnifiedRoleAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17536,14 +17911,14 @@ impl UnifiedRoleAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleAssignment,
-    ) -> graph_core::Request<crate::models::UnifiedRoleAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::UnifiedRoleAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -17553,7 +17928,7 @@ impl UnifiedRoleAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleAssignmentScheduleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17563,7 +17938,7 @@ impl UnifiedRoleAssignmentScheduleBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleAssignmentScheduleBuilder {
         UnifiedRoleAssignmentScheduleBuilder {
@@ -17578,7 +17953,9 @@ impl UnifiedRoleAssignmentScheduleBuilder {
     }
 
     /// Reads this `unifiedRoleAssignmentSchedule` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UnifiedRoleAssignmentSchedule> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UnifiedRoleAssignmentSchedule> {
         self.client.entity(self.path.clone())
     }
 
@@ -17587,14 +17964,14 @@ impl UnifiedRoleAssignmentScheduleBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleAssignmentSchedule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleAssignmentSchedule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -17647,7 +18024,7 @@ impl UnifiedRoleAssignmentScheduleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleAssignmentScheduleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17657,7 +18034,7 @@ impl UnifiedRoleAssignmentScheduleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleAssignmentScheduleCollectionBuilder {
         UnifiedRoleAssignmentScheduleCollectionBuilder {
@@ -17674,7 +18051,7 @@ impl UnifiedRoleAssignmentScheduleCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleAssignmentSchedule> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRoleAssignmentSchedule> {
         self.client.collection(self.path.clone())
     }
 
@@ -17685,7 +18062,7 @@ impl UnifiedRoleAssignmentScheduleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17694,14 +18071,14 @@ impl UnifiedRoleAssignmentScheduleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleAssignmentSchedule,
-    ) -> graph_core::Request<crate::models::UnifiedRoleAssignmentSchedule> {
+    ) -> msgraph_typed_core::Request<crate::models::UnifiedRoleAssignmentSchedule> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -17709,7 +18086,7 @@ impl UnifiedRoleAssignmentScheduleCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::RoleAssignmentScheduleFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleAssignmentSchedule> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRoleAssignmentSchedule> {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -17723,7 +18100,7 @@ impl UnifiedRoleAssignmentScheduleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleAssignmentScheduleInstanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17733,7 +18110,7 @@ impl UnifiedRoleAssignmentScheduleInstanceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleAssignmentScheduleInstanceBuilder {
         UnifiedRoleAssignmentScheduleInstanceBuilder {
@@ -17750,7 +18127,8 @@ impl UnifiedRoleAssignmentScheduleInstanceBuilder {
     /// Reads this `unifiedRoleAssignmentScheduleInstance` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UnifiedRoleAssignmentScheduleInstance> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UnifiedRoleAssignmentScheduleInstance>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -17759,14 +18137,14 @@ impl UnifiedRoleAssignmentScheduleInstanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleAssignmentScheduleInstance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleAssignmentScheduleInstance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -17821,7 +18199,7 @@ impl UnifiedRoleAssignmentScheduleInstanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleAssignmentScheduleInstanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17831,7 +18209,7 @@ impl UnifiedRoleAssignmentScheduleInstanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleAssignmentScheduleInstanceCollectionBuilder {
         UnifiedRoleAssignmentScheduleInstanceCollectionBuilder {
@@ -17848,7 +18226,8 @@ impl UnifiedRoleAssignmentScheduleInstanceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleAssignmentScheduleInstance> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRoleAssignmentScheduleInstance>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -17859,7 +18238,7 @@ impl UnifiedRoleAssignmentScheduleInstanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17868,14 +18247,14 @@ impl UnifiedRoleAssignmentScheduleInstanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleAssignmentScheduleInstance,
-    ) -> graph_core::Request<crate::models::UnifiedRoleAssignmentScheduleInstance> {
+    ) -> msgraph_typed_core::Request<crate::models::UnifiedRoleAssignmentScheduleInstance> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -17883,7 +18262,8 @@ impl UnifiedRoleAssignmentScheduleInstanceCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::RoleAssignmentScheduleInstanceFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleAssignmentScheduleInstance> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRoleAssignmentScheduleInstance>
+    {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -17897,7 +18277,7 @@ impl UnifiedRoleAssignmentScheduleInstanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleAssignmentScheduleRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17907,7 +18287,7 @@ impl UnifiedRoleAssignmentScheduleRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleAssignmentScheduleRequestBuilder {
         UnifiedRoleAssignmentScheduleRequestBuilder {
@@ -17924,7 +18304,8 @@ impl UnifiedRoleAssignmentScheduleRequestBuilder {
     /// Reads this `unifiedRoleAssignmentScheduleRequest` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UnifiedRoleAssignmentScheduleRequest> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UnifiedRoleAssignmentScheduleRequest>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -17933,14 +18314,14 @@ impl UnifiedRoleAssignmentScheduleRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleAssignmentScheduleRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleAssignmentScheduleRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -17997,7 +18378,7 @@ impl UnifiedRoleAssignmentScheduleRequestBuilder {
     }
 
     /// Calls the `cancel` action (`POST .../cancel`).
-    pub fn cancel(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn cancel(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/cancel", self.path))
     }
@@ -18008,7 +18389,7 @@ impl UnifiedRoleAssignmentScheduleRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleAssignmentScheduleRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18018,7 +18399,7 @@ impl UnifiedRoleAssignmentScheduleRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleAssignmentScheduleRequestCollectionBuilder {
         UnifiedRoleAssignmentScheduleRequestCollectionBuilder {
@@ -18035,7 +18416,8 @@ impl UnifiedRoleAssignmentScheduleRequestCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleAssignmentScheduleRequest> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRoleAssignmentScheduleRequest>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -18046,7 +18428,7 @@ impl UnifiedRoleAssignmentScheduleRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18055,14 +18437,14 @@ impl UnifiedRoleAssignmentScheduleRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleAssignmentScheduleRequest,
-    ) -> graph_core::Request<crate::models::UnifiedRoleAssignmentScheduleRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::UnifiedRoleAssignmentScheduleRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -18070,7 +18452,8 @@ impl UnifiedRoleAssignmentScheduleRequestCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::RoleAssignmentScheduleRequestFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleAssignmentScheduleRequest> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRoleAssignmentScheduleRequest>
+    {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -18084,7 +18467,7 @@ impl UnifiedRoleAssignmentScheduleRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleDefinitionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18094,7 +18477,7 @@ impl UnifiedRoleDefinitionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleDefinitionBuilder {
         UnifiedRoleDefinitionBuilder {
@@ -18109,7 +18492,7 @@ impl UnifiedRoleDefinitionBuilder {
     }
 
     /// Reads this `unifiedRoleDefinition` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UnifiedRoleDefinition> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UnifiedRoleDefinition> {
         self.client.entity(self.path.clone())
     }
 
@@ -18118,14 +18501,14 @@ impl UnifiedRoleDefinitionBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleDefinition,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleDefinition` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -18146,7 +18529,7 @@ impl UnifiedRoleDefinitionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleDefinitionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18156,7 +18539,7 @@ impl UnifiedRoleDefinitionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleDefinitionCollectionBuilder {
         UnifiedRoleDefinitionCollectionBuilder {
@@ -18171,7 +18554,9 @@ impl UnifiedRoleDefinitionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UnifiedRoleDefinition> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRoleDefinition> {
         self.client.collection(self.path.clone())
     }
 
@@ -18182,7 +18567,7 @@ impl UnifiedRoleDefinitionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18191,14 +18576,14 @@ impl UnifiedRoleDefinitionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleDefinition,
-    ) -> graph_core::Request<crate::models::UnifiedRoleDefinition> {
+    ) -> msgraph_typed_core::Request<crate::models::UnifiedRoleDefinition> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -18208,7 +18593,7 @@ impl UnifiedRoleDefinitionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleEligibilityScheduleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18218,7 +18603,7 @@ impl UnifiedRoleEligibilityScheduleBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleEligibilityScheduleBuilder {
         UnifiedRoleEligibilityScheduleBuilder {
@@ -18233,7 +18618,9 @@ impl UnifiedRoleEligibilityScheduleBuilder {
     }
 
     /// Reads this `unifiedRoleEligibilitySchedule` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UnifiedRoleEligibilitySchedule> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UnifiedRoleEligibilitySchedule> {
         self.client.entity(self.path.clone())
     }
 
@@ -18242,14 +18629,14 @@ impl UnifiedRoleEligibilityScheduleBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleEligibilitySchedule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleEligibilitySchedule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -18293,7 +18680,7 @@ impl UnifiedRoleEligibilityScheduleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleEligibilityScheduleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18303,7 +18690,7 @@ impl UnifiedRoleEligibilityScheduleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleEligibilityScheduleCollectionBuilder {
         UnifiedRoleEligibilityScheduleCollectionBuilder {
@@ -18320,7 +18707,7 @@ impl UnifiedRoleEligibilityScheduleCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleEligibilitySchedule> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRoleEligibilitySchedule> {
         self.client.collection(self.path.clone())
     }
 
@@ -18331,7 +18718,7 @@ impl UnifiedRoleEligibilityScheduleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18340,14 +18727,14 @@ impl UnifiedRoleEligibilityScheduleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleEligibilitySchedule,
-    ) -> graph_core::Request<crate::models::UnifiedRoleEligibilitySchedule> {
+    ) -> msgraph_typed_core::Request<crate::models::UnifiedRoleEligibilitySchedule> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -18355,7 +18742,7 @@ impl UnifiedRoleEligibilityScheduleCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::RoleEligibilityScheduleFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleEligibilitySchedule> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRoleEligibilitySchedule> {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -18369,7 +18756,7 @@ impl UnifiedRoleEligibilityScheduleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleEligibilityScheduleInstanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18379,7 +18766,7 @@ impl UnifiedRoleEligibilityScheduleInstanceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleEligibilityScheduleInstanceBuilder {
         UnifiedRoleEligibilityScheduleInstanceBuilder {
@@ -18396,7 +18783,8 @@ impl UnifiedRoleEligibilityScheduleInstanceBuilder {
     /// Reads this `unifiedRoleEligibilityScheduleInstance` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UnifiedRoleEligibilityScheduleInstance> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UnifiedRoleEligibilityScheduleInstance>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -18405,14 +18793,14 @@ impl UnifiedRoleEligibilityScheduleInstanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleEligibilityScheduleInstance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleEligibilityScheduleInstance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -18456,7 +18844,7 @@ impl UnifiedRoleEligibilityScheduleInstanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleEligibilityScheduleInstanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18466,7 +18854,7 @@ impl UnifiedRoleEligibilityScheduleInstanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleEligibilityScheduleInstanceCollectionBuilder {
         UnifiedRoleEligibilityScheduleInstanceCollectionBuilder {
@@ -18483,7 +18871,8 @@ impl UnifiedRoleEligibilityScheduleInstanceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleEligibilityScheduleInstance> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRoleEligibilityScheduleInstance>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -18494,7 +18883,7 @@ impl UnifiedRoleEligibilityScheduleInstanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18503,14 +18892,14 @@ impl UnifiedRoleEligibilityScheduleInstanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleEligibilityScheduleInstance,
-    ) -> graph_core::Request<crate::models::UnifiedRoleEligibilityScheduleInstance> {
+    ) -> msgraph_typed_core::Request<crate::models::UnifiedRoleEligibilityScheduleInstance> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -18518,7 +18907,8 @@ impl UnifiedRoleEligibilityScheduleInstanceCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::RoleEligibilityScheduleInstanceFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleEligibilityScheduleInstance> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRoleEligibilityScheduleInstance>
+    {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -18532,7 +18922,7 @@ impl UnifiedRoleEligibilityScheduleInstanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleEligibilityScheduleRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18542,7 +18932,7 @@ impl UnifiedRoleEligibilityScheduleRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleEligibilityScheduleRequestBuilder {
         UnifiedRoleEligibilityScheduleRequestBuilder {
@@ -18559,7 +18949,8 @@ impl UnifiedRoleEligibilityScheduleRequestBuilder {
     /// Reads this `unifiedRoleEligibilityScheduleRequest` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UnifiedRoleEligibilityScheduleRequest> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UnifiedRoleEligibilityScheduleRequest>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -18568,14 +18959,14 @@ impl UnifiedRoleEligibilityScheduleRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleEligibilityScheduleRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleEligibilityScheduleRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -18623,7 +19014,7 @@ impl UnifiedRoleEligibilityScheduleRequestBuilder {
     }
 
     /// Calls the `cancel` action (`POST .../cancel`).
-    pub fn cancel(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn cancel(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/cancel", self.path))
     }
@@ -18634,7 +19025,7 @@ impl UnifiedRoleEligibilityScheduleRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleEligibilityScheduleRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18644,7 +19035,7 @@ impl UnifiedRoleEligibilityScheduleRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleEligibilityScheduleRequestCollectionBuilder {
         UnifiedRoleEligibilityScheduleRequestCollectionBuilder {
@@ -18661,7 +19052,8 @@ impl UnifiedRoleEligibilityScheduleRequestCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleEligibilityScheduleRequest> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRoleEligibilityScheduleRequest>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -18672,7 +19064,7 @@ impl UnifiedRoleEligibilityScheduleRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18681,14 +19073,14 @@ impl UnifiedRoleEligibilityScheduleRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleEligibilityScheduleRequest,
-    ) -> graph_core::Request<crate::models::UnifiedRoleEligibilityScheduleRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::UnifiedRoleEligibilityScheduleRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -18696,7 +19088,8 @@ impl UnifiedRoleEligibilityScheduleRequestCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::RoleEligibilityScheduleRequestFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleEligibilityScheduleRequest> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRoleEligibilityScheduleRequest>
+    {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -18710,7 +19103,7 @@ impl UnifiedRoleEligibilityScheduleRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleManagementPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18720,7 +19113,7 @@ impl UnifiedRoleManagementPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleManagementPolicyBuilder {
         UnifiedRoleManagementPolicyBuilder {
@@ -18735,7 +19128,9 @@ impl UnifiedRoleManagementPolicyBuilder {
     }
 
     /// Reads this `unifiedRoleManagementPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UnifiedRoleManagementPolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UnifiedRoleManagementPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -18744,14 +19139,14 @@ impl UnifiedRoleManagementPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleManagementPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleManagementPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -18782,7 +19177,7 @@ impl UnifiedRoleManagementPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleManagementPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18792,7 +19187,7 @@ impl UnifiedRoleManagementPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleManagementPolicyCollectionBuilder {
         UnifiedRoleManagementPolicyCollectionBuilder {
@@ -18809,7 +19204,7 @@ impl UnifiedRoleManagementPolicyCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleManagementPolicy> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRoleManagementPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -18820,7 +19215,7 @@ impl UnifiedRoleManagementPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18829,14 +19224,14 @@ impl UnifiedRoleManagementPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleManagementPolicy,
-    ) -> graph_core::Request<crate::models::UnifiedRoleManagementPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::UnifiedRoleManagementPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -18846,7 +19241,7 @@ impl UnifiedRoleManagementPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleManagementPolicyApprovalRuleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18856,7 +19251,7 @@ impl UnifiedRoleManagementPolicyApprovalRuleBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleManagementPolicyApprovalRuleBuilder {
         UnifiedRoleManagementPolicyApprovalRuleBuilder {
@@ -18873,7 +19268,8 @@ impl UnifiedRoleManagementPolicyApprovalRuleBuilder {
     /// Reads this `unifiedRoleManagementPolicyApprovalRule` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UnifiedRoleManagementPolicyApprovalRule> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UnifiedRoleManagementPolicyApprovalRule>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -18882,14 +19278,14 @@ impl UnifiedRoleManagementPolicyApprovalRuleBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleManagementPolicyApprovalRule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleManagementPolicyApprovalRule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -18899,7 +19295,7 @@ impl UnifiedRoleManagementPolicyApprovalRuleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleManagementPolicyApprovalRuleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18909,7 +19305,7 @@ impl UnifiedRoleManagementPolicyApprovalRuleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleManagementPolicyApprovalRuleCollectionBuilder {
         UnifiedRoleManagementPolicyApprovalRuleCollectionBuilder {
@@ -18926,7 +19322,8 @@ impl UnifiedRoleManagementPolicyApprovalRuleCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleManagementPolicyApprovalRule> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRoleManagementPolicyApprovalRule>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -18937,7 +19334,7 @@ impl UnifiedRoleManagementPolicyApprovalRuleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18946,14 +19343,14 @@ impl UnifiedRoleManagementPolicyApprovalRuleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleManagementPolicyApprovalRule,
-    ) -> graph_core::Request<crate::models::UnifiedRoleManagementPolicyApprovalRule> {
+    ) -> msgraph_typed_core::Request<crate::models::UnifiedRoleManagementPolicyApprovalRule> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -18963,7 +19360,7 @@ impl UnifiedRoleManagementPolicyApprovalRuleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleManagementPolicyAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18973,7 +19370,7 @@ impl UnifiedRoleManagementPolicyAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleManagementPolicyAssignmentBuilder {
         UnifiedRoleManagementPolicyAssignmentBuilder {
@@ -18990,7 +19387,8 @@ impl UnifiedRoleManagementPolicyAssignmentBuilder {
     /// Reads this `unifiedRoleManagementPolicyAssignment` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UnifiedRoleManagementPolicyAssignment> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UnifiedRoleManagementPolicyAssignment>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -18999,14 +19397,14 @@ impl UnifiedRoleManagementPolicyAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleManagementPolicyAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleManagementPolicyAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -19025,7 +19423,7 @@ impl UnifiedRoleManagementPolicyAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleManagementPolicyAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19035,7 +19433,7 @@ impl UnifiedRoleManagementPolicyAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleManagementPolicyAssignmentCollectionBuilder {
         UnifiedRoleManagementPolicyAssignmentCollectionBuilder {
@@ -19052,7 +19450,8 @@ impl UnifiedRoleManagementPolicyAssignmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleManagementPolicyAssignment> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedRoleManagementPolicyAssignment>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -19063,7 +19462,7 @@ impl UnifiedRoleManagementPolicyAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19072,14 +19471,14 @@ impl UnifiedRoleManagementPolicyAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleManagementPolicyAssignment,
-    ) -> graph_core::Request<crate::models::UnifiedRoleManagementPolicyAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::UnifiedRoleManagementPolicyAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -19089,7 +19488,7 @@ impl UnifiedRoleManagementPolicyAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleManagementPolicyAuthenticationContextRuleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19099,7 +19498,7 @@ impl UnifiedRoleManagementPolicyAuthenticationContextRuleBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleManagementPolicyAuthenticationContextRuleBuilder {
         UnifiedRoleManagementPolicyAuthenticationContextRuleBuilder {
@@ -19116,7 +19515,7 @@ impl UnifiedRoleManagementPolicyAuthenticationContextRuleBuilder {
     /// Reads this `unifiedRoleManagementPolicyAuthenticationContextRule` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<
+    ) -> msgraph_typed_core::EntityRequest<
         crate::models::UnifiedRoleManagementPolicyAuthenticationContextRule,
     > {
         self.client.entity(self.path.clone())
@@ -19127,14 +19526,14 @@ impl UnifiedRoleManagementPolicyAuthenticationContextRuleBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleManagementPolicyAuthenticationContextRule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleManagementPolicyAuthenticationContextRule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -19144,7 +19543,7 @@ impl UnifiedRoleManagementPolicyAuthenticationContextRuleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleManagementPolicyAuthenticationContextRuleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19154,7 +19553,7 @@ impl UnifiedRoleManagementPolicyAuthenticationContextRuleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleManagementPolicyAuthenticationContextRuleCollectionBuilder {
         UnifiedRoleManagementPolicyAuthenticationContextRuleCollectionBuilder {
@@ -19171,7 +19570,7 @@ impl UnifiedRoleManagementPolicyAuthenticationContextRuleCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::UnifiedRoleManagementPolicyAuthenticationContextRule,
     > {
         self.client.collection(self.path.clone())
@@ -19187,7 +19586,7 @@ impl UnifiedRoleManagementPolicyAuthenticationContextRuleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19196,15 +19595,16 @@ impl UnifiedRoleManagementPolicyAuthenticationContextRuleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleManagementPolicyAuthenticationContextRule,
-    ) -> graph_core::Request<crate::models::UnifiedRoleManagementPolicyAuthenticationContextRule>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::UnifiedRoleManagementPolicyAuthenticationContextRule,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -19214,7 +19614,7 @@ impl UnifiedRoleManagementPolicyAuthenticationContextRuleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleManagementPolicyEnablementRuleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19224,7 +19624,7 @@ impl UnifiedRoleManagementPolicyEnablementRuleBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleManagementPolicyEnablementRuleBuilder {
         UnifiedRoleManagementPolicyEnablementRuleBuilder {
@@ -19241,7 +19641,8 @@ impl UnifiedRoleManagementPolicyEnablementRuleBuilder {
     /// Reads this `unifiedRoleManagementPolicyEnablementRule` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UnifiedRoleManagementPolicyEnablementRule> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UnifiedRoleManagementPolicyEnablementRule>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -19250,14 +19651,14 @@ impl UnifiedRoleManagementPolicyEnablementRuleBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleManagementPolicyEnablementRule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleManagementPolicyEnablementRule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -19267,7 +19668,7 @@ impl UnifiedRoleManagementPolicyEnablementRuleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleManagementPolicyEnablementRuleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19277,7 +19678,7 @@ impl UnifiedRoleManagementPolicyEnablementRuleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleManagementPolicyEnablementRuleCollectionBuilder {
         UnifiedRoleManagementPolicyEnablementRuleCollectionBuilder {
@@ -19294,8 +19695,9 @@ impl UnifiedRoleManagementPolicyEnablementRuleCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleManagementPolicyEnablementRule>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::UnifiedRoleManagementPolicyEnablementRule,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -19306,7 +19708,7 @@ impl UnifiedRoleManagementPolicyEnablementRuleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19315,14 +19717,14 @@ impl UnifiedRoleManagementPolicyEnablementRuleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleManagementPolicyEnablementRule,
-    ) -> graph_core::Request<crate::models::UnifiedRoleManagementPolicyEnablementRule> {
+    ) -> msgraph_typed_core::Request<crate::models::UnifiedRoleManagementPolicyEnablementRule> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -19332,7 +19734,7 @@ impl UnifiedRoleManagementPolicyEnablementRuleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleManagementPolicyExpirationRuleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19342,7 +19744,7 @@ impl UnifiedRoleManagementPolicyExpirationRuleBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleManagementPolicyExpirationRuleBuilder {
         UnifiedRoleManagementPolicyExpirationRuleBuilder {
@@ -19359,7 +19761,8 @@ impl UnifiedRoleManagementPolicyExpirationRuleBuilder {
     /// Reads this `unifiedRoleManagementPolicyExpirationRule` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UnifiedRoleManagementPolicyExpirationRule> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UnifiedRoleManagementPolicyExpirationRule>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -19368,14 +19771,14 @@ impl UnifiedRoleManagementPolicyExpirationRuleBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleManagementPolicyExpirationRule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleManagementPolicyExpirationRule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -19385,7 +19788,7 @@ impl UnifiedRoleManagementPolicyExpirationRuleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleManagementPolicyExpirationRuleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19395,7 +19798,7 @@ impl UnifiedRoleManagementPolicyExpirationRuleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleManagementPolicyExpirationRuleCollectionBuilder {
         UnifiedRoleManagementPolicyExpirationRuleCollectionBuilder {
@@ -19412,8 +19815,9 @@ impl UnifiedRoleManagementPolicyExpirationRuleCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleManagementPolicyExpirationRule>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::UnifiedRoleManagementPolicyExpirationRule,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -19424,7 +19828,7 @@ impl UnifiedRoleManagementPolicyExpirationRuleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19433,14 +19837,14 @@ impl UnifiedRoleManagementPolicyExpirationRuleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleManagementPolicyExpirationRule,
-    ) -> graph_core::Request<crate::models::UnifiedRoleManagementPolicyExpirationRule> {
+    ) -> msgraph_typed_core::Request<crate::models::UnifiedRoleManagementPolicyExpirationRule> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -19450,7 +19854,7 @@ impl UnifiedRoleManagementPolicyExpirationRuleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleManagementPolicyNotificationRuleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19460,7 +19864,7 @@ impl UnifiedRoleManagementPolicyNotificationRuleBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleManagementPolicyNotificationRuleBuilder {
         UnifiedRoleManagementPolicyNotificationRuleBuilder {
@@ -19477,7 +19881,8 @@ impl UnifiedRoleManagementPolicyNotificationRuleBuilder {
     /// Reads this `unifiedRoleManagementPolicyNotificationRule` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::UnifiedRoleManagementPolicyNotificationRule> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UnifiedRoleManagementPolicyNotificationRule>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -19486,14 +19891,14 @@ impl UnifiedRoleManagementPolicyNotificationRuleBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleManagementPolicyNotificationRule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleManagementPolicyNotificationRule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -19503,7 +19908,7 @@ impl UnifiedRoleManagementPolicyNotificationRuleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleManagementPolicyNotificationRuleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19513,7 +19918,7 @@ impl UnifiedRoleManagementPolicyNotificationRuleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleManagementPolicyNotificationRuleCollectionBuilder {
         UnifiedRoleManagementPolicyNotificationRuleCollectionBuilder {
@@ -19530,8 +19935,9 @@ impl UnifiedRoleManagementPolicyNotificationRuleCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UnifiedRoleManagementPolicyNotificationRule>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::UnifiedRoleManagementPolicyNotificationRule,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -19542,7 +19948,7 @@ impl UnifiedRoleManagementPolicyNotificationRuleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19551,14 +19957,15 @@ impl UnifiedRoleManagementPolicyNotificationRuleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleManagementPolicyNotificationRule,
-    ) -> graph_core::Request<crate::models::UnifiedRoleManagementPolicyNotificationRule> {
+    ) -> msgraph_typed_core::Request<crate::models::UnifiedRoleManagementPolicyNotificationRule>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -19568,7 +19975,7 @@ impl UnifiedRoleManagementPolicyNotificationRuleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleManagementPolicyRuleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19578,7 +19985,7 @@ impl UnifiedRoleManagementPolicyRuleBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleManagementPolicyRuleBuilder {
         UnifiedRoleManagementPolicyRuleBuilder {
@@ -19595,7 +20002,7 @@ impl UnifiedRoleManagementPolicyRuleBuilder {
     /// Reads this `unifiedRoleManagementPolicyRule` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyUnifiedRoleManagementPolicyRule> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyUnifiedRoleManagementPolicyRule> {
         self.client.entity(self.path.clone())
     }
 
@@ -19604,14 +20011,14 @@ impl UnifiedRoleManagementPolicyRuleBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleManagementPolicyRule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleManagementPolicyRule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -19621,7 +20028,7 @@ impl UnifiedRoleManagementPolicyRuleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleManagementPolicyRuleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19631,7 +20038,7 @@ impl UnifiedRoleManagementPolicyRuleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleManagementPolicyRuleCollectionBuilder {
         UnifiedRoleManagementPolicyRuleCollectionBuilder {
@@ -19648,7 +20055,8 @@ impl UnifiedRoleManagementPolicyRuleCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyUnifiedRoleManagementPolicyRule> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyUnifiedRoleManagementPolicyRule>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -19659,7 +20067,7 @@ impl UnifiedRoleManagementPolicyRuleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19668,14 +20076,14 @@ impl UnifiedRoleManagementPolicyRuleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleManagementPolicyRule,
-    ) -> graph_core::Request<crate::models::AnyUnifiedRoleManagementPolicyRule> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyUnifiedRoleManagementPolicyRule> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -19751,7 +20159,7 @@ impl UnifiedRoleManagementPolicyRuleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserFlowLanguageConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19761,7 +20169,7 @@ impl UserFlowLanguageConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserFlowLanguageConfigurationBuilder {
         UserFlowLanguageConfigurationBuilder {
@@ -19776,7 +20184,9 @@ impl UserFlowLanguageConfigurationBuilder {
     }
 
     /// Reads this `userFlowLanguageConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserFlowLanguageConfiguration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UserFlowLanguageConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -19785,14 +20195,14 @@ impl UserFlowLanguageConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserFlowLanguageConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userFlowLanguageConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -19821,7 +20231,7 @@ impl UserFlowLanguageConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserFlowLanguageConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19831,7 +20241,7 @@ impl UserFlowLanguageConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserFlowLanguageConfigurationCollectionBuilder {
         UserFlowLanguageConfigurationCollectionBuilder {
@@ -19848,7 +20258,7 @@ impl UserFlowLanguageConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UserFlowLanguageConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UserFlowLanguageConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -19859,7 +20269,7 @@ impl UserFlowLanguageConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19868,14 +20278,14 @@ impl UserFlowLanguageConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserFlowLanguageConfiguration,
-    ) -> graph_core::Request<crate::models::UserFlowLanguageConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::UserFlowLanguageConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -19885,7 +20295,7 @@ impl UserFlowLanguageConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserFlowLanguagePageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19894,7 +20304,10 @@ impl UserFlowLanguagePageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> UserFlowLanguagePageBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> UserFlowLanguagePageBuilder {
         UserFlowLanguagePageBuilder {
             client,
             path: path.into(),
@@ -19907,7 +20320,7 @@ impl UserFlowLanguagePageBuilder {
     }
 
     /// Reads this `userFlowLanguagePage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserFlowLanguagePage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UserFlowLanguagePage> {
         self.client.entity(self.path.clone())
     }
 
@@ -19916,14 +20329,14 @@ impl UserFlowLanguagePageBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserFlowLanguagePage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userFlowLanguagePage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -19933,7 +20346,7 @@ impl UserFlowLanguagePageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserFlowLanguagePageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19943,7 +20356,7 @@ impl UserFlowLanguagePageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserFlowLanguagePageCollectionBuilder {
         UserFlowLanguagePageCollectionBuilder {
@@ -19958,7 +20371,9 @@ impl UserFlowLanguagePageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UserFlowLanguagePage> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UserFlowLanguagePage> {
         self.client.collection(self.path.clone())
     }
 
@@ -19969,7 +20384,7 @@ impl UserFlowLanguagePageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19978,14 +20393,14 @@ impl UserFlowLanguagePageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserFlowLanguagePage,
-    ) -> graph_core::Request<crate::models::UserFlowLanguagePage> {
+    ) -> msgraph_typed_core::Request<crate::models::UserFlowLanguagePage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -19995,7 +20410,7 @@ impl UserFlowLanguagePageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VerifiableCredentialAuthenticationMethodTargetBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20005,7 +20420,7 @@ impl VerifiableCredentialAuthenticationMethodTargetBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VerifiableCredentialAuthenticationMethodTargetBuilder {
         VerifiableCredentialAuthenticationMethodTargetBuilder {
@@ -20022,8 +20437,9 @@ impl VerifiableCredentialAuthenticationMethodTargetBuilder {
     /// Reads this `verifiableCredentialAuthenticationMethodTarget` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::VerifiableCredentialAuthenticationMethodTarget>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::VerifiableCredentialAuthenticationMethodTarget,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -20032,14 +20448,14 @@ impl VerifiableCredentialAuthenticationMethodTargetBuilder {
     pub fn update(
         &self,
         body: &crate::models::VerifiableCredentialAuthenticationMethodTarget,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `verifiableCredentialAuthenticationMethodTarget` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -20049,7 +20465,7 @@ impl VerifiableCredentialAuthenticationMethodTargetBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VerifiableCredentialAuthenticationMethodTargetCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20059,7 +20475,7 @@ impl VerifiableCredentialAuthenticationMethodTargetCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VerifiableCredentialAuthenticationMethodTargetCollectionBuilder {
         VerifiableCredentialAuthenticationMethodTargetCollectionBuilder {
@@ -20076,8 +20492,9 @@ impl VerifiableCredentialAuthenticationMethodTargetCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::VerifiableCredentialAuthenticationMethodTarget>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::VerifiableCredentialAuthenticationMethodTarget,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -20091,7 +20508,7 @@ impl VerifiableCredentialAuthenticationMethodTargetCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -20100,14 +20517,15 @@ impl VerifiableCredentialAuthenticationMethodTargetCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VerifiableCredentialAuthenticationMethodTarget,
-    ) -> graph_core::Request<crate::models::VerifiableCredentialAuthenticationMethodTarget> {
+    ) -> msgraph_typed_core::Request<crate::models::VerifiableCredentialAuthenticationMethodTarget>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -20117,7 +20535,7 @@ impl VerifiableCredentialAuthenticationMethodTargetCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VerifiableCredentialsAuthenticationMethodConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20127,7 +20545,7 @@ impl VerifiableCredentialsAuthenticationMethodConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VerifiableCredentialsAuthenticationMethodConfigurationBuilder {
         VerifiableCredentialsAuthenticationMethodConfigurationBuilder {
@@ -20144,7 +20562,7 @@ impl VerifiableCredentialsAuthenticationMethodConfigurationBuilder {
     /// Reads this `verifiableCredentialsAuthenticationMethodConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<
+    ) -> msgraph_typed_core::EntityRequest<
         crate::models::VerifiableCredentialsAuthenticationMethodConfiguration,
     > {
         self.client.entity(self.path.clone())
@@ -20155,14 +20573,14 @@ impl VerifiableCredentialsAuthenticationMethodConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::VerifiableCredentialsAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `verifiableCredentialsAuthenticationMethodConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -20182,7 +20600,7 @@ impl VerifiableCredentialsAuthenticationMethodConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VerifiableCredentialsAuthenticationMethodConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20192,7 +20610,7 @@ impl VerifiableCredentialsAuthenticationMethodConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VerifiableCredentialsAuthenticationMethodConfigurationCollectionBuilder {
         VerifiableCredentialsAuthenticationMethodConfigurationCollectionBuilder {
@@ -20209,7 +20627,7 @@ impl VerifiableCredentialsAuthenticationMethodConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::VerifiableCredentialsAuthenticationMethodConfiguration,
     > {
         self.client.collection(self.path.clone())
@@ -20225,7 +20643,7 @@ impl VerifiableCredentialsAuthenticationMethodConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -20234,15 +20652,16 @@ impl VerifiableCredentialsAuthenticationMethodConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VerifiableCredentialsAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<crate::models::VerifiableCredentialsAuthenticationMethodConfiguration>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::VerifiableCredentialsAuthenticationMethodConfiguration,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -20252,7 +20671,7 @@ impl VerifiableCredentialsAuthenticationMethodConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VerifiedIdProfileBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20261,7 +20680,10 @@ impl VerifiedIdProfileBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> VerifiedIdProfileBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> VerifiedIdProfileBuilder {
         VerifiedIdProfileBuilder {
             client,
             path: path.into(),
@@ -20274,7 +20696,7 @@ impl VerifiedIdProfileBuilder {
     }
 
     /// Reads this `verifiedIdProfile` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::VerifiedIdProfile> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::VerifiedIdProfile> {
         self.client.entity(self.path.clone())
     }
 
@@ -20283,14 +20705,14 @@ impl VerifiedIdProfileBuilder {
     pub fn update(
         &self,
         body: &crate::models::VerifiedIdProfile,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `verifiedIdProfile` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -20300,7 +20722,7 @@ impl VerifiedIdProfileBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VerifiedIdProfileCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20310,7 +20732,7 @@ impl VerifiedIdProfileCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VerifiedIdProfileCollectionBuilder {
         VerifiedIdProfileCollectionBuilder {
@@ -20325,7 +20747,7 @@ impl VerifiedIdProfileCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::VerifiedIdProfile> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::VerifiedIdProfile> {
         self.client.collection(self.path.clone())
     }
 
@@ -20336,7 +20758,7 @@ impl VerifiedIdProfileCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -20345,14 +20767,14 @@ impl VerifiedIdProfileCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VerifiedIdProfile,
-    ) -> graph_core::Request<crate::models::VerifiedIdProfile> {
+    ) -> msgraph_typed_core::Request<crate::models::VerifiedIdProfile> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -20362,7 +20784,7 @@ impl VerifiedIdProfileCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VoiceAuthenticationMethodConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20372,7 +20794,7 @@ impl VoiceAuthenticationMethodConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VoiceAuthenticationMethodConfigurationBuilder {
         VoiceAuthenticationMethodConfigurationBuilder {
@@ -20389,7 +20811,8 @@ impl VoiceAuthenticationMethodConfigurationBuilder {
     /// Reads this `voiceAuthenticationMethodConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::VoiceAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::VoiceAuthenticationMethodConfiguration>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -20398,14 +20821,14 @@ impl VoiceAuthenticationMethodConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::VoiceAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `voiceAuthenticationMethodConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -20423,7 +20846,7 @@ impl VoiceAuthenticationMethodConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VoiceAuthenticationMethodConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20433,7 +20856,7 @@ impl VoiceAuthenticationMethodConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VoiceAuthenticationMethodConfigurationCollectionBuilder {
         VoiceAuthenticationMethodConfigurationCollectionBuilder {
@@ -20450,7 +20873,8 @@ impl VoiceAuthenticationMethodConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::VoiceAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::VoiceAuthenticationMethodConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -20461,7 +20885,7 @@ impl VoiceAuthenticationMethodConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -20470,14 +20894,14 @@ impl VoiceAuthenticationMethodConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VoiceAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<crate::models::VoiceAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::VoiceAuthenticationMethodConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -20487,7 +20911,7 @@ impl VoiceAuthenticationMethodConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WebApplicationFirewallProviderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20497,7 +20921,7 @@ impl WebApplicationFirewallProviderBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WebApplicationFirewallProviderBuilder {
         WebApplicationFirewallProviderBuilder {
@@ -20514,7 +20938,7 @@ impl WebApplicationFirewallProviderBuilder {
     /// Reads this `webApplicationFirewallProvider` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyWebApplicationFirewallProvider> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyWebApplicationFirewallProvider> {
         self.client.entity(self.path.clone())
     }
 
@@ -20523,14 +20947,14 @@ impl WebApplicationFirewallProviderBuilder {
     pub fn update(
         &self,
         body: &crate::models::WebApplicationFirewallProvider,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `webApplicationFirewallProvider` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -20538,7 +20962,7 @@ impl WebApplicationFirewallProviderBuilder {
     pub fn verify(
         &self,
         body: &crate::models::WebApplicationFirewallProviderVerifyBody,
-    ) -> graph_core::Request<crate::models::WebApplicationFirewallVerificationModel> {
+    ) -> msgraph_typed_core::Request<crate::models::WebApplicationFirewallVerificationModel> {
         self.client
             .request(http::Method::POST, format!("{}/verify", self.path))
             .json_body(body)
@@ -20550,7 +20974,7 @@ impl WebApplicationFirewallProviderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WebApplicationFirewallProviderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20560,7 +20984,7 @@ impl WebApplicationFirewallProviderCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WebApplicationFirewallProviderCollectionBuilder {
         WebApplicationFirewallProviderCollectionBuilder {
@@ -20577,7 +21001,8 @@ impl WebApplicationFirewallProviderCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyWebApplicationFirewallProvider> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyWebApplicationFirewallProvider>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -20588,7 +21013,7 @@ impl WebApplicationFirewallProviderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -20597,14 +21022,14 @@ impl WebApplicationFirewallProviderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WebApplicationFirewallProvider,
-    ) -> graph_core::Request<crate::models::AnyWebApplicationFirewallProvider> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyWebApplicationFirewallProvider> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -20640,7 +21065,7 @@ impl WebApplicationFirewallProviderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WebApplicationFirewallVerificationModelBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20650,7 +21075,7 @@ impl WebApplicationFirewallVerificationModelBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WebApplicationFirewallVerificationModelBuilder {
         WebApplicationFirewallVerificationModelBuilder {
@@ -20667,7 +21092,8 @@ impl WebApplicationFirewallVerificationModelBuilder {
     /// Reads this `webApplicationFirewallVerificationModel` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::WebApplicationFirewallVerificationModel> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WebApplicationFirewallVerificationModel>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -20676,14 +21102,14 @@ impl WebApplicationFirewallVerificationModelBuilder {
     pub fn update(
         &self,
         body: &crate::models::WebApplicationFirewallVerificationModel,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `webApplicationFirewallVerificationModel` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -20701,7 +21127,7 @@ impl WebApplicationFirewallVerificationModelBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WebApplicationFirewallVerificationModelCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20711,7 +21137,7 @@ impl WebApplicationFirewallVerificationModelCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WebApplicationFirewallVerificationModelCollectionBuilder {
         WebApplicationFirewallVerificationModelCollectionBuilder {
@@ -20728,7 +21154,8 @@ impl WebApplicationFirewallVerificationModelCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WebApplicationFirewallVerificationModel> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WebApplicationFirewallVerificationModel>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -20739,7 +21166,7 @@ impl WebApplicationFirewallVerificationModelCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -20748,14 +21175,14 @@ impl WebApplicationFirewallVerificationModelCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WebApplicationFirewallVerificationModel,
-    ) -> graph_core::Request<crate::models::WebApplicationFirewallVerificationModel> {
+    ) -> msgraph_typed_core::Request<crate::models::WebApplicationFirewallVerificationModel> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -20765,7 +21192,7 @@ impl WebApplicationFirewallVerificationModelCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WhatIfAnalysisResultBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20774,7 +21201,10 @@ impl WhatIfAnalysisResultBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WhatIfAnalysisResultBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WhatIfAnalysisResultBuilder {
         WhatIfAnalysisResultBuilder {
             client,
             path: path.into(),
@@ -20787,7 +21217,7 @@ impl WhatIfAnalysisResultBuilder {
     }
 
     /// Reads this `whatIfAnalysisResult` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WhatIfAnalysisResult> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WhatIfAnalysisResult> {
         self.client.entity(self.path.clone())
     }
 
@@ -20796,19 +21226,21 @@ impl WhatIfAnalysisResultBuilder {
     pub fn update(
         &self,
         body: &crate::models::WhatIfAnalysisResult,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `whatIfAnalysisResult` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::AnyConditionalAccessPolicy> {
+    pub fn restore(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::AnyConditionalAccessPolicy> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
@@ -20819,7 +21251,7 @@ impl WhatIfAnalysisResultBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WhatIfAnalysisResultCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20829,7 +21261,7 @@ impl WhatIfAnalysisResultCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WhatIfAnalysisResultCollectionBuilder {
         WhatIfAnalysisResultCollectionBuilder {
@@ -20844,7 +21276,9 @@ impl WhatIfAnalysisResultCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WhatIfAnalysisResult> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WhatIfAnalysisResult> {
         self.client.collection(self.path.clone())
     }
 
@@ -20855,7 +21289,7 @@ impl WhatIfAnalysisResultCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -20864,14 +21298,14 @@ impl WhatIfAnalysisResultCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WhatIfAnalysisResult,
-    ) -> graph_core::Request<crate::models::WhatIfAnalysisResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WhatIfAnalysisResult> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -20881,7 +21315,7 @@ impl WhatIfAnalysisResultCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsHelloForBusinessAuthenticationMethodBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20891,7 +21325,7 @@ impl WindowsHelloForBusinessAuthenticationMethodBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsHelloForBusinessAuthenticationMethodBuilder {
         WindowsHelloForBusinessAuthenticationMethodBuilder {
@@ -20908,7 +21342,8 @@ impl WindowsHelloForBusinessAuthenticationMethodBuilder {
     /// Reads this `windowsHelloForBusinessAuthenticationMethod` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::WindowsHelloForBusinessAuthenticationMethod> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WindowsHelloForBusinessAuthenticationMethod>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -20917,14 +21352,14 @@ impl WindowsHelloForBusinessAuthenticationMethodBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsHelloForBusinessAuthenticationMethod,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsHelloForBusinessAuthenticationMethod` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -20941,7 +21376,7 @@ impl WindowsHelloForBusinessAuthenticationMethodBuilder {
     pub fn reset_password(
         &self,
         body: &crate::models::AuthenticationMethodResetPasswordBody,
-    ) -> graph_core::Request<crate::models::PasswordResetResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::PasswordResetResponse> {
         self.client
             .request(http::Method::POST, format!("{}/resetPassword", self.path))
             .json_body(body)
@@ -20953,7 +21388,7 @@ impl WindowsHelloForBusinessAuthenticationMethodBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsHelloForBusinessAuthenticationMethodCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -20963,7 +21398,7 @@ impl WindowsHelloForBusinessAuthenticationMethodCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsHelloForBusinessAuthenticationMethodCollectionBuilder {
         WindowsHelloForBusinessAuthenticationMethodCollectionBuilder {
@@ -20980,8 +21415,9 @@ impl WindowsHelloForBusinessAuthenticationMethodCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WindowsHelloForBusinessAuthenticationMethod>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::WindowsHelloForBusinessAuthenticationMethod,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -20992,7 +21428,7 @@ impl WindowsHelloForBusinessAuthenticationMethodCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -21001,14 +21437,15 @@ impl WindowsHelloForBusinessAuthenticationMethodCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsHelloForBusinessAuthenticationMethod,
-    ) -> graph_core::Request<crate::models::WindowsHelloForBusinessAuthenticationMethod> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsHelloForBusinessAuthenticationMethod>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -21018,7 +21455,7 @@ impl WindowsHelloForBusinessAuthenticationMethodCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct X509CertificateAuthenticationMethodConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21028,7 +21465,7 @@ impl X509CertificateAuthenticationMethodConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> X509CertificateAuthenticationMethodConfigurationBuilder {
         X509CertificateAuthenticationMethodConfigurationBuilder {
@@ -21045,8 +21482,9 @@ impl X509CertificateAuthenticationMethodConfigurationBuilder {
     /// Reads this `x509CertificateAuthenticationMethodConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::X509CertificateAuthenticationMethodConfiguration>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::X509CertificateAuthenticationMethodConfiguration,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -21055,14 +21493,14 @@ impl X509CertificateAuthenticationMethodConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::X509CertificateAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `x509CertificateAuthenticationMethodConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -21080,7 +21518,7 @@ impl X509CertificateAuthenticationMethodConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct X509CertificateAuthenticationMethodConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21090,7 +21528,7 @@ impl X509CertificateAuthenticationMethodConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> X509CertificateAuthenticationMethodConfigurationCollectionBuilder {
         X509CertificateAuthenticationMethodConfigurationCollectionBuilder {
@@ -21107,7 +21545,7 @@ impl X509CertificateAuthenticationMethodConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::X509CertificateAuthenticationMethodConfiguration,
     > {
         self.client.collection(self.path.clone())
@@ -21123,7 +21561,7 @@ impl X509CertificateAuthenticationMethodConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -21132,14 +21570,15 @@ impl X509CertificateAuthenticationMethodConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::X509CertificateAuthenticationMethodConfiguration,
-    ) -> graph_core::Request<crate::models::X509CertificateAuthenticationMethodConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::X509CertificateAuthenticationMethodConfiguration>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -21149,7 +21588,7 @@ impl X509CertificateAuthenticationMethodConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct X509CertificateCombinationConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21159,7 +21598,7 @@ impl X509CertificateCombinationConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> X509CertificateCombinationConfigurationBuilder {
         X509CertificateCombinationConfigurationBuilder {
@@ -21176,7 +21615,8 @@ impl X509CertificateCombinationConfigurationBuilder {
     /// Reads this `x509CertificateCombinationConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::X509CertificateCombinationConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::X509CertificateCombinationConfiguration>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -21185,14 +21625,14 @@ impl X509CertificateCombinationConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::X509CertificateCombinationConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `x509CertificateCombinationConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -21202,7 +21642,7 @@ impl X509CertificateCombinationConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct X509CertificateCombinationConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -21212,7 +21652,7 @@ impl X509CertificateCombinationConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> X509CertificateCombinationConfigurationCollectionBuilder {
         X509CertificateCombinationConfigurationCollectionBuilder {
@@ -21229,7 +21669,8 @@ impl X509CertificateCombinationConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::X509CertificateCombinationConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::X509CertificateCombinationConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -21240,7 +21681,7 @@ impl X509CertificateCombinationConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -21249,14 +21690,14 @@ impl X509CertificateCombinationConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::X509CertificateCombinationConfiguration,
-    ) -> graph_core::Request<crate::models::X509CertificateCombinationConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::X509CertificateCombinationConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,10 @@ impl AccessPackageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AccessPackageBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AccessPackageBuilder {
         AccessPackageBuilder {
             client,
             path: path.into(),
@@ -28,7 +31,7 @@ impl AccessPackageBuilder {
     }
 
     /// Reads this `accessPackage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessPackage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AccessPackage> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +40,14 @@ impl AccessPackageBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -106,7 +109,7 @@ impl AccessPackageBuilder {
     /// Calls the `getApplicablePolicyRequirements` action (`POST .../getApplicablePolicyRequirements`).
     pub fn get_applicable_policy_requirements(
         &self,
-    ) -> graph_core::Request<
+    ) -> msgraph_typed_core::Request<
         crate::ODataValue<Vec<crate::models::AccessPackageAssignmentRequestRequirements>>,
     > {
         self.client.request(
@@ -121,7 +124,7 @@ impl AccessPackageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -131,7 +134,7 @@ impl AccessPackageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageCollectionBuilder {
         AccessPackageCollectionBuilder {
@@ -146,7 +149,7 @@ impl AccessPackageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AccessPackage> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackage> {
         self.client.collection(self.path.clone())
     }
 
@@ -157,7 +160,7 @@ impl AccessPackageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -166,14 +169,14 @@ impl AccessPackageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackage,
-    ) -> graph_core::Request<crate::models::AccessPackage> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessPackage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -181,7 +184,7 @@ impl AccessPackageCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::AccessPackageFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::AccessPackage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackage> {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -195,7 +198,7 @@ impl AccessPackageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -205,7 +208,7 @@ impl AccessPackageAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageAssignmentBuilder {
         AccessPackageAssignmentBuilder {
@@ -220,7 +223,7 @@ impl AccessPackageAssignmentBuilder {
     }
 
     /// Reads this `accessPackageAssignment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessPackageAssignment> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AccessPackageAssignment> {
         self.client.entity(self.path.clone())
     }
 
@@ -229,14 +232,14 @@ impl AccessPackageAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackageAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackageAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -266,7 +269,7 @@ impl AccessPackageAssignmentBuilder {
     }
 
     /// Calls the `reprocess` action (`POST .../reprocess`).
-    pub fn reprocess(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn reprocess(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/reprocess", self.path))
     }
@@ -277,7 +280,7 @@ impl AccessPackageAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -287,7 +290,7 @@ impl AccessPackageAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageAssignmentCollectionBuilder {
         AccessPackageAssignmentCollectionBuilder {
@@ -302,7 +305,9 @@ impl AccessPackageAssignmentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AccessPackageAssignment> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackageAssignment> {
         self.client.collection(self.path.clone())
     }
 
@@ -313,7 +318,7 @@ impl AccessPackageAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -322,21 +327,21 @@ impl AccessPackageAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackageAssignment,
-    ) -> graph_core::Request<crate::models::AccessPackageAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessPackageAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `additionalAccess` function (`GET .../additionalAccess`).
     pub fn additional_access(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AccessPackageAssignment> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackageAssignment> {
         self.client
             .collection(format!("{}/additionalAccess", self.path))
     }
@@ -345,7 +350,7 @@ impl AccessPackageAssignmentCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::AccessPackageAssignmentFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::AccessPackageAssignment> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackageAssignment> {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -359,7 +364,7 @@ impl AccessPackageAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -369,7 +374,7 @@ impl AccessPackageAssignmentPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageAssignmentPolicyBuilder {
         AccessPackageAssignmentPolicyBuilder {
@@ -384,7 +389,9 @@ impl AccessPackageAssignmentPolicyBuilder {
     }
 
     /// Reads this `accessPackageAssignmentPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessPackageAssignmentPolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AccessPackageAssignmentPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -393,14 +400,14 @@ impl AccessPackageAssignmentPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackageAssignmentPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackageAssignmentPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -444,7 +451,7 @@ impl AccessPackageAssignmentPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -454,7 +461,7 @@ impl AccessPackageAssignmentPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageAssignmentPolicyCollectionBuilder {
         AccessPackageAssignmentPolicyCollectionBuilder {
@@ -471,7 +478,7 @@ impl AccessPackageAssignmentPolicyCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AccessPackageAssignmentPolicy> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackageAssignmentPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -482,7 +489,7 @@ impl AccessPackageAssignmentPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -491,14 +498,14 @@ impl AccessPackageAssignmentPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackageAssignmentPolicy,
-    ) -> graph_core::Request<crate::models::AccessPackageAssignmentPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessPackageAssignmentPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -508,7 +515,7 @@ impl AccessPackageAssignmentPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -518,7 +525,7 @@ impl AccessPackageAssignmentRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageAssignmentRequestBuilder {
         AccessPackageAssignmentRequestBuilder {
@@ -533,7 +540,9 @@ impl AccessPackageAssignmentRequestBuilder {
     }
 
     /// Reads this `accessPackageAssignmentRequest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessPackageAssignmentRequest> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AccessPackageAssignmentRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -542,14 +551,14 @@ impl AccessPackageAssignmentRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackageAssignmentRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackageAssignmentRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -583,13 +592,13 @@ impl AccessPackageAssignmentRequestBuilder {
     }
 
     /// Calls the `cancel` action (`POST .../cancel`).
-    pub fn cancel(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn cancel(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/cancel", self.path))
     }
 
     /// Calls the `reprocess` action (`POST .../reprocess`).
-    pub fn reprocess(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn reprocess(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/reprocess", self.path))
     }
@@ -598,7 +607,7 @@ impl AccessPackageAssignmentRequestBuilder {
     pub fn resume(
         &self,
         body: &crate::models::AccessPackageAssignmentRequestResumeBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/resume", self.path))
             .json_body(body)
@@ -610,7 +619,7 @@ impl AccessPackageAssignmentRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -620,7 +629,7 @@ impl AccessPackageAssignmentRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageAssignmentRequestCollectionBuilder {
         AccessPackageAssignmentRequestCollectionBuilder {
@@ -637,7 +646,7 @@ impl AccessPackageAssignmentRequestCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AccessPackageAssignmentRequest> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackageAssignmentRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -648,7 +657,7 @@ impl AccessPackageAssignmentRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -657,14 +666,14 @@ impl AccessPackageAssignmentRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackageAssignmentRequest,
-    ) -> graph_core::Request<crate::models::AccessPackageAssignmentRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessPackageAssignmentRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -672,7 +681,7 @@ impl AccessPackageAssignmentRequestCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::AccessPackageAssignmentRequestFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::AccessPackageAssignmentRequest> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackageAssignmentRequest> {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -686,7 +695,7 @@ impl AccessPackageAssignmentRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentRequestWorkflowExtensionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -696,7 +705,7 @@ impl AccessPackageAssignmentRequestWorkflowExtensionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageAssignmentRequestWorkflowExtensionBuilder {
         AccessPackageAssignmentRequestWorkflowExtensionBuilder {
@@ -713,8 +722,9 @@ impl AccessPackageAssignmentRequestWorkflowExtensionBuilder {
     /// Reads this `accessPackageAssignmentRequestWorkflowExtension` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AccessPackageAssignmentRequestWorkflowExtension>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::AccessPackageAssignmentRequestWorkflowExtension,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -723,14 +733,14 @@ impl AccessPackageAssignmentRequestWorkflowExtensionBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackageAssignmentRequestWorkflowExtension,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackageAssignmentRequestWorkflowExtension` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -740,7 +750,7 @@ impl AccessPackageAssignmentRequestWorkflowExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentRequestWorkflowExtensionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -750,7 +760,7 @@ impl AccessPackageAssignmentRequestWorkflowExtensionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageAssignmentRequestWorkflowExtensionCollectionBuilder {
         AccessPackageAssignmentRequestWorkflowExtensionCollectionBuilder {
@@ -767,8 +777,9 @@ impl AccessPackageAssignmentRequestWorkflowExtensionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AccessPackageAssignmentRequestWorkflowExtension>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::AccessPackageAssignmentRequestWorkflowExtension,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -782,7 +793,7 @@ impl AccessPackageAssignmentRequestWorkflowExtensionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -791,14 +802,15 @@ impl AccessPackageAssignmentRequestWorkflowExtensionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackageAssignmentRequestWorkflowExtension,
-    ) -> graph_core::Request<crate::models::AccessPackageAssignmentRequestWorkflowExtension> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessPackageAssignmentRequestWorkflowExtension>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -808,7 +820,7 @@ impl AccessPackageAssignmentRequestWorkflowExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentWorkflowExtensionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -818,7 +830,7 @@ impl AccessPackageAssignmentWorkflowExtensionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageAssignmentWorkflowExtensionBuilder {
         AccessPackageAssignmentWorkflowExtensionBuilder {
@@ -835,7 +847,8 @@ impl AccessPackageAssignmentWorkflowExtensionBuilder {
     /// Reads this `accessPackageAssignmentWorkflowExtension` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AccessPackageAssignmentWorkflowExtension> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AccessPackageAssignmentWorkflowExtension>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -844,14 +857,14 @@ impl AccessPackageAssignmentWorkflowExtensionBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackageAssignmentWorkflowExtension,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackageAssignmentWorkflowExtension` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -861,7 +874,7 @@ impl AccessPackageAssignmentWorkflowExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentWorkflowExtensionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -871,7 +884,7 @@ impl AccessPackageAssignmentWorkflowExtensionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageAssignmentWorkflowExtensionCollectionBuilder {
         AccessPackageAssignmentWorkflowExtensionCollectionBuilder {
@@ -888,8 +901,9 @@ impl AccessPackageAssignmentWorkflowExtensionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AccessPackageAssignmentWorkflowExtension>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::AccessPackageAssignmentWorkflowExtension,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -900,7 +914,7 @@ impl AccessPackageAssignmentWorkflowExtensionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -909,14 +923,14 @@ impl AccessPackageAssignmentWorkflowExtensionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackageAssignmentWorkflowExtension,
-    ) -> graph_core::Request<crate::models::AccessPackageAssignmentWorkflowExtension> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessPackageAssignmentWorkflowExtension> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -926,7 +940,7 @@ impl AccessPackageAssignmentWorkflowExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageCatalogBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -935,7 +949,10 @@ impl AccessPackageCatalogBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AccessPackageCatalogBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AccessPackageCatalogBuilder {
         AccessPackageCatalogBuilder {
             client,
             path: path.into(),
@@ -948,7 +965,7 @@ impl AccessPackageCatalogBuilder {
     }
 
     /// Reads this `accessPackageCatalog` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessPackageCatalog> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AccessPackageCatalog> {
         self.client.entity(self.path.clone())
     }
 
@@ -957,14 +974,14 @@ impl AccessPackageCatalogBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackageCatalog,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackageCatalog` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1016,7 +1033,7 @@ impl AccessPackageCatalogBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageCatalogCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1026,7 +1043,7 @@ impl AccessPackageCatalogCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageCatalogCollectionBuilder {
         AccessPackageCatalogCollectionBuilder {
@@ -1041,7 +1058,9 @@ impl AccessPackageCatalogCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AccessPackageCatalog> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackageCatalog> {
         self.client.collection(self.path.clone())
     }
 
@@ -1052,7 +1071,7 @@ impl AccessPackageCatalogCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1061,14 +1080,14 @@ impl AccessPackageCatalogCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackageCatalog,
-    ) -> graph_core::Request<crate::models::AccessPackageCatalog> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessPackageCatalog> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1078,7 +1097,7 @@ impl AccessPackageCatalogCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageMultipleChoiceQuestionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1088,7 +1107,7 @@ impl AccessPackageMultipleChoiceQuestionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageMultipleChoiceQuestionBuilder {
         AccessPackageMultipleChoiceQuestionBuilder {
@@ -1105,7 +1124,7 @@ impl AccessPackageMultipleChoiceQuestionBuilder {
     /// Reads this `accessPackageMultipleChoiceQuestion` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AccessPackageMultipleChoiceQuestion> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AccessPackageMultipleChoiceQuestion> {
         self.client.entity(self.path.clone())
     }
 
@@ -1114,14 +1133,14 @@ impl AccessPackageMultipleChoiceQuestionBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackageMultipleChoiceQuestion,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackageMultipleChoiceQuestion` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1131,7 +1150,7 @@ impl AccessPackageMultipleChoiceQuestionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageMultipleChoiceQuestionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1141,7 +1160,7 @@ impl AccessPackageMultipleChoiceQuestionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageMultipleChoiceQuestionCollectionBuilder {
         AccessPackageMultipleChoiceQuestionCollectionBuilder {
@@ -1158,7 +1177,8 @@ impl AccessPackageMultipleChoiceQuestionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AccessPackageMultipleChoiceQuestion> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackageMultipleChoiceQuestion>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -1169,7 +1189,7 @@ impl AccessPackageMultipleChoiceQuestionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1178,14 +1198,14 @@ impl AccessPackageMultipleChoiceQuestionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackageMultipleChoiceQuestion,
-    ) -> graph_core::Request<crate::models::AccessPackageMultipleChoiceQuestion> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessPackageMultipleChoiceQuestion> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1195,7 +1215,7 @@ impl AccessPackageMultipleChoiceQuestionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageQuestionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1205,7 +1225,7 @@ impl AccessPackageQuestionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageQuestionBuilder {
         AccessPackageQuestionBuilder {
@@ -1220,7 +1240,9 @@ impl AccessPackageQuestionBuilder {
     }
 
     /// Reads this `accessPackageQuestion` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyAccessPackageQuestion> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyAccessPackageQuestion> {
         self.client.entity(self.path.clone())
     }
 
@@ -1229,14 +1251,14 @@ impl AccessPackageQuestionBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackageQuestion,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackageQuestion` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1246,7 +1268,7 @@ impl AccessPackageQuestionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageQuestionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1256,7 +1278,7 @@ impl AccessPackageQuestionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageQuestionCollectionBuilder {
         AccessPackageQuestionCollectionBuilder {
@@ -1271,7 +1293,9 @@ impl AccessPackageQuestionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyAccessPackageQuestion> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyAccessPackageQuestion> {
         self.client.collection(self.path.clone())
     }
 
@@ -1282,7 +1306,7 @@ impl AccessPackageQuestionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1291,14 +1315,14 @@ impl AccessPackageQuestionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackageQuestion,
-    ) -> graph_core::Request<crate::models::AnyAccessPackageQuestion> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyAccessPackageQuestion> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1334,7 +1358,7 @@ impl AccessPackageQuestionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1344,7 +1368,7 @@ impl AccessPackageResourceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageResourceBuilder {
         AccessPackageResourceBuilder {
@@ -1359,7 +1383,9 @@ impl AccessPackageResourceBuilder {
     }
 
     /// Reads this `accessPackageResource` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyAccessPackageResource> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyAccessPackageResource> {
         self.client.entity(self.path.clone())
     }
 
@@ -1368,14 +1394,14 @@ impl AccessPackageResourceBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackageResource,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackageResource` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1414,7 +1440,7 @@ impl AccessPackageResourceBuilder {
     }
 
     /// Calls the `refresh` action (`POST .../refresh`).
-    pub fn refresh(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn refresh(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/refresh", self.path))
     }
@@ -1425,7 +1451,7 @@ impl AccessPackageResourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1435,7 +1461,7 @@ impl AccessPackageResourceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageResourceCollectionBuilder {
         AccessPackageResourceCollectionBuilder {
@@ -1450,7 +1476,9 @@ impl AccessPackageResourceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyAccessPackageResource> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyAccessPackageResource> {
         self.client.collection(self.path.clone())
     }
 
@@ -1461,7 +1489,7 @@ impl AccessPackageResourceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1470,14 +1498,14 @@ impl AccessPackageResourceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackageResource,
-    ) -> graph_core::Request<crate::models::AnyAccessPackageResource> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyAccessPackageResource> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1497,7 +1525,7 @@ impl AccessPackageResourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceEnvironmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1507,7 +1535,7 @@ impl AccessPackageResourceEnvironmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageResourceEnvironmentBuilder {
         AccessPackageResourceEnvironmentBuilder {
@@ -1524,7 +1552,7 @@ impl AccessPackageResourceEnvironmentBuilder {
     /// Reads this `accessPackageResourceEnvironment` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AccessPackageResourceEnvironment> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AccessPackageResourceEnvironment> {
         self.client.entity(self.path.clone())
     }
 
@@ -1533,14 +1561,14 @@ impl AccessPackageResourceEnvironmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackageResourceEnvironment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackageResourceEnvironment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1558,7 +1586,7 @@ impl AccessPackageResourceEnvironmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceEnvironmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1568,7 +1596,7 @@ impl AccessPackageResourceEnvironmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageResourceEnvironmentCollectionBuilder {
         AccessPackageResourceEnvironmentCollectionBuilder {
@@ -1585,7 +1613,8 @@ impl AccessPackageResourceEnvironmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AccessPackageResourceEnvironment> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackageResourceEnvironment>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -1596,7 +1625,7 @@ impl AccessPackageResourceEnvironmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1605,14 +1634,14 @@ impl AccessPackageResourceEnvironmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackageResourceEnvironment,
-    ) -> graph_core::Request<crate::models::AccessPackageResourceEnvironment> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessPackageResourceEnvironment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1622,7 +1651,7 @@ impl AccessPackageResourceEnvironmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1632,7 +1661,7 @@ impl AccessPackageResourceRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageResourceRequestBuilder {
         AccessPackageResourceRequestBuilder {
@@ -1647,7 +1676,9 @@ impl AccessPackageResourceRequestBuilder {
     }
 
     /// Reads this `accessPackageResourceRequest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessPackageResourceRequest> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AccessPackageResourceRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -1656,14 +1687,14 @@ impl AccessPackageResourceRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackageResourceRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackageResourceRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1689,7 +1720,7 @@ impl AccessPackageResourceRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1699,7 +1730,7 @@ impl AccessPackageResourceRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageResourceRequestCollectionBuilder {
         AccessPackageResourceRequestCollectionBuilder {
@@ -1716,7 +1747,7 @@ impl AccessPackageResourceRequestCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AccessPackageResourceRequest> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackageResourceRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -1727,7 +1758,7 @@ impl AccessPackageResourceRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1736,14 +1767,14 @@ impl AccessPackageResourceRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackageResourceRequest,
-    ) -> graph_core::Request<crate::models::AccessPackageResourceRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessPackageResourceRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1753,7 +1784,7 @@ impl AccessPackageResourceRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceRoleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1763,7 +1794,7 @@ impl AccessPackageResourceRoleBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageResourceRoleBuilder {
         AccessPackageResourceRoleBuilder {
@@ -1778,7 +1809,9 @@ impl AccessPackageResourceRoleBuilder {
     }
 
     /// Reads this `accessPackageResourceRole` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessPackageResourceRole> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AccessPackageResourceRole> {
         self.client.entity(self.path.clone())
     }
 
@@ -1787,14 +1820,14 @@ impl AccessPackageResourceRoleBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackageResourceRole,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackageResourceRole` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1812,7 +1845,7 @@ impl AccessPackageResourceRoleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceRoleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1822,7 +1855,7 @@ impl AccessPackageResourceRoleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageResourceRoleCollectionBuilder {
         AccessPackageResourceRoleCollectionBuilder {
@@ -1837,7 +1870,9 @@ impl AccessPackageResourceRoleCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AccessPackageResourceRole> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackageResourceRole> {
         self.client.collection(self.path.clone())
     }
 
@@ -1848,7 +1883,7 @@ impl AccessPackageResourceRoleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1857,14 +1892,14 @@ impl AccessPackageResourceRoleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackageResourceRole,
-    ) -> graph_core::Request<crate::models::AccessPackageResourceRole> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessPackageResourceRole> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1874,7 +1909,7 @@ impl AccessPackageResourceRoleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceRoleScopeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1884,7 +1919,7 @@ impl AccessPackageResourceRoleScopeBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageResourceRoleScopeBuilder {
         AccessPackageResourceRoleScopeBuilder {
@@ -1899,7 +1934,9 @@ impl AccessPackageResourceRoleScopeBuilder {
     }
 
     /// Reads this `accessPackageResourceRoleScope` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessPackageResourceRoleScope> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AccessPackageResourceRoleScope> {
         self.client.entity(self.path.clone())
     }
 
@@ -1908,14 +1945,14 @@ impl AccessPackageResourceRoleScopeBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackageResourceRoleScope,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackageResourceRoleScope` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1941,7 +1978,7 @@ impl AccessPackageResourceRoleScopeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceRoleScopeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1951,7 +1988,7 @@ impl AccessPackageResourceRoleScopeCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageResourceRoleScopeCollectionBuilder {
         AccessPackageResourceRoleScopeCollectionBuilder {
@@ -1968,7 +2005,7 @@ impl AccessPackageResourceRoleScopeCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AccessPackageResourceRoleScope> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackageResourceRoleScope> {
         self.client.collection(self.path.clone())
     }
 
@@ -1979,7 +2016,7 @@ impl AccessPackageResourceRoleScopeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1988,14 +2025,14 @@ impl AccessPackageResourceRoleScopeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackageResourceRoleScope,
-    ) -> graph_core::Request<crate::models::AccessPackageResourceRoleScope> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessPackageResourceRoleScope> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2005,7 +2042,7 @@ impl AccessPackageResourceRoleScopeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceScopeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2015,7 +2052,7 @@ impl AccessPackageResourceScopeBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageResourceScopeBuilder {
         AccessPackageResourceScopeBuilder {
@@ -2030,7 +2067,9 @@ impl AccessPackageResourceScopeBuilder {
     }
 
     /// Reads this `accessPackageResourceScope` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessPackageResourceScope> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AccessPackageResourceScope> {
         self.client.entity(self.path.clone())
     }
 
@@ -2039,14 +2078,14 @@ impl AccessPackageResourceScopeBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackageResourceScope,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackageResourceScope` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2064,7 +2103,7 @@ impl AccessPackageResourceScopeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceScopeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2074,7 +2113,7 @@ impl AccessPackageResourceScopeCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageResourceScopeCollectionBuilder {
         AccessPackageResourceScopeCollectionBuilder {
@@ -2089,7 +2128,9 @@ impl AccessPackageResourceScopeCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AccessPackageResourceScope> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackageResourceScope> {
         self.client.collection(self.path.clone())
     }
 
@@ -2100,7 +2141,7 @@ impl AccessPackageResourceScopeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2109,14 +2150,14 @@ impl AccessPackageResourceScopeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackageResourceScope,
-    ) -> graph_core::Request<crate::models::AccessPackageResourceScope> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessPackageResourceScope> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2126,7 +2167,7 @@ impl AccessPackageResourceScopeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageSubjectBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2135,7 +2176,10 @@ impl AccessPackageSubjectBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AccessPackageSubjectBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AccessPackageSubjectBuilder {
         AccessPackageSubjectBuilder {
             client,
             path: path.into(),
@@ -2148,7 +2192,7 @@ impl AccessPackageSubjectBuilder {
     }
 
     /// Reads this `accessPackageSubject` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessPackageSubject> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AccessPackageSubject> {
         self.client.entity(self.path.clone())
     }
 
@@ -2157,14 +2201,14 @@ impl AccessPackageSubjectBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackageSubject,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackageSubject` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2182,7 +2226,7 @@ impl AccessPackageSubjectBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageSubjectCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2192,7 +2236,7 @@ impl AccessPackageSubjectCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageSubjectCollectionBuilder {
         AccessPackageSubjectCollectionBuilder {
@@ -2207,7 +2251,9 @@ impl AccessPackageSubjectCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AccessPackageSubject> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackageSubject> {
         self.client.collection(self.path.clone())
     }
 
@@ -2218,7 +2264,7 @@ impl AccessPackageSubjectCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2227,14 +2273,14 @@ impl AccessPackageSubjectCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackageSubject,
-    ) -> graph_core::Request<crate::models::AccessPackageSubject> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessPackageSubject> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2244,7 +2290,7 @@ impl AccessPackageSubjectCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageSuggestionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2254,7 +2300,7 @@ impl AccessPackageSuggestionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageSuggestionBuilder {
         AccessPackageSuggestionBuilder {
@@ -2269,7 +2315,7 @@ impl AccessPackageSuggestionBuilder {
     }
 
     /// Reads this `accessPackageSuggestion` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessPackageSuggestion> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AccessPackageSuggestion> {
         self.client.entity(self.path.clone())
     }
 
@@ -2278,14 +2324,14 @@ impl AccessPackageSuggestionBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackageSuggestion,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackageSuggestion` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2303,7 +2349,7 @@ impl AccessPackageSuggestionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageSuggestionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2313,7 +2359,7 @@ impl AccessPackageSuggestionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageSuggestionCollectionBuilder {
         AccessPackageSuggestionCollectionBuilder {
@@ -2328,7 +2374,9 @@ impl AccessPackageSuggestionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AccessPackageSuggestion> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackageSuggestion> {
         self.client.collection(self.path.clone())
     }
 
@@ -2339,7 +2387,7 @@ impl AccessPackageSuggestionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2348,14 +2396,14 @@ impl AccessPackageSuggestionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackageSuggestion,
-    ) -> graph_core::Request<crate::models::AccessPackageSuggestion> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessPackageSuggestion> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2365,7 +2413,7 @@ impl AccessPackageSuggestionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageTextInputQuestionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2375,7 +2423,7 @@ impl AccessPackageTextInputQuestionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageTextInputQuestionBuilder {
         AccessPackageTextInputQuestionBuilder {
@@ -2390,7 +2438,9 @@ impl AccessPackageTextInputQuestionBuilder {
     }
 
     /// Reads this `accessPackageTextInputQuestion` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessPackageTextInputQuestion> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AccessPackageTextInputQuestion> {
         self.client.entity(self.path.clone())
     }
 
@@ -2399,14 +2449,14 @@ impl AccessPackageTextInputQuestionBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessPackageTextInputQuestion,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessPackageTextInputQuestion` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2416,7 +2466,7 @@ impl AccessPackageTextInputQuestionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageTextInputQuestionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2426,7 +2476,7 @@ impl AccessPackageTextInputQuestionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessPackageTextInputQuestionCollectionBuilder {
         AccessPackageTextInputQuestionCollectionBuilder {
@@ -2443,7 +2493,7 @@ impl AccessPackageTextInputQuestionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AccessPackageTextInputQuestion> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessPackageTextInputQuestion> {
         self.client.collection(self.path.clone())
     }
 
@@ -2454,7 +2504,7 @@ impl AccessPackageTextInputQuestionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2463,14 +2513,14 @@ impl AccessPackageTextInputQuestionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessPackageTextInputQuestion,
-    ) -> graph_core::Request<crate::models::AccessPackageTextInputQuestion> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessPackageTextInputQuestion> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2480,7 +2530,7 @@ impl AccessPackageTextInputQuestionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewHistoryDefinitionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2490,7 +2540,7 @@ impl AccessReviewHistoryDefinitionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessReviewHistoryDefinitionBuilder {
         AccessReviewHistoryDefinitionBuilder {
@@ -2505,7 +2555,9 @@ impl AccessReviewHistoryDefinitionBuilder {
     }
 
     /// Reads this `accessReviewHistoryDefinition` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessReviewHistoryDefinition> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AccessReviewHistoryDefinition> {
         self.client.entity(self.path.clone())
     }
 
@@ -2514,14 +2566,14 @@ impl AccessReviewHistoryDefinitionBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessReviewHistoryDefinition,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessReviewHistoryDefinition` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2540,7 +2592,7 @@ impl AccessReviewHistoryDefinitionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewHistoryDefinitionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2550,7 +2602,7 @@ impl AccessReviewHistoryDefinitionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessReviewHistoryDefinitionCollectionBuilder {
         AccessReviewHistoryDefinitionCollectionBuilder {
@@ -2567,7 +2619,7 @@ impl AccessReviewHistoryDefinitionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AccessReviewHistoryDefinition> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessReviewHistoryDefinition> {
         self.client.collection(self.path.clone())
     }
 
@@ -2578,7 +2630,7 @@ impl AccessReviewHistoryDefinitionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2587,14 +2639,14 @@ impl AccessReviewHistoryDefinitionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessReviewHistoryDefinition,
-    ) -> graph_core::Request<crate::models::AccessReviewHistoryDefinition> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessReviewHistoryDefinition> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2604,7 +2656,7 @@ impl AccessReviewHistoryDefinitionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewHistoryInstanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2614,7 +2666,7 @@ impl AccessReviewHistoryInstanceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessReviewHistoryInstanceBuilder {
         AccessReviewHistoryInstanceBuilder {
@@ -2629,7 +2681,9 @@ impl AccessReviewHistoryInstanceBuilder {
     }
 
     /// Reads this `accessReviewHistoryInstance` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessReviewHistoryInstance> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AccessReviewHistoryInstance> {
         self.client.entity(self.path.clone())
     }
 
@@ -2638,21 +2692,21 @@ impl AccessReviewHistoryInstanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessReviewHistoryInstance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessReviewHistoryInstance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `generateDownloadUri` action (`POST .../generateDownloadUri`).
     pub fn generate_download_uri(
         &self,
-    ) -> graph_core::Request<crate::models::AccessReviewHistoryInstance> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessReviewHistoryInstance> {
         self.client.request(
             http::Method::POST,
             format!("{}/generateDownloadUri", self.path),
@@ -2665,7 +2719,7 @@ impl AccessReviewHistoryInstanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewHistoryInstanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2675,7 +2729,7 @@ impl AccessReviewHistoryInstanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessReviewHistoryInstanceCollectionBuilder {
         AccessReviewHistoryInstanceCollectionBuilder {
@@ -2692,7 +2746,7 @@ impl AccessReviewHistoryInstanceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AccessReviewHistoryInstance> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessReviewHistoryInstance> {
         self.client.collection(self.path.clone())
     }
 
@@ -2703,7 +2757,7 @@ impl AccessReviewHistoryInstanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2712,14 +2766,14 @@ impl AccessReviewHistoryInstanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessReviewHistoryInstance,
-    ) -> graph_core::Request<crate::models::AccessReviewHistoryInstance> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessReviewHistoryInstance> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2729,7 +2783,7 @@ impl AccessReviewHistoryInstanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewInstanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2738,7 +2792,10 @@ impl AccessReviewInstanceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AccessReviewInstanceBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AccessReviewInstanceBuilder {
         AccessReviewInstanceBuilder {
             client,
             path: path.into(),
@@ -2751,7 +2808,7 @@ impl AccessReviewInstanceBuilder {
     }
 
     /// Reads this `accessReviewInstance` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessReviewInstance> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AccessReviewInstance> {
         self.client.entity(self.path.clone())
     }
 
@@ -2760,14 +2817,14 @@ impl AccessReviewInstanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessReviewInstance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessReviewInstance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2803,7 +2860,9 @@ impl AccessReviewInstanceBuilder {
     }
 
     /// Calls the `acceptRecommendations` action (`POST .../acceptRecommendations`).
-    pub fn accept_recommendations(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn accept_recommendations(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/acceptRecommendations", self.path),
@@ -2811,7 +2870,7 @@ impl AccessReviewInstanceBuilder {
     }
 
     /// Calls the `applyDecisions` action (`POST .../applyDecisions`).
-    pub fn apply_decisions(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn apply_decisions(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/applyDecisions", self.path))
     }
@@ -2820,7 +2879,7 @@ impl AccessReviewInstanceBuilder {
     pub fn batch_record_decisions(
         &self,
         body: &crate::models::AccessReviewInstanceBatchRecordDecisionsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -2830,19 +2889,19 @@ impl AccessReviewInstanceBuilder {
     }
 
     /// Calls the `resetDecisions` action (`POST .../resetDecisions`).
-    pub fn reset_decisions(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn reset_decisions(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/resetDecisions", self.path))
     }
 
     /// Calls the `sendReminder` action (`POST .../sendReminder`).
-    pub fn send_reminder(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn send_reminder(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/sendReminder", self.path))
     }
 
     /// Calls the `stop` action (`POST .../stop`).
-    pub fn stop(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stop(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/stop", self.path))
     }
@@ -2853,7 +2912,7 @@ impl AccessReviewInstanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewInstanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2863,7 +2922,7 @@ impl AccessReviewInstanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessReviewInstanceCollectionBuilder {
         AccessReviewInstanceCollectionBuilder {
@@ -2878,7 +2937,9 @@ impl AccessReviewInstanceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AccessReviewInstance> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessReviewInstance> {
         self.client.collection(self.path.clone())
     }
 
@@ -2889,7 +2950,7 @@ impl AccessReviewInstanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2898,14 +2959,14 @@ impl AccessReviewInstanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessReviewInstance,
-    ) -> graph_core::Request<crate::models::AccessReviewInstance> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessReviewInstance> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2913,7 +2974,7 @@ impl AccessReviewInstanceCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::AccessReviewInstanceFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::AccessReviewInstance> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessReviewInstance> {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -2927,7 +2988,7 @@ impl AccessReviewInstanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewInstanceDecisionItemBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2937,7 +2998,7 @@ impl AccessReviewInstanceDecisionItemBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessReviewInstanceDecisionItemBuilder {
         AccessReviewInstanceDecisionItemBuilder {
@@ -2954,7 +3015,7 @@ impl AccessReviewInstanceDecisionItemBuilder {
     /// Reads this `accessReviewInstanceDecisionItem` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AccessReviewInstanceDecisionItem> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AccessReviewInstanceDecisionItem> {
         self.client.entity(self.path.clone())
     }
 
@@ -2963,14 +3024,14 @@ impl AccessReviewInstanceDecisionItemBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessReviewInstanceDecisionItem,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessReviewInstanceDecisionItem` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2988,7 +3049,7 @@ impl AccessReviewInstanceDecisionItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewInstanceDecisionItemCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2998,7 +3059,7 @@ impl AccessReviewInstanceDecisionItemCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessReviewInstanceDecisionItemCollectionBuilder {
         AccessReviewInstanceDecisionItemCollectionBuilder {
@@ -3015,7 +3076,8 @@ impl AccessReviewInstanceDecisionItemCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AccessReviewInstanceDecisionItem> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessReviewInstanceDecisionItem>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -3026,7 +3088,7 @@ impl AccessReviewInstanceDecisionItemCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3035,14 +3097,14 @@ impl AccessReviewInstanceDecisionItemCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessReviewInstanceDecisionItem,
-    ) -> graph_core::Request<crate::models::AccessReviewInstanceDecisionItem> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessReviewInstanceDecisionItem> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -3050,7 +3112,8 @@ impl AccessReviewInstanceDecisionItemCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::AccessReviewInstanceDecisionItemFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::AccessReviewInstanceDecisionItem> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessReviewInstanceDecisionItem>
+    {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -3064,7 +3127,7 @@ impl AccessReviewInstanceDecisionItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewReviewerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3073,7 +3136,10 @@ impl AccessReviewReviewerBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AccessReviewReviewerBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AccessReviewReviewerBuilder {
         AccessReviewReviewerBuilder {
             client,
             path: path.into(),
@@ -3086,7 +3152,7 @@ impl AccessReviewReviewerBuilder {
     }
 
     /// Reads this `accessReviewReviewer` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessReviewReviewer> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AccessReviewReviewer> {
         self.client.entity(self.path.clone())
     }
 
@@ -3095,14 +3161,14 @@ impl AccessReviewReviewerBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessReviewReviewer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessReviewReviewer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3112,7 +3178,7 @@ impl AccessReviewReviewerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewReviewerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3122,7 +3188,7 @@ impl AccessReviewReviewerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessReviewReviewerCollectionBuilder {
         AccessReviewReviewerCollectionBuilder {
@@ -3137,7 +3203,9 @@ impl AccessReviewReviewerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AccessReviewReviewer> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessReviewReviewer> {
         self.client.collection(self.path.clone())
     }
 
@@ -3148,7 +3216,7 @@ impl AccessReviewReviewerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3157,14 +3225,14 @@ impl AccessReviewReviewerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessReviewReviewer,
-    ) -> graph_core::Request<crate::models::AccessReviewReviewer> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessReviewReviewer> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3174,7 +3242,7 @@ impl AccessReviewReviewerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewScheduleDefinitionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3184,7 +3252,7 @@ impl AccessReviewScheduleDefinitionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessReviewScheduleDefinitionBuilder {
         AccessReviewScheduleDefinitionBuilder {
@@ -3199,7 +3267,9 @@ impl AccessReviewScheduleDefinitionBuilder {
     }
 
     /// Reads this `accessReviewScheduleDefinition` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessReviewScheduleDefinition> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AccessReviewScheduleDefinition> {
         self.client.entity(self.path.clone())
     }
 
@@ -3208,14 +3278,14 @@ impl AccessReviewScheduleDefinitionBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessReviewScheduleDefinition,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessReviewScheduleDefinition` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3231,7 +3301,7 @@ impl AccessReviewScheduleDefinitionBuilder {
     }
 
     /// Calls the `stop` action (`POST .../stop`).
-    pub fn stop(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stop(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/stop", self.path))
     }
@@ -3242,7 +3312,7 @@ impl AccessReviewScheduleDefinitionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewScheduleDefinitionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3252,7 +3322,7 @@ impl AccessReviewScheduleDefinitionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessReviewScheduleDefinitionCollectionBuilder {
         AccessReviewScheduleDefinitionCollectionBuilder {
@@ -3269,7 +3339,7 @@ impl AccessReviewScheduleDefinitionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AccessReviewScheduleDefinition> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessReviewScheduleDefinition> {
         self.client.collection(self.path.clone())
     }
 
@@ -3280,7 +3350,7 @@ impl AccessReviewScheduleDefinitionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3289,14 +3359,14 @@ impl AccessReviewScheduleDefinitionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessReviewScheduleDefinition,
-    ) -> graph_core::Request<crate::models::AccessReviewScheduleDefinition> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessReviewScheduleDefinition> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -3304,7 +3374,7 @@ impl AccessReviewScheduleDefinitionCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::AccessReviewScheduleDefinitionFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::AccessReviewScheduleDefinition> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessReviewScheduleDefinition> {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -3318,7 +3388,7 @@ impl AccessReviewScheduleDefinitionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewSetBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3327,7 +3397,10 @@ impl AccessReviewSetBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AccessReviewSetBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AccessReviewSetBuilder {
         AccessReviewSetBuilder {
             client,
             path: path.into(),
@@ -3340,7 +3413,7 @@ impl AccessReviewSetBuilder {
     }
 
     /// Reads this `accessReviewSet` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessReviewSet> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AccessReviewSet> {
         self.client.entity(self.path.clone())
     }
 
@@ -3349,14 +3422,14 @@ impl AccessReviewSetBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessReviewSet,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessReviewSet` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3384,7 +3457,7 @@ impl AccessReviewSetBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewSetCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3394,7 +3467,7 @@ impl AccessReviewSetCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessReviewSetCollectionBuilder {
         AccessReviewSetCollectionBuilder {
@@ -3409,7 +3482,7 @@ impl AccessReviewSetCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AccessReviewSet> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AccessReviewSet> {
         self.client.collection(self.path.clone())
     }
 
@@ -3420,7 +3493,7 @@ impl AccessReviewSetCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3429,14 +3502,14 @@ impl AccessReviewSetCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessReviewSet,
-    ) -> graph_core::Request<crate::models::AccessReviewSet> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessReviewSet> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3446,7 +3519,7 @@ impl AccessReviewSetCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewStageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3455,7 +3528,10 @@ impl AccessReviewStageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AccessReviewStageBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AccessReviewStageBuilder {
         AccessReviewStageBuilder {
             client,
             path: path.into(),
@@ -3468,7 +3544,7 @@ impl AccessReviewStageBuilder {
     }
 
     /// Reads this `accessReviewStage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AccessReviewStage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AccessReviewStage> {
         self.client.entity(self.path.clone())
     }
 
@@ -3477,14 +3553,14 @@ impl AccessReviewStageBuilder {
     pub fn update(
         &self,
         body: &crate::models::AccessReviewStage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `accessReviewStage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3498,7 +3574,7 @@ impl AccessReviewStageBuilder {
     }
 
     /// Calls the `stop` action (`POST .../stop`).
-    pub fn stop(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stop(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/stop", self.path))
     }
@@ -3509,7 +3585,7 @@ impl AccessReviewStageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewStageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3519,7 +3595,7 @@ impl AccessReviewStageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AccessReviewStageCollectionBuilder {
         AccessReviewStageCollectionBuilder {
@@ -3534,7 +3610,7 @@ impl AccessReviewStageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AccessReviewStage> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AccessReviewStage> {
         self.client.collection(self.path.clone())
     }
 
@@ -3545,7 +3621,7 @@ impl AccessReviewStageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3554,14 +3630,14 @@ impl AccessReviewStageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AccessReviewStage,
-    ) -> graph_core::Request<crate::models::AccessReviewStage> {
+    ) -> msgraph_typed_core::Request<crate::models::AccessReviewStage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -3569,7 +3645,7 @@ impl AccessReviewStageCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::AccessReviewStageFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::AccessReviewStage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AccessReviewStage> {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -3583,7 +3659,7 @@ impl AccessReviewStageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3592,7 +3668,7 @@ impl AgreementBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AgreementBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> AgreementBuilder {
         AgreementBuilder {
             client,
             path: path.into(),
@@ -3605,7 +3681,7 @@ impl AgreementBuilder {
     }
 
     /// Reads this `agreement` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Agreement> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Agreement> {
         self.client.entity(self.path.clone())
     }
 
@@ -3614,14 +3690,14 @@ impl AgreementBuilder {
     pub fn update(
         &self,
         body: &crate::models::Agreement,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `agreement` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3656,7 +3732,7 @@ impl AgreementBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3665,7 +3741,10 @@ impl AgreementCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AgreementCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AgreementCollectionBuilder {
         AgreementCollectionBuilder {
             client,
             path: path.into(),
@@ -3678,7 +3757,7 @@ impl AgreementCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Agreement> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Agreement> {
         self.client.collection(self.path.clone())
     }
 
@@ -3689,7 +3768,7 @@ impl AgreementCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3698,14 +3777,14 @@ impl AgreementCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Agreement,
-    ) -> graph_core::Request<crate::models::Agreement> {
+    ) -> msgraph_typed_core::Request<crate::models::Agreement> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3715,7 +3794,7 @@ impl AgreementCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementAcceptanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3724,7 +3803,10 @@ impl AgreementAcceptanceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AgreementAcceptanceBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AgreementAcceptanceBuilder {
         AgreementAcceptanceBuilder {
             client,
             path: path.into(),
@@ -3737,7 +3819,7 @@ impl AgreementAcceptanceBuilder {
     }
 
     /// Reads this `agreementAcceptance` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AgreementAcceptance> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AgreementAcceptance> {
         self.client.entity(self.path.clone())
     }
 
@@ -3746,14 +3828,14 @@ impl AgreementAcceptanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::AgreementAcceptance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `agreementAcceptance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3763,7 +3845,7 @@ impl AgreementAcceptanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementAcceptanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3773,7 +3855,7 @@ impl AgreementAcceptanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AgreementAcceptanceCollectionBuilder {
         AgreementAcceptanceCollectionBuilder {
@@ -3788,7 +3870,9 @@ impl AgreementAcceptanceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AgreementAcceptance> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AgreementAcceptance> {
         self.client.collection(self.path.clone())
     }
 
@@ -3799,7 +3883,7 @@ impl AgreementAcceptanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3808,14 +3892,14 @@ impl AgreementAcceptanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AgreementAcceptance,
-    ) -> graph_core::Request<crate::models::AgreementAcceptance> {
+    ) -> msgraph_typed_core::Request<crate::models::AgreementAcceptance> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3825,7 +3909,7 @@ impl AgreementAcceptanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementFileBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3834,7 +3918,10 @@ impl AgreementFileBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AgreementFileBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AgreementFileBuilder {
         AgreementFileBuilder {
             client,
             path: path.into(),
@@ -3847,7 +3934,7 @@ impl AgreementFileBuilder {
     }
 
     /// Reads this `agreementFile` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AgreementFile> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AgreementFile> {
         self.client.entity(self.path.clone())
     }
 
@@ -3856,14 +3943,14 @@ impl AgreementFileBuilder {
     pub fn update(
         &self,
         body: &crate::models::AgreementFile,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `agreementFile` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3881,7 +3968,7 @@ impl AgreementFileBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementFileCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3891,7 +3978,7 @@ impl AgreementFileCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AgreementFileCollectionBuilder {
         AgreementFileCollectionBuilder {
@@ -3906,7 +3993,7 @@ impl AgreementFileCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AgreementFile> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AgreementFile> {
         self.client.collection(self.path.clone())
     }
 
@@ -3917,7 +4004,7 @@ impl AgreementFileCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3926,14 +4013,14 @@ impl AgreementFileCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AgreementFile,
-    ) -> graph_core::Request<crate::models::AgreementFile> {
+    ) -> msgraph_typed_core::Request<crate::models::AgreementFile> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3943,7 +4030,7 @@ impl AgreementFileCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementFileLocalizationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3953,7 +4040,7 @@ impl AgreementFileLocalizationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AgreementFileLocalizationBuilder {
         AgreementFileLocalizationBuilder {
@@ -3968,7 +4055,9 @@ impl AgreementFileLocalizationBuilder {
     }
 
     /// Reads this `agreementFileLocalization` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AgreementFileLocalization> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AgreementFileLocalization> {
         self.client.entity(self.path.clone())
     }
 
@@ -3977,14 +4066,14 @@ impl AgreementFileLocalizationBuilder {
     pub fn update(
         &self,
         body: &crate::models::AgreementFileLocalization,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `agreementFileLocalization` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4002,7 +4091,7 @@ impl AgreementFileLocalizationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementFileLocalizationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4012,7 +4101,7 @@ impl AgreementFileLocalizationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AgreementFileLocalizationCollectionBuilder {
         AgreementFileLocalizationCollectionBuilder {
@@ -4027,7 +4116,9 @@ impl AgreementFileLocalizationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AgreementFileLocalization> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AgreementFileLocalization> {
         self.client.collection(self.path.clone())
     }
 
@@ -4038,7 +4129,7 @@ impl AgreementFileLocalizationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4047,14 +4138,14 @@ impl AgreementFileLocalizationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AgreementFileLocalization,
-    ) -> graph_core::Request<crate::models::AgreementFileLocalization> {
+    ) -> msgraph_typed_core::Request<crate::models::AgreementFileLocalization> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4064,7 +4155,7 @@ impl AgreementFileLocalizationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementFileVersionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4073,7 +4164,10 @@ impl AgreementFileVersionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AgreementFileVersionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AgreementFileVersionBuilder {
         AgreementFileVersionBuilder {
             client,
             path: path.into(),
@@ -4086,7 +4180,7 @@ impl AgreementFileVersionBuilder {
     }
 
     /// Reads this `agreementFileVersion` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AgreementFileVersion> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AgreementFileVersion> {
         self.client.entity(self.path.clone())
     }
 
@@ -4095,14 +4189,14 @@ impl AgreementFileVersionBuilder {
     pub fn update(
         &self,
         body: &crate::models::AgreementFileVersion,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `agreementFileVersion` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4112,7 +4206,7 @@ impl AgreementFileVersionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementFileVersionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4122,7 +4216,7 @@ impl AgreementFileVersionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AgreementFileVersionCollectionBuilder {
         AgreementFileVersionCollectionBuilder {
@@ -4137,7 +4231,9 @@ impl AgreementFileVersionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AgreementFileVersion> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AgreementFileVersion> {
         self.client.collection(self.path.clone())
     }
 
@@ -4148,7 +4244,7 @@ impl AgreementFileVersionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4157,14 +4253,14 @@ impl AgreementFileVersionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AgreementFileVersion,
-    ) -> graph_core::Request<crate::models::AgreementFileVersion> {
+    ) -> msgraph_typed_core::Request<crate::models::AgreementFileVersion> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4174,7 +4270,7 @@ impl AgreementFileVersionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppConsentApprovalRouteBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4184,7 +4280,7 @@ impl AppConsentApprovalRouteBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AppConsentApprovalRouteBuilder {
         AppConsentApprovalRouteBuilder {
@@ -4199,7 +4295,7 @@ impl AppConsentApprovalRouteBuilder {
     }
 
     /// Reads this `appConsentApprovalRoute` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AppConsentApprovalRoute> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AppConsentApprovalRoute> {
         self.client.entity(self.path.clone())
     }
 
@@ -4208,14 +4304,14 @@ impl AppConsentApprovalRouteBuilder {
     pub fn update(
         &self,
         body: &crate::models::AppConsentApprovalRoute,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `appConsentApprovalRoute` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4233,7 +4329,7 @@ impl AppConsentApprovalRouteBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppConsentApprovalRouteCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4243,7 +4339,7 @@ impl AppConsentApprovalRouteCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AppConsentApprovalRouteCollectionBuilder {
         AppConsentApprovalRouteCollectionBuilder {
@@ -4258,7 +4354,9 @@ impl AppConsentApprovalRouteCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AppConsentApprovalRoute> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AppConsentApprovalRoute> {
         self.client.collection(self.path.clone())
     }
 
@@ -4269,7 +4367,7 @@ impl AppConsentApprovalRouteCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4278,14 +4376,14 @@ impl AppConsentApprovalRouteCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AppConsentApprovalRoute,
-    ) -> graph_core::Request<crate::models::AppConsentApprovalRoute> {
+    ) -> msgraph_typed_core::Request<crate::models::AppConsentApprovalRoute> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4295,7 +4393,7 @@ impl AppConsentApprovalRouteCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppConsentRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4304,7 +4402,10 @@ impl AppConsentRequestBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AppConsentRequestBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AppConsentRequestBuilder {
         AppConsentRequestBuilder {
             client,
             path: path.into(),
@@ -4317,7 +4418,7 @@ impl AppConsentRequestBuilder {
     }
 
     /// Reads this `appConsentRequest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AppConsentRequest> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AppConsentRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -4326,14 +4427,14 @@ impl AppConsentRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::AppConsentRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `appConsentRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4351,7 +4452,7 @@ impl AppConsentRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppConsentRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4361,7 +4462,7 @@ impl AppConsentRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AppConsentRequestCollectionBuilder {
         AppConsentRequestCollectionBuilder {
@@ -4376,7 +4477,7 @@ impl AppConsentRequestCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AppConsentRequest> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AppConsentRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -4387,7 +4488,7 @@ impl AppConsentRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4396,14 +4497,14 @@ impl AppConsentRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AppConsentRequest,
-    ) -> graph_core::Request<crate::models::AppConsentRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::AppConsentRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -4411,7 +4512,7 @@ impl AppConsentRequestCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::ConsentRequestFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::AppConsentRequest> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AppConsentRequest> {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -4425,7 +4526,7 @@ impl AppConsentRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApprovalBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4434,7 +4535,7 @@ impl ApprovalBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ApprovalBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ApprovalBuilder {
         ApprovalBuilder {
             client,
             path: path.into(),
@@ -4447,7 +4548,7 @@ impl ApprovalBuilder {
     }
 
     /// Reads this `approval` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Approval> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Approval> {
         self.client.entity(self.path.clone())
     }
 
@@ -4456,14 +4557,14 @@ impl ApprovalBuilder {
     pub fn update(
         &self,
         body: &crate::models::Approval,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `approval` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4481,7 +4582,7 @@ impl ApprovalBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApprovalCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4490,7 +4591,10 @@ impl ApprovalCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ApprovalCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ApprovalCollectionBuilder {
         ApprovalCollectionBuilder {
             client,
             path: path.into(),
@@ -4503,7 +4607,7 @@ impl ApprovalCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Approval> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Approval> {
         self.client.collection(self.path.clone())
     }
 
@@ -4514,7 +4618,7 @@ impl ApprovalCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4523,14 +4627,14 @@ impl ApprovalCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Approval,
-    ) -> graph_core::Request<crate::models::Approval> {
+    ) -> msgraph_typed_core::Request<crate::models::Approval> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -4538,7 +4642,7 @@ impl ApprovalCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::ApprovalFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::Approval> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::Approval> {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -4552,7 +4656,7 @@ impl ApprovalCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApprovalStageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4561,7 +4665,10 @@ impl ApprovalStageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ApprovalStageBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ApprovalStageBuilder {
         ApprovalStageBuilder {
             client,
             path: path.into(),
@@ -4574,7 +4681,7 @@ impl ApprovalStageBuilder {
     }
 
     /// Reads this `approvalStage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ApprovalStage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ApprovalStage> {
         self.client.entity(self.path.clone())
     }
 
@@ -4583,14 +4690,14 @@ impl ApprovalStageBuilder {
     pub fn update(
         &self,
         body: &crate::models::ApprovalStage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `approvalStage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4600,7 +4707,7 @@ impl ApprovalStageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApprovalStageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4610,7 +4717,7 @@ impl ApprovalStageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ApprovalStageCollectionBuilder {
         ApprovalStageCollectionBuilder {
@@ -4625,7 +4732,7 @@ impl ApprovalStageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ApprovalStage> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ApprovalStage> {
         self.client.collection(self.path.clone())
     }
 
@@ -4636,7 +4743,7 @@ impl ApprovalStageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4645,14 +4752,14 @@ impl ApprovalStageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ApprovalStage,
-    ) -> graph_core::Request<crate::models::ApprovalStage> {
+    ) -> msgraph_typed_core::Request<crate::models::ApprovalStage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4662,7 +4769,7 @@ impl ApprovalStageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AvailableAccessPackageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4672,7 +4779,7 @@ impl AvailableAccessPackageBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AvailableAccessPackageBuilder {
         AvailableAccessPackageBuilder {
@@ -4687,7 +4794,7 @@ impl AvailableAccessPackageBuilder {
     }
 
     /// Reads this `availableAccessPackage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AvailableAccessPackage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AvailableAccessPackage> {
         self.client.entity(self.path.clone())
     }
 
@@ -4696,14 +4803,14 @@ impl AvailableAccessPackageBuilder {
     pub fn update(
         &self,
         body: &crate::models::AvailableAccessPackage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `availableAccessPackage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4723,7 +4830,7 @@ impl AvailableAccessPackageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AvailableAccessPackageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4733,7 +4840,7 @@ impl AvailableAccessPackageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AvailableAccessPackageCollectionBuilder {
         AvailableAccessPackageCollectionBuilder {
@@ -4748,7 +4855,9 @@ impl AvailableAccessPackageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AvailableAccessPackage> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AvailableAccessPackage> {
         self.client.collection(self.path.clone())
     }
 
@@ -4759,7 +4868,7 @@ impl AvailableAccessPackageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4768,14 +4877,14 @@ impl AvailableAccessPackageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AvailableAccessPackage,
-    ) -> graph_core::Request<crate::models::AvailableAccessPackage> {
+    ) -> msgraph_typed_core::Request<crate::models::AvailableAccessPackage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4785,7 +4894,7 @@ impl AvailableAccessPackageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConnectedOrganizationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4795,7 +4904,7 @@ impl ConnectedOrganizationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConnectedOrganizationBuilder {
         ConnectedOrganizationBuilder {
@@ -4810,7 +4919,7 @@ impl ConnectedOrganizationBuilder {
     }
 
     /// Reads this `connectedOrganization` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ConnectedOrganization> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ConnectedOrganization> {
         self.client.entity(self.path.clone())
     }
 
@@ -4819,14 +4928,14 @@ impl ConnectedOrganizationBuilder {
     pub fn update(
         &self,
         body: &crate::models::ConnectedOrganization,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `connectedOrganization` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4862,7 +4971,7 @@ impl ConnectedOrganizationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConnectedOrganizationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4872,7 +4981,7 @@ impl ConnectedOrganizationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConnectedOrganizationCollectionBuilder {
         ConnectedOrganizationCollectionBuilder {
@@ -4887,7 +4996,9 @@ impl ConnectedOrganizationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ConnectedOrganization> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ConnectedOrganization> {
         self.client.collection(self.path.clone())
     }
 
@@ -4898,7 +5009,7 @@ impl ConnectedOrganizationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4907,14 +5018,14 @@ impl ConnectedOrganizationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ConnectedOrganization,
-    ) -> graph_core::Request<crate::models::ConnectedOrganization> {
+    ) -> msgraph_typed_core::Request<crate::models::ConnectedOrganization> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4924,7 +5035,7 @@ impl ConnectedOrganizationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ControlConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4933,7 +5044,10 @@ impl ControlConfigurationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ControlConfigurationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ControlConfigurationBuilder {
         ControlConfigurationBuilder {
             client,
             path: path.into(),
@@ -4946,7 +5060,7 @@ impl ControlConfigurationBuilder {
     }
 
     /// Reads this `controlConfiguration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyControlConfiguration> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyControlConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -4955,14 +5069,14 @@ impl ControlConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::ControlConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `controlConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4972,7 +5086,7 @@ impl ControlConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ControlConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4982,7 +5096,7 @@ impl ControlConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ControlConfigurationCollectionBuilder {
         ControlConfigurationCollectionBuilder {
@@ -4997,7 +5111,9 @@ impl ControlConfigurationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyControlConfiguration> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyControlConfiguration> {
         self.client.collection(self.path.clone())
     }
 
@@ -5008,7 +5124,7 @@ impl ControlConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5017,14 +5133,14 @@ impl ControlConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ControlConfiguration,
-    ) -> graph_core::Request<crate::models::AnyControlConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyControlConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -5042,7 +5158,7 @@ impl ControlConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomCalloutExtensionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5052,7 +5168,7 @@ impl CustomCalloutExtensionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CustomCalloutExtensionBuilder {
         CustomCalloutExtensionBuilder {
@@ -5067,7 +5183,9 @@ impl CustomCalloutExtensionBuilder {
     }
 
     /// Reads this `customCalloutExtension` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyCustomCalloutExtension> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyCustomCalloutExtension> {
         self.client.entity(self.path.clone())
     }
 
@@ -5076,14 +5194,14 @@ impl CustomCalloutExtensionBuilder {
     pub fn update(
         &self,
         body: &crate::models::CustomCalloutExtension,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `customCalloutExtension` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5093,7 +5211,7 @@ impl CustomCalloutExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomCalloutExtensionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5103,7 +5221,7 @@ impl CustomCalloutExtensionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CustomCalloutExtensionCollectionBuilder {
         CustomCalloutExtensionCollectionBuilder {
@@ -5118,7 +5236,9 @@ impl CustomCalloutExtensionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyCustomCalloutExtension> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyCustomCalloutExtension> {
         self.client.collection(self.path.clone())
     }
 
@@ -5129,7 +5249,7 @@ impl CustomCalloutExtensionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5138,14 +5258,14 @@ impl CustomCalloutExtensionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CustomCalloutExtension,
-    ) -> graph_core::Request<crate::models::AnyCustomCalloutExtension> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyCustomCalloutExtension> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -5292,7 +5412,7 @@ impl CustomCalloutExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomDataProvidedResourceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5302,7 +5422,7 @@ impl CustomDataProvidedResourceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CustomDataProvidedResourceBuilder {
         CustomDataProvidedResourceBuilder {
@@ -5317,7 +5437,9 @@ impl CustomDataProvidedResourceBuilder {
     }
 
     /// Reads this `customDataProvidedResource` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CustomDataProvidedResource> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::CustomDataProvidedResource> {
         self.client.entity(self.path.clone())
     }
 
@@ -5326,14 +5448,14 @@ impl CustomDataProvidedResourceBuilder {
     pub fn update(
         &self,
         body: &crate::models::CustomDataProvidedResource,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `customDataProvidedResource` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5372,7 +5494,7 @@ impl CustomDataProvidedResourceBuilder {
     }
 
     /// Calls the `refresh` action (`POST .../refresh`).
-    pub fn refresh(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn refresh(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/refresh", self.path))
     }
@@ -5383,7 +5505,7 @@ impl CustomDataProvidedResourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomDataProvidedResourceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5393,7 +5515,7 @@ impl CustomDataProvidedResourceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CustomDataProvidedResourceCollectionBuilder {
         CustomDataProvidedResourceCollectionBuilder {
@@ -5408,7 +5530,9 @@ impl CustomDataProvidedResourceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CustomDataProvidedResource> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CustomDataProvidedResource> {
         self.client.collection(self.path.clone())
     }
 
@@ -5419,7 +5543,7 @@ impl CustomDataProvidedResourceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5428,14 +5552,14 @@ impl CustomDataProvidedResourceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CustomDataProvidedResource,
-    ) -> graph_core::Request<crate::models::CustomDataProvidedResource> {
+    ) -> msgraph_typed_core::Request<crate::models::CustomDataProvidedResource> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5445,7 +5569,7 @@ impl CustomDataProvidedResourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomDataProvidedResourceAccessReviewUploadSessionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5455,7 +5579,7 @@ impl CustomDataProvidedResourceAccessReviewUploadSessionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CustomDataProvidedResourceAccessReviewUploadSessionBuilder {
         CustomDataProvidedResourceAccessReviewUploadSessionBuilder {
@@ -5472,8 +5596,9 @@ impl CustomDataProvidedResourceAccessReviewUploadSessionBuilder {
     /// Reads this `customDataProvidedResourceAccessReviewUploadSession` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::CustomDataProvidedResourceAccessReviewUploadSession>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::CustomDataProvidedResourceAccessReviewUploadSession,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -5482,14 +5607,14 @@ impl CustomDataProvidedResourceAccessReviewUploadSessionBuilder {
     pub fn update(
         &self,
         body: &crate::models::CustomDataProvidedResourceAccessReviewUploadSession,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `customDataProvidedResourceAccessReviewUploadSession` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5505,7 +5630,8 @@ impl CustomDataProvidedResourceAccessReviewUploadSessionBuilder {
     /// Calls the `uploadFile` action (`POST .../uploadFile`).
     pub fn upload_file(
         &self,
-    ) -> graph_core::Request<crate::models::AnyCustomDataProvidedResourceUploadSession> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyCustomDataProvidedResourceUploadSession>
+    {
         self.client
             .request(http::Method::POST, format!("{}/uploadFile", self.path))
     }
@@ -5516,7 +5642,7 @@ impl CustomDataProvidedResourceAccessReviewUploadSessionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomDataProvidedResourceAccessReviewUploadSessionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5526,7 +5652,7 @@ impl CustomDataProvidedResourceAccessReviewUploadSessionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CustomDataProvidedResourceAccessReviewUploadSessionCollectionBuilder {
         CustomDataProvidedResourceAccessReviewUploadSessionCollectionBuilder {
@@ -5543,7 +5669,7 @@ impl CustomDataProvidedResourceAccessReviewUploadSessionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::CustomDataProvidedResourceAccessReviewUploadSession,
     > {
         self.client.collection(self.path.clone())
@@ -5559,7 +5685,7 @@ impl CustomDataProvidedResourceAccessReviewUploadSessionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5568,15 +5694,16 @@ impl CustomDataProvidedResourceAccessReviewUploadSessionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CustomDataProvidedResourceAccessReviewUploadSession,
-    ) -> graph_core::Request<crate::models::CustomDataProvidedResourceAccessReviewUploadSession>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::CustomDataProvidedResourceAccessReviewUploadSession,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5586,7 +5713,7 @@ impl CustomDataProvidedResourceAccessReviewUploadSessionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomDataProvidedResourceUploadSessionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5596,7 +5723,7 @@ impl CustomDataProvidedResourceUploadSessionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CustomDataProvidedResourceUploadSessionBuilder {
         CustomDataProvidedResourceUploadSessionBuilder {
@@ -5613,7 +5740,8 @@ impl CustomDataProvidedResourceUploadSessionBuilder {
     /// Reads this `customDataProvidedResourceUploadSession` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyCustomDataProvidedResourceUploadSession> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyCustomDataProvidedResourceUploadSession>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -5622,14 +5750,14 @@ impl CustomDataProvidedResourceUploadSessionBuilder {
     pub fn update(
         &self,
         body: &crate::models::CustomDataProvidedResourceUploadSession,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `customDataProvidedResourceUploadSession` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5645,7 +5773,8 @@ impl CustomDataProvidedResourceUploadSessionBuilder {
     /// Calls the `uploadFile` action (`POST .../uploadFile`).
     pub fn upload_file(
         &self,
-    ) -> graph_core::Request<crate::models::AnyCustomDataProvidedResourceUploadSession> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyCustomDataProvidedResourceUploadSession>
+    {
         self.client
             .request(http::Method::POST, format!("{}/uploadFile", self.path))
     }
@@ -5656,7 +5785,7 @@ impl CustomDataProvidedResourceUploadSessionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomDataProvidedResourceUploadSessionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5666,7 +5795,7 @@ impl CustomDataProvidedResourceUploadSessionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CustomDataProvidedResourceUploadSessionCollectionBuilder {
         CustomDataProvidedResourceUploadSessionCollectionBuilder {
@@ -5683,8 +5812,9 @@ impl CustomDataProvidedResourceUploadSessionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyCustomDataProvidedResourceUploadSession>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::AnyCustomDataProvidedResourceUploadSession,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -5695,7 +5825,7 @@ impl CustomDataProvidedResourceUploadSessionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5704,14 +5834,15 @@ impl CustomDataProvidedResourceUploadSessionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CustomDataProvidedResourceUploadSession,
-    ) -> graph_core::Request<crate::models::AnyCustomDataProvidedResourceUploadSession> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyCustomDataProvidedResourceUploadSession>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -5734,7 +5865,7 @@ impl CustomDataProvidedResourceUploadSessionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomExtensionStageSettingBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5744,7 +5875,7 @@ impl CustomExtensionStageSettingBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CustomExtensionStageSettingBuilder {
         CustomExtensionStageSettingBuilder {
@@ -5759,7 +5890,9 @@ impl CustomExtensionStageSettingBuilder {
     }
 
     /// Reads this `customExtensionStageSetting` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CustomExtensionStageSetting> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::CustomExtensionStageSetting> {
         self.client.entity(self.path.clone())
     }
 
@@ -5768,14 +5901,14 @@ impl CustomExtensionStageSettingBuilder {
     pub fn update(
         &self,
         body: &crate::models::CustomExtensionStageSetting,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `customExtensionStageSetting` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5793,7 +5926,7 @@ impl CustomExtensionStageSettingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomExtensionStageSettingCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5803,7 +5936,7 @@ impl CustomExtensionStageSettingCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CustomExtensionStageSettingCollectionBuilder {
         CustomExtensionStageSettingCollectionBuilder {
@@ -5820,7 +5953,7 @@ impl CustomExtensionStageSettingCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::CustomExtensionStageSetting> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CustomExtensionStageSetting> {
         self.client.collection(self.path.clone())
     }
 
@@ -5831,7 +5964,7 @@ impl CustomExtensionStageSettingCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5840,14 +5973,14 @@ impl CustomExtensionStageSettingCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CustomExtensionStageSetting,
-    ) -> graph_core::Request<crate::models::CustomExtensionStageSetting> {
+    ) -> msgraph_typed_core::Request<crate::models::CustomExtensionStageSetting> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5857,7 +5990,7 @@ impl CustomExtensionStageSettingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeletedItemContainerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5866,7 +5999,10 @@ impl DeletedItemContainerBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DeletedItemContainerBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DeletedItemContainerBuilder {
         DeletedItemContainerBuilder {
             client,
             path: path.into(),
@@ -5879,7 +6015,7 @@ impl DeletedItemContainerBuilder {
     }
 
     /// Reads this `deletedItemContainer` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeletedItemContainer> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DeletedItemContainer> {
         self.client.entity(self.path.clone())
     }
 
@@ -5888,14 +6024,14 @@ impl DeletedItemContainerBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeletedItemContainer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deletedItemContainer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5913,7 +6049,7 @@ impl DeletedItemContainerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeletedItemContainerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5923,7 +6059,7 @@ impl DeletedItemContainerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeletedItemContainerCollectionBuilder {
         DeletedItemContainerCollectionBuilder {
@@ -5938,7 +6074,9 @@ impl DeletedItemContainerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DeletedItemContainer> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DeletedItemContainer> {
         self.client.collection(self.path.clone())
     }
 
@@ -5949,7 +6087,7 @@ impl DeletedItemContainerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5958,14 +6096,14 @@ impl DeletedItemContainerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeletedItemContainer,
-    ) -> graph_core::Request<crate::models::DeletedItemContainer> {
+    ) -> msgraph_typed_core::Request<crate::models::DeletedItemContainer> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5975,7 +6113,7 @@ impl DeletedItemContainerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EndUserSettingsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5984,7 +6122,10 @@ impl EndUserSettingsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EndUserSettingsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EndUserSettingsBuilder {
         EndUserSettingsBuilder {
             client,
             path: path.into(),
@@ -5997,7 +6138,7 @@ impl EndUserSettingsBuilder {
     }
 
     /// Reads this `endUserSettings` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EndUserSettings> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EndUserSettings> {
         self.client.entity(self.path.clone())
     }
 
@@ -6006,14 +6147,14 @@ impl EndUserSettingsBuilder {
     pub fn update(
         &self,
         body: &crate::models::EndUserSettings,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `endUserSettings` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6023,7 +6164,7 @@ impl EndUserSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EndUserSettingsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6033,7 +6174,7 @@ impl EndUserSettingsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EndUserSettingsCollectionBuilder {
         EndUserSettingsCollectionBuilder {
@@ -6048,7 +6189,7 @@ impl EndUserSettingsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EndUserSettings> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::EndUserSettings> {
         self.client.collection(self.path.clone())
     }
 
@@ -6059,7 +6200,7 @@ impl EndUserSettingsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6068,14 +6209,14 @@ impl EndUserSettingsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EndUserSettings,
-    ) -> graph_core::Request<crate::models::EndUserSettings> {
+    ) -> msgraph_typed_core::Request<crate::models::EndUserSettings> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6085,7 +6226,7 @@ impl EndUserSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntitlementManagementBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6095,7 +6236,7 @@ impl EntitlementManagementBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EntitlementManagementBuilder {
         EntitlementManagementBuilder {
@@ -6110,7 +6251,7 @@ impl EntitlementManagementBuilder {
     }
 
     /// Reads this `entitlementManagement` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EntitlementManagement> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EntitlementManagement> {
         self.client.entity(self.path.clone())
     }
 
@@ -6119,14 +6260,14 @@ impl EntitlementManagementBuilder {
     pub fn update(
         &self,
         body: &crate::models::EntitlementManagement,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `entitlementManagement` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6284,7 +6425,7 @@ impl EntitlementManagementBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntitlementManagementCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6294,7 +6435,7 @@ impl EntitlementManagementCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EntitlementManagementCollectionBuilder {
         EntitlementManagementCollectionBuilder {
@@ -6309,7 +6450,9 @@ impl EntitlementManagementCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EntitlementManagement> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EntitlementManagement> {
         self.client.collection(self.path.clone())
     }
 
@@ -6320,7 +6463,7 @@ impl EntitlementManagementCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6329,14 +6472,14 @@ impl EntitlementManagementCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EntitlementManagement,
-    ) -> graph_core::Request<crate::models::EntitlementManagement> {
+    ) -> msgraph_typed_core::Request<crate::models::EntitlementManagement> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6346,7 +6489,7 @@ impl EntitlementManagementCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntitlementManagementSettingsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6356,7 +6499,7 @@ impl EntitlementManagementSettingsBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EntitlementManagementSettingsBuilder {
         EntitlementManagementSettingsBuilder {
@@ -6371,7 +6514,9 @@ impl EntitlementManagementSettingsBuilder {
     }
 
     /// Reads this `entitlementManagementSettings` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EntitlementManagementSettings> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EntitlementManagementSettings> {
         self.client.entity(self.path.clone())
     }
 
@@ -6380,14 +6525,14 @@ impl EntitlementManagementSettingsBuilder {
     pub fn update(
         &self,
         body: &crate::models::EntitlementManagementSettings,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `entitlementManagementSettings` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6397,7 +6542,7 @@ impl EntitlementManagementSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntitlementManagementSettingsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6407,7 +6552,7 @@ impl EntitlementManagementSettingsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EntitlementManagementSettingsCollectionBuilder {
         EntitlementManagementSettingsCollectionBuilder {
@@ -6424,7 +6569,7 @@ impl EntitlementManagementSettingsCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::EntitlementManagementSettings> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EntitlementManagementSettings> {
         self.client.collection(self.path.clone())
     }
 
@@ -6435,7 +6580,7 @@ impl EntitlementManagementSettingsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6444,14 +6589,14 @@ impl EntitlementManagementSettingsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EntitlementManagementSettings,
-    ) -> graph_core::Request<crate::models::EntitlementManagementSettings> {
+    ) -> msgraph_typed_core::Request<crate::models::EntitlementManagementSettings> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6461,7 +6606,7 @@ impl EntitlementManagementSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GovernanceInsightBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6470,7 +6615,10 @@ impl GovernanceInsightBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> GovernanceInsightBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> GovernanceInsightBuilder {
         GovernanceInsightBuilder {
             client,
             path: path.into(),
@@ -6483,7 +6631,7 @@ impl GovernanceInsightBuilder {
     }
 
     /// Reads this `governanceInsight` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyGovernanceInsight> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyGovernanceInsight> {
         self.client.entity(self.path.clone())
     }
 
@@ -6492,14 +6640,14 @@ impl GovernanceInsightBuilder {
     pub fn update(
         &self,
         body: &crate::models::GovernanceInsight,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `governanceInsight` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6509,7 +6657,7 @@ impl GovernanceInsightBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GovernanceInsightCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6519,7 +6667,7 @@ impl GovernanceInsightCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> GovernanceInsightCollectionBuilder {
         GovernanceInsightCollectionBuilder {
@@ -6534,7 +6682,9 @@ impl GovernanceInsightCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyGovernanceInsight> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyGovernanceInsight> {
         self.client.collection(self.path.clone())
     }
 
@@ -6545,7 +6695,7 @@ impl GovernanceInsightCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6554,14 +6704,14 @@ impl GovernanceInsightCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::GovernanceInsight,
-    ) -> graph_core::Request<crate::models::AnyGovernanceInsight> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyGovernanceInsight> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -6589,7 +6739,7 @@ impl GovernanceInsightCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6598,7 +6748,10 @@ impl IdentityGovernanceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> IdentityGovernanceBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> IdentityGovernanceBuilder {
         IdentityGovernanceBuilder {
             client,
             path: path.into(),
@@ -6611,7 +6764,7 @@ impl IdentityGovernanceBuilder {
     }
 
     /// Reads this `identityGovernance` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IdentityGovernance> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IdentityGovernance> {
         self.client.entity(self.path.clone())
     }
 
@@ -6620,14 +6773,14 @@ impl IdentityGovernanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::IdentityGovernance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `identityGovernance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6695,7 +6848,7 @@ impl IdentityGovernanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6705,7 +6858,7 @@ impl IdentityGovernanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceCollectionBuilder {
         IdentityGovernanceCollectionBuilder {
@@ -6720,7 +6873,7 @@ impl IdentityGovernanceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IdentityGovernance> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::IdentityGovernance> {
         self.client.collection(self.path.clone())
     }
 
@@ -6731,7 +6884,7 @@ impl IdentityGovernanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6740,14 +6893,14 @@ impl IdentityGovernanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IdentityGovernance,
-    ) -> graph_core::Request<crate::models::IdentityGovernance> {
+    ) -> msgraph_typed_core::Request<crate::models::IdentityGovernance> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6757,7 +6910,7 @@ impl IdentityGovernanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MembershipOutlierInsightBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6767,7 +6920,7 @@ impl MembershipOutlierInsightBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MembershipOutlierInsightBuilder {
         MembershipOutlierInsightBuilder {
@@ -6782,7 +6935,9 @@ impl MembershipOutlierInsightBuilder {
     }
 
     /// Reads this `membershipOutlierInsight` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MembershipOutlierInsight> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MembershipOutlierInsight> {
         self.client.entity(self.path.clone())
     }
 
@@ -6791,14 +6946,14 @@ impl MembershipOutlierInsightBuilder {
     pub fn update(
         &self,
         body: &crate::models::MembershipOutlierInsight,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `membershipOutlierInsight` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6843,7 +6998,7 @@ impl MembershipOutlierInsightBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MembershipOutlierInsightCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6853,7 +7008,7 @@ impl MembershipOutlierInsightCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MembershipOutlierInsightCollectionBuilder {
         MembershipOutlierInsightCollectionBuilder {
@@ -6868,7 +7023,9 @@ impl MembershipOutlierInsightCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MembershipOutlierInsight> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MembershipOutlierInsight> {
         self.client.collection(self.path.clone())
     }
 
@@ -6879,7 +7036,7 @@ impl MembershipOutlierInsightCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6888,14 +7045,14 @@ impl MembershipOutlierInsightCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MembershipOutlierInsight,
-    ) -> graph_core::Request<crate::models::MembershipOutlierInsight> {
+    ) -> msgraph_typed_core::Request<crate::models::MembershipOutlierInsight> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6905,7 +7062,7 @@ impl MembershipOutlierInsightCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6915,7 +7072,7 @@ impl PrivilegedAccessGroupBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessGroupBuilder {
         PrivilegedAccessGroupBuilder {
@@ -6930,7 +7087,7 @@ impl PrivilegedAccessGroupBuilder {
     }
 
     /// Reads this `privilegedAccessGroup` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PrivilegedAccessGroup> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PrivilegedAccessGroup> {
         self.client.entity(self.path.clone())
     }
 
@@ -6939,14 +7096,14 @@ impl PrivilegedAccessGroupBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrivilegedAccessGroup,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `privilegedAccessGroup` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7024,7 +7181,7 @@ impl PrivilegedAccessGroupBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7034,7 +7191,7 @@ impl PrivilegedAccessGroupCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessGroupCollectionBuilder {
         PrivilegedAccessGroupCollectionBuilder {
@@ -7049,7 +7206,9 @@ impl PrivilegedAccessGroupCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PrivilegedAccessGroup> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PrivilegedAccessGroup> {
         self.client.collection(self.path.clone())
     }
 
@@ -7060,7 +7219,7 @@ impl PrivilegedAccessGroupCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7069,14 +7228,14 @@ impl PrivilegedAccessGroupCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrivilegedAccessGroup,
-    ) -> graph_core::Request<crate::models::PrivilegedAccessGroup> {
+    ) -> msgraph_typed_core::Request<crate::models::PrivilegedAccessGroup> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7086,7 +7245,7 @@ impl PrivilegedAccessGroupCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupAssignmentScheduleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7096,7 +7255,7 @@ impl PrivilegedAccessGroupAssignmentScheduleBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessGroupAssignmentScheduleBuilder {
         PrivilegedAccessGroupAssignmentScheduleBuilder {
@@ -7113,7 +7272,8 @@ impl PrivilegedAccessGroupAssignmentScheduleBuilder {
     /// Reads this `privilegedAccessGroupAssignmentSchedule` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::PrivilegedAccessGroupAssignmentSchedule> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::PrivilegedAccessGroupAssignmentSchedule>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -7122,14 +7282,14 @@ impl PrivilegedAccessGroupAssignmentScheduleBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrivilegedAccessGroupAssignmentSchedule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `privilegedAccessGroupAssignmentSchedule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7168,7 +7328,7 @@ impl PrivilegedAccessGroupAssignmentScheduleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupAssignmentScheduleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7178,7 +7338,7 @@ impl PrivilegedAccessGroupAssignmentScheduleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessGroupAssignmentScheduleCollectionBuilder {
         PrivilegedAccessGroupAssignmentScheduleCollectionBuilder {
@@ -7195,7 +7355,8 @@ impl PrivilegedAccessGroupAssignmentScheduleCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::PrivilegedAccessGroupAssignmentSchedule> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PrivilegedAccessGroupAssignmentSchedule>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -7206,7 +7367,7 @@ impl PrivilegedAccessGroupAssignmentScheduleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7215,14 +7376,14 @@ impl PrivilegedAccessGroupAssignmentScheduleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrivilegedAccessGroupAssignmentSchedule,
-    ) -> graph_core::Request<crate::models::PrivilegedAccessGroupAssignmentSchedule> {
+    ) -> msgraph_typed_core::Request<crate::models::PrivilegedAccessGroupAssignmentSchedule> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -7230,7 +7391,8 @@ impl PrivilegedAccessGroupAssignmentScheduleCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::AssignmentScheduleFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::PrivilegedAccessGroupAssignmentSchedule> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PrivilegedAccessGroupAssignmentSchedule>
+    {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -7244,7 +7406,7 @@ impl PrivilegedAccessGroupAssignmentScheduleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupAssignmentScheduleInstanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7254,7 +7416,7 @@ impl PrivilegedAccessGroupAssignmentScheduleInstanceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessGroupAssignmentScheduleInstanceBuilder {
         PrivilegedAccessGroupAssignmentScheduleInstanceBuilder {
@@ -7271,8 +7433,9 @@ impl PrivilegedAccessGroupAssignmentScheduleInstanceBuilder {
     /// Reads this `privilegedAccessGroupAssignmentScheduleInstance` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::PrivilegedAccessGroupAssignmentScheduleInstance>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::PrivilegedAccessGroupAssignmentScheduleInstance,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -7281,14 +7444,14 @@ impl PrivilegedAccessGroupAssignmentScheduleInstanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrivilegedAccessGroupAssignmentScheduleInstance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `privilegedAccessGroupAssignmentScheduleInstance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7327,7 +7490,7 @@ impl PrivilegedAccessGroupAssignmentScheduleInstanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupAssignmentScheduleInstanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7337,7 +7500,7 @@ impl PrivilegedAccessGroupAssignmentScheduleInstanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessGroupAssignmentScheduleInstanceCollectionBuilder {
         PrivilegedAccessGroupAssignmentScheduleInstanceCollectionBuilder {
@@ -7354,8 +7517,9 @@ impl PrivilegedAccessGroupAssignmentScheduleInstanceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::PrivilegedAccessGroupAssignmentScheduleInstance>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::PrivilegedAccessGroupAssignmentScheduleInstance,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -7369,7 +7533,7 @@ impl PrivilegedAccessGroupAssignmentScheduleInstanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7378,14 +7542,15 @@ impl PrivilegedAccessGroupAssignmentScheduleInstanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrivilegedAccessGroupAssignmentScheduleInstance,
-    ) -> graph_core::Request<crate::models::PrivilegedAccessGroupAssignmentScheduleInstance> {
+    ) -> msgraph_typed_core::Request<crate::models::PrivilegedAccessGroupAssignmentScheduleInstance>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -7393,8 +7558,9 @@ impl PrivilegedAccessGroupAssignmentScheduleInstanceCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::AssignmentScheduleInstanceFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::PrivilegedAccessGroupAssignmentScheduleInstance>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::PrivilegedAccessGroupAssignmentScheduleInstance,
+    > {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -7408,7 +7574,7 @@ impl PrivilegedAccessGroupAssignmentScheduleInstanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupAssignmentScheduleRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7418,7 +7584,7 @@ impl PrivilegedAccessGroupAssignmentScheduleRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessGroupAssignmentScheduleRequestBuilder {
         PrivilegedAccessGroupAssignmentScheduleRequestBuilder {
@@ -7435,8 +7601,9 @@ impl PrivilegedAccessGroupAssignmentScheduleRequestBuilder {
     /// Reads this `privilegedAccessGroupAssignmentScheduleRequest` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::PrivilegedAccessGroupAssignmentScheduleRequest>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::PrivilegedAccessGroupAssignmentScheduleRequest,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -7445,14 +7612,14 @@ impl PrivilegedAccessGroupAssignmentScheduleRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrivilegedAccessGroupAssignmentScheduleRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `privilegedAccessGroupAssignmentScheduleRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7496,7 +7663,7 @@ impl PrivilegedAccessGroupAssignmentScheduleRequestBuilder {
     }
 
     /// Calls the `cancel` action (`POST .../cancel`).
-    pub fn cancel(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn cancel(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/cancel", self.path))
     }
@@ -7507,7 +7674,7 @@ impl PrivilegedAccessGroupAssignmentScheduleRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupAssignmentScheduleRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7517,7 +7684,7 @@ impl PrivilegedAccessGroupAssignmentScheduleRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessGroupAssignmentScheduleRequestCollectionBuilder {
         PrivilegedAccessGroupAssignmentScheduleRequestCollectionBuilder {
@@ -7534,8 +7701,9 @@ impl PrivilegedAccessGroupAssignmentScheduleRequestCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::PrivilegedAccessGroupAssignmentScheduleRequest>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::PrivilegedAccessGroupAssignmentScheduleRequest,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -7549,7 +7717,7 @@ impl PrivilegedAccessGroupAssignmentScheduleRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7558,14 +7726,15 @@ impl PrivilegedAccessGroupAssignmentScheduleRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrivilegedAccessGroupAssignmentScheduleRequest,
-    ) -> graph_core::Request<crate::models::PrivilegedAccessGroupAssignmentScheduleRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::PrivilegedAccessGroupAssignmentScheduleRequest>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -7573,8 +7742,9 @@ impl PrivilegedAccessGroupAssignmentScheduleRequestCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::AssignmentScheduleRequestFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::PrivilegedAccessGroupAssignmentScheduleRequest>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::PrivilegedAccessGroupAssignmentScheduleRequest,
+    > {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -7588,7 +7758,7 @@ impl PrivilegedAccessGroupAssignmentScheduleRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupEligibilityScheduleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7598,7 +7768,7 @@ impl PrivilegedAccessGroupEligibilityScheduleBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessGroupEligibilityScheduleBuilder {
         PrivilegedAccessGroupEligibilityScheduleBuilder {
@@ -7615,7 +7785,8 @@ impl PrivilegedAccessGroupEligibilityScheduleBuilder {
     /// Reads this `privilegedAccessGroupEligibilitySchedule` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::PrivilegedAccessGroupEligibilitySchedule> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::PrivilegedAccessGroupEligibilitySchedule>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -7624,14 +7795,14 @@ impl PrivilegedAccessGroupEligibilityScheduleBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrivilegedAccessGroupEligibilitySchedule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `privilegedAccessGroupEligibilitySchedule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7660,7 +7831,7 @@ impl PrivilegedAccessGroupEligibilityScheduleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupEligibilityScheduleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7670,7 +7841,7 @@ impl PrivilegedAccessGroupEligibilityScheduleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessGroupEligibilityScheduleCollectionBuilder {
         PrivilegedAccessGroupEligibilityScheduleCollectionBuilder {
@@ -7687,8 +7858,9 @@ impl PrivilegedAccessGroupEligibilityScheduleCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::PrivilegedAccessGroupEligibilitySchedule>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::PrivilegedAccessGroupEligibilitySchedule,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -7699,7 +7871,7 @@ impl PrivilegedAccessGroupEligibilityScheduleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7708,14 +7880,14 @@ impl PrivilegedAccessGroupEligibilityScheduleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrivilegedAccessGroupEligibilitySchedule,
-    ) -> graph_core::Request<crate::models::PrivilegedAccessGroupEligibilitySchedule> {
+    ) -> msgraph_typed_core::Request<crate::models::PrivilegedAccessGroupEligibilitySchedule> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -7723,8 +7895,9 @@ impl PrivilegedAccessGroupEligibilityScheduleCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::EligibilityScheduleFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::PrivilegedAccessGroupEligibilitySchedule>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::PrivilegedAccessGroupEligibilitySchedule,
+    > {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -7738,7 +7911,7 @@ impl PrivilegedAccessGroupEligibilityScheduleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupEligibilityScheduleInstanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7748,7 +7921,7 @@ impl PrivilegedAccessGroupEligibilityScheduleInstanceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessGroupEligibilityScheduleInstanceBuilder {
         PrivilegedAccessGroupEligibilityScheduleInstanceBuilder {
@@ -7765,8 +7938,9 @@ impl PrivilegedAccessGroupEligibilityScheduleInstanceBuilder {
     /// Reads this `privilegedAccessGroupEligibilityScheduleInstance` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::PrivilegedAccessGroupEligibilityScheduleInstance>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::PrivilegedAccessGroupEligibilityScheduleInstance,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -7775,14 +7949,14 @@ impl PrivilegedAccessGroupEligibilityScheduleInstanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrivilegedAccessGroupEligibilityScheduleInstance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `privilegedAccessGroupEligibilityScheduleInstance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7811,7 +7985,7 @@ impl PrivilegedAccessGroupEligibilityScheduleInstanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupEligibilityScheduleInstanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7821,7 +7995,7 @@ impl PrivilegedAccessGroupEligibilityScheduleInstanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessGroupEligibilityScheduleInstanceCollectionBuilder {
         PrivilegedAccessGroupEligibilityScheduleInstanceCollectionBuilder {
@@ -7838,7 +8012,7 @@ impl PrivilegedAccessGroupEligibilityScheduleInstanceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::PrivilegedAccessGroupEligibilityScheduleInstance,
     > {
         self.client.collection(self.path.clone())
@@ -7854,7 +8028,7 @@ impl PrivilegedAccessGroupEligibilityScheduleInstanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7863,14 +8037,15 @@ impl PrivilegedAccessGroupEligibilityScheduleInstanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrivilegedAccessGroupEligibilityScheduleInstance,
-    ) -> graph_core::Request<crate::models::PrivilegedAccessGroupEligibilityScheduleInstance> {
+    ) -> msgraph_typed_core::Request<crate::models::PrivilegedAccessGroupEligibilityScheduleInstance>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -7878,7 +8053,7 @@ impl PrivilegedAccessGroupEligibilityScheduleInstanceCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::EligibilityScheduleInstanceFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::PrivilegedAccessGroupEligibilityScheduleInstance,
     > {
         self.client.collection(format!(
@@ -7894,7 +8069,7 @@ impl PrivilegedAccessGroupEligibilityScheduleInstanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupEligibilityScheduleRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7904,7 +8079,7 @@ impl PrivilegedAccessGroupEligibilityScheduleRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessGroupEligibilityScheduleRequestBuilder {
         PrivilegedAccessGroupEligibilityScheduleRequestBuilder {
@@ -7921,8 +8096,9 @@ impl PrivilegedAccessGroupEligibilityScheduleRequestBuilder {
     /// Reads this `privilegedAccessGroupEligibilityScheduleRequest` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::PrivilegedAccessGroupEligibilityScheduleRequest>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::PrivilegedAccessGroupEligibilityScheduleRequest,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -7931,14 +8107,14 @@ impl PrivilegedAccessGroupEligibilityScheduleRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrivilegedAccessGroupEligibilityScheduleRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `privilegedAccessGroupEligibilityScheduleRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7972,7 +8148,7 @@ impl PrivilegedAccessGroupEligibilityScheduleRequestBuilder {
     }
 
     /// Calls the `cancel` action (`POST .../cancel`).
-    pub fn cancel(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn cancel(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/cancel", self.path))
     }
@@ -7983,7 +8159,7 @@ impl PrivilegedAccessGroupEligibilityScheduleRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupEligibilityScheduleRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7993,7 +8169,7 @@ impl PrivilegedAccessGroupEligibilityScheduleRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessGroupEligibilityScheduleRequestCollectionBuilder {
         PrivilegedAccessGroupEligibilityScheduleRequestCollectionBuilder {
@@ -8010,8 +8186,9 @@ impl PrivilegedAccessGroupEligibilityScheduleRequestCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::PrivilegedAccessGroupEligibilityScheduleRequest>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::PrivilegedAccessGroupEligibilityScheduleRequest,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -8025,7 +8202,7 @@ impl PrivilegedAccessGroupEligibilityScheduleRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8034,14 +8211,15 @@ impl PrivilegedAccessGroupEligibilityScheduleRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrivilegedAccessGroupEligibilityScheduleRequest,
-    ) -> graph_core::Request<crate::models::PrivilegedAccessGroupEligibilityScheduleRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::PrivilegedAccessGroupEligibilityScheduleRequest>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -8049,8 +8227,9 @@ impl PrivilegedAccessGroupEligibilityScheduleRequestCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::EligibilityScheduleRequestFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::PrivilegedAccessGroupEligibilityScheduleRequest>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::PrivilegedAccessGroupEligibilityScheduleRequest,
+    > {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -8064,7 +8243,7 @@ impl PrivilegedAccessGroupEligibilityScheduleRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8073,7 +8252,10 @@ impl PrivilegedAccessRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrivilegedAccessRootBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PrivilegedAccessRootBuilder {
         PrivilegedAccessRootBuilder {
             client,
             path: path.into(),
@@ -8086,7 +8268,7 @@ impl PrivilegedAccessRootBuilder {
     }
 
     /// Reads this `privilegedAccessRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PrivilegedAccessRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PrivilegedAccessRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -8095,14 +8277,14 @@ impl PrivilegedAccessRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrivilegedAccessRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `privilegedAccessRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8120,7 +8302,7 @@ impl PrivilegedAccessRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8130,7 +8312,7 @@ impl PrivilegedAccessRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessRootCollectionBuilder {
         PrivilegedAccessRootCollectionBuilder {
@@ -8145,7 +8327,9 @@ impl PrivilegedAccessRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PrivilegedAccessRoot> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PrivilegedAccessRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -8156,7 +8340,7 @@ impl PrivilegedAccessRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8165,14 +8349,14 @@ impl PrivilegedAccessRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrivilegedAccessRoot,
-    ) -> graph_core::Request<crate::models::PrivilegedAccessRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::PrivilegedAccessRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8182,7 +8366,7 @@ impl PrivilegedAccessRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermsOfUseContainerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8191,7 +8375,10 @@ impl TermsOfUseContainerBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TermsOfUseContainerBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TermsOfUseContainerBuilder {
         TermsOfUseContainerBuilder {
             client,
             path: path.into(),
@@ -8204,7 +8391,7 @@ impl TermsOfUseContainerBuilder {
     }
 
     /// Reads this `termsOfUseContainer` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TermsOfUseContainer> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TermsOfUseContainer> {
         self.client.entity(self.path.clone())
     }
 
@@ -8213,14 +8400,14 @@ impl TermsOfUseContainerBuilder {
     pub fn update(
         &self,
         body: &crate::models::TermsOfUseContainer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `termsOfUseContainer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8248,7 +8435,7 @@ impl TermsOfUseContainerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermsOfUseContainerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8258,7 +8445,7 @@ impl TermsOfUseContainerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TermsOfUseContainerCollectionBuilder {
         TermsOfUseContainerCollectionBuilder {
@@ -8273,7 +8460,9 @@ impl TermsOfUseContainerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TermsOfUseContainer> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::TermsOfUseContainer> {
         self.client.collection(self.path.clone())
     }
 
@@ -8284,7 +8473,7 @@ impl TermsOfUseContainerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8293,14 +8482,14 @@ impl TermsOfUseContainerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TermsOfUseContainer,
-    ) -> graph_core::Request<crate::models::TermsOfUseContainer> {
+    ) -> msgraph_typed_core::Request<crate::models::TermsOfUseContainer> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8310,7 +8499,7 @@ impl TermsOfUseContainerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserConsentRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8319,7 +8508,10 @@ impl UserConsentRequestBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> UserConsentRequestBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> UserConsentRequestBuilder {
         UserConsentRequestBuilder {
             client,
             path: path.into(),
@@ -8332,7 +8524,7 @@ impl UserConsentRequestBuilder {
     }
 
     /// Reads this `userConsentRequest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserConsentRequest> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UserConsentRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -8341,14 +8533,14 @@ impl UserConsentRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserConsentRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userConsentRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8366,7 +8558,7 @@ impl UserConsentRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserConsentRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8376,7 +8568,7 @@ impl UserConsentRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserConsentRequestCollectionBuilder {
         UserConsentRequestCollectionBuilder {
@@ -8391,7 +8583,7 @@ impl UserConsentRequestCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UserConsentRequest> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::UserConsentRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -8402,7 +8594,7 @@ impl UserConsentRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8411,14 +8603,14 @@ impl UserConsentRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserConsentRequest,
-    ) -> graph_core::Request<crate::models::UserConsentRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::UserConsentRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -8426,7 +8618,7 @@ impl UserConsentRequestCollectionBuilder {
     pub fn filter_by_current_user(
         &self,
         on: &crate::models::ConsentRequestFilterByCurrentUserOptions,
-    ) -> graph_core::CollectionRequest<crate::models::UserConsentRequest> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UserConsentRequest> {
         self.client.collection(format!(
             "{}/filterByCurrentUser(on={})",
             self.path,
@@ -8440,7 +8632,7 @@ impl UserConsentRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserSignInInsightBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8449,7 +8641,10 @@ impl UserSignInInsightBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> UserSignInInsightBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> UserSignInInsightBuilder {
         UserSignInInsightBuilder {
             client,
             path: path.into(),
@@ -8462,7 +8657,7 @@ impl UserSignInInsightBuilder {
     }
 
     /// Reads this `userSignInInsight` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserSignInInsight> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UserSignInInsight> {
         self.client.entity(self.path.clone())
     }
 
@@ -8471,14 +8666,14 @@ impl UserSignInInsightBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserSignInInsight,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userSignInInsight` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -8488,7 +8683,7 @@ impl UserSignInInsightBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserSignInInsightCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8498,7 +8693,7 @@ impl UserSignInInsightCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserSignInInsightCollectionBuilder {
         UserSignInInsightCollectionBuilder {
@@ -8513,7 +8708,7 @@ impl UserSignInInsightCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UserSignInInsight> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::UserSignInInsight> {
         self.client.collection(self.path.clone())
     }
 
@@ -8524,7 +8719,7 @@ impl UserSignInInsightCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8533,14 +8728,14 @@ impl UserSignInInsightCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserSignInInsight,
-    ) -> graph_core::Request<crate::models::UserSignInInsight> {
+    ) -> msgraph_typed_core::Request<crate::models::UserSignInInsight> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8550,7 +8745,7 @@ impl UserSignInInsightCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceCustomTaskExtensionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8560,7 +8755,7 @@ impl IdentityGovernanceCustomTaskExtensionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceCustomTaskExtensionBuilder {
         IdentityGovernanceCustomTaskExtensionBuilder {
@@ -8577,7 +8772,8 @@ impl IdentityGovernanceCustomTaskExtensionBuilder {
     /// Reads this `customTaskExtension` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::identity_governance::CustomTaskExtension> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::identity_governance::CustomTaskExtension>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -8586,14 +8782,14 @@ impl IdentityGovernanceCustomTaskExtensionBuilder {
     pub fn update(
         &self,
         body: &crate::models::identity_governance::CustomTaskExtension,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `customTaskExtension` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8618,7 +8814,7 @@ impl IdentityGovernanceCustomTaskExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceCustomTaskExtensionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8628,7 +8824,7 @@ impl IdentityGovernanceCustomTaskExtensionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceCustomTaskExtensionCollectionBuilder {
         IdentityGovernanceCustomTaskExtensionCollectionBuilder {
@@ -8645,8 +8841,9 @@ impl IdentityGovernanceCustomTaskExtensionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::identity_governance::CustomTaskExtension>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::identity_governance::CustomTaskExtension,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -8657,7 +8854,7 @@ impl IdentityGovernanceCustomTaskExtensionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8666,14 +8863,14 @@ impl IdentityGovernanceCustomTaskExtensionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::identity_governance::CustomTaskExtension,
-    ) -> graph_core::Request<crate::models::identity_governance::CustomTaskExtension> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::CustomTaskExtension> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8683,7 +8880,7 @@ impl IdentityGovernanceCustomTaskExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceInsightsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8693,7 +8890,7 @@ impl IdentityGovernanceInsightsBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceInsightsBuilder {
         IdentityGovernanceInsightsBuilder {
@@ -8708,7 +8905,9 @@ impl IdentityGovernanceInsightsBuilder {
     }
 
     /// Reads this `insights` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::identity_governance::Insights> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::identity_governance::Insights> {
         self.client.entity(self.path.clone())
     }
 
@@ -8717,14 +8916,14 @@ impl IdentityGovernanceInsightsBuilder {
     pub fn update(
         &self,
         body: &crate::models::identity_governance::Insights,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `insights` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8733,8 +8932,9 @@ impl IdentityGovernanceInsightsBuilder {
         &self,
         start_date_time: &crate::edm::DateTimeOffset,
         end_date_time: &crate::edm::DateTimeOffset,
-    ) -> graph_core::CollectionRequest<crate::models::identity_governance::TopTasksInsightsSummary>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::identity_governance::TopTasksInsightsSummary,
+    > {
         self.client.collection(format!("{}/microsoft.graph.identityGovernance.topTasksProcessedSummary(startDateTime={},endDateTime={})", self.path, crate::edm::literal(&start_date_time), crate::edm::literal(&end_date_time)))
     }
 
@@ -8743,7 +8943,7 @@ impl IdentityGovernanceInsightsBuilder {
         &self,
         start_date_time: &crate::edm::DateTimeOffset,
         end_date_time: &crate::edm::DateTimeOffset,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::identity_governance::TopWorkflowsInsightsSummary,
     > {
         self.client.collection(format!("{}/microsoft.graph.identityGovernance.topWorkflowsProcessedSummary(startDateTime={},endDateTime={})", self.path, crate::edm::literal(&start_date_time), crate::edm::literal(&end_date_time)))
@@ -8754,7 +8954,8 @@ impl IdentityGovernanceInsightsBuilder {
         &self,
         start_date_time: &crate::edm::DateTimeOffset,
         end_date_time: &crate::edm::DateTimeOffset,
-    ) -> graph_core::Request<crate::models::identity_governance::WorkflowsInsightsByCategory> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::WorkflowsInsightsByCategory>
+    {
         self.client.request(http::Method::GET, format!("{}/microsoft.graph.identityGovernance.workflowsProcessedByCategory(startDateTime={},endDateTime={})", self.path, crate::edm::literal(&start_date_time), crate::edm::literal(&end_date_time)))
     }
 
@@ -8763,7 +8964,8 @@ impl IdentityGovernanceInsightsBuilder {
         &self,
         start_date_time: &crate::edm::DateTimeOffset,
         end_date_time: &crate::edm::DateTimeOffset,
-    ) -> graph_core::Request<crate::models::identity_governance::WorkflowsInsightsSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::WorkflowsInsightsSummary>
+    {
         self.client.request(http::Method::GET, format!("{}/microsoft.graph.identityGovernance.workflowsProcessedSummary(startDateTime={},endDateTime={})", self.path, crate::edm::literal(&start_date_time), crate::edm::literal(&end_date_time)))
     }
 }
@@ -8773,7 +8975,7 @@ impl IdentityGovernanceInsightsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceInsightsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8783,7 +8985,7 @@ impl IdentityGovernanceInsightsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceInsightsCollectionBuilder {
         IdentityGovernanceInsightsCollectionBuilder {
@@ -8800,7 +9002,7 @@ impl IdentityGovernanceInsightsCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::identity_governance::Insights> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::identity_governance::Insights> {
         self.client.collection(self.path.clone())
     }
 
@@ -8811,7 +9013,7 @@ impl IdentityGovernanceInsightsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8820,14 +9022,14 @@ impl IdentityGovernanceInsightsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::identity_governance::Insights,
-    ) -> graph_core::Request<crate::models::identity_governance::Insights> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::Insights> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8837,7 +9039,7 @@ impl IdentityGovernanceInsightsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceLifecycleManagementSettingsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8847,7 +9049,7 @@ impl IdentityGovernanceLifecycleManagementSettingsBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceLifecycleManagementSettingsBuilder {
         IdentityGovernanceLifecycleManagementSettingsBuilder {
@@ -8864,8 +9066,9 @@ impl IdentityGovernanceLifecycleManagementSettingsBuilder {
     /// Reads this `lifecycleManagementSettings` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::identity_governance::LifecycleManagementSettings>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::identity_governance::LifecycleManagementSettings,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -8874,14 +9077,14 @@ impl IdentityGovernanceLifecycleManagementSettingsBuilder {
     pub fn update(
         &self,
         body: &crate::models::identity_governance::LifecycleManagementSettings,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `lifecycleManagementSettings` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -8891,7 +9094,7 @@ impl IdentityGovernanceLifecycleManagementSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceLifecycleManagementSettingsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8901,7 +9104,7 @@ impl IdentityGovernanceLifecycleManagementSettingsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceLifecycleManagementSettingsCollectionBuilder {
         IdentityGovernanceLifecycleManagementSettingsCollectionBuilder {
@@ -8918,7 +9121,7 @@ impl IdentityGovernanceLifecycleManagementSettingsCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::identity_governance::LifecycleManagementSettings,
     > {
         self.client.collection(self.path.clone())
@@ -8934,7 +9137,7 @@ impl IdentityGovernanceLifecycleManagementSettingsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8943,14 +9146,15 @@ impl IdentityGovernanceLifecycleManagementSettingsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::identity_governance::LifecycleManagementSettings,
-    ) -> graph_core::Request<crate::models::identity_governance::LifecycleManagementSettings> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::LifecycleManagementSettings>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8960,7 +9164,7 @@ impl IdentityGovernanceLifecycleManagementSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceLifecycleWorkflowsContainerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8970,7 +9174,7 @@ impl IdentityGovernanceLifecycleWorkflowsContainerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceLifecycleWorkflowsContainerBuilder {
         IdentityGovernanceLifecycleWorkflowsContainerBuilder {
@@ -8987,8 +9191,9 @@ impl IdentityGovernanceLifecycleWorkflowsContainerBuilder {
     /// Reads this `lifecycleWorkflowsContainer` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::identity_governance::LifecycleWorkflowsContainer>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::identity_governance::LifecycleWorkflowsContainer,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -8997,14 +9202,14 @@ impl IdentityGovernanceLifecycleWorkflowsContainerBuilder {
     pub fn update(
         &self,
         body: &crate::models::identity_governance::LifecycleWorkflowsContainer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `lifecycleWorkflowsContainer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9078,7 +9283,7 @@ impl IdentityGovernanceLifecycleWorkflowsContainerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceLifecycleWorkflowsContainerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9088,7 +9293,7 @@ impl IdentityGovernanceLifecycleWorkflowsContainerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceLifecycleWorkflowsContainerCollectionBuilder {
         IdentityGovernanceLifecycleWorkflowsContainerCollectionBuilder {
@@ -9105,7 +9310,7 @@ impl IdentityGovernanceLifecycleWorkflowsContainerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::identity_governance::LifecycleWorkflowsContainer,
     > {
         self.client.collection(self.path.clone())
@@ -9121,7 +9326,7 @@ impl IdentityGovernanceLifecycleWorkflowsContainerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9130,14 +9335,15 @@ impl IdentityGovernanceLifecycleWorkflowsContainerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::identity_governance::LifecycleWorkflowsContainer,
-    ) -> graph_core::Request<crate::models::identity_governance::LifecycleWorkflowsContainer> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::LifecycleWorkflowsContainer>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9147,7 +9353,7 @@ impl IdentityGovernanceLifecycleWorkflowsContainerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceRunBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9157,7 +9363,7 @@ impl IdentityGovernanceRunBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceRunBuilder {
         IdentityGovernanceRunBuilder {
@@ -9172,7 +9378,9 @@ impl IdentityGovernanceRunBuilder {
     }
 
     /// Reads this `run` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::identity_governance::Run> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::identity_governance::Run> {
         self.client.entity(self.path.clone())
     }
 
@@ -9181,14 +9389,14 @@ impl IdentityGovernanceRunBuilder {
     pub fn update(
         &self,
         body: &crate::models::identity_governance::Run,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `run` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9226,7 +9434,7 @@ impl IdentityGovernanceRunBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceRunCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9236,7 +9444,7 @@ impl IdentityGovernanceRunCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceRunCollectionBuilder {
         IdentityGovernanceRunCollectionBuilder {
@@ -9251,7 +9459,9 @@ impl IdentityGovernanceRunCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::identity_governance::Run> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::identity_governance::Run> {
         self.client.collection(self.path.clone())
     }
 
@@ -9262,7 +9472,7 @@ impl IdentityGovernanceRunCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9271,14 +9481,14 @@ impl IdentityGovernanceRunCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::identity_governance::Run,
-    ) -> graph_core::Request<crate::models::identity_governance::Run> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::Run> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -9287,7 +9497,7 @@ impl IdentityGovernanceRunCollectionBuilder {
         &self,
         start_date_time: &crate::edm::DateTimeOffset,
         end_date_time: &crate::edm::DateTimeOffset,
-    ) -> graph_core::Request<crate::models::identity_governance::RunSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::RunSummary> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -9305,7 +9515,7 @@ impl IdentityGovernanceRunCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceTaskBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9315,7 +9525,7 @@ impl IdentityGovernanceTaskBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceTaskBuilder {
         IdentityGovernanceTaskBuilder {
@@ -9330,7 +9540,9 @@ impl IdentityGovernanceTaskBuilder {
     }
 
     /// Reads this `task` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::identity_governance::Task> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::identity_governance::Task> {
         self.client.entity(self.path.clone())
     }
 
@@ -9339,14 +9551,14 @@ impl IdentityGovernanceTaskBuilder {
     pub fn update(
         &self,
         body: &crate::models::identity_governance::Task,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `task` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9366,7 +9578,7 @@ impl IdentityGovernanceTaskBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceTaskCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9376,7 +9588,7 @@ impl IdentityGovernanceTaskCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceTaskCollectionBuilder {
         IdentityGovernanceTaskCollectionBuilder {
@@ -9391,7 +9603,9 @@ impl IdentityGovernanceTaskCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::identity_governance::Task> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::identity_governance::Task> {
         self.client.collection(self.path.clone())
     }
 
@@ -9402,7 +9616,7 @@ impl IdentityGovernanceTaskCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9411,14 +9625,14 @@ impl IdentityGovernanceTaskCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::identity_governance::Task,
-    ) -> graph_core::Request<crate::models::identity_governance::Task> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::Task> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9428,7 +9642,7 @@ impl IdentityGovernanceTaskCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceTaskDefinitionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9438,7 +9652,7 @@ impl IdentityGovernanceTaskDefinitionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceTaskDefinitionBuilder {
         IdentityGovernanceTaskDefinitionBuilder {
@@ -9455,7 +9669,7 @@ impl IdentityGovernanceTaskDefinitionBuilder {
     /// Reads this `taskDefinition` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::identity_governance::TaskDefinition> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::identity_governance::TaskDefinition> {
         self.client.entity(self.path.clone())
     }
 
@@ -9464,14 +9678,14 @@ impl IdentityGovernanceTaskDefinitionBuilder {
     pub fn update(
         &self,
         body: &crate::models::identity_governance::TaskDefinition,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `taskDefinition` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -9481,7 +9695,7 @@ impl IdentityGovernanceTaskDefinitionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceTaskDefinitionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9491,7 +9705,7 @@ impl IdentityGovernanceTaskDefinitionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceTaskDefinitionCollectionBuilder {
         IdentityGovernanceTaskDefinitionCollectionBuilder {
@@ -9508,7 +9722,8 @@ impl IdentityGovernanceTaskDefinitionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::identity_governance::TaskDefinition> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::identity_governance::TaskDefinition>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -9519,7 +9734,7 @@ impl IdentityGovernanceTaskDefinitionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9528,14 +9743,14 @@ impl IdentityGovernanceTaskDefinitionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::identity_governance::TaskDefinition,
-    ) -> graph_core::Request<crate::models::identity_governance::TaskDefinition> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::TaskDefinition> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9545,7 +9760,7 @@ impl IdentityGovernanceTaskDefinitionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceTaskProcessingResultBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9555,7 +9770,7 @@ impl IdentityGovernanceTaskProcessingResultBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceTaskProcessingResultBuilder {
         IdentityGovernanceTaskProcessingResultBuilder {
@@ -9572,7 +9787,8 @@ impl IdentityGovernanceTaskProcessingResultBuilder {
     /// Reads this `taskProcessingResult` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::identity_governance::TaskProcessingResult> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::identity_governance::TaskProcessingResult>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -9581,14 +9797,14 @@ impl IdentityGovernanceTaskProcessingResultBuilder {
     pub fn update(
         &self,
         body: &crate::models::identity_governance::TaskProcessingResult,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `taskProcessingResult` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9610,7 +9826,7 @@ impl IdentityGovernanceTaskProcessingResultBuilder {
     pub fn resume(
         &self,
         body: &crate::models::identity_governance::IdentityGovernanceTaskProcessingResultResumeBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -9625,7 +9841,7 @@ impl IdentityGovernanceTaskProcessingResultBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceTaskProcessingResultCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9635,7 +9851,7 @@ impl IdentityGovernanceTaskProcessingResultCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceTaskProcessingResultCollectionBuilder {
         IdentityGovernanceTaskProcessingResultCollectionBuilder {
@@ -9652,8 +9868,9 @@ impl IdentityGovernanceTaskProcessingResultCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::identity_governance::TaskProcessingResult>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::identity_governance::TaskProcessingResult,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -9664,7 +9881,7 @@ impl IdentityGovernanceTaskProcessingResultCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9673,14 +9890,14 @@ impl IdentityGovernanceTaskProcessingResultCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::identity_governance::TaskProcessingResult,
-    ) -> graph_core::Request<crate::models::identity_governance::TaskProcessingResult> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::TaskProcessingResult> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9690,7 +9907,7 @@ impl IdentityGovernanceTaskProcessingResultCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceTaskReportBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9700,7 +9917,7 @@ impl IdentityGovernanceTaskReportBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceTaskReportBuilder {
         IdentityGovernanceTaskReportBuilder {
@@ -9715,7 +9932,9 @@ impl IdentityGovernanceTaskReportBuilder {
     }
 
     /// Reads this `taskReport` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::identity_governance::TaskReport> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::identity_governance::TaskReport> {
         self.client.entity(self.path.clone())
     }
 
@@ -9724,14 +9943,14 @@ impl IdentityGovernanceTaskReportBuilder {
     pub fn update(
         &self,
         body: &crate::models::identity_governance::TaskReport,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `taskReport` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9767,7 +9986,7 @@ impl IdentityGovernanceTaskReportBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceTaskReportCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9777,7 +9996,7 @@ impl IdentityGovernanceTaskReportCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceTaskReportCollectionBuilder {
         IdentityGovernanceTaskReportCollectionBuilder {
@@ -9794,7 +10013,7 @@ impl IdentityGovernanceTaskReportCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::identity_governance::TaskReport> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::identity_governance::TaskReport> {
         self.client.collection(self.path.clone())
     }
 
@@ -9805,7 +10024,7 @@ impl IdentityGovernanceTaskReportCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9814,14 +10033,14 @@ impl IdentityGovernanceTaskReportCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::identity_governance::TaskReport,
-    ) -> graph_core::Request<crate::models::identity_governance::TaskReport> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::TaskReport> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -9830,7 +10049,7 @@ impl IdentityGovernanceTaskReportCollectionBuilder {
         &self,
         start_date_time: &crate::edm::DateTimeOffset,
         end_date_time: &crate::edm::DateTimeOffset,
-    ) -> graph_core::Request<crate::models::identity_governance::TaskReportSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::TaskReportSummary> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -9848,7 +10067,7 @@ impl IdentityGovernanceTaskReportCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceUserProcessingResultBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9858,7 +10077,7 @@ impl IdentityGovernanceUserProcessingResultBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceUserProcessingResultBuilder {
         IdentityGovernanceUserProcessingResultBuilder {
@@ -9875,7 +10094,8 @@ impl IdentityGovernanceUserProcessingResultBuilder {
     /// Reads this `userProcessingResult` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::identity_governance::UserProcessingResult> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::identity_governance::UserProcessingResult>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -9884,14 +10104,14 @@ impl IdentityGovernanceUserProcessingResultBuilder {
     pub fn update(
         &self,
         body: &crate::models::identity_governance::UserProcessingResult,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userProcessingResult` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9925,7 +10145,7 @@ impl IdentityGovernanceUserProcessingResultBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceUserProcessingResultCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9935,7 +10155,7 @@ impl IdentityGovernanceUserProcessingResultCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceUserProcessingResultCollectionBuilder {
         IdentityGovernanceUserProcessingResultCollectionBuilder {
@@ -9952,8 +10172,9 @@ impl IdentityGovernanceUserProcessingResultCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::identity_governance::UserProcessingResult>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::identity_governance::UserProcessingResult,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -9964,7 +10185,7 @@ impl IdentityGovernanceUserProcessingResultCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9973,14 +10194,14 @@ impl IdentityGovernanceUserProcessingResultCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::identity_governance::UserProcessingResult,
-    ) -> graph_core::Request<crate::models::identity_governance::UserProcessingResult> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::UserProcessingResult> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -9989,7 +10210,7 @@ impl IdentityGovernanceUserProcessingResultCollectionBuilder {
         &self,
         start_date_time: &crate::edm::DateTimeOffset,
         end_date_time: &crate::edm::DateTimeOffset,
-    ) -> graph_core::Request<crate::models::identity_governance::UserSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::UserSummary> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -10007,7 +10228,7 @@ impl IdentityGovernanceUserProcessingResultCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceWorkflowBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10017,7 +10238,7 @@ impl IdentityGovernanceWorkflowBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceWorkflowBuilder {
         IdentityGovernanceWorkflowBuilder {
@@ -10032,7 +10253,9 @@ impl IdentityGovernanceWorkflowBuilder {
     }
 
     /// Reads this `workflow` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::identity_governance::Workflow> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::identity_governance::Workflow> {
         self.client.entity(self.path.clone())
     }
 
@@ -10041,14 +10264,14 @@ impl IdentityGovernanceWorkflowBuilder {
     pub fn update(
         &self,
         body: &crate::models::identity_governance::Workflow,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workflow` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10152,7 +10375,7 @@ impl IdentityGovernanceWorkflowBuilder {
     pub fn activate(
         &self,
         body: &crate::models::identity_governance::IdentityGovernanceWorkflowActivateBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -10165,7 +10388,7 @@ impl IdentityGovernanceWorkflowBuilder {
     pub fn activate_with_scope(
         &self,
         body: &crate::models::identity_governance::IdentityGovernanceWorkflowActivateWithScopeBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -10181,7 +10404,7 @@ impl IdentityGovernanceWorkflowBuilder {
     pub fn cancel_processing(
         &self,
         body: &crate::models::identity_governance::IdentityGovernanceWorkflowCancelProcessingBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -10196,7 +10419,7 @@ impl IdentityGovernanceWorkflowBuilder {
     /// Calls the `clearQuarantine` action (`POST .../microsoft.graph.identityGovernance.clearQuarantine`).
     pub fn clear_quarantine(
         &self,
-    ) -> graph_core::Request<crate::models::identity_governance::Workflow> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::Workflow> {
         self.client.request(
             http::Method::POST,
             format!(
@@ -10210,7 +10433,7 @@ impl IdentityGovernanceWorkflowBuilder {
     pub fn create_new_version(
         &self,
         body: &crate::models::identity_governance::IdentityGovernanceWorkflowCreateNewVersionBody,
-    ) -> graph_core::Request<crate::models::identity_governance::Workflow> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::Workflow> {
         self.client
             .request(
                 http::Method::POST,
@@ -10225,7 +10448,7 @@ impl IdentityGovernanceWorkflowBuilder {
     /// Calls the `previewTaskFailures` action (`POST .../microsoft.graph.identityGovernance.previewTaskFailures`).
     pub fn preview_task_failures(
         &self,
-    ) -> graph_core::Request<
+    ) -> msgraph_typed_core::Request<
         crate::ODataValue<Vec<crate::models::identity_governance::PreviewFailedTask>>,
     > {
         self.client.request(
@@ -10246,7 +10469,7 @@ impl IdentityGovernanceWorkflowBuilder {
     pub fn preview_workflow(
         &self,
         body: &crate::models::identity_governance::IdentityGovernanceWorkflowPreviewWorkflowBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -10259,7 +10482,9 @@ impl IdentityGovernanceWorkflowBuilder {
     }
 
     /// Calls the `restore` action (`POST .../microsoft.graph.identityGovernance.restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::identity_governance::Workflow> {
+    pub fn restore(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::Workflow> {
         self.client.request(
             http::Method::POST,
             format!("{}/microsoft.graph.identityGovernance.restore", self.path),
@@ -10272,7 +10497,7 @@ impl IdentityGovernanceWorkflowBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceWorkflowCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10282,7 +10507,7 @@ impl IdentityGovernanceWorkflowCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceWorkflowCollectionBuilder {
         IdentityGovernanceWorkflowCollectionBuilder {
@@ -10299,7 +10524,7 @@ impl IdentityGovernanceWorkflowCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::identity_governance::Workflow> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::identity_governance::Workflow> {
         self.client.collection(self.path.clone())
     }
 
@@ -10310,7 +10535,7 @@ impl IdentityGovernanceWorkflowCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10319,14 +10544,14 @@ impl IdentityGovernanceWorkflowCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::identity_governance::Workflow,
-    ) -> graph_core::Request<crate::models::identity_governance::Workflow> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::Workflow> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10336,7 +10561,7 @@ impl IdentityGovernanceWorkflowCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceWorkflowBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10346,7 +10571,7 @@ impl IdentityGovernanceWorkflowBaseBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceWorkflowBaseBuilder {
         IdentityGovernanceWorkflowBaseBuilder {
@@ -10363,7 +10588,8 @@ impl IdentityGovernanceWorkflowBaseBuilder {
     /// Reads this `workflowBase` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::identity_governance::AnyWorkflowBase> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::identity_governance::AnyWorkflowBase>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -10372,14 +10598,14 @@ impl IdentityGovernanceWorkflowBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::identity_governance::WorkflowBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workflowBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10427,7 +10653,7 @@ impl IdentityGovernanceWorkflowBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceWorkflowBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10437,7 +10663,7 @@ impl IdentityGovernanceWorkflowBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceWorkflowBaseCollectionBuilder {
         IdentityGovernanceWorkflowBaseCollectionBuilder {
@@ -10454,7 +10680,8 @@ impl IdentityGovernanceWorkflowBaseCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::identity_governance::AnyWorkflowBase> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::identity_governance::AnyWorkflowBase>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -10465,7 +10692,7 @@ impl IdentityGovernanceWorkflowBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10474,14 +10701,14 @@ impl IdentityGovernanceWorkflowBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::identity_governance::WorkflowBase,
-    ) -> graph_core::Request<crate::models::identity_governance::AnyWorkflowBase> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::AnyWorkflowBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -10514,7 +10741,7 @@ impl IdentityGovernanceWorkflowBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceWorkflowTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10524,7 +10751,7 @@ impl IdentityGovernanceWorkflowTemplateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceWorkflowTemplateBuilder {
         IdentityGovernanceWorkflowTemplateBuilder {
@@ -10541,7 +10768,8 @@ impl IdentityGovernanceWorkflowTemplateBuilder {
     /// Reads this `workflowTemplate` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::identity_governance::WorkflowTemplate> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::identity_governance::WorkflowTemplate>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -10550,14 +10778,14 @@ impl IdentityGovernanceWorkflowTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::identity_governance::WorkflowTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workflowTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10575,7 +10803,7 @@ impl IdentityGovernanceWorkflowTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceWorkflowTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10585,7 +10813,7 @@ impl IdentityGovernanceWorkflowTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceWorkflowTemplateCollectionBuilder {
         IdentityGovernanceWorkflowTemplateCollectionBuilder {
@@ -10602,7 +10830,8 @@ impl IdentityGovernanceWorkflowTemplateCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::identity_governance::WorkflowTemplate> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::identity_governance::WorkflowTemplate>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -10613,7 +10842,7 @@ impl IdentityGovernanceWorkflowTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10622,14 +10851,14 @@ impl IdentityGovernanceWorkflowTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::identity_governance::WorkflowTemplate,
-    ) -> graph_core::Request<crate::models::identity_governance::WorkflowTemplate> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::WorkflowTemplate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10639,7 +10868,7 @@ impl IdentityGovernanceWorkflowTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceWorkflowVersionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10649,7 +10878,7 @@ impl IdentityGovernanceWorkflowVersionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceWorkflowVersionBuilder {
         IdentityGovernanceWorkflowVersionBuilder {
@@ -10666,7 +10895,8 @@ impl IdentityGovernanceWorkflowVersionBuilder {
     /// Reads this `workflowVersion` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::identity_governance::WorkflowVersion> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::identity_governance::WorkflowVersion>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -10675,14 +10905,14 @@ impl IdentityGovernanceWorkflowVersionBuilder {
     pub fn update(
         &self,
         body: &crate::models::identity_governance::WorkflowVersion,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workflowVersion` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10730,7 +10960,7 @@ impl IdentityGovernanceWorkflowVersionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceWorkflowVersionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10740,7 +10970,7 @@ impl IdentityGovernanceWorkflowVersionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityGovernanceWorkflowVersionCollectionBuilder {
         IdentityGovernanceWorkflowVersionCollectionBuilder {
@@ -10757,7 +10987,8 @@ impl IdentityGovernanceWorkflowVersionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::identity_governance::WorkflowVersion> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::identity_governance::WorkflowVersion>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -10768,7 +10999,7 @@ impl IdentityGovernanceWorkflowVersionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10777,14 +11008,14 @@ impl IdentityGovernanceWorkflowVersionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::identity_governance::WorkflowVersion,
-    ) -> graph_core::Request<crate::models::identity_governance::WorkflowVersion> {
+    ) -> msgraph_typed_core::Request<crate::models::identity_governance::WorkflowVersion> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttachmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,7 @@ impl AttachmentBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AttachmentBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> AttachmentBuilder {
         AttachmentBuilder {
             client,
             path: path.into(),
@@ -28,7 +28,7 @@ impl AttachmentBuilder {
     }
 
     /// Reads this `attachment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyAttachment> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyAttachment> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +37,14 @@ impl AttachmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::Attachment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `attachment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -54,7 +54,7 @@ impl AttachmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttachmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -63,7 +63,10 @@ impl AttachmentCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AttachmentCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AttachmentCollectionBuilder {
         AttachmentCollectionBuilder {
             client,
             path: path.into(),
@@ -76,7 +79,7 @@ impl AttachmentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyAttachment> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyAttachment> {
         self.client.collection(self.path.clone())
     }
 
@@ -87,7 +90,7 @@ impl AttachmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -96,14 +99,14 @@ impl AttachmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Attachment,
-    ) -> graph_core::Request<crate::models::AnyAttachment> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyAttachment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -135,7 +138,7 @@ impl AttachmentCollectionBuilder {
     pub fn create_upload_session(
         &self,
         body: &crate::models::AttachmentCollectionCreateUploadSessionBody,
-    ) -> graph_core::Request<crate::models::UploadSession> {
+    ) -> msgraph_typed_core::Request<crate::models::UploadSession> {
         self.client
             .request(
                 http::Method::POST,
@@ -150,7 +153,7 @@ impl AttachmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CalendarSharingMessageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -160,7 +163,7 @@ impl CalendarSharingMessageBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CalendarSharingMessageBuilder {
         CalendarSharingMessageBuilder {
@@ -175,7 +178,7 @@ impl CalendarSharingMessageBuilder {
     }
 
     /// Reads this `calendarSharingMessage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CalendarSharingMessage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CalendarSharingMessage> {
         self.client.entity(self.path.clone())
     }
 
@@ -184,14 +187,14 @@ impl CalendarSharingMessageBuilder {
     pub fn update(
         &self,
         body: &crate::models::CalendarSharingMessage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `calendarSharingMessage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -234,7 +237,7 @@ impl CalendarSharingMessageBuilder {
 
     /// Calls the `accept` action (`POST .../accept`).
     #[cfg(feature = "calendar")]
-    pub fn accept(&self) -> graph_core::Request<crate::models::Calendar> {
+    pub fn accept(&self) -> msgraph_typed_core::Request<crate::models::Calendar> {
         self.client
             .request(http::Method::POST, format!("{}/accept", self.path))
     }
@@ -243,7 +246,7 @@ impl CalendarSharingMessageBuilder {
     pub fn copy(
         &self,
         body: &crate::models::MessageCopyBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/copy", self.path))
             .json_body(body)
@@ -253,7 +256,7 @@ impl CalendarSharingMessageBuilder {
     pub fn create_forward(
         &self,
         body: &crate::models::MessageCreateForwardBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/createForward", self.path))
             .json_body(body)
@@ -263,7 +266,7 @@ impl CalendarSharingMessageBuilder {
     pub fn create_reply(
         &self,
         body: &crate::models::MessageCreateReplyBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/createReply", self.path))
             .json_body(body)
@@ -273,7 +276,7 @@ impl CalendarSharingMessageBuilder {
     pub fn create_reply_all(
         &self,
         body: &crate::models::MessageCreateReplyAllBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/createReplyAll", self.path))
             .json_body(body)
@@ -283,7 +286,7 @@ impl CalendarSharingMessageBuilder {
     pub fn forward(
         &self,
         body: &crate::models::MessageForwardBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/forward", self.path))
             .json_body(body)
@@ -293,14 +296,14 @@ impl CalendarSharingMessageBuilder {
     pub fn r#move(
         &self,
         body: &crate::models::MessageMoveBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/move", self.path))
             .json_body(body)
     }
 
     /// Calls the `permanentDelete` action (`POST .../permanentDelete`).
-    pub fn permanent_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn permanent_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/permanentDelete", self.path))
     }
@@ -309,7 +312,7 @@ impl CalendarSharingMessageBuilder {
     pub fn reply(
         &self,
         body: &crate::models::MessageReplyBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/reply", self.path))
             .json_body(body)
@@ -319,14 +322,14 @@ impl CalendarSharingMessageBuilder {
     pub fn reply_all(
         &self,
         body: &crate::models::MessageReplyAllBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/replyAll", self.path))
             .json_body(body)
     }
 
     /// Calls the `send` action (`POST .../send`).
-    pub fn send(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn send(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/send", self.path))
     }
@@ -337,7 +340,7 @@ impl CalendarSharingMessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CalendarSharingMessageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -347,7 +350,7 @@ impl CalendarSharingMessageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CalendarSharingMessageCollectionBuilder {
         CalendarSharingMessageCollectionBuilder {
@@ -362,7 +365,9 @@ impl CalendarSharingMessageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CalendarSharingMessage> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CalendarSharingMessage> {
         self.client.collection(self.path.clone())
     }
 
@@ -373,7 +378,7 @@ impl CalendarSharingMessageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -382,19 +387,19 @@ impl CalendarSharingMessageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CalendarSharingMessage,
-    ) -> graph_core::Request<crate::models::CalendarSharingMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::CalendarSharingMessage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyMessage> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyMessage> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -404,7 +409,7 @@ impl CalendarSharingMessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EventMessageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -413,7 +418,7 @@ impl EventMessageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EventMessageBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> EventMessageBuilder {
         EventMessageBuilder {
             client,
             path: path.into(),
@@ -426,7 +431,7 @@ impl EventMessageBuilder {
     }
 
     /// Reads this `eventMessage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyEventMessage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyEventMessage> {
         self.client.entity(self.path.clone())
     }
 
@@ -435,14 +440,14 @@ impl EventMessageBuilder {
     pub fn update(
         &self,
         body: &crate::models::EventMessage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `eventMessage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -495,7 +500,7 @@ impl EventMessageBuilder {
     pub fn copy(
         &self,
         body: &crate::models::MessageCopyBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/copy", self.path))
             .json_body(body)
@@ -505,7 +510,7 @@ impl EventMessageBuilder {
     pub fn create_forward(
         &self,
         body: &crate::models::MessageCreateForwardBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/createForward", self.path))
             .json_body(body)
@@ -515,7 +520,7 @@ impl EventMessageBuilder {
     pub fn create_reply(
         &self,
         body: &crate::models::MessageCreateReplyBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/createReply", self.path))
             .json_body(body)
@@ -525,7 +530,7 @@ impl EventMessageBuilder {
     pub fn create_reply_all(
         &self,
         body: &crate::models::MessageCreateReplyAllBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/createReplyAll", self.path))
             .json_body(body)
@@ -535,7 +540,7 @@ impl EventMessageBuilder {
     pub fn forward(
         &self,
         body: &crate::models::MessageForwardBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/forward", self.path))
             .json_body(body)
@@ -545,14 +550,14 @@ impl EventMessageBuilder {
     pub fn r#move(
         &self,
         body: &crate::models::MessageMoveBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/move", self.path))
             .json_body(body)
     }
 
     /// Calls the `permanentDelete` action (`POST .../permanentDelete`).
-    pub fn permanent_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn permanent_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/permanentDelete", self.path))
     }
@@ -561,7 +566,7 @@ impl EventMessageBuilder {
     pub fn reply(
         &self,
         body: &crate::models::MessageReplyBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/reply", self.path))
             .json_body(body)
@@ -571,14 +576,14 @@ impl EventMessageBuilder {
     pub fn reply_all(
         &self,
         body: &crate::models::MessageReplyAllBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/replyAll", self.path))
             .json_body(body)
     }
 
     /// Calls the `send` action (`POST .../send`).
-    pub fn send(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn send(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/send", self.path))
     }
@@ -589,7 +594,7 @@ impl EventMessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EventMessageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -599,7 +604,7 @@ impl EventMessageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EventMessageCollectionBuilder {
         EventMessageCollectionBuilder {
@@ -614,7 +619,7 @@ impl EventMessageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyEventMessage> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyEventMessage> {
         self.client.collection(self.path.clone())
     }
 
@@ -625,7 +630,7 @@ impl EventMessageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -634,14 +639,14 @@ impl EventMessageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EventMessage,
-    ) -> graph_core::Request<crate::models::AnyEventMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyEventMessage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -664,7 +669,7 @@ impl EventMessageCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyMessage> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyMessage> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -674,7 +679,7 @@ impl EventMessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EventMessageRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -683,7 +688,10 @@ impl EventMessageRequestBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EventMessageRequestBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EventMessageRequestBuilder {
         EventMessageRequestBuilder {
             client,
             path: path.into(),
@@ -696,7 +704,7 @@ impl EventMessageRequestBuilder {
     }
 
     /// Reads this `eventMessageRequest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EventMessageRequest> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EventMessageRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -705,14 +713,14 @@ impl EventMessageRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::EventMessageRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `eventMessageRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -765,7 +773,7 @@ impl EventMessageRequestBuilder {
     pub fn copy(
         &self,
         body: &crate::models::MessageCopyBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/copy", self.path))
             .json_body(body)
@@ -775,7 +783,7 @@ impl EventMessageRequestBuilder {
     pub fn create_forward(
         &self,
         body: &crate::models::MessageCreateForwardBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/createForward", self.path))
             .json_body(body)
@@ -785,7 +793,7 @@ impl EventMessageRequestBuilder {
     pub fn create_reply(
         &self,
         body: &crate::models::MessageCreateReplyBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/createReply", self.path))
             .json_body(body)
@@ -795,7 +803,7 @@ impl EventMessageRequestBuilder {
     pub fn create_reply_all(
         &self,
         body: &crate::models::MessageCreateReplyAllBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/createReplyAll", self.path))
             .json_body(body)
@@ -805,7 +813,7 @@ impl EventMessageRequestBuilder {
     pub fn forward(
         &self,
         body: &crate::models::MessageForwardBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/forward", self.path))
             .json_body(body)
@@ -815,14 +823,14 @@ impl EventMessageRequestBuilder {
     pub fn r#move(
         &self,
         body: &crate::models::MessageMoveBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/move", self.path))
             .json_body(body)
     }
 
     /// Calls the `permanentDelete` action (`POST .../permanentDelete`).
-    pub fn permanent_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn permanent_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/permanentDelete", self.path))
     }
@@ -831,7 +839,7 @@ impl EventMessageRequestBuilder {
     pub fn reply(
         &self,
         body: &crate::models::MessageReplyBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/reply", self.path))
             .json_body(body)
@@ -841,14 +849,14 @@ impl EventMessageRequestBuilder {
     pub fn reply_all(
         &self,
         body: &crate::models::MessageReplyAllBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/replyAll", self.path))
             .json_body(body)
     }
 
     /// Calls the `send` action (`POST .../send`).
-    pub fn send(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn send(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/send", self.path))
     }
@@ -859,7 +867,7 @@ impl EventMessageRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EventMessageRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -869,7 +877,7 @@ impl EventMessageRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EventMessageRequestCollectionBuilder {
         EventMessageRequestCollectionBuilder {
@@ -884,7 +892,9 @@ impl EventMessageRequestCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EventMessageRequest> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EventMessageRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -895,7 +905,7 @@ impl EventMessageRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -904,19 +914,19 @@ impl EventMessageRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EventMessageRequest,
-    ) -> graph_core::Request<crate::models::EventMessageRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::EventMessageRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyMessage> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyMessage> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -926,7 +936,7 @@ impl EventMessageRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EventMessageResponseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -935,7 +945,10 @@ impl EventMessageResponseBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EventMessageResponseBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EventMessageResponseBuilder {
         EventMessageResponseBuilder {
             client,
             path: path.into(),
@@ -948,7 +961,7 @@ impl EventMessageResponseBuilder {
     }
 
     /// Reads this `eventMessageResponse` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EventMessageResponse> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EventMessageResponse> {
         self.client.entity(self.path.clone())
     }
 
@@ -957,14 +970,14 @@ impl EventMessageResponseBuilder {
     pub fn update(
         &self,
         body: &crate::models::EventMessageResponse,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `eventMessageResponse` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1017,7 +1030,7 @@ impl EventMessageResponseBuilder {
     pub fn copy(
         &self,
         body: &crate::models::MessageCopyBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/copy", self.path))
             .json_body(body)
@@ -1027,7 +1040,7 @@ impl EventMessageResponseBuilder {
     pub fn create_forward(
         &self,
         body: &crate::models::MessageCreateForwardBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/createForward", self.path))
             .json_body(body)
@@ -1037,7 +1050,7 @@ impl EventMessageResponseBuilder {
     pub fn create_reply(
         &self,
         body: &crate::models::MessageCreateReplyBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/createReply", self.path))
             .json_body(body)
@@ -1047,7 +1060,7 @@ impl EventMessageResponseBuilder {
     pub fn create_reply_all(
         &self,
         body: &crate::models::MessageCreateReplyAllBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/createReplyAll", self.path))
             .json_body(body)
@@ -1057,7 +1070,7 @@ impl EventMessageResponseBuilder {
     pub fn forward(
         &self,
         body: &crate::models::MessageForwardBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/forward", self.path))
             .json_body(body)
@@ -1067,14 +1080,14 @@ impl EventMessageResponseBuilder {
     pub fn r#move(
         &self,
         body: &crate::models::MessageMoveBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/move", self.path))
             .json_body(body)
     }
 
     /// Calls the `permanentDelete` action (`POST .../permanentDelete`).
-    pub fn permanent_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn permanent_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/permanentDelete", self.path))
     }
@@ -1083,7 +1096,7 @@ impl EventMessageResponseBuilder {
     pub fn reply(
         &self,
         body: &crate::models::MessageReplyBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/reply", self.path))
             .json_body(body)
@@ -1093,14 +1106,14 @@ impl EventMessageResponseBuilder {
     pub fn reply_all(
         &self,
         body: &crate::models::MessageReplyAllBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/replyAll", self.path))
             .json_body(body)
     }
 
     /// Calls the `send` action (`POST .../send`).
-    pub fn send(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn send(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/send", self.path))
     }
@@ -1111,7 +1124,7 @@ impl EventMessageResponseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EventMessageResponseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1121,7 +1134,7 @@ impl EventMessageResponseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EventMessageResponseCollectionBuilder {
         EventMessageResponseCollectionBuilder {
@@ -1136,7 +1149,9 @@ impl EventMessageResponseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EventMessageResponse> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EventMessageResponse> {
         self.client.collection(self.path.clone())
     }
 
@@ -1147,7 +1162,7 @@ impl EventMessageResponseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1156,19 +1171,19 @@ impl EventMessageResponseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EventMessageResponse,
-    ) -> graph_core::Request<crate::models::EventMessageResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::EventMessageResponse> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyMessage> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyMessage> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -1178,7 +1193,7 @@ impl EventMessageResponseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FileAttachmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1187,7 +1202,10 @@ impl FileAttachmentBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> FileAttachmentBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> FileAttachmentBuilder {
         FileAttachmentBuilder {
             client,
             path: path.into(),
@@ -1200,7 +1218,7 @@ impl FileAttachmentBuilder {
     }
 
     /// Reads this `fileAttachment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::FileAttachment> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::FileAttachment> {
         self.client.entity(self.path.clone())
     }
 
@@ -1209,14 +1227,14 @@ impl FileAttachmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::FileAttachment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `fileAttachment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1226,7 +1244,7 @@ impl FileAttachmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FileAttachmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1236,7 +1254,7 @@ impl FileAttachmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FileAttachmentCollectionBuilder {
         FileAttachmentCollectionBuilder {
@@ -1251,7 +1269,7 @@ impl FileAttachmentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::FileAttachment> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::FileAttachment> {
         self.client.collection(self.path.clone())
     }
 
@@ -1262,7 +1280,7 @@ impl FileAttachmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1271,14 +1289,14 @@ impl FileAttachmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::FileAttachment,
-    ) -> graph_core::Request<crate::models::FileAttachment> {
+    ) -> msgraph_typed_core::Request<crate::models::FileAttachment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1286,7 +1304,7 @@ impl FileAttachmentCollectionBuilder {
     pub fn create_upload_session(
         &self,
         body: &crate::models::AttachmentCollectionCreateUploadSessionBody,
-    ) -> graph_core::Request<crate::models::UploadSession> {
+    ) -> msgraph_typed_core::Request<crate::models::UploadSession> {
         self.client
             .request(
                 http::Method::POST,
@@ -1301,7 +1319,7 @@ impl FileAttachmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InferenceClassificationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1311,7 +1329,7 @@ impl InferenceClassificationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> InferenceClassificationBuilder {
         InferenceClassificationBuilder {
@@ -1326,7 +1344,7 @@ impl InferenceClassificationBuilder {
     }
 
     /// Reads this `inferenceClassification` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::InferenceClassification> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::InferenceClassification> {
         self.client.entity(self.path.clone())
     }
 
@@ -1335,14 +1353,14 @@ impl InferenceClassificationBuilder {
     pub fn update(
         &self,
         body: &crate::models::InferenceClassification,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `inferenceClassification` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1361,7 +1379,7 @@ impl InferenceClassificationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InferenceClassificationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1371,7 +1389,7 @@ impl InferenceClassificationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> InferenceClassificationCollectionBuilder {
         InferenceClassificationCollectionBuilder {
@@ -1386,7 +1404,9 @@ impl InferenceClassificationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::InferenceClassification> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::InferenceClassification> {
         self.client.collection(self.path.clone())
     }
 
@@ -1397,7 +1417,7 @@ impl InferenceClassificationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1406,14 +1426,14 @@ impl InferenceClassificationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::InferenceClassification,
-    ) -> graph_core::Request<crate::models::InferenceClassification> {
+    ) -> msgraph_typed_core::Request<crate::models::InferenceClassification> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1423,7 +1443,7 @@ impl InferenceClassificationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InferenceClassificationOverrideBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1433,7 +1453,7 @@ impl InferenceClassificationOverrideBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> InferenceClassificationOverrideBuilder {
         InferenceClassificationOverrideBuilder {
@@ -1448,7 +1468,9 @@ impl InferenceClassificationOverrideBuilder {
     }
 
     /// Reads this `inferenceClassificationOverride` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::InferenceClassificationOverride> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::InferenceClassificationOverride> {
         self.client.entity(self.path.clone())
     }
 
@@ -1457,14 +1479,14 @@ impl InferenceClassificationOverrideBuilder {
     pub fn update(
         &self,
         body: &crate::models::InferenceClassificationOverride,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `inferenceClassificationOverride` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1474,7 +1496,7 @@ impl InferenceClassificationOverrideBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InferenceClassificationOverrideCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1484,7 +1506,7 @@ impl InferenceClassificationOverrideCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> InferenceClassificationOverrideCollectionBuilder {
         InferenceClassificationOverrideCollectionBuilder {
@@ -1501,7 +1523,7 @@ impl InferenceClassificationOverrideCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::InferenceClassificationOverride> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::InferenceClassificationOverride> {
         self.client.collection(self.path.clone())
     }
 
@@ -1512,7 +1534,7 @@ impl InferenceClassificationOverrideCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1521,14 +1543,14 @@ impl InferenceClassificationOverrideCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::InferenceClassificationOverride,
-    ) -> graph_core::Request<crate::models::InferenceClassificationOverride> {
+    ) -> msgraph_typed_core::Request<crate::models::InferenceClassificationOverride> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1538,7 +1560,7 @@ impl InferenceClassificationOverrideCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ItemAttachmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1547,7 +1569,10 @@ impl ItemAttachmentBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ItemAttachmentBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ItemAttachmentBuilder {
         ItemAttachmentBuilder {
             client,
             path: path.into(),
@@ -1560,7 +1585,7 @@ impl ItemAttachmentBuilder {
     }
 
     /// Reads this `itemAttachment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ItemAttachment> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ItemAttachment> {
         self.client.entity(self.path.clone())
     }
 
@@ -1569,14 +1594,14 @@ impl ItemAttachmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::ItemAttachment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `itemAttachment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1591,7 +1616,7 @@ impl ItemAttachmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ItemAttachmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1601,7 +1626,7 @@ impl ItemAttachmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ItemAttachmentCollectionBuilder {
         ItemAttachmentCollectionBuilder {
@@ -1616,7 +1641,7 @@ impl ItemAttachmentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ItemAttachment> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ItemAttachment> {
         self.client.collection(self.path.clone())
     }
 
@@ -1627,7 +1652,7 @@ impl ItemAttachmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1636,14 +1661,14 @@ impl ItemAttachmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ItemAttachment,
-    ) -> graph_core::Request<crate::models::ItemAttachment> {
+    ) -> msgraph_typed_core::Request<crate::models::ItemAttachment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1651,7 +1676,7 @@ impl ItemAttachmentCollectionBuilder {
     pub fn create_upload_session(
         &self,
         body: &crate::models::AttachmentCollectionCreateUploadSessionBody,
-    ) -> graph_core::Request<crate::models::UploadSession> {
+    ) -> msgraph_typed_core::Request<crate::models::UploadSession> {
         self.client
             .request(
                 http::Method::POST,
@@ -1666,7 +1691,7 @@ impl ItemAttachmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailFolderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1675,7 +1700,7 @@ impl MailFolderBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MailFolderBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> MailFolderBuilder {
         MailFolderBuilder {
             client,
             path: path.into(),
@@ -1688,7 +1713,7 @@ impl MailFolderBuilder {
     }
 
     /// Reads this `mailFolder` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyMailFolder> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyMailFolder> {
         self.client.entity(self.path.clone())
     }
 
@@ -1697,14 +1722,14 @@ impl MailFolderBuilder {
     pub fn update(
         &self,
         body: &crate::models::MailFolder,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mailFolder` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1758,7 +1783,7 @@ impl MailFolderBuilder {
     pub fn copy(
         &self,
         body: &crate::models::MailFolderCopyBody,
-    ) -> graph_core::Request<crate::models::AnyMailFolder> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMailFolder> {
         self.client
             .request(http::Method::POST, format!("{}/copy", self.path))
             .json_body(body)
@@ -1768,14 +1793,14 @@ impl MailFolderBuilder {
     pub fn r#move(
         &self,
         body: &crate::models::MailFolderMoveBody,
-    ) -> graph_core::Request<crate::models::AnyMailFolder> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMailFolder> {
         self.client
             .request(http::Method::POST, format!("{}/move", self.path))
             .json_body(body)
     }
 
     /// Calls the `permanentDelete` action (`POST .../permanentDelete`).
-    pub fn permanent_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn permanent_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/permanentDelete", self.path))
     }
@@ -1786,7 +1811,7 @@ impl MailFolderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailFolderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1795,7 +1820,10 @@ impl MailFolderCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MailFolderCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> MailFolderCollectionBuilder {
         MailFolderCollectionBuilder {
             client,
             path: path.into(),
@@ -1808,7 +1836,7 @@ impl MailFolderCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyMailFolder> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyMailFolder> {
         self.client.collection(self.path.clone())
     }
 
@@ -1819,7 +1847,7 @@ impl MailFolderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1828,14 +1856,14 @@ impl MailFolderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MailFolder,
-    ) -> graph_core::Request<crate::models::AnyMailFolder> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMailFolder> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1848,7 +1876,7 @@ impl MailFolderCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyMailFolder> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyMailFolder> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -1858,7 +1886,7 @@ impl MailFolderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailSearchFolderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1867,7 +1895,10 @@ impl MailSearchFolderBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MailSearchFolderBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> MailSearchFolderBuilder {
         MailSearchFolderBuilder {
             client,
             path: path.into(),
@@ -1880,7 +1911,7 @@ impl MailSearchFolderBuilder {
     }
 
     /// Reads this `mailSearchFolder` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MailSearchFolder> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MailSearchFolder> {
         self.client.entity(self.path.clone())
     }
 
@@ -1889,14 +1920,14 @@ impl MailSearchFolderBuilder {
     pub fn update(
         &self,
         body: &crate::models::MailSearchFolder,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mailSearchFolder` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1950,7 +1981,7 @@ impl MailSearchFolderBuilder {
     pub fn copy(
         &self,
         body: &crate::models::MailFolderCopyBody,
-    ) -> graph_core::Request<crate::models::AnyMailFolder> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMailFolder> {
         self.client
             .request(http::Method::POST, format!("{}/copy", self.path))
             .json_body(body)
@@ -1960,14 +1991,14 @@ impl MailSearchFolderBuilder {
     pub fn r#move(
         &self,
         body: &crate::models::MailFolderMoveBody,
-    ) -> graph_core::Request<crate::models::AnyMailFolder> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMailFolder> {
         self.client
             .request(http::Method::POST, format!("{}/move", self.path))
             .json_body(body)
     }
 
     /// Calls the `permanentDelete` action (`POST .../permanentDelete`).
-    pub fn permanent_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn permanent_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/permanentDelete", self.path))
     }
@@ -1978,7 +2009,7 @@ impl MailSearchFolderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailSearchFolderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1988,7 +2019,7 @@ impl MailSearchFolderCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MailSearchFolderCollectionBuilder {
         MailSearchFolderCollectionBuilder {
@@ -2003,7 +2034,7 @@ impl MailSearchFolderCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MailSearchFolder> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::MailSearchFolder> {
         self.client.collection(self.path.clone())
     }
 
@@ -2014,7 +2045,7 @@ impl MailSearchFolderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2023,19 +2054,19 @@ impl MailSearchFolderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MailSearchFolder,
-    ) -> graph_core::Request<crate::models::MailSearchFolder> {
+    ) -> msgraph_typed_core::Request<crate::models::MailSearchFolder> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyMailFolder> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyMailFolder> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -2045,7 +2076,7 @@ impl MailSearchFolderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MessageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2054,7 +2085,7 @@ impl MessageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MessageBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> MessageBuilder {
         MessageBuilder {
             client,
             path: path.into(),
@@ -2067,7 +2098,7 @@ impl MessageBuilder {
     }
 
     /// Reads this `message` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyMessage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyMessage> {
         self.client.entity(self.path.clone())
     }
 
@@ -2076,14 +2107,14 @@ impl MessageBuilder {
     pub fn update(
         &self,
         body: &crate::models::Message,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `message` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2128,7 +2159,7 @@ impl MessageBuilder {
     pub fn copy(
         &self,
         body: &crate::models::MessageCopyBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/copy", self.path))
             .json_body(body)
@@ -2138,7 +2169,7 @@ impl MessageBuilder {
     pub fn create_forward(
         &self,
         body: &crate::models::MessageCreateForwardBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/createForward", self.path))
             .json_body(body)
@@ -2148,7 +2179,7 @@ impl MessageBuilder {
     pub fn create_reply(
         &self,
         body: &crate::models::MessageCreateReplyBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/createReply", self.path))
             .json_body(body)
@@ -2158,7 +2189,7 @@ impl MessageBuilder {
     pub fn create_reply_all(
         &self,
         body: &crate::models::MessageCreateReplyAllBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/createReplyAll", self.path))
             .json_body(body)
@@ -2168,7 +2199,7 @@ impl MessageBuilder {
     pub fn forward(
         &self,
         body: &crate::models::MessageForwardBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/forward", self.path))
             .json_body(body)
@@ -2178,14 +2209,14 @@ impl MessageBuilder {
     pub fn r#move(
         &self,
         body: &crate::models::MessageMoveBody,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, format!("{}/move", self.path))
             .json_body(body)
     }
 
     /// Calls the `permanentDelete` action (`POST .../permanentDelete`).
-    pub fn permanent_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn permanent_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/permanentDelete", self.path))
     }
@@ -2194,7 +2225,7 @@ impl MessageBuilder {
     pub fn reply(
         &self,
         body: &crate::models::MessageReplyBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/reply", self.path))
             .json_body(body)
@@ -2204,14 +2235,14 @@ impl MessageBuilder {
     pub fn reply_all(
         &self,
         body: &crate::models::MessageReplyAllBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/replyAll", self.path))
             .json_body(body)
     }
 
     /// Calls the `send` action (`POST .../send`).
-    pub fn send(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn send(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/send", self.path))
     }
@@ -2222,7 +2253,7 @@ impl MessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MessageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2231,7 +2262,10 @@ impl MessageCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MessageCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> MessageCollectionBuilder {
         MessageCollectionBuilder {
             client,
             path: path.into(),
@@ -2244,7 +2278,7 @@ impl MessageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyMessage> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyMessage> {
         self.client.collection(self.path.clone())
     }
 
@@ -2255,7 +2289,7 @@ impl MessageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2264,14 +2298,14 @@ impl MessageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Message,
-    ) -> graph_core::Request<crate::models::AnyMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMessage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2312,7 +2346,7 @@ impl MessageCollectionBuilder {
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyMessage> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyMessage> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -2322,7 +2356,7 @@ impl MessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MessageRuleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2331,7 +2365,7 @@ impl MessageRuleBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> MessageRuleBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> MessageRuleBuilder {
         MessageRuleBuilder {
             client,
             path: path.into(),
@@ -2344,7 +2378,7 @@ impl MessageRuleBuilder {
     }
 
     /// Reads this `messageRule` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MessageRule> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MessageRule> {
         self.client.entity(self.path.clone())
     }
 
@@ -2353,14 +2387,14 @@ impl MessageRuleBuilder {
     pub fn update(
         &self,
         body: &crate::models::MessageRule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `messageRule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2370,7 +2404,7 @@ impl MessageRuleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MessageRuleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2380,7 +2414,7 @@ impl MessageRuleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MessageRuleCollectionBuilder {
         MessageRuleCollectionBuilder {
@@ -2395,7 +2429,7 @@ impl MessageRuleCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MessageRule> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::MessageRule> {
         self.client.collection(self.path.clone())
     }
 
@@ -2406,7 +2440,7 @@ impl MessageRuleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2415,14 +2449,14 @@ impl MessageRuleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MessageRule,
-    ) -> graph_core::Request<crate::models::MessageRule> {
+    ) -> msgraph_typed_core::Request<crate::models::MessageRule> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2432,7 +2466,7 @@ impl MessageRuleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiValueLegacyExtendedPropertyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2442,7 +2476,7 @@ impl MultiValueLegacyExtendedPropertyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MultiValueLegacyExtendedPropertyBuilder {
         MultiValueLegacyExtendedPropertyBuilder {
@@ -2459,7 +2493,7 @@ impl MultiValueLegacyExtendedPropertyBuilder {
     /// Reads this `multiValueLegacyExtendedProperty` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::MultiValueLegacyExtendedProperty> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MultiValueLegacyExtendedProperty> {
         self.client.entity(self.path.clone())
     }
 
@@ -2468,14 +2502,14 @@ impl MultiValueLegacyExtendedPropertyBuilder {
     pub fn update(
         &self,
         body: &crate::models::MultiValueLegacyExtendedProperty,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `multiValueLegacyExtendedProperty` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2485,7 +2519,7 @@ impl MultiValueLegacyExtendedPropertyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiValueLegacyExtendedPropertyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2495,7 +2529,7 @@ impl MultiValueLegacyExtendedPropertyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MultiValueLegacyExtendedPropertyCollectionBuilder {
         MultiValueLegacyExtendedPropertyCollectionBuilder {
@@ -2512,7 +2546,8 @@ impl MultiValueLegacyExtendedPropertyCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::MultiValueLegacyExtendedProperty> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MultiValueLegacyExtendedProperty>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -2523,7 +2558,7 @@ impl MultiValueLegacyExtendedPropertyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2532,14 +2567,14 @@ impl MultiValueLegacyExtendedPropertyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MultiValueLegacyExtendedProperty,
-    ) -> graph_core::Request<crate::models::MultiValueLegacyExtendedProperty> {
+    ) -> msgraph_typed_core::Request<crate::models::MultiValueLegacyExtendedProperty> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2549,7 +2584,7 @@ impl MultiValueLegacyExtendedPropertyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OutlookCategoryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2558,7 +2593,10 @@ impl OutlookCategoryBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OutlookCategoryBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> OutlookCategoryBuilder {
         OutlookCategoryBuilder {
             client,
             path: path.into(),
@@ -2571,7 +2609,7 @@ impl OutlookCategoryBuilder {
     }
 
     /// Reads this `outlookCategory` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OutlookCategory> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::OutlookCategory> {
         self.client.entity(self.path.clone())
     }
 
@@ -2580,14 +2618,14 @@ impl OutlookCategoryBuilder {
     pub fn update(
         &self,
         body: &crate::models::OutlookCategory,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `outlookCategory` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2597,7 +2635,7 @@ impl OutlookCategoryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OutlookCategoryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2607,7 +2645,7 @@ impl OutlookCategoryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OutlookCategoryCollectionBuilder {
         OutlookCategoryCollectionBuilder {
@@ -2622,7 +2660,7 @@ impl OutlookCategoryCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OutlookCategory> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::OutlookCategory> {
         self.client.collection(self.path.clone())
     }
 
@@ -2633,7 +2671,7 @@ impl OutlookCategoryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2642,14 +2680,14 @@ impl OutlookCategoryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OutlookCategory,
-    ) -> graph_core::Request<crate::models::OutlookCategory> {
+    ) -> msgraph_typed_core::Request<crate::models::OutlookCategory> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2664,7 +2702,7 @@ impl OutlookCategoryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OutlookItemBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2678,7 +2716,7 @@ impl OutlookItemBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OutlookItemBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> OutlookItemBuilder {
         OutlookItemBuilder {
             client,
             path: path.into(),
@@ -2691,7 +2729,7 @@ impl OutlookItemBuilder {
     }
 
     /// Reads this `outlookItem` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyOutlookItem> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyOutlookItem> {
         self.client.entity(self.path.clone())
     }
 
@@ -2700,14 +2738,14 @@ impl OutlookItemBuilder {
     pub fn update(
         &self,
         body: &crate::models::OutlookItem,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `outlookItem` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2722,7 +2760,7 @@ impl OutlookItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OutlookItemCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2737,7 +2775,7 @@ impl OutlookItemCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OutlookItemCollectionBuilder {
         OutlookItemCollectionBuilder {
@@ -2752,7 +2790,7 @@ impl OutlookItemCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyOutlookItem> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyOutlookItem> {
         self.client.collection(self.path.clone())
     }
 
@@ -2763,7 +2801,7 @@ impl OutlookItemCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2772,14 +2810,14 @@ impl OutlookItemCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OutlookItem,
-    ) -> graph_core::Request<crate::models::AnyOutlookItem> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyOutlookItem> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2874,7 +2912,7 @@ impl OutlookItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OutlookUserBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2883,7 +2921,7 @@ impl OutlookUserBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OutlookUserBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> OutlookUserBuilder {
         OutlookUserBuilder {
             client,
             path: path.into(),
@@ -2896,7 +2934,7 @@ impl OutlookUserBuilder {
     }
 
     /// Reads this `outlookUser` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OutlookUser> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::OutlookUser> {
         self.client.entity(self.path.clone())
     }
 
@@ -2905,14 +2943,14 @@ impl OutlookUserBuilder {
     pub fn update(
         &self,
         body: &crate::models::OutlookUser,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `outlookUser` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2925,7 +2963,9 @@ impl OutlookUserBuilder {
     }
 
     /// Calls the `supportedLanguages` function (`GET .../supportedLanguages`).
-    pub fn supported_languages(&self) -> graph_core::CollectionRequest<crate::models::LocaleInfo> {
+    pub fn supported_languages(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::LocaleInfo> {
         self.client
             .collection(format!("{}/supportedLanguages", self.path))
     }
@@ -2933,7 +2973,7 @@ impl OutlookUserBuilder {
     /// Calls the `supportedTimeZones` function (`GET .../supportedTimeZones`).
     pub fn supported_time_zones(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::TimeZoneInformation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::TimeZoneInformation> {
         self.client
             .collection(format!("{}/supportedTimeZones", self.path))
     }
@@ -2944,7 +2984,7 @@ impl OutlookUserBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OutlookUserCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2954,7 +2994,7 @@ impl OutlookUserCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OutlookUserCollectionBuilder {
         OutlookUserCollectionBuilder {
@@ -2969,7 +3009,7 @@ impl OutlookUserCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OutlookUser> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::OutlookUser> {
         self.client.collection(self.path.clone())
     }
 
@@ -2980,7 +3020,7 @@ impl OutlookUserCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2989,14 +3029,14 @@ impl OutlookUserCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OutlookUser,
-    ) -> graph_core::Request<crate::models::OutlookUser> {
+    ) -> msgraph_typed_core::Request<crate::models::OutlookUser> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3006,7 +3046,7 @@ impl OutlookUserCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReferenceAttachmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3015,7 +3055,10 @@ impl ReferenceAttachmentBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ReferenceAttachmentBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ReferenceAttachmentBuilder {
         ReferenceAttachmentBuilder {
             client,
             path: path.into(),
@@ -3028,7 +3071,7 @@ impl ReferenceAttachmentBuilder {
     }
 
     /// Reads this `referenceAttachment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ReferenceAttachment> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ReferenceAttachment> {
         self.client.entity(self.path.clone())
     }
 
@@ -3037,14 +3080,14 @@ impl ReferenceAttachmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::ReferenceAttachment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `referenceAttachment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3054,7 +3097,7 @@ impl ReferenceAttachmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReferenceAttachmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3064,7 +3107,7 @@ impl ReferenceAttachmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ReferenceAttachmentCollectionBuilder {
         ReferenceAttachmentCollectionBuilder {
@@ -3079,7 +3122,9 @@ impl ReferenceAttachmentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ReferenceAttachment> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ReferenceAttachment> {
         self.client.collection(self.path.clone())
     }
 
@@ -3090,7 +3135,7 @@ impl ReferenceAttachmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3099,14 +3144,14 @@ impl ReferenceAttachmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ReferenceAttachment,
-    ) -> graph_core::Request<crate::models::ReferenceAttachment> {
+    ) -> msgraph_typed_core::Request<crate::models::ReferenceAttachment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -3114,7 +3159,7 @@ impl ReferenceAttachmentCollectionBuilder {
     pub fn create_upload_session(
         &self,
         body: &crate::models::AttachmentCollectionCreateUploadSessionBody,
-    ) -> graph_core::Request<crate::models::UploadSession> {
+    ) -> msgraph_typed_core::Request<crate::models::UploadSession> {
         self.client
             .request(
                 http::Method::POST,
@@ -3129,7 +3174,7 @@ impl ReferenceAttachmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SingleValueLegacyExtendedPropertyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3139,7 +3184,7 @@ impl SingleValueLegacyExtendedPropertyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SingleValueLegacyExtendedPropertyBuilder {
         SingleValueLegacyExtendedPropertyBuilder {
@@ -3156,7 +3201,7 @@ impl SingleValueLegacyExtendedPropertyBuilder {
     /// Reads this `singleValueLegacyExtendedProperty` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::SingleValueLegacyExtendedProperty> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SingleValueLegacyExtendedProperty> {
         self.client.entity(self.path.clone())
     }
 
@@ -3165,14 +3210,14 @@ impl SingleValueLegacyExtendedPropertyBuilder {
     pub fn update(
         &self,
         body: &crate::models::SingleValueLegacyExtendedProperty,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `singleValueLegacyExtendedProperty` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3182,7 +3227,7 @@ impl SingleValueLegacyExtendedPropertyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SingleValueLegacyExtendedPropertyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3192,7 +3237,7 @@ impl SingleValueLegacyExtendedPropertyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SingleValueLegacyExtendedPropertyCollectionBuilder {
         SingleValueLegacyExtendedPropertyCollectionBuilder {
@@ -3209,7 +3254,8 @@ impl SingleValueLegacyExtendedPropertyCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SingleValueLegacyExtendedProperty> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SingleValueLegacyExtendedProperty>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -3220,7 +3266,7 @@ impl SingleValueLegacyExtendedPropertyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3229,14 +3275,14 @@ impl SingleValueLegacyExtendedPropertyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SingleValueLegacyExtendedProperty,
-    ) -> graph_core::Request<crate::models::SingleValueLegacyExtendedProperty> {
+    ) -> msgraph_typed_core::Request<crate::models::SingleValueLegacyExtendedProperty> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct NotebookBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,7 @@ impl NotebookBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> NotebookBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> NotebookBuilder {
         NotebookBuilder {
             client,
             path: path.into(),
@@ -28,7 +28,7 @@ impl NotebookBuilder {
     }
 
     /// Reads this `notebook` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Notebook> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Notebook> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +37,14 @@ impl NotebookBuilder {
     pub fn update(
         &self,
         body: &crate::models::Notebook,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `notebook` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -68,7 +68,7 @@ impl NotebookBuilder {
     pub fn copy_notebook(
         &self,
         body: &crate::models::NotebookCopyNotebookBody,
-    ) -> graph_core::Request<crate::models::OnenoteOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::OnenoteOperation> {
         self.client
             .request(http::Method::POST, format!("{}/copyNotebook", self.path))
             .json_body(body)
@@ -80,7 +80,7 @@ impl NotebookBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct NotebookCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -89,7 +89,10 @@ impl NotebookCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> NotebookCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> NotebookCollectionBuilder {
         NotebookCollectionBuilder {
             client,
             path: path.into(),
@@ -102,7 +105,7 @@ impl NotebookCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Notebook> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Notebook> {
         self.client.collection(self.path.clone())
     }
 
@@ -113,7 +116,7 @@ impl NotebookCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -122,14 +125,14 @@ impl NotebookCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Notebook,
-    ) -> graph_core::Request<crate::models::Notebook> {
+    ) -> msgraph_typed_core::Request<crate::models::Notebook> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -137,7 +140,7 @@ impl NotebookCollectionBuilder {
     pub fn get_notebook_from_web_url(
         &self,
         body: &crate::models::NotebookCollectionGetNotebookFromWebUrlBody,
-    ) -> graph_core::Request<crate::models::CopyNotebookModel> {
+    ) -> msgraph_typed_core::Request<crate::models::CopyNotebookModel> {
         self.client
             .request(
                 http::Method::POST,
@@ -150,7 +153,7 @@ impl NotebookCollectionBuilder {
     pub fn get_recent_notebooks(
         &self,
         include_personal_notebooks: bool,
-    ) -> graph_core::CollectionRequest<crate::models::RecentNotebook> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::RecentNotebook> {
         self.client.collection(format!(
             "{}/getRecentNotebooks(includePersonalNotebooks={})",
             self.path,
@@ -164,7 +167,7 @@ impl NotebookCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -173,7 +176,7 @@ impl OnenoteBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OnenoteBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> OnenoteBuilder {
         OnenoteBuilder {
             client,
             path: path.into(),
@@ -186,7 +189,7 @@ impl OnenoteBuilder {
     }
 
     /// Reads this `onenote` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Onenote> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Onenote> {
         self.client.entity(self.path.clone())
     }
 
@@ -195,14 +198,14 @@ impl OnenoteBuilder {
     pub fn update(
         &self,
         body: &crate::models::Onenote,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onenote` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -264,7 +267,7 @@ impl OnenoteBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -273,7 +276,10 @@ impl OnenoteCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OnenoteCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> OnenoteCollectionBuilder {
         OnenoteCollectionBuilder {
             client,
             path: path.into(),
@@ -286,7 +292,7 @@ impl OnenoteCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Onenote> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Onenote> {
         self.client.collection(self.path.clone())
     }
 
@@ -297,7 +303,7 @@ impl OnenoteCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -306,14 +312,14 @@ impl OnenoteCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Onenote,
-    ) -> graph_core::Request<crate::models::Onenote> {
+    ) -> msgraph_typed_core::Request<crate::models::Onenote> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -323,7 +329,7 @@ impl OnenoteCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -332,7 +338,10 @@ impl OnenoteOperationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OnenoteOperationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> OnenoteOperationBuilder {
         OnenoteOperationBuilder {
             client,
             path: path.into(),
@@ -345,7 +354,7 @@ impl OnenoteOperationBuilder {
     }
 
     /// Reads this `onenoteOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OnenoteOperation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::OnenoteOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -354,14 +363,14 @@ impl OnenoteOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnenoteOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onenoteOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -371,7 +380,7 @@ impl OnenoteOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -381,7 +390,7 @@ impl OnenoteOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnenoteOperationCollectionBuilder {
         OnenoteOperationCollectionBuilder {
@@ -396,7 +405,7 @@ impl OnenoteOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OnenoteOperation> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::OnenoteOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -407,7 +416,7 @@ impl OnenoteOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -416,14 +425,14 @@ impl OnenoteOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnenoteOperation,
-    ) -> graph_core::Request<crate::models::OnenoteOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::OnenoteOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -433,7 +442,7 @@ impl OnenoteOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenotePageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -442,7 +451,7 @@ impl OnenotePageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OnenotePageBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> OnenotePageBuilder {
         OnenotePageBuilder {
             client,
             path: path.into(),
@@ -455,7 +464,7 @@ impl OnenotePageBuilder {
     }
 
     /// Reads this `onenotePage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OnenotePage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::OnenotePage> {
         self.client.entity(self.path.clone())
     }
 
@@ -464,14 +473,14 @@ impl OnenotePageBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnenotePage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onenotePage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -495,7 +504,7 @@ impl OnenotePageBuilder {
     pub fn copy_to_section(
         &self,
         body: &crate::models::OnenotePageCopyToSectionBody,
-    ) -> graph_core::Request<crate::models::OnenoteOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::OnenoteOperation> {
         self.client
             .request(http::Method::POST, format!("{}/copyToSection", self.path))
             .json_body(body)
@@ -505,7 +514,7 @@ impl OnenotePageBuilder {
     pub fn onenote_patch_content(
         &self,
         body: &crate::models::OnenotePageOnenotePatchContentBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -515,7 +524,7 @@ impl OnenotePageBuilder {
     }
 
     /// Calls the `preview` function (`GET .../preview`).
-    pub fn preview(&self) -> graph_core::Request<crate::models::OnenotePagePreview> {
+    pub fn preview(&self) -> msgraph_typed_core::Request<crate::models::OnenotePagePreview> {
         self.client
             .request(http::Method::GET, format!("{}/preview", self.path))
     }
@@ -526,7 +535,7 @@ impl OnenotePageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenotePageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -536,7 +545,7 @@ impl OnenotePageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnenotePageCollectionBuilder {
         OnenotePageCollectionBuilder {
@@ -551,7 +560,7 @@ impl OnenotePageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OnenotePage> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::OnenotePage> {
         self.client.collection(self.path.clone())
     }
 
@@ -562,7 +571,7 @@ impl OnenotePageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -571,14 +580,14 @@ impl OnenotePageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnenotePage,
-    ) -> graph_core::Request<crate::models::OnenotePage> {
+    ) -> msgraph_typed_core::Request<crate::models::OnenotePage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -588,7 +597,7 @@ impl OnenotePageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteResourceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -597,7 +606,10 @@ impl OnenoteResourceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OnenoteResourceBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> OnenoteResourceBuilder {
         OnenoteResourceBuilder {
             client,
             path: path.into(),
@@ -610,7 +622,7 @@ impl OnenoteResourceBuilder {
     }
 
     /// Reads this `onenoteResource` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OnenoteResource> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::OnenoteResource> {
         self.client.entity(self.path.clone())
     }
 
@@ -619,14 +631,14 @@ impl OnenoteResourceBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnenoteResource,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onenoteResource` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -636,7 +648,7 @@ impl OnenoteResourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteResourceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -646,7 +658,7 @@ impl OnenoteResourceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnenoteResourceCollectionBuilder {
         OnenoteResourceCollectionBuilder {
@@ -661,7 +673,7 @@ impl OnenoteResourceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OnenoteResource> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::OnenoteResource> {
         self.client.collection(self.path.clone())
     }
 
@@ -672,7 +684,7 @@ impl OnenoteResourceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -681,14 +693,14 @@ impl OnenoteResourceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnenoteResource,
-    ) -> graph_core::Request<crate::models::OnenoteResource> {
+    ) -> msgraph_typed_core::Request<crate::models::OnenoteResource> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -698,7 +710,7 @@ impl OnenoteResourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteSectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -707,7 +719,10 @@ impl OnenoteSectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OnenoteSectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> OnenoteSectionBuilder {
         OnenoteSectionBuilder {
             client,
             path: path.into(),
@@ -720,7 +735,7 @@ impl OnenoteSectionBuilder {
     }
 
     /// Reads this `onenoteSection` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OnenoteSection> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::OnenoteSection> {
         self.client.entity(self.path.clone())
     }
 
@@ -729,14 +744,14 @@ impl OnenoteSectionBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnenoteSection,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onenoteSection` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -768,7 +783,7 @@ impl OnenoteSectionBuilder {
     pub fn copy_to_notebook(
         &self,
         body: &crate::models::OnenoteSectionCopyToNotebookBody,
-    ) -> graph_core::Request<crate::models::OnenoteOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::OnenoteOperation> {
         self.client
             .request(http::Method::POST, format!("{}/copyToNotebook", self.path))
             .json_body(body)
@@ -778,7 +793,7 @@ impl OnenoteSectionBuilder {
     pub fn copy_to_section_group(
         &self,
         body: &crate::models::OnenoteSectionCopyToSectionGroupBody,
-    ) -> graph_core::Request<crate::models::OnenoteOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::OnenoteOperation> {
         self.client
             .request(
                 http::Method::POST,
@@ -793,7 +808,7 @@ impl OnenoteSectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteSectionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -803,7 +818,7 @@ impl OnenoteSectionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnenoteSectionCollectionBuilder {
         OnenoteSectionCollectionBuilder {
@@ -818,7 +833,7 @@ impl OnenoteSectionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OnenoteSection> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::OnenoteSection> {
         self.client.collection(self.path.clone())
     }
 
@@ -829,7 +844,7 @@ impl OnenoteSectionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -838,14 +853,14 @@ impl OnenoteSectionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnenoteSection,
-    ) -> graph_core::Request<crate::models::OnenoteSection> {
+    ) -> msgraph_typed_core::Request<crate::models::OnenoteSection> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -855,7 +870,7 @@ impl OnenoteSectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SectionGroupBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -864,7 +879,7 @@ impl SectionGroupBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SectionGroupBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> SectionGroupBuilder {
         SectionGroupBuilder {
             client,
             path: path.into(),
@@ -877,7 +892,7 @@ impl SectionGroupBuilder {
     }
 
     /// Reads this `sectionGroup` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SectionGroup> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SectionGroup> {
         self.client.entity(self.path.clone())
     }
 
@@ -886,14 +901,14 @@ impl SectionGroupBuilder {
     pub fn update(
         &self,
         body: &crate::models::SectionGroup,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sectionGroup` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -935,7 +950,7 @@ impl SectionGroupBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SectionGroupCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -945,7 +960,7 @@ impl SectionGroupCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SectionGroupCollectionBuilder {
         SectionGroupCollectionBuilder {
@@ -960,7 +975,7 @@ impl SectionGroupCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SectionGroup> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SectionGroup> {
         self.client.collection(self.path.clone())
     }
 
@@ -971,7 +986,7 @@ impl SectionGroupCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -980,14 +995,14 @@ impl SectionGroupCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SectionGroup,
-    ) -> graph_core::Request<crate::models::SectionGroup> {
+    ) -> msgraph_typed_core::Request<crate::models::SectionGroup> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementFilePropertiesBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16,7 +16,7 @@ impl AgreementFilePropertiesBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AgreementFilePropertiesBuilder {
         AgreementFilePropertiesBuilder {
@@ -31,7 +31,9 @@ impl AgreementFilePropertiesBuilder {
     }
 
     /// Reads this `agreementFileProperties` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyAgreementFileProperties> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyAgreementFileProperties> {
         self.client.entity(self.path.clone())
     }
 
@@ -40,14 +42,14 @@ impl AgreementFilePropertiesBuilder {
     pub fn update(
         &self,
         body: &crate::models::AgreementFileProperties,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `agreementFileProperties` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -57,7 +59,7 @@ impl AgreementFilePropertiesBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementFilePropertiesCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -67,7 +69,7 @@ impl AgreementFilePropertiesCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AgreementFilePropertiesCollectionBuilder {
         AgreementFilePropertiesCollectionBuilder {
@@ -82,7 +84,9 @@ impl AgreementFilePropertiesCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyAgreementFileProperties> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyAgreementFileProperties> {
         self.client.collection(self.path.clone())
     }
 
@@ -93,7 +97,7 @@ impl AgreementFilePropertiesCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -102,14 +106,14 @@ impl AgreementFilePropertiesCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AgreementFileProperties,
-    ) -> graph_core::Request<crate::models::AnyAgreementFileProperties> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyAgreementFileProperties> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -150,7 +154,7 @@ impl AgreementFilePropertiesCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AiInteractionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -159,7 +163,10 @@ impl AiInteractionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AiInteractionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AiInteractionBuilder {
         AiInteractionBuilder {
             client,
             path: path.into(),
@@ -172,7 +179,7 @@ impl AiInteractionBuilder {
     }
 
     /// Reads this `aiInteraction` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AiInteraction> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AiInteraction> {
         self.client.entity(self.path.clone())
     }
 
@@ -181,14 +188,14 @@ impl AiInteractionBuilder {
     pub fn update(
         &self,
         body: &crate::models::AiInteraction,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `aiInteraction` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -198,7 +205,7 @@ impl AiInteractionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AiInteractionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -208,7 +215,7 @@ impl AiInteractionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AiInteractionCollectionBuilder {
         AiInteractionCollectionBuilder {
@@ -223,7 +230,7 @@ impl AiInteractionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AiInteraction> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AiInteraction> {
         self.client.collection(self.path.clone())
     }
 
@@ -234,7 +241,7 @@ impl AiInteractionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -243,14 +250,14 @@ impl AiInteractionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AiInteraction,
-    ) -> graph_core::Request<crate::models::AiInteraction> {
+    ) -> msgraph_typed_core::Request<crate::models::AiInteraction> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -260,7 +267,7 @@ impl AiInteractionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttendanceRecordBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -269,7 +276,10 @@ impl AttendanceRecordBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AttendanceRecordBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AttendanceRecordBuilder {
         AttendanceRecordBuilder {
             client,
             path: path.into(),
@@ -282,7 +292,7 @@ impl AttendanceRecordBuilder {
     }
 
     /// Reads this `attendanceRecord` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AttendanceRecord> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AttendanceRecord> {
         self.client.entity(self.path.clone())
     }
 
@@ -291,14 +301,14 @@ impl AttendanceRecordBuilder {
     pub fn update(
         &self,
         body: &crate::models::AttendanceRecord,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `attendanceRecord` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -308,7 +318,7 @@ impl AttendanceRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttendanceRecordCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -318,7 +328,7 @@ impl AttendanceRecordCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AttendanceRecordCollectionBuilder {
         AttendanceRecordCollectionBuilder {
@@ -333,7 +343,7 @@ impl AttendanceRecordCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AttendanceRecord> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AttendanceRecord> {
         self.client.collection(self.path.clone())
     }
 
@@ -344,7 +354,7 @@ impl AttendanceRecordCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -353,14 +363,14 @@ impl AttendanceRecordCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AttendanceRecord,
-    ) -> graph_core::Request<crate::models::AttendanceRecord> {
+    ) -> msgraph_typed_core::Request<crate::models::AttendanceRecord> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -370,7 +380,7 @@ impl AttendanceRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationConditionApplicationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -380,7 +390,7 @@ impl AuthenticationConditionApplicationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationConditionApplicationBuilder {
         AuthenticationConditionApplicationBuilder {
@@ -397,7 +407,7 @@ impl AuthenticationConditionApplicationBuilder {
     /// Reads this `authenticationConditionApplication` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AuthenticationConditionApplication> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AuthenticationConditionApplication> {
         self.client.entity(self.path.clone())
     }
 
@@ -406,14 +416,14 @@ impl AuthenticationConditionApplicationBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuthenticationConditionApplication,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authenticationConditionApplication` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -423,7 +433,7 @@ impl AuthenticationConditionApplicationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationConditionApplicationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -433,7 +443,7 @@ impl AuthenticationConditionApplicationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationConditionApplicationCollectionBuilder {
         AuthenticationConditionApplicationCollectionBuilder {
@@ -450,7 +460,8 @@ impl AuthenticationConditionApplicationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AuthenticationConditionApplication> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AuthenticationConditionApplication>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -461,7 +472,7 @@ impl AuthenticationConditionApplicationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -470,14 +481,14 @@ impl AuthenticationConditionApplicationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuthenticationConditionApplication,
-    ) -> graph_core::Request<crate::models::AuthenticationConditionApplication> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationConditionApplication> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -492,7 +503,7 @@ impl AuthenticationConditionApplicationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BaseItemBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -506,7 +517,7 @@ impl BaseItemBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BaseItemBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> BaseItemBuilder {
         BaseItemBuilder {
             client,
             path: path.into(),
@@ -519,7 +530,7 @@ impl BaseItemBuilder {
     }
 
     /// Reads this `baseItem` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyBaseItem> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyBaseItem> {
         self.client.entity(self.path.clone())
     }
 
@@ -528,14 +539,14 @@ impl BaseItemBuilder {
     pub fn update(
         &self,
         body: &crate::models::BaseItem,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `baseItem` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -568,7 +579,7 @@ impl BaseItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BaseItemCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -582,7 +593,10 @@ impl BaseItemCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BaseItemCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BaseItemCollectionBuilder {
         BaseItemCollectionBuilder {
             client,
             path: path.into(),
@@ -595,7 +609,7 @@ impl BaseItemCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyBaseItem> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyBaseItem> {
         self.client.collection(self.path.clone())
     }
 
@@ -606,7 +620,7 @@ impl BaseItemCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -615,14 +629,14 @@ impl BaseItemCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BaseItem,
-    ) -> graph_core::Request<crate::models::AnyBaseItem> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyBaseItem> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -722,7 +736,7 @@ impl BaseItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BaseItemVersionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -731,7 +745,10 @@ impl BaseItemVersionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BaseItemVersionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BaseItemVersionBuilder {
         BaseItemVersionBuilder {
             client,
             path: path.into(),
@@ -744,7 +761,7 @@ impl BaseItemVersionBuilder {
     }
 
     /// Reads this `baseItemVersion` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyBaseItemVersion> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyBaseItemVersion> {
         self.client.entity(self.path.clone())
     }
 
@@ -753,14 +770,14 @@ impl BaseItemVersionBuilder {
     pub fn update(
         &self,
         body: &crate::models::BaseItemVersion,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `baseItemVersion` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -770,7 +787,7 @@ impl BaseItemVersionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BaseItemVersionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -780,7 +797,7 @@ impl BaseItemVersionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BaseItemVersionCollectionBuilder {
         BaseItemVersionCollectionBuilder {
@@ -795,7 +812,7 @@ impl BaseItemVersionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyBaseItemVersion> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyBaseItemVersion> {
         self.client.collection(self.path.clone())
     }
 
@@ -806,7 +823,7 @@ impl BaseItemVersionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -815,14 +832,14 @@ impl BaseItemVersionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BaseItemVersion,
-    ) -> graph_core::Request<crate::models::AnyBaseItemVersion> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyBaseItemVersion> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -859,7 +876,7 @@ impl BaseItemVersionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BaseMapFeatureBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -868,7 +885,10 @@ impl BaseMapFeatureBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BaseMapFeatureBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BaseMapFeatureBuilder {
         BaseMapFeatureBuilder {
             client,
             path: path.into(),
@@ -881,7 +901,7 @@ impl BaseMapFeatureBuilder {
     }
 
     /// Reads this `baseMapFeature` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyBaseMapFeature> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyBaseMapFeature> {
         self.client.entity(self.path.clone())
     }
 
@@ -890,14 +910,14 @@ impl BaseMapFeatureBuilder {
     pub fn update(
         &self,
         body: &crate::models::BaseMapFeature,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `baseMapFeature` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -907,7 +927,7 @@ impl BaseMapFeatureBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BaseMapFeatureCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -917,7 +937,7 @@ impl BaseMapFeatureCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BaseMapFeatureCollectionBuilder {
         BaseMapFeatureCollectionBuilder {
@@ -932,7 +952,7 @@ impl BaseMapFeatureCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyBaseMapFeature> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyBaseMapFeature> {
         self.client.collection(self.path.clone())
     }
 
@@ -943,7 +963,7 @@ impl BaseMapFeatureCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -952,14 +972,14 @@ impl BaseMapFeatureCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BaseMapFeature,
-    ) -> graph_core::Request<crate::models::AnyBaseMapFeature> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyBaseMapFeature> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1023,7 +1043,7 @@ impl BaseMapFeatureCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1032,7 +1052,7 @@ impl CallEventBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CallEventBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> CallEventBuilder {
         CallEventBuilder {
             client,
             path: path.into(),
@@ -1045,7 +1065,7 @@ impl CallEventBuilder {
     }
 
     /// Reads this `callEvent` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyCallEvent> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyCallEvent> {
         self.client.entity(self.path.clone())
     }
 
@@ -1054,14 +1074,14 @@ impl CallEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::CallEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `callEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1080,7 +1100,7 @@ impl CallEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1089,7 +1109,10 @@ impl CallEventCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CallEventCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CallEventCollectionBuilder {
         CallEventCollectionBuilder {
             client,
             path: path.into(),
@@ -1102,7 +1125,7 @@ impl CallEventCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyCallEvent> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyCallEvent> {
         self.client.collection(self.path.clone())
     }
 
@@ -1113,7 +1136,7 @@ impl CallEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1122,14 +1145,14 @@ impl CallEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CallEvent,
-    ) -> graph_core::Request<crate::models::AnyCallEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyCallEvent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1147,7 +1170,7 @@ impl CallEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChangeTrackedEntityBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1156,7 +1179,10 @@ impl ChangeTrackedEntityBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ChangeTrackedEntityBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ChangeTrackedEntityBuilder {
         ChangeTrackedEntityBuilder {
             client,
             path: path.into(),
@@ -1169,7 +1195,7 @@ impl ChangeTrackedEntityBuilder {
     }
 
     /// Reads this `changeTrackedEntity` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyChangeTrackedEntity> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyChangeTrackedEntity> {
         self.client.entity(self.path.clone())
     }
 
@@ -1178,19 +1204,19 @@ impl ChangeTrackedEntityBuilder {
     pub fn update(
         &self,
         body: &crate::models::ChangeTrackedEntity,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `changeTrackedEntity` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `stageForDeletion` action (`POST .../stageForDeletion`).
-    pub fn stage_for_deletion(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stage_for_deletion(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/stageForDeletion", self.path),
@@ -1203,7 +1229,7 @@ impl ChangeTrackedEntityBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChangeTrackedEntityCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1213,7 +1239,7 @@ impl ChangeTrackedEntityCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ChangeTrackedEntityCollectionBuilder {
         ChangeTrackedEntityCollectionBuilder {
@@ -1228,7 +1254,9 @@ impl ChangeTrackedEntityCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyChangeTrackedEntity> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyChangeTrackedEntity> {
         self.client.collection(self.path.clone())
     }
 
@@ -1239,7 +1267,7 @@ impl ChangeTrackedEntityCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1248,14 +1276,14 @@ impl ChangeTrackedEntityCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ChangeTrackedEntity,
-    ) -> graph_core::Request<crate::models::AnyChangeTrackedEntity> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyChangeTrackedEntity> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1397,7 +1425,7 @@ impl ChangeTrackedEntityCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotPackageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1406,7 +1434,10 @@ impl CopilotPackageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CopilotPackageBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> CopilotPackageBuilder {
         CopilotPackageBuilder {
             client,
             path: path.into(),
@@ -1419,7 +1450,7 @@ impl CopilotPackageBuilder {
     }
 
     /// Reads this `copilotPackage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyCopilotPackage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyCopilotPackage> {
         self.client.entity(self.path.clone())
     }
 
@@ -1428,14 +1459,14 @@ impl CopilotPackageBuilder {
     pub fn update(
         &self,
         body: &crate::models::CopilotPackage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `copilotPackage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1445,7 +1476,7 @@ impl CopilotPackageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotPackageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1455,7 +1486,7 @@ impl CopilotPackageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CopilotPackageCollectionBuilder {
         CopilotPackageCollectionBuilder {
@@ -1470,7 +1501,7 @@ impl CopilotPackageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyCopilotPackage> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyCopilotPackage> {
         self.client.collection(self.path.clone())
     }
 
@@ -1481,7 +1512,7 @@ impl CopilotPackageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1490,14 +1521,14 @@ impl CopilotPackageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CopilotPackage,
-    ) -> graph_core::Request<crate::models::AnyCopilotPackage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyCopilotPackage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1518,7 +1549,7 @@ impl CopilotPackageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomDataProvidedResourceFileBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1528,7 +1559,7 @@ impl CustomDataProvidedResourceFileBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CustomDataProvidedResourceFileBuilder {
         CustomDataProvidedResourceFileBuilder {
@@ -1543,7 +1574,9 @@ impl CustomDataProvidedResourceFileBuilder {
     }
 
     /// Reads this `customDataProvidedResourceFile` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CustomDataProvidedResourceFile> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::CustomDataProvidedResourceFile> {
         self.client.entity(self.path.clone())
     }
 
@@ -1552,14 +1585,14 @@ impl CustomDataProvidedResourceFileBuilder {
     pub fn update(
         &self,
         body: &crate::models::CustomDataProvidedResourceFile,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `customDataProvidedResourceFile` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1569,7 +1602,7 @@ impl CustomDataProvidedResourceFileBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomDataProvidedResourceFileCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1579,7 +1612,7 @@ impl CustomDataProvidedResourceFileCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CustomDataProvidedResourceFileCollectionBuilder {
         CustomDataProvidedResourceFileCollectionBuilder {
@@ -1596,7 +1629,7 @@ impl CustomDataProvidedResourceFileCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::CustomDataProvidedResourceFile> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::CustomDataProvidedResourceFile> {
         self.client.collection(self.path.clone())
     }
 
@@ -1607,7 +1640,7 @@ impl CustomDataProvidedResourceFileCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1616,14 +1649,14 @@ impl CustomDataProvidedResourceFileCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CustomDataProvidedResourceFile,
-    ) -> graph_core::Request<crate::models::CustomDataProvidedResourceFile> {
+    ) -> msgraph_typed_core::Request<crate::models::CustomDataProvidedResourceFile> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1633,7 +1666,7 @@ impl CustomDataProvidedResourceFileCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DataSecurityAndGovernanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1643,7 +1676,7 @@ impl DataSecurityAndGovernanceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DataSecurityAndGovernanceBuilder {
         DataSecurityAndGovernanceBuilder {
@@ -1658,7 +1691,9 @@ impl DataSecurityAndGovernanceBuilder {
     }
 
     /// Reads this `dataSecurityAndGovernance` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyDataSecurityAndGovernance> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyDataSecurityAndGovernance> {
         self.client.entity(self.path.clone())
     }
 
@@ -1667,14 +1702,14 @@ impl DataSecurityAndGovernanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::DataSecurityAndGovernance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `dataSecurityAndGovernance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1693,7 +1728,7 @@ impl DataSecurityAndGovernanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DataSecurityAndGovernanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1703,7 +1738,7 @@ impl DataSecurityAndGovernanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DataSecurityAndGovernanceCollectionBuilder {
         DataSecurityAndGovernanceCollectionBuilder {
@@ -1720,7 +1755,7 @@ impl DataSecurityAndGovernanceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyDataSecurityAndGovernance> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyDataSecurityAndGovernance> {
         self.client.collection(self.path.clone())
     }
 
@@ -1731,7 +1766,7 @@ impl DataSecurityAndGovernanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1740,14 +1775,14 @@ impl DataSecurityAndGovernanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DataSecurityAndGovernance,
-    ) -> graph_core::Request<crate::models::AnyDataSecurityAndGovernance> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyDataSecurityAndGovernance> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1785,7 +1820,7 @@ impl DataSecurityAndGovernanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeltaParticipantsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1794,7 +1829,10 @@ impl DeltaParticipantsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DeltaParticipantsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DeltaParticipantsBuilder {
         DeltaParticipantsBuilder {
             client,
             path: path.into(),
@@ -1807,7 +1845,7 @@ impl DeltaParticipantsBuilder {
     }
 
     /// Reads this `deltaParticipants` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeltaParticipants> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DeltaParticipants> {
         self.client.entity(self.path.clone())
     }
 
@@ -1816,14 +1854,14 @@ impl DeltaParticipantsBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeltaParticipants,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deltaParticipants` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1842,7 +1880,7 @@ impl DeltaParticipantsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeltaParticipantsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1852,7 +1890,7 @@ impl DeltaParticipantsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeltaParticipantsCollectionBuilder {
         DeltaParticipantsCollectionBuilder {
@@ -1867,7 +1905,7 @@ impl DeltaParticipantsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DeltaParticipants> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::DeltaParticipants> {
         self.client.collection(self.path.clone())
     }
 
@@ -1878,7 +1916,7 @@ impl DeltaParticipantsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1887,14 +1925,14 @@ impl DeltaParticipantsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeltaParticipants,
-    ) -> graph_core::Request<crate::models::DeltaParticipants> {
+    ) -> msgraph_typed_core::Request<crate::models::DeltaParticipants> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1904,7 +1942,7 @@ impl DeltaParticipantsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceManagementCachedReportConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1914,7 +1952,7 @@ impl DeviceManagementCachedReportConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceManagementCachedReportConfigurationBuilder {
         DeviceManagementCachedReportConfigurationBuilder {
@@ -1931,7 +1969,8 @@ impl DeviceManagementCachedReportConfigurationBuilder {
     /// Reads this `deviceManagementCachedReportConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DeviceManagementCachedReportConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DeviceManagementCachedReportConfiguration>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -1940,14 +1979,14 @@ impl DeviceManagementCachedReportConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeviceManagementCachedReportConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deviceManagementCachedReportConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1957,7 +1996,7 @@ impl DeviceManagementCachedReportConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceManagementCachedReportConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1967,7 +2006,7 @@ impl DeviceManagementCachedReportConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeviceManagementCachedReportConfigurationCollectionBuilder {
         DeviceManagementCachedReportConfigurationCollectionBuilder {
@@ -1984,8 +2023,9 @@ impl DeviceManagementCachedReportConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DeviceManagementCachedReportConfiguration>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::DeviceManagementCachedReportConfiguration,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -1996,7 +2036,7 @@ impl DeviceManagementCachedReportConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2005,14 +2045,14 @@ impl DeviceManagementCachedReportConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeviceManagementCachedReportConfiguration,
-    ) -> graph_core::Request<crate::models::DeviceManagementCachedReportConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::DeviceManagementCachedReportConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2022,7 +2062,7 @@ impl DeviceManagementCachedReportConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationOrganizationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2032,7 +2072,7 @@ impl EducationOrganizationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationOrganizationBuilder {
         EducationOrganizationBuilder {
@@ -2047,7 +2087,9 @@ impl EducationOrganizationBuilder {
     }
 
     /// Reads this `educationOrganization` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyEducationOrganization> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyEducationOrganization> {
         self.client.entity(self.path.clone())
     }
 
@@ -2056,14 +2098,14 @@ impl EducationOrganizationBuilder {
     pub fn update(
         &self,
         body: &crate::models::EducationOrganization,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `educationOrganization` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2073,7 +2115,7 @@ impl EducationOrganizationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationOrganizationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2083,7 +2125,7 @@ impl EducationOrganizationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EducationOrganizationCollectionBuilder {
         EducationOrganizationCollectionBuilder {
@@ -2098,7 +2140,9 @@ impl EducationOrganizationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyEducationOrganization> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyEducationOrganization> {
         self.client.collection(self.path.clone())
     }
 
@@ -2109,7 +2153,7 @@ impl EducationOrganizationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2118,14 +2162,14 @@ impl EducationOrganizationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EducationOrganization,
-    ) -> graph_core::Request<crate::models::AnyEducationOrganization> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyEducationOrganization> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2144,7 +2188,7 @@ impl EducationOrganizationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EmergencyCallEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2153,7 +2197,10 @@ impl EmergencyCallEventBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EmergencyCallEventBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EmergencyCallEventBuilder {
         EmergencyCallEventBuilder {
             client,
             path: path.into(),
@@ -2166,7 +2213,7 @@ impl EmergencyCallEventBuilder {
     }
 
     /// Reads this `emergencyCallEvent` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EmergencyCallEvent> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EmergencyCallEvent> {
         self.client.entity(self.path.clone())
     }
 
@@ -2175,14 +2222,14 @@ impl EmergencyCallEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::EmergencyCallEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `emergencyCallEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2201,7 +2248,7 @@ impl EmergencyCallEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EmergencyCallEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2211,7 +2258,7 @@ impl EmergencyCallEventCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EmergencyCallEventCollectionBuilder {
         EmergencyCallEventCollectionBuilder {
@@ -2226,7 +2273,7 @@ impl EmergencyCallEventCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EmergencyCallEvent> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::EmergencyCallEvent> {
         self.client.collection(self.path.clone())
     }
 
@@ -2237,7 +2284,7 @@ impl EmergencyCallEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2246,14 +2293,14 @@ impl EmergencyCallEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EmergencyCallEvent,
-    ) -> graph_core::Request<crate::models::EmergencyCallEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::EmergencyCallEvent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2263,7 +2310,7 @@ impl EmergencyCallEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2273,7 +2320,7 @@ impl EngagementConversationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EngagementConversationBuilder {
         EngagementConversationBuilder {
@@ -2288,7 +2335,9 @@ impl EngagementConversationBuilder {
     }
 
     /// Reads this `engagementConversation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyEngagementConversation> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyEngagementConversation> {
         self.client.entity(self.path.clone())
     }
 
@@ -2297,14 +2346,14 @@ impl EngagementConversationBuilder {
     pub fn update(
         &self,
         body: &crate::models::EngagementConversation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `engagementConversation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2332,7 +2381,7 @@ impl EngagementConversationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2342,7 +2391,7 @@ impl EngagementConversationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EngagementConversationCollectionBuilder {
         EngagementConversationCollectionBuilder {
@@ -2357,7 +2406,9 @@ impl EngagementConversationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyEngagementConversation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyEngagementConversation> {
         self.client.collection(self.path.clone())
     }
 
@@ -2368,7 +2419,7 @@ impl EngagementConversationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2377,14 +2428,14 @@ impl EngagementConversationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EngagementConversation,
-    ) -> graph_core::Request<crate::models::AnyEngagementConversation> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyEngagementConversation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2408,7 +2459,7 @@ impl EngagementConversationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationDiscussionMessageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2418,7 +2469,7 @@ impl EngagementConversationDiscussionMessageBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EngagementConversationDiscussionMessageBuilder {
         EngagementConversationDiscussionMessageBuilder {
@@ -2435,7 +2486,8 @@ impl EngagementConversationDiscussionMessageBuilder {
     /// Reads this `engagementConversationDiscussionMessage` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::EngagementConversationDiscussionMessage> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EngagementConversationDiscussionMessage>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -2444,14 +2496,14 @@ impl EngagementConversationDiscussionMessageBuilder {
     pub fn update(
         &self,
         body: &crate::models::EngagementConversationDiscussionMessage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `engagementConversationDiscussionMessage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2495,7 +2547,7 @@ impl EngagementConversationDiscussionMessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationDiscussionMessageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2505,7 +2557,7 @@ impl EngagementConversationDiscussionMessageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EngagementConversationDiscussionMessageCollectionBuilder {
         EngagementConversationDiscussionMessageCollectionBuilder {
@@ -2522,7 +2574,8 @@ impl EngagementConversationDiscussionMessageCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::EngagementConversationDiscussionMessage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EngagementConversationDiscussionMessage>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -2533,7 +2586,7 @@ impl EngagementConversationDiscussionMessageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2542,14 +2595,14 @@ impl EngagementConversationDiscussionMessageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EngagementConversationDiscussionMessage,
-    ) -> graph_core::Request<crate::models::EngagementConversationDiscussionMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::EngagementConversationDiscussionMessage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2559,7 +2612,7 @@ impl EngagementConversationDiscussionMessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationMessageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2569,7 +2622,7 @@ impl EngagementConversationMessageBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EngagementConversationMessageBuilder {
         EngagementConversationMessageBuilder {
@@ -2586,7 +2639,7 @@ impl EngagementConversationMessageBuilder {
     /// Reads this `engagementConversationMessage` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyEngagementConversationMessage> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyEngagementConversationMessage> {
         self.client.entity(self.path.clone())
     }
 
@@ -2595,14 +2648,14 @@ impl EngagementConversationMessageBuilder {
     pub fn update(
         &self,
         body: &crate::models::EngagementConversationMessage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `engagementConversationMessage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2646,7 +2699,7 @@ impl EngagementConversationMessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationMessageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2656,7 +2709,7 @@ impl EngagementConversationMessageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EngagementConversationMessageCollectionBuilder {
         EngagementConversationMessageCollectionBuilder {
@@ -2673,7 +2726,8 @@ impl EngagementConversationMessageCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyEngagementConversationMessage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyEngagementConversationMessage>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -2684,7 +2738,7 @@ impl EngagementConversationMessageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2693,14 +2747,14 @@ impl EngagementConversationMessageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EngagementConversationMessage,
-    ) -> graph_core::Request<crate::models::AnyEngagementConversationMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyEngagementConversationMessage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2749,7 +2803,7 @@ impl EngagementConversationMessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationMessageReactionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2759,7 +2813,7 @@ impl EngagementConversationMessageReactionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EngagementConversationMessageReactionBuilder {
         EngagementConversationMessageReactionBuilder {
@@ -2776,7 +2830,8 @@ impl EngagementConversationMessageReactionBuilder {
     /// Reads this `engagementConversationMessageReaction` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::EngagementConversationMessageReaction> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EngagementConversationMessageReaction>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -2785,14 +2840,14 @@ impl EngagementConversationMessageReactionBuilder {
     pub fn update(
         &self,
         body: &crate::models::EngagementConversationMessageReaction,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `engagementConversationMessageReaction` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2802,7 +2857,7 @@ impl EngagementConversationMessageReactionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationMessageReactionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2812,7 +2867,7 @@ impl EngagementConversationMessageReactionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EngagementConversationMessageReactionCollectionBuilder {
         EngagementConversationMessageReactionCollectionBuilder {
@@ -2829,7 +2884,8 @@ impl EngagementConversationMessageReactionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::EngagementConversationMessageReaction> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EngagementConversationMessageReaction>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -2840,7 +2896,7 @@ impl EngagementConversationMessageReactionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2849,14 +2905,14 @@ impl EngagementConversationMessageReactionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EngagementConversationMessageReaction,
-    ) -> graph_core::Request<crate::models::EngagementConversationMessageReaction> {
+    ) -> msgraph_typed_core::Request<crate::models::EngagementConversationMessageReaction> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2866,7 +2922,7 @@ impl EngagementConversationMessageReactionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationQuestionMessageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2876,7 +2932,7 @@ impl EngagementConversationQuestionMessageBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EngagementConversationQuestionMessageBuilder {
         EngagementConversationQuestionMessageBuilder {
@@ -2893,7 +2949,8 @@ impl EngagementConversationQuestionMessageBuilder {
     /// Reads this `engagementConversationQuestionMessage` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::EngagementConversationQuestionMessage> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EngagementConversationQuestionMessage>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -2902,14 +2959,14 @@ impl EngagementConversationQuestionMessageBuilder {
     pub fn update(
         &self,
         body: &crate::models::EngagementConversationQuestionMessage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `engagementConversationQuestionMessage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2953,7 +3010,7 @@ impl EngagementConversationQuestionMessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationQuestionMessageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2963,7 +3020,7 @@ impl EngagementConversationQuestionMessageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EngagementConversationQuestionMessageCollectionBuilder {
         EngagementConversationQuestionMessageCollectionBuilder {
@@ -2980,7 +3037,8 @@ impl EngagementConversationQuestionMessageCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::EngagementConversationQuestionMessage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EngagementConversationQuestionMessage>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -2991,7 +3049,7 @@ impl EngagementConversationQuestionMessageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3000,14 +3058,14 @@ impl EngagementConversationQuestionMessageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EngagementConversationQuestionMessage,
-    ) -> graph_core::Request<crate::models::EngagementConversationQuestionMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::EngagementConversationQuestionMessage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3017,7 +3075,7 @@ impl EngagementConversationQuestionMessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationSystemMessageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3027,7 +3085,7 @@ impl EngagementConversationSystemMessageBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EngagementConversationSystemMessageBuilder {
         EngagementConversationSystemMessageBuilder {
@@ -3044,7 +3102,7 @@ impl EngagementConversationSystemMessageBuilder {
     /// Reads this `engagementConversationSystemMessage` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::EngagementConversationSystemMessage> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EngagementConversationSystemMessage> {
         self.client.entity(self.path.clone())
     }
 
@@ -3053,14 +3111,14 @@ impl EngagementConversationSystemMessageBuilder {
     pub fn update(
         &self,
         body: &crate::models::EngagementConversationSystemMessage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `engagementConversationSystemMessage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3104,7 +3162,7 @@ impl EngagementConversationSystemMessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationSystemMessageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3114,7 +3172,7 @@ impl EngagementConversationSystemMessageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EngagementConversationSystemMessageCollectionBuilder {
         EngagementConversationSystemMessageCollectionBuilder {
@@ -3131,7 +3189,8 @@ impl EngagementConversationSystemMessageCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::EngagementConversationSystemMessage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EngagementConversationSystemMessage>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -3142,7 +3201,7 @@ impl EngagementConversationSystemMessageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3151,14 +3210,14 @@ impl EngagementConversationSystemMessageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EngagementConversationSystemMessage,
-    ) -> graph_core::Request<crate::models::EngagementConversationSystemMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::EngagementConversationSystemMessage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3168,7 +3227,7 @@ impl EngagementConversationSystemMessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EnterpriseCodeSigningCertificateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3178,7 +3237,7 @@ impl EnterpriseCodeSigningCertificateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EnterpriseCodeSigningCertificateBuilder {
         EnterpriseCodeSigningCertificateBuilder {
@@ -3195,7 +3254,7 @@ impl EnterpriseCodeSigningCertificateBuilder {
     /// Reads this `enterpriseCodeSigningCertificate` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::EnterpriseCodeSigningCertificate> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EnterpriseCodeSigningCertificate> {
         self.client.entity(self.path.clone())
     }
 
@@ -3204,14 +3263,14 @@ impl EnterpriseCodeSigningCertificateBuilder {
     pub fn update(
         &self,
         body: &crate::models::EnterpriseCodeSigningCertificate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `enterpriseCodeSigningCertificate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3221,7 +3280,7 @@ impl EnterpriseCodeSigningCertificateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EnterpriseCodeSigningCertificateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3231,7 +3290,7 @@ impl EnterpriseCodeSigningCertificateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EnterpriseCodeSigningCertificateCollectionBuilder {
         EnterpriseCodeSigningCertificateCollectionBuilder {
@@ -3248,7 +3307,8 @@ impl EnterpriseCodeSigningCertificateCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::EnterpriseCodeSigningCertificate> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EnterpriseCodeSigningCertificate>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -3259,7 +3319,7 @@ impl EnterpriseCodeSigningCertificateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3268,14 +3328,14 @@ impl EnterpriseCodeSigningCertificateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EnterpriseCodeSigningCertificate,
-    ) -> graph_core::Request<crate::models::EnterpriseCodeSigningCertificate> {
+    ) -> msgraph_typed_core::Request<crate::models::EnterpriseCodeSigningCertificate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3315,7 +3375,7 @@ impl EnterpriseCodeSigningCertificateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntityBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3354,7 +3414,7 @@ impl EntityBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EntityBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> EntityBuilder {
         EntityBuilder {
             client,
             path: path.into(),
@@ -3367,7 +3427,7 @@ impl EntityBuilder {
     }
 
     /// Reads this `entity` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyEntity> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyEntity> {
         self.client.entity(self.path.clone())
     }
 
@@ -3376,14 +3436,14 @@ impl EntityBuilder {
     pub fn update(
         &self,
         body: &crate::models::Entity,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `entity` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3423,7 +3483,7 @@ impl EntityBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntityCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3462,7 +3522,10 @@ impl EntityCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EntityCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EntityCollectionBuilder {
         EntityCollectionBuilder {
             client,
             path: path.into(),
@@ -3475,7 +3538,7 @@ impl EntityCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyEntity> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyEntity> {
         self.client.collection(self.path.clone())
     }
 
@@ -3486,7 +3549,7 @@ impl EntityCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3495,14 +3558,14 @@ impl EntityCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Entity,
-    ) -> graph_core::Request<crate::models::AnyEntity> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyEntity> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -10996,7 +11059,7 @@ impl EntityCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeMessageTraceDetailBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11006,7 +11069,7 @@ impl ExchangeMessageTraceDetailBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExchangeMessageTraceDetailBuilder {
         ExchangeMessageTraceDetailBuilder {
@@ -11021,7 +11084,9 @@ impl ExchangeMessageTraceDetailBuilder {
     }
 
     /// Reads this `exchangeMessageTraceDetail` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ExchangeMessageTraceDetail> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ExchangeMessageTraceDetail> {
         self.client.entity(self.path.clone())
     }
 
@@ -11030,14 +11095,14 @@ impl ExchangeMessageTraceDetailBuilder {
     pub fn update(
         &self,
         body: &crate::models::ExchangeMessageTraceDetail,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `exchangeMessageTraceDetail` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -11047,7 +11112,7 @@ impl ExchangeMessageTraceDetailBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeMessageTraceDetailCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11057,7 +11122,7 @@ impl ExchangeMessageTraceDetailCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExchangeMessageTraceDetailCollectionBuilder {
         ExchangeMessageTraceDetailCollectionBuilder {
@@ -11072,7 +11137,9 @@ impl ExchangeMessageTraceDetailCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ExchangeMessageTraceDetail> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ExchangeMessageTraceDetail> {
         self.client.collection(self.path.clone())
     }
 
@@ -11083,7 +11150,7 @@ impl ExchangeMessageTraceDetailCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11092,14 +11159,14 @@ impl ExchangeMessageTraceDetailCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ExchangeMessageTraceDetail,
-    ) -> graph_core::Request<crate::models::ExchangeMessageTraceDetail> {
+    ) -> msgraph_typed_core::Request<crate::models::ExchangeMessageTraceDetail> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11109,7 +11176,7 @@ impl ExchangeMessageTraceDetailCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GranularRestoreArtifactBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11119,7 +11186,7 @@ impl GranularRestoreArtifactBaseBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> GranularRestoreArtifactBaseBuilder {
         GranularRestoreArtifactBaseBuilder {
@@ -11134,7 +11201,9 @@ impl GranularRestoreArtifactBaseBuilder {
     }
 
     /// Reads this `granularRestoreArtifactBase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyGranularRestoreArtifactBase> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyGranularRestoreArtifactBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -11143,14 +11212,14 @@ impl GranularRestoreArtifactBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::GranularRestoreArtifactBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `granularRestoreArtifactBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -11160,7 +11229,7 @@ impl GranularRestoreArtifactBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GranularRestoreArtifactBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11170,7 +11239,7 @@ impl GranularRestoreArtifactBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> GranularRestoreArtifactBaseCollectionBuilder {
         GranularRestoreArtifactBaseCollectionBuilder {
@@ -11187,7 +11256,7 @@ impl GranularRestoreArtifactBaseCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyGranularRestoreArtifactBase> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyGranularRestoreArtifactBase> {
         self.client.collection(self.path.clone())
     }
 
@@ -11198,7 +11267,7 @@ impl GranularRestoreArtifactBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11207,14 +11276,14 @@ impl GranularRestoreArtifactBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::GranularRestoreArtifactBase,
-    ) -> graph_core::Request<crate::models::AnyGranularRestoreArtifactBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyGranularRestoreArtifactBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -11246,7 +11315,7 @@ impl GranularRestoreArtifactBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityUserFlowBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11255,7 +11324,10 @@ impl IdentityUserFlowBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> IdentityUserFlowBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> IdentityUserFlowBuilder {
         IdentityUserFlowBuilder {
             client,
             path: path.into(),
@@ -11268,7 +11340,7 @@ impl IdentityUserFlowBuilder {
     }
 
     /// Reads this `identityUserFlow` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyIdentityUserFlow> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyIdentityUserFlow> {
         self.client.entity(self.path.clone())
     }
 
@@ -11277,14 +11349,14 @@ impl IdentityUserFlowBuilder {
     pub fn update(
         &self,
         body: &crate::models::IdentityUserFlow,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `identityUserFlow` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -11294,7 +11366,7 @@ impl IdentityUserFlowBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityUserFlowCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11304,7 +11376,7 @@ impl IdentityUserFlowCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityUserFlowCollectionBuilder {
         IdentityUserFlowCollectionBuilder {
@@ -11319,7 +11391,9 @@ impl IdentityUserFlowCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyIdentityUserFlow> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyIdentityUserFlow> {
         self.client.collection(self.path.clone())
     }
 
@@ -11330,7 +11404,7 @@ impl IdentityUserFlowCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11339,14 +11413,14 @@ impl IdentityUserFlowCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IdentityUserFlow,
-    ) -> graph_core::Request<crate::models::AnyIdentityUserFlow> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyIdentityUserFlow> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -11365,7 +11439,7 @@ impl IdentityUserFlowCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ImportedWindowsAutopilotDeviceIdentityUploadBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11375,7 +11449,7 @@ impl ImportedWindowsAutopilotDeviceIdentityUploadBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ImportedWindowsAutopilotDeviceIdentityUploadBuilder {
         ImportedWindowsAutopilotDeviceIdentityUploadBuilder {
@@ -11392,8 +11466,9 @@ impl ImportedWindowsAutopilotDeviceIdentityUploadBuilder {
     /// Reads this `importedWindowsAutopilotDeviceIdentityUpload` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::ImportedWindowsAutopilotDeviceIdentityUpload>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::ImportedWindowsAutopilotDeviceIdentityUpload,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -11402,14 +11477,14 @@ impl ImportedWindowsAutopilotDeviceIdentityUploadBuilder {
     pub fn update(
         &self,
         body: &crate::models::ImportedWindowsAutopilotDeviceIdentityUpload,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `importedWindowsAutopilotDeviceIdentityUpload` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11430,7 +11505,7 @@ impl ImportedWindowsAutopilotDeviceIdentityUploadBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ImportedWindowsAutopilotDeviceIdentityUploadCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11440,7 +11515,7 @@ impl ImportedWindowsAutopilotDeviceIdentityUploadCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ImportedWindowsAutopilotDeviceIdentityUploadCollectionBuilder {
         ImportedWindowsAutopilotDeviceIdentityUploadCollectionBuilder {
@@ -11457,8 +11532,9 @@ impl ImportedWindowsAutopilotDeviceIdentityUploadCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ImportedWindowsAutopilotDeviceIdentityUpload>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::ImportedWindowsAutopilotDeviceIdentityUpload,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -11472,7 +11548,7 @@ impl ImportedWindowsAutopilotDeviceIdentityUploadCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11481,14 +11557,15 @@ impl ImportedWindowsAutopilotDeviceIdentityUploadCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ImportedWindowsAutopilotDeviceIdentityUpload,
-    ) -> graph_core::Request<crate::models::ImportedWindowsAutopilotDeviceIdentityUpload> {
+    ) -> msgraph_typed_core::Request<crate::models::ImportedWindowsAutopilotDeviceIdentityUpload>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11498,7 +11575,7 @@ impl ImportedWindowsAutopilotDeviceIdentityUploadCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosLobAppProvisioningConfigurationAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11508,7 +11585,7 @@ impl IosLobAppProvisioningConfigurationAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosLobAppProvisioningConfigurationAssignmentBuilder {
         IosLobAppProvisioningConfigurationAssignmentBuilder {
@@ -11525,8 +11602,9 @@ impl IosLobAppProvisioningConfigurationAssignmentBuilder {
     /// Reads this `iosLobAppProvisioningConfigurationAssignment` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::IosLobAppProvisioningConfigurationAssignment>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::IosLobAppProvisioningConfigurationAssignment,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -11535,14 +11613,14 @@ impl IosLobAppProvisioningConfigurationAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::IosLobAppProvisioningConfigurationAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `iosLobAppProvisioningConfigurationAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -11552,7 +11630,7 @@ impl IosLobAppProvisioningConfigurationAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosLobAppProvisioningConfigurationAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11562,7 +11640,7 @@ impl IosLobAppProvisioningConfigurationAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IosLobAppProvisioningConfigurationAssignmentCollectionBuilder {
         IosLobAppProvisioningConfigurationAssignmentCollectionBuilder {
@@ -11579,8 +11657,9 @@ impl IosLobAppProvisioningConfigurationAssignmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::IosLobAppProvisioningConfigurationAssignment>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::IosLobAppProvisioningConfigurationAssignment,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -11594,7 +11673,7 @@ impl IosLobAppProvisioningConfigurationAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11603,14 +11682,15 @@ impl IosLobAppProvisioningConfigurationAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IosLobAppProvisioningConfigurationAssignment,
-    ) -> graph_core::Request<crate::models::IosLobAppProvisioningConfigurationAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::IosLobAppProvisioningConfigurationAssignment>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11620,7 +11700,7 @@ impl IosLobAppProvisioningConfigurationAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LabelContentRightBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11629,7 +11709,10 @@ impl LabelContentRightBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> LabelContentRightBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> LabelContentRightBuilder {
         LabelContentRightBuilder {
             client,
             path: path.into(),
@@ -11642,7 +11725,7 @@ impl LabelContentRightBuilder {
     }
 
     /// Reads this `labelContentRight` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::LabelContentRight> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::LabelContentRight> {
         self.client.entity(self.path.clone())
     }
 
@@ -11651,14 +11734,14 @@ impl LabelContentRightBuilder {
     pub fn update(
         &self,
         body: &crate::models::LabelContentRight,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `labelContentRight` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11676,7 +11759,7 @@ impl LabelContentRightBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LabelContentRightCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11686,7 +11769,7 @@ impl LabelContentRightCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> LabelContentRightCollectionBuilder {
         LabelContentRightCollectionBuilder {
@@ -11701,7 +11784,7 @@ impl LabelContentRightCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::LabelContentRight> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::LabelContentRight> {
         self.client.collection(self.path.clone())
     }
 
@@ -11712,7 +11795,7 @@ impl LabelContentRightCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11721,14 +11804,14 @@ impl LabelContentRightCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::LabelContentRight,
-    ) -> graph_core::Request<crate::models::LabelContentRight> {
+    ) -> msgraph_typed_core::Request<crate::models::LabelContentRight> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11738,7 +11821,7 @@ impl LabelContentRightCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceOverviewBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11748,7 +11831,7 @@ impl ManagedDeviceOverviewBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedDeviceOverviewBuilder {
         ManagedDeviceOverviewBuilder {
@@ -11763,7 +11846,7 @@ impl ManagedDeviceOverviewBuilder {
     }
 
     /// Reads this `managedDeviceOverview` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ManagedDeviceOverview> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ManagedDeviceOverview> {
         self.client.entity(self.path.clone())
     }
 
@@ -11772,14 +11855,14 @@ impl ManagedDeviceOverviewBuilder {
     pub fn update(
         &self,
         body: &crate::models::ManagedDeviceOverview,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `managedDeviceOverview` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -11789,7 +11872,7 @@ impl ManagedDeviceOverviewBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceOverviewCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11799,7 +11882,7 @@ impl ManagedDeviceOverviewCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ManagedDeviceOverviewCollectionBuilder {
         ManagedDeviceOverviewCollectionBuilder {
@@ -11814,7 +11897,9 @@ impl ManagedDeviceOverviewCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ManagedDeviceOverview> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ManagedDeviceOverview> {
         self.client.collection(self.path.clone())
     }
 
@@ -11825,7 +11910,7 @@ impl ManagedDeviceOverviewCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11834,14 +11919,14 @@ impl ManagedDeviceOverviewCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ManagedDeviceOverview,
-    ) -> graph_core::Request<crate::models::ManagedDeviceOverview> {
+    ) -> msgraph_typed_core::Request<crate::models::ManagedDeviceOverview> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11851,7 +11936,7 @@ impl ManagedDeviceOverviewCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MeetingAttendanceReportBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11861,7 +11946,7 @@ impl MeetingAttendanceReportBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MeetingAttendanceReportBuilder {
         MeetingAttendanceReportBuilder {
@@ -11876,7 +11961,7 @@ impl MeetingAttendanceReportBuilder {
     }
 
     /// Reads this `meetingAttendanceReport` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MeetingAttendanceReport> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MeetingAttendanceReport> {
         self.client.entity(self.path.clone())
     }
 
@@ -11885,14 +11970,14 @@ impl MeetingAttendanceReportBuilder {
     pub fn update(
         &self,
         body: &crate::models::MeetingAttendanceReport,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `meetingAttendanceReport` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11910,7 +11995,7 @@ impl MeetingAttendanceReportBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MeetingAttendanceReportCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11920,7 +12005,7 @@ impl MeetingAttendanceReportCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MeetingAttendanceReportCollectionBuilder {
         MeetingAttendanceReportCollectionBuilder {
@@ -11935,7 +12020,9 @@ impl MeetingAttendanceReportCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MeetingAttendanceReport> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MeetingAttendanceReport> {
         self.client.collection(self.path.clone())
     }
 
@@ -11946,7 +12033,7 @@ impl MeetingAttendanceReportCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11955,14 +12042,14 @@ impl MeetingAttendanceReportCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MeetingAttendanceReport,
-    ) -> graph_core::Request<crate::models::MeetingAttendanceReport> {
+    ) -> msgraph_typed_core::Request<crate::models::MeetingAttendanceReport> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11972,7 +12059,7 @@ impl MeetingAttendanceReportCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OfficeGraphInsightsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11981,7 +12068,10 @@ impl OfficeGraphInsightsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OfficeGraphInsightsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> OfficeGraphInsightsBuilder {
         OfficeGraphInsightsBuilder {
             client,
             path: path.into(),
@@ -11994,7 +12084,7 @@ impl OfficeGraphInsightsBuilder {
     }
 
     /// Reads this `officeGraphInsights` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyOfficeGraphInsights> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyOfficeGraphInsights> {
         self.client.entity(self.path.clone())
     }
 
@@ -12003,14 +12093,14 @@ impl OfficeGraphInsightsBuilder {
     pub fn update(
         &self,
         body: &crate::models::OfficeGraphInsights,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `officeGraphInsights` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12054,7 +12144,7 @@ impl OfficeGraphInsightsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OfficeGraphInsightsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12064,7 +12154,7 @@ impl OfficeGraphInsightsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OfficeGraphInsightsCollectionBuilder {
         OfficeGraphInsightsCollectionBuilder {
@@ -12079,7 +12169,9 @@ impl OfficeGraphInsightsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyOfficeGraphInsights> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyOfficeGraphInsights> {
         self.client.collection(self.path.clone())
     }
 
@@ -12090,7 +12182,7 @@ impl OfficeGraphInsightsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12099,14 +12191,14 @@ impl OfficeGraphInsightsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OfficeGraphInsights,
-    ) -> graph_core::Request<crate::models::AnyOfficeGraphInsights> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyOfficeGraphInsights> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -12125,7 +12217,7 @@ impl OfficeGraphInsightsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteEntityBaseModelBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12135,7 +12227,7 @@ impl OnenoteEntityBaseModelBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnenoteEntityBaseModelBuilder {
         OnenoteEntityBaseModelBuilder {
@@ -12150,7 +12242,9 @@ impl OnenoteEntityBaseModelBuilder {
     }
 
     /// Reads this `onenoteEntityBaseModel` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyOnenoteEntityBaseModel> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyOnenoteEntityBaseModel> {
         self.client.entity(self.path.clone())
     }
 
@@ -12159,14 +12253,14 @@ impl OnenoteEntityBaseModelBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnenoteEntityBaseModel,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onenoteEntityBaseModel` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -12176,7 +12270,7 @@ impl OnenoteEntityBaseModelBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteEntityBaseModelCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12186,7 +12280,7 @@ impl OnenoteEntityBaseModelCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnenoteEntityBaseModelCollectionBuilder {
         OnenoteEntityBaseModelCollectionBuilder {
@@ -12201,7 +12295,9 @@ impl OnenoteEntityBaseModelCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyOnenoteEntityBaseModel> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyOnenoteEntityBaseModel> {
         self.client.collection(self.path.clone())
     }
 
@@ -12212,7 +12308,7 @@ impl OnenoteEntityBaseModelCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12221,14 +12317,14 @@ impl OnenoteEntityBaseModelCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnenoteEntityBaseModel,
-    ) -> graph_core::Request<crate::models::AnyOnenoteEntityBaseModel> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyOnenoteEntityBaseModel> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -12306,7 +12402,7 @@ impl OnenoteEntityBaseModelCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteEntityHierarchyModelBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12316,7 +12412,7 @@ impl OnenoteEntityHierarchyModelBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnenoteEntityHierarchyModelBuilder {
         OnenoteEntityHierarchyModelBuilder {
@@ -12331,7 +12427,9 @@ impl OnenoteEntityHierarchyModelBuilder {
     }
 
     /// Reads this `onenoteEntityHierarchyModel` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyOnenoteEntityHierarchyModel> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyOnenoteEntityHierarchyModel> {
         self.client.entity(self.path.clone())
     }
 
@@ -12340,14 +12438,14 @@ impl OnenoteEntityHierarchyModelBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnenoteEntityHierarchyModel,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onenoteEntityHierarchyModel` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -12357,7 +12455,7 @@ impl OnenoteEntityHierarchyModelBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteEntityHierarchyModelCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12367,7 +12465,7 @@ impl OnenoteEntityHierarchyModelCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnenoteEntityHierarchyModelCollectionBuilder {
         OnenoteEntityHierarchyModelCollectionBuilder {
@@ -12384,7 +12482,7 @@ impl OnenoteEntityHierarchyModelCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyOnenoteEntityHierarchyModel> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyOnenoteEntityHierarchyModel> {
         self.client.collection(self.path.clone())
     }
 
@@ -12395,7 +12493,7 @@ impl OnenoteEntityHierarchyModelCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12404,14 +12502,14 @@ impl OnenoteEntityHierarchyModelCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnenoteEntityHierarchyModel,
-    ) -> graph_core::Request<crate::models::AnyOnenoteEntityHierarchyModel> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyOnenoteEntityHierarchyModel> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -12448,7 +12546,7 @@ impl OnenoteEntityHierarchyModelCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteEntitySchemaObjectModelBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12458,7 +12556,7 @@ impl OnenoteEntitySchemaObjectModelBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnenoteEntitySchemaObjectModelBuilder {
         OnenoteEntitySchemaObjectModelBuilder {
@@ -12475,7 +12573,7 @@ impl OnenoteEntitySchemaObjectModelBuilder {
     /// Reads this `onenoteEntitySchemaObjectModel` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyOnenoteEntitySchemaObjectModel> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyOnenoteEntitySchemaObjectModel> {
         self.client.entity(self.path.clone())
     }
 
@@ -12484,14 +12582,14 @@ impl OnenoteEntitySchemaObjectModelBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnenoteEntitySchemaObjectModel,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onenoteEntitySchemaObjectModel` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -12501,7 +12599,7 @@ impl OnenoteEntitySchemaObjectModelBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteEntitySchemaObjectModelCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12511,7 +12609,7 @@ impl OnenoteEntitySchemaObjectModelCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnenoteEntitySchemaObjectModelCollectionBuilder {
         OnenoteEntitySchemaObjectModelCollectionBuilder {
@@ -12528,7 +12626,8 @@ impl OnenoteEntitySchemaObjectModelCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyOnenoteEntitySchemaObjectModel> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyOnenoteEntitySchemaObjectModel>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -12539,7 +12638,7 @@ impl OnenoteEntitySchemaObjectModelCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12548,14 +12647,14 @@ impl OnenoteEntitySchemaObjectModelCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnenoteEntitySchemaObjectModel,
-    ) -> graph_core::Request<crate::models::AnyOnenoteEntitySchemaObjectModel> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyOnenoteEntitySchemaObjectModel> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -12611,7 +12710,7 @@ impl OnenoteEntitySchemaObjectModelCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnlineMeetingBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12620,7 +12719,10 @@ impl OnlineMeetingBaseBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OnlineMeetingBaseBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> OnlineMeetingBaseBuilder {
         OnlineMeetingBaseBuilder {
             client,
             path: path.into(),
@@ -12633,7 +12735,7 @@ impl OnlineMeetingBaseBuilder {
     }
 
     /// Reads this `onlineMeetingBase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyOnlineMeetingBase> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyOnlineMeetingBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -12642,14 +12744,14 @@ impl OnlineMeetingBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::OnlineMeetingBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `onlineMeetingBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12668,7 +12770,7 @@ impl OnlineMeetingBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnlineMeetingBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12678,7 +12780,7 @@ impl OnlineMeetingBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OnlineMeetingBaseCollectionBuilder {
         OnlineMeetingBaseCollectionBuilder {
@@ -12693,7 +12795,9 @@ impl OnlineMeetingBaseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyOnlineMeetingBase> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyOnlineMeetingBase> {
         self.client.collection(self.path.clone())
     }
 
@@ -12704,7 +12808,7 @@ impl OnlineMeetingBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12713,14 +12817,14 @@ impl OnlineMeetingBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OnlineMeetingBase,
-    ) -> graph_core::Request<crate::models::AnyOnlineMeetingBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyOnlineMeetingBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -12748,7 +12852,7 @@ impl OnlineMeetingBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12757,7 +12861,7 @@ impl OperationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OperationBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> OperationBuilder {
         OperationBuilder {
             client,
             path: path.into(),
@@ -12770,7 +12874,7 @@ impl OperationBuilder {
     }
 
     /// Reads this `operation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyOperation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -12779,14 +12883,14 @@ impl OperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Operation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `operation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -12796,7 +12900,7 @@ impl OperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12805,7 +12909,10 @@ impl OperationCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OperationCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> OperationCollectionBuilder {
         OperationCollectionBuilder {
             client,
             path: path.into(),
@@ -12818,7 +12925,7 @@ impl OperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyOperation> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -12829,7 +12936,7 @@ impl OperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12838,14 +12945,14 @@ impl OperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Operation,
-    ) -> graph_core::Request<crate::models::AnyOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -12864,7 +12971,7 @@ impl OperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrganizationalBrandingPropertiesBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12874,7 +12981,7 @@ impl OrganizationalBrandingPropertiesBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OrganizationalBrandingPropertiesBuilder {
         OrganizationalBrandingPropertiesBuilder {
@@ -12891,7 +12998,7 @@ impl OrganizationalBrandingPropertiesBuilder {
     /// Reads this `organizationalBrandingProperties` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyOrganizationalBrandingProperties> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyOrganizationalBrandingProperties> {
         self.client.entity(self.path.clone())
     }
 
@@ -12900,14 +13007,14 @@ impl OrganizationalBrandingPropertiesBuilder {
     pub fn update(
         &self,
         body: &crate::models::OrganizationalBrandingProperties,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `organizationalBrandingProperties` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -12917,7 +13024,7 @@ impl OrganizationalBrandingPropertiesBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrganizationalBrandingPropertiesCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12927,7 +13034,7 @@ impl OrganizationalBrandingPropertiesCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OrganizationalBrandingPropertiesCollectionBuilder {
         OrganizationalBrandingPropertiesCollectionBuilder {
@@ -12944,7 +13051,8 @@ impl OrganizationalBrandingPropertiesCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyOrganizationalBrandingProperties> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyOrganizationalBrandingProperties>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -12955,7 +13063,7 @@ impl OrganizationalBrandingPropertiesCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12964,14 +13072,14 @@ impl OrganizationalBrandingPropertiesCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OrganizationalBrandingProperties,
-    ) -> graph_core::Request<crate::models::AnyOrganizationalBrandingProperties> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyOrganizationalBrandingProperties> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -13006,7 +13114,7 @@ impl OrganizationalBrandingPropertiesCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ParticipantJoiningNotificationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13016,7 +13124,7 @@ impl ParticipantJoiningNotificationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ParticipantJoiningNotificationBuilder {
         ParticipantJoiningNotificationBuilder {
@@ -13031,7 +13139,9 @@ impl ParticipantJoiningNotificationBuilder {
     }
 
     /// Reads this `participantJoiningNotification` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ParticipantJoiningNotification> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ParticipantJoiningNotification> {
         self.client.entity(self.path.clone())
     }
 
@@ -13040,14 +13150,14 @@ impl ParticipantJoiningNotificationBuilder {
     pub fn update(
         &self,
         body: &crate::models::ParticipantJoiningNotification,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `participantJoiningNotification` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13063,7 +13173,7 @@ impl ParticipantJoiningNotificationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ParticipantJoiningNotificationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13073,7 +13183,7 @@ impl ParticipantJoiningNotificationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ParticipantJoiningNotificationCollectionBuilder {
         ParticipantJoiningNotificationCollectionBuilder {
@@ -13090,7 +13200,7 @@ impl ParticipantJoiningNotificationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ParticipantJoiningNotification> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ParticipantJoiningNotification> {
         self.client.collection(self.path.clone())
     }
 
@@ -13101,7 +13211,7 @@ impl ParticipantJoiningNotificationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13110,14 +13220,14 @@ impl ParticipantJoiningNotificationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ParticipantJoiningNotification,
-    ) -> graph_core::Request<crate::models::ParticipantJoiningNotification> {
+    ) -> msgraph_typed_core::Request<crate::models::ParticipantJoiningNotification> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13127,7 +13237,7 @@ impl ParticipantJoiningNotificationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ParticipantLeftNotificationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13137,7 +13247,7 @@ impl ParticipantLeftNotificationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ParticipantLeftNotificationBuilder {
         ParticipantLeftNotificationBuilder {
@@ -13152,7 +13262,9 @@ impl ParticipantLeftNotificationBuilder {
     }
 
     /// Reads this `participantLeftNotification` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ParticipantLeftNotification> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ParticipantLeftNotification> {
         self.client.entity(self.path.clone())
     }
 
@@ -13161,14 +13273,14 @@ impl ParticipantLeftNotificationBuilder {
     pub fn update(
         &self,
         body: &crate::models::ParticipantLeftNotification,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `participantLeftNotification` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13184,7 +13296,7 @@ impl ParticipantLeftNotificationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ParticipantLeftNotificationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13194,7 +13306,7 @@ impl ParticipantLeftNotificationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ParticipantLeftNotificationCollectionBuilder {
         ParticipantLeftNotificationCollectionBuilder {
@@ -13211,7 +13323,7 @@ impl ParticipantLeftNotificationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ParticipantLeftNotification> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ParticipantLeftNotification> {
         self.client.collection(self.path.clone())
     }
 
@@ -13222,7 +13334,7 @@ impl ParticipantLeftNotificationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13231,14 +13343,14 @@ impl ParticipantLeftNotificationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ParticipantLeftNotification,
-    ) -> graph_core::Request<crate::models::ParticipantLeftNotification> {
+    ) -> msgraph_typed_core::Request<crate::models::ParticipantLeftNotification> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13248,7 +13360,7 @@ impl ParticipantLeftNotificationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PasskeyProfileBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13257,7 +13369,10 @@ impl PasskeyProfileBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PasskeyProfileBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PasskeyProfileBuilder {
         PasskeyProfileBuilder {
             client,
             path: path.into(),
@@ -13270,7 +13385,7 @@ impl PasskeyProfileBuilder {
     }
 
     /// Reads this `passkeyProfile` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PasskeyProfile> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PasskeyProfile> {
         self.client.entity(self.path.clone())
     }
 
@@ -13279,14 +13394,14 @@ impl PasskeyProfileBuilder {
     pub fn update(
         &self,
         body: &crate::models::PasskeyProfile,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `passkeyProfile` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -13296,7 +13411,7 @@ impl PasskeyProfileBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PasskeyProfileCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13306,7 +13421,7 @@ impl PasskeyProfileCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PasskeyProfileCollectionBuilder {
         PasskeyProfileCollectionBuilder {
@@ -13321,7 +13436,7 @@ impl PasskeyProfileCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PasskeyProfile> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PasskeyProfile> {
         self.client.collection(self.path.clone())
     }
 
@@ -13332,7 +13447,7 @@ impl PasskeyProfileCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13341,14 +13456,14 @@ impl PasskeyProfileCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PasskeyProfile,
-    ) -> graph_core::Request<crate::models::PasskeyProfile> {
+    ) -> msgraph_typed_core::Request<crate::models::PasskeyProfile> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13358,7 +13473,7 @@ impl PasskeyProfileCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PolicyDeletableItemBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13367,7 +13482,10 @@ impl PolicyDeletableItemBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PolicyDeletableItemBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PolicyDeletableItemBuilder {
         PolicyDeletableItemBuilder {
             client,
             path: path.into(),
@@ -13380,7 +13498,7 @@ impl PolicyDeletableItemBuilder {
     }
 
     /// Reads this `policyDeletableItem` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyPolicyDeletableItem> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyPolicyDeletableItem> {
         self.client.entity(self.path.clone())
     }
 
@@ -13389,14 +13507,14 @@ impl PolicyDeletableItemBuilder {
     pub fn update(
         &self,
         body: &crate::models::PolicyDeletableItem,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `policyDeletableItem` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -13406,7 +13524,7 @@ impl PolicyDeletableItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PolicyDeletableItemCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13416,7 +13534,7 @@ impl PolicyDeletableItemCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PolicyDeletableItemCollectionBuilder {
         PolicyDeletableItemCollectionBuilder {
@@ -13431,7 +13549,9 @@ impl PolicyDeletableItemCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyPolicyDeletableItem> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyPolicyDeletableItem> {
         self.client.collection(self.path.clone())
     }
 
@@ -13442,7 +13562,7 @@ impl PolicyDeletableItemCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13451,14 +13571,14 @@ impl PolicyDeletableItemCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PolicyDeletableItem,
-    ) -> graph_core::Request<crate::models::AnyPolicyDeletableItem> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyPolicyDeletableItem> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -13519,7 +13639,7 @@ impl PolicyDeletableItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintDocumentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13528,7 +13648,10 @@ impl PrintDocumentBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrintDocumentBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PrintDocumentBuilder {
         PrintDocumentBuilder {
             client,
             path: path.into(),
@@ -13541,7 +13664,7 @@ impl PrintDocumentBuilder {
     }
 
     /// Reads this `printDocument` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PrintDocument> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PrintDocument> {
         self.client.entity(self.path.clone())
     }
 
@@ -13550,14 +13673,14 @@ impl PrintDocumentBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrintDocument,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `printDocument` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13565,7 +13688,7 @@ impl PrintDocumentBuilder {
     pub fn create_upload_session(
         &self,
         body: &crate::models::PrintDocumentCreateUploadSessionBody,
-    ) -> graph_core::Request<crate::models::UploadSession> {
+    ) -> msgraph_typed_core::Request<crate::models::UploadSession> {
         self.client
             .request(
                 http::Method::POST,
@@ -13580,7 +13703,7 @@ impl PrintDocumentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintDocumentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13590,7 +13713,7 @@ impl PrintDocumentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrintDocumentCollectionBuilder {
         PrintDocumentCollectionBuilder {
@@ -13605,7 +13728,7 @@ impl PrintDocumentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PrintDocument> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PrintDocument> {
         self.client.collection(self.path.clone())
     }
 
@@ -13616,7 +13739,7 @@ impl PrintDocumentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13625,14 +13748,14 @@ impl PrintDocumentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrintDocument,
-    ) -> graph_core::Request<crate::models::PrintDocument> {
+    ) -> msgraph_typed_core::Request<crate::models::PrintDocument> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13642,7 +13765,7 @@ impl PrintDocumentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrinterBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13651,7 +13774,7 @@ impl PrinterBaseBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrinterBaseBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PrinterBaseBuilder {
         PrinterBaseBuilder {
             client,
             path: path.into(),
@@ -13664,7 +13787,7 @@ impl PrinterBaseBuilder {
     }
 
     /// Reads this `printerBase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyPrinterBase> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyPrinterBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -13673,14 +13796,14 @@ impl PrinterBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrinterBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `printerBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13699,7 +13822,7 @@ impl PrinterBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrinterBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13709,7 +13832,7 @@ impl PrinterBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrinterBaseCollectionBuilder {
         PrinterBaseCollectionBuilder {
@@ -13724,7 +13847,7 @@ impl PrinterBaseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyPrinterBase> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyPrinterBase> {
         self.client.collection(self.path.clone())
     }
 
@@ -13735,7 +13858,7 @@ impl PrinterBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13744,14 +13867,14 @@ impl PrinterBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrinterBase,
-    ) -> graph_core::Request<crate::models::AnyPrinterBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyPrinterBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -13779,7 +13902,7 @@ impl PrinterBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintJobBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13788,7 +13911,7 @@ impl PrintJobBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrintJobBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PrintJobBuilder {
         PrintJobBuilder {
             client,
             path: path.into(),
@@ -13801,7 +13924,7 @@ impl PrintJobBuilder {
     }
 
     /// Reads this `printJob` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PrintJob> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PrintJob> {
         self.client.entity(self.path.clone())
     }
 
@@ -13810,14 +13933,14 @@ impl PrintJobBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrintJob,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `printJob` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13842,14 +13965,14 @@ impl PrintJobBuilder {
     pub fn abort(
         &self,
         body: &crate::models::PrintJobAbortBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/abort", self.path))
             .json_body(body)
     }
 
     /// Calls the `cancel` action (`POST .../cancel`).
-    pub fn cancel(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn cancel(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/cancel", self.path))
     }
@@ -13858,14 +13981,14 @@ impl PrintJobBuilder {
     pub fn redirect(
         &self,
         body: &crate::models::PrintJobRedirectBody,
-    ) -> graph_core::Request<crate::models::PrintJob> {
+    ) -> msgraph_typed_core::Request<crate::models::PrintJob> {
         self.client
             .request(http::Method::POST, format!("{}/redirect", self.path))
             .json_body(body)
     }
 
     /// Calls the `start` action (`POST .../start`).
-    pub fn start(&self) -> graph_core::Request<crate::models::PrintJobStatus> {
+    pub fn start(&self) -> msgraph_typed_core::Request<crate::models::PrintJobStatus> {
         self.client
             .request(http::Method::POST, format!("{}/start", self.path))
     }
@@ -13876,7 +13999,7 @@ impl PrintJobBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintJobCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13885,7 +14008,10 @@ impl PrintJobCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrintJobCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PrintJobCollectionBuilder {
         PrintJobCollectionBuilder {
             client,
             path: path.into(),
@@ -13898,7 +14024,7 @@ impl PrintJobCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PrintJob> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PrintJob> {
         self.client.collection(self.path.clone())
     }
 
@@ -13909,7 +14035,7 @@ impl PrintJobCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13918,14 +14044,14 @@ impl PrintJobCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrintJob,
-    ) -> graph_core::Request<crate::models::PrintJob> {
+    ) -> msgraph_typed_core::Request<crate::models::PrintJob> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13935,7 +14061,7 @@ impl PrintJobCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintUsageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13944,7 +14070,7 @@ impl PrintUsageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrintUsageBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PrintUsageBuilder {
         PrintUsageBuilder {
             client,
             path: path.into(),
@@ -13957,7 +14083,7 @@ impl PrintUsageBuilder {
     }
 
     /// Reads this `printUsage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyPrintUsage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyPrintUsage> {
         self.client.entity(self.path.clone())
     }
 
@@ -13966,14 +14092,14 @@ impl PrintUsageBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrintUsage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `printUsage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -13983,7 +14109,7 @@ impl PrintUsageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintUsageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13992,7 +14118,10 @@ impl PrintUsageCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrintUsageCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PrintUsageCollectionBuilder {
         PrintUsageCollectionBuilder {
             client,
             path: path.into(),
@@ -14005,7 +14134,7 @@ impl PrintUsageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyPrintUsage> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyPrintUsage> {
         self.client.collection(self.path.clone())
     }
 
@@ -14016,7 +14145,7 @@ impl PrintUsageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14025,14 +14154,14 @@ impl PrintUsageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrintUsage,
-    ) -> graph_core::Request<crate::models::AnyPrintUsage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyPrintUsage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -14060,7 +14189,7 @@ impl PrintUsageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessScheduleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14070,7 +14199,7 @@ impl PrivilegedAccessScheduleBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessScheduleBuilder {
         PrivilegedAccessScheduleBuilder {
@@ -14085,7 +14214,9 @@ impl PrivilegedAccessScheduleBuilder {
     }
 
     /// Reads this `privilegedAccessSchedule` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyPrivilegedAccessSchedule> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyPrivilegedAccessSchedule> {
         self.client.entity(self.path.clone())
     }
 
@@ -14094,14 +14225,14 @@ impl PrivilegedAccessScheduleBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrivilegedAccessSchedule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `privilegedAccessSchedule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -14111,7 +14242,7 @@ impl PrivilegedAccessScheduleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessScheduleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14121,7 +14252,7 @@ impl PrivilegedAccessScheduleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessScheduleCollectionBuilder {
         PrivilegedAccessScheduleCollectionBuilder {
@@ -14138,7 +14269,7 @@ impl PrivilegedAccessScheduleCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyPrivilegedAccessSchedule> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyPrivilegedAccessSchedule> {
         self.client.collection(self.path.clone())
     }
 
@@ -14149,7 +14280,7 @@ impl PrivilegedAccessScheduleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14158,14 +14289,14 @@ impl PrivilegedAccessScheduleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrivilegedAccessSchedule,
-    ) -> graph_core::Request<crate::models::AnyPrivilegedAccessSchedule> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyPrivilegedAccessSchedule> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -14203,7 +14334,7 @@ impl PrivilegedAccessScheduleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessScheduleInstanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14213,7 +14344,7 @@ impl PrivilegedAccessScheduleInstanceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessScheduleInstanceBuilder {
         PrivilegedAccessScheduleInstanceBuilder {
@@ -14230,7 +14361,7 @@ impl PrivilegedAccessScheduleInstanceBuilder {
     /// Reads this `privilegedAccessScheduleInstance` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyPrivilegedAccessScheduleInstance> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyPrivilegedAccessScheduleInstance> {
         self.client.entity(self.path.clone())
     }
 
@@ -14239,14 +14370,14 @@ impl PrivilegedAccessScheduleInstanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrivilegedAccessScheduleInstance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `privilegedAccessScheduleInstance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -14256,7 +14387,7 @@ impl PrivilegedAccessScheduleInstanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessScheduleInstanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14266,7 +14397,7 @@ impl PrivilegedAccessScheduleInstanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessScheduleInstanceCollectionBuilder {
         PrivilegedAccessScheduleInstanceCollectionBuilder {
@@ -14283,7 +14414,8 @@ impl PrivilegedAccessScheduleInstanceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyPrivilegedAccessScheduleInstance> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyPrivilegedAccessScheduleInstance>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -14294,7 +14426,7 @@ impl PrivilegedAccessScheduleInstanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14303,14 +14435,14 @@ impl PrivilegedAccessScheduleInstanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrivilegedAccessScheduleInstance,
-    ) -> graph_core::Request<crate::models::AnyPrivilegedAccessScheduleInstance> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyPrivilegedAccessScheduleInstance> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -14348,7 +14480,7 @@ impl PrivilegedAccessScheduleInstanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessScheduleRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14358,7 +14490,7 @@ impl PrivilegedAccessScheduleRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessScheduleRequestBuilder {
         PrivilegedAccessScheduleRequestBuilder {
@@ -14375,7 +14507,7 @@ impl PrivilegedAccessScheduleRequestBuilder {
     /// Reads this `privilegedAccessScheduleRequest` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyPrivilegedAccessScheduleRequest> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyPrivilegedAccessScheduleRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -14384,14 +14516,14 @@ impl PrivilegedAccessScheduleRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrivilegedAccessScheduleRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `privilegedAccessScheduleRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -14401,7 +14533,7 @@ impl PrivilegedAccessScheduleRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessScheduleRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14411,7 +14543,7 @@ impl PrivilegedAccessScheduleRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrivilegedAccessScheduleRequestCollectionBuilder {
         PrivilegedAccessScheduleRequestCollectionBuilder {
@@ -14428,7 +14560,8 @@ impl PrivilegedAccessScheduleRequestCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyPrivilegedAccessScheduleRequest> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyPrivilegedAccessScheduleRequest>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -14439,7 +14572,7 @@ impl PrivilegedAccessScheduleRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14448,14 +14581,14 @@ impl PrivilegedAccessScheduleRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrivilegedAccessScheduleRequest,
-    ) -> graph_core::Request<crate::models::AnyPrivilegedAccessScheduleRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyPrivilegedAccessScheduleRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -14493,7 +14626,7 @@ impl PrivilegedAccessScheduleRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProtectionRuleBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14502,7 +14635,10 @@ impl ProtectionRuleBaseBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ProtectionRuleBaseBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ProtectionRuleBaseBuilder {
         ProtectionRuleBaseBuilder {
             client,
             path: path.into(),
@@ -14515,7 +14651,7 @@ impl ProtectionRuleBaseBuilder {
     }
 
     /// Reads this `protectionRuleBase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyProtectionRuleBase> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyProtectionRuleBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -14524,21 +14660,21 @@ impl ProtectionRuleBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::ProtectionRuleBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `protectionRuleBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `deleteAndUnprotect` action (`POST .../deleteAndUnprotect`).
     pub fn delete_and_unprotect(
         &self,
-    ) -> graph_core::Request<crate::models::AnyProtectionRuleBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyProtectionRuleBase> {
         self.client.request(
             http::Method::POST,
             format!("{}/deleteAndUnprotect", self.path),
@@ -14546,7 +14682,7 @@ impl ProtectionRuleBaseBuilder {
     }
 
     /// Calls the `run` action (`POST .../run`).
-    pub fn run(&self) -> graph_core::Request<crate::models::AnyProtectionRuleBase> {
+    pub fn run(&self) -> msgraph_typed_core::Request<crate::models::AnyProtectionRuleBase> {
         self.client
             .request(http::Method::POST, format!("{}/run", self.path))
     }
@@ -14557,7 +14693,7 @@ impl ProtectionRuleBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProtectionRuleBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14567,7 +14703,7 @@ impl ProtectionRuleBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ProtectionRuleBaseCollectionBuilder {
         ProtectionRuleBaseCollectionBuilder {
@@ -14582,7 +14718,9 @@ impl ProtectionRuleBaseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyProtectionRuleBase> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyProtectionRuleBase> {
         self.client.collection(self.path.clone())
     }
 
@@ -14593,7 +14731,7 @@ impl ProtectionRuleBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14602,14 +14740,14 @@ impl ProtectionRuleBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ProtectionRuleBase,
-    ) -> graph_core::Request<crate::models::AnyProtectionRuleBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyProtectionRuleBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -14648,7 +14786,7 @@ impl ProtectionRuleBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProtectionUnitBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14657,7 +14795,10 @@ impl ProtectionUnitBaseBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ProtectionUnitBaseBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ProtectionUnitBaseBuilder {
         ProtectionUnitBaseBuilder {
             client,
             path: path.into(),
@@ -14670,7 +14811,7 @@ impl ProtectionUnitBaseBuilder {
     }
 
     /// Reads this `protectionUnitBase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyProtectionUnitBase> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyProtectionUnitBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -14679,25 +14820,27 @@ impl ProtectionUnitBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::ProtectionUnitBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `protectionUnitBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `cancelOffboard` action (`POST .../cancelOffboard`).
-    pub fn cancel_offboard(&self) -> graph_core::Request<crate::models::AnyProtectionUnitBase> {
+    pub fn cancel_offboard(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::AnyProtectionUnitBase> {
         self.client
             .request(http::Method::POST, format!("{}/cancelOffboard", self.path))
     }
 
     /// Calls the `offboard` action (`POST .../offboard`).
-    pub fn offboard(&self) -> graph_core::Request<crate::models::AnyProtectionUnitBase> {
+    pub fn offboard(&self) -> msgraph_typed_core::Request<crate::models::AnyProtectionUnitBase> {
         self.client
             .request(http::Method::POST, format!("{}/offboard", self.path))
     }
@@ -14708,7 +14851,7 @@ impl ProtectionUnitBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProtectionUnitBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14718,7 +14861,7 @@ impl ProtectionUnitBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ProtectionUnitBaseCollectionBuilder {
         ProtectionUnitBaseCollectionBuilder {
@@ -14733,7 +14876,9 @@ impl ProtectionUnitBaseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyProtectionUnitBase> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyProtectionUnitBase> {
         self.client.collection(self.path.clone())
     }
 
@@ -14744,7 +14889,7 @@ impl ProtectionUnitBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14753,14 +14898,14 @@ impl ProtectionUnitBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ProtectionUnitBase,
-    ) -> graph_core::Request<crate::models::AnyProtectionUnitBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyProtectionUnitBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -14799,7 +14944,7 @@ impl ProtectionUnitBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProtectionUnitsBulkJobBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14809,7 +14954,7 @@ impl ProtectionUnitsBulkJobBaseBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ProtectionUnitsBulkJobBaseBuilder {
         ProtectionUnitsBulkJobBaseBuilder {
@@ -14824,7 +14969,9 @@ impl ProtectionUnitsBulkJobBaseBuilder {
     }
 
     /// Reads this `protectionUnitsBulkJobBase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyProtectionUnitsBulkJobBase> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyProtectionUnitsBulkJobBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -14833,14 +14980,14 @@ impl ProtectionUnitsBulkJobBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::ProtectionUnitsBulkJobBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `protectionUnitsBulkJobBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -14850,7 +14997,7 @@ impl ProtectionUnitsBulkJobBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProtectionUnitsBulkJobBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14860,7 +15007,7 @@ impl ProtectionUnitsBulkJobBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ProtectionUnitsBulkJobBaseCollectionBuilder {
         ProtectionUnitsBulkJobBaseCollectionBuilder {
@@ -14877,7 +15024,7 @@ impl ProtectionUnitsBulkJobBaseCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyProtectionUnitsBulkJobBase> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyProtectionUnitsBulkJobBase> {
         self.client.collection(self.path.clone())
     }
 
@@ -14888,7 +15035,7 @@ impl ProtectionUnitsBulkJobBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14897,14 +15044,14 @@ impl ProtectionUnitsBulkJobBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ProtectionUnitsBulkJobBase,
-    ) -> graph_core::Request<crate::models::AnyProtectionUnitsBulkJobBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyProtectionUnitsBulkJobBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -14956,7 +15103,7 @@ impl ProtectionUnitsBulkJobBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RelyingPartyDetailedSummaryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14966,7 +15113,7 @@ impl RelyingPartyDetailedSummaryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RelyingPartyDetailedSummaryBuilder {
         RelyingPartyDetailedSummaryBuilder {
@@ -14981,7 +15128,9 @@ impl RelyingPartyDetailedSummaryBuilder {
     }
 
     /// Reads this `relyingPartyDetailedSummary` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::RelyingPartyDetailedSummary> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::RelyingPartyDetailedSummary> {
         self.client.entity(self.path.clone())
     }
 
@@ -14990,14 +15139,14 @@ impl RelyingPartyDetailedSummaryBuilder {
     pub fn update(
         &self,
         body: &crate::models::RelyingPartyDetailedSummary,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `relyingPartyDetailedSummary` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -15007,7 +15156,7 @@ impl RelyingPartyDetailedSummaryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RelyingPartyDetailedSummaryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15017,7 +15166,7 @@ impl RelyingPartyDetailedSummaryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RelyingPartyDetailedSummaryCollectionBuilder {
         RelyingPartyDetailedSummaryCollectionBuilder {
@@ -15034,7 +15183,7 @@ impl RelyingPartyDetailedSummaryCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::RelyingPartyDetailedSummary> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::RelyingPartyDetailedSummary> {
         self.client.collection(self.path.clone())
     }
 
@@ -15045,7 +15194,7 @@ impl RelyingPartyDetailedSummaryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15054,14 +15203,14 @@ impl RelyingPartyDetailedSummaryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RelyingPartyDetailedSummary,
-    ) -> graph_core::Request<crate::models::RelyingPartyDetailedSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::RelyingPartyDetailedSummary> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -15075,7 +15224,7 @@ impl RelyingPartyDetailedSummaryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15088,7 +15237,7 @@ impl RequestBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RequestBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> RequestBuilder {
         RequestBuilder {
             client,
             path: path.into(),
@@ -15101,7 +15250,7 @@ impl RequestBuilder {
     }
 
     /// Reads this `request` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyRequest> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -15110,14 +15259,14 @@ impl RequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::Request,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `request` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -15131,7 +15280,7 @@ impl RequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15144,7 +15293,10 @@ impl RequestCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RequestCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> RequestCollectionBuilder {
         RequestCollectionBuilder {
             client,
             path: path.into(),
@@ -15157,7 +15309,7 @@ impl RequestCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyRequest> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -15168,7 +15320,7 @@ impl RequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15177,14 +15329,14 @@ impl RequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Request,
-    ) -> graph_core::Request<crate::models::AnyRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -15273,7 +15425,7 @@ impl RequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RestoreArtifactBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15282,7 +15434,10 @@ impl RestoreArtifactBaseBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RestoreArtifactBaseBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> RestoreArtifactBaseBuilder {
         RestoreArtifactBaseBuilder {
             client,
             path: path.into(),
@@ -15295,7 +15450,7 @@ impl RestoreArtifactBaseBuilder {
     }
 
     /// Reads this `restoreArtifactBase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyRestoreArtifactBase> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyRestoreArtifactBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -15304,14 +15459,14 @@ impl RestoreArtifactBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::RestoreArtifactBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `restoreArtifactBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -15330,7 +15485,7 @@ impl RestoreArtifactBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RestoreArtifactBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15340,7 +15495,7 @@ impl RestoreArtifactBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RestoreArtifactBaseCollectionBuilder {
         RestoreArtifactBaseCollectionBuilder {
@@ -15355,7 +15510,9 @@ impl RestoreArtifactBaseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyRestoreArtifactBase> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyRestoreArtifactBase> {
         self.client.collection(self.path.clone())
     }
 
@@ -15366,7 +15523,7 @@ impl RestoreArtifactBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15375,14 +15532,14 @@ impl RestoreArtifactBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RestoreArtifactBase,
-    ) -> graph_core::Request<crate::models::AnyRestoreArtifactBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyRestoreArtifactBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -15437,7 +15594,7 @@ impl RestoreArtifactBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RestoreArtifactsBulkRequestBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15447,7 +15604,7 @@ impl RestoreArtifactsBulkRequestBaseBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RestoreArtifactsBulkRequestBaseBuilder {
         RestoreArtifactsBulkRequestBaseBuilder {
@@ -15464,7 +15621,7 @@ impl RestoreArtifactsBulkRequestBaseBuilder {
     /// Reads this `restoreArtifactsBulkRequestBase` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyRestoreArtifactsBulkRequestBase> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyRestoreArtifactsBulkRequestBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -15473,14 +15630,14 @@ impl RestoreArtifactsBulkRequestBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::RestoreArtifactsBulkRequestBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `restoreArtifactsBulkRequestBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -15490,7 +15647,7 @@ impl RestoreArtifactsBulkRequestBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RestoreArtifactsBulkRequestBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15500,7 +15657,7 @@ impl RestoreArtifactsBulkRequestBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RestoreArtifactsBulkRequestBaseCollectionBuilder {
         RestoreArtifactsBulkRequestBaseCollectionBuilder {
@@ -15517,7 +15674,8 @@ impl RestoreArtifactsBulkRequestBaseCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyRestoreArtifactsBulkRequestBase> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyRestoreArtifactsBulkRequestBase>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -15528,7 +15686,7 @@ impl RestoreArtifactsBulkRequestBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15537,14 +15695,14 @@ impl RestoreArtifactsBulkRequestBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RestoreArtifactsBulkRequestBase,
-    ) -> graph_core::Request<crate::models::AnyRestoreArtifactsBulkRequestBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyRestoreArtifactsBulkRequestBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -15596,7 +15754,7 @@ impl RestoreArtifactsBulkRequestBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ScheduleChangeRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15606,7 +15764,7 @@ impl ScheduleChangeRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ScheduleChangeRequestBuilder {
         ScheduleChangeRequestBuilder {
@@ -15621,7 +15779,9 @@ impl ScheduleChangeRequestBuilder {
     }
 
     /// Reads this `scheduleChangeRequest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyScheduleChangeRequest> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyScheduleChangeRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -15630,14 +15790,14 @@ impl ScheduleChangeRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::ScheduleChangeRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `scheduleChangeRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -15645,7 +15805,7 @@ impl ScheduleChangeRequestBuilder {
     pub fn approve(
         &self,
         body: &crate::models::ScheduleChangeRequestApproveBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/approve", self.path))
             .json_body(body)
@@ -15655,14 +15815,14 @@ impl ScheduleChangeRequestBuilder {
     pub fn decline(
         &self,
         body: &crate::models::ScheduleChangeRequestDeclineBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/decline", self.path))
             .json_body(body)
     }
 
     /// Calls the `stageForDeletion` action (`POST .../stageForDeletion`).
-    pub fn stage_for_deletion(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stage_for_deletion(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/stageForDeletion", self.path),
@@ -15675,7 +15835,7 @@ impl ScheduleChangeRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ScheduleChangeRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15685,7 +15845,7 @@ impl ScheduleChangeRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ScheduleChangeRequestCollectionBuilder {
         ScheduleChangeRequestCollectionBuilder {
@@ -15700,7 +15860,9 @@ impl ScheduleChangeRequestCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyScheduleChangeRequest> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyScheduleChangeRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -15711,7 +15873,7 @@ impl ScheduleChangeRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15720,14 +15882,14 @@ impl ScheduleChangeRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ScheduleChangeRequest,
-    ) -> graph_core::Request<crate::models::AnyScheduleChangeRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyScheduleChangeRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -15777,7 +15939,7 @@ impl ScheduleChangeRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SensitivityLabelBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15786,7 +15948,10 @@ impl SensitivityLabelBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SensitivityLabelBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SensitivityLabelBuilder {
         SensitivityLabelBuilder {
             client,
             path: path.into(),
@@ -15799,7 +15964,7 @@ impl SensitivityLabelBuilder {
     }
 
     /// Reads this `sensitivityLabel` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SensitivityLabel> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SensitivityLabel> {
         self.client.entity(self.path.clone())
     }
 
@@ -15808,14 +15973,14 @@ impl SensitivityLabelBuilder {
     pub fn update(
         &self,
         body: &crate::models::SensitivityLabel,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sensitivityLabel` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -15841,7 +16006,7 @@ impl SensitivityLabelBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SensitivityLabelCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15851,7 +16016,7 @@ impl SensitivityLabelCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SensitivityLabelCollectionBuilder {
         SensitivityLabelCollectionBuilder {
@@ -15866,7 +16031,7 @@ impl SensitivityLabelCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SensitivityLabel> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SensitivityLabel> {
         self.client.collection(self.path.clone())
     }
 
@@ -15877,7 +16042,7 @@ impl SensitivityLabelCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15886,14 +16051,14 @@ impl SensitivityLabelCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SensitivityLabel,
-    ) -> graph_core::Request<crate::models::SensitivityLabel> {
+    ) -> msgraph_typed_core::Request<crate::models::SensitivityLabel> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -15901,7 +16066,7 @@ impl SensitivityLabelCollectionBuilder {
     pub fn compute_rights_and_inheritance(
         &self,
         body: &crate::models::SensitivityLabelCollectionComputeRightsAndInheritanceBody,
-    ) -> graph_core::Request<crate::models::ComputeRightsAndInheritanceResult> {
+    ) -> msgraph_typed_core::Request<crate::models::ComputeRightsAndInheritanceResult> {
         self.client
             .request(
                 http::Method::POST,
@@ -15916,7 +16081,7 @@ impl SensitivityLabelCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceAnnouncementBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15926,7 +16091,7 @@ impl ServiceAnnouncementBaseBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ServiceAnnouncementBaseBuilder {
         ServiceAnnouncementBaseBuilder {
@@ -15941,7 +16106,9 @@ impl ServiceAnnouncementBaseBuilder {
     }
 
     /// Reads this `serviceAnnouncementBase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyServiceAnnouncementBase> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyServiceAnnouncementBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -15950,14 +16117,14 @@ impl ServiceAnnouncementBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::ServiceAnnouncementBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `serviceAnnouncementBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -15967,7 +16134,7 @@ impl ServiceAnnouncementBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceAnnouncementBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15977,7 +16144,7 @@ impl ServiceAnnouncementBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ServiceAnnouncementBaseCollectionBuilder {
         ServiceAnnouncementBaseCollectionBuilder {
@@ -15992,7 +16159,9 @@ impl ServiceAnnouncementBaseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyServiceAnnouncementBase> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyServiceAnnouncementBase> {
         self.client.collection(self.path.clone())
     }
 
@@ -16003,7 +16172,7 @@ impl ServiceAnnouncementBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16012,14 +16181,14 @@ impl ServiceAnnouncementBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ServiceAnnouncementBase,
-    ) -> graph_core::Request<crate::models::AnyServiceAnnouncementBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyServiceAnnouncementBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -16049,7 +16218,7 @@ impl ServiceAnnouncementBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharedInsightBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16058,7 +16227,10 @@ impl SharedInsightBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SharedInsightBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SharedInsightBuilder {
         SharedInsightBuilder {
             client,
             path: path.into(),
@@ -16071,7 +16243,7 @@ impl SharedInsightBuilder {
     }
 
     /// Reads this `sharedInsight` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SharedInsight> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SharedInsight> {
         self.client.entity(self.path.clone())
     }
 
@@ -16080,14 +16252,14 @@ impl SharedInsightBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharedInsight,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharedInsight` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -16111,7 +16283,7 @@ impl SharedInsightBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharedInsightCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16121,7 +16293,7 @@ impl SharedInsightCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharedInsightCollectionBuilder {
         SharedInsightCollectionBuilder {
@@ -16136,7 +16308,7 @@ impl SharedInsightCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SharedInsight> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SharedInsight> {
         self.client.collection(self.path.clone())
     }
 
@@ -16147,7 +16319,7 @@ impl SharedInsightCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16156,14 +16328,14 @@ impl SharedInsightCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharedInsight,
-    ) -> graph_core::Request<crate::models::SharedInsight> {
+    ) -> msgraph_typed_core::Request<crate::models::SharedInsight> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -16173,7 +16345,7 @@ impl SharedInsightCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SoftwareUpdateStatusSummaryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16183,7 +16355,7 @@ impl SoftwareUpdateStatusSummaryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SoftwareUpdateStatusSummaryBuilder {
         SoftwareUpdateStatusSummaryBuilder {
@@ -16198,7 +16370,9 @@ impl SoftwareUpdateStatusSummaryBuilder {
     }
 
     /// Reads this `softwareUpdateStatusSummary` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SoftwareUpdateStatusSummary> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SoftwareUpdateStatusSummary> {
         self.client.entity(self.path.clone())
     }
 
@@ -16207,14 +16381,14 @@ impl SoftwareUpdateStatusSummaryBuilder {
     pub fn update(
         &self,
         body: &crate::models::SoftwareUpdateStatusSummary,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `softwareUpdateStatusSummary` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -16224,7 +16398,7 @@ impl SoftwareUpdateStatusSummaryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SoftwareUpdateStatusSummaryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16234,7 +16408,7 @@ impl SoftwareUpdateStatusSummaryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SoftwareUpdateStatusSummaryCollectionBuilder {
         SoftwareUpdateStatusSummaryCollectionBuilder {
@@ -16251,7 +16425,7 @@ impl SoftwareUpdateStatusSummaryCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SoftwareUpdateStatusSummary> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SoftwareUpdateStatusSummary> {
         self.client.collection(self.path.clone())
     }
 
@@ -16262,7 +16436,7 @@ impl SoftwareUpdateStatusSummaryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16271,14 +16445,14 @@ impl SoftwareUpdateStatusSummaryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SoftwareUpdateStatusSummary,
-    ) -> graph_core::Request<crate::models::SoftwareUpdateStatusSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::SoftwareUpdateStatusSummary> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -16288,7 +16462,7 @@ impl SoftwareUpdateStatusSummaryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct StorageQuotaBreakdownBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16298,7 +16472,7 @@ impl StorageQuotaBreakdownBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> StorageQuotaBreakdownBuilder {
         StorageQuotaBreakdownBuilder {
@@ -16313,7 +16487,9 @@ impl StorageQuotaBreakdownBuilder {
     }
 
     /// Reads this `storageQuotaBreakdown` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyStorageQuotaBreakdown> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyStorageQuotaBreakdown> {
         self.client.entity(self.path.clone())
     }
 
@@ -16322,14 +16498,14 @@ impl StorageQuotaBreakdownBuilder {
     pub fn update(
         &self,
         body: &crate::models::StorageQuotaBreakdown,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `storageQuotaBreakdown` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -16339,7 +16515,7 @@ impl StorageQuotaBreakdownBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct StorageQuotaBreakdownCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16349,7 +16525,7 @@ impl StorageQuotaBreakdownCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> StorageQuotaBreakdownCollectionBuilder {
         StorageQuotaBreakdownCollectionBuilder {
@@ -16364,7 +16540,9 @@ impl StorageQuotaBreakdownCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyStorageQuotaBreakdown> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyStorageQuotaBreakdown> {
         self.client.collection(self.path.clone())
     }
 
@@ -16375,7 +16553,7 @@ impl StorageQuotaBreakdownCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16384,14 +16562,14 @@ impl StorageQuotaBreakdownCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::StorageQuotaBreakdown,
-    ) -> graph_core::Request<crate::models::AnyStorageQuotaBreakdown> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyStorageQuotaBreakdown> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -16412,7 +16590,7 @@ impl StorageQuotaBreakdownCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamInfoBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16421,7 +16599,7 @@ impl TeamInfoBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamInfoBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> TeamInfoBuilder {
         TeamInfoBuilder {
             client,
             path: path.into(),
@@ -16434,7 +16612,7 @@ impl TeamInfoBuilder {
     }
 
     /// Reads this `teamInfo` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyTeamInfo> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyTeamInfo> {
         self.client.entity(self.path.clone())
     }
 
@@ -16443,14 +16621,14 @@ impl TeamInfoBuilder {
     pub fn update(
         &self,
         body: &crate::models::TeamInfo,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `teamInfo` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -16466,7 +16644,7 @@ impl TeamInfoBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamInfoCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16475,7 +16653,10 @@ impl TeamInfoCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamInfoCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TeamInfoCollectionBuilder {
         TeamInfoCollectionBuilder {
             client,
             path: path.into(),
@@ -16488,7 +16669,7 @@ impl TeamInfoCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyTeamInfo> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyTeamInfo> {
         self.client.collection(self.path.clone())
     }
 
@@ -16499,7 +16680,7 @@ impl TeamInfoCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16508,14 +16689,14 @@ impl TeamInfoCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TeamInfo,
-    ) -> graph_core::Request<crate::models::AnyTeamInfo> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyTeamInfo> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -16545,7 +16726,7 @@ impl TeamInfoCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamworkHostedContentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16555,7 +16736,7 @@ impl TeamworkHostedContentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamworkHostedContentBuilder {
         TeamworkHostedContentBuilder {
@@ -16570,7 +16751,9 @@ impl TeamworkHostedContentBuilder {
     }
 
     /// Reads this `teamworkHostedContent` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyTeamworkHostedContent> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyTeamworkHostedContent> {
         self.client.entity(self.path.clone())
     }
 
@@ -16579,14 +16762,14 @@ impl TeamworkHostedContentBuilder {
     pub fn update(
         &self,
         body: &crate::models::TeamworkHostedContent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `teamworkHostedContent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -16596,7 +16779,7 @@ impl TeamworkHostedContentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamworkHostedContentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16606,7 +16789,7 @@ impl TeamworkHostedContentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamworkHostedContentCollectionBuilder {
         TeamworkHostedContentCollectionBuilder {
@@ -16621,7 +16804,9 @@ impl TeamworkHostedContentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyTeamworkHostedContent> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyTeamworkHostedContent> {
         self.client.collection(self.path.clone())
     }
 
@@ -16632,7 +16817,7 @@ impl TeamworkHostedContentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16641,14 +16826,14 @@ impl TeamworkHostedContentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TeamworkHostedContent,
-    ) -> graph_core::Request<crate::models::AnyTeamworkHostedContent> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyTeamworkHostedContent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -16669,7 +16854,7 @@ impl TeamworkHostedContentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TrendingBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16678,7 +16863,7 @@ impl TrendingBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TrendingBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> TrendingBuilder {
         TrendingBuilder {
             client,
             path: path.into(),
@@ -16691,7 +16876,7 @@ impl TrendingBuilder {
     }
 
     /// Reads this `trending` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Trending> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Trending> {
         self.client.entity(self.path.clone())
     }
 
@@ -16700,14 +16885,14 @@ impl TrendingBuilder {
     pub fn update(
         &self,
         body: &crate::models::Trending,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `trending` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -16722,7 +16907,7 @@ impl TrendingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TrendingCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16731,7 +16916,10 @@ impl TrendingCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TrendingCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TrendingCollectionBuilder {
         TrendingCollectionBuilder {
             client,
             path: path.into(),
@@ -16744,7 +16932,7 @@ impl TrendingCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Trending> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Trending> {
         self.client.collection(self.path.clone())
     }
 
@@ -16755,7 +16943,7 @@ impl TrendingCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16764,14 +16952,14 @@ impl TrendingCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Trending,
-    ) -> graph_core::Request<crate::models::Trending> {
+    ) -> msgraph_typed_core::Request<crate::models::Trending> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -16781,7 +16969,7 @@ impl TrendingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleScheduleBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16791,7 +16979,7 @@ impl UnifiedRoleScheduleBaseBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleScheduleBaseBuilder {
         UnifiedRoleScheduleBaseBuilder {
@@ -16806,7 +16994,9 @@ impl UnifiedRoleScheduleBaseBuilder {
     }
 
     /// Reads this `unifiedRoleScheduleBase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyUnifiedRoleScheduleBase> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyUnifiedRoleScheduleBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -16815,14 +17005,14 @@ impl UnifiedRoleScheduleBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleScheduleBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleScheduleBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -16878,7 +17068,7 @@ impl UnifiedRoleScheduleBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleScheduleBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16888,7 +17078,7 @@ impl UnifiedRoleScheduleBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleScheduleBaseCollectionBuilder {
         UnifiedRoleScheduleBaseCollectionBuilder {
@@ -16903,7 +17093,9 @@ impl UnifiedRoleScheduleBaseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyUnifiedRoleScheduleBase> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyUnifiedRoleScheduleBase> {
         self.client.collection(self.path.clone())
     }
 
@@ -16914,7 +17106,7 @@ impl UnifiedRoleScheduleBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16923,14 +17115,14 @@ impl UnifiedRoleScheduleBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleScheduleBase,
-    ) -> graph_core::Request<crate::models::AnyUnifiedRoleScheduleBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyUnifiedRoleScheduleBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -16968,7 +17160,7 @@ impl UnifiedRoleScheduleBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleScheduleInstanceBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16978,7 +17170,7 @@ impl UnifiedRoleScheduleInstanceBaseBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleScheduleInstanceBaseBuilder {
         UnifiedRoleScheduleInstanceBaseBuilder {
@@ -16995,7 +17187,7 @@ impl UnifiedRoleScheduleInstanceBaseBuilder {
     /// Reads this `unifiedRoleScheduleInstanceBase` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyUnifiedRoleScheduleInstanceBase> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyUnifiedRoleScheduleInstanceBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -17004,14 +17196,14 @@ impl UnifiedRoleScheduleInstanceBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedRoleScheduleInstanceBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedRoleScheduleInstanceBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -17067,7 +17259,7 @@ impl UnifiedRoleScheduleInstanceBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleScheduleInstanceBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17077,7 +17269,7 @@ impl UnifiedRoleScheduleInstanceBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedRoleScheduleInstanceBaseCollectionBuilder {
         UnifiedRoleScheduleInstanceBaseCollectionBuilder {
@@ -17094,7 +17286,8 @@ impl UnifiedRoleScheduleInstanceBaseCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyUnifiedRoleScheduleInstanceBase> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyUnifiedRoleScheduleInstanceBase>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -17105,7 +17298,7 @@ impl UnifiedRoleScheduleInstanceBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17114,14 +17307,14 @@ impl UnifiedRoleScheduleInstanceBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedRoleScheduleInstanceBase,
-    ) -> graph_core::Request<crate::models::AnyUnifiedRoleScheduleInstanceBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyUnifiedRoleScheduleInstanceBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -17159,7 +17352,7 @@ impl UnifiedRoleScheduleInstanceBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UsageRightsIncludedBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17168,7 +17361,10 @@ impl UsageRightsIncludedBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> UsageRightsIncludedBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> UsageRightsIncludedBuilder {
         UsageRightsIncludedBuilder {
             client,
             path: path.into(),
@@ -17181,7 +17377,7 @@ impl UsageRightsIncludedBuilder {
     }
 
     /// Reads this `usageRightsIncluded` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UsageRightsIncluded> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UsageRightsIncluded> {
         self.client.entity(self.path.clone())
     }
 
@@ -17190,14 +17386,14 @@ impl UsageRightsIncludedBuilder {
     pub fn update(
         &self,
         body: &crate::models::UsageRightsIncluded,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `usageRightsIncluded` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -17207,7 +17403,7 @@ impl UsageRightsIncludedBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UsageRightsIncludedCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17217,7 +17413,7 @@ impl UsageRightsIncludedCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UsageRightsIncludedCollectionBuilder {
         UsageRightsIncludedCollectionBuilder {
@@ -17232,7 +17428,9 @@ impl UsageRightsIncludedCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UsageRightsIncluded> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UsageRightsIncluded> {
         self.client.collection(self.path.clone())
     }
 
@@ -17243,7 +17441,7 @@ impl UsageRightsIncludedCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17252,14 +17450,14 @@ impl UsageRightsIncludedCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UsageRightsIncluded,
-    ) -> graph_core::Request<crate::models::UsageRightsIncluded> {
+    ) -> msgraph_typed_core::Request<crate::models::UsageRightsIncluded> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -17269,7 +17467,7 @@ impl UsageRightsIncludedCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UsedInsightBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17278,7 +17476,7 @@ impl UsedInsightBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> UsedInsightBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> UsedInsightBuilder {
         UsedInsightBuilder {
             client,
             path: path.into(),
@@ -17291,7 +17489,7 @@ impl UsedInsightBuilder {
     }
 
     /// Reads this `usedInsight` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UsedInsight> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UsedInsight> {
         self.client.entity(self.path.clone())
     }
 
@@ -17300,14 +17498,14 @@ impl UsedInsightBuilder {
     pub fn update(
         &self,
         body: &crate::models::UsedInsight,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `usedInsight` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -17323,7 +17521,7 @@ impl UsedInsightBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UsedInsightCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17333,7 +17531,7 @@ impl UsedInsightCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UsedInsightCollectionBuilder {
         UsedInsightCollectionBuilder {
@@ -17348,7 +17546,7 @@ impl UsedInsightCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UsedInsight> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::UsedInsight> {
         self.client.collection(self.path.clone())
     }
 
@@ -17359,7 +17557,7 @@ impl UsedInsightCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17368,14 +17566,14 @@ impl UsedInsightCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UsedInsight,
-    ) -> graph_core::Request<crate::models::UsedInsight> {
+    ) -> msgraph_typed_core::Request<crate::models::UsedInsight> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -17385,7 +17583,7 @@ impl UsedInsightCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17395,7 +17593,7 @@ impl VirtualEventRegistrationConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventRegistrationConfigurationBuilder {
         VirtualEventRegistrationConfigurationBuilder {
@@ -17412,7 +17610,8 @@ impl VirtualEventRegistrationConfigurationBuilder {
     /// Reads this `virtualEventRegistrationConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyVirtualEventRegistrationConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyVirtualEventRegistrationConfiguration>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -17421,14 +17620,14 @@ impl VirtualEventRegistrationConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::VirtualEventRegistrationConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `virtualEventRegistrationConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -17449,7 +17648,7 @@ impl VirtualEventRegistrationConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17459,7 +17658,7 @@ impl VirtualEventRegistrationConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventRegistrationConfigurationCollectionBuilder {
         VirtualEventRegistrationConfigurationCollectionBuilder {
@@ -17476,8 +17675,9 @@ impl VirtualEventRegistrationConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyVirtualEventRegistrationConfiguration>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::AnyVirtualEventRegistrationConfiguration,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -17488,7 +17688,7 @@ impl VirtualEventRegistrationConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17497,14 +17697,14 @@ impl VirtualEventRegistrationConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VirtualEventRegistrationConfiguration,
-    ) -> graph_core::Request<crate::models::AnyVirtualEventRegistrationConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyVirtualEventRegistrationConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -17542,7 +17742,7 @@ impl VirtualEventRegistrationConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationCustomQuestionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17552,7 +17752,7 @@ impl VirtualEventRegistrationCustomQuestionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventRegistrationCustomQuestionBuilder {
         VirtualEventRegistrationCustomQuestionBuilder {
@@ -17569,7 +17769,8 @@ impl VirtualEventRegistrationCustomQuestionBuilder {
     /// Reads this `virtualEventRegistrationCustomQuestion` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::VirtualEventRegistrationCustomQuestion> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::VirtualEventRegistrationCustomQuestion>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -17578,14 +17779,14 @@ impl VirtualEventRegistrationCustomQuestionBuilder {
     pub fn update(
         &self,
         body: &crate::models::VirtualEventRegistrationCustomQuestion,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `virtualEventRegistrationCustomQuestion` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -17595,7 +17796,7 @@ impl VirtualEventRegistrationCustomQuestionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationCustomQuestionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17605,7 +17806,7 @@ impl VirtualEventRegistrationCustomQuestionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventRegistrationCustomQuestionCollectionBuilder {
         VirtualEventRegistrationCustomQuestionCollectionBuilder {
@@ -17622,7 +17823,8 @@ impl VirtualEventRegistrationCustomQuestionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::VirtualEventRegistrationCustomQuestion> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::VirtualEventRegistrationCustomQuestion>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -17633,7 +17835,7 @@ impl VirtualEventRegistrationCustomQuestionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17642,14 +17844,14 @@ impl VirtualEventRegistrationCustomQuestionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VirtualEventRegistrationCustomQuestion,
-    ) -> graph_core::Request<crate::models::VirtualEventRegistrationCustomQuestion> {
+    ) -> msgraph_typed_core::Request<crate::models::VirtualEventRegistrationCustomQuestion> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -17659,7 +17861,7 @@ impl VirtualEventRegistrationCustomQuestionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationPredefinedQuestionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17669,7 +17871,7 @@ impl VirtualEventRegistrationPredefinedQuestionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventRegistrationPredefinedQuestionBuilder {
         VirtualEventRegistrationPredefinedQuestionBuilder {
@@ -17686,7 +17888,8 @@ impl VirtualEventRegistrationPredefinedQuestionBuilder {
     /// Reads this `virtualEventRegistrationPredefinedQuestion` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::VirtualEventRegistrationPredefinedQuestion> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::VirtualEventRegistrationPredefinedQuestion>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -17695,14 +17898,14 @@ impl VirtualEventRegistrationPredefinedQuestionBuilder {
     pub fn update(
         &self,
         body: &crate::models::VirtualEventRegistrationPredefinedQuestion,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `virtualEventRegistrationPredefinedQuestion` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -17712,7 +17915,7 @@ impl VirtualEventRegistrationPredefinedQuestionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationPredefinedQuestionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17722,7 +17925,7 @@ impl VirtualEventRegistrationPredefinedQuestionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventRegistrationPredefinedQuestionCollectionBuilder {
         VirtualEventRegistrationPredefinedQuestionCollectionBuilder {
@@ -17739,8 +17942,9 @@ impl VirtualEventRegistrationPredefinedQuestionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::VirtualEventRegistrationPredefinedQuestion>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::VirtualEventRegistrationPredefinedQuestion,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -17751,7 +17955,7 @@ impl VirtualEventRegistrationPredefinedQuestionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17760,14 +17964,15 @@ impl VirtualEventRegistrationPredefinedQuestionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VirtualEventRegistrationPredefinedQuestion,
-    ) -> graph_core::Request<crate::models::VirtualEventRegistrationPredefinedQuestion> {
+    ) -> msgraph_typed_core::Request<crate::models::VirtualEventRegistrationPredefinedQuestion>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -17777,7 +17982,7 @@ impl VirtualEventRegistrationPredefinedQuestionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationQuestionBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17787,7 +17992,7 @@ impl VirtualEventRegistrationQuestionBaseBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventRegistrationQuestionBaseBuilder {
         VirtualEventRegistrationQuestionBaseBuilder {
@@ -17804,7 +18009,8 @@ impl VirtualEventRegistrationQuestionBaseBuilder {
     /// Reads this `virtualEventRegistrationQuestionBase` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnyVirtualEventRegistrationQuestionBase> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyVirtualEventRegistrationQuestionBase>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -17813,14 +18019,14 @@ impl VirtualEventRegistrationQuestionBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::VirtualEventRegistrationQuestionBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `virtualEventRegistrationQuestionBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -17830,7 +18036,7 @@ impl VirtualEventRegistrationQuestionBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationQuestionBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17840,7 +18046,7 @@ impl VirtualEventRegistrationQuestionBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventRegistrationQuestionBaseCollectionBuilder {
         VirtualEventRegistrationQuestionBaseCollectionBuilder {
@@ -17857,7 +18063,8 @@ impl VirtualEventRegistrationQuestionBaseCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyVirtualEventRegistrationQuestionBase> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyVirtualEventRegistrationQuestionBase>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -17868,7 +18075,7 @@ impl VirtualEventRegistrationQuestionBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -17877,14 +18084,14 @@ impl VirtualEventRegistrationQuestionBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VirtualEventRegistrationQuestionBase,
-    ) -> graph_core::Request<crate::models::AnyVirtualEventRegistrationQuestionBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyVirtualEventRegistrationQuestionBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -17920,7 +18127,7 @@ impl VirtualEventRegistrationQuestionBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsAutopilotDeploymentProfileBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17930,7 +18137,7 @@ impl WindowsAutopilotDeploymentProfileBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsAutopilotDeploymentProfileBuilder {
         WindowsAutopilotDeploymentProfileBuilder {
@@ -17947,7 +18154,7 @@ impl WindowsAutopilotDeploymentProfileBuilder {
     /// Reads this `windowsAutopilotDeploymentProfile` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::WindowsAutopilotDeploymentProfile> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WindowsAutopilotDeploymentProfile> {
         self.client.entity(self.path.clone())
     }
 
@@ -17956,14 +18163,14 @@ impl WindowsAutopilotDeploymentProfileBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsAutopilotDeploymentProfile,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsAutopilotDeploymentProfile` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -17984,7 +18191,7 @@ impl WindowsAutopilotDeploymentProfileBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsAutopilotDeploymentProfileCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -17994,7 +18201,7 @@ impl WindowsAutopilotDeploymentProfileCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsAutopilotDeploymentProfileCollectionBuilder {
         WindowsAutopilotDeploymentProfileCollectionBuilder {
@@ -18011,7 +18218,8 @@ impl WindowsAutopilotDeploymentProfileCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WindowsAutopilotDeploymentProfile> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WindowsAutopilotDeploymentProfile>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -18022,7 +18230,7 @@ impl WindowsAutopilotDeploymentProfileCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18031,14 +18239,14 @@ impl WindowsAutopilotDeploymentProfileCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsAutopilotDeploymentProfile,
-    ) -> graph_core::Request<crate::models::WindowsAutopilotDeploymentProfile> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsAutopilotDeploymentProfile> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -18048,7 +18256,7 @@ impl WindowsAutopilotDeploymentProfileCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsAutopilotDeploymentProfileAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18058,7 +18266,7 @@ impl WindowsAutopilotDeploymentProfileAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsAutopilotDeploymentProfileAssignmentBuilder {
         WindowsAutopilotDeploymentProfileAssignmentBuilder {
@@ -18075,7 +18283,8 @@ impl WindowsAutopilotDeploymentProfileAssignmentBuilder {
     /// Reads this `windowsAutopilotDeploymentProfileAssignment` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::WindowsAutopilotDeploymentProfileAssignment> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WindowsAutopilotDeploymentProfileAssignment>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -18084,14 +18293,14 @@ impl WindowsAutopilotDeploymentProfileAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::WindowsAutopilotDeploymentProfileAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `windowsAutopilotDeploymentProfileAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -18101,7 +18310,7 @@ impl WindowsAutopilotDeploymentProfileAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsAutopilotDeploymentProfileAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18111,7 +18320,7 @@ impl WindowsAutopilotDeploymentProfileAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WindowsAutopilotDeploymentProfileAssignmentCollectionBuilder {
         WindowsAutopilotDeploymentProfileAssignmentCollectionBuilder {
@@ -18128,8 +18337,9 @@ impl WindowsAutopilotDeploymentProfileAssignmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::WindowsAutopilotDeploymentProfileAssignment>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::WindowsAutopilotDeploymentProfileAssignment,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -18140,7 +18350,7 @@ impl WindowsAutopilotDeploymentProfileAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18149,14 +18359,15 @@ impl WindowsAutopilotDeploymentProfileAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WindowsAutopilotDeploymentProfileAssignment,
-    ) -> graph_core::Request<crate::models::WindowsAutopilotDeploymentProfileAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::WindowsAutopilotDeploymentProfileAssignment>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -18166,7 +18377,7 @@ impl WindowsAutopilotDeploymentProfileAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookFormatProtectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18176,7 +18387,7 @@ impl WorkbookFormatProtectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookFormatProtectionBuilder {
         WorkbookFormatProtectionBuilder {
@@ -18191,7 +18402,9 @@ impl WorkbookFormatProtectionBuilder {
     }
 
     /// Reads this `workbookFormatProtection` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookFormatProtection> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookFormatProtection> {
         self.client.entity(self.path.clone())
     }
 
@@ -18200,14 +18413,14 @@ impl WorkbookFormatProtectionBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookFormatProtection,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookFormatProtection` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -18217,7 +18430,7 @@ impl WorkbookFormatProtectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookFormatProtectionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18227,7 +18440,7 @@ impl WorkbookFormatProtectionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookFormatProtectionCollectionBuilder {
         WorkbookFormatProtectionCollectionBuilder {
@@ -18242,7 +18455,9 @@ impl WorkbookFormatProtectionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookFormatProtection> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookFormatProtection> {
         self.client.collection(self.path.clone())
     }
 
@@ -18253,7 +18468,7 @@ impl WorkbookFormatProtectionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18262,14 +18477,14 @@ impl WorkbookFormatProtectionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookFormatProtection,
-    ) -> graph_core::Request<crate::models::WorkbookFormatProtection> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFormatProtection> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -18279,7 +18494,7 @@ impl WorkbookFormatProtectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookFunctionResultBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18289,7 +18504,7 @@ impl WorkbookFunctionResultBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookFunctionResultBuilder {
         WorkbookFunctionResultBuilder {
@@ -18304,7 +18519,7 @@ impl WorkbookFunctionResultBuilder {
     }
 
     /// Reads this `workbookFunctionResult` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookFunctionResult> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookFunctionResult> {
         self.client.entity(self.path.clone())
     }
 
@@ -18313,14 +18528,14 @@ impl WorkbookFunctionResultBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookFunctionResult,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookFunctionResult` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -18330,7 +18545,7 @@ impl WorkbookFunctionResultBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookFunctionResultCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18340,7 +18555,7 @@ impl WorkbookFunctionResultCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookFunctionResultCollectionBuilder {
         WorkbookFunctionResultCollectionBuilder {
@@ -18355,7 +18570,9 @@ impl WorkbookFunctionResultCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookFunctionResult> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookFunctionResult> {
         self.client.collection(self.path.clone())
     }
 
@@ -18366,7 +18583,7 @@ impl WorkbookFunctionResultCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18375,14 +18592,14 @@ impl WorkbookFunctionResultCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookFunctionResult,
-    ) -> graph_core::Request<crate::models::WorkbookFunctionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookFunctionResult> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -18392,7 +18609,7 @@ impl WorkbookFunctionResultCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18401,7 +18618,10 @@ impl WorkbookRangeBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookRangeBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookRangeBuilder {
         WorkbookRangeBuilder {
             client,
             path: path.into(),
@@ -18414,7 +18634,7 @@ impl WorkbookRangeBuilder {
     }
 
     /// Reads this `workbookRange` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookRange> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookRange> {
         self.client.entity(self.path.clone())
     }
 
@@ -18423,14 +18643,14 @@ impl WorkbookRangeBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookRange,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookRange` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -18464,7 +18684,7 @@ impl WorkbookRangeBuilder {
     pub fn clear(
         &self,
         body: &crate::models::WorkbookRangeClearBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/clear", self.path))
             .json_body(body)
@@ -18474,7 +18694,7 @@ impl WorkbookRangeBuilder {
     pub fn insert(
         &self,
         body: &crate::models::WorkbookRangeInsertBody,
-    ) -> graph_core::Request<crate::models::WorkbookRange> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::POST, format!("{}/insert", self.path))
             .json_body(body)
@@ -18484,14 +18704,14 @@ impl WorkbookRangeBuilder {
     pub fn merge(
         &self,
         body: &crate::models::WorkbookRangeMergeBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/merge", self.path))
             .json_body(body)
     }
 
     /// Calls the `unmerge` action (`POST .../unmerge`).
-    pub fn unmerge(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn unmerge(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/unmerge", self.path))
     }
@@ -18500,7 +18720,7 @@ impl WorkbookRangeBuilder {
     pub fn bounding_rect(
         &self,
         another_range: &str,
-    ) -> graph_core::Request<crate::models::WorkbookRange> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -18512,7 +18732,11 @@ impl WorkbookRangeBuilder {
     }
 
     /// Calls the `cell` function (`GET .../cell`).
-    pub fn cell(&self, row: i32, column: i32) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn cell(
+        &self,
+        row: i32,
+        column: i32,
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -18525,7 +18749,7 @@ impl WorkbookRangeBuilder {
     }
 
     /// Calls the `column` function (`GET .../column`).
-    pub fn column(&self, column: i32) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn column(&self, column: i32) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -18537,25 +18761,25 @@ impl WorkbookRangeBuilder {
     }
 
     /// Calls the `columnsAfter` function (`GET .../columnsAfter`).
-    pub fn columns_after(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn columns_after(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/columnsAfter", self.path))
     }
 
     /// Calls the `columnsBefore` function (`GET .../columnsBefore`).
-    pub fn columns_before(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn columns_before(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/columnsBefore", self.path))
     }
 
     /// Calls the `entireColumn` function (`GET .../entireColumn`).
-    pub fn entire_column(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn entire_column(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/entireColumn", self.path))
     }
 
     /// Calls the `entireRow` function (`GET .../entireRow`).
-    pub fn entire_row(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn entire_row(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/entireRow", self.path))
     }
@@ -18564,7 +18788,7 @@ impl WorkbookRangeBuilder {
     pub fn intersection(
         &self,
         another_range: &str,
-    ) -> graph_core::Request<crate::models::WorkbookRange> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -18576,19 +18800,19 @@ impl WorkbookRangeBuilder {
     }
 
     /// Calls the `lastCell` function (`GET .../lastCell`).
-    pub fn last_cell(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn last_cell(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/lastCell", self.path))
     }
 
     /// Calls the `lastColumn` function (`GET .../lastColumn`).
-    pub fn last_column(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn last_column(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/lastColumn", self.path))
     }
 
     /// Calls the `lastRow` function (`GET .../lastRow`).
-    pub fn last_row(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn last_row(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/lastRow", self.path))
     }
@@ -18598,7 +18822,7 @@ impl WorkbookRangeBuilder {
         &self,
         row_offset: i32,
         column_offset: i32,
-    ) -> graph_core::Request<crate::models::WorkbookRange> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -18615,7 +18839,7 @@ impl WorkbookRangeBuilder {
         &self,
         delta_rows: i32,
         delta_columns: i32,
-    ) -> graph_core::Request<crate::models::WorkbookRange> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -18628,7 +18852,7 @@ impl WorkbookRangeBuilder {
     }
 
     /// Calls the `row` function (`GET .../row`).
-    pub fn row(&self, row: i32) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn row(&self, row: i32) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client.request(
             http::Method::GET,
             format!("{}/row(row={})", self.path, crate::edm::literal(&row)),
@@ -18636,25 +18860,25 @@ impl WorkbookRangeBuilder {
     }
 
     /// Calls the `rowsAbove` function (`GET .../rowsAbove`).
-    pub fn rows_above(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn rows_above(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/rowsAbove", self.path))
     }
 
     /// Calls the `rowsBelow` function (`GET .../rowsBelow`).
-    pub fn rows_below(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn rows_below(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/rowsBelow", self.path))
     }
 
     /// Calls the `usedRange` function (`GET .../usedRange`).
-    pub fn used_range(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn used_range(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/usedRange", self.path))
     }
 
     /// Calls the `visibleView` function (`GET .../visibleView`).
-    pub fn visible_view(&self) -> graph_core::Request<crate::models::WorkbookRangeView> {
+    pub fn visible_view(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRangeView> {
         self.client
             .request(http::Method::GET, format!("{}/visibleView", self.path))
     }
@@ -18665,7 +18889,7 @@ impl WorkbookRangeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18675,7 +18899,7 @@ impl WorkbookRangeCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookRangeCollectionBuilder {
         WorkbookRangeCollectionBuilder {
@@ -18690,7 +18914,7 @@ impl WorkbookRangeCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookRange> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookRange> {
         self.client.collection(self.path.clone())
     }
 
@@ -18701,7 +18925,7 @@ impl WorkbookRangeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18710,14 +18934,14 @@ impl WorkbookRangeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookRange,
-    ) -> graph_core::Request<crate::models::WorkbookRange> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -18727,7 +18951,7 @@ impl WorkbookRangeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeBorderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18736,7 +18960,10 @@ impl WorkbookRangeBorderBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookRangeBorderBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookRangeBorderBuilder {
         WorkbookRangeBorderBuilder {
             client,
             path: path.into(),
@@ -18749,7 +18976,7 @@ impl WorkbookRangeBorderBuilder {
     }
 
     /// Reads this `workbookRangeBorder` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookRangeBorder> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookRangeBorder> {
         self.client.entity(self.path.clone())
     }
 
@@ -18758,14 +18985,14 @@ impl WorkbookRangeBorderBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookRangeBorder,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookRangeBorder` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -18775,7 +19002,7 @@ impl WorkbookRangeBorderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeBorderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18785,7 +19012,7 @@ impl WorkbookRangeBorderCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookRangeBorderCollectionBuilder {
         WorkbookRangeBorderCollectionBuilder {
@@ -18800,7 +19027,9 @@ impl WorkbookRangeBorderCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookRangeBorder> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookRangeBorder> {
         self.client.collection(self.path.clone())
     }
 
@@ -18811,7 +19040,7 @@ impl WorkbookRangeBorderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18820,19 +19049,22 @@ impl WorkbookRangeBorderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookRangeBorder,
-    ) -> graph_core::Request<crate::models::WorkbookRangeBorder> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookRangeBorder> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `itemAt` function (`GET .../itemAt`).
-    pub fn item_at(&self, index: i32) -> graph_core::Request<crate::models::WorkbookRangeBorder> {
+    pub fn item_at(
+        &self,
+        index: i32,
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookRangeBorder> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -18849,7 +19081,7 @@ impl WorkbookRangeBorderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeFillBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18858,7 +19090,10 @@ impl WorkbookRangeFillBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookRangeFillBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookRangeFillBuilder {
         WorkbookRangeFillBuilder {
             client,
             path: path.into(),
@@ -18871,7 +19106,7 @@ impl WorkbookRangeFillBuilder {
     }
 
     /// Reads this `workbookRangeFill` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookRangeFill> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookRangeFill> {
         self.client.entity(self.path.clone())
     }
 
@@ -18880,19 +19115,19 @@ impl WorkbookRangeFillBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookRangeFill,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookRangeFill` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `clear` action (`POST .../clear`).
-    pub fn clear(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn clear(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/clear", self.path))
     }
@@ -18903,7 +19138,7 @@ impl WorkbookRangeFillBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeFillCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18913,7 +19148,7 @@ impl WorkbookRangeFillCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookRangeFillCollectionBuilder {
         WorkbookRangeFillCollectionBuilder {
@@ -18928,7 +19163,7 @@ impl WorkbookRangeFillCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookRangeFill> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookRangeFill> {
         self.client.collection(self.path.clone())
     }
 
@@ -18939,7 +19174,7 @@ impl WorkbookRangeFillCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -18948,14 +19183,14 @@ impl WorkbookRangeFillCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookRangeFill,
-    ) -> graph_core::Request<crate::models::WorkbookRangeFill> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookRangeFill> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -18965,7 +19200,7 @@ impl WorkbookRangeFillCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeFontBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -18974,7 +19209,10 @@ impl WorkbookRangeFontBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookRangeFontBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookRangeFontBuilder {
         WorkbookRangeFontBuilder {
             client,
             path: path.into(),
@@ -18987,7 +19225,7 @@ impl WorkbookRangeFontBuilder {
     }
 
     /// Reads this `workbookRangeFont` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookRangeFont> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookRangeFont> {
         self.client.entity(self.path.clone())
     }
 
@@ -18996,14 +19234,14 @@ impl WorkbookRangeFontBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookRangeFont,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookRangeFont` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -19013,7 +19251,7 @@ impl WorkbookRangeFontBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeFontCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19023,7 +19261,7 @@ impl WorkbookRangeFontCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookRangeFontCollectionBuilder {
         WorkbookRangeFontCollectionBuilder {
@@ -19038,7 +19276,7 @@ impl WorkbookRangeFontCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookRangeFont> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookRangeFont> {
         self.client.collection(self.path.clone())
     }
 
@@ -19049,7 +19287,7 @@ impl WorkbookRangeFontCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19058,14 +19296,14 @@ impl WorkbookRangeFontCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookRangeFont,
-    ) -> graph_core::Request<crate::models::WorkbookRangeFont> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookRangeFont> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -19075,7 +19313,7 @@ impl WorkbookRangeFontCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeFormatBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19084,7 +19322,10 @@ impl WorkbookRangeFormatBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookRangeFormatBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookRangeFormatBuilder {
         WorkbookRangeFormatBuilder {
             client,
             path: path.into(),
@@ -19097,7 +19338,7 @@ impl WorkbookRangeFormatBuilder {
     }
 
     /// Reads this `workbookRangeFormat` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookRangeFormat> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookRangeFormat> {
         self.client.entity(self.path.clone())
     }
 
@@ -19106,14 +19347,14 @@ impl WorkbookRangeFormatBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookRangeFormat,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookRangeFormat` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -19150,13 +19391,13 @@ impl WorkbookRangeFormatBuilder {
     }
 
     /// Calls the `autofitColumns` action (`POST .../autofitColumns`).
-    pub fn autofit_columns(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn autofit_columns(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/autofitColumns", self.path))
     }
 
     /// Calls the `autofitRows` action (`POST .../autofitRows`).
-    pub fn autofit_rows(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn autofit_rows(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/autofitRows", self.path))
     }
@@ -19167,7 +19408,7 @@ impl WorkbookRangeFormatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeFormatCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19177,7 +19418,7 @@ impl WorkbookRangeFormatCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookRangeFormatCollectionBuilder {
         WorkbookRangeFormatCollectionBuilder {
@@ -19192,7 +19433,9 @@ impl WorkbookRangeFormatCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookRangeFormat> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookRangeFormat> {
         self.client.collection(self.path.clone())
     }
 
@@ -19203,7 +19446,7 @@ impl WorkbookRangeFormatCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19212,14 +19455,14 @@ impl WorkbookRangeFormatCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookRangeFormat,
-    ) -> graph_core::Request<crate::models::WorkbookRangeFormat> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookRangeFormat> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -19229,7 +19472,7 @@ impl WorkbookRangeFormatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeSortBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19238,7 +19481,10 @@ impl WorkbookRangeSortBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookRangeSortBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookRangeSortBuilder {
         WorkbookRangeSortBuilder {
             client,
             path: path.into(),
@@ -19251,7 +19497,7 @@ impl WorkbookRangeSortBuilder {
     }
 
     /// Reads this `workbookRangeSort` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookRangeSort> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookRangeSort> {
         self.client.entity(self.path.clone())
     }
 
@@ -19260,14 +19506,14 @@ impl WorkbookRangeSortBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookRangeSort,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookRangeSort` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -19275,7 +19521,7 @@ impl WorkbookRangeSortBuilder {
     pub fn apply(
         &self,
         body: &crate::models::WorkbookRangeSortApplyBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/apply", self.path))
             .json_body(body)
@@ -19287,7 +19533,7 @@ impl WorkbookRangeSortBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeSortCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19297,7 +19543,7 @@ impl WorkbookRangeSortCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookRangeSortCollectionBuilder {
         WorkbookRangeSortCollectionBuilder {
@@ -19312,7 +19558,7 @@ impl WorkbookRangeSortCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookRangeSort> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookRangeSort> {
         self.client.collection(self.path.clone())
     }
 
@@ -19323,7 +19569,7 @@ impl WorkbookRangeSortCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19332,14 +19578,14 @@ impl WorkbookRangeSortCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookRangeSort,
-    ) -> graph_core::Request<crate::models::WorkbookRangeSort> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookRangeSort> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -19349,7 +19595,7 @@ impl WorkbookRangeSortCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeViewBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19358,7 +19604,10 @@ impl WorkbookRangeViewBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkbookRangeViewBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkbookRangeViewBuilder {
         WorkbookRangeViewBuilder {
             client,
             path: path.into(),
@@ -19371,7 +19620,7 @@ impl WorkbookRangeViewBuilder {
     }
 
     /// Reads this `workbookRangeView` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkbookRangeView> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkbookRangeView> {
         self.client.entity(self.path.clone())
     }
 
@@ -19380,14 +19629,14 @@ impl WorkbookRangeViewBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkbookRangeView,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workbookRangeView` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -19400,7 +19649,7 @@ impl WorkbookRangeViewBuilder {
     }
 
     /// Calls the `range` function (`GET .../range`).
-    pub fn range(&self) -> graph_core::Request<crate::models::WorkbookRange> {
+    pub fn range(&self) -> msgraph_typed_core::Request<crate::models::WorkbookRange> {
         self.client
             .request(http::Method::GET, format!("{}/range", self.path))
     }
@@ -19411,7 +19660,7 @@ impl WorkbookRangeViewBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeViewCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -19421,7 +19670,7 @@ impl WorkbookRangeViewCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkbookRangeViewCollectionBuilder {
         WorkbookRangeViewCollectionBuilder {
@@ -19436,7 +19685,7 @@ impl WorkbookRangeViewCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkbookRangeView> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::WorkbookRangeView> {
         self.client.collection(self.path.clone())
     }
 
@@ -19447,7 +19696,7 @@ impl WorkbookRangeViewCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -19456,19 +19705,22 @@ impl WorkbookRangeViewCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkbookRangeView,
-    ) -> graph_core::Request<crate::models::WorkbookRangeView> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookRangeView> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `itemAt` function (`GET .../itemAt`).
-    pub fn item_at(&self, index: i32) -> graph_core::Request<crate::models::WorkbookRangeView> {
+    pub fn item_at(
+        &self,
+        index: i32,
+    ) -> msgraph_typed_core::Request<crate::models::WorkbookRangeView> {
         self.client.request(
             http::Method::GET,
             format!(

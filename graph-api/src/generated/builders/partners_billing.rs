@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingAzureUsageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16,7 +16,7 @@ impl PartnersBillingAzureUsageBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingAzureUsageBuilder {
         PartnersBillingAzureUsageBuilder {
@@ -31,7 +31,9 @@ impl PartnersBillingAzureUsageBuilder {
     }
 
     /// Reads this `azureUsage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::partners_billing::AzureUsage> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::partners_billing::AzureUsage> {
         self.client.entity(self.path.clone())
     }
 
@@ -40,14 +42,14 @@ impl PartnersBillingAzureUsageBuilder {
     pub fn update(
         &self,
         body: &crate::models::partners_billing::AzureUsage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `azureUsage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -73,7 +75,7 @@ impl PartnersBillingAzureUsageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingAzureUsageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -83,7 +85,7 @@ impl PartnersBillingAzureUsageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingAzureUsageCollectionBuilder {
         PartnersBillingAzureUsageCollectionBuilder {
@@ -100,7 +102,7 @@ impl PartnersBillingAzureUsageCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::partners_billing::AzureUsage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::partners_billing::AzureUsage> {
         self.client.collection(self.path.clone())
     }
 
@@ -111,7 +113,7 @@ impl PartnersBillingAzureUsageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -120,14 +122,14 @@ impl PartnersBillingAzureUsageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::partners_billing::AzureUsage,
-    ) -> graph_core::Request<crate::models::partners_billing::AzureUsage> {
+    ) -> msgraph_typed_core::Request<crate::models::partners_billing::AzureUsage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -137,7 +139,7 @@ impl PartnersBillingAzureUsageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingBilledReconciliationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -147,7 +149,7 @@ impl PartnersBillingBilledReconciliationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingBilledReconciliationBuilder {
         PartnersBillingBilledReconciliationBuilder {
@@ -164,7 +166,8 @@ impl PartnersBillingBilledReconciliationBuilder {
     /// Reads this `billedReconciliation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::partners_billing::BilledReconciliation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::partners_billing::BilledReconciliation>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -173,14 +176,14 @@ impl PartnersBillingBilledReconciliationBuilder {
     pub fn update(
         &self,
         body: &crate::models::partners_billing::BilledReconciliation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `billedReconciliation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -188,7 +191,7 @@ impl PartnersBillingBilledReconciliationBuilder {
     pub fn export(
         &self,
         body: &crate::models::partners_billing::PartnersBillingBilledReconciliationExportBody,
-    ) -> graph_core::Request<crate::models::partners_billing::AnyOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::partners_billing::AnyOperation> {
         self.client
             .request(
                 http::Method::POST,
@@ -203,7 +206,7 @@ impl PartnersBillingBilledReconciliationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingBilledReconciliationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -213,7 +216,7 @@ impl PartnersBillingBilledReconciliationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingBilledReconciliationCollectionBuilder {
         PartnersBillingBilledReconciliationCollectionBuilder {
@@ -230,7 +233,8 @@ impl PartnersBillingBilledReconciliationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::partners_billing::BilledReconciliation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::partners_billing::BilledReconciliation>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -241,7 +245,7 @@ impl PartnersBillingBilledReconciliationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -250,14 +254,14 @@ impl PartnersBillingBilledReconciliationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::partners_billing::BilledReconciliation,
-    ) -> graph_core::Request<crate::models::partners_billing::BilledReconciliation> {
+    ) -> msgraph_typed_core::Request<crate::models::partners_billing::BilledReconciliation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -267,7 +271,7 @@ impl PartnersBillingBilledReconciliationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingBilledUsageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -277,7 +281,7 @@ impl PartnersBillingBilledUsageBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingBilledUsageBuilder {
         PartnersBillingBilledUsageBuilder {
@@ -292,7 +296,9 @@ impl PartnersBillingBilledUsageBuilder {
     }
 
     /// Reads this `billedUsage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::partners_billing::BilledUsage> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::partners_billing::BilledUsage> {
         self.client.entity(self.path.clone())
     }
 
@@ -301,14 +307,14 @@ impl PartnersBillingBilledUsageBuilder {
     pub fn update(
         &self,
         body: &crate::models::partners_billing::BilledUsage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `billedUsage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -316,7 +322,7 @@ impl PartnersBillingBilledUsageBuilder {
     pub fn export(
         &self,
         body: &crate::models::partners_billing::PartnersBillingBilledUsageExportBody,
-    ) -> graph_core::Request<crate::models::partners_billing::AnyOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::partners_billing::AnyOperation> {
         self.client
             .request(
                 http::Method::POST,
@@ -331,7 +337,7 @@ impl PartnersBillingBilledUsageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingBilledUsageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -341,7 +347,7 @@ impl PartnersBillingBilledUsageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingBilledUsageCollectionBuilder {
         PartnersBillingBilledUsageCollectionBuilder {
@@ -358,7 +364,7 @@ impl PartnersBillingBilledUsageCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::partners_billing::BilledUsage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::partners_billing::BilledUsage> {
         self.client.collection(self.path.clone())
     }
 
@@ -369,7 +375,7 @@ impl PartnersBillingBilledUsageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -378,14 +384,14 @@ impl PartnersBillingBilledUsageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::partners_billing::BilledUsage,
-    ) -> graph_core::Request<crate::models::partners_billing::BilledUsage> {
+    ) -> msgraph_typed_core::Request<crate::models::partners_billing::BilledUsage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -395,7 +401,7 @@ impl PartnersBillingBilledUsageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingBillingBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -405,7 +411,7 @@ impl PartnersBillingBillingBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingBillingBuilder {
         PartnersBillingBillingBuilder {
@@ -420,7 +426,9 @@ impl PartnersBillingBillingBuilder {
     }
 
     /// Reads this `billing` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::partners_billing::Billing> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::partners_billing::Billing> {
         self.client.entity(self.path.clone())
     }
 
@@ -429,14 +437,14 @@ impl PartnersBillingBillingBuilder {
     pub fn update(
         &self,
         body: &crate::models::partners_billing::Billing,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `billing` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -478,7 +486,7 @@ impl PartnersBillingBillingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingBillingCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -488,7 +496,7 @@ impl PartnersBillingBillingCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingBillingCollectionBuilder {
         PartnersBillingBillingCollectionBuilder {
@@ -503,7 +511,9 @@ impl PartnersBillingBillingCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::partners_billing::Billing> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::partners_billing::Billing> {
         self.client.collection(self.path.clone())
     }
 
@@ -514,7 +524,7 @@ impl PartnersBillingBillingCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -523,14 +533,14 @@ impl PartnersBillingBillingCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::partners_billing::Billing,
-    ) -> graph_core::Request<crate::models::partners_billing::Billing> {
+    ) -> msgraph_typed_core::Request<crate::models::partners_billing::Billing> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -540,7 +550,7 @@ impl PartnersBillingBillingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingBillingReconciliationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -550,7 +560,7 @@ impl PartnersBillingBillingReconciliationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingBillingReconciliationBuilder {
         PartnersBillingBillingReconciliationBuilder {
@@ -567,7 +577,8 @@ impl PartnersBillingBillingReconciliationBuilder {
     /// Reads this `billingReconciliation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::partners_billing::BillingReconciliation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::partners_billing::BillingReconciliation>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -576,14 +587,14 @@ impl PartnersBillingBillingReconciliationBuilder {
     pub fn update(
         &self,
         body: &crate::models::partners_billing::BillingReconciliation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `billingReconciliation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -609,7 +620,7 @@ impl PartnersBillingBillingReconciliationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingBillingReconciliationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -619,7 +630,7 @@ impl PartnersBillingBillingReconciliationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingBillingReconciliationCollectionBuilder {
         PartnersBillingBillingReconciliationCollectionBuilder {
@@ -636,7 +647,8 @@ impl PartnersBillingBillingReconciliationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::partners_billing::BillingReconciliation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::partners_billing::BillingReconciliation>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -647,7 +659,7 @@ impl PartnersBillingBillingReconciliationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -656,14 +668,14 @@ impl PartnersBillingBillingReconciliationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::partners_billing::BillingReconciliation,
-    ) -> graph_core::Request<crate::models::partners_billing::BillingReconciliation> {
+    ) -> msgraph_typed_core::Request<crate::models::partners_billing::BillingReconciliation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -673,7 +685,7 @@ impl PartnersBillingBillingReconciliationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingExportSuccessOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -683,7 +695,7 @@ impl PartnersBillingExportSuccessOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingExportSuccessOperationBuilder {
         PartnersBillingExportSuccessOperationBuilder {
@@ -700,7 +712,8 @@ impl PartnersBillingExportSuccessOperationBuilder {
     /// Reads this `exportSuccessOperation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::partners_billing::ExportSuccessOperation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::partners_billing::ExportSuccessOperation>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -709,14 +722,14 @@ impl PartnersBillingExportSuccessOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::partners_billing::ExportSuccessOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `exportSuccessOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -734,7 +747,7 @@ impl PartnersBillingExportSuccessOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingExportSuccessOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -744,7 +757,7 @@ impl PartnersBillingExportSuccessOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingExportSuccessOperationCollectionBuilder {
         PartnersBillingExportSuccessOperationCollectionBuilder {
@@ -761,8 +774,9 @@ impl PartnersBillingExportSuccessOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::partners_billing::ExportSuccessOperation>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::partners_billing::ExportSuccessOperation,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -773,7 +787,7 @@ impl PartnersBillingExportSuccessOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -782,14 +796,14 @@ impl PartnersBillingExportSuccessOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::partners_billing::ExportSuccessOperation,
-    ) -> graph_core::Request<crate::models::partners_billing::ExportSuccessOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::partners_billing::ExportSuccessOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -799,7 +813,7 @@ impl PartnersBillingExportSuccessOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingFailedOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -809,7 +823,7 @@ impl PartnersBillingFailedOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingFailedOperationBuilder {
         PartnersBillingFailedOperationBuilder {
@@ -826,7 +840,7 @@ impl PartnersBillingFailedOperationBuilder {
     /// Reads this `failedOperation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::partners_billing::FailedOperation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::partners_billing::FailedOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -835,14 +849,14 @@ impl PartnersBillingFailedOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::partners_billing::FailedOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `failedOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -852,7 +866,7 @@ impl PartnersBillingFailedOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingFailedOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -862,7 +876,7 @@ impl PartnersBillingFailedOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingFailedOperationCollectionBuilder {
         PartnersBillingFailedOperationCollectionBuilder {
@@ -879,7 +893,8 @@ impl PartnersBillingFailedOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::partners_billing::FailedOperation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::partners_billing::FailedOperation>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -890,7 +905,7 @@ impl PartnersBillingFailedOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -899,14 +914,14 @@ impl PartnersBillingFailedOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::partners_billing::FailedOperation,
-    ) -> graph_core::Request<crate::models::partners_billing::FailedOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::partners_billing::FailedOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -916,7 +931,7 @@ impl PartnersBillingFailedOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingManifestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -926,7 +941,7 @@ impl PartnersBillingManifestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingManifestBuilder {
         PartnersBillingManifestBuilder {
@@ -941,7 +956,9 @@ impl PartnersBillingManifestBuilder {
     }
 
     /// Reads this `manifest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::partners_billing::Manifest> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::partners_billing::Manifest> {
         self.client.entity(self.path.clone())
     }
 
@@ -950,14 +967,14 @@ impl PartnersBillingManifestBuilder {
     pub fn update(
         &self,
         body: &crate::models::partners_billing::Manifest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `manifest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -967,7 +984,7 @@ impl PartnersBillingManifestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingManifestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -977,7 +994,7 @@ impl PartnersBillingManifestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingManifestCollectionBuilder {
         PartnersBillingManifestCollectionBuilder {
@@ -992,7 +1009,9 @@ impl PartnersBillingManifestCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::partners_billing::Manifest> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::partners_billing::Manifest> {
         self.client.collection(self.path.clone())
     }
 
@@ -1003,7 +1022,7 @@ impl PartnersBillingManifestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1012,14 +1031,14 @@ impl PartnersBillingManifestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::partners_billing::Manifest,
-    ) -> graph_core::Request<crate::models::partners_billing::Manifest> {
+    ) -> msgraph_typed_core::Request<crate::models::partners_billing::Manifest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1029,7 +1048,7 @@ impl PartnersBillingManifestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1039,7 +1058,7 @@ impl PartnersBillingOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingOperationBuilder {
         PartnersBillingOperationBuilder {
@@ -1054,7 +1073,9 @@ impl PartnersBillingOperationBuilder {
     }
 
     /// Reads this `operation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::partners_billing::AnyOperation> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::partners_billing::AnyOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -1063,14 +1084,14 @@ impl PartnersBillingOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::partners_billing::Operation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `operation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1080,7 +1101,7 @@ impl PartnersBillingOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1090,7 +1111,7 @@ impl PartnersBillingOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingOperationCollectionBuilder {
         PartnersBillingOperationCollectionBuilder {
@@ -1107,7 +1128,7 @@ impl PartnersBillingOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::partners_billing::AnyOperation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::partners_billing::AnyOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -1118,7 +1139,7 @@ impl PartnersBillingOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1127,14 +1148,14 @@ impl PartnersBillingOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::partners_billing::Operation,
-    ) -> graph_core::Request<crate::models::partners_billing::AnyOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::partners_billing::AnyOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1183,7 +1204,7 @@ impl PartnersBillingOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingRunningOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1193,7 +1214,7 @@ impl PartnersBillingRunningOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingRunningOperationBuilder {
         PartnersBillingRunningOperationBuilder {
@@ -1210,7 +1231,7 @@ impl PartnersBillingRunningOperationBuilder {
     /// Reads this `runningOperation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::partners_billing::RunningOperation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::partners_billing::RunningOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -1219,14 +1240,14 @@ impl PartnersBillingRunningOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::partners_billing::RunningOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `runningOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1236,7 +1257,7 @@ impl PartnersBillingRunningOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingRunningOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1246,7 +1267,7 @@ impl PartnersBillingRunningOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingRunningOperationCollectionBuilder {
         PartnersBillingRunningOperationCollectionBuilder {
@@ -1263,7 +1284,8 @@ impl PartnersBillingRunningOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::partners_billing::RunningOperation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::partners_billing::RunningOperation>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -1274,7 +1296,7 @@ impl PartnersBillingRunningOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1283,14 +1305,14 @@ impl PartnersBillingRunningOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::partners_billing::RunningOperation,
-    ) -> graph_core::Request<crate::models::partners_billing::RunningOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::partners_billing::RunningOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1300,7 +1322,7 @@ impl PartnersBillingRunningOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingUnbilledReconciliationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1310,7 +1332,7 @@ impl PartnersBillingUnbilledReconciliationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingUnbilledReconciliationBuilder {
         PartnersBillingUnbilledReconciliationBuilder {
@@ -1327,7 +1349,8 @@ impl PartnersBillingUnbilledReconciliationBuilder {
     /// Reads this `unbilledReconciliation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::partners_billing::UnbilledReconciliation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::partners_billing::UnbilledReconciliation>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -1336,14 +1359,14 @@ impl PartnersBillingUnbilledReconciliationBuilder {
     pub fn update(
         &self,
         body: &crate::models::partners_billing::UnbilledReconciliation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unbilledReconciliation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1351,7 +1374,7 @@ impl PartnersBillingUnbilledReconciliationBuilder {
     pub fn export(
         &self,
         body: &crate::models::partners_billing::PartnersBillingUnbilledReconciliationExportBody,
-    ) -> graph_core::Request<crate::models::partners_billing::AnyOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::partners_billing::AnyOperation> {
         self.client
             .request(
                 http::Method::POST,
@@ -1366,7 +1389,7 @@ impl PartnersBillingUnbilledReconciliationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingUnbilledReconciliationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1376,7 +1399,7 @@ impl PartnersBillingUnbilledReconciliationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingUnbilledReconciliationCollectionBuilder {
         PartnersBillingUnbilledReconciliationCollectionBuilder {
@@ -1393,8 +1416,9 @@ impl PartnersBillingUnbilledReconciliationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::partners_billing::UnbilledReconciliation>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::partners_billing::UnbilledReconciliation,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -1405,7 +1429,7 @@ impl PartnersBillingUnbilledReconciliationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1414,14 +1438,14 @@ impl PartnersBillingUnbilledReconciliationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::partners_billing::UnbilledReconciliation,
-    ) -> graph_core::Request<crate::models::partners_billing::UnbilledReconciliation> {
+    ) -> msgraph_typed_core::Request<crate::models::partners_billing::UnbilledReconciliation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1431,7 +1455,7 @@ impl PartnersBillingUnbilledReconciliationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingUnbilledUsageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1441,7 +1465,7 @@ impl PartnersBillingUnbilledUsageBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingUnbilledUsageBuilder {
         PartnersBillingUnbilledUsageBuilder {
@@ -1456,7 +1480,9 @@ impl PartnersBillingUnbilledUsageBuilder {
     }
 
     /// Reads this `unbilledUsage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::partners_billing::UnbilledUsage> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::partners_billing::UnbilledUsage> {
         self.client.entity(self.path.clone())
     }
 
@@ -1465,14 +1491,14 @@ impl PartnersBillingUnbilledUsageBuilder {
     pub fn update(
         &self,
         body: &crate::models::partners_billing::UnbilledUsage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unbilledUsage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1480,7 +1506,7 @@ impl PartnersBillingUnbilledUsageBuilder {
     pub fn export(
         &self,
         body: &crate::models::partners_billing::PartnersBillingUnbilledUsageExportBody,
-    ) -> graph_core::Request<crate::models::partners_billing::AnyOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::partners_billing::AnyOperation> {
         self.client
             .request(
                 http::Method::POST,
@@ -1495,7 +1521,7 @@ impl PartnersBillingUnbilledUsageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingUnbilledUsageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1505,7 +1531,7 @@ impl PartnersBillingUnbilledUsageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PartnersBillingUnbilledUsageCollectionBuilder {
         PartnersBillingUnbilledUsageCollectionBuilder {
@@ -1522,7 +1548,7 @@ impl PartnersBillingUnbilledUsageCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::partners_billing::UnbilledUsage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::partners_billing::UnbilledUsage> {
         self.client.collection(self.path.clone())
     }
 
@@ -1533,7 +1559,7 @@ impl PartnersBillingUnbilledUsageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1542,14 +1568,14 @@ impl PartnersBillingUnbilledUsageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::partners_billing::UnbilledUsage,
-    ) -> graph_core::Request<crate::models::partners_billing::UnbilledUsage> {
+    ) -> msgraph_typed_core::Request<crate::models::partners_billing::UnbilledUsage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ContactBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,7 @@ impl ContactBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ContactBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ContactBuilder {
         ContactBuilder {
             client,
             path: path.into(),
@@ -28,7 +28,7 @@ impl ContactBuilder {
     }
 
     /// Reads this `contact` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Contact> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Contact> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +37,14 @@ impl ContactBuilder {
     pub fn update(
         &self,
         body: &crate::models::Contact,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `contact` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -89,7 +89,7 @@ impl ContactBuilder {
     }
 
     /// Calls the `permanentDelete` action (`POST .../permanentDelete`).
-    pub fn permanent_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn permanent_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/permanentDelete", self.path))
     }
@@ -100,7 +100,7 @@ impl ContactBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ContactCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -109,7 +109,10 @@ impl ContactCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ContactCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ContactCollectionBuilder {
         ContactCollectionBuilder {
             client,
             path: path.into(),
@@ -122,7 +125,7 @@ impl ContactCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Contact> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Contact> {
         self.client.collection(self.path.clone())
     }
 
@@ -133,7 +136,7 @@ impl ContactCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -142,19 +145,19 @@ impl ContactCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Contact,
-    ) -> graph_core::Request<crate::models::Contact> {
+    ) -> msgraph_typed_core::Request<crate::models::Contact> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::Contact> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::Contact> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -164,7 +167,7 @@ impl ContactCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ContactFolderBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -173,7 +176,10 @@ impl ContactFolderBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ContactFolderBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ContactFolderBuilder {
         ContactFolderBuilder {
             client,
             path: path.into(),
@@ -186,7 +192,7 @@ impl ContactFolderBuilder {
     }
 
     /// Reads this `contactFolder` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ContactFolder> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ContactFolder> {
         self.client.entity(self.path.clone())
     }
 
@@ -195,14 +201,14 @@ impl ContactFolderBuilder {
     pub fn update(
         &self,
         body: &crate::models::ContactFolder,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `contactFolder` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -247,7 +253,7 @@ impl ContactFolderBuilder {
     }
 
     /// Calls the `permanentDelete` action (`POST .../permanentDelete`).
-    pub fn permanent_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn permanent_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/permanentDelete", self.path))
     }
@@ -258,7 +264,7 @@ impl ContactFolderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ContactFolderCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -268,7 +274,7 @@ impl ContactFolderCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ContactFolderCollectionBuilder {
         ContactFolderCollectionBuilder {
@@ -283,7 +289,7 @@ impl ContactFolderCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ContactFolder> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ContactFolder> {
         self.client.collection(self.path.clone())
     }
 
@@ -294,7 +300,7 @@ impl ContactFolderCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -303,19 +309,19 @@ impl ContactFolderCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ContactFolder,
-    ) -> graph_core::Request<crate::models::ContactFolder> {
+    ) -> msgraph_typed_core::Request<crate::models::ContactFolder> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::ContactFolder> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::ContactFolder> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }

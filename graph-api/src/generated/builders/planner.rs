@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,7 @@ impl PlannerBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PlannerBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PlannerBuilder {
         PlannerBuilder {
             client,
             path: path.into(),
@@ -28,7 +28,7 @@ impl PlannerBuilder {
     }
 
     /// Reads this `planner` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Planner> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Planner> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +37,14 @@ impl PlannerBuilder {
     pub fn update(
         &self,
         body: &crate::models::Planner,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `planner` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -78,7 +78,7 @@ impl PlannerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -87,7 +87,10 @@ impl PlannerCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PlannerCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PlannerCollectionBuilder {
         PlannerCollectionBuilder {
             client,
             path: path.into(),
@@ -100,7 +103,7 @@ impl PlannerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Planner> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Planner> {
         self.client.collection(self.path.clone())
     }
 
@@ -111,7 +114,7 @@ impl PlannerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -120,14 +123,14 @@ impl PlannerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Planner,
-    ) -> graph_core::Request<crate::models::Planner> {
+    ) -> msgraph_typed_core::Request<crate::models::Planner> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -137,7 +140,7 @@ impl PlannerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerAssignedToTaskBoardTaskFormatBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -147,7 +150,7 @@ impl PlannerAssignedToTaskBoardTaskFormatBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PlannerAssignedToTaskBoardTaskFormatBuilder {
         PlannerAssignedToTaskBoardTaskFormatBuilder {
@@ -164,7 +167,8 @@ impl PlannerAssignedToTaskBoardTaskFormatBuilder {
     /// Reads this `plannerAssignedToTaskBoardTaskFormat` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::PlannerAssignedToTaskBoardTaskFormat> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::PlannerAssignedToTaskBoardTaskFormat>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -173,14 +177,14 @@ impl PlannerAssignedToTaskBoardTaskFormatBuilder {
     pub fn update(
         &self,
         body: &crate::models::PlannerAssignedToTaskBoardTaskFormat,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `plannerAssignedToTaskBoardTaskFormat` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -190,7 +194,7 @@ impl PlannerAssignedToTaskBoardTaskFormatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerAssignedToTaskBoardTaskFormatCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -200,7 +204,7 @@ impl PlannerAssignedToTaskBoardTaskFormatCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PlannerAssignedToTaskBoardTaskFormatCollectionBuilder {
         PlannerAssignedToTaskBoardTaskFormatCollectionBuilder {
@@ -217,7 +221,8 @@ impl PlannerAssignedToTaskBoardTaskFormatCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::PlannerAssignedToTaskBoardTaskFormat> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PlannerAssignedToTaskBoardTaskFormat>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -228,7 +233,7 @@ impl PlannerAssignedToTaskBoardTaskFormatCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -237,14 +242,14 @@ impl PlannerAssignedToTaskBoardTaskFormatCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PlannerAssignedToTaskBoardTaskFormat,
-    ) -> graph_core::Request<crate::models::PlannerAssignedToTaskBoardTaskFormat> {
+    ) -> msgraph_typed_core::Request<crate::models::PlannerAssignedToTaskBoardTaskFormat> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -254,7 +259,7 @@ impl PlannerAssignedToTaskBoardTaskFormatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerBucketBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -263,7 +268,10 @@ impl PlannerBucketBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PlannerBucketBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PlannerBucketBuilder {
         PlannerBucketBuilder {
             client,
             path: path.into(),
@@ -276,7 +284,7 @@ impl PlannerBucketBuilder {
     }
 
     /// Reads this `plannerBucket` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PlannerBucket> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PlannerBucket> {
         self.client.entity(self.path.clone())
     }
 
@@ -285,14 +293,14 @@ impl PlannerBucketBuilder {
     pub fn update(
         &self,
         body: &crate::models::PlannerBucket,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `plannerBucket` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -310,7 +318,7 @@ impl PlannerBucketBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerBucketCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -320,7 +328,7 @@ impl PlannerBucketCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PlannerBucketCollectionBuilder {
         PlannerBucketCollectionBuilder {
@@ -335,7 +343,7 @@ impl PlannerBucketCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PlannerBucket> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PlannerBucket> {
         self.client.collection(self.path.clone())
     }
 
@@ -346,7 +354,7 @@ impl PlannerBucketCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -355,14 +363,14 @@ impl PlannerBucketCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PlannerBucket,
-    ) -> graph_core::Request<crate::models::PlannerBucket> {
+    ) -> msgraph_typed_core::Request<crate::models::PlannerBucket> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -372,7 +380,7 @@ impl PlannerBucketCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerBucketTaskBoardTaskFormatBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -382,7 +390,7 @@ impl PlannerBucketTaskBoardTaskFormatBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PlannerBucketTaskBoardTaskFormatBuilder {
         PlannerBucketTaskBoardTaskFormatBuilder {
@@ -399,7 +407,7 @@ impl PlannerBucketTaskBoardTaskFormatBuilder {
     /// Reads this `plannerBucketTaskBoardTaskFormat` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::PlannerBucketTaskBoardTaskFormat> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::PlannerBucketTaskBoardTaskFormat> {
         self.client.entity(self.path.clone())
     }
 
@@ -408,14 +416,14 @@ impl PlannerBucketTaskBoardTaskFormatBuilder {
     pub fn update(
         &self,
         body: &crate::models::PlannerBucketTaskBoardTaskFormat,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `plannerBucketTaskBoardTaskFormat` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -425,7 +433,7 @@ impl PlannerBucketTaskBoardTaskFormatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerBucketTaskBoardTaskFormatCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -435,7 +443,7 @@ impl PlannerBucketTaskBoardTaskFormatCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PlannerBucketTaskBoardTaskFormatCollectionBuilder {
         PlannerBucketTaskBoardTaskFormatCollectionBuilder {
@@ -452,7 +460,8 @@ impl PlannerBucketTaskBoardTaskFormatCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::PlannerBucketTaskBoardTaskFormat> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PlannerBucketTaskBoardTaskFormat>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -463,7 +472,7 @@ impl PlannerBucketTaskBoardTaskFormatCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -472,14 +481,14 @@ impl PlannerBucketTaskBoardTaskFormatCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PlannerBucketTaskBoardTaskFormat,
-    ) -> graph_core::Request<crate::models::PlannerBucketTaskBoardTaskFormat> {
+    ) -> msgraph_typed_core::Request<crate::models::PlannerBucketTaskBoardTaskFormat> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -489,7 +498,7 @@ impl PlannerBucketTaskBoardTaskFormatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerGroupBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -498,7 +507,7 @@ impl PlannerGroupBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PlannerGroupBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PlannerGroupBuilder {
         PlannerGroupBuilder {
             client,
             path: path.into(),
@@ -511,7 +520,7 @@ impl PlannerGroupBuilder {
     }
 
     /// Reads this `plannerGroup` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PlannerGroup> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PlannerGroup> {
         self.client.entity(self.path.clone())
     }
 
@@ -520,14 +529,14 @@ impl PlannerGroupBuilder {
     pub fn update(
         &self,
         body: &crate::models::PlannerGroup,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `plannerGroup` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -545,7 +554,7 @@ impl PlannerGroupBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerGroupCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -555,7 +564,7 @@ impl PlannerGroupCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PlannerGroupCollectionBuilder {
         PlannerGroupCollectionBuilder {
@@ -570,7 +579,7 @@ impl PlannerGroupCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PlannerGroup> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PlannerGroup> {
         self.client.collection(self.path.clone())
     }
 
@@ -581,7 +590,7 @@ impl PlannerGroupCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -590,14 +599,14 @@ impl PlannerGroupCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PlannerGroup,
-    ) -> graph_core::Request<crate::models::PlannerGroup> {
+    ) -> msgraph_typed_core::Request<crate::models::PlannerGroup> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -607,7 +616,7 @@ impl PlannerGroupCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerPlanBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -616,7 +625,7 @@ impl PlannerPlanBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PlannerPlanBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PlannerPlanBuilder {
         PlannerPlanBuilder {
             client,
             path: path.into(),
@@ -629,7 +638,7 @@ impl PlannerPlanBuilder {
     }
 
     /// Reads this `plannerPlan` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PlannerPlan> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PlannerPlan> {
         self.client.entity(self.path.clone())
     }
 
@@ -638,14 +647,14 @@ impl PlannerPlanBuilder {
     pub fn update(
         &self,
         body: &crate::models::PlannerPlan,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `plannerPlan` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -679,7 +688,7 @@ impl PlannerPlanBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerPlanCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -689,7 +698,7 @@ impl PlannerPlanCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PlannerPlanCollectionBuilder {
         PlannerPlanCollectionBuilder {
@@ -704,7 +713,7 @@ impl PlannerPlanCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PlannerPlan> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PlannerPlan> {
         self.client.collection(self.path.clone())
     }
 
@@ -715,7 +724,7 @@ impl PlannerPlanCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -724,14 +733,14 @@ impl PlannerPlanCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PlannerPlan,
-    ) -> graph_core::Request<crate::models::PlannerPlan> {
+    ) -> msgraph_typed_core::Request<crate::models::PlannerPlan> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -741,7 +750,7 @@ impl PlannerPlanCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerPlanDetailsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -750,7 +759,10 @@ impl PlannerPlanDetailsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PlannerPlanDetailsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PlannerPlanDetailsBuilder {
         PlannerPlanDetailsBuilder {
             client,
             path: path.into(),
@@ -763,7 +775,7 @@ impl PlannerPlanDetailsBuilder {
     }
 
     /// Reads this `plannerPlanDetails` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PlannerPlanDetails> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PlannerPlanDetails> {
         self.client.entity(self.path.clone())
     }
 
@@ -772,14 +784,14 @@ impl PlannerPlanDetailsBuilder {
     pub fn update(
         &self,
         body: &crate::models::PlannerPlanDetails,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `plannerPlanDetails` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -789,7 +801,7 @@ impl PlannerPlanDetailsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerPlanDetailsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -799,7 +811,7 @@ impl PlannerPlanDetailsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PlannerPlanDetailsCollectionBuilder {
         PlannerPlanDetailsCollectionBuilder {
@@ -814,7 +826,7 @@ impl PlannerPlanDetailsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PlannerPlanDetails> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PlannerPlanDetails> {
         self.client.collection(self.path.clone())
     }
 
@@ -825,7 +837,7 @@ impl PlannerPlanDetailsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -834,14 +846,14 @@ impl PlannerPlanDetailsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PlannerPlanDetails,
-    ) -> graph_core::Request<crate::models::PlannerPlanDetails> {
+    ) -> msgraph_typed_core::Request<crate::models::PlannerPlanDetails> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -851,7 +863,7 @@ impl PlannerPlanDetailsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerProgressTaskBoardTaskFormatBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -861,7 +873,7 @@ impl PlannerProgressTaskBoardTaskFormatBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PlannerProgressTaskBoardTaskFormatBuilder {
         PlannerProgressTaskBoardTaskFormatBuilder {
@@ -878,7 +890,7 @@ impl PlannerProgressTaskBoardTaskFormatBuilder {
     /// Reads this `plannerProgressTaskBoardTaskFormat` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::PlannerProgressTaskBoardTaskFormat> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::PlannerProgressTaskBoardTaskFormat> {
         self.client.entity(self.path.clone())
     }
 
@@ -887,14 +899,14 @@ impl PlannerProgressTaskBoardTaskFormatBuilder {
     pub fn update(
         &self,
         body: &crate::models::PlannerProgressTaskBoardTaskFormat,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `plannerProgressTaskBoardTaskFormat` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -904,7 +916,7 @@ impl PlannerProgressTaskBoardTaskFormatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerProgressTaskBoardTaskFormatCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -914,7 +926,7 @@ impl PlannerProgressTaskBoardTaskFormatCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PlannerProgressTaskBoardTaskFormatCollectionBuilder {
         PlannerProgressTaskBoardTaskFormatCollectionBuilder {
@@ -931,7 +943,8 @@ impl PlannerProgressTaskBoardTaskFormatCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::PlannerProgressTaskBoardTaskFormat> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PlannerProgressTaskBoardTaskFormat>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -942,7 +955,7 @@ impl PlannerProgressTaskBoardTaskFormatCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -951,14 +964,14 @@ impl PlannerProgressTaskBoardTaskFormatCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PlannerProgressTaskBoardTaskFormat,
-    ) -> graph_core::Request<crate::models::PlannerProgressTaskBoardTaskFormat> {
+    ) -> msgraph_typed_core::Request<crate::models::PlannerProgressTaskBoardTaskFormat> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -968,7 +981,7 @@ impl PlannerProgressTaskBoardTaskFormatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerTaskBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -977,7 +990,7 @@ impl PlannerTaskBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PlannerTaskBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PlannerTaskBuilder {
         PlannerTaskBuilder {
             client,
             path: path.into(),
@@ -990,7 +1003,7 @@ impl PlannerTaskBuilder {
     }
 
     /// Reads this `plannerTask` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PlannerTask> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PlannerTask> {
         self.client.entity(self.path.clone())
     }
 
@@ -999,14 +1012,14 @@ impl PlannerTaskBuilder {
     pub fn update(
         &self,
         body: &crate::models::PlannerTask,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `plannerTask` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1057,7 +1070,7 @@ impl PlannerTaskBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerTaskCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1067,7 +1080,7 @@ impl PlannerTaskCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PlannerTaskCollectionBuilder {
         PlannerTaskCollectionBuilder {
@@ -1082,7 +1095,7 @@ impl PlannerTaskCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PlannerTask> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PlannerTask> {
         self.client.collection(self.path.clone())
     }
 
@@ -1093,7 +1106,7 @@ impl PlannerTaskCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1102,14 +1115,14 @@ impl PlannerTaskCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PlannerTask,
-    ) -> graph_core::Request<crate::models::PlannerTask> {
+    ) -> msgraph_typed_core::Request<crate::models::PlannerTask> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1119,7 +1132,7 @@ impl PlannerTaskCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerTaskDetailsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1128,7 +1141,10 @@ impl PlannerTaskDetailsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PlannerTaskDetailsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PlannerTaskDetailsBuilder {
         PlannerTaskDetailsBuilder {
             client,
             path: path.into(),
@@ -1141,7 +1157,7 @@ impl PlannerTaskDetailsBuilder {
     }
 
     /// Reads this `plannerTaskDetails` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PlannerTaskDetails> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PlannerTaskDetails> {
         self.client.entity(self.path.clone())
     }
 
@@ -1150,14 +1166,14 @@ impl PlannerTaskDetailsBuilder {
     pub fn update(
         &self,
         body: &crate::models::PlannerTaskDetails,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `plannerTaskDetails` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1167,7 +1183,7 @@ impl PlannerTaskDetailsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerTaskDetailsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1177,7 +1193,7 @@ impl PlannerTaskDetailsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PlannerTaskDetailsCollectionBuilder {
         PlannerTaskDetailsCollectionBuilder {
@@ -1192,7 +1208,7 @@ impl PlannerTaskDetailsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PlannerTaskDetails> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PlannerTaskDetails> {
         self.client.collection(self.path.clone())
     }
 
@@ -1203,7 +1219,7 @@ impl PlannerTaskDetailsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1212,14 +1228,14 @@ impl PlannerTaskDetailsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PlannerTaskDetails,
-    ) -> graph_core::Request<crate::models::PlannerTaskDetails> {
+    ) -> msgraph_typed_core::Request<crate::models::PlannerTaskDetails> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1229,7 +1245,7 @@ impl PlannerTaskDetailsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerUserBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1238,7 +1254,7 @@ impl PlannerUserBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PlannerUserBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PlannerUserBuilder {
         PlannerUserBuilder {
             client,
             path: path.into(),
@@ -1251,7 +1267,7 @@ impl PlannerUserBuilder {
     }
 
     /// Reads this `plannerUser` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PlannerUser> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PlannerUser> {
         self.client.entity(self.path.clone())
     }
 
@@ -1260,14 +1276,14 @@ impl PlannerUserBuilder {
     pub fn update(
         &self,
         body: &crate::models::PlannerUser,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `plannerUser` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1293,7 +1309,7 @@ impl PlannerUserBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlannerUserCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1303,7 +1319,7 @@ impl PlannerUserCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PlannerUserCollectionBuilder {
         PlannerUserCollectionBuilder {
@@ -1318,7 +1334,7 @@ impl PlannerUserCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PlannerUser> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PlannerUser> {
         self.client.collection(self.path.clone())
     }
 
@@ -1329,7 +1345,7 @@ impl PlannerUserCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1338,14 +1354,14 @@ impl PlannerUserCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PlannerUser,
-    ) -> graph_core::Request<crate::models::PlannerUser> {
+    ) -> msgraph_typed_core::Request<crate::models::PlannerUser> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,7 @@ impl PrintBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrintBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PrintBuilder {
         PrintBuilder {
             client,
             path: path.into(),
@@ -28,7 +28,7 @@ impl PrintBuilder {
     }
 
     /// Reads this `print` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Print> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Print> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +37,14 @@ impl PrintBuilder {
     pub fn update(
         &self,
         body: &crate::models::Print,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `print` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -103,7 +103,7 @@ impl PrintBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -112,7 +112,10 @@ impl PrintCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrintCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PrintCollectionBuilder {
         PrintCollectionBuilder {
             client,
             path: path.into(),
@@ -125,7 +128,7 @@ impl PrintCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Print> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Print> {
         self.client.collection(self.path.clone())
     }
 
@@ -136,20 +139,23 @@ impl PrintCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::Print) -> graph_core::Request<crate::models::Print> {
+    pub fn create(
+        &self,
+        body: &crate::models::Print,
+    ) -> msgraph_typed_core::Request<crate::models::Print> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -159,7 +165,7 @@ impl PrintCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintConnectorBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -168,7 +174,10 @@ impl PrintConnectorBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrintConnectorBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PrintConnectorBuilder {
         PrintConnectorBuilder {
             client,
             path: path.into(),
@@ -181,7 +190,7 @@ impl PrintConnectorBuilder {
     }
 
     /// Reads this `printConnector` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PrintConnector> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PrintConnector> {
         self.client.entity(self.path.clone())
     }
 
@@ -190,14 +199,14 @@ impl PrintConnectorBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrintConnector,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `printConnector` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -207,7 +216,7 @@ impl PrintConnectorBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintConnectorCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -217,7 +226,7 @@ impl PrintConnectorCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrintConnectorCollectionBuilder {
         PrintConnectorCollectionBuilder {
@@ -232,7 +241,7 @@ impl PrintConnectorCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PrintConnector> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PrintConnector> {
         self.client.collection(self.path.clone())
     }
 
@@ -243,7 +252,7 @@ impl PrintConnectorCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -252,14 +261,14 @@ impl PrintConnectorCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrintConnector,
-    ) -> graph_core::Request<crate::models::PrintConnector> {
+    ) -> msgraph_typed_core::Request<crate::models::PrintConnector> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -269,7 +278,7 @@ impl PrintConnectorCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrinterBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -278,7 +287,7 @@ impl PrinterBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrinterBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PrinterBuilder {
         PrinterBuilder {
             client,
             path: path.into(),
@@ -291,7 +300,7 @@ impl PrinterBuilder {
     }
 
     /// Reads this `printer` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Printer> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Printer> {
         self.client.entity(self.path.clone())
     }
 
@@ -300,14 +309,14 @@ impl PrinterBuilder {
     pub fn update(
         &self,
         body: &crate::models::Printer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `printer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -346,7 +355,9 @@ impl PrinterBuilder {
     }
 
     /// Calls the `restoreFactoryDefaults` action (`POST .../restoreFactoryDefaults`).
-    pub fn restore_factory_defaults(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn restore_factory_defaults(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/restoreFactoryDefaults", self.path),
@@ -359,7 +370,7 @@ impl PrinterBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrinterCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -368,7 +379,10 @@ impl PrinterCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrinterCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PrinterCollectionBuilder {
         PrinterCollectionBuilder {
             client,
             path: path.into(),
@@ -381,7 +395,7 @@ impl PrinterCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Printer> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Printer> {
         self.client.collection(self.path.clone())
     }
 
@@ -392,7 +406,7 @@ impl PrinterCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -401,14 +415,14 @@ impl PrinterCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Printer,
-    ) -> graph_core::Request<crate::models::Printer> {
+    ) -> msgraph_typed_core::Request<crate::models::Printer> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -418,7 +432,7 @@ impl PrinterCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrinterCreateOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -428,7 +442,7 @@ impl PrinterCreateOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrinterCreateOperationBuilder {
         PrinterCreateOperationBuilder {
@@ -443,7 +457,7 @@ impl PrinterCreateOperationBuilder {
     }
 
     /// Reads this `printerCreateOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PrinterCreateOperation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PrinterCreateOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -452,14 +466,14 @@ impl PrinterCreateOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrinterCreateOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `printerCreateOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -474,7 +488,7 @@ impl PrinterCreateOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrinterCreateOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -484,7 +498,7 @@ impl PrinterCreateOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrinterCreateOperationCollectionBuilder {
         PrinterCreateOperationCollectionBuilder {
@@ -499,7 +513,9 @@ impl PrinterCreateOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PrinterCreateOperation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PrinterCreateOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -510,7 +526,7 @@ impl PrinterCreateOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -519,14 +535,14 @@ impl PrinterCreateOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrinterCreateOperation,
-    ) -> graph_core::Request<crate::models::PrinterCreateOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::PrinterCreateOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -536,7 +552,7 @@ impl PrinterCreateOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrinterShareBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -545,7 +561,7 @@ impl PrinterShareBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrinterShareBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PrinterShareBuilder {
         PrinterShareBuilder {
             client,
             path: path.into(),
@@ -558,7 +574,7 @@ impl PrinterShareBuilder {
     }
 
     /// Reads this `printerShare` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PrinterShare> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PrinterShare> {
         self.client.entity(self.path.clone())
     }
 
@@ -567,14 +583,14 @@ impl PrinterShareBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrinterShare,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `printerShare` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -616,7 +632,7 @@ impl PrinterShareBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrinterShareCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -626,7 +642,7 @@ impl PrinterShareCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrinterShareCollectionBuilder {
         PrinterShareCollectionBuilder {
@@ -641,7 +657,7 @@ impl PrinterShareCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PrinterShare> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PrinterShare> {
         self.client.collection(self.path.clone())
     }
 
@@ -652,7 +668,7 @@ impl PrinterShareCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -661,14 +677,14 @@ impl PrinterShareCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrinterShare,
-    ) -> graph_core::Request<crate::models::PrinterShare> {
+    ) -> msgraph_typed_core::Request<crate::models::PrinterShare> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -678,7 +694,7 @@ impl PrinterShareCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -687,7 +703,10 @@ impl PrintOperationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrintOperationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PrintOperationBuilder {
         PrintOperationBuilder {
             client,
             path: path.into(),
@@ -700,7 +719,7 @@ impl PrintOperationBuilder {
     }
 
     /// Reads this `printOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyPrintOperation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyPrintOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -709,14 +728,14 @@ impl PrintOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrintOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `printOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -726,7 +745,7 @@ impl PrintOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -736,7 +755,7 @@ impl PrintOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrintOperationCollectionBuilder {
         PrintOperationCollectionBuilder {
@@ -751,7 +770,7 @@ impl PrintOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyPrintOperation> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyPrintOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -762,7 +781,7 @@ impl PrintOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -771,14 +790,14 @@ impl PrintOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrintOperation,
-    ) -> graph_core::Request<crate::models::AnyPrintOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyPrintOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -798,7 +817,7 @@ impl PrintOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintServiceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -807,7 +826,7 @@ impl PrintServiceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrintServiceBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PrintServiceBuilder {
         PrintServiceBuilder {
             client,
             path: path.into(),
@@ -820,7 +839,7 @@ impl PrintServiceBuilder {
     }
 
     /// Reads this `printService` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PrintService> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PrintService> {
         self.client.entity(self.path.clone())
     }
 
@@ -829,14 +848,14 @@ impl PrintServiceBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrintService,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `printService` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -854,7 +873,7 @@ impl PrintServiceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintServiceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -864,7 +883,7 @@ impl PrintServiceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrintServiceCollectionBuilder {
         PrintServiceCollectionBuilder {
@@ -879,7 +898,7 @@ impl PrintServiceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PrintService> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PrintService> {
         self.client.collection(self.path.clone())
     }
 
@@ -890,7 +909,7 @@ impl PrintServiceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -899,14 +918,14 @@ impl PrintServiceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrintService,
-    ) -> graph_core::Request<crate::models::PrintService> {
+    ) -> msgraph_typed_core::Request<crate::models::PrintService> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -916,7 +935,7 @@ impl PrintServiceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintServiceEndpointBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -925,7 +944,10 @@ impl PrintServiceEndpointBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrintServiceEndpointBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PrintServiceEndpointBuilder {
         PrintServiceEndpointBuilder {
             client,
             path: path.into(),
@@ -938,7 +960,7 @@ impl PrintServiceEndpointBuilder {
     }
 
     /// Reads this `printServiceEndpoint` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PrintServiceEndpoint> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PrintServiceEndpoint> {
         self.client.entity(self.path.clone())
     }
 
@@ -947,14 +969,14 @@ impl PrintServiceEndpointBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrintServiceEndpoint,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `printServiceEndpoint` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -964,7 +986,7 @@ impl PrintServiceEndpointBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintServiceEndpointCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -974,7 +996,7 @@ impl PrintServiceEndpointCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrintServiceEndpointCollectionBuilder {
         PrintServiceEndpointCollectionBuilder {
@@ -989,7 +1011,9 @@ impl PrintServiceEndpointCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PrintServiceEndpoint> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PrintServiceEndpoint> {
         self.client.collection(self.path.clone())
     }
 
@@ -1000,7 +1024,7 @@ impl PrintServiceEndpointCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1009,14 +1033,14 @@ impl PrintServiceEndpointCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrintServiceEndpoint,
-    ) -> graph_core::Request<crate::models::PrintServiceEndpoint> {
+    ) -> msgraph_typed_core::Request<crate::models::PrintServiceEndpoint> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1026,7 +1050,7 @@ impl PrintServiceEndpointCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintTaskBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1035,7 +1059,7 @@ impl PrintTaskBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrintTaskBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PrintTaskBuilder {
         PrintTaskBuilder {
             client,
             path: path.into(),
@@ -1048,7 +1072,7 @@ impl PrintTaskBuilder {
     }
 
     /// Reads this `printTask` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PrintTask> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PrintTask> {
         self.client.entity(self.path.clone())
     }
 
@@ -1057,14 +1081,14 @@ impl PrintTaskBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrintTask,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `printTask` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1090,7 +1114,7 @@ impl PrintTaskBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintTaskCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1099,7 +1123,10 @@ impl PrintTaskCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrintTaskCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PrintTaskCollectionBuilder {
         PrintTaskCollectionBuilder {
             client,
             path: path.into(),
@@ -1112,7 +1139,7 @@ impl PrintTaskCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PrintTask> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PrintTask> {
         self.client.collection(self.path.clone())
     }
 
@@ -1123,7 +1150,7 @@ impl PrintTaskCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1132,14 +1159,14 @@ impl PrintTaskCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrintTask,
-    ) -> graph_core::Request<crate::models::PrintTask> {
+    ) -> msgraph_typed_core::Request<crate::models::PrintTask> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1149,7 +1176,7 @@ impl PrintTaskCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintTaskDefinitionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1158,7 +1185,10 @@ impl PrintTaskDefinitionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrintTaskDefinitionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PrintTaskDefinitionBuilder {
         PrintTaskDefinitionBuilder {
             client,
             path: path.into(),
@@ -1171,7 +1201,7 @@ impl PrintTaskDefinitionBuilder {
     }
 
     /// Reads this `printTaskDefinition` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PrintTaskDefinition> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PrintTaskDefinition> {
         self.client.entity(self.path.clone())
     }
 
@@ -1180,14 +1210,14 @@ impl PrintTaskDefinitionBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrintTaskDefinition,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `printTaskDefinition` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1206,7 +1236,7 @@ impl PrintTaskDefinitionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintTaskDefinitionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1216,7 +1246,7 @@ impl PrintTaskDefinitionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrintTaskDefinitionCollectionBuilder {
         PrintTaskDefinitionCollectionBuilder {
@@ -1231,7 +1261,9 @@ impl PrintTaskDefinitionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PrintTaskDefinition> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PrintTaskDefinition> {
         self.client.collection(self.path.clone())
     }
 
@@ -1242,7 +1274,7 @@ impl PrintTaskDefinitionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1251,14 +1283,14 @@ impl PrintTaskDefinitionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrintTaskDefinition,
-    ) -> graph_core::Request<crate::models::PrintTaskDefinition> {
+    ) -> msgraph_typed_core::Request<crate::models::PrintTaskDefinition> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1268,7 +1300,7 @@ impl PrintTaskDefinitionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintTaskTriggerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1277,7 +1309,10 @@ impl PrintTaskTriggerBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrintTaskTriggerBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PrintTaskTriggerBuilder {
         PrintTaskTriggerBuilder {
             client,
             path: path.into(),
@@ -1290,7 +1325,7 @@ impl PrintTaskTriggerBuilder {
     }
 
     /// Reads this `printTaskTrigger` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PrintTaskTrigger> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PrintTaskTrigger> {
         self.client.entity(self.path.clone())
     }
 
@@ -1299,14 +1334,14 @@ impl PrintTaskTriggerBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrintTaskTrigger,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `printTaskTrigger` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1325,7 +1360,7 @@ impl PrintTaskTriggerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintTaskTriggerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1335,7 +1370,7 @@ impl PrintTaskTriggerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrintTaskTriggerCollectionBuilder {
         PrintTaskTriggerCollectionBuilder {
@@ -1350,7 +1385,7 @@ impl PrintTaskTriggerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PrintTaskTrigger> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PrintTaskTrigger> {
         self.client.collection(self.path.clone())
     }
 
@@ -1361,7 +1396,7 @@ impl PrintTaskTriggerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1370,14 +1405,14 @@ impl PrintTaskTriggerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrintTaskTrigger,
-    ) -> graph_core::Request<crate::models::PrintTaskTrigger> {
+    ) -> msgraph_typed_core::Request<crate::models::PrintTaskTrigger> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

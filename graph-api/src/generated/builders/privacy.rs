@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivacyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,7 @@ impl PrivacyBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrivacyBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PrivacyBuilder {
         PrivacyBuilder {
             client,
             path: path.into(),
@@ -28,7 +28,7 @@ impl PrivacyBuilder {
     }
 
     /// Reads this `privacy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Privacy> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Privacy> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +37,14 @@ impl PrivacyBuilder {
     pub fn update(
         &self,
         body: &crate::models::Privacy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `privacy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -65,7 +65,7 @@ impl PrivacyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivacyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -74,7 +74,10 @@ impl PrivacyCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrivacyCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PrivacyCollectionBuilder {
         PrivacyCollectionBuilder {
             client,
             path: path.into(),
@@ -87,7 +90,7 @@ impl PrivacyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Privacy> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Privacy> {
         self.client.collection(self.path.clone())
     }
 
@@ -98,7 +101,7 @@ impl PrivacyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -107,14 +110,14 @@ impl PrivacyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Privacy,
-    ) -> graph_core::Request<crate::models::Privacy> {
+    ) -> msgraph_typed_core::Request<crate::models::Privacy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuditLogRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,7 @@ impl AuditLogRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AuditLogRootBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> AuditLogRootBuilder {
         AuditLogRootBuilder {
             client,
             path: path.into(),
@@ -28,7 +28,7 @@ impl AuditLogRootBuilder {
     }
 
     /// Reads this `auditLogRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AuditLogRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AuditLogRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +37,14 @@ impl AuditLogRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuditLogRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `auditLogRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -78,7 +78,7 @@ impl AuditLogRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuditLogRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -88,7 +88,7 @@ impl AuditLogRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuditLogRootCollectionBuilder {
         AuditLogRootCollectionBuilder {
@@ -103,7 +103,7 @@ impl AuditLogRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AuditLogRoot> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AuditLogRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -114,7 +114,7 @@ impl AuditLogRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -123,14 +123,14 @@ impl AuditLogRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuditLogRoot,
-    ) -> graph_core::Request<crate::models::AuditLogRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::AuditLogRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -140,7 +140,7 @@ impl AuditLogRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationMethodsRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -150,7 +150,7 @@ impl AuthenticationMethodsRootBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationMethodsRootBuilder {
         AuthenticationMethodsRootBuilder {
@@ -165,7 +165,9 @@ impl AuthenticationMethodsRootBuilder {
     }
 
     /// Reads this `authenticationMethodsRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AuthenticationMethodsRoot> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AuthenticationMethodsRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -174,14 +176,14 @@ impl AuthenticationMethodsRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuthenticationMethodsRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authenticationMethodsRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -198,7 +200,7 @@ impl AuthenticationMethodsRootBuilder {
     /// Calls the `usersRegisteredByFeature` function (`GET .../usersRegisteredByFeature`).
     pub fn users_registered_by_feature(
         &self,
-    ) -> graph_core::Request<crate::models::UserRegistrationFeatureSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::UserRegistrationFeatureSummary> {
         self.client.request(
             http::Method::GET,
             format!("{}/usersRegisteredByFeature", self.path),
@@ -208,7 +210,7 @@ impl AuthenticationMethodsRootBuilder {
     /// Calls the `usersRegisteredByMethod` function (`GET .../usersRegisteredByMethod`).
     pub fn users_registered_by_method(
         &self,
-    ) -> graph_core::Request<crate::models::UserRegistrationMethodSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::UserRegistrationMethodSummary> {
         self.client.request(
             http::Method::GET,
             format!("{}/usersRegisteredByMethod", self.path),
@@ -221,7 +223,7 @@ impl AuthenticationMethodsRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationMethodsRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -231,7 +233,7 @@ impl AuthenticationMethodsRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthenticationMethodsRootCollectionBuilder {
         AuthenticationMethodsRootCollectionBuilder {
@@ -246,7 +248,9 @@ impl AuthenticationMethodsRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AuthenticationMethodsRoot> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AuthenticationMethodsRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -257,7 +261,7 @@ impl AuthenticationMethodsRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -266,14 +270,14 @@ impl AuthenticationMethodsRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuthenticationMethodsRoot,
-    ) -> graph_core::Request<crate::models::AuthenticationMethodsRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthenticationMethodsRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -283,7 +287,7 @@ impl AuthenticationMethodsRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryAuditBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -292,7 +296,10 @@ impl DirectoryAuditBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DirectoryAuditBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DirectoryAuditBuilder {
         DirectoryAuditBuilder {
             client,
             path: path.into(),
@@ -305,7 +312,7 @@ impl DirectoryAuditBuilder {
     }
 
     /// Reads this `directoryAudit` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DirectoryAudit> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DirectoryAudit> {
         self.client.entity(self.path.clone())
     }
 
@@ -314,14 +321,14 @@ impl DirectoryAuditBuilder {
     pub fn update(
         &self,
         body: &crate::models::DirectoryAudit,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `directoryAudit` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -331,7 +338,7 @@ impl DirectoryAuditBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryAuditCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -341,7 +348,7 @@ impl DirectoryAuditCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DirectoryAuditCollectionBuilder {
         DirectoryAuditCollectionBuilder {
@@ -356,7 +363,7 @@ impl DirectoryAuditCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DirectoryAudit> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::DirectoryAudit> {
         self.client.collection(self.path.clone())
     }
 
@@ -367,7 +374,7 @@ impl DirectoryAuditCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -376,14 +383,14 @@ impl DirectoryAuditCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DirectoryAudit,
-    ) -> graph_core::Request<crate::models::DirectoryAudit> {
+    ) -> msgraph_typed_core::Request<crate::models::DirectoryAudit> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -393,7 +400,7 @@ impl DirectoryAuditCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -402,7 +409,7 @@ impl PartnersBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PartnersBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PartnersBuilder {
         PartnersBuilder {
             client,
             path: path.into(),
@@ -415,7 +422,7 @@ impl PartnersBuilder {
     }
 
     /// Reads this `partners` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Partners> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Partners> {
         self.client.entity(self.path.clone())
     }
 
@@ -424,14 +431,14 @@ impl PartnersBuilder {
     pub fn update(
         &self,
         body: &crate::models::Partners,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `partners` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -450,7 +457,7 @@ impl PartnersBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -459,7 +466,10 @@ impl PartnersCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PartnersCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PartnersCollectionBuilder {
         PartnersCollectionBuilder {
             client,
             path: path.into(),
@@ -472,7 +482,7 @@ impl PartnersCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Partners> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Partners> {
         self.client.collection(self.path.clone())
     }
 
@@ -483,7 +493,7 @@ impl PartnersCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -492,14 +502,14 @@ impl PartnersCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Partners,
-    ) -> graph_core::Request<crate::models::Partners> {
+    ) -> msgraph_typed_core::Request<crate::models::Partners> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -509,7 +519,7 @@ impl PartnersCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintUsageByPrinterBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -518,7 +528,10 @@ impl PrintUsageByPrinterBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrintUsageByPrinterBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PrintUsageByPrinterBuilder {
         PrintUsageByPrinterBuilder {
             client,
             path: path.into(),
@@ -531,7 +544,7 @@ impl PrintUsageByPrinterBuilder {
     }
 
     /// Reads this `printUsageByPrinter` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PrintUsageByPrinter> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PrintUsageByPrinter> {
         self.client.entity(self.path.clone())
     }
 
@@ -540,14 +553,14 @@ impl PrintUsageByPrinterBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrintUsageByPrinter,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `printUsageByPrinter` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -557,7 +570,7 @@ impl PrintUsageByPrinterBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintUsageByPrinterCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -567,7 +580,7 @@ impl PrintUsageByPrinterCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrintUsageByPrinterCollectionBuilder {
         PrintUsageByPrinterCollectionBuilder {
@@ -582,7 +595,9 @@ impl PrintUsageByPrinterCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PrintUsageByPrinter> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PrintUsageByPrinter> {
         self.client.collection(self.path.clone())
     }
 
@@ -593,7 +608,7 @@ impl PrintUsageByPrinterCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -602,14 +617,14 @@ impl PrintUsageByPrinterCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrintUsageByPrinter,
-    ) -> graph_core::Request<crate::models::PrintUsageByPrinter> {
+    ) -> msgraph_typed_core::Request<crate::models::PrintUsageByPrinter> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -619,7 +634,7 @@ impl PrintUsageByPrinterCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintUsageByUserBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -628,7 +643,10 @@ impl PrintUsageByUserBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PrintUsageByUserBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PrintUsageByUserBuilder {
         PrintUsageByUserBuilder {
             client,
             path: path.into(),
@@ -641,7 +659,7 @@ impl PrintUsageByUserBuilder {
     }
 
     /// Reads this `printUsageByUser` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PrintUsageByUser> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PrintUsageByUser> {
         self.client.entity(self.path.clone())
     }
 
@@ -650,14 +668,14 @@ impl PrintUsageByUserBuilder {
     pub fn update(
         &self,
         body: &crate::models::PrintUsageByUser,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `printUsageByUser` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -667,7 +685,7 @@ impl PrintUsageByUserBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintUsageByUserCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -677,7 +695,7 @@ impl PrintUsageByUserCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PrintUsageByUserCollectionBuilder {
         PrintUsageByUserCollectionBuilder {
@@ -692,7 +710,7 @@ impl PrintUsageByUserCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PrintUsageByUser> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::PrintUsageByUser> {
         self.client.collection(self.path.clone())
     }
 
@@ -703,7 +721,7 @@ impl PrintUsageByUserCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -712,14 +730,14 @@ impl PrintUsageByUserCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PrintUsageByUser,
-    ) -> graph_core::Request<crate::models::PrintUsageByUser> {
+    ) -> msgraph_typed_core::Request<crate::models::PrintUsageByUser> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -729,7 +747,7 @@ impl PrintUsageByUserCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProvisioningObjectSummaryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -739,7 +757,7 @@ impl ProvisioningObjectSummaryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ProvisioningObjectSummaryBuilder {
         ProvisioningObjectSummaryBuilder {
@@ -754,7 +772,9 @@ impl ProvisioningObjectSummaryBuilder {
     }
 
     /// Reads this `provisioningObjectSummary` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ProvisioningObjectSummary> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ProvisioningObjectSummary> {
         self.client.entity(self.path.clone())
     }
 
@@ -763,14 +783,14 @@ impl ProvisioningObjectSummaryBuilder {
     pub fn update(
         &self,
         body: &crate::models::ProvisioningObjectSummary,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `provisioningObjectSummary` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -780,7 +800,7 @@ impl ProvisioningObjectSummaryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProvisioningObjectSummaryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -790,7 +810,7 @@ impl ProvisioningObjectSummaryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ProvisioningObjectSummaryCollectionBuilder {
         ProvisioningObjectSummaryCollectionBuilder {
@@ -805,7 +825,9 @@ impl ProvisioningObjectSummaryCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ProvisioningObjectSummary> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ProvisioningObjectSummary> {
         self.client.collection(self.path.clone())
     }
 
@@ -816,7 +838,7 @@ impl ProvisioningObjectSummaryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -825,14 +847,14 @@ impl ProvisioningObjectSummaryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ProvisioningObjectSummary,
-    ) -> graph_core::Request<crate::models::ProvisioningObjectSummary> {
+    ) -> msgraph_typed_core::Request<crate::models::ProvisioningObjectSummary> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -842,7 +864,7 @@ impl ProvisioningObjectSummaryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReportRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -851,7 +873,7 @@ impl ReportRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ReportRootBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ReportRootBuilder {
         ReportRootBuilder {
             client,
             path: path.into(),
@@ -864,7 +886,7 @@ impl ReportRootBuilder {
     }
 
     /// Reads this `reportRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ReportRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ReportRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -873,14 +895,14 @@ impl ReportRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::ReportRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `reportRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -949,7 +971,7 @@ impl ReportRootBuilder {
     /// Calls the `deviceConfigurationDeviceActivity` function (`GET .../deviceConfigurationDeviceActivity`).
     pub fn device_configuration_device_activity(
         &self,
-    ) -> graph_core::Request<crate::models::Report> {
+    ) -> msgraph_typed_core::Request<crate::models::Report> {
         self.client.request(
             http::Method::GET,
             format!("{}/deviceConfigurationDeviceActivity", self.path),
@@ -957,7 +979,9 @@ impl ReportRootBuilder {
     }
 
     /// Calls the `deviceConfigurationUserActivity` function (`GET .../deviceConfigurationUserActivity`).
-    pub fn device_configuration_user_activity(&self) -> graph_core::Request<crate::models::Report> {
+    pub fn device_configuration_user_activity(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::Report> {
         self.client.request(
             http::Method::GET,
             format!("{}/deviceConfigurationUserActivity", self.path),
@@ -970,7 +994,7 @@ impl ReportRootBuilder {
         group_id: &str,
         start_date_time: &crate::edm::DateTimeOffset,
         end_date_time: &crate::edm::DateTimeOffset,
-    ) -> graph_core::CollectionRequest<crate::models::ArchivedPrintJob> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ArchivedPrintJob> {
         self.client.collection(format!(
             "{}/getGroupArchivedPrintJobs(groupId={},startDateTime={},endDateTime={})",
             self.path,
@@ -986,7 +1010,7 @@ impl ReportRootBuilder {
         printer_id: &str,
         start_date_time: &crate::edm::DateTimeOffset,
         end_date_time: &crate::edm::DateTimeOffset,
-    ) -> graph_core::CollectionRequest<crate::models::ArchivedPrintJob> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ArchivedPrintJob> {
         self.client.collection(format!(
             "{}/getPrinterArchivedPrintJobs(printerId={},startDateTime={},endDateTime={})",
             self.path,
@@ -1001,7 +1025,7 @@ impl ReportRootBuilder {
     pub fn get_relying_party_detailed_summary(
         &self,
         period: &str,
-    ) -> graph_core::CollectionRequest<crate::models::RelyingPartyDetailedSummary> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::RelyingPartyDetailedSummary> {
         self.client.collection(format!(
             "{}/getRelyingPartyDetailedSummary(period={})",
             self.path,
@@ -1015,7 +1039,7 @@ impl ReportRootBuilder {
         user_id: &str,
         start_date_time: &crate::edm::DateTimeOffset,
         end_date_time: &crate::edm::DateTimeOffset,
-    ) -> graph_core::CollectionRequest<crate::models::ArchivedPrintJob> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ArchivedPrintJob> {
         self.client.collection(format!(
             "{}/getUserArchivedPrintJobs(userId={},startDateTime={},endDateTime={})",
             self.path,
@@ -1028,7 +1052,7 @@ impl ReportRootBuilder {
     /// Calls the `managedDeviceEnrollmentFailureDetails` function (`GET .../managedDeviceEnrollmentFailureDetails`).
     pub fn managed_device_enrollment_failure_details(
         &self,
-    ) -> graph_core::Request<crate::models::Report> {
+    ) -> msgraph_typed_core::Request<crate::models::Report> {
         self.client.request(
             http::Method::GET,
             format!("{}/managedDeviceEnrollmentFailureDetails", self.path),
@@ -1038,7 +1062,7 @@ impl ReportRootBuilder {
     /// Calls the `managedDeviceEnrollmentTopFailures` function (`GET .../managedDeviceEnrollmentTopFailures`).
     pub fn managed_device_enrollment_top_failures(
         &self,
-    ) -> graph_core::Request<crate::models::Report> {
+    ) -> msgraph_typed_core::Request<crate::models::Report> {
         self.client.request(
             http::Method::GET,
             format!("{}/managedDeviceEnrollmentTopFailures", self.path),
@@ -1051,7 +1075,7 @@ impl ReportRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReportRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1060,7 +1084,10 @@ impl ReportRootCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ReportRootCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ReportRootCollectionBuilder {
         ReportRootCollectionBuilder {
             client,
             path: path.into(),
@@ -1073,7 +1100,7 @@ impl ReportRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ReportRoot> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ReportRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -1084,7 +1111,7 @@ impl ReportRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1093,14 +1120,14 @@ impl ReportRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ReportRoot,
-    ) -> graph_core::Request<crate::models::ReportRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::ReportRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1110,7 +1137,7 @@ impl ReportRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityReportsRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1119,7 +1146,10 @@ impl SecurityReportsRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityReportsRootBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityReportsRootBuilder {
         SecurityReportsRootBuilder {
             client,
             path: path.into(),
@@ -1132,7 +1162,7 @@ impl SecurityReportsRootBuilder {
     }
 
     /// Reads this `securityReportsRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SecurityReportsRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SecurityReportsRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -1141,21 +1171,21 @@ impl SecurityReportsRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::SecurityReportsRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `securityReportsRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `getAttackSimulationRepeatOffenders` function (`GET .../getAttackSimulationRepeatOffenders`).
     pub fn get_attack_simulation_repeat_offenders(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AttackSimulationRepeatOffender> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AttackSimulationRepeatOffender> {
         self.client
             .collection(format!("{}/getAttackSimulationRepeatOffenders", self.path))
     }
@@ -1163,7 +1193,8 @@ impl SecurityReportsRootBuilder {
     /// Calls the `getAttackSimulationSimulationUserCoverage` function (`GET .../getAttackSimulationSimulationUserCoverage`).
     pub fn get_attack_simulation_simulation_user_coverage(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AttackSimulationSimulationUserCoverage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AttackSimulationSimulationUserCoverage>
+    {
         self.client.collection(format!(
             "{}/getAttackSimulationSimulationUserCoverage",
             self.path
@@ -1173,7 +1204,8 @@ impl SecurityReportsRootBuilder {
     /// Calls the `getAttackSimulationTrainingUserCoverage` function (`GET .../getAttackSimulationTrainingUserCoverage`).
     pub fn get_attack_simulation_training_user_coverage(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AttackSimulationTrainingUserCoverage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AttackSimulationTrainingUserCoverage>
+    {
         self.client.collection(format!(
             "{}/getAttackSimulationTrainingUserCoverage",
             self.path
@@ -1186,7 +1218,7 @@ impl SecurityReportsRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityReportsRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1196,7 +1228,7 @@ impl SecurityReportsRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityReportsRootCollectionBuilder {
         SecurityReportsRootCollectionBuilder {
@@ -1211,7 +1243,9 @@ impl SecurityReportsRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SecurityReportsRoot> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SecurityReportsRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -1222,7 +1256,7 @@ impl SecurityReportsRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1231,14 +1265,14 @@ impl SecurityReportsRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SecurityReportsRoot,
-    ) -> graph_core::Request<crate::models::SecurityReportsRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::SecurityReportsRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1248,7 +1282,7 @@ impl SecurityReportsRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SignInBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1257,7 +1291,7 @@ impl SignInBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SignInBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> SignInBuilder {
         SignInBuilder {
             client,
             path: path.into(),
@@ -1270,7 +1304,7 @@ impl SignInBuilder {
     }
 
     /// Reads this `signIn` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SignIn> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SignIn> {
         self.client.entity(self.path.clone())
     }
 
@@ -1279,14 +1313,14 @@ impl SignInBuilder {
     pub fn update(
         &self,
         body: &crate::models::SignIn,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `signIn` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1296,7 +1330,7 @@ impl SignInBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SignInCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1305,7 +1339,10 @@ impl SignInCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SignInCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SignInCollectionBuilder {
         SignInCollectionBuilder {
             client,
             path: path.into(),
@@ -1318,7 +1355,7 @@ impl SignInCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SignIn> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SignIn> {
         self.client.collection(self.path.clone())
     }
 
@@ -1329,7 +1366,7 @@ impl SignInCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1338,14 +1375,14 @@ impl SignInCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SignIn,
-    ) -> graph_core::Request<crate::models::SignIn> {
+    ) -> msgraph_typed_core::Request<crate::models::SignIn> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1353,7 +1390,7 @@ impl SignInCollectionBuilder {
     pub fn confirm_compromised(
         &self,
         body: &crate::models::SignInCollectionConfirmCompromisedBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -1366,7 +1403,7 @@ impl SignInCollectionBuilder {
     pub fn confirm_safe(
         &self,
         body: &crate::models::SignInCollectionConfirmSafeBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/confirmSafe", self.path))
             .json_body(body)
@@ -1376,7 +1413,7 @@ impl SignInCollectionBuilder {
     pub fn dismiss(
         &self,
         body: &crate::models::SignInCollectionDismissBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/dismiss", self.path))
             .json_body(body)
@@ -1388,7 +1425,7 @@ impl SignInCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserRegistrationDetailsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1398,7 +1435,7 @@ impl UserRegistrationDetailsBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserRegistrationDetailsBuilder {
         UserRegistrationDetailsBuilder {
@@ -1413,7 +1450,7 @@ impl UserRegistrationDetailsBuilder {
     }
 
     /// Reads this `userRegistrationDetails` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserRegistrationDetails> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UserRegistrationDetails> {
         self.client.entity(self.path.clone())
     }
 
@@ -1422,14 +1459,14 @@ impl UserRegistrationDetailsBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserRegistrationDetails,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userRegistrationDetails` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1439,7 +1476,7 @@ impl UserRegistrationDetailsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserRegistrationDetailsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1449,7 +1486,7 @@ impl UserRegistrationDetailsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserRegistrationDetailsCollectionBuilder {
         UserRegistrationDetailsCollectionBuilder {
@@ -1464,7 +1501,9 @@ impl UserRegistrationDetailsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UserRegistrationDetails> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UserRegistrationDetails> {
         self.client.collection(self.path.clone())
     }
 
@@ -1475,7 +1514,7 @@ impl UserRegistrationDetailsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1484,14 +1523,14 @@ impl UserRegistrationDetailsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserRegistrationDetails,
-    ) -> graph_core::Request<crate::models::UserRegistrationDetails> {
+    ) -> msgraph_typed_core::Request<crate::models::UserRegistrationDetails> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SearchEntityBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,7 @@ impl SearchEntityBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SearchEntityBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> SearchEntityBuilder {
         SearchEntityBuilder {
             client,
             path: path.into(),
@@ -28,7 +28,7 @@ impl SearchEntityBuilder {
     }
 
     /// Reads this `searchEntity` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SearchEntity> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SearchEntity> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +37,14 @@ impl SearchEntityBuilder {
     pub fn update(
         &self,
         body: &crate::models::SearchEntity,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `searchEntity` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -76,7 +76,7 @@ impl SearchEntityBuilder {
     pub fn query(
         &self,
         body: &crate::models::SearchEntityQueryBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::SearchResponse>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::SearchResponse>>> {
         self.client
             .request(http::Method::POST, format!("{}/query", self.path))
             .json_body(body)
@@ -88,7 +88,7 @@ impl SearchEntityBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SearchEntityCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -98,7 +98,7 @@ impl SearchEntityCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SearchEntityCollectionBuilder {
         SearchEntityCollectionBuilder {
@@ -113,7 +113,7 @@ impl SearchEntityCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SearchEntity> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SearchEntity> {
         self.client.collection(self.path.clone())
     }
 
@@ -124,7 +124,7 @@ impl SearchEntityCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -133,14 +133,14 @@ impl SearchEntityCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SearchEntity,
-    ) -> graph_core::Request<crate::models::SearchEntity> {
+    ) -> msgraph_typed_core::Request<crate::models::SearchEntity> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -150,7 +150,7 @@ impl SearchEntityCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsConnectionOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -160,7 +160,7 @@ impl ExternalConnectorsConnectionOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsConnectionOperationBuilder {
         ExternalConnectorsConnectionOperationBuilder {
@@ -177,7 +177,8 @@ impl ExternalConnectorsConnectionOperationBuilder {
     /// Reads this `connectionOperation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::external_connectors::ConnectionOperation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::external_connectors::ConnectionOperation>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -186,14 +187,14 @@ impl ExternalConnectorsConnectionOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::external_connectors::ConnectionOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `connectionOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -203,7 +204,7 @@ impl ExternalConnectorsConnectionOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsConnectionOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -213,7 +214,7 @@ impl ExternalConnectorsConnectionOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsConnectionOperationCollectionBuilder {
         ExternalConnectorsConnectionOperationCollectionBuilder {
@@ -230,8 +231,9 @@ impl ExternalConnectorsConnectionOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::external_connectors::ConnectionOperation>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::external_connectors::ConnectionOperation,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -242,7 +244,7 @@ impl ExternalConnectorsConnectionOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -251,14 +253,14 @@ impl ExternalConnectorsConnectionOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::external_connectors::ConnectionOperation,
-    ) -> graph_core::Request<crate::models::external_connectors::ConnectionOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::external_connectors::ConnectionOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -268,7 +270,7 @@ impl ExternalConnectorsConnectionOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsExternalBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -278,7 +280,7 @@ impl ExternalConnectorsExternalBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsExternalBuilder {
         ExternalConnectorsExternalBuilder {
@@ -293,7 +295,9 @@ impl ExternalConnectorsExternalBuilder {
     }
 
     /// Reads this `external` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::external_connectors::External> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::external_connectors::External> {
         self.client.entity(self.path.clone())
     }
 
@@ -302,14 +306,14 @@ impl ExternalConnectorsExternalBuilder {
     pub fn update(
         &self,
         body: &crate::models::external_connectors::External,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `external` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -329,7 +333,7 @@ impl ExternalConnectorsExternalBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsExternalCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -339,7 +343,7 @@ impl ExternalConnectorsExternalCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsExternalCollectionBuilder {
         ExternalConnectorsExternalCollectionBuilder {
@@ -356,7 +360,7 @@ impl ExternalConnectorsExternalCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::external_connectors::External> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::external_connectors::External> {
         self.client.collection(self.path.clone())
     }
 
@@ -367,7 +371,7 @@ impl ExternalConnectorsExternalCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -376,14 +380,14 @@ impl ExternalConnectorsExternalCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::external_connectors::External,
-    ) -> graph_core::Request<crate::models::external_connectors::External> {
+    ) -> msgraph_typed_core::Request<crate::models::external_connectors::External> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -393,7 +397,7 @@ impl ExternalConnectorsExternalCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsExternalActivityBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -403,7 +407,7 @@ impl ExternalConnectorsExternalActivityBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsExternalActivityBuilder {
         ExternalConnectorsExternalActivityBuilder {
@@ -420,7 +424,8 @@ impl ExternalConnectorsExternalActivityBuilder {
     /// Reads this `externalActivity` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::external_connectors::AnyExternalActivity> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::external_connectors::AnyExternalActivity>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -429,14 +434,14 @@ impl ExternalConnectorsExternalActivityBuilder {
     pub fn update(
         &self,
         body: &crate::models::external_connectors::ExternalActivity,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `externalActivity` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -454,7 +459,7 @@ impl ExternalConnectorsExternalActivityBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsExternalActivityCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -464,7 +469,7 @@ impl ExternalConnectorsExternalActivityCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsExternalActivityCollectionBuilder {
         ExternalConnectorsExternalActivityCollectionBuilder {
@@ -481,8 +486,9 @@ impl ExternalConnectorsExternalActivityCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::external_connectors::AnyExternalActivity>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::external_connectors::AnyExternalActivity,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -493,7 +499,7 @@ impl ExternalConnectorsExternalActivityCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -502,14 +508,14 @@ impl ExternalConnectorsExternalActivityCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::external_connectors::ExternalActivity,
-    ) -> graph_core::Request<crate::models::external_connectors::AnyExternalActivity> {
+    ) -> msgraph_typed_core::Request<crate::models::external_connectors::AnyExternalActivity> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -532,7 +538,7 @@ impl ExternalConnectorsExternalActivityCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsExternalActivityResultBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -542,7 +548,7 @@ impl ExternalConnectorsExternalActivityResultBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsExternalActivityResultBuilder {
         ExternalConnectorsExternalActivityResultBuilder {
@@ -559,7 +565,8 @@ impl ExternalConnectorsExternalActivityResultBuilder {
     /// Reads this `externalActivityResult` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::external_connectors::ExternalActivityResult> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::external_connectors::ExternalActivityResult>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -568,14 +575,14 @@ impl ExternalConnectorsExternalActivityResultBuilder {
     pub fn update(
         &self,
         body: &crate::models::external_connectors::ExternalActivityResult,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `externalActivityResult` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -593,7 +600,7 @@ impl ExternalConnectorsExternalActivityResultBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsExternalActivityResultCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -603,7 +610,7 @@ impl ExternalConnectorsExternalActivityResultCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsExternalActivityResultCollectionBuilder {
         ExternalConnectorsExternalActivityResultCollectionBuilder {
@@ -620,8 +627,9 @@ impl ExternalConnectorsExternalActivityResultCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::external_connectors::ExternalActivityResult>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::external_connectors::ExternalActivityResult,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -632,7 +640,7 @@ impl ExternalConnectorsExternalActivityResultCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -641,14 +649,15 @@ impl ExternalConnectorsExternalActivityResultCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::external_connectors::ExternalActivityResult,
-    ) -> graph_core::Request<crate::models::external_connectors::ExternalActivityResult> {
+    ) -> msgraph_typed_core::Request<crate::models::external_connectors::ExternalActivityResult>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -658,7 +667,7 @@ impl ExternalConnectorsExternalActivityResultCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsExternalConnectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -668,7 +677,7 @@ impl ExternalConnectorsExternalConnectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsExternalConnectionBuilder {
         ExternalConnectorsExternalConnectionBuilder {
@@ -685,7 +694,8 @@ impl ExternalConnectorsExternalConnectionBuilder {
     /// Reads this `externalConnection` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::external_connectors::ExternalConnection> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::external_connectors::ExternalConnection>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -694,14 +704,14 @@ impl ExternalConnectorsExternalConnectionBuilder {
     pub fn update(
         &self,
         body: &crate::models::external_connectors::ExternalConnection,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `externalConnection` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -745,7 +755,7 @@ impl ExternalConnectorsExternalConnectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsExternalConnectionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -755,7 +765,7 @@ impl ExternalConnectorsExternalConnectionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsExternalConnectionCollectionBuilder {
         ExternalConnectorsExternalConnectionCollectionBuilder {
@@ -772,7 +782,8 @@ impl ExternalConnectorsExternalConnectionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::external_connectors::ExternalConnection> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::external_connectors::ExternalConnection>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -783,7 +794,7 @@ impl ExternalConnectorsExternalConnectionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -792,14 +803,14 @@ impl ExternalConnectorsExternalConnectionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::external_connectors::ExternalConnection,
-    ) -> graph_core::Request<crate::models::external_connectors::ExternalConnection> {
+    ) -> msgraph_typed_core::Request<crate::models::external_connectors::ExternalConnection> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -809,7 +820,7 @@ impl ExternalConnectorsExternalConnectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsExternalGroupBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -819,7 +830,7 @@ impl ExternalConnectorsExternalGroupBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsExternalGroupBuilder {
         ExternalConnectorsExternalGroupBuilder {
@@ -836,7 +847,7 @@ impl ExternalConnectorsExternalGroupBuilder {
     /// Reads this `externalGroup` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::external_connectors::ExternalGroup> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::external_connectors::ExternalGroup> {
         self.client.entity(self.path.clone())
     }
 
@@ -845,14 +856,14 @@ impl ExternalConnectorsExternalGroupBuilder {
     pub fn update(
         &self,
         body: &crate::models::external_connectors::ExternalGroup,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `externalGroup` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -871,7 +882,7 @@ impl ExternalConnectorsExternalGroupBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsExternalGroupCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -881,7 +892,7 @@ impl ExternalConnectorsExternalGroupCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsExternalGroupCollectionBuilder {
         ExternalConnectorsExternalGroupCollectionBuilder {
@@ -898,7 +909,8 @@ impl ExternalConnectorsExternalGroupCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::external_connectors::ExternalGroup> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::external_connectors::ExternalGroup>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -909,7 +921,7 @@ impl ExternalConnectorsExternalGroupCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -918,14 +930,14 @@ impl ExternalConnectorsExternalGroupCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::external_connectors::ExternalGroup,
-    ) -> graph_core::Request<crate::models::external_connectors::ExternalGroup> {
+    ) -> msgraph_typed_core::Request<crate::models::external_connectors::ExternalGroup> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -935,7 +947,7 @@ impl ExternalConnectorsExternalGroupCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsExternalItemBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -945,7 +957,7 @@ impl ExternalConnectorsExternalItemBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsExternalItemBuilder {
         ExternalConnectorsExternalItemBuilder {
@@ -962,7 +974,7 @@ impl ExternalConnectorsExternalItemBuilder {
     /// Reads this `externalItem` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::external_connectors::ExternalItem> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::external_connectors::ExternalItem> {
         self.client.entity(self.path.clone())
     }
 
@@ -971,14 +983,14 @@ impl ExternalConnectorsExternalItemBuilder {
     pub fn update(
         &self,
         body: &crate::models::external_connectors::ExternalItem,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `externalItem` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -996,7 +1008,7 @@ impl ExternalConnectorsExternalItemBuilder {
     pub fn add_activities(
         &self,
         body: &crate::models::external_connectors::ExternalConnectorsExternalItemAddActivitiesBody,
-    ) -> graph_core::Request<
+    ) -> msgraph_typed_core::Request<
         crate::ODataValue<Vec<crate::models::external_connectors::ExternalActivityResult>>,
     > {
         self.client
@@ -1016,7 +1028,7 @@ impl ExternalConnectorsExternalItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsExternalItemCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1026,7 +1038,7 @@ impl ExternalConnectorsExternalItemCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsExternalItemCollectionBuilder {
         ExternalConnectorsExternalItemCollectionBuilder {
@@ -1043,7 +1055,8 @@ impl ExternalConnectorsExternalItemCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::external_connectors::ExternalItem> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::external_connectors::ExternalItem>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -1054,7 +1067,7 @@ impl ExternalConnectorsExternalItemCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1063,14 +1076,14 @@ impl ExternalConnectorsExternalItemCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::external_connectors::ExternalItem,
-    ) -> graph_core::Request<crate::models::external_connectors::ExternalItem> {
+    ) -> msgraph_typed_core::Request<crate::models::external_connectors::ExternalItem> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1080,7 +1093,7 @@ impl ExternalConnectorsExternalItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsIdentityBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1090,7 +1103,7 @@ impl ExternalConnectorsIdentityBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsIdentityBuilder {
         ExternalConnectorsIdentityBuilder {
@@ -1105,7 +1118,9 @@ impl ExternalConnectorsIdentityBuilder {
     }
 
     /// Reads this `identity` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::external_connectors::Identity> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::external_connectors::Identity> {
         self.client.entity(self.path.clone())
     }
 
@@ -1114,14 +1129,14 @@ impl ExternalConnectorsIdentityBuilder {
     pub fn update(
         &self,
         body: &crate::models::external_connectors::Identity,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `identity` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1131,7 +1146,7 @@ impl ExternalConnectorsIdentityBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsIdentityCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1141,7 +1156,7 @@ impl ExternalConnectorsIdentityCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsIdentityCollectionBuilder {
         ExternalConnectorsIdentityCollectionBuilder {
@@ -1158,7 +1173,7 @@ impl ExternalConnectorsIdentityCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::external_connectors::Identity> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::external_connectors::Identity> {
         self.client.collection(self.path.clone())
     }
 
@@ -1169,7 +1184,7 @@ impl ExternalConnectorsIdentityCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1178,14 +1193,14 @@ impl ExternalConnectorsIdentityCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::external_connectors::Identity,
-    ) -> graph_core::Request<crate::models::external_connectors::Identity> {
+    ) -> msgraph_typed_core::Request<crate::models::external_connectors::Identity> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1195,7 +1210,7 @@ impl ExternalConnectorsIdentityCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsSchemaBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1205,7 +1220,7 @@ impl ExternalConnectorsSchemaBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsSchemaBuilder {
         ExternalConnectorsSchemaBuilder {
@@ -1220,7 +1235,9 @@ impl ExternalConnectorsSchemaBuilder {
     }
 
     /// Reads this `schema` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::external_connectors::Schema> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::external_connectors::Schema> {
         self.client.entity(self.path.clone())
     }
 
@@ -1229,14 +1246,14 @@ impl ExternalConnectorsSchemaBuilder {
     pub fn update(
         &self,
         body: &crate::models::external_connectors::Schema,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `schema` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1246,7 +1263,7 @@ impl ExternalConnectorsSchemaBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExternalConnectorsSchemaCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1256,7 +1273,7 @@ impl ExternalConnectorsSchemaCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExternalConnectorsSchemaCollectionBuilder {
         ExternalConnectorsSchemaCollectionBuilder {
@@ -1273,7 +1290,7 @@ impl ExternalConnectorsSchemaCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::external_connectors::Schema> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::external_connectors::Schema> {
         self.client.collection(self.path.clone())
     }
 
@@ -1284,7 +1301,7 @@ impl ExternalConnectorsSchemaCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1293,14 +1310,14 @@ impl ExternalConnectorsSchemaCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::external_connectors::Schema,
-    ) -> graph_core::Request<crate::models::external_connectors::Schema> {
+    ) -> msgraph_typed_core::Request<crate::models::external_connectors::Schema> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1310,7 +1327,7 @@ impl ExternalConnectorsSchemaCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SearchAcronymBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1319,7 +1336,10 @@ impl SearchAcronymBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SearchAcronymBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SearchAcronymBuilder {
         SearchAcronymBuilder {
             client,
             path: path.into(),
@@ -1332,7 +1352,7 @@ impl SearchAcronymBuilder {
     }
 
     /// Reads this `acronym` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::search::Acronym> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::search::Acronym> {
         self.client.entity(self.path.clone())
     }
 
@@ -1341,14 +1361,14 @@ impl SearchAcronymBuilder {
     pub fn update(
         &self,
         body: &crate::models::search::Acronym,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `acronym` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1358,7 +1378,7 @@ impl SearchAcronymBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SearchAcronymCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1368,7 +1388,7 @@ impl SearchAcronymCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SearchAcronymCollectionBuilder {
         SearchAcronymCollectionBuilder {
@@ -1383,7 +1403,7 @@ impl SearchAcronymCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::search::Acronym> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::search::Acronym> {
         self.client.collection(self.path.clone())
     }
 
@@ -1394,7 +1414,7 @@ impl SearchAcronymCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1403,14 +1423,14 @@ impl SearchAcronymCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::search::Acronym,
-    ) -> graph_core::Request<crate::models::search::Acronym> {
+    ) -> msgraph_typed_core::Request<crate::models::search::Acronym> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1420,7 +1440,7 @@ impl SearchAcronymCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SearchBookmarkBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1429,7 +1449,10 @@ impl SearchBookmarkBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SearchBookmarkBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SearchBookmarkBuilder {
         SearchBookmarkBuilder {
             client,
             path: path.into(),
@@ -1442,7 +1465,7 @@ impl SearchBookmarkBuilder {
     }
 
     /// Reads this `bookmark` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::search::Bookmark> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::search::Bookmark> {
         self.client.entity(self.path.clone())
     }
 
@@ -1451,14 +1474,14 @@ impl SearchBookmarkBuilder {
     pub fn update(
         &self,
         body: &crate::models::search::Bookmark,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `bookmark` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1468,7 +1491,7 @@ impl SearchBookmarkBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SearchBookmarkCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1478,7 +1501,7 @@ impl SearchBookmarkCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SearchBookmarkCollectionBuilder {
         SearchBookmarkCollectionBuilder {
@@ -1493,7 +1516,7 @@ impl SearchBookmarkCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::search::Bookmark> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::search::Bookmark> {
         self.client.collection(self.path.clone())
     }
 
@@ -1504,7 +1527,7 @@ impl SearchBookmarkCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1513,14 +1536,14 @@ impl SearchBookmarkCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::search::Bookmark,
-    ) -> graph_core::Request<crate::models::search::Bookmark> {
+    ) -> msgraph_typed_core::Request<crate::models::search::Bookmark> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1530,7 +1553,7 @@ impl SearchBookmarkCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SearchQnaBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1539,7 +1562,7 @@ impl SearchQnaBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SearchQnaBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> SearchQnaBuilder {
         SearchQnaBuilder {
             client,
             path: path.into(),
@@ -1552,7 +1575,7 @@ impl SearchQnaBuilder {
     }
 
     /// Reads this `qna` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::search::Qna> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::search::Qna> {
         self.client.entity(self.path.clone())
     }
 
@@ -1561,14 +1584,14 @@ impl SearchQnaBuilder {
     pub fn update(
         &self,
         body: &crate::models::search::Qna,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `qna` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1578,7 +1601,7 @@ impl SearchQnaBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SearchQnaCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1587,7 +1610,10 @@ impl SearchQnaCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SearchQnaCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SearchQnaCollectionBuilder {
         SearchQnaCollectionBuilder {
             client,
             path: path.into(),
@@ -1600,7 +1626,7 @@ impl SearchQnaCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::search::Qna> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::search::Qna> {
         self.client.collection(self.path.clone())
     }
 
@@ -1611,7 +1637,7 @@ impl SearchQnaCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1620,14 +1646,14 @@ impl SearchQnaCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::search::Qna,
-    ) -> graph_core::Request<crate::models::search::Qna> {
+    ) -> msgraph_typed_core::Request<crate::models::search::Qna> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1637,7 +1663,7 @@ impl SearchQnaCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SearchSearchAnswerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1646,7 +1672,10 @@ impl SearchSearchAnswerBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SearchSearchAnswerBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SearchSearchAnswerBuilder {
         SearchSearchAnswerBuilder {
             client,
             path: path.into(),
@@ -1659,7 +1688,7 @@ impl SearchSearchAnswerBuilder {
     }
 
     /// Reads this `searchAnswer` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::search::AnySearchAnswer> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::search::AnySearchAnswer> {
         self.client.entity(self.path.clone())
     }
 
@@ -1668,14 +1697,14 @@ impl SearchSearchAnswerBuilder {
     pub fn update(
         &self,
         body: &crate::models::search::SearchAnswer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `searchAnswer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1685,7 +1714,7 @@ impl SearchSearchAnswerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SearchSearchAnswerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1695,7 +1724,7 @@ impl SearchSearchAnswerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SearchSearchAnswerCollectionBuilder {
         SearchSearchAnswerCollectionBuilder {
@@ -1710,7 +1739,9 @@ impl SearchSearchAnswerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::search::AnySearchAnswer> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::search::AnySearchAnswer> {
         self.client.collection(self.path.clone())
     }
 
@@ -1721,7 +1752,7 @@ impl SearchSearchAnswerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1730,14 +1761,14 @@ impl SearchSearchAnswerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::search::SearchAnswer,
-    ) -> graph_core::Request<crate::models::search::AnySearchAnswer> {
+    ) -> msgraph_typed_core::Request<crate::models::search::AnySearchAnswer> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AlertBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,7 @@ impl AlertBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AlertBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> AlertBuilder {
         AlertBuilder {
             client,
             path: path.into(),
@@ -28,7 +28,7 @@ impl AlertBuilder {
     }
 
     /// Reads this `alert` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Alert> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Alert> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +37,14 @@ impl AlertBuilder {
     pub fn update(
         &self,
         body: &crate::models::Alert,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `alert` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -54,7 +54,7 @@ impl AlertBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AlertCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -63,7 +63,10 @@ impl AlertCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AlertCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AlertCollectionBuilder {
         AlertCollectionBuilder {
             client,
             path: path.into(),
@@ -76,7 +79,7 @@ impl AlertCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Alert> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Alert> {
         self.client.collection(self.path.clone())
     }
 
@@ -87,20 +90,23 @@ impl AlertCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::Alert) -> graph_core::Request<crate::models::Alert> {
+    pub fn create(
+        &self,
+        body: &crate::models::Alert,
+    ) -> msgraph_typed_core::Request<crate::models::Alert> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -110,7 +116,7 @@ impl AlertCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttackSimulationOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -120,7 +126,7 @@ impl AttackSimulationOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AttackSimulationOperationBuilder {
         AttackSimulationOperationBuilder {
@@ -135,7 +141,9 @@ impl AttackSimulationOperationBuilder {
     }
 
     /// Reads this `attackSimulationOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AttackSimulationOperation> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AttackSimulationOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -144,14 +152,14 @@ impl AttackSimulationOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::AttackSimulationOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `attackSimulationOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -161,7 +169,7 @@ impl AttackSimulationOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttackSimulationOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -171,7 +179,7 @@ impl AttackSimulationOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AttackSimulationOperationCollectionBuilder {
         AttackSimulationOperationCollectionBuilder {
@@ -186,7 +194,9 @@ impl AttackSimulationOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AttackSimulationOperation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AttackSimulationOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -197,7 +207,7 @@ impl AttackSimulationOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -206,14 +216,14 @@ impl AttackSimulationOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AttackSimulationOperation,
-    ) -> graph_core::Request<crate::models::AttackSimulationOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::AttackSimulationOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -223,7 +233,7 @@ impl AttackSimulationOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttackSimulationRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -232,7 +242,10 @@ impl AttackSimulationRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AttackSimulationRootBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AttackSimulationRootBuilder {
         AttackSimulationRootBuilder {
             client,
             path: path.into(),
@@ -245,7 +258,7 @@ impl AttackSimulationRootBuilder {
     }
 
     /// Reads this `attackSimulationRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AttackSimulationRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AttackSimulationRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -254,14 +267,14 @@ impl AttackSimulationRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::AttackSimulationRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `attackSimulationRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -335,7 +348,7 @@ impl AttackSimulationRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttackSimulationRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -345,7 +358,7 @@ impl AttackSimulationRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AttackSimulationRootCollectionBuilder {
         AttackSimulationRootCollectionBuilder {
@@ -360,7 +373,9 @@ impl AttackSimulationRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AttackSimulationRoot> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AttackSimulationRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -371,7 +386,7 @@ impl AttackSimulationRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -380,14 +395,14 @@ impl AttackSimulationRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AttackSimulationRoot,
-    ) -> graph_core::Request<crate::models::AttackSimulationRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::AttackSimulationRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -397,7 +412,7 @@ impl AttackSimulationRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthoredNoteBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -406,7 +421,7 @@ impl AuthoredNoteBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AuthoredNoteBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> AuthoredNoteBuilder {
         AuthoredNoteBuilder {
             client,
             path: path.into(),
@@ -419,7 +434,7 @@ impl AuthoredNoteBuilder {
     }
 
     /// Reads this `authoredNote` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AuthoredNote> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AuthoredNote> {
         self.client.entity(self.path.clone())
     }
 
@@ -428,14 +443,14 @@ impl AuthoredNoteBuilder {
     pub fn update(
         &self,
         body: &crate::models::AuthoredNote,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authoredNote` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -445,7 +460,7 @@ impl AuthoredNoteBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthoredNoteCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -455,7 +470,7 @@ impl AuthoredNoteCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AuthoredNoteCollectionBuilder {
         AuthoredNoteCollectionBuilder {
@@ -470,7 +485,7 @@ impl AuthoredNoteCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AuthoredNote> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AuthoredNote> {
         self.client.collection(self.path.clone())
     }
 
@@ -481,7 +496,7 @@ impl AuthoredNoteCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -490,14 +505,14 @@ impl AuthoredNoteCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AuthoredNote,
-    ) -> graph_core::Request<crate::models::AuthoredNote> {
+    ) -> msgraph_typed_core::Request<crate::models::AuthoredNote> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -507,7 +522,7 @@ impl AuthoredNoteCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BitlockerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -516,7 +531,7 @@ impl BitlockerBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BitlockerBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> BitlockerBuilder {
         BitlockerBuilder {
             client,
             path: path.into(),
@@ -529,7 +544,7 @@ impl BitlockerBuilder {
     }
 
     /// Reads this `bitlocker` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Bitlocker> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Bitlocker> {
         self.client.entity(self.path.clone())
     }
 
@@ -538,14 +553,14 @@ impl BitlockerBuilder {
     pub fn update(
         &self,
         body: &crate::models::Bitlocker,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `bitlocker` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -563,7 +578,7 @@ impl BitlockerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BitlockerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -572,7 +587,10 @@ impl BitlockerCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BitlockerCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BitlockerCollectionBuilder {
         BitlockerCollectionBuilder {
             client,
             path: path.into(),
@@ -585,7 +603,7 @@ impl BitlockerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Bitlocker> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Bitlocker> {
         self.client.collection(self.path.clone())
     }
 
@@ -596,7 +614,7 @@ impl BitlockerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -605,14 +623,14 @@ impl BitlockerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Bitlocker,
-    ) -> graph_core::Request<crate::models::Bitlocker> {
+    ) -> msgraph_typed_core::Request<crate::models::Bitlocker> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -622,7 +640,7 @@ impl BitlockerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BitlockerRecoveryKeyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -631,7 +649,10 @@ impl BitlockerRecoveryKeyBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BitlockerRecoveryKeyBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BitlockerRecoveryKeyBuilder {
         BitlockerRecoveryKeyBuilder {
             client,
             path: path.into(),
@@ -644,7 +665,7 @@ impl BitlockerRecoveryKeyBuilder {
     }
 
     /// Reads this `bitlockerRecoveryKey` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::BitlockerRecoveryKey> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::BitlockerRecoveryKey> {
         self.client.entity(self.path.clone())
     }
 
@@ -653,14 +674,14 @@ impl BitlockerRecoveryKeyBuilder {
     pub fn update(
         &self,
         body: &crate::models::BitlockerRecoveryKey,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `bitlockerRecoveryKey` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -670,7 +691,7 @@ impl BitlockerRecoveryKeyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BitlockerRecoveryKeyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -680,7 +701,7 @@ impl BitlockerRecoveryKeyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BitlockerRecoveryKeyCollectionBuilder {
         BitlockerRecoveryKeyCollectionBuilder {
@@ -695,7 +716,9 @@ impl BitlockerRecoveryKeyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::BitlockerRecoveryKey> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::BitlockerRecoveryKey> {
         self.client.collection(self.path.clone())
     }
 
@@ -706,7 +729,7 @@ impl BitlockerRecoveryKeyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -715,14 +738,14 @@ impl BitlockerRecoveryKeyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BitlockerRecoveryKey,
-    ) -> graph_core::Request<crate::models::BitlockerRecoveryKey> {
+    ) -> msgraph_typed_core::Request<crate::models::BitlockerRecoveryKey> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -732,7 +755,7 @@ impl BitlockerRecoveryKeyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DataPolicyOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -741,7 +764,10 @@ impl DataPolicyOperationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DataPolicyOperationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DataPolicyOperationBuilder {
         DataPolicyOperationBuilder {
             client,
             path: path.into(),
@@ -754,7 +780,7 @@ impl DataPolicyOperationBuilder {
     }
 
     /// Reads this `dataPolicyOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DataPolicyOperation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DataPolicyOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -763,14 +789,14 @@ impl DataPolicyOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::DataPolicyOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `dataPolicyOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -780,7 +806,7 @@ impl DataPolicyOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DataPolicyOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -790,7 +816,7 @@ impl DataPolicyOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DataPolicyOperationCollectionBuilder {
         DataPolicyOperationCollectionBuilder {
@@ -805,7 +831,9 @@ impl DataPolicyOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DataPolicyOperation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DataPolicyOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -816,7 +844,7 @@ impl DataPolicyOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -825,14 +853,14 @@ impl DataPolicyOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DataPolicyOperation,
-    ) -> graph_core::Request<crate::models::DataPolicyOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::DataPolicyOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -842,7 +870,7 @@ impl DataPolicyOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EmailFileAssessmentRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -852,7 +880,7 @@ impl EmailFileAssessmentRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EmailFileAssessmentRequestBuilder {
         EmailFileAssessmentRequestBuilder {
@@ -867,7 +895,9 @@ impl EmailFileAssessmentRequestBuilder {
     }
 
     /// Reads this `emailFileAssessmentRequest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EmailFileAssessmentRequest> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EmailFileAssessmentRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -876,14 +906,14 @@ impl EmailFileAssessmentRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::EmailFileAssessmentRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `emailFileAssessmentRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -902,7 +932,7 @@ impl EmailFileAssessmentRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EmailFileAssessmentRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -912,7 +942,7 @@ impl EmailFileAssessmentRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EmailFileAssessmentRequestCollectionBuilder {
         EmailFileAssessmentRequestCollectionBuilder {
@@ -927,7 +957,9 @@ impl EmailFileAssessmentRequestCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EmailFileAssessmentRequest> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EmailFileAssessmentRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -938,7 +970,7 @@ impl EmailFileAssessmentRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -947,14 +979,14 @@ impl EmailFileAssessmentRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EmailFileAssessmentRequest,
-    ) -> graph_core::Request<crate::models::EmailFileAssessmentRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::EmailFileAssessmentRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -964,7 +996,7 @@ impl EmailFileAssessmentRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EndUserNotificationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -973,7 +1005,10 @@ impl EndUserNotificationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> EndUserNotificationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> EndUserNotificationBuilder {
         EndUserNotificationBuilder {
             client,
             path: path.into(),
@@ -986,7 +1021,7 @@ impl EndUserNotificationBuilder {
     }
 
     /// Reads this `endUserNotification` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EndUserNotification> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::EndUserNotification> {
         self.client.entity(self.path.clone())
     }
 
@@ -995,14 +1030,14 @@ impl EndUserNotificationBuilder {
     pub fn update(
         &self,
         body: &crate::models::EndUserNotification,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `endUserNotification` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1020,7 +1055,7 @@ impl EndUserNotificationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EndUserNotificationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1030,7 +1065,7 @@ impl EndUserNotificationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EndUserNotificationCollectionBuilder {
         EndUserNotificationCollectionBuilder {
@@ -1045,7 +1080,9 @@ impl EndUserNotificationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EndUserNotification> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EndUserNotification> {
         self.client.collection(self.path.clone())
     }
 
@@ -1056,7 +1093,7 @@ impl EndUserNotificationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1065,14 +1102,14 @@ impl EndUserNotificationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EndUserNotification,
-    ) -> graph_core::Request<crate::models::EndUserNotification> {
+    ) -> msgraph_typed_core::Request<crate::models::EndUserNotification> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1082,7 +1119,7 @@ impl EndUserNotificationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EndUserNotificationDetailBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1092,7 +1129,7 @@ impl EndUserNotificationDetailBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EndUserNotificationDetailBuilder {
         EndUserNotificationDetailBuilder {
@@ -1107,7 +1144,9 @@ impl EndUserNotificationDetailBuilder {
     }
 
     /// Reads this `endUserNotificationDetail` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EndUserNotificationDetail> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EndUserNotificationDetail> {
         self.client.entity(self.path.clone())
     }
 
@@ -1116,14 +1155,14 @@ impl EndUserNotificationDetailBuilder {
     pub fn update(
         &self,
         body: &crate::models::EndUserNotificationDetail,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `endUserNotificationDetail` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1133,7 +1172,7 @@ impl EndUserNotificationDetailBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EndUserNotificationDetailCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1143,7 +1182,7 @@ impl EndUserNotificationDetailCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EndUserNotificationDetailCollectionBuilder {
         EndUserNotificationDetailCollectionBuilder {
@@ -1158,7 +1197,9 @@ impl EndUserNotificationDetailCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EndUserNotificationDetail> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EndUserNotificationDetail> {
         self.client.collection(self.path.clone())
     }
 
@@ -1169,7 +1210,7 @@ impl EndUserNotificationDetailCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1178,14 +1219,14 @@ impl EndUserNotificationDetailCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EndUserNotificationDetail,
-    ) -> graph_core::Request<crate::models::EndUserNotificationDetail> {
+    ) -> msgraph_typed_core::Request<crate::models::EndUserNotificationDetail> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1195,7 +1236,7 @@ impl EndUserNotificationDetailCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FileAssessmentRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1205,7 +1246,7 @@ impl FileAssessmentRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FileAssessmentRequestBuilder {
         FileAssessmentRequestBuilder {
@@ -1220,7 +1261,7 @@ impl FileAssessmentRequestBuilder {
     }
 
     /// Reads this `fileAssessmentRequest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::FileAssessmentRequest> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::FileAssessmentRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -1229,14 +1270,14 @@ impl FileAssessmentRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::FileAssessmentRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `fileAssessmentRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1255,7 +1296,7 @@ impl FileAssessmentRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FileAssessmentRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1265,7 +1306,7 @@ impl FileAssessmentRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FileAssessmentRequestCollectionBuilder {
         FileAssessmentRequestCollectionBuilder {
@@ -1280,7 +1321,9 @@ impl FileAssessmentRequestCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::FileAssessmentRequest> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::FileAssessmentRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -1291,7 +1334,7 @@ impl FileAssessmentRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1300,14 +1343,14 @@ impl FileAssessmentRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::FileAssessmentRequest,
-    ) -> graph_core::Request<crate::models::FileAssessmentRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::FileAssessmentRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1317,7 +1360,7 @@ impl FileAssessmentRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityProtectionRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1327,7 +1370,7 @@ impl IdentityProtectionRootBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityProtectionRootBuilder {
         IdentityProtectionRootBuilder {
@@ -1342,7 +1385,7 @@ impl IdentityProtectionRootBuilder {
     }
 
     /// Reads this `identityProtectionRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::IdentityProtectionRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::IdentityProtectionRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -1351,14 +1394,14 @@ impl IdentityProtectionRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::IdentityProtectionRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `identityProtectionRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1405,7 +1448,7 @@ impl IdentityProtectionRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityProtectionRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1415,7 +1458,7 @@ impl IdentityProtectionRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> IdentityProtectionRootCollectionBuilder {
         IdentityProtectionRootCollectionBuilder {
@@ -1430,7 +1473,9 @@ impl IdentityProtectionRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::IdentityProtectionRoot> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::IdentityProtectionRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -1441,7 +1486,7 @@ impl IdentityProtectionRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1450,14 +1495,14 @@ impl IdentityProtectionRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::IdentityProtectionRoot,
-    ) -> graph_core::Request<crate::models::IdentityProtectionRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::IdentityProtectionRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1467,7 +1512,7 @@ impl IdentityProtectionRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InformationProtectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1477,7 +1522,7 @@ impl InformationProtectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> InformationProtectionBuilder {
         InformationProtectionBuilder {
@@ -1492,7 +1537,7 @@ impl InformationProtectionBuilder {
     }
 
     /// Reads this `informationProtection` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::InformationProtection> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::InformationProtection> {
         self.client.entity(self.path.clone())
     }
 
@@ -1501,14 +1546,14 @@ impl InformationProtectionBuilder {
     pub fn update(
         &self,
         body: &crate::models::InformationProtection,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `informationProtection` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1536,7 +1581,7 @@ impl InformationProtectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InformationProtectionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1546,7 +1591,7 @@ impl InformationProtectionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> InformationProtectionCollectionBuilder {
         InformationProtectionCollectionBuilder {
@@ -1561,7 +1606,9 @@ impl InformationProtectionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::InformationProtection> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::InformationProtection> {
         self.client.collection(self.path.clone())
     }
 
@@ -1572,7 +1619,7 @@ impl InformationProtectionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1581,14 +1628,14 @@ impl InformationProtectionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::InformationProtection,
-    ) -> graph_core::Request<crate::models::InformationProtection> {
+    ) -> msgraph_typed_core::Request<crate::models::InformationProtection> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1598,7 +1645,7 @@ impl InformationProtectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LandingPageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1607,7 +1654,7 @@ impl LandingPageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> LandingPageBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> LandingPageBuilder {
         LandingPageBuilder {
             client,
             path: path.into(),
@@ -1620,7 +1667,7 @@ impl LandingPageBuilder {
     }
 
     /// Reads this `landingPage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::LandingPage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::LandingPage> {
         self.client.entity(self.path.clone())
     }
 
@@ -1629,14 +1676,14 @@ impl LandingPageBuilder {
     pub fn update(
         &self,
         body: &crate::models::LandingPage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `landingPage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1654,7 +1701,7 @@ impl LandingPageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LandingPageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1664,7 +1711,7 @@ impl LandingPageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> LandingPageCollectionBuilder {
         LandingPageCollectionBuilder {
@@ -1679,7 +1726,7 @@ impl LandingPageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::LandingPage> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::LandingPage> {
         self.client.collection(self.path.clone())
     }
 
@@ -1690,7 +1737,7 @@ impl LandingPageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1699,14 +1746,14 @@ impl LandingPageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::LandingPage,
-    ) -> graph_core::Request<crate::models::LandingPage> {
+    ) -> msgraph_typed_core::Request<crate::models::LandingPage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1716,7 +1763,7 @@ impl LandingPageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LandingPageDetailBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1725,7 +1772,10 @@ impl LandingPageDetailBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> LandingPageDetailBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> LandingPageDetailBuilder {
         LandingPageDetailBuilder {
             client,
             path: path.into(),
@@ -1738,7 +1788,7 @@ impl LandingPageDetailBuilder {
     }
 
     /// Reads this `landingPageDetail` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::LandingPageDetail> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::LandingPageDetail> {
         self.client.entity(self.path.clone())
     }
 
@@ -1747,14 +1797,14 @@ impl LandingPageDetailBuilder {
     pub fn update(
         &self,
         body: &crate::models::LandingPageDetail,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `landingPageDetail` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1764,7 +1814,7 @@ impl LandingPageDetailBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LandingPageDetailCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1774,7 +1824,7 @@ impl LandingPageDetailCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> LandingPageDetailCollectionBuilder {
         LandingPageDetailCollectionBuilder {
@@ -1789,7 +1839,7 @@ impl LandingPageDetailCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::LandingPageDetail> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::LandingPageDetail> {
         self.client.collection(self.path.clone())
     }
 
@@ -1800,7 +1850,7 @@ impl LandingPageDetailCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1809,14 +1859,14 @@ impl LandingPageDetailCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::LandingPageDetail,
-    ) -> graph_core::Request<crate::models::LandingPageDetail> {
+    ) -> msgraph_typed_core::Request<crate::models::LandingPageDetail> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1826,7 +1876,7 @@ impl LandingPageDetailCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LoginPageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1835,7 +1885,7 @@ impl LoginPageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> LoginPageBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> LoginPageBuilder {
         LoginPageBuilder {
             client,
             path: path.into(),
@@ -1848,7 +1898,7 @@ impl LoginPageBuilder {
     }
 
     /// Reads this `loginPage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::LoginPage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::LoginPage> {
         self.client.entity(self.path.clone())
     }
 
@@ -1857,14 +1907,14 @@ impl LoginPageBuilder {
     pub fn update(
         &self,
         body: &crate::models::LoginPage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `loginPage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1874,7 +1924,7 @@ impl LoginPageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LoginPageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1883,7 +1933,10 @@ impl LoginPageCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> LoginPageCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> LoginPageCollectionBuilder {
         LoginPageCollectionBuilder {
             client,
             path: path.into(),
@@ -1896,7 +1949,7 @@ impl LoginPageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::LoginPage> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::LoginPage> {
         self.client.collection(self.path.clone())
     }
 
@@ -1907,7 +1960,7 @@ impl LoginPageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1916,14 +1969,14 @@ impl LoginPageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::LoginPage,
-    ) -> graph_core::Request<crate::models::LoginPage> {
+    ) -> msgraph_typed_core::Request<crate::models::LoginPage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1933,7 +1986,7 @@ impl LoginPageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailAssessmentRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1943,7 +1996,7 @@ impl MailAssessmentRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MailAssessmentRequestBuilder {
         MailAssessmentRequestBuilder {
@@ -1958,7 +2011,7 @@ impl MailAssessmentRequestBuilder {
     }
 
     /// Reads this `mailAssessmentRequest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MailAssessmentRequest> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MailAssessmentRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -1967,14 +2020,14 @@ impl MailAssessmentRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::MailAssessmentRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mailAssessmentRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1993,7 +2046,7 @@ impl MailAssessmentRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailAssessmentRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2003,7 +2056,7 @@ impl MailAssessmentRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MailAssessmentRequestCollectionBuilder {
         MailAssessmentRequestCollectionBuilder {
@@ -2018,7 +2071,9 @@ impl MailAssessmentRequestCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MailAssessmentRequest> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MailAssessmentRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -2029,7 +2084,7 @@ impl MailAssessmentRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2038,14 +2093,14 @@ impl MailAssessmentRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MailAssessmentRequest,
-    ) -> graph_core::Request<crate::models::MailAssessmentRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::MailAssessmentRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2055,7 +2110,7 @@ impl MailAssessmentRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PayloadBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2064,7 +2119,7 @@ impl PayloadBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PayloadBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> PayloadBuilder {
         PayloadBuilder {
             client,
             path: path.into(),
@@ -2077,7 +2132,7 @@ impl PayloadBuilder {
     }
 
     /// Reads this `payload` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Payload> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Payload> {
         self.client.entity(self.path.clone())
     }
 
@@ -2086,14 +2141,14 @@ impl PayloadBuilder {
     pub fn update(
         &self,
         body: &crate::models::Payload,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `payload` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2103,7 +2158,7 @@ impl PayloadBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PayloadCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2112,7 +2167,10 @@ impl PayloadCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> PayloadCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> PayloadCollectionBuilder {
         PayloadCollectionBuilder {
             client,
             path: path.into(),
@@ -2125,7 +2183,7 @@ impl PayloadCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Payload> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Payload> {
         self.client.collection(self.path.clone())
     }
 
@@ -2136,7 +2194,7 @@ impl PayloadCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2145,14 +2203,14 @@ impl PayloadCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Payload,
-    ) -> graph_core::Request<crate::models::Payload> {
+    ) -> msgraph_typed_core::Request<crate::models::Payload> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2162,7 +2220,7 @@ impl PayloadCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RiskDetectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2171,7 +2229,10 @@ impl RiskDetectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RiskDetectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> RiskDetectionBuilder {
         RiskDetectionBuilder {
             client,
             path: path.into(),
@@ -2184,7 +2245,7 @@ impl RiskDetectionBuilder {
     }
 
     /// Reads this `riskDetection` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::RiskDetection> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::RiskDetection> {
         self.client.entity(self.path.clone())
     }
 
@@ -2193,14 +2254,14 @@ impl RiskDetectionBuilder {
     pub fn update(
         &self,
         body: &crate::models::RiskDetection,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `riskDetection` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2210,7 +2271,7 @@ impl RiskDetectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RiskDetectionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2220,7 +2281,7 @@ impl RiskDetectionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RiskDetectionCollectionBuilder {
         RiskDetectionCollectionBuilder {
@@ -2235,7 +2296,7 @@ impl RiskDetectionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::RiskDetection> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::RiskDetection> {
         self.client.collection(self.path.clone())
     }
 
@@ -2246,7 +2307,7 @@ impl RiskDetectionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2255,14 +2316,14 @@ impl RiskDetectionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RiskDetection,
-    ) -> graph_core::Request<crate::models::RiskDetection> {
+    ) -> msgraph_typed_core::Request<crate::models::RiskDetection> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2272,7 +2333,7 @@ impl RiskDetectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RiskyServicePrincipalBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2282,7 +2343,7 @@ impl RiskyServicePrincipalBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RiskyServicePrincipalBuilder {
         RiskyServicePrincipalBuilder {
@@ -2297,7 +2358,9 @@ impl RiskyServicePrincipalBuilder {
     }
 
     /// Reads this `riskyServicePrincipal` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyRiskyServicePrincipal> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyRiskyServicePrincipal> {
         self.client.entity(self.path.clone())
     }
 
@@ -2306,14 +2369,14 @@ impl RiskyServicePrincipalBuilder {
     pub fn update(
         &self,
         body: &crate::models::RiskyServicePrincipal,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `riskyServicePrincipal` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2331,7 +2394,7 @@ impl RiskyServicePrincipalBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RiskyServicePrincipalCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2341,7 +2404,7 @@ impl RiskyServicePrincipalCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RiskyServicePrincipalCollectionBuilder {
         RiskyServicePrincipalCollectionBuilder {
@@ -2356,7 +2419,9 @@ impl RiskyServicePrincipalCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyRiskyServicePrincipal> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyRiskyServicePrincipal> {
         self.client.collection(self.path.clone())
     }
 
@@ -2367,7 +2432,7 @@ impl RiskyServicePrincipalCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2376,14 +2441,14 @@ impl RiskyServicePrincipalCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RiskyServicePrincipal,
-    ) -> graph_core::Request<crate::models::AnyRiskyServicePrincipal> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyRiskyServicePrincipal> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2404,7 +2469,7 @@ impl RiskyServicePrincipalCollectionBuilder {
     pub fn confirm_compromised(
         &self,
         body: &crate::models::RiskyServicePrincipalCollectionConfirmCompromisedBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -2417,7 +2482,7 @@ impl RiskyServicePrincipalCollectionBuilder {
     pub fn dismiss(
         &self,
         body: &crate::models::RiskyServicePrincipalCollectionDismissBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/dismiss", self.path))
             .json_body(body)
@@ -2429,7 +2494,7 @@ impl RiskyServicePrincipalCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RiskyServicePrincipalHistoryItemBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2439,7 +2504,7 @@ impl RiskyServicePrincipalHistoryItemBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RiskyServicePrincipalHistoryItemBuilder {
         RiskyServicePrincipalHistoryItemBuilder {
@@ -2456,7 +2521,7 @@ impl RiskyServicePrincipalHistoryItemBuilder {
     /// Reads this `riskyServicePrincipalHistoryItem` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::RiskyServicePrincipalHistoryItem> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::RiskyServicePrincipalHistoryItem> {
         self.client.entity(self.path.clone())
     }
 
@@ -2465,14 +2530,14 @@ impl RiskyServicePrincipalHistoryItemBuilder {
     pub fn update(
         &self,
         body: &crate::models::RiskyServicePrincipalHistoryItem,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `riskyServicePrincipalHistoryItem` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2490,7 +2555,7 @@ impl RiskyServicePrincipalHistoryItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RiskyServicePrincipalHistoryItemCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2500,7 +2565,7 @@ impl RiskyServicePrincipalHistoryItemCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RiskyServicePrincipalHistoryItemCollectionBuilder {
         RiskyServicePrincipalHistoryItemCollectionBuilder {
@@ -2517,7 +2582,8 @@ impl RiskyServicePrincipalHistoryItemCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::RiskyServicePrincipalHistoryItem> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::RiskyServicePrincipalHistoryItem>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -2528,7 +2594,7 @@ impl RiskyServicePrincipalHistoryItemCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2537,14 +2603,14 @@ impl RiskyServicePrincipalHistoryItemCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RiskyServicePrincipalHistoryItem,
-    ) -> graph_core::Request<crate::models::RiskyServicePrincipalHistoryItem> {
+    ) -> msgraph_typed_core::Request<crate::models::RiskyServicePrincipalHistoryItem> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2552,7 +2618,7 @@ impl RiskyServicePrincipalHistoryItemCollectionBuilder {
     pub fn confirm_compromised(
         &self,
         body: &crate::models::RiskyServicePrincipalCollectionConfirmCompromisedBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -2565,7 +2631,7 @@ impl RiskyServicePrincipalHistoryItemCollectionBuilder {
     pub fn dismiss(
         &self,
         body: &crate::models::RiskyServicePrincipalCollectionDismissBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/dismiss", self.path))
             .json_body(body)
@@ -2577,7 +2643,7 @@ impl RiskyServicePrincipalHistoryItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RiskyUserBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2586,7 +2652,7 @@ impl RiskyUserBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RiskyUserBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> RiskyUserBuilder {
         RiskyUserBuilder {
             client,
             path: path.into(),
@@ -2599,7 +2665,7 @@ impl RiskyUserBuilder {
     }
 
     /// Reads this `riskyUser` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyRiskyUser> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyRiskyUser> {
         self.client.entity(self.path.clone())
     }
 
@@ -2608,14 +2674,14 @@ impl RiskyUserBuilder {
     pub fn update(
         &self,
         body: &crate::models::RiskyUser,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `riskyUser` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2633,7 +2699,7 @@ impl RiskyUserBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RiskyUserCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2642,7 +2708,10 @@ impl RiskyUserCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RiskyUserCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> RiskyUserCollectionBuilder {
         RiskyUserCollectionBuilder {
             client,
             path: path.into(),
@@ -2655,7 +2724,7 @@ impl RiskyUserCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyRiskyUser> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyRiskyUser> {
         self.client.collection(self.path.clone())
     }
 
@@ -2666,7 +2735,7 @@ impl RiskyUserCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2675,14 +2744,14 @@ impl RiskyUserCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RiskyUser,
-    ) -> graph_core::Request<crate::models::AnyRiskyUser> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyRiskyUser> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2700,7 +2769,7 @@ impl RiskyUserCollectionBuilder {
     pub fn confirm_compromised(
         &self,
         body: &crate::models::RiskyUserCollectionConfirmCompromisedBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -2713,7 +2782,7 @@ impl RiskyUserCollectionBuilder {
     pub fn confirm_safe(
         &self,
         body: &crate::models::RiskyUserCollectionConfirmSafeBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/confirmSafe", self.path))
             .json_body(body)
@@ -2723,7 +2792,7 @@ impl RiskyUserCollectionBuilder {
     pub fn dismiss(
         &self,
         body: &crate::models::RiskyUserCollectionDismissBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/dismiss", self.path))
             .json_body(body)
@@ -2735,7 +2804,7 @@ impl RiskyUserCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RiskyUserHistoryItemBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2744,7 +2813,10 @@ impl RiskyUserHistoryItemBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RiskyUserHistoryItemBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> RiskyUserHistoryItemBuilder {
         RiskyUserHistoryItemBuilder {
             client,
             path: path.into(),
@@ -2757,7 +2829,7 @@ impl RiskyUserHistoryItemBuilder {
     }
 
     /// Reads this `riskyUserHistoryItem` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::RiskyUserHistoryItem> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::RiskyUserHistoryItem> {
         self.client.entity(self.path.clone())
     }
 
@@ -2766,14 +2838,14 @@ impl RiskyUserHistoryItemBuilder {
     pub fn update(
         &self,
         body: &crate::models::RiskyUserHistoryItem,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `riskyUserHistoryItem` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2791,7 +2863,7 @@ impl RiskyUserHistoryItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RiskyUserHistoryItemCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2801,7 +2873,7 @@ impl RiskyUserHistoryItemCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RiskyUserHistoryItemCollectionBuilder {
         RiskyUserHistoryItemCollectionBuilder {
@@ -2816,7 +2888,9 @@ impl RiskyUserHistoryItemCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::RiskyUserHistoryItem> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::RiskyUserHistoryItem> {
         self.client.collection(self.path.clone())
     }
 
@@ -2827,7 +2901,7 @@ impl RiskyUserHistoryItemCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2836,14 +2910,14 @@ impl RiskyUserHistoryItemCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RiskyUserHistoryItem,
-    ) -> graph_core::Request<crate::models::RiskyUserHistoryItem> {
+    ) -> msgraph_typed_core::Request<crate::models::RiskyUserHistoryItem> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2851,7 +2925,7 @@ impl RiskyUserHistoryItemCollectionBuilder {
     pub fn confirm_compromised(
         &self,
         body: &crate::models::RiskyUserCollectionConfirmCompromisedBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -2864,7 +2938,7 @@ impl RiskyUserHistoryItemCollectionBuilder {
     pub fn confirm_safe(
         &self,
         body: &crate::models::RiskyUserCollectionConfirmSafeBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/confirmSafe", self.path))
             .json_body(body)
@@ -2874,7 +2948,7 @@ impl RiskyUserHistoryItemCollectionBuilder {
     pub fn dismiss(
         &self,
         body: &crate::models::RiskyUserCollectionDismissBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/dismiss", self.path))
             .json_body(body)
@@ -2886,7 +2960,7 @@ impl RiskyUserHistoryItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecureScoreBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2895,7 +2969,7 @@ impl SecureScoreBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecureScoreBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> SecureScoreBuilder {
         SecureScoreBuilder {
             client,
             path: path.into(),
@@ -2908,7 +2982,7 @@ impl SecureScoreBuilder {
     }
 
     /// Reads this `secureScore` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SecureScore> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SecureScore> {
         self.client.entity(self.path.clone())
     }
 
@@ -2917,14 +2991,14 @@ impl SecureScoreBuilder {
     pub fn update(
         &self,
         body: &crate::models::SecureScore,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `secureScore` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2934,7 +3008,7 @@ impl SecureScoreBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecureScoreCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2944,7 +3018,7 @@ impl SecureScoreCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecureScoreCollectionBuilder {
         SecureScoreCollectionBuilder {
@@ -2959,7 +3033,7 @@ impl SecureScoreCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SecureScore> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SecureScore> {
         self.client.collection(self.path.clone())
     }
 
@@ -2970,7 +3044,7 @@ impl SecureScoreCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2979,14 +3053,14 @@ impl SecureScoreCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SecureScore,
-    ) -> graph_core::Request<crate::models::SecureScore> {
+    ) -> msgraph_typed_core::Request<crate::models::SecureScore> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2996,7 +3070,7 @@ impl SecureScoreCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecureScoreControlProfileBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3006,7 +3080,7 @@ impl SecureScoreControlProfileBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecureScoreControlProfileBuilder {
         SecureScoreControlProfileBuilder {
@@ -3021,7 +3095,9 @@ impl SecureScoreControlProfileBuilder {
     }
 
     /// Reads this `secureScoreControlProfile` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SecureScoreControlProfile> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SecureScoreControlProfile> {
         self.client.entity(self.path.clone())
     }
 
@@ -3030,14 +3106,14 @@ impl SecureScoreControlProfileBuilder {
     pub fn update(
         &self,
         body: &crate::models::SecureScoreControlProfile,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `secureScoreControlProfile` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3047,7 +3123,7 @@ impl SecureScoreControlProfileBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecureScoreControlProfileCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3057,7 +3133,7 @@ impl SecureScoreControlProfileCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecureScoreControlProfileCollectionBuilder {
         SecureScoreControlProfileCollectionBuilder {
@@ -3072,7 +3148,9 @@ impl SecureScoreControlProfileCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SecureScoreControlProfile> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SecureScoreControlProfile> {
         self.client.collection(self.path.clone())
     }
 
@@ -3083,7 +3161,7 @@ impl SecureScoreControlProfileCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3092,14 +3170,14 @@ impl SecureScoreControlProfileCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SecureScoreControlProfile,
-    ) -> graph_core::Request<crate::models::SecureScoreControlProfile> {
+    ) -> msgraph_typed_core::Request<crate::models::SecureScoreControlProfile> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3109,7 +3187,7 @@ impl SecureScoreControlProfileCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3118,7 +3196,7 @@ impl SecurityBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> SecurityBuilder {
         SecurityBuilder {
             client,
             path: path.into(),
@@ -3131,7 +3209,7 @@ impl SecurityBuilder {
     }
 
     /// Reads this `security` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Security> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Security> {
         self.client.entity(self.path.clone())
     }
 
@@ -3140,14 +3218,14 @@ impl SecurityBuilder {
     pub fn update(
         &self,
         body: &crate::models::Security,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `security` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3290,7 +3368,7 @@ impl SecurityBuilder {
     pub fn run_hunting_query(
         &self,
         body: &crate::models::SecurityRunHuntingQueryBody,
-    ) -> graph_core::Request<crate::models::security::HuntingQueryResults> {
+    ) -> msgraph_typed_core::Request<crate::models::security::HuntingQueryResults> {
         self.client
             .request(
                 http::Method::POST,
@@ -3305,7 +3383,7 @@ impl SecurityBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3314,7 +3392,10 @@ impl SecurityCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityCollectionBuilder {
         SecurityCollectionBuilder {
             client,
             path: path.into(),
@@ -3327,7 +3408,7 @@ impl SecurityCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Security> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Security> {
         self.client.collection(self.path.clone())
     }
 
@@ -3338,7 +3419,7 @@ impl SecurityCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3347,14 +3428,14 @@ impl SecurityCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Security,
-    ) -> graph_core::Request<crate::models::Security> {
+    ) -> msgraph_typed_core::Request<crate::models::Security> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3364,7 +3445,7 @@ impl SecurityCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServicePrincipalRiskDetectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3374,7 +3455,7 @@ impl ServicePrincipalRiskDetectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ServicePrincipalRiskDetectionBuilder {
         ServicePrincipalRiskDetectionBuilder {
@@ -3389,7 +3470,9 @@ impl ServicePrincipalRiskDetectionBuilder {
     }
 
     /// Reads this `servicePrincipalRiskDetection` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ServicePrincipalRiskDetection> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ServicePrincipalRiskDetection> {
         self.client.entity(self.path.clone())
     }
 
@@ -3398,14 +3481,14 @@ impl ServicePrincipalRiskDetectionBuilder {
     pub fn update(
         &self,
         body: &crate::models::ServicePrincipalRiskDetection,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `servicePrincipalRiskDetection` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3415,7 +3498,7 @@ impl ServicePrincipalRiskDetectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServicePrincipalRiskDetectionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3425,7 +3508,7 @@ impl ServicePrincipalRiskDetectionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ServicePrincipalRiskDetectionCollectionBuilder {
         ServicePrincipalRiskDetectionCollectionBuilder {
@@ -3442,7 +3525,7 @@ impl ServicePrincipalRiskDetectionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ServicePrincipalRiskDetection> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ServicePrincipalRiskDetection> {
         self.client.collection(self.path.clone())
     }
 
@@ -3453,7 +3536,7 @@ impl ServicePrincipalRiskDetectionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3462,14 +3545,14 @@ impl ServicePrincipalRiskDetectionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ServicePrincipalRiskDetection,
-    ) -> graph_core::Request<crate::models::ServicePrincipalRiskDetection> {
+    ) -> msgraph_typed_core::Request<crate::models::ServicePrincipalRiskDetection> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3479,7 +3562,7 @@ impl ServicePrincipalRiskDetectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SimulationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3488,7 +3571,7 @@ impl SimulationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SimulationBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> SimulationBuilder {
         SimulationBuilder {
             client,
             path: path.into(),
@@ -3501,7 +3584,7 @@ impl SimulationBuilder {
     }
 
     /// Reads this `simulation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Simulation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Simulation> {
         self.client.entity(self.path.clone())
     }
 
@@ -3510,14 +3593,14 @@ impl SimulationBuilder {
     pub fn update(
         &self,
         body: &crate::models::Simulation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `simulation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3548,7 +3631,7 @@ impl SimulationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SimulationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3557,7 +3640,10 @@ impl SimulationCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SimulationCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SimulationCollectionBuilder {
         SimulationCollectionBuilder {
             client,
             path: path.into(),
@@ -3570,7 +3656,7 @@ impl SimulationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Simulation> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Simulation> {
         self.client.collection(self.path.clone())
     }
 
@@ -3581,7 +3667,7 @@ impl SimulationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3590,14 +3676,14 @@ impl SimulationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Simulation,
-    ) -> graph_core::Request<crate::models::Simulation> {
+    ) -> msgraph_typed_core::Request<crate::models::Simulation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3607,7 +3693,7 @@ impl SimulationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SimulationAutomationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3616,7 +3702,10 @@ impl SimulationAutomationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SimulationAutomationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SimulationAutomationBuilder {
         SimulationAutomationBuilder {
             client,
             path: path.into(),
@@ -3629,7 +3718,7 @@ impl SimulationAutomationBuilder {
     }
 
     /// Reads this `simulationAutomation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SimulationAutomation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SimulationAutomation> {
         self.client.entity(self.path.clone())
     }
 
@@ -3638,14 +3727,14 @@ impl SimulationAutomationBuilder {
     pub fn update(
         &self,
         body: &crate::models::SimulationAutomation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `simulationAutomation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3663,7 +3752,7 @@ impl SimulationAutomationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SimulationAutomationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3673,7 +3762,7 @@ impl SimulationAutomationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SimulationAutomationCollectionBuilder {
         SimulationAutomationCollectionBuilder {
@@ -3688,7 +3777,9 @@ impl SimulationAutomationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SimulationAutomation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SimulationAutomation> {
         self.client.collection(self.path.clone())
     }
 
@@ -3699,7 +3790,7 @@ impl SimulationAutomationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3708,14 +3799,14 @@ impl SimulationAutomationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SimulationAutomation,
-    ) -> graph_core::Request<crate::models::SimulationAutomation> {
+    ) -> msgraph_typed_core::Request<crate::models::SimulationAutomation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3725,7 +3816,7 @@ impl SimulationAutomationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SimulationAutomationRunBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3735,7 +3826,7 @@ impl SimulationAutomationRunBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SimulationAutomationRunBuilder {
         SimulationAutomationRunBuilder {
@@ -3750,7 +3841,7 @@ impl SimulationAutomationRunBuilder {
     }
 
     /// Reads this `simulationAutomationRun` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SimulationAutomationRun> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SimulationAutomationRun> {
         self.client.entity(self.path.clone())
     }
 
@@ -3759,14 +3850,14 @@ impl SimulationAutomationRunBuilder {
     pub fn update(
         &self,
         body: &crate::models::SimulationAutomationRun,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `simulationAutomationRun` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3776,7 +3867,7 @@ impl SimulationAutomationRunBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SimulationAutomationRunCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3786,7 +3877,7 @@ impl SimulationAutomationRunCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SimulationAutomationRunCollectionBuilder {
         SimulationAutomationRunCollectionBuilder {
@@ -3801,7 +3892,9 @@ impl SimulationAutomationRunCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SimulationAutomationRun> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SimulationAutomationRun> {
         self.client.collection(self.path.clone())
     }
 
@@ -3812,7 +3905,7 @@ impl SimulationAutomationRunCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3821,14 +3914,14 @@ impl SimulationAutomationRunCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SimulationAutomationRun,
-    ) -> graph_core::Request<crate::models::SimulationAutomationRun> {
+    ) -> msgraph_typed_core::Request<crate::models::SimulationAutomationRun> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3838,7 +3931,7 @@ impl SimulationAutomationRunCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SubjectRightsRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3847,7 +3940,10 @@ impl SubjectRightsRequestBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SubjectRightsRequestBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SubjectRightsRequestBuilder {
         SubjectRightsRequestBuilder {
             client,
             path: path.into(),
@@ -3860,7 +3956,7 @@ impl SubjectRightsRequestBuilder {
     }
 
     /// Reads this `subjectRightsRequest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SubjectRightsRequest> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SubjectRightsRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -3869,14 +3965,14 @@ impl SubjectRightsRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::SubjectRightsRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `subjectRightsRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3918,7 +4014,7 @@ impl SubjectRightsRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SubjectRightsRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3928,7 +4024,7 @@ impl SubjectRightsRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SubjectRightsRequestCollectionBuilder {
         SubjectRightsRequestCollectionBuilder {
@@ -3943,7 +4039,9 @@ impl SubjectRightsRequestCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SubjectRightsRequest> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SubjectRightsRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -3954,7 +4052,7 @@ impl SubjectRightsRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3963,14 +4061,14 @@ impl SubjectRightsRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SubjectRightsRequest,
-    ) -> graph_core::Request<crate::models::SubjectRightsRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::SubjectRightsRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3980,7 +4078,7 @@ impl SubjectRightsRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TenantDataSecurityAndGovernanceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3990,7 +4088,7 @@ impl TenantDataSecurityAndGovernanceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TenantDataSecurityAndGovernanceBuilder {
         TenantDataSecurityAndGovernanceBuilder {
@@ -4005,7 +4103,9 @@ impl TenantDataSecurityAndGovernanceBuilder {
     }
 
     /// Reads this `tenantDataSecurityAndGovernance` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TenantDataSecurityAndGovernance> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::TenantDataSecurityAndGovernance> {
         self.client.entity(self.path.clone())
     }
 
@@ -4014,14 +4114,14 @@ impl TenantDataSecurityAndGovernanceBuilder {
     pub fn update(
         &self,
         body: &crate::models::TenantDataSecurityAndGovernance,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `tenantDataSecurityAndGovernance` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4046,7 +4146,8 @@ impl TenantDataSecurityAndGovernanceBuilder {
     pub fn process_content_async(
         &self,
         body: &crate::models::TenantDataSecurityAndGovernanceProcessContentAsyncBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::ProcessContentResponses>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::ProcessContentResponses>>>
+    {
         self.client
             .request(
                 http::Method::POST,
@@ -4061,7 +4162,7 @@ impl TenantDataSecurityAndGovernanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TenantDataSecurityAndGovernanceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4071,7 +4172,7 @@ impl TenantDataSecurityAndGovernanceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TenantDataSecurityAndGovernanceCollectionBuilder {
         TenantDataSecurityAndGovernanceCollectionBuilder {
@@ -4088,7 +4189,7 @@ impl TenantDataSecurityAndGovernanceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::TenantDataSecurityAndGovernance> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::TenantDataSecurityAndGovernance> {
         self.client.collection(self.path.clone())
     }
 
@@ -4099,7 +4200,7 @@ impl TenantDataSecurityAndGovernanceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4108,14 +4209,14 @@ impl TenantDataSecurityAndGovernanceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TenantDataSecurityAndGovernance,
-    ) -> graph_core::Request<crate::models::TenantDataSecurityAndGovernance> {
+    ) -> msgraph_typed_core::Request<crate::models::TenantDataSecurityAndGovernance> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4125,7 +4226,7 @@ impl TenantDataSecurityAndGovernanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TenantProtectionScopeContainerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4135,7 +4236,7 @@ impl TenantProtectionScopeContainerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TenantProtectionScopeContainerBuilder {
         TenantProtectionScopeContainerBuilder {
@@ -4150,7 +4251,9 @@ impl TenantProtectionScopeContainerBuilder {
     }
 
     /// Reads this `tenantProtectionScopeContainer` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TenantProtectionScopeContainer> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::TenantProtectionScopeContainer> {
         self.client.entity(self.path.clone())
     }
 
@@ -4159,14 +4262,14 @@ impl TenantProtectionScopeContainerBuilder {
     pub fn update(
         &self,
         body: &crate::models::TenantProtectionScopeContainer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `tenantProtectionScopeContainer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4174,7 +4277,7 @@ impl TenantProtectionScopeContainerBuilder {
     pub fn compute(
         &self,
         body: &crate::models::TenantProtectionScopeContainerComputeBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::PolicyTenantScope>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::PolicyTenantScope>>> {
         self.client
             .request(http::Method::POST, format!("{}/compute", self.path))
             .json_body(body)
@@ -4186,7 +4289,7 @@ impl TenantProtectionScopeContainerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TenantProtectionScopeContainerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4196,7 +4299,7 @@ impl TenantProtectionScopeContainerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TenantProtectionScopeContainerCollectionBuilder {
         TenantProtectionScopeContainerCollectionBuilder {
@@ -4213,7 +4316,7 @@ impl TenantProtectionScopeContainerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::TenantProtectionScopeContainer> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::TenantProtectionScopeContainer> {
         self.client.collection(self.path.clone())
     }
 
@@ -4224,7 +4327,7 @@ impl TenantProtectionScopeContainerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4233,14 +4336,14 @@ impl TenantProtectionScopeContainerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TenantProtectionScopeContainer,
-    ) -> graph_core::Request<crate::models::TenantProtectionScopeContainer> {
+    ) -> msgraph_typed_core::Request<crate::models::TenantProtectionScopeContainer> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4250,7 +4353,7 @@ impl TenantProtectionScopeContainerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ThreatAssessmentRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4260,7 +4363,7 @@ impl ThreatAssessmentRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ThreatAssessmentRequestBuilder {
         ThreatAssessmentRequestBuilder {
@@ -4275,7 +4378,9 @@ impl ThreatAssessmentRequestBuilder {
     }
 
     /// Reads this `threatAssessmentRequest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyThreatAssessmentRequest> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyThreatAssessmentRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -4284,14 +4389,14 @@ impl ThreatAssessmentRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::ThreatAssessmentRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `threatAssessmentRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4310,7 +4415,7 @@ impl ThreatAssessmentRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ThreatAssessmentRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4320,7 +4425,7 @@ impl ThreatAssessmentRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ThreatAssessmentRequestCollectionBuilder {
         ThreatAssessmentRequestCollectionBuilder {
@@ -4335,7 +4440,9 @@ impl ThreatAssessmentRequestCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyThreatAssessmentRequest> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyThreatAssessmentRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -4346,7 +4453,7 @@ impl ThreatAssessmentRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4355,14 +4462,14 @@ impl ThreatAssessmentRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ThreatAssessmentRequest,
-    ) -> graph_core::Request<crate::models::AnyThreatAssessmentRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyThreatAssessmentRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -4412,7 +4519,7 @@ impl ThreatAssessmentRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ThreatAssessmentResultBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4422,7 +4529,7 @@ impl ThreatAssessmentResultBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ThreatAssessmentResultBuilder {
         ThreatAssessmentResultBuilder {
@@ -4437,7 +4544,7 @@ impl ThreatAssessmentResultBuilder {
     }
 
     /// Reads this `threatAssessmentResult` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ThreatAssessmentResult> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ThreatAssessmentResult> {
         self.client.entity(self.path.clone())
     }
 
@@ -4446,14 +4553,14 @@ impl ThreatAssessmentResultBuilder {
     pub fn update(
         &self,
         body: &crate::models::ThreatAssessmentResult,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `threatAssessmentResult` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4463,7 +4570,7 @@ impl ThreatAssessmentResultBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ThreatAssessmentResultCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4473,7 +4580,7 @@ impl ThreatAssessmentResultCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ThreatAssessmentResultCollectionBuilder {
         ThreatAssessmentResultCollectionBuilder {
@@ -4488,7 +4595,9 @@ impl ThreatAssessmentResultCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ThreatAssessmentResult> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ThreatAssessmentResult> {
         self.client.collection(self.path.clone())
     }
 
@@ -4499,7 +4608,7 @@ impl ThreatAssessmentResultCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4508,14 +4617,14 @@ impl ThreatAssessmentResultCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ThreatAssessmentResult,
-    ) -> graph_core::Request<crate::models::ThreatAssessmentResult> {
+    ) -> msgraph_typed_core::Request<crate::models::ThreatAssessmentResult> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4525,7 +4634,7 @@ impl ThreatAssessmentResultCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TrainingBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4534,7 +4643,7 @@ impl TrainingBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TrainingBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> TrainingBuilder {
         TrainingBuilder {
             client,
             path: path.into(),
@@ -4547,7 +4656,7 @@ impl TrainingBuilder {
     }
 
     /// Reads this `training` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Training> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Training> {
         self.client.entity(self.path.clone())
     }
 
@@ -4556,14 +4665,14 @@ impl TrainingBuilder {
     pub fn update(
         &self,
         body: &crate::models::Training,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `training` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4581,7 +4690,7 @@ impl TrainingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TrainingCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4590,7 +4699,10 @@ impl TrainingCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TrainingCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TrainingCollectionBuilder {
         TrainingCollectionBuilder {
             client,
             path: path.into(),
@@ -4603,7 +4715,7 @@ impl TrainingCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Training> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Training> {
         self.client.collection(self.path.clone())
     }
 
@@ -4614,7 +4726,7 @@ impl TrainingCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4623,14 +4735,14 @@ impl TrainingCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Training,
-    ) -> graph_core::Request<crate::models::Training> {
+    ) -> msgraph_typed_core::Request<crate::models::Training> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4640,7 +4752,7 @@ impl TrainingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TrainingLanguageDetailBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4650,7 +4762,7 @@ impl TrainingLanguageDetailBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TrainingLanguageDetailBuilder {
         TrainingLanguageDetailBuilder {
@@ -4665,7 +4777,7 @@ impl TrainingLanguageDetailBuilder {
     }
 
     /// Reads this `trainingLanguageDetail` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TrainingLanguageDetail> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TrainingLanguageDetail> {
         self.client.entity(self.path.clone())
     }
 
@@ -4674,14 +4786,14 @@ impl TrainingLanguageDetailBuilder {
     pub fn update(
         &self,
         body: &crate::models::TrainingLanguageDetail,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `trainingLanguageDetail` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4691,7 +4803,7 @@ impl TrainingLanguageDetailBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TrainingLanguageDetailCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4701,7 +4813,7 @@ impl TrainingLanguageDetailCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TrainingLanguageDetailCollectionBuilder {
         TrainingLanguageDetailCollectionBuilder {
@@ -4716,7 +4828,9 @@ impl TrainingLanguageDetailCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TrainingLanguageDetail> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::TrainingLanguageDetail> {
         self.client.collection(self.path.clone())
     }
 
@@ -4727,7 +4841,7 @@ impl TrainingLanguageDetailCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4736,14 +4850,14 @@ impl TrainingLanguageDetailCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TrainingLanguageDetail,
-    ) -> graph_core::Request<crate::models::TrainingLanguageDetail> {
+    ) -> msgraph_typed_core::Request<crate::models::TrainingLanguageDetail> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4753,7 +4867,7 @@ impl TrainingLanguageDetailCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UrlAssessmentRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4762,7 +4876,10 @@ impl UrlAssessmentRequestBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> UrlAssessmentRequestBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> UrlAssessmentRequestBuilder {
         UrlAssessmentRequestBuilder {
             client,
             path: path.into(),
@@ -4775,7 +4892,7 @@ impl UrlAssessmentRequestBuilder {
     }
 
     /// Reads this `urlAssessmentRequest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UrlAssessmentRequest> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UrlAssessmentRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -4784,14 +4901,14 @@ impl UrlAssessmentRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::UrlAssessmentRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `urlAssessmentRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4810,7 +4927,7 @@ impl UrlAssessmentRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UrlAssessmentRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4820,7 +4937,7 @@ impl UrlAssessmentRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UrlAssessmentRequestCollectionBuilder {
         UrlAssessmentRequestCollectionBuilder {
@@ -4835,7 +4952,9 @@ impl UrlAssessmentRequestCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UrlAssessmentRequest> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UrlAssessmentRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -4846,7 +4965,7 @@ impl UrlAssessmentRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4855,14 +4974,14 @@ impl UrlAssessmentRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UrlAssessmentRequest,
-    ) -> graph_core::Request<crate::models::UrlAssessmentRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::UrlAssessmentRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4872,7 +4991,7 @@ impl UrlAssessmentRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityAlertBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4881,7 +5000,10 @@ impl SecurityAlertBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityAlertBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityAlertBuilder {
         SecurityAlertBuilder {
             client,
             path: path.into(),
@@ -4894,7 +5016,7 @@ impl SecurityAlertBuilder {
     }
 
     /// Reads this `alert` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::Alert> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::Alert> {
         self.client.entity(self.path.clone())
     }
 
@@ -4903,14 +5025,14 @@ impl SecurityAlertBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::Alert,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `alert` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4920,7 +5042,7 @@ impl SecurityAlertBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityAlertCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4930,7 +5052,7 @@ impl SecurityAlertCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityAlertCollectionBuilder {
         SecurityAlertCollectionBuilder {
@@ -4945,7 +5067,7 @@ impl SecurityAlertCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::Alert> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::security::Alert> {
         self.client.collection(self.path.clone())
     }
 
@@ -4956,7 +5078,7 @@ impl SecurityAlertCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4965,14 +5087,14 @@ impl SecurityAlertCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::Alert,
-    ) -> graph_core::Request<crate::models::security::Alert> {
+    ) -> msgraph_typed_core::Request<crate::models::security::Alert> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -4980,7 +5102,7 @@ impl SecurityAlertCollectionBuilder {
     pub fn move_alerts(
         &self,
         body: &crate::models::security::SecurityAlertCollectionMoveAlertsBody,
-    ) -> graph_core::Request<crate::models::security::MergeResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::security::MergeResponse> {
         self.client
             .request(
                 http::Method::POST,
@@ -4995,7 +5117,7 @@ impl SecurityAlertCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityAnalyzedEmailBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5005,7 +5127,7 @@ impl SecurityAnalyzedEmailBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityAnalyzedEmailBuilder {
         SecurityAnalyzedEmailBuilder {
@@ -5020,7 +5142,7 @@ impl SecurityAnalyzedEmailBuilder {
     }
 
     /// Reads this `analyzedEmail` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::AnalyzedEmail> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::AnalyzedEmail> {
         self.client.entity(self.path.clone())
     }
 
@@ -5029,14 +5151,14 @@ impl SecurityAnalyzedEmailBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::AnalyzedEmail,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `analyzedEmail` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5046,7 +5168,7 @@ impl SecurityAnalyzedEmailBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityAnalyzedEmailCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5056,7 +5178,7 @@ impl SecurityAnalyzedEmailCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityAnalyzedEmailCollectionBuilder {
         SecurityAnalyzedEmailCollectionBuilder {
@@ -5071,7 +5193,9 @@ impl SecurityAnalyzedEmailCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::AnalyzedEmail> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::AnalyzedEmail> {
         self.client.collection(self.path.clone())
     }
 
@@ -5082,7 +5206,7 @@ impl SecurityAnalyzedEmailCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5091,14 +5215,14 @@ impl SecurityAnalyzedEmailCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::AnalyzedEmail,
-    ) -> graph_core::Request<crate::models::security::AnalyzedEmail> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AnalyzedEmail> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -5106,7 +5230,7 @@ impl SecurityAnalyzedEmailCollectionBuilder {
     pub fn remediate(
         &self,
         body: &crate::models::security::SecurityAnalyzedEmailCollectionRemediateBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -5121,7 +5245,7 @@ impl SecurityAnalyzedEmailCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityArticleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5130,7 +5254,10 @@ impl SecurityArticleBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityArticleBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityArticleBuilder {
         SecurityArticleBuilder {
             client,
             path: path.into(),
@@ -5143,7 +5270,7 @@ impl SecurityArticleBuilder {
     }
 
     /// Reads this `article` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::Article> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::Article> {
         self.client.entity(self.path.clone())
     }
 
@@ -5152,14 +5279,14 @@ impl SecurityArticleBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::Article,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `article` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5177,7 +5304,7 @@ impl SecurityArticleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityArticleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5187,7 +5314,7 @@ impl SecurityArticleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityArticleCollectionBuilder {
         SecurityArticleCollectionBuilder {
@@ -5202,7 +5329,7 @@ impl SecurityArticleCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::Article> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::security::Article> {
         self.client.collection(self.path.clone())
     }
 
@@ -5213,7 +5340,7 @@ impl SecurityArticleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5222,14 +5349,14 @@ impl SecurityArticleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::Article,
-    ) -> graph_core::Request<crate::models::security::Article> {
+    ) -> msgraph_typed_core::Request<crate::models::security::Article> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5239,7 +5366,7 @@ impl SecurityArticleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityArticleIndicatorBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5249,7 +5376,7 @@ impl SecurityArticleIndicatorBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityArticleIndicatorBuilder {
         SecurityArticleIndicatorBuilder {
@@ -5264,7 +5391,9 @@ impl SecurityArticleIndicatorBuilder {
     }
 
     /// Reads this `articleIndicator` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::ArticleIndicator> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::ArticleIndicator> {
         self.client.entity(self.path.clone())
     }
 
@@ -5273,14 +5402,14 @@ impl SecurityArticleIndicatorBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::ArticleIndicator,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `articleIndicator` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5298,7 +5427,7 @@ impl SecurityArticleIndicatorBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityArticleIndicatorCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5308,7 +5437,7 @@ impl SecurityArticleIndicatorCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityArticleIndicatorCollectionBuilder {
         SecurityArticleIndicatorCollectionBuilder {
@@ -5323,7 +5452,9 @@ impl SecurityArticleIndicatorCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::ArticleIndicator> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::ArticleIndicator> {
         self.client.collection(self.path.clone())
     }
 
@@ -5334,7 +5465,7 @@ impl SecurityArticleIndicatorCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5343,14 +5474,14 @@ impl SecurityArticleIndicatorCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::ArticleIndicator,
-    ) -> graph_core::Request<crate::models::security::ArticleIndicator> {
+    ) -> msgraph_typed_core::Request<crate::models::security::ArticleIndicator> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5360,7 +5491,7 @@ impl SecurityArticleIndicatorCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityArtifactBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5369,7 +5500,10 @@ impl SecurityArtifactBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityArtifactBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityArtifactBuilder {
         SecurityArtifactBuilder {
             client,
             path: path.into(),
@@ -5382,7 +5516,7 @@ impl SecurityArtifactBuilder {
     }
 
     /// Reads this `artifact` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::AnyArtifact> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::AnyArtifact> {
         self.client.entity(self.path.clone())
     }
 
@@ -5391,14 +5525,14 @@ impl SecurityArtifactBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::Artifact,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `artifact` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5408,7 +5542,7 @@ impl SecurityArtifactBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityArtifactCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5418,7 +5552,7 @@ impl SecurityArtifactCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityArtifactCollectionBuilder {
         SecurityArtifactCollectionBuilder {
@@ -5433,7 +5567,9 @@ impl SecurityArtifactCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::AnyArtifact> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::AnyArtifact> {
         self.client.collection(self.path.clone())
     }
 
@@ -5444,7 +5580,7 @@ impl SecurityArtifactCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5453,14 +5589,14 @@ impl SecurityArtifactCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::Artifact,
-    ) -> graph_core::Request<crate::models::security::AnyArtifact> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AnyArtifact> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -5563,7 +5699,7 @@ impl SecurityArtifactCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityAuditCoreRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5573,7 +5709,7 @@ impl SecurityAuditCoreRootBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityAuditCoreRootBuilder {
         SecurityAuditCoreRootBuilder {
@@ -5588,7 +5724,7 @@ impl SecurityAuditCoreRootBuilder {
     }
 
     /// Reads this `auditCoreRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::AuditCoreRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::AuditCoreRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -5597,14 +5733,14 @@ impl SecurityAuditCoreRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::AuditCoreRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `auditCoreRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5622,7 +5758,7 @@ impl SecurityAuditCoreRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityAuditCoreRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5632,7 +5768,7 @@ impl SecurityAuditCoreRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityAuditCoreRootCollectionBuilder {
         SecurityAuditCoreRootCollectionBuilder {
@@ -5647,7 +5783,9 @@ impl SecurityAuditCoreRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::AuditCoreRoot> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::AuditCoreRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -5658,7 +5796,7 @@ impl SecurityAuditCoreRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5667,14 +5805,14 @@ impl SecurityAuditCoreRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::AuditCoreRoot,
-    ) -> graph_core::Request<crate::models::security::AuditCoreRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AuditCoreRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5684,7 +5822,7 @@ impl SecurityAuditCoreRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityAuditLogQueryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5694,7 +5832,7 @@ impl SecurityAuditLogQueryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityAuditLogQueryBuilder {
         SecurityAuditLogQueryBuilder {
@@ -5709,7 +5847,7 @@ impl SecurityAuditLogQueryBuilder {
     }
 
     /// Reads this `auditLogQuery` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::AuditLogQuery> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::AuditLogQuery> {
         self.client.entity(self.path.clone())
     }
 
@@ -5718,14 +5856,14 @@ impl SecurityAuditLogQueryBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::AuditLogQuery,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `auditLogQuery` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5743,7 +5881,7 @@ impl SecurityAuditLogQueryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityAuditLogQueryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5753,7 +5891,7 @@ impl SecurityAuditLogQueryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityAuditLogQueryCollectionBuilder {
         SecurityAuditLogQueryCollectionBuilder {
@@ -5768,7 +5906,9 @@ impl SecurityAuditLogQueryCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::AuditLogQuery> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::AuditLogQuery> {
         self.client.collection(self.path.clone())
     }
 
@@ -5779,7 +5919,7 @@ impl SecurityAuditLogQueryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5788,14 +5928,14 @@ impl SecurityAuditLogQueryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::AuditLogQuery,
-    ) -> graph_core::Request<crate::models::security::AuditLogQuery> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AuditLogQuery> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5805,7 +5945,7 @@ impl SecurityAuditLogQueryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityAuditLogRecordBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5815,7 +5955,7 @@ impl SecurityAuditLogRecordBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityAuditLogRecordBuilder {
         SecurityAuditLogRecordBuilder {
@@ -5830,7 +5970,9 @@ impl SecurityAuditLogRecordBuilder {
     }
 
     /// Reads this `auditLogRecord` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::AuditLogRecord> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::AuditLogRecord> {
         self.client.entity(self.path.clone())
     }
 
@@ -5839,14 +5981,14 @@ impl SecurityAuditLogRecordBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::AuditLogRecord,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `auditLogRecord` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5856,7 +5998,7 @@ impl SecurityAuditLogRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityAuditLogRecordCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5866,7 +6008,7 @@ impl SecurityAuditLogRecordCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityAuditLogRecordCollectionBuilder {
         SecurityAuditLogRecordCollectionBuilder {
@@ -5881,7 +6023,9 @@ impl SecurityAuditLogRecordCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::AuditLogRecord> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::AuditLogRecord> {
         self.client.collection(self.path.clone())
     }
 
@@ -5892,7 +6036,7 @@ impl SecurityAuditLogRecordCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5901,14 +6045,14 @@ impl SecurityAuditLogRecordCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::AuditLogRecord,
-    ) -> graph_core::Request<crate::models::security::AuditLogRecord> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AuditLogRecord> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5918,7 +6062,7 @@ impl SecurityAuditLogRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityAuthorityTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5928,7 +6072,7 @@ impl SecurityAuthorityTemplateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityAuthorityTemplateBuilder {
         SecurityAuthorityTemplateBuilder {
@@ -5943,7 +6087,9 @@ impl SecurityAuthorityTemplateBuilder {
     }
 
     /// Reads this `authorityTemplate` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::AuthorityTemplate> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::AuthorityTemplate> {
         self.client.entity(self.path.clone())
     }
 
@@ -5952,14 +6098,14 @@ impl SecurityAuthorityTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::AuthorityTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `authorityTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5969,7 +6115,7 @@ impl SecurityAuthorityTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityAuthorityTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5979,7 +6125,7 @@ impl SecurityAuthorityTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityAuthorityTemplateCollectionBuilder {
         SecurityAuthorityTemplateCollectionBuilder {
@@ -5996,7 +6142,7 @@ impl SecurityAuthorityTemplateCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::AuthorityTemplate> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::AuthorityTemplate> {
         self.client.collection(self.path.clone())
     }
 
@@ -6007,7 +6153,7 @@ impl SecurityAuthorityTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6016,14 +6162,14 @@ impl SecurityAuthorityTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::AuthorityTemplate,
-    ) -> graph_core::Request<crate::models::security::AuthorityTemplate> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AuthorityTemplate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6033,7 +6179,7 @@ impl SecurityAuthorityTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityAutoAuditingConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6043,7 +6189,7 @@ impl SecurityAutoAuditingConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityAutoAuditingConfigurationBuilder {
         SecurityAutoAuditingConfigurationBuilder {
@@ -6060,7 +6206,7 @@ impl SecurityAutoAuditingConfigurationBuilder {
     /// Reads this `autoAuditingConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::AutoAuditingConfiguration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::AutoAuditingConfiguration> {
         self.client.entity(self.path.clone())
     }
 
@@ -6069,14 +6215,14 @@ impl SecurityAutoAuditingConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::AutoAuditingConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `autoAuditingConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6086,7 +6232,7 @@ impl SecurityAutoAuditingConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityAutoAuditingConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6096,7 +6242,7 @@ impl SecurityAutoAuditingConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityAutoAuditingConfigurationCollectionBuilder {
         SecurityAutoAuditingConfigurationCollectionBuilder {
@@ -6113,7 +6259,8 @@ impl SecurityAutoAuditingConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::AutoAuditingConfiguration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::AutoAuditingConfiguration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -6124,7 +6271,7 @@ impl SecurityAutoAuditingConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6133,14 +6280,14 @@ impl SecurityAutoAuditingConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::AutoAuditingConfiguration,
-    ) -> graph_core::Request<crate::models::security::AutoAuditingConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AutoAuditingConfiguration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6150,7 +6297,7 @@ impl SecurityAutoAuditingConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityCaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6159,7 +6306,7 @@ impl SecurityCaseBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityCaseBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> SecurityCaseBuilder {
         SecurityCaseBuilder {
             client,
             path: path.into(),
@@ -6172,7 +6319,7 @@ impl SecurityCaseBuilder {
     }
 
     /// Reads this `case` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::AnyCase> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::AnyCase> {
         self.client.entity(self.path.clone())
     }
 
@@ -6181,14 +6328,14 @@ impl SecurityCaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::Case,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `case` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6198,7 +6345,7 @@ impl SecurityCaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityCaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6208,7 +6355,7 @@ impl SecurityCaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityCaseCollectionBuilder {
         SecurityCaseCollectionBuilder {
@@ -6223,7 +6370,7 @@ impl SecurityCaseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::AnyCase> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::security::AnyCase> {
         self.client.collection(self.path.clone())
     }
 
@@ -6234,7 +6381,7 @@ impl SecurityCaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6243,14 +6390,14 @@ impl SecurityCaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::Case,
-    ) -> graph_core::Request<crate::models::security::AnyCase> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AnyCase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -6270,7 +6417,7 @@ impl SecurityCaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityCaseOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6280,7 +6427,7 @@ impl SecurityCaseOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityCaseOperationBuilder {
         SecurityCaseOperationBuilder {
@@ -6295,7 +6442,9 @@ impl SecurityCaseOperationBuilder {
     }
 
     /// Reads this `caseOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::AnyCaseOperation> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::AnyCaseOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -6304,14 +6453,14 @@ impl SecurityCaseOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::CaseOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `caseOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6321,7 +6470,7 @@ impl SecurityCaseOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityCaseOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6331,7 +6480,7 @@ impl SecurityCaseOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityCaseOperationCollectionBuilder {
         SecurityCaseOperationCollectionBuilder {
@@ -6346,7 +6495,9 @@ impl SecurityCaseOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::AnyCaseOperation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::AnyCaseOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -6357,7 +6508,7 @@ impl SecurityCaseOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6366,14 +6517,14 @@ impl SecurityCaseOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::CaseOperation,
-    ) -> graph_core::Request<crate::models::security::AnyCaseOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AnyCaseOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -6500,7 +6651,7 @@ impl SecurityCaseOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityCasesRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6509,7 +6660,10 @@ impl SecurityCasesRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityCasesRootBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityCasesRootBuilder {
         SecurityCasesRootBuilder {
             client,
             path: path.into(),
@@ -6522,7 +6676,7 @@ impl SecurityCasesRootBuilder {
     }
 
     /// Reads this `casesRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::CasesRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::CasesRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -6531,14 +6685,14 @@ impl SecurityCasesRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::CasesRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `casesRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6556,7 +6710,7 @@ impl SecurityCasesRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityCasesRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6566,7 +6720,7 @@ impl SecurityCasesRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityCasesRootCollectionBuilder {
         SecurityCasesRootCollectionBuilder {
@@ -6581,7 +6735,9 @@ impl SecurityCasesRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::CasesRoot> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::CasesRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -6592,7 +6748,7 @@ impl SecurityCasesRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6601,14 +6757,14 @@ impl SecurityCasesRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::CasesRoot,
-    ) -> graph_core::Request<crate::models::security::CasesRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::security::CasesRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6618,7 +6774,7 @@ impl SecurityCasesRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityCategoryTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6628,7 +6784,7 @@ impl SecurityCategoryTemplateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityCategoryTemplateBuilder {
         SecurityCategoryTemplateBuilder {
@@ -6643,7 +6799,9 @@ impl SecurityCategoryTemplateBuilder {
     }
 
     /// Reads this `categoryTemplate` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::CategoryTemplate> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::CategoryTemplate> {
         self.client.entity(self.path.clone())
     }
 
@@ -6652,14 +6810,14 @@ impl SecurityCategoryTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::CategoryTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `categoryTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6677,7 +6835,7 @@ impl SecurityCategoryTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityCategoryTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6687,7 +6845,7 @@ impl SecurityCategoryTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityCategoryTemplateCollectionBuilder {
         SecurityCategoryTemplateCollectionBuilder {
@@ -6702,7 +6860,9 @@ impl SecurityCategoryTemplateCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::CategoryTemplate> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::CategoryTemplate> {
         self.client.collection(self.path.clone())
     }
 
@@ -6713,7 +6873,7 @@ impl SecurityCategoryTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6722,14 +6882,14 @@ impl SecurityCategoryTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::CategoryTemplate,
-    ) -> graph_core::Request<crate::models::security::CategoryTemplate> {
+    ) -> msgraph_typed_core::Request<crate::models::security::CategoryTemplate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6739,7 +6899,7 @@ impl SecurityCategoryTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityCitationTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6749,7 +6909,7 @@ impl SecurityCitationTemplateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityCitationTemplateBuilder {
         SecurityCitationTemplateBuilder {
@@ -6764,7 +6924,9 @@ impl SecurityCitationTemplateBuilder {
     }
 
     /// Reads this `citationTemplate` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::CitationTemplate> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::CitationTemplate> {
         self.client.entity(self.path.clone())
     }
 
@@ -6773,14 +6935,14 @@ impl SecurityCitationTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::CitationTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `citationTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6790,7 +6952,7 @@ impl SecurityCitationTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityCitationTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6800,7 +6962,7 @@ impl SecurityCitationTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityCitationTemplateCollectionBuilder {
         SecurityCitationTemplateCollectionBuilder {
@@ -6815,7 +6977,9 @@ impl SecurityCitationTemplateCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::CitationTemplate> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::CitationTemplate> {
         self.client.collection(self.path.clone())
     }
 
@@ -6826,7 +6990,7 @@ impl SecurityCitationTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6835,14 +6999,14 @@ impl SecurityCitationTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::CitationTemplate,
-    ) -> graph_core::Request<crate::models::security::CitationTemplate> {
+    ) -> msgraph_typed_core::Request<crate::models::security::CitationTemplate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6852,7 +7016,7 @@ impl SecurityCitationTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityCollaborationRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6862,7 +7026,7 @@ impl SecurityCollaborationRootBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityCollaborationRootBuilder {
         SecurityCollaborationRootBuilder {
@@ -6877,7 +7041,9 @@ impl SecurityCollaborationRootBuilder {
     }
 
     /// Reads this `collaborationRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::CollaborationRoot> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::CollaborationRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -6886,14 +7052,14 @@ impl SecurityCollaborationRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::CollaborationRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `collaborationRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6911,7 +7077,7 @@ impl SecurityCollaborationRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityCollaborationRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6921,7 +7087,7 @@ impl SecurityCollaborationRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityCollaborationRootCollectionBuilder {
         SecurityCollaborationRootCollectionBuilder {
@@ -6938,7 +7104,7 @@ impl SecurityCollaborationRootCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::CollaborationRoot> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::CollaborationRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -6949,7 +7115,7 @@ impl SecurityCollaborationRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6958,14 +7124,14 @@ impl SecurityCollaborationRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::CollaborationRoot,
-    ) -> graph_core::Request<crate::models::security::CollaborationRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::security::CollaborationRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6975,7 +7141,7 @@ impl SecurityCollaborationRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityDataSetBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6984,7 +7150,10 @@ impl SecurityDataSetBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityDataSetBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityDataSetBuilder {
         SecurityDataSetBuilder {
             client,
             path: path.into(),
@@ -6997,7 +7166,7 @@ impl SecurityDataSetBuilder {
     }
 
     /// Reads this `dataSet` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::AnyDataSet> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::AnyDataSet> {
         self.client.entity(self.path.clone())
     }
 
@@ -7006,14 +7175,14 @@ impl SecurityDataSetBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::DataSet,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `dataSet` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7023,7 +7192,7 @@ impl SecurityDataSetBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityDataSetCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7033,7 +7202,7 @@ impl SecurityDataSetCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityDataSetCollectionBuilder {
         SecurityDataSetCollectionBuilder {
@@ -7048,7 +7217,9 @@ impl SecurityDataSetCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::AnyDataSet> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::AnyDataSet> {
         self.client.collection(self.path.clone())
     }
 
@@ -7059,7 +7230,7 @@ impl SecurityDataSetCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7068,14 +7239,14 @@ impl SecurityDataSetCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::DataSet,
-    ) -> graph_core::Request<crate::models::security::AnyDataSet> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AnyDataSet> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -7095,7 +7266,7 @@ impl SecurityDataSetCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityDataSourceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7104,7 +7275,10 @@ impl SecurityDataSourceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityDataSourceBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityDataSourceBuilder {
         SecurityDataSourceBuilder {
             client,
             path: path.into(),
@@ -7117,7 +7291,7 @@ impl SecurityDataSourceBuilder {
     }
 
     /// Reads this `dataSource` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::AnyDataSource> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::AnyDataSource> {
         self.client.entity(self.path.clone())
     }
 
@@ -7126,14 +7300,14 @@ impl SecurityDataSourceBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::DataSource,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `dataSource` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7143,7 +7317,7 @@ impl SecurityDataSourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityDataSourceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7153,7 +7327,7 @@ impl SecurityDataSourceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityDataSourceCollectionBuilder {
         SecurityDataSourceCollectionBuilder {
@@ -7168,7 +7342,9 @@ impl SecurityDataSourceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::AnyDataSource> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::AnyDataSource> {
         self.client.collection(self.path.clone())
     }
 
@@ -7179,7 +7355,7 @@ impl SecurityDataSourceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7188,14 +7364,14 @@ impl SecurityDataSourceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::DataSource,
-    ) -> graph_core::Request<crate::models::security::AnyDataSource> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AnyDataSource> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -7231,7 +7407,7 @@ impl SecurityDataSourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityDataSourceContainerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7241,7 +7417,7 @@ impl SecurityDataSourceContainerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityDataSourceContainerBuilder {
         SecurityDataSourceContainerBuilder {
@@ -7258,7 +7434,7 @@ impl SecurityDataSourceContainerBuilder {
     /// Reads this `dataSourceContainer` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::AnyDataSourceContainer> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::AnyDataSourceContainer> {
         self.client.entity(self.path.clone())
     }
 
@@ -7267,14 +7443,14 @@ impl SecurityDataSourceContainerBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::DataSourceContainer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `dataSourceContainer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7284,7 +7460,7 @@ impl SecurityDataSourceContainerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityDataSourceContainerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7294,7 +7470,7 @@ impl SecurityDataSourceContainerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityDataSourceContainerCollectionBuilder {
         SecurityDataSourceContainerCollectionBuilder {
@@ -7311,7 +7487,8 @@ impl SecurityDataSourceContainerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::AnyDataSourceContainer> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::AnyDataSourceContainer>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -7322,7 +7499,7 @@ impl SecurityDataSourceContainerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7331,14 +7508,14 @@ impl SecurityDataSourceContainerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::DataSourceContainer,
-    ) -> graph_core::Request<crate::models::security::AnyDataSourceContainer> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AnyDataSourceContainer> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -7371,7 +7548,7 @@ impl SecurityDataSourceContainerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityDepartmentTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7381,7 +7558,7 @@ impl SecurityDepartmentTemplateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityDepartmentTemplateBuilder {
         SecurityDepartmentTemplateBuilder {
@@ -7396,7 +7573,9 @@ impl SecurityDepartmentTemplateBuilder {
     }
 
     /// Reads this `departmentTemplate` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::DepartmentTemplate> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::DepartmentTemplate> {
         self.client.entity(self.path.clone())
     }
 
@@ -7405,14 +7584,14 @@ impl SecurityDepartmentTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::DepartmentTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `departmentTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7422,7 +7601,7 @@ impl SecurityDepartmentTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityDepartmentTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7432,7 +7611,7 @@ impl SecurityDepartmentTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityDepartmentTemplateCollectionBuilder {
         SecurityDepartmentTemplateCollectionBuilder {
@@ -7449,7 +7628,7 @@ impl SecurityDepartmentTemplateCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::DepartmentTemplate> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::DepartmentTemplate> {
         self.client.collection(self.path.clone())
     }
 
@@ -7460,7 +7639,7 @@ impl SecurityDepartmentTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7469,14 +7648,14 @@ impl SecurityDepartmentTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::DepartmentTemplate,
-    ) -> graph_core::Request<crate::models::security::DepartmentTemplate> {
+    ) -> msgraph_typed_core::Request<crate::models::security::DepartmentTemplate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7486,7 +7665,7 @@ impl SecurityDepartmentTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityDispositionReviewStageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7496,7 +7675,7 @@ impl SecurityDispositionReviewStageBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityDispositionReviewStageBuilder {
         SecurityDispositionReviewStageBuilder {
@@ -7513,7 +7692,7 @@ impl SecurityDispositionReviewStageBuilder {
     /// Reads this `dispositionReviewStage` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::DispositionReviewStage> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::DispositionReviewStage> {
         self.client.entity(self.path.clone())
     }
 
@@ -7522,14 +7701,14 @@ impl SecurityDispositionReviewStageBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::DispositionReviewStage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `dispositionReviewStage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7539,7 +7718,7 @@ impl SecurityDispositionReviewStageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityDispositionReviewStageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7549,7 +7728,7 @@ impl SecurityDispositionReviewStageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityDispositionReviewStageCollectionBuilder {
         SecurityDispositionReviewStageCollectionBuilder {
@@ -7566,7 +7745,8 @@ impl SecurityDispositionReviewStageCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::DispositionReviewStage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::DispositionReviewStage>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -7577,7 +7757,7 @@ impl SecurityDispositionReviewStageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7586,14 +7766,14 @@ impl SecurityDispositionReviewStageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::DispositionReviewStage,
-    ) -> graph_core::Request<crate::models::security::DispositionReviewStage> {
+    ) -> msgraph_typed_core::Request<crate::models::security::DispositionReviewStage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7603,7 +7783,7 @@ impl SecurityDispositionReviewStageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryAddToReviewSetOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7613,7 +7793,7 @@ impl SecurityEdiscoveryAddToReviewSetOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryAddToReviewSetOperationBuilder {
         SecurityEdiscoveryAddToReviewSetOperationBuilder {
@@ -7630,7 +7810,8 @@ impl SecurityEdiscoveryAddToReviewSetOperationBuilder {
     /// Reads this `ediscoveryAddToReviewSetOperation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::EdiscoveryAddToReviewSetOperation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoveryAddToReviewSetOperation>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -7639,14 +7820,14 @@ impl SecurityEdiscoveryAddToReviewSetOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoveryAddToReviewSetOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoveryAddToReviewSetOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7672,7 +7853,7 @@ impl SecurityEdiscoveryAddToReviewSetOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryAddToReviewSetOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7682,7 +7863,7 @@ impl SecurityEdiscoveryAddToReviewSetOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryAddToReviewSetOperationCollectionBuilder {
         SecurityEdiscoveryAddToReviewSetOperationCollectionBuilder {
@@ -7699,8 +7880,9 @@ impl SecurityEdiscoveryAddToReviewSetOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::EdiscoveryAddToReviewSetOperation>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::security::EdiscoveryAddToReviewSetOperation,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -7711,7 +7893,7 @@ impl SecurityEdiscoveryAddToReviewSetOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7720,14 +7902,15 @@ impl SecurityEdiscoveryAddToReviewSetOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoveryAddToReviewSetOperation,
-    ) -> graph_core::Request<crate::models::security::EdiscoveryAddToReviewSetOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoveryAddToReviewSetOperation>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7737,7 +7920,7 @@ impl SecurityEdiscoveryAddToReviewSetOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryCaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7747,7 +7930,7 @@ impl SecurityEdiscoveryCaseBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryCaseBuilder {
         SecurityEdiscoveryCaseBuilder {
@@ -7762,7 +7945,9 @@ impl SecurityEdiscoveryCaseBuilder {
     }
 
     /// Reads this `ediscoveryCase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::EdiscoveryCase> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoveryCase> {
         self.client.entity(self.path.clone())
     }
 
@@ -7771,14 +7956,14 @@ impl SecurityEdiscoveryCaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoveryCase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoveryCase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7849,7 +8034,7 @@ impl SecurityEdiscoveryCaseBuilder {
     }
 
     /// Calls the `close` action (`POST .../microsoft.graph.security.close`).
-    pub fn close(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn close(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/microsoft.graph.security.close", self.path),
@@ -7857,7 +8042,7 @@ impl SecurityEdiscoveryCaseBuilder {
     }
 
     /// Calls the `reopen` action (`POST .../microsoft.graph.security.reopen`).
-    pub fn reopen(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn reopen(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/microsoft.graph.security.reopen", self.path),
@@ -7870,7 +8055,7 @@ impl SecurityEdiscoveryCaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryCaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7880,7 +8065,7 @@ impl SecurityEdiscoveryCaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryCaseCollectionBuilder {
         SecurityEdiscoveryCaseCollectionBuilder {
@@ -7895,7 +8080,9 @@ impl SecurityEdiscoveryCaseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::EdiscoveryCase> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::EdiscoveryCase> {
         self.client.collection(self.path.clone())
     }
 
@@ -7906,7 +8093,7 @@ impl SecurityEdiscoveryCaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7915,14 +8102,14 @@ impl SecurityEdiscoveryCaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoveryCase,
-    ) -> graph_core::Request<crate::models::security::EdiscoveryCase> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoveryCase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7932,7 +8119,7 @@ impl SecurityEdiscoveryCaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryCaseMemberBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7942,7 +8129,7 @@ impl SecurityEdiscoveryCaseMemberBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryCaseMemberBuilder {
         SecurityEdiscoveryCaseMemberBuilder {
@@ -7957,7 +8144,9 @@ impl SecurityEdiscoveryCaseMemberBuilder {
     }
 
     /// Reads this `ediscoveryCaseMember` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::EdiscoveryCaseMember> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoveryCaseMember> {
         self.client.entity(self.path.clone())
     }
 
@@ -7966,14 +8155,14 @@ impl SecurityEdiscoveryCaseMemberBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoveryCaseMember,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoveryCaseMember` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7983,7 +8172,7 @@ impl SecurityEdiscoveryCaseMemberBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryCaseMemberCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7993,7 +8182,7 @@ impl SecurityEdiscoveryCaseMemberCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryCaseMemberCollectionBuilder {
         SecurityEdiscoveryCaseMemberCollectionBuilder {
@@ -8010,7 +8199,7 @@ impl SecurityEdiscoveryCaseMemberCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::EdiscoveryCaseMember> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::EdiscoveryCaseMember> {
         self.client.collection(self.path.clone())
     }
 
@@ -8021,7 +8210,7 @@ impl SecurityEdiscoveryCaseMemberCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8030,14 +8219,14 @@ impl SecurityEdiscoveryCaseMemberCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoveryCaseMember,
-    ) -> graph_core::Request<crate::models::security::EdiscoveryCaseMember> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoveryCaseMember> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8047,7 +8236,7 @@ impl SecurityEdiscoveryCaseMemberCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryCaseSettingsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8057,7 +8246,7 @@ impl SecurityEdiscoveryCaseSettingsBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryCaseSettingsBuilder {
         SecurityEdiscoveryCaseSettingsBuilder {
@@ -8074,7 +8263,7 @@ impl SecurityEdiscoveryCaseSettingsBuilder {
     /// Reads this `ediscoveryCaseSettings` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::EdiscoveryCaseSettings> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoveryCaseSettings> {
         self.client.entity(self.path.clone())
     }
 
@@ -8083,19 +8272,19 @@ impl SecurityEdiscoveryCaseSettingsBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoveryCaseSettings,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoveryCaseSettings` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `resetToDefault` action (`POST .../microsoft.graph.security.resetToDefault`).
-    pub fn reset_to_default(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn reset_to_default(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/microsoft.graph.security.resetToDefault", self.path),
@@ -8108,7 +8297,7 @@ impl SecurityEdiscoveryCaseSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryCaseSettingsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8118,7 +8307,7 @@ impl SecurityEdiscoveryCaseSettingsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryCaseSettingsCollectionBuilder {
         SecurityEdiscoveryCaseSettingsCollectionBuilder {
@@ -8135,7 +8324,8 @@ impl SecurityEdiscoveryCaseSettingsCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::EdiscoveryCaseSettings> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::EdiscoveryCaseSettings>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -8146,7 +8336,7 @@ impl SecurityEdiscoveryCaseSettingsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8155,14 +8345,14 @@ impl SecurityEdiscoveryCaseSettingsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoveryCaseSettings,
-    ) -> graph_core::Request<crate::models::security::EdiscoveryCaseSettings> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoveryCaseSettings> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8172,7 +8362,7 @@ impl SecurityEdiscoveryCaseSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryCustodianBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8182,7 +8372,7 @@ impl SecurityEdiscoveryCustodianBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryCustodianBuilder {
         SecurityEdiscoveryCustodianBuilder {
@@ -8197,7 +8387,9 @@ impl SecurityEdiscoveryCustodianBuilder {
     }
 
     /// Reads this `ediscoveryCustodian` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::EdiscoveryCustodian> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoveryCustodian> {
         self.client.entity(self.path.clone())
     }
 
@@ -8206,14 +8398,14 @@ impl SecurityEdiscoveryCustodianBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoveryCustodian,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoveryCustodian` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8253,7 +8445,7 @@ impl SecurityEdiscoveryCustodianBuilder {
     }
 
     /// Calls the `activate` action (`POST .../microsoft.graph.security.activate`).
-    pub fn activate(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn activate(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/microsoft.graph.security.activate", self.path),
@@ -8261,7 +8453,7 @@ impl SecurityEdiscoveryCustodianBuilder {
     }
 
     /// Calls the `applyHold` action (`POST .../microsoft.graph.security.applyHold`).
-    pub fn apply_hold(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn apply_hold(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/microsoft.graph.security.applyHold", self.path),
@@ -8269,7 +8461,7 @@ impl SecurityEdiscoveryCustodianBuilder {
     }
 
     /// Calls the `release` action (`POST .../microsoft.graph.security.release`).
-    pub fn release(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn release(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/microsoft.graph.security.release", self.path),
@@ -8277,7 +8469,7 @@ impl SecurityEdiscoveryCustodianBuilder {
     }
 
     /// Calls the `removeHold` action (`POST .../microsoft.graph.security.removeHold`).
-    pub fn remove_hold(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn remove_hold(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/microsoft.graph.security.removeHold", self.path),
@@ -8285,7 +8477,7 @@ impl SecurityEdiscoveryCustodianBuilder {
     }
 
     /// Calls the `updateIndex` action (`POST .../microsoft.graph.security.updateIndex`).
-    pub fn update_index(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn update_index(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/microsoft.graph.security.updateIndex", self.path),
@@ -8298,7 +8490,7 @@ impl SecurityEdiscoveryCustodianBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryCustodianCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8308,7 +8500,7 @@ impl SecurityEdiscoveryCustodianCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryCustodianCollectionBuilder {
         SecurityEdiscoveryCustodianCollectionBuilder {
@@ -8325,7 +8517,7 @@ impl SecurityEdiscoveryCustodianCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::EdiscoveryCustodian> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::EdiscoveryCustodian> {
         self.client.collection(self.path.clone())
     }
 
@@ -8336,7 +8528,7 @@ impl SecurityEdiscoveryCustodianCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8345,14 +8537,14 @@ impl SecurityEdiscoveryCustodianCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoveryCustodian,
-    ) -> graph_core::Request<crate::models::security::EdiscoveryCustodian> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoveryCustodian> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -8360,7 +8552,7 @@ impl SecurityEdiscoveryCustodianCollectionBuilder {
     pub fn apply_hold(
         &self,
         body: &crate::models::security::SecurityEdiscoveryCustodianCollectionApplyHoldBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -8373,7 +8565,7 @@ impl SecurityEdiscoveryCustodianCollectionBuilder {
     pub fn remove_hold(
         &self,
         body: &crate::models::security::SecurityEdiscoveryCustodianCollectionRemoveHoldBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -8388,7 +8580,7 @@ impl SecurityEdiscoveryCustodianCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryEstimateOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8398,7 +8590,7 @@ impl SecurityEdiscoveryEstimateOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryEstimateOperationBuilder {
         SecurityEdiscoveryEstimateOperationBuilder {
@@ -8415,7 +8607,8 @@ impl SecurityEdiscoveryEstimateOperationBuilder {
     /// Reads this `ediscoveryEstimateOperation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::EdiscoveryEstimateOperation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoveryEstimateOperation>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -8424,14 +8617,14 @@ impl SecurityEdiscoveryEstimateOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoveryEstimateOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoveryEstimateOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8449,7 +8642,7 @@ impl SecurityEdiscoveryEstimateOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryEstimateOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8459,7 +8652,7 @@ impl SecurityEdiscoveryEstimateOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryEstimateOperationCollectionBuilder {
         SecurityEdiscoveryEstimateOperationCollectionBuilder {
@@ -8476,7 +8669,8 @@ impl SecurityEdiscoveryEstimateOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::EdiscoveryEstimateOperation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::EdiscoveryEstimateOperation>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -8487,7 +8681,7 @@ impl SecurityEdiscoveryEstimateOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8496,14 +8690,14 @@ impl SecurityEdiscoveryEstimateOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoveryEstimateOperation,
-    ) -> graph_core::Request<crate::models::security::EdiscoveryEstimateOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoveryEstimateOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8513,7 +8707,7 @@ impl SecurityEdiscoveryEstimateOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryExportOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8523,7 +8717,7 @@ impl SecurityEdiscoveryExportOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryExportOperationBuilder {
         SecurityEdiscoveryExportOperationBuilder {
@@ -8540,7 +8734,7 @@ impl SecurityEdiscoveryExportOperationBuilder {
     /// Reads this `ediscoveryExportOperation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::EdiscoveryExportOperation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoveryExportOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -8549,14 +8743,14 @@ impl SecurityEdiscoveryExportOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoveryExportOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoveryExportOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -8582,7 +8776,7 @@ impl SecurityEdiscoveryExportOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryExportOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8592,7 +8786,7 @@ impl SecurityEdiscoveryExportOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryExportOperationCollectionBuilder {
         SecurityEdiscoveryExportOperationCollectionBuilder {
@@ -8609,7 +8803,8 @@ impl SecurityEdiscoveryExportOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::EdiscoveryExportOperation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::EdiscoveryExportOperation>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -8620,7 +8815,7 @@ impl SecurityEdiscoveryExportOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8629,14 +8824,14 @@ impl SecurityEdiscoveryExportOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoveryExportOperation,
-    ) -> graph_core::Request<crate::models::security::EdiscoveryExportOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoveryExportOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8646,7 +8841,7 @@ impl SecurityEdiscoveryExportOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryHoldOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8656,7 +8851,7 @@ impl SecurityEdiscoveryHoldOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryHoldOperationBuilder {
         SecurityEdiscoveryHoldOperationBuilder {
@@ -8673,7 +8868,7 @@ impl SecurityEdiscoveryHoldOperationBuilder {
     /// Reads this `ediscoveryHoldOperation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::EdiscoveryHoldOperation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoveryHoldOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -8682,14 +8877,14 @@ impl SecurityEdiscoveryHoldOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoveryHoldOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoveryHoldOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -8699,7 +8894,7 @@ impl SecurityEdiscoveryHoldOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryHoldOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8709,7 +8904,7 @@ impl SecurityEdiscoveryHoldOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryHoldOperationCollectionBuilder {
         SecurityEdiscoveryHoldOperationCollectionBuilder {
@@ -8726,7 +8921,8 @@ impl SecurityEdiscoveryHoldOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::EdiscoveryHoldOperation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::EdiscoveryHoldOperation>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -8737,7 +8933,7 @@ impl SecurityEdiscoveryHoldOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8746,14 +8942,14 @@ impl SecurityEdiscoveryHoldOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoveryHoldOperation,
-    ) -> graph_core::Request<crate::models::security::EdiscoveryHoldOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoveryHoldOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8763,7 +8959,7 @@ impl SecurityEdiscoveryHoldOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryHoldPolicySyncOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8773,7 +8969,7 @@ impl SecurityEdiscoveryHoldPolicySyncOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryHoldPolicySyncOperationBuilder {
         SecurityEdiscoveryHoldPolicySyncOperationBuilder {
@@ -8790,7 +8986,8 @@ impl SecurityEdiscoveryHoldPolicySyncOperationBuilder {
     /// Reads this `ediscoveryHoldPolicySyncOperation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::EdiscoveryHoldPolicySyncOperation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoveryHoldPolicySyncOperation>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -8799,14 +8996,14 @@ impl SecurityEdiscoveryHoldPolicySyncOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoveryHoldPolicySyncOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoveryHoldPolicySyncOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -8816,7 +9013,7 @@ impl SecurityEdiscoveryHoldPolicySyncOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryHoldPolicySyncOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8826,7 +9023,7 @@ impl SecurityEdiscoveryHoldPolicySyncOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryHoldPolicySyncOperationCollectionBuilder {
         SecurityEdiscoveryHoldPolicySyncOperationCollectionBuilder {
@@ -8843,8 +9040,9 @@ impl SecurityEdiscoveryHoldPolicySyncOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::EdiscoveryHoldPolicySyncOperation>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::security::EdiscoveryHoldPolicySyncOperation,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -8855,7 +9053,7 @@ impl SecurityEdiscoveryHoldPolicySyncOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8864,14 +9062,15 @@ impl SecurityEdiscoveryHoldPolicySyncOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoveryHoldPolicySyncOperation,
-    ) -> graph_core::Request<crate::models::security::EdiscoveryHoldPolicySyncOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoveryHoldPolicySyncOperation>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8881,7 +9080,7 @@ impl SecurityEdiscoveryHoldPolicySyncOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryIndexOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8891,7 +9090,7 @@ impl SecurityEdiscoveryIndexOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryIndexOperationBuilder {
         SecurityEdiscoveryIndexOperationBuilder {
@@ -8908,7 +9107,7 @@ impl SecurityEdiscoveryIndexOperationBuilder {
     /// Reads this `ediscoveryIndexOperation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::EdiscoveryIndexOperation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoveryIndexOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -8917,14 +9116,14 @@ impl SecurityEdiscoveryIndexOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoveryIndexOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoveryIndexOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -8934,7 +9133,7 @@ impl SecurityEdiscoveryIndexOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryIndexOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -8944,7 +9143,7 @@ impl SecurityEdiscoveryIndexOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryIndexOperationCollectionBuilder {
         SecurityEdiscoveryIndexOperationCollectionBuilder {
@@ -8961,7 +9160,8 @@ impl SecurityEdiscoveryIndexOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::EdiscoveryIndexOperation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::EdiscoveryIndexOperation>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -8972,7 +9172,7 @@ impl SecurityEdiscoveryIndexOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -8981,14 +9181,14 @@ impl SecurityEdiscoveryIndexOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoveryIndexOperation,
-    ) -> graph_core::Request<crate::models::security::EdiscoveryIndexOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoveryIndexOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -8998,7 +9198,7 @@ impl SecurityEdiscoveryIndexOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryNoncustodialDataSourceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9008,7 +9208,7 @@ impl SecurityEdiscoveryNoncustodialDataSourceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryNoncustodialDataSourceBuilder {
         SecurityEdiscoveryNoncustodialDataSourceBuilder {
@@ -9025,7 +9225,8 @@ impl SecurityEdiscoveryNoncustodialDataSourceBuilder {
     /// Reads this `ediscoveryNoncustodialDataSource` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::EdiscoveryNoncustodialDataSource> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoveryNoncustodialDataSource>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -9034,14 +9235,14 @@ impl SecurityEdiscoveryNoncustodialDataSourceBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoveryNoncustodialDataSource,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoveryNoncustodialDataSource` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9062,7 +9263,7 @@ impl SecurityEdiscoveryNoncustodialDataSourceBuilder {
     }
 
     /// Calls the `applyHold` action (`POST .../microsoft.graph.security.applyHold`).
-    pub fn apply_hold(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn apply_hold(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/microsoft.graph.security.applyHold", self.path),
@@ -9070,7 +9271,7 @@ impl SecurityEdiscoveryNoncustodialDataSourceBuilder {
     }
 
     /// Calls the `release` action (`POST .../microsoft.graph.security.release`).
-    pub fn release(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn release(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/microsoft.graph.security.release", self.path),
@@ -9078,7 +9279,7 @@ impl SecurityEdiscoveryNoncustodialDataSourceBuilder {
     }
 
     /// Calls the `removeHold` action (`POST .../microsoft.graph.security.removeHold`).
-    pub fn remove_hold(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn remove_hold(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/microsoft.graph.security.removeHold", self.path),
@@ -9086,7 +9287,7 @@ impl SecurityEdiscoveryNoncustodialDataSourceBuilder {
     }
 
     /// Calls the `updateIndex` action (`POST .../microsoft.graph.security.updateIndex`).
-    pub fn update_index(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn update_index(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/microsoft.graph.security.updateIndex", self.path),
@@ -9099,7 +9300,7 @@ impl SecurityEdiscoveryNoncustodialDataSourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryNoncustodialDataSourceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9109,7 +9310,7 @@ impl SecurityEdiscoveryNoncustodialDataSourceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryNoncustodialDataSourceCollectionBuilder {
         SecurityEdiscoveryNoncustodialDataSourceCollectionBuilder {
@@ -9126,8 +9327,9 @@ impl SecurityEdiscoveryNoncustodialDataSourceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::EdiscoveryNoncustodialDataSource>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::security::EdiscoveryNoncustodialDataSource,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -9138,7 +9340,7 @@ impl SecurityEdiscoveryNoncustodialDataSourceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9147,14 +9349,15 @@ impl SecurityEdiscoveryNoncustodialDataSourceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoveryNoncustodialDataSource,
-    ) -> graph_core::Request<crate::models::security::EdiscoveryNoncustodialDataSource> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoveryNoncustodialDataSource>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -9162,7 +9365,7 @@ impl SecurityEdiscoveryNoncustodialDataSourceCollectionBuilder {
     pub fn apply_hold(
         &self,
         body: &crate::models::security::SecurityEdiscoveryNoncustodialDataSourceCollectionApplyHoldBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -9175,7 +9378,7 @@ impl SecurityEdiscoveryNoncustodialDataSourceCollectionBuilder {
     pub fn remove_hold(
         &self,
         body: &crate::models::security::SecurityEdiscoveryNoncustodialDataSourceCollectionRemoveHoldBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -9190,7 +9393,7 @@ impl SecurityEdiscoveryNoncustodialDataSourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryPurgeDataOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9200,7 +9403,7 @@ impl SecurityEdiscoveryPurgeDataOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryPurgeDataOperationBuilder {
         SecurityEdiscoveryPurgeDataOperationBuilder {
@@ -9217,7 +9420,8 @@ impl SecurityEdiscoveryPurgeDataOperationBuilder {
     /// Reads this `ediscoveryPurgeDataOperation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::EdiscoveryPurgeDataOperation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoveryPurgeDataOperation>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -9226,14 +9430,14 @@ impl SecurityEdiscoveryPurgeDataOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoveryPurgeDataOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoveryPurgeDataOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -9243,7 +9447,7 @@ impl SecurityEdiscoveryPurgeDataOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryPurgeDataOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9253,7 +9457,7 @@ impl SecurityEdiscoveryPurgeDataOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryPurgeDataOperationCollectionBuilder {
         SecurityEdiscoveryPurgeDataOperationCollectionBuilder {
@@ -9270,7 +9474,8 @@ impl SecurityEdiscoveryPurgeDataOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::EdiscoveryPurgeDataOperation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::EdiscoveryPurgeDataOperation>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -9281,7 +9486,7 @@ impl SecurityEdiscoveryPurgeDataOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9290,14 +9495,14 @@ impl SecurityEdiscoveryPurgeDataOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoveryPurgeDataOperation,
-    ) -> graph_core::Request<crate::models::security::EdiscoveryPurgeDataOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoveryPurgeDataOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9307,7 +9512,7 @@ impl SecurityEdiscoveryPurgeDataOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryReviewSetBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9317,7 +9522,7 @@ impl SecurityEdiscoveryReviewSetBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryReviewSetBuilder {
         SecurityEdiscoveryReviewSetBuilder {
@@ -9332,7 +9537,9 @@ impl SecurityEdiscoveryReviewSetBuilder {
     }
 
     /// Reads this `ediscoveryReviewSet` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::EdiscoveryReviewSet> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoveryReviewSet> {
         self.client.entity(self.path.clone())
     }
 
@@ -9341,14 +9548,14 @@ impl SecurityEdiscoveryReviewSetBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoveryReviewSet,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoveryReviewSet` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9364,7 +9571,7 @@ impl SecurityEdiscoveryReviewSetBuilder {
     pub fn add_to_review_set(
         &self,
         body: &crate::models::security::SecurityEdiscoveryReviewSetAddToReviewSetBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -9377,7 +9584,7 @@ impl SecurityEdiscoveryReviewSetBuilder {
     pub fn export(
         &self,
         body: &crate::models::security::SecurityEdiscoveryReviewSetExportBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -9392,7 +9599,7 @@ impl SecurityEdiscoveryReviewSetBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryReviewSetCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9402,7 +9609,7 @@ impl SecurityEdiscoveryReviewSetCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryReviewSetCollectionBuilder {
         SecurityEdiscoveryReviewSetCollectionBuilder {
@@ -9419,7 +9626,7 @@ impl SecurityEdiscoveryReviewSetCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::EdiscoveryReviewSet> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::EdiscoveryReviewSet> {
         self.client.collection(self.path.clone())
     }
 
@@ -9430,7 +9637,7 @@ impl SecurityEdiscoveryReviewSetCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9439,14 +9646,14 @@ impl SecurityEdiscoveryReviewSetCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoveryReviewSet,
-    ) -> graph_core::Request<crate::models::security::EdiscoveryReviewSet> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoveryReviewSet> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9456,7 +9663,7 @@ impl SecurityEdiscoveryReviewSetCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryReviewSetQueryBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9466,7 +9673,7 @@ impl SecurityEdiscoveryReviewSetQueryBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryReviewSetQueryBuilder {
         SecurityEdiscoveryReviewSetQueryBuilder {
@@ -9483,7 +9690,7 @@ impl SecurityEdiscoveryReviewSetQueryBuilder {
     /// Reads this `ediscoveryReviewSetQuery` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::EdiscoveryReviewSetQuery> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoveryReviewSetQuery> {
         self.client.entity(self.path.clone())
     }
 
@@ -9492,14 +9699,14 @@ impl SecurityEdiscoveryReviewSetQueryBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoveryReviewSetQuery,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoveryReviewSetQuery` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9507,7 +9714,7 @@ impl SecurityEdiscoveryReviewSetQueryBuilder {
     pub fn apply_tags(
         &self,
         body: &crate::models::security::SecurityEdiscoveryReviewSetQueryApplyTagsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -9520,7 +9727,7 @@ impl SecurityEdiscoveryReviewSetQueryBuilder {
     pub fn export(
         &self,
         body: &crate::models::security::SecurityEdiscoveryReviewSetQueryExportBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -9535,7 +9742,7 @@ impl SecurityEdiscoveryReviewSetQueryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryReviewSetQueryCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9545,7 +9752,7 @@ impl SecurityEdiscoveryReviewSetQueryCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryReviewSetQueryCollectionBuilder {
         SecurityEdiscoveryReviewSetQueryCollectionBuilder {
@@ -9562,7 +9769,8 @@ impl SecurityEdiscoveryReviewSetQueryCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::EdiscoveryReviewSetQuery> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::EdiscoveryReviewSetQuery>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -9573,7 +9781,7 @@ impl SecurityEdiscoveryReviewSetQueryCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9582,14 +9790,14 @@ impl SecurityEdiscoveryReviewSetQueryCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoveryReviewSetQuery,
-    ) -> graph_core::Request<crate::models::security::EdiscoveryReviewSetQuery> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoveryReviewSetQuery> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9599,7 +9807,7 @@ impl SecurityEdiscoveryReviewSetQueryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryReviewTagBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9609,7 +9817,7 @@ impl SecurityEdiscoveryReviewTagBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryReviewTagBuilder {
         SecurityEdiscoveryReviewTagBuilder {
@@ -9624,7 +9832,9 @@ impl SecurityEdiscoveryReviewTagBuilder {
     }
 
     /// Reads this `ediscoveryReviewTag` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::EdiscoveryReviewTag> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoveryReviewTag> {
         self.client.entity(self.path.clone())
     }
 
@@ -9633,14 +9843,14 @@ impl SecurityEdiscoveryReviewTagBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoveryReviewTag,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoveryReviewTag` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9666,7 +9876,7 @@ impl SecurityEdiscoveryReviewTagBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryReviewTagCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9676,7 +9886,7 @@ impl SecurityEdiscoveryReviewTagCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryReviewTagCollectionBuilder {
         SecurityEdiscoveryReviewTagCollectionBuilder {
@@ -9693,7 +9903,7 @@ impl SecurityEdiscoveryReviewTagCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::EdiscoveryReviewTag> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::EdiscoveryReviewTag> {
         self.client.collection(self.path.clone())
     }
 
@@ -9704,7 +9914,7 @@ impl SecurityEdiscoveryReviewTagCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9713,21 +9923,21 @@ impl SecurityEdiscoveryReviewTagCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoveryReviewTag,
-    ) -> graph_core::Request<crate::models::security::EdiscoveryReviewTag> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoveryReviewTag> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `asHierarchy` function (`GET .../microsoft.graph.security.asHierarchy`).
     pub fn as_hierarchy(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::EdiscoveryReviewTag> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::EdiscoveryReviewTag> {
         self.client.collection(format!(
             "{}/microsoft.graph.security.asHierarchy",
             self.path
@@ -9740,7 +9950,7 @@ impl SecurityEdiscoveryReviewTagCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoverySearchBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9750,7 +9960,7 @@ impl SecurityEdiscoverySearchBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoverySearchBuilder {
         SecurityEdiscoverySearchBuilder {
@@ -9765,7 +9975,9 @@ impl SecurityEdiscoverySearchBuilder {
     }
 
     /// Reads this `ediscoverySearch` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::EdiscoverySearch> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoverySearch> {
         self.client.entity(self.path.clone())
     }
 
@@ -9774,14 +9986,14 @@ impl SecurityEdiscoverySearchBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoverySearch,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoverySearch` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -9832,7 +10044,9 @@ impl SecurityEdiscoverySearchBuilder {
     }
 
     /// Calls the `estimateStatistics` action (`POST .../microsoft.graph.security.estimateStatistics`).
-    pub fn estimate_statistics(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn estimate_statistics(
+        &self,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/microsoft.graph.security.estimateStatistics", self.path),
@@ -9843,7 +10057,7 @@ impl SecurityEdiscoverySearchBuilder {
     pub fn export_report(
         &self,
         body: &crate::models::security::SecurityEdiscoverySearchExportReportBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -9856,7 +10070,7 @@ impl SecurityEdiscoverySearchBuilder {
     pub fn export_result(
         &self,
         body: &crate::models::security::SecurityEdiscoverySearchExportResultBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -9869,7 +10083,7 @@ impl SecurityEdiscoverySearchBuilder {
     pub fn purge_data(
         &self,
         body: &crate::models::security::SecurityEdiscoverySearchPurgeDataBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -9884,7 +10098,7 @@ impl SecurityEdiscoverySearchBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoverySearchCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9894,7 +10108,7 @@ impl SecurityEdiscoverySearchCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoverySearchCollectionBuilder {
         SecurityEdiscoverySearchCollectionBuilder {
@@ -9909,7 +10123,9 @@ impl SecurityEdiscoverySearchCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::EdiscoverySearch> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::EdiscoverySearch> {
         self.client.collection(self.path.clone())
     }
 
@@ -9920,7 +10136,7 @@ impl SecurityEdiscoverySearchCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -9929,14 +10145,14 @@ impl SecurityEdiscoverySearchCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoverySearch,
-    ) -> graph_core::Request<crate::models::security::EdiscoverySearch> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoverySearch> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -9946,7 +10162,7 @@ impl SecurityEdiscoverySearchCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoverySearchExportOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -9956,7 +10172,7 @@ impl SecurityEdiscoverySearchExportOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoverySearchExportOperationBuilder {
         SecurityEdiscoverySearchExportOperationBuilder {
@@ -9973,7 +10189,8 @@ impl SecurityEdiscoverySearchExportOperationBuilder {
     /// Reads this `ediscoverySearchExportOperation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::EdiscoverySearchExportOperation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoverySearchExportOperation>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -9982,14 +10199,14 @@ impl SecurityEdiscoverySearchExportOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoverySearchExportOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoverySearchExportOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10007,7 +10224,7 @@ impl SecurityEdiscoverySearchExportOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoverySearchExportOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10017,7 +10234,7 @@ impl SecurityEdiscoverySearchExportOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoverySearchExportOperationCollectionBuilder {
         SecurityEdiscoverySearchExportOperationCollectionBuilder {
@@ -10034,8 +10251,9 @@ impl SecurityEdiscoverySearchExportOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::EdiscoverySearchExportOperation>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::security::EdiscoverySearchExportOperation,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -10046,7 +10264,7 @@ impl SecurityEdiscoverySearchExportOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10055,14 +10273,14 @@ impl SecurityEdiscoverySearchExportOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoverySearchExportOperation,
-    ) -> graph_core::Request<crate::models::security::EdiscoverySearchExportOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoverySearchExportOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10072,7 +10290,7 @@ impl SecurityEdiscoverySearchExportOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryTagOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10082,7 +10300,7 @@ impl SecurityEdiscoveryTagOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryTagOperationBuilder {
         SecurityEdiscoveryTagOperationBuilder {
@@ -10099,7 +10317,7 @@ impl SecurityEdiscoveryTagOperationBuilder {
     /// Reads this `ediscoveryTagOperation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::EdiscoveryTagOperation> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::EdiscoveryTagOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -10108,14 +10326,14 @@ impl SecurityEdiscoveryTagOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::EdiscoveryTagOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ediscoveryTagOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -10125,7 +10343,7 @@ impl SecurityEdiscoveryTagOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityEdiscoveryTagOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10135,7 +10353,7 @@ impl SecurityEdiscoveryTagOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityEdiscoveryTagOperationCollectionBuilder {
         SecurityEdiscoveryTagOperationCollectionBuilder {
@@ -10152,7 +10370,8 @@ impl SecurityEdiscoveryTagOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::EdiscoveryTagOperation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::EdiscoveryTagOperation>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -10163,7 +10382,7 @@ impl SecurityEdiscoveryTagOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10172,14 +10391,14 @@ impl SecurityEdiscoveryTagOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::EdiscoveryTagOperation,
-    ) -> graph_core::Request<crate::models::security::EdiscoveryTagOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::security::EdiscoveryTagOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10189,7 +10408,7 @@ impl SecurityEdiscoveryTagOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityFilePlanDescriptorBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10199,7 +10418,7 @@ impl SecurityFilePlanDescriptorBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityFilePlanDescriptorBuilder {
         SecurityFilePlanDescriptorBuilder {
@@ -10214,7 +10433,9 @@ impl SecurityFilePlanDescriptorBuilder {
     }
 
     /// Reads this `filePlanDescriptor` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::FilePlanDescriptor> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::FilePlanDescriptor> {
         self.client.entity(self.path.clone())
     }
 
@@ -10223,14 +10444,14 @@ impl SecurityFilePlanDescriptorBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::FilePlanDescriptor,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `filePlanDescriptor` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10282,7 +10503,7 @@ impl SecurityFilePlanDescriptorBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityFilePlanDescriptorCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10292,7 +10513,7 @@ impl SecurityFilePlanDescriptorCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityFilePlanDescriptorCollectionBuilder {
         SecurityFilePlanDescriptorCollectionBuilder {
@@ -10309,7 +10530,7 @@ impl SecurityFilePlanDescriptorCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::FilePlanDescriptor> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::FilePlanDescriptor> {
         self.client.collection(self.path.clone())
     }
 
@@ -10320,7 +10541,7 @@ impl SecurityFilePlanDescriptorCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10329,14 +10550,14 @@ impl SecurityFilePlanDescriptorCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::FilePlanDescriptor,
-    ) -> graph_core::Request<crate::models::security::FilePlanDescriptor> {
+    ) -> msgraph_typed_core::Request<crate::models::security::FilePlanDescriptor> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10346,7 +10567,7 @@ impl SecurityFilePlanDescriptorCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityFilePlanDescriptorTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10356,7 +10577,7 @@ impl SecurityFilePlanDescriptorTemplateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityFilePlanDescriptorTemplateBuilder {
         SecurityFilePlanDescriptorTemplateBuilder {
@@ -10373,7 +10594,8 @@ impl SecurityFilePlanDescriptorTemplateBuilder {
     /// Reads this `filePlanDescriptorTemplate` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::AnyFilePlanDescriptorTemplate> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::AnyFilePlanDescriptorTemplate>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -10382,14 +10604,14 @@ impl SecurityFilePlanDescriptorTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::FilePlanDescriptorTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `filePlanDescriptorTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -10399,7 +10621,7 @@ impl SecurityFilePlanDescriptorTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityFilePlanDescriptorTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10409,7 +10631,7 @@ impl SecurityFilePlanDescriptorTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityFilePlanDescriptorTemplateCollectionBuilder {
         SecurityFilePlanDescriptorTemplateCollectionBuilder {
@@ -10426,7 +10648,8 @@ impl SecurityFilePlanDescriptorTemplateCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::AnyFilePlanDescriptorTemplate> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::AnyFilePlanDescriptorTemplate>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -10437,7 +10660,7 @@ impl SecurityFilePlanDescriptorTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10446,14 +10669,14 @@ impl SecurityFilePlanDescriptorTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::FilePlanDescriptorTemplate,
-    ) -> graph_core::Request<crate::models::security::AnyFilePlanDescriptorTemplate> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AnyFilePlanDescriptorTemplate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -10526,7 +10749,7 @@ impl SecurityFilePlanDescriptorTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityFilePlanReferenceTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10536,7 +10759,7 @@ impl SecurityFilePlanReferenceTemplateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityFilePlanReferenceTemplateBuilder {
         SecurityFilePlanReferenceTemplateBuilder {
@@ -10553,7 +10776,7 @@ impl SecurityFilePlanReferenceTemplateBuilder {
     /// Reads this `filePlanReferenceTemplate` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::FilePlanReferenceTemplate> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::FilePlanReferenceTemplate> {
         self.client.entity(self.path.clone())
     }
 
@@ -10562,14 +10785,14 @@ impl SecurityFilePlanReferenceTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::FilePlanReferenceTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `filePlanReferenceTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -10579,7 +10802,7 @@ impl SecurityFilePlanReferenceTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityFilePlanReferenceTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10589,7 +10812,7 @@ impl SecurityFilePlanReferenceTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityFilePlanReferenceTemplateCollectionBuilder {
         SecurityFilePlanReferenceTemplateCollectionBuilder {
@@ -10606,7 +10829,8 @@ impl SecurityFilePlanReferenceTemplateCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::FilePlanReferenceTemplate> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::FilePlanReferenceTemplate>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -10617,7 +10841,7 @@ impl SecurityFilePlanReferenceTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10626,14 +10850,14 @@ impl SecurityFilePlanReferenceTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::FilePlanReferenceTemplate,
-    ) -> graph_core::Request<crate::models::security::FilePlanReferenceTemplate> {
+    ) -> msgraph_typed_core::Request<crate::models::security::FilePlanReferenceTemplate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10643,7 +10867,7 @@ impl SecurityFilePlanReferenceTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHealthIssueBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10652,7 +10876,10 @@ impl SecurityHealthIssueBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityHealthIssueBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityHealthIssueBuilder {
         SecurityHealthIssueBuilder {
             client,
             path: path.into(),
@@ -10665,7 +10892,7 @@ impl SecurityHealthIssueBuilder {
     }
 
     /// Reads this `healthIssue` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::HealthIssue> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::HealthIssue> {
         self.client.entity(self.path.clone())
     }
 
@@ -10674,14 +10901,14 @@ impl SecurityHealthIssueBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::HealthIssue,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `healthIssue` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -10691,7 +10918,7 @@ impl SecurityHealthIssueBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHealthIssueCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10701,7 +10928,7 @@ impl SecurityHealthIssueCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityHealthIssueCollectionBuilder {
         SecurityHealthIssueCollectionBuilder {
@@ -10716,7 +10943,9 @@ impl SecurityHealthIssueCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::HealthIssue> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::HealthIssue> {
         self.client.collection(self.path.clone())
     }
 
@@ -10727,7 +10956,7 @@ impl SecurityHealthIssueCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10736,14 +10965,14 @@ impl SecurityHealthIssueCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::HealthIssue,
-    ) -> graph_core::Request<crate::models::security::HealthIssue> {
+    ) -> msgraph_typed_core::Request<crate::models::security::HealthIssue> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -10753,7 +10982,7 @@ impl SecurityHealthIssueCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10762,7 +10991,7 @@ impl SecurityHostBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityHostBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> SecurityHostBuilder {
         SecurityHostBuilder {
             client,
             path: path.into(),
@@ -10775,7 +11004,7 @@ impl SecurityHostBuilder {
     }
 
     /// Reads this `host` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::AnyHost> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::AnyHost> {
         self.client.entity(self.path.clone())
     }
 
@@ -10784,14 +11013,14 @@ impl SecurityHostBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::Host,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `host` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -10907,7 +11136,7 @@ impl SecurityHostBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10917,7 +11146,7 @@ impl SecurityHostCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityHostCollectionBuilder {
         SecurityHostCollectionBuilder {
@@ -10932,7 +11161,7 @@ impl SecurityHostCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::AnyHost> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::security::AnyHost> {
         self.client.collection(self.path.clone())
     }
 
@@ -10943,7 +11172,7 @@ impl SecurityHostCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -10952,14 +11181,14 @@ impl SecurityHostCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::Host,
-    ) -> graph_core::Request<crate::models::security::AnyHost> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AnyHost> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -10985,7 +11214,7 @@ impl SecurityHostCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostComponentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -10995,7 +11224,7 @@ impl SecurityHostComponentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityHostComponentBuilder {
         SecurityHostComponentBuilder {
@@ -11010,7 +11239,7 @@ impl SecurityHostComponentBuilder {
     }
 
     /// Reads this `hostComponent` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::HostComponent> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::HostComponent> {
         self.client.entity(self.path.clone())
     }
 
@@ -11019,14 +11248,14 @@ impl SecurityHostComponentBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::HostComponent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `hostComponent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11044,7 +11273,7 @@ impl SecurityHostComponentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostComponentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11054,7 +11283,7 @@ impl SecurityHostComponentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityHostComponentCollectionBuilder {
         SecurityHostComponentCollectionBuilder {
@@ -11069,7 +11298,9 @@ impl SecurityHostComponentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::HostComponent> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::HostComponent> {
         self.client.collection(self.path.clone())
     }
 
@@ -11080,7 +11311,7 @@ impl SecurityHostComponentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11089,14 +11320,14 @@ impl SecurityHostComponentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::HostComponent,
-    ) -> graph_core::Request<crate::models::security::HostComponent> {
+    ) -> msgraph_typed_core::Request<crate::models::security::HostComponent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11106,7 +11337,7 @@ impl SecurityHostComponentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostCookieBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11115,7 +11346,10 @@ impl SecurityHostCookieBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityHostCookieBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityHostCookieBuilder {
         SecurityHostCookieBuilder {
             client,
             path: path.into(),
@@ -11128,7 +11362,7 @@ impl SecurityHostCookieBuilder {
     }
 
     /// Reads this `hostCookie` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::HostCookie> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::HostCookie> {
         self.client.entity(self.path.clone())
     }
 
@@ -11137,14 +11371,14 @@ impl SecurityHostCookieBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::HostCookie,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `hostCookie` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11162,7 +11396,7 @@ impl SecurityHostCookieBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostCookieCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11172,7 +11406,7 @@ impl SecurityHostCookieCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityHostCookieCollectionBuilder {
         SecurityHostCookieCollectionBuilder {
@@ -11187,7 +11421,9 @@ impl SecurityHostCookieCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::HostCookie> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::HostCookie> {
         self.client.collection(self.path.clone())
     }
 
@@ -11198,7 +11434,7 @@ impl SecurityHostCookieCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11207,14 +11443,14 @@ impl SecurityHostCookieCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::HostCookie,
-    ) -> graph_core::Request<crate::models::security::HostCookie> {
+    ) -> msgraph_typed_core::Request<crate::models::security::HostCookie> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11224,7 +11460,7 @@ impl SecurityHostCookieCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostnameBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11233,7 +11469,10 @@ impl SecurityHostnameBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityHostnameBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityHostnameBuilder {
         SecurityHostnameBuilder {
             client,
             path: path.into(),
@@ -11246,7 +11485,7 @@ impl SecurityHostnameBuilder {
     }
 
     /// Reads this `hostname` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::Hostname> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::Hostname> {
         self.client.entity(self.path.clone())
     }
 
@@ -11255,14 +11494,14 @@ impl SecurityHostnameBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::Hostname,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `hostname` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11378,7 +11617,7 @@ impl SecurityHostnameBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostnameCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11388,7 +11627,7 @@ impl SecurityHostnameCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityHostnameCollectionBuilder {
         SecurityHostnameCollectionBuilder {
@@ -11403,7 +11642,7 @@ impl SecurityHostnameCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::Hostname> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::security::Hostname> {
         self.client.collection(self.path.clone())
     }
 
@@ -11414,7 +11653,7 @@ impl SecurityHostnameCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11423,14 +11662,14 @@ impl SecurityHostnameCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::Hostname,
-    ) -> graph_core::Request<crate::models::security::Hostname> {
+    ) -> msgraph_typed_core::Request<crate::models::security::Hostname> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11440,7 +11679,7 @@ impl SecurityHostnameCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostPairBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11449,7 +11688,10 @@ impl SecurityHostPairBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityHostPairBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityHostPairBuilder {
         SecurityHostPairBuilder {
             client,
             path: path.into(),
@@ -11462,7 +11704,7 @@ impl SecurityHostPairBuilder {
     }
 
     /// Reads this `hostPair` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::HostPair> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::HostPair> {
         self.client.entity(self.path.clone())
     }
 
@@ -11471,14 +11713,14 @@ impl SecurityHostPairBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::HostPair,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `hostPair` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11504,7 +11746,7 @@ impl SecurityHostPairBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostPairCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11514,7 +11756,7 @@ impl SecurityHostPairCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityHostPairCollectionBuilder {
         SecurityHostPairCollectionBuilder {
@@ -11529,7 +11771,7 @@ impl SecurityHostPairCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::HostPair> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::security::HostPair> {
         self.client.collection(self.path.clone())
     }
 
@@ -11540,7 +11782,7 @@ impl SecurityHostPairCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11549,14 +11791,14 @@ impl SecurityHostPairCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::HostPair,
-    ) -> graph_core::Request<crate::models::security::HostPair> {
+    ) -> msgraph_typed_core::Request<crate::models::security::HostPair> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11566,7 +11808,7 @@ impl SecurityHostPairCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostPortBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11575,7 +11817,10 @@ impl SecurityHostPortBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityHostPortBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityHostPortBuilder {
         SecurityHostPortBuilder {
             client,
             path: path.into(),
@@ -11588,7 +11833,7 @@ impl SecurityHostPortBuilder {
     }
 
     /// Reads this `hostPort` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::HostPort> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::HostPort> {
         self.client.entity(self.path.clone())
     }
 
@@ -11597,14 +11842,14 @@ impl SecurityHostPortBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::HostPort,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `hostPort` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11630,7 +11875,7 @@ impl SecurityHostPortBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostPortCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11640,7 +11885,7 @@ impl SecurityHostPortCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityHostPortCollectionBuilder {
         SecurityHostPortCollectionBuilder {
@@ -11655,7 +11900,7 @@ impl SecurityHostPortCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::HostPort> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::security::HostPort> {
         self.client.collection(self.path.clone())
     }
 
@@ -11666,7 +11911,7 @@ impl SecurityHostPortCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11675,14 +11920,14 @@ impl SecurityHostPortCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::HostPort,
-    ) -> graph_core::Request<crate::models::security::HostPort> {
+    ) -> msgraph_typed_core::Request<crate::models::security::HostPort> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11692,7 +11937,7 @@ impl SecurityHostPortCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostReputationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11702,7 +11947,7 @@ impl SecurityHostReputationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityHostReputationBuilder {
         SecurityHostReputationBuilder {
@@ -11717,7 +11962,9 @@ impl SecurityHostReputationBuilder {
     }
 
     /// Reads this `hostReputation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::HostReputation> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::HostReputation> {
         self.client.entity(self.path.clone())
     }
 
@@ -11726,14 +11973,14 @@ impl SecurityHostReputationBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::HostReputation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `hostReputation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -11743,7 +11990,7 @@ impl SecurityHostReputationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostReputationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11753,7 +12000,7 @@ impl SecurityHostReputationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityHostReputationCollectionBuilder {
         SecurityHostReputationCollectionBuilder {
@@ -11768,7 +12015,9 @@ impl SecurityHostReputationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::HostReputation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::HostReputation> {
         self.client.collection(self.path.clone())
     }
 
@@ -11779,7 +12028,7 @@ impl SecurityHostReputationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11788,14 +12037,14 @@ impl SecurityHostReputationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::HostReputation,
-    ) -> graph_core::Request<crate::models::security::HostReputation> {
+    ) -> msgraph_typed_core::Request<crate::models::security::HostReputation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11805,7 +12054,7 @@ impl SecurityHostReputationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostSslCertificateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11815,7 +12064,7 @@ impl SecurityHostSslCertificateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityHostSslCertificateBuilder {
         SecurityHostSslCertificateBuilder {
@@ -11830,7 +12079,9 @@ impl SecurityHostSslCertificateBuilder {
     }
 
     /// Reads this `hostSslCertificate` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::HostSslCertificate> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::HostSslCertificate> {
         self.client.entity(self.path.clone())
     }
 
@@ -11839,14 +12090,14 @@ impl SecurityHostSslCertificateBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::HostSslCertificate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `hostSslCertificate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11872,7 +12123,7 @@ impl SecurityHostSslCertificateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostSslCertificateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11882,7 +12133,7 @@ impl SecurityHostSslCertificateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityHostSslCertificateCollectionBuilder {
         SecurityHostSslCertificateCollectionBuilder {
@@ -11899,7 +12150,7 @@ impl SecurityHostSslCertificateCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::HostSslCertificate> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::HostSslCertificate> {
         self.client.collection(self.path.clone())
     }
 
@@ -11910,7 +12161,7 @@ impl SecurityHostSslCertificateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -11919,14 +12170,14 @@ impl SecurityHostSslCertificateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::HostSslCertificate,
-    ) -> graph_core::Request<crate::models::security::HostSslCertificate> {
+    ) -> msgraph_typed_core::Request<crate::models::security::HostSslCertificate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -11936,7 +12187,7 @@ impl SecurityHostSslCertificateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostTrackerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -11945,7 +12196,10 @@ impl SecurityHostTrackerBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityHostTrackerBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityHostTrackerBuilder {
         SecurityHostTrackerBuilder {
             client,
             path: path.into(),
@@ -11958,7 +12212,7 @@ impl SecurityHostTrackerBuilder {
     }
 
     /// Reads this `hostTracker` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::HostTracker> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::HostTracker> {
         self.client.entity(self.path.clone())
     }
 
@@ -11967,14 +12221,14 @@ impl SecurityHostTrackerBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::HostTracker,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `hostTracker` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -11992,7 +12246,7 @@ impl SecurityHostTrackerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityHostTrackerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12002,7 +12256,7 @@ impl SecurityHostTrackerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityHostTrackerCollectionBuilder {
         SecurityHostTrackerCollectionBuilder {
@@ -12017,7 +12271,9 @@ impl SecurityHostTrackerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::HostTracker> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::HostTracker> {
         self.client.collection(self.path.clone())
     }
 
@@ -12028,7 +12284,7 @@ impl SecurityHostTrackerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12037,14 +12293,14 @@ impl SecurityHostTrackerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::HostTracker,
-    ) -> graph_core::Request<crate::models::security::HostTracker> {
+    ) -> msgraph_typed_core::Request<crate::models::security::HostTracker> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12054,7 +12310,7 @@ impl SecurityHostTrackerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityIdentityAccountsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12064,7 +12320,7 @@ impl SecurityIdentityAccountsBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityIdentityAccountsBuilder {
         SecurityIdentityAccountsBuilder {
@@ -12079,7 +12335,9 @@ impl SecurityIdentityAccountsBuilder {
     }
 
     /// Reads this `identityAccounts` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::AnyIdentityAccounts> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::AnyIdentityAccounts> {
         self.client.entity(self.path.clone())
     }
 
@@ -12088,14 +12346,14 @@ impl SecurityIdentityAccountsBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::IdentityAccounts,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `identityAccounts` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12103,7 +12361,7 @@ impl SecurityIdentityAccountsBuilder {
     pub fn invoke_action(
         &self,
         body: &crate::models::security::SecurityIdentityAccountsInvokeActionBody,
-    ) -> graph_core::Request<crate::models::security::InvokeActionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::security::InvokeActionResult> {
         self.client
             .request(
                 http::Method::POST,
@@ -12118,7 +12376,7 @@ impl SecurityIdentityAccountsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityIdentityAccountsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12128,7 +12386,7 @@ impl SecurityIdentityAccountsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityIdentityAccountsCollectionBuilder {
         SecurityIdentityAccountsCollectionBuilder {
@@ -12145,7 +12403,7 @@ impl SecurityIdentityAccountsCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::AnyIdentityAccounts> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::AnyIdentityAccounts> {
         self.client.collection(self.path.clone())
     }
 
@@ -12156,7 +12414,7 @@ impl SecurityIdentityAccountsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12165,14 +12423,14 @@ impl SecurityIdentityAccountsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::IdentityAccounts,
-    ) -> graph_core::Request<crate::models::security::AnyIdentityAccounts> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AnyIdentityAccounts> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -12190,7 +12448,7 @@ impl SecurityIdentityAccountsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityIdentityContainerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12200,7 +12458,7 @@ impl SecurityIdentityContainerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityIdentityContainerBuilder {
         SecurityIdentityContainerBuilder {
@@ -12215,7 +12473,9 @@ impl SecurityIdentityContainerBuilder {
     }
 
     /// Reads this `identityContainer` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::IdentityContainer> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::IdentityContainer> {
         self.client.entity(self.path.clone())
     }
 
@@ -12224,14 +12484,14 @@ impl SecurityIdentityContainerBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::IdentityContainer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `identityContainer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12291,7 +12551,7 @@ impl SecurityIdentityContainerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityIdentityContainerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12301,7 +12561,7 @@ impl SecurityIdentityContainerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityIdentityContainerCollectionBuilder {
         SecurityIdentityContainerCollectionBuilder {
@@ -12318,7 +12578,7 @@ impl SecurityIdentityContainerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::IdentityContainer> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::IdentityContainer> {
         self.client.collection(self.path.clone())
     }
 
@@ -12329,7 +12589,7 @@ impl SecurityIdentityContainerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12338,14 +12598,14 @@ impl SecurityIdentityContainerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::IdentityContainer,
-    ) -> graph_core::Request<crate::models::security::IdentityContainer> {
+    ) -> msgraph_typed_core::Request<crate::models::security::IdentityContainer> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12355,7 +12615,7 @@ impl SecurityIdentityContainerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityIncidentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12364,7 +12624,10 @@ impl SecurityIncidentBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityIncidentBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityIncidentBuilder {
         SecurityIncidentBuilder {
             client,
             path: path.into(),
@@ -12377,7 +12640,7 @@ impl SecurityIncidentBuilder {
     }
 
     /// Reads this `incident` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::Incident> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::Incident> {
         self.client.entity(self.path.clone())
     }
 
@@ -12386,14 +12649,14 @@ impl SecurityIncidentBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::Incident,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `incident` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12411,7 +12674,7 @@ impl SecurityIncidentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityIncidentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12421,7 +12684,7 @@ impl SecurityIncidentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityIncidentCollectionBuilder {
         SecurityIncidentCollectionBuilder {
@@ -12436,7 +12699,7 @@ impl SecurityIncidentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::Incident> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::security::Incident> {
         self.client.collection(self.path.clone())
     }
 
@@ -12447,7 +12710,7 @@ impl SecurityIncidentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12456,14 +12719,14 @@ impl SecurityIncidentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::Incident,
-    ) -> graph_core::Request<crate::models::security::Incident> {
+    ) -> msgraph_typed_core::Request<crate::models::security::Incident> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -12471,7 +12734,7 @@ impl SecurityIncidentCollectionBuilder {
     pub fn merge_incidents(
         &self,
         body: &crate::models::security::SecurityIncidentCollectionMergeIncidentsBody,
-    ) -> graph_core::Request<crate::models::security::MergeResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::security::MergeResponse> {
         self.client
             .request(
                 http::Method::POST,
@@ -12486,7 +12749,7 @@ impl SecurityIncidentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityIndicatorBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12495,7 +12758,10 @@ impl SecurityIndicatorBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityIndicatorBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityIndicatorBuilder {
         SecurityIndicatorBuilder {
             client,
             path: path.into(),
@@ -12508,7 +12774,7 @@ impl SecurityIndicatorBuilder {
     }
 
     /// Reads this `indicator` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::AnyIndicator> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::AnyIndicator> {
         self.client.entity(self.path.clone())
     }
 
@@ -12517,14 +12783,14 @@ impl SecurityIndicatorBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::Indicator,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `indicator` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12542,7 +12808,7 @@ impl SecurityIndicatorBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityIndicatorCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12552,7 +12818,7 @@ impl SecurityIndicatorCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityIndicatorCollectionBuilder {
         SecurityIndicatorCollectionBuilder {
@@ -12567,7 +12833,9 @@ impl SecurityIndicatorCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::AnyIndicator> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::AnyIndicator> {
         self.client.collection(self.path.clone())
     }
 
@@ -12578,7 +12846,7 @@ impl SecurityIndicatorCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12587,14 +12855,14 @@ impl SecurityIndicatorCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::Indicator,
-    ) -> graph_core::Request<crate::models::security::AnyIndicator> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AnyIndicator> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -12627,7 +12895,7 @@ impl SecurityIndicatorCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityIntelligenceProfileBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12637,7 +12905,7 @@ impl SecurityIntelligenceProfileBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityIntelligenceProfileBuilder {
         SecurityIntelligenceProfileBuilder {
@@ -12652,7 +12920,9 @@ impl SecurityIntelligenceProfileBuilder {
     }
 
     /// Reads this `intelligenceProfile` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::IntelligenceProfile> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::IntelligenceProfile> {
         self.client.entity(self.path.clone())
     }
 
@@ -12661,14 +12931,14 @@ impl SecurityIntelligenceProfileBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::IntelligenceProfile,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `intelligenceProfile` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12688,7 +12958,7 @@ impl SecurityIntelligenceProfileBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityIntelligenceProfileCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12698,7 +12968,7 @@ impl SecurityIntelligenceProfileCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityIntelligenceProfileCollectionBuilder {
         SecurityIntelligenceProfileCollectionBuilder {
@@ -12715,7 +12985,7 @@ impl SecurityIntelligenceProfileCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::IntelligenceProfile> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::IntelligenceProfile> {
         self.client.collection(self.path.clone())
     }
 
@@ -12726,7 +12996,7 @@ impl SecurityIntelligenceProfileCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12735,14 +13005,14 @@ impl SecurityIntelligenceProfileCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::IntelligenceProfile,
-    ) -> graph_core::Request<crate::models::security::IntelligenceProfile> {
+    ) -> msgraph_typed_core::Request<crate::models::security::IntelligenceProfile> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12752,7 +13022,7 @@ impl SecurityIntelligenceProfileCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityIntelligenceProfileIndicatorBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12762,7 +13032,7 @@ impl SecurityIntelligenceProfileIndicatorBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityIntelligenceProfileIndicatorBuilder {
         SecurityIntelligenceProfileIndicatorBuilder {
@@ -12779,7 +13049,8 @@ impl SecurityIntelligenceProfileIndicatorBuilder {
     /// Reads this `intelligenceProfileIndicator` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::IntelligenceProfileIndicator> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::IntelligenceProfileIndicator>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -12788,14 +13059,14 @@ impl SecurityIntelligenceProfileIndicatorBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::IntelligenceProfileIndicator,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `intelligenceProfileIndicator` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -12813,7 +13084,7 @@ impl SecurityIntelligenceProfileIndicatorBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityIntelligenceProfileIndicatorCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12823,7 +13094,7 @@ impl SecurityIntelligenceProfileIndicatorCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityIntelligenceProfileIndicatorCollectionBuilder {
         SecurityIntelligenceProfileIndicatorCollectionBuilder {
@@ -12840,7 +13111,8 @@ impl SecurityIntelligenceProfileIndicatorCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::IntelligenceProfileIndicator> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::IntelligenceProfileIndicator>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -12851,7 +13123,7 @@ impl SecurityIntelligenceProfileIndicatorCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -12860,14 +13132,14 @@ impl SecurityIntelligenceProfileIndicatorCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::IntelligenceProfileIndicator,
-    ) -> graph_core::Request<crate::models::security::IntelligenceProfileIndicator> {
+    ) -> msgraph_typed_core::Request<crate::models::security::IntelligenceProfileIndicator> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -12877,7 +13149,7 @@ impl SecurityIntelligenceProfileIndicatorCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityIpAddressBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -12886,7 +13158,10 @@ impl SecurityIpAddressBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityIpAddressBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityIpAddressBuilder {
         SecurityIpAddressBuilder {
             client,
             path: path.into(),
@@ -12899,7 +13174,7 @@ impl SecurityIpAddressBuilder {
     }
 
     /// Reads this `ipAddress` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::IpAddress> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::IpAddress> {
         self.client.entity(self.path.clone())
     }
 
@@ -12908,14 +13183,14 @@ impl SecurityIpAddressBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::IpAddress,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `ipAddress` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13031,7 +13306,7 @@ impl SecurityIpAddressBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityIpAddressCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13041,7 +13316,7 @@ impl SecurityIpAddressCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityIpAddressCollectionBuilder {
         SecurityIpAddressCollectionBuilder {
@@ -13056,7 +13331,9 @@ impl SecurityIpAddressCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::IpAddress> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::IpAddress> {
         self.client.collection(self.path.clone())
     }
 
@@ -13067,7 +13344,7 @@ impl SecurityIpAddressCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13076,14 +13353,14 @@ impl SecurityIpAddressCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::IpAddress,
-    ) -> graph_core::Request<crate::models::security::IpAddress> {
+    ) -> msgraph_typed_core::Request<crate::models::security::IpAddress> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13093,7 +13370,7 @@ impl SecurityIpAddressCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityLabelsRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13102,7 +13379,10 @@ impl SecurityLabelsRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityLabelsRootBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityLabelsRootBuilder {
         SecurityLabelsRootBuilder {
             client,
             path: path.into(),
@@ -13115,7 +13395,7 @@ impl SecurityLabelsRootBuilder {
     }
 
     /// Reads this `labelsRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::LabelsRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::LabelsRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -13124,14 +13404,14 @@ impl SecurityLabelsRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::LabelsRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `labelsRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13191,7 +13471,7 @@ impl SecurityLabelsRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityLabelsRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13201,7 +13481,7 @@ impl SecurityLabelsRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityLabelsRootCollectionBuilder {
         SecurityLabelsRootCollectionBuilder {
@@ -13216,7 +13496,9 @@ impl SecurityLabelsRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::LabelsRoot> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::LabelsRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -13227,7 +13509,7 @@ impl SecurityLabelsRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13236,14 +13518,14 @@ impl SecurityLabelsRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::LabelsRoot,
-    ) -> graph_core::Request<crate::models::security::LabelsRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::security::LabelsRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13253,7 +13535,7 @@ impl SecurityLabelsRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityNetworkAdapterBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13263,7 +13545,7 @@ impl SecurityNetworkAdapterBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityNetworkAdapterBuilder {
         SecurityNetworkAdapterBuilder {
@@ -13278,7 +13560,9 @@ impl SecurityNetworkAdapterBuilder {
     }
 
     /// Reads this `networkAdapter` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::NetworkAdapter> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::NetworkAdapter> {
         self.client.entity(self.path.clone())
     }
 
@@ -13287,14 +13571,14 @@ impl SecurityNetworkAdapterBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::NetworkAdapter,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `networkAdapter` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -13304,7 +13588,7 @@ impl SecurityNetworkAdapterBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityNetworkAdapterCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13314,7 +13598,7 @@ impl SecurityNetworkAdapterCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityNetworkAdapterCollectionBuilder {
         SecurityNetworkAdapterCollectionBuilder {
@@ -13329,7 +13613,9 @@ impl SecurityNetworkAdapterCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::NetworkAdapter> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::NetworkAdapter> {
         self.client.collection(self.path.clone())
     }
 
@@ -13340,7 +13626,7 @@ impl SecurityNetworkAdapterCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13349,14 +13635,14 @@ impl SecurityNetworkAdapterCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::NetworkAdapter,
-    ) -> graph_core::Request<crate::models::security::NetworkAdapter> {
+    ) -> msgraph_typed_core::Request<crate::models::security::NetworkAdapter> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13366,7 +13652,7 @@ impl SecurityNetworkAdapterCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityPassiveDnsRecordBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13376,7 +13662,7 @@ impl SecurityPassiveDnsRecordBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityPassiveDnsRecordBuilder {
         SecurityPassiveDnsRecordBuilder {
@@ -13391,7 +13677,9 @@ impl SecurityPassiveDnsRecordBuilder {
     }
 
     /// Reads this `passiveDnsRecord` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::PassiveDnsRecord> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::PassiveDnsRecord> {
         self.client.entity(self.path.clone())
     }
 
@@ -13400,14 +13688,14 @@ impl SecurityPassiveDnsRecordBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::PassiveDnsRecord,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `passiveDnsRecord` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13433,7 +13721,7 @@ impl SecurityPassiveDnsRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityPassiveDnsRecordCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13443,7 +13731,7 @@ impl SecurityPassiveDnsRecordCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityPassiveDnsRecordCollectionBuilder {
         SecurityPassiveDnsRecordCollectionBuilder {
@@ -13458,7 +13746,9 @@ impl SecurityPassiveDnsRecordCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::PassiveDnsRecord> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::PassiveDnsRecord> {
         self.client.collection(self.path.clone())
     }
 
@@ -13469,7 +13759,7 @@ impl SecurityPassiveDnsRecordCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13478,14 +13768,14 @@ impl SecurityPassiveDnsRecordCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::PassiveDnsRecord,
-    ) -> graph_core::Request<crate::models::security::PassiveDnsRecord> {
+    ) -> msgraph_typed_core::Request<crate::models::security::PassiveDnsRecord> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13495,7 +13785,7 @@ impl SecurityPassiveDnsRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityRetentionEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13505,7 +13795,7 @@ impl SecurityRetentionEventBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityRetentionEventBuilder {
         SecurityRetentionEventBuilder {
@@ -13520,7 +13810,9 @@ impl SecurityRetentionEventBuilder {
     }
 
     /// Reads this `retentionEvent` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::RetentionEvent> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::RetentionEvent> {
         self.client.entity(self.path.clone())
     }
 
@@ -13529,14 +13821,14 @@ impl SecurityRetentionEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::RetentionEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `retentionEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13555,7 +13847,7 @@ impl SecurityRetentionEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityRetentionEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13565,7 +13857,7 @@ impl SecurityRetentionEventCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityRetentionEventCollectionBuilder {
         SecurityRetentionEventCollectionBuilder {
@@ -13580,7 +13872,9 @@ impl SecurityRetentionEventCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::RetentionEvent> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::RetentionEvent> {
         self.client.collection(self.path.clone())
     }
 
@@ -13591,7 +13885,7 @@ impl SecurityRetentionEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13600,14 +13894,14 @@ impl SecurityRetentionEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::RetentionEvent,
-    ) -> graph_core::Request<crate::models::security::RetentionEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::security::RetentionEvent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13617,7 +13911,7 @@ impl SecurityRetentionEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityRetentionEventTypeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13627,7 +13921,7 @@ impl SecurityRetentionEventTypeBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityRetentionEventTypeBuilder {
         SecurityRetentionEventTypeBuilder {
@@ -13642,7 +13936,9 @@ impl SecurityRetentionEventTypeBuilder {
     }
 
     /// Reads this `retentionEventType` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::RetentionEventType> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::RetentionEventType> {
         self.client.entity(self.path.clone())
     }
 
@@ -13651,14 +13947,14 @@ impl SecurityRetentionEventTypeBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::RetentionEventType,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `retentionEventType` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -13668,7 +13964,7 @@ impl SecurityRetentionEventTypeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityRetentionEventTypeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13678,7 +13974,7 @@ impl SecurityRetentionEventTypeCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityRetentionEventTypeCollectionBuilder {
         SecurityRetentionEventTypeCollectionBuilder {
@@ -13695,7 +13991,7 @@ impl SecurityRetentionEventTypeCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::RetentionEventType> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::RetentionEventType> {
         self.client.collection(self.path.clone())
     }
 
@@ -13706,7 +14002,7 @@ impl SecurityRetentionEventTypeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13715,14 +14011,14 @@ impl SecurityRetentionEventTypeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::RetentionEventType,
-    ) -> graph_core::Request<crate::models::security::RetentionEventType> {
+    ) -> msgraph_typed_core::Request<crate::models::security::RetentionEventType> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13732,7 +14028,7 @@ impl SecurityRetentionEventTypeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityRetentionLabelBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13742,7 +14038,7 @@ impl SecurityRetentionLabelBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityRetentionLabelBuilder {
         SecurityRetentionLabelBuilder {
@@ -13757,7 +14053,9 @@ impl SecurityRetentionLabelBuilder {
     }
 
     /// Reads this `retentionLabel` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::RetentionLabel> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::RetentionLabel> {
         self.client.entity(self.path.clone())
     }
 
@@ -13766,14 +14064,14 @@ impl SecurityRetentionLabelBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::RetentionLabel,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `retentionLabel` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -13809,7 +14107,7 @@ impl SecurityRetentionLabelBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityRetentionLabelCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13819,7 +14117,7 @@ impl SecurityRetentionLabelCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityRetentionLabelCollectionBuilder {
         SecurityRetentionLabelCollectionBuilder {
@@ -13834,7 +14132,9 @@ impl SecurityRetentionLabelCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::RetentionLabel> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::RetentionLabel> {
         self.client.collection(self.path.clone())
     }
 
@@ -13845,7 +14145,7 @@ impl SecurityRetentionLabelCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13854,14 +14154,14 @@ impl SecurityRetentionLabelCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::RetentionLabel,
-    ) -> graph_core::Request<crate::models::security::RetentionLabel> {
+    ) -> msgraph_typed_core::Request<crate::models::security::RetentionLabel> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -13871,7 +14171,7 @@ impl SecurityRetentionLabelCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySearchBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13880,7 +14180,10 @@ impl SecuritySearchBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecuritySearchBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecuritySearchBuilder {
         SecuritySearchBuilder {
             client,
             path: path.into(),
@@ -13893,7 +14196,7 @@ impl SecuritySearchBuilder {
     }
 
     /// Reads this `search` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::AnySearch> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::AnySearch> {
         self.client.entity(self.path.clone())
     }
 
@@ -13902,14 +14205,14 @@ impl SecuritySearchBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::Search,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `search` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -13919,7 +14222,7 @@ impl SecuritySearchBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySearchCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -13929,7 +14232,7 @@ impl SecuritySearchCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecuritySearchCollectionBuilder {
         SecuritySearchCollectionBuilder {
@@ -13944,7 +14247,9 @@ impl SecuritySearchCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::AnySearch> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::AnySearch> {
         self.client.collection(self.path.clone())
     }
 
@@ -13955,7 +14260,7 @@ impl SecuritySearchCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -13964,14 +14269,14 @@ impl SecuritySearchCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::Search,
-    ) -> graph_core::Request<crate::models::security::AnySearch> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AnySearch> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -14004,7 +14309,7 @@ impl SecuritySearchCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySensorBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14013,7 +14318,10 @@ impl SecuritySensorBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecuritySensorBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecuritySensorBuilder {
         SecuritySensorBuilder {
             client,
             path: path.into(),
@@ -14026,7 +14334,7 @@ impl SecuritySensorBuilder {
     }
 
     /// Reads this `sensor` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::Sensor> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::Sensor> {
         self.client.entity(self.path.clone())
     }
 
@@ -14035,14 +14343,14 @@ impl SecuritySensorBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::Sensor,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sensor` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -14060,7 +14368,7 @@ impl SecuritySensorBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySensorCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14070,7 +14378,7 @@ impl SecuritySensorCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecuritySensorCollectionBuilder {
         SecuritySensorCollectionBuilder {
@@ -14085,7 +14393,7 @@ impl SecuritySensorCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::Sensor> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::security::Sensor> {
         self.client.collection(self.path.clone())
     }
 
@@ -14096,7 +14404,7 @@ impl SecuritySensorCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14105,21 +14413,21 @@ impl SecuritySensorCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::Sensor,
-    ) -> graph_core::Request<crate::models::security::Sensor> {
+    ) -> msgraph_typed_core::Request<crate::models::security::Sensor> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `regenerateDeploymentAccessKey` action (`POST .../microsoft.graph.security.regenerateDeploymentAccessKey`).
     pub fn regenerate_deployment_access_key(
         &self,
-    ) -> graph_core::Request<crate::models::security::DeploymentAccessKeyType> {
+    ) -> msgraph_typed_core::Request<crate::models::security::DeploymentAccessKeyType> {
         self.client.request(
             http::Method::POST,
             format!(
@@ -14132,7 +14440,7 @@ impl SecuritySensorCollectionBuilder {
     /// Calls the `getDeploymentAccessKey` function (`GET .../microsoft.graph.security.getDeploymentAccessKey`).
     pub fn get_deployment_access_key(
         &self,
-    ) -> graph_core::Request<crate::models::security::DeploymentAccessKeyType> {
+    ) -> msgraph_typed_core::Request<crate::models::security::DeploymentAccessKeyType> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -14145,7 +14453,7 @@ impl SecuritySensorCollectionBuilder {
     /// Calls the `getDeploymentPackageUri` function (`GET .../microsoft.graph.security.getDeploymentPackageUri`).
     pub fn get_deployment_package_uri(
         &self,
-    ) -> graph_core::Request<crate::models::security::SensorDeploymentPackage> {
+    ) -> msgraph_typed_core::Request<crate::models::security::SensorDeploymentPackage> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -14161,7 +14469,7 @@ impl SecuritySensorCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySensorCandidateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14171,7 +14479,7 @@ impl SecuritySensorCandidateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecuritySensorCandidateBuilder {
         SecuritySensorCandidateBuilder {
@@ -14186,7 +14494,9 @@ impl SecuritySensorCandidateBuilder {
     }
 
     /// Reads this `sensorCandidate` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::SensorCandidate> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::SensorCandidate> {
         self.client.entity(self.path.clone())
     }
 
@@ -14195,14 +14505,14 @@ impl SecuritySensorCandidateBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::SensorCandidate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sensorCandidate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -14212,7 +14522,7 @@ impl SecuritySensorCandidateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySensorCandidateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14222,7 +14532,7 @@ impl SecuritySensorCandidateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecuritySensorCandidateCollectionBuilder {
         SecuritySensorCandidateCollectionBuilder {
@@ -14237,7 +14547,9 @@ impl SecuritySensorCandidateCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::SensorCandidate> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::SensorCandidate> {
         self.client.collection(self.path.clone())
     }
 
@@ -14248,7 +14560,7 @@ impl SecuritySensorCandidateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14257,14 +14569,14 @@ impl SecuritySensorCandidateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::SensorCandidate,
-    ) -> graph_core::Request<crate::models::security::SensorCandidate> {
+    ) -> msgraph_typed_core::Request<crate::models::security::SensorCandidate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -14272,7 +14584,7 @@ impl SecuritySensorCandidateCollectionBuilder {
     pub fn activate(
         &self,
         body: &crate::models::security::SecuritySensorCandidateCollectionActivateBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -14287,7 +14599,7 @@ impl SecuritySensorCandidateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySensorCandidateActivationConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14297,7 +14609,7 @@ impl SecuritySensorCandidateActivationConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecuritySensorCandidateActivationConfigurationBuilder {
         SecuritySensorCandidateActivationConfigurationBuilder {
@@ -14314,8 +14626,9 @@ impl SecuritySensorCandidateActivationConfigurationBuilder {
     /// Reads this `sensorCandidateActivationConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::SensorCandidateActivationConfiguration>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::security::SensorCandidateActivationConfiguration,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -14324,14 +14637,14 @@ impl SecuritySensorCandidateActivationConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::SensorCandidateActivationConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sensorCandidateActivationConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -14341,7 +14654,7 @@ impl SecuritySensorCandidateActivationConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySensorCandidateActivationConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14351,7 +14664,7 @@ impl SecuritySensorCandidateActivationConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecuritySensorCandidateActivationConfigurationCollectionBuilder {
         SecuritySensorCandidateActivationConfigurationCollectionBuilder {
@@ -14368,7 +14681,7 @@ impl SecuritySensorCandidateActivationConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::security::SensorCandidateActivationConfiguration,
     > {
         self.client.collection(self.path.clone())
@@ -14384,7 +14697,7 @@ impl SecuritySensorCandidateActivationConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14393,14 +14706,15 @@ impl SecuritySensorCandidateActivationConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::SensorCandidateActivationConfiguration,
-    ) -> graph_core::Request<crate::models::security::SensorCandidateActivationConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::security::SensorCandidateActivationConfiguration>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -14410,7 +14724,7 @@ impl SecuritySensorCandidateActivationConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySettingsContainerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14420,7 +14734,7 @@ impl SecuritySettingsContainerBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecuritySettingsContainerBuilder {
         SecuritySettingsContainerBuilder {
@@ -14435,7 +14749,9 @@ impl SecuritySettingsContainerBuilder {
     }
 
     /// Reads this `settingsContainer` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::SettingsContainer> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::SettingsContainer> {
         self.client.entity(self.path.clone())
     }
 
@@ -14444,14 +14760,14 @@ impl SecuritySettingsContainerBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::SettingsContainer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `settingsContainer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -14471,7 +14787,7 @@ impl SecuritySettingsContainerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySettingsContainerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14481,7 +14797,7 @@ impl SecuritySettingsContainerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecuritySettingsContainerCollectionBuilder {
         SecuritySettingsContainerCollectionBuilder {
@@ -14498,7 +14814,7 @@ impl SecuritySettingsContainerCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::SettingsContainer> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::SettingsContainer> {
         self.client.collection(self.path.clone())
     }
 
@@ -14509,7 +14825,7 @@ impl SecuritySettingsContainerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14518,14 +14834,14 @@ impl SecuritySettingsContainerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::SettingsContainer,
-    ) -> graph_core::Request<crate::models::security::SettingsContainer> {
+    ) -> msgraph_typed_core::Request<crate::models::security::SettingsContainer> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -14535,7 +14851,7 @@ impl SecuritySettingsContainerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySiteSourceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14544,7 +14860,10 @@ impl SecuritySiteSourceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecuritySiteSourceBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecuritySiteSourceBuilder {
         SecuritySiteSourceBuilder {
             client,
             path: path.into(),
@@ -14557,7 +14876,7 @@ impl SecuritySiteSourceBuilder {
     }
 
     /// Reads this `siteSource` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::SiteSource> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::SiteSource> {
         self.client.entity(self.path.clone())
     }
 
@@ -14566,14 +14885,14 @@ impl SecuritySiteSourceBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::SiteSource,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `siteSource` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -14589,7 +14908,7 @@ impl SecuritySiteSourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySiteSourceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14599,7 +14918,7 @@ impl SecuritySiteSourceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecuritySiteSourceCollectionBuilder {
         SecuritySiteSourceCollectionBuilder {
@@ -14614,7 +14933,9 @@ impl SecuritySiteSourceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::SiteSource> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::SiteSource> {
         self.client.collection(self.path.clone())
     }
 
@@ -14625,7 +14946,7 @@ impl SecuritySiteSourceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14634,14 +14955,14 @@ impl SecuritySiteSourceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::SiteSource,
-    ) -> graph_core::Request<crate::models::security::SiteSource> {
+    ) -> msgraph_typed_core::Request<crate::models::security::SiteSource> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -14651,7 +14972,7 @@ impl SecuritySiteSourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySslCertificateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14661,7 +14982,7 @@ impl SecuritySslCertificateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecuritySslCertificateBuilder {
         SecuritySslCertificateBuilder {
@@ -14676,7 +14997,9 @@ impl SecuritySslCertificateBuilder {
     }
 
     /// Reads this `sslCertificate` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::SslCertificate> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::SslCertificate> {
         self.client.entity(self.path.clone())
     }
 
@@ -14685,14 +15008,14 @@ impl SecuritySslCertificateBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::SslCertificate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sslCertificate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -14710,7 +15033,7 @@ impl SecuritySslCertificateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySslCertificateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14720,7 +15043,7 @@ impl SecuritySslCertificateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecuritySslCertificateCollectionBuilder {
         SecuritySslCertificateCollectionBuilder {
@@ -14735,7 +15058,9 @@ impl SecuritySslCertificateCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::SslCertificate> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::SslCertificate> {
         self.client.collection(self.path.clone())
     }
 
@@ -14746,7 +15071,7 @@ impl SecuritySslCertificateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14755,14 +15080,14 @@ impl SecuritySslCertificateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::SslCertificate,
-    ) -> graph_core::Request<crate::models::security::SslCertificate> {
+    ) -> msgraph_typed_core::Request<crate::models::security::SslCertificate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -14772,7 +15097,7 @@ impl SecuritySslCertificateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySubcategoryTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14782,7 +15107,7 @@ impl SecuritySubcategoryTemplateBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecuritySubcategoryTemplateBuilder {
         SecuritySubcategoryTemplateBuilder {
@@ -14797,7 +15122,9 @@ impl SecuritySubcategoryTemplateBuilder {
     }
 
     /// Reads this `subcategoryTemplate` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::SubcategoryTemplate> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::SubcategoryTemplate> {
         self.client.entity(self.path.clone())
     }
 
@@ -14806,14 +15133,14 @@ impl SecuritySubcategoryTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::SubcategoryTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `subcategoryTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -14823,7 +15150,7 @@ impl SecuritySubcategoryTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySubcategoryTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14833,7 +15160,7 @@ impl SecuritySubcategoryTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecuritySubcategoryTemplateCollectionBuilder {
         SecuritySubcategoryTemplateCollectionBuilder {
@@ -14850,7 +15177,7 @@ impl SecuritySubcategoryTemplateCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::SubcategoryTemplate> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::SubcategoryTemplate> {
         self.client.collection(self.path.clone())
     }
 
@@ -14861,7 +15188,7 @@ impl SecuritySubcategoryTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14870,14 +15197,14 @@ impl SecuritySubcategoryTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::SubcategoryTemplate,
-    ) -> graph_core::Request<crate::models::security::SubcategoryTemplate> {
+    ) -> msgraph_typed_core::Request<crate::models::security::SubcategoryTemplate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -14887,7 +15214,7 @@ impl SecuritySubcategoryTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySubdomainBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14896,7 +15223,10 @@ impl SecuritySubdomainBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecuritySubdomainBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecuritySubdomainBuilder {
         SecuritySubdomainBuilder {
             client,
             path: path.into(),
@@ -14909,7 +15239,7 @@ impl SecuritySubdomainBuilder {
     }
 
     /// Reads this `subdomain` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::Subdomain> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::Subdomain> {
         self.client.entity(self.path.clone())
     }
 
@@ -14918,14 +15248,14 @@ impl SecuritySubdomainBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::Subdomain,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `subdomain` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -14943,7 +15273,7 @@ impl SecuritySubdomainBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecuritySubdomainCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -14953,7 +15283,7 @@ impl SecuritySubdomainCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecuritySubdomainCollectionBuilder {
         SecuritySubdomainCollectionBuilder {
@@ -14968,7 +15298,9 @@ impl SecuritySubdomainCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::Subdomain> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::Subdomain> {
         self.client.collection(self.path.clone())
     }
 
@@ -14979,7 +15311,7 @@ impl SecuritySubdomainCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -14988,14 +15320,14 @@ impl SecuritySubdomainCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::Subdomain,
-    ) -> graph_core::Request<crate::models::security::Subdomain> {
+    ) -> msgraph_typed_core::Request<crate::models::security::Subdomain> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -15005,7 +15337,7 @@ impl SecuritySubdomainCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityTagBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15014,7 +15346,7 @@ impl SecurityTagBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityTagBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> SecurityTagBuilder {
         SecurityTagBuilder {
             client,
             path: path.into(),
@@ -15027,7 +15359,7 @@ impl SecurityTagBuilder {
     }
 
     /// Reads this `tag` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::AnyTag> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::AnyTag> {
         self.client.entity(self.path.clone())
     }
 
@@ -15036,14 +15368,14 @@ impl SecurityTagBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::Tag,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `tag` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -15053,7 +15385,7 @@ impl SecurityTagBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityTagCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15063,7 +15395,7 @@ impl SecurityTagCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityTagCollectionBuilder {
         SecurityTagCollectionBuilder {
@@ -15078,7 +15410,7 @@ impl SecurityTagCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::AnyTag> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::security::AnyTag> {
         self.client.collection(self.path.clone())
     }
 
@@ -15089,7 +15421,7 @@ impl SecurityTagCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15098,14 +15430,14 @@ impl SecurityTagCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::Tag,
-    ) -> graph_core::Request<crate::models::security::AnyTag> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AnyTag> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -15125,7 +15457,7 @@ impl SecurityTagCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityThreatIntelligenceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15135,7 +15467,7 @@ impl SecurityThreatIntelligenceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityThreatIntelligenceBuilder {
         SecurityThreatIntelligenceBuilder {
@@ -15150,7 +15482,9 @@ impl SecurityThreatIntelligenceBuilder {
     }
 
     /// Reads this `threatIntelligence` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::ThreatIntelligence> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::ThreatIntelligence> {
         self.client.entity(self.path.clone())
     }
 
@@ -15159,14 +15493,14 @@ impl SecurityThreatIntelligenceBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::ThreatIntelligence,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `threatIntelligence` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -15320,7 +15654,7 @@ impl SecurityThreatIntelligenceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityThreatIntelligenceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15330,7 +15664,7 @@ impl SecurityThreatIntelligenceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityThreatIntelligenceCollectionBuilder {
         SecurityThreatIntelligenceCollectionBuilder {
@@ -15347,7 +15681,7 @@ impl SecurityThreatIntelligenceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::ThreatIntelligence> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::ThreatIntelligence> {
         self.client.collection(self.path.clone())
     }
 
@@ -15358,7 +15692,7 @@ impl SecurityThreatIntelligenceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15367,14 +15701,14 @@ impl SecurityThreatIntelligenceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::ThreatIntelligence,
-    ) -> graph_core::Request<crate::models::security::ThreatIntelligence> {
+    ) -> msgraph_typed_core::Request<crate::models::security::ThreatIntelligence> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -15384,7 +15718,7 @@ impl SecurityThreatIntelligenceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityTriggersRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15393,7 +15727,10 @@ impl SecurityTriggersRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityTriggersRootBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityTriggersRootBuilder {
         SecurityTriggersRootBuilder {
             client,
             path: path.into(),
@@ -15406,7 +15743,7 @@ impl SecurityTriggersRootBuilder {
     }
 
     /// Reads this `triggersRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::TriggersRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::TriggersRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -15415,14 +15752,14 @@ impl SecurityTriggersRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::TriggersRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `triggersRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -15440,7 +15777,7 @@ impl SecurityTriggersRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityTriggersRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15450,7 +15787,7 @@ impl SecurityTriggersRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityTriggersRootCollectionBuilder {
         SecurityTriggersRootCollectionBuilder {
@@ -15465,7 +15802,9 @@ impl SecurityTriggersRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::TriggersRoot> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::TriggersRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -15476,7 +15815,7 @@ impl SecurityTriggersRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15485,14 +15824,14 @@ impl SecurityTriggersRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::TriggersRoot,
-    ) -> graph_core::Request<crate::models::security::TriggersRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::security::TriggersRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -15502,7 +15841,7 @@ impl SecurityTriggersRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityTriggerTypesRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15512,7 +15851,7 @@ impl SecurityTriggerTypesRootBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityTriggerTypesRootBuilder {
         SecurityTriggerTypesRootBuilder {
@@ -15527,7 +15866,9 @@ impl SecurityTriggerTypesRootBuilder {
     }
 
     /// Reads this `triggerTypesRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::TriggerTypesRoot> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::TriggerTypesRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -15536,14 +15877,14 @@ impl SecurityTriggerTypesRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::TriggerTypesRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `triggerTypesRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -15563,7 +15904,7 @@ impl SecurityTriggerTypesRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityTriggerTypesRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15573,7 +15914,7 @@ impl SecurityTriggerTypesRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityTriggerTypesRootCollectionBuilder {
         SecurityTriggerTypesRootCollectionBuilder {
@@ -15588,7 +15929,9 @@ impl SecurityTriggerTypesRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::TriggerTypesRoot> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::TriggerTypesRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -15599,7 +15942,7 @@ impl SecurityTriggerTypesRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15608,14 +15951,14 @@ impl SecurityTriggerTypesRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::TriggerTypesRoot,
-    ) -> graph_core::Request<crate::models::security::TriggerTypesRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::security::TriggerTypesRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -15625,7 +15968,7 @@ impl SecurityTriggerTypesRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityUnclassifiedArtifactBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15635,7 +15978,7 @@ impl SecurityUnclassifiedArtifactBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityUnclassifiedArtifactBuilder {
         SecurityUnclassifiedArtifactBuilder {
@@ -15650,7 +15993,9 @@ impl SecurityUnclassifiedArtifactBuilder {
     }
 
     /// Reads this `unclassifiedArtifact` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::UnclassifiedArtifact> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::UnclassifiedArtifact> {
         self.client.entity(self.path.clone())
     }
 
@@ -15659,14 +16004,14 @@ impl SecurityUnclassifiedArtifactBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::UnclassifiedArtifact,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unclassifiedArtifact` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -15676,7 +16021,7 @@ impl SecurityUnclassifiedArtifactBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityUnclassifiedArtifactCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15686,7 +16031,7 @@ impl SecurityUnclassifiedArtifactCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityUnclassifiedArtifactCollectionBuilder {
         SecurityUnclassifiedArtifactCollectionBuilder {
@@ -15703,7 +16048,7 @@ impl SecurityUnclassifiedArtifactCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::UnclassifiedArtifact> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::UnclassifiedArtifact> {
         self.client.collection(self.path.clone())
     }
 
@@ -15714,7 +16059,7 @@ impl SecurityUnclassifiedArtifactCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15723,14 +16068,14 @@ impl SecurityUnclassifiedArtifactCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::UnclassifiedArtifact,
-    ) -> graph_core::Request<crate::models::security::UnclassifiedArtifact> {
+    ) -> msgraph_typed_core::Request<crate::models::security::UnclassifiedArtifact> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -15740,7 +16085,7 @@ impl SecurityUnclassifiedArtifactCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityUnifiedGroupSourceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15750,7 +16095,7 @@ impl SecurityUnifiedGroupSourceBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityUnifiedGroupSourceBuilder {
         SecurityUnifiedGroupSourceBuilder {
@@ -15765,7 +16110,9 @@ impl SecurityUnifiedGroupSourceBuilder {
     }
 
     /// Reads this `unifiedGroupSource` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::UnifiedGroupSource> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::UnifiedGroupSource> {
         self.client.entity(self.path.clone())
     }
 
@@ -15774,14 +16121,14 @@ impl SecurityUnifiedGroupSourceBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::UnifiedGroupSource,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedGroupSource` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -15797,7 +16144,7 @@ impl SecurityUnifiedGroupSourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityUnifiedGroupSourceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15807,7 +16154,7 @@ impl SecurityUnifiedGroupSourceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityUnifiedGroupSourceCollectionBuilder {
         SecurityUnifiedGroupSourceCollectionBuilder {
@@ -15824,7 +16171,7 @@ impl SecurityUnifiedGroupSourceCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::UnifiedGroupSource> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::UnifiedGroupSource> {
         self.client.collection(self.path.clone())
     }
 
@@ -15835,7 +16182,7 @@ impl SecurityUnifiedGroupSourceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15844,14 +16191,14 @@ impl SecurityUnifiedGroupSourceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::UnifiedGroupSource,
-    ) -> graph_core::Request<crate::models::security::UnifiedGroupSource> {
+    ) -> msgraph_typed_core::Request<crate::models::security::UnifiedGroupSource> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -15861,7 +16208,7 @@ impl SecurityUnifiedGroupSourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityUserBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15870,7 +16217,7 @@ impl SecurityUserBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityUserBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> SecurityUserBuilder {
         SecurityUserBuilder {
             client,
             path: path.into(),
@@ -15883,7 +16230,7 @@ impl SecurityUserBuilder {
     }
 
     /// Reads this `user` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::User> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::User> {
         self.client.entity(self.path.clone())
     }
 
@@ -15892,14 +16239,14 @@ impl SecurityUserBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::User,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `user` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -15907,7 +16254,7 @@ impl SecurityUserBuilder {
     pub fn invoke_action(
         &self,
         body: &crate::models::security::SecurityIdentityAccountsInvokeActionBody,
-    ) -> graph_core::Request<crate::models::security::InvokeActionResult> {
+    ) -> msgraph_typed_core::Request<crate::models::security::InvokeActionResult> {
         self.client
             .request(
                 http::Method::POST,
@@ -15922,7 +16269,7 @@ impl SecurityUserBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityUserCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15932,7 +16279,7 @@ impl SecurityUserCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityUserCollectionBuilder {
         SecurityUserCollectionBuilder {
@@ -15947,7 +16294,7 @@ impl SecurityUserCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::User> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::security::User> {
         self.client.collection(self.path.clone())
     }
 
@@ -15958,7 +16305,7 @@ impl SecurityUserCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -15967,14 +16314,14 @@ impl SecurityUserCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::User,
-    ) -> graph_core::Request<crate::models::security::User> {
+    ) -> msgraph_typed_core::Request<crate::models::security::User> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -15984,7 +16331,7 @@ impl SecurityUserCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityUserSourceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15993,7 +16340,10 @@ impl SecurityUserSourceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityUserSourceBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityUserSourceBuilder {
         SecurityUserSourceBuilder {
             client,
             path: path.into(),
@@ -16006,7 +16356,7 @@ impl SecurityUserSourceBuilder {
     }
 
     /// Reads this `userSource` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::UserSource> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::UserSource> {
         self.client.entity(self.path.clone())
     }
 
@@ -16015,14 +16365,14 @@ impl SecurityUserSourceBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::UserSource,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userSource` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -16032,7 +16382,7 @@ impl SecurityUserSourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityUserSourceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16042,7 +16392,7 @@ impl SecurityUserSourceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityUserSourceCollectionBuilder {
         SecurityUserSourceCollectionBuilder {
@@ -16057,7 +16407,9 @@ impl SecurityUserSourceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::UserSource> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::UserSource> {
         self.client.collection(self.path.clone())
     }
 
@@ -16068,7 +16420,7 @@ impl SecurityUserSourceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16077,14 +16429,14 @@ impl SecurityUserSourceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::UserSource,
-    ) -> graph_core::Request<crate::models::security::UserSource> {
+    ) -> msgraph_typed_core::Request<crate::models::security::UserSource> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -16094,7 +16446,7 @@ impl SecurityUserSourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityVulnerabilityBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16104,7 +16456,7 @@ impl SecurityVulnerabilityBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityVulnerabilityBuilder {
         SecurityVulnerabilityBuilder {
@@ -16119,7 +16471,7 @@ impl SecurityVulnerabilityBuilder {
     }
 
     /// Reads this `vulnerability` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::Vulnerability> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::Vulnerability> {
         self.client.entity(self.path.clone())
     }
 
@@ -16128,14 +16480,14 @@ impl SecurityVulnerabilityBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::Vulnerability,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `vulnerability` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -16161,7 +16513,7 @@ impl SecurityVulnerabilityBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityVulnerabilityCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16171,7 +16523,7 @@ impl SecurityVulnerabilityCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityVulnerabilityCollectionBuilder {
         SecurityVulnerabilityCollectionBuilder {
@@ -16186,7 +16538,9 @@ impl SecurityVulnerabilityCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::Vulnerability> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::Vulnerability> {
         self.client.collection(self.path.clone())
     }
 
@@ -16197,7 +16551,7 @@ impl SecurityVulnerabilityCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16206,14 +16560,14 @@ impl SecurityVulnerabilityCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::Vulnerability,
-    ) -> graph_core::Request<crate::models::security::Vulnerability> {
+    ) -> msgraph_typed_core::Request<crate::models::security::Vulnerability> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -16223,7 +16577,7 @@ impl SecurityVulnerabilityCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityVulnerabilityComponentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16233,7 +16587,7 @@ impl SecurityVulnerabilityComponentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityVulnerabilityComponentBuilder {
         SecurityVulnerabilityComponentBuilder {
@@ -16250,7 +16604,7 @@ impl SecurityVulnerabilityComponentBuilder {
     /// Reads this `vulnerabilityComponent` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::security::VulnerabilityComponent> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::VulnerabilityComponent> {
         self.client.entity(self.path.clone())
     }
 
@@ -16259,14 +16613,14 @@ impl SecurityVulnerabilityComponentBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::VulnerabilityComponent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `vulnerabilityComponent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -16276,7 +16630,7 @@ impl SecurityVulnerabilityComponentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityVulnerabilityComponentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16286,7 +16640,7 @@ impl SecurityVulnerabilityComponentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityVulnerabilityComponentCollectionBuilder {
         SecurityVulnerabilityComponentCollectionBuilder {
@@ -16303,7 +16657,8 @@ impl SecurityVulnerabilityComponentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::VulnerabilityComponent> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::VulnerabilityComponent>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -16314,7 +16669,7 @@ impl SecurityVulnerabilityComponentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16323,14 +16678,14 @@ impl SecurityVulnerabilityComponentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::VulnerabilityComponent,
-    ) -> graph_core::Request<crate::models::security::VulnerabilityComponent> {
+    ) -> msgraph_typed_core::Request<crate::models::security::VulnerabilityComponent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -16340,7 +16695,7 @@ impl SecurityVulnerabilityComponentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityWhoisBaseRecordBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16350,7 +16705,7 @@ impl SecurityWhoisBaseRecordBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityWhoisBaseRecordBuilder {
         SecurityWhoisBaseRecordBuilder {
@@ -16365,7 +16720,9 @@ impl SecurityWhoisBaseRecordBuilder {
     }
 
     /// Reads this `whoisBaseRecord` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::AnyWhoisBaseRecord> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::AnyWhoisBaseRecord> {
         self.client.entity(self.path.clone())
     }
 
@@ -16374,14 +16731,14 @@ impl SecurityWhoisBaseRecordBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::WhoisBaseRecord,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `whoisBaseRecord` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -16399,7 +16756,7 @@ impl SecurityWhoisBaseRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityWhoisBaseRecordCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16409,7 +16766,7 @@ impl SecurityWhoisBaseRecordCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityWhoisBaseRecordCollectionBuilder {
         SecurityWhoisBaseRecordCollectionBuilder {
@@ -16426,7 +16783,7 @@ impl SecurityWhoisBaseRecordCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::AnyWhoisBaseRecord> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::AnyWhoisBaseRecord> {
         self.client.collection(self.path.clone())
     }
 
@@ -16437,7 +16794,7 @@ impl SecurityWhoisBaseRecordCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16446,14 +16803,14 @@ impl SecurityWhoisBaseRecordCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::WhoisBaseRecord,
-    ) -> graph_core::Request<crate::models::security::AnyWhoisBaseRecord> {
+    ) -> msgraph_typed_core::Request<crate::models::security::AnyWhoisBaseRecord> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -16481,7 +16838,7 @@ impl SecurityWhoisBaseRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityWhoisHistoryRecordBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16491,7 +16848,7 @@ impl SecurityWhoisHistoryRecordBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityWhoisHistoryRecordBuilder {
         SecurityWhoisHistoryRecordBuilder {
@@ -16506,7 +16863,9 @@ impl SecurityWhoisHistoryRecordBuilder {
     }
 
     /// Reads this `whoisHistoryRecord` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::WhoisHistoryRecord> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::security::WhoisHistoryRecord> {
         self.client.entity(self.path.clone())
     }
 
@@ -16515,14 +16874,14 @@ impl SecurityWhoisHistoryRecordBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::WhoisHistoryRecord,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `whoisHistoryRecord` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -16540,7 +16899,7 @@ impl SecurityWhoisHistoryRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityWhoisHistoryRecordCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16550,7 +16909,7 @@ impl SecurityWhoisHistoryRecordCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityWhoisHistoryRecordCollectionBuilder {
         SecurityWhoisHistoryRecordCollectionBuilder {
@@ -16567,7 +16926,7 @@ impl SecurityWhoisHistoryRecordCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::security::WhoisHistoryRecord> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::WhoisHistoryRecord> {
         self.client.collection(self.path.clone())
     }
 
@@ -16578,7 +16937,7 @@ impl SecurityWhoisHistoryRecordCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16587,14 +16946,14 @@ impl SecurityWhoisHistoryRecordCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::WhoisHistoryRecord,
-    ) -> graph_core::Request<crate::models::security::WhoisHistoryRecord> {
+    ) -> msgraph_typed_core::Request<crate::models::security::WhoisHistoryRecord> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -16604,7 +16963,7 @@ impl SecurityWhoisHistoryRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityWhoisRecordBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16613,7 +16972,10 @@ impl SecurityWhoisRecordBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SecurityWhoisRecordBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SecurityWhoisRecordBuilder {
         SecurityWhoisRecordBuilder {
             client,
             path: path.into(),
@@ -16626,7 +16988,7 @@ impl SecurityWhoisRecordBuilder {
     }
 
     /// Reads this `whoisRecord` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::security::WhoisRecord> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::security::WhoisRecord> {
         self.client.entity(self.path.clone())
     }
 
@@ -16635,14 +16997,14 @@ impl SecurityWhoisRecordBuilder {
     pub fn update(
         &self,
         body: &crate::models::security::WhoisRecord,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `whoisRecord` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -16668,7 +17030,7 @@ impl SecurityWhoisRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SecurityWhoisRecordCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16678,7 +17040,7 @@ impl SecurityWhoisRecordCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SecurityWhoisRecordCollectionBuilder {
         SecurityWhoisRecordCollectionBuilder {
@@ -16693,7 +17055,9 @@ impl SecurityWhoisRecordCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::security::WhoisRecord> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::security::WhoisRecord> {
         self.client.collection(self.path.clone())
     }
 
@@ -16704,7 +17068,7 @@ impl SecurityWhoisRecordCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -16713,14 +17077,14 @@ impl SecurityWhoisRecordCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::security::WhoisRecord,
-    ) -> graph_core::Request<crate::models::security::WhoisRecord> {
+    ) -> msgraph_typed_core::Request<crate::models::security::WhoisRecord> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BaseSitePageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,7 @@ impl BaseSitePageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BaseSitePageBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> BaseSitePageBuilder {
         BaseSitePageBuilder {
             client,
             path: path.into(),
@@ -28,7 +28,7 @@ impl BaseSitePageBuilder {
     }
 
     /// Reads this `baseSitePage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyBaseSitePage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyBaseSitePage> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +37,14 @@ impl BaseSitePageBuilder {
     pub fn update(
         &self,
         body: &crate::models::BaseSitePage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `baseSitePage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -72,7 +72,7 @@ impl BaseSitePageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BaseSitePageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -82,7 +82,7 @@ impl BaseSitePageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BaseSitePageCollectionBuilder {
         BaseSitePageCollectionBuilder {
@@ -97,7 +97,7 @@ impl BaseSitePageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyBaseSitePage> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyBaseSitePage> {
         self.client.collection(self.path.clone())
     }
 
@@ -108,7 +108,7 @@ impl BaseSitePageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -117,14 +117,14 @@ impl BaseSitePageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BaseSitePage,
-    ) -> graph_core::Request<crate::models::AnyBaseSitePage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyBaseSitePage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -142,7 +142,7 @@ impl BaseSitePageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CanvasLayoutBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -151,7 +151,7 @@ impl CanvasLayoutBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> CanvasLayoutBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> CanvasLayoutBuilder {
         CanvasLayoutBuilder {
             client,
             path: path.into(),
@@ -164,7 +164,7 @@ impl CanvasLayoutBuilder {
     }
 
     /// Reads this `canvasLayout` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::CanvasLayout> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::CanvasLayout> {
         self.client.entity(self.path.clone())
     }
 
@@ -173,14 +173,14 @@ impl CanvasLayoutBuilder {
     pub fn update(
         &self,
         body: &crate::models::CanvasLayout,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `canvasLayout` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -206,7 +206,7 @@ impl CanvasLayoutBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CanvasLayoutCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -216,7 +216,7 @@ impl CanvasLayoutCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> CanvasLayoutCollectionBuilder {
         CanvasLayoutCollectionBuilder {
@@ -231,7 +231,7 @@ impl CanvasLayoutCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::CanvasLayout> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::CanvasLayout> {
         self.client.collection(self.path.clone())
     }
 
@@ -242,7 +242,7 @@ impl CanvasLayoutCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -251,14 +251,14 @@ impl CanvasLayoutCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::CanvasLayout,
-    ) -> graph_core::Request<crate::models::CanvasLayout> {
+    ) -> msgraph_typed_core::Request<crate::models::CanvasLayout> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -268,7 +268,7 @@ impl CanvasLayoutCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ColumnDefinitionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -277,7 +277,10 @@ impl ColumnDefinitionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ColumnDefinitionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ColumnDefinitionBuilder {
         ColumnDefinitionBuilder {
             client,
             path: path.into(),
@@ -290,7 +293,7 @@ impl ColumnDefinitionBuilder {
     }
 
     /// Reads this `columnDefinition` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ColumnDefinition> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ColumnDefinition> {
         self.client.entity(self.path.clone())
     }
 
@@ -299,14 +302,14 @@ impl ColumnDefinitionBuilder {
     pub fn update(
         &self,
         body: &crate::models::ColumnDefinition,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `columnDefinition` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -324,7 +327,7 @@ impl ColumnDefinitionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ColumnDefinitionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -334,7 +337,7 @@ impl ColumnDefinitionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ColumnDefinitionCollectionBuilder {
         ColumnDefinitionCollectionBuilder {
@@ -349,7 +352,7 @@ impl ColumnDefinitionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ColumnDefinition> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ColumnDefinition> {
         self.client.collection(self.path.clone())
     }
 
@@ -360,7 +363,7 @@ impl ColumnDefinitionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -369,14 +372,14 @@ impl ColumnDefinitionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ColumnDefinition,
-    ) -> graph_core::Request<crate::models::ColumnDefinition> {
+    ) -> msgraph_typed_core::Request<crate::models::ColumnDefinition> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -386,7 +389,7 @@ impl ColumnDefinitionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ColumnLinkBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -395,7 +398,7 @@ impl ColumnLinkBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ColumnLinkBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ColumnLinkBuilder {
         ColumnLinkBuilder {
             client,
             path: path.into(),
@@ -408,7 +411,7 @@ impl ColumnLinkBuilder {
     }
 
     /// Reads this `columnLink` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ColumnLink> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ColumnLink> {
         self.client.entity(self.path.clone())
     }
 
@@ -417,14 +420,14 @@ impl ColumnLinkBuilder {
     pub fn update(
         &self,
         body: &crate::models::ColumnLink,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `columnLink` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -434,7 +437,7 @@ impl ColumnLinkBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ColumnLinkCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -443,7 +446,10 @@ impl ColumnLinkCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ColumnLinkCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ColumnLinkCollectionBuilder {
         ColumnLinkCollectionBuilder {
             client,
             path: path.into(),
@@ -456,7 +462,7 @@ impl ColumnLinkCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ColumnLink> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ColumnLink> {
         self.client.collection(self.path.clone())
     }
 
@@ -467,7 +473,7 @@ impl ColumnLinkCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -476,14 +482,14 @@ impl ColumnLinkCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ColumnLink,
-    ) -> graph_core::Request<crate::models::ColumnLink> {
+    ) -> msgraph_typed_core::Request<crate::models::ColumnLink> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -493,7 +499,7 @@ impl ColumnLinkCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ContentTypeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -502,7 +508,7 @@ impl ContentTypeBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ContentTypeBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ContentTypeBuilder {
         ContentTypeBuilder {
             client,
             path: path.into(),
@@ -515,7 +521,7 @@ impl ContentTypeBuilder {
     }
 
     /// Reads this `contentType` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ContentType> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ContentType> {
         self.client.entity(self.path.clone())
     }
 
@@ -524,14 +530,14 @@ impl ContentTypeBuilder {
     pub fn update(
         &self,
         body: &crate::models::ContentType,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `contentType` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -576,7 +582,7 @@ impl ContentTypeBuilder {
     pub fn associate_with_hub_sites(
         &self,
         body: &crate::models::ContentTypeAssociateWithHubSitesBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -589,7 +595,7 @@ impl ContentTypeBuilder {
     pub fn copy_to_default_content_location(
         &self,
         body: &crate::models::ContentTypeCopyToDefaultContentLocationBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -599,19 +605,19 @@ impl ContentTypeBuilder {
     }
 
     /// Calls the `publish` action (`POST .../publish`).
-    pub fn publish(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn publish(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/publish", self.path))
     }
 
     /// Calls the `unpublish` action (`POST .../unpublish`).
-    pub fn unpublish(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn unpublish(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/unpublish", self.path))
     }
 
     /// Calls the `isPublished` function (`GET .../isPublished`).
-    pub fn is_published(&self) -> graph_core::Request<crate::ODataValue<bool>> {
+    pub fn is_published(&self) -> msgraph_typed_core::Request<crate::ODataValue<bool>> {
         self.client
             .request(http::Method::GET, format!("{}/isPublished", self.path))
     }
@@ -622,7 +628,7 @@ impl ContentTypeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ContentTypeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -632,7 +638,7 @@ impl ContentTypeCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ContentTypeCollectionBuilder {
         ContentTypeCollectionBuilder {
@@ -647,7 +653,7 @@ impl ContentTypeCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ContentType> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ContentType> {
         self.client.collection(self.path.clone())
     }
 
@@ -658,7 +664,7 @@ impl ContentTypeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -667,14 +673,14 @@ impl ContentTypeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ContentType,
-    ) -> graph_core::Request<crate::models::ContentType> {
+    ) -> msgraph_typed_core::Request<crate::models::ContentType> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -682,7 +688,7 @@ impl ContentTypeCollectionBuilder {
     pub fn add_copy(
         &self,
         body: &crate::models::ContentTypeCollectionAddCopyBody,
-    ) -> graph_core::Request<crate::models::ContentType> {
+    ) -> msgraph_typed_core::Request<crate::models::ContentType> {
         self.client
             .request(http::Method::POST, format!("{}/addCopy", self.path))
             .json_body(body)
@@ -692,7 +698,7 @@ impl ContentTypeCollectionBuilder {
     pub fn add_copy_from_content_type_hub(
         &self,
         body: &crate::models::ContentTypeCollectionAddCopyFromContentTypeHubBody,
-    ) -> graph_core::Request<crate::models::ContentType> {
+    ) -> msgraph_typed_core::Request<crate::models::ContentType> {
         self.client
             .request(
                 http::Method::POST,
@@ -704,7 +710,7 @@ impl ContentTypeCollectionBuilder {
     /// Calls the `getCompatibleHubContentTypes` function (`GET .../getCompatibleHubContentTypes`).
     pub fn get_compatible_hub_content_types(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ContentType> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ContentType> {
         self.client
             .collection(format!("{}/getCompatibleHubContentTypes", self.path))
     }
@@ -715,7 +721,7 @@ impl ContentTypeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DocumentSetVersionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -724,7 +730,10 @@ impl DocumentSetVersionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DocumentSetVersionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DocumentSetVersionBuilder {
         DocumentSetVersionBuilder {
             client,
             path: path.into(),
@@ -737,7 +746,7 @@ impl DocumentSetVersionBuilder {
     }
 
     /// Reads this `documentSetVersion` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DocumentSetVersion> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DocumentSetVersion> {
         self.client.entity(self.path.clone())
     }
 
@@ -746,14 +755,14 @@ impl DocumentSetVersionBuilder {
     pub fn update(
         &self,
         body: &crate::models::DocumentSetVersion,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `documentSetVersion` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -766,13 +775,13 @@ impl DocumentSetVersionBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
 
     /// Calls the `restoreVersion` action (`POST .../restoreVersion`).
-    pub fn restore_version(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn restore_version(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/restoreVersion", self.path))
     }
@@ -783,7 +792,7 @@ impl DocumentSetVersionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DocumentSetVersionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -793,7 +802,7 @@ impl DocumentSetVersionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DocumentSetVersionCollectionBuilder {
         DocumentSetVersionCollectionBuilder {
@@ -808,7 +817,7 @@ impl DocumentSetVersionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DocumentSetVersion> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::DocumentSetVersion> {
         self.client.collection(self.path.clone())
     }
 
@@ -819,7 +828,7 @@ impl DocumentSetVersionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -828,14 +837,14 @@ impl DocumentSetVersionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DocumentSetVersion,
-    ) -> graph_core::Request<crate::models::DocumentSetVersion> {
+    ) -> msgraph_typed_core::Request<crate::models::DocumentSetVersion> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -845,7 +854,7 @@ impl DocumentSetVersionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FieldValueSetBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -854,7 +863,10 @@ impl FieldValueSetBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> FieldValueSetBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> FieldValueSetBuilder {
         FieldValueSetBuilder {
             client,
             path: path.into(),
@@ -867,7 +879,7 @@ impl FieldValueSetBuilder {
     }
 
     /// Reads this `fieldValueSet` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::FieldValueSet> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::FieldValueSet> {
         self.client.entity(self.path.clone())
     }
 
@@ -876,14 +888,14 @@ impl FieldValueSetBuilder {
     pub fn update(
         &self,
         body: &crate::models::FieldValueSet,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `fieldValueSet` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -893,7 +905,7 @@ impl FieldValueSetBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FieldValueSetCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -903,7 +915,7 @@ impl FieldValueSetCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FieldValueSetCollectionBuilder {
         FieldValueSetCollectionBuilder {
@@ -918,7 +930,7 @@ impl FieldValueSetCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::FieldValueSet> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::FieldValueSet> {
         self.client.collection(self.path.clone())
     }
 
@@ -929,7 +941,7 @@ impl FieldValueSetCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -938,14 +950,14 @@ impl FieldValueSetCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::FieldValueSet,
-    ) -> graph_core::Request<crate::models::FieldValueSet> {
+    ) -> msgraph_typed_core::Request<crate::models::FieldValueSet> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -955,7 +967,7 @@ impl FieldValueSetCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct HorizontalSectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -964,7 +976,10 @@ impl HorizontalSectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> HorizontalSectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> HorizontalSectionBuilder {
         HorizontalSectionBuilder {
             client,
             path: path.into(),
@@ -977,7 +992,7 @@ impl HorizontalSectionBuilder {
     }
 
     /// Reads this `horizontalSection` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::HorizontalSection> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::HorizontalSection> {
         self.client.entity(self.path.clone())
     }
 
@@ -986,14 +1001,14 @@ impl HorizontalSectionBuilder {
     pub fn update(
         &self,
         body: &crate::models::HorizontalSection,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `horizontalSection` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1011,7 +1026,7 @@ impl HorizontalSectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct HorizontalSectionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1021,7 +1036,7 @@ impl HorizontalSectionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> HorizontalSectionCollectionBuilder {
         HorizontalSectionCollectionBuilder {
@@ -1036,7 +1051,7 @@ impl HorizontalSectionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::HorizontalSection> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::HorizontalSection> {
         self.client.collection(self.path.clone())
     }
 
@@ -1047,7 +1062,7 @@ impl HorizontalSectionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1056,14 +1071,14 @@ impl HorizontalSectionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::HorizontalSection,
-    ) -> graph_core::Request<crate::models::HorizontalSection> {
+    ) -> msgraph_typed_core::Request<crate::models::HorizontalSection> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1073,7 +1088,7 @@ impl HorizontalSectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct HorizontalSectionColumnBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1083,7 +1098,7 @@ impl HorizontalSectionColumnBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> HorizontalSectionColumnBuilder {
         HorizontalSectionColumnBuilder {
@@ -1098,7 +1113,7 @@ impl HorizontalSectionColumnBuilder {
     }
 
     /// Reads this `horizontalSectionColumn` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::HorizontalSectionColumn> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::HorizontalSectionColumn> {
         self.client.entity(self.path.clone())
     }
 
@@ -1107,14 +1122,14 @@ impl HorizontalSectionColumnBuilder {
     pub fn update(
         &self,
         body: &crate::models::HorizontalSectionColumn,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `horizontalSectionColumn` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1132,7 +1147,7 @@ impl HorizontalSectionColumnBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct HorizontalSectionColumnCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1142,7 +1157,7 @@ impl HorizontalSectionColumnCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> HorizontalSectionColumnCollectionBuilder {
         HorizontalSectionColumnCollectionBuilder {
@@ -1157,7 +1172,9 @@ impl HorizontalSectionColumnCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::HorizontalSectionColumn> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::HorizontalSectionColumn> {
         self.client.collection(self.path.clone())
     }
 
@@ -1168,7 +1185,7 @@ impl HorizontalSectionColumnCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1177,14 +1194,14 @@ impl HorizontalSectionColumnCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::HorizontalSectionColumn,
-    ) -> graph_core::Request<crate::models::HorizontalSectionColumn> {
+    ) -> msgraph_typed_core::Request<crate::models::HorizontalSectionColumn> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1194,7 +1211,7 @@ impl HorizontalSectionColumnCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ListBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1203,7 +1220,7 @@ impl ListBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ListBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ListBuilder {
         ListBuilder {
             client,
             path: path.into(),
@@ -1216,20 +1233,23 @@ impl ListBuilder {
     }
 
     /// Reads this `list` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::List> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::List> {
         self.client.entity(self.path.clone())
     }
 
     /// Updates this `list` (`PATCH`): only the fields that are set are sent; a field
     /// set to [`crate::Patch::Null`] is sent as `null` to clear it.
-    pub fn update(&self, body: &crate::models::List) -> graph_core::Request<graph_core::NoContent> {
+    pub fn update(
+        &self,
+        body: &crate::models::List,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `list` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1314,7 +1334,7 @@ impl ListBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ListCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1323,7 +1343,10 @@ impl ListCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ListCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ListCollectionBuilder {
         ListCollectionBuilder {
             client,
             path: path.into(),
@@ -1336,7 +1359,7 @@ impl ListCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::List> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::List> {
         self.client.collection(self.path.clone())
     }
 
@@ -1347,20 +1370,23 @@ impl ListCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::List) -> graph_core::Request<crate::models::List> {
+    pub fn create(
+        &self,
+        body: &crate::models::List,
+    ) -> msgraph_typed_core::Request<crate::models::List> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1370,7 +1396,7 @@ impl ListCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ListItemBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1379,7 +1405,7 @@ impl ListItemBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ListItemBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ListItemBuilder {
         ListItemBuilder {
             client,
             path: path.into(),
@@ -1392,7 +1418,7 @@ impl ListItemBuilder {
     }
 
     /// Reads this `listItem` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ListItem> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ListItem> {
         self.client.entity(self.path.clone())
     }
 
@@ -1401,14 +1427,14 @@ impl ListItemBuilder {
     pub fn update(
         &self,
         body: &crate::models::ListItem,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `listItem` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1486,7 +1512,7 @@ impl ListItemBuilder {
     pub fn create_link(
         &self,
         body: &crate::models::ListItemCreateLinkBody,
-    ) -> graph_core::Request<crate::models::Permission> {
+    ) -> msgraph_typed_core::Request<crate::models::Permission> {
         self.client
             .request(http::Method::POST, format!("{}/createLink", self.path))
             .json_body(body)
@@ -1496,7 +1522,7 @@ impl ListItemBuilder {
     #[cfg(feature = "files")]
     pub fn get_activities_by_interval(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ItemActivityStat> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ItemActivityStat> {
         self.client
             .collection(format!("{}/getActivitiesByInterval", self.path))
     }
@@ -1507,7 +1533,7 @@ impl ListItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ListItemCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1516,7 +1542,10 @@ impl ListItemCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ListItemCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ListItemCollectionBuilder {
         ListItemCollectionBuilder {
             client,
             path: path.into(),
@@ -1529,7 +1558,7 @@ impl ListItemCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ListItem> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ListItem> {
         self.client.collection(self.path.clone())
     }
 
@@ -1540,7 +1569,7 @@ impl ListItemCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1549,19 +1578,19 @@ impl ListItemCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ListItem,
-    ) -> graph_core::Request<crate::models::ListItem> {
+    ) -> msgraph_typed_core::Request<crate::models::ListItem> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::ListItem> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::ListItem> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -1571,7 +1600,7 @@ impl ListItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ListItemVersionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1580,7 +1609,10 @@ impl ListItemVersionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ListItemVersionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ListItemVersionBuilder {
         ListItemVersionBuilder {
             client,
             path: path.into(),
@@ -1593,7 +1625,7 @@ impl ListItemVersionBuilder {
     }
 
     /// Reads this `listItemVersion` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyListItemVersion> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyListItemVersion> {
         self.client.entity(self.path.clone())
     }
 
@@ -1602,14 +1634,14 @@ impl ListItemVersionBuilder {
     pub fn update(
         &self,
         body: &crate::models::ListItemVersion,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `listItemVersion` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1622,7 +1654,7 @@ impl ListItemVersionBuilder {
     }
 
     /// Calls the `restoreVersion` action (`POST .../restoreVersion`).
-    pub fn restore_version(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn restore_version(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/restoreVersion", self.path))
     }
@@ -1633,7 +1665,7 @@ impl ListItemVersionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ListItemVersionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1643,7 +1675,7 @@ impl ListItemVersionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ListItemVersionCollectionBuilder {
         ListItemVersionCollectionBuilder {
@@ -1658,7 +1690,7 @@ impl ListItemVersionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyListItemVersion> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyListItemVersion> {
         self.client.collection(self.path.clone())
     }
 
@@ -1669,7 +1701,7 @@ impl ListItemVersionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1678,14 +1710,14 @@ impl ListItemVersionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ListItemVersion,
-    ) -> graph_core::Request<crate::models::AnyListItemVersion> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyListItemVersion> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1703,7 +1735,7 @@ impl ListItemVersionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RichLongRunningOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1713,7 +1745,7 @@ impl RichLongRunningOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RichLongRunningOperationBuilder {
         RichLongRunningOperationBuilder {
@@ -1728,7 +1760,9 @@ impl RichLongRunningOperationBuilder {
     }
 
     /// Reads this `richLongRunningOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::RichLongRunningOperation> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::RichLongRunningOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -1737,14 +1771,14 @@ impl RichLongRunningOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::RichLongRunningOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `richLongRunningOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1754,7 +1788,7 @@ impl RichLongRunningOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RichLongRunningOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1764,7 +1798,7 @@ impl RichLongRunningOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RichLongRunningOperationCollectionBuilder {
         RichLongRunningOperationCollectionBuilder {
@@ -1779,7 +1813,9 @@ impl RichLongRunningOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::RichLongRunningOperation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::RichLongRunningOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -1790,7 +1826,7 @@ impl RichLongRunningOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1799,14 +1835,14 @@ impl RichLongRunningOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RichLongRunningOperation,
-    ) -> graph_core::Request<crate::models::RichLongRunningOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::RichLongRunningOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1816,7 +1852,7 @@ impl RichLongRunningOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SiteBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1825,7 +1861,7 @@ impl SiteBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SiteBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> SiteBuilder {
         SiteBuilder {
             client,
             path: path.into(),
@@ -1838,20 +1874,23 @@ impl SiteBuilder {
     }
 
     /// Reads this `site` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Site> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Site> {
         self.client.entity(self.path.clone())
     }
 
     /// Updates this `site` (`PATCH`): only the fields that are set are sent; a field
     /// set to [`crate::Patch::Null`] is sent as `null` to clear it.
-    pub fn update(&self, body: &crate::models::Site) -> graph_core::Request<graph_core::NoContent> {
+    pub fn update(
+        &self,
+        body: &crate::models::Site,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `site` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1996,7 +2035,7 @@ impl SiteBuilder {
     #[cfg(feature = "files")]
     pub fn get_activities_by_interval(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ItemActivityStat> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ItemActivityStat> {
         self.client
             .collection(format!("{}/getActivitiesByInterval", self.path))
     }
@@ -2005,7 +2044,7 @@ impl SiteBuilder {
     pub fn get_applicable_content_types_for_list(
         &self,
         list_id: &str,
-    ) -> graph_core::CollectionRequest<crate::models::ContentType> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ContentType> {
         self.client.collection(format!(
             "{}/getApplicableContentTypesForList(listId={})",
             self.path,
@@ -2014,7 +2053,7 @@ impl SiteBuilder {
     }
 
     /// Calls the `getByPath` function (`GET .../getByPath`).
-    pub fn get_by_path(&self, path: &str) -> graph_core::Request<crate::models::Site> {
+    pub fn get_by_path(&self, path: &str) -> msgraph_typed_core::Request<crate::models::Site> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -2031,7 +2070,7 @@ impl SiteBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SiteCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2040,7 +2079,10 @@ impl SiteCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SiteCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SiteCollectionBuilder {
         SiteCollectionBuilder {
             client,
             path: path.into(),
@@ -2053,7 +2095,7 @@ impl SiteCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Site> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Site> {
         self.client.collection(self.path.clone())
     }
 
@@ -2064,20 +2106,23 @@ impl SiteCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::Site) -> graph_core::Request<crate::models::Site> {
+    pub fn create(
+        &self,
+        body: &crate::models::Site,
+    ) -> msgraph_typed_core::Request<crate::models::Site> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2085,7 +2130,7 @@ impl SiteCollectionBuilder {
     pub fn add(
         &self,
         body: &crate::models::SiteCollectionAddBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::Site>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::Site>>> {
         self.client
             .request(http::Method::POST, format!("{}/add", self.path))
             .json_body(body)
@@ -2095,19 +2140,19 @@ impl SiteCollectionBuilder {
     pub fn remove(
         &self,
         body: &crate::models::SiteCollectionRemoveBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::Site>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::Site>>> {
         self.client
             .request(http::Method::POST, format!("{}/remove", self.path))
             .json_body(body)
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::Site> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::Site> {
         self.client.delta(format!("{}/delta", self.path))
     }
 
     /// Calls the `getAllSites` function (`GET .../getAllSites`).
-    pub fn get_all_sites(&self) -> graph_core::CollectionRequest<crate::models::Site> {
+    pub fn get_all_sites(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Site> {
         self.client.collection(format!("{}/getAllSites", self.path))
     }
 }
@@ -2117,7 +2162,7 @@ impl SiteCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SitePageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2126,7 +2171,7 @@ impl SitePageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SitePageBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> SitePageBuilder {
         SitePageBuilder {
             client,
             path: path.into(),
@@ -2139,7 +2184,7 @@ impl SitePageBuilder {
     }
 
     /// Reads this `sitePage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SitePage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SitePage> {
         self.client.entity(self.path.clone())
     }
 
@@ -2148,14 +2193,14 @@ impl SitePageBuilder {
     pub fn update(
         &self,
         body: &crate::models::SitePage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sitePage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2197,7 +2242,7 @@ impl SitePageBuilder {
     pub fn get_web_parts_by_position(
         &self,
         body: &crate::models::SitePageGetWebPartsByPositionBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyWebPart>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyWebPart>>> {
         self.client
             .request(
                 http::Method::POST,
@@ -2207,7 +2252,7 @@ impl SitePageBuilder {
     }
 
     /// Calls the `publish` action (`POST .../publish`).
-    pub fn publish(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn publish(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/publish", self.path))
     }
@@ -2218,7 +2263,7 @@ impl SitePageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SitePageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2227,7 +2272,10 @@ impl SitePageCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SitePageCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SitePageCollectionBuilder {
         SitePageCollectionBuilder {
             client,
             path: path.into(),
@@ -2240,7 +2288,7 @@ impl SitePageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SitePage> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SitePage> {
         self.client.collection(self.path.clone())
     }
 
@@ -2251,7 +2299,7 @@ impl SitePageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2260,14 +2308,14 @@ impl SitePageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SitePage,
-    ) -> graph_core::Request<crate::models::SitePage> {
+    ) -> msgraph_typed_core::Request<crate::models::SitePage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2277,7 +2325,7 @@ impl SitePageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct StandardWebPartBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2286,7 +2334,10 @@ impl StandardWebPartBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> StandardWebPartBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> StandardWebPartBuilder {
         StandardWebPartBuilder {
             client,
             path: path.into(),
@@ -2299,7 +2350,7 @@ impl StandardWebPartBuilder {
     }
 
     /// Reads this `standardWebPart` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::StandardWebPart> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::StandardWebPart> {
         self.client.entity(self.path.clone())
     }
 
@@ -2308,19 +2359,21 @@ impl StandardWebPartBuilder {
     pub fn update(
         &self,
         body: &crate::models::StandardWebPart,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `standardWebPart` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `getPositionOfWebPart` action (`POST .../getPositionOfWebPart`).
-    pub fn get_position_of_web_part(&self) -> graph_core::Request<crate::models::WebPartPosition> {
+    pub fn get_position_of_web_part(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::WebPartPosition> {
         self.client.request(
             http::Method::POST,
             format!("{}/getPositionOfWebPart", self.path),
@@ -2333,7 +2386,7 @@ impl StandardWebPartBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct StandardWebPartCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2343,7 +2396,7 @@ impl StandardWebPartCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> StandardWebPartCollectionBuilder {
         StandardWebPartCollectionBuilder {
@@ -2358,7 +2411,7 @@ impl StandardWebPartCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::StandardWebPart> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::StandardWebPart> {
         self.client.collection(self.path.clone())
     }
 
@@ -2369,7 +2422,7 @@ impl StandardWebPartCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2378,14 +2431,14 @@ impl StandardWebPartCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::StandardWebPart,
-    ) -> graph_core::Request<crate::models::StandardWebPart> {
+    ) -> msgraph_typed_core::Request<crate::models::StandardWebPart> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2395,7 +2448,7 @@ impl StandardWebPartCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TextWebPartBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2404,7 +2457,7 @@ impl TextWebPartBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TextWebPartBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> TextWebPartBuilder {
         TextWebPartBuilder {
             client,
             path: path.into(),
@@ -2417,7 +2470,7 @@ impl TextWebPartBuilder {
     }
 
     /// Reads this `textWebPart` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TextWebPart> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TextWebPart> {
         self.client.entity(self.path.clone())
     }
 
@@ -2426,19 +2479,21 @@ impl TextWebPartBuilder {
     pub fn update(
         &self,
         body: &crate::models::TextWebPart,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `textWebPart` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `getPositionOfWebPart` action (`POST .../getPositionOfWebPart`).
-    pub fn get_position_of_web_part(&self) -> graph_core::Request<crate::models::WebPartPosition> {
+    pub fn get_position_of_web_part(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::WebPartPosition> {
         self.client.request(
             http::Method::POST,
             format!("{}/getPositionOfWebPart", self.path),
@@ -2451,7 +2506,7 @@ impl TextWebPartBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TextWebPartCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2461,7 +2516,7 @@ impl TextWebPartCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TextWebPartCollectionBuilder {
         TextWebPartCollectionBuilder {
@@ -2476,7 +2531,7 @@ impl TextWebPartCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TextWebPart> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TextWebPart> {
         self.client.collection(self.path.clone())
     }
 
@@ -2487,7 +2542,7 @@ impl TextWebPartCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2496,14 +2551,14 @@ impl TextWebPartCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TextWebPart,
-    ) -> graph_core::Request<crate::models::TextWebPart> {
+    ) -> msgraph_typed_core::Request<crate::models::TextWebPart> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2513,7 +2568,7 @@ impl TextWebPartCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VerticalSectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2522,7 +2577,10 @@ impl VerticalSectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> VerticalSectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> VerticalSectionBuilder {
         VerticalSectionBuilder {
             client,
             path: path.into(),
@@ -2535,7 +2593,7 @@ impl VerticalSectionBuilder {
     }
 
     /// Reads this `verticalSection` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::VerticalSection> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::VerticalSection> {
         self.client.entity(self.path.clone())
     }
 
@@ -2544,14 +2602,14 @@ impl VerticalSectionBuilder {
     pub fn update(
         &self,
         body: &crate::models::VerticalSection,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `verticalSection` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2569,7 +2627,7 @@ impl VerticalSectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VerticalSectionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2579,7 +2637,7 @@ impl VerticalSectionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VerticalSectionCollectionBuilder {
         VerticalSectionCollectionBuilder {
@@ -2594,7 +2652,7 @@ impl VerticalSectionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::VerticalSection> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::VerticalSection> {
         self.client.collection(self.path.clone())
     }
 
@@ -2605,7 +2663,7 @@ impl VerticalSectionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2614,14 +2672,14 @@ impl VerticalSectionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VerticalSection,
-    ) -> graph_core::Request<crate::models::VerticalSection> {
+    ) -> msgraph_typed_core::Request<crate::models::VerticalSection> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2631,7 +2689,7 @@ impl VerticalSectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WebPartBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2640,7 +2698,7 @@ impl WebPartBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WebPartBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> WebPartBuilder {
         WebPartBuilder {
             client,
             path: path.into(),
@@ -2653,7 +2711,7 @@ impl WebPartBuilder {
     }
 
     /// Reads this `webPart` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyWebPart> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyWebPart> {
         self.client.entity(self.path.clone())
     }
 
@@ -2662,19 +2720,21 @@ impl WebPartBuilder {
     pub fn update(
         &self,
         body: &crate::models::WebPart,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `webPart` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `getPositionOfWebPart` action (`POST .../getPositionOfWebPart`).
-    pub fn get_position_of_web_part(&self) -> graph_core::Request<crate::models::WebPartPosition> {
+    pub fn get_position_of_web_part(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::WebPartPosition> {
         self.client.request(
             http::Method::POST,
             format!("{}/getPositionOfWebPart", self.path),
@@ -2687,7 +2747,7 @@ impl WebPartBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WebPartCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2696,7 +2756,10 @@ impl WebPartCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WebPartCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WebPartCollectionBuilder {
         WebPartCollectionBuilder {
             client,
             path: path.into(),
@@ -2709,7 +2772,7 @@ impl WebPartCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyWebPart> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyWebPart> {
         self.client.collection(self.path.clone())
     }
 
@@ -2720,7 +2783,7 @@ impl WebPartCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2729,14 +2792,14 @@ impl WebPartCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WebPart,
-    ) -> graph_core::Request<crate::models::AnyWebPart> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyWebPart> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2762,7 +2825,7 @@ impl WebPartCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermStoreGroupBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2771,7 +2834,10 @@ impl TermStoreGroupBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TermStoreGroupBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TermStoreGroupBuilder {
         TermStoreGroupBuilder {
             client,
             path: path.into(),
@@ -2784,7 +2850,7 @@ impl TermStoreGroupBuilder {
     }
 
     /// Reads this `group` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::term_store::Group> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::term_store::Group> {
         self.client.entity(self.path.clone())
     }
 
@@ -2793,14 +2859,14 @@ impl TermStoreGroupBuilder {
     pub fn update(
         &self,
         body: &crate::models::term_store::Group,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `group` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2818,7 +2884,7 @@ impl TermStoreGroupBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermStoreGroupCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2828,7 +2894,7 @@ impl TermStoreGroupCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TermStoreGroupCollectionBuilder {
         TermStoreGroupCollectionBuilder {
@@ -2843,7 +2909,7 @@ impl TermStoreGroupCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::term_store::Group> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::term_store::Group> {
         self.client.collection(self.path.clone())
     }
 
@@ -2854,7 +2920,7 @@ impl TermStoreGroupCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2863,14 +2929,14 @@ impl TermStoreGroupCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::term_store::Group,
-    ) -> graph_core::Request<crate::models::term_store::Group> {
+    ) -> msgraph_typed_core::Request<crate::models::term_store::Group> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2880,7 +2946,7 @@ impl TermStoreGroupCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermStoreRelationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2889,7 +2955,10 @@ impl TermStoreRelationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TermStoreRelationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TermStoreRelationBuilder {
         TermStoreRelationBuilder {
             client,
             path: path.into(),
@@ -2902,7 +2971,7 @@ impl TermStoreRelationBuilder {
     }
 
     /// Reads this `relation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::term_store::Relation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::term_store::Relation> {
         self.client.entity(self.path.clone())
     }
 
@@ -2911,14 +2980,14 @@ impl TermStoreRelationBuilder {
     pub fn update(
         &self,
         body: &crate::models::term_store::Relation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `relation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2950,7 +3019,7 @@ impl TermStoreRelationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermStoreRelationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2960,7 +3029,7 @@ impl TermStoreRelationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TermStoreRelationCollectionBuilder {
         TermStoreRelationCollectionBuilder {
@@ -2975,7 +3044,9 @@ impl TermStoreRelationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::term_store::Relation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::term_store::Relation> {
         self.client.collection(self.path.clone())
     }
 
@@ -2986,7 +3057,7 @@ impl TermStoreRelationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2995,14 +3066,14 @@ impl TermStoreRelationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::term_store::Relation,
-    ) -> graph_core::Request<crate::models::term_store::Relation> {
+    ) -> msgraph_typed_core::Request<crate::models::term_store::Relation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3012,7 +3083,7 @@ impl TermStoreRelationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermStoreSetBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3021,7 +3092,7 @@ impl TermStoreSetBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TermStoreSetBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> TermStoreSetBuilder {
         TermStoreSetBuilder {
             client,
             path: path.into(),
@@ -3034,7 +3105,7 @@ impl TermStoreSetBuilder {
     }
 
     /// Reads this `set` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::term_store::Set> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::term_store::Set> {
         self.client.entity(self.path.clone())
     }
 
@@ -3043,14 +3114,14 @@ impl TermStoreSetBuilder {
     pub fn update(
         &self,
         body: &crate::models::term_store::Set,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `set` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3092,7 +3163,7 @@ impl TermStoreSetBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermStoreSetCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3102,7 +3173,7 @@ impl TermStoreSetCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TermStoreSetCollectionBuilder {
         TermStoreSetCollectionBuilder {
@@ -3117,7 +3188,7 @@ impl TermStoreSetCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::term_store::Set> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::term_store::Set> {
         self.client.collection(self.path.clone())
     }
 
@@ -3128,7 +3199,7 @@ impl TermStoreSetCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3137,14 +3208,14 @@ impl TermStoreSetCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::term_store::Set,
-    ) -> graph_core::Request<crate::models::term_store::Set> {
+    ) -> msgraph_typed_core::Request<crate::models::term_store::Set> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3154,7 +3225,7 @@ impl TermStoreSetCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermStoreStoreBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3163,7 +3234,10 @@ impl TermStoreStoreBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TermStoreStoreBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TermStoreStoreBuilder {
         TermStoreStoreBuilder {
             client,
             path: path.into(),
@@ -3176,7 +3250,7 @@ impl TermStoreStoreBuilder {
     }
 
     /// Reads this `store` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::term_store::Store> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::term_store::Store> {
         self.client.entity(self.path.clone())
     }
 
@@ -3185,14 +3259,14 @@ impl TermStoreStoreBuilder {
     pub fn update(
         &self,
         body: &crate::models::term_store::Store,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `store` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3219,7 +3293,7 @@ impl TermStoreStoreBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermStoreStoreCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3229,7 +3303,7 @@ impl TermStoreStoreCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TermStoreStoreCollectionBuilder {
         TermStoreStoreCollectionBuilder {
@@ -3244,7 +3318,7 @@ impl TermStoreStoreCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::term_store::Store> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::term_store::Store> {
         self.client.collection(self.path.clone())
     }
 
@@ -3255,7 +3329,7 @@ impl TermStoreStoreCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3264,14 +3338,14 @@ impl TermStoreStoreCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::term_store::Store,
-    ) -> graph_core::Request<crate::models::term_store::Store> {
+    ) -> msgraph_typed_core::Request<crate::models::term_store::Store> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3281,7 +3355,7 @@ impl TermStoreStoreCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermStoreTermBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3290,7 +3364,10 @@ impl TermStoreTermBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TermStoreTermBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TermStoreTermBuilder {
         TermStoreTermBuilder {
             client,
             path: path.into(),
@@ -3303,7 +3380,7 @@ impl TermStoreTermBuilder {
     }
 
     /// Reads this `term` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::term_store::Term> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::term_store::Term> {
         self.client.entity(self.path.clone())
     }
 
@@ -3312,14 +3389,14 @@ impl TermStoreTermBuilder {
     pub fn update(
         &self,
         body: &crate::models::term_store::Term,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `term` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3350,7 +3427,7 @@ impl TermStoreTermBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermStoreTermCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3360,7 +3437,7 @@ impl TermStoreTermCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TermStoreTermCollectionBuilder {
         TermStoreTermCollectionBuilder {
@@ -3375,7 +3452,7 @@ impl TermStoreTermCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::term_store::Term> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::term_store::Term> {
         self.client.collection(self.path.clone())
     }
 
@@ -3386,7 +3463,7 @@ impl TermStoreTermCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3395,14 +3472,14 @@ impl TermStoreTermCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::term_store::Term,
-    ) -> graph_core::Request<crate::models::term_store::Term> {
+    ) -> msgraph_typed_core::Request<crate::models::term_store::Term> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

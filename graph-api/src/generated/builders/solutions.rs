@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BackupRestoreRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,10 @@ impl BackupRestoreRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BackupRestoreRootBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BackupRestoreRootBuilder {
         BackupRestoreRootBuilder {
             client,
             path: path.into(),
@@ -28,7 +31,7 @@ impl BackupRestoreRootBuilder {
     }
 
     /// Reads this `backupRestoreRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::BackupRestoreRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::BackupRestoreRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +40,14 @@ impl BackupRestoreRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::BackupRestoreRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `backupRestoreRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -270,7 +273,7 @@ impl BackupRestoreRootBuilder {
     pub fn enable(
         &self,
         body: &crate::models::BackupRestoreRootEnableBody,
-    ) -> graph_core::Request<crate::models::ServiceStatus> {
+    ) -> msgraph_typed_core::Request<crate::models::ServiceStatus> {
         self.client
             .request(http::Method::POST, format!("{}/enable", self.path))
             .json_body(body)
@@ -282,7 +285,7 @@ impl BackupRestoreRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BackupRestoreRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -292,7 +295,7 @@ impl BackupRestoreRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BackupRestoreRootCollectionBuilder {
         BackupRestoreRootCollectionBuilder {
@@ -307,7 +310,7 @@ impl BackupRestoreRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::BackupRestoreRoot> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::BackupRestoreRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -318,7 +321,7 @@ impl BackupRestoreRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -327,14 +330,14 @@ impl BackupRestoreRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BackupRestoreRoot,
-    ) -> graph_core::Request<crate::models::BackupRestoreRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::BackupRestoreRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -344,7 +347,7 @@ impl BackupRestoreRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingAppointmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -353,7 +356,10 @@ impl BookingAppointmentBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BookingAppointmentBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BookingAppointmentBuilder {
         BookingAppointmentBuilder {
             client,
             path: path.into(),
@@ -366,7 +372,7 @@ impl BookingAppointmentBuilder {
     }
 
     /// Reads this `bookingAppointment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::BookingAppointment> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::BookingAppointment> {
         self.client.entity(self.path.clone())
     }
 
@@ -375,14 +381,14 @@ impl BookingAppointmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::BookingAppointment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `bookingAppointment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -390,7 +396,7 @@ impl BookingAppointmentBuilder {
     pub fn cancel(
         &self,
         body: &crate::models::BookingAppointmentCancelBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/cancel", self.path))
             .json_body(body)
@@ -402,7 +408,7 @@ impl BookingAppointmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingAppointmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -412,7 +418,7 @@ impl BookingAppointmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BookingAppointmentCollectionBuilder {
         BookingAppointmentCollectionBuilder {
@@ -427,7 +433,7 @@ impl BookingAppointmentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::BookingAppointment> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::BookingAppointment> {
         self.client.collection(self.path.clone())
     }
 
@@ -438,7 +444,7 @@ impl BookingAppointmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -447,14 +453,14 @@ impl BookingAppointmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BookingAppointment,
-    ) -> graph_core::Request<crate::models::BookingAppointment> {
+    ) -> msgraph_typed_core::Request<crate::models::BookingAppointment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -464,7 +470,7 @@ impl BookingAppointmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingBusinessBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -473,7 +479,10 @@ impl BookingBusinessBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BookingBusinessBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BookingBusinessBuilder {
         BookingBusinessBuilder {
             client,
             path: path.into(),
@@ -486,7 +495,7 @@ impl BookingBusinessBuilder {
     }
 
     /// Reads this `bookingBusiness` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::BookingBusiness> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::BookingBusiness> {
         self.client.entity(self.path.clone())
     }
 
@@ -495,14 +504,14 @@ impl BookingBusinessBuilder {
     pub fn update(
         &self,
         body: &crate::models::BookingBusiness,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `bookingBusiness` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -558,7 +567,8 @@ impl BookingBusinessBuilder {
     pub fn get_staff_availability(
         &self,
         body: &crate::models::BookingBusinessGetStaffAvailabilityBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::StaffAvailabilityItem>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::StaffAvailabilityItem>>>
+    {
         self.client
             .request(
                 http::Method::POST,
@@ -568,13 +578,13 @@ impl BookingBusinessBuilder {
     }
 
     /// Calls the `publish` action (`POST .../publish`).
-    pub fn publish(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn publish(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/publish", self.path))
     }
 
     /// Calls the `unpublish` action (`POST .../unpublish`).
-    pub fn unpublish(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn unpublish(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/unpublish", self.path))
     }
@@ -585,7 +595,7 @@ impl BookingBusinessBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingBusinessCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -595,7 +605,7 @@ impl BookingBusinessCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BookingBusinessCollectionBuilder {
         BookingBusinessCollectionBuilder {
@@ -610,7 +620,7 @@ impl BookingBusinessCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::BookingBusiness> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::BookingBusiness> {
         self.client.collection(self.path.clone())
     }
 
@@ -621,7 +631,7 @@ impl BookingBusinessCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -630,14 +640,14 @@ impl BookingBusinessCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BookingBusiness,
-    ) -> graph_core::Request<crate::models::BookingBusiness> {
+    ) -> msgraph_typed_core::Request<crate::models::BookingBusiness> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -647,7 +657,7 @@ impl BookingBusinessCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingCurrencyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -656,7 +666,10 @@ impl BookingCurrencyBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BookingCurrencyBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BookingCurrencyBuilder {
         BookingCurrencyBuilder {
             client,
             path: path.into(),
@@ -669,7 +682,7 @@ impl BookingCurrencyBuilder {
     }
 
     /// Reads this `bookingCurrency` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::BookingCurrency> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::BookingCurrency> {
         self.client.entity(self.path.clone())
     }
 
@@ -678,14 +691,14 @@ impl BookingCurrencyBuilder {
     pub fn update(
         &self,
         body: &crate::models::BookingCurrency,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `bookingCurrency` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -695,7 +708,7 @@ impl BookingCurrencyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingCurrencyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -705,7 +718,7 @@ impl BookingCurrencyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BookingCurrencyCollectionBuilder {
         BookingCurrencyCollectionBuilder {
@@ -720,7 +733,7 @@ impl BookingCurrencyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::BookingCurrency> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::BookingCurrency> {
         self.client.collection(self.path.clone())
     }
 
@@ -731,7 +744,7 @@ impl BookingCurrencyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -740,14 +753,14 @@ impl BookingCurrencyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BookingCurrency,
-    ) -> graph_core::Request<crate::models::BookingCurrency> {
+    ) -> msgraph_typed_core::Request<crate::models::BookingCurrency> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -757,7 +770,7 @@ impl BookingCurrencyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingCustomerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -766,7 +779,10 @@ impl BookingCustomerBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BookingCustomerBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BookingCustomerBuilder {
         BookingCustomerBuilder {
             client,
             path: path.into(),
@@ -779,7 +795,7 @@ impl BookingCustomerBuilder {
     }
 
     /// Reads this `bookingCustomer` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::BookingCustomer> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::BookingCustomer> {
         self.client.entity(self.path.clone())
     }
 
@@ -788,14 +804,14 @@ impl BookingCustomerBuilder {
     pub fn update(
         &self,
         body: &crate::models::BookingCustomer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `bookingCustomer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -805,7 +821,7 @@ impl BookingCustomerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingCustomerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -815,7 +831,7 @@ impl BookingCustomerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BookingCustomerCollectionBuilder {
         BookingCustomerCollectionBuilder {
@@ -830,7 +846,7 @@ impl BookingCustomerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::BookingCustomer> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::BookingCustomer> {
         self.client.collection(self.path.clone())
     }
 
@@ -841,7 +857,7 @@ impl BookingCustomerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -850,14 +866,14 @@ impl BookingCustomerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BookingCustomer,
-    ) -> graph_core::Request<crate::models::BookingCustomer> {
+    ) -> msgraph_typed_core::Request<crate::models::BookingCustomer> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -867,7 +883,7 @@ impl BookingCustomerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingCustomerBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -876,7 +892,10 @@ impl BookingCustomerBaseBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BookingCustomerBaseBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BookingCustomerBaseBuilder {
         BookingCustomerBaseBuilder {
             client,
             path: path.into(),
@@ -889,7 +908,7 @@ impl BookingCustomerBaseBuilder {
     }
 
     /// Reads this `bookingCustomerBase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyBookingCustomerBase> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyBookingCustomerBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -898,14 +917,14 @@ impl BookingCustomerBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::BookingCustomerBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `bookingCustomerBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -915,7 +934,7 @@ impl BookingCustomerBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingCustomerBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -925,7 +944,7 @@ impl BookingCustomerBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BookingCustomerBaseCollectionBuilder {
         BookingCustomerBaseCollectionBuilder {
@@ -940,7 +959,9 @@ impl BookingCustomerBaseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyBookingCustomerBase> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyBookingCustomerBase> {
         self.client.collection(self.path.clone())
     }
 
@@ -951,7 +972,7 @@ impl BookingCustomerBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -960,14 +981,14 @@ impl BookingCustomerBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BookingCustomerBase,
-    ) -> graph_core::Request<crate::models::AnyBookingCustomerBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyBookingCustomerBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -985,7 +1006,7 @@ impl BookingCustomerBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingCustomQuestionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -995,7 +1016,7 @@ impl BookingCustomQuestionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BookingCustomQuestionBuilder {
         BookingCustomQuestionBuilder {
@@ -1010,7 +1031,7 @@ impl BookingCustomQuestionBuilder {
     }
 
     /// Reads this `bookingCustomQuestion` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::BookingCustomQuestion> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::BookingCustomQuestion> {
         self.client.entity(self.path.clone())
     }
 
@@ -1019,14 +1040,14 @@ impl BookingCustomQuestionBuilder {
     pub fn update(
         &self,
         body: &crate::models::BookingCustomQuestion,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `bookingCustomQuestion` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1036,7 +1057,7 @@ impl BookingCustomQuestionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingCustomQuestionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1046,7 +1067,7 @@ impl BookingCustomQuestionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BookingCustomQuestionCollectionBuilder {
         BookingCustomQuestionCollectionBuilder {
@@ -1061,7 +1082,9 @@ impl BookingCustomQuestionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::BookingCustomQuestion> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::BookingCustomQuestion> {
         self.client.collection(self.path.clone())
     }
 
@@ -1072,7 +1095,7 @@ impl BookingCustomQuestionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1081,14 +1104,14 @@ impl BookingCustomQuestionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BookingCustomQuestion,
-    ) -> graph_core::Request<crate::models::BookingCustomQuestion> {
+    ) -> msgraph_typed_core::Request<crate::models::BookingCustomQuestion> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1098,7 +1121,7 @@ impl BookingCustomQuestionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingServiceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1107,7 +1130,10 @@ impl BookingServiceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BookingServiceBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BookingServiceBuilder {
         BookingServiceBuilder {
             client,
             path: path.into(),
@@ -1120,7 +1146,7 @@ impl BookingServiceBuilder {
     }
 
     /// Reads this `bookingService` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::BookingService> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::BookingService> {
         self.client.entity(self.path.clone())
     }
 
@@ -1129,14 +1155,14 @@ impl BookingServiceBuilder {
     pub fn update(
         &self,
         body: &crate::models::BookingService,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `bookingService` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1146,7 +1172,7 @@ impl BookingServiceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingServiceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1156,7 +1182,7 @@ impl BookingServiceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BookingServiceCollectionBuilder {
         BookingServiceCollectionBuilder {
@@ -1171,7 +1197,7 @@ impl BookingServiceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::BookingService> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::BookingService> {
         self.client.collection(self.path.clone())
     }
 
@@ -1182,7 +1208,7 @@ impl BookingServiceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1191,14 +1217,14 @@ impl BookingServiceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BookingService,
-    ) -> graph_core::Request<crate::models::BookingService> {
+    ) -> msgraph_typed_core::Request<crate::models::BookingService> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1208,7 +1234,7 @@ impl BookingServiceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingStaffMemberBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1217,7 +1243,10 @@ impl BookingStaffMemberBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BookingStaffMemberBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BookingStaffMemberBuilder {
         BookingStaffMemberBuilder {
             client,
             path: path.into(),
@@ -1230,7 +1259,7 @@ impl BookingStaffMemberBuilder {
     }
 
     /// Reads this `bookingStaffMember` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::BookingStaffMember> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::BookingStaffMember> {
         self.client.entity(self.path.clone())
     }
 
@@ -1239,14 +1268,14 @@ impl BookingStaffMemberBuilder {
     pub fn update(
         &self,
         body: &crate::models::BookingStaffMember,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `bookingStaffMember` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1256,7 +1285,7 @@ impl BookingStaffMemberBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingStaffMemberCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1266,7 +1295,7 @@ impl BookingStaffMemberCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BookingStaffMemberCollectionBuilder {
         BookingStaffMemberCollectionBuilder {
@@ -1281,7 +1310,7 @@ impl BookingStaffMemberCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::BookingStaffMember> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::BookingStaffMember> {
         self.client.collection(self.path.clone())
     }
 
@@ -1292,7 +1321,7 @@ impl BookingStaffMemberCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1301,14 +1330,14 @@ impl BookingStaffMemberCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BookingStaffMember,
-    ) -> graph_core::Request<crate::models::BookingStaffMember> {
+    ) -> msgraph_typed_core::Request<crate::models::BookingStaffMember> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1318,7 +1347,7 @@ impl BookingStaffMemberCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingStaffMemberBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1328,7 +1357,7 @@ impl BookingStaffMemberBaseBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BookingStaffMemberBaseBuilder {
         BookingStaffMemberBaseBuilder {
@@ -1343,7 +1372,9 @@ impl BookingStaffMemberBaseBuilder {
     }
 
     /// Reads this `bookingStaffMemberBase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyBookingStaffMemberBase> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyBookingStaffMemberBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -1352,14 +1383,14 @@ impl BookingStaffMemberBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::BookingStaffMemberBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `bookingStaffMemberBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1369,7 +1400,7 @@ impl BookingStaffMemberBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BookingStaffMemberBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1379,7 +1410,7 @@ impl BookingStaffMemberBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BookingStaffMemberBaseCollectionBuilder {
         BookingStaffMemberBaseCollectionBuilder {
@@ -1394,7 +1425,9 @@ impl BookingStaffMemberBaseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyBookingStaffMemberBase> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyBookingStaffMemberBase> {
         self.client.collection(self.path.clone())
     }
 
@@ -1405,7 +1438,7 @@ impl BookingStaffMemberBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1414,14 +1447,14 @@ impl BookingStaffMemberBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BookingStaffMemberBase,
-    ) -> graph_core::Request<crate::models::AnyBookingStaffMemberBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyBookingStaffMemberBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1439,7 +1472,7 @@ impl BookingStaffMemberBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BrowseSessionBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1448,7 +1481,10 @@ impl BrowseSessionBaseBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> BrowseSessionBaseBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> BrowseSessionBaseBuilder {
         BrowseSessionBaseBuilder {
             client,
             path: path.into(),
@@ -1461,7 +1497,7 @@ impl BrowseSessionBaseBuilder {
     }
 
     /// Reads this `browseSessionBase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyBrowseSessionBase> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyBrowseSessionBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -1470,14 +1506,14 @@ impl BrowseSessionBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::BrowseSessionBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `browseSessionBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1485,7 +1521,8 @@ impl BrowseSessionBaseBuilder {
     pub fn browse(
         &self,
         body: &crate::models::BrowseSessionBaseBrowseBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::BrowseQueryResponseItem>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::BrowseQueryResponseItem>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/browse", self.path))
             .json_body(body)
@@ -1497,7 +1534,7 @@ impl BrowseSessionBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BrowseSessionBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1507,7 +1544,7 @@ impl BrowseSessionBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> BrowseSessionBaseCollectionBuilder {
         BrowseSessionBaseCollectionBuilder {
@@ -1522,7 +1559,9 @@ impl BrowseSessionBaseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyBrowseSessionBase> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyBrowseSessionBase> {
         self.client.collection(self.path.clone())
     }
 
@@ -1533,7 +1572,7 @@ impl BrowseSessionBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1542,14 +1581,14 @@ impl BrowseSessionBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::BrowseSessionBase,
-    ) -> graph_core::Request<crate::models::AnyBrowseSessionBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyBrowseSessionBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1582,7 +1621,7 @@ impl BrowseSessionBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DriveProtectionRuleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1591,7 +1630,10 @@ impl DriveProtectionRuleBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DriveProtectionRuleBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DriveProtectionRuleBuilder {
         DriveProtectionRuleBuilder {
             client,
             path: path.into(),
@@ -1604,7 +1646,7 @@ impl DriveProtectionRuleBuilder {
     }
 
     /// Reads this `driveProtectionRule` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DriveProtectionRule> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DriveProtectionRule> {
         self.client.entity(self.path.clone())
     }
 
@@ -1613,21 +1655,21 @@ impl DriveProtectionRuleBuilder {
     pub fn update(
         &self,
         body: &crate::models::DriveProtectionRule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `driveProtectionRule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `deleteAndUnprotect` action (`POST .../deleteAndUnprotect`).
     pub fn delete_and_unprotect(
         &self,
-    ) -> graph_core::Request<crate::models::AnyProtectionRuleBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyProtectionRuleBase> {
         self.client.request(
             http::Method::POST,
             format!("{}/deleteAndUnprotect", self.path),
@@ -1635,7 +1677,7 @@ impl DriveProtectionRuleBuilder {
     }
 
     /// Calls the `run` action (`POST .../run`).
-    pub fn run(&self) -> graph_core::Request<crate::models::AnyProtectionRuleBase> {
+    pub fn run(&self) -> msgraph_typed_core::Request<crate::models::AnyProtectionRuleBase> {
         self.client
             .request(http::Method::POST, format!("{}/run", self.path))
     }
@@ -1646,7 +1688,7 @@ impl DriveProtectionRuleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DriveProtectionRuleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1656,7 +1698,7 @@ impl DriveProtectionRuleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DriveProtectionRuleCollectionBuilder {
         DriveProtectionRuleCollectionBuilder {
@@ -1671,7 +1713,9 @@ impl DriveProtectionRuleCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DriveProtectionRule> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DriveProtectionRule> {
         self.client.collection(self.path.clone())
     }
 
@@ -1682,7 +1726,7 @@ impl DriveProtectionRuleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1691,14 +1735,14 @@ impl DriveProtectionRuleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DriveProtectionRule,
-    ) -> graph_core::Request<crate::models::DriveProtectionRule> {
+    ) -> msgraph_typed_core::Request<crate::models::DriveProtectionRule> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1708,7 +1752,7 @@ impl DriveProtectionRuleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DriveProtectionUnitBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1717,7 +1761,10 @@ impl DriveProtectionUnitBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DriveProtectionUnitBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DriveProtectionUnitBuilder {
         DriveProtectionUnitBuilder {
             client,
             path: path.into(),
@@ -1730,7 +1777,7 @@ impl DriveProtectionUnitBuilder {
     }
 
     /// Reads this `driveProtectionUnit` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DriveProtectionUnit> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DriveProtectionUnit> {
         self.client.entity(self.path.clone())
     }
 
@@ -1739,25 +1786,27 @@ impl DriveProtectionUnitBuilder {
     pub fn update(
         &self,
         body: &crate::models::DriveProtectionUnit,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `driveProtectionUnit` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `cancelOffboard` action (`POST .../cancelOffboard`).
-    pub fn cancel_offboard(&self) -> graph_core::Request<crate::models::AnyProtectionUnitBase> {
+    pub fn cancel_offboard(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::AnyProtectionUnitBase> {
         self.client
             .request(http::Method::POST, format!("{}/cancelOffboard", self.path))
     }
 
     /// Calls the `offboard` action (`POST .../offboard`).
-    pub fn offboard(&self) -> graph_core::Request<crate::models::AnyProtectionUnitBase> {
+    pub fn offboard(&self) -> msgraph_typed_core::Request<crate::models::AnyProtectionUnitBase> {
         self.client
             .request(http::Method::POST, format!("{}/offboard", self.path))
     }
@@ -1768,7 +1817,7 @@ impl DriveProtectionUnitBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DriveProtectionUnitCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1778,7 +1827,7 @@ impl DriveProtectionUnitCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DriveProtectionUnitCollectionBuilder {
         DriveProtectionUnitCollectionBuilder {
@@ -1793,7 +1842,9 @@ impl DriveProtectionUnitCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DriveProtectionUnit> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DriveProtectionUnit> {
         self.client.collection(self.path.clone())
     }
 
@@ -1804,7 +1855,7 @@ impl DriveProtectionUnitCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1813,14 +1864,14 @@ impl DriveProtectionUnitCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DriveProtectionUnit,
-    ) -> graph_core::Request<crate::models::DriveProtectionUnit> {
+    ) -> msgraph_typed_core::Request<crate::models::DriveProtectionUnit> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1830,7 +1881,7 @@ impl DriveProtectionUnitCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DriveProtectionUnitsBulkAdditionJobBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1840,7 +1891,7 @@ impl DriveProtectionUnitsBulkAdditionJobBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DriveProtectionUnitsBulkAdditionJobBuilder {
         DriveProtectionUnitsBulkAdditionJobBuilder {
@@ -1857,7 +1908,7 @@ impl DriveProtectionUnitsBulkAdditionJobBuilder {
     /// Reads this `driveProtectionUnitsBulkAdditionJob` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DriveProtectionUnitsBulkAdditionJob> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DriveProtectionUnitsBulkAdditionJob> {
         self.client.entity(self.path.clone())
     }
 
@@ -1866,14 +1917,14 @@ impl DriveProtectionUnitsBulkAdditionJobBuilder {
     pub fn update(
         &self,
         body: &crate::models::DriveProtectionUnitsBulkAdditionJob,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `driveProtectionUnitsBulkAdditionJob` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1883,7 +1934,7 @@ impl DriveProtectionUnitsBulkAdditionJobBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DriveProtectionUnitsBulkAdditionJobCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1893,7 +1944,7 @@ impl DriveProtectionUnitsBulkAdditionJobCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DriveProtectionUnitsBulkAdditionJobCollectionBuilder {
         DriveProtectionUnitsBulkAdditionJobCollectionBuilder {
@@ -1910,7 +1961,8 @@ impl DriveProtectionUnitsBulkAdditionJobCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DriveProtectionUnitsBulkAdditionJob> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DriveProtectionUnitsBulkAdditionJob>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -1921,7 +1973,7 @@ impl DriveProtectionUnitsBulkAdditionJobCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1930,14 +1982,14 @@ impl DriveProtectionUnitsBulkAdditionJobCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DriveProtectionUnitsBulkAdditionJob,
-    ) -> graph_core::Request<crate::models::DriveProtectionUnitsBulkAdditionJob> {
+    ) -> msgraph_typed_core::Request<crate::models::DriveProtectionUnitsBulkAdditionJob> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1947,7 +1999,7 @@ impl DriveProtectionUnitsBulkAdditionJobCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DriveRestoreArtifactBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1956,7 +2008,10 @@ impl DriveRestoreArtifactBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DriveRestoreArtifactBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DriveRestoreArtifactBuilder {
         DriveRestoreArtifactBuilder {
             client,
             path: path.into(),
@@ -1969,7 +2024,7 @@ impl DriveRestoreArtifactBuilder {
     }
 
     /// Reads this `driveRestoreArtifact` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DriveRestoreArtifact> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DriveRestoreArtifact> {
         self.client.entity(self.path.clone())
     }
 
@@ -1978,14 +2033,14 @@ impl DriveRestoreArtifactBuilder {
     pub fn update(
         &self,
         body: &crate::models::DriveRestoreArtifact,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `driveRestoreArtifact` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2003,7 +2058,7 @@ impl DriveRestoreArtifactBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DriveRestoreArtifactCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2013,7 +2068,7 @@ impl DriveRestoreArtifactCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DriveRestoreArtifactCollectionBuilder {
         DriveRestoreArtifactCollectionBuilder {
@@ -2028,7 +2083,9 @@ impl DriveRestoreArtifactCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DriveRestoreArtifact> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::DriveRestoreArtifact> {
         self.client.collection(self.path.clone())
     }
 
@@ -2039,7 +2096,7 @@ impl DriveRestoreArtifactCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2048,14 +2105,14 @@ impl DriveRestoreArtifactCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DriveRestoreArtifact,
-    ) -> graph_core::Request<crate::models::DriveRestoreArtifact> {
+    ) -> msgraph_typed_core::Request<crate::models::DriveRestoreArtifact> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2065,7 +2122,7 @@ impl DriveRestoreArtifactCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DriveRestoreArtifactsBulkAdditionRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2075,7 +2132,7 @@ impl DriveRestoreArtifactsBulkAdditionRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DriveRestoreArtifactsBulkAdditionRequestBuilder {
         DriveRestoreArtifactsBulkAdditionRequestBuilder {
@@ -2092,7 +2149,8 @@ impl DriveRestoreArtifactsBulkAdditionRequestBuilder {
     /// Reads this `driveRestoreArtifactsBulkAdditionRequest` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::DriveRestoreArtifactsBulkAdditionRequest> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::DriveRestoreArtifactsBulkAdditionRequest>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -2101,14 +2159,14 @@ impl DriveRestoreArtifactsBulkAdditionRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::DriveRestoreArtifactsBulkAdditionRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `driveRestoreArtifactsBulkAdditionRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2118,7 +2176,7 @@ impl DriveRestoreArtifactsBulkAdditionRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DriveRestoreArtifactsBulkAdditionRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2128,7 +2186,7 @@ impl DriveRestoreArtifactsBulkAdditionRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DriveRestoreArtifactsBulkAdditionRequestCollectionBuilder {
         DriveRestoreArtifactsBulkAdditionRequestCollectionBuilder {
@@ -2145,8 +2203,9 @@ impl DriveRestoreArtifactsBulkAdditionRequestCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::DriveRestoreArtifactsBulkAdditionRequest>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::DriveRestoreArtifactsBulkAdditionRequest,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -2157,7 +2216,7 @@ impl DriveRestoreArtifactsBulkAdditionRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2166,14 +2225,14 @@ impl DriveRestoreArtifactsBulkAdditionRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DriveRestoreArtifactsBulkAdditionRequest,
-    ) -> graph_core::Request<crate::models::DriveRestoreArtifactsBulkAdditionRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::DriveRestoreArtifactsBulkAdditionRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2183,7 +2242,7 @@ impl DriveRestoreArtifactsBulkAdditionRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EmailNotificationsSettingBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2193,7 +2252,7 @@ impl EmailNotificationsSettingBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EmailNotificationsSettingBuilder {
         EmailNotificationsSettingBuilder {
@@ -2208,7 +2267,9 @@ impl EmailNotificationsSettingBuilder {
     }
 
     /// Reads this `emailNotificationsSetting` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::EmailNotificationsSetting> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::EmailNotificationsSetting> {
         self.client.entity(self.path.clone())
     }
 
@@ -2217,14 +2278,14 @@ impl EmailNotificationsSettingBuilder {
     pub fn update(
         &self,
         body: &crate::models::EmailNotificationsSetting,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `emailNotificationsSetting` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2234,7 +2295,7 @@ impl EmailNotificationsSettingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EmailNotificationsSettingCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2244,7 +2305,7 @@ impl EmailNotificationsSettingCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> EmailNotificationsSettingCollectionBuilder {
         EmailNotificationsSettingCollectionBuilder {
@@ -2259,7 +2320,9 @@ impl EmailNotificationsSettingCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::EmailNotificationsSetting> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::EmailNotificationsSetting> {
         self.client.collection(self.path.clone())
     }
 
@@ -2270,7 +2333,7 @@ impl EmailNotificationsSettingCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2279,14 +2342,14 @@ impl EmailNotificationsSettingCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::EmailNotificationsSetting,
-    ) -> graph_core::Request<crate::models::EmailNotificationsSetting> {
+    ) -> msgraph_typed_core::Request<crate::models::EmailNotificationsSetting> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2296,7 +2359,7 @@ impl EmailNotificationsSettingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeProtectionPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2306,7 +2369,7 @@ impl ExchangeProtectionPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExchangeProtectionPolicyBuilder {
         ExchangeProtectionPolicyBuilder {
@@ -2321,7 +2384,9 @@ impl ExchangeProtectionPolicyBuilder {
     }
 
     /// Reads this `exchangeProtectionPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ExchangeProtectionPolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ExchangeProtectionPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -2330,14 +2395,14 @@ impl ExchangeProtectionPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::ExchangeProtectionPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `exchangeProtectionPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2372,13 +2437,15 @@ impl ExchangeProtectionPolicyBuilder {
     }
 
     /// Calls the `activate` action (`POST .../activate`).
-    pub fn activate(&self) -> graph_core::Request<crate::models::AnyProtectionPolicyBase> {
+    pub fn activate(&self) -> msgraph_typed_core::Request<crate::models::AnyProtectionPolicyBase> {
         self.client
             .request(http::Method::POST, format!("{}/activate", self.path))
     }
 
     /// Calls the `deactivate` action (`POST .../deactivate`).
-    pub fn deactivate(&self) -> graph_core::Request<crate::models::AnyProtectionPolicyBase> {
+    pub fn deactivate(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::AnyProtectionPolicyBase> {
         self.client
             .request(http::Method::POST, format!("{}/deactivate", self.path))
     }
@@ -2389,7 +2456,7 @@ impl ExchangeProtectionPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeProtectionPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2399,7 +2466,7 @@ impl ExchangeProtectionPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExchangeProtectionPolicyCollectionBuilder {
         ExchangeProtectionPolicyCollectionBuilder {
@@ -2414,7 +2481,9 @@ impl ExchangeProtectionPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ExchangeProtectionPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ExchangeProtectionPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -2425,7 +2494,7 @@ impl ExchangeProtectionPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2434,14 +2503,14 @@ impl ExchangeProtectionPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ExchangeProtectionPolicy,
-    ) -> graph_core::Request<crate::models::ExchangeProtectionPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::ExchangeProtectionPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2451,7 +2520,7 @@ impl ExchangeProtectionPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeRestoreSessionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2461,7 +2530,7 @@ impl ExchangeRestoreSessionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExchangeRestoreSessionBuilder {
         ExchangeRestoreSessionBuilder {
@@ -2476,7 +2545,7 @@ impl ExchangeRestoreSessionBuilder {
     }
 
     /// Reads this `exchangeRestoreSession` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ExchangeRestoreSession> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ExchangeRestoreSession> {
         self.client.entity(self.path.clone())
     }
 
@@ -2485,14 +2554,14 @@ impl ExchangeRestoreSessionBuilder {
     pub fn update(
         &self,
         body: &crate::models::ExchangeRestoreSession,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `exchangeRestoreSession` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2527,7 +2596,7 @@ impl ExchangeRestoreSessionBuilder {
     }
 
     /// Calls the `activate` action (`POST .../activate`).
-    pub fn activate(&self) -> graph_core::Request<crate::models::AnyRestoreSessionBase> {
+    pub fn activate(&self) -> msgraph_typed_core::Request<crate::models::AnyRestoreSessionBase> {
         self.client
             .request(http::Method::POST, format!("{}/activate", self.path))
     }
@@ -2538,7 +2607,7 @@ impl ExchangeRestoreSessionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeRestoreSessionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2548,7 +2617,7 @@ impl ExchangeRestoreSessionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ExchangeRestoreSessionCollectionBuilder {
         ExchangeRestoreSessionCollectionBuilder {
@@ -2563,7 +2632,9 @@ impl ExchangeRestoreSessionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ExchangeRestoreSession> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ExchangeRestoreSession> {
         self.client.collection(self.path.clone())
     }
 
@@ -2574,7 +2645,7 @@ impl ExchangeRestoreSessionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2583,14 +2654,14 @@ impl ExchangeRestoreSessionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ExchangeRestoreSession,
-    ) -> graph_core::Request<crate::models::ExchangeRestoreSession> {
+    ) -> msgraph_typed_core::Request<crate::models::ExchangeRestoreSession> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2600,7 +2671,7 @@ impl ExchangeRestoreSessionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GranularDriveRestoreArtifactBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2610,7 +2681,7 @@ impl GranularDriveRestoreArtifactBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> GranularDriveRestoreArtifactBuilder {
         GranularDriveRestoreArtifactBuilder {
@@ -2625,7 +2696,9 @@ impl GranularDriveRestoreArtifactBuilder {
     }
 
     /// Reads this `granularDriveRestoreArtifact` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::GranularDriveRestoreArtifact> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::GranularDriveRestoreArtifact> {
         self.client.entity(self.path.clone())
     }
 
@@ -2634,14 +2707,14 @@ impl GranularDriveRestoreArtifactBuilder {
     pub fn update(
         &self,
         body: &crate::models::GranularDriveRestoreArtifact,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `granularDriveRestoreArtifact` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2651,7 +2724,7 @@ impl GranularDriveRestoreArtifactBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GranularDriveRestoreArtifactCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2661,7 +2734,7 @@ impl GranularDriveRestoreArtifactCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> GranularDriveRestoreArtifactCollectionBuilder {
         GranularDriveRestoreArtifactCollectionBuilder {
@@ -2678,7 +2751,7 @@ impl GranularDriveRestoreArtifactCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::GranularDriveRestoreArtifact> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::GranularDriveRestoreArtifact> {
         self.client.collection(self.path.clone())
     }
 
@@ -2689,7 +2762,7 @@ impl GranularDriveRestoreArtifactCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2698,14 +2771,14 @@ impl GranularDriveRestoreArtifactCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::GranularDriveRestoreArtifact,
-    ) -> graph_core::Request<crate::models::GranularDriveRestoreArtifact> {
+    ) -> msgraph_typed_core::Request<crate::models::GranularDriveRestoreArtifact> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2715,7 +2788,7 @@ impl GranularDriveRestoreArtifactCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GranularMailboxRestoreArtifactBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2725,7 +2798,7 @@ impl GranularMailboxRestoreArtifactBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> GranularMailboxRestoreArtifactBuilder {
         GranularMailboxRestoreArtifactBuilder {
@@ -2740,7 +2813,9 @@ impl GranularMailboxRestoreArtifactBuilder {
     }
 
     /// Reads this `granularMailboxRestoreArtifact` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::GranularMailboxRestoreArtifact> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::GranularMailboxRestoreArtifact> {
         self.client.entity(self.path.clone())
     }
 
@@ -2749,14 +2824,14 @@ impl GranularMailboxRestoreArtifactBuilder {
     pub fn update(
         &self,
         body: &crate::models::GranularMailboxRestoreArtifact,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `granularMailboxRestoreArtifact` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2774,7 +2849,7 @@ impl GranularMailboxRestoreArtifactBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GranularMailboxRestoreArtifactCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2784,7 +2859,7 @@ impl GranularMailboxRestoreArtifactCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> GranularMailboxRestoreArtifactCollectionBuilder {
         GranularMailboxRestoreArtifactCollectionBuilder {
@@ -2801,7 +2876,7 @@ impl GranularMailboxRestoreArtifactCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::GranularMailboxRestoreArtifact> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::GranularMailboxRestoreArtifact> {
         self.client.collection(self.path.clone())
     }
 
@@ -2812,7 +2887,7 @@ impl GranularMailboxRestoreArtifactCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2821,14 +2896,14 @@ impl GranularMailboxRestoreArtifactCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::GranularMailboxRestoreArtifact,
-    ) -> graph_core::Request<crate::models::GranularMailboxRestoreArtifact> {
+    ) -> msgraph_typed_core::Request<crate::models::GranularMailboxRestoreArtifact> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2838,7 +2913,7 @@ impl GranularMailboxRestoreArtifactCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GranularSiteRestoreArtifactBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2848,7 +2923,7 @@ impl GranularSiteRestoreArtifactBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> GranularSiteRestoreArtifactBuilder {
         GranularSiteRestoreArtifactBuilder {
@@ -2863,7 +2938,9 @@ impl GranularSiteRestoreArtifactBuilder {
     }
 
     /// Reads this `granularSiteRestoreArtifact` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::GranularSiteRestoreArtifact> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::GranularSiteRestoreArtifact> {
         self.client.entity(self.path.clone())
     }
 
@@ -2872,14 +2949,14 @@ impl GranularSiteRestoreArtifactBuilder {
     pub fn update(
         &self,
         body: &crate::models::GranularSiteRestoreArtifact,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `granularSiteRestoreArtifact` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2889,7 +2966,7 @@ impl GranularSiteRestoreArtifactBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GranularSiteRestoreArtifactCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2899,7 +2976,7 @@ impl GranularSiteRestoreArtifactCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> GranularSiteRestoreArtifactCollectionBuilder {
         GranularSiteRestoreArtifactCollectionBuilder {
@@ -2916,7 +2993,7 @@ impl GranularSiteRestoreArtifactCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::GranularSiteRestoreArtifact> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::GranularSiteRestoreArtifact> {
         self.client.collection(self.path.clone())
     }
 
@@ -2927,7 +3004,7 @@ impl GranularSiteRestoreArtifactCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2936,14 +3013,14 @@ impl GranularSiteRestoreArtifactCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::GranularSiteRestoreArtifact,
-    ) -> graph_core::Request<crate::models::GranularSiteRestoreArtifact> {
+    ) -> msgraph_typed_core::Request<crate::models::GranularSiteRestoreArtifact> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2953,7 +3030,7 @@ impl GranularSiteRestoreArtifactCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailboxProtectionRuleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2963,7 +3040,7 @@ impl MailboxProtectionRuleBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MailboxProtectionRuleBuilder {
         MailboxProtectionRuleBuilder {
@@ -2978,7 +3055,7 @@ impl MailboxProtectionRuleBuilder {
     }
 
     /// Reads this `mailboxProtectionRule` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MailboxProtectionRule> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MailboxProtectionRule> {
         self.client.entity(self.path.clone())
     }
 
@@ -2987,21 +3064,21 @@ impl MailboxProtectionRuleBuilder {
     pub fn update(
         &self,
         body: &crate::models::MailboxProtectionRule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mailboxProtectionRule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `deleteAndUnprotect` action (`POST .../deleteAndUnprotect`).
     pub fn delete_and_unprotect(
         &self,
-    ) -> graph_core::Request<crate::models::AnyProtectionRuleBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyProtectionRuleBase> {
         self.client.request(
             http::Method::POST,
             format!("{}/deleteAndUnprotect", self.path),
@@ -3009,7 +3086,7 @@ impl MailboxProtectionRuleBuilder {
     }
 
     /// Calls the `run` action (`POST .../run`).
-    pub fn run(&self) -> graph_core::Request<crate::models::AnyProtectionRuleBase> {
+    pub fn run(&self) -> msgraph_typed_core::Request<crate::models::AnyProtectionRuleBase> {
         self.client
             .request(http::Method::POST, format!("{}/run", self.path))
     }
@@ -3020,7 +3097,7 @@ impl MailboxProtectionRuleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailboxProtectionRuleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3030,7 +3107,7 @@ impl MailboxProtectionRuleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MailboxProtectionRuleCollectionBuilder {
         MailboxProtectionRuleCollectionBuilder {
@@ -3045,7 +3122,9 @@ impl MailboxProtectionRuleCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MailboxProtectionRule> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MailboxProtectionRule> {
         self.client.collection(self.path.clone())
     }
 
@@ -3056,7 +3135,7 @@ impl MailboxProtectionRuleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3065,14 +3144,14 @@ impl MailboxProtectionRuleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MailboxProtectionRule,
-    ) -> graph_core::Request<crate::models::MailboxProtectionRule> {
+    ) -> msgraph_typed_core::Request<crate::models::MailboxProtectionRule> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3082,7 +3161,7 @@ impl MailboxProtectionRuleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailboxProtectionUnitBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3092,7 +3171,7 @@ impl MailboxProtectionUnitBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MailboxProtectionUnitBuilder {
         MailboxProtectionUnitBuilder {
@@ -3107,7 +3186,7 @@ impl MailboxProtectionUnitBuilder {
     }
 
     /// Reads this `mailboxProtectionUnit` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::MailboxProtectionUnit> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::MailboxProtectionUnit> {
         self.client.entity(self.path.clone())
     }
 
@@ -3116,25 +3195,27 @@ impl MailboxProtectionUnitBuilder {
     pub fn update(
         &self,
         body: &crate::models::MailboxProtectionUnit,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mailboxProtectionUnit` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `cancelOffboard` action (`POST .../cancelOffboard`).
-    pub fn cancel_offboard(&self) -> graph_core::Request<crate::models::AnyProtectionUnitBase> {
+    pub fn cancel_offboard(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::AnyProtectionUnitBase> {
         self.client
             .request(http::Method::POST, format!("{}/cancelOffboard", self.path))
     }
 
     /// Calls the `offboard` action (`POST .../offboard`).
-    pub fn offboard(&self) -> graph_core::Request<crate::models::AnyProtectionUnitBase> {
+    pub fn offboard(&self) -> msgraph_typed_core::Request<crate::models::AnyProtectionUnitBase> {
         self.client
             .request(http::Method::POST, format!("{}/offboard", self.path))
     }
@@ -3145,7 +3226,7 @@ impl MailboxProtectionUnitBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailboxProtectionUnitCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3155,7 +3236,7 @@ impl MailboxProtectionUnitCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MailboxProtectionUnitCollectionBuilder {
         MailboxProtectionUnitCollectionBuilder {
@@ -3170,7 +3251,9 @@ impl MailboxProtectionUnitCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::MailboxProtectionUnit> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MailboxProtectionUnit> {
         self.client.collection(self.path.clone())
     }
 
@@ -3181,7 +3264,7 @@ impl MailboxProtectionUnitCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3190,14 +3273,14 @@ impl MailboxProtectionUnitCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MailboxProtectionUnit,
-    ) -> graph_core::Request<crate::models::MailboxProtectionUnit> {
+    ) -> msgraph_typed_core::Request<crate::models::MailboxProtectionUnit> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3207,7 +3290,7 @@ impl MailboxProtectionUnitCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailboxProtectionUnitsBulkAdditionJobBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3217,7 +3300,7 @@ impl MailboxProtectionUnitsBulkAdditionJobBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MailboxProtectionUnitsBulkAdditionJobBuilder {
         MailboxProtectionUnitsBulkAdditionJobBuilder {
@@ -3234,7 +3317,8 @@ impl MailboxProtectionUnitsBulkAdditionJobBuilder {
     /// Reads this `mailboxProtectionUnitsBulkAdditionJob` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::MailboxProtectionUnitsBulkAdditionJob> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MailboxProtectionUnitsBulkAdditionJob>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -3243,14 +3327,14 @@ impl MailboxProtectionUnitsBulkAdditionJobBuilder {
     pub fn update(
         &self,
         body: &crate::models::MailboxProtectionUnitsBulkAdditionJob,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mailboxProtectionUnitsBulkAdditionJob` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3260,7 +3344,7 @@ impl MailboxProtectionUnitsBulkAdditionJobBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailboxProtectionUnitsBulkAdditionJobCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3270,7 +3354,7 @@ impl MailboxProtectionUnitsBulkAdditionJobCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MailboxProtectionUnitsBulkAdditionJobCollectionBuilder {
         MailboxProtectionUnitsBulkAdditionJobCollectionBuilder {
@@ -3287,7 +3371,8 @@ impl MailboxProtectionUnitsBulkAdditionJobCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::MailboxProtectionUnitsBulkAdditionJob> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MailboxProtectionUnitsBulkAdditionJob>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -3298,7 +3383,7 @@ impl MailboxProtectionUnitsBulkAdditionJobCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3307,14 +3392,14 @@ impl MailboxProtectionUnitsBulkAdditionJobCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MailboxProtectionUnitsBulkAdditionJob,
-    ) -> graph_core::Request<crate::models::MailboxProtectionUnitsBulkAdditionJob> {
+    ) -> msgraph_typed_core::Request<crate::models::MailboxProtectionUnitsBulkAdditionJob> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3324,7 +3409,7 @@ impl MailboxProtectionUnitsBulkAdditionJobCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailboxRestoreArtifactBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3334,7 +3419,7 @@ impl MailboxRestoreArtifactBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MailboxRestoreArtifactBuilder {
         MailboxRestoreArtifactBuilder {
@@ -3349,7 +3434,9 @@ impl MailboxRestoreArtifactBuilder {
     }
 
     /// Reads this `mailboxRestoreArtifact` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyMailboxRestoreArtifact> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnyMailboxRestoreArtifact> {
         self.client.entity(self.path.clone())
     }
 
@@ -3358,14 +3445,14 @@ impl MailboxRestoreArtifactBuilder {
     pub fn update(
         &self,
         body: &crate::models::MailboxRestoreArtifact,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mailboxRestoreArtifact` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3383,7 +3470,7 @@ impl MailboxRestoreArtifactBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailboxRestoreArtifactCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3393,7 +3480,7 @@ impl MailboxRestoreArtifactCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MailboxRestoreArtifactCollectionBuilder {
         MailboxRestoreArtifactCollectionBuilder {
@@ -3408,7 +3495,9 @@ impl MailboxRestoreArtifactCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyMailboxRestoreArtifact> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyMailboxRestoreArtifact> {
         self.client.collection(self.path.clone())
     }
 
@@ -3419,7 +3508,7 @@ impl MailboxRestoreArtifactCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3428,14 +3517,14 @@ impl MailboxRestoreArtifactCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MailboxRestoreArtifact,
-    ) -> graph_core::Request<crate::models::AnyMailboxRestoreArtifact> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyMailboxRestoreArtifact> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -3458,7 +3547,7 @@ impl MailboxRestoreArtifactCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailboxRestoreArtifactsBulkAdditionRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3468,7 +3557,7 @@ impl MailboxRestoreArtifactsBulkAdditionRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MailboxRestoreArtifactsBulkAdditionRequestBuilder {
         MailboxRestoreArtifactsBulkAdditionRequestBuilder {
@@ -3485,7 +3574,8 @@ impl MailboxRestoreArtifactsBulkAdditionRequestBuilder {
     /// Reads this `mailboxRestoreArtifactsBulkAdditionRequest` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::MailboxRestoreArtifactsBulkAdditionRequest> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MailboxRestoreArtifactsBulkAdditionRequest>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -3494,14 +3584,14 @@ impl MailboxRestoreArtifactsBulkAdditionRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::MailboxRestoreArtifactsBulkAdditionRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `mailboxRestoreArtifactsBulkAdditionRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3511,7 +3601,7 @@ impl MailboxRestoreArtifactsBulkAdditionRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailboxRestoreArtifactsBulkAdditionRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3521,7 +3611,7 @@ impl MailboxRestoreArtifactsBulkAdditionRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MailboxRestoreArtifactsBulkAdditionRequestCollectionBuilder {
         MailboxRestoreArtifactsBulkAdditionRequestCollectionBuilder {
@@ -3538,8 +3628,9 @@ impl MailboxRestoreArtifactsBulkAdditionRequestCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::MailboxRestoreArtifactsBulkAdditionRequest>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::MailboxRestoreArtifactsBulkAdditionRequest,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -3550,7 +3641,7 @@ impl MailboxRestoreArtifactsBulkAdditionRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3559,14 +3650,15 @@ impl MailboxRestoreArtifactsBulkAdditionRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MailboxRestoreArtifactsBulkAdditionRequest,
-    ) -> graph_core::Request<crate::models::MailboxRestoreArtifactsBulkAdditionRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::MailboxRestoreArtifactsBulkAdditionRequest>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3576,7 +3668,7 @@ impl MailboxRestoreArtifactsBulkAdditionRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OneDriveForBusinessBrowseSessionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3586,7 +3678,7 @@ impl OneDriveForBusinessBrowseSessionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OneDriveForBusinessBrowseSessionBuilder {
         OneDriveForBusinessBrowseSessionBuilder {
@@ -3603,7 +3695,7 @@ impl OneDriveForBusinessBrowseSessionBuilder {
     /// Reads this `oneDriveForBusinessBrowseSession` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::OneDriveForBusinessBrowseSession> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OneDriveForBusinessBrowseSession> {
         self.client.entity(self.path.clone())
     }
 
@@ -3612,14 +3704,14 @@ impl OneDriveForBusinessBrowseSessionBuilder {
     pub fn update(
         &self,
         body: &crate::models::OneDriveForBusinessBrowseSession,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `oneDriveForBusinessBrowseSession` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3627,7 +3719,8 @@ impl OneDriveForBusinessBrowseSessionBuilder {
     pub fn browse(
         &self,
         body: &crate::models::BrowseSessionBaseBrowseBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::BrowseQueryResponseItem>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::BrowseQueryResponseItem>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/browse", self.path))
             .json_body(body)
@@ -3639,7 +3732,7 @@ impl OneDriveForBusinessBrowseSessionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OneDriveForBusinessBrowseSessionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3649,7 +3742,7 @@ impl OneDriveForBusinessBrowseSessionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OneDriveForBusinessBrowseSessionCollectionBuilder {
         OneDriveForBusinessBrowseSessionCollectionBuilder {
@@ -3666,7 +3759,8 @@ impl OneDriveForBusinessBrowseSessionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OneDriveForBusinessBrowseSession> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OneDriveForBusinessBrowseSession>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -3677,7 +3771,7 @@ impl OneDriveForBusinessBrowseSessionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3686,14 +3780,14 @@ impl OneDriveForBusinessBrowseSessionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OneDriveForBusinessBrowseSession,
-    ) -> graph_core::Request<crate::models::OneDriveForBusinessBrowseSession> {
+    ) -> msgraph_typed_core::Request<crate::models::OneDriveForBusinessBrowseSession> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3703,7 +3797,7 @@ impl OneDriveForBusinessBrowseSessionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OneDriveForBusinessProtectionPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3713,7 +3807,7 @@ impl OneDriveForBusinessProtectionPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OneDriveForBusinessProtectionPolicyBuilder {
         OneDriveForBusinessProtectionPolicyBuilder {
@@ -3730,7 +3824,7 @@ impl OneDriveForBusinessProtectionPolicyBuilder {
     /// Reads this `oneDriveForBusinessProtectionPolicy` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::OneDriveForBusinessProtectionPolicy> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OneDriveForBusinessProtectionPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -3739,14 +3833,14 @@ impl OneDriveForBusinessProtectionPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::OneDriveForBusinessProtectionPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `oneDriveForBusinessProtectionPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3777,13 +3871,15 @@ impl OneDriveForBusinessProtectionPolicyBuilder {
     }
 
     /// Calls the `activate` action (`POST .../activate`).
-    pub fn activate(&self) -> graph_core::Request<crate::models::AnyProtectionPolicyBase> {
+    pub fn activate(&self) -> msgraph_typed_core::Request<crate::models::AnyProtectionPolicyBase> {
         self.client
             .request(http::Method::POST, format!("{}/activate", self.path))
     }
 
     /// Calls the `deactivate` action (`POST .../deactivate`).
-    pub fn deactivate(&self) -> graph_core::Request<crate::models::AnyProtectionPolicyBase> {
+    pub fn deactivate(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::AnyProtectionPolicyBase> {
         self.client
             .request(http::Method::POST, format!("{}/deactivate", self.path))
     }
@@ -3794,7 +3890,7 @@ impl OneDriveForBusinessProtectionPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OneDriveForBusinessProtectionPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3804,7 +3900,7 @@ impl OneDriveForBusinessProtectionPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OneDriveForBusinessProtectionPolicyCollectionBuilder {
         OneDriveForBusinessProtectionPolicyCollectionBuilder {
@@ -3821,7 +3917,8 @@ impl OneDriveForBusinessProtectionPolicyCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OneDriveForBusinessProtectionPolicy> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OneDriveForBusinessProtectionPolicy>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -3832,7 +3929,7 @@ impl OneDriveForBusinessProtectionPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3841,14 +3938,14 @@ impl OneDriveForBusinessProtectionPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OneDriveForBusinessProtectionPolicy,
-    ) -> graph_core::Request<crate::models::OneDriveForBusinessProtectionPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::OneDriveForBusinessProtectionPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3858,7 +3955,7 @@ impl OneDriveForBusinessProtectionPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OneDriveForBusinessRestoreSessionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3868,7 +3965,7 @@ impl OneDriveForBusinessRestoreSessionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OneDriveForBusinessRestoreSessionBuilder {
         OneDriveForBusinessRestoreSessionBuilder {
@@ -3885,7 +3982,7 @@ impl OneDriveForBusinessRestoreSessionBuilder {
     /// Reads this `oneDriveForBusinessRestoreSession` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::OneDriveForBusinessRestoreSession> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::OneDriveForBusinessRestoreSession> {
         self.client.entity(self.path.clone())
     }
 
@@ -3894,14 +3991,14 @@ impl OneDriveForBusinessRestoreSessionBuilder {
     pub fn update(
         &self,
         body: &crate::models::OneDriveForBusinessRestoreSession,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `oneDriveForBusinessRestoreSession` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3936,7 +4033,7 @@ impl OneDriveForBusinessRestoreSessionBuilder {
     }
 
     /// Calls the `activate` action (`POST .../activate`).
-    pub fn activate(&self) -> graph_core::Request<crate::models::AnyRestoreSessionBase> {
+    pub fn activate(&self) -> msgraph_typed_core::Request<crate::models::AnyRestoreSessionBase> {
         self.client
             .request(http::Method::POST, format!("{}/activate", self.path))
     }
@@ -3947,7 +4044,7 @@ impl OneDriveForBusinessRestoreSessionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OneDriveForBusinessRestoreSessionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3957,7 +4054,7 @@ impl OneDriveForBusinessRestoreSessionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OneDriveForBusinessRestoreSessionCollectionBuilder {
         OneDriveForBusinessRestoreSessionCollectionBuilder {
@@ -3974,7 +4071,8 @@ impl OneDriveForBusinessRestoreSessionCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::OneDriveForBusinessRestoreSession> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OneDriveForBusinessRestoreSession>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -3985,7 +4083,7 @@ impl OneDriveForBusinessRestoreSessionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3994,14 +4092,14 @@ impl OneDriveForBusinessRestoreSessionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OneDriveForBusinessRestoreSession,
-    ) -> graph_core::Request<crate::models::OneDriveForBusinessRestoreSession> {
+    ) -> msgraph_typed_core::Request<crate::models::OneDriveForBusinessRestoreSession> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4011,7 +4109,7 @@ impl OneDriveForBusinessRestoreSessionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProtectionPolicyBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4020,7 +4118,10 @@ impl ProtectionPolicyBaseBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ProtectionPolicyBaseBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ProtectionPolicyBaseBuilder {
         ProtectionPolicyBaseBuilder {
             client,
             path: path.into(),
@@ -4033,7 +4134,7 @@ impl ProtectionPolicyBaseBuilder {
     }
 
     /// Reads this `protectionPolicyBase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyProtectionPolicyBase> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyProtectionPolicyBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -4042,25 +4143,27 @@ impl ProtectionPolicyBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::ProtectionPolicyBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `protectionPolicyBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `activate` action (`POST .../activate`).
-    pub fn activate(&self) -> graph_core::Request<crate::models::AnyProtectionPolicyBase> {
+    pub fn activate(&self) -> msgraph_typed_core::Request<crate::models::AnyProtectionPolicyBase> {
         self.client
             .request(http::Method::POST, format!("{}/activate", self.path))
     }
 
     /// Calls the `deactivate` action (`POST .../deactivate`).
-    pub fn deactivate(&self) -> graph_core::Request<crate::models::AnyProtectionPolicyBase> {
+    pub fn deactivate(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::AnyProtectionPolicyBase> {
         self.client
             .request(http::Method::POST, format!("{}/deactivate", self.path))
     }
@@ -4071,7 +4174,7 @@ impl ProtectionPolicyBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProtectionPolicyBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4081,7 +4184,7 @@ impl ProtectionPolicyBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ProtectionPolicyBaseCollectionBuilder {
         ProtectionPolicyBaseCollectionBuilder {
@@ -4096,7 +4199,9 @@ impl ProtectionPolicyBaseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyProtectionPolicyBase> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyProtectionPolicyBase> {
         self.client.collection(self.path.clone())
     }
 
@@ -4107,7 +4212,7 @@ impl ProtectionPolicyBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4116,14 +4221,14 @@ impl ProtectionPolicyBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ProtectionPolicyBase,
-    ) -> graph_core::Request<crate::models::AnyProtectionPolicyBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyProtectionPolicyBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -4166,7 +4271,7 @@ impl ProtectionPolicyBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RestorePointBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4175,7 +4280,7 @@ impl RestorePointBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RestorePointBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> RestorePointBuilder {
         RestorePointBuilder {
             client,
             path: path.into(),
@@ -4188,7 +4293,7 @@ impl RestorePointBuilder {
     }
 
     /// Reads this `restorePoint` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::RestorePoint> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::RestorePoint> {
         self.client.entity(self.path.clone())
     }
 
@@ -4197,14 +4302,14 @@ impl RestorePointBuilder {
     pub fn update(
         &self,
         body: &crate::models::RestorePoint,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `restorePoint` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4222,7 +4327,7 @@ impl RestorePointBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RestorePointCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4232,7 +4337,7 @@ impl RestorePointCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RestorePointCollectionBuilder {
         RestorePointCollectionBuilder {
@@ -4247,7 +4352,7 @@ impl RestorePointCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::RestorePoint> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::RestorePoint> {
         self.client.collection(self.path.clone())
     }
 
@@ -4258,7 +4363,7 @@ impl RestorePointCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4267,14 +4372,14 @@ impl RestorePointCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RestorePoint,
-    ) -> graph_core::Request<crate::models::RestorePoint> {
+    ) -> msgraph_typed_core::Request<crate::models::RestorePoint> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -4282,7 +4387,7 @@ impl RestorePointCollectionBuilder {
     pub fn search(
         &self,
         body: &crate::models::RestorePointCollectionSearchBody,
-    ) -> graph_core::Request<crate::models::RestorePointSearchResponse> {
+    ) -> msgraph_typed_core::Request<crate::models::RestorePointSearchResponse> {
         self.client
             .request(http::Method::POST, format!("{}/search", self.path))
             .json_body(body)
@@ -4294,7 +4399,7 @@ impl RestorePointCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RestoreSessionBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4303,7 +4408,10 @@ impl RestoreSessionBaseBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RestoreSessionBaseBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> RestoreSessionBaseBuilder {
         RestoreSessionBaseBuilder {
             client,
             path: path.into(),
@@ -4316,7 +4424,7 @@ impl RestoreSessionBaseBuilder {
     }
 
     /// Reads this `restoreSessionBase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyRestoreSessionBase> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyRestoreSessionBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -4325,19 +4433,19 @@ impl RestoreSessionBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::RestoreSessionBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `restoreSessionBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `activate` action (`POST .../activate`).
-    pub fn activate(&self) -> graph_core::Request<crate::models::AnyRestoreSessionBase> {
+    pub fn activate(&self) -> msgraph_typed_core::Request<crate::models::AnyRestoreSessionBase> {
         self.client
             .request(http::Method::POST, format!("{}/activate", self.path))
     }
@@ -4348,7 +4456,7 @@ impl RestoreSessionBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RestoreSessionBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4358,7 +4466,7 @@ impl RestoreSessionBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RestoreSessionBaseCollectionBuilder {
         RestoreSessionBaseCollectionBuilder {
@@ -4373,7 +4481,9 @@ impl RestoreSessionBaseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyRestoreSessionBase> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyRestoreSessionBase> {
         self.client.collection(self.path.clone())
     }
 
@@ -4384,7 +4494,7 @@ impl RestoreSessionBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4393,14 +4503,14 @@ impl RestoreSessionBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RestoreSessionBase,
-    ) -> graph_core::Request<crate::models::AnyRestoreSessionBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyRestoreSessionBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -4443,7 +4553,7 @@ impl RestoreSessionBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4452,7 +4562,7 @@ impl ServiceAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ServiceAppBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ServiceAppBuilder {
         ServiceAppBuilder {
             client,
             path: path.into(),
@@ -4465,7 +4575,7 @@ impl ServiceAppBuilder {
     }
 
     /// Reads this `serviceApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ServiceApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ServiceApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -4474,14 +4584,14 @@ impl ServiceAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::ServiceApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `serviceApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4489,14 +4599,14 @@ impl ServiceAppBuilder {
     pub fn activate(
         &self,
         body: &crate::models::ServiceAppActivateBody,
-    ) -> graph_core::Request<crate::models::ServiceApp> {
+    ) -> msgraph_typed_core::Request<crate::models::ServiceApp> {
         self.client
             .request(http::Method::POST, format!("{}/activate", self.path))
             .json_body(body)
     }
 
     /// Calls the `deactivate` action (`POST .../deactivate`).
-    pub fn deactivate(&self) -> graph_core::Request<crate::models::ServiceApp> {
+    pub fn deactivate(&self) -> msgraph_typed_core::Request<crate::models::ServiceApp> {
         self.client
             .request(http::Method::POST, format!("{}/deactivate", self.path))
     }
@@ -4507,7 +4617,7 @@ impl ServiceAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4516,7 +4626,10 @@ impl ServiceAppCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ServiceAppCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ServiceAppCollectionBuilder {
         ServiceAppCollectionBuilder {
             client,
             path: path.into(),
@@ -4529,7 +4642,7 @@ impl ServiceAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ServiceApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ServiceApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -4540,7 +4653,7 @@ impl ServiceAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4549,14 +4662,14 @@ impl ServiceAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ServiceApp,
-    ) -> graph_core::Request<crate::models::ServiceApp> {
+    ) -> msgraph_typed_core::Request<crate::models::ServiceApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4566,7 +4679,7 @@ impl ServiceAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointBrowseSessionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4576,7 +4689,7 @@ impl SharePointBrowseSessionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointBrowseSessionBuilder {
         SharePointBrowseSessionBuilder {
@@ -4591,7 +4704,7 @@ impl SharePointBrowseSessionBuilder {
     }
 
     /// Reads this `sharePointBrowseSession` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SharePointBrowseSession> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SharePointBrowseSession> {
         self.client.entity(self.path.clone())
     }
 
@@ -4600,14 +4713,14 @@ impl SharePointBrowseSessionBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharePointBrowseSession,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharePointBrowseSession` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4615,7 +4728,8 @@ impl SharePointBrowseSessionBuilder {
     pub fn browse(
         &self,
         body: &crate::models::BrowseSessionBaseBrowseBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::BrowseQueryResponseItem>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::BrowseQueryResponseItem>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/browse", self.path))
             .json_body(body)
@@ -4627,7 +4741,7 @@ impl SharePointBrowseSessionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointBrowseSessionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4637,7 +4751,7 @@ impl SharePointBrowseSessionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointBrowseSessionCollectionBuilder {
         SharePointBrowseSessionCollectionBuilder {
@@ -4652,7 +4766,9 @@ impl SharePointBrowseSessionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SharePointBrowseSession> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SharePointBrowseSession> {
         self.client.collection(self.path.clone())
     }
 
@@ -4663,7 +4779,7 @@ impl SharePointBrowseSessionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4672,14 +4788,14 @@ impl SharePointBrowseSessionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharePointBrowseSession,
-    ) -> graph_core::Request<crate::models::SharePointBrowseSession> {
+    ) -> msgraph_typed_core::Request<crate::models::SharePointBrowseSession> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4689,7 +4805,7 @@ impl SharePointBrowseSessionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointProtectionPolicyBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4699,7 +4815,7 @@ impl SharePointProtectionPolicyBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointProtectionPolicyBuilder {
         SharePointProtectionPolicyBuilder {
@@ -4714,7 +4830,9 @@ impl SharePointProtectionPolicyBuilder {
     }
 
     /// Reads this `sharePointProtectionPolicy` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SharePointProtectionPolicy> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SharePointProtectionPolicy> {
         self.client.entity(self.path.clone())
     }
 
@@ -4723,14 +4841,14 @@ impl SharePointProtectionPolicyBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharePointProtectionPolicy,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharePointProtectionPolicy` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4761,13 +4879,15 @@ impl SharePointProtectionPolicyBuilder {
     }
 
     /// Calls the `activate` action (`POST .../activate`).
-    pub fn activate(&self) -> graph_core::Request<crate::models::AnyProtectionPolicyBase> {
+    pub fn activate(&self) -> msgraph_typed_core::Request<crate::models::AnyProtectionPolicyBase> {
         self.client
             .request(http::Method::POST, format!("{}/activate", self.path))
     }
 
     /// Calls the `deactivate` action (`POST .../deactivate`).
-    pub fn deactivate(&self) -> graph_core::Request<crate::models::AnyProtectionPolicyBase> {
+    pub fn deactivate(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::AnyProtectionPolicyBase> {
         self.client
             .request(http::Method::POST, format!("{}/deactivate", self.path))
     }
@@ -4778,7 +4898,7 @@ impl SharePointProtectionPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointProtectionPolicyCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4788,7 +4908,7 @@ impl SharePointProtectionPolicyCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointProtectionPolicyCollectionBuilder {
         SharePointProtectionPolicyCollectionBuilder {
@@ -4803,7 +4923,9 @@ impl SharePointProtectionPolicyCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SharePointProtectionPolicy> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SharePointProtectionPolicy> {
         self.client.collection(self.path.clone())
     }
 
@@ -4814,7 +4936,7 @@ impl SharePointProtectionPolicyCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4823,14 +4945,14 @@ impl SharePointProtectionPolicyCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharePointProtectionPolicy,
-    ) -> graph_core::Request<crate::models::SharePointProtectionPolicy> {
+    ) -> msgraph_typed_core::Request<crate::models::SharePointProtectionPolicy> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4840,7 +4962,7 @@ impl SharePointProtectionPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointRestoreSessionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4850,7 +4972,7 @@ impl SharePointRestoreSessionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointRestoreSessionBuilder {
         SharePointRestoreSessionBuilder {
@@ -4865,7 +4987,9 @@ impl SharePointRestoreSessionBuilder {
     }
 
     /// Reads this `sharePointRestoreSession` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SharePointRestoreSession> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SharePointRestoreSession> {
         self.client.entity(self.path.clone())
     }
 
@@ -4874,14 +4998,14 @@ impl SharePointRestoreSessionBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharePointRestoreSession,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharePointRestoreSession` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4914,7 +5038,7 @@ impl SharePointRestoreSessionBuilder {
     }
 
     /// Calls the `activate` action (`POST .../activate`).
-    pub fn activate(&self) -> graph_core::Request<crate::models::AnyRestoreSessionBase> {
+    pub fn activate(&self) -> msgraph_typed_core::Request<crate::models::AnyRestoreSessionBase> {
         self.client
             .request(http::Method::POST, format!("{}/activate", self.path))
     }
@@ -4925,7 +5049,7 @@ impl SharePointRestoreSessionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointRestoreSessionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4935,7 +5059,7 @@ impl SharePointRestoreSessionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointRestoreSessionCollectionBuilder {
         SharePointRestoreSessionCollectionBuilder {
@@ -4950,7 +5074,9 @@ impl SharePointRestoreSessionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SharePointRestoreSession> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SharePointRestoreSession> {
         self.client.collection(self.path.clone())
     }
 
@@ -4961,7 +5087,7 @@ impl SharePointRestoreSessionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4970,14 +5096,14 @@ impl SharePointRestoreSessionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharePointRestoreSession,
-    ) -> graph_core::Request<crate::models::SharePointRestoreSession> {
+    ) -> msgraph_typed_core::Request<crate::models::SharePointRestoreSession> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4987,7 +5113,7 @@ impl SharePointRestoreSessionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SiteProtectionRuleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4996,7 +5122,10 @@ impl SiteProtectionRuleBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SiteProtectionRuleBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SiteProtectionRuleBuilder {
         SiteProtectionRuleBuilder {
             client,
             path: path.into(),
@@ -5009,7 +5138,7 @@ impl SiteProtectionRuleBuilder {
     }
 
     /// Reads this `siteProtectionRule` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SiteProtectionRule> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SiteProtectionRule> {
         self.client.entity(self.path.clone())
     }
 
@@ -5018,21 +5147,21 @@ impl SiteProtectionRuleBuilder {
     pub fn update(
         &self,
         body: &crate::models::SiteProtectionRule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `siteProtectionRule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `deleteAndUnprotect` action (`POST .../deleteAndUnprotect`).
     pub fn delete_and_unprotect(
         &self,
-    ) -> graph_core::Request<crate::models::AnyProtectionRuleBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyProtectionRuleBase> {
         self.client.request(
             http::Method::POST,
             format!("{}/deleteAndUnprotect", self.path),
@@ -5040,7 +5169,7 @@ impl SiteProtectionRuleBuilder {
     }
 
     /// Calls the `run` action (`POST .../run`).
-    pub fn run(&self) -> graph_core::Request<crate::models::AnyProtectionRuleBase> {
+    pub fn run(&self) -> msgraph_typed_core::Request<crate::models::AnyProtectionRuleBase> {
         self.client
             .request(http::Method::POST, format!("{}/run", self.path))
     }
@@ -5051,7 +5180,7 @@ impl SiteProtectionRuleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SiteProtectionRuleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5061,7 +5190,7 @@ impl SiteProtectionRuleCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SiteProtectionRuleCollectionBuilder {
         SiteProtectionRuleCollectionBuilder {
@@ -5076,7 +5205,7 @@ impl SiteProtectionRuleCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SiteProtectionRule> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SiteProtectionRule> {
         self.client.collection(self.path.clone())
     }
 
@@ -5087,7 +5216,7 @@ impl SiteProtectionRuleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5096,14 +5225,14 @@ impl SiteProtectionRuleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SiteProtectionRule,
-    ) -> graph_core::Request<crate::models::SiteProtectionRule> {
+    ) -> msgraph_typed_core::Request<crate::models::SiteProtectionRule> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5113,7 +5242,7 @@ impl SiteProtectionRuleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SiteProtectionUnitBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5122,7 +5251,10 @@ impl SiteProtectionUnitBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SiteProtectionUnitBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SiteProtectionUnitBuilder {
         SiteProtectionUnitBuilder {
             client,
             path: path.into(),
@@ -5135,7 +5267,7 @@ impl SiteProtectionUnitBuilder {
     }
 
     /// Reads this `siteProtectionUnit` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SiteProtectionUnit> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SiteProtectionUnit> {
         self.client.entity(self.path.clone())
     }
 
@@ -5144,25 +5276,27 @@ impl SiteProtectionUnitBuilder {
     pub fn update(
         &self,
         body: &crate::models::SiteProtectionUnit,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `siteProtectionUnit` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `cancelOffboard` action (`POST .../cancelOffboard`).
-    pub fn cancel_offboard(&self) -> graph_core::Request<crate::models::AnyProtectionUnitBase> {
+    pub fn cancel_offboard(
+        &self,
+    ) -> msgraph_typed_core::Request<crate::models::AnyProtectionUnitBase> {
         self.client
             .request(http::Method::POST, format!("{}/cancelOffboard", self.path))
     }
 
     /// Calls the `offboard` action (`POST .../offboard`).
-    pub fn offboard(&self) -> graph_core::Request<crate::models::AnyProtectionUnitBase> {
+    pub fn offboard(&self) -> msgraph_typed_core::Request<crate::models::AnyProtectionUnitBase> {
         self.client
             .request(http::Method::POST, format!("{}/offboard", self.path))
     }
@@ -5173,7 +5307,7 @@ impl SiteProtectionUnitBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SiteProtectionUnitCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5183,7 +5317,7 @@ impl SiteProtectionUnitCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SiteProtectionUnitCollectionBuilder {
         SiteProtectionUnitCollectionBuilder {
@@ -5198,7 +5332,7 @@ impl SiteProtectionUnitCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SiteProtectionUnit> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SiteProtectionUnit> {
         self.client.collection(self.path.clone())
     }
 
@@ -5209,7 +5343,7 @@ impl SiteProtectionUnitCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5218,14 +5352,14 @@ impl SiteProtectionUnitCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SiteProtectionUnit,
-    ) -> graph_core::Request<crate::models::SiteProtectionUnit> {
+    ) -> msgraph_typed_core::Request<crate::models::SiteProtectionUnit> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5235,7 +5369,7 @@ impl SiteProtectionUnitCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SiteProtectionUnitsBulkAdditionJobBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5245,7 +5379,7 @@ impl SiteProtectionUnitsBulkAdditionJobBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SiteProtectionUnitsBulkAdditionJobBuilder {
         SiteProtectionUnitsBulkAdditionJobBuilder {
@@ -5262,7 +5396,7 @@ impl SiteProtectionUnitsBulkAdditionJobBuilder {
     /// Reads this `siteProtectionUnitsBulkAdditionJob` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::SiteProtectionUnitsBulkAdditionJob> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SiteProtectionUnitsBulkAdditionJob> {
         self.client.entity(self.path.clone())
     }
 
@@ -5271,14 +5405,14 @@ impl SiteProtectionUnitsBulkAdditionJobBuilder {
     pub fn update(
         &self,
         body: &crate::models::SiteProtectionUnitsBulkAdditionJob,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `siteProtectionUnitsBulkAdditionJob` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5288,7 +5422,7 @@ impl SiteProtectionUnitsBulkAdditionJobBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SiteProtectionUnitsBulkAdditionJobCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5298,7 +5432,7 @@ impl SiteProtectionUnitsBulkAdditionJobCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SiteProtectionUnitsBulkAdditionJobCollectionBuilder {
         SiteProtectionUnitsBulkAdditionJobCollectionBuilder {
@@ -5315,7 +5449,8 @@ impl SiteProtectionUnitsBulkAdditionJobCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SiteProtectionUnitsBulkAdditionJob> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SiteProtectionUnitsBulkAdditionJob>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -5326,7 +5461,7 @@ impl SiteProtectionUnitsBulkAdditionJobCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5335,14 +5470,14 @@ impl SiteProtectionUnitsBulkAdditionJobCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SiteProtectionUnitsBulkAdditionJob,
-    ) -> graph_core::Request<crate::models::SiteProtectionUnitsBulkAdditionJob> {
+    ) -> msgraph_typed_core::Request<crate::models::SiteProtectionUnitsBulkAdditionJob> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5352,7 +5487,7 @@ impl SiteProtectionUnitsBulkAdditionJobCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SiteRestoreArtifactBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5361,7 +5496,10 @@ impl SiteRestoreArtifactBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SiteRestoreArtifactBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SiteRestoreArtifactBuilder {
         SiteRestoreArtifactBuilder {
             client,
             path: path.into(),
@@ -5374,7 +5512,7 @@ impl SiteRestoreArtifactBuilder {
     }
 
     /// Reads this `siteRestoreArtifact` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SiteRestoreArtifact> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SiteRestoreArtifact> {
         self.client.entity(self.path.clone())
     }
 
@@ -5383,14 +5521,14 @@ impl SiteRestoreArtifactBuilder {
     pub fn update(
         &self,
         body: &crate::models::SiteRestoreArtifact,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `siteRestoreArtifact` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5408,7 +5546,7 @@ impl SiteRestoreArtifactBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SiteRestoreArtifactCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5418,7 +5556,7 @@ impl SiteRestoreArtifactCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SiteRestoreArtifactCollectionBuilder {
         SiteRestoreArtifactCollectionBuilder {
@@ -5433,7 +5571,9 @@ impl SiteRestoreArtifactCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SiteRestoreArtifact> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SiteRestoreArtifact> {
         self.client.collection(self.path.clone())
     }
 
@@ -5444,7 +5584,7 @@ impl SiteRestoreArtifactCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5453,14 +5593,14 @@ impl SiteRestoreArtifactCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SiteRestoreArtifact,
-    ) -> graph_core::Request<crate::models::SiteRestoreArtifact> {
+    ) -> msgraph_typed_core::Request<crate::models::SiteRestoreArtifact> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5470,7 +5610,7 @@ impl SiteRestoreArtifactCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SiteRestoreArtifactsBulkAdditionRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5480,7 +5620,7 @@ impl SiteRestoreArtifactsBulkAdditionRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SiteRestoreArtifactsBulkAdditionRequestBuilder {
         SiteRestoreArtifactsBulkAdditionRequestBuilder {
@@ -5497,7 +5637,8 @@ impl SiteRestoreArtifactsBulkAdditionRequestBuilder {
     /// Reads this `siteRestoreArtifactsBulkAdditionRequest` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::SiteRestoreArtifactsBulkAdditionRequest> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SiteRestoreArtifactsBulkAdditionRequest>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -5506,14 +5647,14 @@ impl SiteRestoreArtifactsBulkAdditionRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::SiteRestoreArtifactsBulkAdditionRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `siteRestoreArtifactsBulkAdditionRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5523,7 +5664,7 @@ impl SiteRestoreArtifactsBulkAdditionRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SiteRestoreArtifactsBulkAdditionRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5533,7 +5674,7 @@ impl SiteRestoreArtifactsBulkAdditionRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SiteRestoreArtifactsBulkAdditionRequestCollectionBuilder {
         SiteRestoreArtifactsBulkAdditionRequestCollectionBuilder {
@@ -5550,7 +5691,8 @@ impl SiteRestoreArtifactsBulkAdditionRequestCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SiteRestoreArtifactsBulkAdditionRequest> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SiteRestoreArtifactsBulkAdditionRequest>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -5561,7 +5703,7 @@ impl SiteRestoreArtifactsBulkAdditionRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5570,14 +5712,14 @@ impl SiteRestoreArtifactsBulkAdditionRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SiteRestoreArtifactsBulkAdditionRequest,
-    ) -> graph_core::Request<crate::models::SiteRestoreArtifactsBulkAdditionRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::SiteRestoreArtifactsBulkAdditionRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5587,7 +5729,7 @@ impl SiteRestoreArtifactsBulkAdditionRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SolutionsRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5596,7 +5738,10 @@ impl SolutionsRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SolutionsRootBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SolutionsRootBuilder {
         SolutionsRootBuilder {
             client,
             path: path.into(),
@@ -5609,7 +5754,7 @@ impl SolutionsRootBuilder {
     }
 
     /// Reads this `solutionsRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SolutionsRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SolutionsRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -5618,14 +5763,14 @@ impl SolutionsRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::SolutionsRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `solutionsRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5667,7 +5812,7 @@ impl SolutionsRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SolutionsRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5677,7 +5822,7 @@ impl SolutionsRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SolutionsRootCollectionBuilder {
         SolutionsRootCollectionBuilder {
@@ -5692,7 +5837,7 @@ impl SolutionsRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SolutionsRoot> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SolutionsRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -5703,7 +5848,7 @@ impl SolutionsRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5712,14 +5857,14 @@ impl SolutionsRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SolutionsRoot,
-    ) -> graph_core::Request<crate::models::SolutionsRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::SolutionsRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5729,7 +5874,7 @@ impl SolutionsRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5738,7 +5883,7 @@ impl VirtualEventBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> VirtualEventBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> VirtualEventBuilder {
         VirtualEventBuilder {
             client,
             path: path.into(),
@@ -5751,7 +5896,7 @@ impl VirtualEventBuilder {
     }
 
     /// Reads this `virtualEvent` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyVirtualEvent> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyVirtualEvent> {
         self.client.entity(self.path.clone())
     }
 
@@ -5760,14 +5905,14 @@ impl VirtualEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::VirtualEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `virtualEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5788,13 +5933,13 @@ impl VirtualEventBuilder {
     }
 
     /// Calls the `cancel` action (`POST .../cancel`).
-    pub fn cancel(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn cancel(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/cancel", self.path))
     }
 
     /// Calls the `publish` action (`POST .../publish`).
-    pub fn publish(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn publish(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/publish", self.path))
     }
@@ -5803,7 +5948,7 @@ impl VirtualEventBuilder {
     pub fn set_external_event_information(
         &self,
         body: &crate::models::VirtualEventSetExternalEventInformationBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -5818,7 +5963,7 @@ impl VirtualEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5828,7 +5973,7 @@ impl VirtualEventCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventCollectionBuilder {
         VirtualEventCollectionBuilder {
@@ -5843,7 +5988,7 @@ impl VirtualEventCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyVirtualEvent> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyVirtualEvent> {
         self.client.collection(self.path.clone())
     }
 
@@ -5854,7 +5999,7 @@ impl VirtualEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5863,14 +6008,14 @@ impl VirtualEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VirtualEvent,
-    ) -> graph_core::Request<crate::models::AnyVirtualEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyVirtualEvent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -5898,7 +6043,7 @@ impl VirtualEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventPresenterBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5908,7 +6053,7 @@ impl VirtualEventPresenterBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventPresenterBuilder {
         VirtualEventPresenterBuilder {
@@ -5923,7 +6068,7 @@ impl VirtualEventPresenterBuilder {
     }
 
     /// Reads this `virtualEventPresenter` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::VirtualEventPresenter> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::VirtualEventPresenter> {
         self.client.entity(self.path.clone())
     }
 
@@ -5932,14 +6077,14 @@ impl VirtualEventPresenterBuilder {
     pub fn update(
         &self,
         body: &crate::models::VirtualEventPresenter,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `virtualEventPresenter` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5949,7 +6094,7 @@ impl VirtualEventPresenterBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventPresenterCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5959,7 +6104,7 @@ impl VirtualEventPresenterCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventPresenterCollectionBuilder {
         VirtualEventPresenterCollectionBuilder {
@@ -5974,7 +6119,9 @@ impl VirtualEventPresenterCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::VirtualEventPresenter> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::VirtualEventPresenter> {
         self.client.collection(self.path.clone())
     }
 
@@ -5985,7 +6132,7 @@ impl VirtualEventPresenterCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5994,14 +6141,14 @@ impl VirtualEventPresenterCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VirtualEventPresenter,
-    ) -> graph_core::Request<crate::models::VirtualEventPresenter> {
+    ) -> msgraph_typed_core::Request<crate::models::VirtualEventPresenter> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6011,7 +6158,7 @@ impl VirtualEventPresenterCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6021,7 +6168,7 @@ impl VirtualEventRegistrationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventRegistrationBuilder {
         VirtualEventRegistrationBuilder {
@@ -6036,7 +6183,9 @@ impl VirtualEventRegistrationBuilder {
     }
 
     /// Reads this `virtualEventRegistration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::VirtualEventRegistration> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::VirtualEventRegistration> {
         self.client.entity(self.path.clone())
     }
 
@@ -6045,14 +6194,14 @@ impl VirtualEventRegistrationBuilder {
     pub fn update(
         &self,
         body: &crate::models::VirtualEventRegistration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `virtualEventRegistration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6065,7 +6214,7 @@ impl VirtualEventRegistrationBuilder {
     }
 
     /// Calls the `cancel` action (`POST .../cancel`).
-    pub fn cancel(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn cancel(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/cancel", self.path))
     }
@@ -6076,7 +6225,7 @@ impl VirtualEventRegistrationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6086,7 +6235,7 @@ impl VirtualEventRegistrationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventRegistrationCollectionBuilder {
         VirtualEventRegistrationCollectionBuilder {
@@ -6101,7 +6250,9 @@ impl VirtualEventRegistrationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::VirtualEventRegistration> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::VirtualEventRegistration> {
         self.client.collection(self.path.clone())
     }
 
@@ -6112,7 +6263,7 @@ impl VirtualEventRegistrationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6121,14 +6272,14 @@ impl VirtualEventRegistrationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VirtualEventRegistration,
-    ) -> graph_core::Request<crate::models::VirtualEventRegistration> {
+    ) -> msgraph_typed_core::Request<crate::models::VirtualEventRegistration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6138,7 +6289,7 @@ impl VirtualEventRegistrationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventSessionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6147,7 +6298,10 @@ impl VirtualEventSessionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> VirtualEventSessionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> VirtualEventSessionBuilder {
         VirtualEventSessionBuilder {
             client,
             path: path.into(),
@@ -6160,7 +6314,7 @@ impl VirtualEventSessionBuilder {
     }
 
     /// Reads this `virtualEventSession` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::VirtualEventSession> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::VirtualEventSession> {
         self.client.entity(self.path.clone())
     }
 
@@ -6169,14 +6323,14 @@ impl VirtualEventSessionBuilder {
     pub fn update(
         &self,
         body: &crate::models::VirtualEventSession,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `virtualEventSession` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6195,7 +6349,7 @@ impl VirtualEventSessionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventSessionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6205,7 +6359,7 @@ impl VirtualEventSessionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventSessionCollectionBuilder {
         VirtualEventSessionCollectionBuilder {
@@ -6220,7 +6374,9 @@ impl VirtualEventSessionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::VirtualEventSession> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::VirtualEventSession> {
         self.client.collection(self.path.clone())
     }
 
@@ -6231,7 +6387,7 @@ impl VirtualEventSessionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6240,14 +6396,14 @@ impl VirtualEventSessionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VirtualEventSession,
-    ) -> graph_core::Request<crate::models::VirtualEventSession> {
+    ) -> msgraph_typed_core::Request<crate::models::VirtualEventSession> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6257,7 +6413,7 @@ impl VirtualEventSessionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventsRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6266,7 +6422,10 @@ impl VirtualEventsRootBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> VirtualEventsRootBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> VirtualEventsRootBuilder {
         VirtualEventsRootBuilder {
             client,
             path: path.into(),
@@ -6279,7 +6438,7 @@ impl VirtualEventsRootBuilder {
     }
 
     /// Reads this `virtualEventsRoot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::VirtualEventsRoot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::VirtualEventsRoot> {
         self.client.entity(self.path.clone())
     }
 
@@ -6288,14 +6447,14 @@ impl VirtualEventsRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::VirtualEventsRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `virtualEventsRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6329,7 +6488,7 @@ impl VirtualEventsRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventsRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6339,7 +6498,7 @@ impl VirtualEventsRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventsRootCollectionBuilder {
         VirtualEventsRootCollectionBuilder {
@@ -6354,7 +6513,7 @@ impl VirtualEventsRootCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::VirtualEventsRoot> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::VirtualEventsRoot> {
         self.client.collection(self.path.clone())
     }
 
@@ -6365,7 +6524,7 @@ impl VirtualEventsRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6374,14 +6533,14 @@ impl VirtualEventsRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VirtualEventsRoot,
-    ) -> graph_core::Request<crate::models::VirtualEventsRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::VirtualEventsRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6391,7 +6550,7 @@ impl VirtualEventsRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventTownhallBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6400,7 +6559,10 @@ impl VirtualEventTownhallBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> VirtualEventTownhallBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> VirtualEventTownhallBuilder {
         VirtualEventTownhallBuilder {
             client,
             path: path.into(),
@@ -6413,7 +6575,7 @@ impl VirtualEventTownhallBuilder {
     }
 
     /// Reads this `virtualEventTownhall` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::VirtualEventTownhall> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::VirtualEventTownhall> {
         self.client.entity(self.path.clone())
     }
 
@@ -6422,14 +6584,14 @@ impl VirtualEventTownhallBuilder {
     pub fn update(
         &self,
         body: &crate::models::VirtualEventTownhall,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `virtualEventTownhall` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6468,13 +6630,13 @@ impl VirtualEventTownhallBuilder {
     }
 
     /// Calls the `cancel` action (`POST .../cancel`).
-    pub fn cancel(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn cancel(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/cancel", self.path))
     }
 
     /// Calls the `publish` action (`POST .../publish`).
-    pub fn publish(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn publish(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/publish", self.path))
     }
@@ -6483,7 +6645,7 @@ impl VirtualEventTownhallBuilder {
     pub fn set_external_event_information(
         &self,
         body: &crate::models::VirtualEventSetExternalEventInformationBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -6498,7 +6660,7 @@ impl VirtualEventTownhallBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventTownhallCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6508,7 +6670,7 @@ impl VirtualEventTownhallCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventTownhallCollectionBuilder {
         VirtualEventTownhallCollectionBuilder {
@@ -6523,7 +6685,9 @@ impl VirtualEventTownhallCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::VirtualEventTownhall> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::VirtualEventTownhall> {
         self.client.collection(self.path.clone())
     }
 
@@ -6534,7 +6698,7 @@ impl VirtualEventTownhallCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6543,14 +6707,14 @@ impl VirtualEventTownhallCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VirtualEventTownhall,
-    ) -> graph_core::Request<crate::models::VirtualEventTownhall> {
+    ) -> msgraph_typed_core::Request<crate::models::VirtualEventTownhall> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -6559,7 +6723,7 @@ impl VirtualEventTownhallCollectionBuilder {
         &self,
         user_id: &str,
         role: &str,
-    ) -> graph_core::CollectionRequest<crate::models::VirtualEventTownhall> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::VirtualEventTownhall> {
         self.client.collection(format!(
             "{}/getByUserIdAndRole(userId={},role={})",
             self.path,
@@ -6572,7 +6736,7 @@ impl VirtualEventTownhallCollectionBuilder {
     pub fn get_by_user_role(
         &self,
         role: &str,
-    ) -> graph_core::CollectionRequest<crate::models::VirtualEventTownhall> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::VirtualEventTownhall> {
         self.client.collection(format!(
             "{}/getByUserRole(role={})",
             self.path,
@@ -6586,7 +6750,7 @@ impl VirtualEventTownhallCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventTownhallRegistrationConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6596,7 +6760,7 @@ impl VirtualEventTownhallRegistrationConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventTownhallRegistrationConfigurationBuilder {
         VirtualEventTownhallRegistrationConfigurationBuilder {
@@ -6613,8 +6777,9 @@ impl VirtualEventTownhallRegistrationConfigurationBuilder {
     /// Reads this `virtualEventTownhallRegistrationConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::VirtualEventTownhallRegistrationConfiguration>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::VirtualEventTownhallRegistrationConfiguration,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -6623,14 +6788,14 @@ impl VirtualEventTownhallRegistrationConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::VirtualEventTownhallRegistrationConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `virtualEventTownhallRegistrationConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6651,7 +6816,7 @@ impl VirtualEventTownhallRegistrationConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventTownhallRegistrationConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6661,7 +6826,7 @@ impl VirtualEventTownhallRegistrationConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventTownhallRegistrationConfigurationCollectionBuilder {
         VirtualEventTownhallRegistrationConfigurationCollectionBuilder {
@@ -6678,8 +6843,9 @@ impl VirtualEventTownhallRegistrationConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::VirtualEventTownhallRegistrationConfiguration>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::VirtualEventTownhallRegistrationConfiguration,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -6693,7 +6859,7 @@ impl VirtualEventTownhallRegistrationConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6702,14 +6868,15 @@ impl VirtualEventTownhallRegistrationConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VirtualEventTownhallRegistrationConfiguration,
-    ) -> graph_core::Request<crate::models::VirtualEventTownhallRegistrationConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::VirtualEventTownhallRegistrationConfiguration>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6719,7 +6886,7 @@ impl VirtualEventTownhallRegistrationConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventWebinarBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6728,7 +6895,10 @@ impl VirtualEventWebinarBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> VirtualEventWebinarBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> VirtualEventWebinarBuilder {
         VirtualEventWebinarBuilder {
             client,
             path: path.into(),
@@ -6741,7 +6911,7 @@ impl VirtualEventWebinarBuilder {
     }
 
     /// Reads this `virtualEventWebinar` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::VirtualEventWebinar> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::VirtualEventWebinar> {
         self.client.entity(self.path.clone())
     }
 
@@ -6750,14 +6920,14 @@ impl VirtualEventWebinarBuilder {
     pub fn update(
         &self,
         body: &crate::models::VirtualEventWebinar,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `virtualEventWebinar` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6796,13 +6966,13 @@ impl VirtualEventWebinarBuilder {
     }
 
     /// Calls the `cancel` action (`POST .../cancel`).
-    pub fn cancel(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn cancel(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/cancel", self.path))
     }
 
     /// Calls the `publish` action (`POST .../publish`).
-    pub fn publish(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn publish(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/publish", self.path))
     }
@@ -6811,7 +6981,7 @@ impl VirtualEventWebinarBuilder {
     pub fn set_external_event_information(
         &self,
         body: &crate::models::VirtualEventSetExternalEventInformationBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -6826,7 +6996,7 @@ impl VirtualEventWebinarBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventWebinarCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6836,7 +7006,7 @@ impl VirtualEventWebinarCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventWebinarCollectionBuilder {
         VirtualEventWebinarCollectionBuilder {
@@ -6851,7 +7021,9 @@ impl VirtualEventWebinarCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::VirtualEventWebinar> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::VirtualEventWebinar> {
         self.client.collection(self.path.clone())
     }
 
@@ -6862,7 +7034,7 @@ impl VirtualEventWebinarCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6871,14 +7043,14 @@ impl VirtualEventWebinarCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VirtualEventWebinar,
-    ) -> graph_core::Request<crate::models::VirtualEventWebinar> {
+    ) -> msgraph_typed_core::Request<crate::models::VirtualEventWebinar> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -6887,7 +7059,7 @@ impl VirtualEventWebinarCollectionBuilder {
         &self,
         user_id: &str,
         role: &str,
-    ) -> graph_core::CollectionRequest<crate::models::VirtualEventWebinar> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::VirtualEventWebinar> {
         self.client.collection(format!(
             "{}/getByUserIdAndRole(userId={},role={})",
             self.path,
@@ -6900,7 +7072,7 @@ impl VirtualEventWebinarCollectionBuilder {
     pub fn get_by_user_role(
         &self,
         role: &str,
-    ) -> graph_core::CollectionRequest<crate::models::VirtualEventWebinar> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::VirtualEventWebinar> {
         self.client.collection(format!(
             "{}/getByUserRole(role={})",
             self.path,
@@ -6914,7 +7086,7 @@ impl VirtualEventWebinarCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventWebinarRegistrationConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6924,7 +7096,7 @@ impl VirtualEventWebinarRegistrationConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventWebinarRegistrationConfigurationBuilder {
         VirtualEventWebinarRegistrationConfigurationBuilder {
@@ -6941,8 +7113,9 @@ impl VirtualEventWebinarRegistrationConfigurationBuilder {
     /// Reads this `virtualEventWebinarRegistrationConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::VirtualEventWebinarRegistrationConfiguration>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::VirtualEventWebinarRegistrationConfiguration,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -6951,14 +7124,14 @@ impl VirtualEventWebinarRegistrationConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::VirtualEventWebinarRegistrationConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `virtualEventWebinarRegistrationConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6979,7 +7152,7 @@ impl VirtualEventWebinarRegistrationConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventWebinarRegistrationConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6989,7 +7162,7 @@ impl VirtualEventWebinarRegistrationConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> VirtualEventWebinarRegistrationConfigurationCollectionBuilder {
         VirtualEventWebinarRegistrationConfigurationCollectionBuilder {
@@ -7006,8 +7179,9 @@ impl VirtualEventWebinarRegistrationConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::VirtualEventWebinarRegistrationConfiguration>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::VirtualEventWebinarRegistrationConfiguration,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -7021,7 +7195,7 @@ impl VirtualEventWebinarRegistrationConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7030,14 +7204,15 @@ impl VirtualEventWebinarRegistrationConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::VirtualEventWebinarRegistrationConfiguration,
-    ) -> graph_core::Request<crate::models::VirtualEventWebinarRegistrationConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::VirtualEventWebinarRegistrationConfiguration>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FileStorageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,7 @@ impl FileStorageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> FileStorageBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> FileStorageBuilder {
         FileStorageBuilder {
             client,
             path: path.into(),
@@ -28,7 +28,7 @@ impl FileStorageBuilder {
     }
 
     /// Reads this `fileStorage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::FileStorage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::FileStorage> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +37,14 @@ impl FileStorageBuilder {
     pub fn update(
         &self,
         body: &crate::models::FileStorage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `fileStorage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -88,7 +88,7 @@ impl FileStorageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FileStorageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -98,7 +98,7 @@ impl FileStorageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FileStorageCollectionBuilder {
         FileStorageCollectionBuilder {
@@ -113,7 +113,7 @@ impl FileStorageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::FileStorage> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::FileStorage> {
         self.client.collection(self.path.clone())
     }
 
@@ -124,7 +124,7 @@ impl FileStorageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -133,14 +133,14 @@ impl FileStorageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::FileStorage,
-    ) -> graph_core::Request<crate::models::FileStorage> {
+    ) -> msgraph_typed_core::Request<crate::models::FileStorage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -150,7 +150,7 @@ impl FileStorageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FileStorageContainerBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -159,7 +159,10 @@ impl FileStorageContainerBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> FileStorageContainerBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> FileStorageContainerBuilder {
         FileStorageContainerBuilder {
             client,
             path: path.into(),
@@ -172,7 +175,7 @@ impl FileStorageContainerBuilder {
     }
 
     /// Reads this `fileStorageContainer` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::FileStorageContainer> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::FileStorageContainer> {
         self.client.entity(self.path.clone())
     }
 
@@ -181,14 +184,14 @@ impl FileStorageContainerBuilder {
     pub fn update(
         &self,
         body: &crate::models::FileStorageContainer,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `fileStorageContainer` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -241,7 +244,7 @@ impl FileStorageContainerBuilder {
     }
 
     /// Calls the `activate` action (`POST .../activate`).
-    pub fn activate(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn activate(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/activate", self.path))
     }
@@ -250,14 +253,14 @@ impl FileStorageContainerBuilder {
     pub fn lock(
         &self,
         body: &crate::models::FileStorageContainerLockBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/lock", self.path))
             .json_body(body)
     }
 
     /// Calls the `permanentDelete` action (`POST .../permanentDelete`).
-    pub fn permanent_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn permanent_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/permanentDelete", self.path))
     }
@@ -265,7 +268,7 @@ impl FileStorageContainerBuilder {
     /// Calls the `provisionMigrationContainers` action (`POST .../provisionMigrationContainers`).
     pub fn provision_migration_containers(
         &self,
-    ) -> graph_core::Request<crate::models::SharePointMigrationContainerInfo> {
+    ) -> msgraph_typed_core::Request<crate::models::SharePointMigrationContainerInfo> {
         self.client.request(
             http::Method::POST,
             format!("{}/provisionMigrationContainers", self.path),
@@ -273,13 +276,13 @@ impl FileStorageContainerBuilder {
     }
 
     /// Calls the `restore` action (`POST .../restore`).
-    pub fn restore(&self) -> graph_core::Request<crate::models::FileStorageContainer> {
+    pub fn restore(&self) -> msgraph_typed_core::Request<crate::models::FileStorageContainer> {
         self.client
             .request(http::Method::POST, format!("{}/restore", self.path))
     }
 
     /// Calls the `unlock` action (`POST .../unlock`).
-    pub fn unlock(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn unlock(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/unlock", self.path))
     }
@@ -290,7 +293,7 @@ impl FileStorageContainerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FileStorageContainerCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -300,7 +303,7 @@ impl FileStorageContainerCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FileStorageContainerCollectionBuilder {
         FileStorageContainerCollectionBuilder {
@@ -315,7 +318,9 @@ impl FileStorageContainerCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::FileStorageContainer> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::FileStorageContainer> {
         self.client.collection(self.path.clone())
     }
 
@@ -326,7 +331,7 @@ impl FileStorageContainerCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -335,14 +340,14 @@ impl FileStorageContainerCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::FileStorageContainer,
-    ) -> graph_core::Request<crate::models::FileStorageContainer> {
+    ) -> msgraph_typed_core::Request<crate::models::FileStorageContainer> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -352,7 +357,7 @@ impl FileStorageContainerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FileStorageContainerTypeBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -362,7 +367,7 @@ impl FileStorageContainerTypeBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FileStorageContainerTypeBuilder {
         FileStorageContainerTypeBuilder {
@@ -377,7 +382,9 @@ impl FileStorageContainerTypeBuilder {
     }
 
     /// Reads this `fileStorageContainerType` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::FileStorageContainerType> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::FileStorageContainerType> {
         self.client.entity(self.path.clone())
     }
 
@@ -386,14 +393,14 @@ impl FileStorageContainerTypeBuilder {
     pub fn update(
         &self,
         body: &crate::models::FileStorageContainerType,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `fileStorageContainerType` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -403,7 +410,7 @@ impl FileStorageContainerTypeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FileStorageContainerTypeCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -413,7 +420,7 @@ impl FileStorageContainerTypeCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FileStorageContainerTypeCollectionBuilder {
         FileStorageContainerTypeCollectionBuilder {
@@ -428,7 +435,9 @@ impl FileStorageContainerTypeCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::FileStorageContainerType> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::FileStorageContainerType> {
         self.client.collection(self.path.clone())
     }
 
@@ -439,7 +448,7 @@ impl FileStorageContainerTypeCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -448,14 +457,14 @@ impl FileStorageContainerTypeCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::FileStorageContainerType,
-    ) -> graph_core::Request<crate::models::FileStorageContainerType> {
+    ) -> msgraph_typed_core::Request<crate::models::FileStorageContainerType> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -465,7 +474,7 @@ impl FileStorageContainerTypeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FileStorageContainerTypeAppPermissionGrantBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -475,7 +484,7 @@ impl FileStorageContainerTypeAppPermissionGrantBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FileStorageContainerTypeAppPermissionGrantBuilder {
         FileStorageContainerTypeAppPermissionGrantBuilder {
@@ -492,7 +501,8 @@ impl FileStorageContainerTypeAppPermissionGrantBuilder {
     /// Reads this `fileStorageContainerTypeAppPermissionGrant` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::FileStorageContainerTypeAppPermissionGrant> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::FileStorageContainerTypeAppPermissionGrant>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -501,14 +511,14 @@ impl FileStorageContainerTypeAppPermissionGrantBuilder {
     pub fn update(
         &self,
         body: &crate::models::FileStorageContainerTypeAppPermissionGrant,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `fileStorageContainerTypeAppPermissionGrant` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -518,7 +528,7 @@ impl FileStorageContainerTypeAppPermissionGrantBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FileStorageContainerTypeAppPermissionGrantCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -528,7 +538,7 @@ impl FileStorageContainerTypeAppPermissionGrantCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FileStorageContainerTypeAppPermissionGrantCollectionBuilder {
         FileStorageContainerTypeAppPermissionGrantCollectionBuilder {
@@ -545,8 +555,9 @@ impl FileStorageContainerTypeAppPermissionGrantCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::FileStorageContainerTypeAppPermissionGrant>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::FileStorageContainerTypeAppPermissionGrant,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -557,7 +568,7 @@ impl FileStorageContainerTypeAppPermissionGrantCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -566,14 +577,15 @@ impl FileStorageContainerTypeAppPermissionGrantCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::FileStorageContainerTypeAppPermissionGrant,
-    ) -> graph_core::Request<crate::models::FileStorageContainerTypeAppPermissionGrant> {
+    ) -> msgraph_typed_core::Request<crate::models::FileStorageContainerTypeAppPermissionGrant>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -583,7 +595,7 @@ impl FileStorageContainerTypeAppPermissionGrantCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FileStorageContainerTypeRegistrationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -593,7 +605,7 @@ impl FileStorageContainerTypeRegistrationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FileStorageContainerTypeRegistrationBuilder {
         FileStorageContainerTypeRegistrationBuilder {
@@ -610,7 +622,8 @@ impl FileStorageContainerTypeRegistrationBuilder {
     /// Reads this `fileStorageContainerTypeRegistration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::FileStorageContainerTypeRegistration> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::FileStorageContainerTypeRegistration>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -619,14 +632,14 @@ impl FileStorageContainerTypeRegistrationBuilder {
     pub fn update(
         &self,
         body: &crate::models::FileStorageContainerTypeRegistration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `fileStorageContainerTypeRegistration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -646,7 +659,7 @@ impl FileStorageContainerTypeRegistrationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FileStorageContainerTypeRegistrationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -656,7 +669,7 @@ impl FileStorageContainerTypeRegistrationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> FileStorageContainerTypeRegistrationCollectionBuilder {
         FileStorageContainerTypeRegistrationCollectionBuilder {
@@ -673,7 +686,8 @@ impl FileStorageContainerTypeRegistrationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::FileStorageContainerTypeRegistration> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::FileStorageContainerTypeRegistration>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -684,7 +698,7 @@ impl FileStorageContainerTypeRegistrationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -693,14 +707,14 @@ impl FileStorageContainerTypeRegistrationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::FileStorageContainerTypeRegistration,
-    ) -> graph_core::Request<crate::models::FileStorageContainerTypeRegistration> {
+    ) -> msgraph_typed_core::Request<crate::models::FileStorageContainerTypeRegistration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -710,7 +724,7 @@ impl FileStorageContainerTypeRegistrationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RecycleBinBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -719,7 +733,7 @@ impl RecycleBinBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RecycleBinBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> RecycleBinBuilder {
         RecycleBinBuilder {
             client,
             path: path.into(),
@@ -732,7 +746,7 @@ impl RecycleBinBuilder {
     }
 
     /// Reads this `recycleBin` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::RecycleBin> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::RecycleBin> {
         self.client.entity(self.path.clone())
     }
 
@@ -741,14 +755,14 @@ impl RecycleBinBuilder {
     pub fn update(
         &self,
         body: &crate::models::RecycleBin,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `recycleBin` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -784,7 +798,7 @@ impl RecycleBinBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RecycleBinCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -793,7 +807,10 @@ impl RecycleBinCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RecycleBinCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> RecycleBinCollectionBuilder {
         RecycleBinCollectionBuilder {
             client,
             path: path.into(),
@@ -806,7 +823,7 @@ impl RecycleBinCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::RecycleBin> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::RecycleBin> {
         self.client.collection(self.path.clone())
     }
 
@@ -817,7 +834,7 @@ impl RecycleBinCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -826,14 +843,14 @@ impl RecycleBinCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RecycleBin,
-    ) -> graph_core::Request<crate::models::RecycleBin> {
+    ) -> msgraph_typed_core::Request<crate::models::RecycleBin> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -843,7 +860,7 @@ impl RecycleBinCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RecycleBinItemBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -852,7 +869,10 @@ impl RecycleBinItemBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> RecycleBinItemBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> RecycleBinItemBuilder {
         RecycleBinItemBuilder {
             client,
             path: path.into(),
@@ -865,7 +885,7 @@ impl RecycleBinItemBuilder {
     }
 
     /// Reads this `recycleBinItem` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::RecycleBinItem> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::RecycleBinItem> {
         self.client.entity(self.path.clone())
     }
 
@@ -874,14 +894,14 @@ impl RecycleBinItemBuilder {
     pub fn update(
         &self,
         body: &crate::models::RecycleBinItem,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `recycleBinItem` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -909,7 +929,7 @@ impl RecycleBinItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RecycleBinItemCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -919,7 +939,7 @@ impl RecycleBinItemCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> RecycleBinItemCollectionBuilder {
         RecycleBinItemCollectionBuilder {
@@ -934,7 +954,7 @@ impl RecycleBinItemCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::RecycleBinItem> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::RecycleBinItem> {
         self.client.collection(self.path.clone())
     }
 
@@ -945,7 +965,7 @@ impl RecycleBinItemCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -954,14 +974,14 @@ impl RecycleBinItemCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::RecycleBinItem,
-    ) -> graph_core::Request<crate::models::RecycleBinItem> {
+    ) -> msgraph_typed_core::Request<crate::models::RecycleBinItem> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -971,7 +991,7 @@ impl RecycleBinItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceStorageQuotaBreakdownBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -981,7 +1001,7 @@ impl ServiceStorageQuotaBreakdownBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ServiceStorageQuotaBreakdownBuilder {
         ServiceStorageQuotaBreakdownBuilder {
@@ -996,7 +1016,9 @@ impl ServiceStorageQuotaBreakdownBuilder {
     }
 
     /// Reads this `serviceStorageQuotaBreakdown` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ServiceStorageQuotaBreakdown> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ServiceStorageQuotaBreakdown> {
         self.client.entity(self.path.clone())
     }
 
@@ -1005,14 +1027,14 @@ impl ServiceStorageQuotaBreakdownBuilder {
     pub fn update(
         &self,
         body: &crate::models::ServiceStorageQuotaBreakdown,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `serviceStorageQuotaBreakdown` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1022,7 +1044,7 @@ impl ServiceStorageQuotaBreakdownBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceStorageQuotaBreakdownCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1032,7 +1054,7 @@ impl ServiceStorageQuotaBreakdownCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ServiceStorageQuotaBreakdownCollectionBuilder {
         ServiceStorageQuotaBreakdownCollectionBuilder {
@@ -1049,7 +1071,7 @@ impl ServiceStorageQuotaBreakdownCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::ServiceStorageQuotaBreakdown> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ServiceStorageQuotaBreakdown> {
         self.client.collection(self.path.clone())
     }
 
@@ -1060,7 +1082,7 @@ impl ServiceStorageQuotaBreakdownCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1069,14 +1091,14 @@ impl ServiceStorageQuotaBreakdownCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ServiceStorageQuotaBreakdown,
-    ) -> graph_core::Request<crate::models::ServiceStorageQuotaBreakdown> {
+    ) -> msgraph_typed_core::Request<crate::models::ServiceStorageQuotaBreakdown> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1086,7 +1108,7 @@ impl ServiceStorageQuotaBreakdownCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointGroupBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1095,7 +1117,10 @@ impl SharePointGroupBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SharePointGroupBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SharePointGroupBuilder {
         SharePointGroupBuilder {
             client,
             path: path.into(),
@@ -1108,7 +1133,7 @@ impl SharePointGroupBuilder {
     }
 
     /// Reads this `sharePointGroup` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SharePointGroup> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SharePointGroup> {
         self.client.entity(self.path.clone())
     }
 
@@ -1117,14 +1142,14 @@ impl SharePointGroupBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharePointGroup,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharePointGroup` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1142,7 +1167,7 @@ impl SharePointGroupBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointGroupCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1152,7 +1177,7 @@ impl SharePointGroupCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointGroupCollectionBuilder {
         SharePointGroupCollectionBuilder {
@@ -1167,7 +1192,7 @@ impl SharePointGroupCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SharePointGroup> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SharePointGroup> {
         self.client.collection(self.path.clone())
     }
 
@@ -1178,7 +1203,7 @@ impl SharePointGroupCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1187,14 +1212,14 @@ impl SharePointGroupCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharePointGroup,
-    ) -> graph_core::Request<crate::models::SharePointGroup> {
+    ) -> msgraph_typed_core::Request<crate::models::SharePointGroup> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1204,7 +1229,7 @@ impl SharePointGroupCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointGroupMemberBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1214,7 +1239,7 @@ impl SharePointGroupMemberBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointGroupMemberBuilder {
         SharePointGroupMemberBuilder {
@@ -1229,7 +1254,7 @@ impl SharePointGroupMemberBuilder {
     }
 
     /// Reads this `sharePointGroupMember` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SharePointGroupMember> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SharePointGroupMember> {
         self.client.entity(self.path.clone())
     }
 
@@ -1238,14 +1263,14 @@ impl SharePointGroupMemberBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharePointGroupMember,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharePointGroupMember` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1255,7 +1280,7 @@ impl SharePointGroupMemberBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointGroupMemberCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1265,7 +1290,7 @@ impl SharePointGroupMemberCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointGroupMemberCollectionBuilder {
         SharePointGroupMemberCollectionBuilder {
@@ -1280,7 +1305,9 @@ impl SharePointGroupMemberCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SharePointGroupMember> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SharePointGroupMember> {
         self.client.collection(self.path.clone())
     }
 
@@ -1291,7 +1318,7 @@ impl SharePointGroupMemberCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1300,14 +1327,14 @@ impl SharePointGroupMemberCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharePointGroupMember,
-    ) -> graph_core::Request<crate::models::SharePointGroupMember> {
+    ) -> msgraph_typed_core::Request<crate::models::SharePointGroupMember> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1317,7 +1344,7 @@ impl SharePointGroupMemberCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1327,7 +1354,7 @@ impl SharePointMigrationEventBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationEventBuilder {
         SharePointMigrationEventBuilder {
@@ -1342,7 +1369,9 @@ impl SharePointMigrationEventBuilder {
     }
 
     /// Reads this `sharePointMigrationEvent` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnySharePointMigrationEvent> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnySharePointMigrationEvent> {
         self.client.entity(self.path.clone())
     }
 
@@ -1351,14 +1380,14 @@ impl SharePointMigrationEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharePointMigrationEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharePointMigrationEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1368,7 +1397,7 @@ impl SharePointMigrationEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1378,7 +1407,7 @@ impl SharePointMigrationEventCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationEventCollectionBuilder {
         SharePointMigrationEventCollectionBuilder {
@@ -1395,7 +1424,7 @@ impl SharePointMigrationEventCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnySharePointMigrationEvent> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnySharePointMigrationEvent> {
         self.client.collection(self.path.clone())
     }
 
@@ -1406,7 +1435,7 @@ impl SharePointMigrationEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1415,14 +1444,14 @@ impl SharePointMigrationEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharePointMigrationEvent,
-    ) -> graph_core::Request<crate::models::AnySharePointMigrationEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::AnySharePointMigrationEvent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1536,7 +1565,7 @@ impl SharePointMigrationEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationFinishManifestFileUploadEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1546,7 +1575,7 @@ impl SharePointMigrationFinishManifestFileUploadEventBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationFinishManifestFileUploadEventBuilder {
         SharePointMigrationFinishManifestFileUploadEventBuilder {
@@ -1563,8 +1592,9 @@ impl SharePointMigrationFinishManifestFileUploadEventBuilder {
     /// Reads this `sharePointMigrationFinishManifestFileUploadEvent` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::SharePointMigrationFinishManifestFileUploadEvent>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::SharePointMigrationFinishManifestFileUploadEvent,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -1573,14 +1603,14 @@ impl SharePointMigrationFinishManifestFileUploadEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharePointMigrationFinishManifestFileUploadEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharePointMigrationFinishManifestFileUploadEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1590,7 +1620,7 @@ impl SharePointMigrationFinishManifestFileUploadEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationFinishManifestFileUploadEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1600,7 +1630,7 @@ impl SharePointMigrationFinishManifestFileUploadEventCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationFinishManifestFileUploadEventCollectionBuilder {
         SharePointMigrationFinishManifestFileUploadEventCollectionBuilder {
@@ -1617,7 +1647,7 @@ impl SharePointMigrationFinishManifestFileUploadEventCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::SharePointMigrationFinishManifestFileUploadEvent,
     > {
         self.client.collection(self.path.clone())
@@ -1633,7 +1663,7 @@ impl SharePointMigrationFinishManifestFileUploadEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1642,14 +1672,15 @@ impl SharePointMigrationFinishManifestFileUploadEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharePointMigrationFinishManifestFileUploadEvent,
-    ) -> graph_core::Request<crate::models::SharePointMigrationFinishManifestFileUploadEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::SharePointMigrationFinishManifestFileUploadEvent>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1659,7 +1690,7 @@ impl SharePointMigrationFinishManifestFileUploadEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationJobBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1669,7 +1700,7 @@ impl SharePointMigrationJobBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationJobBuilder {
         SharePointMigrationJobBuilder {
@@ -1684,7 +1715,7 @@ impl SharePointMigrationJobBuilder {
     }
 
     /// Reads this `sharePointMigrationJob` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SharePointMigrationJob> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SharePointMigrationJob> {
         self.client.entity(self.path.clone())
     }
 
@@ -1693,14 +1724,14 @@ impl SharePointMigrationJobBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharePointMigrationJob,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharePointMigrationJob` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1718,7 +1749,7 @@ impl SharePointMigrationJobBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationJobCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1728,7 +1759,7 @@ impl SharePointMigrationJobCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationJobCollectionBuilder {
         SharePointMigrationJobCollectionBuilder {
@@ -1743,7 +1774,9 @@ impl SharePointMigrationJobCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SharePointMigrationJob> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SharePointMigrationJob> {
         self.client.collection(self.path.clone())
     }
 
@@ -1754,7 +1787,7 @@ impl SharePointMigrationJobCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1763,14 +1796,14 @@ impl SharePointMigrationJobCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharePointMigrationJob,
-    ) -> graph_core::Request<crate::models::SharePointMigrationJob> {
+    ) -> msgraph_typed_core::Request<crate::models::SharePointMigrationJob> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1780,7 +1813,7 @@ impl SharePointMigrationJobCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationJobCancelledEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1790,7 +1823,7 @@ impl SharePointMigrationJobCancelledEventBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationJobCancelledEventBuilder {
         SharePointMigrationJobCancelledEventBuilder {
@@ -1807,7 +1840,8 @@ impl SharePointMigrationJobCancelledEventBuilder {
     /// Reads this `sharePointMigrationJobCancelledEvent` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::SharePointMigrationJobCancelledEvent> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SharePointMigrationJobCancelledEvent>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -1816,14 +1850,14 @@ impl SharePointMigrationJobCancelledEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharePointMigrationJobCancelledEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharePointMigrationJobCancelledEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1833,7 +1867,7 @@ impl SharePointMigrationJobCancelledEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationJobCancelledEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1843,7 +1877,7 @@ impl SharePointMigrationJobCancelledEventCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationJobCancelledEventCollectionBuilder {
         SharePointMigrationJobCancelledEventCollectionBuilder {
@@ -1860,7 +1894,8 @@ impl SharePointMigrationJobCancelledEventCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SharePointMigrationJobCancelledEvent> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SharePointMigrationJobCancelledEvent>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -1871,7 +1906,7 @@ impl SharePointMigrationJobCancelledEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1880,14 +1915,14 @@ impl SharePointMigrationJobCancelledEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharePointMigrationJobCancelledEvent,
-    ) -> graph_core::Request<crate::models::SharePointMigrationJobCancelledEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::SharePointMigrationJobCancelledEvent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1897,7 +1932,7 @@ impl SharePointMigrationJobCancelledEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationJobDeletedEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1907,7 +1942,7 @@ impl SharePointMigrationJobDeletedEventBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationJobDeletedEventBuilder {
         SharePointMigrationJobDeletedEventBuilder {
@@ -1924,7 +1959,7 @@ impl SharePointMigrationJobDeletedEventBuilder {
     /// Reads this `sharePointMigrationJobDeletedEvent` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::SharePointMigrationJobDeletedEvent> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SharePointMigrationJobDeletedEvent> {
         self.client.entity(self.path.clone())
     }
 
@@ -1933,14 +1968,14 @@ impl SharePointMigrationJobDeletedEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharePointMigrationJobDeletedEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharePointMigrationJobDeletedEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1950,7 +1985,7 @@ impl SharePointMigrationJobDeletedEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationJobDeletedEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1960,7 +1995,7 @@ impl SharePointMigrationJobDeletedEventCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationJobDeletedEventCollectionBuilder {
         SharePointMigrationJobDeletedEventCollectionBuilder {
@@ -1977,7 +2012,8 @@ impl SharePointMigrationJobDeletedEventCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SharePointMigrationJobDeletedEvent> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SharePointMigrationJobDeletedEvent>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -1988,7 +2024,7 @@ impl SharePointMigrationJobDeletedEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1997,14 +2033,14 @@ impl SharePointMigrationJobDeletedEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharePointMigrationJobDeletedEvent,
-    ) -> graph_core::Request<crate::models::SharePointMigrationJobDeletedEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::SharePointMigrationJobDeletedEvent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2014,7 +2050,7 @@ impl SharePointMigrationJobDeletedEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationJobErrorEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2024,7 +2060,7 @@ impl SharePointMigrationJobErrorEventBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationJobErrorEventBuilder {
         SharePointMigrationJobErrorEventBuilder {
@@ -2041,7 +2077,7 @@ impl SharePointMigrationJobErrorEventBuilder {
     /// Reads this `sharePointMigrationJobErrorEvent` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::SharePointMigrationJobErrorEvent> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SharePointMigrationJobErrorEvent> {
         self.client.entity(self.path.clone())
     }
 
@@ -2050,14 +2086,14 @@ impl SharePointMigrationJobErrorEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharePointMigrationJobErrorEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharePointMigrationJobErrorEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2067,7 +2103,7 @@ impl SharePointMigrationJobErrorEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationJobErrorEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2077,7 +2113,7 @@ impl SharePointMigrationJobErrorEventCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationJobErrorEventCollectionBuilder {
         SharePointMigrationJobErrorEventCollectionBuilder {
@@ -2094,7 +2130,8 @@ impl SharePointMigrationJobErrorEventCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SharePointMigrationJobErrorEvent> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SharePointMigrationJobErrorEvent>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -2105,7 +2142,7 @@ impl SharePointMigrationJobErrorEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2114,14 +2151,14 @@ impl SharePointMigrationJobErrorEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharePointMigrationJobErrorEvent,
-    ) -> graph_core::Request<crate::models::SharePointMigrationJobErrorEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::SharePointMigrationJobErrorEvent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2131,7 +2168,7 @@ impl SharePointMigrationJobErrorEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationJobPostponedEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2141,7 +2178,7 @@ impl SharePointMigrationJobPostponedEventBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationJobPostponedEventBuilder {
         SharePointMigrationJobPostponedEventBuilder {
@@ -2158,7 +2195,8 @@ impl SharePointMigrationJobPostponedEventBuilder {
     /// Reads this `sharePointMigrationJobPostponedEvent` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::SharePointMigrationJobPostponedEvent> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SharePointMigrationJobPostponedEvent>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -2167,14 +2205,14 @@ impl SharePointMigrationJobPostponedEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharePointMigrationJobPostponedEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharePointMigrationJobPostponedEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2184,7 +2222,7 @@ impl SharePointMigrationJobPostponedEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationJobPostponedEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2194,7 +2232,7 @@ impl SharePointMigrationJobPostponedEventCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationJobPostponedEventCollectionBuilder {
         SharePointMigrationJobPostponedEventCollectionBuilder {
@@ -2211,7 +2249,8 @@ impl SharePointMigrationJobPostponedEventCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SharePointMigrationJobPostponedEvent> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SharePointMigrationJobPostponedEvent>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -2222,7 +2261,7 @@ impl SharePointMigrationJobPostponedEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2231,14 +2270,14 @@ impl SharePointMigrationJobPostponedEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharePointMigrationJobPostponedEvent,
-    ) -> graph_core::Request<crate::models::SharePointMigrationJobPostponedEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::SharePointMigrationJobPostponedEvent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2248,7 +2287,7 @@ impl SharePointMigrationJobPostponedEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationJobProgressEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2258,7 +2297,7 @@ impl SharePointMigrationJobProgressEventBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationJobProgressEventBuilder {
         SharePointMigrationJobProgressEventBuilder {
@@ -2275,7 +2314,7 @@ impl SharePointMigrationJobProgressEventBuilder {
     /// Reads this `sharePointMigrationJobProgressEvent` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::SharePointMigrationJobProgressEvent> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SharePointMigrationJobProgressEvent> {
         self.client.entity(self.path.clone())
     }
 
@@ -2284,14 +2323,14 @@ impl SharePointMigrationJobProgressEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharePointMigrationJobProgressEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharePointMigrationJobProgressEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2301,7 +2340,7 @@ impl SharePointMigrationJobProgressEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationJobProgressEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2311,7 +2350,7 @@ impl SharePointMigrationJobProgressEventCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationJobProgressEventCollectionBuilder {
         SharePointMigrationJobProgressEventCollectionBuilder {
@@ -2328,7 +2367,8 @@ impl SharePointMigrationJobProgressEventCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SharePointMigrationJobProgressEvent> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SharePointMigrationJobProgressEvent>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -2339,7 +2379,7 @@ impl SharePointMigrationJobProgressEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2348,14 +2388,14 @@ impl SharePointMigrationJobProgressEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharePointMigrationJobProgressEvent,
-    ) -> graph_core::Request<crate::models::SharePointMigrationJobProgressEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::SharePointMigrationJobProgressEvent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2365,7 +2405,7 @@ impl SharePointMigrationJobProgressEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationJobQueuedEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2375,7 +2415,7 @@ impl SharePointMigrationJobQueuedEventBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationJobQueuedEventBuilder {
         SharePointMigrationJobQueuedEventBuilder {
@@ -2392,7 +2432,7 @@ impl SharePointMigrationJobQueuedEventBuilder {
     /// Reads this `sharePointMigrationJobQueuedEvent` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::SharePointMigrationJobQueuedEvent> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SharePointMigrationJobQueuedEvent> {
         self.client.entity(self.path.clone())
     }
 
@@ -2401,14 +2441,14 @@ impl SharePointMigrationJobQueuedEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharePointMigrationJobQueuedEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharePointMigrationJobQueuedEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2418,7 +2458,7 @@ impl SharePointMigrationJobQueuedEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationJobQueuedEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2428,7 +2468,7 @@ impl SharePointMigrationJobQueuedEventCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationJobQueuedEventCollectionBuilder {
         SharePointMigrationJobQueuedEventCollectionBuilder {
@@ -2445,7 +2485,8 @@ impl SharePointMigrationJobQueuedEventCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SharePointMigrationJobQueuedEvent> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SharePointMigrationJobQueuedEvent>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -2456,7 +2497,7 @@ impl SharePointMigrationJobQueuedEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2465,14 +2506,14 @@ impl SharePointMigrationJobQueuedEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharePointMigrationJobQueuedEvent,
-    ) -> graph_core::Request<crate::models::SharePointMigrationJobQueuedEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::SharePointMigrationJobQueuedEvent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2482,7 +2523,7 @@ impl SharePointMigrationJobQueuedEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationJobStartEventBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2492,7 +2533,7 @@ impl SharePointMigrationJobStartEventBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationJobStartEventBuilder {
         SharePointMigrationJobStartEventBuilder {
@@ -2509,7 +2550,7 @@ impl SharePointMigrationJobStartEventBuilder {
     /// Reads this `sharePointMigrationJobStartEvent` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::SharePointMigrationJobStartEvent> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SharePointMigrationJobStartEvent> {
         self.client.entity(self.path.clone())
     }
 
@@ -2518,14 +2559,14 @@ impl SharePointMigrationJobStartEventBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharePointMigrationJobStartEvent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharePointMigrationJobStartEvent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2535,7 +2576,7 @@ impl SharePointMigrationJobStartEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharePointMigrationJobStartEventCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2545,7 +2586,7 @@ impl SharePointMigrationJobStartEventCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharePointMigrationJobStartEventCollectionBuilder {
         SharePointMigrationJobStartEventCollectionBuilder {
@@ -2562,7 +2603,8 @@ impl SharePointMigrationJobStartEventCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SharePointMigrationJobStartEvent> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SharePointMigrationJobStartEvent>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -2573,7 +2615,7 @@ impl SharePointMigrationJobStartEventCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2582,14 +2624,14 @@ impl SharePointMigrationJobStartEventCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharePointMigrationJobStartEvent,
-    ) -> graph_core::Request<crate::models::SharePointMigrationJobStartEvent> {
+    ) -> msgraph_typed_core::Request<crate::models::SharePointMigrationJobStartEvent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2599,7 +2641,7 @@ impl SharePointMigrationJobStartEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct StorageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2608,7 +2650,7 @@ impl StorageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> StorageBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> StorageBuilder {
         StorageBuilder {
             client,
             path: path.into(),
@@ -2621,7 +2663,7 @@ impl StorageBuilder {
     }
 
     /// Reads this `storage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Storage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Storage> {
         self.client.entity(self.path.clone())
     }
 
@@ -2630,14 +2672,14 @@ impl StorageBuilder {
     pub fn update(
         &self,
         body: &crate::models::Storage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `storage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2663,7 +2705,7 @@ impl StorageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct StorageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2672,7 +2714,10 @@ impl StorageCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> StorageCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> StorageCollectionBuilder {
         StorageCollectionBuilder {
             client,
             path: path.into(),
@@ -2685,7 +2730,7 @@ impl StorageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Storage> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Storage> {
         self.client.collection(self.path.clone())
     }
 
@@ -2696,7 +2741,7 @@ impl StorageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2705,14 +2750,14 @@ impl StorageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Storage,
-    ) -> graph_core::Request<crate::models::Storage> {
+    ) -> msgraph_typed_core::Request<crate::models::Storage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2722,7 +2767,7 @@ impl StorageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct StorageSettingsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2731,7 +2776,10 @@ impl StorageSettingsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> StorageSettingsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> StorageSettingsBuilder {
         StorageSettingsBuilder {
             client,
             path: path.into(),
@@ -2744,7 +2792,7 @@ impl StorageSettingsBuilder {
     }
 
     /// Reads this `storageSettings` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::StorageSettings> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::StorageSettings> {
         self.client.entity(self.path.clone())
     }
 
@@ -2753,14 +2801,14 @@ impl StorageSettingsBuilder {
     pub fn update(
         &self,
         body: &crate::models::StorageSettings,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `storageSettings` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2778,7 +2826,7 @@ impl StorageSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct StorageSettingsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2788,7 +2836,7 @@ impl StorageSettingsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> StorageSettingsCollectionBuilder {
         StorageSettingsCollectionBuilder {
@@ -2803,7 +2851,7 @@ impl StorageSettingsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::StorageSettings> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::StorageSettings> {
         self.client.collection(self.path.clone())
     }
 
@@ -2814,7 +2862,7 @@ impl StorageSettingsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2823,14 +2871,14 @@ impl StorageSettingsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::StorageSettings,
-    ) -> graph_core::Request<crate::models::StorageSettings> {
+    ) -> msgraph_typed_core::Request<crate::models::StorageSettings> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2840,7 +2888,7 @@ impl StorageSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedStorageQuotaBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2849,7 +2897,10 @@ impl UnifiedStorageQuotaBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> UnifiedStorageQuotaBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> UnifiedStorageQuotaBuilder {
         UnifiedStorageQuotaBuilder {
             client,
             path: path.into(),
@@ -2862,7 +2913,7 @@ impl UnifiedStorageQuotaBuilder {
     }
 
     /// Reads this `unifiedStorageQuota` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UnifiedStorageQuota> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UnifiedStorageQuota> {
         self.client.entity(self.path.clone())
     }
 
@@ -2871,14 +2922,14 @@ impl UnifiedStorageQuotaBuilder {
     pub fn update(
         &self,
         body: &crate::models::UnifiedStorageQuota,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `unifiedStorageQuota` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2896,7 +2947,7 @@ impl UnifiedStorageQuotaBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedStorageQuotaCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2906,7 +2957,7 @@ impl UnifiedStorageQuotaCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UnifiedStorageQuotaCollectionBuilder {
         UnifiedStorageQuotaCollectionBuilder {
@@ -2921,7 +2972,9 @@ impl UnifiedStorageQuotaCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UnifiedStorageQuota> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UnifiedStorageQuota> {
         self.client.collection(self.path.clone())
     }
 
@@ -2932,7 +2985,7 @@ impl UnifiedStorageQuotaCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2941,14 +2994,14 @@ impl UnifiedStorageQuotaCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UnifiedStorageQuota,
-    ) -> graph_core::Request<crate::models::UnifiedStorageQuota> {
+    ) -> msgraph_typed_core::Request<crate::models::UnifiedStorageQuota> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SubscriptionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,7 @@ impl SubscriptionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SubscriptionBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> SubscriptionBuilder {
         SubscriptionBuilder {
             client,
             path: path.into(),
@@ -28,7 +28,7 @@ impl SubscriptionBuilder {
     }
 
     /// Reads this `subscription` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Subscription> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Subscription> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,19 +37,19 @@ impl SubscriptionBuilder {
     pub fn update(
         &self,
         body: &crate::models::Subscription,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `subscription` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `reauthorize` action (`POST .../reauthorize`).
-    pub fn reauthorize(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn reauthorize(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/reauthorize", self.path))
     }
@@ -60,7 +60,7 @@ impl SubscriptionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SubscriptionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -70,7 +70,7 @@ impl SubscriptionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SubscriptionCollectionBuilder {
         SubscriptionCollectionBuilder {
@@ -85,7 +85,7 @@ impl SubscriptionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Subscription> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Subscription> {
         self.client.collection(self.path.clone())
     }
 
@@ -96,7 +96,7 @@ impl SubscriptionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -105,14 +105,14 @@ impl SubscriptionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Subscription,
-    ) -> graph_core::Request<crate::models::Subscription> {
+    ) -> msgraph_typed_core::Request<crate::models::Subscription> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AadUserConversationMemberBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -16,7 +16,7 @@ impl AadUserConversationMemberBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AadUserConversationMemberBuilder {
         AadUserConversationMemberBuilder {
@@ -31,7 +31,9 @@ impl AadUserConversationMemberBuilder {
     }
 
     /// Reads this `aadUserConversationMember` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AadUserConversationMember> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AadUserConversationMember> {
         self.client.entity(self.path.clone())
     }
 
@@ -40,14 +42,14 @@ impl AadUserConversationMemberBuilder {
     pub fn update(
         &self,
         body: &crate::models::AadUserConversationMember,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `aadUserConversationMember` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -63,7 +65,7 @@ impl AadUserConversationMemberBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AadUserConversationMemberCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -73,7 +75,7 @@ impl AadUserConversationMemberCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AadUserConversationMemberCollectionBuilder {
         AadUserConversationMemberCollectionBuilder {
@@ -88,7 +90,9 @@ impl AadUserConversationMemberCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AadUserConversationMember> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AadUserConversationMember> {
         self.client.collection(self.path.clone())
     }
 
@@ -99,7 +103,7 @@ impl AadUserConversationMemberCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -108,14 +112,14 @@ impl AadUserConversationMemberCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AadUserConversationMember,
-    ) -> graph_core::Request<crate::models::AadUserConversationMember> {
+    ) -> msgraph_typed_core::Request<crate::models::AadUserConversationMember> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -123,7 +127,8 @@ impl AadUserConversationMemberCollectionBuilder {
     pub fn add(
         &self,
         body: &crate::models::ConversationMemberCollectionAddBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/add", self.path))
             .json_body(body)
@@ -133,7 +138,8 @@ impl AadUserConversationMemberCollectionBuilder {
     pub fn remove(
         &self,
         body: &crate::models::ConversationMemberCollectionRemoveBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/remove", self.path))
             .json_body(body)
@@ -145,7 +151,7 @@ impl AadUserConversationMemberCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AnonymousGuestConversationMemberBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -155,7 +161,7 @@ impl AnonymousGuestConversationMemberBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AnonymousGuestConversationMemberBuilder {
         AnonymousGuestConversationMemberBuilder {
@@ -172,7 +178,7 @@ impl AnonymousGuestConversationMemberBuilder {
     /// Reads this `anonymousGuestConversationMember` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AnonymousGuestConversationMember> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::AnonymousGuestConversationMember> {
         self.client.entity(self.path.clone())
     }
 
@@ -181,14 +187,14 @@ impl AnonymousGuestConversationMemberBuilder {
     pub fn update(
         &self,
         body: &crate::models::AnonymousGuestConversationMember,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `anonymousGuestConversationMember` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -198,7 +204,7 @@ impl AnonymousGuestConversationMemberBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AnonymousGuestConversationMemberCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -208,7 +214,7 @@ impl AnonymousGuestConversationMemberCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AnonymousGuestConversationMemberCollectionBuilder {
         AnonymousGuestConversationMemberCollectionBuilder {
@@ -225,7 +231,8 @@ impl AnonymousGuestConversationMemberCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnonymousGuestConversationMember> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnonymousGuestConversationMember>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -236,7 +243,7 @@ impl AnonymousGuestConversationMemberCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -245,14 +252,14 @@ impl AnonymousGuestConversationMemberCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AnonymousGuestConversationMember,
-    ) -> graph_core::Request<crate::models::AnonymousGuestConversationMember> {
+    ) -> msgraph_typed_core::Request<crate::models::AnonymousGuestConversationMember> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -260,7 +267,8 @@ impl AnonymousGuestConversationMemberCollectionBuilder {
     pub fn add(
         &self,
         body: &crate::models::ConversationMemberCollectionAddBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/add", self.path))
             .json_body(body)
@@ -270,7 +278,8 @@ impl AnonymousGuestConversationMemberCollectionBuilder {
     pub fn remove(
         &self,
         body: &crate::models::ConversationMemberCollectionRemoveBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/remove", self.path))
             .json_body(body)
@@ -282,7 +291,7 @@ impl AnonymousGuestConversationMemberCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppCatalogsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -291,7 +300,7 @@ impl AppCatalogsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AppCatalogsBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> AppCatalogsBuilder {
         AppCatalogsBuilder {
             client,
             path: path.into(),
@@ -304,7 +313,7 @@ impl AppCatalogsBuilder {
     }
 
     /// Reads this `appCatalogs` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AppCatalogs> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AppCatalogs> {
         self.client.entity(self.path.clone())
     }
 
@@ -313,14 +322,14 @@ impl AppCatalogsBuilder {
     pub fn update(
         &self,
         body: &crate::models::AppCatalogs,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `appCatalogs` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -338,7 +347,7 @@ impl AppCatalogsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppCatalogsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -348,7 +357,7 @@ impl AppCatalogsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AppCatalogsCollectionBuilder {
         AppCatalogsCollectionBuilder {
@@ -363,7 +372,7 @@ impl AppCatalogsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AppCatalogs> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AppCatalogs> {
         self.client.collection(self.path.clone())
     }
 
@@ -374,7 +383,7 @@ impl AppCatalogsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -383,14 +392,14 @@ impl AppCatalogsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AppCatalogs,
-    ) -> graph_core::Request<crate::models::AppCatalogs> {
+    ) -> msgraph_typed_core::Request<crate::models::AppCatalogs> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -400,7 +409,7 @@ impl AppCatalogsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AssociatedTeamInfoBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -409,7 +418,10 @@ impl AssociatedTeamInfoBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AssociatedTeamInfoBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AssociatedTeamInfoBuilder {
         AssociatedTeamInfoBuilder {
             client,
             path: path.into(),
@@ -422,7 +434,7 @@ impl AssociatedTeamInfoBuilder {
     }
 
     /// Reads this `associatedTeamInfo` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AssociatedTeamInfo> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AssociatedTeamInfo> {
         self.client.entity(self.path.clone())
     }
 
@@ -431,14 +443,14 @@ impl AssociatedTeamInfoBuilder {
     pub fn update(
         &self,
         body: &crate::models::AssociatedTeamInfo,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `associatedTeamInfo` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -453,7 +465,7 @@ impl AssociatedTeamInfoBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AssociatedTeamInfoCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -463,7 +475,7 @@ impl AssociatedTeamInfoCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AssociatedTeamInfoCollectionBuilder {
         AssociatedTeamInfoCollectionBuilder {
@@ -478,7 +490,7 @@ impl AssociatedTeamInfoCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AssociatedTeamInfo> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AssociatedTeamInfo> {
         self.client.collection(self.path.clone())
     }
 
@@ -489,7 +501,7 @@ impl AssociatedTeamInfoCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -498,14 +510,14 @@ impl AssociatedTeamInfoCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AssociatedTeamInfo,
-    ) -> graph_core::Request<crate::models::AssociatedTeamInfo> {
+    ) -> msgraph_typed_core::Request<crate::models::AssociatedTeamInfo> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -515,7 +527,7 @@ impl AssociatedTeamInfoCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AzureCommunicationServicesUserConversationMemberBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -525,7 +537,7 @@ impl AzureCommunicationServicesUserConversationMemberBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AzureCommunicationServicesUserConversationMemberBuilder {
         AzureCommunicationServicesUserConversationMemberBuilder {
@@ -542,8 +554,9 @@ impl AzureCommunicationServicesUserConversationMemberBuilder {
     /// Reads this `azureCommunicationServicesUserConversationMember` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::AzureCommunicationServicesUserConversationMember>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::AzureCommunicationServicesUserConversationMember,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -552,14 +565,14 @@ impl AzureCommunicationServicesUserConversationMemberBuilder {
     pub fn update(
         &self,
         body: &crate::models::AzureCommunicationServicesUserConversationMember,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `azureCommunicationServicesUserConversationMember` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -569,7 +582,7 @@ impl AzureCommunicationServicesUserConversationMemberBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AzureCommunicationServicesUserConversationMemberCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -579,7 +592,7 @@ impl AzureCommunicationServicesUserConversationMemberCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AzureCommunicationServicesUserConversationMemberCollectionBuilder {
         AzureCommunicationServicesUserConversationMemberCollectionBuilder {
@@ -596,7 +609,7 @@ impl AzureCommunicationServicesUserConversationMemberCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::AzureCommunicationServicesUserConversationMember,
     > {
         self.client.collection(self.path.clone())
@@ -612,7 +625,7 @@ impl AzureCommunicationServicesUserConversationMemberCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -621,14 +634,15 @@ impl AzureCommunicationServicesUserConversationMemberCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AzureCommunicationServicesUserConversationMember,
-    ) -> graph_core::Request<crate::models::AzureCommunicationServicesUserConversationMember> {
+    ) -> msgraph_typed_core::Request<crate::models::AzureCommunicationServicesUserConversationMember>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -636,7 +650,8 @@ impl AzureCommunicationServicesUserConversationMemberCollectionBuilder {
     pub fn add(
         &self,
         body: &crate::models::ConversationMemberCollectionAddBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/add", self.path))
             .json_body(body)
@@ -646,7 +661,8 @@ impl AzureCommunicationServicesUserConversationMemberCollectionBuilder {
     pub fn remove(
         &self,
         body: &crate::models::ConversationMemberCollectionRemoveBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/remove", self.path))
             .json_body(body)
@@ -658,7 +674,7 @@ impl AzureCommunicationServicesUserConversationMemberCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChannelBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -667,7 +683,7 @@ impl ChannelBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ChannelBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ChannelBuilder {
         ChannelBuilder {
             client,
             path: path.into(),
@@ -680,7 +696,7 @@ impl ChannelBuilder {
     }
 
     /// Reads this `channel` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Channel> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Channel> {
         self.client.entity(self.path.clone())
     }
 
@@ -689,14 +705,14 @@ impl ChannelBuilder {
     pub fn update(
         &self,
         body: &crate::models::Channel,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `channel` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -761,14 +777,14 @@ impl ChannelBuilder {
     pub fn archive(
         &self,
         body: &crate::models::ChannelArchiveBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/archive", self.path))
             .json_body(body)
     }
 
     /// Calls the `completeMigration` action (`POST .../completeMigration`).
-    pub fn complete_migration(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn complete_migration(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/completeMigration", self.path),
@@ -778,13 +794,13 @@ impl ChannelBuilder {
     /// Calls the `provisionEmail` action (`POST .../provisionEmail`).
     pub fn provision_email(
         &self,
-    ) -> graph_core::Request<crate::models::ProvisionChannelEmailResult> {
+    ) -> msgraph_typed_core::Request<crate::models::ProvisionChannelEmailResult> {
         self.client
             .request(http::Method::POST, format!("{}/provisionEmail", self.path))
     }
 
     /// Calls the `removeEmail` action (`POST .../removeEmail`).
-    pub fn remove_email(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn remove_email(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/removeEmail", self.path))
     }
@@ -793,14 +809,14 @@ impl ChannelBuilder {
     pub fn start_migration(
         &self,
         body: &crate::models::ChannelStartMigrationBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/startMigration", self.path))
             .json_body(body)
     }
 
     /// Calls the `unarchive` action (`POST .../unarchive`).
-    pub fn unarchive(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn unarchive(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/unarchive", self.path))
     }
@@ -811,7 +827,7 @@ impl ChannelBuilder {
         user_id: &str,
         tenant_id: &str,
         user_principal_name: &str,
-    ) -> graph_core::Request<crate::ODataValue<bool>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<bool>> {
         self.client.request(
             http::Method::GET,
             format!(
@@ -830,7 +846,7 @@ impl ChannelBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChannelCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -839,7 +855,10 @@ impl ChannelCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ChannelCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ChannelCollectionBuilder {
         ChannelCollectionBuilder {
             client,
             path: path.into(),
@@ -852,7 +871,7 @@ impl ChannelCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Channel> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Channel> {
         self.client.collection(self.path.clone())
     }
 
@@ -863,7 +882,7 @@ impl ChannelCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -872,19 +891,21 @@ impl ChannelCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Channel,
-    ) -> graph_core::Request<crate::models::Channel> {
+    ) -> msgraph_typed_core::Request<crate::models::Channel> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `getAllMessages` function (`GET .../getAllMessages`).
-    pub fn get_all_messages(&self) -> graph_core::CollectionRequest<crate::models::AnyChatMessage> {
+    pub fn get_all_messages(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyChatMessage> {
         self.client
             .collection(format!("{}/getAllMessages", self.path))
     }
@@ -892,7 +913,7 @@ impl ChannelCollectionBuilder {
     /// Calls the `getAllRetainedMessages` function (`GET .../getAllRetainedMessages`).
     pub fn get_all_retained_messages(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyChatMessage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyChatMessage> {
         self.client
             .collection(format!("{}/getAllRetainedMessages", self.path))
     }
@@ -903,7 +924,7 @@ impl ChannelCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChatBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -912,7 +933,7 @@ impl ChatBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ChatBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ChatBuilder {
         ChatBuilder {
             client,
             path: path.into(),
@@ -925,20 +946,23 @@ impl ChatBuilder {
     }
 
     /// Reads this `chat` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Chat> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Chat> {
         self.client.entity(self.path.clone())
     }
 
     /// Updates this `chat` (`PATCH`): only the fields that are set are sent; a field
     /// set to [`crate::Patch::Null`] is sent as `null` to clear it.
-    pub fn update(&self, body: &crate::models::Chat) -> graph_core::Request<graph_core::NoContent> {
+    pub fn update(
+        &self,
+        body: &crate::models::Chat,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `chat` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1011,7 +1035,7 @@ impl ChatBuilder {
     }
 
     /// Calls the `completeMigration` action (`POST .../completeMigration`).
-    pub fn complete_migration(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn complete_migration(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/completeMigration", self.path),
@@ -1022,7 +1046,7 @@ impl ChatBuilder {
     pub fn hide_for_user(
         &self,
         body: &crate::models::ChatHideForUserBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/hideForUser", self.path))
             .json_body(body)
@@ -1032,7 +1056,7 @@ impl ChatBuilder {
     pub fn mark_chat_read_for_user(
         &self,
         body: &crate::models::ChatMarkChatReadForUserBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -1045,7 +1069,7 @@ impl ChatBuilder {
     pub fn mark_chat_unread_for_user(
         &self,
         body: &crate::models::ChatMarkChatUnreadForUserBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -1058,7 +1082,7 @@ impl ChatBuilder {
     pub fn remove_all_access_for_user(
         &self,
         body: &crate::models::ChatRemoveAllAccessForUserBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -1071,7 +1095,7 @@ impl ChatBuilder {
     pub fn send_activity_notification(
         &self,
         body: &crate::models::ChatSendActivityNotificationBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -1084,7 +1108,7 @@ impl ChatBuilder {
     pub fn start_migration(
         &self,
         body: &crate::models::ChatStartMigrationBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/startMigration", self.path))
             .json_body(body)
@@ -1094,7 +1118,7 @@ impl ChatBuilder {
     pub fn unhide_for_user(
         &self,
         body: &crate::models::ChatUnhideForUserBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/unhideForUser", self.path))
             .json_body(body)
@@ -1106,7 +1130,7 @@ impl ChatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChatCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1115,7 +1139,10 @@ impl ChatCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ChatCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ChatCollectionBuilder {
         ChatCollectionBuilder {
             client,
             path: path.into(),
@@ -1128,7 +1155,7 @@ impl ChatCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Chat> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Chat> {
         self.client.collection(self.path.clone())
     }
 
@@ -1139,25 +1166,30 @@ impl ChatCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::Chat) -> graph_core::Request<crate::models::Chat> {
+    pub fn create(
+        &self,
+        body: &crate::models::Chat,
+    ) -> msgraph_typed_core::Request<crate::models::Chat> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `getAllMessages` function (`GET .../getAllMessages`).
-    pub fn get_all_messages(&self) -> graph_core::CollectionRequest<crate::models::AnyChatMessage> {
+    pub fn get_all_messages(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyChatMessage> {
         self.client
             .collection(format!("{}/getAllMessages", self.path))
     }
@@ -1165,7 +1197,7 @@ impl ChatCollectionBuilder {
     /// Calls the `getAllRetainedMessages` function (`GET .../getAllRetainedMessages`).
     pub fn get_all_retained_messages(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::AnyChatMessage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyChatMessage> {
         self.client
             .collection(format!("{}/getAllRetainedMessages", self.path))
     }
@@ -1176,7 +1208,7 @@ impl ChatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChatMessageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1185,7 +1217,7 @@ impl ChatMessageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ChatMessageBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ChatMessageBuilder {
         ChatMessageBuilder {
             client,
             path: path.into(),
@@ -1198,7 +1230,7 @@ impl ChatMessageBuilder {
     }
 
     /// Reads this `chatMessage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyChatMessage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyChatMessage> {
         self.client.entity(self.path.clone())
     }
 
@@ -1207,14 +1239,14 @@ impl ChatMessageBuilder {
     pub fn update(
         &self,
         body: &crate::models::ChatMessage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `chatMessage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -1238,20 +1270,20 @@ impl ChatMessageBuilder {
     pub fn set_reaction(
         &self,
         body: &crate::models::ChatMessageSetReactionBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/setReaction", self.path))
             .json_body(body)
     }
 
     /// Calls the `softDelete` action (`POST .../softDelete`).
-    pub fn soft_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn soft_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/softDelete", self.path))
     }
 
     /// Calls the `undoSoftDelete` action (`POST .../undoSoftDelete`).
-    pub fn undo_soft_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn undo_soft_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/undoSoftDelete", self.path))
     }
@@ -1260,7 +1292,7 @@ impl ChatMessageBuilder {
     pub fn unset_reaction(
         &self,
         body: &crate::models::ChatMessageUnsetReactionBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/unsetReaction", self.path))
             .json_body(body)
@@ -1272,7 +1304,7 @@ impl ChatMessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChatMessageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1282,7 +1314,7 @@ impl ChatMessageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ChatMessageCollectionBuilder {
         ChatMessageCollectionBuilder {
@@ -1297,7 +1329,7 @@ impl ChatMessageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyChatMessage> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyChatMessage> {
         self.client.collection(self.path.clone())
     }
 
@@ -1308,7 +1340,7 @@ impl ChatMessageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1317,14 +1349,14 @@ impl ChatMessageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ChatMessage,
-    ) -> graph_core::Request<crate::models::AnyChatMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyChatMessage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1340,14 +1372,14 @@ impl ChatMessageCollectionBuilder {
     pub fn reply_with_quote(
         &self,
         body: &crate::models::ChatMessageCollectionReplyWithQuoteBody,
-    ) -> graph_core::Request<crate::models::AnyChatMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyChatMessage> {
         self.client
             .request(http::Method::POST, format!("{}/replyWithQuote", self.path))
             .json_body(body)
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyChatMessage> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyChatMessage> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -1357,7 +1389,7 @@ impl ChatMessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChatMessageHostedContentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1367,7 +1399,7 @@ impl ChatMessageHostedContentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ChatMessageHostedContentBuilder {
         ChatMessageHostedContentBuilder {
@@ -1382,7 +1414,9 @@ impl ChatMessageHostedContentBuilder {
     }
 
     /// Reads this `chatMessageHostedContent` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ChatMessageHostedContent> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::ChatMessageHostedContent> {
         self.client.entity(self.path.clone())
     }
 
@@ -1391,14 +1425,14 @@ impl ChatMessageHostedContentBuilder {
     pub fn update(
         &self,
         body: &crate::models::ChatMessageHostedContent,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `chatMessageHostedContent` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1408,7 +1442,7 @@ impl ChatMessageHostedContentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChatMessageHostedContentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1418,7 +1452,7 @@ impl ChatMessageHostedContentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ChatMessageHostedContentCollectionBuilder {
         ChatMessageHostedContentCollectionBuilder {
@@ -1433,7 +1467,9 @@ impl ChatMessageHostedContentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ChatMessageHostedContent> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::ChatMessageHostedContent> {
         self.client.collection(self.path.clone())
     }
 
@@ -1444,7 +1480,7 @@ impl ChatMessageHostedContentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1453,14 +1489,14 @@ impl ChatMessageHostedContentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ChatMessageHostedContent,
-    ) -> graph_core::Request<crate::models::ChatMessageHostedContent> {
+    ) -> msgraph_typed_core::Request<crate::models::ChatMessageHostedContent> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1470,7 +1506,7 @@ impl ChatMessageHostedContentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChatMessageInfoBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1479,7 +1515,10 @@ impl ChatMessageInfoBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ChatMessageInfoBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ChatMessageInfoBuilder {
         ChatMessageInfoBuilder {
             client,
             path: path.into(),
@@ -1492,7 +1531,7 @@ impl ChatMessageInfoBuilder {
     }
 
     /// Reads this `chatMessageInfo` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ChatMessageInfo> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ChatMessageInfo> {
         self.client.entity(self.path.clone())
     }
 
@@ -1501,14 +1540,14 @@ impl ChatMessageInfoBuilder {
     pub fn update(
         &self,
         body: &crate::models::ChatMessageInfo,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `chatMessageInfo` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1518,7 +1557,7 @@ impl ChatMessageInfoBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChatMessageInfoCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1528,7 +1567,7 @@ impl ChatMessageInfoCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ChatMessageInfoCollectionBuilder {
         ChatMessageInfoCollectionBuilder {
@@ -1543,7 +1582,7 @@ impl ChatMessageInfoCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ChatMessageInfo> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ChatMessageInfo> {
         self.client.collection(self.path.clone())
     }
 
@@ -1554,7 +1593,7 @@ impl ChatMessageInfoCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1563,14 +1602,14 @@ impl ChatMessageInfoCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ChatMessageInfo,
-    ) -> graph_core::Request<crate::models::ChatMessageInfo> {
+    ) -> msgraph_typed_core::Request<crate::models::ChatMessageInfo> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1580,7 +1619,7 @@ impl ChatMessageInfoCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConversationMemberBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1589,7 +1628,10 @@ impl ConversationMemberBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ConversationMemberBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ConversationMemberBuilder {
         ConversationMemberBuilder {
             client,
             path: path.into(),
@@ -1602,7 +1644,7 @@ impl ConversationMemberBuilder {
     }
 
     /// Reads this `conversationMember` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyConversationMember> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyConversationMember> {
         self.client.entity(self.path.clone())
     }
 
@@ -1611,14 +1653,14 @@ impl ConversationMemberBuilder {
     pub fn update(
         &self,
         body: &crate::models::ConversationMember,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `conversationMember` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -1628,7 +1670,7 @@ impl ConversationMemberBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConversationMemberCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1638,7 +1680,7 @@ impl ConversationMemberCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ConversationMemberCollectionBuilder {
         ConversationMemberCollectionBuilder {
@@ -1653,7 +1695,9 @@ impl ConversationMemberCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyConversationMember> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyConversationMember> {
         self.client.collection(self.path.clone())
     }
 
@@ -1664,7 +1708,7 @@ impl ConversationMemberCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1673,14 +1717,14 @@ impl ConversationMemberCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ConversationMember,
-    ) -> graph_core::Request<crate::models::AnyConversationMember> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyConversationMember> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -1770,7 +1814,8 @@ impl ConversationMemberCollectionBuilder {
     pub fn add(
         &self,
         body: &crate::models::ConversationMemberCollectionAddBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/add", self.path))
             .json_body(body)
@@ -1780,7 +1825,8 @@ impl ConversationMemberCollectionBuilder {
     pub fn remove(
         &self,
         body: &crate::models::ConversationMemberCollectionRemoveBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/remove", self.path))
             .json_body(body)
@@ -1792,7 +1838,7 @@ impl ConversationMemberCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DayNoteBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1801,7 +1847,7 @@ impl DayNoteBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DayNoteBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> DayNoteBuilder {
         DayNoteBuilder {
             client,
             path: path.into(),
@@ -1814,7 +1860,7 @@ impl DayNoteBuilder {
     }
 
     /// Reads this `dayNote` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DayNote> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DayNote> {
         self.client.entity(self.path.clone())
     }
 
@@ -1823,19 +1869,19 @@ impl DayNoteBuilder {
     pub fn update(
         &self,
         body: &crate::models::DayNote,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `dayNote` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `stageForDeletion` action (`POST .../stageForDeletion`).
-    pub fn stage_for_deletion(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stage_for_deletion(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/stageForDeletion", self.path),
@@ -1848,7 +1894,7 @@ impl DayNoteBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DayNoteCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1857,7 +1903,10 @@ impl DayNoteCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DayNoteCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> DayNoteCollectionBuilder {
         DayNoteCollectionBuilder {
             client,
             path: path.into(),
@@ -1870,7 +1919,7 @@ impl DayNoteCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DayNote> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::DayNote> {
         self.client.collection(self.path.clone())
     }
 
@@ -1881,7 +1930,7 @@ impl DayNoteCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -1890,14 +1939,14 @@ impl DayNoteCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DayNote,
-    ) -> graph_core::Request<crate::models::DayNote> {
+    ) -> msgraph_typed_core::Request<crate::models::DayNote> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -1907,7 +1956,7 @@ impl DayNoteCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeletedChatBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1916,7 +1965,7 @@ impl DeletedChatBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DeletedChatBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> DeletedChatBuilder {
         DeletedChatBuilder {
             client,
             path: path.into(),
@@ -1929,7 +1978,7 @@ impl DeletedChatBuilder {
     }
 
     /// Reads this `deletedChat` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeletedChat> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DeletedChat> {
         self.client.entity(self.path.clone())
     }
 
@@ -1938,19 +1987,19 @@ impl DeletedChatBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeletedChat,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deletedChat` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `undoDelete` action (`POST .../undoDelete`).
-    pub fn undo_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn undo_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/undoDelete", self.path))
     }
@@ -1961,7 +2010,7 @@ impl DeletedChatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeletedChatCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -1971,7 +2020,7 @@ impl DeletedChatCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeletedChatCollectionBuilder {
         DeletedChatCollectionBuilder {
@@ -1986,7 +2035,7 @@ impl DeletedChatCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DeletedChat> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::DeletedChat> {
         self.client.collection(self.path.clone())
     }
 
@@ -1997,7 +2046,7 @@ impl DeletedChatCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2006,14 +2055,14 @@ impl DeletedChatCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeletedChat,
-    ) -> graph_core::Request<crate::models::DeletedChat> {
+    ) -> msgraph_typed_core::Request<crate::models::DeletedChat> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2023,7 +2072,7 @@ impl DeletedChatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeletedTeamBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2032,7 +2081,7 @@ impl DeletedTeamBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> DeletedTeamBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> DeletedTeamBuilder {
         DeletedTeamBuilder {
             client,
             path: path.into(),
@@ -2045,7 +2094,7 @@ impl DeletedTeamBuilder {
     }
 
     /// Reads this `deletedTeam` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::DeletedTeam> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::DeletedTeam> {
         self.client.entity(self.path.clone())
     }
 
@@ -2054,14 +2103,14 @@ impl DeletedTeamBuilder {
     pub fn update(
         &self,
         body: &crate::models::DeletedTeam,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `deletedTeam` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2079,7 +2128,7 @@ impl DeletedTeamBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeletedTeamCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2089,7 +2138,7 @@ impl DeletedTeamCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> DeletedTeamCollectionBuilder {
         DeletedTeamCollectionBuilder {
@@ -2104,7 +2153,7 @@ impl DeletedTeamCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::DeletedTeam> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::DeletedTeam> {
         self.client.collection(self.path.clone())
     }
 
@@ -2115,7 +2164,7 @@ impl DeletedTeamCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2124,19 +2173,21 @@ impl DeletedTeamCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::DeletedTeam,
-    ) -> graph_core::Request<crate::models::DeletedTeam> {
+    ) -> msgraph_typed_core::Request<crate::models::DeletedTeam> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `getAllMessages` function (`GET .../getAllMessages`).
-    pub fn get_all_messages(&self) -> graph_core::CollectionRequest<crate::models::AnyChatMessage> {
+    pub fn get_all_messages(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyChatMessage> {
         self.client
             .collection(format!("{}/getAllMessages", self.path))
     }
@@ -2147,7 +2198,7 @@ impl DeletedTeamCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MicrosoftAccountUserConversationMemberBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2157,7 +2208,7 @@ impl MicrosoftAccountUserConversationMemberBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MicrosoftAccountUserConversationMemberBuilder {
         MicrosoftAccountUserConversationMemberBuilder {
@@ -2174,7 +2225,8 @@ impl MicrosoftAccountUserConversationMemberBuilder {
     /// Reads this `microsoftAccountUserConversationMember` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::MicrosoftAccountUserConversationMember> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::MicrosoftAccountUserConversationMember>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -2183,14 +2235,14 @@ impl MicrosoftAccountUserConversationMemberBuilder {
     pub fn update(
         &self,
         body: &crate::models::MicrosoftAccountUserConversationMember,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `microsoftAccountUserConversationMember` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2200,7 +2252,7 @@ impl MicrosoftAccountUserConversationMemberBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MicrosoftAccountUserConversationMemberCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2210,7 +2262,7 @@ impl MicrosoftAccountUserConversationMemberCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> MicrosoftAccountUserConversationMemberCollectionBuilder {
         MicrosoftAccountUserConversationMemberCollectionBuilder {
@@ -2227,7 +2279,8 @@ impl MicrosoftAccountUserConversationMemberCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::MicrosoftAccountUserConversationMember> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::MicrosoftAccountUserConversationMember>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -2238,7 +2291,7 @@ impl MicrosoftAccountUserConversationMemberCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2247,14 +2300,14 @@ impl MicrosoftAccountUserConversationMemberCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::MicrosoftAccountUserConversationMember,
-    ) -> graph_core::Request<crate::models::MicrosoftAccountUserConversationMember> {
+    ) -> msgraph_typed_core::Request<crate::models::MicrosoftAccountUserConversationMember> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2262,7 +2315,8 @@ impl MicrosoftAccountUserConversationMemberCollectionBuilder {
     pub fn add(
         &self,
         body: &crate::models::ConversationMemberCollectionAddBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/add", self.path))
             .json_body(body)
@@ -2272,7 +2326,8 @@ impl MicrosoftAccountUserConversationMemberCollectionBuilder {
     pub fn remove(
         &self,
         body: &crate::models::ConversationMemberCollectionRemoveBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/remove", self.path))
             .json_body(body)
@@ -2284,7 +2339,7 @@ impl MicrosoftAccountUserConversationMemberCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OfferShiftRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2293,7 +2348,10 @@ impl OfferShiftRequestBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OfferShiftRequestBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> OfferShiftRequestBuilder {
         OfferShiftRequestBuilder {
             client,
             path: path.into(),
@@ -2306,7 +2364,7 @@ impl OfferShiftRequestBuilder {
     }
 
     /// Reads this `offerShiftRequest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyOfferShiftRequest> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyOfferShiftRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -2315,14 +2373,14 @@ impl OfferShiftRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::OfferShiftRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `offerShiftRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2330,7 +2388,7 @@ impl OfferShiftRequestBuilder {
     pub fn approve(
         &self,
         body: &crate::models::ScheduleChangeRequestApproveBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/approve", self.path))
             .json_body(body)
@@ -2340,14 +2398,14 @@ impl OfferShiftRequestBuilder {
     pub fn decline(
         &self,
         body: &crate::models::ScheduleChangeRequestDeclineBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/decline", self.path))
             .json_body(body)
     }
 
     /// Calls the `stageForDeletion` action (`POST .../stageForDeletion`).
-    pub fn stage_for_deletion(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stage_for_deletion(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/stageForDeletion", self.path),
@@ -2360,7 +2418,7 @@ impl OfferShiftRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OfferShiftRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2370,7 +2428,7 @@ impl OfferShiftRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OfferShiftRequestCollectionBuilder {
         OfferShiftRequestCollectionBuilder {
@@ -2385,7 +2443,9 @@ impl OfferShiftRequestCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyOfferShiftRequest> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyOfferShiftRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -2396,7 +2456,7 @@ impl OfferShiftRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2405,14 +2465,14 @@ impl OfferShiftRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OfferShiftRequest,
-    ) -> graph_core::Request<crate::models::AnyOfferShiftRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyOfferShiftRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2432,7 +2492,7 @@ impl OfferShiftRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OpenShiftBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2441,7 +2501,7 @@ impl OpenShiftBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OpenShiftBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> OpenShiftBuilder {
         OpenShiftBuilder {
             client,
             path: path.into(),
@@ -2454,7 +2514,7 @@ impl OpenShiftBuilder {
     }
 
     /// Reads this `openShift` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OpenShift> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::OpenShift> {
         self.client.entity(self.path.clone())
     }
 
@@ -2463,19 +2523,19 @@ impl OpenShiftBuilder {
     pub fn update(
         &self,
         body: &crate::models::OpenShift,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `openShift` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `stageForDeletion` action (`POST .../stageForDeletion`).
-    pub fn stage_for_deletion(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stage_for_deletion(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/stageForDeletion", self.path),
@@ -2488,7 +2548,7 @@ impl OpenShiftBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OpenShiftCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2497,7 +2557,10 @@ impl OpenShiftCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> OpenShiftCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> OpenShiftCollectionBuilder {
         OpenShiftCollectionBuilder {
             client,
             path: path.into(),
@@ -2510,7 +2573,7 @@ impl OpenShiftCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OpenShift> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::OpenShift> {
         self.client.collection(self.path.clone())
     }
 
@@ -2521,7 +2584,7 @@ impl OpenShiftCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2530,14 +2593,14 @@ impl OpenShiftCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OpenShift,
-    ) -> graph_core::Request<crate::models::OpenShift> {
+    ) -> msgraph_typed_core::Request<crate::models::OpenShift> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2547,7 +2610,7 @@ impl OpenShiftCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OpenShiftChangeRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2557,7 +2620,7 @@ impl OpenShiftChangeRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OpenShiftChangeRequestBuilder {
         OpenShiftChangeRequestBuilder {
@@ -2572,7 +2635,7 @@ impl OpenShiftChangeRequestBuilder {
     }
 
     /// Reads this `openShiftChangeRequest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::OpenShiftChangeRequest> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::OpenShiftChangeRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -2581,14 +2644,14 @@ impl OpenShiftChangeRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::OpenShiftChangeRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `openShiftChangeRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2596,7 +2659,7 @@ impl OpenShiftChangeRequestBuilder {
     pub fn approve(
         &self,
         body: &crate::models::ScheduleChangeRequestApproveBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/approve", self.path))
             .json_body(body)
@@ -2606,14 +2669,14 @@ impl OpenShiftChangeRequestBuilder {
     pub fn decline(
         &self,
         body: &crate::models::ScheduleChangeRequestDeclineBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/decline", self.path))
             .json_body(body)
     }
 
     /// Calls the `stageForDeletion` action (`POST .../stageForDeletion`).
-    pub fn stage_for_deletion(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stage_for_deletion(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/stageForDeletion", self.path),
@@ -2626,7 +2689,7 @@ impl OpenShiftChangeRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OpenShiftChangeRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2636,7 +2699,7 @@ impl OpenShiftChangeRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> OpenShiftChangeRequestCollectionBuilder {
         OpenShiftChangeRequestCollectionBuilder {
@@ -2651,7 +2714,9 @@ impl OpenShiftChangeRequestCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::OpenShiftChangeRequest> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::OpenShiftChangeRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -2662,7 +2727,7 @@ impl OpenShiftChangeRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2671,14 +2736,14 @@ impl OpenShiftChangeRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::OpenShiftChangeRequest,
-    ) -> graph_core::Request<crate::models::OpenShiftChangeRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::OpenShiftChangeRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2688,7 +2753,7 @@ impl OpenShiftChangeRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PhoneUserConversationMemberBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2698,7 +2763,7 @@ impl PhoneUserConversationMemberBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PhoneUserConversationMemberBuilder {
         PhoneUserConversationMemberBuilder {
@@ -2713,7 +2778,9 @@ impl PhoneUserConversationMemberBuilder {
     }
 
     /// Reads this `phoneUserConversationMember` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PhoneUserConversationMember> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::PhoneUserConversationMember> {
         self.client.entity(self.path.clone())
     }
 
@@ -2722,14 +2789,14 @@ impl PhoneUserConversationMemberBuilder {
     pub fn update(
         &self,
         body: &crate::models::PhoneUserConversationMember,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `phoneUserConversationMember` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -2739,7 +2806,7 @@ impl PhoneUserConversationMemberBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PhoneUserConversationMemberCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2749,7 +2816,7 @@ impl PhoneUserConversationMemberCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PhoneUserConversationMemberCollectionBuilder {
         PhoneUserConversationMemberCollectionBuilder {
@@ -2766,7 +2833,7 @@ impl PhoneUserConversationMemberCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::PhoneUserConversationMember> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PhoneUserConversationMember> {
         self.client.collection(self.path.clone())
     }
 
@@ -2777,7 +2844,7 @@ impl PhoneUserConversationMemberCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2786,14 +2853,14 @@ impl PhoneUserConversationMemberCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PhoneUserConversationMember,
-    ) -> graph_core::Request<crate::models::PhoneUserConversationMember> {
+    ) -> msgraph_typed_core::Request<crate::models::PhoneUserConversationMember> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -2801,7 +2868,8 @@ impl PhoneUserConversationMemberCollectionBuilder {
     pub fn add(
         &self,
         body: &crate::models::ConversationMemberCollectionAddBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/add", self.path))
             .json_body(body)
@@ -2811,7 +2879,8 @@ impl PhoneUserConversationMemberCollectionBuilder {
     pub fn remove(
         &self,
         body: &crate::models::ConversationMemberCollectionRemoveBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/remove", self.path))
             .json_body(body)
@@ -2823,7 +2892,7 @@ impl PhoneUserConversationMemberCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PinnedChatMessageInfoBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2833,7 +2902,7 @@ impl PinnedChatMessageInfoBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PinnedChatMessageInfoBuilder {
         PinnedChatMessageInfoBuilder {
@@ -2848,7 +2917,7 @@ impl PinnedChatMessageInfoBuilder {
     }
 
     /// Reads this `pinnedChatMessageInfo` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::PinnedChatMessageInfo> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::PinnedChatMessageInfo> {
         self.client.entity(self.path.clone())
     }
 
@@ -2857,14 +2926,14 @@ impl PinnedChatMessageInfoBuilder {
     pub fn update(
         &self,
         body: &crate::models::PinnedChatMessageInfo,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `pinnedChatMessageInfo` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -2882,7 +2951,7 @@ impl PinnedChatMessageInfoBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PinnedChatMessageInfoCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2892,7 +2961,7 @@ impl PinnedChatMessageInfoCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> PinnedChatMessageInfoCollectionBuilder {
         PinnedChatMessageInfoCollectionBuilder {
@@ -2907,7 +2976,9 @@ impl PinnedChatMessageInfoCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::PinnedChatMessageInfo> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::PinnedChatMessageInfo> {
         self.client.collection(self.path.clone())
     }
 
@@ -2918,7 +2989,7 @@ impl PinnedChatMessageInfoCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -2927,14 +2998,14 @@ impl PinnedChatMessageInfoCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::PinnedChatMessageInfo,
-    ) -> graph_core::Request<crate::models::PinnedChatMessageInfo> {
+    ) -> msgraph_typed_core::Request<crate::models::PinnedChatMessageInfo> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -2944,7 +3015,7 @@ impl PinnedChatMessageInfoCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ScheduleBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -2953,7 +3024,7 @@ impl ScheduleBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ScheduleBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ScheduleBuilder {
         ScheduleBuilder {
             client,
             path: path.into(),
@@ -2966,7 +3037,7 @@ impl ScheduleBuilder {
     }
 
     /// Reads this `schedule` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Schedule> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Schedule> {
         self.client.entity(self.path.clone())
     }
 
@@ -2975,14 +3046,14 @@ impl ScheduleBuilder {
     pub fn update(
         &self,
         body: &crate::models::Schedule,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `schedule` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3082,7 +3153,7 @@ impl ScheduleBuilder {
     pub fn share(
         &self,
         body: &crate::models::ScheduleShareBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/share", self.path))
             .json_body(body)
@@ -3094,7 +3165,7 @@ impl ScheduleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ScheduleCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3103,7 +3174,10 @@ impl ScheduleCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ScheduleCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ScheduleCollectionBuilder {
         ScheduleCollectionBuilder {
             client,
             path: path.into(),
@@ -3116,7 +3190,7 @@ impl ScheduleCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Schedule> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Schedule> {
         self.client.collection(self.path.clone())
     }
 
@@ -3127,7 +3201,7 @@ impl ScheduleCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3136,14 +3210,14 @@ impl ScheduleCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Schedule,
-    ) -> graph_core::Request<crate::models::Schedule> {
+    ) -> msgraph_typed_core::Request<crate::models::Schedule> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3153,7 +3227,7 @@ impl ScheduleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SchedulingGroupBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3162,7 +3236,10 @@ impl SchedulingGroupBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> SchedulingGroupBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> SchedulingGroupBuilder {
         SchedulingGroupBuilder {
             client,
             path: path.into(),
@@ -3175,7 +3252,7 @@ impl SchedulingGroupBuilder {
     }
 
     /// Reads this `schedulingGroup` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SchedulingGroup> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SchedulingGroup> {
         self.client.entity(self.path.clone())
     }
 
@@ -3184,19 +3261,19 @@ impl SchedulingGroupBuilder {
     pub fn update(
         &self,
         body: &crate::models::SchedulingGroup,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `schedulingGroup` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `stageForDeletion` action (`POST .../stageForDeletion`).
-    pub fn stage_for_deletion(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stage_for_deletion(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/stageForDeletion", self.path),
@@ -3209,7 +3286,7 @@ impl SchedulingGroupBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SchedulingGroupCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3219,7 +3296,7 @@ impl SchedulingGroupCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SchedulingGroupCollectionBuilder {
         SchedulingGroupCollectionBuilder {
@@ -3234,7 +3311,7 @@ impl SchedulingGroupCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SchedulingGroup> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::SchedulingGroup> {
         self.client.collection(self.path.clone())
     }
 
@@ -3245,7 +3322,7 @@ impl SchedulingGroupCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3254,14 +3331,14 @@ impl SchedulingGroupCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SchedulingGroup,
-    ) -> graph_core::Request<crate::models::SchedulingGroup> {
+    ) -> msgraph_typed_core::Request<crate::models::SchedulingGroup> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3271,7 +3348,7 @@ impl SchedulingGroupCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharedWithChannelTeamInfoBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3281,7 +3358,7 @@ impl SharedWithChannelTeamInfoBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharedWithChannelTeamInfoBuilder {
         SharedWithChannelTeamInfoBuilder {
@@ -3296,7 +3373,9 @@ impl SharedWithChannelTeamInfoBuilder {
     }
 
     /// Reads this `sharedWithChannelTeamInfo` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SharedWithChannelTeamInfo> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SharedWithChannelTeamInfo> {
         self.client.entity(self.path.clone())
     }
 
@@ -3305,14 +3384,14 @@ impl SharedWithChannelTeamInfoBuilder {
     pub fn update(
         &self,
         body: &crate::models::SharedWithChannelTeamInfo,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `sharedWithChannelTeamInfo` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3335,7 +3414,7 @@ impl SharedWithChannelTeamInfoBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharedWithChannelTeamInfoCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3345,7 +3424,7 @@ impl SharedWithChannelTeamInfoCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SharedWithChannelTeamInfoCollectionBuilder {
         SharedWithChannelTeamInfoCollectionBuilder {
@@ -3360,7 +3439,9 @@ impl SharedWithChannelTeamInfoCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SharedWithChannelTeamInfo> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SharedWithChannelTeamInfo> {
         self.client.collection(self.path.clone())
     }
 
@@ -3371,7 +3452,7 @@ impl SharedWithChannelTeamInfoCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3380,14 +3461,14 @@ impl SharedWithChannelTeamInfoCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SharedWithChannelTeamInfo,
-    ) -> graph_core::Request<crate::models::SharedWithChannelTeamInfo> {
+    ) -> msgraph_typed_core::Request<crate::models::SharedWithChannelTeamInfo> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3397,7 +3478,7 @@ impl SharedWithChannelTeamInfoCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ShiftBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3406,7 +3487,7 @@ impl ShiftBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ShiftBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> ShiftBuilder {
         ShiftBuilder {
             client,
             path: path.into(),
@@ -3419,7 +3500,7 @@ impl ShiftBuilder {
     }
 
     /// Reads this `shift` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Shift> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Shift> {
         self.client.entity(self.path.clone())
     }
 
@@ -3428,19 +3509,19 @@ impl ShiftBuilder {
     pub fn update(
         &self,
         body: &crate::models::Shift,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `shift` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `stageForDeletion` action (`POST .../stageForDeletion`).
-    pub fn stage_for_deletion(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stage_for_deletion(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/stageForDeletion", self.path),
@@ -3453,7 +3534,7 @@ impl ShiftBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ShiftCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3462,7 +3543,10 @@ impl ShiftCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ShiftCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ShiftCollectionBuilder {
         ShiftCollectionBuilder {
             client,
             path: path.into(),
@@ -3475,7 +3559,7 @@ impl ShiftCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Shift> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Shift> {
         self.client.collection(self.path.clone())
     }
 
@@ -3486,20 +3570,23 @@ impl ShiftCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::Shift) -> graph_core::Request<crate::models::Shift> {
+    pub fn create(
+        &self,
+        body: &crate::models::Shift,
+    ) -> msgraph_typed_core::Request<crate::models::Shift> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3509,7 +3596,7 @@ impl ShiftCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SkypeForBusinessUserConversationMemberBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3519,7 +3606,7 @@ impl SkypeForBusinessUserConversationMemberBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SkypeForBusinessUserConversationMemberBuilder {
         SkypeForBusinessUserConversationMemberBuilder {
@@ -3536,7 +3623,8 @@ impl SkypeForBusinessUserConversationMemberBuilder {
     /// Reads this `skypeForBusinessUserConversationMember` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::SkypeForBusinessUserConversationMember> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SkypeForBusinessUserConversationMember>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -3545,14 +3633,14 @@ impl SkypeForBusinessUserConversationMemberBuilder {
     pub fn update(
         &self,
         body: &crate::models::SkypeForBusinessUserConversationMember,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `skypeForBusinessUserConversationMember` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3562,7 +3650,7 @@ impl SkypeForBusinessUserConversationMemberBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SkypeForBusinessUserConversationMemberCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3572,7 +3660,7 @@ impl SkypeForBusinessUserConversationMemberCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SkypeForBusinessUserConversationMemberCollectionBuilder {
         SkypeForBusinessUserConversationMemberCollectionBuilder {
@@ -3589,7 +3677,8 @@ impl SkypeForBusinessUserConversationMemberCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SkypeForBusinessUserConversationMember> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SkypeForBusinessUserConversationMember>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -3600,7 +3689,7 @@ impl SkypeForBusinessUserConversationMemberCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3609,14 +3698,14 @@ impl SkypeForBusinessUserConversationMemberCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SkypeForBusinessUserConversationMember,
-    ) -> graph_core::Request<crate::models::SkypeForBusinessUserConversationMember> {
+    ) -> msgraph_typed_core::Request<crate::models::SkypeForBusinessUserConversationMember> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -3624,7 +3713,8 @@ impl SkypeForBusinessUserConversationMemberCollectionBuilder {
     pub fn add(
         &self,
         body: &crate::models::ConversationMemberCollectionAddBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/add", self.path))
             .json_body(body)
@@ -3634,7 +3724,8 @@ impl SkypeForBusinessUserConversationMemberCollectionBuilder {
     pub fn remove(
         &self,
         body: &crate::models::ConversationMemberCollectionRemoveBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/remove", self.path))
             .json_body(body)
@@ -3646,7 +3737,7 @@ impl SkypeForBusinessUserConversationMemberCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SkypeUserConversationMemberBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3656,7 +3747,7 @@ impl SkypeUserConversationMemberBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SkypeUserConversationMemberBuilder {
         SkypeUserConversationMemberBuilder {
@@ -3671,7 +3762,9 @@ impl SkypeUserConversationMemberBuilder {
     }
 
     /// Reads this `skypeUserConversationMember` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SkypeUserConversationMember> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::SkypeUserConversationMember> {
         self.client.entity(self.path.clone())
     }
 
@@ -3680,14 +3773,14 @@ impl SkypeUserConversationMemberBuilder {
     pub fn update(
         &self,
         body: &crate::models::SkypeUserConversationMember,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `skypeUserConversationMember` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -3697,7 +3790,7 @@ impl SkypeUserConversationMemberBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SkypeUserConversationMemberCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3707,7 +3800,7 @@ impl SkypeUserConversationMemberCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SkypeUserConversationMemberCollectionBuilder {
         SkypeUserConversationMemberCollectionBuilder {
@@ -3724,7 +3817,7 @@ impl SkypeUserConversationMemberCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::SkypeUserConversationMember> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SkypeUserConversationMember> {
         self.client.collection(self.path.clone())
     }
 
@@ -3735,7 +3828,7 @@ impl SkypeUserConversationMemberCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3744,14 +3837,14 @@ impl SkypeUserConversationMemberCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SkypeUserConversationMember,
-    ) -> graph_core::Request<crate::models::SkypeUserConversationMember> {
+    ) -> msgraph_typed_core::Request<crate::models::SkypeUserConversationMember> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -3759,7 +3852,8 @@ impl SkypeUserConversationMemberCollectionBuilder {
     pub fn add(
         &self,
         body: &crate::models::ConversationMemberCollectionAddBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/add", self.path))
             .json_body(body)
@@ -3769,7 +3863,8 @@ impl SkypeUserConversationMemberCollectionBuilder {
     pub fn remove(
         &self,
         body: &crate::models::ConversationMemberCollectionRemoveBody,
-    ) -> graph_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>> {
+    ) -> msgraph_typed_core::Request<crate::ODataValue<Vec<crate::models::AnyActionResultPart>>>
+    {
         self.client
             .request(http::Method::POST, format!("{}/remove", self.path))
             .json_body(body)
@@ -3781,7 +3876,7 @@ impl SkypeUserConversationMemberCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SwapShiftsChangeRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3791,7 +3886,7 @@ impl SwapShiftsChangeRequestBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SwapShiftsChangeRequestBuilder {
         SwapShiftsChangeRequestBuilder {
@@ -3806,7 +3901,7 @@ impl SwapShiftsChangeRequestBuilder {
     }
 
     /// Reads this `swapShiftsChangeRequest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::SwapShiftsChangeRequest> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::SwapShiftsChangeRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -3815,14 +3910,14 @@ impl SwapShiftsChangeRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::SwapShiftsChangeRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `swapShiftsChangeRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3830,7 +3925,7 @@ impl SwapShiftsChangeRequestBuilder {
     pub fn approve(
         &self,
         body: &crate::models::ScheduleChangeRequestApproveBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/approve", self.path))
             .json_body(body)
@@ -3840,14 +3935,14 @@ impl SwapShiftsChangeRequestBuilder {
     pub fn decline(
         &self,
         body: &crate::models::ScheduleChangeRequestDeclineBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/decline", self.path))
             .json_body(body)
     }
 
     /// Calls the `stageForDeletion` action (`POST .../stageForDeletion`).
-    pub fn stage_for_deletion(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stage_for_deletion(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/stageForDeletion", self.path),
@@ -3860,7 +3955,7 @@ impl SwapShiftsChangeRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SwapShiftsChangeRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3870,7 +3965,7 @@ impl SwapShiftsChangeRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> SwapShiftsChangeRequestCollectionBuilder {
         SwapShiftsChangeRequestCollectionBuilder {
@@ -3885,7 +3980,9 @@ impl SwapShiftsChangeRequestCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::SwapShiftsChangeRequest> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::SwapShiftsChangeRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -3896,7 +3993,7 @@ impl SwapShiftsChangeRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -3905,14 +4002,14 @@ impl SwapShiftsChangeRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::SwapShiftsChangeRequest,
-    ) -> graph_core::Request<crate::models::SwapShiftsChangeRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::SwapShiftsChangeRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -3922,7 +4019,7 @@ impl SwapShiftsChangeRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TargetedChatMessageBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -3931,7 +4028,10 @@ impl TargetedChatMessageBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TargetedChatMessageBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TargetedChatMessageBuilder {
         TargetedChatMessageBuilder {
             client,
             path: path.into(),
@@ -3944,7 +4044,7 @@ impl TargetedChatMessageBuilder {
     }
 
     /// Reads this `targetedChatMessage` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TargetedChatMessage> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TargetedChatMessage> {
         self.client.entity(self.path.clone())
     }
 
@@ -3953,14 +4053,14 @@ impl TargetedChatMessageBuilder {
     pub fn update(
         &self,
         body: &crate::models::TargetedChatMessage,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `targetedChatMessage` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -3984,20 +4084,20 @@ impl TargetedChatMessageBuilder {
     pub fn set_reaction(
         &self,
         body: &crate::models::ChatMessageSetReactionBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/setReaction", self.path))
             .json_body(body)
     }
 
     /// Calls the `softDelete` action (`POST .../softDelete`).
-    pub fn soft_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn soft_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/softDelete", self.path))
     }
 
     /// Calls the `undoSoftDelete` action (`POST .../undoSoftDelete`).
-    pub fn undo_soft_delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn undo_soft_delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/undoSoftDelete", self.path))
     }
@@ -4006,7 +4106,7 @@ impl TargetedChatMessageBuilder {
     pub fn unset_reaction(
         &self,
         body: &crate::models::ChatMessageUnsetReactionBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/unsetReaction", self.path))
             .json_body(body)
@@ -4018,7 +4118,7 @@ impl TargetedChatMessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TargetedChatMessageCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4028,7 +4128,7 @@ impl TargetedChatMessageCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TargetedChatMessageCollectionBuilder {
         TargetedChatMessageCollectionBuilder {
@@ -4043,7 +4143,9 @@ impl TargetedChatMessageCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TargetedChatMessage> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::TargetedChatMessage> {
         self.client.collection(self.path.clone())
     }
 
@@ -4054,7 +4156,7 @@ impl TargetedChatMessageCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4063,14 +4165,14 @@ impl TargetedChatMessageCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TargetedChatMessage,
-    ) -> graph_core::Request<crate::models::TargetedChatMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::TargetedChatMessage> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -4078,14 +4180,14 @@ impl TargetedChatMessageCollectionBuilder {
     pub fn reply_with_quote(
         &self,
         body: &crate::models::ChatMessageCollectionReplyWithQuoteBody,
-    ) -> graph_core::Request<crate::models::AnyChatMessage> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyChatMessage> {
         self.client
             .request(http::Method::POST, format!("{}/replyWithQuote", self.path))
             .json_body(body)
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::AnyChatMessage> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::AnyChatMessage> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -4095,7 +4197,7 @@ impl TargetedChatMessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4104,7 +4206,7 @@ impl TeamBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> TeamBuilder {
         TeamBuilder {
             client,
             path: path.into(),
@@ -4117,20 +4219,23 @@ impl TeamBuilder {
     }
 
     /// Reads this `team` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Team> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Team> {
         self.client.entity(self.path.clone())
     }
 
     /// Updates this `team` (`PATCH`): only the fields that are set are sent; a field
     /// set to [`crate::Patch::Null`] is sent as `null` to clear it.
-    pub fn update(&self, body: &crate::models::Team) -> graph_core::Request<graph_core::NoContent> {
+    pub fn update(
+        &self,
+        body: &crate::models::Team,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `team` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4244,7 +4349,7 @@ impl TeamBuilder {
     pub fn archive(
         &self,
         body: &crate::models::TeamArchiveBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/archive", self.path))
             .json_body(body)
@@ -4254,14 +4359,14 @@ impl TeamBuilder {
     pub fn clone(
         &self,
         body: &crate::models::TeamCloneBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/clone", self.path))
             .json_body(body)
     }
 
     /// Calls the `completeMigration` action (`POST .../completeMigration`).
-    pub fn complete_migration(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn complete_migration(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/completeMigration", self.path),
@@ -4272,7 +4377,7 @@ impl TeamBuilder {
     pub fn send_activity_notification(
         &self,
         body: &crate::models::TeamSendActivityNotificationBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -4282,7 +4387,7 @@ impl TeamBuilder {
     }
 
     /// Calls the `unarchive` action (`POST .../unarchive`).
-    pub fn unarchive(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn unarchive(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/unarchive", self.path))
     }
@@ -4293,7 +4398,7 @@ impl TeamBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4302,7 +4407,10 @@ impl TeamCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TeamCollectionBuilder {
         TeamCollectionBuilder {
             client,
             path: path.into(),
@@ -4315,7 +4423,7 @@ impl TeamCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Team> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Team> {
         self.client.collection(self.path.clone())
     }
 
@@ -4326,25 +4434,30 @@ impl TeamCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::Team) -> graph_core::Request<crate::models::Team> {
+    pub fn create(
+        &self,
+        body: &crate::models::Team,
+    ) -> msgraph_typed_core::Request<crate::models::Team> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `getAllMessages` function (`GET .../getAllMessages`).
-    pub fn get_all_messages(&self) -> graph_core::CollectionRequest<crate::models::AnyChatMessage> {
+    pub fn get_all_messages(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyChatMessage> {
         self.client
             .collection(format!("{}/getAllMessages", self.path))
     }
@@ -4355,7 +4468,7 @@ impl TeamCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAppBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4364,7 +4477,7 @@ impl TeamsAppBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamsAppBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> TeamsAppBuilder {
         TeamsAppBuilder {
             client,
             path: path.into(),
@@ -4377,7 +4490,7 @@ impl TeamsAppBuilder {
     }
 
     /// Reads this `teamsApp` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TeamsApp> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TeamsApp> {
         self.client.entity(self.path.clone())
     }
 
@@ -4386,14 +4499,14 @@ impl TeamsAppBuilder {
     pub fn update(
         &self,
         body: &crate::models::TeamsApp,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `teamsApp` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4411,7 +4524,7 @@ impl TeamsAppBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAppCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4420,7 +4533,10 @@ impl TeamsAppCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamsAppCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TeamsAppCollectionBuilder {
         TeamsAppCollectionBuilder {
             client,
             path: path.into(),
@@ -4433,7 +4549,7 @@ impl TeamsAppCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TeamsApp> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TeamsApp> {
         self.client.collection(self.path.clone())
     }
 
@@ -4444,7 +4560,7 @@ impl TeamsAppCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4453,14 +4569,14 @@ impl TeamsAppCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TeamsApp,
-    ) -> graph_core::Request<crate::models::TeamsApp> {
+    ) -> msgraph_typed_core::Request<crate::models::TeamsApp> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4470,7 +4586,7 @@ impl TeamsAppCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAppDefinitionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4479,7 +4595,10 @@ impl TeamsAppDefinitionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamsAppDefinitionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TeamsAppDefinitionBuilder {
         TeamsAppDefinitionBuilder {
             client,
             path: path.into(),
@@ -4492,7 +4611,7 @@ impl TeamsAppDefinitionBuilder {
     }
 
     /// Reads this `teamsAppDefinition` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TeamsAppDefinition> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TeamsAppDefinition> {
         self.client.entity(self.path.clone())
     }
 
@@ -4501,14 +4620,14 @@ impl TeamsAppDefinitionBuilder {
     pub fn update(
         &self,
         body: &crate::models::TeamsAppDefinition,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `teamsAppDefinition` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4523,7 +4642,7 @@ impl TeamsAppDefinitionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAppDefinitionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4533,7 +4652,7 @@ impl TeamsAppDefinitionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAppDefinitionCollectionBuilder {
         TeamsAppDefinitionCollectionBuilder {
@@ -4548,7 +4667,7 @@ impl TeamsAppDefinitionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TeamsAppDefinition> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TeamsAppDefinition> {
         self.client.collection(self.path.clone())
     }
 
@@ -4559,7 +4678,7 @@ impl TeamsAppDefinitionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4568,14 +4687,14 @@ impl TeamsAppDefinitionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TeamsAppDefinition,
-    ) -> graph_core::Request<crate::models::TeamsAppDefinition> {
+    ) -> msgraph_typed_core::Request<crate::models::TeamsAppDefinition> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4585,7 +4704,7 @@ impl TeamsAppDefinitionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAppInstallationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4594,7 +4713,10 @@ impl TeamsAppInstallationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamsAppInstallationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TeamsAppInstallationBuilder {
         TeamsAppInstallationBuilder {
             client,
             path: path.into(),
@@ -4607,7 +4729,7 @@ impl TeamsAppInstallationBuilder {
     }
 
     /// Reads this `teamsAppInstallation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyTeamsAppInstallation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyTeamsAppInstallation> {
         self.client.entity(self.path.clone())
     }
 
@@ -4616,14 +4738,14 @@ impl TeamsAppInstallationBuilder {
     pub fn update(
         &self,
         body: &crate::models::TeamsAppInstallation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `teamsAppInstallation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -4647,7 +4769,7 @@ impl TeamsAppInstallationBuilder {
     pub fn upgrade(
         &self,
         body: &crate::models::TeamsAppInstallationUpgradeBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/upgrade", self.path))
             .json_body(body)
@@ -4659,7 +4781,7 @@ impl TeamsAppInstallationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAppInstallationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4669,7 +4791,7 @@ impl TeamsAppInstallationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAppInstallationCollectionBuilder {
         TeamsAppInstallationCollectionBuilder {
@@ -4684,7 +4806,9 @@ impl TeamsAppInstallationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyTeamsAppInstallation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::AnyTeamsAppInstallation> {
         self.client.collection(self.path.clone())
     }
 
@@ -4695,7 +4819,7 @@ impl TeamsAppInstallationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4704,14 +4828,14 @@ impl TeamsAppInstallationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TeamsAppInstallation,
-    ) -> graph_core::Request<crate::models::AnyTeamsAppInstallation> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyTeamsAppInstallation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -4734,7 +4858,7 @@ impl TeamsAppInstallationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAppSettingsBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4743,7 +4867,10 @@ impl TeamsAppSettingsBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamsAppSettingsBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TeamsAppSettingsBuilder {
         TeamsAppSettingsBuilder {
             client,
             path: path.into(),
@@ -4756,7 +4883,7 @@ impl TeamsAppSettingsBuilder {
     }
 
     /// Reads this `teamsAppSettings` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TeamsAppSettings> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TeamsAppSettings> {
         self.client.entity(self.path.clone())
     }
 
@@ -4765,14 +4892,14 @@ impl TeamsAppSettingsBuilder {
     pub fn update(
         &self,
         body: &crate::models::TeamsAppSettings,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `teamsAppSettings` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4782,7 +4909,7 @@ impl TeamsAppSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAppSettingsCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4792,7 +4919,7 @@ impl TeamsAppSettingsCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAppSettingsCollectionBuilder {
         TeamsAppSettingsCollectionBuilder {
@@ -4807,7 +4934,7 @@ impl TeamsAppSettingsCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TeamsAppSettings> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TeamsAppSettings> {
         self.client.collection(self.path.clone())
     }
 
@@ -4818,7 +4945,7 @@ impl TeamsAppSettingsCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4827,14 +4954,14 @@ impl TeamsAppSettingsCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TeamsAppSettings,
-    ) -> graph_core::Request<crate::models::TeamsAppSettings> {
+    ) -> msgraph_typed_core::Request<crate::models::TeamsAppSettings> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4844,7 +4971,7 @@ impl TeamsAppSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAsyncOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4853,7 +4980,10 @@ impl TeamsAsyncOperationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamsAsyncOperationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TeamsAsyncOperationBuilder {
         TeamsAsyncOperationBuilder {
             client,
             path: path.into(),
@@ -4866,7 +4996,7 @@ impl TeamsAsyncOperationBuilder {
     }
 
     /// Reads this `teamsAsyncOperation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TeamsAsyncOperation> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TeamsAsyncOperation> {
         self.client.entity(self.path.clone())
     }
 
@@ -4875,14 +5005,14 @@ impl TeamsAsyncOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::TeamsAsyncOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `teamsAsyncOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -4892,7 +5022,7 @@ impl TeamsAsyncOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAsyncOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4902,7 +5032,7 @@ impl TeamsAsyncOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAsyncOperationCollectionBuilder {
         TeamsAsyncOperationCollectionBuilder {
@@ -4917,7 +5047,9 @@ impl TeamsAsyncOperationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TeamsAsyncOperation> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::TeamsAsyncOperation> {
         self.client.collection(self.path.clone())
     }
 
@@ -4928,7 +5060,7 @@ impl TeamsAsyncOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -4937,14 +5069,14 @@ impl TeamsAsyncOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TeamsAsyncOperation,
-    ) -> graph_core::Request<crate::models::TeamsAsyncOperation> {
+    ) -> msgraph_typed_core::Request<crate::models::TeamsAsyncOperation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -4954,7 +5086,7 @@ impl TeamsAsyncOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsTabBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -4963,7 +5095,7 @@ impl TeamsTabBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamsTabBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> TeamsTabBuilder {
         TeamsTabBuilder {
             client,
             path: path.into(),
@@ -4976,7 +5108,7 @@ impl TeamsTabBuilder {
     }
 
     /// Reads this `teamsTab` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TeamsTab> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TeamsTab> {
         self.client.entity(self.path.clone())
     }
 
@@ -4985,14 +5117,14 @@ impl TeamsTabBuilder {
     pub fn update(
         &self,
         body: &crate::models::TeamsTab,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `teamsTab` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5010,7 +5142,7 @@ impl TeamsTabBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsTabCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5019,7 +5151,10 @@ impl TeamsTabCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamsTabCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TeamsTabCollectionBuilder {
         TeamsTabCollectionBuilder {
             client,
             path: path.into(),
@@ -5032,7 +5167,7 @@ impl TeamsTabCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TeamsTab> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TeamsTab> {
         self.client.collection(self.path.clone())
     }
 
@@ -5043,7 +5178,7 @@ impl TeamsTabCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5052,14 +5187,14 @@ impl TeamsTabCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TeamsTab,
-    ) -> graph_core::Request<crate::models::TeamsTab> {
+    ) -> msgraph_typed_core::Request<crate::models::TeamsTab> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5069,7 +5204,7 @@ impl TeamsTabCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsTemplateBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5078,7 +5213,10 @@ impl TeamsTemplateBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamsTemplateBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TeamsTemplateBuilder {
         TeamsTemplateBuilder {
             client,
             path: path.into(),
@@ -5091,7 +5229,7 @@ impl TeamsTemplateBuilder {
     }
 
     /// Reads this `teamsTemplate` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TeamsTemplate> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TeamsTemplate> {
         self.client.entity(self.path.clone())
     }
 
@@ -5100,14 +5238,14 @@ impl TeamsTemplateBuilder {
     pub fn update(
         &self,
         body: &crate::models::TeamsTemplate,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `teamsTemplate` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5117,7 +5255,7 @@ impl TeamsTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsTemplateCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5127,7 +5265,7 @@ impl TeamsTemplateCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsTemplateCollectionBuilder {
         TeamsTemplateCollectionBuilder {
@@ -5142,7 +5280,7 @@ impl TeamsTemplateCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TeamsTemplate> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TeamsTemplate> {
         self.client.collection(self.path.clone())
     }
 
@@ -5153,7 +5291,7 @@ impl TeamsTemplateCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5162,14 +5300,14 @@ impl TeamsTemplateCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TeamsTemplate,
-    ) -> graph_core::Request<crate::models::TeamsTemplate> {
+    ) -> msgraph_typed_core::Request<crate::models::TeamsTemplate> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5179,7 +5317,7 @@ impl TeamsTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamworkBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5188,7 +5326,7 @@ impl TeamworkBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamworkBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> TeamworkBuilder {
         TeamworkBuilder {
             client,
             path: path.into(),
@@ -5201,7 +5339,7 @@ impl TeamworkBuilder {
     }
 
     /// Reads this `teamwork` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Teamwork> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Teamwork> {
         self.client.entity(self.path.clone())
     }
 
@@ -5210,14 +5348,14 @@ impl TeamworkBuilder {
     pub fn update(
         &self,
         body: &crate::models::Teamwork,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `teamwork` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5257,7 +5395,7 @@ impl TeamworkBuilder {
     pub fn send_activity_notification_to_recipients(
         &self,
         body: &crate::models::TeamworkSendActivityNotificationToRecipientsBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -5272,7 +5410,7 @@ impl TeamworkBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamworkCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5281,7 +5419,10 @@ impl TeamworkCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamworkCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TeamworkCollectionBuilder {
         TeamworkCollectionBuilder {
             client,
             path: path.into(),
@@ -5294,7 +5435,7 @@ impl TeamworkCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Teamwork> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Teamwork> {
         self.client.collection(self.path.clone())
     }
 
@@ -5305,7 +5446,7 @@ impl TeamworkCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5314,14 +5455,14 @@ impl TeamworkCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::Teamwork,
-    ) -> graph_core::Request<crate::models::Teamwork> {
+    ) -> msgraph_typed_core::Request<crate::models::Teamwork> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5331,7 +5472,7 @@ impl TeamworkCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamworkBotBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5340,7 +5481,7 @@ impl TeamworkBotBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamworkBotBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> TeamworkBotBuilder {
         TeamworkBotBuilder {
             client,
             path: path.into(),
@@ -5353,7 +5494,7 @@ impl TeamworkBotBuilder {
     }
 
     /// Reads this `teamworkBot` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TeamworkBot> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TeamworkBot> {
         self.client.entity(self.path.clone())
     }
 
@@ -5362,14 +5503,14 @@ impl TeamworkBotBuilder {
     pub fn update(
         &self,
         body: &crate::models::TeamworkBot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `teamworkBot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5379,7 +5520,7 @@ impl TeamworkBotBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamworkBotCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5389,7 +5530,7 @@ impl TeamworkBotCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamworkBotCollectionBuilder {
         TeamworkBotCollectionBuilder {
@@ -5404,7 +5545,7 @@ impl TeamworkBotCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TeamworkBot> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TeamworkBot> {
         self.client.collection(self.path.clone())
     }
 
@@ -5415,7 +5556,7 @@ impl TeamworkBotCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5424,14 +5565,14 @@ impl TeamworkBotCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TeamworkBot,
-    ) -> graph_core::Request<crate::models::TeamworkBot> {
+    ) -> msgraph_typed_core::Request<crate::models::TeamworkBot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5441,7 +5582,7 @@ impl TeamworkBotCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamworkTagBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5450,7 +5591,7 @@ impl TeamworkTagBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamworkTagBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> TeamworkTagBuilder {
         TeamworkTagBuilder {
             client,
             path: path.into(),
@@ -5463,7 +5604,7 @@ impl TeamworkTagBuilder {
     }
 
     /// Reads this `teamworkTag` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TeamworkTag> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TeamworkTag> {
         self.client.entity(self.path.clone())
     }
 
@@ -5472,14 +5613,14 @@ impl TeamworkTagBuilder {
     pub fn update(
         &self,
         body: &crate::models::TeamworkTag,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `teamworkTag` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5497,7 +5638,7 @@ impl TeamworkTagBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamworkTagCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5507,7 +5648,7 @@ impl TeamworkTagCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamworkTagCollectionBuilder {
         TeamworkTagCollectionBuilder {
@@ -5522,7 +5663,7 @@ impl TeamworkTagCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TeamworkTag> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TeamworkTag> {
         self.client.collection(self.path.clone())
     }
 
@@ -5533,7 +5674,7 @@ impl TeamworkTagCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5542,14 +5683,14 @@ impl TeamworkTagCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TeamworkTag,
-    ) -> graph_core::Request<crate::models::TeamworkTag> {
+    ) -> msgraph_typed_core::Request<crate::models::TeamworkTag> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5559,7 +5700,7 @@ impl TeamworkTagCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamworkTagMemberBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5568,7 +5709,10 @@ impl TeamworkTagMemberBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TeamworkTagMemberBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TeamworkTagMemberBuilder {
         TeamworkTagMemberBuilder {
             client,
             path: path.into(),
@@ -5581,7 +5725,7 @@ impl TeamworkTagMemberBuilder {
     }
 
     /// Reads this `teamworkTagMember` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TeamworkTagMember> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TeamworkTagMember> {
         self.client.entity(self.path.clone())
     }
 
@@ -5590,14 +5734,14 @@ impl TeamworkTagMemberBuilder {
     pub fn update(
         &self,
         body: &crate::models::TeamworkTagMember,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `teamworkTagMember` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -5607,7 +5751,7 @@ impl TeamworkTagMemberBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamworkTagMemberCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5617,7 +5761,7 @@ impl TeamworkTagMemberCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamworkTagMemberCollectionBuilder {
         TeamworkTagMemberCollectionBuilder {
@@ -5632,7 +5776,7 @@ impl TeamworkTagMemberCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TeamworkTagMember> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TeamworkTagMember> {
         self.client.collection(self.path.clone())
     }
 
@@ -5643,7 +5787,7 @@ impl TeamworkTagMemberCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5652,14 +5796,14 @@ impl TeamworkTagMemberCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TeamworkTagMember,
-    ) -> graph_core::Request<crate::models::TeamworkTagMember> {
+    ) -> msgraph_typed_core::Request<crate::models::TeamworkTagMember> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5669,7 +5813,7 @@ impl TeamworkTagMemberCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TimeCardBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5678,7 +5822,7 @@ impl TimeCardBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TimeCardBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> TimeCardBuilder {
         TimeCardBuilder {
             client,
             path: path.into(),
@@ -5691,7 +5835,7 @@ impl TimeCardBuilder {
     }
 
     /// Reads this `timeCard` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TimeCard> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TimeCard> {
         self.client.entity(self.path.clone())
     }
 
@@ -5700,14 +5844,14 @@ impl TimeCardBuilder {
     pub fn update(
         &self,
         body: &crate::models::TimeCard,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `timeCard` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -5715,14 +5859,14 @@ impl TimeCardBuilder {
     pub fn clock_out(
         &self,
         body: &crate::models::TimeCardClockOutBody,
-    ) -> graph_core::Request<crate::models::TimeCard> {
+    ) -> msgraph_typed_core::Request<crate::models::TimeCard> {
         self.client
             .request(http::Method::POST, format!("{}/clockOut", self.path))
             .json_body(body)
     }
 
     /// Calls the `confirm` action (`POST .../confirm`).
-    pub fn confirm(&self) -> graph_core::Request<crate::models::TimeCard> {
+    pub fn confirm(&self) -> msgraph_typed_core::Request<crate::models::TimeCard> {
         self.client
             .request(http::Method::POST, format!("{}/confirm", self.path))
     }
@@ -5731,7 +5875,7 @@ impl TimeCardBuilder {
     pub fn end_break(
         &self,
         body: &crate::models::TimeCardEndBreakBody,
-    ) -> graph_core::Request<crate::models::TimeCard> {
+    ) -> msgraph_typed_core::Request<crate::models::TimeCard> {
         self.client
             .request(http::Method::POST, format!("{}/endBreak", self.path))
             .json_body(body)
@@ -5741,14 +5885,14 @@ impl TimeCardBuilder {
     pub fn start_break(
         &self,
         body: &crate::models::TimeCardStartBreakBody,
-    ) -> graph_core::Request<crate::models::TimeCard> {
+    ) -> msgraph_typed_core::Request<crate::models::TimeCard> {
         self.client
             .request(http::Method::POST, format!("{}/startBreak", self.path))
             .json_body(body)
     }
 
     /// Calls the `stageForDeletion` action (`POST .../stageForDeletion`).
-    pub fn stage_for_deletion(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stage_for_deletion(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/stageForDeletion", self.path),
@@ -5761,7 +5905,7 @@ impl TimeCardBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TimeCardCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5770,7 +5914,10 @@ impl TimeCardCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TimeCardCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TimeCardCollectionBuilder {
         TimeCardCollectionBuilder {
             client,
             path: path.into(),
@@ -5783,7 +5930,7 @@ impl TimeCardCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TimeCard> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TimeCard> {
         self.client.collection(self.path.clone())
     }
 
@@ -5794,7 +5941,7 @@ impl TimeCardCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5803,14 +5950,14 @@ impl TimeCardCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TimeCard,
-    ) -> graph_core::Request<crate::models::TimeCard> {
+    ) -> msgraph_typed_core::Request<crate::models::TimeCard> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -5818,7 +5965,7 @@ impl TimeCardCollectionBuilder {
     pub fn clock_in(
         &self,
         body: &crate::models::TimeCardCollectionClockInBody,
-    ) -> graph_core::Request<crate::models::TimeCard> {
+    ) -> msgraph_typed_core::Request<crate::models::TimeCard> {
         self.client
             .request(http::Method::POST, format!("{}/clockIn", self.path))
             .json_body(body)
@@ -5830,7 +5977,7 @@ impl TimeCardCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TimeOffBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5839,7 +5986,7 @@ impl TimeOffBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TimeOffBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> TimeOffBuilder {
         TimeOffBuilder {
             client,
             path: path.into(),
@@ -5852,7 +5999,7 @@ impl TimeOffBuilder {
     }
 
     /// Reads this `timeOff` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TimeOff> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TimeOff> {
         self.client.entity(self.path.clone())
     }
 
@@ -5861,19 +6008,19 @@ impl TimeOffBuilder {
     pub fn update(
         &self,
         body: &crate::models::TimeOff,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `timeOff` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `stageForDeletion` action (`POST .../stageForDeletion`).
-    pub fn stage_for_deletion(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stage_for_deletion(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/stageForDeletion", self.path),
@@ -5886,7 +6033,7 @@ impl TimeOffBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TimeOffCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5895,7 +6042,10 @@ impl TimeOffCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TimeOffCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TimeOffCollectionBuilder {
         TimeOffCollectionBuilder {
             client,
             path: path.into(),
@@ -5908,7 +6058,7 @@ impl TimeOffCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TimeOff> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TimeOff> {
         self.client.collection(self.path.clone())
     }
 
@@ -5919,7 +6069,7 @@ impl TimeOffCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -5928,14 +6078,14 @@ impl TimeOffCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TimeOff,
-    ) -> graph_core::Request<crate::models::TimeOff> {
+    ) -> msgraph_typed_core::Request<crate::models::TimeOff> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -5945,7 +6095,7 @@ impl TimeOffCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TimeOffReasonBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -5954,7 +6104,10 @@ impl TimeOffReasonBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TimeOffReasonBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TimeOffReasonBuilder {
         TimeOffReasonBuilder {
             client,
             path: path.into(),
@@ -5967,7 +6120,7 @@ impl TimeOffReasonBuilder {
     }
 
     /// Reads this `timeOffReason` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TimeOffReason> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TimeOffReason> {
         self.client.entity(self.path.clone())
     }
 
@@ -5976,19 +6129,19 @@ impl TimeOffReasonBuilder {
     pub fn update(
         &self,
         body: &crate::models::TimeOffReason,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `timeOffReason` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `stageForDeletion` action (`POST .../stageForDeletion`).
-    pub fn stage_for_deletion(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stage_for_deletion(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/stageForDeletion", self.path),
@@ -6001,7 +6154,7 @@ impl TimeOffReasonBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TimeOffReasonCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6011,7 +6164,7 @@ impl TimeOffReasonCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TimeOffReasonCollectionBuilder {
         TimeOffReasonCollectionBuilder {
@@ -6026,7 +6179,7 @@ impl TimeOffReasonCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TimeOffReason> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TimeOffReason> {
         self.client.collection(self.path.clone())
     }
 
@@ -6037,7 +6190,7 @@ impl TimeOffReasonCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6046,14 +6199,14 @@ impl TimeOffReasonCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TimeOffReason,
-    ) -> graph_core::Request<crate::models::TimeOffReason> {
+    ) -> msgraph_typed_core::Request<crate::models::TimeOffReason> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6063,7 +6216,7 @@ impl TimeOffReasonCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TimeOffRequestBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6072,7 +6225,10 @@ impl TimeOffRequestBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TimeOffRequestBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TimeOffRequestBuilder {
         TimeOffRequestBuilder {
             client,
             path: path.into(),
@@ -6085,7 +6241,7 @@ impl TimeOffRequestBuilder {
     }
 
     /// Reads this `timeOffRequest` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TimeOffRequest> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TimeOffRequest> {
         self.client.entity(self.path.clone())
     }
 
@@ -6094,14 +6250,14 @@ impl TimeOffRequestBuilder {
     pub fn update(
         &self,
         body: &crate::models::TimeOffRequest,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `timeOffRequest` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6109,7 +6265,7 @@ impl TimeOffRequestBuilder {
     pub fn approve(
         &self,
         body: &crate::models::ScheduleChangeRequestApproveBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/approve", self.path))
             .json_body(body)
@@ -6119,14 +6275,14 @@ impl TimeOffRequestBuilder {
     pub fn decline(
         &self,
         body: &crate::models::ScheduleChangeRequestDeclineBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/decline", self.path))
             .json_body(body)
     }
 
     /// Calls the `stageForDeletion` action (`POST .../stageForDeletion`).
-    pub fn stage_for_deletion(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stage_for_deletion(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/stageForDeletion", self.path),
@@ -6139,7 +6295,7 @@ impl TimeOffRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TimeOffRequestCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6149,7 +6305,7 @@ impl TimeOffRequestCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TimeOffRequestCollectionBuilder {
         TimeOffRequestCollectionBuilder {
@@ -6164,7 +6320,7 @@ impl TimeOffRequestCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TimeOffRequest> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TimeOffRequest> {
         self.client.collection(self.path.clone())
     }
 
@@ -6175,7 +6331,7 @@ impl TimeOffRequestCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6184,14 +6340,14 @@ impl TimeOffRequestCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TimeOffRequest,
-    ) -> graph_core::Request<crate::models::TimeOffRequest> {
+    ) -> msgraph_typed_core::Request<crate::models::TimeOffRequest> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6201,7 +6357,7 @@ impl TimeOffRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserScopeTeamsAppInstallationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6211,7 +6367,7 @@ impl UserScopeTeamsAppInstallationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserScopeTeamsAppInstallationBuilder {
         UserScopeTeamsAppInstallationBuilder {
@@ -6226,7 +6382,9 @@ impl UserScopeTeamsAppInstallationBuilder {
     }
 
     /// Reads this `userScopeTeamsAppInstallation` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserScopeTeamsAppInstallation> {
+    pub fn get(
+        &self,
+    ) -> msgraph_typed_core::EntityRequest<crate::models::UserScopeTeamsAppInstallation> {
         self.client.entity(self.path.clone())
     }
 
@@ -6235,14 +6393,14 @@ impl UserScopeTeamsAppInstallationBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserScopeTeamsAppInstallation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userScopeTeamsAppInstallation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6271,7 +6429,7 @@ impl UserScopeTeamsAppInstallationBuilder {
     pub fn upgrade(
         &self,
         body: &crate::models::TeamsAppInstallationUpgradeBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::POST, format!("{}/upgrade", self.path))
             .json_body(body)
@@ -6283,7 +6441,7 @@ impl UserScopeTeamsAppInstallationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserScopeTeamsAppInstallationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6293,7 +6451,7 @@ impl UserScopeTeamsAppInstallationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserScopeTeamsAppInstallationCollectionBuilder {
         UserScopeTeamsAppInstallationCollectionBuilder {
@@ -6310,7 +6468,7 @@ impl UserScopeTeamsAppInstallationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::UserScopeTeamsAppInstallation> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::UserScopeTeamsAppInstallation> {
         self.client.collection(self.path.clone())
     }
 
@@ -6321,7 +6479,7 @@ impl UserScopeTeamsAppInstallationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6330,14 +6488,14 @@ impl UserScopeTeamsAppInstallationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserScopeTeamsAppInstallation,
-    ) -> graph_core::Request<crate::models::UserScopeTeamsAppInstallation> {
+    ) -> msgraph_typed_core::Request<crate::models::UserScopeTeamsAppInstallation> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6347,7 +6505,7 @@ impl UserScopeTeamsAppInstallationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserTeamworkBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6356,7 +6514,7 @@ impl UserTeamworkBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> UserTeamworkBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> UserTeamworkBuilder {
         UserTeamworkBuilder {
             client,
             path: path.into(),
@@ -6369,7 +6527,7 @@ impl UserTeamworkBuilder {
     }
 
     /// Reads this `userTeamwork` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::UserTeamwork> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::UserTeamwork> {
         self.client.entity(self.path.clone())
     }
 
@@ -6378,14 +6536,14 @@ impl UserTeamworkBuilder {
     pub fn update(
         &self,
         body: &crate::models::UserTeamwork,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `userTeamwork` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -6411,7 +6569,7 @@ impl UserTeamworkBuilder {
     pub fn delete_targeted_message(
         &self,
         body: &crate::models::UserTeamworkDeleteTargetedMessageBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -6424,7 +6582,7 @@ impl UserTeamworkBuilder {
     pub fn send_activity_notification(
         &self,
         body: &crate::models::UserTeamworkSendActivityNotificationBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -6436,7 +6594,7 @@ impl UserTeamworkBuilder {
     /// Calls the `getAllRetainedTargetedMessages` function (`GET .../getAllRetainedTargetedMessages`).
     pub fn get_all_retained_targeted_messages(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::TargetedChatMessage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::TargetedChatMessage> {
         self.client
             .collection(format!("{}/getAllRetainedTargetedMessages", self.path))
     }
@@ -6444,7 +6602,7 @@ impl UserTeamworkBuilder {
     /// Calls the `getAllTargetedMessages` function (`GET .../getAllTargetedMessages`).
     pub fn get_all_targeted_messages(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::TargetedChatMessage> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::TargetedChatMessage> {
         self.client
             .collection(format!("{}/getAllTargetedMessages", self.path))
     }
@@ -6455,7 +6613,7 @@ impl UserTeamworkBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserTeamworkCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6465,7 +6623,7 @@ impl UserTeamworkCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> UserTeamworkCollectionBuilder {
         UserTeamworkCollectionBuilder {
@@ -6480,7 +6638,7 @@ impl UserTeamworkCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::UserTeamwork> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::UserTeamwork> {
         self.client.collection(self.path.clone())
     }
 
@@ -6491,7 +6649,7 @@ impl UserTeamworkCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6500,14 +6658,14 @@ impl UserTeamworkCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::UserTeamwork,
-    ) -> graph_core::Request<crate::models::UserTeamwork> {
+    ) -> msgraph_typed_core::Request<crate::models::UserTeamwork> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6517,7 +6675,7 @@ impl UserTeamworkCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkforceIntegrationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6526,7 +6684,10 @@ impl WorkforceIntegrationBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> WorkforceIntegrationBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> WorkforceIntegrationBuilder {
         WorkforceIntegrationBuilder {
             client,
             path: path.into(),
@@ -6539,7 +6700,7 @@ impl WorkforceIntegrationBuilder {
     }
 
     /// Reads this `workforceIntegration` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::WorkforceIntegration> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::WorkforceIntegration> {
         self.client.entity(self.path.clone())
     }
 
@@ -6548,19 +6709,19 @@ impl WorkforceIntegrationBuilder {
     pub fn update(
         &self,
         body: &crate::models::WorkforceIntegration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `workforceIntegration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
     /// Calls the `stageForDeletion` action (`POST .../stageForDeletion`).
-    pub fn stage_for_deletion(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn stage_for_deletion(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(
             http::Method::POST,
             format!("{}/stageForDeletion", self.path),
@@ -6573,7 +6734,7 @@ impl WorkforceIntegrationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkforceIntegrationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6583,7 +6744,7 @@ impl WorkforceIntegrationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> WorkforceIntegrationCollectionBuilder {
         WorkforceIntegrationCollectionBuilder {
@@ -6598,7 +6759,9 @@ impl WorkforceIntegrationCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::WorkforceIntegration> {
+    pub fn list(
+        &self,
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::WorkforceIntegration> {
         self.client.collection(self.path.clone())
     }
 
@@ -6609,7 +6772,7 @@ impl WorkforceIntegrationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6618,14 +6781,14 @@ impl WorkforceIntegrationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::WorkforceIntegration,
-    ) -> graph_core::Request<crate::models::WorkforceIntegration> {
+    ) -> msgraph_typed_core::Request<crate::models::WorkforceIntegration> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6635,7 +6798,7 @@ impl WorkforceIntegrationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAdministrationNumberAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6645,7 +6808,7 @@ impl TeamsAdministrationNumberAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAdministrationNumberAssignmentBuilder {
         TeamsAdministrationNumberAssignmentBuilder {
@@ -6662,7 +6825,8 @@ impl TeamsAdministrationNumberAssignmentBuilder {
     /// Reads this `numberAssignment` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::teams_administration::NumberAssignment> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::teams_administration::NumberAssignment>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -6671,14 +6835,14 @@ impl TeamsAdministrationNumberAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::teams_administration::NumberAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `numberAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6688,7 +6852,7 @@ impl TeamsAdministrationNumberAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAdministrationNumberAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6698,7 +6862,7 @@ impl TeamsAdministrationNumberAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAdministrationNumberAssignmentCollectionBuilder {
         TeamsAdministrationNumberAssignmentCollectionBuilder {
@@ -6715,7 +6879,8 @@ impl TeamsAdministrationNumberAssignmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::teams_administration::NumberAssignment> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::teams_administration::NumberAssignment>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -6726,7 +6891,7 @@ impl TeamsAdministrationNumberAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6735,14 +6900,14 @@ impl TeamsAdministrationNumberAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::teams_administration::NumberAssignment,
-    ) -> graph_core::Request<crate::models::teams_administration::NumberAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::teams_administration::NumberAssignment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -6750,7 +6915,7 @@ impl TeamsAdministrationNumberAssignmentCollectionBuilder {
     pub fn assign_number(
         &self,
         body: &crate::models::teams_administration::TeamsAdministrationNumberAssignmentCollectionAssignNumberBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -6766,7 +6931,7 @@ impl TeamsAdministrationNumberAssignmentCollectionBuilder {
     pub fn unassign_number(
         &self,
         body: &crate::models::teams_administration::TeamsAdministrationNumberAssignmentCollectionUnassignNumberBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -6782,7 +6947,7 @@ impl TeamsAdministrationNumberAssignmentCollectionBuilder {
     pub fn update_number(
         &self,
         body: &crate::models::teams_administration::TeamsAdministrationNumberAssignmentCollectionUpdateNumberBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -6800,7 +6965,7 @@ impl TeamsAdministrationNumberAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAdministrationPolicyIdentifierDetailBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6810,7 +6975,7 @@ impl TeamsAdministrationPolicyIdentifierDetailBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAdministrationPolicyIdentifierDetailBuilder {
         TeamsAdministrationPolicyIdentifierDetailBuilder {
@@ -6827,8 +6992,9 @@ impl TeamsAdministrationPolicyIdentifierDetailBuilder {
     /// Reads this `policyIdentifierDetail` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::teams_administration::PolicyIdentifierDetail>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::teams_administration::PolicyIdentifierDetail,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -6837,14 +7003,14 @@ impl TeamsAdministrationPolicyIdentifierDetailBuilder {
     pub fn update(
         &self,
         body: &crate::models::teams_administration::PolicyIdentifierDetail,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `policyIdentifierDetail` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -6854,7 +7020,7 @@ impl TeamsAdministrationPolicyIdentifierDetailBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAdministrationPolicyIdentifierDetailCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6864,7 +7030,7 @@ impl TeamsAdministrationPolicyIdentifierDetailCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAdministrationPolicyIdentifierDetailCollectionBuilder {
         TeamsAdministrationPolicyIdentifierDetailCollectionBuilder {
@@ -6881,8 +7047,9 @@ impl TeamsAdministrationPolicyIdentifierDetailCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::teams_administration::PolicyIdentifierDetail>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::teams_administration::PolicyIdentifierDetail,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -6893,7 +7060,7 @@ impl TeamsAdministrationPolicyIdentifierDetailCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -6902,14 +7069,15 @@ impl TeamsAdministrationPolicyIdentifierDetailCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::teams_administration::PolicyIdentifierDetail,
-    ) -> graph_core::Request<crate::models::teams_administration::PolicyIdentifierDetail> {
+    ) -> msgraph_typed_core::Request<crate::models::teams_administration::PolicyIdentifierDetail>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -6919,7 +7087,7 @@ impl TeamsAdministrationPolicyIdentifierDetailCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAdministrationTeamsAdminRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -6929,7 +7097,7 @@ impl TeamsAdministrationTeamsAdminRootBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAdministrationTeamsAdminRootBuilder {
         TeamsAdministrationTeamsAdminRootBuilder {
@@ -6946,7 +7114,8 @@ impl TeamsAdministrationTeamsAdminRootBuilder {
     /// Reads this `teamsAdminRoot` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::teams_administration::TeamsAdminRoot> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::teams_administration::TeamsAdminRoot>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -6955,14 +7124,14 @@ impl TeamsAdministrationTeamsAdminRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::teams_administration::TeamsAdminRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `teamsAdminRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7000,7 +7169,7 @@ impl TeamsAdministrationTeamsAdminRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAdministrationTeamsAdminRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7010,7 +7179,7 @@ impl TeamsAdministrationTeamsAdminRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAdministrationTeamsAdminRootCollectionBuilder {
         TeamsAdministrationTeamsAdminRootCollectionBuilder {
@@ -7027,7 +7196,8 @@ impl TeamsAdministrationTeamsAdminRootCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::teams_administration::TeamsAdminRoot> {
+    ) -> msgraph_typed_core::CollectionRequest<crate::models::teams_administration::TeamsAdminRoot>
+    {
         self.client.collection(self.path.clone())
     }
 
@@ -7038,7 +7208,7 @@ impl TeamsAdministrationTeamsAdminRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7047,14 +7217,14 @@ impl TeamsAdministrationTeamsAdminRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::teams_administration::TeamsAdminRoot,
-    ) -> graph_core::Request<crate::models::teams_administration::TeamsAdminRoot> {
+    ) -> msgraph_typed_core::Request<crate::models::teams_administration::TeamsAdminRoot> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7064,7 +7234,7 @@ impl TeamsAdministrationTeamsAdminRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAdministrationTeamsPolicyAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7074,7 +7244,7 @@ impl TeamsAdministrationTeamsPolicyAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAdministrationTeamsPolicyAssignmentBuilder {
         TeamsAdministrationTeamsPolicyAssignmentBuilder {
@@ -7091,7 +7261,8 @@ impl TeamsAdministrationTeamsPolicyAssignmentBuilder {
     /// Reads this `teamsPolicyAssignment` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::teams_administration::TeamsPolicyAssignment> {
+    ) -> msgraph_typed_core::EntityRequest<crate::models::teams_administration::TeamsPolicyAssignment>
+    {
         self.client.entity(self.path.clone())
     }
 
@@ -7100,14 +7271,14 @@ impl TeamsAdministrationTeamsPolicyAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::teams_administration::TeamsPolicyAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `teamsPolicyAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7126,8 +7297,9 @@ impl TeamsAdministrationTeamsPolicyAssignmentBuilder {
         &self,
         r#type: &str,
         name: &str,
-    ) -> graph_core::CollectionRequest<crate::models::teams_administration::PolicyIdentifierDetail>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::teams_administration::PolicyIdentifierDetail,
+    > {
         self.client.collection(format!(
             "{}/microsoft.graph.teamsAdministration.getPolicyId(type={},name={})",
             self.path,
@@ -7142,7 +7314,7 @@ impl TeamsAdministrationTeamsPolicyAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAdministrationTeamsPolicyAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7152,7 +7324,7 @@ impl TeamsAdministrationTeamsPolicyAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAdministrationTeamsPolicyAssignmentCollectionBuilder {
         TeamsAdministrationTeamsPolicyAssignmentCollectionBuilder {
@@ -7169,8 +7341,9 @@ impl TeamsAdministrationTeamsPolicyAssignmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::teams_administration::TeamsPolicyAssignment>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::teams_administration::TeamsPolicyAssignment,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -7181,7 +7354,7 @@ impl TeamsAdministrationTeamsPolicyAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7190,14 +7363,15 @@ impl TeamsAdministrationTeamsPolicyAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::teams_administration::TeamsPolicyAssignment,
-    ) -> graph_core::Request<crate::models::teams_administration::TeamsPolicyAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::teams_administration::TeamsPolicyAssignment>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7207,7 +7381,7 @@ impl TeamsAdministrationTeamsPolicyAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAdministrationTeamsPolicyUserAssignmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7217,7 +7391,7 @@ impl TeamsAdministrationTeamsPolicyUserAssignmentBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAdministrationTeamsPolicyUserAssignmentBuilder {
         TeamsAdministrationTeamsPolicyUserAssignmentBuilder {
@@ -7234,8 +7408,9 @@ impl TeamsAdministrationTeamsPolicyUserAssignmentBuilder {
     /// Reads this `teamsPolicyUserAssignment` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::teams_administration::TeamsPolicyUserAssignment>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::teams_administration::TeamsPolicyUserAssignment,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -7244,14 +7419,14 @@ impl TeamsAdministrationTeamsPolicyUserAssignmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::teams_administration::TeamsPolicyUserAssignment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `teamsPolicyUserAssignment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7261,7 +7436,7 @@ impl TeamsAdministrationTeamsPolicyUserAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAdministrationTeamsPolicyUserAssignmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7271,7 +7446,7 @@ impl TeamsAdministrationTeamsPolicyUserAssignmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAdministrationTeamsPolicyUserAssignmentCollectionBuilder {
         TeamsAdministrationTeamsPolicyUserAssignmentCollectionBuilder {
@@ -7288,8 +7463,9 @@ impl TeamsAdministrationTeamsPolicyUserAssignmentCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::teams_administration::TeamsPolicyUserAssignment>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::teams_administration::TeamsPolicyUserAssignment,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -7303,7 +7479,7 @@ impl TeamsAdministrationTeamsPolicyUserAssignmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7312,14 +7488,15 @@ impl TeamsAdministrationTeamsPolicyUserAssignmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::teams_administration::TeamsPolicyUserAssignment,
-    ) -> graph_core::Request<crate::models::teams_administration::TeamsPolicyUserAssignment> {
+    ) -> msgraph_typed_core::Request<crate::models::teams_administration::TeamsPolicyUserAssignment>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -7327,7 +7504,7 @@ impl TeamsAdministrationTeamsPolicyUserAssignmentCollectionBuilder {
     pub fn assign(
         &self,
         body: &crate::models::teams_administration::TeamsAdministrationTeamsPolicyUserAssignmentCollectionAssignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -7340,7 +7517,7 @@ impl TeamsAdministrationTeamsPolicyUserAssignmentCollectionBuilder {
     pub fn unassign(
         &self,
         body: &crate::models::teams_administration::TeamsAdministrationTeamsPolicyUserAssignmentCollectionUnassignBody,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(
                 http::Method::POST,
@@ -7355,7 +7532,7 @@ impl TeamsAdministrationTeamsPolicyUserAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAdministrationTeamsUserConfigurationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7365,7 +7542,7 @@ impl TeamsAdministrationTeamsUserConfigurationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAdministrationTeamsUserConfigurationBuilder {
         TeamsAdministrationTeamsUserConfigurationBuilder {
@@ -7382,8 +7559,9 @@ impl TeamsAdministrationTeamsUserConfigurationBuilder {
     /// Reads this `teamsUserConfiguration` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::teams_administration::TeamsUserConfiguration>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::teams_administration::TeamsUserConfiguration,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -7392,14 +7570,14 @@ impl TeamsAdministrationTeamsUserConfigurationBuilder {
     pub fn update(
         &self,
         body: &crate::models::teams_administration::TeamsUserConfiguration,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `teamsUserConfiguration` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7415,7 +7593,7 @@ impl TeamsAdministrationTeamsUserConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAdministrationTeamsUserConfigurationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7425,7 +7603,7 @@ impl TeamsAdministrationTeamsUserConfigurationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAdministrationTeamsUserConfigurationCollectionBuilder {
         TeamsAdministrationTeamsUserConfigurationCollectionBuilder {
@@ -7442,8 +7620,9 @@ impl TeamsAdministrationTeamsUserConfigurationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<crate::models::teams_administration::TeamsUserConfiguration>
-    {
+    ) -> msgraph_typed_core::CollectionRequest<
+        crate::models::teams_administration::TeamsUserConfiguration,
+    > {
         self.client.collection(self.path.clone())
     }
 
@@ -7454,7 +7633,7 @@ impl TeamsAdministrationTeamsUserConfigurationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7463,14 +7642,15 @@ impl TeamsAdministrationTeamsUserConfigurationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::teams_administration::TeamsUserConfiguration,
-    ) -> graph_core::Request<crate::models::teams_administration::TeamsUserConfiguration> {
+    ) -> msgraph_typed_core::Request<crate::models::teams_administration::TeamsUserConfiguration>
+    {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7480,7 +7660,7 @@ impl TeamsAdministrationTeamsUserConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAdministrationTelephoneNumberLongRunningOperationBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7490,7 +7670,7 @@ impl TeamsAdministrationTelephoneNumberLongRunningOperationBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAdministrationTelephoneNumberLongRunningOperationBuilder {
         TeamsAdministrationTelephoneNumberLongRunningOperationBuilder {
@@ -7507,7 +7687,7 @@ impl TeamsAdministrationTelephoneNumberLongRunningOperationBuilder {
     /// Reads this `telephoneNumberLongRunningOperation` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<
+    ) -> msgraph_typed_core::EntityRequest<
         crate::models::teams_administration::TelephoneNumberLongRunningOperation,
     > {
         self.client.entity(self.path.clone())
@@ -7518,14 +7698,14 @@ impl TeamsAdministrationTelephoneNumberLongRunningOperationBuilder {
     pub fn update(
         &self,
         body: &crate::models::teams_administration::TelephoneNumberLongRunningOperation,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `telephoneNumberLongRunningOperation` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -7535,7 +7715,7 @@ impl TeamsAdministrationTelephoneNumberLongRunningOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAdministrationTelephoneNumberLongRunningOperationCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7545,7 +7725,7 @@ impl TeamsAdministrationTelephoneNumberLongRunningOperationCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAdministrationTelephoneNumberLongRunningOperationCollectionBuilder {
         TeamsAdministrationTelephoneNumberLongRunningOperationCollectionBuilder {
@@ -7562,7 +7742,7 @@ impl TeamsAdministrationTelephoneNumberLongRunningOperationCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::teams_administration::TelephoneNumberLongRunningOperation,
     > {
         self.client.collection(self.path.clone())
@@ -7578,7 +7758,7 @@ impl TeamsAdministrationTelephoneNumberLongRunningOperationCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7587,15 +7767,16 @@ impl TeamsAdministrationTelephoneNumberLongRunningOperationCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::teams_administration::TelephoneNumberLongRunningOperation,
-    ) -> graph_core::Request<crate::models::teams_administration::TelephoneNumberLongRunningOperation>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::teams_administration::TelephoneNumberLongRunningOperation,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -7605,7 +7786,7 @@ impl TeamsAdministrationTelephoneNumberLongRunningOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAdministrationTelephoneNumberManagementRootBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7615,7 +7796,7 @@ impl TeamsAdministrationTelephoneNumberManagementRootBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAdministrationTelephoneNumberManagementRootBuilder {
         TeamsAdministrationTelephoneNumberManagementRootBuilder {
@@ -7632,8 +7813,9 @@ impl TeamsAdministrationTelephoneNumberManagementRootBuilder {
     /// Reads this `telephoneNumberManagementRoot` (`GET`). `$select` takes typed field names.
     pub fn get(
         &self,
-    ) -> graph_core::EntityRequest<crate::models::teams_administration::TelephoneNumberManagementRoot>
-    {
+    ) -> msgraph_typed_core::EntityRequest<
+        crate::models::teams_administration::TelephoneNumberManagementRoot,
+    > {
         self.client.entity(self.path.clone())
     }
 
@@ -7642,14 +7824,14 @@ impl TeamsAdministrationTelephoneNumberManagementRootBuilder {
     pub fn update(
         &self,
         body: &crate::models::teams_administration::TelephoneNumberManagementRoot,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `telephoneNumberManagementRoot` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -7677,7 +7859,7 @@ impl TeamsAdministrationTelephoneNumberManagementRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamsAdministrationTelephoneNumberManagementRootCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -7687,7 +7869,7 @@ impl TeamsAdministrationTelephoneNumberManagementRootCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TeamsAdministrationTelephoneNumberManagementRootCollectionBuilder {
         TeamsAdministrationTelephoneNumberManagementRootCollectionBuilder {
@@ -7704,7 +7886,7 @@ impl TeamsAdministrationTelephoneNumberManagementRootCollectionBuilder {
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
     pub fn list(
         &self,
-    ) -> graph_core::CollectionRequest<
+    ) -> msgraph_typed_core::CollectionRequest<
         crate::models::teams_administration::TelephoneNumberManagementRoot,
     > {
         self.client.collection(self.path.clone())
@@ -7720,7 +7902,7 @@ impl TeamsAdministrationTelephoneNumberManagementRootCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -7729,15 +7911,16 @@ impl TeamsAdministrationTelephoneNumberManagementRootCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::teams_administration::TelephoneNumberManagementRoot,
-    ) -> graph_core::Request<crate::models::teams_administration::TelephoneNumberManagementRoot>
-    {
+    ) -> msgraph_typed_core::Request<
+        crate::models::teams_administration::TelephoneNumberManagementRoot,
+    > {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }

@@ -6,7 +6,7 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttachmentBaseBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -15,7 +15,10 @@ impl AttachmentBaseBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AttachmentBaseBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AttachmentBaseBuilder {
         AttachmentBaseBuilder {
             client,
             path: path.into(),
@@ -28,7 +31,7 @@ impl AttachmentBaseBuilder {
     }
 
     /// Reads this `attachmentBase` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AnyAttachmentBase> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AnyAttachmentBase> {
         self.client.entity(self.path.clone())
     }
 
@@ -37,14 +40,14 @@ impl AttachmentBaseBuilder {
     pub fn update(
         &self,
         body: &crate::models::AttachmentBase,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `attachmentBase` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -54,7 +57,7 @@ impl AttachmentBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttachmentBaseCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -64,7 +67,7 @@ impl AttachmentBaseCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AttachmentBaseCollectionBuilder {
         AttachmentBaseCollectionBuilder {
@@ -79,7 +82,7 @@ impl AttachmentBaseCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AnyAttachmentBase> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AnyAttachmentBase> {
         self.client.collection(self.path.clone())
     }
 
@@ -90,7 +93,7 @@ impl AttachmentBaseCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -99,14 +102,14 @@ impl AttachmentBaseCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AttachmentBase,
-    ) -> graph_core::Request<crate::models::AnyAttachmentBase> {
+    ) -> msgraph_typed_core::Request<crate::models::AnyAttachmentBase> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -122,7 +125,7 @@ impl AttachmentBaseCollectionBuilder {
     pub fn create_upload_session(
         &self,
         body: &crate::models::AttachmentBaseCollectionCreateUploadSessionBody,
-    ) -> graph_core::Request<crate::models::UploadSession> {
+    ) -> msgraph_typed_core::Request<crate::models::UploadSession> {
         self.client
             .request(
                 http::Method::POST,
@@ -137,7 +140,7 @@ impl AttachmentBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttachmentSessionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -146,7 +149,10 @@ impl AttachmentSessionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> AttachmentSessionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> AttachmentSessionBuilder {
         AttachmentSessionBuilder {
             client,
             path: path.into(),
@@ -159,7 +165,7 @@ impl AttachmentSessionBuilder {
     }
 
     /// Reads this `attachmentSession` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::AttachmentSession> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::AttachmentSession> {
         self.client.entity(self.path.clone())
     }
 
@@ -168,14 +174,14 @@ impl AttachmentSessionBuilder {
     pub fn update(
         &self,
         body: &crate::models::AttachmentSession,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `attachmentSession` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -185,7 +191,7 @@ impl AttachmentSessionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttachmentSessionCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -195,7 +201,7 @@ impl AttachmentSessionCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> AttachmentSessionCollectionBuilder {
         AttachmentSessionCollectionBuilder {
@@ -210,7 +216,7 @@ impl AttachmentSessionCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::AttachmentSession> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::AttachmentSession> {
         self.client.collection(self.path.clone())
     }
 
@@ -221,7 +227,7 @@ impl AttachmentSessionCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -230,14 +236,14 @@ impl AttachmentSessionCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::AttachmentSession,
-    ) -> graph_core::Request<crate::models::AttachmentSession> {
+    ) -> msgraph_typed_core::Request<crate::models::AttachmentSession> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -247,7 +253,7 @@ impl AttachmentSessionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChecklistItemBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -256,7 +262,10 @@ impl ChecklistItemBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> ChecklistItemBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> ChecklistItemBuilder {
         ChecklistItemBuilder {
             client,
             path: path.into(),
@@ -269,7 +278,7 @@ impl ChecklistItemBuilder {
     }
 
     /// Reads this `checklistItem` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::ChecklistItem> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::ChecklistItem> {
         self.client.entity(self.path.clone())
     }
 
@@ -278,14 +287,14 @@ impl ChecklistItemBuilder {
     pub fn update(
         &self,
         body: &crate::models::ChecklistItem,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `checklistItem` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -295,7 +304,7 @@ impl ChecklistItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChecklistItemCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -305,7 +314,7 @@ impl ChecklistItemCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> ChecklistItemCollectionBuilder {
         ChecklistItemCollectionBuilder {
@@ -320,7 +329,7 @@ impl ChecklistItemCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::ChecklistItem> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::ChecklistItem> {
         self.client.collection(self.path.clone())
     }
 
@@ -331,7 +340,7 @@ impl ChecklistItemCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -340,14 +349,14 @@ impl ChecklistItemCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::ChecklistItem,
-    ) -> graph_core::Request<crate::models::ChecklistItem> {
+    ) -> msgraph_typed_core::Request<crate::models::ChecklistItem> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -357,7 +366,7 @@ impl ChecklistItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LinkedResourceBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -366,7 +375,10 @@ impl LinkedResourceBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> LinkedResourceBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> LinkedResourceBuilder {
         LinkedResourceBuilder {
             client,
             path: path.into(),
@@ -379,7 +391,7 @@ impl LinkedResourceBuilder {
     }
 
     /// Reads this `linkedResource` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::LinkedResource> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::LinkedResource> {
         self.client.entity(self.path.clone())
     }
 
@@ -388,14 +400,14 @@ impl LinkedResourceBuilder {
     pub fn update(
         &self,
         body: &crate::models::LinkedResource,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `linkedResource` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -405,7 +417,7 @@ impl LinkedResourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LinkedResourceCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -415,7 +427,7 @@ impl LinkedResourceCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> LinkedResourceCollectionBuilder {
         LinkedResourceCollectionBuilder {
@@ -430,7 +442,7 @@ impl LinkedResourceCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::LinkedResource> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::LinkedResource> {
         self.client.collection(self.path.clone())
     }
 
@@ -441,7 +453,7 @@ impl LinkedResourceCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -450,14 +462,14 @@ impl LinkedResourceCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::LinkedResource,
-    ) -> graph_core::Request<crate::models::LinkedResource> {
+    ) -> msgraph_typed_core::Request<crate::models::LinkedResource> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -467,7 +479,7 @@ impl LinkedResourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TaskFileAttachmentBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -476,7 +488,10 @@ impl TaskFileAttachmentBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TaskFileAttachmentBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TaskFileAttachmentBuilder {
         TaskFileAttachmentBuilder {
             client,
             path: path.into(),
@@ -489,7 +504,7 @@ impl TaskFileAttachmentBuilder {
     }
 
     /// Reads this `taskFileAttachment` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TaskFileAttachment> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TaskFileAttachment> {
         self.client.entity(self.path.clone())
     }
 
@@ -498,14 +513,14 @@ impl TaskFileAttachmentBuilder {
     pub fn update(
         &self,
         body: &crate::models::TaskFileAttachment,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `taskFileAttachment` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 }
@@ -515,7 +530,7 @@ impl TaskFileAttachmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TaskFileAttachmentCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -525,7 +540,7 @@ impl TaskFileAttachmentCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TaskFileAttachmentCollectionBuilder {
         TaskFileAttachmentCollectionBuilder {
@@ -540,7 +555,7 @@ impl TaskFileAttachmentCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TaskFileAttachment> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TaskFileAttachment> {
         self.client.collection(self.path.clone())
     }
 
@@ -551,7 +566,7 @@ impl TaskFileAttachmentCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -560,14 +575,14 @@ impl TaskFileAttachmentCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TaskFileAttachment,
-    ) -> graph_core::Request<crate::models::TaskFileAttachment> {
+    ) -> msgraph_typed_core::Request<crate::models::TaskFileAttachment> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
@@ -575,7 +590,7 @@ impl TaskFileAttachmentCollectionBuilder {
     pub fn create_upload_session(
         &self,
         body: &crate::models::AttachmentBaseCollectionCreateUploadSessionBody,
-    ) -> graph_core::Request<crate::models::UploadSession> {
+    ) -> msgraph_typed_core::Request<crate::models::UploadSession> {
         self.client
             .request(
                 http::Method::POST,
@@ -590,7 +605,7 @@ impl TaskFileAttachmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TodoBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -599,7 +614,7 @@ impl TodoBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TodoBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> TodoBuilder {
         TodoBuilder {
             client,
             path: path.into(),
@@ -612,20 +627,23 @@ impl TodoBuilder {
     }
 
     /// Reads this `todo` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::Todo> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::Todo> {
         self.client.entity(self.path.clone())
     }
 
     /// Updates this `todo` (`PATCH`): only the fields that are set are sent; a field
     /// set to [`crate::Patch::Null`] is sent as `null` to clear it.
-    pub fn update(&self, body: &crate::models::Todo) -> graph_core::Request<graph_core::NoContent> {
+    pub fn update(
+        &self,
+        body: &crate::models::Todo,
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `todo` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -643,7 +661,7 @@ impl TodoBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TodoCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -652,7 +670,10 @@ impl TodoCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TodoCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TodoCollectionBuilder {
         TodoCollectionBuilder {
             client,
             path: path.into(),
@@ -665,7 +686,7 @@ impl TodoCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::Todo> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::Todo> {
         self.client.collection(self.path.clone())
     }
 
@@ -676,20 +697,23 @@ impl TodoCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
 
     /// Creates a member (`POST`) and returns it as the service stored it.
-    pub fn create(&self, body: &crate::models::Todo) -> graph_core::Request<crate::models::Todo> {
+    pub fn create(
+        &self,
+        body: &crate::models::Todo,
+    ) -> msgraph_typed_core::Request<crate::models::Todo> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 }
@@ -699,7 +723,7 @@ impl TodoCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TodoTaskBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -708,7 +732,7 @@ impl TodoTaskBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TodoTaskBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> TodoTaskBuilder {
         TodoTaskBuilder {
             client,
             path: path.into(),
@@ -721,7 +745,7 @@ impl TodoTaskBuilder {
     }
 
     /// Reads this `todoTask` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TodoTask> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TodoTask> {
         self.client.entity(self.path.clone())
     }
 
@@ -730,14 +754,14 @@ impl TodoTaskBuilder {
     pub fn update(
         &self,
         body: &crate::models::TodoTask,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `todoTask` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -788,7 +812,7 @@ impl TodoTaskBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TodoTaskCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -797,7 +821,10 @@ impl TodoTaskCollectionBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TodoTaskCollectionBuilder {
+    pub fn new(
+        client: msgraph_typed_core::Client,
+        path: impl Into<String>,
+    ) -> TodoTaskCollectionBuilder {
         TodoTaskCollectionBuilder {
             client,
             path: path.into(),
@@ -810,7 +837,7 @@ impl TodoTaskCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TodoTask> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TodoTask> {
         self.client.collection(self.path.clone())
     }
 
@@ -821,7 +848,7 @@ impl TodoTaskCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -830,19 +857,19 @@ impl TodoTaskCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TodoTask,
-    ) -> graph_core::Request<crate::models::TodoTask> {
+    ) -> msgraph_typed_core::Request<crate::models::TodoTask> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::TodoTask> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::TodoTask> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }
@@ -852,7 +879,7 @@ impl TodoTaskCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TodoTaskListBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -861,7 +888,7 @@ impl TodoTaskListBuilder {
     /// A builder for `path` (relative to the client's base URL, percent-encoded, no
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
-    pub fn new(client: graph_core::Client, path: impl Into<String>) -> TodoTaskListBuilder {
+    pub fn new(client: msgraph_typed_core::Client, path: impl Into<String>) -> TodoTaskListBuilder {
         TodoTaskListBuilder {
             client,
             path: path.into(),
@@ -874,7 +901,7 @@ impl TodoTaskListBuilder {
     }
 
     /// Reads this `todoTaskList` (`GET`). `$select` takes typed field names.
-    pub fn get(&self) -> graph_core::EntityRequest<crate::models::TodoTaskList> {
+    pub fn get(&self) -> msgraph_typed_core::EntityRequest<crate::models::TodoTaskList> {
         self.client.entity(self.path.clone())
     }
 
@@ -883,14 +910,14 @@ impl TodoTaskListBuilder {
     pub fn update(
         &self,
         body: &crate::models::TodoTaskList,
-    ) -> graph_core::Request<graph_core::NoContent> {
+    ) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client
             .request(http::Method::PATCH, self.path.clone())
             .json_body(body)
     }
 
     /// Deletes this `todoTaskList` (`DELETE`).
-    pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {
+    pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
@@ -917,7 +944,7 @@ impl TodoTaskListBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TodoTaskListCollectionBuilder {
-    client: graph_core::Client,
+    client: msgraph_typed_core::Client,
     path: String,
 }
 
@@ -927,7 +954,7 @@ impl TodoTaskListCollectionBuilder {
     /// leading slash). Generated navigation methods call this; it is public so that
     /// paths the generator does not know can still use the typed terminals.
     pub fn new(
-        client: graph_core::Client,
+        client: msgraph_typed_core::Client,
         path: impl Into<String>,
     ) -> TodoTaskListCollectionBuilder {
         TodoTaskListCollectionBuilder {
@@ -942,7 +969,7 @@ impl TodoTaskListCollectionBuilder {
     }
 
     /// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.
-    pub fn list(&self) -> graph_core::CollectionRequest<crate::models::TodoTaskList> {
+    pub fn list(&self) -> msgraph_typed_core::CollectionRequest<crate::models::TodoTaskList> {
         self.client.collection(self.path.clone())
     }
 
@@ -953,7 +980,7 @@ impl TodoTaskListCollectionBuilder {
             format!(
                 "{}/{}",
                 self.path,
-                graph_core::path::encode_segment(id.as_ref())
+                msgraph_typed_core::path::encode_segment(id.as_ref())
             ),
         )
     }
@@ -962,19 +989,19 @@ impl TodoTaskListCollectionBuilder {
     pub fn create(
         &self,
         body: &crate::models::TodoTaskList,
-    ) -> graph_core::Request<crate::models::TodoTaskList> {
+    ) -> msgraph_typed_core::Request<crate::models::TodoTaskList> {
         self.client
             .request(http::Method::POST, self.path.clone())
             .json_body(body)
     }
 
     /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).
-    pub fn count(&self) -> graph_core::CountRequest {
+    pub fn count(&self) -> msgraph_typed_core::CountRequest {
         self.client.count(self.path.clone())
     }
 
     /// Calls the `delta` function (`GET .../delta`).
-    pub fn delta(&self) -> graph_core::DeltaRequest<crate::models::TodoTaskList> {
+    pub fn delta(&self) -> msgraph_typed_core::DeltaRequest<crate::models::TodoTaskList> {
         self.client.delta(format!("{}/delta", self.path))
     }
 }

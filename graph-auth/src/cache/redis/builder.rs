@@ -77,11 +77,11 @@ impl fmt::Debug for RedisTokenCacheBuilder {
 
 impl RedisTokenCacheBuilder {
     /// The default key prefix.
-    pub const DEFAULT_PREFIX: &'static str = "graph-auth:";
+    pub const DEFAULT_PREFIX: &'static str = "msgraph-typed-auth:";
     /// The default timeout of one Redis command.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
 
-    /// Prefix of every key (namespace per service or environment). Defaults to `graph-auth:`.
+    /// Prefix of every key (namespace per service or environment). Defaults to `msgraph-typed-auth:`.
     #[must_use]
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
@@ -95,7 +95,7 @@ impl RedisTokenCacheBuilder {
         self
     }
 
-    /// Stores tokens in clear (REQ-60's explicit opt-in). Anyone who can read Redis can then
+    /// Stores tokens in clear (an explicit opt-in: encryption is the default). Anyone who can read Redis can then
     /// use the tokens; prefer [`Self::encryption`].
     #[must_use]
     pub fn allow_unencrypted_storage(mut self) -> Self {

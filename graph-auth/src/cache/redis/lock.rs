@@ -47,7 +47,7 @@ return 0
 /// Settings of the cross-instance refresh lock ([`super::RedisTokenCacheBuilder::refresh_lock`]).
 ///
 /// ```
-/// use graph_auth::RefreshLock;
+/// use msgraph_typed_auth::RefreshLock;
 /// use std::time::Duration;
 ///
 /// let lock = RefreshLock::default().with_ttl(Duration::from_secs(3)).with_max_wait(Duration::from_secs(2));

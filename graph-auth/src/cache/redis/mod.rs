@@ -1,5 +1,5 @@
-//! A distributed token cache on Redis, shared by every instance of a service (REQ-59, 60;
-//! BEYOND-6). Behind the `redis` cargo feature.
+//! A distributed token cache on Redis, shared by every instance of a service.
+//! Behind the `redis` cargo feature.
 //!
 //! - Keys are `{prefix}{CacheKey::storage_key()}`: authority, tenant, client id, scopes, the
 //!   claims hash and the partition (for on-behalf-of, the SHA-256 of the user's assertion). No
@@ -85,7 +85,7 @@ fn bump(counter: &AtomicU64) {
 /// fails. Cheap to clone (shared connection). Requires the `redis` feature.
 ///
 /// ```no_run
-/// use graph_auth::{
+/// use msgraph_typed_auth::{
 ///     ClientSecretCredential, CredentialOptions, EncryptionKey, Keyring, LayeredTokenCache,
 ///     MemoryTokenCache, RedisTokenCache, RefreshLock,
 /// };
@@ -104,7 +104,7 @@ fn bump(counter: &AtomicU64) {
 /// let credential = ClientSecretCredential::with_options(
 ///     "contoso.onmicrosoft.com",
 ///     "client-id",
-///     graph_auth::ClientAuthentication::secret("secret"),
+///     msgraph_typed_auth::ClientAuthentication::secret("secret"),
 ///     CredentialOptions::default().with_cache(Arc::new(cache)),
 /// )?;
 /// # let _ = credential; Ok(()) }

@@ -23,24 +23,18 @@
 
 use std::error::Error;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use async_trait::async_trait;
-use futures::{StreamExt as _, TryStreamExt as _};
-use graph_api::auth::{
-    AccessToken, AuthError, ClientAuthentication, ClientSecretCredential, Cloud, CredentialOptions,
-    EncryptionKey, Keyring, LayeredTokenCache, MemoryTokenCache, OnBehalfOfCredential,
-    RedisTokenCache, TokenCache, TokenCredential, TokenRequest, UserAssertion,
+use msgraph_typed::auth::{
+    ClientAuthentication, ClientSecretCredential, CredentialOptions, EncryptionKey, Keyring,
+    LayeredTokenCache, MemoryTokenCache, OnBehalfOfCredential, RedisTokenCache, TokenCache,
 };
-use graph_api::models::{AnyDirectoryObject, AnyUser, UserField};
-use graph_api::{Client, GraphClient};
-use graph_core::{HttpRequest, HttpResponse, ReqwestTransport, Transport};
-use graph_emulator::{Emulator, seeded};
+use msgraph_typed::futures::{StreamExt as _, TryStreamExt as _};
+use msgraph_typed::models::{AnyDirectoryObject, AnyUser, UserField};
+use msgraph_typed::{Cloud, GraphClient, UserAssertion};
+use msgraph_typed_emulator::{Emulator, seeded};
 
 type BoxError = Box<dyn Error + Send + Sync>;
-
-const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
@@ -130,21 +124,23 @@ async fn run_against_emulator(options: Options) -> Result<(), BoxError> {
     let control = emulator.control();
     println!("emulator listening on {}\n", emulator.url());
 
+    // The cloud, once: the emulator's authority and Graph endpoint (its tokens are for
+    // Microsoft Graph's scope, whatever its host).
     let cloud = Cloud::custom(&emulator.authority_url(), emulator.url())?;
-    let graph_requests = Arc::new(AtomicU64::new(0));
 
-    // (a) A background service: client credentials, one credential for the process lifetime.
+    // (a) A background service: client credentials, one client for the process lifetime.
     let memory = MemoryTokenCache::new();
     let cache = token_cache(memory.clone(), options.redis.as_deref())?;
     let credential = ClientSecretCredential::with_options(
         emulator.tenant_id(),
         seeded::DAEMON_CLIENT_ID,
         ClientAuthentication::secret(seeded::DAEMON_CLIENT_SECRET),
-        CredentialOptions::default()
-            .with_cloud(cloud.clone())
-            .with_cache(cache),
+        CredentialOptions::default().with_cache(cache),
     )?;
-    let service = graph_client(credential, &emulator.graph_url(), graph_requests.clone())?;
+    let service = GraphClient::builder()
+        .credential(credential)
+        .cloud(cloud.clone())
+        .build()?;
     println!("(a) background service, client credentials: listing users as a stream");
     let first: Vec<AnyUser> = service
         .users()
@@ -176,26 +172,29 @@ async fn run_against_emulator(options: Options) -> Result<(), BoxError> {
         }
     }
 
-    // (b) A web API: each request carries a signed-in user's token; one OBO credential
-    // serves every user, with tokens cached per user.
+    // (b) A web API: one client with an on-behalf-of credential; each incoming request gets
+    // a cheap per-user view of it (same connection pool, pipeline and token cache), and the
+    // tokens are cached per user. `cargo run --example web_api` serves this over HTTP.
     println!("\n(b) web API, on-behalf-of: resolving the signed-in users' groups");
-    let obo = OnBehalfOfCredential::with_options(
+    let obo = OnBehalfOfCredential::new(
         emulator.tenant_id(),
         seeded::WEB_API_CLIENT_ID,
         ClientAuthentication::secret(seeded::WEB_API_CLIENT_SECRET),
-        CredentialOptions::default().with_cloud(cloud.clone()),
     )?;
+    let api = GraphClient::builder()
+        .on_behalf_of(obo)
+        .cloud(cloud.clone())
+        .build()?;
     for upn in signed_in_users(&emulator) {
         // What the web API receives from its client (a SPA, a mobile app) in `Authorization`.
         let incoming =
             control.issue_user_token(&upn, seeded::WEB_API_APP_ID_URI, &["access_as_user"])?;
         // Two incoming requests from the same user: the second is served from the OBO cache.
         for _ in 0..2 {
-            let on_behalf = obo.for_user(UserAssertion::new(incoming.clone()));
-            let api = graph_client(on_behalf, &emulator.graph_url(), graph_requests.clone())?;
+            let user = api.on_behalf_of(UserAssertion::new(incoming.clone()));
             let direct: Vec<AnyDirectoryObject> =
-                api.me().member_of().list().stream().try_collect().await?;
-            let transitive: Vec<AnyDirectoryObject> = api
+                user.me().member_of().list().stream().try_collect().await?;
+            let transitive: Vec<AnyDirectoryObject> = user
                 .me()
                 .transitive_member_of()
                 .list()
@@ -221,14 +220,7 @@ async fn run_against_emulator(options: Options) -> Result<(), BoxError> {
 
     println!("\nsummary");
     println!("    token requests:  {} in total", control.token_requests());
-    println!(
-        "    graph requests:  {} (seen by the emulator)",
-        control.graph_requests()
-    );
-    println!(
-        "    graph requests:  {} (sent by this process)",
-        graph_requests.load(Ordering::Relaxed)
-    );
+    println!("    graph requests:  {}", control.graph_requests());
     let stats = memory.stats();
     println!(
         "    service token cache (in memory): {} hits, {} misses, {} entries",
@@ -243,8 +235,6 @@ async fn run_against_microsoft_graph(tenant: RealTenant, options: Options) -> Re
         "Tenant {} configured: running (a) and (c) against Microsoft Graph\n",
         tenant.tenant_id
     );
-    let token_requests = Arc::new(AtomicU64::new(0));
-    let graph_requests = Arc::new(AtomicU64::new(0));
     let memory = MemoryTokenCache::new();
     let credential = ClientSecretCredential::with_options(
         &tenant.tenant_id,
@@ -253,20 +243,7 @@ async fn run_against_microsoft_graph(tenant: RealTenant, options: Options) -> Re
         CredentialOptions::default()
             .with_cache(token_cache(memory.clone(), options.redis.as_deref())?),
     )?;
-    let credential = CountingCredential {
-        inner: credential,
-        calls: token_requests.clone(),
-    };
-    let transport = CountingTransport {
-        inner: ReqwestTransport::new()?,
-        requests: graph_requests.clone(),
-    };
-    let client = GraphClient::new(
-        Client::builder()
-            .credential(credential)
-            .transport(transport)
-            .build()?,
-    );
+    let client = GraphClient::builder().credential(credential).build()?;
 
     println!("(a) listing users as a stream");
     let first: Vec<AnyUser> = client
@@ -290,13 +267,8 @@ async fn run_against_microsoft_graph(tenant: RealTenant, options: Options) -> Re
     let stats = memory.stats();
     println!("\nsummary");
     println!(
-        "    token lookups:   {} by the pipeline; {} missed the in-memory cache (token requests to Entra ID, or Redis reads with --redis)",
-        token_requests.load(Ordering::Relaxed),
-        stats.misses
-    );
-    println!(
-        "    graph requests:  {}",
-        graph_requests.load(Ordering::Relaxed)
+        "    token cache: {} hits, {} misses (token requests to Entra ID, or Redis reads with --redis)",
+        stats.hits, stats.misses
     );
     Ok(())
 }
@@ -320,7 +292,7 @@ fn token_cache(
         }
     };
     let redis = RedisTokenCache::builder(url)
-        .key_prefix("graph-rs-quickstart:")
+        .key_prefix("msgraph-typed-quickstart:")
         .encryption(Keyring::new(key))
         .build()?;
     println!(
@@ -332,7 +304,7 @@ fn token_cache(
 
 /// A URL without its password, for printing.
 fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
+    match msgraph_typed::url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some("***"));
             parsed.to_string()
@@ -351,7 +323,7 @@ struct DemoState {
 
 impl DemoState {
     fn dir() -> std::path::PathBuf {
-        std::env::temp_dir().join("graph-rs-quickstart")
+        std::env::temp_dir().join("msgraph-typed-quickstart")
     }
 
     /// Loads the state, creating it on the first run.
@@ -410,33 +382,16 @@ async fn page_all_users(client: &GraphClient) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// A Graph client for the emulator: its Graph audience is Microsoft Graph's, whatever its host.
-fn graph_client(
-    credential: impl TokenCredential + 'static,
-    graph_url: &str,
-    requests: Arc<AtomicU64>,
-) -> Result<GraphClient, BoxError> {
-    let transport = CountingTransport {
-        inner: ReqwestTransport::new()?,
-        requests,
-    };
-    Ok(GraphClient::new(
-        Client::builder()
-            .credential(credential)
-            .base_url(graph_url)
-            .scopes([GRAPH_SCOPE])
-            .transport(transport)
-            .build()?,
-    ))
-}
-
 /// Two users of the seeded tenant who belong to nested groups.
 fn signed_in_users(emulator: &Emulator) -> Vec<String> {
     let control = emulator.control();
-    [graph_emulator::DEFAULT_SIGNED_IN_USER, "MeganB@contoso.com"]
-        .into_iter()
-        .filter_map(|user| control.user(user).map(|u| u.user_principal_name))
-        .collect()
+    [
+        msgraph_typed_emulator::DEFAULT_SIGNED_IN_USER,
+        "MeganB@contoso.com",
+    ]
+    .into_iter()
+    .filter_map(|user| control.user(user).map(|u| u.user_principal_name))
+    .collect()
 }
 
 /// Prints a user's name and sign-in name, whichever kind of user it is.
@@ -471,34 +426,4 @@ fn names(objects: &[AnyDirectoryObject]) -> String {
         })
         .collect();
     names.join(", ")
-}
-
-/// Counts the Graph requests this process sends.
-#[derive(Debug)]
-struct CountingTransport {
-    inner: ReqwestTransport,
-    requests: Arc<AtomicU64>,
-}
-
-#[async_trait]
-impl Transport for CountingTransport {
-    async fn send(&self, request: HttpRequest) -> graph_core::Result<HttpResponse> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        self.inner.send(request).await
-    }
-}
-
-/// Counts how often the pipeline asks the credential for a token (hits and misses).
-#[derive(Debug)]
-struct CountingCredential<C> {
-    inner: C,
-    calls: Arc<AtomicU64>,
-}
-
-#[async_trait]
-impl<C: TokenCredential> TokenCredential for CountingCredential<C> {
-    async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, AuthError> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.inner.get_token(request).await
-    }
 }
