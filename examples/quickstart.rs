@@ -396,15 +396,18 @@ fn signed_in_users(emulator: &Emulator) -> Vec<String> {
 
 /// Prints a user's name and sign-in name, whichever kind of user it is.
 fn print_user(user: &AnyUser) {
-    let (name, upn) = match user {
-        AnyUser::User(user) | AnyUser::Unknown(user) => (
-            user.display_name.as_deref(),
-            user.user_principal_name.as_deref(),
-        ),
-        AnyUser::AgentUser(agent) => (
+    let (name, upn) = if let Some(agent) = user.as_agent_user() {
+        (
             agent.display_name.as_deref(),
             agent.user_principal_name.as_deref(),
-        ),
+        )
+    } else if let Some(user) = user.as_user() {
+        (
+            user.display_name.as_deref(),
+            user.user_principal_name.as_deref(),
+        )
+    } else {
+        (None, None)
     };
     println!("    {:<28} {}", name.unwrap_or("-"), upn.unwrap_or("-"));
 }

@@ -62,6 +62,9 @@ pub struct Schema {
     pub operations: Vec<Operation>,
     /// The entity container, if this schema declares one.
     pub container: Option<Container>,
+    /// Out-of-line annotations of navigation properties (`<Annotations Target="ns.type/nav">`),
+    /// by target as written.
+    pub navigation_annotations: Vec<(String, NavCapabilities)>,
 }
 
 /// An entity type or a complex type.
@@ -109,8 +112,113 @@ pub struct Navigation {
     pub type_name: String,
     /// `ContainsTarget="true"`.
     pub contains_target: bool,
+    /// What the navigation's inline capability annotations allow.
+    pub capabilities: NavCapabilities,
     /// Source location.
     pub loc: Loc,
+}
+
+/// What the capability and validation annotations of a navigation property say, read the way
+/// Microsoft's OData-to-OpenAPI conversion reads them (the absent ones keep their defaults).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NavCapabilities {
+    /// `NavigationRestrictions/Referenceable`: references can be added and removed (`$ref`).
+    pub referenceable: Option<bool>,
+    /// `NavigationRestrictions/Navigability` is `None`: no path goes through the navigation.
+    pub not_navigable: bool,
+    /// `InsertRestrictions/Insertable`: entities can be created through the navigation.
+    pub insertable: Option<bool>,
+    /// `UpdateRestrictions/Updatable`.
+    pub updatable: Option<bool>,
+    /// `DeleteRestrictions/Deletable`.
+    pub deletable: Option<bool>,
+    /// `IndexableByKey`: members can be addressed by key.
+    pub indexable_by_key: Option<bool>,
+    /// `Org.OData.Validation.V1.DerivedTypeConstraint`: the types that can occur there.
+    pub derived_type_constraint: Option<Vec<String>>,
+}
+
+
+impl NavCapabilities {
+    /// Reads the `<Annotation>` children of `node` (a navigation property or an out-of-line
+    /// `<Annotations>` block).
+    pub fn read(node: roxmltree::Node<'_, '_>) -> Self {
+        let mut caps = Self::default();
+        caps.merge_from(node);
+        caps
+    }
+
+    /// Adds what the `<Annotation>` children of `node` say (later annotations win).
+    pub fn merge_from(&mut self, node: roxmltree::Node<'_, '_>) {
+        for a in node
+            .children()
+            .filter(|n| n.is_element() && n.tag_name().name() == "Annotation")
+        {
+            let term = a.attribute("Term").unwrap_or_default();
+            let term = term.rsplit('.').next().unwrap_or_default();
+            let record_bool = |property: &str| -> Option<bool> {
+                a.descendants()
+                    .filter(|n| n.tag_name().name() == "PropertyValue")
+                    .find(|n| n.attribute("Property") == Some(property))
+                    .and_then(|n| n.attribute("Bool"))
+                    .map(|b| b == "true")
+            };
+            match term {
+                "NavigationRestrictions" => {
+                    // Only the top-level Referenceable counts (RestrictedProperties records
+                    // describe other properties).
+                    if let Some(record) = a.children().find(|n| n.tag_name().name() == "Record") {
+                        for pv in record
+                            .children()
+                            .filter(|n| n.tag_name().name() == "PropertyValue")
+                        {
+                            match pv.attribute("Property") {
+                                Some("Referenceable") => {
+                                    self.referenceable = pv.attribute("Bool").map(|b| b == "true")
+                                }
+                                Some("Navigability") => {
+                                    let value = pv
+                                        .attribute("EnumMember")
+                                        .map(str::to_owned)
+                                        .or_else(|| {
+                                            pv.children()
+                                                .find(|n| n.tag_name().name() == "EnumMember")
+                                                .and_then(|n| n.text())
+                                                .map(str::to_owned)
+                                        })
+                                        .unwrap_or_default();
+                                    self.not_navigable = value.trim().ends_with("/None");
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+                "InsertRestrictions" => {
+                    self.insertable = record_bool("Insertable").or(self.insertable)
+                }
+                "UpdateRestrictions" => {
+                    self.updatable = record_bool("Updatable").or(self.updatable)
+                }
+                "DeleteRestrictions" => {
+                    self.deletable = record_bool("Deletable").or(self.deletable)
+                }
+                "IndexableByKey" => {
+                    self.indexable_by_key = Some(a.attribute("Bool") != Some("false"))
+                }
+                "DerivedTypeConstraint" => {
+                    self.derived_type_constraint = Some(
+                        a.descendants()
+                            .filter(|n| n.tag_name().name() == "String")
+                            .filter_map(|n| n.text())
+                            .map(|t| t.trim().to_owned())
+                            .collect(),
+                    )
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 /// An enum type.
@@ -279,8 +387,18 @@ fn parse_schema(
                     .push(parse_operation(xml, child, OperationKind::Function, diags))
             }
             "EntityContainer" => schema.container = Some(parse_container(xml, child, diags)),
-            // Annotations, terms and type definitions carry no shape the SDK needs.
-            "Annotations" | "Annotation" | "Term" | "TypeDefinition" => {}
+            // Out-of-line annotations of a navigation property (`ns.type/nav`) say what the
+            // navigation allows; the others (descriptions are read apart) carry no shape.
+            "Annotations" => {
+                if let Some(target) = attr(child, "Target").filter(|t| t.contains('/')) {
+                    let caps = NavCapabilities::read(child);
+                    if caps != NavCapabilities::default() {
+                        schema.navigation_annotations.push((target, caps));
+                    }
+                }
+            }
+            // Terms and type definitions carry no shape the SDK needs.
+            "Annotation" | "Term" | "TypeDefinition" => {}
             other => diags.push(Diagnostic {
                 loc: loc_of(xml, child),
                 message: format!("unsupported schema element <{other}> ignored"),
@@ -366,6 +484,7 @@ fn parse_structured(
                         name: p.name,
                         type_name: p.type_name,
                         contains_target: flag(child, "ContainsTarget", false),
+                        capabilities: NavCapabilities::read(child),
                         loc: p.loc,
                     });
                 }

@@ -124,6 +124,11 @@ pub struct Nav {
     pub collection: bool,
     /// `ContainsTarget`.
     pub contained: bool,
+    /// What the capability annotations allow (inline and out-of-line, merged).
+    pub caps: csdl::NavCapabilities,
+    /// The types that can occur, from `DerivedTypeConstraint` (resolved; types the model does
+    /// not know, or that do not derive from the target, are dropped).
+    pub allowed: Option<Vec<usize>>,
     /// Documentation, if known.
     pub doc: Option<String>,
 }
@@ -243,6 +248,16 @@ impl Model {
             name.to_owned()
         };
         let doc_of = |key: &str| descriptions.get(key).cloned();
+        // Out-of-line navigation annotations by `namespace.Type/nav`.
+        let mut nav_annotations: HashMap<String, Vec<csdl::NavCapabilities>> = HashMap::new();
+        for s in &doc.schemas {
+            for (target, caps) in &s.navigation_annotations {
+                nav_annotations
+                    .entry(resolve(target))
+                    .or_default()
+                    .push(caps.clone());
+            }
+        }
 
         // Pass 1: declare every type.
         for s in &doc.schemas {
@@ -345,11 +360,31 @@ impl Model {
                     };
                     match ty.base {
                         Base::Named(target) if m.types[target].kind == Kind::Entity => {
+                            let mut caps = n.capabilities.clone();
+                            for extra in nav_annotations
+                                .get(&format!("{fqn}/{}", n.name))
+                                .into_iter()
+                                .flatten()
+                            {
+                                caps.referenceable = extra.referenceable.or(caps.referenceable);
+                                caps.not_navigable |= extra.not_navigable;
+                                caps.insertable = extra.insertable.or(caps.insertable);
+                                caps.updatable = extra.updatable.or(caps.updatable);
+                                caps.deletable = extra.deletable.or(caps.deletable);
+                                caps.indexable_by_key =
+                                    extra.indexable_by_key.or(caps.indexable_by_key);
+                                if extra.derived_type_constraint.is_some() {
+                                    caps.derived_type_constraint =
+                                        extra.derived_type_constraint.clone();
+                                }
+                            }
                             navs.push(Nav {
                                 name: n.name.clone(),
                                 target,
                                 collection: ty.collection,
                                 contained: n.contains_target,
+                                caps,
+                                allowed: None,
                                 doc: doc_of(&format!("{fqn}/{}", n.name)),
                             })
                         }
@@ -389,6 +424,22 @@ impl Model {
         for i in 0..m.types.len() {
             if let Some(b) = m.types[i].base {
                 m.types[b].derived.push(i);
+            }
+        }
+        // Resolve derived-type constraints now that derived types are known.
+        for i in 0..m.types.len() {
+            for k in 0..m.types[i].navs.len() {
+                let nav = &m.types[i].navs[k];
+                let Some(names) = nav.caps.derived_type_constraint.clone() else {
+                    continue;
+                };
+                let derived = m.all_derived(nav.target);
+                let allowed: Vec<usize> = names
+                    .iter()
+                    .filter_map(|n| m.by_fqn.get(&resolve(n)).copied())
+                    .filter(|t| derived.contains(t))
+                    .collect();
+                m.types[i].navs[k].allowed = Some(allowed);
             }
         }
 

@@ -62,13 +62,34 @@ pub fn pascal(name: &str) -> String {
     if s == "Self" { "SelfValue".into() } else { s }
 }
 
+/// The words of a snake_case name: a one-letter word followed by a capitalised one is joined
+/// to it, so acronyms and prefixes read as one word (`cloudPCs` -> `cloud`, `pcs`;
+/// `iosVppEBooks` -> `ios`, `vpp`, `ebooks`; `oAuth2Grant` -> `oauth2`, `grant`;
+/// `ODataType` -> `odata`, `type`).
+fn snake_words(name: &str) -> Vec<String> {
+    let words = words(name);
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        let word = &words[i];
+        let single_letter = word.len() == 1 && word.chars().all(|c| c.is_ascii_alphabetic());
+        match words.get(i + 1) {
+            Some(next) if single_letter && next.starts_with(|c: char| c.is_ascii_uppercase()) => {
+                out.push(format!("{word}{next}").to_ascii_lowercase());
+                i += 2;
+            }
+            _ => {
+                out.push(word.to_ascii_lowercase());
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// `userPrincipalName` -> `user_principal_name`, keywords escaped.
 pub fn snake(name: &str) -> String {
-    let s = words(name)
-        .iter()
-        .map(|w| w.to_ascii_lowercase())
-        .collect::<Vec<_>>()
-        .join("_");
+    let s = snake_words(name).join("_");
     let s = fix_start(s, "n_");
     escape(s)
 }
@@ -136,7 +157,21 @@ mod tests {
     #[test]
     fn cases() {
         assert_eq!(pascal("oAuth2PermissionGrant"), "OAuth2PermissionGrant");
-        assert_eq!(snake("oAuth2PermissionGrant"), "o_auth2_permission_grant");
+        assert_eq!(snake("oAuth2PermissionGrant"), "oauth2_permission_grant");
+        assert_eq!(snake("cloudPCs"), "cloud_pcs");
+        assert_eq!(snake("iosVppEBooks"), "ios_vpp_ebooks");
+        assert_eq!(snake("IPv6Range"), "ipv6_range");
+        assert_eq!(snake("macOSLobApp"), "mac_os_lob_app");
+        assert_eq!(snake("eDiscoveryCase"), "ediscovery_case");
+        assert_eq!(
+            snake("windowsAutopilotDeviceIdentities"),
+            "windows_autopilot_device_identities"
+        );
+        assert_eq!(
+            snake("x509CertificateAuthenticationMethod"),
+            "x509_certificate_authentication_method"
+        );
+        assert_eq!(snake("assignedLicenses"), "assigned_licenses");
         assert_eq!(
             serde_camel("o_auth2_permission_grant"),
             "oAuth2PermissionGrant"
@@ -144,7 +179,7 @@ mod tests {
         assert_eq!(snake("userPrincipalName"), "user_principal_name");
         assert_eq!(snake("type"), "r#type");
         assert_eq!(snake("self"), "self_");
-        assert_eq!(snake("ODataType"), "o_data_type");
+        assert_eq!(snake("ODataType"), "odata_type");
         assert_eq!(pascal("unknownFutureValue"), "UnknownFutureValue");
         assert_eq!(pascal("2fa"), "V2fa");
         assert_eq!(plural("policy"), "policies");

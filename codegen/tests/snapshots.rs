@@ -70,6 +70,47 @@ fn snapshots_of_representative_items() {
         "function_delta",
         method(&builders_of("microsoft.graph.user"), "delta")
     );
+    // Referenced navigations: read-only memberOf with its casts, members with $ref, the
+    // manager (single-valued, $ref).
+    let user_builders = builders_of("microsoft.graph.user");
+    insta::assert_snapshot!("user_member_of", method(&user_builders, "member_of"));
+    insta::assert_snapshot!("user_manager", method(&user_builders, "manager"));
+    insta::assert_snapshot!(
+        "group_members",
+        method(&builders_of("microsoft.graph.group"), "members")
+    );
+    insta::assert_snapshot!(
+        "member_of_casts",
+        reference_section("AdministrativeUnitDirectoryRoleGroupCasts")
+    );
+}
+
+/// The marker of a cast set and its impl blocks, from the committed generated references
+/// file (the up-to-date test below guarantees it matches the generator).
+fn reference_section(marker: &str) -> String {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let code = std::fs::read_to_string(format!(
+        "{dir}/../graph-api/src/generated/builders/references.rs"
+    ))
+    .unwrap();
+    // Items are separated by blank lines at the top level; keep those naming the marker.
+    let mut items: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for line in code.lines() {
+        current.push_str(line);
+        current.push('\n');
+        if line == "}" {
+            items.push(std::mem::take(&mut current));
+        }
+    }
+    items
+        .into_iter()
+        .map(|item| item.trim_start_matches('\n').to_string())
+        .filter(|item| {
+            item.contains(&format!(" {marker} {{}}")) || item.contains(&format!("{marker},"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]

@@ -88,6 +88,7 @@
 mod generated;
 
 mod client;
+pub mod references;
 
 pub use client::{GraphClient, GraphClientBuilder};
 pub use generated::builders;

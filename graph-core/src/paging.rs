@@ -15,7 +15,9 @@ use crate::request::{
     RequestSpec, Selectable, check_status, common_setters, decode_json, select_setters,
 };
 
-/// One page of a collection.
+/// One page of a collection, with every page-level annotation it came with: it serialises
+/// back to the JSON it was read from (`@odata.context`, `value`, `@odata.count`,
+/// `@odata.nextLink`, `@odata.deltaLink` and any other annotation or property).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Page<T> {
@@ -27,6 +29,11 @@ pub struct Page<T> {
     pub count: Option<u64>,
     /// `@odata.deltaLink`, on the last page of a delta query.
     pub delta_link: Option<DeltaLink>,
+    /// `@odata.context`, when the service sent it.
+    pub context: Option<String>,
+    /// Every other page-level member (instance annotations such as
+    /// `@microsoft.graph.tips`, properties Graph may add), kept as sent.
+    pub annotations: serde_json::Map<String, serde_json::Value>,
 }
 
 impl<T> Page<T> {
@@ -50,39 +57,87 @@ impl<T> Page<T> {
         self.delta_link.as_ref()
     }
 
+    /// The `@odata.context` URL.
+    pub fn context(&self) -> Option<&str> {
+        self.context.as_deref()
+    }
+
     /// The items, by value.
     pub fn into_items(self) -> Vec<T> {
         self.items
     }
 }
 
-#[derive(Deserialize)]
-struct RawPage<T> {
-    #[serde(default = "Vec::new")]
-    value: Vec<T>,
-    #[serde(rename = "@odata.nextLink", default)]
-    next_link: Option<String>,
-    #[serde(rename = "@odata.count", default)]
-    count: Option<u64>,
-    #[serde(rename = "@odata.deltaLink", default)]
-    delta_link: Option<String>,
-}
-
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Page<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = RawPage::<T>::deserialize(deserializer)?;
-        Ok(Page {
-            items: raw.value,
-            next_link: raw.next_link.map(|url| NextLink {
-                url,
-                headers: BTreeMap::new(),
-            }),
-            count: raw.count,
-            delta_link: raw.delta_link.map(|url| DeltaLink {
-                url,
-                headers: BTreeMap::new(),
-            }),
-        })
+        struct PageVisitor<T>(PhantomData<fn() -> T>);
+
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for PageVisitor<T> {
+            type Value = Page<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a collection page (an object with `value`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Page<T>, A::Error> {
+                let mut page = Page {
+                    items: Vec::new(),
+                    next_link: None,
+                    count: None,
+                    delta_link: None,
+                    context: None,
+                    annotations: serde_json::Map::new(),
+                };
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "value" => page.items = map.next_value()?,
+                        "@odata.nextLink" => {
+                            page.next_link = map.next_value::<Option<String>>()?.map(NextLink::new)
+                        }
+                        "@odata.deltaLink" => {
+                            page.delta_link =
+                                map.next_value::<Option<String>>()?.map(DeltaLink::new)
+                        }
+                        "@odata.count" => page.count = map.next_value()?,
+                        "@odata.context" => page.context = map.next_value()?,
+                        _ => {
+                            let value = map.next_value::<serde_json::Value>()?;
+                            page.annotations.insert(key.into_owned(), value);
+                        }
+                    }
+                }
+                Ok(page)
+            }
+        }
+
+        deserializer.deserialize_map(PageVisitor(PhantomData))
+    }
+}
+
+impl<T: Serialize> Serialize for Page<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(context) = &self.context {
+            map.serialize_entry("@odata.context", context)?;
+        }
+        if let Some(count) = self.count {
+            map.serialize_entry("@odata.count", &count)?;
+        }
+        map.serialize_entry("value", &self.items)?;
+        if let Some(next) = &self.next_link {
+            map.serialize_entry("@odata.nextLink", next.url())?;
+        }
+        if let Some(delta) = &self.delta_link {
+            map.serialize_entry("@odata.deltaLink", delta.url())?;
+        }
+        for (key, value) in &self.annotations {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
     }
 }
 

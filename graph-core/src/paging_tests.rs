@@ -456,3 +456,32 @@ async fn pages_through_100k_mocked_users_one_page_at_a_time() {
     assert!(max_page <= page_size);
     assert_eq!(mock.calls().len(), 100_000usize.div_ceil(page_size));
 }
+
+#[test]
+fn a_page_keeps_every_page_level_annotation_and_round_trips() {
+    let body = json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users",
+        "@odata.count": 42,
+        "@microsoft.graph.tips": "Use $select to choose only the properties your app needs.",
+        "value": [{"id": "a"}, {"id": "b"}],
+        "@odata.nextLink": "https://graph.microsoft.com/v1.0/users?$skiptoken=x",
+        "futureProperty": {"nested": [1, 2]}
+    });
+    let page: Page<Value> = serde_json::from_value(body.clone()).unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(page.count, Some(42));
+    assert_eq!(
+        page.context(),
+        Some("https://graph.microsoft.com/v1.0/$metadata#users")
+    );
+    assert_eq!(
+        page.next_link().map(NextLink::url),
+        Some("https://graph.microsoft.com/v1.0/users?$skiptoken=x")
+    );
+    assert_eq!(page.annotations.len(), 2, "{:?}", page.annotations);
+    assert_eq!(serde_json::to_value(&page).unwrap(), body);
+    // A delta page's link round-trips too.
+    let delta = json!({"value": [], "@odata.deltaLink": "https://graph.microsoft.com/v1.0/users/delta?$deltatoken=t"});
+    let page: Page<Value> = serde_json::from_value(delta.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&page).unwrap(), delta);
+}

@@ -9,7 +9,7 @@ use msgraph_typed::auth::{
     TokenCredential, UserAssertion,
 };
 use msgraph_typed::models::{AnyDirectoryObject, AnyUser, PasswordProfile, User, UserField};
-use msgraph_typed::{Client, DeltaRequest, GraphClient, Patch};
+use msgraph_typed::{DeltaRequest, GraphClient, Patch};
 use msgraph_typed_core::{DeltaEvent, DeltaItem};
 use msgraph_typed_emulator::{Emulator, seeded};
 
@@ -22,14 +22,12 @@ fn options(emu: &Emulator) -> CredentialOptions {
 }
 
 fn graph(emu: &Emulator, credential: impl TokenCredential + 'static) -> GraphClient {
-    GraphClient::new(
-        Client::builder()
-            .base_url(&emu.graph_url())
-            .credential(credential)
-            .scopes([GRAPH_DEFAULT])
-            .build()
-            .unwrap(),
-    )
+    GraphClient::builder()
+        .base_url(&emu.graph_url())
+        .credential(credential)
+        .scopes([GRAPH_DEFAULT])
+        .build()
+        .unwrap()
 }
 
 fn app(emu: &Emulator) -> GraphClient {
@@ -336,4 +334,89 @@ async fn delta_rounds() {
     assert_eq!(changed.len(), 1, "{changes:?}");
     assert_eq!(changed[0].job_title.as_deref(), Some("Delta tester"));
     assert!(matches!(changes.last(), Some(DeltaEvent::Link(_))));
+}
+
+/// The ids of a referenced collection's targets.
+async fn ids(list: msgraph_typed::CollectionRequest<AnyDirectoryObject>) -> Vec<String> {
+    let all: Vec<AnyDirectoryObject> = list.stream().try_collect().await.unwrap();
+    all.iter()
+        .filter_map(|o| o.id().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn references_add_and_remove_a_member_and_set_the_manager_through_the_typed_api() {
+    let emu = Emulator::start().await.unwrap();
+    let client = app(&emu);
+    let control = emu.control();
+    let adele = control.user("AdeleV@contoso.com").unwrap().id;
+    let megan = control.user("MeganB@contoso.com").unwrap().id;
+    // A group Megan is not in.
+    let groups: Vec<msgraph_typed::models::Group> =
+        client.groups().list().stream().try_collect().await.unwrap();
+    let mut target = None;
+    for group in &groups {
+        let id = group.id.as_deref().unwrap().to_string();
+        if !ids(client.groups().by_id(&id).members().list())
+            .await
+            .contains(&megan)
+        {
+            target = Some(id);
+            break;
+        }
+    }
+    let group = target.expect("a group without Megan");
+    let members = client.groups().by_id(&group).members();
+    let before = members.count().send().await.unwrap();
+
+    // POST /groups/{id}/members/$ref with the member's @odata.id: 204, then she is listed.
+    control.reset_counters();
+    members.add_ref(&megan).send().await.unwrap();
+    assert_eq!(
+        control.requests_to(&format!("/v1.0/groups/{group}/members/$ref")),
+        1
+    );
+    assert!(ids(members.list()).await.contains(&megan));
+    assert_eq!(members.count().send().await.unwrap(), before + 1);
+    // The same reference again: Graph's 400.
+    let error = members.add_ref(&megan).send().await.unwrap_err();
+    assert_eq!(
+        error.status(),
+        Some(http::StatusCode::BAD_REQUEST),
+        "{error}"
+    );
+    // The typed casts that can occur there: Megan is among the users.
+    let users: Vec<AnyUser> = members.users().list().stream().try_collect().await.unwrap();
+    assert!(users.iter().any(|u| u.id() == Some(megan.as_str())));
+    // DELETE /groups/{id}/members/{member}/$ref: 204, then she is gone; the user remains.
+    members.by_id(&megan).remove_ref().send().await.unwrap();
+    assert!(!ids(members.list()).await.contains(&megan));
+    assert_eq!(members.count().send().await.unwrap(), before);
+    assert!(client.users().by_id(&megan).get().send().await.is_ok());
+
+    // The manager: PUT .../manager/$ref, GET .../manager, DELETE .../manager/$ref.
+    let manager = client.users().by_id(&megan).manager();
+    manager.set_ref(&adele).send().await.unwrap();
+    let got = manager.get().send().await.unwrap();
+    assert_eq!(got.id(), Some(adele.as_str()));
+    assert!(
+        ids(client.users().by_id(&adele).direct_reports().list())
+            .await
+            .contains(&megan)
+    );
+    manager.remove_ref().send().await.unwrap();
+    let error = manager.get().send().await.unwrap_err();
+    assert!(error.is_not_found(), "{error}");
+
+    // Read-only references and their casts: Adele's groups, counted through the cast.
+    let groups_of_adele = client
+        .users()
+        .by_id(&adele)
+        .member_of()
+        .groups()
+        .count()
+        .send()
+        .await
+        .unwrap();
+    assert!(groups_of_adele >= 1);
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
 use super::models::area_module;
-use super::types::{Ctx, MAIN_NS, doc_lines, doc_or};
+use super::types::{Ctx, MAIN_NS, doc_lines, doc_or, doc_paragraph, doc_text};
 use crate::areas::Cfg;
 use crate::csdl::{Diagnostic, OperationKind};
 use crate::model::{Base, Kind, Operation, Primitive, TypeRef};
@@ -31,6 +31,7 @@ const MAX_CASTS: usize = 64;
 
 /// Emits builder files into `files`.
 pub fn emit(ctx: &mut Ctx<'_>, files: &mut BTreeMap<String, String>) {
+    name_cast_sets(ctx);
     let mut bodies: BTreeMap<String, String> = BTreeMap::new();
     for t in 0..ctx.model.types.len() {
         if ctx.model.types[t].kind != Kind::Entity || !ctx.areas.is_used(t) {
@@ -86,6 +87,8 @@ pub fn emit(ctx: &mut Ctx<'_>, files: &mut BTreeMap<String, String>) {
             ),
         );
     }
+    m.push_str("mod references;\npub use references::*;\n");
+    files.insert("builders/references.rs".into(), emit_references(ctx));
     files.insert("builders/mod.rs".into(), m);
     files.insert("builders/root.rs".into(), emit_roots(ctx));
 }
@@ -189,12 +192,13 @@ pub fn emit_type(ctx: &mut Ctx<'_>, t: usize) -> String {
     let mut s = String::new();
 
     // Single item.
+    let example = ctx
+        .example_path(t)
+        .map(|p| format!(", for example `{p}`"))
+        .unwrap_or_default();
     s.push_str(&builder_struct(
         &single,
-        &format!(
-            "/// Requests on one `{}` (for example `/users/{{id}}` or `/me` for a user).\n",
-            def.name
-        ),
+        &format!("/// Requests on one `{}`{example}.\n", def.name),
         &cfg,
     ));
     let mut single_m = Methods::new(SINGLE_RESERVED);
@@ -236,14 +240,27 @@ pub fn emit_type(ctx: &mut Ctx<'_>, t: usize) -> String {
 
     s.push_str(&cfg);
     let _ = writeln!(s, "impl {single} {{\n{}}}\n", single_m.text);
+    let coll_example = ctx
+        .example_path(t)
+        .and_then(|p| p.strip_suffix("/{id}"))
+        .map(|p| format!(", for example `{p}`"))
+        .unwrap_or_default();
     s.push_str(&builder_struct(
         &coll,
-        &format!("/// Requests on a collection of `{fqn}` (for example `/users` or `/groups/{{id}}/members`).\n"),
+        &format!("/// Requests on a collection of `{fqn}`{coll_example}.\n"),
         &cfg,
     ));
     s.push_str(&cfg);
     let _ = writeln!(s, "impl {coll} {{\n{}}}\n", coll_m.text);
     s
+}
+
+/// The path a navigation method's doc shows: the owner's example path plus the segment.
+fn nav_example(ctx: &Ctx<'_>, owner: usize, segment: &str) -> String {
+    match ctx.example_path(owner) {
+        Some(path) => format!("{path}/{segment}"),
+        None => format!(".../{segment}"),
+    }
 }
 
 fn emit_navs(ctx: &mut Ctx<'_>, t: usize, own_cfg: &Cfg, m: &mut Methods) {
@@ -254,6 +271,9 @@ fn emit_navs(ctx: &mut Ctx<'_>, t: usize, own_cfg: &Cfg, m: &mut Methods) {
         .map(|(o, n)| (o, n.clone()))
         .collect();
     for (owner, n) in navs {
+        if n.caps.not_navigable {
+            continue; // Navigability None: Graph exposes no path through it.
+        }
         let method = names::snake(&n.name);
         if !m.claim(&method) {
             ctx.diagnostics.push(Diagnostic {
@@ -265,23 +285,267 @@ fn emit_navs(ctx: &mut Ctx<'_>, t: usize, own_cfg: &Cfg, m: &mut Methods) {
             });
             continue;
         }
-        let (single, coll) = ctx.builder_names(n.target);
-        let target = format!(
-            "crate::builders::{}",
-            if n.collection { coll } else { single }
-        );
         let cfg = ctx.cfg(n.target).attr(ctx.areas, own_cfg);
         let doc = doc_or(
             n.doc.as_ref(),
             &format!("The `{}` navigation property.", n.name),
         );
+        let example = nav_example(ctx, t, &n.name);
+        let (target, how) = if n.contained {
+            let (single, coll) = ctx.builder_names(n.target);
+            let target = format!(
+                "crate::builders::{}",
+                if n.collection { coll } else { single }
+            );
+            let how = if n.collection {
+                doc_paragraph(&format!(
+                    "`GET {example}` lists them; contained, so they are created, read, updated \
+                     and deleted through it."
+                ))
+            } else {
+                doc_paragraph(&format!("`GET {example}`."))
+            };
+            (target, how)
+        } else {
+            reference_target(ctx, &n, &example)
+        };
+        // A generic type's constructor needs the qualified form: `<Type<A, B>>::new`.
+        let ctor = if target.contains('<') {
+            format!("<{target}>")
+        } else {
+            target.clone()
+        };
         let _ = write!(
             m.text,
-            "{doc}{cfg}pub fn {method}(&self) -> {target} {{\n\
-             {target}::new(self.client.clone(), format!(\"{{}}/{}\", self.path))\n}}\n\n",
+            "{doc}{how}{cfg}pub fn {method}(&self) -> {target} {{\n\
+             {ctor}::new(self.client.clone(), format!(\"{{}}/{}\", self.path))\n}}\n\n",
             n.name
         );
     }
+}
+
+/// The builder type of a referenced (non-contained) navigation, and the doc lines saying what
+/// it allows.
+fn reference_target(ctx: &mut Ctx<'_>, n: &crate::model::Nav, example: &str) -> (String, String) {
+    let linked = n.caps.referenceable == Some(true);
+    let creatable = n.caps.insertable == Some(true);
+    let access = match (linked, creatable) {
+        (false, false) => "ReadOnly",
+        (true, false) => "Linked",
+        (false, true) => "Creatable",
+        (true, true) => "LinkedCreatable",
+    };
+    ctx.ref_targets.insert(n.target);
+    let model = ctx.model_path(n.target);
+    if !n.collection {
+        let how = if linked {
+            doc_paragraph(&format!(
+                "A reference: `GET {example}` reads it, `PUT {example}/$ref` sets it \
+                 (`set_ref`), `DELETE {example}/$ref` removes it (`remove_ref`)."
+            ))
+        } else {
+            doc_paragraph(&format!("A reference, read only: `GET {example}`."))
+        };
+        return (
+            format!("crate::references::ReferenceSingle<{model}, crate::references::{access}>"),
+            how,
+        );
+    }
+    let casts = castable(ctx, n);
+    let marker = match ctx.cast_sets.get(&(n.target, casts.clone())) {
+        Some((name, _)) if !casts.is_empty() => {
+            for &c in &casts {
+                ctx.ref_targets.insert(c);
+            }
+            format!("crate::builders::{name}")
+        }
+        _ => "crate::references::NoCasts".to_owned(),
+    };
+    let mut how = format!("References to entities that live elsewhere: `GET {example}` lists them");
+    if linked {
+        how.push_str(&format!(
+            ", `POST {example}/$ref` adds one (`add_ref`), `DELETE {example}/{{id}}/$ref` \
+             removes one (`by_id(..).remove_ref()`)"
+        ));
+    } else {
+        how.push_str(", read only");
+    }
+    if creatable {
+        how.push_str(&format!("; `POST {example}` creates one"));
+    }
+    how.push('.');
+    let how = doc_paragraph(&how);
+    (
+        format!(
+            "crate::references::ReferenceCollection<{model}, crate::references::{access}, {marker}>"
+        ),
+        how,
+    )
+}
+
+/// Names every cast set of referenced collections before emission: after its types when there
+/// are at most three (`GroupAdministrativeUnitDirectoryRoleCasts`), else after the first
+/// navigation (by name) that uses it (`GroupMembersCasts`).
+pub(crate) fn name_cast_sets(ctx: &mut Ctx<'_>) {
+    let mut sets: BTreeMap<(usize, Vec<usize>), Vec<String>> = BTreeMap::new();
+    for t in 0..ctx.model.types.len() {
+        if ctx.model.types[t].kind != Kind::Entity || !ctx.areas.is_used(t) {
+            continue;
+        }
+        for nav in &ctx.model.types[t].navs {
+            if nav.contained || !nav.collection || nav.caps.not_navigable {
+                continue;
+            }
+            let casts = castable(ctx, nav);
+            if !casts.is_empty() {
+                sets.entry((nav.target, casts))
+                    .or_default()
+                    .push(format!("{}.{}", ctx.model.types[t].name, nav.name));
+            }
+        }
+    }
+    // Named after the navigation users meet first: on users and groups, then on the types of
+    // entity sets, then any; alphabetically within each.
+    let rank = |label: &String| -> (u8, String) {
+        let owner = label.split('.').next().unwrap_or_default();
+        let prominent = matches!(owner, "user" | "group");
+        let has_set = ctx
+            .model
+            .roots
+            .iter()
+            .any(|r| !r.singleton && ctx.model.types[r.ty].name == owner);
+        (
+            if prominent {
+                0
+            } else if has_set {
+                1
+            } else {
+                2
+            },
+            label.clone(),
+        )
+    };
+    for ((target, casts), mut users) in sets {
+        users.sort_by_key(rank);
+        users.dedup();
+        let name = if casts.len() <= 3 {
+            let parts: String = casts.iter().map(|&c| ctx.qualified_pascal(c)).collect();
+            format!("{parts}Casts")
+        } else {
+            let first = &users[0];
+            let (owner, nav) = first.split_once('.').unwrap_or((first, ""));
+            format!("{}{}Casts", names::pascal(owner), names::pascal(nav))
+        };
+        ctx.cast_sets.insert((target, casts), (name, users));
+    }
+}
+
+/// The types a cast of a referenced collection may name: the metadata's
+/// `DerivedTypeConstraint` (derived types only), else every derived type (direct ones only
+/// for very wide hierarchies), those compiled in some area.
+fn castable(ctx: &Ctx<'_>, n: &crate::model::Nav) -> Vec<usize> {
+    let mut types = match &n.allowed {
+        Some(allowed) => allowed.clone(),
+        None => {
+            let all = ctx.model.all_derived(n.target);
+            if all.len() <= MAX_CASTS {
+                all
+            } else {
+                ctx.model.types[n.target].derived.clone()
+            }
+        }
+    };
+    types.retain(|&t| ctx.areas.is_used(t));
+    types.sort_unstable();
+    types.dedup();
+    types
+}
+
+/// The cast-set markers of referenced collections, their cast methods, and `RefTarget` for
+/// every type a referenced navigation or cast points to.
+fn emit_references(ctx: &Ctx<'_>) -> String {
+    let mut s = String::from(
+        "//! What referenced navigations point to: `RefTarget` (and `RefAddress`) for their\n\
+         //! target types, and one marker per set of casts that can occur in a referenced\n\
+         //! collection, whose methods are those casts.\n\n",
+    );
+    for &t in &ctx.ref_targets {
+        let cfg = ctx.cfg(t).attr(ctx.areas, &Cfg::always());
+        let model = ctx.model_path(t);
+        let _ = writeln!(
+            s,
+            "{cfg}impl crate::references::RefTarget for {model} {{\ntype Read = {};\ntype Write = {model};\n}}\n",
+            ctx.read_path(t)
+        );
+        if let Some(address) = ctx.ref_address(t) {
+            let _ = writeln!(
+                s,
+                "{cfg}impl crate::references::RefAddress for {model} {{\nconst ADDRESS: &'static str = {address:?};\n}}\n"
+            );
+        }
+    }
+    for ((target, casts), (name, used_by)) in &ctx.cast_sets {
+        let target_model = ctx.model_path(*target);
+        let _ = writeln!(
+            s,
+            "{}#[derive(Clone, Copy, Debug)]\npub enum {name} {{}}\n",
+            doc_text(&format!(
+                "The casts that can occur in {}.",
+                used_by
+                    .iter()
+                    .map(|u| format!("`{u}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        );
+        let mut coll = String::new();
+        let mut member = String::new();
+        for &c in casts {
+            let def = &ctx.model.types[c];
+            let cfg = ctx.cfg(c).attr(ctx.areas, &Cfg::always());
+            let base = if def.namespace == MAIN_NS {
+                names::snake(&def.name)
+            } else {
+                format!(
+                    "{}_{}",
+                    names::namespace_module(&def.namespace),
+                    names::snake(&def.name)
+                )
+            };
+            let model = ctx.model_path(c);
+            let _ = write!(
+                coll,
+                "{}{cfg}\
+                 pub fn {plural}(&self) -> crate::references::ReferenceCollection<{model}, crate::references::CastView> {{\n\
+                 crate::references::ReferenceCollection::new(self.client().clone(), format!(\"{{}}/{fqn}\", self.path()))\n}}\n\n",
+                doc_text(&format!(
+                    "Only the targets that are a `{fqn}` (`GET .../{fqn}`, and `$count`).",
+                    fqn = def.fqn
+                )),
+                fqn = def.fqn,
+                plural = names::plural(&base),
+            );
+            let _ = write!(
+                member,
+                "{}{cfg}\
+                 pub fn as_{single}(&self) -> crate::references::ReferenceSingle<{model}> {{\n\
+                 crate::references::ReferenceSingle::new(self.client().clone(), format!(\"{{}}/{fqn}\", self.path()))\n}}\n\n",
+                doc_text(&format!(
+                    "The target as a `{fqn}` (`GET .../{{id}}/{fqn}`; an error if it is another type).",
+                    fqn = def.fqn
+                )),
+                fqn = def.fqn,
+                single = base.trim_start_matches("r#"),
+            );
+        }
+        let target_cfg = ctx.cfg(*target).attr(ctx.areas, &Cfg::always());
+        let _ = writeln!(
+            s,
+            "{target_cfg}impl<A: crate::references::Access> crate::references::ReferenceCollection<{target_model}, A, {name}> {{\n{coll}}}\n\n\
+             {target_cfg}impl<A: crate::references::Indexed> crate::references::ReferenceMember<{target_model}, A, {name}> {{\n{member}}}\n"
+        );
+    }
+    s
 }
 
 fn emit_casts(ctx: &mut Ctx<'_>, t: usize, own_cfg: &Cfg, m: &mut Methods) {
@@ -427,6 +691,25 @@ fn emit_ops(ctx: &mut Ctx<'_>, t: usize, collection: bool, own_cfg: &Cfg, m: &mu
                 }
             ),
         );
+        let verb = if op.kind == OperationKind::Action {
+            "POST"
+        } else {
+            "GET"
+        };
+        let owner_path = ctx.example_path(t).map(|p| {
+            if collection {
+                p.strip_suffix("/{id}").unwrap_or(p).to_owned()
+            } else {
+                p.to_owned()
+            }
+        });
+        let doc = match owner_path {
+            Some(path) => format!(
+                "{doc}{}",
+                doc_paragraph(&format!("`{verb} {path}/{segment}`."))
+            ),
+            None => doc,
+        };
         let cfg_attr = cfg.attr(ctx.areas, own_cfg);
         match op.kind {
             OperationKind::Action => {

@@ -374,6 +374,7 @@ pub fn render_builders(model: &Model, fqn: &str) -> Result<Option<String>, Error
     if !areas.is_used(t) || model.types[t].kind != crate::model::Kind::Entity {
         return Ok(None);
     }
+    builders::name_cast_sets(&mut ctx);
     let text = builders::emit_type(&mut ctx, t);
     rustfmt(fqn, &text).map(Some)
 }

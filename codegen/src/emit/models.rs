@@ -387,6 +387,106 @@ fn emit_select(ctx: &Ctx<'_>, t: usize, fields: &[Field], cfg: &str) -> String {
     s
 }
 
+/// The accessors of an `AnyX` enum: `odata_type()`, `id()` (entities), `as_x()` / `into_x()`
+/// per variant, and `From` / `TryFrom` between the enum and each variant's type.
+fn emit_any_accessors(
+    ctx: &Ctx<'_>,
+    t: usize,
+    name: &str,
+    base_variant: &str,
+    variants: &[(String, usize, String)],
+    cfg: &str,
+) -> String {
+    let def = &ctx.model.types[t];
+    let has_id = ctx.model.all_props(t).iter().any(|(_, p)| {
+        p.name == "id" && p.ty.base == crate::model::Base::Prim(crate::model::Primitive::String)
+    });
+    let mut s = String::new();
+    s.push_str(cfg);
+    // The `_` arms are unreachable when every derived variant's feature is off.
+    let _ = writeln!(s, "#[allow(unreachable_patterns)]\nimpl Any{name} {{");
+    // odata_type
+    let _ = writeln!(
+        s,
+        "/// The value's type without the leading `#`, e.g. `{}`: the variant's, or for\n\
+         /// [`Any{name}::Unknown`] the `@odata.type` it arrived with.\n\
+         pub fn odata_type(&self) -> &str {{\nmatch self {{\nSelf::{base_variant}(_) => {:?},",
+        def.fqn, def.fqn
+    );
+    for (v, d, c) in variants {
+        let _ = writeln!(s, "{c}Self::{v}(_) => {:?},", ctx.model.types[*d].fqn);
+    }
+    let _ = writeln!(
+        s,
+        "Self::Unknown(value) => value\n.additional_data\n.get(\"@odata.type\")\n.and_then(|t| t.as_str())\n\
+         .map_or({:?}, |t| t.trim_start_matches('#')),\n}}\n}}\n",
+        def.fqn
+    );
+    if has_id {
+        let _ = writeln!(
+            s,
+            "/// The entity's `id`, whatever its type (`None` when it was not selected).\n\
+             pub fn id(&self) -> Option<&str> {{\nmatch self {{\n\
+             Self::{base_variant}(value) | Self::Unknown(value) => value.id.as_deref(),"
+        );
+        for (v, _, c) in variants {
+            let _ = writeln!(s, "{c}Self::{v}(value) => value.id.as_deref(),");
+        }
+        s.push_str("}\n}\n\n");
+    }
+    let base_method = crate::names::snake(base_variant);
+    let _ = writeln!(
+        s,
+        "/// The value as a [`{name}`]: the declared type, or a derived type this version does not\n\
+         /// know (read as the declared type). `None` for the known derived types.\n\
+         pub fn as_{m}(&self) -> Option<&{name}> {{\nmatch self {{\n\
+         Self::{base_variant}(value) | Self::Unknown(value) => Some(value),\n_ => None,\n}}\n}}\n\n\
+         /// As [`Any{name}::as_{m}`], by value.\n\
+         pub fn into_{m}(self) -> Option<{name}> {{\nmatch self {{\n\
+         Self::{base_variant}(value) | Self::Unknown(value) => Some(value),\n_ => None,\n}}\n}}\n",
+        m = base_method.trim_start_matches("r#")
+    );
+    for (v, d, c) in variants {
+        let m = crate::names::snake(v);
+        let m = m.trim_start_matches("r#");
+        let ty = ctx.model_path(*d);
+        let _ = writeln!(
+            s,
+            "/// The value if it is a `{fqn}`.\n{c}pub fn as_{m}(&self) -> Option<&{ty}> {{\n\
+             match self {{\nSelf::{v}(value) => Some(value),\n_ => None,\n}}\n}}\n\n\
+             /// The value if it is a `{fqn}`, by value.\n{c}pub fn into_{m}(self) -> Option<{ty}> {{\n\
+             match self {{\nSelf::{v}(value) => Some(value),\n_ => None,\n}}\n}}\n",
+            fqn = ctx.model.types[*d].fqn
+        );
+    }
+    s.push_str("}\n\n");
+    // From and TryFrom
+    let _ = writeln!(
+        s,
+        "{cfg}impl From<{name}> for Any{name} {{\nfn from(value: {name}) -> Self {{\nSelf::{base_variant}(value)\n}}\n}}\n\n\
+         {cfg}#[allow(unreachable_patterns)]\nimpl TryFrom<Any{name}> for {name} {{\ntype Error = Any{name};\n\n\
+         /// The declared type, or an unknown derived type read as it; the value back otherwise.\n\
+         fn try_from(value: Any{name}) -> Result<Self, Any{name}> {{\nmatch value {{\n\
+         Any{name}::{base_variant}(v) | Any{name}::Unknown(v) => Ok(v),\nother => Err(other),\n}}\n}}\n}}\n"
+    );
+    for (v, d, c) in variants {
+        let ty = ctx.model_path(*d);
+        let vcfg = if c.is_empty() {
+            cfg.to_string()
+        } else {
+            c.clone()
+        };
+        let _ = writeln!(
+            s,
+            "{vcfg}impl From<{ty}> for Any{name} {{\nfn from(value: {ty}) -> Self {{\nSelf::{v}(value)\n}}\n}}\n\n\
+             {vcfg}impl TryFrom<Any{name}> for {ty} {{\ntype Error = Any{name};\n\n\
+             fn try_from(value: Any{name}) -> Result<Self, Any{name}> {{\nmatch value {{\n\
+             Any{name}::{v}(v) => Ok(v),\nother => Err(other),\n}}\n}}\n}}\n"
+        );
+    }
+    s
+}
+
 fn emit_any(ctx: &Ctx<'_>, t: usize) -> String {
     let def = &ctx.model.types[t];
     let name = ctx.type_name(t);
@@ -412,11 +512,14 @@ fn emit_any(ctx: &Ctx<'_>, t: usize) -> String {
         s,
         "/// A `{}` or any type derived from it, chosen by `@odata.type` when reading.\n///\n\
          /// Without `@odata.type` the value is read as [`{name}`]; an `@odata.type` this\n\
-         /// version does not know is read as [`Any{name}::Unknown`], keeping every property.",
+         /// version does not know, or whose area feature is disabled, is read as\n\
+         /// [`Any{name}::Unknown`], keeping every property. New variants may come with new\n\
+         /// versions of Graph or with more features enabled, so a `match` needs a `_` arm:\n\
+         /// prefer the accessors (`as_...`, `into_...`, `odata_type()`).",
         def.name
     );
     s.push_str(&cfg);
-    s.push_str("#[derive(Clone, Debug, PartialEq, serde::Serialize)]\n#[serde(untagged)]\n");
+    s.push_str("#[derive(Clone, Debug, PartialEq, serde::Serialize)]\n#[serde(untagged)]\n#[non_exhaustive]\n");
     let _ = writeln!(s, "pub enum Any{name} {{");
     let _ = writeln!(
         s,
@@ -437,6 +540,14 @@ fn emit_any(ctx: &Ctx<'_>, t: usize) -> String {
          /// feature is disabled); its properties beyond the base are in `additional_data`.\nUnknown({name}),\n}}\n",
         def.name
     );
+    s.push_str(&emit_any_accessors(
+        ctx,
+        t,
+        &name,
+        &base_variant,
+        &variants,
+        &cfg,
+    ));
     s.push_str(&cfg);
     let _ = writeln!(
         s,

@@ -16,6 +16,13 @@ pub struct Ctx<'a> {
     pub areas: &'a Areas,
     /// Problems found during emission.
     pub diagnostics: Vec<Diagnostic>,
+    /// An example URL path addressing one entity of each type (`/users/{id}`), for docs.
+    examples: std::collections::HashMap<usize, String>,
+    /// Entity types some referenced navigation or cast points to (they get `RefTarget`).
+    pub ref_targets: std::collections::BTreeSet<usize>,
+    /// Cast sets of referenced collections, by (declared target, castable types): the marker
+    /// type's name and the navigations that use it.
+    pub cast_sets: std::collections::BTreeMap<(usize, Vec<usize>), (String, Vec<String>)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -25,7 +32,42 @@ impl<'a> Ctx<'a> {
             model,
             areas,
             diagnostics: Vec::new(),
+            examples: example_paths(model),
+            ref_targets: Default::default(),
+            cast_sets: Default::default(),
         }
+    }
+
+    /// An example path of one entity of type `t` (e.g. `/users/{id}`, `/me/messages/{id}`),
+    /// or `None` when no root reaches it through contained navigations.
+    pub fn example_path(&self, t: usize) -> Option<&str> {
+        self.examples.get(&t).map(String::as_str)
+    }
+
+    /// Where an entity of type `t` is addressed by id for `@odata.id`: `directoryObjects` for
+    /// directory objects, else an entity set of `t` or a base type, else a collection of it
+    /// contained in a singleton (`policies/tokenIssuancePolicies`).
+    pub fn ref_address(&self, t: usize) -> Option<String> {
+        let lineage = self.model.lineage(t);
+        if lineage
+            .iter()
+            .any(|&b| self.model.types[b].fqn == "microsoft.graph.directoryObject")
+        {
+            return Some("directoryObjects".into());
+        }
+        for &b in lineage.iter().rev() {
+            if let Some(root) = self.model.roots.iter().find(|r| !r.singleton && r.ty == b) {
+                return Some(root.name.clone());
+            }
+        }
+        for root in self.model.roots.iter().filter(|r| r.singleton) {
+            for (_, nav) in self.model.all_navs(root.ty) {
+                if nav.contained && nav.collection && lineage.contains(&nav.target) {
+                    return Some(format!("{}/{}", root.name, nav.name));
+                }
+            }
+        }
+        None
     }
 
     /// Whether type `t` is polymorphic (has derived types): positions of it become `AnyX`.
@@ -203,10 +245,94 @@ pub fn doc_lines(text: &str) -> String {
 }
 
 /// Doc comment from an optional description, with a fallback.
+/// Generator-written rustdoc (already valid markdown) as `///` lines wrapped at about 96
+/// columns, after an empty `///` line that separates it from the description above.
+pub fn doc_paragraph(text: &str) -> String {
+    format!("///\n{}", doc_text(text))
+}
+
+/// Generator-written rustdoc (already valid markdown) as `///` lines wrapped at about 96
+/// columns.
+pub fn doc_text(text: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + word.len() > 96 {
+            out.push_str("/// ");
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push_str("/// ");
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
 pub fn doc_or(doc: Option<&String>, fallback: &str) -> String {
     match doc {
         Some(d) if !d.trim().is_empty() => doc_lines(d),
         // Fallbacks are written by the generator: already valid rustdoc.
         _ => format!("/// {fallback}\n"),
     }
+}
+
+/// Example paths per entity type: entity sets first (`/users/{id}`), then singletons (`/me`),
+/// then contained navigations from those (breadth first), then casts of a base type's path.
+fn example_paths(model: &Model) -> std::collections::HashMap<usize, String> {
+    let mut out: std::collections::HashMap<usize, String> = std::collections::HashMap::new();
+    let mut queue: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+    for root in model.roots.iter().filter(|r| !r.singleton) {
+        if let std::collections::hash_map::Entry::Vacant(e) = out.entry(root.ty) {
+            e.insert(format!("/{}/{{id}}", root.name));
+            queue.push_back(root.ty);
+        }
+    }
+    for root in model.roots.iter().filter(|r| r.singleton) {
+        if let std::collections::hash_map::Entry::Vacant(e) = out.entry(root.ty) {
+            e.insert(format!("/{}", root.name));
+            queue.push_back(root.ty);
+        }
+    }
+    while let Some(t) = queue.pop_front() {
+        let base = out[&t].clone();
+        if base.matches('/').count() > 8 {
+            continue;
+        }
+        for (_, nav) in model.all_navs(t) {
+            if !nav.contained || out.contains_key(&nav.target) {
+                continue;
+            }
+            let path = if nav.collection {
+                format!("{base}/{}/{{id}}", nav.name)
+            } else {
+                format!("{base}/{}", nav.name)
+            };
+            out.insert(nav.target, path);
+            queue.push_back(nav.target);
+        }
+    }
+    // Derived types without a path of their own: their base's path with a cast.
+    for t in 0..model.types.len() {
+        if model.types[t].kind != Kind::Entity || out.contains_key(&t) {
+            continue;
+        }
+        let mut cur = model.types[t].base;
+        while let Some(b) = cur {
+            if let Some(path) = out.get(&b) {
+                let path = format!("{path}/{}", model.types[t].fqn);
+                out.insert(t, path);
+                break;
+            }
+            cur = model.types[b].base;
+        }
+    }
+    out
 }

@@ -97,3 +97,5 @@ pub use teams::*;
 mod todo;
 #[allow(unused_imports)] // empty when its feature is off
 pub use todo::*;
+mod references;
+pub use references::*;

@@ -912,7 +912,7 @@ pub struct Event {
     pub hide_attendees: crate::Patch<bool>,
     /// A unique identifier for an event across calendars. This ID is different for each occurrence in a
     /// recurring series. Read-only.
-    pub i_cal_u_id: crate::Patch<String>,
+    pub ical_uid: crate::Patch<String>,
     /// The `importance` property.
     pub importance: crate::Patch<crate::models::Importance>,
     /// The `isAllDay` property.
@@ -1015,7 +1015,7 @@ impl serde::Serialize for Event {
         writer.field("end", &self.end)?;
         writer.field("hasAttachments", &self.has_attachments)?;
         writer.field("hideAttendees", &self.hide_attendees)?;
-        writer.field("iCalUId", &self.i_cal_u_id)?;
+        writer.field("iCalUId", &self.ical_uid)?;
         writer.field("importance", &self.importance)?;
         writer.field("isAllDay", &self.is_all_day)?;
         writer.field("isCancelled", &self.is_cancelled)?;
@@ -1098,7 +1098,7 @@ impl crate::read_fields::ReadFields for Event {
             "end" => self.end = map.next_value()?,
             "hasAttachments" => self.has_attachments = map.next_value()?,
             "hideAttendees" => self.hide_attendees = map.next_value()?,
-            "iCalUId" => self.i_cal_u_id = map.next_value()?,
+            "iCalUId" => self.ical_uid = map.next_value()?,
             "importance" => self.importance = map.next_value()?,
             "isAllDay" => self.is_all_day = map.next_value()?,
             "isCancelled" => self.is_cancelled = map.next_value()?,
@@ -1644,10 +1644,14 @@ crate::macros::select_fields! {
 /// A `place` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Place`]; an `@odata.type` this
-/// version does not know is read as [`AnyPlace::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyPlace::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "calendar")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyPlace {
     /// A `microsoft.graph.place` (the declared type).
     Place(Place),
@@ -1668,6 +1672,327 @@ pub enum AnyPlace {
     /// A type derived from `place` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Place),
+}
+
+#[cfg(feature = "calendar")]
+#[allow(unreachable_patterns)]
+impl AnyPlace {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.place`: the variant's, or for
+    /// [`AnyPlace::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::Place(_) => "microsoft.graph.place",
+            Self::Building(_) => "microsoft.graph.building",
+            Self::Desk(_) => "microsoft.graph.desk",
+            Self::Floor(_) => "microsoft.graph.floor",
+            Self::Room(_) => "microsoft.graph.room",
+            Self::RoomList(_) => "microsoft.graph.roomList",
+            Self::Section(_) => "microsoft.graph.section",
+            Self::Workspace(_) => "microsoft.graph.workspace",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.place", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::Place(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::Building(value) => value.id.as_deref(),
+            Self::Desk(value) => value.id.as_deref(),
+            Self::Floor(value) => value.id.as_deref(),
+            Self::Room(value) => value.id.as_deref(),
+            Self::RoomList(value) => value.id.as_deref(),
+            Self::Section(value) => value.id.as_deref(),
+            Self::Workspace(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`Place`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_place(&self) -> Option<&Place> {
+        match self {
+            Self::Place(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyPlace::as_place`], by value.
+    pub fn into_place(self) -> Option<Place> {
+        match self {
+            Self::Place(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.building`.
+    pub fn as_building(&self) -> Option<&crate::models::Building> {
+        match self {
+            Self::Building(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.building`, by value.
+    pub fn into_building(self) -> Option<crate::models::Building> {
+        match self {
+            Self::Building(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.desk`.
+    pub fn as_desk(&self) -> Option<&crate::models::Desk> {
+        match self {
+            Self::Desk(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.desk`, by value.
+    pub fn into_desk(self) -> Option<crate::models::Desk> {
+        match self {
+            Self::Desk(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.floor`.
+    pub fn as_floor(&self) -> Option<&crate::models::Floor> {
+        match self {
+            Self::Floor(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.floor`, by value.
+    pub fn into_floor(self) -> Option<crate::models::Floor> {
+        match self {
+            Self::Floor(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.room`.
+    pub fn as_room(&self) -> Option<&crate::models::Room> {
+        match self {
+            Self::Room(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.room`, by value.
+    pub fn into_room(self) -> Option<crate::models::Room> {
+        match self {
+            Self::Room(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.roomList`.
+    pub fn as_room_list(&self) -> Option<&crate::models::RoomList> {
+        match self {
+            Self::RoomList(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.roomList`, by value.
+    pub fn into_room_list(self) -> Option<crate::models::RoomList> {
+        match self {
+            Self::RoomList(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.section`.
+    pub fn as_section(&self) -> Option<&crate::models::Section> {
+        match self {
+            Self::Section(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.section`, by value.
+    pub fn into_section(self) -> Option<crate::models::Section> {
+        match self {
+            Self::Section(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.workspace`.
+    pub fn as_workspace(&self) -> Option<&crate::models::Workspace> {
+        match self {
+            Self::Workspace(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.workspace`, by value.
+    pub fn into_workspace(self) -> Option<crate::models::Workspace> {
+        match self {
+            Self::Workspace(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl From<Place> for AnyPlace {
+    fn from(value: Place) -> Self {
+        Self::Place(value)
+    }
+}
+
+#[cfg(feature = "calendar")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyPlace> for Place {
+    type Error = AnyPlace;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyPlace) -> Result<Self, AnyPlace> {
+        match value {
+            AnyPlace::Place(v) | AnyPlace::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl From<crate::models::Building> for AnyPlace {
+    fn from(value: crate::models::Building) -> Self {
+        Self::Building(value)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl TryFrom<AnyPlace> for crate::models::Building {
+    type Error = AnyPlace;
+
+    fn try_from(value: AnyPlace) -> Result<Self, AnyPlace> {
+        match value {
+            AnyPlace::Building(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl From<crate::models::Desk> for AnyPlace {
+    fn from(value: crate::models::Desk) -> Self {
+        Self::Desk(value)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl TryFrom<AnyPlace> for crate::models::Desk {
+    type Error = AnyPlace;
+
+    fn try_from(value: AnyPlace) -> Result<Self, AnyPlace> {
+        match value {
+            AnyPlace::Desk(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl From<crate::models::Floor> for AnyPlace {
+    fn from(value: crate::models::Floor) -> Self {
+        Self::Floor(value)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl TryFrom<AnyPlace> for crate::models::Floor {
+    type Error = AnyPlace;
+
+    fn try_from(value: AnyPlace) -> Result<Self, AnyPlace> {
+        match value {
+            AnyPlace::Floor(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl From<crate::models::Room> for AnyPlace {
+    fn from(value: crate::models::Room) -> Self {
+        Self::Room(value)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl TryFrom<AnyPlace> for crate::models::Room {
+    type Error = AnyPlace;
+
+    fn try_from(value: AnyPlace) -> Result<Self, AnyPlace> {
+        match value {
+            AnyPlace::Room(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl From<crate::models::RoomList> for AnyPlace {
+    fn from(value: crate::models::RoomList) -> Self {
+        Self::RoomList(value)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl TryFrom<AnyPlace> for crate::models::RoomList {
+    type Error = AnyPlace;
+
+    fn try_from(value: AnyPlace) -> Result<Self, AnyPlace> {
+        match value {
+            AnyPlace::RoomList(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl From<crate::models::Section> for AnyPlace {
+    fn from(value: crate::models::Section) -> Self {
+        Self::Section(value)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl TryFrom<AnyPlace> for crate::models::Section {
+    type Error = AnyPlace;
+
+    fn try_from(value: AnyPlace) -> Result<Self, AnyPlace> {
+        match value {
+            AnyPlace::Section(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl From<crate::models::Workspace> for AnyPlace {
+    fn from(value: crate::models::Workspace) -> Self {
+        Self::Workspace(value)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl TryFrom<AnyPlace> for crate::models::Workspace {
+    type Error = AnyPlace;
+
+    fn try_from(value: AnyPlace) -> Result<Self, AnyPlace> {
+        match value {
+            AnyPlace::Workspace(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -2744,10 +3069,14 @@ impl crate::read_fields::ReadFields for PlaceMode {
 /// A `placeMode` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`PlaceMode`]; an `@odata.type` this
-/// version does not know is read as [`AnyPlaceMode::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyPlaceMode::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "calendar")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyPlaceMode {
     /// A `microsoft.graph.placeMode` (the declared type).
     PlaceMode(PlaceMode),
@@ -2762,6 +3091,205 @@ pub enum AnyPlaceMode {
     /// A type derived from `placeMode` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(PlaceMode),
+}
+
+#[cfg(feature = "calendar")]
+#[allow(unreachable_patterns)]
+impl AnyPlaceMode {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.placeMode`: the variant's, or for
+    /// [`AnyPlaceMode::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::PlaceMode(_) => "microsoft.graph.placeMode",
+            Self::AssignedPlaceMode(_) => "microsoft.graph.assignedPlaceMode",
+            Self::DropInPlaceMode(_) => "microsoft.graph.dropInPlaceMode",
+            Self::ReservablePlaceMode(_) => "microsoft.graph.reservablePlaceMode",
+            Self::UnavailablePlaceMode(_) => "microsoft.graph.unavailablePlaceMode",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.placeMode", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The value as a [`PlaceMode`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_place_mode(&self) -> Option<&PlaceMode> {
+        match self {
+            Self::PlaceMode(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyPlaceMode::as_place_mode`], by value.
+    pub fn into_place_mode(self) -> Option<PlaceMode> {
+        match self {
+            Self::PlaceMode(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.assignedPlaceMode`.
+    pub fn as_assigned_place_mode(&self) -> Option<&crate::models::AssignedPlaceMode> {
+        match self {
+            Self::AssignedPlaceMode(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.assignedPlaceMode`, by value.
+    pub fn into_assigned_place_mode(self) -> Option<crate::models::AssignedPlaceMode> {
+        match self {
+            Self::AssignedPlaceMode(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.dropInPlaceMode`.
+    pub fn as_drop_in_place_mode(&self) -> Option<&crate::models::DropInPlaceMode> {
+        match self {
+            Self::DropInPlaceMode(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.dropInPlaceMode`, by value.
+    pub fn into_drop_in_place_mode(self) -> Option<crate::models::DropInPlaceMode> {
+        match self {
+            Self::DropInPlaceMode(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.reservablePlaceMode`.
+    pub fn as_reservable_place_mode(&self) -> Option<&crate::models::ReservablePlaceMode> {
+        match self {
+            Self::ReservablePlaceMode(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.reservablePlaceMode`, by value.
+    pub fn into_reservable_place_mode(self) -> Option<crate::models::ReservablePlaceMode> {
+        match self {
+            Self::ReservablePlaceMode(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.unavailablePlaceMode`.
+    pub fn as_unavailable_place_mode(&self) -> Option<&crate::models::UnavailablePlaceMode> {
+        match self {
+            Self::UnavailablePlaceMode(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.unavailablePlaceMode`, by value.
+    pub fn into_unavailable_place_mode(self) -> Option<crate::models::UnavailablePlaceMode> {
+        match self {
+            Self::UnavailablePlaceMode(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl From<PlaceMode> for AnyPlaceMode {
+    fn from(value: PlaceMode) -> Self {
+        Self::PlaceMode(value)
+    }
+}
+
+#[cfg(feature = "calendar")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyPlaceMode> for PlaceMode {
+    type Error = AnyPlaceMode;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyPlaceMode) -> Result<Self, AnyPlaceMode> {
+        match value {
+            AnyPlaceMode::PlaceMode(v) | AnyPlaceMode::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl From<crate::models::AssignedPlaceMode> for AnyPlaceMode {
+    fn from(value: crate::models::AssignedPlaceMode) -> Self {
+        Self::AssignedPlaceMode(value)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl TryFrom<AnyPlaceMode> for crate::models::AssignedPlaceMode {
+    type Error = AnyPlaceMode;
+
+    fn try_from(value: AnyPlaceMode) -> Result<Self, AnyPlaceMode> {
+        match value {
+            AnyPlaceMode::AssignedPlaceMode(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl From<crate::models::DropInPlaceMode> for AnyPlaceMode {
+    fn from(value: crate::models::DropInPlaceMode) -> Self {
+        Self::DropInPlaceMode(value)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl TryFrom<AnyPlaceMode> for crate::models::DropInPlaceMode {
+    type Error = AnyPlaceMode;
+
+    fn try_from(value: AnyPlaceMode) -> Result<Self, AnyPlaceMode> {
+        match value {
+            AnyPlaceMode::DropInPlaceMode(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl From<crate::models::ReservablePlaceMode> for AnyPlaceMode {
+    fn from(value: crate::models::ReservablePlaceMode) -> Self {
+        Self::ReservablePlaceMode(value)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl TryFrom<AnyPlaceMode> for crate::models::ReservablePlaceMode {
+    type Error = AnyPlaceMode;
+
+    fn try_from(value: AnyPlaceMode) -> Result<Self, AnyPlaceMode> {
+        match value {
+            AnyPlaceMode::ReservablePlaceMode(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl From<crate::models::UnavailablePlaceMode> for AnyPlaceMode {
+    fn from(value: crate::models::UnavailablePlaceMode) -> Self {
+        Self::UnavailablePlaceMode(value)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl TryFrom<AnyPlaceMode> for crate::models::UnavailablePlaceMode {
+    type Error = AnyPlaceMode;
+
+    fn try_from(value: AnyPlaceMode) -> Result<Self, AnyPlaceMode> {
+        match value {
+            AnyPlaceMode::UnavailablePlaceMode(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "calendar")]

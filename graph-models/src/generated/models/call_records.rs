@@ -339,10 +339,14 @@ crate::macros::select_fields! {
 /// A `participantBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ParticipantBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyParticipantBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyParticipantBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "communications")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyParticipantBase {
     /// A `microsoft.graph.callRecords.participantBase` (the declared type).
     CallRecordsParticipantBase(ParticipantBase),
@@ -353,6 +357,146 @@ pub enum AnyParticipantBase {
     /// A type derived from `participantBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ParticipantBase),
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl AnyParticipantBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.callRecords.participantBase`: the variant's, or for
+    /// [`AnyParticipantBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::CallRecordsParticipantBase(_) => "microsoft.graph.callRecords.participantBase",
+            Self::CallRecordsOrganizer(_) => "microsoft.graph.callRecords.organizer",
+            Self::CallRecordsParticipant(_) => "microsoft.graph.callRecords.participant",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.callRecords.participantBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::CallRecordsParticipantBase(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::CallRecordsOrganizer(value) => value.id.as_deref(),
+            Self::CallRecordsParticipant(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ParticipantBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_call_records_participant_base(&self) -> Option<&ParticipantBase> {
+        match self {
+            Self::CallRecordsParticipantBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyParticipantBase::as_call_records_participant_base`], by value.
+    pub fn into_call_records_participant_base(self) -> Option<ParticipantBase> {
+        match self {
+            Self::CallRecordsParticipantBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callRecords.organizer`.
+    pub fn as_call_records_organizer(&self) -> Option<&crate::models::call_records::Organizer> {
+        match self {
+            Self::CallRecordsOrganizer(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callRecords.organizer`, by value.
+    pub fn into_call_records_organizer(self) -> Option<crate::models::call_records::Organizer> {
+        match self {
+            Self::CallRecordsOrganizer(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callRecords.participant`.
+    pub fn as_call_records_participant(&self) -> Option<&crate::models::call_records::Participant> {
+        match self {
+            Self::CallRecordsParticipant(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callRecords.participant`, by value.
+    pub fn into_call_records_participant(self) -> Option<crate::models::call_records::Participant> {
+        match self {
+            Self::CallRecordsParticipant(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<ParticipantBase> for AnyParticipantBase {
+    fn from(value: ParticipantBase) -> Self {
+        Self::CallRecordsParticipantBase(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyParticipantBase> for ParticipantBase {
+    type Error = AnyParticipantBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyParticipantBase) -> Result<Self, AnyParticipantBase> {
+        match value {
+            AnyParticipantBase::CallRecordsParticipantBase(v) | AnyParticipantBase::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::call_records::Organizer> for AnyParticipantBase {
+    fn from(value: crate::models::call_records::Organizer) -> Self {
+        Self::CallRecordsOrganizer(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyParticipantBase> for crate::models::call_records::Organizer {
+    type Error = AnyParticipantBase;
+
+    fn try_from(value: AnyParticipantBase) -> Result<Self, AnyParticipantBase> {
+        match value {
+            AnyParticipantBase::CallRecordsOrganizer(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::call_records::Participant> for AnyParticipantBase {
+    fn from(value: crate::models::call_records::Participant) -> Self {
+        Self::CallRecordsParticipant(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyParticipantBase> for crate::models::call_records::Participant {
+    type Error = AnyParticipantBase;
+
+    fn try_from(value: AnyParticipantBase) -> Result<Self, AnyParticipantBase> {
+        match value {
+            AnyParticipantBase::CallRecordsParticipant(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1068,10 +1212,14 @@ impl crate::read_fields::ReadFields for Endpoint {
 /// A `endpoint` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Endpoint`]; an `@odata.type` this
-/// version does not know is read as [`AnyEndpoint::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyEndpoint::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "communications")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyEndpoint {
     /// A `microsoft.graph.callRecords.endpoint` (the declared type).
     CallRecordsEndpoint(Endpoint),
@@ -1082,6 +1230,145 @@ pub enum AnyEndpoint {
     /// A type derived from `endpoint` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Endpoint),
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl AnyEndpoint {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.callRecords.endpoint`: the variant's, or for
+    /// [`AnyEndpoint::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::CallRecordsEndpoint(_) => "microsoft.graph.callRecords.endpoint",
+            Self::CallRecordsParticipantEndpoint(_) => {
+                "microsoft.graph.callRecords.participantEndpoint"
+            }
+            Self::CallRecordsServiceEndpoint(_) => "microsoft.graph.callRecords.serviceEndpoint",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.callRecords.endpoint", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`Endpoint`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_call_records_endpoint(&self) -> Option<&Endpoint> {
+        match self {
+            Self::CallRecordsEndpoint(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyEndpoint::as_call_records_endpoint`], by value.
+    pub fn into_call_records_endpoint(self) -> Option<Endpoint> {
+        match self {
+            Self::CallRecordsEndpoint(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callRecords.participantEndpoint`.
+    pub fn as_call_records_participant_endpoint(
+        &self,
+    ) -> Option<&crate::models::call_records::ParticipantEndpoint> {
+        match self {
+            Self::CallRecordsParticipantEndpoint(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callRecords.participantEndpoint`, by value.
+    pub fn into_call_records_participant_endpoint(
+        self,
+    ) -> Option<crate::models::call_records::ParticipantEndpoint> {
+        match self {
+            Self::CallRecordsParticipantEndpoint(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callRecords.serviceEndpoint`.
+    pub fn as_call_records_service_endpoint(
+        &self,
+    ) -> Option<&crate::models::call_records::ServiceEndpoint> {
+        match self {
+            Self::CallRecordsServiceEndpoint(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callRecords.serviceEndpoint`, by value.
+    pub fn into_call_records_service_endpoint(
+        self,
+    ) -> Option<crate::models::call_records::ServiceEndpoint> {
+        match self {
+            Self::CallRecordsServiceEndpoint(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<Endpoint> for AnyEndpoint {
+    fn from(value: Endpoint) -> Self {
+        Self::CallRecordsEndpoint(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyEndpoint> for Endpoint {
+    type Error = AnyEndpoint;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyEndpoint) -> Result<Self, AnyEndpoint> {
+        match value {
+            AnyEndpoint::CallRecordsEndpoint(v) | AnyEndpoint::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::call_records::ParticipantEndpoint> for AnyEndpoint {
+    fn from(value: crate::models::call_records::ParticipantEndpoint) -> Self {
+        Self::CallRecordsParticipantEndpoint(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyEndpoint> for crate::models::call_records::ParticipantEndpoint {
+    type Error = AnyEndpoint;
+
+    fn try_from(value: AnyEndpoint) -> Result<Self, AnyEndpoint> {
+        match value {
+            AnyEndpoint::CallRecordsParticipantEndpoint(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::call_records::ServiceEndpoint> for AnyEndpoint {
+    fn from(value: crate::models::call_records::ServiceEndpoint) -> Self {
+        Self::CallRecordsServiceEndpoint(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyEndpoint> for crate::models::call_records::ServiceEndpoint {
+    type Error = AnyEndpoint;
+
+    fn try_from(value: AnyEndpoint) -> Result<Self, AnyEndpoint> {
+        match value {
+            AnyEndpoint::CallRecordsServiceEndpoint(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2138,10 +2425,14 @@ impl crate::read_fields::ReadFields for UserAgent {
 /// A `userAgent` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`UserAgent`]; an `@odata.type` this
-/// version does not know is read as [`AnyUserAgent::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyUserAgent::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "communications")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyUserAgent {
     /// A `microsoft.graph.callRecords.userAgent` (the declared type).
     CallRecordsUserAgent(UserAgent),
@@ -2152,6 +2443,143 @@ pub enum AnyUserAgent {
     /// A type derived from `userAgent` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(UserAgent),
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl AnyUserAgent {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.callRecords.userAgent`: the variant's, or for
+    /// [`AnyUserAgent::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::CallRecordsUserAgent(_) => "microsoft.graph.callRecords.userAgent",
+            Self::CallRecordsClientUserAgent(_) => "microsoft.graph.callRecords.clientUserAgent",
+            Self::CallRecordsServiceUserAgent(_) => "microsoft.graph.callRecords.serviceUserAgent",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.callRecords.userAgent", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`UserAgent`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_call_records_user_agent(&self) -> Option<&UserAgent> {
+        match self {
+            Self::CallRecordsUserAgent(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyUserAgent::as_call_records_user_agent`], by value.
+    pub fn into_call_records_user_agent(self) -> Option<UserAgent> {
+        match self {
+            Self::CallRecordsUserAgent(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callRecords.clientUserAgent`.
+    pub fn as_call_records_client_user_agent(
+        &self,
+    ) -> Option<&crate::models::call_records::ClientUserAgent> {
+        match self {
+            Self::CallRecordsClientUserAgent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callRecords.clientUserAgent`, by value.
+    pub fn into_call_records_client_user_agent(
+        self,
+    ) -> Option<crate::models::call_records::ClientUserAgent> {
+        match self {
+            Self::CallRecordsClientUserAgent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callRecords.serviceUserAgent`.
+    pub fn as_call_records_service_user_agent(
+        &self,
+    ) -> Option<&crate::models::call_records::ServiceUserAgent> {
+        match self {
+            Self::CallRecordsServiceUserAgent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callRecords.serviceUserAgent`, by value.
+    pub fn into_call_records_service_user_agent(
+        self,
+    ) -> Option<crate::models::call_records::ServiceUserAgent> {
+        match self {
+            Self::CallRecordsServiceUserAgent(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<UserAgent> for AnyUserAgent {
+    fn from(value: UserAgent) -> Self {
+        Self::CallRecordsUserAgent(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyUserAgent> for UserAgent {
+    type Error = AnyUserAgent;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyUserAgent) -> Result<Self, AnyUserAgent> {
+        match value {
+            AnyUserAgent::CallRecordsUserAgent(v) | AnyUserAgent::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::call_records::ClientUserAgent> for AnyUserAgent {
+    fn from(value: crate::models::call_records::ClientUserAgent) -> Self {
+        Self::CallRecordsClientUserAgent(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyUserAgent> for crate::models::call_records::ClientUserAgent {
+    type Error = AnyUserAgent;
+
+    fn try_from(value: AnyUserAgent) -> Result<Self, AnyUserAgent> {
+        match value {
+            AnyUserAgent::CallRecordsClientUserAgent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::call_records::ServiceUserAgent> for AnyUserAgent {
+    fn from(value: crate::models::call_records::ServiceUserAgent) -> Self {
+        Self::CallRecordsServiceUserAgent(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyUserAgent> for crate::models::call_records::ServiceUserAgent {
+    type Error = AnyUserAgent;
+
+    fn try_from(value: AnyUserAgent) -> Result<Self, AnyUserAgent> {
+        match value {
+            AnyUserAgent::CallRecordsServiceUserAgent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "communications")]

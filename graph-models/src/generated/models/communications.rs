@@ -1146,10 +1146,14 @@ crate::macros::select_fields! {
 /// A `commsOperation` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`CommsOperation`]; an `@odata.type` this
-/// version does not know is read as [`AnyCommsOperation::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyCommsOperation::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "communications")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyCommsOperation {
     /// A `microsoft.graph.commsOperation` (the declared type).
     CommsOperation(CommsOperation),
@@ -1180,6 +1184,546 @@ pub enum AnyCommsOperation {
     /// A type derived from `commsOperation` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(CommsOperation),
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl AnyCommsOperation {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.commsOperation`: the variant's, or for
+    /// [`AnyCommsOperation::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::CommsOperation(_) => "microsoft.graph.commsOperation",
+            Self::AddLargeGalleryViewOperation(_) => "microsoft.graph.addLargeGalleryViewOperation",
+            Self::CancelMediaProcessingOperation(_) => {
+                "microsoft.graph.cancelMediaProcessingOperation"
+            }
+            Self::InviteParticipantsOperation(_) => "microsoft.graph.inviteParticipantsOperation",
+            Self::MuteParticipantOperation(_) => "microsoft.graph.muteParticipantOperation",
+            Self::PlayPromptOperation(_) => "microsoft.graph.playPromptOperation",
+            Self::RecordOperation(_) => "microsoft.graph.recordOperation",
+            Self::SendDtmfTonesOperation(_) => "microsoft.graph.sendDtmfTonesOperation",
+            Self::StartHoldMusicOperation(_) => "microsoft.graph.startHoldMusicOperation",
+            Self::StopHoldMusicOperation(_) => "microsoft.graph.stopHoldMusicOperation",
+            Self::SubscribeToToneOperation(_) => "microsoft.graph.subscribeToToneOperation",
+            Self::UnmuteParticipantOperation(_) => "microsoft.graph.unmuteParticipantOperation",
+            Self::UpdateRecordingStatusOperation(_) => {
+                "microsoft.graph.updateRecordingStatusOperation"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.commsOperation", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::CommsOperation(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::AddLargeGalleryViewOperation(value) => value.id.as_deref(),
+            Self::CancelMediaProcessingOperation(value) => value.id.as_deref(),
+            Self::InviteParticipantsOperation(value) => value.id.as_deref(),
+            Self::MuteParticipantOperation(value) => value.id.as_deref(),
+            Self::PlayPromptOperation(value) => value.id.as_deref(),
+            Self::RecordOperation(value) => value.id.as_deref(),
+            Self::SendDtmfTonesOperation(value) => value.id.as_deref(),
+            Self::StartHoldMusicOperation(value) => value.id.as_deref(),
+            Self::StopHoldMusicOperation(value) => value.id.as_deref(),
+            Self::SubscribeToToneOperation(value) => value.id.as_deref(),
+            Self::UnmuteParticipantOperation(value) => value.id.as_deref(),
+            Self::UpdateRecordingStatusOperation(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`CommsOperation`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_comms_operation(&self) -> Option<&CommsOperation> {
+        match self {
+            Self::CommsOperation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyCommsOperation::as_comms_operation`], by value.
+    pub fn into_comms_operation(self) -> Option<CommsOperation> {
+        match self {
+            Self::CommsOperation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.addLargeGalleryViewOperation`.
+    pub fn as_add_large_gallery_view_operation(
+        &self,
+    ) -> Option<&crate::models::AddLargeGalleryViewOperation> {
+        match self {
+            Self::AddLargeGalleryViewOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.addLargeGalleryViewOperation`, by value.
+    pub fn into_add_large_gallery_view_operation(
+        self,
+    ) -> Option<crate::models::AddLargeGalleryViewOperation> {
+        match self {
+            Self::AddLargeGalleryViewOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.cancelMediaProcessingOperation`.
+    pub fn as_cancel_media_processing_operation(
+        &self,
+    ) -> Option<&crate::models::CancelMediaProcessingOperation> {
+        match self {
+            Self::CancelMediaProcessingOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.cancelMediaProcessingOperation`, by value.
+    pub fn into_cancel_media_processing_operation(
+        self,
+    ) -> Option<crate::models::CancelMediaProcessingOperation> {
+        match self {
+            Self::CancelMediaProcessingOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.inviteParticipantsOperation`.
+    pub fn as_invite_participants_operation(
+        &self,
+    ) -> Option<&crate::models::InviteParticipantsOperation> {
+        match self {
+            Self::InviteParticipantsOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.inviteParticipantsOperation`, by value.
+    pub fn into_invite_participants_operation(
+        self,
+    ) -> Option<crate::models::InviteParticipantsOperation> {
+        match self {
+            Self::InviteParticipantsOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.muteParticipantOperation`.
+    pub fn as_mute_participant_operation(
+        &self,
+    ) -> Option<&crate::models::MuteParticipantOperation> {
+        match self {
+            Self::MuteParticipantOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.muteParticipantOperation`, by value.
+    pub fn into_mute_participant_operation(
+        self,
+    ) -> Option<crate::models::MuteParticipantOperation> {
+        match self {
+            Self::MuteParticipantOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.playPromptOperation`.
+    pub fn as_play_prompt_operation(&self) -> Option<&crate::models::PlayPromptOperation> {
+        match self {
+            Self::PlayPromptOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.playPromptOperation`, by value.
+    pub fn into_play_prompt_operation(self) -> Option<crate::models::PlayPromptOperation> {
+        match self {
+            Self::PlayPromptOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.recordOperation`.
+    pub fn as_record_operation(&self) -> Option<&crate::models::RecordOperation> {
+        match self {
+            Self::RecordOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.recordOperation`, by value.
+    pub fn into_record_operation(self) -> Option<crate::models::RecordOperation> {
+        match self {
+            Self::RecordOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sendDtmfTonesOperation`.
+    pub fn as_send_dtmf_tones_operation(&self) -> Option<&crate::models::SendDtmfTonesOperation> {
+        match self {
+            Self::SendDtmfTonesOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sendDtmfTonesOperation`, by value.
+    pub fn into_send_dtmf_tones_operation(self) -> Option<crate::models::SendDtmfTonesOperation> {
+        match self {
+            Self::SendDtmfTonesOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.startHoldMusicOperation`.
+    pub fn as_start_hold_music_operation(&self) -> Option<&crate::models::StartHoldMusicOperation> {
+        match self {
+            Self::StartHoldMusicOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.startHoldMusicOperation`, by value.
+    pub fn into_start_hold_music_operation(self) -> Option<crate::models::StartHoldMusicOperation> {
+        match self {
+            Self::StartHoldMusicOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.stopHoldMusicOperation`.
+    pub fn as_stop_hold_music_operation(&self) -> Option<&crate::models::StopHoldMusicOperation> {
+        match self {
+            Self::StopHoldMusicOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.stopHoldMusicOperation`, by value.
+    pub fn into_stop_hold_music_operation(self) -> Option<crate::models::StopHoldMusicOperation> {
+        match self {
+            Self::StopHoldMusicOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.subscribeToToneOperation`.
+    pub fn as_subscribe_to_tone_operation(
+        &self,
+    ) -> Option<&crate::models::SubscribeToToneOperation> {
+        match self {
+            Self::SubscribeToToneOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.subscribeToToneOperation`, by value.
+    pub fn into_subscribe_to_tone_operation(
+        self,
+    ) -> Option<crate::models::SubscribeToToneOperation> {
+        match self {
+            Self::SubscribeToToneOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.unmuteParticipantOperation`.
+    pub fn as_unmute_participant_operation(
+        &self,
+    ) -> Option<&crate::models::UnmuteParticipantOperation> {
+        match self {
+            Self::UnmuteParticipantOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.unmuteParticipantOperation`, by value.
+    pub fn into_unmute_participant_operation(
+        self,
+    ) -> Option<crate::models::UnmuteParticipantOperation> {
+        match self {
+            Self::UnmuteParticipantOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.updateRecordingStatusOperation`.
+    pub fn as_update_recording_status_operation(
+        &self,
+    ) -> Option<&crate::models::UpdateRecordingStatusOperation> {
+        match self {
+            Self::UpdateRecordingStatusOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.updateRecordingStatusOperation`, by value.
+    pub fn into_update_recording_status_operation(
+        self,
+    ) -> Option<crate::models::UpdateRecordingStatusOperation> {
+        match self {
+            Self::UpdateRecordingStatusOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<CommsOperation> for AnyCommsOperation {
+    fn from(value: CommsOperation) -> Self {
+        Self::CommsOperation(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyCommsOperation> for CommsOperation {
+    type Error = AnyCommsOperation;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyCommsOperation) -> Result<Self, AnyCommsOperation> {
+        match value {
+            AnyCommsOperation::CommsOperation(v) | AnyCommsOperation::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::AddLargeGalleryViewOperation> for AnyCommsOperation {
+    fn from(value: crate::models::AddLargeGalleryViewOperation) -> Self {
+        Self::AddLargeGalleryViewOperation(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyCommsOperation> for crate::models::AddLargeGalleryViewOperation {
+    type Error = AnyCommsOperation;
+
+    fn try_from(value: AnyCommsOperation) -> Result<Self, AnyCommsOperation> {
+        match value {
+            AnyCommsOperation::AddLargeGalleryViewOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::CancelMediaProcessingOperation> for AnyCommsOperation {
+    fn from(value: crate::models::CancelMediaProcessingOperation) -> Self {
+        Self::CancelMediaProcessingOperation(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyCommsOperation> for crate::models::CancelMediaProcessingOperation {
+    type Error = AnyCommsOperation;
+
+    fn try_from(value: AnyCommsOperation) -> Result<Self, AnyCommsOperation> {
+        match value {
+            AnyCommsOperation::CancelMediaProcessingOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::InviteParticipantsOperation> for AnyCommsOperation {
+    fn from(value: crate::models::InviteParticipantsOperation) -> Self {
+        Self::InviteParticipantsOperation(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyCommsOperation> for crate::models::InviteParticipantsOperation {
+    type Error = AnyCommsOperation;
+
+    fn try_from(value: AnyCommsOperation) -> Result<Self, AnyCommsOperation> {
+        match value {
+            AnyCommsOperation::InviteParticipantsOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::MuteParticipantOperation> for AnyCommsOperation {
+    fn from(value: crate::models::MuteParticipantOperation) -> Self {
+        Self::MuteParticipantOperation(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyCommsOperation> for crate::models::MuteParticipantOperation {
+    type Error = AnyCommsOperation;
+
+    fn try_from(value: AnyCommsOperation) -> Result<Self, AnyCommsOperation> {
+        match value {
+            AnyCommsOperation::MuteParticipantOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::PlayPromptOperation> for AnyCommsOperation {
+    fn from(value: crate::models::PlayPromptOperation) -> Self {
+        Self::PlayPromptOperation(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyCommsOperation> for crate::models::PlayPromptOperation {
+    type Error = AnyCommsOperation;
+
+    fn try_from(value: AnyCommsOperation) -> Result<Self, AnyCommsOperation> {
+        match value {
+            AnyCommsOperation::PlayPromptOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::RecordOperation> for AnyCommsOperation {
+    fn from(value: crate::models::RecordOperation) -> Self {
+        Self::RecordOperation(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyCommsOperation> for crate::models::RecordOperation {
+    type Error = AnyCommsOperation;
+
+    fn try_from(value: AnyCommsOperation) -> Result<Self, AnyCommsOperation> {
+        match value {
+            AnyCommsOperation::RecordOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::SendDtmfTonesOperation> for AnyCommsOperation {
+    fn from(value: crate::models::SendDtmfTonesOperation) -> Self {
+        Self::SendDtmfTonesOperation(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyCommsOperation> for crate::models::SendDtmfTonesOperation {
+    type Error = AnyCommsOperation;
+
+    fn try_from(value: AnyCommsOperation) -> Result<Self, AnyCommsOperation> {
+        match value {
+            AnyCommsOperation::SendDtmfTonesOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::StartHoldMusicOperation> for AnyCommsOperation {
+    fn from(value: crate::models::StartHoldMusicOperation) -> Self {
+        Self::StartHoldMusicOperation(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyCommsOperation> for crate::models::StartHoldMusicOperation {
+    type Error = AnyCommsOperation;
+
+    fn try_from(value: AnyCommsOperation) -> Result<Self, AnyCommsOperation> {
+        match value {
+            AnyCommsOperation::StartHoldMusicOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::StopHoldMusicOperation> for AnyCommsOperation {
+    fn from(value: crate::models::StopHoldMusicOperation) -> Self {
+        Self::StopHoldMusicOperation(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyCommsOperation> for crate::models::StopHoldMusicOperation {
+    type Error = AnyCommsOperation;
+
+    fn try_from(value: AnyCommsOperation) -> Result<Self, AnyCommsOperation> {
+        match value {
+            AnyCommsOperation::StopHoldMusicOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::SubscribeToToneOperation> for AnyCommsOperation {
+    fn from(value: crate::models::SubscribeToToneOperation) -> Self {
+        Self::SubscribeToToneOperation(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyCommsOperation> for crate::models::SubscribeToToneOperation {
+    type Error = AnyCommsOperation;
+
+    fn try_from(value: AnyCommsOperation) -> Result<Self, AnyCommsOperation> {
+        match value {
+            AnyCommsOperation::SubscribeToToneOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::UnmuteParticipantOperation> for AnyCommsOperation {
+    fn from(value: crate::models::UnmuteParticipantOperation) -> Self {
+        Self::UnmuteParticipantOperation(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyCommsOperation> for crate::models::UnmuteParticipantOperation {
+    type Error = AnyCommsOperation;
+
+    fn try_from(value: AnyCommsOperation) -> Result<Self, AnyCommsOperation> {
+        match value {
+            AnyCommsOperation::UnmuteParticipantOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::UpdateRecordingStatusOperation> for AnyCommsOperation {
+    fn from(value: crate::models::UpdateRecordingStatusOperation) -> Self {
+        Self::UpdateRecordingStatusOperation(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyCommsOperation> for crate::models::UpdateRecordingStatusOperation {
+    type Error = AnyCommsOperation;
+
+    fn try_from(value: AnyCommsOperation) -> Result<Self, AnyCommsOperation> {
+        match value {
+            AnyCommsOperation::UpdateRecordingStatusOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -3101,10 +3645,14 @@ impl crate::read_fields::ReadFields for CallOptions {
 /// A `callOptions` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`CallOptions`]; an `@odata.type` this
-/// version does not know is read as [`AnyCallOptions::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyCallOptions::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "communications")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyCallOptions {
     /// A `microsoft.graph.callOptions` (the declared type).
     CallOptions(CallOptions),
@@ -3115,6 +3663,133 @@ pub enum AnyCallOptions {
     /// A type derived from `callOptions` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(CallOptions),
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl AnyCallOptions {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.callOptions`: the variant's, or for
+    /// [`AnyCallOptions::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::CallOptions(_) => "microsoft.graph.callOptions",
+            Self::IncomingCallOptions(_) => "microsoft.graph.incomingCallOptions",
+            Self::OutgoingCallOptions(_) => "microsoft.graph.outgoingCallOptions",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.callOptions", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The value as a [`CallOptions`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_call_options(&self) -> Option<&CallOptions> {
+        match self {
+            Self::CallOptions(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyCallOptions::as_call_options`], by value.
+    pub fn into_call_options(self) -> Option<CallOptions> {
+        match self {
+            Self::CallOptions(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.incomingCallOptions`.
+    pub fn as_incoming_call_options(&self) -> Option<&crate::models::IncomingCallOptions> {
+        match self {
+            Self::IncomingCallOptions(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.incomingCallOptions`, by value.
+    pub fn into_incoming_call_options(self) -> Option<crate::models::IncomingCallOptions> {
+        match self {
+            Self::IncomingCallOptions(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.outgoingCallOptions`.
+    pub fn as_outgoing_call_options(&self) -> Option<&crate::models::OutgoingCallOptions> {
+        match self {
+            Self::OutgoingCallOptions(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.outgoingCallOptions`, by value.
+    pub fn into_outgoing_call_options(self) -> Option<crate::models::OutgoingCallOptions> {
+        match self {
+            Self::OutgoingCallOptions(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<CallOptions> for AnyCallOptions {
+    fn from(value: CallOptions) -> Self {
+        Self::CallOptions(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyCallOptions> for CallOptions {
+    type Error = AnyCallOptions;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyCallOptions) -> Result<Self, AnyCallOptions> {
+        match value {
+            AnyCallOptions::CallOptions(v) | AnyCallOptions::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::IncomingCallOptions> for AnyCallOptions {
+    fn from(value: crate::models::IncomingCallOptions) -> Self {
+        Self::IncomingCallOptions(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyCallOptions> for crate::models::IncomingCallOptions {
+    type Error = AnyCallOptions;
+
+    fn try_from(value: AnyCallOptions) -> Result<Self, AnyCallOptions> {
+        match value {
+            AnyCallOptions::IncomingCallOptions(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::OutgoingCallOptions> for AnyCallOptions {
+    fn from(value: crate::models::OutgoingCallOptions) -> Self {
+        Self::OutgoingCallOptions(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyCallOptions> for crate::models::OutgoingCallOptions {
+    type Error = AnyCallOptions;
+
+    fn try_from(value: AnyCallOptions) -> Result<Self, AnyCallOptions> {
+        match value {
+            AnyCallOptions::OutgoingCallOptions(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -3833,10 +4508,14 @@ impl crate::read_fields::ReadFields for MediaConfig {
 /// A `mediaConfig` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`MediaConfig`]; an `@odata.type` this
-/// version does not know is read as [`AnyMediaConfig::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyMediaConfig::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "communications")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyMediaConfig {
     /// A `microsoft.graph.mediaConfig` (the declared type).
     MediaConfig(MediaConfig),
@@ -3847,6 +4526,137 @@ pub enum AnyMediaConfig {
     /// A type derived from `mediaConfig` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(MediaConfig),
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl AnyMediaConfig {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.mediaConfig`: the variant's, or for
+    /// [`AnyMediaConfig::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::MediaConfig(_) => "microsoft.graph.mediaConfig",
+            Self::AppHostedMediaConfig(_) => "microsoft.graph.appHostedMediaConfig",
+            Self::ServiceHostedMediaConfig(_) => "microsoft.graph.serviceHostedMediaConfig",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.mediaConfig", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The value as a [`MediaConfig`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_media_config(&self) -> Option<&MediaConfig> {
+        match self {
+            Self::MediaConfig(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyMediaConfig::as_media_config`], by value.
+    pub fn into_media_config(self) -> Option<MediaConfig> {
+        match self {
+            Self::MediaConfig(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.appHostedMediaConfig`.
+    pub fn as_app_hosted_media_config(&self) -> Option<&crate::models::AppHostedMediaConfig> {
+        match self {
+            Self::AppHostedMediaConfig(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.appHostedMediaConfig`, by value.
+    pub fn into_app_hosted_media_config(self) -> Option<crate::models::AppHostedMediaConfig> {
+        match self {
+            Self::AppHostedMediaConfig(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.serviceHostedMediaConfig`.
+    pub fn as_service_hosted_media_config(
+        &self,
+    ) -> Option<&crate::models::ServiceHostedMediaConfig> {
+        match self {
+            Self::ServiceHostedMediaConfig(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.serviceHostedMediaConfig`, by value.
+    pub fn into_service_hosted_media_config(
+        self,
+    ) -> Option<crate::models::ServiceHostedMediaConfig> {
+        match self {
+            Self::ServiceHostedMediaConfig(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<MediaConfig> for AnyMediaConfig {
+    fn from(value: MediaConfig) -> Self {
+        Self::MediaConfig(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyMediaConfig> for MediaConfig {
+    type Error = AnyMediaConfig;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyMediaConfig) -> Result<Self, AnyMediaConfig> {
+        match value {
+            AnyMediaConfig::MediaConfig(v) | AnyMediaConfig::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::AppHostedMediaConfig> for AnyMediaConfig {
+    fn from(value: crate::models::AppHostedMediaConfig) -> Self {
+        Self::AppHostedMediaConfig(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyMediaConfig> for crate::models::AppHostedMediaConfig {
+    type Error = AnyMediaConfig;
+
+    fn try_from(value: AnyMediaConfig) -> Result<Self, AnyMediaConfig> {
+        match value {
+            AnyMediaConfig::AppHostedMediaConfig(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::ServiceHostedMediaConfig> for AnyMediaConfig {
+    fn from(value: crate::models::ServiceHostedMediaConfig) -> Self {
+        Self::ServiceHostedMediaConfig(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyMediaConfig> for crate::models::ServiceHostedMediaConfig {
+    type Error = AnyMediaConfig;
+
+    fn try_from(value: AnyMediaConfig) -> Result<Self, AnyMediaConfig> {
+        match value {
+            AnyMediaConfig::ServiceHostedMediaConfig(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -4100,10 +4910,14 @@ impl crate::read_fields::ReadFields for MeetingInfo {
 /// A `meetingInfo` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`MeetingInfo`]; an `@odata.type` this
-/// version does not know is read as [`AnyMeetingInfo::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyMeetingInfo::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "communications")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyMeetingInfo {
     /// A `microsoft.graph.meetingInfo` (the declared type).
     MeetingInfo(MeetingInfo),
@@ -4116,6 +4930,173 @@ pub enum AnyMeetingInfo {
     /// A type derived from `meetingInfo` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(MeetingInfo),
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl AnyMeetingInfo {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.meetingInfo`: the variant's, or for
+    /// [`AnyMeetingInfo::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::MeetingInfo(_) => "microsoft.graph.meetingInfo",
+            Self::JoinMeetingIdMeetingInfo(_) => "microsoft.graph.joinMeetingIdMeetingInfo",
+            Self::OrganizerMeetingInfo(_) => "microsoft.graph.organizerMeetingInfo",
+            Self::TokenMeetingInfo(_) => "microsoft.graph.tokenMeetingInfo",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.meetingInfo", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The value as a [`MeetingInfo`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_meeting_info(&self) -> Option<&MeetingInfo> {
+        match self {
+            Self::MeetingInfo(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyMeetingInfo::as_meeting_info`], by value.
+    pub fn into_meeting_info(self) -> Option<MeetingInfo> {
+        match self {
+            Self::MeetingInfo(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.joinMeetingIdMeetingInfo`.
+    pub fn as_join_meeting_id_meeting_info(
+        &self,
+    ) -> Option<&crate::models::JoinMeetingIdMeetingInfo> {
+        match self {
+            Self::JoinMeetingIdMeetingInfo(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.joinMeetingIdMeetingInfo`, by value.
+    pub fn into_join_meeting_id_meeting_info(
+        self,
+    ) -> Option<crate::models::JoinMeetingIdMeetingInfo> {
+        match self {
+            Self::JoinMeetingIdMeetingInfo(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.organizerMeetingInfo`.
+    pub fn as_organizer_meeting_info(&self) -> Option<&crate::models::OrganizerMeetingInfo> {
+        match self {
+            Self::OrganizerMeetingInfo(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.organizerMeetingInfo`, by value.
+    pub fn into_organizer_meeting_info(self) -> Option<crate::models::OrganizerMeetingInfo> {
+        match self {
+            Self::OrganizerMeetingInfo(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tokenMeetingInfo`.
+    pub fn as_token_meeting_info(&self) -> Option<&crate::models::TokenMeetingInfo> {
+        match self {
+            Self::TokenMeetingInfo(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tokenMeetingInfo`, by value.
+    pub fn into_token_meeting_info(self) -> Option<crate::models::TokenMeetingInfo> {
+        match self {
+            Self::TokenMeetingInfo(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<MeetingInfo> for AnyMeetingInfo {
+    fn from(value: MeetingInfo) -> Self {
+        Self::MeetingInfo(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyMeetingInfo> for MeetingInfo {
+    type Error = AnyMeetingInfo;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyMeetingInfo) -> Result<Self, AnyMeetingInfo> {
+        match value {
+            AnyMeetingInfo::MeetingInfo(v) | AnyMeetingInfo::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::JoinMeetingIdMeetingInfo> for AnyMeetingInfo {
+    fn from(value: crate::models::JoinMeetingIdMeetingInfo) -> Self {
+        Self::JoinMeetingIdMeetingInfo(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyMeetingInfo> for crate::models::JoinMeetingIdMeetingInfo {
+    type Error = AnyMeetingInfo;
+
+    fn try_from(value: AnyMeetingInfo) -> Result<Self, AnyMeetingInfo> {
+        match value {
+            AnyMeetingInfo::JoinMeetingIdMeetingInfo(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::OrganizerMeetingInfo> for AnyMeetingInfo {
+    fn from(value: crate::models::OrganizerMeetingInfo) -> Self {
+        Self::OrganizerMeetingInfo(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyMeetingInfo> for crate::models::OrganizerMeetingInfo {
+    type Error = AnyMeetingInfo;
+
+    fn try_from(value: AnyMeetingInfo) -> Result<Self, AnyMeetingInfo> {
+        match value {
+            AnyMeetingInfo::OrganizerMeetingInfo(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::TokenMeetingInfo> for AnyMeetingInfo {
+    fn from(value: crate::models::TokenMeetingInfo) -> Self {
+        Self::TokenMeetingInfo(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyMeetingInfo> for crate::models::TokenMeetingInfo {
+    type Error = AnyMeetingInfo;
+
+    fn try_from(value: AnyMeetingInfo) -> Result<Self, AnyMeetingInfo> {
+        match value {
+            AnyMeetingInfo::TokenMeetingInfo(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -4218,10 +5199,14 @@ impl crate::read_fields::ReadFields for MeetingParticipantInfo {
 /// A `meetingParticipantInfo` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`MeetingParticipantInfo`]; an `@odata.type` this
-/// version does not know is read as [`AnyMeetingParticipantInfo::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyMeetingParticipantInfo::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "communications")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyMeetingParticipantInfo {
     /// A `microsoft.graph.meetingParticipantInfo` (the declared type).
     MeetingParticipantInfo(MeetingParticipantInfo),
@@ -4230,6 +5215,104 @@ pub enum AnyMeetingParticipantInfo {
     /// A type derived from `meetingParticipantInfo` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(MeetingParticipantInfo),
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl AnyMeetingParticipantInfo {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.meetingParticipantInfo`: the variant's, or for
+    /// [`AnyMeetingParticipantInfo::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::MeetingParticipantInfo(_) => "microsoft.graph.meetingParticipantInfo",
+            Self::VirtualEventPresenterInfo(_) => "microsoft.graph.virtualEventPresenterInfo",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.meetingParticipantInfo", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`MeetingParticipantInfo`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_meeting_participant_info(&self) -> Option<&MeetingParticipantInfo> {
+        match self {
+            Self::MeetingParticipantInfo(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyMeetingParticipantInfo::as_meeting_participant_info`], by value.
+    pub fn into_meeting_participant_info(self) -> Option<MeetingParticipantInfo> {
+        match self {
+            Self::MeetingParticipantInfo(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.virtualEventPresenterInfo`.
+    pub fn as_virtual_event_presenter_info(
+        &self,
+    ) -> Option<&crate::models::VirtualEventPresenterInfo> {
+        match self {
+            Self::VirtualEventPresenterInfo(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.virtualEventPresenterInfo`, by value.
+    pub fn into_virtual_event_presenter_info(
+        self,
+    ) -> Option<crate::models::VirtualEventPresenterInfo> {
+        match self {
+            Self::VirtualEventPresenterInfo(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<MeetingParticipantInfo> for AnyMeetingParticipantInfo {
+    fn from(value: MeetingParticipantInfo) -> Self {
+        Self::MeetingParticipantInfo(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyMeetingParticipantInfo> for MeetingParticipantInfo {
+    type Error = AnyMeetingParticipantInfo;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyMeetingParticipantInfo) -> Result<Self, AnyMeetingParticipantInfo> {
+        match value {
+            AnyMeetingParticipantInfo::MeetingParticipantInfo(v)
+            | AnyMeetingParticipantInfo::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::VirtualEventPresenterInfo> for AnyMeetingParticipantInfo {
+    fn from(value: crate::models::VirtualEventPresenterInfo) -> Self {
+        Self::VirtualEventPresenterInfo(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyMeetingParticipantInfo> for crate::models::VirtualEventPresenterInfo {
+    type Error = AnyMeetingParticipantInfo;
+
+    fn try_from(value: AnyMeetingParticipantInfo) -> Result<Self, AnyMeetingParticipantInfo> {
+        match value {
+            AnyMeetingParticipantInfo::VirtualEventPresenterInfo(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -4767,10 +5850,14 @@ impl crate::read_fields::ReadFields for Prompt {
 /// A `prompt` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Prompt`]; an `@odata.type` this
-/// version does not know is read as [`AnyPrompt::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyPrompt::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "communications")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyPrompt {
     /// A `microsoft.graph.prompt` (the declared type).
     Prompt(Prompt),
@@ -4779,6 +5866,97 @@ pub enum AnyPrompt {
     /// A type derived from `prompt` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Prompt),
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl AnyPrompt {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.prompt`: the variant's, or for
+    /// [`AnyPrompt::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::Prompt(_) => "microsoft.graph.prompt",
+            Self::MediaPrompt(_) => "microsoft.graph.mediaPrompt",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.prompt", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The value as a [`Prompt`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_prompt(&self) -> Option<&Prompt> {
+        match self {
+            Self::Prompt(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyPrompt::as_prompt`], by value.
+    pub fn into_prompt(self) -> Option<Prompt> {
+        match self {
+            Self::Prompt(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.mediaPrompt`.
+    pub fn as_media_prompt(&self) -> Option<&crate::models::MediaPrompt> {
+        match self {
+            Self::MediaPrompt(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.mediaPrompt`, by value.
+    pub fn into_media_prompt(self) -> Option<crate::models::MediaPrompt> {
+        match self {
+            Self::MediaPrompt(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<Prompt> for AnyPrompt {
+    fn from(value: Prompt) -> Self {
+        Self::Prompt(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyPrompt> for Prompt {
+    type Error = AnyPrompt;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyPrompt) -> Result<Self, AnyPrompt> {
+        match value {
+            AnyPrompt::Prompt(v) | AnyPrompt::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::MediaPrompt> for AnyPrompt {
+    fn from(value: crate::models::MediaPrompt) -> Self {
+        Self::MediaPrompt(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyPrompt> for crate::models::MediaPrompt {
+    type Error = AnyPrompt;
+
+    fn try_from(value: AnyPrompt) -> Result<Self, AnyPrompt> {
+        match value {
+            AnyPrompt::MediaPrompt(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -5371,10 +6549,14 @@ impl crate::read_fields::ReadFields for TeleconferenceDeviceMediaQuality {
 /// A `teleconferenceDeviceMediaQuality` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`TeleconferenceDeviceMediaQuality`]; an `@odata.type` this
-/// version does not know is read as [`AnyTeleconferenceDeviceMediaQuality::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyTeleconferenceDeviceMediaQuality::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "communications")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyTeleconferenceDeviceMediaQuality {
     /// A `microsoft.graph.teleconferenceDeviceMediaQuality` (the declared type).
     TeleconferenceDeviceMediaQuality(TeleconferenceDeviceMediaQuality),
@@ -5389,6 +6571,214 @@ pub enum AnyTeleconferenceDeviceMediaQuality {
     /// A type derived from `teleconferenceDeviceMediaQuality` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(TeleconferenceDeviceMediaQuality),
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl AnyTeleconferenceDeviceMediaQuality {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.teleconferenceDeviceMediaQuality`: the variant's, or for
+    /// [`AnyTeleconferenceDeviceMediaQuality::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::TeleconferenceDeviceMediaQuality(_) => {
+                "microsoft.graph.teleconferenceDeviceMediaQuality"
+            }
+            Self::TeleconferenceDeviceAudioQuality(_) => {
+                "microsoft.graph.teleconferenceDeviceAudioQuality"
+            }
+            Self::TeleconferenceDeviceVideoQuality(_) => {
+                "microsoft.graph.teleconferenceDeviceVideoQuality"
+            }
+            Self::TeleconferenceDeviceScreenSharingQuality(_) => {
+                "microsoft.graph.teleconferenceDeviceScreenSharingQuality"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.teleconferenceDeviceMediaQuality", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`TeleconferenceDeviceMediaQuality`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_teleconference_device_media_quality(
+        &self,
+    ) -> Option<&TeleconferenceDeviceMediaQuality> {
+        match self {
+            Self::TeleconferenceDeviceMediaQuality(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyTeleconferenceDeviceMediaQuality::as_teleconference_device_media_quality`], by value.
+    pub fn into_teleconference_device_media_quality(
+        self,
+    ) -> Option<TeleconferenceDeviceMediaQuality> {
+        match self {
+            Self::TeleconferenceDeviceMediaQuality(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teleconferenceDeviceAudioQuality`.
+    pub fn as_teleconference_device_audio_quality(
+        &self,
+    ) -> Option<&crate::models::TeleconferenceDeviceAudioQuality> {
+        match self {
+            Self::TeleconferenceDeviceAudioQuality(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teleconferenceDeviceAudioQuality`, by value.
+    pub fn into_teleconference_device_audio_quality(
+        self,
+    ) -> Option<crate::models::TeleconferenceDeviceAudioQuality> {
+        match self {
+            Self::TeleconferenceDeviceAudioQuality(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teleconferenceDeviceVideoQuality`.
+    pub fn as_teleconference_device_video_quality(
+        &self,
+    ) -> Option<&crate::models::TeleconferenceDeviceVideoQuality> {
+        match self {
+            Self::TeleconferenceDeviceVideoQuality(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teleconferenceDeviceVideoQuality`, by value.
+    pub fn into_teleconference_device_video_quality(
+        self,
+    ) -> Option<crate::models::TeleconferenceDeviceVideoQuality> {
+        match self {
+            Self::TeleconferenceDeviceVideoQuality(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teleconferenceDeviceScreenSharingQuality`.
+    pub fn as_teleconference_device_screen_sharing_quality(
+        &self,
+    ) -> Option<&crate::models::TeleconferenceDeviceScreenSharingQuality> {
+        match self {
+            Self::TeleconferenceDeviceScreenSharingQuality(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teleconferenceDeviceScreenSharingQuality`, by value.
+    pub fn into_teleconference_device_screen_sharing_quality(
+        self,
+    ) -> Option<crate::models::TeleconferenceDeviceScreenSharingQuality> {
+        match self {
+            Self::TeleconferenceDeviceScreenSharingQuality(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<TeleconferenceDeviceMediaQuality> for AnyTeleconferenceDeviceMediaQuality {
+    fn from(value: TeleconferenceDeviceMediaQuality) -> Self {
+        Self::TeleconferenceDeviceMediaQuality(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyTeleconferenceDeviceMediaQuality> for TeleconferenceDeviceMediaQuality {
+    type Error = AnyTeleconferenceDeviceMediaQuality;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyTeleconferenceDeviceMediaQuality,
+    ) -> Result<Self, AnyTeleconferenceDeviceMediaQuality> {
+        match value {
+            AnyTeleconferenceDeviceMediaQuality::TeleconferenceDeviceMediaQuality(v)
+            | AnyTeleconferenceDeviceMediaQuality::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::TeleconferenceDeviceAudioQuality> for AnyTeleconferenceDeviceMediaQuality {
+    fn from(value: crate::models::TeleconferenceDeviceAudioQuality) -> Self {
+        Self::TeleconferenceDeviceAudioQuality(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyTeleconferenceDeviceMediaQuality>
+    for crate::models::TeleconferenceDeviceAudioQuality
+{
+    type Error = AnyTeleconferenceDeviceMediaQuality;
+
+    fn try_from(
+        value: AnyTeleconferenceDeviceMediaQuality,
+    ) -> Result<Self, AnyTeleconferenceDeviceMediaQuality> {
+        match value {
+            AnyTeleconferenceDeviceMediaQuality::TeleconferenceDeviceAudioQuality(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::TeleconferenceDeviceVideoQuality> for AnyTeleconferenceDeviceMediaQuality {
+    fn from(value: crate::models::TeleconferenceDeviceVideoQuality) -> Self {
+        Self::TeleconferenceDeviceVideoQuality(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyTeleconferenceDeviceMediaQuality>
+    for crate::models::TeleconferenceDeviceVideoQuality
+{
+    type Error = AnyTeleconferenceDeviceMediaQuality;
+
+    fn try_from(
+        value: AnyTeleconferenceDeviceMediaQuality,
+    ) -> Result<Self, AnyTeleconferenceDeviceMediaQuality> {
+        match value {
+            AnyTeleconferenceDeviceMediaQuality::TeleconferenceDeviceVideoQuality(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::TeleconferenceDeviceScreenSharingQuality>
+    for AnyTeleconferenceDeviceMediaQuality
+{
+    fn from(value: crate::models::TeleconferenceDeviceScreenSharingQuality) -> Self {
+        Self::TeleconferenceDeviceScreenSharingQuality(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyTeleconferenceDeviceMediaQuality>
+    for crate::models::TeleconferenceDeviceScreenSharingQuality
+{
+    type Error = AnyTeleconferenceDeviceMediaQuality;
+
+    fn try_from(
+        value: AnyTeleconferenceDeviceMediaQuality,
+    ) -> Result<Self, AnyTeleconferenceDeviceMediaQuality> {
+        match value {
+            AnyTeleconferenceDeviceMediaQuality::TeleconferenceDeviceScreenSharingQuality(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -5921,10 +7311,14 @@ impl crate::read_fields::ReadFields for TeleconferenceDeviceVideoQuality {
 /// A `teleconferenceDeviceVideoQuality` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`TeleconferenceDeviceVideoQuality`]; an `@odata.type` this
-/// version does not know is read as [`AnyTeleconferenceDeviceVideoQuality::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyTeleconferenceDeviceVideoQuality::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "communications")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyTeleconferenceDeviceVideoQuality {
     /// A `microsoft.graph.teleconferenceDeviceVideoQuality` (the declared type).
     TeleconferenceDeviceVideoQuality(TeleconferenceDeviceVideoQuality),
@@ -5935,6 +7329,122 @@ pub enum AnyTeleconferenceDeviceVideoQuality {
     /// A type derived from `teleconferenceDeviceVideoQuality` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(TeleconferenceDeviceVideoQuality),
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl AnyTeleconferenceDeviceVideoQuality {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.teleconferenceDeviceVideoQuality`: the variant's, or for
+    /// [`AnyTeleconferenceDeviceVideoQuality::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::TeleconferenceDeviceVideoQuality(_) => {
+                "microsoft.graph.teleconferenceDeviceVideoQuality"
+            }
+            Self::TeleconferenceDeviceScreenSharingQuality(_) => {
+                "microsoft.graph.teleconferenceDeviceScreenSharingQuality"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.teleconferenceDeviceVideoQuality", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`TeleconferenceDeviceVideoQuality`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_teleconference_device_video_quality(
+        &self,
+    ) -> Option<&TeleconferenceDeviceVideoQuality> {
+        match self {
+            Self::TeleconferenceDeviceVideoQuality(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyTeleconferenceDeviceVideoQuality::as_teleconference_device_video_quality`], by value.
+    pub fn into_teleconference_device_video_quality(
+        self,
+    ) -> Option<TeleconferenceDeviceVideoQuality> {
+        match self {
+            Self::TeleconferenceDeviceVideoQuality(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teleconferenceDeviceScreenSharingQuality`.
+    pub fn as_teleconference_device_screen_sharing_quality(
+        &self,
+    ) -> Option<&crate::models::TeleconferenceDeviceScreenSharingQuality> {
+        match self {
+            Self::TeleconferenceDeviceScreenSharingQuality(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teleconferenceDeviceScreenSharingQuality`, by value.
+    pub fn into_teleconference_device_screen_sharing_quality(
+        self,
+    ) -> Option<crate::models::TeleconferenceDeviceScreenSharingQuality> {
+        match self {
+            Self::TeleconferenceDeviceScreenSharingQuality(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<TeleconferenceDeviceVideoQuality> for AnyTeleconferenceDeviceVideoQuality {
+    fn from(value: TeleconferenceDeviceVideoQuality) -> Self {
+        Self::TeleconferenceDeviceVideoQuality(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyTeleconferenceDeviceVideoQuality> for TeleconferenceDeviceVideoQuality {
+    type Error = AnyTeleconferenceDeviceVideoQuality;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyTeleconferenceDeviceVideoQuality,
+    ) -> Result<Self, AnyTeleconferenceDeviceVideoQuality> {
+        match value {
+            AnyTeleconferenceDeviceVideoQuality::TeleconferenceDeviceVideoQuality(v)
+            | AnyTeleconferenceDeviceVideoQuality::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "communications")]
+impl From<crate::models::TeleconferenceDeviceScreenSharingQuality>
+    for AnyTeleconferenceDeviceVideoQuality
+{
+    fn from(value: crate::models::TeleconferenceDeviceScreenSharingQuality) -> Self {
+        Self::TeleconferenceDeviceScreenSharingQuality(value)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TryFrom<AnyTeleconferenceDeviceVideoQuality>
+    for crate::models::TeleconferenceDeviceScreenSharingQuality
+{
+    type Error = AnyTeleconferenceDeviceVideoQuality;
+
+    fn try_from(
+        value: AnyTeleconferenceDeviceVideoQuality,
+    ) -> Result<Self, AnyTeleconferenceDeviceVideoQuality> {
+        match value {
+            AnyTeleconferenceDeviceVideoQuality::TeleconferenceDeviceScreenSharingQuality(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "communications")]

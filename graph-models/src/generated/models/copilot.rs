@@ -1130,10 +1130,14 @@ impl crate::read_fields::ReadFields for Dictionaries {
 /// A `dictionaries` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Dictionaries`]; an `@odata.type` this
-/// version does not know is read as [`AnyDictionaries::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyDictionaries::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "copilot")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyDictionaries {
     /// A `microsoft.graph.dictionaries` (the declared type).
     Dictionaries(Dictionaries),
@@ -1142,6 +1146,105 @@ pub enum AnyDictionaries {
     /// A type derived from `dictionaries` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Dictionaries),
+}
+
+#[cfg(feature = "copilot")]
+#[allow(unreachable_patterns)]
+impl AnyDictionaries {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.dictionaries`: the variant's, or for
+    /// [`AnyDictionaries::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::Dictionaries(_) => "microsoft.graph.dictionaries",
+            Self::SearchResourceMetadataDictionary(_) => {
+                "microsoft.graph.searchResourceMetadataDictionary"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.dictionaries", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`Dictionaries`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_dictionaries(&self) -> Option<&Dictionaries> {
+        match self {
+            Self::Dictionaries(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyDictionaries::as_dictionaries`], by value.
+    pub fn into_dictionaries(self) -> Option<Dictionaries> {
+        match self {
+            Self::Dictionaries(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.searchResourceMetadataDictionary`.
+    pub fn as_search_resource_metadata_dictionary(
+        &self,
+    ) -> Option<&crate::models::SearchResourceMetadataDictionary> {
+        match self {
+            Self::SearchResourceMetadataDictionary(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.searchResourceMetadataDictionary`, by value.
+    pub fn into_search_resource_metadata_dictionary(
+        self,
+    ) -> Option<crate::models::SearchResourceMetadataDictionary> {
+        match self {
+            Self::SearchResourceMetadataDictionary(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl From<Dictionaries> for AnyDictionaries {
+    fn from(value: Dictionaries) -> Self {
+        Self::Dictionaries(value)
+    }
+}
+
+#[cfg(feature = "copilot")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyDictionaries> for Dictionaries {
+    type Error = AnyDictionaries;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyDictionaries) -> Result<Self, AnyDictionaries> {
+        match value {
+            AnyDictionaries::Dictionaries(v) | AnyDictionaries::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl From<crate::models::SearchResourceMetadataDictionary> for AnyDictionaries {
+    fn from(value: crate::models::SearchResourceMetadataDictionary) -> Self {
+        Self::SearchResourceMetadataDictionary(value)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl TryFrom<AnyDictionaries> for crate::models::SearchResourceMetadataDictionary {
+    type Error = AnyDictionaries;
+
+    fn try_from(value: AnyDictionaries) -> Result<Self, AnyDictionaries> {
+        match value {
+            AnyDictionaries::SearchResourceMetadataDictionary(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "copilot")]

@@ -114,10 +114,14 @@ impl crate::read_fields::ReadFields for AccessReviewContextDataBase {
 /// A `accessReviewContextDataBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AccessReviewContextDataBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyAccessReviewContextDataBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAccessReviewContextDataBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAccessReviewContextDataBase {
     /// A `microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase` (the declared type).
     CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(AccessReviewContextDataBase),
@@ -132,6 +136,169 @@ pub enum AnyAccessReviewContextDataBase {
     /// A type derived from `accessReviewContextDataBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AccessReviewContextDataBase),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyAccessReviewContextDataBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase`: the variant's, or for
+    /// [`AnyAccessReviewContextDataBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(_) => "microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase",
+Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(_) => "microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextData",
+Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(_) => "microsoft.graph.customDataProvidedResourcePayloads.applyDecisionContextData",
+Self::Unknown(value) => value
+.additional_data
+.get("@odata.type")
+.and_then(|t| t.as_str())
+.map_or("microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase", |t| t.trim_start_matches('#')),
+}
+    }
+
+    /// The value as a [`AccessReviewContextDataBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_custom_data_provided_resource_payloads_access_review_context_data_base(
+        &self,
+    ) -> Option<&AccessReviewContextDataBase> {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(value)
+            | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAccessReviewContextDataBase::as_custom_data_provided_resource_payloads_access_review_context_data_base`], by value.
+    pub fn into_custom_data_provided_resource_payloads_access_review_context_data_base(
+        self,
+    ) -> Option<AccessReviewContextDataBase> {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(value)
+            | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextData`.
+    pub fn as_custom_data_provided_resource_payloads_access_review_context_data(
+        &self,
+    ) -> Option<&crate::models::custom_data_provided_resource_payloads::AccessReviewContextData>
+    {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextData`, by value.
+    pub fn into_custom_data_provided_resource_payloads_access_review_context_data(
+        self,
+    ) -> Option<crate::models::custom_data_provided_resource_payloads::AccessReviewContextData>
+    {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customDataProvidedResourcePayloads.applyDecisionContextData`.
+    pub fn as_custom_data_provided_resource_payloads_apply_decision_context_data(
+        &self,
+    ) -> Option<&crate::models::custom_data_provided_resource_payloads::ApplyDecisionContextData>
+    {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customDataProvidedResourcePayloads.applyDecisionContextData`, by value.
+    pub fn into_custom_data_provided_resource_payloads_apply_decision_context_data(
+        self,
+    ) -> Option<crate::models::custom_data_provided_resource_payloads::ApplyDecisionContextData>
+    {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<AccessReviewContextDataBase> for AnyAccessReviewContextDataBase {
+    fn from(value: AccessReviewContextDataBase) -> Self {
+        Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAccessReviewContextDataBase> for AccessReviewContextDataBase {
+    type Error = AnyAccessReviewContextDataBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyAccessReviewContextDataBase,
+    ) -> Result<Self, AnyAccessReviewContextDataBase> {
+        match value {
+AnyAccessReviewContextDataBase::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(v) | AnyAccessReviewContextDataBase::Unknown(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::custom_data_provided_resource_payloads::AccessReviewContextData>
+    for AnyAccessReviewContextDataBase
+{
+    fn from(
+        value: crate::models::custom_data_provided_resource_payloads::AccessReviewContextData,
+    ) -> Self {
+        Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessReviewContextDataBase>
+    for crate::models::custom_data_provided_resource_payloads::AccessReviewContextData
+{
+    type Error = AnyAccessReviewContextDataBase;
+
+    fn try_from(
+        value: AnyAccessReviewContextDataBase,
+    ) -> Result<Self, AnyAccessReviewContextDataBase> {
+        match value {
+AnyAccessReviewContextDataBase::CustomDataProvidedResourcePayloadsAccessReviewContextData(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::custom_data_provided_resource_payloads::ApplyDecisionContextData>
+    for AnyAccessReviewContextDataBase
+{
+    fn from(
+        value: crate::models::custom_data_provided_resource_payloads::ApplyDecisionContextData,
+    ) -> Self {
+        Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessReviewContextDataBase>
+    for crate::models::custom_data_provided_resource_payloads::ApplyDecisionContextData
+{
+    type Error = AnyAccessReviewContextDataBase;
+
+    fn try_from(
+        value: AnyAccessReviewContextDataBase,
+    ) -> Result<Self, AnyAccessReviewContextDataBase> {
+        match value {
+AnyAccessReviewContextDataBase::CustomDataProvidedResourcePayloadsApplyDecisionContextData(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -282,10 +449,14 @@ impl crate::read_fields::ReadFields for Data {
 /// A `data` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Data`]; an `@odata.type` this
-/// version does not know is read as [`AnyData::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyData::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyData {
     /// A `microsoft.graph.customDataProvidedResourcePayloads.data` (the declared type).
     CustomDataProvidedResourcePayloadsData(Data),
@@ -304,6 +475,224 @@ pub enum AnyData {
     /// A type derived from `data` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Data),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyData {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.customDataProvidedResourcePayloads.data`: the variant's, or for
+    /// [`AnyData::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsData(_) => {
+                "microsoft.graph.customDataProvidedResourcePayloads.data"
+            }
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(_) => {
+                "microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase"
+            }
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(_) => {
+                "microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextData"
+            }
+            Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(_) => {
+                "microsoft.graph.customDataProvidedResourcePayloads.applyDecisionContextData"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.customDataProvidedResourcePayloads.data",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`Data`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_custom_data_provided_resource_payloads_data(&self) -> Option<&Data> {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsData(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`AnyData::as_custom_data_provided_resource_payloads_data`], by value.
+    pub fn into_custom_data_provided_resource_payloads_data(self) -> Option<Data> {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsData(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase`.
+    pub fn as_custom_data_provided_resource_payloads_access_review_context_data_base(
+        &self,
+    ) -> Option<&crate::models::custom_data_provided_resource_payloads::AccessReviewContextDataBase>
+    {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase`, by value.
+    pub fn into_custom_data_provided_resource_payloads_access_review_context_data_base(
+        self,
+    ) -> Option<crate::models::custom_data_provided_resource_payloads::AccessReviewContextDataBase>
+    {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextData`.
+    pub fn as_custom_data_provided_resource_payloads_access_review_context_data(
+        &self,
+    ) -> Option<&crate::models::custom_data_provided_resource_payloads::AccessReviewContextData>
+    {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextData`, by value.
+    pub fn into_custom_data_provided_resource_payloads_access_review_context_data(
+        self,
+    ) -> Option<crate::models::custom_data_provided_resource_payloads::AccessReviewContextData>
+    {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customDataProvidedResourcePayloads.applyDecisionContextData`.
+    pub fn as_custom_data_provided_resource_payloads_apply_decision_context_data(
+        &self,
+    ) -> Option<&crate::models::custom_data_provided_resource_payloads::ApplyDecisionContextData>
+    {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customDataProvidedResourcePayloads.applyDecisionContextData`, by value.
+    pub fn into_custom_data_provided_resource_payloads_apply_decision_context_data(
+        self,
+    ) -> Option<crate::models::custom_data_provided_resource_payloads::ApplyDecisionContextData>
+    {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<Data> for AnyData {
+    fn from(value: Data) -> Self {
+        Self::CustomDataProvidedResourcePayloadsData(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyData> for Data {
+    type Error = AnyData;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyData) -> Result<Self, AnyData> {
+        match value {
+            AnyData::CustomDataProvidedResourcePayloadsData(v) | AnyData::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::custom_data_provided_resource_payloads::AccessReviewContextDataBase>
+    for AnyData
+{
+    fn from(
+        value: crate::models::custom_data_provided_resource_payloads::AccessReviewContextDataBase,
+    ) -> Self {
+        Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyData>
+    for crate::models::custom_data_provided_resource_payloads::AccessReviewContextDataBase
+{
+    type Error = AnyData;
+
+    fn try_from(value: AnyData) -> Result<Self, AnyData> {
+        match value {
+            AnyData::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::custom_data_provided_resource_payloads::AccessReviewContextData>
+    for AnyData
+{
+    fn from(
+        value: crate::models::custom_data_provided_resource_payloads::AccessReviewContextData,
+    ) -> Self {
+        Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyData>
+    for crate::models::custom_data_provided_resource_payloads::AccessReviewContextData
+{
+    type Error = AnyData;
+
+    fn try_from(value: AnyData) -> Result<Self, AnyData> {
+        match value {
+            AnyData::CustomDataProvidedResourcePayloadsAccessReviewContextData(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::custom_data_provided_resource_payloads::ApplyDecisionContextData>
+    for AnyData
+{
+    fn from(
+        value: crate::models::custom_data_provided_resource_payloads::ApplyDecisionContextData,
+    ) -> Self {
+        Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyData>
+    for crate::models::custom_data_provided_resource_payloads::ApplyDecisionContextData
+{
+    type Error = AnyData;
+
+    fn try_from(value: AnyData) -> Result<Self, AnyData> {
+        match value {
+            AnyData::CustomDataProvidedResourcePayloadsApplyDecisionContextData(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]

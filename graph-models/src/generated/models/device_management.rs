@@ -68,8 +68,11 @@ pub struct ManagedDeviceMobileAppConfigurationAssignBody {
 #[serde(rename_all = "camelCase")]
 pub struct ManagedEBookAssignBody {
     /// The `managedEBookAssignments` parameter.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub managed_e_book_assignments: Option<Vec<crate::models::AnyManagedEBookAssignment>>,
+    #[serde(
+        rename = "managedEBookAssignments",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub managed_ebook_assignments: Option<Vec<crate::models::AnyManagedEBookAssignment>>,
 }
 
 /// The body of the `assign` action bound to `microsoft.graph.mobileApp`.
@@ -3704,10 +3707,14 @@ crate::macros::select_fields! {
 /// A `appleDeviceFeaturesConfigurationBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AppleDeviceFeaturesConfigurationBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyAppleDeviceFeaturesConfigurationBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAppleDeviceFeaturesConfigurationBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAppleDeviceFeaturesConfigurationBase {
     /// A `microsoft.graph.appleDeviceFeaturesConfigurationBase` (the declared type).
     AppleDeviceFeaturesConfigurationBase(AppleDeviceFeaturesConfigurationBase),
@@ -3718,6 +3725,180 @@ pub enum AnyAppleDeviceFeaturesConfigurationBase {
     /// A type derived from `appleDeviceFeaturesConfigurationBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AppleDeviceFeaturesConfigurationBase),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyAppleDeviceFeaturesConfigurationBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.appleDeviceFeaturesConfigurationBase`: the variant's, or for
+    /// [`AnyAppleDeviceFeaturesConfigurationBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AppleDeviceFeaturesConfigurationBase(_) => {
+                "microsoft.graph.appleDeviceFeaturesConfigurationBase"
+            }
+            Self::IosDeviceFeaturesConfiguration(_) => {
+                "microsoft.graph.iosDeviceFeaturesConfiguration"
+            }
+            Self::MacOSDeviceFeaturesConfiguration(_) => {
+                "microsoft.graph.macOSDeviceFeaturesConfiguration"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.appleDeviceFeaturesConfigurationBase",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::AppleDeviceFeaturesConfigurationBase(value) | Self::Unknown(value) => {
+                value.id.as_deref()
+            }
+            Self::IosDeviceFeaturesConfiguration(value) => value.id.as_deref(),
+            Self::MacOSDeviceFeaturesConfiguration(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`AppleDeviceFeaturesConfigurationBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_apple_device_features_configuration_base(
+        &self,
+    ) -> Option<&AppleDeviceFeaturesConfigurationBase> {
+        match self {
+            Self::AppleDeviceFeaturesConfigurationBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAppleDeviceFeaturesConfigurationBase::as_apple_device_features_configuration_base`], by value.
+    pub fn into_apple_device_features_configuration_base(
+        self,
+    ) -> Option<AppleDeviceFeaturesConfigurationBase> {
+        match self {
+            Self::AppleDeviceFeaturesConfigurationBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosDeviceFeaturesConfiguration`.
+    pub fn as_ios_device_features_configuration(
+        &self,
+    ) -> Option<&crate::models::IosDeviceFeaturesConfiguration> {
+        match self {
+            Self::IosDeviceFeaturesConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosDeviceFeaturesConfiguration`, by value.
+    pub fn into_ios_device_features_configuration(
+        self,
+    ) -> Option<crate::models::IosDeviceFeaturesConfiguration> {
+        match self {
+            Self::IosDeviceFeaturesConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSDeviceFeaturesConfiguration`.
+    pub fn as_mac_os_device_features_configuration(
+        &self,
+    ) -> Option<&crate::models::MacOSDeviceFeaturesConfiguration> {
+        match self {
+            Self::MacOSDeviceFeaturesConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSDeviceFeaturesConfiguration`, by value.
+    pub fn into_mac_os_device_features_configuration(
+        self,
+    ) -> Option<crate::models::MacOSDeviceFeaturesConfiguration> {
+        match self {
+            Self::MacOSDeviceFeaturesConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<AppleDeviceFeaturesConfigurationBase> for AnyAppleDeviceFeaturesConfigurationBase {
+    fn from(value: AppleDeviceFeaturesConfigurationBase) -> Self {
+        Self::AppleDeviceFeaturesConfigurationBase(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAppleDeviceFeaturesConfigurationBase> for AppleDeviceFeaturesConfigurationBase {
+    type Error = AnyAppleDeviceFeaturesConfigurationBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyAppleDeviceFeaturesConfigurationBase,
+    ) -> Result<Self, AnyAppleDeviceFeaturesConfigurationBase> {
+        match value {
+            AnyAppleDeviceFeaturesConfigurationBase::AppleDeviceFeaturesConfigurationBase(v)
+            | AnyAppleDeviceFeaturesConfigurationBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosDeviceFeaturesConfiguration>
+    for AnyAppleDeviceFeaturesConfigurationBase
+{
+    fn from(value: crate::models::IosDeviceFeaturesConfiguration) -> Self {
+        Self::IosDeviceFeaturesConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyAppleDeviceFeaturesConfigurationBase>
+    for crate::models::IosDeviceFeaturesConfiguration
+{
+    type Error = AnyAppleDeviceFeaturesConfigurationBase;
+
+    fn try_from(
+        value: AnyAppleDeviceFeaturesConfigurationBase,
+    ) -> Result<Self, AnyAppleDeviceFeaturesConfigurationBase> {
+        match value {
+            AnyAppleDeviceFeaturesConfigurationBase::IosDeviceFeaturesConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MacOSDeviceFeaturesConfiguration>
+    for AnyAppleDeviceFeaturesConfigurationBase
+{
+    fn from(value: crate::models::MacOSDeviceFeaturesConfiguration) -> Self {
+        Self::MacOSDeviceFeaturesConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyAppleDeviceFeaturesConfigurationBase>
+    for crate::models::MacOSDeviceFeaturesConfiguration
+{
+    type Error = AnyAppleDeviceFeaturesConfigurationBase;
+
+    fn try_from(
+        value: AnyAppleDeviceFeaturesConfigurationBase,
+    ) -> Result<Self, AnyAppleDeviceFeaturesConfigurationBase> {
+        match value {
+            AnyAppleDeviceFeaturesConfigurationBase::MacOSDeviceFeaturesConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -4832,7 +5013,7 @@ pub struct CloudPcServicePlan {
     /// The `storageInGB` property.
     pub storage_in_gb: crate::Patch<i32>,
     /// The `vCpuCount` property.
-    pub v_cpu_count: crate::Patch<i32>,
+    pub vcpu_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     pub additional_data: crate::AdditionalData,
@@ -4846,7 +5027,7 @@ impl serde::Serialize for CloudPcServicePlan {
         writer.field("displayName", &self.display_name)?;
         writer.field("ramInGB", &self.ram_in_gb)?;
         writer.field("storageInGB", &self.storage_in_gb)?;
-        writer.field("vCpuCount", &self.v_cpu_count)?;
+        writer.field("vCpuCount", &self.vcpu_count)?;
         writer.end(&self.additional_data)
     }
 }
@@ -4872,7 +5053,7 @@ impl crate::read_fields::ReadFields for CloudPcServicePlan {
             "displayName" => self.display_name = map.next_value()?,
             "ramInGB" => self.ram_in_gb = map.next_value()?,
             "storageInGB" => self.storage_in_gb = map.next_value()?,
-            "vCpuCount" => self.v_cpu_count = map.next_value()?,
+            "vCpuCount" => self.vcpu_count = map.next_value()?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -5861,7 +6042,7 @@ pub struct DeviceAppManagement {
     /// The managed app statuses.
     pub managed_app_statuses: crate::Patch<Vec<crate::models::AnyManagedAppStatus>>,
     /// The Managed eBook.
-    pub managed_e_books: crate::Patch<Vec<crate::models::AnyManagedEBook>>,
+    pub managed_ebooks: crate::Patch<Vec<crate::models::AnyManagedEBook>>,
     /// Windows information protection for apps running on devices which are MDM enrolled.
     pub mdm_windows_information_protection_policies:
         crate::Patch<Vec<crate::models::MdmWindowsInformationProtectionPolicy>>,
@@ -5923,7 +6104,7 @@ impl serde::Serialize for DeviceAppManagement {
         writer.field("managedAppPolicies", &self.managed_app_policies)?;
         writer.field("managedAppRegistrations", &self.managed_app_registrations)?;
         writer.field("managedAppStatuses", &self.managed_app_statuses)?;
-        writer.field("managedEBooks", &self.managed_e_books)?;
+        writer.field("managedEBooks", &self.managed_ebooks)?;
         writer.field(
             "mdmWindowsInformationProtectionPolicies",
             &self.mdm_windows_information_protection_policies,
@@ -5987,7 +6168,7 @@ impl crate::read_fields::ReadFields for DeviceAppManagement {
             "managedAppPolicies" => self.managed_app_policies = map.next_value()?,
             "managedAppRegistrations" => self.managed_app_registrations = map.next_value()?,
             "managedAppStatuses" => self.managed_app_statuses = map.next_value()?,
-            "managedEBooks" => self.managed_e_books = map.next_value()?,
+            "managedEBooks" => self.managed_ebooks = map.next_value()?,
             "mdmWindowsInformationProtectionPolicies" => {
                 self.mdm_windows_information_protection_policies = map.next_value()?
             }
@@ -6514,10 +6695,14 @@ crate::macros::select_fields! {
 /// A `deviceCompliancePolicy` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`DeviceCompliancePolicy`]; an `@odata.type` this
-/// version does not know is read as [`AnyDeviceCompliancePolicy::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyDeviceCompliancePolicy::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyDeviceCompliancePolicy {
     /// A `microsoft.graph.deviceCompliancePolicy` (the declared type).
     DeviceCompliancePolicy(DeviceCompliancePolicy),
@@ -6540,6 +6725,393 @@ pub enum AnyDeviceCompliancePolicy {
     /// A type derived from `deviceCompliancePolicy` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(DeviceCompliancePolicy),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyDeviceCompliancePolicy {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.deviceCompliancePolicy`: the variant's, or for
+    /// [`AnyDeviceCompliancePolicy::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::DeviceCompliancePolicy(_) => "microsoft.graph.deviceCompliancePolicy",
+            Self::AndroidCompliancePolicy(_) => "microsoft.graph.androidCompliancePolicy",
+            Self::AndroidWorkProfileCompliancePolicy(_) => {
+                "microsoft.graph.androidWorkProfileCompliancePolicy"
+            }
+            Self::IosCompliancePolicy(_) => "microsoft.graph.iosCompliancePolicy",
+            Self::MacOSCompliancePolicy(_) => "microsoft.graph.macOSCompliancePolicy",
+            Self::Windows10CompliancePolicy(_) => "microsoft.graph.windows10CompliancePolicy",
+            Self::Windows10MobileCompliancePolicy(_) => {
+                "microsoft.graph.windows10MobileCompliancePolicy"
+            }
+            Self::Windows81CompliancePolicy(_) => "microsoft.graph.windows81CompliancePolicy",
+            Self::WindowsPhone81CompliancePolicy(_) => {
+                "microsoft.graph.windowsPhone81CompliancePolicy"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.deviceCompliancePolicy", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::DeviceCompliancePolicy(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::AndroidCompliancePolicy(value) => value.id.as_deref(),
+            Self::AndroidWorkProfileCompliancePolicy(value) => value.id.as_deref(),
+            Self::IosCompliancePolicy(value) => value.id.as_deref(),
+            Self::MacOSCompliancePolicy(value) => value.id.as_deref(),
+            Self::Windows10CompliancePolicy(value) => value.id.as_deref(),
+            Self::Windows10MobileCompliancePolicy(value) => value.id.as_deref(),
+            Self::Windows81CompliancePolicy(value) => value.id.as_deref(),
+            Self::WindowsPhone81CompliancePolicy(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`DeviceCompliancePolicy`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_device_compliance_policy(&self) -> Option<&DeviceCompliancePolicy> {
+        match self {
+            Self::DeviceCompliancePolicy(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyDeviceCompliancePolicy::as_device_compliance_policy`], by value.
+    pub fn into_device_compliance_policy(self) -> Option<DeviceCompliancePolicy> {
+        match self {
+            Self::DeviceCompliancePolicy(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidCompliancePolicy`.
+    pub fn as_android_compliance_policy(&self) -> Option<&crate::models::AndroidCompliancePolicy> {
+        match self {
+            Self::AndroidCompliancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidCompliancePolicy`, by value.
+    pub fn into_android_compliance_policy(self) -> Option<crate::models::AndroidCompliancePolicy> {
+        match self {
+            Self::AndroidCompliancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidWorkProfileCompliancePolicy`.
+    pub fn as_android_work_profile_compliance_policy(
+        &self,
+    ) -> Option<&crate::models::AndroidWorkProfileCompliancePolicy> {
+        match self {
+            Self::AndroidWorkProfileCompliancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidWorkProfileCompliancePolicy`, by value.
+    pub fn into_android_work_profile_compliance_policy(
+        self,
+    ) -> Option<crate::models::AndroidWorkProfileCompliancePolicy> {
+        match self {
+            Self::AndroidWorkProfileCompliancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosCompliancePolicy`.
+    pub fn as_ios_compliance_policy(&self) -> Option<&crate::models::IosCompliancePolicy> {
+        match self {
+            Self::IosCompliancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosCompliancePolicy`, by value.
+    pub fn into_ios_compliance_policy(self) -> Option<crate::models::IosCompliancePolicy> {
+        match self {
+            Self::IosCompliancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSCompliancePolicy`.
+    pub fn as_mac_os_compliance_policy(&self) -> Option<&crate::models::MacOSCompliancePolicy> {
+        match self {
+            Self::MacOSCompliancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSCompliancePolicy`, by value.
+    pub fn into_mac_os_compliance_policy(self) -> Option<crate::models::MacOSCompliancePolicy> {
+        match self {
+            Self::MacOSCompliancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10CompliancePolicy`.
+    pub fn as_windows10_compliance_policy(
+        &self,
+    ) -> Option<&crate::models::Windows10CompliancePolicy> {
+        match self {
+            Self::Windows10CompliancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10CompliancePolicy`, by value.
+    pub fn into_windows10_compliance_policy(
+        self,
+    ) -> Option<crate::models::Windows10CompliancePolicy> {
+        match self {
+            Self::Windows10CompliancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10MobileCompliancePolicy`.
+    pub fn as_windows10_mobile_compliance_policy(
+        &self,
+    ) -> Option<&crate::models::Windows10MobileCompliancePolicy> {
+        match self {
+            Self::Windows10MobileCompliancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10MobileCompliancePolicy`, by value.
+    pub fn into_windows10_mobile_compliance_policy(
+        self,
+    ) -> Option<crate::models::Windows10MobileCompliancePolicy> {
+        match self {
+            Self::Windows10MobileCompliancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows81CompliancePolicy`.
+    pub fn as_windows81_compliance_policy(
+        &self,
+    ) -> Option<&crate::models::Windows81CompliancePolicy> {
+        match self {
+            Self::Windows81CompliancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows81CompliancePolicy`, by value.
+    pub fn into_windows81_compliance_policy(
+        self,
+    ) -> Option<crate::models::Windows81CompliancePolicy> {
+        match self {
+            Self::Windows81CompliancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsPhone81CompliancePolicy`.
+    pub fn as_windows_phone81_compliance_policy(
+        &self,
+    ) -> Option<&crate::models::WindowsPhone81CompliancePolicy> {
+        match self {
+            Self::WindowsPhone81CompliancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsPhone81CompliancePolicy`, by value.
+    pub fn into_windows_phone81_compliance_policy(
+        self,
+    ) -> Option<crate::models::WindowsPhone81CompliancePolicy> {
+        match self {
+            Self::WindowsPhone81CompliancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<DeviceCompliancePolicy> for AnyDeviceCompliancePolicy {
+    fn from(value: DeviceCompliancePolicy) -> Self {
+        Self::DeviceCompliancePolicy(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyDeviceCompliancePolicy> for DeviceCompliancePolicy {
+    type Error = AnyDeviceCompliancePolicy;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyDeviceCompliancePolicy) -> Result<Self, AnyDeviceCompliancePolicy> {
+        match value {
+            AnyDeviceCompliancePolicy::DeviceCompliancePolicy(v)
+            | AnyDeviceCompliancePolicy::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::AndroidCompliancePolicy> for AnyDeviceCompliancePolicy {
+    fn from(value: crate::models::AndroidCompliancePolicy) -> Self {
+        Self::AndroidCompliancePolicy(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceCompliancePolicy> for crate::models::AndroidCompliancePolicy {
+    type Error = AnyDeviceCompliancePolicy;
+
+    fn try_from(value: AnyDeviceCompliancePolicy) -> Result<Self, AnyDeviceCompliancePolicy> {
+        match value {
+            AnyDeviceCompliancePolicy::AndroidCompliancePolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::AndroidWorkProfileCompliancePolicy> for AnyDeviceCompliancePolicy {
+    fn from(value: crate::models::AndroidWorkProfileCompliancePolicy) -> Self {
+        Self::AndroidWorkProfileCompliancePolicy(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceCompliancePolicy> for crate::models::AndroidWorkProfileCompliancePolicy {
+    type Error = AnyDeviceCompliancePolicy;
+
+    fn try_from(value: AnyDeviceCompliancePolicy) -> Result<Self, AnyDeviceCompliancePolicy> {
+        match value {
+            AnyDeviceCompliancePolicy::AndroidWorkProfileCompliancePolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosCompliancePolicy> for AnyDeviceCompliancePolicy {
+    fn from(value: crate::models::IosCompliancePolicy) -> Self {
+        Self::IosCompliancePolicy(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceCompliancePolicy> for crate::models::IosCompliancePolicy {
+    type Error = AnyDeviceCompliancePolicy;
+
+    fn try_from(value: AnyDeviceCompliancePolicy) -> Result<Self, AnyDeviceCompliancePolicy> {
+        match value {
+            AnyDeviceCompliancePolicy::IosCompliancePolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MacOSCompliancePolicy> for AnyDeviceCompliancePolicy {
+    fn from(value: crate::models::MacOSCompliancePolicy) -> Self {
+        Self::MacOSCompliancePolicy(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceCompliancePolicy> for crate::models::MacOSCompliancePolicy {
+    type Error = AnyDeviceCompliancePolicy;
+
+    fn try_from(value: AnyDeviceCompliancePolicy) -> Result<Self, AnyDeviceCompliancePolicy> {
+        match value {
+            AnyDeviceCompliancePolicy::MacOSCompliancePolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Windows10CompliancePolicy> for AnyDeviceCompliancePolicy {
+    fn from(value: crate::models::Windows10CompliancePolicy) -> Self {
+        Self::Windows10CompliancePolicy(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceCompliancePolicy> for crate::models::Windows10CompliancePolicy {
+    type Error = AnyDeviceCompliancePolicy;
+
+    fn try_from(value: AnyDeviceCompliancePolicy) -> Result<Self, AnyDeviceCompliancePolicy> {
+        match value {
+            AnyDeviceCompliancePolicy::Windows10CompliancePolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Windows10MobileCompliancePolicy> for AnyDeviceCompliancePolicy {
+    fn from(value: crate::models::Windows10MobileCompliancePolicy) -> Self {
+        Self::Windows10MobileCompliancePolicy(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceCompliancePolicy> for crate::models::Windows10MobileCompliancePolicy {
+    type Error = AnyDeviceCompliancePolicy;
+
+    fn try_from(value: AnyDeviceCompliancePolicy) -> Result<Self, AnyDeviceCompliancePolicy> {
+        match value {
+            AnyDeviceCompliancePolicy::Windows10MobileCompliancePolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Windows81CompliancePolicy> for AnyDeviceCompliancePolicy {
+    fn from(value: crate::models::Windows81CompliancePolicy) -> Self {
+        Self::Windows81CompliancePolicy(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceCompliancePolicy> for crate::models::Windows81CompliancePolicy {
+    type Error = AnyDeviceCompliancePolicy;
+
+    fn try_from(value: AnyDeviceCompliancePolicy) -> Result<Self, AnyDeviceCompliancePolicy> {
+        match value {
+            AnyDeviceCompliancePolicy::Windows81CompliancePolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsPhone81CompliancePolicy> for AnyDeviceCompliancePolicy {
+    fn from(value: crate::models::WindowsPhone81CompliancePolicy) -> Self {
+        Self::WindowsPhone81CompliancePolicy(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceCompliancePolicy> for crate::models::WindowsPhone81CompliancePolicy {
+    type Error = AnyDeviceCompliancePolicy;
+
+    fn try_from(value: AnyDeviceCompliancePolicy) -> Result<Self, AnyDeviceCompliancePolicy> {
+        match value {
+            AnyDeviceCompliancePolicy::WindowsPhone81CompliancePolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -7471,10 +8043,14 @@ crate::macros::select_fields! {
 /// A `deviceConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`DeviceConfiguration`]; an `@odata.type` this
-/// version does not know is read as [`AnyDeviceConfiguration::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyDeviceConfiguration::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyDeviceConfiguration {
     /// A `microsoft.graph.deviceConfiguration` (the declared type).
     DeviceConfiguration(DeviceConfiguration),
@@ -7541,6 +8117,1172 @@ pub enum AnyDeviceConfiguration {
     /// A type derived from `deviceConfiguration` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(DeviceConfiguration),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyDeviceConfiguration {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.deviceConfiguration`: the variant's, or for
+    /// [`AnyDeviceConfiguration::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::DeviceConfiguration(_) => "microsoft.graph.deviceConfiguration",
+            Self::AndroidCustomConfiguration(_) => "microsoft.graph.androidCustomConfiguration",
+            Self::AndroidGeneralDeviceConfiguration(_) => {
+                "microsoft.graph.androidGeneralDeviceConfiguration"
+            }
+            Self::AndroidWorkProfileCustomConfiguration(_) => {
+                "microsoft.graph.androidWorkProfileCustomConfiguration"
+            }
+            Self::AndroidWorkProfileGeneralDeviceConfiguration(_) => {
+                "microsoft.graph.androidWorkProfileGeneralDeviceConfiguration"
+            }
+            Self::AppleDeviceFeaturesConfigurationBase(_) => {
+                "microsoft.graph.appleDeviceFeaturesConfigurationBase"
+            }
+            Self::IosDeviceFeaturesConfiguration(_) => {
+                "microsoft.graph.iosDeviceFeaturesConfiguration"
+            }
+            Self::MacOSDeviceFeaturesConfiguration(_) => {
+                "microsoft.graph.macOSDeviceFeaturesConfiguration"
+            }
+            Self::EditionUpgradeConfiguration(_) => "microsoft.graph.editionUpgradeConfiguration",
+            Self::IosCertificateProfile(_) => "microsoft.graph.iosCertificateProfile",
+            Self::IosCustomConfiguration(_) => "microsoft.graph.iosCustomConfiguration",
+            Self::IosGeneralDeviceConfiguration(_) => {
+                "microsoft.graph.iosGeneralDeviceConfiguration"
+            }
+            Self::IosUpdateConfiguration(_) => "microsoft.graph.iosUpdateConfiguration",
+            Self::MacOSCustomConfiguration(_) => "microsoft.graph.macOSCustomConfiguration",
+            Self::MacOSGeneralDeviceConfiguration(_) => {
+                "microsoft.graph.macOSGeneralDeviceConfiguration"
+            }
+            Self::SharedPCConfiguration(_) => "microsoft.graph.sharedPCConfiguration",
+            Self::Windows10CustomConfiguration(_) => "microsoft.graph.windows10CustomConfiguration",
+            Self::Windows10EndpointProtectionConfiguration(_) => {
+                "microsoft.graph.windows10EndpointProtectionConfiguration"
+            }
+            Self::Windows10EnterpriseModernAppManagementConfiguration(_) => {
+                "microsoft.graph.windows10EnterpriseModernAppManagementConfiguration"
+            }
+            Self::Windows10GeneralConfiguration(_) => {
+                "microsoft.graph.windows10GeneralConfiguration"
+            }
+            Self::Windows10SecureAssessmentConfiguration(_) => {
+                "microsoft.graph.windows10SecureAssessmentConfiguration"
+            }
+            Self::Windows10TeamGeneralConfiguration(_) => {
+                "microsoft.graph.windows10TeamGeneralConfiguration"
+            }
+            Self::Windows81GeneralConfiguration(_) => {
+                "microsoft.graph.windows81GeneralConfiguration"
+            }
+            Self::WindowsDefenderAdvancedThreatProtectionConfiguration(_) => {
+                "microsoft.graph.windowsDefenderAdvancedThreatProtectionConfiguration"
+            }
+            Self::WindowsPhone81CustomConfiguration(_) => {
+                "microsoft.graph.windowsPhone81CustomConfiguration"
+            }
+            Self::WindowsPhone81GeneralConfiguration(_) => {
+                "microsoft.graph.windowsPhone81GeneralConfiguration"
+            }
+            Self::WindowsUpdateForBusinessConfiguration(_) => {
+                "microsoft.graph.windowsUpdateForBusinessConfiguration"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.deviceConfiguration", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::DeviceConfiguration(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::AndroidCustomConfiguration(value) => value.id.as_deref(),
+            Self::AndroidGeneralDeviceConfiguration(value) => value.id.as_deref(),
+            Self::AndroidWorkProfileCustomConfiguration(value) => value.id.as_deref(),
+            Self::AndroidWorkProfileGeneralDeviceConfiguration(value) => value.id.as_deref(),
+            Self::AppleDeviceFeaturesConfigurationBase(value) => value.id.as_deref(),
+            Self::IosDeviceFeaturesConfiguration(value) => value.id.as_deref(),
+            Self::MacOSDeviceFeaturesConfiguration(value) => value.id.as_deref(),
+            Self::EditionUpgradeConfiguration(value) => value.id.as_deref(),
+            Self::IosCertificateProfile(value) => value.id.as_deref(),
+            Self::IosCustomConfiguration(value) => value.id.as_deref(),
+            Self::IosGeneralDeviceConfiguration(value) => value.id.as_deref(),
+            Self::IosUpdateConfiguration(value) => value.id.as_deref(),
+            Self::MacOSCustomConfiguration(value) => value.id.as_deref(),
+            Self::MacOSGeneralDeviceConfiguration(value) => value.id.as_deref(),
+            Self::SharedPCConfiguration(value) => value.id.as_deref(),
+            Self::Windows10CustomConfiguration(value) => value.id.as_deref(),
+            Self::Windows10EndpointProtectionConfiguration(value) => value.id.as_deref(),
+            Self::Windows10EnterpriseModernAppManagementConfiguration(value) => value.id.as_deref(),
+            Self::Windows10GeneralConfiguration(value) => value.id.as_deref(),
+            Self::Windows10SecureAssessmentConfiguration(value) => value.id.as_deref(),
+            Self::Windows10TeamGeneralConfiguration(value) => value.id.as_deref(),
+            Self::Windows81GeneralConfiguration(value) => value.id.as_deref(),
+            Self::WindowsDefenderAdvancedThreatProtectionConfiguration(value) => {
+                value.id.as_deref()
+            }
+            Self::WindowsPhone81CustomConfiguration(value) => value.id.as_deref(),
+            Self::WindowsPhone81GeneralConfiguration(value) => value.id.as_deref(),
+            Self::WindowsUpdateForBusinessConfiguration(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`DeviceConfiguration`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_device_configuration(&self) -> Option<&DeviceConfiguration> {
+        match self {
+            Self::DeviceConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyDeviceConfiguration::as_device_configuration`], by value.
+    pub fn into_device_configuration(self) -> Option<DeviceConfiguration> {
+        match self {
+            Self::DeviceConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidCustomConfiguration`.
+    pub fn as_android_custom_configuration(
+        &self,
+    ) -> Option<&crate::models::AndroidCustomConfiguration> {
+        match self {
+            Self::AndroidCustomConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidCustomConfiguration`, by value.
+    pub fn into_android_custom_configuration(
+        self,
+    ) -> Option<crate::models::AndroidCustomConfiguration> {
+        match self {
+            Self::AndroidCustomConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidGeneralDeviceConfiguration`.
+    pub fn as_android_general_device_configuration(
+        &self,
+    ) -> Option<&crate::models::AndroidGeneralDeviceConfiguration> {
+        match self {
+            Self::AndroidGeneralDeviceConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidGeneralDeviceConfiguration`, by value.
+    pub fn into_android_general_device_configuration(
+        self,
+    ) -> Option<crate::models::AndroidGeneralDeviceConfiguration> {
+        match self {
+            Self::AndroidGeneralDeviceConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidWorkProfileCustomConfiguration`.
+    pub fn as_android_work_profile_custom_configuration(
+        &self,
+    ) -> Option<&crate::models::AndroidWorkProfileCustomConfiguration> {
+        match self {
+            Self::AndroidWorkProfileCustomConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidWorkProfileCustomConfiguration`, by value.
+    pub fn into_android_work_profile_custom_configuration(
+        self,
+    ) -> Option<crate::models::AndroidWorkProfileCustomConfiguration> {
+        match self {
+            Self::AndroidWorkProfileCustomConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidWorkProfileGeneralDeviceConfiguration`.
+    pub fn as_android_work_profile_general_device_configuration(
+        &self,
+    ) -> Option<&crate::models::AndroidWorkProfileGeneralDeviceConfiguration> {
+        match self {
+            Self::AndroidWorkProfileGeneralDeviceConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidWorkProfileGeneralDeviceConfiguration`, by value.
+    pub fn into_android_work_profile_general_device_configuration(
+        self,
+    ) -> Option<crate::models::AndroidWorkProfileGeneralDeviceConfiguration> {
+        match self {
+            Self::AndroidWorkProfileGeneralDeviceConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.appleDeviceFeaturesConfigurationBase`.
+    pub fn as_apple_device_features_configuration_base(
+        &self,
+    ) -> Option<&crate::models::AppleDeviceFeaturesConfigurationBase> {
+        match self {
+            Self::AppleDeviceFeaturesConfigurationBase(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.appleDeviceFeaturesConfigurationBase`, by value.
+    pub fn into_apple_device_features_configuration_base(
+        self,
+    ) -> Option<crate::models::AppleDeviceFeaturesConfigurationBase> {
+        match self {
+            Self::AppleDeviceFeaturesConfigurationBase(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosDeviceFeaturesConfiguration`.
+    pub fn as_ios_device_features_configuration(
+        &self,
+    ) -> Option<&crate::models::IosDeviceFeaturesConfiguration> {
+        match self {
+            Self::IosDeviceFeaturesConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosDeviceFeaturesConfiguration`, by value.
+    pub fn into_ios_device_features_configuration(
+        self,
+    ) -> Option<crate::models::IosDeviceFeaturesConfiguration> {
+        match self {
+            Self::IosDeviceFeaturesConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSDeviceFeaturesConfiguration`.
+    pub fn as_mac_os_device_features_configuration(
+        &self,
+    ) -> Option<&crate::models::MacOSDeviceFeaturesConfiguration> {
+        match self {
+            Self::MacOSDeviceFeaturesConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSDeviceFeaturesConfiguration`, by value.
+    pub fn into_mac_os_device_features_configuration(
+        self,
+    ) -> Option<crate::models::MacOSDeviceFeaturesConfiguration> {
+        match self {
+            Self::MacOSDeviceFeaturesConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.editionUpgradeConfiguration`.
+    pub fn as_edition_upgrade_configuration(
+        &self,
+    ) -> Option<&crate::models::EditionUpgradeConfiguration> {
+        match self {
+            Self::EditionUpgradeConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.editionUpgradeConfiguration`, by value.
+    pub fn into_edition_upgrade_configuration(
+        self,
+    ) -> Option<crate::models::EditionUpgradeConfiguration> {
+        match self {
+            Self::EditionUpgradeConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosCertificateProfile`.
+    pub fn as_ios_certificate_profile(&self) -> Option<&crate::models::IosCertificateProfile> {
+        match self {
+            Self::IosCertificateProfile(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosCertificateProfile`, by value.
+    pub fn into_ios_certificate_profile(self) -> Option<crate::models::IosCertificateProfile> {
+        match self {
+            Self::IosCertificateProfile(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosCustomConfiguration`.
+    pub fn as_ios_custom_configuration(&self) -> Option<&crate::models::IosCustomConfiguration> {
+        match self {
+            Self::IosCustomConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosCustomConfiguration`, by value.
+    pub fn into_ios_custom_configuration(self) -> Option<crate::models::IosCustomConfiguration> {
+        match self {
+            Self::IosCustomConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosGeneralDeviceConfiguration`.
+    pub fn as_ios_general_device_configuration(
+        &self,
+    ) -> Option<&crate::models::IosGeneralDeviceConfiguration> {
+        match self {
+            Self::IosGeneralDeviceConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosGeneralDeviceConfiguration`, by value.
+    pub fn into_ios_general_device_configuration(
+        self,
+    ) -> Option<crate::models::IosGeneralDeviceConfiguration> {
+        match self {
+            Self::IosGeneralDeviceConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosUpdateConfiguration`.
+    pub fn as_ios_update_configuration(&self) -> Option<&crate::models::IosUpdateConfiguration> {
+        match self {
+            Self::IosUpdateConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosUpdateConfiguration`, by value.
+    pub fn into_ios_update_configuration(self) -> Option<crate::models::IosUpdateConfiguration> {
+        match self {
+            Self::IosUpdateConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSCustomConfiguration`.
+    pub fn as_mac_os_custom_configuration(
+        &self,
+    ) -> Option<&crate::models::MacOSCustomConfiguration> {
+        match self {
+            Self::MacOSCustomConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSCustomConfiguration`, by value.
+    pub fn into_mac_os_custom_configuration(
+        self,
+    ) -> Option<crate::models::MacOSCustomConfiguration> {
+        match self {
+            Self::MacOSCustomConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSGeneralDeviceConfiguration`.
+    pub fn as_mac_os_general_device_configuration(
+        &self,
+    ) -> Option<&crate::models::MacOSGeneralDeviceConfiguration> {
+        match self {
+            Self::MacOSGeneralDeviceConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSGeneralDeviceConfiguration`, by value.
+    pub fn into_mac_os_general_device_configuration(
+        self,
+    ) -> Option<crate::models::MacOSGeneralDeviceConfiguration> {
+        match self {
+            Self::MacOSGeneralDeviceConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharedPCConfiguration`.
+    pub fn as_shared_pc_configuration(&self) -> Option<&crate::models::SharedPCConfiguration> {
+        match self {
+            Self::SharedPCConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharedPCConfiguration`, by value.
+    pub fn into_shared_pc_configuration(self) -> Option<crate::models::SharedPCConfiguration> {
+        match self {
+            Self::SharedPCConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10CustomConfiguration`.
+    pub fn as_windows10_custom_configuration(
+        &self,
+    ) -> Option<&crate::models::Windows10CustomConfiguration> {
+        match self {
+            Self::Windows10CustomConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10CustomConfiguration`, by value.
+    pub fn into_windows10_custom_configuration(
+        self,
+    ) -> Option<crate::models::Windows10CustomConfiguration> {
+        match self {
+            Self::Windows10CustomConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10EndpointProtectionConfiguration`.
+    pub fn as_windows10_endpoint_protection_configuration(
+        &self,
+    ) -> Option<&crate::models::Windows10EndpointProtectionConfiguration> {
+        match self {
+            Self::Windows10EndpointProtectionConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10EndpointProtectionConfiguration`, by value.
+    pub fn into_windows10_endpoint_protection_configuration(
+        self,
+    ) -> Option<crate::models::Windows10EndpointProtectionConfiguration> {
+        match self {
+            Self::Windows10EndpointProtectionConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10EnterpriseModernAppManagementConfiguration`.
+    pub fn as_windows10_enterprise_modern_app_management_configuration(
+        &self,
+    ) -> Option<&crate::models::Windows10EnterpriseModernAppManagementConfiguration> {
+        match self {
+            Self::Windows10EnterpriseModernAppManagementConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10EnterpriseModernAppManagementConfiguration`, by value.
+    pub fn into_windows10_enterprise_modern_app_management_configuration(
+        self,
+    ) -> Option<crate::models::Windows10EnterpriseModernAppManagementConfiguration> {
+        match self {
+            Self::Windows10EnterpriseModernAppManagementConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10GeneralConfiguration`.
+    pub fn as_windows10_general_configuration(
+        &self,
+    ) -> Option<&crate::models::Windows10GeneralConfiguration> {
+        match self {
+            Self::Windows10GeneralConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10GeneralConfiguration`, by value.
+    pub fn into_windows10_general_configuration(
+        self,
+    ) -> Option<crate::models::Windows10GeneralConfiguration> {
+        match self {
+            Self::Windows10GeneralConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10SecureAssessmentConfiguration`.
+    pub fn as_windows10_secure_assessment_configuration(
+        &self,
+    ) -> Option<&crate::models::Windows10SecureAssessmentConfiguration> {
+        match self {
+            Self::Windows10SecureAssessmentConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10SecureAssessmentConfiguration`, by value.
+    pub fn into_windows10_secure_assessment_configuration(
+        self,
+    ) -> Option<crate::models::Windows10SecureAssessmentConfiguration> {
+        match self {
+            Self::Windows10SecureAssessmentConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10TeamGeneralConfiguration`.
+    pub fn as_windows10_team_general_configuration(
+        &self,
+    ) -> Option<&crate::models::Windows10TeamGeneralConfiguration> {
+        match self {
+            Self::Windows10TeamGeneralConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10TeamGeneralConfiguration`, by value.
+    pub fn into_windows10_team_general_configuration(
+        self,
+    ) -> Option<crate::models::Windows10TeamGeneralConfiguration> {
+        match self {
+            Self::Windows10TeamGeneralConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows81GeneralConfiguration`.
+    pub fn as_windows81_general_configuration(
+        &self,
+    ) -> Option<&crate::models::Windows81GeneralConfiguration> {
+        match self {
+            Self::Windows81GeneralConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows81GeneralConfiguration`, by value.
+    pub fn into_windows81_general_configuration(
+        self,
+    ) -> Option<crate::models::Windows81GeneralConfiguration> {
+        match self {
+            Self::Windows81GeneralConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsDefenderAdvancedThreatProtectionConfiguration`.
+    pub fn as_windows_defender_advanced_threat_protection_configuration(
+        &self,
+    ) -> Option<&crate::models::WindowsDefenderAdvancedThreatProtectionConfiguration> {
+        match self {
+            Self::WindowsDefenderAdvancedThreatProtectionConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsDefenderAdvancedThreatProtectionConfiguration`, by value.
+    pub fn into_windows_defender_advanced_threat_protection_configuration(
+        self,
+    ) -> Option<crate::models::WindowsDefenderAdvancedThreatProtectionConfiguration> {
+        match self {
+            Self::WindowsDefenderAdvancedThreatProtectionConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsPhone81CustomConfiguration`.
+    pub fn as_windows_phone81_custom_configuration(
+        &self,
+    ) -> Option<&crate::models::WindowsPhone81CustomConfiguration> {
+        match self {
+            Self::WindowsPhone81CustomConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsPhone81CustomConfiguration`, by value.
+    pub fn into_windows_phone81_custom_configuration(
+        self,
+    ) -> Option<crate::models::WindowsPhone81CustomConfiguration> {
+        match self {
+            Self::WindowsPhone81CustomConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsPhone81GeneralConfiguration`.
+    pub fn as_windows_phone81_general_configuration(
+        &self,
+    ) -> Option<&crate::models::WindowsPhone81GeneralConfiguration> {
+        match self {
+            Self::WindowsPhone81GeneralConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsPhone81GeneralConfiguration`, by value.
+    pub fn into_windows_phone81_general_configuration(
+        self,
+    ) -> Option<crate::models::WindowsPhone81GeneralConfiguration> {
+        match self {
+            Self::WindowsPhone81GeneralConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsUpdateForBusinessConfiguration`.
+    pub fn as_windows_update_for_business_configuration(
+        &self,
+    ) -> Option<&crate::models::WindowsUpdateForBusinessConfiguration> {
+        match self {
+            Self::WindowsUpdateForBusinessConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsUpdateForBusinessConfiguration`, by value.
+    pub fn into_windows_update_for_business_configuration(
+        self,
+    ) -> Option<crate::models::WindowsUpdateForBusinessConfiguration> {
+        match self {
+            Self::WindowsUpdateForBusinessConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<DeviceConfiguration> for AnyDeviceConfiguration {
+    fn from(value: DeviceConfiguration) -> Self {
+        Self::DeviceConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyDeviceConfiguration> for DeviceConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::DeviceConfiguration(v) | AnyDeviceConfiguration::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::AndroidCustomConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::AndroidCustomConfiguration) -> Self {
+        Self::AndroidCustomConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::AndroidCustomConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::AndroidCustomConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::AndroidGeneralDeviceConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::AndroidGeneralDeviceConfiguration) -> Self {
+        Self::AndroidGeneralDeviceConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::AndroidGeneralDeviceConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::AndroidGeneralDeviceConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::AndroidWorkProfileCustomConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::AndroidWorkProfileCustomConfiguration) -> Self {
+        Self::AndroidWorkProfileCustomConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::AndroidWorkProfileCustomConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::AndroidWorkProfileCustomConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::AndroidWorkProfileGeneralDeviceConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::AndroidWorkProfileGeneralDeviceConfiguration) -> Self {
+        Self::AndroidWorkProfileGeneralDeviceConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration>
+    for crate::models::AndroidWorkProfileGeneralDeviceConfiguration
+{
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::AndroidWorkProfileGeneralDeviceConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::AppleDeviceFeaturesConfigurationBase> for AnyDeviceConfiguration {
+    fn from(value: crate::models::AppleDeviceFeaturesConfigurationBase) -> Self {
+        Self::AppleDeviceFeaturesConfigurationBase(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::AppleDeviceFeaturesConfigurationBase {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::AppleDeviceFeaturesConfigurationBase(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosDeviceFeaturesConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::IosDeviceFeaturesConfiguration) -> Self {
+        Self::IosDeviceFeaturesConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::IosDeviceFeaturesConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::IosDeviceFeaturesConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MacOSDeviceFeaturesConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::MacOSDeviceFeaturesConfiguration) -> Self {
+        Self::MacOSDeviceFeaturesConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::MacOSDeviceFeaturesConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::MacOSDeviceFeaturesConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::EditionUpgradeConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::EditionUpgradeConfiguration) -> Self {
+        Self::EditionUpgradeConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::EditionUpgradeConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::EditionUpgradeConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosCertificateProfile> for AnyDeviceConfiguration {
+    fn from(value: crate::models::IosCertificateProfile) -> Self {
+        Self::IosCertificateProfile(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::IosCertificateProfile {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::IosCertificateProfile(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosCustomConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::IosCustomConfiguration) -> Self {
+        Self::IosCustomConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::IosCustomConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::IosCustomConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosGeneralDeviceConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::IosGeneralDeviceConfiguration) -> Self {
+        Self::IosGeneralDeviceConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::IosGeneralDeviceConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::IosGeneralDeviceConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosUpdateConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::IosUpdateConfiguration) -> Self {
+        Self::IosUpdateConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::IosUpdateConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::IosUpdateConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MacOSCustomConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::MacOSCustomConfiguration) -> Self {
+        Self::MacOSCustomConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::MacOSCustomConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::MacOSCustomConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MacOSGeneralDeviceConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::MacOSGeneralDeviceConfiguration) -> Self {
+        Self::MacOSGeneralDeviceConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::MacOSGeneralDeviceConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::MacOSGeneralDeviceConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::SharedPCConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::SharedPCConfiguration) -> Self {
+        Self::SharedPCConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::SharedPCConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::SharedPCConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Windows10CustomConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::Windows10CustomConfiguration) -> Self {
+        Self::Windows10CustomConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::Windows10CustomConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::Windows10CustomConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Windows10EndpointProtectionConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::Windows10EndpointProtectionConfiguration) -> Self {
+        Self::Windows10EndpointProtectionConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::Windows10EndpointProtectionConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::Windows10EndpointProtectionConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Windows10EnterpriseModernAppManagementConfiguration>
+    for AnyDeviceConfiguration
+{
+    fn from(value: crate::models::Windows10EnterpriseModernAppManagementConfiguration) -> Self {
+        Self::Windows10EnterpriseModernAppManagementConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration>
+    for crate::models::Windows10EnterpriseModernAppManagementConfiguration
+{
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::Windows10EnterpriseModernAppManagementConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Windows10GeneralConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::Windows10GeneralConfiguration) -> Self {
+        Self::Windows10GeneralConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::Windows10GeneralConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::Windows10GeneralConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Windows10SecureAssessmentConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::Windows10SecureAssessmentConfiguration) -> Self {
+        Self::Windows10SecureAssessmentConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::Windows10SecureAssessmentConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::Windows10SecureAssessmentConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Windows10TeamGeneralConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::Windows10TeamGeneralConfiguration) -> Self {
+        Self::Windows10TeamGeneralConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::Windows10TeamGeneralConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::Windows10TeamGeneralConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Windows81GeneralConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::Windows81GeneralConfiguration) -> Self {
+        Self::Windows81GeneralConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::Windows81GeneralConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::Windows81GeneralConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsDefenderAdvancedThreatProtectionConfiguration>
+    for AnyDeviceConfiguration
+{
+    fn from(value: crate::models::WindowsDefenderAdvancedThreatProtectionConfiguration) -> Self {
+        Self::WindowsDefenderAdvancedThreatProtectionConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration>
+    for crate::models::WindowsDefenderAdvancedThreatProtectionConfiguration
+{
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::WindowsDefenderAdvancedThreatProtectionConfiguration(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsPhone81CustomConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::WindowsPhone81CustomConfiguration) -> Self {
+        Self::WindowsPhone81CustomConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::WindowsPhone81CustomConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::WindowsPhone81CustomConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsPhone81GeneralConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::WindowsPhone81GeneralConfiguration) -> Self {
+        Self::WindowsPhone81GeneralConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::WindowsPhone81GeneralConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::WindowsPhone81GeneralConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsUpdateForBusinessConfiguration> for AnyDeviceConfiguration {
+    fn from(value: crate::models::WindowsUpdateForBusinessConfiguration) -> Self {
+        Self::WindowsUpdateForBusinessConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceConfiguration> for crate::models::WindowsUpdateForBusinessConfiguration {
+    type Error = AnyDeviceConfiguration;
+
+    fn try_from(value: AnyDeviceConfiguration) -> Result<Self, AnyDeviceConfiguration> {
+        match value {
+            AnyDeviceConfiguration::WindowsUpdateForBusinessConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -8373,10 +10115,14 @@ crate::macros::select_fields! {
 /// A `deviceEnrollmentConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`DeviceEnrollmentConfiguration`]; an `@odata.type` this
-/// version does not know is read as [`AnyDeviceEnrollmentConfiguration::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyDeviceEnrollmentConfiguration::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyDeviceEnrollmentConfiguration {
     /// A `microsoft.graph.deviceEnrollmentConfiguration` (the declared type).
     DeviceEnrollmentConfiguration(DeviceEnrollmentConfiguration),
@@ -8397,6 +10143,277 @@ pub enum AnyDeviceEnrollmentConfiguration {
     /// A type derived from `deviceEnrollmentConfiguration` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(DeviceEnrollmentConfiguration),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyDeviceEnrollmentConfiguration {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.deviceEnrollmentConfiguration`: the variant's, or for
+    /// [`AnyDeviceEnrollmentConfiguration::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::DeviceEnrollmentConfiguration(_) => {
+                "microsoft.graph.deviceEnrollmentConfiguration"
+            }
+            Self::DeviceEnrollmentLimitConfiguration(_) => {
+                "microsoft.graph.deviceEnrollmentLimitConfiguration"
+            }
+            Self::DeviceEnrollmentPlatformRestrictionsConfiguration(_) => {
+                "microsoft.graph.deviceEnrollmentPlatformRestrictionsConfiguration"
+            }
+            Self::DeviceEnrollmentWindowsHelloForBusinessConfiguration(_) => {
+                "microsoft.graph.deviceEnrollmentWindowsHelloForBusinessConfiguration"
+            }
+            Self::Windows10EnrollmentCompletionPageConfiguration(_) => {
+                "microsoft.graph.windows10EnrollmentCompletionPageConfiguration"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.deviceEnrollmentConfiguration", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::DeviceEnrollmentConfiguration(value) | Self::Unknown(value) => {
+                value.id.as_deref()
+            }
+            Self::DeviceEnrollmentLimitConfiguration(value) => value.id.as_deref(),
+            Self::DeviceEnrollmentPlatformRestrictionsConfiguration(value) => value.id.as_deref(),
+            Self::DeviceEnrollmentWindowsHelloForBusinessConfiguration(value) => {
+                value.id.as_deref()
+            }
+            Self::Windows10EnrollmentCompletionPageConfiguration(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`DeviceEnrollmentConfiguration`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_device_enrollment_configuration(&self) -> Option<&DeviceEnrollmentConfiguration> {
+        match self {
+            Self::DeviceEnrollmentConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyDeviceEnrollmentConfiguration::as_device_enrollment_configuration`], by value.
+    pub fn into_device_enrollment_configuration(self) -> Option<DeviceEnrollmentConfiguration> {
+        match self {
+            Self::DeviceEnrollmentConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.deviceEnrollmentLimitConfiguration`.
+    pub fn as_device_enrollment_limit_configuration(
+        &self,
+    ) -> Option<&crate::models::DeviceEnrollmentLimitConfiguration> {
+        match self {
+            Self::DeviceEnrollmentLimitConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.deviceEnrollmentLimitConfiguration`, by value.
+    pub fn into_device_enrollment_limit_configuration(
+        self,
+    ) -> Option<crate::models::DeviceEnrollmentLimitConfiguration> {
+        match self {
+            Self::DeviceEnrollmentLimitConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.deviceEnrollmentPlatformRestrictionsConfiguration`.
+    pub fn as_device_enrollment_platform_restrictions_configuration(
+        &self,
+    ) -> Option<&crate::models::DeviceEnrollmentPlatformRestrictionsConfiguration> {
+        match self {
+            Self::DeviceEnrollmentPlatformRestrictionsConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.deviceEnrollmentPlatformRestrictionsConfiguration`, by value.
+    pub fn into_device_enrollment_platform_restrictions_configuration(
+        self,
+    ) -> Option<crate::models::DeviceEnrollmentPlatformRestrictionsConfiguration> {
+        match self {
+            Self::DeviceEnrollmentPlatformRestrictionsConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.deviceEnrollmentWindowsHelloForBusinessConfiguration`.
+    pub fn as_device_enrollment_windows_hello_for_business_configuration(
+        &self,
+    ) -> Option<&crate::models::DeviceEnrollmentWindowsHelloForBusinessConfiguration> {
+        match self {
+            Self::DeviceEnrollmentWindowsHelloForBusinessConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.deviceEnrollmentWindowsHelloForBusinessConfiguration`, by value.
+    pub fn into_device_enrollment_windows_hello_for_business_configuration(
+        self,
+    ) -> Option<crate::models::DeviceEnrollmentWindowsHelloForBusinessConfiguration> {
+        match self {
+            Self::DeviceEnrollmentWindowsHelloForBusinessConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10EnrollmentCompletionPageConfiguration`.
+    pub fn as_windows10_enrollment_completion_page_configuration(
+        &self,
+    ) -> Option<&crate::models::Windows10EnrollmentCompletionPageConfiguration> {
+        match self {
+            Self::Windows10EnrollmentCompletionPageConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windows10EnrollmentCompletionPageConfiguration`, by value.
+    pub fn into_windows10_enrollment_completion_page_configuration(
+        self,
+    ) -> Option<crate::models::Windows10EnrollmentCompletionPageConfiguration> {
+        match self {
+            Self::Windows10EnrollmentCompletionPageConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<DeviceEnrollmentConfiguration> for AnyDeviceEnrollmentConfiguration {
+    fn from(value: DeviceEnrollmentConfiguration) -> Self {
+        Self::DeviceEnrollmentConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyDeviceEnrollmentConfiguration> for DeviceEnrollmentConfiguration {
+    type Error = AnyDeviceEnrollmentConfiguration;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyDeviceEnrollmentConfiguration,
+    ) -> Result<Self, AnyDeviceEnrollmentConfiguration> {
+        match value {
+            AnyDeviceEnrollmentConfiguration::DeviceEnrollmentConfiguration(v)
+            | AnyDeviceEnrollmentConfiguration::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::DeviceEnrollmentLimitConfiguration> for AnyDeviceEnrollmentConfiguration {
+    fn from(value: crate::models::DeviceEnrollmentLimitConfiguration) -> Self {
+        Self::DeviceEnrollmentLimitConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceEnrollmentConfiguration>
+    for crate::models::DeviceEnrollmentLimitConfiguration
+{
+    type Error = AnyDeviceEnrollmentConfiguration;
+
+    fn try_from(
+        value: AnyDeviceEnrollmentConfiguration,
+    ) -> Result<Self, AnyDeviceEnrollmentConfiguration> {
+        match value {
+            AnyDeviceEnrollmentConfiguration::DeviceEnrollmentLimitConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::DeviceEnrollmentPlatformRestrictionsConfiguration>
+    for AnyDeviceEnrollmentConfiguration
+{
+    fn from(value: crate::models::DeviceEnrollmentPlatformRestrictionsConfiguration) -> Self {
+        Self::DeviceEnrollmentPlatformRestrictionsConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceEnrollmentConfiguration>
+    for crate::models::DeviceEnrollmentPlatformRestrictionsConfiguration
+{
+    type Error = AnyDeviceEnrollmentConfiguration;
+
+    fn try_from(
+        value: AnyDeviceEnrollmentConfiguration,
+    ) -> Result<Self, AnyDeviceEnrollmentConfiguration> {
+        match value {
+            AnyDeviceEnrollmentConfiguration::DeviceEnrollmentPlatformRestrictionsConfiguration(
+                v,
+            ) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::DeviceEnrollmentWindowsHelloForBusinessConfiguration>
+    for AnyDeviceEnrollmentConfiguration
+{
+    fn from(value: crate::models::DeviceEnrollmentWindowsHelloForBusinessConfiguration) -> Self {
+        Self::DeviceEnrollmentWindowsHelloForBusinessConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceEnrollmentConfiguration>
+    for crate::models::DeviceEnrollmentWindowsHelloForBusinessConfiguration
+{
+    type Error = AnyDeviceEnrollmentConfiguration;
+
+    fn try_from(
+        value: AnyDeviceEnrollmentConfiguration,
+    ) -> Result<Self, AnyDeviceEnrollmentConfiguration> {
+        match value {
+AnyDeviceEnrollmentConfiguration::DeviceEnrollmentWindowsHelloForBusinessConfiguration(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Windows10EnrollmentCompletionPageConfiguration>
+    for AnyDeviceEnrollmentConfiguration
+{
+    fn from(value: crate::models::Windows10EnrollmentCompletionPageConfiguration) -> Self {
+        Self::Windows10EnrollmentCompletionPageConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceEnrollmentConfiguration>
+    for crate::models::Windows10EnrollmentCompletionPageConfiguration
+{
+    type Error = AnyDeviceEnrollmentConfiguration;
+
+    fn try_from(
+        value: AnyDeviceEnrollmentConfiguration,
+    ) -> Result<Self, AnyDeviceEnrollmentConfiguration> {
+        match value {
+            AnyDeviceEnrollmentConfiguration::Windows10EnrollmentCompletionPageConfiguration(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -10097,10 +12114,14 @@ crate::macros::select_fields! {
 /// A `deviceManagementTroubleshootingEvent` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`DeviceManagementTroubleshootingEvent`]; an `@odata.type` this
-/// version does not know is read as [`AnyDeviceManagementTroubleshootingEvent::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyDeviceManagementTroubleshootingEvent::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyDeviceManagementTroubleshootingEvent {
     /// A `microsoft.graph.deviceManagementTroubleshootingEvent` (the declared type).
     DeviceManagementTroubleshootingEvent(DeviceManagementTroubleshootingEvent),
@@ -10109,6 +12130,131 @@ pub enum AnyDeviceManagementTroubleshootingEvent {
     /// A type derived from `deviceManagementTroubleshootingEvent` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(DeviceManagementTroubleshootingEvent),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyDeviceManagementTroubleshootingEvent {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.deviceManagementTroubleshootingEvent`: the variant's, or for
+    /// [`AnyDeviceManagementTroubleshootingEvent::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::DeviceManagementTroubleshootingEvent(_) => {
+                "microsoft.graph.deviceManagementTroubleshootingEvent"
+            }
+            Self::EnrollmentTroubleshootingEvent(_) => {
+                "microsoft.graph.enrollmentTroubleshootingEvent"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.deviceManagementTroubleshootingEvent",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::DeviceManagementTroubleshootingEvent(value) | Self::Unknown(value) => {
+                value.id.as_deref()
+            }
+            Self::EnrollmentTroubleshootingEvent(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`DeviceManagementTroubleshootingEvent`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_device_management_troubleshooting_event(
+        &self,
+    ) -> Option<&DeviceManagementTroubleshootingEvent> {
+        match self {
+            Self::DeviceManagementTroubleshootingEvent(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyDeviceManagementTroubleshootingEvent::as_device_management_troubleshooting_event`], by value.
+    pub fn into_device_management_troubleshooting_event(
+        self,
+    ) -> Option<DeviceManagementTroubleshootingEvent> {
+        match self {
+            Self::DeviceManagementTroubleshootingEvent(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.enrollmentTroubleshootingEvent`.
+    pub fn as_enrollment_troubleshooting_event(
+        &self,
+    ) -> Option<&crate::models::EnrollmentTroubleshootingEvent> {
+        match self {
+            Self::EnrollmentTroubleshootingEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.enrollmentTroubleshootingEvent`, by value.
+    pub fn into_enrollment_troubleshooting_event(
+        self,
+    ) -> Option<crate::models::EnrollmentTroubleshootingEvent> {
+        match self {
+            Self::EnrollmentTroubleshootingEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<DeviceManagementTroubleshootingEvent> for AnyDeviceManagementTroubleshootingEvent {
+    fn from(value: DeviceManagementTroubleshootingEvent) -> Self {
+        Self::DeviceManagementTroubleshootingEvent(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyDeviceManagementTroubleshootingEvent> for DeviceManagementTroubleshootingEvent {
+    type Error = AnyDeviceManagementTroubleshootingEvent;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyDeviceManagementTroubleshootingEvent,
+    ) -> Result<Self, AnyDeviceManagementTroubleshootingEvent> {
+        match value {
+            AnyDeviceManagementTroubleshootingEvent::DeviceManagementTroubleshootingEvent(v)
+            | AnyDeviceManagementTroubleshootingEvent::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::EnrollmentTroubleshootingEvent>
+    for AnyDeviceManagementTroubleshootingEvent
+{
+    fn from(value: crate::models::EnrollmentTroubleshootingEvent) -> Self {
+        Self::EnrollmentTroubleshootingEvent(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceManagementTroubleshootingEvent>
+    for crate::models::EnrollmentTroubleshootingEvent
+{
+    type Error = AnyDeviceManagementTroubleshootingEvent;
+
+    fn try_from(
+        value: AnyDeviceManagementTroubleshootingEvent,
+    ) -> Result<Self, AnyDeviceManagementTroubleshootingEvent> {
+        match value {
+            AnyDeviceManagementTroubleshootingEvent::EnrollmentTroubleshootingEvent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -11424,38 +13570,38 @@ pub struct IosGeneralDeviceConfiguration {
     pub host_pairing_blocked: crate::Patch<bool>,
     /// Indicates whether or not to block the user from using the iBooks Store when the device is in
     /// supervised mode.
-    pub i_books_store_blocked: crate::Patch<bool>,
+    pub ibooks_store_blocked: crate::Patch<bool>,
     /// Indicates whether or not to block the user from downloading media from the iBookstore that has
     /// been tagged as erotica.
-    pub i_books_store_block_erotica: crate::Patch<bool>,
+    pub ibooks_store_block_erotica: crate::Patch<bool>,
     /// Indicates whether or not to block the user from continuing work they started on iOS device to
     /// another iOS or macOS device.
-    pub i_cloud_block_activity_continuation: crate::Patch<bool>,
+    pub icloud_block_activity_continuation: crate::Patch<bool>,
     /// Indicates whether or not to block iCloud backup. Requires a supervised device for iOS 13 and
     /// later.
-    pub i_cloud_block_backup: crate::Patch<bool>,
+    pub icloud_block_backup: crate::Patch<bool>,
     /// Indicates whether or not to block iCloud document sync. Requires a supervised device for iOS 13
     /// and later.
-    pub i_cloud_block_document_sync: crate::Patch<bool>,
+    pub icloud_block_document_sync: crate::Patch<bool>,
     /// Indicates whether or not to block Managed Apps Cloud Sync.
-    pub i_cloud_block_managed_apps_sync: crate::Patch<bool>,
+    pub icloud_block_managed_apps_sync: crate::Patch<bool>,
     /// Indicates whether or not to block iCloud Photo Library.
-    pub i_cloud_block_photo_library: crate::Patch<bool>,
+    pub icloud_block_photo_library: crate::Patch<bool>,
     /// Indicates whether or not to block iCloud Photo Stream Sync.
-    pub i_cloud_block_photo_stream_sync: crate::Patch<bool>,
+    pub icloud_block_photo_stream_sync: crate::Patch<bool>,
     /// Indicates whether or not to block Shared Photo Stream.
-    pub i_cloud_block_shared_photo_stream: crate::Patch<bool>,
+    pub icloud_block_shared_photo_stream: crate::Patch<bool>,
     /// Indicates whether or not to require backups to iCloud be encrypted.
-    pub i_cloud_require_encrypted_backup: crate::Patch<bool>,
+    pub icloud_require_encrypted_backup: crate::Patch<bool>,
     /// Indicates whether or not to block the user from accessing explicit content in iTunes and the App
     /// Store. Requires a supervised device for iOS 13 and later.
-    pub i_tunes_block_explicit_content: crate::Patch<bool>,
+    pub itunes_block_explicit_content: crate::Patch<bool>,
     /// Indicates whether or not to block Music service and revert Music app to classic mode when the
     /// device is in supervised mode (iOS 9.3 and later and macOS 10.12 and later).
-    pub i_tunes_block_music_service: crate::Patch<bool>,
+    pub itunes_block_music_service: crate::Patch<bool>,
     /// Indicates whether or not to block the user from using iTunes Radio when the device is in
     /// supervised mode (iOS 9.3 and later).
-    pub i_tunes_block_radio: crate::Patch<bool>,
+    pub itunes_block_radio: crate::Patch<bool>,
     /// Indicates whether or not to block keyboard auto-correction when the device is in supervised mode
     /// (iOS 8.1.3 and later).
     pub keyboard_block_auto_correct: crate::Patch<bool>,
@@ -11789,37 +13935,37 @@ impl serde::Serialize for IosGeneralDeviceConfiguration {
         )?;
         writer.field("gamingBlockMultiplayer", &self.gaming_block_multiplayer)?;
         writer.field("hostPairingBlocked", &self.host_pairing_blocked)?;
-        writer.field("iBooksStoreBlocked", &self.i_books_store_blocked)?;
-        writer.field("iBooksStoreBlockErotica", &self.i_books_store_block_erotica)?;
+        writer.field("iBooksStoreBlocked", &self.ibooks_store_blocked)?;
+        writer.field("iBooksStoreBlockErotica", &self.ibooks_store_block_erotica)?;
         writer.field(
             "iCloudBlockActivityContinuation",
-            &self.i_cloud_block_activity_continuation,
+            &self.icloud_block_activity_continuation,
         )?;
-        writer.field("iCloudBlockBackup", &self.i_cloud_block_backup)?;
-        writer.field("iCloudBlockDocumentSync", &self.i_cloud_block_document_sync)?;
+        writer.field("iCloudBlockBackup", &self.icloud_block_backup)?;
+        writer.field("iCloudBlockDocumentSync", &self.icloud_block_document_sync)?;
         writer.field(
             "iCloudBlockManagedAppsSync",
-            &self.i_cloud_block_managed_apps_sync,
+            &self.icloud_block_managed_apps_sync,
         )?;
-        writer.field("iCloudBlockPhotoLibrary", &self.i_cloud_block_photo_library)?;
+        writer.field("iCloudBlockPhotoLibrary", &self.icloud_block_photo_library)?;
         writer.field(
             "iCloudBlockPhotoStreamSync",
-            &self.i_cloud_block_photo_stream_sync,
+            &self.icloud_block_photo_stream_sync,
         )?;
         writer.field(
             "iCloudBlockSharedPhotoStream",
-            &self.i_cloud_block_shared_photo_stream,
+            &self.icloud_block_shared_photo_stream,
         )?;
         writer.field(
             "iCloudRequireEncryptedBackup",
-            &self.i_cloud_require_encrypted_backup,
+            &self.icloud_require_encrypted_backup,
         )?;
         writer.field(
             "iTunesBlockExplicitContent",
-            &self.i_tunes_block_explicit_content,
+            &self.itunes_block_explicit_content,
         )?;
-        writer.field("iTunesBlockMusicService", &self.i_tunes_block_music_service)?;
-        writer.field("iTunesBlockRadio", &self.i_tunes_block_radio)?;
+        writer.field("iTunesBlockMusicService", &self.itunes_block_music_service)?;
+        writer.field("iTunesBlockRadio", &self.itunes_block_radio)?;
         writer.field(
             "keyboardBlockAutoCorrect",
             &self.keyboard_block_auto_correct,
@@ -12146,31 +14292,31 @@ impl crate::read_fields::ReadFields for IosGeneralDeviceConfiguration {
             }
             "gamingBlockMultiplayer" => self.gaming_block_multiplayer = map.next_value()?,
             "hostPairingBlocked" => self.host_pairing_blocked = map.next_value()?,
-            "iBooksStoreBlocked" => self.i_books_store_blocked = map.next_value()?,
-            "iBooksStoreBlockErotica" => self.i_books_store_block_erotica = map.next_value()?,
+            "iBooksStoreBlocked" => self.ibooks_store_blocked = map.next_value()?,
+            "iBooksStoreBlockErotica" => self.ibooks_store_block_erotica = map.next_value()?,
             "iCloudBlockActivityContinuation" => {
-                self.i_cloud_block_activity_continuation = map.next_value()?
+                self.icloud_block_activity_continuation = map.next_value()?
             }
-            "iCloudBlockBackup" => self.i_cloud_block_backup = map.next_value()?,
-            "iCloudBlockDocumentSync" => self.i_cloud_block_document_sync = map.next_value()?,
+            "iCloudBlockBackup" => self.icloud_block_backup = map.next_value()?,
+            "iCloudBlockDocumentSync" => self.icloud_block_document_sync = map.next_value()?,
             "iCloudBlockManagedAppsSync" => {
-                self.i_cloud_block_managed_apps_sync = map.next_value()?
+                self.icloud_block_managed_apps_sync = map.next_value()?
             }
-            "iCloudBlockPhotoLibrary" => self.i_cloud_block_photo_library = map.next_value()?,
+            "iCloudBlockPhotoLibrary" => self.icloud_block_photo_library = map.next_value()?,
             "iCloudBlockPhotoStreamSync" => {
-                self.i_cloud_block_photo_stream_sync = map.next_value()?
+                self.icloud_block_photo_stream_sync = map.next_value()?
             }
             "iCloudBlockSharedPhotoStream" => {
-                self.i_cloud_block_shared_photo_stream = map.next_value()?
+                self.icloud_block_shared_photo_stream = map.next_value()?
             }
             "iCloudRequireEncryptedBackup" => {
-                self.i_cloud_require_encrypted_backup = map.next_value()?
+                self.icloud_require_encrypted_backup = map.next_value()?
             }
             "iTunesBlockExplicitContent" => {
-                self.i_tunes_block_explicit_content = map.next_value()?
+                self.itunes_block_explicit_content = map.next_value()?
             }
-            "iTunesBlockMusicService" => self.i_tunes_block_music_service = map.next_value()?,
-            "iTunesBlockRadio" => self.i_tunes_block_radio = map.next_value()?,
+            "iTunesBlockMusicService" => self.itunes_block_music_service = map.next_value()?,
+            "iTunesBlockRadio" => self.itunes_block_radio = map.next_value()?,
             "keyboardBlockAutoCorrect" => self.keyboard_block_auto_correct = map.next_value()?,
             "keyboardBlockDictation" => self.keyboard_block_dictation = map.next_value()?,
             "keyboardBlockPredictive" => self.keyboard_block_predictive = map.next_value()?,
@@ -16445,10 +18591,14 @@ crate::macros::select_fields! {
 /// A `managedApp` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ManagedApp`]; an `@odata.type` this
-/// version does not know is read as [`AnyManagedApp::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyManagedApp::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyManagedApp {
     /// A `microsoft.graph.managedApp` (the declared type).
     ManagedApp(ManagedApp),
@@ -16465,6 +18615,253 @@ pub enum AnyManagedApp {
     /// A type derived from `managedApp` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ManagedApp),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyManagedApp {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.managedApp`: the variant's, or for
+    /// [`AnyManagedApp::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ManagedApp(_) => "microsoft.graph.managedApp",
+            Self::ManagedAndroidStoreApp(_) => "microsoft.graph.managedAndroidStoreApp",
+            Self::ManagedIOSStoreApp(_) => "microsoft.graph.managedIOSStoreApp",
+            Self::ManagedMobileLobApp(_) => "microsoft.graph.managedMobileLobApp",
+            Self::ManagedAndroidLobApp(_) => "microsoft.graph.managedAndroidLobApp",
+            Self::ManagedIOSLobApp(_) => "microsoft.graph.managedIOSLobApp",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.managedApp", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ManagedApp(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::ManagedAndroidStoreApp(value) => value.id.as_deref(),
+            Self::ManagedIOSStoreApp(value) => value.id.as_deref(),
+            Self::ManagedMobileLobApp(value) => value.id.as_deref(),
+            Self::ManagedAndroidLobApp(value) => value.id.as_deref(),
+            Self::ManagedIOSLobApp(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ManagedApp`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_managed_app(&self) -> Option<&ManagedApp> {
+        match self {
+            Self::ManagedApp(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyManagedApp::as_managed_app`], by value.
+    pub fn into_managed_app(self) -> Option<ManagedApp> {
+        match self {
+            Self::ManagedApp(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedAndroidStoreApp`.
+    pub fn as_managed_android_store_app(&self) -> Option<&crate::models::ManagedAndroidStoreApp> {
+        match self {
+            Self::ManagedAndroidStoreApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedAndroidStoreApp`, by value.
+    pub fn into_managed_android_store_app(self) -> Option<crate::models::ManagedAndroidStoreApp> {
+        match self {
+            Self::ManagedAndroidStoreApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedIOSStoreApp`.
+    pub fn as_managed_ios_store_app(&self) -> Option<&crate::models::ManagedIOSStoreApp> {
+        match self {
+            Self::ManagedIOSStoreApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedIOSStoreApp`, by value.
+    pub fn into_managed_ios_store_app(self) -> Option<crate::models::ManagedIOSStoreApp> {
+        match self {
+            Self::ManagedIOSStoreApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedMobileLobApp`.
+    pub fn as_managed_mobile_lob_app(&self) -> Option<&crate::models::ManagedMobileLobApp> {
+        match self {
+            Self::ManagedMobileLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedMobileLobApp`, by value.
+    pub fn into_managed_mobile_lob_app(self) -> Option<crate::models::ManagedMobileLobApp> {
+        match self {
+            Self::ManagedMobileLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedAndroidLobApp`.
+    pub fn as_managed_android_lob_app(&self) -> Option<&crate::models::ManagedAndroidLobApp> {
+        match self {
+            Self::ManagedAndroidLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedAndroidLobApp`, by value.
+    pub fn into_managed_android_lob_app(self) -> Option<crate::models::ManagedAndroidLobApp> {
+        match self {
+            Self::ManagedAndroidLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedIOSLobApp`.
+    pub fn as_managed_ios_lob_app(&self) -> Option<&crate::models::ManagedIOSLobApp> {
+        match self {
+            Self::ManagedIOSLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedIOSLobApp`, by value.
+    pub fn into_managed_ios_lob_app(self) -> Option<crate::models::ManagedIOSLobApp> {
+        match self {
+            Self::ManagedIOSLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<ManagedApp> for AnyManagedApp {
+    fn from(value: ManagedApp) -> Self {
+        Self::ManagedApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyManagedApp> for ManagedApp {
+    type Error = AnyManagedApp;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyManagedApp) -> Result<Self, AnyManagedApp> {
+        match value {
+            AnyManagedApp::ManagedApp(v) | AnyManagedApp::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::ManagedAndroidStoreApp> for AnyManagedApp {
+    fn from(value: crate::models::ManagedAndroidStoreApp) -> Self {
+        Self::ManagedAndroidStoreApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedApp> for crate::models::ManagedAndroidStoreApp {
+    type Error = AnyManagedApp;
+
+    fn try_from(value: AnyManagedApp) -> Result<Self, AnyManagedApp> {
+        match value {
+            AnyManagedApp::ManagedAndroidStoreApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::ManagedIOSStoreApp> for AnyManagedApp {
+    fn from(value: crate::models::ManagedIOSStoreApp) -> Self {
+        Self::ManagedIOSStoreApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedApp> for crate::models::ManagedIOSStoreApp {
+    type Error = AnyManagedApp;
+
+    fn try_from(value: AnyManagedApp) -> Result<Self, AnyManagedApp> {
+        match value {
+            AnyManagedApp::ManagedIOSStoreApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::ManagedMobileLobApp> for AnyManagedApp {
+    fn from(value: crate::models::ManagedMobileLobApp) -> Self {
+        Self::ManagedMobileLobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedApp> for crate::models::ManagedMobileLobApp {
+    type Error = AnyManagedApp;
+
+    fn try_from(value: AnyManagedApp) -> Result<Self, AnyManagedApp> {
+        match value {
+            AnyManagedApp::ManagedMobileLobApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::ManagedAndroidLobApp> for AnyManagedApp {
+    fn from(value: crate::models::ManagedAndroidLobApp) -> Self {
+        Self::ManagedAndroidLobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedApp> for crate::models::ManagedAndroidLobApp {
+    type Error = AnyManagedApp;
+
+    fn try_from(value: AnyManagedApp) -> Result<Self, AnyManagedApp> {
+        match value {
+            AnyManagedApp::ManagedAndroidLobApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::ManagedIOSLobApp> for AnyManagedApp {
+    fn from(value: crate::models::ManagedIOSLobApp) -> Self {
+        Self::ManagedIOSLobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedApp> for crate::models::ManagedIOSLobApp {
+    type Error = AnyManagedApp;
+
+    fn try_from(value: AnyManagedApp) -> Result<Self, AnyManagedApp> {
+        match value {
+            AnyManagedApp::ManagedIOSLobApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -16607,10 +19004,14 @@ crate::macros::select_fields! {
 /// A `managedAppConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ManagedAppConfiguration`]; an `@odata.type` this
-/// version does not know is read as [`AnyManagedAppConfiguration::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyManagedAppConfiguration::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyManagedAppConfiguration {
     /// A `microsoft.graph.managedAppConfiguration` (the declared type).
     ManagedAppConfiguration(ManagedAppConfiguration),
@@ -16619,6 +19020,114 @@ pub enum AnyManagedAppConfiguration {
     /// A type derived from `managedAppConfiguration` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ManagedAppConfiguration),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyManagedAppConfiguration {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.managedAppConfiguration`: the variant's, or for
+    /// [`AnyManagedAppConfiguration::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ManagedAppConfiguration(_) => "microsoft.graph.managedAppConfiguration",
+            Self::TargetedManagedAppConfiguration(_) => {
+                "microsoft.graph.targetedManagedAppConfiguration"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.managedAppConfiguration", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ManagedAppConfiguration(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::TargetedManagedAppConfiguration(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ManagedAppConfiguration`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_managed_app_configuration(&self) -> Option<&ManagedAppConfiguration> {
+        match self {
+            Self::ManagedAppConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyManagedAppConfiguration::as_managed_app_configuration`], by value.
+    pub fn into_managed_app_configuration(self) -> Option<ManagedAppConfiguration> {
+        match self {
+            Self::ManagedAppConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetedManagedAppConfiguration`.
+    pub fn as_targeted_managed_app_configuration(
+        &self,
+    ) -> Option<&crate::models::TargetedManagedAppConfiguration> {
+        match self {
+            Self::TargetedManagedAppConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetedManagedAppConfiguration`, by value.
+    pub fn into_targeted_managed_app_configuration(
+        self,
+    ) -> Option<crate::models::TargetedManagedAppConfiguration> {
+        match self {
+            Self::TargetedManagedAppConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<ManagedAppConfiguration> for AnyManagedAppConfiguration {
+    fn from(value: ManagedAppConfiguration) -> Self {
+        Self::ManagedAppConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyManagedAppConfiguration> for ManagedAppConfiguration {
+    type Error = AnyManagedAppConfiguration;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyManagedAppConfiguration) -> Result<Self, AnyManagedAppConfiguration> {
+        match value {
+            AnyManagedAppConfiguration::ManagedAppConfiguration(v)
+            | AnyManagedAppConfiguration::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::TargetedManagedAppConfiguration> for AnyManagedAppConfiguration {
+    fn from(value: crate::models::TargetedManagedAppConfiguration) -> Self {
+        Self::TargetedManagedAppConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppConfiguration> for crate::models::TargetedManagedAppConfiguration {
+    type Error = AnyManagedAppConfiguration;
+
+    fn try_from(value: AnyManagedAppConfiguration) -> Result<Self, AnyManagedAppConfiguration> {
+        match value {
+            AnyManagedAppConfiguration::TargetedManagedAppConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -16820,10 +19329,14 @@ crate::macros::select_fields! {
 /// A `managedAppPolicy` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ManagedAppPolicy`]; an `@odata.type` this
-/// version does not know is read as [`AnyManagedAppPolicy::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyManagedAppPolicy::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyManagedAppPolicy {
     /// A `microsoft.graph.managedAppPolicy` (the declared type).
     ManagedAppPolicy(ManagedAppPolicy),
@@ -16850,6 +19363,474 @@ pub enum AnyManagedAppPolicy {
     /// A type derived from `managedAppPolicy` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ManagedAppPolicy),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyManagedAppPolicy {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.managedAppPolicy`: the variant's, or for
+    /// [`AnyManagedAppPolicy::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ManagedAppPolicy(_) => "microsoft.graph.managedAppPolicy",
+            Self::ManagedAppConfiguration(_) => "microsoft.graph.managedAppConfiguration",
+            Self::TargetedManagedAppConfiguration(_) => {
+                "microsoft.graph.targetedManagedAppConfiguration"
+            }
+            Self::ManagedAppProtection(_) => "microsoft.graph.managedAppProtection",
+            Self::DefaultManagedAppProtection(_) => "microsoft.graph.defaultManagedAppProtection",
+            Self::TargetedManagedAppProtection(_) => "microsoft.graph.targetedManagedAppProtection",
+            Self::AndroidManagedAppProtection(_) => "microsoft.graph.androidManagedAppProtection",
+            Self::IosManagedAppProtection(_) => "microsoft.graph.iosManagedAppProtection",
+            Self::WindowsInformationProtection(_) => "microsoft.graph.windowsInformationProtection",
+            Self::MdmWindowsInformationProtectionPolicy(_) => {
+                "microsoft.graph.mdmWindowsInformationProtectionPolicy"
+            }
+            Self::WindowsInformationProtectionPolicy(_) => {
+                "microsoft.graph.windowsInformationProtectionPolicy"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.managedAppPolicy", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ManagedAppPolicy(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::ManagedAppConfiguration(value) => value.id.as_deref(),
+            Self::TargetedManagedAppConfiguration(value) => value.id.as_deref(),
+            Self::ManagedAppProtection(value) => value.id.as_deref(),
+            Self::DefaultManagedAppProtection(value) => value.id.as_deref(),
+            Self::TargetedManagedAppProtection(value) => value.id.as_deref(),
+            Self::AndroidManagedAppProtection(value) => value.id.as_deref(),
+            Self::IosManagedAppProtection(value) => value.id.as_deref(),
+            Self::WindowsInformationProtection(value) => value.id.as_deref(),
+            Self::MdmWindowsInformationProtectionPolicy(value) => value.id.as_deref(),
+            Self::WindowsInformationProtectionPolicy(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ManagedAppPolicy`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_managed_app_policy(&self) -> Option<&ManagedAppPolicy> {
+        match self {
+            Self::ManagedAppPolicy(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyManagedAppPolicy::as_managed_app_policy`], by value.
+    pub fn into_managed_app_policy(self) -> Option<ManagedAppPolicy> {
+        match self {
+            Self::ManagedAppPolicy(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedAppConfiguration`.
+    pub fn as_managed_app_configuration(&self) -> Option<&crate::models::ManagedAppConfiguration> {
+        match self {
+            Self::ManagedAppConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedAppConfiguration`, by value.
+    pub fn into_managed_app_configuration(self) -> Option<crate::models::ManagedAppConfiguration> {
+        match self {
+            Self::ManagedAppConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetedManagedAppConfiguration`.
+    pub fn as_targeted_managed_app_configuration(
+        &self,
+    ) -> Option<&crate::models::TargetedManagedAppConfiguration> {
+        match self {
+            Self::TargetedManagedAppConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetedManagedAppConfiguration`, by value.
+    pub fn into_targeted_managed_app_configuration(
+        self,
+    ) -> Option<crate::models::TargetedManagedAppConfiguration> {
+        match self {
+            Self::TargetedManagedAppConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedAppProtection`.
+    pub fn as_managed_app_protection(&self) -> Option<&crate::models::ManagedAppProtection> {
+        match self {
+            Self::ManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedAppProtection`, by value.
+    pub fn into_managed_app_protection(self) -> Option<crate::models::ManagedAppProtection> {
+        match self {
+            Self::ManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.defaultManagedAppProtection`.
+    pub fn as_default_managed_app_protection(
+        &self,
+    ) -> Option<&crate::models::DefaultManagedAppProtection> {
+        match self {
+            Self::DefaultManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.defaultManagedAppProtection`, by value.
+    pub fn into_default_managed_app_protection(
+        self,
+    ) -> Option<crate::models::DefaultManagedAppProtection> {
+        match self {
+            Self::DefaultManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetedManagedAppProtection`.
+    pub fn as_targeted_managed_app_protection(
+        &self,
+    ) -> Option<&crate::models::TargetedManagedAppProtection> {
+        match self {
+            Self::TargetedManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetedManagedAppProtection`, by value.
+    pub fn into_targeted_managed_app_protection(
+        self,
+    ) -> Option<crate::models::TargetedManagedAppProtection> {
+        match self {
+            Self::TargetedManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidManagedAppProtection`.
+    pub fn as_android_managed_app_protection(
+        &self,
+    ) -> Option<&crate::models::AndroidManagedAppProtection> {
+        match self {
+            Self::AndroidManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidManagedAppProtection`, by value.
+    pub fn into_android_managed_app_protection(
+        self,
+    ) -> Option<crate::models::AndroidManagedAppProtection> {
+        match self {
+            Self::AndroidManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosManagedAppProtection`.
+    pub fn as_ios_managed_app_protection(&self) -> Option<&crate::models::IosManagedAppProtection> {
+        match self {
+            Self::IosManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosManagedAppProtection`, by value.
+    pub fn into_ios_managed_app_protection(self) -> Option<crate::models::IosManagedAppProtection> {
+        match self {
+            Self::IosManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsInformationProtection`.
+    pub fn as_windows_information_protection(
+        &self,
+    ) -> Option<&crate::models::WindowsInformationProtection> {
+        match self {
+            Self::WindowsInformationProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsInformationProtection`, by value.
+    pub fn into_windows_information_protection(
+        self,
+    ) -> Option<crate::models::WindowsInformationProtection> {
+        match self {
+            Self::WindowsInformationProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.mdmWindowsInformationProtectionPolicy`.
+    pub fn as_mdm_windows_information_protection_policy(
+        &self,
+    ) -> Option<&crate::models::MdmWindowsInformationProtectionPolicy> {
+        match self {
+            Self::MdmWindowsInformationProtectionPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.mdmWindowsInformationProtectionPolicy`, by value.
+    pub fn into_mdm_windows_information_protection_policy(
+        self,
+    ) -> Option<crate::models::MdmWindowsInformationProtectionPolicy> {
+        match self {
+            Self::MdmWindowsInformationProtectionPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsInformationProtectionPolicy`.
+    pub fn as_windows_information_protection_policy(
+        &self,
+    ) -> Option<&crate::models::WindowsInformationProtectionPolicy> {
+        match self {
+            Self::WindowsInformationProtectionPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsInformationProtectionPolicy`, by value.
+    pub fn into_windows_information_protection_policy(
+        self,
+    ) -> Option<crate::models::WindowsInformationProtectionPolicy> {
+        match self {
+            Self::WindowsInformationProtectionPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<ManagedAppPolicy> for AnyManagedAppPolicy {
+    fn from(value: ManagedAppPolicy) -> Self {
+        Self::ManagedAppPolicy(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyManagedAppPolicy> for ManagedAppPolicy {
+    type Error = AnyManagedAppPolicy;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyManagedAppPolicy) -> Result<Self, AnyManagedAppPolicy> {
+        match value {
+            AnyManagedAppPolicy::ManagedAppPolicy(v) | AnyManagedAppPolicy::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::ManagedAppConfiguration> for AnyManagedAppPolicy {
+    fn from(value: crate::models::ManagedAppConfiguration) -> Self {
+        Self::ManagedAppConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppPolicy> for crate::models::ManagedAppConfiguration {
+    type Error = AnyManagedAppPolicy;
+
+    fn try_from(value: AnyManagedAppPolicy) -> Result<Self, AnyManagedAppPolicy> {
+        match value {
+            AnyManagedAppPolicy::ManagedAppConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::TargetedManagedAppConfiguration> for AnyManagedAppPolicy {
+    fn from(value: crate::models::TargetedManagedAppConfiguration) -> Self {
+        Self::TargetedManagedAppConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppPolicy> for crate::models::TargetedManagedAppConfiguration {
+    type Error = AnyManagedAppPolicy;
+
+    fn try_from(value: AnyManagedAppPolicy) -> Result<Self, AnyManagedAppPolicy> {
+        match value {
+            AnyManagedAppPolicy::TargetedManagedAppConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::ManagedAppProtection> for AnyManagedAppPolicy {
+    fn from(value: crate::models::ManagedAppProtection) -> Self {
+        Self::ManagedAppProtection(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppPolicy> for crate::models::ManagedAppProtection {
+    type Error = AnyManagedAppPolicy;
+
+    fn try_from(value: AnyManagedAppPolicy) -> Result<Self, AnyManagedAppPolicy> {
+        match value {
+            AnyManagedAppPolicy::ManagedAppProtection(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::DefaultManagedAppProtection> for AnyManagedAppPolicy {
+    fn from(value: crate::models::DefaultManagedAppProtection) -> Self {
+        Self::DefaultManagedAppProtection(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppPolicy> for crate::models::DefaultManagedAppProtection {
+    type Error = AnyManagedAppPolicy;
+
+    fn try_from(value: AnyManagedAppPolicy) -> Result<Self, AnyManagedAppPolicy> {
+        match value {
+            AnyManagedAppPolicy::DefaultManagedAppProtection(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::TargetedManagedAppProtection> for AnyManagedAppPolicy {
+    fn from(value: crate::models::TargetedManagedAppProtection) -> Self {
+        Self::TargetedManagedAppProtection(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppPolicy> for crate::models::TargetedManagedAppProtection {
+    type Error = AnyManagedAppPolicy;
+
+    fn try_from(value: AnyManagedAppPolicy) -> Result<Self, AnyManagedAppPolicy> {
+        match value {
+            AnyManagedAppPolicy::TargetedManagedAppProtection(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::AndroidManagedAppProtection> for AnyManagedAppPolicy {
+    fn from(value: crate::models::AndroidManagedAppProtection) -> Self {
+        Self::AndroidManagedAppProtection(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppPolicy> for crate::models::AndroidManagedAppProtection {
+    type Error = AnyManagedAppPolicy;
+
+    fn try_from(value: AnyManagedAppPolicy) -> Result<Self, AnyManagedAppPolicy> {
+        match value {
+            AnyManagedAppPolicy::AndroidManagedAppProtection(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosManagedAppProtection> for AnyManagedAppPolicy {
+    fn from(value: crate::models::IosManagedAppProtection) -> Self {
+        Self::IosManagedAppProtection(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppPolicy> for crate::models::IosManagedAppProtection {
+    type Error = AnyManagedAppPolicy;
+
+    fn try_from(value: AnyManagedAppPolicy) -> Result<Self, AnyManagedAppPolicy> {
+        match value {
+            AnyManagedAppPolicy::IosManagedAppProtection(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsInformationProtection> for AnyManagedAppPolicy {
+    fn from(value: crate::models::WindowsInformationProtection) -> Self {
+        Self::WindowsInformationProtection(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppPolicy> for crate::models::WindowsInformationProtection {
+    type Error = AnyManagedAppPolicy;
+
+    fn try_from(value: AnyManagedAppPolicy) -> Result<Self, AnyManagedAppPolicy> {
+        match value {
+            AnyManagedAppPolicy::WindowsInformationProtection(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MdmWindowsInformationProtectionPolicy> for AnyManagedAppPolicy {
+    fn from(value: crate::models::MdmWindowsInformationProtectionPolicy) -> Self {
+        Self::MdmWindowsInformationProtectionPolicy(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppPolicy> for crate::models::MdmWindowsInformationProtectionPolicy {
+    type Error = AnyManagedAppPolicy;
+
+    fn try_from(value: AnyManagedAppPolicy) -> Result<Self, AnyManagedAppPolicy> {
+        match value {
+            AnyManagedAppPolicy::MdmWindowsInformationProtectionPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsInformationProtectionPolicy> for AnyManagedAppPolicy {
+    fn from(value: crate::models::WindowsInformationProtectionPolicy) -> Self {
+        Self::WindowsInformationProtectionPolicy(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppPolicy> for crate::models::WindowsInformationProtectionPolicy {
+    type Error = AnyManagedAppPolicy;
+
+    fn try_from(value: AnyManagedAppPolicy) -> Result<Self, AnyManagedAppPolicy> {
+        match value {
+            AnyManagedAppPolicy::WindowsInformationProtectionPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -17304,10 +20285,14 @@ crate::macros::select_fields! {
 /// A `managedAppProtection` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ManagedAppProtection`]; an `@odata.type` this
-/// version does not know is read as [`AnyManagedAppProtection::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyManagedAppProtection::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyManagedAppProtection {
     /// A `microsoft.graph.managedAppProtection` (the declared type).
     ManagedAppProtection(ManagedAppProtection),
@@ -17322,6 +20307,231 @@ pub enum AnyManagedAppProtection {
     /// A type derived from `managedAppProtection` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ManagedAppProtection),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyManagedAppProtection {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.managedAppProtection`: the variant's, or for
+    /// [`AnyManagedAppProtection::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ManagedAppProtection(_) => "microsoft.graph.managedAppProtection",
+            Self::DefaultManagedAppProtection(_) => "microsoft.graph.defaultManagedAppProtection",
+            Self::TargetedManagedAppProtection(_) => "microsoft.graph.targetedManagedAppProtection",
+            Self::AndroidManagedAppProtection(_) => "microsoft.graph.androidManagedAppProtection",
+            Self::IosManagedAppProtection(_) => "microsoft.graph.iosManagedAppProtection",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.managedAppProtection", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ManagedAppProtection(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::DefaultManagedAppProtection(value) => value.id.as_deref(),
+            Self::TargetedManagedAppProtection(value) => value.id.as_deref(),
+            Self::AndroidManagedAppProtection(value) => value.id.as_deref(),
+            Self::IosManagedAppProtection(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ManagedAppProtection`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_managed_app_protection(&self) -> Option<&ManagedAppProtection> {
+        match self {
+            Self::ManagedAppProtection(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyManagedAppProtection::as_managed_app_protection`], by value.
+    pub fn into_managed_app_protection(self) -> Option<ManagedAppProtection> {
+        match self {
+            Self::ManagedAppProtection(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.defaultManagedAppProtection`.
+    pub fn as_default_managed_app_protection(
+        &self,
+    ) -> Option<&crate::models::DefaultManagedAppProtection> {
+        match self {
+            Self::DefaultManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.defaultManagedAppProtection`, by value.
+    pub fn into_default_managed_app_protection(
+        self,
+    ) -> Option<crate::models::DefaultManagedAppProtection> {
+        match self {
+            Self::DefaultManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetedManagedAppProtection`.
+    pub fn as_targeted_managed_app_protection(
+        &self,
+    ) -> Option<&crate::models::TargetedManagedAppProtection> {
+        match self {
+            Self::TargetedManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetedManagedAppProtection`, by value.
+    pub fn into_targeted_managed_app_protection(
+        self,
+    ) -> Option<crate::models::TargetedManagedAppProtection> {
+        match self {
+            Self::TargetedManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidManagedAppProtection`.
+    pub fn as_android_managed_app_protection(
+        &self,
+    ) -> Option<&crate::models::AndroidManagedAppProtection> {
+        match self {
+            Self::AndroidManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidManagedAppProtection`, by value.
+    pub fn into_android_managed_app_protection(
+        self,
+    ) -> Option<crate::models::AndroidManagedAppProtection> {
+        match self {
+            Self::AndroidManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosManagedAppProtection`.
+    pub fn as_ios_managed_app_protection(&self) -> Option<&crate::models::IosManagedAppProtection> {
+        match self {
+            Self::IosManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosManagedAppProtection`, by value.
+    pub fn into_ios_managed_app_protection(self) -> Option<crate::models::IosManagedAppProtection> {
+        match self {
+            Self::IosManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<ManagedAppProtection> for AnyManagedAppProtection {
+    fn from(value: ManagedAppProtection) -> Self {
+        Self::ManagedAppProtection(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyManagedAppProtection> for ManagedAppProtection {
+    type Error = AnyManagedAppProtection;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyManagedAppProtection) -> Result<Self, AnyManagedAppProtection> {
+        match value {
+            AnyManagedAppProtection::ManagedAppProtection(v)
+            | AnyManagedAppProtection::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::DefaultManagedAppProtection> for AnyManagedAppProtection {
+    fn from(value: crate::models::DefaultManagedAppProtection) -> Self {
+        Self::DefaultManagedAppProtection(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppProtection> for crate::models::DefaultManagedAppProtection {
+    type Error = AnyManagedAppProtection;
+
+    fn try_from(value: AnyManagedAppProtection) -> Result<Self, AnyManagedAppProtection> {
+        match value {
+            AnyManagedAppProtection::DefaultManagedAppProtection(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::TargetedManagedAppProtection> for AnyManagedAppProtection {
+    fn from(value: crate::models::TargetedManagedAppProtection) -> Self {
+        Self::TargetedManagedAppProtection(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppProtection> for crate::models::TargetedManagedAppProtection {
+    type Error = AnyManagedAppProtection;
+
+    fn try_from(value: AnyManagedAppProtection) -> Result<Self, AnyManagedAppProtection> {
+        match value {
+            AnyManagedAppProtection::TargetedManagedAppProtection(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::AndroidManagedAppProtection> for AnyManagedAppProtection {
+    fn from(value: crate::models::AndroidManagedAppProtection) -> Self {
+        Self::AndroidManagedAppProtection(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppProtection> for crate::models::AndroidManagedAppProtection {
+    type Error = AnyManagedAppProtection;
+
+    fn try_from(value: AnyManagedAppProtection) -> Result<Self, AnyManagedAppProtection> {
+        match value {
+            AnyManagedAppProtection::AndroidManagedAppProtection(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosManagedAppProtection> for AnyManagedAppProtection {
+    fn from(value: crate::models::IosManagedAppProtection) -> Self {
+        Self::IosManagedAppProtection(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppProtection> for crate::models::IosManagedAppProtection {
+    type Error = AnyManagedAppProtection;
+
+    fn try_from(value: AnyManagedAppProtection) -> Result<Self, AnyManagedAppProtection> {
+        match value {
+            AnyManagedAppProtection::IosManagedAppProtection(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -17507,10 +20717,14 @@ crate::macros::select_fields! {
 /// A `managedAppRegistration` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ManagedAppRegistration`]; an `@odata.type` this
-/// version does not know is read as [`AnyManagedAppRegistration::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyManagedAppRegistration::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyManagedAppRegistration {
     /// A `microsoft.graph.managedAppRegistration` (the declared type).
     ManagedAppRegistration(ManagedAppRegistration),
@@ -17521,6 +20735,155 @@ pub enum AnyManagedAppRegistration {
     /// A type derived from `managedAppRegistration` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ManagedAppRegistration),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyManagedAppRegistration {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.managedAppRegistration`: the variant's, or for
+    /// [`AnyManagedAppRegistration::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ManagedAppRegistration(_) => "microsoft.graph.managedAppRegistration",
+            Self::AndroidManagedAppRegistration(_) => {
+                "microsoft.graph.androidManagedAppRegistration"
+            }
+            Self::IosManagedAppRegistration(_) => "microsoft.graph.iosManagedAppRegistration",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.managedAppRegistration", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ManagedAppRegistration(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::AndroidManagedAppRegistration(value) => value.id.as_deref(),
+            Self::IosManagedAppRegistration(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ManagedAppRegistration`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_managed_app_registration(&self) -> Option<&ManagedAppRegistration> {
+        match self {
+            Self::ManagedAppRegistration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyManagedAppRegistration::as_managed_app_registration`], by value.
+    pub fn into_managed_app_registration(self) -> Option<ManagedAppRegistration> {
+        match self {
+            Self::ManagedAppRegistration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidManagedAppRegistration`.
+    pub fn as_android_managed_app_registration(
+        &self,
+    ) -> Option<&crate::models::AndroidManagedAppRegistration> {
+        match self {
+            Self::AndroidManagedAppRegistration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidManagedAppRegistration`, by value.
+    pub fn into_android_managed_app_registration(
+        self,
+    ) -> Option<crate::models::AndroidManagedAppRegistration> {
+        match self {
+            Self::AndroidManagedAppRegistration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosManagedAppRegistration`.
+    pub fn as_ios_managed_app_registration(
+        &self,
+    ) -> Option<&crate::models::IosManagedAppRegistration> {
+        match self {
+            Self::IosManagedAppRegistration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosManagedAppRegistration`, by value.
+    pub fn into_ios_managed_app_registration(
+        self,
+    ) -> Option<crate::models::IosManagedAppRegistration> {
+        match self {
+            Self::IosManagedAppRegistration(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<ManagedAppRegistration> for AnyManagedAppRegistration {
+    fn from(value: ManagedAppRegistration) -> Self {
+        Self::ManagedAppRegistration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyManagedAppRegistration> for ManagedAppRegistration {
+    type Error = AnyManagedAppRegistration;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyManagedAppRegistration) -> Result<Self, AnyManagedAppRegistration> {
+        match value {
+            AnyManagedAppRegistration::ManagedAppRegistration(v)
+            | AnyManagedAppRegistration::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::AndroidManagedAppRegistration> for AnyManagedAppRegistration {
+    fn from(value: crate::models::AndroidManagedAppRegistration) -> Self {
+        Self::AndroidManagedAppRegistration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppRegistration> for crate::models::AndroidManagedAppRegistration {
+    type Error = AnyManagedAppRegistration;
+
+    fn try_from(value: AnyManagedAppRegistration) -> Result<Self, AnyManagedAppRegistration> {
+        match value {
+            AnyManagedAppRegistration::AndroidManagedAppRegistration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosManagedAppRegistration> for AnyManagedAppRegistration {
+    fn from(value: crate::models::IosManagedAppRegistration) -> Self {
+        Self::IosManagedAppRegistration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppRegistration> for crate::models::IosManagedAppRegistration {
+    type Error = AnyManagedAppRegistration;
+
+    fn try_from(value: AnyManagedAppRegistration) -> Result<Self, AnyManagedAppRegistration> {
+        match value {
+            AnyManagedAppRegistration::IosManagedAppRegistration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -17632,10 +20995,14 @@ crate::macros::select_fields! {
 /// A `managedAppStatus` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ManagedAppStatus`]; an `@odata.type` this
-/// version does not know is read as [`AnyManagedAppStatus::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyManagedAppStatus::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyManagedAppStatus {
     /// A `microsoft.graph.managedAppStatus` (the declared type).
     ManagedAppStatus(ManagedAppStatus),
@@ -17644,6 +21011,107 @@ pub enum AnyManagedAppStatus {
     /// A type derived from `managedAppStatus` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ManagedAppStatus),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyManagedAppStatus {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.managedAppStatus`: the variant's, or for
+    /// [`AnyManagedAppStatus::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ManagedAppStatus(_) => "microsoft.graph.managedAppStatus",
+            Self::ManagedAppStatusRaw(_) => "microsoft.graph.managedAppStatusRaw",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.managedAppStatus", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ManagedAppStatus(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::ManagedAppStatusRaw(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ManagedAppStatus`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_managed_app_status(&self) -> Option<&ManagedAppStatus> {
+        match self {
+            Self::ManagedAppStatus(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyManagedAppStatus::as_managed_app_status`], by value.
+    pub fn into_managed_app_status(self) -> Option<ManagedAppStatus> {
+        match self {
+            Self::ManagedAppStatus(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedAppStatusRaw`.
+    pub fn as_managed_app_status_raw(&self) -> Option<&crate::models::ManagedAppStatusRaw> {
+        match self {
+            Self::ManagedAppStatusRaw(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedAppStatusRaw`, by value.
+    pub fn into_managed_app_status_raw(self) -> Option<crate::models::ManagedAppStatusRaw> {
+        match self {
+            Self::ManagedAppStatusRaw(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<ManagedAppStatus> for AnyManagedAppStatus {
+    fn from(value: ManagedAppStatus) -> Self {
+        Self::ManagedAppStatus(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyManagedAppStatus> for ManagedAppStatus {
+    type Error = AnyManagedAppStatus;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyManagedAppStatus) -> Result<Self, AnyManagedAppStatus> {
+        match value {
+            AnyManagedAppStatus::ManagedAppStatus(v) | AnyManagedAppStatus::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::ManagedAppStatusRaw> for AnyManagedAppStatus {
+    fn from(value: crate::models::ManagedAppStatusRaw) -> Self {
+        Self::ManagedAppStatusRaw(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedAppStatus> for crate::models::ManagedAppStatusRaw {
+    type Error = AnyManagedAppStatus;
+
+    fn try_from(value: AnyManagedAppStatus) -> Result<Self, AnyManagedAppStatus> {
+        match value {
+            AnyManagedAppStatus::ManagedAppStatusRaw(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -18353,10 +21821,14 @@ crate::macros::select_fields! {
 /// A `managedDeviceMobileAppConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ManagedDeviceMobileAppConfiguration`]; an `@odata.type` this
-/// version does not know is read as [`AnyManagedDeviceMobileAppConfiguration::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyManagedDeviceMobileAppConfiguration::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyManagedDeviceMobileAppConfiguration {
     /// A `microsoft.graph.managedDeviceMobileAppConfiguration` (the declared type).
     ManagedDeviceMobileAppConfiguration(ManagedDeviceMobileAppConfiguration),
@@ -18365,6 +21837,124 @@ pub enum AnyManagedDeviceMobileAppConfiguration {
     /// A type derived from `managedDeviceMobileAppConfiguration` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ManagedDeviceMobileAppConfiguration),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyManagedDeviceMobileAppConfiguration {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.managedDeviceMobileAppConfiguration`: the variant's, or for
+    /// [`AnyManagedDeviceMobileAppConfiguration::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ManagedDeviceMobileAppConfiguration(_) => {
+                "microsoft.graph.managedDeviceMobileAppConfiguration"
+            }
+            Self::IosMobileAppConfiguration(_) => "microsoft.graph.iosMobileAppConfiguration",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.managedDeviceMobileAppConfiguration", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ManagedDeviceMobileAppConfiguration(value) | Self::Unknown(value) => {
+                value.id.as_deref()
+            }
+            Self::IosMobileAppConfiguration(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ManagedDeviceMobileAppConfiguration`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_managed_device_mobile_app_configuration(
+        &self,
+    ) -> Option<&ManagedDeviceMobileAppConfiguration> {
+        match self {
+            Self::ManagedDeviceMobileAppConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyManagedDeviceMobileAppConfiguration::as_managed_device_mobile_app_configuration`], by value.
+    pub fn into_managed_device_mobile_app_configuration(
+        self,
+    ) -> Option<ManagedDeviceMobileAppConfiguration> {
+        match self {
+            Self::ManagedDeviceMobileAppConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosMobileAppConfiguration`.
+    pub fn as_ios_mobile_app_configuration(
+        &self,
+    ) -> Option<&crate::models::IosMobileAppConfiguration> {
+        match self {
+            Self::IosMobileAppConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosMobileAppConfiguration`, by value.
+    pub fn into_ios_mobile_app_configuration(
+        self,
+    ) -> Option<crate::models::IosMobileAppConfiguration> {
+        match self {
+            Self::IosMobileAppConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<ManagedDeviceMobileAppConfiguration> for AnyManagedDeviceMobileAppConfiguration {
+    fn from(value: ManagedDeviceMobileAppConfiguration) -> Self {
+        Self::ManagedDeviceMobileAppConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyManagedDeviceMobileAppConfiguration> for ManagedDeviceMobileAppConfiguration {
+    type Error = AnyManagedDeviceMobileAppConfiguration;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyManagedDeviceMobileAppConfiguration,
+    ) -> Result<Self, AnyManagedDeviceMobileAppConfiguration> {
+        match value {
+            AnyManagedDeviceMobileAppConfiguration::ManagedDeviceMobileAppConfiguration(v)
+            | AnyManagedDeviceMobileAppConfiguration::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosMobileAppConfiguration> for AnyManagedDeviceMobileAppConfiguration {
+    fn from(value: crate::models::IosMobileAppConfiguration) -> Self {
+        Self::IosMobileAppConfiguration(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedDeviceMobileAppConfiguration> for crate::models::IosMobileAppConfiguration {
+    type Error = AnyManagedDeviceMobileAppConfiguration;
+
+    fn try_from(
+        value: AnyManagedDeviceMobileAppConfiguration,
+    ) -> Result<Self, AnyManagedDeviceMobileAppConfiguration> {
+        match value {
+            AnyManagedDeviceMobileAppConfiguration::IosMobileAppConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -18964,10 +22554,14 @@ crate::macros::select_fields! {
 /// A `managedEBook` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ManagedEBook`]; an `@odata.type` this
-/// version does not know is read as [`AnyManagedEBook::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyManagedEBook::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyManagedEBook {
     /// A `microsoft.graph.managedEBook` (the declared type).
     ManagedEBook(ManagedEBook),
@@ -18976,6 +22570,107 @@ pub enum AnyManagedEBook {
     /// A type derived from `managedEBook` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ManagedEBook),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyManagedEBook {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.managedEBook`: the variant's, or for
+    /// [`AnyManagedEBook::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ManagedEBook(_) => "microsoft.graph.managedEBook",
+            Self::IosVppEBook(_) => "microsoft.graph.iosVppEBook",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.managedEBook", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ManagedEBook(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::IosVppEBook(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ManagedEBook`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_managed_ebook(&self) -> Option<&ManagedEBook> {
+        match self {
+            Self::ManagedEBook(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyManagedEBook::as_managed_ebook`], by value.
+    pub fn into_managed_ebook(self) -> Option<ManagedEBook> {
+        match self {
+            Self::ManagedEBook(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosVppEBook`.
+    pub fn as_ios_vpp_ebook(&self) -> Option<&crate::models::IosVppEBook> {
+        match self {
+            Self::IosVppEBook(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosVppEBook`, by value.
+    pub fn into_ios_vpp_ebook(self) -> Option<crate::models::IosVppEBook> {
+        match self {
+            Self::IosVppEBook(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<ManagedEBook> for AnyManagedEBook {
+    fn from(value: ManagedEBook) -> Self {
+        Self::ManagedEBook(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyManagedEBook> for ManagedEBook {
+    type Error = AnyManagedEBook;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyManagedEBook) -> Result<Self, AnyManagedEBook> {
+        match value {
+            AnyManagedEBook::ManagedEBook(v) | AnyManagedEBook::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosVppEBook> for AnyManagedEBook {
+    fn from(value: crate::models::IosVppEBook) -> Self {
+        Self::IosVppEBook(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedEBook> for crate::models::IosVppEBook {
+    type Error = AnyManagedEBook;
+
+    fn try_from(value: AnyManagedEBook) -> Result<Self, AnyManagedEBook> {
+        match value {
+            AnyManagedEBook::IosVppEBook(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -19085,10 +22780,14 @@ crate::macros::select_fields! {
 /// A `managedEBookAssignment` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ManagedEBookAssignment`]; an `@odata.type` this
-/// version does not know is read as [`AnyManagedEBookAssignment::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyManagedEBookAssignment::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyManagedEBookAssignment {
     /// A `microsoft.graph.managedEBookAssignment` (the declared type).
     ManagedEBookAssignment(ManagedEBookAssignment),
@@ -19097,6 +22796,108 @@ pub enum AnyManagedEBookAssignment {
     /// A type derived from `managedEBookAssignment` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ManagedEBookAssignment),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyManagedEBookAssignment {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.managedEBookAssignment`: the variant's, or for
+    /// [`AnyManagedEBookAssignment::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ManagedEBookAssignment(_) => "microsoft.graph.managedEBookAssignment",
+            Self::IosVppEBookAssignment(_) => "microsoft.graph.iosVppEBookAssignment",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.managedEBookAssignment", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ManagedEBookAssignment(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::IosVppEBookAssignment(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ManagedEBookAssignment`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_managed_ebook_assignment(&self) -> Option<&ManagedEBookAssignment> {
+        match self {
+            Self::ManagedEBookAssignment(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyManagedEBookAssignment::as_managed_ebook_assignment`], by value.
+    pub fn into_managed_ebook_assignment(self) -> Option<ManagedEBookAssignment> {
+        match self {
+            Self::ManagedEBookAssignment(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosVppEBookAssignment`.
+    pub fn as_ios_vpp_ebook_assignment(&self) -> Option<&crate::models::IosVppEBookAssignment> {
+        match self {
+            Self::IosVppEBookAssignment(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosVppEBookAssignment`, by value.
+    pub fn into_ios_vpp_ebook_assignment(self) -> Option<crate::models::IosVppEBookAssignment> {
+        match self {
+            Self::IosVppEBookAssignment(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<ManagedEBookAssignment> for AnyManagedEBookAssignment {
+    fn from(value: ManagedEBookAssignment) -> Self {
+        Self::ManagedEBookAssignment(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyManagedEBookAssignment> for ManagedEBookAssignment {
+    type Error = AnyManagedEBookAssignment;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyManagedEBookAssignment) -> Result<Self, AnyManagedEBookAssignment> {
+        match value {
+            AnyManagedEBookAssignment::ManagedEBookAssignment(v)
+            | AnyManagedEBookAssignment::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosVppEBookAssignment> for AnyManagedEBookAssignment {
+    fn from(value: crate::models::IosVppEBookAssignment) -> Self {
+        Self::IosVppEBookAssignment(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedEBookAssignment> for crate::models::IosVppEBookAssignment {
+    type Error = AnyManagedEBookAssignment;
+
+    fn try_from(value: AnyManagedEBookAssignment) -> Result<Self, AnyManagedEBookAssignment> {
+        match value {
+            AnyManagedEBookAssignment::IosVppEBookAssignment(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -19740,10 +23541,14 @@ crate::macros::select_fields! {
 /// A `managedMobileLobApp` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ManagedMobileLobApp`]; an `@odata.type` this
-/// version does not know is read as [`AnyManagedMobileLobApp::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyManagedMobileLobApp::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyManagedMobileLobApp {
     /// A `microsoft.graph.managedMobileLobApp` (the declared type).
     ManagedMobileLobApp(ManagedMobileLobApp),
@@ -19754,6 +23559,146 @@ pub enum AnyManagedMobileLobApp {
     /// A type derived from `managedMobileLobApp` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ManagedMobileLobApp),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyManagedMobileLobApp {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.managedMobileLobApp`: the variant's, or for
+    /// [`AnyManagedMobileLobApp::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ManagedMobileLobApp(_) => "microsoft.graph.managedMobileLobApp",
+            Self::ManagedAndroidLobApp(_) => "microsoft.graph.managedAndroidLobApp",
+            Self::ManagedIOSLobApp(_) => "microsoft.graph.managedIOSLobApp",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.managedMobileLobApp", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ManagedMobileLobApp(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::ManagedAndroidLobApp(value) => value.id.as_deref(),
+            Self::ManagedIOSLobApp(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ManagedMobileLobApp`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_managed_mobile_lob_app(&self) -> Option<&ManagedMobileLobApp> {
+        match self {
+            Self::ManagedMobileLobApp(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyManagedMobileLobApp::as_managed_mobile_lob_app`], by value.
+    pub fn into_managed_mobile_lob_app(self) -> Option<ManagedMobileLobApp> {
+        match self {
+            Self::ManagedMobileLobApp(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedAndroidLobApp`.
+    pub fn as_managed_android_lob_app(&self) -> Option<&crate::models::ManagedAndroidLobApp> {
+        match self {
+            Self::ManagedAndroidLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedAndroidLobApp`, by value.
+    pub fn into_managed_android_lob_app(self) -> Option<crate::models::ManagedAndroidLobApp> {
+        match self {
+            Self::ManagedAndroidLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedIOSLobApp`.
+    pub fn as_managed_ios_lob_app(&self) -> Option<&crate::models::ManagedIOSLobApp> {
+        match self {
+            Self::ManagedIOSLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedIOSLobApp`, by value.
+    pub fn into_managed_ios_lob_app(self) -> Option<crate::models::ManagedIOSLobApp> {
+        match self {
+            Self::ManagedIOSLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<ManagedMobileLobApp> for AnyManagedMobileLobApp {
+    fn from(value: ManagedMobileLobApp) -> Self {
+        Self::ManagedMobileLobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyManagedMobileLobApp> for ManagedMobileLobApp {
+    type Error = AnyManagedMobileLobApp;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyManagedMobileLobApp) -> Result<Self, AnyManagedMobileLobApp> {
+        match value {
+            AnyManagedMobileLobApp::ManagedMobileLobApp(v) | AnyManagedMobileLobApp::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::ManagedAndroidLobApp> for AnyManagedMobileLobApp {
+    fn from(value: crate::models::ManagedAndroidLobApp) -> Self {
+        Self::ManagedAndroidLobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedMobileLobApp> for crate::models::ManagedAndroidLobApp {
+    type Error = AnyManagedMobileLobApp;
+
+    fn try_from(value: AnyManagedMobileLobApp) -> Result<Self, AnyManagedMobileLobApp> {
+        match value {
+            AnyManagedMobileLobApp::ManagedAndroidLobApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::ManagedIOSLobApp> for AnyManagedMobileLobApp {
+    fn from(value: crate::models::ManagedIOSLobApp) -> Self {
+        Self::ManagedIOSLobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyManagedMobileLobApp> for crate::models::ManagedIOSLobApp {
+    type Error = AnyManagedMobileLobApp;
+
+    fn try_from(value: AnyManagedMobileLobApp) -> Result<Self, AnyManagedMobileLobApp> {
+        match value {
+            AnyManagedMobileLobApp::ManagedIOSLobApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -20390,10 +24335,14 @@ crate::macros::select_fields! {
 /// A `mobileApp` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`MobileApp`]; an `@odata.type` this
-/// version does not know is read as [`AnyMobileApp::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyMobileApp::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyMobileApp {
     /// A `microsoft.graph.mobileApp` (the declared type).
     MobileApp(MobileApp),
@@ -20452,6 +24401,1038 @@ pub enum AnyMobileApp {
     /// A type derived from `mobileApp` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(MobileApp),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyMobileApp {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.mobileApp`: the variant's, or for
+    /// [`AnyMobileApp::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::MobileApp(_) => "microsoft.graph.mobileApp",
+            Self::AndroidStoreApp(_) => "microsoft.graph.androidStoreApp",
+            Self::IosiPadOSWebClip(_) => "microsoft.graph.iosiPadOSWebClip",
+            Self::IosStoreApp(_) => "microsoft.graph.iosStoreApp",
+            Self::IosVppApp(_) => "microsoft.graph.iosVppApp",
+            Self::MacOSMicrosoftDefenderApp(_) => "microsoft.graph.macOSMicrosoftDefenderApp",
+            Self::MacOSMicrosoftEdgeApp(_) => "microsoft.graph.macOSMicrosoftEdgeApp",
+            Self::MacOSOfficeSuiteApp(_) => "microsoft.graph.macOSOfficeSuiteApp",
+            Self::ManagedApp(_) => "microsoft.graph.managedApp",
+            Self::ManagedAndroidStoreApp(_) => "microsoft.graph.managedAndroidStoreApp",
+            Self::ManagedIOSStoreApp(_) => "microsoft.graph.managedIOSStoreApp",
+            Self::ManagedMobileLobApp(_) => "microsoft.graph.managedMobileLobApp",
+            Self::ManagedAndroidLobApp(_) => "microsoft.graph.managedAndroidLobApp",
+            Self::ManagedIOSLobApp(_) => "microsoft.graph.managedIOSLobApp",
+            Self::MicrosoftStoreForBusinessApp(_) => "microsoft.graph.microsoftStoreForBusinessApp",
+            Self::MobileLobApp(_) => "microsoft.graph.mobileLobApp",
+            Self::AndroidLobApp(_) => "microsoft.graph.androidLobApp",
+            Self::IosLobApp(_) => "microsoft.graph.iosLobApp",
+            Self::MacOSDmgApp(_) => "microsoft.graph.macOSDmgApp",
+            Self::MacOSLobApp(_) => "microsoft.graph.macOSLobApp",
+            Self::Win32LobApp(_) => "microsoft.graph.win32LobApp",
+            Self::WindowsAppX(_) => "microsoft.graph.windowsAppX",
+            Self::WindowsMobileMSI(_) => "microsoft.graph.windowsMobileMSI",
+            Self::WindowsUniversalAppX(_) => "microsoft.graph.windowsUniversalAppX",
+            Self::WebApp(_) => "microsoft.graph.webApp",
+            Self::WindowsMicrosoftEdgeApp(_) => "microsoft.graph.windowsMicrosoftEdgeApp",
+            Self::WindowsWebApp(_) => "microsoft.graph.windowsWebApp",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.mobileApp", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::MobileApp(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::AndroidStoreApp(value) => value.id.as_deref(),
+            Self::IosiPadOSWebClip(value) => value.id.as_deref(),
+            Self::IosStoreApp(value) => value.id.as_deref(),
+            Self::IosVppApp(value) => value.id.as_deref(),
+            Self::MacOSMicrosoftDefenderApp(value) => value.id.as_deref(),
+            Self::MacOSMicrosoftEdgeApp(value) => value.id.as_deref(),
+            Self::MacOSOfficeSuiteApp(value) => value.id.as_deref(),
+            Self::ManagedApp(value) => value.id.as_deref(),
+            Self::ManagedAndroidStoreApp(value) => value.id.as_deref(),
+            Self::ManagedIOSStoreApp(value) => value.id.as_deref(),
+            Self::ManagedMobileLobApp(value) => value.id.as_deref(),
+            Self::ManagedAndroidLobApp(value) => value.id.as_deref(),
+            Self::ManagedIOSLobApp(value) => value.id.as_deref(),
+            Self::MicrosoftStoreForBusinessApp(value) => value.id.as_deref(),
+            Self::MobileLobApp(value) => value.id.as_deref(),
+            Self::AndroidLobApp(value) => value.id.as_deref(),
+            Self::IosLobApp(value) => value.id.as_deref(),
+            Self::MacOSDmgApp(value) => value.id.as_deref(),
+            Self::MacOSLobApp(value) => value.id.as_deref(),
+            Self::Win32LobApp(value) => value.id.as_deref(),
+            Self::WindowsAppX(value) => value.id.as_deref(),
+            Self::WindowsMobileMSI(value) => value.id.as_deref(),
+            Self::WindowsUniversalAppX(value) => value.id.as_deref(),
+            Self::WebApp(value) => value.id.as_deref(),
+            Self::WindowsMicrosoftEdgeApp(value) => value.id.as_deref(),
+            Self::WindowsWebApp(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`MobileApp`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_mobile_app(&self) -> Option<&MobileApp> {
+        match self {
+            Self::MobileApp(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyMobileApp::as_mobile_app`], by value.
+    pub fn into_mobile_app(self) -> Option<MobileApp> {
+        match self {
+            Self::MobileApp(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidStoreApp`.
+    pub fn as_android_store_app(&self) -> Option<&crate::models::AndroidStoreApp> {
+        match self {
+            Self::AndroidStoreApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidStoreApp`, by value.
+    pub fn into_android_store_app(self) -> Option<crate::models::AndroidStoreApp> {
+        match self {
+            Self::AndroidStoreApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosiPadOSWebClip`.
+    pub fn as_iosi_pad_os_web_clip(&self) -> Option<&crate::models::IosiPadOSWebClip> {
+        match self {
+            Self::IosiPadOSWebClip(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosiPadOSWebClip`, by value.
+    pub fn into_iosi_pad_os_web_clip(self) -> Option<crate::models::IosiPadOSWebClip> {
+        match self {
+            Self::IosiPadOSWebClip(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosStoreApp`.
+    pub fn as_ios_store_app(&self) -> Option<&crate::models::IosStoreApp> {
+        match self {
+            Self::IosStoreApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosStoreApp`, by value.
+    pub fn into_ios_store_app(self) -> Option<crate::models::IosStoreApp> {
+        match self {
+            Self::IosStoreApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosVppApp`.
+    pub fn as_ios_vpp_app(&self) -> Option<&crate::models::IosVppApp> {
+        match self {
+            Self::IosVppApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosVppApp`, by value.
+    pub fn into_ios_vpp_app(self) -> Option<crate::models::IosVppApp> {
+        match self {
+            Self::IosVppApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSMicrosoftDefenderApp`.
+    pub fn as_mac_os_microsoft_defender_app(
+        &self,
+    ) -> Option<&crate::models::MacOSMicrosoftDefenderApp> {
+        match self {
+            Self::MacOSMicrosoftDefenderApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSMicrosoftDefenderApp`, by value.
+    pub fn into_mac_os_microsoft_defender_app(
+        self,
+    ) -> Option<crate::models::MacOSMicrosoftDefenderApp> {
+        match self {
+            Self::MacOSMicrosoftDefenderApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSMicrosoftEdgeApp`.
+    pub fn as_mac_os_microsoft_edge_app(&self) -> Option<&crate::models::MacOSMicrosoftEdgeApp> {
+        match self {
+            Self::MacOSMicrosoftEdgeApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSMicrosoftEdgeApp`, by value.
+    pub fn into_mac_os_microsoft_edge_app(self) -> Option<crate::models::MacOSMicrosoftEdgeApp> {
+        match self {
+            Self::MacOSMicrosoftEdgeApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSOfficeSuiteApp`.
+    pub fn as_mac_os_office_suite_app(&self) -> Option<&crate::models::MacOSOfficeSuiteApp> {
+        match self {
+            Self::MacOSOfficeSuiteApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSOfficeSuiteApp`, by value.
+    pub fn into_mac_os_office_suite_app(self) -> Option<crate::models::MacOSOfficeSuiteApp> {
+        match self {
+            Self::MacOSOfficeSuiteApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedApp`.
+    pub fn as_managed_app(&self) -> Option<&crate::models::ManagedApp> {
+        match self {
+            Self::ManagedApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedApp`, by value.
+    pub fn into_managed_app(self) -> Option<crate::models::ManagedApp> {
+        match self {
+            Self::ManagedApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedAndroidStoreApp`.
+    pub fn as_managed_android_store_app(&self) -> Option<&crate::models::ManagedAndroidStoreApp> {
+        match self {
+            Self::ManagedAndroidStoreApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedAndroidStoreApp`, by value.
+    pub fn into_managed_android_store_app(self) -> Option<crate::models::ManagedAndroidStoreApp> {
+        match self {
+            Self::ManagedAndroidStoreApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedIOSStoreApp`.
+    pub fn as_managed_ios_store_app(&self) -> Option<&crate::models::ManagedIOSStoreApp> {
+        match self {
+            Self::ManagedIOSStoreApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedIOSStoreApp`, by value.
+    pub fn into_managed_ios_store_app(self) -> Option<crate::models::ManagedIOSStoreApp> {
+        match self {
+            Self::ManagedIOSStoreApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedMobileLobApp`.
+    pub fn as_managed_mobile_lob_app(&self) -> Option<&crate::models::ManagedMobileLobApp> {
+        match self {
+            Self::ManagedMobileLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedMobileLobApp`, by value.
+    pub fn into_managed_mobile_lob_app(self) -> Option<crate::models::ManagedMobileLobApp> {
+        match self {
+            Self::ManagedMobileLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedAndroidLobApp`.
+    pub fn as_managed_android_lob_app(&self) -> Option<&crate::models::ManagedAndroidLobApp> {
+        match self {
+            Self::ManagedAndroidLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedAndroidLobApp`, by value.
+    pub fn into_managed_android_lob_app(self) -> Option<crate::models::ManagedAndroidLobApp> {
+        match self {
+            Self::ManagedAndroidLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedIOSLobApp`.
+    pub fn as_managed_ios_lob_app(&self) -> Option<&crate::models::ManagedIOSLobApp> {
+        match self {
+            Self::ManagedIOSLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.managedIOSLobApp`, by value.
+    pub fn into_managed_ios_lob_app(self) -> Option<crate::models::ManagedIOSLobApp> {
+        match self {
+            Self::ManagedIOSLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftStoreForBusinessApp`.
+    pub fn as_microsoft_store_for_business_app(
+        &self,
+    ) -> Option<&crate::models::MicrosoftStoreForBusinessApp> {
+        match self {
+            Self::MicrosoftStoreForBusinessApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftStoreForBusinessApp`, by value.
+    pub fn into_microsoft_store_for_business_app(
+        self,
+    ) -> Option<crate::models::MicrosoftStoreForBusinessApp> {
+        match self {
+            Self::MicrosoftStoreForBusinessApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.mobileLobApp`.
+    pub fn as_mobile_lob_app(&self) -> Option<&crate::models::MobileLobApp> {
+        match self {
+            Self::MobileLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.mobileLobApp`, by value.
+    pub fn into_mobile_lob_app(self) -> Option<crate::models::MobileLobApp> {
+        match self {
+            Self::MobileLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidLobApp`.
+    pub fn as_android_lob_app(&self) -> Option<&crate::models::AndroidLobApp> {
+        match self {
+            Self::AndroidLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidLobApp`, by value.
+    pub fn into_android_lob_app(self) -> Option<crate::models::AndroidLobApp> {
+        match self {
+            Self::AndroidLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosLobApp`.
+    pub fn as_ios_lob_app(&self) -> Option<&crate::models::IosLobApp> {
+        match self {
+            Self::IosLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosLobApp`, by value.
+    pub fn into_ios_lob_app(self) -> Option<crate::models::IosLobApp> {
+        match self {
+            Self::IosLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSDmgApp`.
+    pub fn as_mac_os_dmg_app(&self) -> Option<&crate::models::MacOSDmgApp> {
+        match self {
+            Self::MacOSDmgApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSDmgApp`, by value.
+    pub fn into_mac_os_dmg_app(self) -> Option<crate::models::MacOSDmgApp> {
+        match self {
+            Self::MacOSDmgApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSLobApp`.
+    pub fn as_mac_os_lob_app(&self) -> Option<&crate::models::MacOSLobApp> {
+        match self {
+            Self::MacOSLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSLobApp`, by value.
+    pub fn into_mac_os_lob_app(self) -> Option<crate::models::MacOSLobApp> {
+        match self {
+            Self::MacOSLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.win32LobApp`.
+    pub fn as_win32_lob_app(&self) -> Option<&crate::models::Win32LobApp> {
+        match self {
+            Self::Win32LobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.win32LobApp`, by value.
+    pub fn into_win32_lob_app(self) -> Option<crate::models::Win32LobApp> {
+        match self {
+            Self::Win32LobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsAppX`.
+    pub fn as_windows_app_x(&self) -> Option<&crate::models::WindowsAppX> {
+        match self {
+            Self::WindowsAppX(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsAppX`, by value.
+    pub fn into_windows_app_x(self) -> Option<crate::models::WindowsAppX> {
+        match self {
+            Self::WindowsAppX(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsMobileMSI`.
+    pub fn as_windows_mobile_msi(&self) -> Option<&crate::models::WindowsMobileMSI> {
+        match self {
+            Self::WindowsMobileMSI(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsMobileMSI`, by value.
+    pub fn into_windows_mobile_msi(self) -> Option<crate::models::WindowsMobileMSI> {
+        match self {
+            Self::WindowsMobileMSI(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsUniversalAppX`.
+    pub fn as_windows_universal_app_x(&self) -> Option<&crate::models::WindowsUniversalAppX> {
+        match self {
+            Self::WindowsUniversalAppX(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsUniversalAppX`, by value.
+    pub fn into_windows_universal_app_x(self) -> Option<crate::models::WindowsUniversalAppX> {
+        match self {
+            Self::WindowsUniversalAppX(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.webApp`.
+    pub fn as_web_app(&self) -> Option<&crate::models::WebApp> {
+        match self {
+            Self::WebApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.webApp`, by value.
+    pub fn into_web_app(self) -> Option<crate::models::WebApp> {
+        match self {
+            Self::WebApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsMicrosoftEdgeApp`.
+    pub fn as_windows_microsoft_edge_app(&self) -> Option<&crate::models::WindowsMicrosoftEdgeApp> {
+        match self {
+            Self::WindowsMicrosoftEdgeApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsMicrosoftEdgeApp`, by value.
+    pub fn into_windows_microsoft_edge_app(self) -> Option<crate::models::WindowsMicrosoftEdgeApp> {
+        match self {
+            Self::WindowsMicrosoftEdgeApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsWebApp`.
+    pub fn as_windows_web_app(&self) -> Option<&crate::models::WindowsWebApp> {
+        match self {
+            Self::WindowsWebApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsWebApp`, by value.
+    pub fn into_windows_web_app(self) -> Option<crate::models::WindowsWebApp> {
+        match self {
+            Self::WindowsWebApp(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<MobileApp> for AnyMobileApp {
+    fn from(value: MobileApp) -> Self {
+        Self::MobileApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyMobileApp> for MobileApp {
+    type Error = AnyMobileApp;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::MobileApp(v) | AnyMobileApp::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::AndroidStoreApp> for AnyMobileApp {
+    fn from(value: crate::models::AndroidStoreApp) -> Self {
+        Self::AndroidStoreApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::AndroidStoreApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::AndroidStoreApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosiPadOSWebClip> for AnyMobileApp {
+    fn from(value: crate::models::IosiPadOSWebClip) -> Self {
+        Self::IosiPadOSWebClip(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::IosiPadOSWebClip {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::IosiPadOSWebClip(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosStoreApp> for AnyMobileApp {
+    fn from(value: crate::models::IosStoreApp) -> Self {
+        Self::IosStoreApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::IosStoreApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::IosStoreApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosVppApp> for AnyMobileApp {
+    fn from(value: crate::models::IosVppApp) -> Self {
+        Self::IosVppApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::IosVppApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::IosVppApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MacOSMicrosoftDefenderApp> for AnyMobileApp {
+    fn from(value: crate::models::MacOSMicrosoftDefenderApp) -> Self {
+        Self::MacOSMicrosoftDefenderApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::MacOSMicrosoftDefenderApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::MacOSMicrosoftDefenderApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MacOSMicrosoftEdgeApp> for AnyMobileApp {
+    fn from(value: crate::models::MacOSMicrosoftEdgeApp) -> Self {
+        Self::MacOSMicrosoftEdgeApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::MacOSMicrosoftEdgeApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::MacOSMicrosoftEdgeApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MacOSOfficeSuiteApp> for AnyMobileApp {
+    fn from(value: crate::models::MacOSOfficeSuiteApp) -> Self {
+        Self::MacOSOfficeSuiteApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::MacOSOfficeSuiteApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::MacOSOfficeSuiteApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::ManagedApp> for AnyMobileApp {
+    fn from(value: crate::models::ManagedApp) -> Self {
+        Self::ManagedApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::ManagedApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::ManagedApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::ManagedAndroidStoreApp> for AnyMobileApp {
+    fn from(value: crate::models::ManagedAndroidStoreApp) -> Self {
+        Self::ManagedAndroidStoreApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::ManagedAndroidStoreApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::ManagedAndroidStoreApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::ManagedIOSStoreApp> for AnyMobileApp {
+    fn from(value: crate::models::ManagedIOSStoreApp) -> Self {
+        Self::ManagedIOSStoreApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::ManagedIOSStoreApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::ManagedIOSStoreApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::ManagedMobileLobApp> for AnyMobileApp {
+    fn from(value: crate::models::ManagedMobileLobApp) -> Self {
+        Self::ManagedMobileLobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::ManagedMobileLobApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::ManagedMobileLobApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::ManagedAndroidLobApp> for AnyMobileApp {
+    fn from(value: crate::models::ManagedAndroidLobApp) -> Self {
+        Self::ManagedAndroidLobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::ManagedAndroidLobApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::ManagedAndroidLobApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::ManagedIOSLobApp> for AnyMobileApp {
+    fn from(value: crate::models::ManagedIOSLobApp) -> Self {
+        Self::ManagedIOSLobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::ManagedIOSLobApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::ManagedIOSLobApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MicrosoftStoreForBusinessApp> for AnyMobileApp {
+    fn from(value: crate::models::MicrosoftStoreForBusinessApp) -> Self {
+        Self::MicrosoftStoreForBusinessApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::MicrosoftStoreForBusinessApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::MicrosoftStoreForBusinessApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MobileLobApp> for AnyMobileApp {
+    fn from(value: crate::models::MobileLobApp) -> Self {
+        Self::MobileLobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::MobileLobApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::MobileLobApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::AndroidLobApp> for AnyMobileApp {
+    fn from(value: crate::models::AndroidLobApp) -> Self {
+        Self::AndroidLobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::AndroidLobApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::AndroidLobApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosLobApp> for AnyMobileApp {
+    fn from(value: crate::models::IosLobApp) -> Self {
+        Self::IosLobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::IosLobApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::IosLobApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MacOSDmgApp> for AnyMobileApp {
+    fn from(value: crate::models::MacOSDmgApp) -> Self {
+        Self::MacOSDmgApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::MacOSDmgApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::MacOSDmgApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MacOSLobApp> for AnyMobileApp {
+    fn from(value: crate::models::MacOSLobApp) -> Self {
+        Self::MacOSLobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::MacOSLobApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::MacOSLobApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Win32LobApp> for AnyMobileApp {
+    fn from(value: crate::models::Win32LobApp) -> Self {
+        Self::Win32LobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::Win32LobApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::Win32LobApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsAppX> for AnyMobileApp {
+    fn from(value: crate::models::WindowsAppX) -> Self {
+        Self::WindowsAppX(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::WindowsAppX {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::WindowsAppX(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsMobileMSI> for AnyMobileApp {
+    fn from(value: crate::models::WindowsMobileMSI) -> Self {
+        Self::WindowsMobileMSI(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::WindowsMobileMSI {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::WindowsMobileMSI(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsUniversalAppX> for AnyMobileApp {
+    fn from(value: crate::models::WindowsUniversalAppX) -> Self {
+        Self::WindowsUniversalAppX(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::WindowsUniversalAppX {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::WindowsUniversalAppX(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WebApp> for AnyMobileApp {
+    fn from(value: crate::models::WebApp) -> Self {
+        Self::WebApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::WebApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::WebApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsMicrosoftEdgeApp> for AnyMobileApp {
+    fn from(value: crate::models::WindowsMicrosoftEdgeApp) -> Self {
+        Self::WindowsMicrosoftEdgeApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::WindowsMicrosoftEdgeApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::WindowsMicrosoftEdgeApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsWebApp> for AnyMobileApp {
+    fn from(value: crate::models::WindowsWebApp) -> Self {
+        Self::WindowsWebApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileApp> for crate::models::WindowsWebApp {
+    type Error = AnyMobileApp;
+
+    fn try_from(value: AnyMobileApp) -> Result<Self, AnyMobileApp> {
+        match value {
+            AnyMobileApp::WindowsWebApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -21126,10 +26107,14 @@ crate::macros::select_fields! {
 /// A `mobileContainedApp` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`MobileContainedApp`]; an `@odata.type` this
-/// version does not know is read as [`AnyMobileContainedApp::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyMobileContainedApp::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyMobileContainedApp {
     /// A `microsoft.graph.mobileContainedApp` (the declared type).
     MobileContainedApp(MobileContainedApp),
@@ -21138,6 +26123,115 @@ pub enum AnyMobileContainedApp {
     /// A type derived from `mobileContainedApp` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(MobileContainedApp),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyMobileContainedApp {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.mobileContainedApp`: the variant's, or for
+    /// [`AnyMobileContainedApp::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::MobileContainedApp(_) => "microsoft.graph.mobileContainedApp",
+            Self::WindowsUniversalAppXContainedApp(_) => {
+                "microsoft.graph.windowsUniversalAppXContainedApp"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.mobileContainedApp", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::MobileContainedApp(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::WindowsUniversalAppXContainedApp(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`MobileContainedApp`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_mobile_contained_app(&self) -> Option<&MobileContainedApp> {
+        match self {
+            Self::MobileContainedApp(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyMobileContainedApp::as_mobile_contained_app`], by value.
+    pub fn into_mobile_contained_app(self) -> Option<MobileContainedApp> {
+        match self {
+            Self::MobileContainedApp(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsUniversalAppXContainedApp`.
+    pub fn as_windows_universal_app_xcontained_app(
+        &self,
+    ) -> Option<&crate::models::WindowsUniversalAppXContainedApp> {
+        match self {
+            Self::WindowsUniversalAppXContainedApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsUniversalAppXContainedApp`, by value.
+    pub fn into_windows_universal_app_xcontained_app(
+        self,
+    ) -> Option<crate::models::WindowsUniversalAppXContainedApp> {
+        match self {
+            Self::WindowsUniversalAppXContainedApp(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<MobileContainedApp> for AnyMobileContainedApp {
+    fn from(value: MobileContainedApp) -> Self {
+        Self::MobileContainedApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyMobileContainedApp> for MobileContainedApp {
+    type Error = AnyMobileContainedApp;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyMobileContainedApp) -> Result<Self, AnyMobileContainedApp> {
+        match value {
+            AnyMobileContainedApp::MobileContainedApp(v) | AnyMobileContainedApp::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsUniversalAppXContainedApp> for AnyMobileContainedApp {
+    fn from(value: crate::models::WindowsUniversalAppXContainedApp) -> Self {
+        Self::WindowsUniversalAppXContainedApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileContainedApp> for crate::models::WindowsUniversalAppXContainedApp {
+    type Error = AnyMobileContainedApp;
+
+    fn try_from(value: AnyMobileContainedApp) -> Result<Self, AnyMobileContainedApp> {
+        match value {
+            AnyMobileContainedApp::WindowsUniversalAppXContainedApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -21332,10 +26426,14 @@ crate::macros::select_fields! {
 /// A `mobileLobApp` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`MobileLobApp`]; an `@odata.type` this
-/// version does not know is read as [`AnyMobileLobApp::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyMobileLobApp::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyMobileLobApp {
     /// A `microsoft.graph.mobileLobApp` (the declared type).
     MobileLobApp(MobileLobApp),
@@ -21358,6 +26456,366 @@ pub enum AnyMobileLobApp {
     /// A type derived from `mobileLobApp` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(MobileLobApp),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyMobileLobApp {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.mobileLobApp`: the variant's, or for
+    /// [`AnyMobileLobApp::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::MobileLobApp(_) => "microsoft.graph.mobileLobApp",
+            Self::AndroidLobApp(_) => "microsoft.graph.androidLobApp",
+            Self::IosLobApp(_) => "microsoft.graph.iosLobApp",
+            Self::MacOSDmgApp(_) => "microsoft.graph.macOSDmgApp",
+            Self::MacOSLobApp(_) => "microsoft.graph.macOSLobApp",
+            Self::Win32LobApp(_) => "microsoft.graph.win32LobApp",
+            Self::WindowsAppX(_) => "microsoft.graph.windowsAppX",
+            Self::WindowsMobileMSI(_) => "microsoft.graph.windowsMobileMSI",
+            Self::WindowsUniversalAppX(_) => "microsoft.graph.windowsUniversalAppX",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.mobileLobApp", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::MobileLobApp(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::AndroidLobApp(value) => value.id.as_deref(),
+            Self::IosLobApp(value) => value.id.as_deref(),
+            Self::MacOSDmgApp(value) => value.id.as_deref(),
+            Self::MacOSLobApp(value) => value.id.as_deref(),
+            Self::Win32LobApp(value) => value.id.as_deref(),
+            Self::WindowsAppX(value) => value.id.as_deref(),
+            Self::WindowsMobileMSI(value) => value.id.as_deref(),
+            Self::WindowsUniversalAppX(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`MobileLobApp`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_mobile_lob_app(&self) -> Option<&MobileLobApp> {
+        match self {
+            Self::MobileLobApp(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyMobileLobApp::as_mobile_lob_app`], by value.
+    pub fn into_mobile_lob_app(self) -> Option<MobileLobApp> {
+        match self {
+            Self::MobileLobApp(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidLobApp`.
+    pub fn as_android_lob_app(&self) -> Option<&crate::models::AndroidLobApp> {
+        match self {
+            Self::AndroidLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidLobApp`, by value.
+    pub fn into_android_lob_app(self) -> Option<crate::models::AndroidLobApp> {
+        match self {
+            Self::AndroidLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosLobApp`.
+    pub fn as_ios_lob_app(&self) -> Option<&crate::models::IosLobApp> {
+        match self {
+            Self::IosLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosLobApp`, by value.
+    pub fn into_ios_lob_app(self) -> Option<crate::models::IosLobApp> {
+        match self {
+            Self::IosLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSDmgApp`.
+    pub fn as_mac_os_dmg_app(&self) -> Option<&crate::models::MacOSDmgApp> {
+        match self {
+            Self::MacOSDmgApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSDmgApp`, by value.
+    pub fn into_mac_os_dmg_app(self) -> Option<crate::models::MacOSDmgApp> {
+        match self {
+            Self::MacOSDmgApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSLobApp`.
+    pub fn as_mac_os_lob_app(&self) -> Option<&crate::models::MacOSLobApp> {
+        match self {
+            Self::MacOSLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOSLobApp`, by value.
+    pub fn into_mac_os_lob_app(self) -> Option<crate::models::MacOSLobApp> {
+        match self {
+            Self::MacOSLobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.win32LobApp`.
+    pub fn as_win32_lob_app(&self) -> Option<&crate::models::Win32LobApp> {
+        match self {
+            Self::Win32LobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.win32LobApp`, by value.
+    pub fn into_win32_lob_app(self) -> Option<crate::models::Win32LobApp> {
+        match self {
+            Self::Win32LobApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsAppX`.
+    pub fn as_windows_app_x(&self) -> Option<&crate::models::WindowsAppX> {
+        match self {
+            Self::WindowsAppX(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsAppX`, by value.
+    pub fn into_windows_app_x(self) -> Option<crate::models::WindowsAppX> {
+        match self {
+            Self::WindowsAppX(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsMobileMSI`.
+    pub fn as_windows_mobile_msi(&self) -> Option<&crate::models::WindowsMobileMSI> {
+        match self {
+            Self::WindowsMobileMSI(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsMobileMSI`, by value.
+    pub fn into_windows_mobile_msi(self) -> Option<crate::models::WindowsMobileMSI> {
+        match self {
+            Self::WindowsMobileMSI(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsUniversalAppX`.
+    pub fn as_windows_universal_app_x(&self) -> Option<&crate::models::WindowsUniversalAppX> {
+        match self {
+            Self::WindowsUniversalAppX(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsUniversalAppX`, by value.
+    pub fn into_windows_universal_app_x(self) -> Option<crate::models::WindowsUniversalAppX> {
+        match self {
+            Self::WindowsUniversalAppX(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<MobileLobApp> for AnyMobileLobApp {
+    fn from(value: MobileLobApp) -> Self {
+        Self::MobileLobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyMobileLobApp> for MobileLobApp {
+    type Error = AnyMobileLobApp;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyMobileLobApp) -> Result<Self, AnyMobileLobApp> {
+        match value {
+            AnyMobileLobApp::MobileLobApp(v) | AnyMobileLobApp::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::AndroidLobApp> for AnyMobileLobApp {
+    fn from(value: crate::models::AndroidLobApp) -> Self {
+        Self::AndroidLobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileLobApp> for crate::models::AndroidLobApp {
+    type Error = AnyMobileLobApp;
+
+    fn try_from(value: AnyMobileLobApp) -> Result<Self, AnyMobileLobApp> {
+        match value {
+            AnyMobileLobApp::AndroidLobApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosLobApp> for AnyMobileLobApp {
+    fn from(value: crate::models::IosLobApp) -> Self {
+        Self::IosLobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileLobApp> for crate::models::IosLobApp {
+    type Error = AnyMobileLobApp;
+
+    fn try_from(value: AnyMobileLobApp) -> Result<Self, AnyMobileLobApp> {
+        match value {
+            AnyMobileLobApp::IosLobApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MacOSDmgApp> for AnyMobileLobApp {
+    fn from(value: crate::models::MacOSDmgApp) -> Self {
+        Self::MacOSDmgApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileLobApp> for crate::models::MacOSDmgApp {
+    type Error = AnyMobileLobApp;
+
+    fn try_from(value: AnyMobileLobApp) -> Result<Self, AnyMobileLobApp> {
+        match value {
+            AnyMobileLobApp::MacOSDmgApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MacOSLobApp> for AnyMobileLobApp {
+    fn from(value: crate::models::MacOSLobApp) -> Self {
+        Self::MacOSLobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileLobApp> for crate::models::MacOSLobApp {
+    type Error = AnyMobileLobApp;
+
+    fn try_from(value: AnyMobileLobApp) -> Result<Self, AnyMobileLobApp> {
+        match value {
+            AnyMobileLobApp::MacOSLobApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Win32LobApp> for AnyMobileLobApp {
+    fn from(value: crate::models::Win32LobApp) -> Self {
+        Self::Win32LobApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileLobApp> for crate::models::Win32LobApp {
+    type Error = AnyMobileLobApp;
+
+    fn try_from(value: AnyMobileLobApp) -> Result<Self, AnyMobileLobApp> {
+        match value {
+            AnyMobileLobApp::Win32LobApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsAppX> for AnyMobileLobApp {
+    fn from(value: crate::models::WindowsAppX) -> Self {
+        Self::WindowsAppX(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileLobApp> for crate::models::WindowsAppX {
+    type Error = AnyMobileLobApp;
+
+    fn try_from(value: AnyMobileLobApp) -> Result<Self, AnyMobileLobApp> {
+        match value {
+            AnyMobileLobApp::WindowsAppX(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsMobileMSI> for AnyMobileLobApp {
+    fn from(value: crate::models::WindowsMobileMSI) -> Self {
+        Self::WindowsMobileMSI(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileLobApp> for crate::models::WindowsMobileMSI {
+    type Error = AnyMobileLobApp;
+
+    fn try_from(value: AnyMobileLobApp) -> Result<Self, AnyMobileLobApp> {
+        match value {
+            AnyMobileLobApp::WindowsMobileMSI(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsUniversalAppX> for AnyMobileLobApp {
+    fn from(value: crate::models::WindowsUniversalAppX) -> Self {
+        Self::WindowsUniversalAppX(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileLobApp> for crate::models::WindowsUniversalAppX {
+    type Error = AnyMobileLobApp;
+
+    fn try_from(value: AnyMobileLobApp) -> Result<Self, AnyMobileLobApp> {
+        match value {
+            AnyMobileLobApp::WindowsUniversalAppX(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -22051,10 +27509,14 @@ crate::macros::select_fields! {
 /// A `roleAssignment` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`RoleAssignment`]; an `@odata.type` this
-/// version does not know is read as [`AnyRoleAssignment::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyRoleAssignment::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyRoleAssignment {
     /// A `microsoft.graph.roleAssignment` (the declared type).
     RoleAssignment(RoleAssignment),
@@ -22063,6 +27525,113 @@ pub enum AnyRoleAssignment {
     /// A type derived from `roleAssignment` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(RoleAssignment),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyRoleAssignment {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.roleAssignment`: the variant's, or for
+    /// [`AnyRoleAssignment::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::RoleAssignment(_) => "microsoft.graph.roleAssignment",
+            Self::DeviceAndAppManagementRoleAssignment(_) => {
+                "microsoft.graph.deviceAndAppManagementRoleAssignment"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.roleAssignment", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::RoleAssignment(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::DeviceAndAppManagementRoleAssignment(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`RoleAssignment`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_role_assignment(&self) -> Option<&RoleAssignment> {
+        match self {
+            Self::RoleAssignment(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyRoleAssignment::as_role_assignment`], by value.
+    pub fn into_role_assignment(self) -> Option<RoleAssignment> {
+        match self {
+            Self::RoleAssignment(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.deviceAndAppManagementRoleAssignment`.
+    pub fn as_device_and_app_management_role_assignment(
+        &self,
+    ) -> Option<&crate::models::DeviceAndAppManagementRoleAssignment> {
+        match self {
+            Self::DeviceAndAppManagementRoleAssignment(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.deviceAndAppManagementRoleAssignment`, by value.
+    pub fn into_device_and_app_management_role_assignment(
+        self,
+    ) -> Option<crate::models::DeviceAndAppManagementRoleAssignment> {
+        match self {
+            Self::DeviceAndAppManagementRoleAssignment(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<RoleAssignment> for AnyRoleAssignment {
+    fn from(value: RoleAssignment) -> Self {
+        Self::RoleAssignment(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyRoleAssignment> for RoleAssignment {
+    type Error = AnyRoleAssignment;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyRoleAssignment) -> Result<Self, AnyRoleAssignment> {
+        match value {
+            AnyRoleAssignment::RoleAssignment(v) | AnyRoleAssignment::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::DeviceAndAppManagementRoleAssignment> for AnyRoleAssignment {
+    fn from(value: crate::models::DeviceAndAppManagementRoleAssignment) -> Self {
+        Self::DeviceAndAppManagementRoleAssignment(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyRoleAssignment> for crate::models::DeviceAndAppManagementRoleAssignment {
+    type Error = AnyRoleAssignment;
+
+    fn try_from(value: AnyRoleAssignment) -> Result<Self, AnyRoleAssignment> {
+        match value {
+            AnyRoleAssignment::DeviceAndAppManagementRoleAssignment(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -22192,10 +27761,14 @@ crate::macros::select_fields! {
 /// A `roleDefinition` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`RoleDefinition`]; an `@odata.type` this
-/// version does not know is read as [`AnyRoleDefinition::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyRoleDefinition::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyRoleDefinition {
     /// A `microsoft.graph.roleDefinition` (the declared type).
     RoleDefinition(RoleDefinition),
@@ -22204,6 +27777,113 @@ pub enum AnyRoleDefinition {
     /// A type derived from `roleDefinition` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(RoleDefinition),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyRoleDefinition {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.roleDefinition`: the variant's, or for
+    /// [`AnyRoleDefinition::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::RoleDefinition(_) => "microsoft.graph.roleDefinition",
+            Self::DeviceAndAppManagementRoleDefinition(_) => {
+                "microsoft.graph.deviceAndAppManagementRoleDefinition"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.roleDefinition", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::RoleDefinition(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::DeviceAndAppManagementRoleDefinition(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`RoleDefinition`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_role_definition(&self) -> Option<&RoleDefinition> {
+        match self {
+            Self::RoleDefinition(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyRoleDefinition::as_role_definition`], by value.
+    pub fn into_role_definition(self) -> Option<RoleDefinition> {
+        match self {
+            Self::RoleDefinition(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.deviceAndAppManagementRoleDefinition`.
+    pub fn as_device_and_app_management_role_definition(
+        &self,
+    ) -> Option<&crate::models::DeviceAndAppManagementRoleDefinition> {
+        match self {
+            Self::DeviceAndAppManagementRoleDefinition(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.deviceAndAppManagementRoleDefinition`, by value.
+    pub fn into_device_and_app_management_role_definition(
+        self,
+    ) -> Option<crate::models::DeviceAndAppManagementRoleDefinition> {
+        match self {
+            Self::DeviceAndAppManagementRoleDefinition(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<RoleDefinition> for AnyRoleDefinition {
+    fn from(value: RoleDefinition) -> Self {
+        Self::RoleDefinition(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyRoleDefinition> for RoleDefinition {
+    type Error = AnyRoleDefinition;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyRoleDefinition) -> Result<Self, AnyRoleDefinition> {
+        match value {
+            AnyRoleDefinition::RoleDefinition(v) | AnyRoleDefinition::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::DeviceAndAppManagementRoleDefinition> for AnyRoleDefinition {
+    fn from(value: crate::models::DeviceAndAppManagementRoleDefinition) -> Self {
+        Self::DeviceAndAppManagementRoleDefinition(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyRoleDefinition> for crate::models::DeviceAndAppManagementRoleDefinition {
+    type Error = AnyRoleDefinition;
+
+    fn try_from(value: AnyRoleDefinition) -> Result<Self, AnyRoleDefinition> {
+        match value {
+            AnyRoleDefinition::DeviceAndAppManagementRoleDefinition(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -23020,10 +28700,14 @@ crate::macros::select_fields! {
 /// A `targetedManagedAppProtection` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`TargetedManagedAppProtection`]; an `@odata.type` this
-/// version does not know is read as [`AnyTargetedManagedAppProtection::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyTargetedManagedAppProtection::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyTargetedManagedAppProtection {
     /// A `microsoft.graph.targetedManagedAppProtection` (the declared type).
     TargetedManagedAppProtection(TargetedManagedAppProtection),
@@ -23034,6 +28718,155 @@ pub enum AnyTargetedManagedAppProtection {
     /// A type derived from `targetedManagedAppProtection` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(TargetedManagedAppProtection),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyTargetedManagedAppProtection {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.targetedManagedAppProtection`: the variant's, or for
+    /// [`AnyTargetedManagedAppProtection::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::TargetedManagedAppProtection(_) => "microsoft.graph.targetedManagedAppProtection",
+            Self::AndroidManagedAppProtection(_) => "microsoft.graph.androidManagedAppProtection",
+            Self::IosManagedAppProtection(_) => "microsoft.graph.iosManagedAppProtection",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.targetedManagedAppProtection", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::TargetedManagedAppProtection(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::AndroidManagedAppProtection(value) => value.id.as_deref(),
+            Self::IosManagedAppProtection(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`TargetedManagedAppProtection`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_targeted_managed_app_protection(&self) -> Option<&TargetedManagedAppProtection> {
+        match self {
+            Self::TargetedManagedAppProtection(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyTargetedManagedAppProtection::as_targeted_managed_app_protection`], by value.
+    pub fn into_targeted_managed_app_protection(self) -> Option<TargetedManagedAppProtection> {
+        match self {
+            Self::TargetedManagedAppProtection(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidManagedAppProtection`.
+    pub fn as_android_managed_app_protection(
+        &self,
+    ) -> Option<&crate::models::AndroidManagedAppProtection> {
+        match self {
+            Self::AndroidManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidManagedAppProtection`, by value.
+    pub fn into_android_managed_app_protection(
+        self,
+    ) -> Option<crate::models::AndroidManagedAppProtection> {
+        match self {
+            Self::AndroidManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosManagedAppProtection`.
+    pub fn as_ios_managed_app_protection(&self) -> Option<&crate::models::IosManagedAppProtection> {
+        match self {
+            Self::IosManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosManagedAppProtection`, by value.
+    pub fn into_ios_managed_app_protection(self) -> Option<crate::models::IosManagedAppProtection> {
+        match self {
+            Self::IosManagedAppProtection(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<TargetedManagedAppProtection> for AnyTargetedManagedAppProtection {
+    fn from(value: TargetedManagedAppProtection) -> Self {
+        Self::TargetedManagedAppProtection(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyTargetedManagedAppProtection> for TargetedManagedAppProtection {
+    type Error = AnyTargetedManagedAppProtection;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyTargetedManagedAppProtection,
+    ) -> Result<Self, AnyTargetedManagedAppProtection> {
+        match value {
+            AnyTargetedManagedAppProtection::TargetedManagedAppProtection(v)
+            | AnyTargetedManagedAppProtection::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::AndroidManagedAppProtection> for AnyTargetedManagedAppProtection {
+    fn from(value: crate::models::AndroidManagedAppProtection) -> Self {
+        Self::AndroidManagedAppProtection(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyTargetedManagedAppProtection> for crate::models::AndroidManagedAppProtection {
+    type Error = AnyTargetedManagedAppProtection;
+
+    fn try_from(
+        value: AnyTargetedManagedAppProtection,
+    ) -> Result<Self, AnyTargetedManagedAppProtection> {
+        match value {
+            AnyTargetedManagedAppProtection::AndroidManagedAppProtection(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosManagedAppProtection> for AnyTargetedManagedAppProtection {
+    fn from(value: crate::models::IosManagedAppProtection) -> Self {
+        Self::IosManagedAppProtection(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyTargetedManagedAppProtection> for crate::models::IosManagedAppProtection {
+    type Error = AnyTargetedManagedAppProtection;
+
+    fn try_from(
+        value: AnyTargetedManagedAppProtection,
+    ) -> Result<Self, AnyTargetedManagedAppProtection> {
+        match value {
+            AnyTargetedManagedAppProtection::IosManagedAppProtection(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -26001,7 +31834,7 @@ pub struct VirtualEndpoint {
     pub audit_events: crate::Patch<Vec<crate::models::CloudPcAuditEvent>>,
     /// The `cloudPCs` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    pub cloud_p_cs: crate::Patch<Vec<crate::models::CloudPC>>,
+    pub cloud_pcs: crate::Patch<Vec<crate::models::CloudPC>>,
     /// The `deviceImages` navigation property (present when expanded).
     pub device_images: crate::Patch<Vec<crate::models::CloudPcDeviceImage>>,
     /// The `galleryImages` navigation property (present when expanded).
@@ -26028,7 +31861,7 @@ impl serde::Serialize for VirtualEndpoint {
         writer.field("id", &self.id)?;
         writer.field("auditEvents", &self.audit_events)?;
         #[cfg(feature = "identity")]
-        writer.field("cloudPCs", &self.cloud_p_cs)?;
+        writer.field("cloudPCs", &self.cloud_pcs)?;
         writer.field("deviceImages", &self.device_images)?;
         writer.field("galleryImages", &self.gallery_images)?;
         writer.field("onPremisesConnections", &self.on_premises_connections)?;
@@ -26060,7 +31893,7 @@ impl crate::read_fields::ReadFields for VirtualEndpoint {
             "id" => self.id = map.next_value()?,
             "auditEvents" => self.audit_events = map.next_value()?,
             #[cfg(feature = "identity")]
-            "cloudPCs" => self.cloud_p_cs = map.next_value()?,
+            "cloudPCs" => self.cloud_pcs = map.next_value()?,
             "deviceImages" => self.device_images = map.next_value()?,
             "galleryImages" => self.gallery_images = map.next_value()?,
             "onPremisesConnections" => self.on_premises_connections = map.next_value()?,
@@ -26414,7 +32247,7 @@ pub struct Win32LobApp {
     /// The install experience for this app.
     pub install_experience: crate::Patch<Box<crate::models::Win32LobAppInstallExperience>>,
     /// The value for the minimum CPU speed which is required to install this app.
-    pub minimum_cpu_speed_in_m_hz: crate::Patch<i32>,
+    pub minimum_cpu_speed_in_mhz: crate::Patch<i32>,
     /// The value for the minimum free disk space which is required to install this app.
     pub minimum_free_disk_space_in_mb: crate::Patch<i32>,
     /// The value for the minimum physical memory which is required to install this app.
@@ -26469,7 +32302,7 @@ impl serde::Serialize for Win32LobApp {
         writer.field("applicableArchitectures", &self.applicable_architectures)?;
         writer.field("installCommandLine", &self.install_command_line)?;
         writer.field("installExperience", &self.install_experience)?;
-        writer.field("minimumCpuSpeedInMHz", &self.minimum_cpu_speed_in_m_hz)?;
+        writer.field("minimumCpuSpeedInMHz", &self.minimum_cpu_speed_in_mhz)?;
         writer.field(
             "minimumFreeDiskSpaceInMB",
             &self.minimum_free_disk_space_in_mb,
@@ -26533,7 +32366,7 @@ impl crate::read_fields::ReadFields for Win32LobApp {
             "applicableArchitectures" => self.applicable_architectures = map.next_value()?,
             "installCommandLine" => self.install_command_line = map.next_value()?,
             "installExperience" => self.install_experience = map.next_value()?,
-            "minimumCpuSpeedInMHz" => self.minimum_cpu_speed_in_m_hz = map.next_value()?,
+            "minimumCpuSpeedInMHz" => self.minimum_cpu_speed_in_mhz = map.next_value()?,
             "minimumFreeDiskSpaceInMB" => self.minimum_free_disk_space_in_mb = map.next_value()?,
             "minimumMemoryInMB" => self.minimum_memory_in_mb = map.next_value()?,
             "minimumNumberOfProcessors" => self.minimum_number_of_processors = map.next_value()?,
@@ -27877,9 +33710,9 @@ pub struct Windows10GeneralConfiguration {
     /// OAuth resource URI for printer discovery service as configured in Azure portal.
     pub enterprise_cloud_print_mopria_discovery_resource_identifier: crate::Patch<String>,
     /// Authentication endpoint for acquiring OAuth tokens.
-    pub enterprise_cloud_print_o_auth_authority: crate::Patch<String>,
+    pub enterprise_cloud_print_oauth_authority: crate::Patch<String>,
     /// GUID of a client application authorized to retrieve OAuth tokens from the OAuth Authority.
-    pub enterprise_cloud_print_o_auth_client_identifier: crate::Patch<String>,
+    pub enterprise_cloud_print_oauth_client_identifier: crate::Patch<String>,
     /// OAuth resource URI for print service as configured in the Azure portal.
     pub enterprise_cloud_print_resource_identifier: crate::Patch<String>,
     /// Indicates whether or not to enable device discovery UX.
@@ -28444,11 +34277,11 @@ impl serde::Serialize for Windows10GeneralConfiguration {
         )?;
         writer.field(
             "enterpriseCloudPrintOAuthAuthority",
-            &self.enterprise_cloud_print_o_auth_authority,
+            &self.enterprise_cloud_print_oauth_authority,
         )?;
         writer.field(
             "enterpriseCloudPrintOAuthClientIdentifier",
-            &self.enterprise_cloud_print_o_auth_client_identifier,
+            &self.enterprise_cloud_print_oauth_client_identifier,
         )?;
         writer.field(
             "enterpriseCloudPrintResourceIdentifier",
@@ -29044,10 +34877,10 @@ impl crate::read_fields::ReadFields for Windows10GeneralConfiguration {
                     map.next_value()?
             }
             "enterpriseCloudPrintOAuthAuthority" => {
-                self.enterprise_cloud_print_o_auth_authority = map.next_value()?
+                self.enterprise_cloud_print_oauth_authority = map.next_value()?
             }
             "enterpriseCloudPrintOAuthClientIdentifier" => {
-                self.enterprise_cloud_print_o_auth_client_identifier = map.next_value()?
+                self.enterprise_cloud_print_oauth_client_identifier = map.next_value()?
             }
             "enterpriseCloudPrintResourceIdentifier" => {
                 self.enterprise_cloud_print_resource_identifier = map.next_value()?
@@ -31743,10 +37576,14 @@ crate::macros::select_fields! {
 /// A `windowsInformationProtection` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`WindowsInformationProtection`]; an `@odata.type` this
-/// version does not know is read as [`AnyWindowsInformationProtection::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyWindowsInformationProtection::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyWindowsInformationProtection {
     /// A `microsoft.graph.windowsInformationProtection` (the declared type).
     WindowsInformationProtection(WindowsInformationProtection),
@@ -31757,6 +37594,169 @@ pub enum AnyWindowsInformationProtection {
     /// A type derived from `windowsInformationProtection` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(WindowsInformationProtection),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyWindowsInformationProtection {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.windowsInformationProtection`: the variant's, or for
+    /// [`AnyWindowsInformationProtection::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::WindowsInformationProtection(_) => "microsoft.graph.windowsInformationProtection",
+            Self::MdmWindowsInformationProtectionPolicy(_) => {
+                "microsoft.graph.mdmWindowsInformationProtectionPolicy"
+            }
+            Self::WindowsInformationProtectionPolicy(_) => {
+                "microsoft.graph.windowsInformationProtectionPolicy"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.windowsInformationProtection", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::WindowsInformationProtection(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::MdmWindowsInformationProtectionPolicy(value) => value.id.as_deref(),
+            Self::WindowsInformationProtectionPolicy(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`WindowsInformationProtection`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_windows_information_protection(&self) -> Option<&WindowsInformationProtection> {
+        match self {
+            Self::WindowsInformationProtection(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyWindowsInformationProtection::as_windows_information_protection`], by value.
+    pub fn into_windows_information_protection(self) -> Option<WindowsInformationProtection> {
+        match self {
+            Self::WindowsInformationProtection(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.mdmWindowsInformationProtectionPolicy`.
+    pub fn as_mdm_windows_information_protection_policy(
+        &self,
+    ) -> Option<&crate::models::MdmWindowsInformationProtectionPolicy> {
+        match self {
+            Self::MdmWindowsInformationProtectionPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.mdmWindowsInformationProtectionPolicy`, by value.
+    pub fn into_mdm_windows_information_protection_policy(
+        self,
+    ) -> Option<crate::models::MdmWindowsInformationProtectionPolicy> {
+        match self {
+            Self::MdmWindowsInformationProtectionPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsInformationProtectionPolicy`.
+    pub fn as_windows_information_protection_policy(
+        &self,
+    ) -> Option<&crate::models::WindowsInformationProtectionPolicy> {
+        match self {
+            Self::WindowsInformationProtectionPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsInformationProtectionPolicy`, by value.
+    pub fn into_windows_information_protection_policy(
+        self,
+    ) -> Option<crate::models::WindowsInformationProtectionPolicy> {
+        match self {
+            Self::WindowsInformationProtectionPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<WindowsInformationProtection> for AnyWindowsInformationProtection {
+    fn from(value: WindowsInformationProtection) -> Self {
+        Self::WindowsInformationProtection(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyWindowsInformationProtection> for WindowsInformationProtection {
+    type Error = AnyWindowsInformationProtection;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyWindowsInformationProtection,
+    ) -> Result<Self, AnyWindowsInformationProtection> {
+        match value {
+            AnyWindowsInformationProtection::WindowsInformationProtection(v)
+            | AnyWindowsInformationProtection::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MdmWindowsInformationProtectionPolicy>
+    for AnyWindowsInformationProtection
+{
+    fn from(value: crate::models::MdmWindowsInformationProtectionPolicy) -> Self {
+        Self::MdmWindowsInformationProtectionPolicy(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyWindowsInformationProtection>
+    for crate::models::MdmWindowsInformationProtectionPolicy
+{
+    type Error = AnyWindowsInformationProtection;
+
+    fn try_from(
+        value: AnyWindowsInformationProtection,
+    ) -> Result<Self, AnyWindowsInformationProtection> {
+        match value {
+            AnyWindowsInformationProtection::MdmWindowsInformationProtectionPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsInformationProtectionPolicy> for AnyWindowsInformationProtection {
+    fn from(value: crate::models::WindowsInformationProtectionPolicy) -> Self {
+        Self::WindowsInformationProtectionPolicy(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyWindowsInformationProtection>
+    for crate::models::WindowsInformationProtectionPolicy
+{
+    type Error = AnyWindowsInformationProtection;
+
+    fn try_from(
+        value: AnyWindowsInformationProtection,
+    ) -> Result<Self, AnyWindowsInformationProtection> {
+        match value {
+            AnyWindowsInformationProtection::WindowsInformationProtectionPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -35568,10 +41568,14 @@ impl crate::read_fields::ReadFields for CloudPcManagementAssignmentTarget {
 /// A `cloudPcManagementAssignmentTarget` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`CloudPcManagementAssignmentTarget`]; an `@odata.type` this
-/// version does not know is read as [`AnyCloudPcManagementAssignmentTarget::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyCloudPcManagementAssignmentTarget::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyCloudPcManagementAssignmentTarget {
     /// A `microsoft.graph.cloudPcManagementAssignmentTarget` (the declared type).
     CloudPcManagementAssignmentTarget(CloudPcManagementAssignmentTarget),
@@ -35580,6 +41584,122 @@ pub enum AnyCloudPcManagementAssignmentTarget {
     /// A type derived from `cloudPcManagementAssignmentTarget` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(CloudPcManagementAssignmentTarget),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyCloudPcManagementAssignmentTarget {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.cloudPcManagementAssignmentTarget`: the variant's, or for
+    /// [`AnyCloudPcManagementAssignmentTarget::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::CloudPcManagementAssignmentTarget(_) => {
+                "microsoft.graph.cloudPcManagementAssignmentTarget"
+            }
+            Self::CloudPcManagementGroupAssignmentTarget(_) => {
+                "microsoft.graph.cloudPcManagementGroupAssignmentTarget"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.cloudPcManagementAssignmentTarget", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`CloudPcManagementAssignmentTarget`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_cloud_pc_management_assignment_target(
+        &self,
+    ) -> Option<&CloudPcManagementAssignmentTarget> {
+        match self {
+            Self::CloudPcManagementAssignmentTarget(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyCloudPcManagementAssignmentTarget::as_cloud_pc_management_assignment_target`], by value.
+    pub fn into_cloud_pc_management_assignment_target(
+        self,
+    ) -> Option<CloudPcManagementAssignmentTarget> {
+        match self {
+            Self::CloudPcManagementAssignmentTarget(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.cloudPcManagementGroupAssignmentTarget`.
+    pub fn as_cloud_pc_management_group_assignment_target(
+        &self,
+    ) -> Option<&crate::models::CloudPcManagementGroupAssignmentTarget> {
+        match self {
+            Self::CloudPcManagementGroupAssignmentTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.cloudPcManagementGroupAssignmentTarget`, by value.
+    pub fn into_cloud_pc_management_group_assignment_target(
+        self,
+    ) -> Option<crate::models::CloudPcManagementGroupAssignmentTarget> {
+        match self {
+            Self::CloudPcManagementGroupAssignmentTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<CloudPcManagementAssignmentTarget> for AnyCloudPcManagementAssignmentTarget {
+    fn from(value: CloudPcManagementAssignmentTarget) -> Self {
+        Self::CloudPcManagementAssignmentTarget(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyCloudPcManagementAssignmentTarget> for CloudPcManagementAssignmentTarget {
+    type Error = AnyCloudPcManagementAssignmentTarget;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyCloudPcManagementAssignmentTarget,
+    ) -> Result<Self, AnyCloudPcManagementAssignmentTarget> {
+        match value {
+            AnyCloudPcManagementAssignmentTarget::CloudPcManagementAssignmentTarget(v)
+            | AnyCloudPcManagementAssignmentTarget::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::CloudPcManagementGroupAssignmentTarget>
+    for AnyCloudPcManagementAssignmentTarget
+{
+    fn from(value: crate::models::CloudPcManagementGroupAssignmentTarget) -> Self {
+        Self::CloudPcManagementGroupAssignmentTarget(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyCloudPcManagementAssignmentTarget>
+    for crate::models::CloudPcManagementGroupAssignmentTarget
+{
+    type Error = AnyCloudPcManagementAssignmentTarget;
+
+    fn try_from(
+        value: AnyCloudPcManagementAssignmentTarget,
+    ) -> Result<Self, AnyCloudPcManagementAssignmentTarget> {
+        match value {
+            AnyCloudPcManagementAssignmentTarget::CloudPcManagementGroupAssignmentTarget(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -36427,10 +42547,14 @@ impl crate::read_fields::ReadFields for DeviceActionResult {
 /// A `deviceActionResult` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`DeviceActionResult`]; an `@odata.type` this
-/// version does not know is read as [`AnyDeviceActionResult::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyDeviceActionResult::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyDeviceActionResult {
     /// A `microsoft.graph.deviceActionResult` (the declared type).
     DeviceActionResult(DeviceActionResult),
@@ -36451,6 +42575,307 @@ pub enum AnyDeviceActionResult {
     /// A type derived from `deviceActionResult` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(DeviceActionResult),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyDeviceActionResult {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.deviceActionResult`: the variant's, or for
+    /// [`AnyDeviceActionResult::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::DeviceActionResult(_) => "microsoft.graph.deviceActionResult",
+            Self::DeleteUserFromSharedAppleDeviceActionResult(_) => {
+                "microsoft.graph.deleteUserFromSharedAppleDeviceActionResult"
+            }
+            Self::LocateDeviceActionResult(_) => "microsoft.graph.locateDeviceActionResult",
+            Self::RemoteLockActionResult(_) => "microsoft.graph.remoteLockActionResult",
+            Self::ResetPasscodeActionResult(_) => "microsoft.graph.resetPasscodeActionResult",
+            Self::RotateBitLockerKeysDeviceActionResult(_) => {
+                "microsoft.graph.rotateBitLockerKeysDeviceActionResult"
+            }
+            Self::WindowsDefenderScanActionResult(_) => {
+                "microsoft.graph.windowsDefenderScanActionResult"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.deviceActionResult", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`DeviceActionResult`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_device_action_result(&self) -> Option<&DeviceActionResult> {
+        match self {
+            Self::DeviceActionResult(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyDeviceActionResult::as_device_action_result`], by value.
+    pub fn into_device_action_result(self) -> Option<DeviceActionResult> {
+        match self {
+            Self::DeviceActionResult(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.deleteUserFromSharedAppleDeviceActionResult`.
+    pub fn as_delete_user_from_shared_apple_device_action_result(
+        &self,
+    ) -> Option<&crate::models::DeleteUserFromSharedAppleDeviceActionResult> {
+        match self {
+            Self::DeleteUserFromSharedAppleDeviceActionResult(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.deleteUserFromSharedAppleDeviceActionResult`, by value.
+    pub fn into_delete_user_from_shared_apple_device_action_result(
+        self,
+    ) -> Option<crate::models::DeleteUserFromSharedAppleDeviceActionResult> {
+        match self {
+            Self::DeleteUserFromSharedAppleDeviceActionResult(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.locateDeviceActionResult`.
+    pub fn as_locate_device_action_result(
+        &self,
+    ) -> Option<&crate::models::LocateDeviceActionResult> {
+        match self {
+            Self::LocateDeviceActionResult(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.locateDeviceActionResult`, by value.
+    pub fn into_locate_device_action_result(
+        self,
+    ) -> Option<crate::models::LocateDeviceActionResult> {
+        match self {
+            Self::LocateDeviceActionResult(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.remoteLockActionResult`.
+    pub fn as_remote_lock_action_result(&self) -> Option<&crate::models::RemoteLockActionResult> {
+        match self {
+            Self::RemoteLockActionResult(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.remoteLockActionResult`, by value.
+    pub fn into_remote_lock_action_result(self) -> Option<crate::models::RemoteLockActionResult> {
+        match self {
+            Self::RemoteLockActionResult(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.resetPasscodeActionResult`.
+    pub fn as_reset_passcode_action_result(
+        &self,
+    ) -> Option<&crate::models::ResetPasscodeActionResult> {
+        match self {
+            Self::ResetPasscodeActionResult(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.resetPasscodeActionResult`, by value.
+    pub fn into_reset_passcode_action_result(
+        self,
+    ) -> Option<crate::models::ResetPasscodeActionResult> {
+        match self {
+            Self::ResetPasscodeActionResult(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.rotateBitLockerKeysDeviceActionResult`.
+    pub fn as_rotate_bit_locker_keys_device_action_result(
+        &self,
+    ) -> Option<&crate::models::RotateBitLockerKeysDeviceActionResult> {
+        match self {
+            Self::RotateBitLockerKeysDeviceActionResult(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.rotateBitLockerKeysDeviceActionResult`, by value.
+    pub fn into_rotate_bit_locker_keys_device_action_result(
+        self,
+    ) -> Option<crate::models::RotateBitLockerKeysDeviceActionResult> {
+        match self {
+            Self::RotateBitLockerKeysDeviceActionResult(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsDefenderScanActionResult`.
+    pub fn as_windows_defender_scan_action_result(
+        &self,
+    ) -> Option<&crate::models::WindowsDefenderScanActionResult> {
+        match self {
+            Self::WindowsDefenderScanActionResult(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsDefenderScanActionResult`, by value.
+    pub fn into_windows_defender_scan_action_result(
+        self,
+    ) -> Option<crate::models::WindowsDefenderScanActionResult> {
+        match self {
+            Self::WindowsDefenderScanActionResult(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<DeviceActionResult> for AnyDeviceActionResult {
+    fn from(value: DeviceActionResult) -> Self {
+        Self::DeviceActionResult(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyDeviceActionResult> for DeviceActionResult {
+    type Error = AnyDeviceActionResult;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyDeviceActionResult) -> Result<Self, AnyDeviceActionResult> {
+        match value {
+            AnyDeviceActionResult::DeviceActionResult(v) | AnyDeviceActionResult::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::DeleteUserFromSharedAppleDeviceActionResult> for AnyDeviceActionResult {
+    fn from(value: crate::models::DeleteUserFromSharedAppleDeviceActionResult) -> Self {
+        Self::DeleteUserFromSharedAppleDeviceActionResult(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceActionResult> for crate::models::DeleteUserFromSharedAppleDeviceActionResult {
+    type Error = AnyDeviceActionResult;
+
+    fn try_from(value: AnyDeviceActionResult) -> Result<Self, AnyDeviceActionResult> {
+        match value {
+            AnyDeviceActionResult::DeleteUserFromSharedAppleDeviceActionResult(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::LocateDeviceActionResult> for AnyDeviceActionResult {
+    fn from(value: crate::models::LocateDeviceActionResult) -> Self {
+        Self::LocateDeviceActionResult(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceActionResult> for crate::models::LocateDeviceActionResult {
+    type Error = AnyDeviceActionResult;
+
+    fn try_from(value: AnyDeviceActionResult) -> Result<Self, AnyDeviceActionResult> {
+        match value {
+            AnyDeviceActionResult::LocateDeviceActionResult(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::RemoteLockActionResult> for AnyDeviceActionResult {
+    fn from(value: crate::models::RemoteLockActionResult) -> Self {
+        Self::RemoteLockActionResult(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceActionResult> for crate::models::RemoteLockActionResult {
+    type Error = AnyDeviceActionResult;
+
+    fn try_from(value: AnyDeviceActionResult) -> Result<Self, AnyDeviceActionResult> {
+        match value {
+            AnyDeviceActionResult::RemoteLockActionResult(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::ResetPasscodeActionResult> for AnyDeviceActionResult {
+    fn from(value: crate::models::ResetPasscodeActionResult) -> Self {
+        Self::ResetPasscodeActionResult(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceActionResult> for crate::models::ResetPasscodeActionResult {
+    type Error = AnyDeviceActionResult;
+
+    fn try_from(value: AnyDeviceActionResult) -> Result<Self, AnyDeviceActionResult> {
+        match value {
+            AnyDeviceActionResult::ResetPasscodeActionResult(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::RotateBitLockerKeysDeviceActionResult> for AnyDeviceActionResult {
+    fn from(value: crate::models::RotateBitLockerKeysDeviceActionResult) -> Self {
+        Self::RotateBitLockerKeysDeviceActionResult(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceActionResult> for crate::models::RotateBitLockerKeysDeviceActionResult {
+    type Error = AnyDeviceActionResult;
+
+    fn try_from(value: AnyDeviceActionResult) -> Result<Self, AnyDeviceActionResult> {
+        match value {
+            AnyDeviceActionResult::RotateBitLockerKeysDeviceActionResult(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsDefenderScanActionResult> for AnyDeviceActionResult {
+    fn from(value: crate::models::WindowsDefenderScanActionResult) -> Self {
+        Self::WindowsDefenderScanActionResult(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyDeviceActionResult> for crate::models::WindowsDefenderScanActionResult {
+    type Error = AnyDeviceActionResult;
+
+    fn try_from(value: AnyDeviceActionResult) -> Result<Self, AnyDeviceActionResult> {
+        match value {
+            AnyDeviceActionResult::WindowsDefenderScanActionResult(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -36550,10 +42975,14 @@ impl crate::read_fields::ReadFields for DeviceAndAppManagementAssignmentTarget {
 /// A `deviceAndAppManagementAssignmentTarget` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`DeviceAndAppManagementAssignmentTarget`]; an `@odata.type` this
-/// version does not know is read as [`AnyDeviceAndAppManagementAssignmentTarget::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyDeviceAndAppManagementAssignmentTarget::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "device-management", feature = "other"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyDeviceAndAppManagementAssignmentTarget {
     /// A `microsoft.graph.deviceAndAppManagementAssignmentTarget` (the declared type).
     DeviceAndAppManagementAssignmentTarget(DeviceAndAppManagementAssignmentTarget),
@@ -36572,6 +43001,305 @@ pub enum AnyDeviceAndAppManagementAssignmentTarget {
     /// A type derived from `deviceAndAppManagementAssignmentTarget` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(DeviceAndAppManagementAssignmentTarget),
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+#[allow(unreachable_patterns)]
+impl AnyDeviceAndAppManagementAssignmentTarget {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.deviceAndAppManagementAssignmentTarget`: the variant's, or for
+    /// [`AnyDeviceAndAppManagementAssignmentTarget::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::DeviceAndAppManagementAssignmentTarget(_) => {
+                "microsoft.graph.deviceAndAppManagementAssignmentTarget"
+            }
+            Self::AllDevicesAssignmentTarget(_) => "microsoft.graph.allDevicesAssignmentTarget",
+            Self::AllLicensedUsersAssignmentTarget(_) => {
+                "microsoft.graph.allLicensedUsersAssignmentTarget"
+            }
+            Self::ConfigurationManagerCollectionAssignmentTarget(_) => {
+                "microsoft.graph.configurationManagerCollectionAssignmentTarget"
+            }
+            Self::GroupAssignmentTarget(_) => "microsoft.graph.groupAssignmentTarget",
+            Self::ExclusionGroupAssignmentTarget(_) => {
+                "microsoft.graph.exclusionGroupAssignmentTarget"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.deviceAndAppManagementAssignmentTarget",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`DeviceAndAppManagementAssignmentTarget`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_device_and_app_management_assignment_target(
+        &self,
+    ) -> Option<&DeviceAndAppManagementAssignmentTarget> {
+        match self {
+            Self::DeviceAndAppManagementAssignmentTarget(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`AnyDeviceAndAppManagementAssignmentTarget::as_device_and_app_management_assignment_target`], by value.
+    pub fn into_device_and_app_management_assignment_target(
+        self,
+    ) -> Option<DeviceAndAppManagementAssignmentTarget> {
+        match self {
+            Self::DeviceAndAppManagementAssignmentTarget(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.allDevicesAssignmentTarget`.
+    pub fn as_all_devices_assignment_target(
+        &self,
+    ) -> Option<&crate::models::AllDevicesAssignmentTarget> {
+        match self {
+            Self::AllDevicesAssignmentTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.allDevicesAssignmentTarget`, by value.
+    pub fn into_all_devices_assignment_target(
+        self,
+    ) -> Option<crate::models::AllDevicesAssignmentTarget> {
+        match self {
+            Self::AllDevicesAssignmentTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.allLicensedUsersAssignmentTarget`.
+    pub fn as_all_licensed_users_assignment_target(
+        &self,
+    ) -> Option<&crate::models::AllLicensedUsersAssignmentTarget> {
+        match self {
+            Self::AllLicensedUsersAssignmentTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.allLicensedUsersAssignmentTarget`, by value.
+    pub fn into_all_licensed_users_assignment_target(
+        self,
+    ) -> Option<crate::models::AllLicensedUsersAssignmentTarget> {
+        match self {
+            Self::AllLicensedUsersAssignmentTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.configurationManagerCollectionAssignmentTarget`.
+    pub fn as_configuration_manager_collection_assignment_target(
+        &self,
+    ) -> Option<&crate::models::ConfigurationManagerCollectionAssignmentTarget> {
+        match self {
+            Self::ConfigurationManagerCollectionAssignmentTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.configurationManagerCollectionAssignmentTarget`, by value.
+    pub fn into_configuration_manager_collection_assignment_target(
+        self,
+    ) -> Option<crate::models::ConfigurationManagerCollectionAssignmentTarget> {
+        match self {
+            Self::ConfigurationManagerCollectionAssignmentTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.groupAssignmentTarget`.
+    pub fn as_group_assignment_target(&self) -> Option<&crate::models::GroupAssignmentTarget> {
+        match self {
+            Self::GroupAssignmentTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.groupAssignmentTarget`, by value.
+    pub fn into_group_assignment_target(self) -> Option<crate::models::GroupAssignmentTarget> {
+        match self {
+            Self::GroupAssignmentTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.exclusionGroupAssignmentTarget`.
+    pub fn as_exclusion_group_assignment_target(
+        &self,
+    ) -> Option<&crate::models::ExclusionGroupAssignmentTarget> {
+        match self {
+            Self::ExclusionGroupAssignmentTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.exclusionGroupAssignmentTarget`, by value.
+    pub fn into_exclusion_group_assignment_target(
+        self,
+    ) -> Option<crate::models::ExclusionGroupAssignmentTarget> {
+        match self {
+            Self::ExclusionGroupAssignmentTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+impl From<DeviceAndAppManagementAssignmentTarget> for AnyDeviceAndAppManagementAssignmentTarget {
+    fn from(value: DeviceAndAppManagementAssignmentTarget) -> Self {
+        Self::DeviceAndAppManagementAssignmentTarget(value)
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyDeviceAndAppManagementAssignmentTarget> for DeviceAndAppManagementAssignmentTarget {
+    type Error = AnyDeviceAndAppManagementAssignmentTarget;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyDeviceAndAppManagementAssignmentTarget,
+    ) -> Result<Self, AnyDeviceAndAppManagementAssignmentTarget> {
+        match value {
+            AnyDeviceAndAppManagementAssignmentTarget::DeviceAndAppManagementAssignmentTarget(
+                v,
+            )
+            | AnyDeviceAndAppManagementAssignmentTarget::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+impl From<crate::models::AllDevicesAssignmentTarget> for AnyDeviceAndAppManagementAssignmentTarget {
+    fn from(value: crate::models::AllDevicesAssignmentTarget) -> Self {
+        Self::AllDevicesAssignmentTarget(value)
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+impl TryFrom<AnyDeviceAndAppManagementAssignmentTarget>
+    for crate::models::AllDevicesAssignmentTarget
+{
+    type Error = AnyDeviceAndAppManagementAssignmentTarget;
+
+    fn try_from(
+        value: AnyDeviceAndAppManagementAssignmentTarget,
+    ) -> Result<Self, AnyDeviceAndAppManagementAssignmentTarget> {
+        match value {
+            AnyDeviceAndAppManagementAssignmentTarget::AllDevicesAssignmentTarget(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+impl From<crate::models::AllLicensedUsersAssignmentTarget>
+    for AnyDeviceAndAppManagementAssignmentTarget
+{
+    fn from(value: crate::models::AllLicensedUsersAssignmentTarget) -> Self {
+        Self::AllLicensedUsersAssignmentTarget(value)
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+impl TryFrom<AnyDeviceAndAppManagementAssignmentTarget>
+    for crate::models::AllLicensedUsersAssignmentTarget
+{
+    type Error = AnyDeviceAndAppManagementAssignmentTarget;
+
+    fn try_from(
+        value: AnyDeviceAndAppManagementAssignmentTarget,
+    ) -> Result<Self, AnyDeviceAndAppManagementAssignmentTarget> {
+        match value {
+            AnyDeviceAndAppManagementAssignmentTarget::AllLicensedUsersAssignmentTarget(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+impl From<crate::models::ConfigurationManagerCollectionAssignmentTarget>
+    for AnyDeviceAndAppManagementAssignmentTarget
+{
+    fn from(value: crate::models::ConfigurationManagerCollectionAssignmentTarget) -> Self {
+        Self::ConfigurationManagerCollectionAssignmentTarget(value)
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+impl TryFrom<AnyDeviceAndAppManagementAssignmentTarget>
+    for crate::models::ConfigurationManagerCollectionAssignmentTarget
+{
+    type Error = AnyDeviceAndAppManagementAssignmentTarget;
+
+    fn try_from(
+        value: AnyDeviceAndAppManagementAssignmentTarget,
+    ) -> Result<Self, AnyDeviceAndAppManagementAssignmentTarget> {
+        match value {
+AnyDeviceAndAppManagementAssignmentTarget::ConfigurationManagerCollectionAssignmentTarget(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+impl From<crate::models::GroupAssignmentTarget> for AnyDeviceAndAppManagementAssignmentTarget {
+    fn from(value: crate::models::GroupAssignmentTarget) -> Self {
+        Self::GroupAssignmentTarget(value)
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+impl TryFrom<AnyDeviceAndAppManagementAssignmentTarget> for crate::models::GroupAssignmentTarget {
+    type Error = AnyDeviceAndAppManagementAssignmentTarget;
+
+    fn try_from(
+        value: AnyDeviceAndAppManagementAssignmentTarget,
+    ) -> Result<Self, AnyDeviceAndAppManagementAssignmentTarget> {
+        match value {
+            AnyDeviceAndAppManagementAssignmentTarget::GroupAssignmentTarget(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+impl From<crate::models::ExclusionGroupAssignmentTarget>
+    for AnyDeviceAndAppManagementAssignmentTarget
+{
+    fn from(value: crate::models::ExclusionGroupAssignmentTarget) -> Self {
+        Self::ExclusionGroupAssignmentTarget(value)
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+impl TryFrom<AnyDeviceAndAppManagementAssignmentTarget>
+    for crate::models::ExclusionGroupAssignmentTarget
+{
+    type Error = AnyDeviceAndAppManagementAssignmentTarget;
+
+    fn try_from(
+        value: AnyDeviceAndAppManagementAssignmentTarget,
+    ) -> Result<Self, AnyDeviceAndAppManagementAssignmentTarget> {
+        match value {
+            AnyDeviceAndAppManagementAssignmentTarget::ExclusionGroupAssignmentTarget(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "device-management", feature = "other"))]
@@ -37509,10 +44237,14 @@ impl crate::read_fields::ReadFields for EdgeSearchEngineBase {
 /// A `edgeSearchEngineBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`EdgeSearchEngineBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyEdgeSearchEngineBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyEdgeSearchEngineBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyEdgeSearchEngineBase {
     /// A `microsoft.graph.edgeSearchEngineBase` (the declared type).
     EdgeSearchEngineBase(EdgeSearchEngineBase),
@@ -37523,6 +44255,136 @@ pub enum AnyEdgeSearchEngineBase {
     /// A type derived from `edgeSearchEngineBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(EdgeSearchEngineBase),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyEdgeSearchEngineBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.edgeSearchEngineBase`: the variant's, or for
+    /// [`AnyEdgeSearchEngineBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::EdgeSearchEngineBase(_) => "microsoft.graph.edgeSearchEngineBase",
+            Self::EdgeSearchEngine(_) => "microsoft.graph.edgeSearchEngine",
+            Self::EdgeSearchEngineCustom(_) => "microsoft.graph.edgeSearchEngineCustom",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.edgeSearchEngineBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`EdgeSearchEngineBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_edge_search_engine_base(&self) -> Option<&EdgeSearchEngineBase> {
+        match self {
+            Self::EdgeSearchEngineBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyEdgeSearchEngineBase::as_edge_search_engine_base`], by value.
+    pub fn into_edge_search_engine_base(self) -> Option<EdgeSearchEngineBase> {
+        match self {
+            Self::EdgeSearchEngineBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.edgeSearchEngine`.
+    pub fn as_edge_search_engine(&self) -> Option<&crate::models::EdgeSearchEngine> {
+        match self {
+            Self::EdgeSearchEngine(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.edgeSearchEngine`, by value.
+    pub fn into_edge_search_engine(self) -> Option<crate::models::EdgeSearchEngine> {
+        match self {
+            Self::EdgeSearchEngine(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.edgeSearchEngineCustom`.
+    pub fn as_edge_search_engine_custom(&self) -> Option<&crate::models::EdgeSearchEngineCustom> {
+        match self {
+            Self::EdgeSearchEngineCustom(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.edgeSearchEngineCustom`, by value.
+    pub fn into_edge_search_engine_custom(self) -> Option<crate::models::EdgeSearchEngineCustom> {
+        match self {
+            Self::EdgeSearchEngineCustom(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<EdgeSearchEngineBase> for AnyEdgeSearchEngineBase {
+    fn from(value: EdgeSearchEngineBase) -> Self {
+        Self::EdgeSearchEngineBase(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyEdgeSearchEngineBase> for EdgeSearchEngineBase {
+    type Error = AnyEdgeSearchEngineBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyEdgeSearchEngineBase) -> Result<Self, AnyEdgeSearchEngineBase> {
+        match value {
+            AnyEdgeSearchEngineBase::EdgeSearchEngineBase(v)
+            | AnyEdgeSearchEngineBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::EdgeSearchEngine> for AnyEdgeSearchEngineBase {
+    fn from(value: crate::models::EdgeSearchEngine) -> Self {
+        Self::EdgeSearchEngine(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyEdgeSearchEngineBase> for crate::models::EdgeSearchEngine {
+    type Error = AnyEdgeSearchEngineBase;
+
+    fn try_from(value: AnyEdgeSearchEngineBase) -> Result<Self, AnyEdgeSearchEngineBase> {
+        match value {
+            AnyEdgeSearchEngineBase::EdgeSearchEngine(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::EdgeSearchEngineCustom> for AnyEdgeSearchEngineBase {
+    fn from(value: crate::models::EdgeSearchEngineCustom) -> Self {
+        Self::EdgeSearchEngineCustom(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyEdgeSearchEngineBase> for crate::models::EdgeSearchEngineCustom {
+    type Error = AnyEdgeSearchEngineBase;
+
+    fn try_from(value: AnyEdgeSearchEngineBase) -> Result<Self, AnyEdgeSearchEngineBase> {
+        match value {
+            AnyEdgeSearchEngineBase::EdgeSearchEngineCustom(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -37798,10 +44660,14 @@ impl crate::read_fields::ReadFields for GroupAssignmentTarget {
 /// A `groupAssignmentTarget` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`GroupAssignmentTarget`]; an `@odata.type` this
-/// version does not know is read as [`AnyGroupAssignmentTarget::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyGroupAssignmentTarget::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "device-management", feature = "other"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyGroupAssignmentTarget {
     /// A `microsoft.graph.groupAssignmentTarget` (the declared type).
     GroupAssignmentTarget(GroupAssignmentTarget),
@@ -37810,6 +44676,106 @@ pub enum AnyGroupAssignmentTarget {
     /// A type derived from `groupAssignmentTarget` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(GroupAssignmentTarget),
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+#[allow(unreachable_patterns)]
+impl AnyGroupAssignmentTarget {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.groupAssignmentTarget`: the variant's, or for
+    /// [`AnyGroupAssignmentTarget::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::GroupAssignmentTarget(_) => "microsoft.graph.groupAssignmentTarget",
+            Self::ExclusionGroupAssignmentTarget(_) => {
+                "microsoft.graph.exclusionGroupAssignmentTarget"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.groupAssignmentTarget", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`GroupAssignmentTarget`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_group_assignment_target(&self) -> Option<&GroupAssignmentTarget> {
+        match self {
+            Self::GroupAssignmentTarget(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyGroupAssignmentTarget::as_group_assignment_target`], by value.
+    pub fn into_group_assignment_target(self) -> Option<GroupAssignmentTarget> {
+        match self {
+            Self::GroupAssignmentTarget(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.exclusionGroupAssignmentTarget`.
+    pub fn as_exclusion_group_assignment_target(
+        &self,
+    ) -> Option<&crate::models::ExclusionGroupAssignmentTarget> {
+        match self {
+            Self::ExclusionGroupAssignmentTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.exclusionGroupAssignmentTarget`, by value.
+    pub fn into_exclusion_group_assignment_target(
+        self,
+    ) -> Option<crate::models::ExclusionGroupAssignmentTarget> {
+        match self {
+            Self::ExclusionGroupAssignmentTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+impl From<GroupAssignmentTarget> for AnyGroupAssignmentTarget {
+    fn from(value: GroupAssignmentTarget) -> Self {
+        Self::GroupAssignmentTarget(value)
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyGroupAssignmentTarget> for GroupAssignmentTarget {
+    type Error = AnyGroupAssignmentTarget;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyGroupAssignmentTarget) -> Result<Self, AnyGroupAssignmentTarget> {
+        match value {
+            AnyGroupAssignmentTarget::GroupAssignmentTarget(v)
+            | AnyGroupAssignmentTarget::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+impl From<crate::models::ExclusionGroupAssignmentTarget> for AnyGroupAssignmentTarget {
+    fn from(value: crate::models::ExclusionGroupAssignmentTarget) -> Self {
+        Self::ExclusionGroupAssignmentTarget(value)
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "other"))]
+impl TryFrom<AnyGroupAssignmentTarget> for crate::models::ExclusionGroupAssignmentTarget {
+    type Error = AnyGroupAssignmentTarget;
+
+    fn try_from(value: AnyGroupAssignmentTarget) -> Result<Self, AnyGroupAssignmentTarget> {
+        match value {
+            AnyGroupAssignmentTarget::ExclusionGroupAssignmentTarget(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "device-management", feature = "other"))]
@@ -38122,9 +45088,9 @@ impl crate::read_fields::ReadFields for IntuneBrand {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IosDeviceType {
     /// Whether the app should run on iPads.
-    pub i_pad: crate::Patch<bool>,
+    pub ipad: crate::Patch<bool>,
     /// Whether the app should run on iPhones and iPods.
-    pub i_phone_and_i_pod: crate::Patch<bool>,
+    pub iphone_and_ipod: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     pub additional_data: crate::AdditionalData,
@@ -38134,8 +45100,8 @@ pub struct IosDeviceType {
 impl serde::Serialize for IosDeviceType {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("iPad", &self.i_pad)?;
-        writer.field("iPhoneAndIPod", &self.i_phone_and_i_pod)?;
+        writer.field("iPad", &self.ipad)?;
+        writer.field("iPhoneAndIPod", &self.iphone_and_ipod)?;
         writer.end(&self.additional_data)
     }
 }
@@ -38157,8 +45123,8 @@ impl crate::read_fields::ReadFields for IosDeviceType {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
-            "iPad" => self.i_pad = map.next_value()?,
-            "iPhoneAndIPod" => self.i_phone_and_i_pod = map.next_value()?,
+            "iPad" => self.ipad = map.next_value()?,
+            "iPhoneAndIPod" => self.iphone_and_ipod = map.next_value()?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -38382,10 +45348,14 @@ impl crate::read_fields::ReadFields for IosHomeScreenItem {
 /// A `iosHomeScreenItem` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`IosHomeScreenItem`]; an `@odata.type` this
-/// version does not know is read as [`AnyIosHomeScreenItem::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyIosHomeScreenItem::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyIosHomeScreenItem {
     /// A `microsoft.graph.iosHomeScreenItem` (the declared type).
     IosHomeScreenItem(IosHomeScreenItem),
@@ -38396,6 +45366,135 @@ pub enum AnyIosHomeScreenItem {
     /// A type derived from `iosHomeScreenItem` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(IosHomeScreenItem),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyIosHomeScreenItem {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.iosHomeScreenItem`: the variant's, or for
+    /// [`AnyIosHomeScreenItem::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::IosHomeScreenItem(_) => "microsoft.graph.iosHomeScreenItem",
+            Self::IosHomeScreenApp(_) => "microsoft.graph.iosHomeScreenApp",
+            Self::IosHomeScreenFolder(_) => "microsoft.graph.iosHomeScreenFolder",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.iosHomeScreenItem", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`IosHomeScreenItem`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_ios_home_screen_item(&self) -> Option<&IosHomeScreenItem> {
+        match self {
+            Self::IosHomeScreenItem(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyIosHomeScreenItem::as_ios_home_screen_item`], by value.
+    pub fn into_ios_home_screen_item(self) -> Option<IosHomeScreenItem> {
+        match self {
+            Self::IosHomeScreenItem(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosHomeScreenApp`.
+    pub fn as_ios_home_screen_app(&self) -> Option<&crate::models::IosHomeScreenApp> {
+        match self {
+            Self::IosHomeScreenApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosHomeScreenApp`, by value.
+    pub fn into_ios_home_screen_app(self) -> Option<crate::models::IosHomeScreenApp> {
+        match self {
+            Self::IosHomeScreenApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosHomeScreenFolder`.
+    pub fn as_ios_home_screen_folder(&self) -> Option<&crate::models::IosHomeScreenFolder> {
+        match self {
+            Self::IosHomeScreenFolder(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosHomeScreenFolder`, by value.
+    pub fn into_ios_home_screen_folder(self) -> Option<crate::models::IosHomeScreenFolder> {
+        match self {
+            Self::IosHomeScreenFolder(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<IosHomeScreenItem> for AnyIosHomeScreenItem {
+    fn from(value: IosHomeScreenItem) -> Self {
+        Self::IosHomeScreenItem(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyIosHomeScreenItem> for IosHomeScreenItem {
+    type Error = AnyIosHomeScreenItem;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyIosHomeScreenItem) -> Result<Self, AnyIosHomeScreenItem> {
+        match value {
+            AnyIosHomeScreenItem::IosHomeScreenItem(v) | AnyIosHomeScreenItem::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosHomeScreenApp> for AnyIosHomeScreenItem {
+    fn from(value: crate::models::IosHomeScreenApp) -> Self {
+        Self::IosHomeScreenApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyIosHomeScreenItem> for crate::models::IosHomeScreenApp {
+    type Error = AnyIosHomeScreenItem;
+
+    fn try_from(value: AnyIosHomeScreenItem) -> Result<Self, AnyIosHomeScreenItem> {
+        match value {
+            AnyIosHomeScreenItem::IosHomeScreenApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosHomeScreenFolder> for AnyIosHomeScreenItem {
+    fn from(value: crate::models::IosHomeScreenFolder) -> Self {
+        Self::IosHomeScreenFolder(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyIosHomeScreenItem> for crate::models::IosHomeScreenFolder {
+    type Error = AnyIosHomeScreenItem;
+
+    fn try_from(value: AnyIosHomeScreenItem) -> Result<Self, AnyIosHomeScreenItem> {
+        match value {
+            AnyIosHomeScreenItem::IosHomeScreenFolder(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -38995,10 +46094,14 @@ impl crate::read_fields::ReadFields for IpRange {
 /// A `ipRange` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`IpRange`]; an `@odata.type` this
-/// version does not know is read as [`AnyIpRange::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyIpRange::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "device-management", feature = "identity-access"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyIpRange {
     /// A `microsoft.graph.ipRange` (the declared type).
     IpRange(IpRange),
@@ -39013,6 +46116,205 @@ pub enum AnyIpRange {
     /// A type derived from `ipRange` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(IpRange),
+}
+
+#[cfg(any(feature = "device-management", feature = "identity-access"))]
+#[allow(unreachable_patterns)]
+impl AnyIpRange {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.ipRange`: the variant's, or for
+    /// [`AnyIpRange::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::IpRange(_) => "microsoft.graph.ipRange",
+            Self::IPv4CidrRange(_) => "microsoft.graph.iPv4CidrRange",
+            Self::IPv4Range(_) => "microsoft.graph.iPv4Range",
+            Self::IPv6CidrRange(_) => "microsoft.graph.iPv6CidrRange",
+            Self::IPv6Range(_) => "microsoft.graph.iPv6Range",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.ipRange", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The value as a [`IpRange`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_ip_range(&self) -> Option<&IpRange> {
+        match self {
+            Self::IpRange(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyIpRange::as_ip_range`], by value.
+    pub fn into_ip_range(self) -> Option<IpRange> {
+        match self {
+            Self::IpRange(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iPv4CidrRange`.
+    pub fn as_ipv4_cidr_range(&self) -> Option<&crate::models::IPv4CidrRange> {
+        match self {
+            Self::IPv4CidrRange(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iPv4CidrRange`, by value.
+    pub fn into_ipv4_cidr_range(self) -> Option<crate::models::IPv4CidrRange> {
+        match self {
+            Self::IPv4CidrRange(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iPv4Range`.
+    pub fn as_ipv4_range(&self) -> Option<&crate::models::IPv4Range> {
+        match self {
+            Self::IPv4Range(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iPv4Range`, by value.
+    pub fn into_ipv4_range(self) -> Option<crate::models::IPv4Range> {
+        match self {
+            Self::IPv4Range(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iPv6CidrRange`.
+    pub fn as_ipv6_cidr_range(&self) -> Option<&crate::models::IPv6CidrRange> {
+        match self {
+            Self::IPv6CidrRange(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iPv6CidrRange`, by value.
+    pub fn into_ipv6_cidr_range(self) -> Option<crate::models::IPv6CidrRange> {
+        match self {
+            Self::IPv6CidrRange(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iPv6Range`.
+    pub fn as_ipv6_range(&self) -> Option<&crate::models::IPv6Range> {
+        match self {
+            Self::IPv6Range(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iPv6Range`, by value.
+    pub fn into_ipv6_range(self) -> Option<crate::models::IPv6Range> {
+        match self {
+            Self::IPv6Range(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "identity-access"))]
+impl From<IpRange> for AnyIpRange {
+    fn from(value: IpRange) -> Self {
+        Self::IpRange(value)
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "identity-access"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyIpRange> for IpRange {
+    type Error = AnyIpRange;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyIpRange) -> Result<Self, AnyIpRange> {
+        match value {
+            AnyIpRange::IpRange(v) | AnyIpRange::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "identity-access"))]
+impl From<crate::models::IPv4CidrRange> for AnyIpRange {
+    fn from(value: crate::models::IPv4CidrRange) -> Self {
+        Self::IPv4CidrRange(value)
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "identity-access"))]
+impl TryFrom<AnyIpRange> for crate::models::IPv4CidrRange {
+    type Error = AnyIpRange;
+
+    fn try_from(value: AnyIpRange) -> Result<Self, AnyIpRange> {
+        match value {
+            AnyIpRange::IPv4CidrRange(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "identity-access"))]
+impl From<crate::models::IPv4Range> for AnyIpRange {
+    fn from(value: crate::models::IPv4Range) -> Self {
+        Self::IPv4Range(value)
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "identity-access"))]
+impl TryFrom<AnyIpRange> for crate::models::IPv4Range {
+    type Error = AnyIpRange;
+
+    fn try_from(value: AnyIpRange) -> Result<Self, AnyIpRange> {
+        match value {
+            AnyIpRange::IPv4Range(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "identity-access"))]
+impl From<crate::models::IPv6CidrRange> for AnyIpRange {
+    fn from(value: crate::models::IPv6CidrRange) -> Self {
+        Self::IPv6CidrRange(value)
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "identity-access"))]
+impl TryFrom<AnyIpRange> for crate::models::IPv6CidrRange {
+    type Error = AnyIpRange;
+
+    fn try_from(value: AnyIpRange) -> Result<Self, AnyIpRange> {
+        match value {
+            AnyIpRange::IPv6CidrRange(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "identity-access"))]
+impl From<crate::models::IPv6Range> for AnyIpRange {
+    fn from(value: crate::models::IPv6Range) -> Self {
+        Self::IPv6Range(value)
+    }
+}
+
+#[cfg(any(feature = "device-management", feature = "identity-access"))]
+impl TryFrom<AnyIpRange> for crate::models::IPv6Range {
+    type Error = AnyIpRange;
+
+    fn try_from(value: AnyIpRange) -> Result<Self, AnyIpRange> {
+        match value {
+            AnyIpRange::IPv6Range(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "device-management", feature = "identity-access"))]
@@ -40342,10 +47644,14 @@ impl crate::read_fields::ReadFields for MobileAppAssignmentSettings {
 /// A `mobileAppAssignmentSettings` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`MobileAppAssignmentSettings`]; an `@odata.type` this
-/// version does not know is read as [`AnyMobileAppAssignmentSettings::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyMobileAppAssignmentSettings::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyMobileAppAssignmentSettings {
     /// A `microsoft.graph.mobileAppAssignmentSettings` (the declared type).
     MobileAppAssignmentSettings(MobileAppAssignmentSettings),
@@ -40372,6 +47678,424 @@ pub enum AnyMobileAppAssignmentSettings {
     /// A type derived from `mobileAppAssignmentSettings` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(MobileAppAssignmentSettings),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyMobileAppAssignmentSettings {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.mobileAppAssignmentSettings`: the variant's, or for
+    /// [`AnyMobileAppAssignmentSettings::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::MobileAppAssignmentSettings(_) => "microsoft.graph.mobileAppAssignmentSettings",
+            Self::IosLobAppAssignmentSettings(_) => "microsoft.graph.iosLobAppAssignmentSettings",
+            Self::IosStoreAppAssignmentSettings(_) => {
+                "microsoft.graph.iosStoreAppAssignmentSettings"
+            }
+            Self::IosVppAppAssignmentSettings(_) => "microsoft.graph.iosVppAppAssignmentSettings",
+            Self::MacOsLobAppAssignmentSettings(_) => {
+                "microsoft.graph.macOsLobAppAssignmentSettings"
+            }
+            Self::MicrosoftStoreForBusinessAppAssignmentSettings(_) => {
+                "microsoft.graph.microsoftStoreForBusinessAppAssignmentSettings"
+            }
+            Self::Win32LobAppAssignmentSettings(_) => {
+                "microsoft.graph.win32LobAppAssignmentSettings"
+            }
+            Self::WindowsAppXAppAssignmentSettings(_) => {
+                "microsoft.graph.windowsAppXAppAssignmentSettings"
+            }
+            Self::WindowsUniversalAppXAppAssignmentSettings(_) => {
+                "microsoft.graph.windowsUniversalAppXAppAssignmentSettings"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.mobileAppAssignmentSettings", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`MobileAppAssignmentSettings`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_mobile_app_assignment_settings(&self) -> Option<&MobileAppAssignmentSettings> {
+        match self {
+            Self::MobileAppAssignmentSettings(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyMobileAppAssignmentSettings::as_mobile_app_assignment_settings`], by value.
+    pub fn into_mobile_app_assignment_settings(self) -> Option<MobileAppAssignmentSettings> {
+        match self {
+            Self::MobileAppAssignmentSettings(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosLobAppAssignmentSettings`.
+    pub fn as_ios_lob_app_assignment_settings(
+        &self,
+    ) -> Option<&crate::models::IosLobAppAssignmentSettings> {
+        match self {
+            Self::IosLobAppAssignmentSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosLobAppAssignmentSettings`, by value.
+    pub fn into_ios_lob_app_assignment_settings(
+        self,
+    ) -> Option<crate::models::IosLobAppAssignmentSettings> {
+        match self {
+            Self::IosLobAppAssignmentSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosStoreAppAssignmentSettings`.
+    pub fn as_ios_store_app_assignment_settings(
+        &self,
+    ) -> Option<&crate::models::IosStoreAppAssignmentSettings> {
+        match self {
+            Self::IosStoreAppAssignmentSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosStoreAppAssignmentSettings`, by value.
+    pub fn into_ios_store_app_assignment_settings(
+        self,
+    ) -> Option<crate::models::IosStoreAppAssignmentSettings> {
+        match self {
+            Self::IosStoreAppAssignmentSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosVppAppAssignmentSettings`.
+    pub fn as_ios_vpp_app_assignment_settings(
+        &self,
+    ) -> Option<&crate::models::IosVppAppAssignmentSettings> {
+        match self {
+            Self::IosVppAppAssignmentSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosVppAppAssignmentSettings`, by value.
+    pub fn into_ios_vpp_app_assignment_settings(
+        self,
+    ) -> Option<crate::models::IosVppAppAssignmentSettings> {
+        match self {
+            Self::IosVppAppAssignmentSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOsLobAppAssignmentSettings`.
+    pub fn as_mac_os_lob_app_assignment_settings(
+        &self,
+    ) -> Option<&crate::models::MacOsLobAppAssignmentSettings> {
+        match self {
+            Self::MacOsLobAppAssignmentSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.macOsLobAppAssignmentSettings`, by value.
+    pub fn into_mac_os_lob_app_assignment_settings(
+        self,
+    ) -> Option<crate::models::MacOsLobAppAssignmentSettings> {
+        match self {
+            Self::MacOsLobAppAssignmentSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftStoreForBusinessAppAssignmentSettings`.
+    pub fn as_microsoft_store_for_business_app_assignment_settings(
+        &self,
+    ) -> Option<&crate::models::MicrosoftStoreForBusinessAppAssignmentSettings> {
+        match self {
+            Self::MicrosoftStoreForBusinessAppAssignmentSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftStoreForBusinessAppAssignmentSettings`, by value.
+    pub fn into_microsoft_store_for_business_app_assignment_settings(
+        self,
+    ) -> Option<crate::models::MicrosoftStoreForBusinessAppAssignmentSettings> {
+        match self {
+            Self::MicrosoftStoreForBusinessAppAssignmentSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.win32LobAppAssignmentSettings`.
+    pub fn as_win32_lob_app_assignment_settings(
+        &self,
+    ) -> Option<&crate::models::Win32LobAppAssignmentSettings> {
+        match self {
+            Self::Win32LobAppAssignmentSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.win32LobAppAssignmentSettings`, by value.
+    pub fn into_win32_lob_app_assignment_settings(
+        self,
+    ) -> Option<crate::models::Win32LobAppAssignmentSettings> {
+        match self {
+            Self::Win32LobAppAssignmentSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsAppXAppAssignmentSettings`.
+    pub fn as_windows_app_xapp_assignment_settings(
+        &self,
+    ) -> Option<&crate::models::WindowsAppXAppAssignmentSettings> {
+        match self {
+            Self::WindowsAppXAppAssignmentSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsAppXAppAssignmentSettings`, by value.
+    pub fn into_windows_app_xapp_assignment_settings(
+        self,
+    ) -> Option<crate::models::WindowsAppXAppAssignmentSettings> {
+        match self {
+            Self::WindowsAppXAppAssignmentSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsUniversalAppXAppAssignmentSettings`.
+    pub fn as_windows_universal_app_xapp_assignment_settings(
+        &self,
+    ) -> Option<&crate::models::WindowsUniversalAppXAppAssignmentSettings> {
+        match self {
+            Self::WindowsUniversalAppXAppAssignmentSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsUniversalAppXAppAssignmentSettings`, by value.
+    pub fn into_windows_universal_app_xapp_assignment_settings(
+        self,
+    ) -> Option<crate::models::WindowsUniversalAppXAppAssignmentSettings> {
+        match self {
+            Self::WindowsUniversalAppXAppAssignmentSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<MobileAppAssignmentSettings> for AnyMobileAppAssignmentSettings {
+    fn from(value: MobileAppAssignmentSettings) -> Self {
+        Self::MobileAppAssignmentSettings(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyMobileAppAssignmentSettings> for MobileAppAssignmentSettings {
+    type Error = AnyMobileAppAssignmentSettings;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyMobileAppAssignmentSettings,
+    ) -> Result<Self, AnyMobileAppAssignmentSettings> {
+        match value {
+            AnyMobileAppAssignmentSettings::MobileAppAssignmentSettings(v)
+            | AnyMobileAppAssignmentSettings::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosLobAppAssignmentSettings> for AnyMobileAppAssignmentSettings {
+    fn from(value: crate::models::IosLobAppAssignmentSettings) -> Self {
+        Self::IosLobAppAssignmentSettings(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileAppAssignmentSettings> for crate::models::IosLobAppAssignmentSettings {
+    type Error = AnyMobileAppAssignmentSettings;
+
+    fn try_from(
+        value: AnyMobileAppAssignmentSettings,
+    ) -> Result<Self, AnyMobileAppAssignmentSettings> {
+        match value {
+            AnyMobileAppAssignmentSettings::IosLobAppAssignmentSettings(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosStoreAppAssignmentSettings> for AnyMobileAppAssignmentSettings {
+    fn from(value: crate::models::IosStoreAppAssignmentSettings) -> Self {
+        Self::IosStoreAppAssignmentSettings(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileAppAssignmentSettings> for crate::models::IosStoreAppAssignmentSettings {
+    type Error = AnyMobileAppAssignmentSettings;
+
+    fn try_from(
+        value: AnyMobileAppAssignmentSettings,
+    ) -> Result<Self, AnyMobileAppAssignmentSettings> {
+        match value {
+            AnyMobileAppAssignmentSettings::IosStoreAppAssignmentSettings(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosVppAppAssignmentSettings> for AnyMobileAppAssignmentSettings {
+    fn from(value: crate::models::IosVppAppAssignmentSettings) -> Self {
+        Self::IosVppAppAssignmentSettings(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileAppAssignmentSettings> for crate::models::IosVppAppAssignmentSettings {
+    type Error = AnyMobileAppAssignmentSettings;
+
+    fn try_from(
+        value: AnyMobileAppAssignmentSettings,
+    ) -> Result<Self, AnyMobileAppAssignmentSettings> {
+        match value {
+            AnyMobileAppAssignmentSettings::IosVppAppAssignmentSettings(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MacOsLobAppAssignmentSettings> for AnyMobileAppAssignmentSettings {
+    fn from(value: crate::models::MacOsLobAppAssignmentSettings) -> Self {
+        Self::MacOsLobAppAssignmentSettings(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileAppAssignmentSettings> for crate::models::MacOsLobAppAssignmentSettings {
+    type Error = AnyMobileAppAssignmentSettings;
+
+    fn try_from(
+        value: AnyMobileAppAssignmentSettings,
+    ) -> Result<Self, AnyMobileAppAssignmentSettings> {
+        match value {
+            AnyMobileAppAssignmentSettings::MacOsLobAppAssignmentSettings(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::MicrosoftStoreForBusinessAppAssignmentSettings>
+    for AnyMobileAppAssignmentSettings
+{
+    fn from(value: crate::models::MicrosoftStoreForBusinessAppAssignmentSettings) -> Self {
+        Self::MicrosoftStoreForBusinessAppAssignmentSettings(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileAppAssignmentSettings>
+    for crate::models::MicrosoftStoreForBusinessAppAssignmentSettings
+{
+    type Error = AnyMobileAppAssignmentSettings;
+
+    fn try_from(
+        value: AnyMobileAppAssignmentSettings,
+    ) -> Result<Self, AnyMobileAppAssignmentSettings> {
+        match value {
+            AnyMobileAppAssignmentSettings::MicrosoftStoreForBusinessAppAssignmentSettings(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Win32LobAppAssignmentSettings> for AnyMobileAppAssignmentSettings {
+    fn from(value: crate::models::Win32LobAppAssignmentSettings) -> Self {
+        Self::Win32LobAppAssignmentSettings(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileAppAssignmentSettings> for crate::models::Win32LobAppAssignmentSettings {
+    type Error = AnyMobileAppAssignmentSettings;
+
+    fn try_from(
+        value: AnyMobileAppAssignmentSettings,
+    ) -> Result<Self, AnyMobileAppAssignmentSettings> {
+        match value {
+            AnyMobileAppAssignmentSettings::Win32LobAppAssignmentSettings(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsAppXAppAssignmentSettings> for AnyMobileAppAssignmentSettings {
+    fn from(value: crate::models::WindowsAppXAppAssignmentSettings) -> Self {
+        Self::WindowsAppXAppAssignmentSettings(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileAppAssignmentSettings> for crate::models::WindowsAppXAppAssignmentSettings {
+    type Error = AnyMobileAppAssignmentSettings;
+
+    fn try_from(
+        value: AnyMobileAppAssignmentSettings,
+    ) -> Result<Self, AnyMobileAppAssignmentSettings> {
+        match value {
+            AnyMobileAppAssignmentSettings::WindowsAppXAppAssignmentSettings(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsUniversalAppXAppAssignmentSettings>
+    for AnyMobileAppAssignmentSettings
+{
+    fn from(value: crate::models::WindowsUniversalAppXAppAssignmentSettings) -> Self {
+        Self::WindowsUniversalAppXAppAssignmentSettings(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileAppAssignmentSettings>
+    for crate::models::WindowsUniversalAppXAppAssignmentSettings
+{
+    type Error = AnyMobileAppAssignmentSettings;
+
+    fn try_from(
+        value: AnyMobileAppAssignmentSettings,
+    ) -> Result<Self, AnyMobileAppAssignmentSettings> {
+        match value {
+            AnyMobileAppAssignmentSettings::WindowsUniversalAppXAppAssignmentSettings(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -40477,10 +48201,14 @@ impl crate::read_fields::ReadFields for MobileAppIdentifier {
 /// A `mobileAppIdentifier` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`MobileAppIdentifier`]; an `@odata.type` this
-/// version does not know is read as [`AnyMobileAppIdentifier::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyMobileAppIdentifier::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyMobileAppIdentifier {
     /// A `microsoft.graph.mobileAppIdentifier` (the declared type).
     MobileAppIdentifier(MobileAppIdentifier),
@@ -40491,6 +48219,141 @@ pub enum AnyMobileAppIdentifier {
     /// A type derived from `mobileAppIdentifier` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(MobileAppIdentifier),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyMobileAppIdentifier {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.mobileAppIdentifier`: the variant's, or for
+    /// [`AnyMobileAppIdentifier::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::MobileAppIdentifier(_) => "microsoft.graph.mobileAppIdentifier",
+            Self::AndroidMobileAppIdentifier(_) => "microsoft.graph.androidMobileAppIdentifier",
+            Self::IosMobileAppIdentifier(_) => "microsoft.graph.iosMobileAppIdentifier",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.mobileAppIdentifier", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`MobileAppIdentifier`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_mobile_app_identifier(&self) -> Option<&MobileAppIdentifier> {
+        match self {
+            Self::MobileAppIdentifier(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyMobileAppIdentifier::as_mobile_app_identifier`], by value.
+    pub fn into_mobile_app_identifier(self) -> Option<MobileAppIdentifier> {
+        match self {
+            Self::MobileAppIdentifier(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidMobileAppIdentifier`.
+    pub fn as_android_mobile_app_identifier(
+        &self,
+    ) -> Option<&crate::models::AndroidMobileAppIdentifier> {
+        match self {
+            Self::AndroidMobileAppIdentifier(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.androidMobileAppIdentifier`, by value.
+    pub fn into_android_mobile_app_identifier(
+        self,
+    ) -> Option<crate::models::AndroidMobileAppIdentifier> {
+        match self {
+            Self::AndroidMobileAppIdentifier(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosMobileAppIdentifier`.
+    pub fn as_ios_mobile_app_identifier(&self) -> Option<&crate::models::IosMobileAppIdentifier> {
+        match self {
+            Self::IosMobileAppIdentifier(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.iosMobileAppIdentifier`, by value.
+    pub fn into_ios_mobile_app_identifier(self) -> Option<crate::models::IosMobileAppIdentifier> {
+        match self {
+            Self::IosMobileAppIdentifier(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<MobileAppIdentifier> for AnyMobileAppIdentifier {
+    fn from(value: MobileAppIdentifier) -> Self {
+        Self::MobileAppIdentifier(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyMobileAppIdentifier> for MobileAppIdentifier {
+    type Error = AnyMobileAppIdentifier;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyMobileAppIdentifier) -> Result<Self, AnyMobileAppIdentifier> {
+        match value {
+            AnyMobileAppIdentifier::MobileAppIdentifier(v) | AnyMobileAppIdentifier::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::AndroidMobileAppIdentifier> for AnyMobileAppIdentifier {
+    fn from(value: crate::models::AndroidMobileAppIdentifier) -> Self {
+        Self::AndroidMobileAppIdentifier(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileAppIdentifier> for crate::models::AndroidMobileAppIdentifier {
+    type Error = AnyMobileAppIdentifier;
+
+    fn try_from(value: AnyMobileAppIdentifier) -> Result<Self, AnyMobileAppIdentifier> {
+        match value {
+            AnyMobileAppIdentifier::AndroidMobileAppIdentifier(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::IosMobileAppIdentifier> for AnyMobileAppIdentifier {
+    fn from(value: crate::models::IosMobileAppIdentifier) -> Self {
+        Self::IosMobileAppIdentifier(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyMobileAppIdentifier> for crate::models::IosMobileAppIdentifier {
+    type Error = AnyMobileAppIdentifier;
+
+    fn try_from(value: AnyMobileAppIdentifier) -> Result<Self, AnyMobileAppIdentifier> {
+        match value {
+            AnyMobileAppIdentifier::IosMobileAppIdentifier(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -40648,10 +48511,14 @@ impl crate::read_fields::ReadFields for OmaSetting {
 /// A `omaSetting` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`OmaSetting`]; an `@odata.type` this
-/// version does not know is read as [`AnyOmaSetting::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyOmaSetting::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyOmaSetting {
     /// A `microsoft.graph.omaSetting` (the declared type).
     OmaSetting(OmaSetting),
@@ -40672,6 +48539,313 @@ pub enum AnyOmaSetting {
     /// A type derived from `omaSetting` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(OmaSetting),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyOmaSetting {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.omaSetting`: the variant's, or for
+    /// [`AnyOmaSetting::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::OmaSetting(_) => "microsoft.graph.omaSetting",
+            Self::OmaSettingBase64(_) => "microsoft.graph.omaSettingBase64",
+            Self::OmaSettingBoolean(_) => "microsoft.graph.omaSettingBoolean",
+            Self::OmaSettingDateTime(_) => "microsoft.graph.omaSettingDateTime",
+            Self::OmaSettingFloatingPoint(_) => "microsoft.graph.omaSettingFloatingPoint",
+            Self::OmaSettingInteger(_) => "microsoft.graph.omaSettingInteger",
+            Self::OmaSettingString(_) => "microsoft.graph.omaSettingString",
+            Self::OmaSettingStringXml(_) => "microsoft.graph.omaSettingStringXml",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.omaSetting", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The value as a [`OmaSetting`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_oma_setting(&self) -> Option<&OmaSetting> {
+        match self {
+            Self::OmaSetting(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyOmaSetting::as_oma_setting`], by value.
+    pub fn into_oma_setting(self) -> Option<OmaSetting> {
+        match self {
+            Self::OmaSetting(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.omaSettingBase64`.
+    pub fn as_oma_setting_base64(&self) -> Option<&crate::models::OmaSettingBase64> {
+        match self {
+            Self::OmaSettingBase64(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.omaSettingBase64`, by value.
+    pub fn into_oma_setting_base64(self) -> Option<crate::models::OmaSettingBase64> {
+        match self {
+            Self::OmaSettingBase64(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.omaSettingBoolean`.
+    pub fn as_oma_setting_boolean(&self) -> Option<&crate::models::OmaSettingBoolean> {
+        match self {
+            Self::OmaSettingBoolean(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.omaSettingBoolean`, by value.
+    pub fn into_oma_setting_boolean(self) -> Option<crate::models::OmaSettingBoolean> {
+        match self {
+            Self::OmaSettingBoolean(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.omaSettingDateTime`.
+    pub fn as_oma_setting_date_time(&self) -> Option<&crate::models::OmaSettingDateTime> {
+        match self {
+            Self::OmaSettingDateTime(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.omaSettingDateTime`, by value.
+    pub fn into_oma_setting_date_time(self) -> Option<crate::models::OmaSettingDateTime> {
+        match self {
+            Self::OmaSettingDateTime(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.omaSettingFloatingPoint`.
+    pub fn as_oma_setting_floating_point(&self) -> Option<&crate::models::OmaSettingFloatingPoint> {
+        match self {
+            Self::OmaSettingFloatingPoint(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.omaSettingFloatingPoint`, by value.
+    pub fn into_oma_setting_floating_point(self) -> Option<crate::models::OmaSettingFloatingPoint> {
+        match self {
+            Self::OmaSettingFloatingPoint(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.omaSettingInteger`.
+    pub fn as_oma_setting_integer(&self) -> Option<&crate::models::OmaSettingInteger> {
+        match self {
+            Self::OmaSettingInteger(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.omaSettingInteger`, by value.
+    pub fn into_oma_setting_integer(self) -> Option<crate::models::OmaSettingInteger> {
+        match self {
+            Self::OmaSettingInteger(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.omaSettingString`.
+    pub fn as_oma_setting_string(&self) -> Option<&crate::models::OmaSettingString> {
+        match self {
+            Self::OmaSettingString(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.omaSettingString`, by value.
+    pub fn into_oma_setting_string(self) -> Option<crate::models::OmaSettingString> {
+        match self {
+            Self::OmaSettingString(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.omaSettingStringXml`.
+    pub fn as_oma_setting_string_xml(&self) -> Option<&crate::models::OmaSettingStringXml> {
+        match self {
+            Self::OmaSettingStringXml(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.omaSettingStringXml`, by value.
+    pub fn into_oma_setting_string_xml(self) -> Option<crate::models::OmaSettingStringXml> {
+        match self {
+            Self::OmaSettingStringXml(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<OmaSetting> for AnyOmaSetting {
+    fn from(value: OmaSetting) -> Self {
+        Self::OmaSetting(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyOmaSetting> for OmaSetting {
+    type Error = AnyOmaSetting;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyOmaSetting) -> Result<Self, AnyOmaSetting> {
+        match value {
+            AnyOmaSetting::OmaSetting(v) | AnyOmaSetting::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::OmaSettingBase64> for AnyOmaSetting {
+    fn from(value: crate::models::OmaSettingBase64) -> Self {
+        Self::OmaSettingBase64(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyOmaSetting> for crate::models::OmaSettingBase64 {
+    type Error = AnyOmaSetting;
+
+    fn try_from(value: AnyOmaSetting) -> Result<Self, AnyOmaSetting> {
+        match value {
+            AnyOmaSetting::OmaSettingBase64(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::OmaSettingBoolean> for AnyOmaSetting {
+    fn from(value: crate::models::OmaSettingBoolean) -> Self {
+        Self::OmaSettingBoolean(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyOmaSetting> for crate::models::OmaSettingBoolean {
+    type Error = AnyOmaSetting;
+
+    fn try_from(value: AnyOmaSetting) -> Result<Self, AnyOmaSetting> {
+        match value {
+            AnyOmaSetting::OmaSettingBoolean(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::OmaSettingDateTime> for AnyOmaSetting {
+    fn from(value: crate::models::OmaSettingDateTime) -> Self {
+        Self::OmaSettingDateTime(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyOmaSetting> for crate::models::OmaSettingDateTime {
+    type Error = AnyOmaSetting;
+
+    fn try_from(value: AnyOmaSetting) -> Result<Self, AnyOmaSetting> {
+        match value {
+            AnyOmaSetting::OmaSettingDateTime(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::OmaSettingFloatingPoint> for AnyOmaSetting {
+    fn from(value: crate::models::OmaSettingFloatingPoint) -> Self {
+        Self::OmaSettingFloatingPoint(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyOmaSetting> for crate::models::OmaSettingFloatingPoint {
+    type Error = AnyOmaSetting;
+
+    fn try_from(value: AnyOmaSetting) -> Result<Self, AnyOmaSetting> {
+        match value {
+            AnyOmaSetting::OmaSettingFloatingPoint(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::OmaSettingInteger> for AnyOmaSetting {
+    fn from(value: crate::models::OmaSettingInteger) -> Self {
+        Self::OmaSettingInteger(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyOmaSetting> for crate::models::OmaSettingInteger {
+    type Error = AnyOmaSetting;
+
+    fn try_from(value: AnyOmaSetting) -> Result<Self, AnyOmaSetting> {
+        match value {
+            AnyOmaSetting::OmaSettingInteger(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::OmaSettingString> for AnyOmaSetting {
+    fn from(value: crate::models::OmaSettingString) -> Self {
+        Self::OmaSettingString(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyOmaSetting> for crate::models::OmaSettingString {
+    type Error = AnyOmaSetting;
+
+    fn try_from(value: AnyOmaSetting) -> Result<Self, AnyOmaSetting> {
+        match value {
+            AnyOmaSetting::OmaSettingString(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::OmaSettingStringXml> for AnyOmaSetting {
+    fn from(value: crate::models::OmaSettingStringXml) -> Self {
+        Self::OmaSettingStringXml(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyOmaSetting> for crate::models::OmaSettingStringXml {
+    type Error = AnyOmaSetting;
+
+    fn try_from(value: AnyOmaSetting) -> Result<Self, AnyOmaSetting> {
+        match value {
+            AnyOmaSetting::OmaSettingStringXml(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -42139,10 +50313,14 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsInsightValue {
 /// A `userExperienceAnalyticsInsightValue` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`UserExperienceAnalyticsInsightValue`]; an `@odata.type` this
-/// version does not know is read as [`AnyUserExperienceAnalyticsInsightValue::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyUserExperienceAnalyticsInsightValue::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyUserExperienceAnalyticsInsightValue {
     /// A `microsoft.graph.userExperienceAnalyticsInsightValue` (the declared type).
     UserExperienceAnalyticsInsightValue(UserExperienceAnalyticsInsightValue),
@@ -42153,6 +50331,148 @@ pub enum AnyUserExperienceAnalyticsInsightValue {
     /// A type derived from `userExperienceAnalyticsInsightValue` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(UserExperienceAnalyticsInsightValue),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyUserExperienceAnalyticsInsightValue {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.userExperienceAnalyticsInsightValue`: the variant's, or for
+    /// [`AnyUserExperienceAnalyticsInsightValue::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::UserExperienceAnalyticsInsightValue(_) => {
+                "microsoft.graph.userExperienceAnalyticsInsightValue"
+            }
+            Self::InsightValueDouble(_) => "microsoft.graph.insightValueDouble",
+            Self::InsightValueInt(_) => "microsoft.graph.insightValueInt",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.userExperienceAnalyticsInsightValue", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`UserExperienceAnalyticsInsightValue`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_user_experience_analytics_insight_value(
+        &self,
+    ) -> Option<&UserExperienceAnalyticsInsightValue> {
+        match self {
+            Self::UserExperienceAnalyticsInsightValue(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyUserExperienceAnalyticsInsightValue::as_user_experience_analytics_insight_value`], by value.
+    pub fn into_user_experience_analytics_insight_value(
+        self,
+    ) -> Option<UserExperienceAnalyticsInsightValue> {
+        match self {
+            Self::UserExperienceAnalyticsInsightValue(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.insightValueDouble`.
+    pub fn as_insight_value_double(&self) -> Option<&crate::models::InsightValueDouble> {
+        match self {
+            Self::InsightValueDouble(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.insightValueDouble`, by value.
+    pub fn into_insight_value_double(self) -> Option<crate::models::InsightValueDouble> {
+        match self {
+            Self::InsightValueDouble(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.insightValueInt`.
+    pub fn as_insight_value_int(&self) -> Option<&crate::models::InsightValueInt> {
+        match self {
+            Self::InsightValueInt(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.insightValueInt`, by value.
+    pub fn into_insight_value_int(self) -> Option<crate::models::InsightValueInt> {
+        match self {
+            Self::InsightValueInt(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<UserExperienceAnalyticsInsightValue> for AnyUserExperienceAnalyticsInsightValue {
+    fn from(value: UserExperienceAnalyticsInsightValue) -> Self {
+        Self::UserExperienceAnalyticsInsightValue(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyUserExperienceAnalyticsInsightValue> for UserExperienceAnalyticsInsightValue {
+    type Error = AnyUserExperienceAnalyticsInsightValue;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyUserExperienceAnalyticsInsightValue,
+    ) -> Result<Self, AnyUserExperienceAnalyticsInsightValue> {
+        match value {
+            AnyUserExperienceAnalyticsInsightValue::UserExperienceAnalyticsInsightValue(v)
+            | AnyUserExperienceAnalyticsInsightValue::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::InsightValueDouble> for AnyUserExperienceAnalyticsInsightValue {
+    fn from(value: crate::models::InsightValueDouble) -> Self {
+        Self::InsightValueDouble(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyUserExperienceAnalyticsInsightValue> for crate::models::InsightValueDouble {
+    type Error = AnyUserExperienceAnalyticsInsightValue;
+
+    fn try_from(
+        value: AnyUserExperienceAnalyticsInsightValue,
+    ) -> Result<Self, AnyUserExperienceAnalyticsInsightValue> {
+        match value {
+            AnyUserExperienceAnalyticsInsightValue::InsightValueDouble(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::InsightValueInt> for AnyUserExperienceAnalyticsInsightValue {
+    fn from(value: crate::models::InsightValueInt) -> Self {
+        Self::InsightValueInt(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyUserExperienceAnalyticsInsightValue> for crate::models::InsightValueInt {
+    type Error = AnyUserExperienceAnalyticsInsightValue;
+
+    fn try_from(
+        value: AnyUserExperienceAnalyticsInsightValue,
+    ) -> Result<Self, AnyUserExperienceAnalyticsInsightValue> {
+        match value {
+            AnyUserExperienceAnalyticsInsightValue::InsightValueInt(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -42251,7 +50571,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsSettings {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserExperienceAnalyticsWindows10DevicesSummary {
     /// The `unsupportedOSversionDeviceCount` property.
-    pub unsupported_o_sversion_device_count: crate::Patch<i32>,
+    pub unsupported_osversion_device_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     pub additional_data: crate::AdditionalData,
@@ -42263,7 +50583,7 @@ impl serde::Serialize for UserExperienceAnalyticsWindows10DevicesSummary {
         let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
         writer.field(
             "unsupportedOSversionDeviceCount",
-            &self.unsupported_o_sversion_device_count,
+            &self.unsupported_osversion_device_count,
         )?;
         writer.end(&self.additional_data)
     }
@@ -42287,7 +50607,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsWindows10DevicesS
     ) -> Result<bool, A::Error> {
         match key {
             "unsupportedOSversionDeviceCount" => {
-                self.unsupported_o_sversion_device_count = map.next_value()?
+                self.unsupported_osversion_device_count = map.next_value()?
             }
             _ => return Ok(false),
         }
@@ -42327,7 +50647,7 @@ pub struct UserExperienceAnalyticsWorkFromAnywhereDevicesSummary {
     /// The `totalDevices` property.
     pub total_devices: crate::Patch<i32>,
     /// The `unsupportedOSversionDevices` property.
-    pub unsupported_o_sversion_devices: crate::Patch<i32>,
+    pub unsupported_osversion_devices: crate::Patch<i32>,
     /// The `windows10Devices` property.
     pub windows10_devices: crate::Patch<i32>,
     /// The `windows10DevicesSummary` property.
@@ -42371,7 +50691,7 @@ impl serde::Serialize for UserExperienceAnalyticsWorkFromAnywhereDevicesSummary 
         writer.field("totalDevices", &self.total_devices)?;
         writer.field(
             "unsupportedOSversionDevices",
-            &self.unsupported_o_sversion_devices,
+            &self.unsupported_osversion_devices,
         )?;
         writer.field("windows10Devices", &self.windows10_devices)?;
         writer.field("windows10DevicesSummary", &self.windows10_devices_summary)?;
@@ -42422,7 +50742,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsWorkFromAnywhereD
             "tenantAttachDevices" => self.tenant_attach_devices = map.next_value()?,
             "totalDevices" => self.total_devices = map.next_value()?,
             "unsupportedOSversionDevices" => {
-                self.unsupported_o_sversion_devices = map.next_value()?
+                self.unsupported_osversion_devices = map.next_value()?
             }
             "windows10Devices" => self.windows10_devices = map.next_value()?,
             "windows10DevicesSummary" => self.windows10_devices_summary = map.next_value()?,
@@ -43219,10 +51539,14 @@ impl crate::read_fields::ReadFields for Win32LobAppRule {
 /// A `win32LobAppRule` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Win32LobAppRule`]; an `@odata.type` this
-/// version does not know is read as [`AnyWin32LobAppRule::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyWin32LobAppRule::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyWin32LobAppRule {
     /// A `microsoft.graph.win32LobAppRule` (the declared type).
     Win32LobAppRule(Win32LobAppRule),
@@ -43237,6 +51561,225 @@ pub enum AnyWin32LobAppRule {
     /// A type derived from `win32LobAppRule` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Win32LobAppRule),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyWin32LobAppRule {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.win32LobAppRule`: the variant's, or for
+    /// [`AnyWin32LobAppRule::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::Win32LobAppRule(_) => "microsoft.graph.win32LobAppRule",
+            Self::Win32LobAppFileSystemRule(_) => "microsoft.graph.win32LobAppFileSystemRule",
+            Self::Win32LobAppPowerShellScriptRule(_) => {
+                "microsoft.graph.win32LobAppPowerShellScriptRule"
+            }
+            Self::Win32LobAppProductCodeRule(_) => "microsoft.graph.win32LobAppProductCodeRule",
+            Self::Win32LobAppRegistryRule(_) => "microsoft.graph.win32LobAppRegistryRule",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.win32LobAppRule", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`Win32LobAppRule`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_win32_lob_app_rule(&self) -> Option<&Win32LobAppRule> {
+        match self {
+            Self::Win32LobAppRule(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyWin32LobAppRule::as_win32_lob_app_rule`], by value.
+    pub fn into_win32_lob_app_rule(self) -> Option<Win32LobAppRule> {
+        match self {
+            Self::Win32LobAppRule(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.win32LobAppFileSystemRule`.
+    pub fn as_win32_lob_app_file_system_rule(
+        &self,
+    ) -> Option<&crate::models::Win32LobAppFileSystemRule> {
+        match self {
+            Self::Win32LobAppFileSystemRule(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.win32LobAppFileSystemRule`, by value.
+    pub fn into_win32_lob_app_file_system_rule(
+        self,
+    ) -> Option<crate::models::Win32LobAppFileSystemRule> {
+        match self {
+            Self::Win32LobAppFileSystemRule(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.win32LobAppPowerShellScriptRule`.
+    pub fn as_win32_lob_app_power_shell_script_rule(
+        &self,
+    ) -> Option<&crate::models::Win32LobAppPowerShellScriptRule> {
+        match self {
+            Self::Win32LobAppPowerShellScriptRule(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.win32LobAppPowerShellScriptRule`, by value.
+    pub fn into_win32_lob_app_power_shell_script_rule(
+        self,
+    ) -> Option<crate::models::Win32LobAppPowerShellScriptRule> {
+        match self {
+            Self::Win32LobAppPowerShellScriptRule(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.win32LobAppProductCodeRule`.
+    pub fn as_win32_lob_app_product_code_rule(
+        &self,
+    ) -> Option<&crate::models::Win32LobAppProductCodeRule> {
+        match self {
+            Self::Win32LobAppProductCodeRule(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.win32LobAppProductCodeRule`, by value.
+    pub fn into_win32_lob_app_product_code_rule(
+        self,
+    ) -> Option<crate::models::Win32LobAppProductCodeRule> {
+        match self {
+            Self::Win32LobAppProductCodeRule(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.win32LobAppRegistryRule`.
+    pub fn as_win32_lob_app_registry_rule(
+        &self,
+    ) -> Option<&crate::models::Win32LobAppRegistryRule> {
+        match self {
+            Self::Win32LobAppRegistryRule(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.win32LobAppRegistryRule`, by value.
+    pub fn into_win32_lob_app_registry_rule(
+        self,
+    ) -> Option<crate::models::Win32LobAppRegistryRule> {
+        match self {
+            Self::Win32LobAppRegistryRule(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<Win32LobAppRule> for AnyWin32LobAppRule {
+    fn from(value: Win32LobAppRule) -> Self {
+        Self::Win32LobAppRule(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyWin32LobAppRule> for Win32LobAppRule {
+    type Error = AnyWin32LobAppRule;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyWin32LobAppRule) -> Result<Self, AnyWin32LobAppRule> {
+        match value {
+            AnyWin32LobAppRule::Win32LobAppRule(v) | AnyWin32LobAppRule::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Win32LobAppFileSystemRule> for AnyWin32LobAppRule {
+    fn from(value: crate::models::Win32LobAppFileSystemRule) -> Self {
+        Self::Win32LobAppFileSystemRule(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyWin32LobAppRule> for crate::models::Win32LobAppFileSystemRule {
+    type Error = AnyWin32LobAppRule;
+
+    fn try_from(value: AnyWin32LobAppRule) -> Result<Self, AnyWin32LobAppRule> {
+        match value {
+            AnyWin32LobAppRule::Win32LobAppFileSystemRule(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Win32LobAppPowerShellScriptRule> for AnyWin32LobAppRule {
+    fn from(value: crate::models::Win32LobAppPowerShellScriptRule) -> Self {
+        Self::Win32LobAppPowerShellScriptRule(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyWin32LobAppRule> for crate::models::Win32LobAppPowerShellScriptRule {
+    type Error = AnyWin32LobAppRule;
+
+    fn try_from(value: AnyWin32LobAppRule) -> Result<Self, AnyWin32LobAppRule> {
+        match value {
+            AnyWin32LobAppRule::Win32LobAppPowerShellScriptRule(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Win32LobAppProductCodeRule> for AnyWin32LobAppRule {
+    fn from(value: crate::models::Win32LobAppProductCodeRule) -> Self {
+        Self::Win32LobAppProductCodeRule(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyWin32LobAppRule> for crate::models::Win32LobAppProductCodeRule {
+    type Error = AnyWin32LobAppRule;
+
+    fn try_from(value: AnyWin32LobAppRule) -> Result<Self, AnyWin32LobAppRule> {
+        match value {
+            AnyWin32LobAppRule::Win32LobAppProductCodeRule(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::Win32LobAppRegistryRule> for AnyWin32LobAppRule {
+    fn from(value: crate::models::Win32LobAppRegistryRule) -> Self {
+        Self::Win32LobAppRegistryRule(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyWin32LobAppRule> for crate::models::Win32LobAppRegistryRule {
+    type Error = AnyWin32LobAppRule;
+
+    fn try_from(value: AnyWin32LobAppRule) -> Result<Self, AnyWin32LobAppRule> {
+        match value {
+            AnyWin32LobAppRule::Win32LobAppRegistryRule(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -43510,10 +52053,14 @@ impl crate::read_fields::ReadFields for WindowsDeviceAccount {
 /// A `windowsDeviceAccount` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`WindowsDeviceAccount`]; an `@odata.type` this
-/// version does not know is read as [`AnyWindowsDeviceAccount::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyWindowsDeviceAccount::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyWindowsDeviceAccount {
     /// A `microsoft.graph.windowsDeviceAccount` (the declared type).
     WindowsDeviceAccount(WindowsDeviceAccount),
@@ -43524,6 +52071,140 @@ pub enum AnyWindowsDeviceAccount {
     /// A type derived from `windowsDeviceAccount` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(WindowsDeviceAccount),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyWindowsDeviceAccount {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.windowsDeviceAccount`: the variant's, or for
+    /// [`AnyWindowsDeviceAccount::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::WindowsDeviceAccount(_) => "microsoft.graph.windowsDeviceAccount",
+            Self::WindowsDeviceADAccount(_) => "microsoft.graph.windowsDeviceADAccount",
+            Self::WindowsDeviceAzureADAccount(_) => "microsoft.graph.windowsDeviceAzureADAccount",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.windowsDeviceAccount", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`WindowsDeviceAccount`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_windows_device_account(&self) -> Option<&WindowsDeviceAccount> {
+        match self {
+            Self::WindowsDeviceAccount(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyWindowsDeviceAccount::as_windows_device_account`], by value.
+    pub fn into_windows_device_account(self) -> Option<WindowsDeviceAccount> {
+        match self {
+            Self::WindowsDeviceAccount(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsDeviceADAccount`.
+    pub fn as_windows_device_ad_account(&self) -> Option<&crate::models::WindowsDeviceADAccount> {
+        match self {
+            Self::WindowsDeviceADAccount(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsDeviceADAccount`, by value.
+    pub fn into_windows_device_ad_account(self) -> Option<crate::models::WindowsDeviceADAccount> {
+        match self {
+            Self::WindowsDeviceADAccount(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsDeviceAzureADAccount`.
+    pub fn as_windows_device_azure_ad_account(
+        &self,
+    ) -> Option<&crate::models::WindowsDeviceAzureADAccount> {
+        match self {
+            Self::WindowsDeviceAzureADAccount(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsDeviceAzureADAccount`, by value.
+    pub fn into_windows_device_azure_ad_account(
+        self,
+    ) -> Option<crate::models::WindowsDeviceAzureADAccount> {
+        match self {
+            Self::WindowsDeviceAzureADAccount(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<WindowsDeviceAccount> for AnyWindowsDeviceAccount {
+    fn from(value: WindowsDeviceAccount) -> Self {
+        Self::WindowsDeviceAccount(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyWindowsDeviceAccount> for WindowsDeviceAccount {
+    type Error = AnyWindowsDeviceAccount;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyWindowsDeviceAccount) -> Result<Self, AnyWindowsDeviceAccount> {
+        match value {
+            AnyWindowsDeviceAccount::WindowsDeviceAccount(v)
+            | AnyWindowsDeviceAccount::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsDeviceADAccount> for AnyWindowsDeviceAccount {
+    fn from(value: crate::models::WindowsDeviceADAccount) -> Self {
+        Self::WindowsDeviceADAccount(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyWindowsDeviceAccount> for crate::models::WindowsDeviceADAccount {
+    type Error = AnyWindowsDeviceAccount;
+
+    fn try_from(value: AnyWindowsDeviceAccount) -> Result<Self, AnyWindowsDeviceAccount> {
+        match value {
+            AnyWindowsDeviceAccount::WindowsDeviceADAccount(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsDeviceAzureADAccount> for AnyWindowsDeviceAccount {
+    fn from(value: crate::models::WindowsDeviceAzureADAccount) -> Self {
+        Self::WindowsDeviceAzureADAccount(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyWindowsDeviceAccount> for crate::models::WindowsDeviceAzureADAccount {
+    type Error = AnyWindowsDeviceAccount;
+
+    fn try_from(value: AnyWindowsDeviceAccount) -> Result<Self, AnyWindowsDeviceAccount> {
+        match value {
+            AnyWindowsDeviceAccount::WindowsDeviceAzureADAccount(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -43904,10 +52585,14 @@ impl crate::read_fields::ReadFields for WindowsInformationProtectionApp {
 /// A `windowsInformationProtectionApp` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`WindowsInformationProtectionApp`]; an `@odata.type` this
-/// version does not know is read as [`AnyWindowsInformationProtectionApp::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyWindowsInformationProtectionApp::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyWindowsInformationProtectionApp {
     /// A `microsoft.graph.windowsInformationProtectionApp` (the declared type).
     WindowsInformationProtectionApp(WindowsInformationProtectionApp),
@@ -43918,6 +52603,168 @@ pub enum AnyWindowsInformationProtectionApp {
     /// A type derived from `windowsInformationProtectionApp` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(WindowsInformationProtectionApp),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyWindowsInformationProtectionApp {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.windowsInformationProtectionApp`: the variant's, or for
+    /// [`AnyWindowsInformationProtectionApp::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::WindowsInformationProtectionApp(_) => {
+                "microsoft.graph.windowsInformationProtectionApp"
+            }
+            Self::WindowsInformationProtectionDesktopApp(_) => {
+                "microsoft.graph.windowsInformationProtectionDesktopApp"
+            }
+            Self::WindowsInformationProtectionStoreApp(_) => {
+                "microsoft.graph.windowsInformationProtectionStoreApp"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.windowsInformationProtectionApp", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`WindowsInformationProtectionApp`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_windows_information_protection_app(
+        &self,
+    ) -> Option<&WindowsInformationProtectionApp> {
+        match self {
+            Self::WindowsInformationProtectionApp(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyWindowsInformationProtectionApp::as_windows_information_protection_app`], by value.
+    pub fn into_windows_information_protection_app(
+        self,
+    ) -> Option<WindowsInformationProtectionApp> {
+        match self {
+            Self::WindowsInformationProtectionApp(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsInformationProtectionDesktopApp`.
+    pub fn as_windows_information_protection_desktop_app(
+        &self,
+    ) -> Option<&crate::models::WindowsInformationProtectionDesktopApp> {
+        match self {
+            Self::WindowsInformationProtectionDesktopApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsInformationProtectionDesktopApp`, by value.
+    pub fn into_windows_information_protection_desktop_app(
+        self,
+    ) -> Option<crate::models::WindowsInformationProtectionDesktopApp> {
+        match self {
+            Self::WindowsInformationProtectionDesktopApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsInformationProtectionStoreApp`.
+    pub fn as_windows_information_protection_store_app(
+        &self,
+    ) -> Option<&crate::models::WindowsInformationProtectionStoreApp> {
+        match self {
+            Self::WindowsInformationProtectionStoreApp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsInformationProtectionStoreApp`, by value.
+    pub fn into_windows_information_protection_store_app(
+        self,
+    ) -> Option<crate::models::WindowsInformationProtectionStoreApp> {
+        match self {
+            Self::WindowsInformationProtectionStoreApp(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<WindowsInformationProtectionApp> for AnyWindowsInformationProtectionApp {
+    fn from(value: WindowsInformationProtectionApp) -> Self {
+        Self::WindowsInformationProtectionApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyWindowsInformationProtectionApp> for WindowsInformationProtectionApp {
+    type Error = AnyWindowsInformationProtectionApp;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyWindowsInformationProtectionApp,
+    ) -> Result<Self, AnyWindowsInformationProtectionApp> {
+        match value {
+            AnyWindowsInformationProtectionApp::WindowsInformationProtectionApp(v)
+            | AnyWindowsInformationProtectionApp::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsInformationProtectionDesktopApp>
+    for AnyWindowsInformationProtectionApp
+{
+    fn from(value: crate::models::WindowsInformationProtectionDesktopApp) -> Self {
+        Self::WindowsInformationProtectionDesktopApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyWindowsInformationProtectionApp>
+    for crate::models::WindowsInformationProtectionDesktopApp
+{
+    type Error = AnyWindowsInformationProtectionApp;
+
+    fn try_from(
+        value: AnyWindowsInformationProtectionApp,
+    ) -> Result<Self, AnyWindowsInformationProtectionApp> {
+        match value {
+            AnyWindowsInformationProtectionApp::WindowsInformationProtectionDesktopApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsInformationProtectionStoreApp>
+    for AnyWindowsInformationProtectionApp
+{
+    fn from(value: crate::models::WindowsInformationProtectionStoreApp) -> Self {
+        Self::WindowsInformationProtectionStoreApp(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyWindowsInformationProtectionApp>
+    for crate::models::WindowsInformationProtectionStoreApp
+{
+    type Error = AnyWindowsInformationProtectionApp;
+
+    fn try_from(
+        value: AnyWindowsInformationProtectionApp,
+    ) -> Result<Self, AnyWindowsInformationProtectionApp> {
+        match value {
+            AnyWindowsInformationProtectionApp::WindowsInformationProtectionStoreApp(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]
@@ -44935,10 +53782,14 @@ impl crate::read_fields::ReadFields for WindowsUpdateInstallScheduleType {
 /// A `windowsUpdateInstallScheduleType` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`WindowsUpdateInstallScheduleType`]; an `@odata.type` this
-/// version does not know is read as [`AnyWindowsUpdateInstallScheduleType::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyWindowsUpdateInstallScheduleType::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "device-management")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyWindowsUpdateInstallScheduleType {
     /// A `microsoft.graph.windowsUpdateInstallScheduleType` (the declared type).
     WindowsUpdateInstallScheduleType(WindowsUpdateInstallScheduleType),
@@ -44949,6 +53800,162 @@ pub enum AnyWindowsUpdateInstallScheduleType {
     /// A type derived from `windowsUpdateInstallScheduleType` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(WindowsUpdateInstallScheduleType),
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl AnyWindowsUpdateInstallScheduleType {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.windowsUpdateInstallScheduleType`: the variant's, or for
+    /// [`AnyWindowsUpdateInstallScheduleType::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::WindowsUpdateInstallScheduleType(_) => {
+                "microsoft.graph.windowsUpdateInstallScheduleType"
+            }
+            Self::WindowsUpdateActiveHoursInstall(_) => {
+                "microsoft.graph.windowsUpdateActiveHoursInstall"
+            }
+            Self::WindowsUpdateScheduledInstall(_) => {
+                "microsoft.graph.windowsUpdateScheduledInstall"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.windowsUpdateInstallScheduleType", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`WindowsUpdateInstallScheduleType`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_windows_update_install_schedule_type(
+        &self,
+    ) -> Option<&WindowsUpdateInstallScheduleType> {
+        match self {
+            Self::WindowsUpdateInstallScheduleType(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyWindowsUpdateInstallScheduleType::as_windows_update_install_schedule_type`], by value.
+    pub fn into_windows_update_install_schedule_type(
+        self,
+    ) -> Option<WindowsUpdateInstallScheduleType> {
+        match self {
+            Self::WindowsUpdateInstallScheduleType(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsUpdateActiveHoursInstall`.
+    pub fn as_windows_update_active_hours_install(
+        &self,
+    ) -> Option<&crate::models::WindowsUpdateActiveHoursInstall> {
+        match self {
+            Self::WindowsUpdateActiveHoursInstall(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsUpdateActiveHoursInstall`, by value.
+    pub fn into_windows_update_active_hours_install(
+        self,
+    ) -> Option<crate::models::WindowsUpdateActiveHoursInstall> {
+        match self {
+            Self::WindowsUpdateActiveHoursInstall(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsUpdateScheduledInstall`.
+    pub fn as_windows_update_scheduled_install(
+        &self,
+    ) -> Option<&crate::models::WindowsUpdateScheduledInstall> {
+        match self {
+            Self::WindowsUpdateScheduledInstall(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsUpdateScheduledInstall`, by value.
+    pub fn into_windows_update_scheduled_install(
+        self,
+    ) -> Option<crate::models::WindowsUpdateScheduledInstall> {
+        match self {
+            Self::WindowsUpdateScheduledInstall(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<WindowsUpdateInstallScheduleType> for AnyWindowsUpdateInstallScheduleType {
+    fn from(value: WindowsUpdateInstallScheduleType) -> Self {
+        Self::WindowsUpdateInstallScheduleType(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyWindowsUpdateInstallScheduleType> for WindowsUpdateInstallScheduleType {
+    type Error = AnyWindowsUpdateInstallScheduleType;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyWindowsUpdateInstallScheduleType,
+    ) -> Result<Self, AnyWindowsUpdateInstallScheduleType> {
+        match value {
+            AnyWindowsUpdateInstallScheduleType::WindowsUpdateInstallScheduleType(v)
+            | AnyWindowsUpdateInstallScheduleType::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsUpdateActiveHoursInstall> for AnyWindowsUpdateInstallScheduleType {
+    fn from(value: crate::models::WindowsUpdateActiveHoursInstall) -> Self {
+        Self::WindowsUpdateActiveHoursInstall(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyWindowsUpdateInstallScheduleType>
+    for crate::models::WindowsUpdateActiveHoursInstall
+{
+    type Error = AnyWindowsUpdateInstallScheduleType;
+
+    fn try_from(
+        value: AnyWindowsUpdateInstallScheduleType,
+    ) -> Result<Self, AnyWindowsUpdateInstallScheduleType> {
+        match value {
+            AnyWindowsUpdateInstallScheduleType::WindowsUpdateActiveHoursInstall(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl From<crate::models::WindowsUpdateScheduledInstall> for AnyWindowsUpdateInstallScheduleType {
+    fn from(value: crate::models::WindowsUpdateScheduledInstall) -> Self {
+        Self::WindowsUpdateScheduledInstall(value)
+    }
+}
+
+#[cfg(feature = "device-management")]
+impl TryFrom<AnyWindowsUpdateInstallScheduleType> for crate::models::WindowsUpdateScheduledInstall {
+    type Error = AnyWindowsUpdateInstallScheduleType;
+
+    fn try_from(
+        value: AnyWindowsUpdateInstallScheduleType,
+    ) -> Result<Self, AnyWindowsUpdateInstallScheduleType> {
+        match value {
+            AnyWindowsUpdateInstallScheduleType::WindowsUpdateScheduledInstall(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "device-management")]

@@ -2207,10 +2207,14 @@ crate::macros::select_fields! {
 /// A `delegatedAdminRelationship` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`DelegatedAdminRelationship`]; an `@odata.type` this
-/// version does not know is read as [`AnyDelegatedAdminRelationship::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyDelegatedAdminRelationship::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "directory")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyDelegatedAdminRelationship {
     /// A `microsoft.graph.delegatedAdminRelationship` (the declared type).
     DelegatedAdminRelationship(DelegatedAdminRelationship),
@@ -2219,6 +2223,118 @@ pub enum AnyDelegatedAdminRelationship {
     /// A type derived from `delegatedAdminRelationship` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(DelegatedAdminRelationship),
+}
+
+#[cfg(feature = "directory")]
+#[allow(unreachable_patterns)]
+impl AnyDelegatedAdminRelationship {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.delegatedAdminRelationship`: the variant's, or for
+    /// [`AnyDelegatedAdminRelationship::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::DelegatedAdminRelationship(_) => "microsoft.graph.delegatedAdminRelationship",
+            Self::ResellerDelegatedAdminRelationship(_) => {
+                "microsoft.graph.resellerDelegatedAdminRelationship"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.delegatedAdminRelationship", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::DelegatedAdminRelationship(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::ResellerDelegatedAdminRelationship(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`DelegatedAdminRelationship`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_delegated_admin_relationship(&self) -> Option<&DelegatedAdminRelationship> {
+        match self {
+            Self::DelegatedAdminRelationship(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyDelegatedAdminRelationship::as_delegated_admin_relationship`], by value.
+    pub fn into_delegated_admin_relationship(self) -> Option<DelegatedAdminRelationship> {
+        match self {
+            Self::DelegatedAdminRelationship(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.resellerDelegatedAdminRelationship`.
+    pub fn as_reseller_delegated_admin_relationship(
+        &self,
+    ) -> Option<&crate::models::ResellerDelegatedAdminRelationship> {
+        match self {
+            Self::ResellerDelegatedAdminRelationship(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.resellerDelegatedAdminRelationship`, by value.
+    pub fn into_reseller_delegated_admin_relationship(
+        self,
+    ) -> Option<crate::models::ResellerDelegatedAdminRelationship> {
+        match self {
+            Self::ResellerDelegatedAdminRelationship(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<DelegatedAdminRelationship> for AnyDelegatedAdminRelationship {
+    fn from(value: DelegatedAdminRelationship) -> Self {
+        Self::DelegatedAdminRelationship(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyDelegatedAdminRelationship> for DelegatedAdminRelationship {
+    type Error = AnyDelegatedAdminRelationship;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyDelegatedAdminRelationship,
+    ) -> Result<Self, AnyDelegatedAdminRelationship> {
+        match value {
+            AnyDelegatedAdminRelationship::DelegatedAdminRelationship(v)
+            | AnyDelegatedAdminRelationship::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::ResellerDelegatedAdminRelationship> for AnyDelegatedAdminRelationship {
+    fn from(value: crate::models::ResellerDelegatedAdminRelationship) -> Self {
+        Self::ResellerDelegatedAdminRelationship(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnyDelegatedAdminRelationship> for crate::models::ResellerDelegatedAdminRelationship {
+    type Error = AnyDelegatedAdminRelationship;
+
+    fn try_from(
+        value: AnyDelegatedAdminRelationship,
+    ) -> Result<Self, AnyDelegatedAdminRelationship> {
+        match value {
+            AnyDelegatedAdminRelationship::ResellerDelegatedAdminRelationship(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3536,10 +3652,14 @@ crate::macros::select_fields! {
 /// A `domainDnsRecord` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`DomainDnsRecord`]; an `@odata.type` this
-/// version does not know is read as [`AnyDomainDnsRecord::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyDomainDnsRecord::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "directory")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyDomainDnsRecord {
     /// A `microsoft.graph.domainDnsRecord` (the declared type).
     DomainDnsRecord(DomainDnsRecord),
@@ -3556,6 +3676,259 @@ pub enum AnyDomainDnsRecord {
     /// A type derived from `domainDnsRecord` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(DomainDnsRecord),
+}
+
+#[cfg(feature = "directory")]
+#[allow(unreachable_patterns)]
+impl AnyDomainDnsRecord {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.domainDnsRecord`: the variant's, or for
+    /// [`AnyDomainDnsRecord::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::DomainDnsRecord(_) => "microsoft.graph.domainDnsRecord",
+            Self::DomainDnsCnameRecord(_) => "microsoft.graph.domainDnsCnameRecord",
+            Self::DomainDnsMxRecord(_) => "microsoft.graph.domainDnsMxRecord",
+            Self::DomainDnsSrvRecord(_) => "microsoft.graph.domainDnsSrvRecord",
+            Self::DomainDnsTxtRecord(_) => "microsoft.graph.domainDnsTxtRecord",
+            Self::DomainDnsUnavailableRecord(_) => "microsoft.graph.domainDnsUnavailableRecord",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.domainDnsRecord", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::DomainDnsRecord(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::DomainDnsCnameRecord(value) => value.id.as_deref(),
+            Self::DomainDnsMxRecord(value) => value.id.as_deref(),
+            Self::DomainDnsSrvRecord(value) => value.id.as_deref(),
+            Self::DomainDnsTxtRecord(value) => value.id.as_deref(),
+            Self::DomainDnsUnavailableRecord(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`DomainDnsRecord`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_domain_dns_record(&self) -> Option<&DomainDnsRecord> {
+        match self {
+            Self::DomainDnsRecord(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyDomainDnsRecord::as_domain_dns_record`], by value.
+    pub fn into_domain_dns_record(self) -> Option<DomainDnsRecord> {
+        match self {
+            Self::DomainDnsRecord(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.domainDnsCnameRecord`.
+    pub fn as_domain_dns_cname_record(&self) -> Option<&crate::models::DomainDnsCnameRecord> {
+        match self {
+            Self::DomainDnsCnameRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.domainDnsCnameRecord`, by value.
+    pub fn into_domain_dns_cname_record(self) -> Option<crate::models::DomainDnsCnameRecord> {
+        match self {
+            Self::DomainDnsCnameRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.domainDnsMxRecord`.
+    pub fn as_domain_dns_mx_record(&self) -> Option<&crate::models::DomainDnsMxRecord> {
+        match self {
+            Self::DomainDnsMxRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.domainDnsMxRecord`, by value.
+    pub fn into_domain_dns_mx_record(self) -> Option<crate::models::DomainDnsMxRecord> {
+        match self {
+            Self::DomainDnsMxRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.domainDnsSrvRecord`.
+    pub fn as_domain_dns_srv_record(&self) -> Option<&crate::models::DomainDnsSrvRecord> {
+        match self {
+            Self::DomainDnsSrvRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.domainDnsSrvRecord`, by value.
+    pub fn into_domain_dns_srv_record(self) -> Option<crate::models::DomainDnsSrvRecord> {
+        match self {
+            Self::DomainDnsSrvRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.domainDnsTxtRecord`.
+    pub fn as_domain_dns_txt_record(&self) -> Option<&crate::models::DomainDnsTxtRecord> {
+        match self {
+            Self::DomainDnsTxtRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.domainDnsTxtRecord`, by value.
+    pub fn into_domain_dns_txt_record(self) -> Option<crate::models::DomainDnsTxtRecord> {
+        match self {
+            Self::DomainDnsTxtRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.domainDnsUnavailableRecord`.
+    pub fn as_domain_dns_unavailable_record(
+        &self,
+    ) -> Option<&crate::models::DomainDnsUnavailableRecord> {
+        match self {
+            Self::DomainDnsUnavailableRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.domainDnsUnavailableRecord`, by value.
+    pub fn into_domain_dns_unavailable_record(
+        self,
+    ) -> Option<crate::models::DomainDnsUnavailableRecord> {
+        match self {
+            Self::DomainDnsUnavailableRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<DomainDnsRecord> for AnyDomainDnsRecord {
+    fn from(value: DomainDnsRecord) -> Self {
+        Self::DomainDnsRecord(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyDomainDnsRecord> for DomainDnsRecord {
+    type Error = AnyDomainDnsRecord;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyDomainDnsRecord) -> Result<Self, AnyDomainDnsRecord> {
+        match value {
+            AnyDomainDnsRecord::DomainDnsRecord(v) | AnyDomainDnsRecord::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::DomainDnsCnameRecord> for AnyDomainDnsRecord {
+    fn from(value: crate::models::DomainDnsCnameRecord) -> Self {
+        Self::DomainDnsCnameRecord(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnyDomainDnsRecord> for crate::models::DomainDnsCnameRecord {
+    type Error = AnyDomainDnsRecord;
+
+    fn try_from(value: AnyDomainDnsRecord) -> Result<Self, AnyDomainDnsRecord> {
+        match value {
+            AnyDomainDnsRecord::DomainDnsCnameRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::DomainDnsMxRecord> for AnyDomainDnsRecord {
+    fn from(value: crate::models::DomainDnsMxRecord) -> Self {
+        Self::DomainDnsMxRecord(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnyDomainDnsRecord> for crate::models::DomainDnsMxRecord {
+    type Error = AnyDomainDnsRecord;
+
+    fn try_from(value: AnyDomainDnsRecord) -> Result<Self, AnyDomainDnsRecord> {
+        match value {
+            AnyDomainDnsRecord::DomainDnsMxRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::DomainDnsSrvRecord> for AnyDomainDnsRecord {
+    fn from(value: crate::models::DomainDnsSrvRecord) -> Self {
+        Self::DomainDnsSrvRecord(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnyDomainDnsRecord> for crate::models::DomainDnsSrvRecord {
+    type Error = AnyDomainDnsRecord;
+
+    fn try_from(value: AnyDomainDnsRecord) -> Result<Self, AnyDomainDnsRecord> {
+        match value {
+            AnyDomainDnsRecord::DomainDnsSrvRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::DomainDnsTxtRecord> for AnyDomainDnsRecord {
+    fn from(value: crate::models::DomainDnsTxtRecord) -> Self {
+        Self::DomainDnsTxtRecord(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnyDomainDnsRecord> for crate::models::DomainDnsTxtRecord {
+    type Error = AnyDomainDnsRecord;
+
+    fn try_from(value: AnyDomainDnsRecord) -> Result<Self, AnyDomainDnsRecord> {
+        match value {
+            AnyDomainDnsRecord::DomainDnsTxtRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::DomainDnsUnavailableRecord> for AnyDomainDnsRecord {
+    fn from(value: crate::models::DomainDnsUnavailableRecord) -> Self {
+        Self::DomainDnsUnavailableRecord(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnyDomainDnsRecord> for crate::models::DomainDnsUnavailableRecord {
+    type Error = AnyDomainDnsRecord;
+
+    fn try_from(value: AnyDomainDnsRecord) -> Result<Self, AnyDomainDnsRecord> {
+        match value {
+            AnyDomainDnsRecord::DomainDnsUnavailableRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "directory")]

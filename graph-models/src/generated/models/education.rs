@@ -1268,10 +1268,14 @@ crate::macros::select_fields! {
 /// A `educationOutcome` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`EducationOutcome`]; an `@odata.type` this
-/// version does not know is read as [`AnyEducationOutcome::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyEducationOutcome::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "education")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyEducationOutcome {
     /// A `microsoft.graph.educationOutcome` (the declared type).
     EducationOutcome(EducationOutcome),
@@ -1286,6 +1290,228 @@ pub enum AnyEducationOutcome {
     /// A type derived from `educationOutcome` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(EducationOutcome),
+}
+
+#[cfg(feature = "education")]
+#[allow(unreachable_patterns)]
+impl AnyEducationOutcome {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.educationOutcome`: the variant's, or for
+    /// [`AnyEducationOutcome::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::EducationOutcome(_) => "microsoft.graph.educationOutcome",
+            Self::EducationFeedbackOutcome(_) => "microsoft.graph.educationFeedbackOutcome",
+            Self::EducationFeedbackResourceOutcome(_) => {
+                "microsoft.graph.educationFeedbackResourceOutcome"
+            }
+            Self::EducationPointsOutcome(_) => "microsoft.graph.educationPointsOutcome",
+            Self::EducationRubricOutcome(_) => "microsoft.graph.educationRubricOutcome",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.educationOutcome", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::EducationOutcome(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::EducationFeedbackOutcome(value) => value.id.as_deref(),
+            Self::EducationFeedbackResourceOutcome(value) => value.id.as_deref(),
+            Self::EducationPointsOutcome(value) => value.id.as_deref(),
+            Self::EducationRubricOutcome(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`EducationOutcome`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_education_outcome(&self) -> Option<&EducationOutcome> {
+        match self {
+            Self::EducationOutcome(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyEducationOutcome::as_education_outcome`], by value.
+    pub fn into_education_outcome(self) -> Option<EducationOutcome> {
+        match self {
+            Self::EducationOutcome(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationFeedbackOutcome`.
+    pub fn as_education_feedback_outcome(
+        &self,
+    ) -> Option<&crate::models::EducationFeedbackOutcome> {
+        match self {
+            Self::EducationFeedbackOutcome(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationFeedbackOutcome`, by value.
+    pub fn into_education_feedback_outcome(
+        self,
+    ) -> Option<crate::models::EducationFeedbackOutcome> {
+        match self {
+            Self::EducationFeedbackOutcome(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationFeedbackResourceOutcome`.
+    pub fn as_education_feedback_resource_outcome(
+        &self,
+    ) -> Option<&crate::models::EducationFeedbackResourceOutcome> {
+        match self {
+            Self::EducationFeedbackResourceOutcome(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationFeedbackResourceOutcome`, by value.
+    pub fn into_education_feedback_resource_outcome(
+        self,
+    ) -> Option<crate::models::EducationFeedbackResourceOutcome> {
+        match self {
+            Self::EducationFeedbackResourceOutcome(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationPointsOutcome`.
+    pub fn as_education_points_outcome(&self) -> Option<&crate::models::EducationPointsOutcome> {
+        match self {
+            Self::EducationPointsOutcome(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationPointsOutcome`, by value.
+    pub fn into_education_points_outcome(self) -> Option<crate::models::EducationPointsOutcome> {
+        match self {
+            Self::EducationPointsOutcome(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationRubricOutcome`.
+    pub fn as_education_rubric_outcome(&self) -> Option<&crate::models::EducationRubricOutcome> {
+        match self {
+            Self::EducationRubricOutcome(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationRubricOutcome`, by value.
+    pub fn into_education_rubric_outcome(self) -> Option<crate::models::EducationRubricOutcome> {
+        match self {
+            Self::EducationRubricOutcome(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<EducationOutcome> for AnyEducationOutcome {
+    fn from(value: EducationOutcome) -> Self {
+        Self::EducationOutcome(value)
+    }
+}
+
+#[cfg(feature = "education")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyEducationOutcome> for EducationOutcome {
+    type Error = AnyEducationOutcome;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyEducationOutcome) -> Result<Self, AnyEducationOutcome> {
+        match value {
+            AnyEducationOutcome::EducationOutcome(v) | AnyEducationOutcome::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationFeedbackOutcome> for AnyEducationOutcome {
+    fn from(value: crate::models::EducationFeedbackOutcome) -> Self {
+        Self::EducationFeedbackOutcome(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationOutcome> for crate::models::EducationFeedbackOutcome {
+    type Error = AnyEducationOutcome;
+
+    fn try_from(value: AnyEducationOutcome) -> Result<Self, AnyEducationOutcome> {
+        match value {
+            AnyEducationOutcome::EducationFeedbackOutcome(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationFeedbackResourceOutcome> for AnyEducationOutcome {
+    fn from(value: crate::models::EducationFeedbackResourceOutcome) -> Self {
+        Self::EducationFeedbackResourceOutcome(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationOutcome> for crate::models::EducationFeedbackResourceOutcome {
+    type Error = AnyEducationOutcome;
+
+    fn try_from(value: AnyEducationOutcome) -> Result<Self, AnyEducationOutcome> {
+        match value {
+            AnyEducationOutcome::EducationFeedbackResourceOutcome(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationPointsOutcome> for AnyEducationOutcome {
+    fn from(value: crate::models::EducationPointsOutcome) -> Self {
+        Self::EducationPointsOutcome(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationOutcome> for crate::models::EducationPointsOutcome {
+    type Error = AnyEducationOutcome;
+
+    fn try_from(value: AnyEducationOutcome) -> Result<Self, AnyEducationOutcome> {
+        match value {
+            AnyEducationOutcome::EducationPointsOutcome(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationRubricOutcome> for AnyEducationOutcome {
+    fn from(value: crate::models::EducationRubricOutcome) -> Self {
+        Self::EducationRubricOutcome(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationOutcome> for crate::models::EducationRubricOutcome {
+    type Error = AnyEducationOutcome;
+
+    fn try_from(value: AnyEducationOutcome) -> Result<Self, AnyEducationOutcome> {
+        match value {
+            AnyEducationOutcome::EducationRubricOutcome(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3502,10 +3728,14 @@ impl crate::read_fields::ReadFields for EducationAssignmentGrade {
 /// A `educationAssignmentGrade` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`EducationAssignmentGrade`]; an `@odata.type` this
-/// version does not know is read as [`AnyEducationAssignmentGrade::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyEducationAssignmentGrade::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "education")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyEducationAssignmentGrade {
     /// A `microsoft.graph.educationAssignmentGrade` (the declared type).
     EducationAssignmentGrade(EducationAssignmentGrade),
@@ -3514,6 +3744,106 @@ pub enum AnyEducationAssignmentGrade {
     /// A type derived from `educationAssignmentGrade` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(EducationAssignmentGrade),
+}
+
+#[cfg(feature = "education")]
+#[allow(unreachable_patterns)]
+impl AnyEducationAssignmentGrade {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.educationAssignmentGrade`: the variant's, or for
+    /// [`AnyEducationAssignmentGrade::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::EducationAssignmentGrade(_) => "microsoft.graph.educationAssignmentGrade",
+            Self::EducationAssignmentPointsGrade(_) => {
+                "microsoft.graph.educationAssignmentPointsGrade"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.educationAssignmentGrade", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`EducationAssignmentGrade`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_education_assignment_grade(&self) -> Option<&EducationAssignmentGrade> {
+        match self {
+            Self::EducationAssignmentGrade(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyEducationAssignmentGrade::as_education_assignment_grade`], by value.
+    pub fn into_education_assignment_grade(self) -> Option<EducationAssignmentGrade> {
+        match self {
+            Self::EducationAssignmentGrade(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationAssignmentPointsGrade`.
+    pub fn as_education_assignment_points_grade(
+        &self,
+    ) -> Option<&crate::models::EducationAssignmentPointsGrade> {
+        match self {
+            Self::EducationAssignmentPointsGrade(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationAssignmentPointsGrade`, by value.
+    pub fn into_education_assignment_points_grade(
+        self,
+    ) -> Option<crate::models::EducationAssignmentPointsGrade> {
+        match self {
+            Self::EducationAssignmentPointsGrade(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<EducationAssignmentGrade> for AnyEducationAssignmentGrade {
+    fn from(value: EducationAssignmentGrade) -> Self {
+        Self::EducationAssignmentGrade(value)
+    }
+}
+
+#[cfg(feature = "education")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyEducationAssignmentGrade> for EducationAssignmentGrade {
+    type Error = AnyEducationAssignmentGrade;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyEducationAssignmentGrade) -> Result<Self, AnyEducationAssignmentGrade> {
+        match value {
+            AnyEducationAssignmentGrade::EducationAssignmentGrade(v)
+            | AnyEducationAssignmentGrade::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationAssignmentPointsGrade> for AnyEducationAssignmentGrade {
+    fn from(value: crate::models::EducationAssignmentPointsGrade) -> Self {
+        Self::EducationAssignmentPointsGrade(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationAssignmentGrade> for crate::models::EducationAssignmentPointsGrade {
+    type Error = AnyEducationAssignmentGrade;
+
+    fn try_from(value: AnyEducationAssignmentGrade) -> Result<Self, AnyEducationAssignmentGrade> {
+        match value {
+            AnyEducationAssignmentGrade::EducationAssignmentPointsGrade(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3596,10 +3926,14 @@ impl crate::read_fields::ReadFields for EducationAssignmentGradeType {
 /// A `educationAssignmentGradeType` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`EducationAssignmentGradeType`]; an `@odata.type` this
-/// version does not know is read as [`AnyEducationAssignmentGradeType::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyEducationAssignmentGradeType::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "education")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyEducationAssignmentGradeType {
     /// A `microsoft.graph.educationAssignmentGradeType` (the declared type).
     EducationAssignmentGradeType(EducationAssignmentGradeType),
@@ -3608,6 +3942,112 @@ pub enum AnyEducationAssignmentGradeType {
     /// A type derived from `educationAssignmentGradeType` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(EducationAssignmentGradeType),
+}
+
+#[cfg(feature = "education")]
+#[allow(unreachable_patterns)]
+impl AnyEducationAssignmentGradeType {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.educationAssignmentGradeType`: the variant's, or for
+    /// [`AnyEducationAssignmentGradeType::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::EducationAssignmentGradeType(_) => "microsoft.graph.educationAssignmentGradeType",
+            Self::EducationAssignmentPointsGradeType(_) => {
+                "microsoft.graph.educationAssignmentPointsGradeType"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.educationAssignmentGradeType", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`EducationAssignmentGradeType`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_education_assignment_grade_type(&self) -> Option<&EducationAssignmentGradeType> {
+        match self {
+            Self::EducationAssignmentGradeType(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyEducationAssignmentGradeType::as_education_assignment_grade_type`], by value.
+    pub fn into_education_assignment_grade_type(self) -> Option<EducationAssignmentGradeType> {
+        match self {
+            Self::EducationAssignmentGradeType(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationAssignmentPointsGradeType`.
+    pub fn as_education_assignment_points_grade_type(
+        &self,
+    ) -> Option<&crate::models::EducationAssignmentPointsGradeType> {
+        match self {
+            Self::EducationAssignmentPointsGradeType(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationAssignmentPointsGradeType`, by value.
+    pub fn into_education_assignment_points_grade_type(
+        self,
+    ) -> Option<crate::models::EducationAssignmentPointsGradeType> {
+        match self {
+            Self::EducationAssignmentPointsGradeType(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<EducationAssignmentGradeType> for AnyEducationAssignmentGradeType {
+    fn from(value: EducationAssignmentGradeType) -> Self {
+        Self::EducationAssignmentGradeType(value)
+    }
+}
+
+#[cfg(feature = "education")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyEducationAssignmentGradeType> for EducationAssignmentGradeType {
+    type Error = AnyEducationAssignmentGradeType;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyEducationAssignmentGradeType,
+    ) -> Result<Self, AnyEducationAssignmentGradeType> {
+        match value {
+            AnyEducationAssignmentGradeType::EducationAssignmentGradeType(v)
+            | AnyEducationAssignmentGradeType::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationAssignmentPointsGradeType> for AnyEducationAssignmentGradeType {
+    fn from(value: crate::models::EducationAssignmentPointsGradeType) -> Self {
+        Self::EducationAssignmentPointsGradeType(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationAssignmentGradeType>
+    for crate::models::EducationAssignmentPointsGradeType
+{
+    type Error = AnyEducationAssignmentGradeType;
+
+    fn try_from(
+        value: AnyEducationAssignmentGradeType,
+    ) -> Result<Self, AnyEducationAssignmentGradeType> {
+        match value {
+            AnyEducationAssignmentGradeType::EducationAssignmentPointsGradeType(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3894,10 +4334,14 @@ impl crate::read_fields::ReadFields for EducationAssignmentRecipient {
 /// A `educationAssignmentRecipient` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`EducationAssignmentRecipient`]; an `@odata.type` this
-/// version does not know is read as [`AnyEducationAssignmentRecipient::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyEducationAssignmentRecipient::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "education")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyEducationAssignmentRecipient {
     /// A `microsoft.graph.educationAssignmentRecipient` (the declared type).
     EducationAssignmentRecipient(EducationAssignmentRecipient),
@@ -3910,6 +4354,202 @@ pub enum AnyEducationAssignmentRecipient {
     /// A type derived from `educationAssignmentRecipient` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(EducationAssignmentRecipient),
+}
+
+#[cfg(feature = "education")]
+#[allow(unreachable_patterns)]
+impl AnyEducationAssignmentRecipient {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.educationAssignmentRecipient`: the variant's, or for
+    /// [`AnyEducationAssignmentRecipient::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::EducationAssignmentRecipient(_) => "microsoft.graph.educationAssignmentRecipient",
+            Self::EducationAssignmentClassRecipient(_) => {
+                "microsoft.graph.educationAssignmentClassRecipient"
+            }
+            Self::EducationAssignmentGroupRecipient(_) => {
+                "microsoft.graph.educationAssignmentGroupRecipient"
+            }
+            Self::EducationAssignmentIndividualRecipient(_) => {
+                "microsoft.graph.educationAssignmentIndividualRecipient"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.educationAssignmentRecipient", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`EducationAssignmentRecipient`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_education_assignment_recipient(&self) -> Option<&EducationAssignmentRecipient> {
+        match self {
+            Self::EducationAssignmentRecipient(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyEducationAssignmentRecipient::as_education_assignment_recipient`], by value.
+    pub fn into_education_assignment_recipient(self) -> Option<EducationAssignmentRecipient> {
+        match self {
+            Self::EducationAssignmentRecipient(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationAssignmentClassRecipient`.
+    pub fn as_education_assignment_class_recipient(
+        &self,
+    ) -> Option<&crate::models::EducationAssignmentClassRecipient> {
+        match self {
+            Self::EducationAssignmentClassRecipient(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationAssignmentClassRecipient`, by value.
+    pub fn into_education_assignment_class_recipient(
+        self,
+    ) -> Option<crate::models::EducationAssignmentClassRecipient> {
+        match self {
+            Self::EducationAssignmentClassRecipient(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationAssignmentGroupRecipient`.
+    pub fn as_education_assignment_group_recipient(
+        &self,
+    ) -> Option<&crate::models::EducationAssignmentGroupRecipient> {
+        match self {
+            Self::EducationAssignmentGroupRecipient(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationAssignmentGroupRecipient`, by value.
+    pub fn into_education_assignment_group_recipient(
+        self,
+    ) -> Option<crate::models::EducationAssignmentGroupRecipient> {
+        match self {
+            Self::EducationAssignmentGroupRecipient(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationAssignmentIndividualRecipient`.
+    pub fn as_education_assignment_individual_recipient(
+        &self,
+    ) -> Option<&crate::models::EducationAssignmentIndividualRecipient> {
+        match self {
+            Self::EducationAssignmentIndividualRecipient(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationAssignmentIndividualRecipient`, by value.
+    pub fn into_education_assignment_individual_recipient(
+        self,
+    ) -> Option<crate::models::EducationAssignmentIndividualRecipient> {
+        match self {
+            Self::EducationAssignmentIndividualRecipient(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<EducationAssignmentRecipient> for AnyEducationAssignmentRecipient {
+    fn from(value: EducationAssignmentRecipient) -> Self {
+        Self::EducationAssignmentRecipient(value)
+    }
+}
+
+#[cfg(feature = "education")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyEducationAssignmentRecipient> for EducationAssignmentRecipient {
+    type Error = AnyEducationAssignmentRecipient;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyEducationAssignmentRecipient,
+    ) -> Result<Self, AnyEducationAssignmentRecipient> {
+        match value {
+            AnyEducationAssignmentRecipient::EducationAssignmentRecipient(v)
+            | AnyEducationAssignmentRecipient::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationAssignmentClassRecipient> for AnyEducationAssignmentRecipient {
+    fn from(value: crate::models::EducationAssignmentClassRecipient) -> Self {
+        Self::EducationAssignmentClassRecipient(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationAssignmentRecipient> for crate::models::EducationAssignmentClassRecipient {
+    type Error = AnyEducationAssignmentRecipient;
+
+    fn try_from(
+        value: AnyEducationAssignmentRecipient,
+    ) -> Result<Self, AnyEducationAssignmentRecipient> {
+        match value {
+            AnyEducationAssignmentRecipient::EducationAssignmentClassRecipient(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationAssignmentGroupRecipient> for AnyEducationAssignmentRecipient {
+    fn from(value: crate::models::EducationAssignmentGroupRecipient) -> Self {
+        Self::EducationAssignmentGroupRecipient(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationAssignmentRecipient> for crate::models::EducationAssignmentGroupRecipient {
+    type Error = AnyEducationAssignmentRecipient;
+
+    fn try_from(
+        value: AnyEducationAssignmentRecipient,
+    ) -> Result<Self, AnyEducationAssignmentRecipient> {
+        match value {
+            AnyEducationAssignmentRecipient::EducationAssignmentGroupRecipient(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationAssignmentIndividualRecipient>
+    for AnyEducationAssignmentRecipient
+{
+    fn from(value: crate::models::EducationAssignmentIndividualRecipient) -> Self {
+        Self::EducationAssignmentIndividualRecipient(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationAssignmentRecipient>
+    for crate::models::EducationAssignmentIndividualRecipient
+{
+    type Error = AnyEducationAssignmentRecipient;
+
+    fn try_from(
+        value: AnyEducationAssignmentRecipient,
+    ) -> Result<Self, AnyEducationAssignmentRecipient> {
+        match value {
+            AnyEducationAssignmentRecipient::EducationAssignmentIndividualRecipient(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "education")]
@@ -4894,10 +5534,14 @@ impl crate::read_fields::ReadFields for EducationResource {
 /// A `educationResource` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`EducationResource`]; an `@odata.type` this
-/// version does not know is read as [`AnyEducationResource::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyEducationResource::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "education")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyEducationResource {
     /// A `microsoft.graph.educationResource` (the declared type).
     EducationResource(EducationResource),
@@ -4926,6 +5570,487 @@ pub enum AnyEducationResource {
     /// A type derived from `educationResource` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(EducationResource),
+}
+
+#[cfg(feature = "education")]
+#[allow(unreachable_patterns)]
+impl AnyEducationResource {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.educationResource`: the variant's, or for
+    /// [`AnyEducationResource::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::EducationResource(_) => "microsoft.graph.educationResource",
+            Self::EducationChannelResource(_) => "microsoft.graph.educationChannelResource",
+            Self::EducationExcelResource(_) => "microsoft.graph.educationExcelResource",
+            Self::EducationExternalResource(_) => "microsoft.graph.educationExternalResource",
+            Self::EducationFileResource(_) => "microsoft.graph.educationFileResource",
+            Self::EducationLinkedAssignmentResource(_) => {
+                "microsoft.graph.educationLinkedAssignmentResource"
+            }
+            Self::EducationLinkResource(_) => "microsoft.graph.educationLinkResource",
+            Self::EducationMediaResource(_) => "microsoft.graph.educationMediaResource",
+            Self::EducationPowerPointResource(_) => "microsoft.graph.educationPowerPointResource",
+            Self::EducationSpeakerProgressResource(_) => {
+                "microsoft.graph.educationSpeakerProgressResource"
+            }
+            Self::EducationTeamsAppResource(_) => "microsoft.graph.educationTeamsAppResource",
+            Self::EducationWordResource(_) => "microsoft.graph.educationWordResource",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.educationResource", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`EducationResource`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_education_resource(&self) -> Option<&EducationResource> {
+        match self {
+            Self::EducationResource(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyEducationResource::as_education_resource`], by value.
+    pub fn into_education_resource(self) -> Option<EducationResource> {
+        match self {
+            Self::EducationResource(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationChannelResource`.
+    pub fn as_education_channel_resource(
+        &self,
+    ) -> Option<&crate::models::EducationChannelResource> {
+        match self {
+            Self::EducationChannelResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationChannelResource`, by value.
+    pub fn into_education_channel_resource(
+        self,
+    ) -> Option<crate::models::EducationChannelResource> {
+        match self {
+            Self::EducationChannelResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationExcelResource`.
+    pub fn as_education_excel_resource(&self) -> Option<&crate::models::EducationExcelResource> {
+        match self {
+            Self::EducationExcelResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationExcelResource`, by value.
+    pub fn into_education_excel_resource(self) -> Option<crate::models::EducationExcelResource> {
+        match self {
+            Self::EducationExcelResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationExternalResource`.
+    pub fn as_education_external_resource(
+        &self,
+    ) -> Option<&crate::models::EducationExternalResource> {
+        match self {
+            Self::EducationExternalResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationExternalResource`, by value.
+    pub fn into_education_external_resource(
+        self,
+    ) -> Option<crate::models::EducationExternalResource> {
+        match self {
+            Self::EducationExternalResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationFileResource`.
+    pub fn as_education_file_resource(&self) -> Option<&crate::models::EducationFileResource> {
+        match self {
+            Self::EducationFileResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationFileResource`, by value.
+    pub fn into_education_file_resource(self) -> Option<crate::models::EducationFileResource> {
+        match self {
+            Self::EducationFileResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationLinkedAssignmentResource`.
+    pub fn as_education_linked_assignment_resource(
+        &self,
+    ) -> Option<&crate::models::EducationLinkedAssignmentResource> {
+        match self {
+            Self::EducationLinkedAssignmentResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationLinkedAssignmentResource`, by value.
+    pub fn into_education_linked_assignment_resource(
+        self,
+    ) -> Option<crate::models::EducationLinkedAssignmentResource> {
+        match self {
+            Self::EducationLinkedAssignmentResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationLinkResource`.
+    pub fn as_education_link_resource(&self) -> Option<&crate::models::EducationLinkResource> {
+        match self {
+            Self::EducationLinkResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationLinkResource`, by value.
+    pub fn into_education_link_resource(self) -> Option<crate::models::EducationLinkResource> {
+        match self {
+            Self::EducationLinkResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationMediaResource`.
+    pub fn as_education_media_resource(&self) -> Option<&crate::models::EducationMediaResource> {
+        match self {
+            Self::EducationMediaResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationMediaResource`, by value.
+    pub fn into_education_media_resource(self) -> Option<crate::models::EducationMediaResource> {
+        match self {
+            Self::EducationMediaResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationPowerPointResource`.
+    pub fn as_education_power_point_resource(
+        &self,
+    ) -> Option<&crate::models::EducationPowerPointResource> {
+        match self {
+            Self::EducationPowerPointResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationPowerPointResource`, by value.
+    pub fn into_education_power_point_resource(
+        self,
+    ) -> Option<crate::models::EducationPowerPointResource> {
+        match self {
+            Self::EducationPowerPointResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationSpeakerProgressResource`.
+    pub fn as_education_speaker_progress_resource(
+        &self,
+    ) -> Option<&crate::models::EducationSpeakerProgressResource> {
+        match self {
+            Self::EducationSpeakerProgressResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationSpeakerProgressResource`, by value.
+    pub fn into_education_speaker_progress_resource(
+        self,
+    ) -> Option<crate::models::EducationSpeakerProgressResource> {
+        match self {
+            Self::EducationSpeakerProgressResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationTeamsAppResource`.
+    pub fn as_education_teams_app_resource(
+        &self,
+    ) -> Option<&crate::models::EducationTeamsAppResource> {
+        match self {
+            Self::EducationTeamsAppResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationTeamsAppResource`, by value.
+    pub fn into_education_teams_app_resource(
+        self,
+    ) -> Option<crate::models::EducationTeamsAppResource> {
+        match self {
+            Self::EducationTeamsAppResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationWordResource`.
+    pub fn as_education_word_resource(&self) -> Option<&crate::models::EducationWordResource> {
+        match self {
+            Self::EducationWordResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationWordResource`, by value.
+    pub fn into_education_word_resource(self) -> Option<crate::models::EducationWordResource> {
+        match self {
+            Self::EducationWordResource(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<EducationResource> for AnyEducationResource {
+    fn from(value: EducationResource) -> Self {
+        Self::EducationResource(value)
+    }
+}
+
+#[cfg(feature = "education")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyEducationResource> for EducationResource {
+    type Error = AnyEducationResource;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyEducationResource) -> Result<Self, AnyEducationResource> {
+        match value {
+            AnyEducationResource::EducationResource(v) | AnyEducationResource::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationChannelResource> for AnyEducationResource {
+    fn from(value: crate::models::EducationChannelResource) -> Self {
+        Self::EducationChannelResource(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationResource> for crate::models::EducationChannelResource {
+    type Error = AnyEducationResource;
+
+    fn try_from(value: AnyEducationResource) -> Result<Self, AnyEducationResource> {
+        match value {
+            AnyEducationResource::EducationChannelResource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationExcelResource> for AnyEducationResource {
+    fn from(value: crate::models::EducationExcelResource) -> Self {
+        Self::EducationExcelResource(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationResource> for crate::models::EducationExcelResource {
+    type Error = AnyEducationResource;
+
+    fn try_from(value: AnyEducationResource) -> Result<Self, AnyEducationResource> {
+        match value {
+            AnyEducationResource::EducationExcelResource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationExternalResource> for AnyEducationResource {
+    fn from(value: crate::models::EducationExternalResource) -> Self {
+        Self::EducationExternalResource(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationResource> for crate::models::EducationExternalResource {
+    type Error = AnyEducationResource;
+
+    fn try_from(value: AnyEducationResource) -> Result<Self, AnyEducationResource> {
+        match value {
+            AnyEducationResource::EducationExternalResource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationFileResource> for AnyEducationResource {
+    fn from(value: crate::models::EducationFileResource) -> Self {
+        Self::EducationFileResource(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationResource> for crate::models::EducationFileResource {
+    type Error = AnyEducationResource;
+
+    fn try_from(value: AnyEducationResource) -> Result<Self, AnyEducationResource> {
+        match value {
+            AnyEducationResource::EducationFileResource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationLinkedAssignmentResource> for AnyEducationResource {
+    fn from(value: crate::models::EducationLinkedAssignmentResource) -> Self {
+        Self::EducationLinkedAssignmentResource(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationResource> for crate::models::EducationLinkedAssignmentResource {
+    type Error = AnyEducationResource;
+
+    fn try_from(value: AnyEducationResource) -> Result<Self, AnyEducationResource> {
+        match value {
+            AnyEducationResource::EducationLinkedAssignmentResource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationLinkResource> for AnyEducationResource {
+    fn from(value: crate::models::EducationLinkResource) -> Self {
+        Self::EducationLinkResource(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationResource> for crate::models::EducationLinkResource {
+    type Error = AnyEducationResource;
+
+    fn try_from(value: AnyEducationResource) -> Result<Self, AnyEducationResource> {
+        match value {
+            AnyEducationResource::EducationLinkResource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationMediaResource> for AnyEducationResource {
+    fn from(value: crate::models::EducationMediaResource) -> Self {
+        Self::EducationMediaResource(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationResource> for crate::models::EducationMediaResource {
+    type Error = AnyEducationResource;
+
+    fn try_from(value: AnyEducationResource) -> Result<Self, AnyEducationResource> {
+        match value {
+            AnyEducationResource::EducationMediaResource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationPowerPointResource> for AnyEducationResource {
+    fn from(value: crate::models::EducationPowerPointResource) -> Self {
+        Self::EducationPowerPointResource(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationResource> for crate::models::EducationPowerPointResource {
+    type Error = AnyEducationResource;
+
+    fn try_from(value: AnyEducationResource) -> Result<Self, AnyEducationResource> {
+        match value {
+            AnyEducationResource::EducationPowerPointResource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationSpeakerProgressResource> for AnyEducationResource {
+    fn from(value: crate::models::EducationSpeakerProgressResource) -> Self {
+        Self::EducationSpeakerProgressResource(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationResource> for crate::models::EducationSpeakerProgressResource {
+    type Error = AnyEducationResource;
+
+    fn try_from(value: AnyEducationResource) -> Result<Self, AnyEducationResource> {
+        match value {
+            AnyEducationResource::EducationSpeakerProgressResource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationTeamsAppResource> for AnyEducationResource {
+    fn from(value: crate::models::EducationTeamsAppResource) -> Self {
+        Self::EducationTeamsAppResource(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationResource> for crate::models::EducationTeamsAppResource {
+    type Error = AnyEducationResource;
+
+    fn try_from(value: AnyEducationResource) -> Result<Self, AnyEducationResource> {
+        match value {
+            AnyEducationResource::EducationTeamsAppResource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationWordResource> for AnyEducationResource {
+    fn from(value: crate::models::EducationWordResource) -> Self {
+        Self::EducationWordResource(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationResource> for crate::models::EducationWordResource {
+    type Error = AnyEducationResource;
+
+    fn try_from(value: AnyEducationResource) -> Result<Self, AnyEducationResource> {
+        match value {
+            AnyEducationResource::EducationWordResource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "education")]
@@ -5497,10 +6622,14 @@ impl crate::read_fields::ReadFields for EducationSubmissionRecipient {
 /// A `educationSubmissionRecipient` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`EducationSubmissionRecipient`]; an `@odata.type` this
-/// version does not know is read as [`AnyEducationSubmissionRecipient::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyEducationSubmissionRecipient::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "education")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyEducationSubmissionRecipient {
     /// A `microsoft.graph.educationSubmissionRecipient` (the declared type).
     EducationSubmissionRecipient(EducationSubmissionRecipient),
@@ -5509,6 +6638,114 @@ pub enum AnyEducationSubmissionRecipient {
     /// A type derived from `educationSubmissionRecipient` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(EducationSubmissionRecipient),
+}
+
+#[cfg(feature = "education")]
+#[allow(unreachable_patterns)]
+impl AnyEducationSubmissionRecipient {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.educationSubmissionRecipient`: the variant's, or for
+    /// [`AnyEducationSubmissionRecipient::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::EducationSubmissionRecipient(_) => "microsoft.graph.educationSubmissionRecipient",
+            Self::EducationSubmissionIndividualRecipient(_) => {
+                "microsoft.graph.educationSubmissionIndividualRecipient"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.educationSubmissionRecipient", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`EducationSubmissionRecipient`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_education_submission_recipient(&self) -> Option<&EducationSubmissionRecipient> {
+        match self {
+            Self::EducationSubmissionRecipient(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyEducationSubmissionRecipient::as_education_submission_recipient`], by value.
+    pub fn into_education_submission_recipient(self) -> Option<EducationSubmissionRecipient> {
+        match self {
+            Self::EducationSubmissionRecipient(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationSubmissionIndividualRecipient`.
+    pub fn as_education_submission_individual_recipient(
+        &self,
+    ) -> Option<&crate::models::EducationSubmissionIndividualRecipient> {
+        match self {
+            Self::EducationSubmissionIndividualRecipient(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.educationSubmissionIndividualRecipient`, by value.
+    pub fn into_education_submission_individual_recipient(
+        self,
+    ) -> Option<crate::models::EducationSubmissionIndividualRecipient> {
+        match self {
+            Self::EducationSubmissionIndividualRecipient(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<EducationSubmissionRecipient> for AnyEducationSubmissionRecipient {
+    fn from(value: EducationSubmissionRecipient) -> Self {
+        Self::EducationSubmissionRecipient(value)
+    }
+}
+
+#[cfg(feature = "education")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyEducationSubmissionRecipient> for EducationSubmissionRecipient {
+    type Error = AnyEducationSubmissionRecipient;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyEducationSubmissionRecipient,
+    ) -> Result<Self, AnyEducationSubmissionRecipient> {
+        match value {
+            AnyEducationSubmissionRecipient::EducationSubmissionRecipient(v)
+            | AnyEducationSubmissionRecipient::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "education")]
+impl From<crate::models::EducationSubmissionIndividualRecipient>
+    for AnyEducationSubmissionRecipient
+{
+    fn from(value: crate::models::EducationSubmissionIndividualRecipient) -> Self {
+        Self::EducationSubmissionIndividualRecipient(value)
+    }
+}
+
+#[cfg(feature = "education")]
+impl TryFrom<AnyEducationSubmissionRecipient>
+    for crate::models::EducationSubmissionIndividualRecipient
+{
+    type Error = AnyEducationSubmissionRecipient;
+
+    fn try_from(
+        value: AnyEducationSubmissionRecipient,
+    ) -> Result<Self, AnyEducationSubmissionRecipient> {
+        match value {
+            AnyEducationSubmissionRecipient::EducationSubmissionIndividualRecipient(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "education")]

@@ -788,10 +788,14 @@ crate::macros::select_fields! {
 /// A `learningCourseActivity` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`LearningCourseActivity`]; an `@odata.type` this
-/// version does not know is read as [`AnyLearningCourseActivity::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyLearningCourseActivity::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "employee-experience")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyLearningCourseActivity {
     /// A `microsoft.graph.learningCourseActivity` (the declared type).
     LearningCourseActivity(LearningCourseActivity),
@@ -802,6 +806,149 @@ pub enum AnyLearningCourseActivity {
     /// A type derived from `learningCourseActivity` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(LearningCourseActivity),
+}
+
+#[cfg(feature = "employee-experience")]
+#[allow(unreachable_patterns)]
+impl AnyLearningCourseActivity {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.learningCourseActivity`: the variant's, or for
+    /// [`AnyLearningCourseActivity::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::LearningCourseActivity(_) => "microsoft.graph.learningCourseActivity",
+            Self::LearningAssignment(_) => "microsoft.graph.learningAssignment",
+            Self::LearningSelfInitiatedCourse(_) => "microsoft.graph.learningSelfInitiatedCourse",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.learningCourseActivity", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::LearningCourseActivity(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::LearningAssignment(value) => value.id.as_deref(),
+            Self::LearningSelfInitiatedCourse(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`LearningCourseActivity`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_learning_course_activity(&self) -> Option<&LearningCourseActivity> {
+        match self {
+            Self::LearningCourseActivity(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyLearningCourseActivity::as_learning_course_activity`], by value.
+    pub fn into_learning_course_activity(self) -> Option<LearningCourseActivity> {
+        match self {
+            Self::LearningCourseActivity(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.learningAssignment`.
+    pub fn as_learning_assignment(&self) -> Option<&crate::models::LearningAssignment> {
+        match self {
+            Self::LearningAssignment(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.learningAssignment`, by value.
+    pub fn into_learning_assignment(self) -> Option<crate::models::LearningAssignment> {
+        match self {
+            Self::LearningAssignment(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.learningSelfInitiatedCourse`.
+    pub fn as_learning_self_initiated_course(
+        &self,
+    ) -> Option<&crate::models::LearningSelfInitiatedCourse> {
+        match self {
+            Self::LearningSelfInitiatedCourse(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.learningSelfInitiatedCourse`, by value.
+    pub fn into_learning_self_initiated_course(
+        self,
+    ) -> Option<crate::models::LearningSelfInitiatedCourse> {
+        match self {
+            Self::LearningSelfInitiatedCourse(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl From<LearningCourseActivity> for AnyLearningCourseActivity {
+    fn from(value: LearningCourseActivity) -> Self {
+        Self::LearningCourseActivity(value)
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyLearningCourseActivity> for LearningCourseActivity {
+    type Error = AnyLearningCourseActivity;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyLearningCourseActivity) -> Result<Self, AnyLearningCourseActivity> {
+        match value {
+            AnyLearningCourseActivity::LearningCourseActivity(v)
+            | AnyLearningCourseActivity::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl From<crate::models::LearningAssignment> for AnyLearningCourseActivity {
+    fn from(value: crate::models::LearningAssignment) -> Self {
+        Self::LearningAssignment(value)
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl TryFrom<AnyLearningCourseActivity> for crate::models::LearningAssignment {
+    type Error = AnyLearningCourseActivity;
+
+    fn try_from(value: AnyLearningCourseActivity) -> Result<Self, AnyLearningCourseActivity> {
+        match value {
+            AnyLearningCourseActivity::LearningAssignment(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl From<crate::models::LearningSelfInitiatedCourse> for AnyLearningCourseActivity {
+    fn from(value: crate::models::LearningSelfInitiatedCourse) -> Self {
+        Self::LearningSelfInitiatedCourse(value)
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl TryFrom<AnyLearningCourseActivity> for crate::models::LearningSelfInitiatedCourse {
+    type Error = AnyLearningCourseActivity;
+
+    fn try_from(value: AnyLearningCourseActivity) -> Result<Self, AnyLearningCourseActivity> {
+        match value {
+            AnyLearningCourseActivity::LearningSelfInitiatedCourse(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "employee-experience")]

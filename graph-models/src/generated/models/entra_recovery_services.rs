@@ -375,10 +375,14 @@ crate::macros::select_fields! {
 /// A `recoveryJobBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`RecoveryJobBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyRecoveryJobBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyRecoveryJobBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "directory")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyRecoveryJobBase {
     /// A `microsoft.graph.entraRecoveryServices.recoveryJobBase` (the declared type).
     EntraRecoveryServicesRecoveryJobBase(RecoveryJobBase),
@@ -391,6 +395,162 @@ pub enum AnyRecoveryJobBase {
     /// A type derived from `recoveryJobBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(RecoveryJobBase),
+}
+
+#[cfg(feature = "directory")]
+#[allow(unreachable_patterns)]
+impl AnyRecoveryJobBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.entraRecoveryServices.recoveryJobBase`: the variant's, or for
+    /// [`AnyRecoveryJobBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJobBase(_) => {
+                "microsoft.graph.entraRecoveryServices.recoveryJobBase"
+            }
+            Self::EntraRecoveryServicesRecoveryJob(_) => {
+                "microsoft.graph.entraRecoveryServices.recoveryJob"
+            }
+            Self::EntraRecoveryServicesRecoveryPreviewJob(_) => {
+                "microsoft.graph.entraRecoveryServices.recoveryPreviewJob"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.entraRecoveryServices.recoveryJobBase",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJobBase(value) | Self::Unknown(value) => {
+                value.id.as_deref()
+            }
+            Self::EntraRecoveryServicesRecoveryJob(value) => value.id.as_deref(),
+            Self::EntraRecoveryServicesRecoveryPreviewJob(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`RecoveryJobBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_entra_recovery_services_recovery_job_base(&self) -> Option<&RecoveryJobBase> {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJobBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyRecoveryJobBase::as_entra_recovery_services_recovery_job_base`], by value.
+    pub fn into_entra_recovery_services_recovery_job_base(self) -> Option<RecoveryJobBase> {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJobBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.entraRecoveryServices.recoveryJob`.
+    pub fn as_entra_recovery_services_recovery_job(
+        &self,
+    ) -> Option<&crate::models::entra_recovery_services::RecoveryJob> {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJob(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.entraRecoveryServices.recoveryJob`, by value.
+    pub fn into_entra_recovery_services_recovery_job(
+        self,
+    ) -> Option<crate::models::entra_recovery_services::RecoveryJob> {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJob(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.entraRecoveryServices.recoveryPreviewJob`.
+    pub fn as_entra_recovery_services_recovery_preview_job(
+        &self,
+    ) -> Option<&crate::models::entra_recovery_services::RecoveryPreviewJob> {
+        match self {
+            Self::EntraRecoveryServicesRecoveryPreviewJob(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.entraRecoveryServices.recoveryPreviewJob`, by value.
+    pub fn into_entra_recovery_services_recovery_preview_job(
+        self,
+    ) -> Option<crate::models::entra_recovery_services::RecoveryPreviewJob> {
+        match self {
+            Self::EntraRecoveryServicesRecoveryPreviewJob(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<RecoveryJobBase> for AnyRecoveryJobBase {
+    fn from(value: RecoveryJobBase) -> Self {
+        Self::EntraRecoveryServicesRecoveryJobBase(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyRecoveryJobBase> for RecoveryJobBase {
+    type Error = AnyRecoveryJobBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyRecoveryJobBase) -> Result<Self, AnyRecoveryJobBase> {
+        match value {
+            AnyRecoveryJobBase::EntraRecoveryServicesRecoveryJobBase(v)
+            | AnyRecoveryJobBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::entra_recovery_services::RecoveryJob> for AnyRecoveryJobBase {
+    fn from(value: crate::models::entra_recovery_services::RecoveryJob) -> Self {
+        Self::EntraRecoveryServicesRecoveryJob(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnyRecoveryJobBase> for crate::models::entra_recovery_services::RecoveryJob {
+    type Error = AnyRecoveryJobBase;
+
+    fn try_from(value: AnyRecoveryJobBase) -> Result<Self, AnyRecoveryJobBase> {
+        match value {
+            AnyRecoveryJobBase::EntraRecoveryServicesRecoveryJob(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::entra_recovery_services::RecoveryPreviewJob> for AnyRecoveryJobBase {
+    fn from(value: crate::models::entra_recovery_services::RecoveryPreviewJob) -> Self {
+        Self::EntraRecoveryServicesRecoveryPreviewJob(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnyRecoveryJobBase> for crate::models::entra_recovery_services::RecoveryPreviewJob {
+    type Error = AnyRecoveryJobBase;
+
+    fn try_from(value: AnyRecoveryJobBase) -> Result<Self, AnyRecoveryJobBase> {
+        match value {
+            AnyRecoveryJobBase::EntraRecoveryServicesRecoveryPreviewJob(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -814,10 +974,14 @@ impl crate::read_fields::ReadFields for RecoveryJobFilteringCriteriaBase {
 /// A `recoveryJobFilteringCriteriaBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`RecoveryJobFilteringCriteriaBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyRecoveryJobFilteringCriteriaBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyRecoveryJobFilteringCriteriaBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "directory")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyRecoveryJobFilteringCriteriaBase {
     /// A `microsoft.graph.entraRecoveryServices.recoveryJobFilteringCriteriaBase` (the declared type).
     EntraRecoveryServicesRecoveryJobFilteringCriteriaBase(RecoveryJobFilteringCriteriaBase),
@@ -832,6 +996,172 @@ pub enum AnyRecoveryJobFilteringCriteriaBase {
     /// A type derived from `recoveryJobFilteringCriteriaBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(RecoveryJobFilteringCriteriaBase),
+}
+
+#[cfg(feature = "directory")]
+#[allow(unreachable_patterns)]
+impl AnyRecoveryJobFilteringCriteriaBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.entraRecoveryServices.recoveryJobFilteringCriteriaBase`: the variant's, or for
+    /// [`AnyRecoveryJobFilteringCriteriaBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJobFilteringCriteriaBase(_) => {
+                "microsoft.graph.entraRecoveryServices.recoveryJobFilteringCriteriaBase"
+            }
+            Self::EntraRecoveryServicesRecoveryJobEntityNameAndIdsFilter(_) => {
+                "microsoft.graph.entraRecoveryServices.recoveryJobEntityNameAndIdsFilter"
+            }
+            Self::EntraRecoveryServicesRecoveryJobEntityNamesFilter(_) => {
+                "microsoft.graph.entraRecoveryServices.recoveryJobEntityNamesFilter"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.entraRecoveryServices.recoveryJobFilteringCriteriaBase",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`RecoveryJobFilteringCriteriaBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_entra_recovery_services_recovery_job_filtering_criteria_base(
+        &self,
+    ) -> Option<&RecoveryJobFilteringCriteriaBase> {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJobFilteringCriteriaBase(value)
+            | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyRecoveryJobFilteringCriteriaBase::as_entra_recovery_services_recovery_job_filtering_criteria_base`], by value.
+    pub fn into_entra_recovery_services_recovery_job_filtering_criteria_base(
+        self,
+    ) -> Option<RecoveryJobFilteringCriteriaBase> {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJobFilteringCriteriaBase(value)
+            | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.entraRecoveryServices.recoveryJobEntityNameAndIdsFilter`.
+    pub fn as_entra_recovery_services_recovery_job_entity_name_and_ids_filter(
+        &self,
+    ) -> Option<&crate::models::entra_recovery_services::RecoveryJobEntityNameAndIdsFilter> {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJobEntityNameAndIdsFilter(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.entraRecoveryServices.recoveryJobEntityNameAndIdsFilter`, by value.
+    pub fn into_entra_recovery_services_recovery_job_entity_name_and_ids_filter(
+        self,
+    ) -> Option<crate::models::entra_recovery_services::RecoveryJobEntityNameAndIdsFilter> {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJobEntityNameAndIdsFilter(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.entraRecoveryServices.recoveryJobEntityNamesFilter`.
+    pub fn as_entra_recovery_services_recovery_job_entity_names_filter(
+        &self,
+    ) -> Option<&crate::models::entra_recovery_services::RecoveryJobEntityNamesFilter> {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJobEntityNamesFilter(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.entraRecoveryServices.recoveryJobEntityNamesFilter`, by value.
+    pub fn into_entra_recovery_services_recovery_job_entity_names_filter(
+        self,
+    ) -> Option<crate::models::entra_recovery_services::RecoveryJobEntityNamesFilter> {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJobEntityNamesFilter(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<RecoveryJobFilteringCriteriaBase> for AnyRecoveryJobFilteringCriteriaBase {
+    fn from(value: RecoveryJobFilteringCriteriaBase) -> Self {
+        Self::EntraRecoveryServicesRecoveryJobFilteringCriteriaBase(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyRecoveryJobFilteringCriteriaBase> for RecoveryJobFilteringCriteriaBase {
+    type Error = AnyRecoveryJobFilteringCriteriaBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyRecoveryJobFilteringCriteriaBase,
+    ) -> Result<Self, AnyRecoveryJobFilteringCriteriaBase> {
+        match value {
+AnyRecoveryJobFilteringCriteriaBase::EntraRecoveryServicesRecoveryJobFilteringCriteriaBase(v) | AnyRecoveryJobFilteringCriteriaBase::Unknown(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::entra_recovery_services::RecoveryJobEntityNameAndIdsFilter>
+    for AnyRecoveryJobFilteringCriteriaBase
+{
+    fn from(
+        value: crate::models::entra_recovery_services::RecoveryJobEntityNameAndIdsFilter,
+    ) -> Self {
+        Self::EntraRecoveryServicesRecoveryJobEntityNameAndIdsFilter(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnyRecoveryJobFilteringCriteriaBase>
+    for crate::models::entra_recovery_services::RecoveryJobEntityNameAndIdsFilter
+{
+    type Error = AnyRecoveryJobFilteringCriteriaBase;
+
+    fn try_from(
+        value: AnyRecoveryJobFilteringCriteriaBase,
+    ) -> Result<Self, AnyRecoveryJobFilteringCriteriaBase> {
+        match value {
+AnyRecoveryJobFilteringCriteriaBase::EntraRecoveryServicesRecoveryJobEntityNameAndIdsFilter(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::entra_recovery_services::RecoveryJobEntityNamesFilter>
+    for AnyRecoveryJobFilteringCriteriaBase
+{
+    fn from(value: crate::models::entra_recovery_services::RecoveryJobEntityNamesFilter) -> Self {
+        Self::EntraRecoveryServicesRecoveryJobEntityNamesFilter(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnyRecoveryJobFilteringCriteriaBase>
+    for crate::models::entra_recovery_services::RecoveryJobEntityNamesFilter
+{
+    type Error = AnyRecoveryJobFilteringCriteriaBase;
+
+    fn try_from(
+        value: AnyRecoveryJobFilteringCriteriaBase,
+    ) -> Result<Self, AnyRecoveryJobFilteringCriteriaBase> {
+        match value {
+AnyRecoveryJobFilteringCriteriaBase::EntraRecoveryServicesRecoveryJobEntityNamesFilter(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "directory")]

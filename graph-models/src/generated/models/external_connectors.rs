@@ -212,10 +212,14 @@ crate::macros::select_fields! {
 /// A `externalActivity` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ExternalActivity`]; an `@odata.type` this
-/// version does not know is read as [`AnyExternalActivity::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyExternalActivity::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "search")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyExternalActivity {
     /// A `microsoft.graph.externalConnectors.externalActivity` (the declared type).
     ExternalConnectorsExternalActivity(ExternalActivity),
@@ -226,6 +230,118 @@ pub enum AnyExternalActivity {
     /// A type derived from `externalActivity` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ExternalActivity),
+}
+
+#[cfg(feature = "search")]
+#[allow(unreachable_patterns)]
+impl AnyExternalActivity {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.externalConnectors.externalActivity`: the variant's, or for
+    /// [`AnyExternalActivity::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ExternalConnectorsExternalActivity(_) => {
+                "microsoft.graph.externalConnectors.externalActivity"
+            }
+            Self::ExternalConnectorsExternalActivityResult(_) => {
+                "microsoft.graph.externalConnectors.externalActivityResult"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.externalConnectors.externalActivity", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ExternalConnectorsExternalActivity(value) | Self::Unknown(value) => {
+                value.id.as_deref()
+            }
+            Self::ExternalConnectorsExternalActivityResult(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ExternalActivity`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_external_connectors_external_activity(&self) -> Option<&ExternalActivity> {
+        match self {
+            Self::ExternalConnectorsExternalActivity(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyExternalActivity::as_external_connectors_external_activity`], by value.
+    pub fn into_external_connectors_external_activity(self) -> Option<ExternalActivity> {
+        match self {
+            Self::ExternalConnectorsExternalActivity(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.externalConnectors.externalActivityResult`.
+    pub fn as_external_connectors_external_activity_result(
+        &self,
+    ) -> Option<&crate::models::external_connectors::ExternalActivityResult> {
+        match self {
+            Self::ExternalConnectorsExternalActivityResult(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.externalConnectors.externalActivityResult`, by value.
+    pub fn into_external_connectors_external_activity_result(
+        self,
+    ) -> Option<crate::models::external_connectors::ExternalActivityResult> {
+        match self {
+            Self::ExternalConnectorsExternalActivityResult(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "search")]
+impl From<ExternalActivity> for AnyExternalActivity {
+    fn from(value: ExternalActivity) -> Self {
+        Self::ExternalConnectorsExternalActivity(value)
+    }
+}
+
+#[cfg(feature = "search")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyExternalActivity> for ExternalActivity {
+    type Error = AnyExternalActivity;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyExternalActivity) -> Result<Self, AnyExternalActivity> {
+        match value {
+            AnyExternalActivity::ExternalConnectorsExternalActivity(v)
+            | AnyExternalActivity::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "search")]
+impl From<crate::models::external_connectors::ExternalActivityResult> for AnyExternalActivity {
+    fn from(value: crate::models::external_connectors::ExternalActivityResult) -> Self {
+        Self::ExternalConnectorsExternalActivityResult(value)
+    }
+}
+
+#[cfg(feature = "search")]
+impl TryFrom<AnyExternalActivity> for crate::models::external_connectors::ExternalActivityResult {
+    type Error = AnyExternalActivity;
+
+    fn try_from(value: AnyExternalActivity) -> Result<Self, AnyExternalActivity> {
+        match value {
+            AnyExternalActivity::ExternalConnectorsExternalActivityResult(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "search")]
@@ -1578,10 +1694,14 @@ impl crate::read_fields::ReadFields for UrlToItemResolverBase {
 /// A `urlToItemResolverBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`UrlToItemResolverBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyUrlToItemResolverBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyUrlToItemResolverBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "search")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyUrlToItemResolverBase {
     /// A `microsoft.graph.externalConnectors.urlToItemResolverBase` (the declared type).
     ExternalConnectorsUrlToItemResolverBase(UrlToItemResolverBase),
@@ -1590,6 +1710,117 @@ pub enum AnyUrlToItemResolverBase {
     /// A type derived from `urlToItemResolverBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(UrlToItemResolverBase),
+}
+
+#[cfg(feature = "search")]
+#[allow(unreachable_patterns)]
+impl AnyUrlToItemResolverBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.externalConnectors.urlToItemResolverBase`: the variant's, or for
+    /// [`AnyUrlToItemResolverBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ExternalConnectorsUrlToItemResolverBase(_) => {
+                "microsoft.graph.externalConnectors.urlToItemResolverBase"
+            }
+            Self::ExternalConnectorsItemIdResolver(_) => {
+                "microsoft.graph.externalConnectors.itemIdResolver"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.externalConnectors.urlToItemResolverBase",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`UrlToItemResolverBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_external_connectors_url_to_item_resolver_base(
+        &self,
+    ) -> Option<&UrlToItemResolverBase> {
+        match self {
+            Self::ExternalConnectorsUrlToItemResolverBase(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`AnyUrlToItemResolverBase::as_external_connectors_url_to_item_resolver_base`], by value.
+    pub fn into_external_connectors_url_to_item_resolver_base(
+        self,
+    ) -> Option<UrlToItemResolverBase> {
+        match self {
+            Self::ExternalConnectorsUrlToItemResolverBase(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.externalConnectors.itemIdResolver`.
+    pub fn as_external_connectors_item_id_resolver(
+        &self,
+    ) -> Option<&crate::models::external_connectors::ItemIdResolver> {
+        match self {
+            Self::ExternalConnectorsItemIdResolver(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.externalConnectors.itemIdResolver`, by value.
+    pub fn into_external_connectors_item_id_resolver(
+        self,
+    ) -> Option<crate::models::external_connectors::ItemIdResolver> {
+        match self {
+            Self::ExternalConnectorsItemIdResolver(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "search")]
+impl From<UrlToItemResolverBase> for AnyUrlToItemResolverBase {
+    fn from(value: UrlToItemResolverBase) -> Self {
+        Self::ExternalConnectorsUrlToItemResolverBase(value)
+    }
+}
+
+#[cfg(feature = "search")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyUrlToItemResolverBase> for UrlToItemResolverBase {
+    type Error = AnyUrlToItemResolverBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyUrlToItemResolverBase) -> Result<Self, AnyUrlToItemResolverBase> {
+        match value {
+            AnyUrlToItemResolverBase::ExternalConnectorsUrlToItemResolverBase(v)
+            | AnyUrlToItemResolverBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "search")]
+impl From<crate::models::external_connectors::ItemIdResolver> for AnyUrlToItemResolverBase {
+    fn from(value: crate::models::external_connectors::ItemIdResolver) -> Self {
+        Self::ExternalConnectorsItemIdResolver(value)
+    }
+}
+
+#[cfg(feature = "search")]
+impl TryFrom<AnyUrlToItemResolverBase> for crate::models::external_connectors::ItemIdResolver {
+    type Error = AnyUrlToItemResolverBase;
+
+    fn try_from(value: AnyUrlToItemResolverBase) -> Result<Self, AnyUrlToItemResolverBase> {
+        match value {
+            AnyUrlToItemResolverBase::ExternalConnectorsItemIdResolver(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "search")]

@@ -484,11 +484,11 @@ pub struct WorkbookFunctionsAtanBody {
 #[serde(rename_all = "camelCase")]
 pub struct WorkbookFunctionsAtan2Body {
     /// The `xNum` parameter.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub x_num: Option<serde_json::Value>,
+    #[serde(rename = "xNum", skip_serializing_if = "Option::is_none")]
+    pub xnum: Option<serde_json::Value>,
     /// The `yNum` parameter.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub y_num: Option<serde_json::Value>,
+    #[serde(rename = "yNum", skip_serializing_if = "Option::is_none")]
+    pub ynum: Option<serde_json::Value>,
 }
 
 /// The body of the `atanh` action bound to `microsoft.graph.workbookFunctions`.
@@ -1035,8 +1035,8 @@ pub struct WorkbookFunctionsComplexBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub real_num: Option<serde_json::Value>,
     /// The `iNum` parameter.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub i_num: Option<serde_json::Value>,
+    #[serde(rename = "iNum", skip_serializing_if = "Option::is_none")]
+    pub inum: Option<serde_json::Value>,
     /// The `suffix` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suffix: Option<serde_json::Value>,
@@ -5444,7 +5444,7 @@ pub struct Drive {
     /// Provides a user-visible description of the item. Optional.
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    pub e_tag: crate::Patch<String>,
+    pub etag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
@@ -5500,7 +5500,7 @@ impl serde::Serialize for Drive {
         writer.field("createdBy", &self.created_by)?;
         writer.field("createdDateTime", &self.created_date_time)?;
         writer.field("description", &self.description)?;
-        writer.field("eTag", &self.e_tag)?;
+        writer.field("eTag", &self.etag)?;
         writer.field("lastModifiedBy", &self.last_modified_by)?;
         writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
         writer.field("name", &self.name)?;
@@ -5547,7 +5547,7 @@ impl crate::read_fields::ReadFields for Drive {
             "createdBy" => self.created_by = map.next_value()?,
             "createdDateTime" => self.created_date_time = map.next_value()?,
             "description" => self.description = map.next_value()?,
-            "eTag" => self.e_tag = map.next_value()?,
+            "eTag" => self.etag = map.next_value()?,
             "lastModifiedBy" => self.last_modified_by = map.next_value()?,
             "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
             "name" => self.name = map.next_value()?,
@@ -5621,7 +5621,7 @@ pub struct DriveItem {
     /// Provides a user-visible description of the item. Optional.
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    pub e_tag: crate::Patch<String>,
+    pub etag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
@@ -5638,7 +5638,7 @@ pub struct DriveItem {
     pub bundle: crate::Patch<Box<crate::models::Bundle>>,
     /// An eTag for the content of the item. This eTag is not changed if only the metadata is changed.
     /// Note This property is not returned if the item is a folder. Read-only.
-    pub c_tag: crate::Patch<String>,
+    pub ctag: crate::Patch<String>,
     /// Information about the deleted state of the item. Read-only.
     pub deleted: crate::Patch<Box<crate::models::Deleted>>,
     /// File metadata, if the item is a file. Read-only.
@@ -5728,7 +5728,7 @@ impl serde::Serialize for DriveItem {
         writer.field("createdBy", &self.created_by)?;
         writer.field("createdDateTime", &self.created_date_time)?;
         writer.field("description", &self.description)?;
-        writer.field("eTag", &self.e_tag)?;
+        writer.field("eTag", &self.etag)?;
         writer.field("lastModifiedBy", &self.last_modified_by)?;
         writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
         writer.field("name", &self.name)?;
@@ -5736,7 +5736,7 @@ impl serde::Serialize for DriveItem {
         writer.field("webUrl", &self.web_url)?;
         writer.field("audio", &self.audio)?;
         writer.field("bundle", &self.bundle)?;
-        writer.field("cTag", &self.c_tag)?;
+        writer.field("cTag", &self.ctag)?;
         writer.field("deleted", &self.deleted)?;
         writer.field("file", &self.file)?;
         writer.field("fileSystemInfo", &self.file_system_info)?;
@@ -5797,7 +5797,7 @@ impl crate::read_fields::ReadFields for DriveItem {
             "createdBy" => self.created_by = map.next_value()?,
             "createdDateTime" => self.created_date_time = map.next_value()?,
             "description" => self.description = map.next_value()?,
-            "eTag" => self.e_tag = map.next_value()?,
+            "eTag" => self.etag = map.next_value()?,
             "lastModifiedBy" => self.last_modified_by = map.next_value()?,
             "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
             "name" => self.name = map.next_value()?,
@@ -5805,7 +5805,7 @@ impl crate::read_fields::ReadFields for DriveItem {
             "webUrl" => self.web_url = map.next_value()?,
             "audio" => self.audio = map.next_value()?,
             "bundle" => self.bundle = map.next_value()?,
-            "cTag" => self.c_tag = map.next_value()?,
+            "cTag" => self.ctag = map.next_value()?,
             "deleted" => self.deleted = map.next_value()?,
             "file" => self.file = map.next_value()?,
             "fileSystemInfo" => self.file_system_info = map.next_value()?,
@@ -6453,7 +6453,7 @@ pub struct SharedDriveItem {
     /// Provides a user-visible description of the item. Optional.
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    pub e_tag: crate::Patch<String>,
+    pub etag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
@@ -6502,7 +6502,7 @@ impl serde::Serialize for SharedDriveItem {
         writer.field("createdBy", &self.created_by)?;
         writer.field("createdDateTime", &self.created_date_time)?;
         writer.field("description", &self.description)?;
-        writer.field("eTag", &self.e_tag)?;
+        writer.field("eTag", &self.etag)?;
         writer.field("lastModifiedBy", &self.last_modified_by)?;
         writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
         writer.field("name", &self.name)?;
@@ -6548,7 +6548,7 @@ impl crate::read_fields::ReadFields for SharedDriveItem {
             "createdBy" => self.created_by = map.next_value()?,
             "createdDateTime" => self.created_date_time = map.next_value()?,
             "description" => self.description = map.next_value()?,
-            "eTag" => self.e_tag = map.next_value()?,
+            "eTag" => self.etag = map.next_value()?,
             "lastModifiedBy" => self.last_modified_by = map.next_value()?,
             "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
             "name" => self.name = map.next_value()?,
@@ -10974,7 +10974,7 @@ pub struct Photo {
     /// The numerator for the exposure time fraction from the camera. Read-only.
     pub exposure_numerator: crate::Patch<crate::edm::Double>,
     /// The F-stop value from the camera. Read-only.
-    pub f_number: crate::Patch<crate::edm::Double>,
+    pub fnumber: crate::Patch<crate::edm::Double>,
     /// The focal length from the camera. Read-only.
     pub focal_length: crate::Patch<crate::edm::Double>,
     /// The ISO value from the camera. Read-only.
@@ -10996,7 +10996,7 @@ impl serde::Serialize for Photo {
         writer.field("cameraModel", &self.camera_model)?;
         writer.field("exposureDenominator", &self.exposure_denominator)?;
         writer.field("exposureNumerator", &self.exposure_numerator)?;
-        writer.field("fNumber", &self.f_number)?;
+        writer.field("fNumber", &self.fnumber)?;
         writer.field("focalLength", &self.focal_length)?;
         writer.field("iso", &self.iso)?;
         writer.field("orientation", &self.orientation)?;
@@ -11026,7 +11026,7 @@ impl crate::read_fields::ReadFields for Photo {
             "cameraModel" => self.camera_model = map.next_value()?,
             "exposureDenominator" => self.exposure_denominator = map.next_value()?,
             "exposureNumerator" => self.exposure_numerator = map.next_value()?,
-            "fNumber" => self.f_number = map.next_value()?,
+            "fNumber" => self.fnumber = map.next_value()?,
             "focalLength" => self.focal_length = map.next_value()?,
             "iso" => self.iso = map.next_value()?,
             "orientation" => self.orientation = map.next_value()?,

@@ -2744,7 +2744,7 @@ pub struct AgentUser {
     /// The `cloudClipboard` navigation property (present when expanded).
     pub cloud_clipboard: crate::Patch<Box<crate::models::CloudClipboardRoot>>,
     /// The `cloudPCs` navigation property (present when expanded).
-    pub cloud_p_cs: crate::Patch<Vec<crate::models::CloudPC>>,
+    pub cloud_pcs: crate::Patch<Vec<crate::models::CloudPC>>,
     /// The user's contacts folders. Read-only. Nullable.
     #[cfg(feature = "personal-contacts")]
     pub contact_folders: crate::Patch<Vec<crate::models::ContactFolder>>,
@@ -3007,7 +3007,7 @@ impl serde::Serialize for AgentUser {
         #[cfg(feature = "teams")]
         writer.field("chats", &self.chats)?;
         writer.field("cloudClipboard", &self.cloud_clipboard)?;
-        writer.field("cloudPCs", &self.cloud_p_cs)?;
+        writer.field("cloudPCs", &self.cloud_pcs)?;
         #[cfg(feature = "personal-contacts")]
         writer.field("contactFolders", &self.contact_folders)?;
         #[cfg(feature = "personal-contacts")]
@@ -3221,7 +3221,7 @@ impl crate::read_fields::ReadFields for AgentUser {
             #[cfg(feature = "teams")]
             "chats" => self.chats = map.next_value()?,
             "cloudClipboard" => self.cloud_clipboard = map.next_value()?,
-            "cloudPCs" => self.cloud_p_cs = map.next_value()?,
+            "cloudPCs" => self.cloud_pcs = map.next_value()?,
             #[cfg(feature = "personal-contacts")]
             "contactFolders" => self.contact_folders = map.next_value()?,
             #[cfg(feature = "personal-contacts")]
@@ -3841,10 +3841,14 @@ crate::macros::select_fields! {
 /// A `application` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Application`]; an `@odata.type` this
-/// version does not know is read as [`AnyApplication::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyApplication::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyApplication {
     /// A `microsoft.graph.application` (the declared type).
     Application(Application),
@@ -3853,6 +3857,105 @@ pub enum AnyApplication {
     /// A type derived from `application` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Application),
+}
+
+#[cfg(feature = "identity")]
+#[allow(unreachable_patterns)]
+impl AnyApplication {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.application`: the variant's, or for
+    /// [`AnyApplication::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::Application(_) => "microsoft.graph.application",
+            Self::AgentIdentityBlueprint(_) => "microsoft.graph.agentIdentityBlueprint",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.application", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::Application(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::AgentIdentityBlueprint(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`Application`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_application(&self) -> Option<&Application> {
+        match self {
+            Self::Application(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyApplication::as_application`], by value.
+    pub fn into_application(self) -> Option<Application> {
+        match self {
+            Self::Application(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.agentIdentityBlueprint`.
+    pub fn as_agent_identity_blueprint(&self) -> Option<&crate::models::AgentIdentityBlueprint> {
+        match self {
+            Self::AgentIdentityBlueprint(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.agentIdentityBlueprint`, by value.
+    pub fn into_agent_identity_blueprint(self) -> Option<crate::models::AgentIdentityBlueprint> {
+        match self {
+            Self::AgentIdentityBlueprint(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<Application> for AnyApplication {
+    fn from(value: Application) -> Self {
+        Self::Application(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyApplication> for Application {
+    type Error = AnyApplication;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyApplication) -> Result<Self, AnyApplication> {
+        match value {
+            AnyApplication::Application(v) | AnyApplication::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::AgentIdentityBlueprint> for AnyApplication {
+    fn from(value: crate::models::AgentIdentityBlueprint) -> Self {
+        Self::AgentIdentityBlueprint(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyApplication> for crate::models::AgentIdentityBlueprint {
+    type Error = AnyApplication;
+
+    fn try_from(value: AnyApplication) -> Result<Self, AnyApplication> {
+        match value {
+            AnyApplication::AgentIdentityBlueprint(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -5134,7 +5237,10 @@ crate::macros::select_fields! {
 /// A `directoryObject` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`DirectoryObject`]; an `@odata.type` this
-/// version does not know is read as [`AnyDirectoryObject::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyDirectoryObject::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(
     feature = "identity",
     feature = "identity-access",
@@ -5142,6 +5248,7 @@ crate::macros::select_fields! {
 ))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyDirectoryObject {
     /// A `microsoft.graph.directoryObject` (the declared type).
     DirectoryObject(DirectoryObject),
@@ -5270,6 +5377,1774 @@ pub enum AnyDirectoryObject {
     /// A type derived from `directoryObject` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(DirectoryObject),
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "identity-access",
+    feature = "directory"
+))]
+#[allow(unreachable_patterns)]
+impl AnyDirectoryObject {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.directoryObject`: the variant's, or for
+    /// [`AnyDirectoryObject::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::DirectoryObject(_) => "microsoft.graph.directoryObject",
+            #[cfg(feature = "identity")]
+            Self::AdministrativeUnit(_) => "microsoft.graph.administrativeUnit",
+            #[cfg(feature = "identity")]
+            Self::Application(_) => "microsoft.graph.application",
+            #[cfg(feature = "identity")]
+            Self::AgentIdentityBlueprint(_) => "microsoft.graph.agentIdentityBlueprint",
+            #[cfg(feature = "identity")]
+            Self::AppRoleAssignment(_) => "microsoft.graph.appRoleAssignment",
+            #[cfg(feature = "identity")]
+            Self::CertificateAuthorityDetail(_) => "microsoft.graph.certificateAuthorityDetail",
+            #[cfg(feature = "identity")]
+            Self::CertificateBasedAuthPki(_) => "microsoft.graph.certificateBasedAuthPki",
+            #[cfg(feature = "directory")]
+            Self::Contract(_) => "microsoft.graph.contract",
+            #[cfg(feature = "directory")]
+            Self::Device(_) => "microsoft.graph.device",
+            #[cfg(feature = "identity")]
+            Self::DirectoryObjectPartnerReference(_) => {
+                "microsoft.graph.directoryObjectPartnerReference"
+            }
+            #[cfg(feature = "identity")]
+            Self::DirectoryRole(_) => "microsoft.graph.directoryRole",
+            #[cfg(feature = "directory")]
+            Self::DirectoryRoleTemplate(_) => "microsoft.graph.directoryRoleTemplate",
+            #[cfg(feature = "identity")]
+            Self::Endpoint(_) => "microsoft.graph.endpoint",
+            #[cfg(feature = "identity")]
+            Self::ExtensionProperty(_) => "microsoft.graph.extensionProperty",
+            #[cfg(feature = "identity")]
+            Self::FederatedTokenValidationPolicy(_) => {
+                "microsoft.graph.federatedTokenValidationPolicy"
+            }
+            #[cfg(feature = "identity")]
+            Self::Group(_) => "microsoft.graph.group",
+            #[cfg(feature = "directory")]
+            Self::GroupSettingTemplate(_) => "microsoft.graph.groupSettingTemplate",
+            #[cfg(feature = "identity")]
+            Self::Mailbox(_) => "microsoft.graph.mailbox",
+            #[cfg(feature = "identity")]
+            Self::MultiTenantOrganizationMember(_) => {
+                "microsoft.graph.multiTenantOrganizationMember"
+            }
+            #[cfg(feature = "directory")]
+            Self::Organization(_) => "microsoft.graph.organization",
+            #[cfg(feature = "directory")]
+            Self::OrgContact(_) => "microsoft.graph.orgContact",
+            #[cfg(any(feature = "identity", feature = "identity-access"))]
+            Self::PolicyBase(_) => "microsoft.graph.policyBase",
+            #[cfg(feature = "identity-access")]
+            Self::AppManagementPolicy(_) => "microsoft.graph.appManagementPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::AuthorizationPolicy(_) => "microsoft.graph.authorizationPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::CrossTenantAccessPolicy(_) => "microsoft.graph.crossTenantAccessPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::IdentitySecurityDefaultsEnforcementPolicy(_) => {
+                "microsoft.graph.identitySecurityDefaultsEnforcementPolicy"
+            }
+            #[cfg(feature = "identity-access")]
+            Self::PermissionGrantPolicy(_) => "microsoft.graph.permissionGrantPolicy",
+            #[cfg(any(feature = "identity", feature = "identity-access"))]
+            Self::StsPolicy(_) => "microsoft.graph.stsPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::ActivityBasedTimeoutPolicy(_) => "microsoft.graph.activityBasedTimeoutPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::ClaimsMappingPolicy(_) => "microsoft.graph.claimsMappingPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::HomeRealmDiscoveryPolicy(_) => "microsoft.graph.homeRealmDiscoveryPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::TokenIssuancePolicy(_) => "microsoft.graph.tokenIssuancePolicy",
+            #[cfg(feature = "identity-access")]
+            Self::TokenLifetimePolicy(_) => "microsoft.graph.tokenLifetimePolicy",
+            #[cfg(feature = "identity-access")]
+            Self::TenantAppManagementPolicy(_) => "microsoft.graph.tenantAppManagementPolicy",
+            #[cfg(feature = "identity")]
+            Self::RemoteTenantGroup(_) => "microsoft.graph.remoteTenantGroup",
+            #[cfg(feature = "identity-access")]
+            Self::ResourceSpecificPermissionGrant(_) => {
+                "microsoft.graph.resourceSpecificPermissionGrant"
+            }
+            #[cfg(feature = "identity")]
+            Self::ServicePrincipal(_) => "microsoft.graph.servicePrincipal",
+            #[cfg(feature = "identity")]
+            Self::AgentIdentity(_) => "microsoft.graph.agentIdentity",
+            #[cfg(feature = "identity")]
+            Self::AgentIdentityBlueprintPrincipal(_) => {
+                "microsoft.graph.agentIdentityBlueprintPrincipal"
+            }
+            #[cfg(feature = "identity")]
+            Self::User(_) => "microsoft.graph.user",
+            #[cfg(feature = "identity")]
+            Self::AgentUser(_) => "microsoft.graph.agentUser",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.directoryObject", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::DirectoryObject(value) | Self::Unknown(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::AdministrativeUnit(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::Application(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::AgentIdentityBlueprint(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::AppRoleAssignment(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::CertificateAuthorityDetail(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::CertificateBasedAuthPki(value) => value.id.as_deref(),
+            #[cfg(feature = "directory")]
+            Self::Contract(value) => value.id.as_deref(),
+            #[cfg(feature = "directory")]
+            Self::Device(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::DirectoryObjectPartnerReference(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::DirectoryRole(value) => value.id.as_deref(),
+            #[cfg(feature = "directory")]
+            Self::DirectoryRoleTemplate(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::Endpoint(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::ExtensionProperty(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::FederatedTokenValidationPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::Group(value) => value.id.as_deref(),
+            #[cfg(feature = "directory")]
+            Self::GroupSettingTemplate(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::Mailbox(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::MultiTenantOrganizationMember(value) => value.id.as_deref(),
+            #[cfg(feature = "directory")]
+            Self::Organization(value) => value.id.as_deref(),
+            #[cfg(feature = "directory")]
+            Self::OrgContact(value) => value.id.as_deref(),
+            #[cfg(any(feature = "identity", feature = "identity-access"))]
+            Self::PolicyBase(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::AppManagementPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::AuthorizationPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::CrossTenantAccessPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::IdentitySecurityDefaultsEnforcementPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::PermissionGrantPolicy(value) => value.id.as_deref(),
+            #[cfg(any(feature = "identity", feature = "identity-access"))]
+            Self::StsPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::ActivityBasedTimeoutPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::ClaimsMappingPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::HomeRealmDiscoveryPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::TokenIssuancePolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::TokenLifetimePolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::TenantAppManagementPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::RemoteTenantGroup(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::ResourceSpecificPermissionGrant(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::ServicePrincipal(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::AgentIdentity(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::AgentIdentityBlueprintPrincipal(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::User(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::AgentUser(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`DirectoryObject`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_directory_object(&self) -> Option<&DirectoryObject> {
+        match self {
+            Self::DirectoryObject(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyDirectoryObject::as_directory_object`], by value.
+    pub fn into_directory_object(self) -> Option<DirectoryObject> {
+        match self {
+            Self::DirectoryObject(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.administrativeUnit`.
+    #[cfg(feature = "identity")]
+    pub fn as_administrative_unit(&self) -> Option<&crate::models::AdministrativeUnit> {
+        match self {
+            Self::AdministrativeUnit(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.administrativeUnit`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_administrative_unit(self) -> Option<crate::models::AdministrativeUnit> {
+        match self {
+            Self::AdministrativeUnit(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.application`.
+    #[cfg(feature = "identity")]
+    pub fn as_application(&self) -> Option<&crate::models::Application> {
+        match self {
+            Self::Application(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.application`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_application(self) -> Option<crate::models::Application> {
+        match self {
+            Self::Application(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.agentIdentityBlueprint`.
+    #[cfg(feature = "identity")]
+    pub fn as_agent_identity_blueprint(&self) -> Option<&crate::models::AgentIdentityBlueprint> {
+        match self {
+            Self::AgentIdentityBlueprint(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.agentIdentityBlueprint`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_agent_identity_blueprint(self) -> Option<crate::models::AgentIdentityBlueprint> {
+        match self {
+            Self::AgentIdentityBlueprint(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.appRoleAssignment`.
+    #[cfg(feature = "identity")]
+    pub fn as_app_role_assignment(&self) -> Option<&crate::models::AppRoleAssignment> {
+        match self {
+            Self::AppRoleAssignment(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.appRoleAssignment`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_app_role_assignment(self) -> Option<crate::models::AppRoleAssignment> {
+        match self {
+            Self::AppRoleAssignment(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.certificateAuthorityDetail`.
+    #[cfg(feature = "identity")]
+    pub fn as_certificate_authority_detail(
+        &self,
+    ) -> Option<&crate::models::CertificateAuthorityDetail> {
+        match self {
+            Self::CertificateAuthorityDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.certificateAuthorityDetail`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_certificate_authority_detail(
+        self,
+    ) -> Option<crate::models::CertificateAuthorityDetail> {
+        match self {
+            Self::CertificateAuthorityDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.certificateBasedAuthPki`.
+    #[cfg(feature = "identity")]
+    pub fn as_certificate_based_auth_pki(&self) -> Option<&crate::models::CertificateBasedAuthPki> {
+        match self {
+            Self::CertificateBasedAuthPki(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.certificateBasedAuthPki`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_certificate_based_auth_pki(self) -> Option<crate::models::CertificateBasedAuthPki> {
+        match self {
+            Self::CertificateBasedAuthPki(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.contract`.
+    #[cfg(feature = "directory")]
+    pub fn as_contract(&self) -> Option<&crate::models::Contract> {
+        match self {
+            Self::Contract(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.contract`, by value.
+    #[cfg(feature = "directory")]
+    pub fn into_contract(self) -> Option<crate::models::Contract> {
+        match self {
+            Self::Contract(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.device`.
+    #[cfg(feature = "directory")]
+    pub fn as_device(&self) -> Option<&crate::models::Device> {
+        match self {
+            Self::Device(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.device`, by value.
+    #[cfg(feature = "directory")]
+    pub fn into_device(self) -> Option<crate::models::Device> {
+        match self {
+            Self::Device(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.directoryObjectPartnerReference`.
+    #[cfg(feature = "identity")]
+    pub fn as_directory_object_partner_reference(
+        &self,
+    ) -> Option<&crate::models::DirectoryObjectPartnerReference> {
+        match self {
+            Self::DirectoryObjectPartnerReference(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.directoryObjectPartnerReference`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_directory_object_partner_reference(
+        self,
+    ) -> Option<crate::models::DirectoryObjectPartnerReference> {
+        match self {
+            Self::DirectoryObjectPartnerReference(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.directoryRole`.
+    #[cfg(feature = "identity")]
+    pub fn as_directory_role(&self) -> Option<&crate::models::DirectoryRole> {
+        match self {
+            Self::DirectoryRole(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.directoryRole`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_directory_role(self) -> Option<crate::models::DirectoryRole> {
+        match self {
+            Self::DirectoryRole(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.directoryRoleTemplate`.
+    #[cfg(feature = "directory")]
+    pub fn as_directory_role_template(&self) -> Option<&crate::models::DirectoryRoleTemplate> {
+        match self {
+            Self::DirectoryRoleTemplate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.directoryRoleTemplate`, by value.
+    #[cfg(feature = "directory")]
+    pub fn into_directory_role_template(self) -> Option<crate::models::DirectoryRoleTemplate> {
+        match self {
+            Self::DirectoryRoleTemplate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.endpoint`.
+    #[cfg(feature = "identity")]
+    pub fn as_endpoint(&self) -> Option<&crate::models::Endpoint> {
+        match self {
+            Self::Endpoint(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.endpoint`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_endpoint(self) -> Option<crate::models::Endpoint> {
+        match self {
+            Self::Endpoint(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.extensionProperty`.
+    #[cfg(feature = "identity")]
+    pub fn as_extension_property(&self) -> Option<&crate::models::ExtensionProperty> {
+        match self {
+            Self::ExtensionProperty(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.extensionProperty`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_extension_property(self) -> Option<crate::models::ExtensionProperty> {
+        match self {
+            Self::ExtensionProperty(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.federatedTokenValidationPolicy`.
+    #[cfg(feature = "identity")]
+    pub fn as_federated_token_validation_policy(
+        &self,
+    ) -> Option<&crate::models::FederatedTokenValidationPolicy> {
+        match self {
+            Self::FederatedTokenValidationPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.federatedTokenValidationPolicy`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_federated_token_validation_policy(
+        self,
+    ) -> Option<crate::models::FederatedTokenValidationPolicy> {
+        match self {
+            Self::FederatedTokenValidationPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.group`.
+    #[cfg(feature = "identity")]
+    pub fn as_group(&self) -> Option<&crate::models::Group> {
+        match self {
+            Self::Group(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.group`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_group(self) -> Option<crate::models::Group> {
+        match self {
+            Self::Group(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.groupSettingTemplate`.
+    #[cfg(feature = "directory")]
+    pub fn as_group_setting_template(&self) -> Option<&crate::models::GroupSettingTemplate> {
+        match self {
+            Self::GroupSettingTemplate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.groupSettingTemplate`, by value.
+    #[cfg(feature = "directory")]
+    pub fn into_group_setting_template(self) -> Option<crate::models::GroupSettingTemplate> {
+        match self {
+            Self::GroupSettingTemplate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.mailbox`.
+    #[cfg(feature = "identity")]
+    pub fn as_mailbox(&self) -> Option<&crate::models::Mailbox> {
+        match self {
+            Self::Mailbox(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.mailbox`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_mailbox(self) -> Option<crate::models::Mailbox> {
+        match self {
+            Self::Mailbox(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.multiTenantOrganizationMember`.
+    #[cfg(feature = "identity")]
+    pub fn as_multi_tenant_organization_member(
+        &self,
+    ) -> Option<&crate::models::MultiTenantOrganizationMember> {
+        match self {
+            Self::MultiTenantOrganizationMember(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.multiTenantOrganizationMember`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_multi_tenant_organization_member(
+        self,
+    ) -> Option<crate::models::MultiTenantOrganizationMember> {
+        match self {
+            Self::MultiTenantOrganizationMember(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.organization`.
+    #[cfg(feature = "directory")]
+    pub fn as_organization(&self) -> Option<&crate::models::Organization> {
+        match self {
+            Self::Organization(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.organization`, by value.
+    #[cfg(feature = "directory")]
+    pub fn into_organization(self) -> Option<crate::models::Organization> {
+        match self {
+            Self::Organization(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.orgContact`.
+    #[cfg(feature = "directory")]
+    pub fn as_org_contact(&self) -> Option<&crate::models::OrgContact> {
+        match self {
+            Self::OrgContact(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.orgContact`, by value.
+    #[cfg(feature = "directory")]
+    pub fn into_org_contact(self) -> Option<crate::models::OrgContact> {
+        match self {
+            Self::OrgContact(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.policyBase`.
+    #[cfg(any(feature = "identity", feature = "identity-access"))]
+    pub fn as_policy_base(&self) -> Option<&crate::models::PolicyBase> {
+        match self {
+            Self::PolicyBase(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.policyBase`, by value.
+    #[cfg(any(feature = "identity", feature = "identity-access"))]
+    pub fn into_policy_base(self) -> Option<crate::models::PolicyBase> {
+        match self {
+            Self::PolicyBase(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.appManagementPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_app_management_policy(&self) -> Option<&crate::models::AppManagementPolicy> {
+        match self {
+            Self::AppManagementPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.appManagementPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_app_management_policy(self) -> Option<crate::models::AppManagementPolicy> {
+        match self {
+            Self::AppManagementPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.authorizationPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_authorization_policy(&self) -> Option<&crate::models::AuthorizationPolicy> {
+        match self {
+            Self::AuthorizationPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.authorizationPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_authorization_policy(self) -> Option<crate::models::AuthorizationPolicy> {
+        match self {
+            Self::AuthorizationPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.crossTenantAccessPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_cross_tenant_access_policy(&self) -> Option<&crate::models::CrossTenantAccessPolicy> {
+        match self {
+            Self::CrossTenantAccessPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.crossTenantAccessPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_cross_tenant_access_policy(self) -> Option<crate::models::CrossTenantAccessPolicy> {
+        match self {
+            Self::CrossTenantAccessPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identitySecurityDefaultsEnforcementPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_identity_security_defaults_enforcement_policy(
+        &self,
+    ) -> Option<&crate::models::IdentitySecurityDefaultsEnforcementPolicy> {
+        match self {
+            Self::IdentitySecurityDefaultsEnforcementPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identitySecurityDefaultsEnforcementPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_identity_security_defaults_enforcement_policy(
+        self,
+    ) -> Option<crate::models::IdentitySecurityDefaultsEnforcementPolicy> {
+        match self {
+            Self::IdentitySecurityDefaultsEnforcementPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.permissionGrantPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_permission_grant_policy(&self) -> Option<&crate::models::PermissionGrantPolicy> {
+        match self {
+            Self::PermissionGrantPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.permissionGrantPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_permission_grant_policy(self) -> Option<crate::models::PermissionGrantPolicy> {
+        match self {
+            Self::PermissionGrantPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.stsPolicy`.
+    #[cfg(any(feature = "identity", feature = "identity-access"))]
+    pub fn as_sts_policy(&self) -> Option<&crate::models::StsPolicy> {
+        match self {
+            Self::StsPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.stsPolicy`, by value.
+    #[cfg(any(feature = "identity", feature = "identity-access"))]
+    pub fn into_sts_policy(self) -> Option<crate::models::StsPolicy> {
+        match self {
+            Self::StsPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.activityBasedTimeoutPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_activity_based_timeout_policy(
+        &self,
+    ) -> Option<&crate::models::ActivityBasedTimeoutPolicy> {
+        match self {
+            Self::ActivityBasedTimeoutPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.activityBasedTimeoutPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_activity_based_timeout_policy(
+        self,
+    ) -> Option<crate::models::ActivityBasedTimeoutPolicy> {
+        match self {
+            Self::ActivityBasedTimeoutPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.claimsMappingPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_claims_mapping_policy(&self) -> Option<&crate::models::ClaimsMappingPolicy> {
+        match self {
+            Self::ClaimsMappingPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.claimsMappingPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_claims_mapping_policy(self) -> Option<crate::models::ClaimsMappingPolicy> {
+        match self {
+            Self::ClaimsMappingPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.homeRealmDiscoveryPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_home_realm_discovery_policy(
+        &self,
+    ) -> Option<&crate::models::HomeRealmDiscoveryPolicy> {
+        match self {
+            Self::HomeRealmDiscoveryPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.homeRealmDiscoveryPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_home_realm_discovery_policy(
+        self,
+    ) -> Option<crate::models::HomeRealmDiscoveryPolicy> {
+        match self {
+            Self::HomeRealmDiscoveryPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tokenIssuancePolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_token_issuance_policy(&self) -> Option<&crate::models::TokenIssuancePolicy> {
+        match self {
+            Self::TokenIssuancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tokenIssuancePolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_token_issuance_policy(self) -> Option<crate::models::TokenIssuancePolicy> {
+        match self {
+            Self::TokenIssuancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tokenLifetimePolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_token_lifetime_policy(&self) -> Option<&crate::models::TokenLifetimePolicy> {
+        match self {
+            Self::TokenLifetimePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tokenLifetimePolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_token_lifetime_policy(self) -> Option<crate::models::TokenLifetimePolicy> {
+        match self {
+            Self::TokenLifetimePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tenantAppManagementPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_tenant_app_management_policy(
+        &self,
+    ) -> Option<&crate::models::TenantAppManagementPolicy> {
+        match self {
+            Self::TenantAppManagementPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tenantAppManagementPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_tenant_app_management_policy(
+        self,
+    ) -> Option<crate::models::TenantAppManagementPolicy> {
+        match self {
+            Self::TenantAppManagementPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.remoteTenantGroup`.
+    #[cfg(feature = "identity")]
+    pub fn as_remote_tenant_group(&self) -> Option<&crate::models::RemoteTenantGroup> {
+        match self {
+            Self::RemoteTenantGroup(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.remoteTenantGroup`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_remote_tenant_group(self) -> Option<crate::models::RemoteTenantGroup> {
+        match self {
+            Self::RemoteTenantGroup(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.resourceSpecificPermissionGrant`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_resource_specific_permission_grant(
+        &self,
+    ) -> Option<&crate::models::ResourceSpecificPermissionGrant> {
+        match self {
+            Self::ResourceSpecificPermissionGrant(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.resourceSpecificPermissionGrant`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_resource_specific_permission_grant(
+        self,
+    ) -> Option<crate::models::ResourceSpecificPermissionGrant> {
+        match self {
+            Self::ResourceSpecificPermissionGrant(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.servicePrincipal`.
+    #[cfg(feature = "identity")]
+    pub fn as_service_principal(&self) -> Option<&crate::models::ServicePrincipal> {
+        match self {
+            Self::ServicePrincipal(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.servicePrincipal`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_service_principal(self) -> Option<crate::models::ServicePrincipal> {
+        match self {
+            Self::ServicePrincipal(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.agentIdentity`.
+    #[cfg(feature = "identity")]
+    pub fn as_agent_identity(&self) -> Option<&crate::models::AgentIdentity> {
+        match self {
+            Self::AgentIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.agentIdentity`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_agent_identity(self) -> Option<crate::models::AgentIdentity> {
+        match self {
+            Self::AgentIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.agentIdentityBlueprintPrincipal`.
+    #[cfg(feature = "identity")]
+    pub fn as_agent_identity_blueprint_principal(
+        &self,
+    ) -> Option<&crate::models::AgentIdentityBlueprintPrincipal> {
+        match self {
+            Self::AgentIdentityBlueprintPrincipal(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.agentIdentityBlueprintPrincipal`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_agent_identity_blueprint_principal(
+        self,
+    ) -> Option<crate::models::AgentIdentityBlueprintPrincipal> {
+        match self {
+            Self::AgentIdentityBlueprintPrincipal(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.user`.
+    #[cfg(feature = "identity")]
+    pub fn as_user(&self) -> Option<&crate::models::User> {
+        match self {
+            Self::User(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.user`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_user(self) -> Option<crate::models::User> {
+        match self {
+            Self::User(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.agentUser`.
+    #[cfg(feature = "identity")]
+    pub fn as_agent_user(&self) -> Option<&crate::models::AgentUser> {
+        match self {
+            Self::AgentUser(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.agentUser`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_agent_user(self) -> Option<crate::models::AgentUser> {
+        match self {
+            Self::AgentUser(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "identity-access",
+    feature = "directory"
+))]
+impl From<DirectoryObject> for AnyDirectoryObject {
+    fn from(value: DirectoryObject) -> Self {
+        Self::DirectoryObject(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "identity-access",
+    feature = "directory"
+))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyDirectoryObject> for DirectoryObject {
+    type Error = AnyDirectoryObject;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::DirectoryObject(v) | AnyDirectoryObject::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::AdministrativeUnit> for AnyDirectoryObject {
+    fn from(value: crate::models::AdministrativeUnit) -> Self {
+        Self::AdministrativeUnit(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::AdministrativeUnit {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::AdministrativeUnit(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::Application> for AnyDirectoryObject {
+    fn from(value: crate::models::Application) -> Self {
+        Self::Application(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::Application {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::Application(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::AgentIdentityBlueprint> for AnyDirectoryObject {
+    fn from(value: crate::models::AgentIdentityBlueprint) -> Self {
+        Self::AgentIdentityBlueprint(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::AgentIdentityBlueprint {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::AgentIdentityBlueprint(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::AppRoleAssignment> for AnyDirectoryObject {
+    fn from(value: crate::models::AppRoleAssignment) -> Self {
+        Self::AppRoleAssignment(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::AppRoleAssignment {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::AppRoleAssignment(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::CertificateAuthorityDetail> for AnyDirectoryObject {
+    fn from(value: crate::models::CertificateAuthorityDetail) -> Self {
+        Self::CertificateAuthorityDetail(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::CertificateAuthorityDetail {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::CertificateAuthorityDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::CertificateBasedAuthPki> for AnyDirectoryObject {
+    fn from(value: crate::models::CertificateBasedAuthPki) -> Self {
+        Self::CertificateBasedAuthPki(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::CertificateBasedAuthPki {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::CertificateBasedAuthPki(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::Contract> for AnyDirectoryObject {
+    fn from(value: crate::models::Contract) -> Self {
+        Self::Contract(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnyDirectoryObject> for crate::models::Contract {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::Contract(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::Device> for AnyDirectoryObject {
+    fn from(value: crate::models::Device) -> Self {
+        Self::Device(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnyDirectoryObject> for crate::models::Device {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::Device(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::DirectoryObjectPartnerReference> for AnyDirectoryObject {
+    fn from(value: crate::models::DirectoryObjectPartnerReference) -> Self {
+        Self::DirectoryObjectPartnerReference(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::DirectoryObjectPartnerReference {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::DirectoryObjectPartnerReference(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::DirectoryRole> for AnyDirectoryObject {
+    fn from(value: crate::models::DirectoryRole) -> Self {
+        Self::DirectoryRole(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::DirectoryRole {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::DirectoryRole(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::DirectoryRoleTemplate> for AnyDirectoryObject {
+    fn from(value: crate::models::DirectoryRoleTemplate) -> Self {
+        Self::DirectoryRoleTemplate(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnyDirectoryObject> for crate::models::DirectoryRoleTemplate {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::DirectoryRoleTemplate(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::Endpoint> for AnyDirectoryObject {
+    fn from(value: crate::models::Endpoint) -> Self {
+        Self::Endpoint(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::Endpoint {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::Endpoint(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::ExtensionProperty> for AnyDirectoryObject {
+    fn from(value: crate::models::ExtensionProperty) -> Self {
+        Self::ExtensionProperty(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::ExtensionProperty {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::ExtensionProperty(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::FederatedTokenValidationPolicy> for AnyDirectoryObject {
+    fn from(value: crate::models::FederatedTokenValidationPolicy) -> Self {
+        Self::FederatedTokenValidationPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::FederatedTokenValidationPolicy {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::FederatedTokenValidationPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::Group> for AnyDirectoryObject {
+    fn from(value: crate::models::Group) -> Self {
+        Self::Group(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::Group {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::Group(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::GroupSettingTemplate> for AnyDirectoryObject {
+    fn from(value: crate::models::GroupSettingTemplate) -> Self {
+        Self::GroupSettingTemplate(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnyDirectoryObject> for crate::models::GroupSettingTemplate {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::GroupSettingTemplate(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::Mailbox> for AnyDirectoryObject {
+    fn from(value: crate::models::Mailbox) -> Self {
+        Self::Mailbox(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::Mailbox {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::Mailbox(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::MultiTenantOrganizationMember> for AnyDirectoryObject {
+    fn from(value: crate::models::MultiTenantOrganizationMember) -> Self {
+        Self::MultiTenantOrganizationMember(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::MultiTenantOrganizationMember {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::MultiTenantOrganizationMember(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::Organization> for AnyDirectoryObject {
+    fn from(value: crate::models::Organization) -> Self {
+        Self::Organization(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnyDirectoryObject> for crate::models::Organization {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::Organization(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::OrgContact> for AnyDirectoryObject {
+    fn from(value: crate::models::OrgContact) -> Self {
+        Self::OrgContact(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnyDirectoryObject> for crate::models::OrgContact {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::OrgContact(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl From<crate::models::PolicyBase> for AnyDirectoryObject {
+    fn from(value: crate::models::PolicyBase) -> Self {
+        Self::PolicyBase(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl TryFrom<AnyDirectoryObject> for crate::models::PolicyBase {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::PolicyBase(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::AppManagementPolicy> for AnyDirectoryObject {
+    fn from(value: crate::models::AppManagementPolicy) -> Self {
+        Self::AppManagementPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyDirectoryObject> for crate::models::AppManagementPolicy {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::AppManagementPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::AuthorizationPolicy> for AnyDirectoryObject {
+    fn from(value: crate::models::AuthorizationPolicy) -> Self {
+        Self::AuthorizationPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyDirectoryObject> for crate::models::AuthorizationPolicy {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::AuthorizationPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::CrossTenantAccessPolicy> for AnyDirectoryObject {
+    fn from(value: crate::models::CrossTenantAccessPolicy) -> Self {
+        Self::CrossTenantAccessPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyDirectoryObject> for crate::models::CrossTenantAccessPolicy {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::CrossTenantAccessPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::IdentitySecurityDefaultsEnforcementPolicy> for AnyDirectoryObject {
+    fn from(value: crate::models::IdentitySecurityDefaultsEnforcementPolicy) -> Self {
+        Self::IdentitySecurityDefaultsEnforcementPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyDirectoryObject> for crate::models::IdentitySecurityDefaultsEnforcementPolicy {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::IdentitySecurityDefaultsEnforcementPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::PermissionGrantPolicy> for AnyDirectoryObject {
+    fn from(value: crate::models::PermissionGrantPolicy) -> Self {
+        Self::PermissionGrantPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyDirectoryObject> for crate::models::PermissionGrantPolicy {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::PermissionGrantPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl From<crate::models::StsPolicy> for AnyDirectoryObject {
+    fn from(value: crate::models::StsPolicy) -> Self {
+        Self::StsPolicy(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl TryFrom<AnyDirectoryObject> for crate::models::StsPolicy {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::StsPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::ActivityBasedTimeoutPolicy> for AnyDirectoryObject {
+    fn from(value: crate::models::ActivityBasedTimeoutPolicy) -> Self {
+        Self::ActivityBasedTimeoutPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyDirectoryObject> for crate::models::ActivityBasedTimeoutPolicy {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::ActivityBasedTimeoutPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::ClaimsMappingPolicy> for AnyDirectoryObject {
+    fn from(value: crate::models::ClaimsMappingPolicy) -> Self {
+        Self::ClaimsMappingPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyDirectoryObject> for crate::models::ClaimsMappingPolicy {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::ClaimsMappingPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::HomeRealmDiscoveryPolicy> for AnyDirectoryObject {
+    fn from(value: crate::models::HomeRealmDiscoveryPolicy) -> Self {
+        Self::HomeRealmDiscoveryPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyDirectoryObject> for crate::models::HomeRealmDiscoveryPolicy {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::HomeRealmDiscoveryPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::TokenIssuancePolicy> for AnyDirectoryObject {
+    fn from(value: crate::models::TokenIssuancePolicy) -> Self {
+        Self::TokenIssuancePolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyDirectoryObject> for crate::models::TokenIssuancePolicy {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::TokenIssuancePolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::TokenLifetimePolicy> for AnyDirectoryObject {
+    fn from(value: crate::models::TokenLifetimePolicy) -> Self {
+        Self::TokenLifetimePolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyDirectoryObject> for crate::models::TokenLifetimePolicy {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::TokenLifetimePolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::TenantAppManagementPolicy> for AnyDirectoryObject {
+    fn from(value: crate::models::TenantAppManagementPolicy) -> Self {
+        Self::TenantAppManagementPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyDirectoryObject> for crate::models::TenantAppManagementPolicy {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::TenantAppManagementPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::RemoteTenantGroup> for AnyDirectoryObject {
+    fn from(value: crate::models::RemoteTenantGroup) -> Self {
+        Self::RemoteTenantGroup(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::RemoteTenantGroup {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::RemoteTenantGroup(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::ResourceSpecificPermissionGrant> for AnyDirectoryObject {
+    fn from(value: crate::models::ResourceSpecificPermissionGrant) -> Self {
+        Self::ResourceSpecificPermissionGrant(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyDirectoryObject> for crate::models::ResourceSpecificPermissionGrant {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::ResourceSpecificPermissionGrant(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::ServicePrincipal> for AnyDirectoryObject {
+    fn from(value: crate::models::ServicePrincipal) -> Self {
+        Self::ServicePrincipal(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::ServicePrincipal {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::ServicePrincipal(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::AgentIdentity> for AnyDirectoryObject {
+    fn from(value: crate::models::AgentIdentity) -> Self {
+        Self::AgentIdentity(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::AgentIdentity {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::AgentIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::AgentIdentityBlueprintPrincipal> for AnyDirectoryObject {
+    fn from(value: crate::models::AgentIdentityBlueprintPrincipal) -> Self {
+        Self::AgentIdentityBlueprintPrincipal(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::AgentIdentityBlueprintPrincipal {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::AgentIdentityBlueprintPrincipal(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::User> for AnyDirectoryObject {
+    fn from(value: crate::models::User) -> Self {
+        Self::User(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::User {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::User(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::AgentUser> for AnyDirectoryObject {
+    fn from(value: crate::models::AgentUser) -> Self {
+        Self::AgentUser(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyDirectoryObject> for crate::models::AgentUser {
+    type Error = AnyDirectoryObject;
+
+    fn try_from(value: AnyDirectoryObject) -> Result<Self, AnyDirectoryObject> {
+        match value {
+            AnyDirectoryObject::AgentUser(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(
@@ -5920,10 +7795,14 @@ crate::macros::select_fields! {
 /// A `extension` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Extension`]; an `@odata.type` this
-/// version does not know is read as [`AnyExtension::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyExtension::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyExtension {
     /// A `microsoft.graph.extension` (the declared type).
     Extension(Extension),
@@ -5932,6 +7811,105 @@ pub enum AnyExtension {
     /// A type derived from `extension` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Extension),
+}
+
+#[cfg(feature = "identity")]
+#[allow(unreachable_patterns)]
+impl AnyExtension {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.extension`: the variant's, or for
+    /// [`AnyExtension::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::Extension(_) => "microsoft.graph.extension",
+            Self::OpenTypeExtension(_) => "microsoft.graph.openTypeExtension",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.extension", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::Extension(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::OpenTypeExtension(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`Extension`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_extension(&self) -> Option<&Extension> {
+        match self {
+            Self::Extension(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyExtension::as_extension`], by value.
+    pub fn into_extension(self) -> Option<Extension> {
+        match self {
+            Self::Extension(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.openTypeExtension`.
+    pub fn as_open_type_extension(&self) -> Option<&crate::models::OpenTypeExtension> {
+        match self {
+            Self::OpenTypeExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.openTypeExtension`, by value.
+    pub fn into_open_type_extension(self) -> Option<crate::models::OpenTypeExtension> {
+        match self {
+            Self::OpenTypeExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<Extension> for AnyExtension {
+    fn from(value: Extension) -> Self {
+        Self::Extension(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyExtension> for Extension {
+    type Error = AnyExtension;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyExtension) -> Result<Self, AnyExtension> {
+        match value {
+            AnyExtension::Extension(v) | AnyExtension::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::OpenTypeExtension> for AnyExtension {
+    fn from(value: crate::models::OpenTypeExtension) -> Self {
+        Self::OpenTypeExtension(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyExtension> for crate::models::OpenTypeExtension {
+    type Error = AnyExtension;
+
+    fn try_from(value: AnyExtension) -> Result<Self, AnyExtension> {
+        match value {
+            AnyExtension::OpenTypeExtension(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7843,10 +9821,14 @@ crate::macros::select_fields! {
 /// A `policyBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`PolicyBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyPolicyBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyPolicyBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity", feature = "identity-access"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyPolicyBase {
     /// A `microsoft.graph.policyBase` (the declared type).
     PolicyBase(PolicyBase),
@@ -7890,6 +9872,574 @@ pub enum AnyPolicyBase {
     /// A type derived from `policyBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(PolicyBase),
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+#[allow(unreachable_patterns)]
+impl AnyPolicyBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.policyBase`: the variant's, or for
+    /// [`AnyPolicyBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::PolicyBase(_) => "microsoft.graph.policyBase",
+            #[cfg(feature = "identity-access")]
+            Self::AppManagementPolicy(_) => "microsoft.graph.appManagementPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::AuthorizationPolicy(_) => "microsoft.graph.authorizationPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::CrossTenantAccessPolicy(_) => "microsoft.graph.crossTenantAccessPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::IdentitySecurityDefaultsEnforcementPolicy(_) => {
+                "microsoft.graph.identitySecurityDefaultsEnforcementPolicy"
+            }
+            #[cfg(feature = "identity-access")]
+            Self::PermissionGrantPolicy(_) => "microsoft.graph.permissionGrantPolicy",
+            Self::StsPolicy(_) => "microsoft.graph.stsPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::ActivityBasedTimeoutPolicy(_) => "microsoft.graph.activityBasedTimeoutPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::ClaimsMappingPolicy(_) => "microsoft.graph.claimsMappingPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::HomeRealmDiscoveryPolicy(_) => "microsoft.graph.homeRealmDiscoveryPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::TokenIssuancePolicy(_) => "microsoft.graph.tokenIssuancePolicy",
+            #[cfg(feature = "identity-access")]
+            Self::TokenLifetimePolicy(_) => "microsoft.graph.tokenLifetimePolicy",
+            #[cfg(feature = "identity-access")]
+            Self::TenantAppManagementPolicy(_) => "microsoft.graph.tenantAppManagementPolicy",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.policyBase", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::PolicyBase(value) | Self::Unknown(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::AppManagementPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::AuthorizationPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::CrossTenantAccessPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::IdentitySecurityDefaultsEnforcementPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::PermissionGrantPolicy(value) => value.id.as_deref(),
+            Self::StsPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::ActivityBasedTimeoutPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::ClaimsMappingPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::HomeRealmDiscoveryPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::TokenIssuancePolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::TokenLifetimePolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::TenantAppManagementPolicy(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`PolicyBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_policy_base(&self) -> Option<&PolicyBase> {
+        match self {
+            Self::PolicyBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyPolicyBase::as_policy_base`], by value.
+    pub fn into_policy_base(self) -> Option<PolicyBase> {
+        match self {
+            Self::PolicyBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.appManagementPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_app_management_policy(&self) -> Option<&crate::models::AppManagementPolicy> {
+        match self {
+            Self::AppManagementPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.appManagementPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_app_management_policy(self) -> Option<crate::models::AppManagementPolicy> {
+        match self {
+            Self::AppManagementPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.authorizationPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_authorization_policy(&self) -> Option<&crate::models::AuthorizationPolicy> {
+        match self {
+            Self::AuthorizationPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.authorizationPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_authorization_policy(self) -> Option<crate::models::AuthorizationPolicy> {
+        match self {
+            Self::AuthorizationPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.crossTenantAccessPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_cross_tenant_access_policy(&self) -> Option<&crate::models::CrossTenantAccessPolicy> {
+        match self {
+            Self::CrossTenantAccessPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.crossTenantAccessPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_cross_tenant_access_policy(self) -> Option<crate::models::CrossTenantAccessPolicy> {
+        match self {
+            Self::CrossTenantAccessPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identitySecurityDefaultsEnforcementPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_identity_security_defaults_enforcement_policy(
+        &self,
+    ) -> Option<&crate::models::IdentitySecurityDefaultsEnforcementPolicy> {
+        match self {
+            Self::IdentitySecurityDefaultsEnforcementPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identitySecurityDefaultsEnforcementPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_identity_security_defaults_enforcement_policy(
+        self,
+    ) -> Option<crate::models::IdentitySecurityDefaultsEnforcementPolicy> {
+        match self {
+            Self::IdentitySecurityDefaultsEnforcementPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.permissionGrantPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_permission_grant_policy(&self) -> Option<&crate::models::PermissionGrantPolicy> {
+        match self {
+            Self::PermissionGrantPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.permissionGrantPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_permission_grant_policy(self) -> Option<crate::models::PermissionGrantPolicy> {
+        match self {
+            Self::PermissionGrantPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.stsPolicy`.
+    pub fn as_sts_policy(&self) -> Option<&crate::models::StsPolicy> {
+        match self {
+            Self::StsPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.stsPolicy`, by value.
+    pub fn into_sts_policy(self) -> Option<crate::models::StsPolicy> {
+        match self {
+            Self::StsPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.activityBasedTimeoutPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_activity_based_timeout_policy(
+        &self,
+    ) -> Option<&crate::models::ActivityBasedTimeoutPolicy> {
+        match self {
+            Self::ActivityBasedTimeoutPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.activityBasedTimeoutPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_activity_based_timeout_policy(
+        self,
+    ) -> Option<crate::models::ActivityBasedTimeoutPolicy> {
+        match self {
+            Self::ActivityBasedTimeoutPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.claimsMappingPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_claims_mapping_policy(&self) -> Option<&crate::models::ClaimsMappingPolicy> {
+        match self {
+            Self::ClaimsMappingPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.claimsMappingPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_claims_mapping_policy(self) -> Option<crate::models::ClaimsMappingPolicy> {
+        match self {
+            Self::ClaimsMappingPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.homeRealmDiscoveryPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_home_realm_discovery_policy(
+        &self,
+    ) -> Option<&crate::models::HomeRealmDiscoveryPolicy> {
+        match self {
+            Self::HomeRealmDiscoveryPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.homeRealmDiscoveryPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_home_realm_discovery_policy(
+        self,
+    ) -> Option<crate::models::HomeRealmDiscoveryPolicy> {
+        match self {
+            Self::HomeRealmDiscoveryPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tokenIssuancePolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_token_issuance_policy(&self) -> Option<&crate::models::TokenIssuancePolicy> {
+        match self {
+            Self::TokenIssuancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tokenIssuancePolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_token_issuance_policy(self) -> Option<crate::models::TokenIssuancePolicy> {
+        match self {
+            Self::TokenIssuancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tokenLifetimePolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_token_lifetime_policy(&self) -> Option<&crate::models::TokenLifetimePolicy> {
+        match self {
+            Self::TokenLifetimePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tokenLifetimePolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_token_lifetime_policy(self) -> Option<crate::models::TokenLifetimePolicy> {
+        match self {
+            Self::TokenLifetimePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tenantAppManagementPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_tenant_app_management_policy(
+        &self,
+    ) -> Option<&crate::models::TenantAppManagementPolicy> {
+        match self {
+            Self::TenantAppManagementPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tenantAppManagementPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_tenant_app_management_policy(
+        self,
+    ) -> Option<crate::models::TenantAppManagementPolicy> {
+        match self {
+            Self::TenantAppManagementPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl From<PolicyBase> for AnyPolicyBase {
+    fn from(value: PolicyBase) -> Self {
+        Self::PolicyBase(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyPolicyBase> for PolicyBase {
+    type Error = AnyPolicyBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyPolicyBase) -> Result<Self, AnyPolicyBase> {
+        match value {
+            AnyPolicyBase::PolicyBase(v) | AnyPolicyBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::AppManagementPolicy> for AnyPolicyBase {
+    fn from(value: crate::models::AppManagementPolicy) -> Self {
+        Self::AppManagementPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyPolicyBase> for crate::models::AppManagementPolicy {
+    type Error = AnyPolicyBase;
+
+    fn try_from(value: AnyPolicyBase) -> Result<Self, AnyPolicyBase> {
+        match value {
+            AnyPolicyBase::AppManagementPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::AuthorizationPolicy> for AnyPolicyBase {
+    fn from(value: crate::models::AuthorizationPolicy) -> Self {
+        Self::AuthorizationPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyPolicyBase> for crate::models::AuthorizationPolicy {
+    type Error = AnyPolicyBase;
+
+    fn try_from(value: AnyPolicyBase) -> Result<Self, AnyPolicyBase> {
+        match value {
+            AnyPolicyBase::AuthorizationPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::CrossTenantAccessPolicy> for AnyPolicyBase {
+    fn from(value: crate::models::CrossTenantAccessPolicy) -> Self {
+        Self::CrossTenantAccessPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyPolicyBase> for crate::models::CrossTenantAccessPolicy {
+    type Error = AnyPolicyBase;
+
+    fn try_from(value: AnyPolicyBase) -> Result<Self, AnyPolicyBase> {
+        match value {
+            AnyPolicyBase::CrossTenantAccessPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::IdentitySecurityDefaultsEnforcementPolicy> for AnyPolicyBase {
+    fn from(value: crate::models::IdentitySecurityDefaultsEnforcementPolicy) -> Self {
+        Self::IdentitySecurityDefaultsEnforcementPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyPolicyBase> for crate::models::IdentitySecurityDefaultsEnforcementPolicy {
+    type Error = AnyPolicyBase;
+
+    fn try_from(value: AnyPolicyBase) -> Result<Self, AnyPolicyBase> {
+        match value {
+            AnyPolicyBase::IdentitySecurityDefaultsEnforcementPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::PermissionGrantPolicy> for AnyPolicyBase {
+    fn from(value: crate::models::PermissionGrantPolicy) -> Self {
+        Self::PermissionGrantPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyPolicyBase> for crate::models::PermissionGrantPolicy {
+    type Error = AnyPolicyBase;
+
+    fn try_from(value: AnyPolicyBase) -> Result<Self, AnyPolicyBase> {
+        match value {
+            AnyPolicyBase::PermissionGrantPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl From<crate::models::StsPolicy> for AnyPolicyBase {
+    fn from(value: crate::models::StsPolicy) -> Self {
+        Self::StsPolicy(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl TryFrom<AnyPolicyBase> for crate::models::StsPolicy {
+    type Error = AnyPolicyBase;
+
+    fn try_from(value: AnyPolicyBase) -> Result<Self, AnyPolicyBase> {
+        match value {
+            AnyPolicyBase::StsPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::ActivityBasedTimeoutPolicy> for AnyPolicyBase {
+    fn from(value: crate::models::ActivityBasedTimeoutPolicy) -> Self {
+        Self::ActivityBasedTimeoutPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyPolicyBase> for crate::models::ActivityBasedTimeoutPolicy {
+    type Error = AnyPolicyBase;
+
+    fn try_from(value: AnyPolicyBase) -> Result<Self, AnyPolicyBase> {
+        match value {
+            AnyPolicyBase::ActivityBasedTimeoutPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::ClaimsMappingPolicy> for AnyPolicyBase {
+    fn from(value: crate::models::ClaimsMappingPolicy) -> Self {
+        Self::ClaimsMappingPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyPolicyBase> for crate::models::ClaimsMappingPolicy {
+    type Error = AnyPolicyBase;
+
+    fn try_from(value: AnyPolicyBase) -> Result<Self, AnyPolicyBase> {
+        match value {
+            AnyPolicyBase::ClaimsMappingPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::HomeRealmDiscoveryPolicy> for AnyPolicyBase {
+    fn from(value: crate::models::HomeRealmDiscoveryPolicy) -> Self {
+        Self::HomeRealmDiscoveryPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyPolicyBase> for crate::models::HomeRealmDiscoveryPolicy {
+    type Error = AnyPolicyBase;
+
+    fn try_from(value: AnyPolicyBase) -> Result<Self, AnyPolicyBase> {
+        match value {
+            AnyPolicyBase::HomeRealmDiscoveryPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::TokenIssuancePolicy> for AnyPolicyBase {
+    fn from(value: crate::models::TokenIssuancePolicy) -> Self {
+        Self::TokenIssuancePolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyPolicyBase> for crate::models::TokenIssuancePolicy {
+    type Error = AnyPolicyBase;
+
+    fn try_from(value: AnyPolicyBase) -> Result<Self, AnyPolicyBase> {
+        match value {
+            AnyPolicyBase::TokenIssuancePolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::TokenLifetimePolicy> for AnyPolicyBase {
+    fn from(value: crate::models::TokenLifetimePolicy) -> Self {
+        Self::TokenLifetimePolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyPolicyBase> for crate::models::TokenLifetimePolicy {
+    type Error = AnyPolicyBase;
+
+    fn try_from(value: AnyPolicyBase) -> Result<Self, AnyPolicyBase> {
+        match value {
+            AnyPolicyBase::TokenLifetimePolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::TenantAppManagementPolicy> for AnyPolicyBase {
+    fn from(value: crate::models::TenantAppManagementPolicy) -> Self {
+        Self::TenantAppManagementPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyPolicyBase> for crate::models::TenantAppManagementPolicy {
+    type Error = AnyPolicyBase;
+
+    fn try_from(value: AnyPolicyBase) -> Result<Self, AnyPolicyBase> {
+        match value {
+            AnyPolicyBase::TenantAppManagementPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "identity-access"))]
@@ -8850,10 +11400,14 @@ crate::macros::select_fields! {
 /// A `servicePrincipal` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ServicePrincipal`]; an `@odata.type` this
-/// version does not know is read as [`AnyServicePrincipal::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyServicePrincipal::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyServicePrincipal {
     /// A `microsoft.graph.servicePrincipal` (the declared type).
     ServicePrincipal(ServicePrincipal),
@@ -8864,6 +11418,150 @@ pub enum AnyServicePrincipal {
     /// A type derived from `servicePrincipal` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ServicePrincipal),
+}
+
+#[cfg(feature = "identity")]
+#[allow(unreachable_patterns)]
+impl AnyServicePrincipal {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.servicePrincipal`: the variant's, or for
+    /// [`AnyServicePrincipal::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ServicePrincipal(_) => "microsoft.graph.servicePrincipal",
+            Self::AgentIdentity(_) => "microsoft.graph.agentIdentity",
+            Self::AgentIdentityBlueprintPrincipal(_) => {
+                "microsoft.graph.agentIdentityBlueprintPrincipal"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.servicePrincipal", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ServicePrincipal(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::AgentIdentity(value) => value.id.as_deref(),
+            Self::AgentIdentityBlueprintPrincipal(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ServicePrincipal`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_service_principal(&self) -> Option<&ServicePrincipal> {
+        match self {
+            Self::ServicePrincipal(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyServicePrincipal::as_service_principal`], by value.
+    pub fn into_service_principal(self) -> Option<ServicePrincipal> {
+        match self {
+            Self::ServicePrincipal(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.agentIdentity`.
+    pub fn as_agent_identity(&self) -> Option<&crate::models::AgentIdentity> {
+        match self {
+            Self::AgentIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.agentIdentity`, by value.
+    pub fn into_agent_identity(self) -> Option<crate::models::AgentIdentity> {
+        match self {
+            Self::AgentIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.agentIdentityBlueprintPrincipal`.
+    pub fn as_agent_identity_blueprint_principal(
+        &self,
+    ) -> Option<&crate::models::AgentIdentityBlueprintPrincipal> {
+        match self {
+            Self::AgentIdentityBlueprintPrincipal(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.agentIdentityBlueprintPrincipal`, by value.
+    pub fn into_agent_identity_blueprint_principal(
+        self,
+    ) -> Option<crate::models::AgentIdentityBlueprintPrincipal> {
+        match self {
+            Self::AgentIdentityBlueprintPrincipal(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<ServicePrincipal> for AnyServicePrincipal {
+    fn from(value: ServicePrincipal) -> Self {
+        Self::ServicePrincipal(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyServicePrincipal> for ServicePrincipal {
+    type Error = AnyServicePrincipal;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyServicePrincipal) -> Result<Self, AnyServicePrincipal> {
+        match value {
+            AnyServicePrincipal::ServicePrincipal(v) | AnyServicePrincipal::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::AgentIdentity> for AnyServicePrincipal {
+    fn from(value: crate::models::AgentIdentity) -> Self {
+        Self::AgentIdentity(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyServicePrincipal> for crate::models::AgentIdentity {
+    type Error = AnyServicePrincipal;
+
+    fn try_from(value: AnyServicePrincipal) -> Result<Self, AnyServicePrincipal> {
+        match value {
+            AnyServicePrincipal::AgentIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::AgentIdentityBlueprintPrincipal> for AnyServicePrincipal {
+    fn from(value: crate::models::AgentIdentityBlueprintPrincipal) -> Self {
+        Self::AgentIdentityBlueprintPrincipal(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyServicePrincipal> for crate::models::AgentIdentityBlueprintPrincipal {
+    type Error = AnyServicePrincipal;
+
+    fn try_from(value: AnyServicePrincipal) -> Result<Self, AnyServicePrincipal> {
+        match value {
+            AnyServicePrincipal::AgentIdentityBlueprintPrincipal(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -9082,10 +11780,14 @@ crate::macros::select_fields! {
 /// A `stsPolicy` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`StsPolicy`]; an `@odata.type` this
-/// version does not know is read as [`AnyStsPolicy::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyStsPolicy::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity", feature = "identity-access"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyStsPolicy {
     /// A `microsoft.graph.stsPolicy` (the declared type).
     StsPolicy(StsPolicy),
@@ -9107,6 +11809,281 @@ pub enum AnyStsPolicy {
     /// A type derived from `stsPolicy` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(StsPolicy),
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+#[allow(unreachable_patterns)]
+impl AnyStsPolicy {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.stsPolicy`: the variant's, or for
+    /// [`AnyStsPolicy::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::StsPolicy(_) => "microsoft.graph.stsPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::ActivityBasedTimeoutPolicy(_) => "microsoft.graph.activityBasedTimeoutPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::ClaimsMappingPolicy(_) => "microsoft.graph.claimsMappingPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::HomeRealmDiscoveryPolicy(_) => "microsoft.graph.homeRealmDiscoveryPolicy",
+            #[cfg(feature = "identity-access")]
+            Self::TokenIssuancePolicy(_) => "microsoft.graph.tokenIssuancePolicy",
+            #[cfg(feature = "identity-access")]
+            Self::TokenLifetimePolicy(_) => "microsoft.graph.tokenLifetimePolicy",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.stsPolicy", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::StsPolicy(value) | Self::Unknown(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::ActivityBasedTimeoutPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::ClaimsMappingPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::HomeRealmDiscoveryPolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::TokenIssuancePolicy(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::TokenLifetimePolicy(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`StsPolicy`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_sts_policy(&self) -> Option<&StsPolicy> {
+        match self {
+            Self::StsPolicy(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyStsPolicy::as_sts_policy`], by value.
+    pub fn into_sts_policy(self) -> Option<StsPolicy> {
+        match self {
+            Self::StsPolicy(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.activityBasedTimeoutPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_activity_based_timeout_policy(
+        &self,
+    ) -> Option<&crate::models::ActivityBasedTimeoutPolicy> {
+        match self {
+            Self::ActivityBasedTimeoutPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.activityBasedTimeoutPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_activity_based_timeout_policy(
+        self,
+    ) -> Option<crate::models::ActivityBasedTimeoutPolicy> {
+        match self {
+            Self::ActivityBasedTimeoutPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.claimsMappingPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_claims_mapping_policy(&self) -> Option<&crate::models::ClaimsMappingPolicy> {
+        match self {
+            Self::ClaimsMappingPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.claimsMappingPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_claims_mapping_policy(self) -> Option<crate::models::ClaimsMappingPolicy> {
+        match self {
+            Self::ClaimsMappingPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.homeRealmDiscoveryPolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_home_realm_discovery_policy(
+        &self,
+    ) -> Option<&crate::models::HomeRealmDiscoveryPolicy> {
+        match self {
+            Self::HomeRealmDiscoveryPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.homeRealmDiscoveryPolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_home_realm_discovery_policy(
+        self,
+    ) -> Option<crate::models::HomeRealmDiscoveryPolicy> {
+        match self {
+            Self::HomeRealmDiscoveryPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tokenIssuancePolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_token_issuance_policy(&self) -> Option<&crate::models::TokenIssuancePolicy> {
+        match self {
+            Self::TokenIssuancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tokenIssuancePolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_token_issuance_policy(self) -> Option<crate::models::TokenIssuancePolicy> {
+        match self {
+            Self::TokenIssuancePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tokenLifetimePolicy`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_token_lifetime_policy(&self) -> Option<&crate::models::TokenLifetimePolicy> {
+        match self {
+            Self::TokenLifetimePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tokenLifetimePolicy`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_token_lifetime_policy(self) -> Option<crate::models::TokenLifetimePolicy> {
+        match self {
+            Self::TokenLifetimePolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl From<StsPolicy> for AnyStsPolicy {
+    fn from(value: StsPolicy) -> Self {
+        Self::StsPolicy(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyStsPolicy> for StsPolicy {
+    type Error = AnyStsPolicy;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyStsPolicy) -> Result<Self, AnyStsPolicy> {
+        match value {
+            AnyStsPolicy::StsPolicy(v) | AnyStsPolicy::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::ActivityBasedTimeoutPolicy> for AnyStsPolicy {
+    fn from(value: crate::models::ActivityBasedTimeoutPolicy) -> Self {
+        Self::ActivityBasedTimeoutPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyStsPolicy> for crate::models::ActivityBasedTimeoutPolicy {
+    type Error = AnyStsPolicy;
+
+    fn try_from(value: AnyStsPolicy) -> Result<Self, AnyStsPolicy> {
+        match value {
+            AnyStsPolicy::ActivityBasedTimeoutPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::ClaimsMappingPolicy> for AnyStsPolicy {
+    fn from(value: crate::models::ClaimsMappingPolicy) -> Self {
+        Self::ClaimsMappingPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyStsPolicy> for crate::models::ClaimsMappingPolicy {
+    type Error = AnyStsPolicy;
+
+    fn try_from(value: AnyStsPolicy) -> Result<Self, AnyStsPolicy> {
+        match value {
+            AnyStsPolicy::ClaimsMappingPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::HomeRealmDiscoveryPolicy> for AnyStsPolicy {
+    fn from(value: crate::models::HomeRealmDiscoveryPolicy) -> Self {
+        Self::HomeRealmDiscoveryPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyStsPolicy> for crate::models::HomeRealmDiscoveryPolicy {
+    type Error = AnyStsPolicy;
+
+    fn try_from(value: AnyStsPolicy) -> Result<Self, AnyStsPolicy> {
+        match value {
+            AnyStsPolicy::HomeRealmDiscoveryPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::TokenIssuancePolicy> for AnyStsPolicy {
+    fn from(value: crate::models::TokenIssuancePolicy) -> Self {
+        Self::TokenIssuancePolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyStsPolicy> for crate::models::TokenIssuancePolicy {
+    type Error = AnyStsPolicy;
+
+    fn try_from(value: AnyStsPolicy) -> Result<Self, AnyStsPolicy> {
+        match value {
+            AnyStsPolicy::TokenIssuancePolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::TokenLifetimePolicy> for AnyStsPolicy {
+    fn from(value: crate::models::TokenLifetimePolicy) -> Self {
+        Self::TokenLifetimePolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyStsPolicy> for crate::models::TokenLifetimePolicy {
+    type Error = AnyStsPolicy;
+
+    fn try_from(value: AnyStsPolicy) -> Result<Self, AnyStsPolicy> {
+        match value {
+            AnyStsPolicy::TokenLifetimePolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "identity-access"))]
@@ -9915,7 +12892,7 @@ pub struct User {
     /// The `cloudClipboard` navigation property (present when expanded).
     pub cloud_clipboard: crate::Patch<Box<crate::models::CloudClipboardRoot>>,
     /// The `cloudPCs` navigation property (present when expanded).
-    pub cloud_p_cs: crate::Patch<Vec<crate::models::CloudPC>>,
+    pub cloud_pcs: crate::Patch<Vec<crate::models::CloudPC>>,
     /// The user's contacts folders. Read-only. Nullable.
     #[cfg(feature = "personal-contacts")]
     pub contact_folders: crate::Patch<Vec<crate::models::ContactFolder>>,
@@ -10178,7 +13155,7 @@ impl serde::Serialize for User {
         #[cfg(feature = "teams")]
         writer.field("chats", &self.chats)?;
         writer.field("cloudClipboard", &self.cloud_clipboard)?;
-        writer.field("cloudPCs", &self.cloud_p_cs)?;
+        writer.field("cloudPCs", &self.cloud_pcs)?;
         #[cfg(feature = "personal-contacts")]
         writer.field("contactFolders", &self.contact_folders)?;
         #[cfg(feature = "personal-contacts")]
@@ -10392,7 +13369,7 @@ impl crate::read_fields::ReadFields for User {
             #[cfg(feature = "teams")]
             "chats" => self.chats = map.next_value()?,
             "cloudClipboard" => self.cloud_clipboard = map.next_value()?,
-            "cloudPCs" => self.cloud_p_cs = map.next_value()?,
+            "cloudPCs" => self.cloud_pcs = map.next_value()?,
             #[cfg(feature = "personal-contacts")]
             "contactFolders" => self.contact_folders = map.next_value()?,
             #[cfg(feature = "personal-contacts")]
@@ -10589,10 +13566,14 @@ crate::macros::select_fields! {
 /// A `user` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`User`]; an `@odata.type` this
-/// version does not know is read as [`AnyUser::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyUser::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyUser {
     /// A `microsoft.graph.user` (the declared type).
     User(User),
@@ -10601,6 +13582,105 @@ pub enum AnyUser {
     /// A type derived from `user` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(User),
+}
+
+#[cfg(feature = "identity")]
+#[allow(unreachable_patterns)]
+impl AnyUser {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.user`: the variant's, or for
+    /// [`AnyUser::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::User(_) => "microsoft.graph.user",
+            Self::AgentUser(_) => "microsoft.graph.agentUser",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.user", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::User(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::AgentUser(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`User`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_user(&self) -> Option<&User> {
+        match self {
+            Self::User(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyUser::as_user`], by value.
+    pub fn into_user(self) -> Option<User> {
+        match self {
+            Self::User(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.agentUser`.
+    pub fn as_agent_user(&self) -> Option<&crate::models::AgentUser> {
+        match self {
+            Self::AgentUser(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.agentUser`, by value.
+    pub fn into_agent_user(self) -> Option<crate::models::AgentUser> {
+        match self {
+            Self::AgentUser(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<User> for AnyUser {
+    fn from(value: User) -> Self {
+        Self::User(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyUser> for User {
+    type Error = AnyUser;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyUser) -> Result<Self, AnyUser> {
+        match value {
+            AnyUser::User(v) | AnyUser::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::AgentUser> for AnyUser {
+    fn from(value: crate::models::AgentUser) -> Self {
+        Self::AgentUser(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyUser> for crate::models::AgentUser {
+    type Error = AnyUser;
+
+    fn try_from(value: AnyUser) -> Result<Self, AnyUser> {
+        match value {
+            AnyUser::AgentUser(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -11899,10 +14979,14 @@ impl crate::read_fields::ReadFields for AiInteractionEntity {
 /// A `aiInteractionEntity` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AiInteractionEntity`]; an `@odata.type` this
-/// version does not know is read as [`AnyAiInteractionEntity::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAiInteractionEntity::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity", feature = "security"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAiInteractionEntity {
     /// A `microsoft.graph.aiInteractionEntity` (the declared type).
     AiInteractionEntity(AiInteractionEntity),
@@ -11913,6 +14997,137 @@ pub enum AnyAiInteractionEntity {
     /// A type derived from `aiInteractionEntity` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AiInteractionEntity),
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl AnyAiInteractionEntity {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.aiInteractionEntity`: the variant's, or for
+    /// [`AnyAiInteractionEntity::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AiInteractionEntity(_) => "microsoft.graph.aiInteractionEntity",
+            Self::AiAgentInfo(_) => "microsoft.graph.aiAgentInfo",
+            Self::AiInteractionPlugin(_) => "microsoft.graph.aiInteractionPlugin",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.aiInteractionEntity", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`AiInteractionEntity`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_ai_interaction_entity(&self) -> Option<&AiInteractionEntity> {
+        match self {
+            Self::AiInteractionEntity(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAiInteractionEntity::as_ai_interaction_entity`], by value.
+    pub fn into_ai_interaction_entity(self) -> Option<AiInteractionEntity> {
+        match self {
+            Self::AiInteractionEntity(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.aiAgentInfo`.
+    pub fn as_ai_agent_info(&self) -> Option<&crate::models::AiAgentInfo> {
+        match self {
+            Self::AiAgentInfo(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.aiAgentInfo`, by value.
+    pub fn into_ai_agent_info(self) -> Option<crate::models::AiAgentInfo> {
+        match self {
+            Self::AiAgentInfo(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.aiInteractionPlugin`.
+    pub fn as_ai_interaction_plugin(&self) -> Option<&crate::models::AiInteractionPlugin> {
+        match self {
+            Self::AiInteractionPlugin(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.aiInteractionPlugin`, by value.
+    pub fn into_ai_interaction_plugin(self) -> Option<crate::models::AiInteractionPlugin> {
+        match self {
+            Self::AiInteractionPlugin(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<AiInteractionEntity> for AnyAiInteractionEntity {
+    fn from(value: AiInteractionEntity) -> Self {
+        Self::AiInteractionEntity(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAiInteractionEntity> for AiInteractionEntity {
+    type Error = AnyAiInteractionEntity;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyAiInteractionEntity) -> Result<Self, AnyAiInteractionEntity> {
+        match value {
+            AnyAiInteractionEntity::AiInteractionEntity(v) | AnyAiInteractionEntity::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::AiAgentInfo> for AnyAiInteractionEntity {
+    fn from(value: crate::models::AiAgentInfo) -> Self {
+        Self::AiAgentInfo(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyAiInteractionEntity> for crate::models::AiAgentInfo {
+    type Error = AnyAiInteractionEntity;
+
+    fn try_from(value: AnyAiInteractionEntity) -> Result<Self, AnyAiInteractionEntity> {
+        match value {
+            AnyAiInteractionEntity::AiAgentInfo(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::AiInteractionPlugin> for AnyAiInteractionEntity {
+    fn from(value: crate::models::AiInteractionPlugin) -> Self {
+        Self::AiInteractionPlugin(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyAiInteractionEntity> for crate::models::AiInteractionPlugin {
+    type Error = AnyAiInteractionEntity;
+
+    fn try_from(value: AnyAiInteractionEntity) -> Result<Self, AnyAiInteractionEntity> {
+        match value {
+            AnyAiInteractionEntity::AiInteractionPlugin(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -12806,7 +16021,10 @@ impl crate::read_fields::ReadFields for AttendeeBase {
 /// A `attendeeBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AttendeeBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyAttendeeBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAttendeeBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(
     feature = "identity",
     feature = "mail",
@@ -12815,6 +16033,7 @@ impl crate::read_fields::ReadFields for AttendeeBase {
 ))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAttendeeBase {
     /// A `microsoft.graph.attendeeBase` (the declared type).
     AttendeeBase(AttendeeBase),
@@ -12823,6 +16042,124 @@ pub enum AnyAttendeeBase {
     /// A type derived from `attendeeBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AttendeeBase),
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+#[allow(unreachable_patterns)]
+impl AnyAttendeeBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.attendeeBase`: the variant's, or for
+    /// [`AnyAttendeeBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AttendeeBase(_) => "microsoft.graph.attendeeBase",
+            Self::Attendee(_) => "microsoft.graph.attendee",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.attendeeBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`AttendeeBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_attendee_base(&self) -> Option<&AttendeeBase> {
+        match self {
+            Self::AttendeeBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAttendeeBase::as_attendee_base`], by value.
+    pub fn into_attendee_base(self) -> Option<AttendeeBase> {
+        match self {
+            Self::AttendeeBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.attendee`.
+    pub fn as_attendee(&self) -> Option<&crate::models::Attendee> {
+        match self {
+            Self::Attendee(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.attendee`, by value.
+    pub fn into_attendee(self) -> Option<crate::models::Attendee> {
+        match self {
+            Self::Attendee(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl From<AttendeeBase> for AnyAttendeeBase {
+    fn from(value: AttendeeBase) -> Self {
+        Self::AttendeeBase(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAttendeeBase> for AttendeeBase {
+    type Error = AnyAttendeeBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyAttendeeBase) -> Result<Self, AnyAttendeeBase> {
+        match value {
+            AnyAttendeeBase::AttendeeBase(v) | AnyAttendeeBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl From<crate::models::Attendee> for AnyAttendeeBase {
+    fn from(value: crate::models::Attendee) -> Self {
+        Self::Attendee(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl TryFrom<AnyAttendeeBase> for crate::models::Attendee {
+    type Error = AnyAttendeeBase;
+
+    fn try_from(value: AnyAttendeeBase) -> Result<Self, AnyAttendeeBase> {
+        match value {
+            AnyAttendeeBase::Attendee(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(
@@ -14097,10 +17434,14 @@ impl crate::read_fields::ReadFields for ClassifcationErrorBase {
 /// A `classifcationErrorBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ClassifcationErrorBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyClassifcationErrorBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyClassifcationErrorBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity", feature = "security"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyClassifcationErrorBase {
     /// A `microsoft.graph.classifcationErrorBase` (the declared type).
     ClassifcationErrorBase(ClassifcationErrorBase),
@@ -14111,6 +17452,136 @@ pub enum AnyClassifcationErrorBase {
     /// A type derived from `classifcationErrorBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ClassifcationErrorBase),
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl AnyClassifcationErrorBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.classifcationErrorBase`: the variant's, or for
+    /// [`AnyClassifcationErrorBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ClassifcationErrorBase(_) => "microsoft.graph.classifcationErrorBase",
+            Self::ClassificationError(_) => "microsoft.graph.classificationError",
+            Self::ProcessingError(_) => "microsoft.graph.processingError",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.classifcationErrorBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`ClassifcationErrorBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_classifcation_error_base(&self) -> Option<&ClassifcationErrorBase> {
+        match self {
+            Self::ClassifcationErrorBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyClassifcationErrorBase::as_classifcation_error_base`], by value.
+    pub fn into_classifcation_error_base(self) -> Option<ClassifcationErrorBase> {
+        match self {
+            Self::ClassifcationErrorBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.classificationError`.
+    pub fn as_classification_error(&self) -> Option<&crate::models::ClassificationError> {
+        match self {
+            Self::ClassificationError(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.classificationError`, by value.
+    pub fn into_classification_error(self) -> Option<crate::models::ClassificationError> {
+        match self {
+            Self::ClassificationError(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.processingError`.
+    pub fn as_processing_error(&self) -> Option<&crate::models::ProcessingError> {
+        match self {
+            Self::ProcessingError(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.processingError`, by value.
+    pub fn into_processing_error(self) -> Option<crate::models::ProcessingError> {
+        match self {
+            Self::ProcessingError(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<ClassifcationErrorBase> for AnyClassifcationErrorBase {
+    fn from(value: ClassifcationErrorBase) -> Self {
+        Self::ClassifcationErrorBase(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyClassifcationErrorBase> for ClassifcationErrorBase {
+    type Error = AnyClassifcationErrorBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyClassifcationErrorBase) -> Result<Self, AnyClassifcationErrorBase> {
+        match value {
+            AnyClassifcationErrorBase::ClassifcationErrorBase(v)
+            | AnyClassifcationErrorBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::ClassificationError> for AnyClassifcationErrorBase {
+    fn from(value: crate::models::ClassificationError) -> Self {
+        Self::ClassificationError(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyClassifcationErrorBase> for crate::models::ClassificationError {
+    type Error = AnyClassifcationErrorBase;
+
+    fn try_from(value: AnyClassifcationErrorBase) -> Result<Self, AnyClassifcationErrorBase> {
+        match value {
+            AnyClassifcationErrorBase::ClassificationError(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::ProcessingError> for AnyClassifcationErrorBase {
+    fn from(value: crate::models::ProcessingError) -> Self {
+        Self::ProcessingError(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyClassifcationErrorBase> for crate::models::ProcessingError {
+    type Error = AnyClassifcationErrorBase;
+
+    fn try_from(value: AnyClassifcationErrorBase) -> Result<Self, AnyClassifcationErrorBase> {
+        match value {
+            AnyClassifcationErrorBase::ProcessingError(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -14220,10 +17691,14 @@ impl crate::read_fields::ReadFields for ClassificationError {
 /// A `classificationError` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ClassificationError`]; an `@odata.type` this
-/// version does not know is read as [`AnyClassificationError::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyClassificationError::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity", feature = "security"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyClassificationError {
     /// A `microsoft.graph.classificationError` (the declared type).
     ClassificationError(ClassificationError),
@@ -14232,6 +17707,101 @@ pub enum AnyClassificationError {
     /// A type derived from `classificationError` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ClassificationError),
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl AnyClassificationError {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.classificationError`: the variant's, or for
+    /// [`AnyClassificationError::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ClassificationError(_) => "microsoft.graph.classificationError",
+            Self::ProcessingError(_) => "microsoft.graph.processingError",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.classificationError", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`ClassificationError`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_classification_error(&self) -> Option<&ClassificationError> {
+        match self {
+            Self::ClassificationError(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyClassificationError::as_classification_error`], by value.
+    pub fn into_classification_error(self) -> Option<ClassificationError> {
+        match self {
+            Self::ClassificationError(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.processingError`.
+    pub fn as_processing_error(&self) -> Option<&crate::models::ProcessingError> {
+        match self {
+            Self::ProcessingError(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.processingError`, by value.
+    pub fn into_processing_error(self) -> Option<crate::models::ProcessingError> {
+        match self {
+            Self::ProcessingError(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<ClassificationError> for AnyClassificationError {
+    fn from(value: ClassificationError) -> Self {
+        Self::ClassificationError(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyClassificationError> for ClassificationError {
+    type Error = AnyClassificationError;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyClassificationError) -> Result<Self, AnyClassificationError> {
+        match value {
+            AnyClassificationError::ClassificationError(v) | AnyClassificationError::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::ProcessingError> for AnyClassificationError {
+    fn from(value: crate::models::ProcessingError) -> Self {
+        Self::ProcessingError(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyClassificationError> for crate::models::ProcessingError {
+    type Error = AnyClassificationError;
+
+    fn try_from(value: AnyClassificationError) -> Result<Self, AnyClassificationError> {
+        match value {
+            AnyClassificationError::ProcessingError(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -15504,10 +19074,14 @@ impl crate::read_fields::ReadFields for ContentBase {
 /// A `contentBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ContentBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyContentBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyContentBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity", feature = "security"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyContentBase {
     /// A `microsoft.graph.contentBase` (the declared type).
     ContentBase(ContentBase),
@@ -15518,6 +19092,133 @@ pub enum AnyContentBase {
     /// A type derived from `contentBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ContentBase),
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl AnyContentBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.contentBase`: the variant's, or for
+    /// [`AnyContentBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ContentBase(_) => "microsoft.graph.contentBase",
+            Self::BinaryContent(_) => "microsoft.graph.binaryContent",
+            Self::TextContent(_) => "microsoft.graph.textContent",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.contentBase", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The value as a [`ContentBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_content_base(&self) -> Option<&ContentBase> {
+        match self {
+            Self::ContentBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyContentBase::as_content_base`], by value.
+    pub fn into_content_base(self) -> Option<ContentBase> {
+        match self {
+            Self::ContentBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.binaryContent`.
+    pub fn as_binary_content(&self) -> Option<&crate::models::BinaryContent> {
+        match self {
+            Self::BinaryContent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.binaryContent`, by value.
+    pub fn into_binary_content(self) -> Option<crate::models::BinaryContent> {
+        match self {
+            Self::BinaryContent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.textContent`.
+    pub fn as_text_content(&self) -> Option<&crate::models::TextContent> {
+        match self {
+            Self::TextContent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.textContent`, by value.
+    pub fn into_text_content(self) -> Option<crate::models::TextContent> {
+        match self {
+            Self::TextContent(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<ContentBase> for AnyContentBase {
+    fn from(value: ContentBase) -> Self {
+        Self::ContentBase(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyContentBase> for ContentBase {
+    type Error = AnyContentBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyContentBase) -> Result<Self, AnyContentBase> {
+        match value {
+            AnyContentBase::ContentBase(v) | AnyContentBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::BinaryContent> for AnyContentBase {
+    fn from(value: crate::models::BinaryContent) -> Self {
+        Self::BinaryContent(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyContentBase> for crate::models::BinaryContent {
+    type Error = AnyContentBase;
+
+    fn try_from(value: AnyContentBase) -> Result<Self, AnyContentBase> {
+        match value {
+            AnyContentBase::BinaryContent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::TextContent> for AnyContentBase {
+    fn from(value: crate::models::TextContent) -> Self {
+        Self::TextContent(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyContentBase> for crate::models::TextContent {
+    type Error = AnyContentBase;
+
+    fn try_from(value: AnyContentBase) -> Result<Self, AnyContentBase> {
+        match value {
+            AnyContentBase::TextContent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -16240,7 +19941,10 @@ impl crate::read_fields::ReadFields for Dictionary {
 /// A `Dictionary` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Dictionary`]; an `@odata.type` this
-/// version does not know is read as [`AnyDictionary::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyDictionary::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(
     feature = "identity",
     feature = "security",
@@ -16250,6 +19954,7 @@ impl crate::read_fields::ReadFields for Dictionary {
 ))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyDictionary {
     /// A `microsoft.graph.Dictionary` (the declared type).
     Dictionary(Dictionary),
@@ -16266,6 +19971,289 @@ pub enum AnyDictionary {
     /// A type derived from `Dictionary` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Dictionary),
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+#[allow(unreachable_patterns)]
+impl AnyDictionary {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.Dictionary`: the variant's, or for
+    /// [`AnyDictionary::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::Dictionary(_) => "microsoft.graph.Dictionary",
+            Self::CustomMetadataDictionary(_) => "microsoft.graph.customMetadataDictionary",
+            Self::FileStorageContainerCustomPropertyDictionary(_) => {
+                "microsoft.graph.fileStorageContainerCustomPropertyDictionary"
+            }
+            Self::OpenComplexDictionaryType(_) => "microsoft.graph.openComplexDictionaryType",
+            Self::ResultTemplateDictionary(_) => "microsoft.graph.resultTemplateDictionary",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.Dictionary", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The value as a [`Dictionary`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_dictionary(&self) -> Option<&Dictionary> {
+        match self {
+            Self::Dictionary(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyDictionary::as_dictionary`], by value.
+    pub fn into_dictionary(self) -> Option<Dictionary> {
+        match self {
+            Self::Dictionary(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customMetadataDictionary`.
+    pub fn as_custom_metadata_dictionary(
+        &self,
+    ) -> Option<&crate::models::CustomMetadataDictionary> {
+        match self {
+            Self::CustomMetadataDictionary(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customMetadataDictionary`, by value.
+    pub fn into_custom_metadata_dictionary(
+        self,
+    ) -> Option<crate::models::CustomMetadataDictionary> {
+        match self {
+            Self::CustomMetadataDictionary(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.fileStorageContainerCustomPropertyDictionary`.
+    pub fn as_file_storage_container_custom_property_dictionary(
+        &self,
+    ) -> Option<&crate::models::FileStorageContainerCustomPropertyDictionary> {
+        match self {
+            Self::FileStorageContainerCustomPropertyDictionary(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.fileStorageContainerCustomPropertyDictionary`, by value.
+    pub fn into_file_storage_container_custom_property_dictionary(
+        self,
+    ) -> Option<crate::models::FileStorageContainerCustomPropertyDictionary> {
+        match self {
+            Self::FileStorageContainerCustomPropertyDictionary(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.openComplexDictionaryType`.
+    pub fn as_open_complex_dictionary_type(
+        &self,
+    ) -> Option<&crate::models::OpenComplexDictionaryType> {
+        match self {
+            Self::OpenComplexDictionaryType(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.openComplexDictionaryType`, by value.
+    pub fn into_open_complex_dictionary_type(
+        self,
+    ) -> Option<crate::models::OpenComplexDictionaryType> {
+        match self {
+            Self::OpenComplexDictionaryType(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.resultTemplateDictionary`.
+    pub fn as_result_template_dictionary(
+        &self,
+    ) -> Option<&crate::models::ResultTemplateDictionary> {
+        match self {
+            Self::ResultTemplateDictionary(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.resultTemplateDictionary`, by value.
+    pub fn into_result_template_dictionary(
+        self,
+    ) -> Option<crate::models::ResultTemplateDictionary> {
+        match self {
+            Self::ResultTemplateDictionary(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl From<Dictionary> for AnyDictionary {
+    fn from(value: Dictionary) -> Self {
+        Self::Dictionary(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyDictionary> for Dictionary {
+    type Error = AnyDictionary;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyDictionary) -> Result<Self, AnyDictionary> {
+        match value {
+            AnyDictionary::Dictionary(v) | AnyDictionary::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl From<crate::models::CustomMetadataDictionary> for AnyDictionary {
+    fn from(value: crate::models::CustomMetadataDictionary) -> Self {
+        Self::CustomMetadataDictionary(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl TryFrom<AnyDictionary> for crate::models::CustomMetadataDictionary {
+    type Error = AnyDictionary;
+
+    fn try_from(value: AnyDictionary) -> Result<Self, AnyDictionary> {
+        match value {
+            AnyDictionary::CustomMetadataDictionary(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl From<crate::models::FileStorageContainerCustomPropertyDictionary> for AnyDictionary {
+    fn from(value: crate::models::FileStorageContainerCustomPropertyDictionary) -> Self {
+        Self::FileStorageContainerCustomPropertyDictionary(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl TryFrom<AnyDictionary> for crate::models::FileStorageContainerCustomPropertyDictionary {
+    type Error = AnyDictionary;
+
+    fn try_from(value: AnyDictionary) -> Result<Self, AnyDictionary> {
+        match value {
+            AnyDictionary::FileStorageContainerCustomPropertyDictionary(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl From<crate::models::OpenComplexDictionaryType> for AnyDictionary {
+    fn from(value: crate::models::OpenComplexDictionaryType) -> Self {
+        Self::OpenComplexDictionaryType(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl TryFrom<AnyDictionary> for crate::models::OpenComplexDictionaryType {
+    type Error = AnyDictionary;
+
+    fn try_from(value: AnyDictionary) -> Result<Self, AnyDictionary> {
+        match value {
+            AnyDictionary::OpenComplexDictionaryType(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl From<crate::models::ResultTemplateDictionary> for AnyDictionary {
+    fn from(value: crate::models::ResultTemplateDictionary) -> Self {
+        Self::ResultTemplateDictionary(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl TryFrom<AnyDictionary> for crate::models::ResultTemplateDictionary {
+    type Error = AnyDictionary;
+
+    fn try_from(value: AnyDictionary) -> Result<Self, AnyDictionary> {
+        match value {
+            AnyDictionary::ResultTemplateDictionary(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(
@@ -16377,10 +20365,14 @@ impl crate::read_fields::ReadFields for DlpActionInfo {
 /// A `dlpActionInfo` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`DlpActionInfo`]; an `@odata.type` this
-/// version does not know is read as [`AnyDlpActionInfo::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyDlpActionInfo::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity", feature = "security"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyDlpActionInfo {
     /// A `microsoft.graph.dlpActionInfo` (the declared type).
     DlpActionInfo(DlpActionInfo),
@@ -16391,6 +20383,139 @@ pub enum AnyDlpActionInfo {
     /// A type derived from `dlpActionInfo` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(DlpActionInfo),
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl AnyDlpActionInfo {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.dlpActionInfo`: the variant's, or for
+    /// [`AnyDlpActionInfo::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::DlpActionInfo(_) => "microsoft.graph.dlpActionInfo",
+            Self::RestrictAccessActionBase(_) => "microsoft.graph.restrictAccessActionBase",
+            Self::RestrictAccessAction(_) => "microsoft.graph.restrictAccessAction",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.dlpActionInfo", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`DlpActionInfo`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_dlp_action_info(&self) -> Option<&DlpActionInfo> {
+        match self {
+            Self::DlpActionInfo(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyDlpActionInfo::as_dlp_action_info`], by value.
+    pub fn into_dlp_action_info(self) -> Option<DlpActionInfo> {
+        match self {
+            Self::DlpActionInfo(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.restrictAccessActionBase`.
+    pub fn as_restrict_access_action_base(
+        &self,
+    ) -> Option<&crate::models::RestrictAccessActionBase> {
+        match self {
+            Self::RestrictAccessActionBase(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.restrictAccessActionBase`, by value.
+    pub fn into_restrict_access_action_base(
+        self,
+    ) -> Option<crate::models::RestrictAccessActionBase> {
+        match self {
+            Self::RestrictAccessActionBase(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.restrictAccessAction`.
+    pub fn as_restrict_access_action(&self) -> Option<&crate::models::RestrictAccessAction> {
+        match self {
+            Self::RestrictAccessAction(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.restrictAccessAction`, by value.
+    pub fn into_restrict_access_action(self) -> Option<crate::models::RestrictAccessAction> {
+        match self {
+            Self::RestrictAccessAction(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<DlpActionInfo> for AnyDlpActionInfo {
+    fn from(value: DlpActionInfo) -> Self {
+        Self::DlpActionInfo(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyDlpActionInfo> for DlpActionInfo {
+    type Error = AnyDlpActionInfo;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyDlpActionInfo) -> Result<Self, AnyDlpActionInfo> {
+        match value {
+            AnyDlpActionInfo::DlpActionInfo(v) | AnyDlpActionInfo::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::RestrictAccessActionBase> for AnyDlpActionInfo {
+    fn from(value: crate::models::RestrictAccessActionBase) -> Self {
+        Self::RestrictAccessActionBase(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyDlpActionInfo> for crate::models::RestrictAccessActionBase {
+    type Error = AnyDlpActionInfo;
+
+    fn try_from(value: AnyDlpActionInfo) -> Result<Self, AnyDlpActionInfo> {
+        match value {
+            AnyDlpActionInfo::RestrictAccessActionBase(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::RestrictAccessAction> for AnyDlpActionInfo {
+    fn from(value: crate::models::RestrictAccessAction) -> Self {
+        Self::RestrictAccessAction(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyDlpActionInfo> for crate::models::RestrictAccessAction {
+    type Error = AnyDlpActionInfo;
+
+    fn try_from(value: AnyDlpActionInfo) -> Result<Self, AnyDlpActionInfo> {
+        match value {
+            AnyDlpActionInfo::RestrictAccessAction(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -17602,7 +21727,10 @@ impl crate::read_fields::ReadFields for Identity {
 /// A `identity` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Identity`]; an `@odata.type` this
-/// version does not know is read as [`AnyIdentity::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyIdentity::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(
     feature = "identity",
     feature = "files",
@@ -17624,6 +21752,7 @@ impl crate::read_fields::ReadFields for Identity {
 ))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyIdentity {
     /// A `microsoft.graph.identity` (the declared type).
     Identity(Identity),
@@ -17674,6 +21803,1711 @@ pub enum AnyIdentity {
     /// A type derived from `identity` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Identity),
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+#[allow(unreachable_patterns)]
+impl AnyIdentity {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.identity`: the variant's, or for
+    /// [`AnyIdentity::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::Identity(_) => "microsoft.graph.identity",
+            Self::AzureCommunicationServicesUserIdentity(_) => {
+                "microsoft.graph.azureCommunicationServicesUserIdentity"
+            }
+            Self::CommunicationsApplicationIdentity(_) => {
+                "microsoft.graph.communicationsApplicationIdentity"
+            }
+            Self::CommunicationsApplicationInstanceIdentity(_) => {
+                "microsoft.graph.communicationsApplicationInstanceIdentity"
+            }
+            Self::CommunicationsEncryptedIdentity(_) => {
+                "microsoft.graph.communicationsEncryptedIdentity"
+            }
+            Self::CommunicationsGuestIdentity(_) => "microsoft.graph.communicationsGuestIdentity",
+            Self::CommunicationsPhoneIdentity(_) => "microsoft.graph.communicationsPhoneIdentity",
+            Self::CommunicationsUserIdentity(_) => "microsoft.graph.communicationsUserIdentity",
+            Self::EmailIdentity(_) => "microsoft.graph.emailIdentity",
+            Self::Initiator(_) => "microsoft.graph.initiator",
+            Self::ProvisionedIdentity(_) => "microsoft.graph.provisionedIdentity",
+            Self::ProvisioningServicePrincipal(_) => "microsoft.graph.provisioningServicePrincipal",
+            Self::ProvisioningSystem(_) => "microsoft.graph.provisioningSystem",
+            Self::ServicePrincipalIdentity(_) => "microsoft.graph.servicePrincipalIdentity",
+            Self::SharePointGroupIdentity(_) => "microsoft.graph.sharePointGroupIdentity",
+            Self::SharePointIdentity(_) => "microsoft.graph.sharePointIdentity",
+            Self::TeamworkApplicationIdentity(_) => "microsoft.graph.teamworkApplicationIdentity",
+            Self::TeamworkConversationIdentity(_) => "microsoft.graph.teamworkConversationIdentity",
+            Self::TeamworkTagIdentity(_) => "microsoft.graph.teamworkTagIdentity",
+            Self::TeamworkUserIdentity(_) => "microsoft.graph.teamworkUserIdentity",
+            Self::UserIdentity(_) => "microsoft.graph.userIdentity",
+            Self::CallRecordsUserIdentity(_) => "microsoft.graph.callRecords.userIdentity",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.identity", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::Identity(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::AzureCommunicationServicesUserIdentity(value) => value.id.as_deref(),
+            Self::CommunicationsApplicationIdentity(value) => value.id.as_deref(),
+            Self::CommunicationsApplicationInstanceIdentity(value) => value.id.as_deref(),
+            Self::CommunicationsEncryptedIdentity(value) => value.id.as_deref(),
+            Self::CommunicationsGuestIdentity(value) => value.id.as_deref(),
+            Self::CommunicationsPhoneIdentity(value) => value.id.as_deref(),
+            Self::CommunicationsUserIdentity(value) => value.id.as_deref(),
+            Self::EmailIdentity(value) => value.id.as_deref(),
+            Self::Initiator(value) => value.id.as_deref(),
+            Self::ProvisionedIdentity(value) => value.id.as_deref(),
+            Self::ProvisioningServicePrincipal(value) => value.id.as_deref(),
+            Self::ProvisioningSystem(value) => value.id.as_deref(),
+            Self::ServicePrincipalIdentity(value) => value.id.as_deref(),
+            Self::SharePointGroupIdentity(value) => value.id.as_deref(),
+            Self::SharePointIdentity(value) => value.id.as_deref(),
+            Self::TeamworkApplicationIdentity(value) => value.id.as_deref(),
+            Self::TeamworkConversationIdentity(value) => value.id.as_deref(),
+            Self::TeamworkTagIdentity(value) => value.id.as_deref(),
+            Self::TeamworkUserIdentity(value) => value.id.as_deref(),
+            Self::UserIdentity(value) => value.id.as_deref(),
+            Self::CallRecordsUserIdentity(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`Identity`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_identity(&self) -> Option<&Identity> {
+        match self {
+            Self::Identity(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyIdentity::as_identity`], by value.
+    pub fn into_identity(self) -> Option<Identity> {
+        match self {
+            Self::Identity(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.azureCommunicationServicesUserIdentity`.
+    pub fn as_azure_communication_services_user_identity(
+        &self,
+    ) -> Option<&crate::models::AzureCommunicationServicesUserIdentity> {
+        match self {
+            Self::AzureCommunicationServicesUserIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.azureCommunicationServicesUserIdentity`, by value.
+    pub fn into_azure_communication_services_user_identity(
+        self,
+    ) -> Option<crate::models::AzureCommunicationServicesUserIdentity> {
+        match self {
+            Self::AzureCommunicationServicesUserIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.communicationsApplicationIdentity`.
+    pub fn as_communications_application_identity(
+        &self,
+    ) -> Option<&crate::models::CommunicationsApplicationIdentity> {
+        match self {
+            Self::CommunicationsApplicationIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.communicationsApplicationIdentity`, by value.
+    pub fn into_communications_application_identity(
+        self,
+    ) -> Option<crate::models::CommunicationsApplicationIdentity> {
+        match self {
+            Self::CommunicationsApplicationIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.communicationsApplicationInstanceIdentity`.
+    pub fn as_communications_application_instance_identity(
+        &self,
+    ) -> Option<&crate::models::CommunicationsApplicationInstanceIdentity> {
+        match self {
+            Self::CommunicationsApplicationInstanceIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.communicationsApplicationInstanceIdentity`, by value.
+    pub fn into_communications_application_instance_identity(
+        self,
+    ) -> Option<crate::models::CommunicationsApplicationInstanceIdentity> {
+        match self {
+            Self::CommunicationsApplicationInstanceIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.communicationsEncryptedIdentity`.
+    pub fn as_communications_encrypted_identity(
+        &self,
+    ) -> Option<&crate::models::CommunicationsEncryptedIdentity> {
+        match self {
+            Self::CommunicationsEncryptedIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.communicationsEncryptedIdentity`, by value.
+    pub fn into_communications_encrypted_identity(
+        self,
+    ) -> Option<crate::models::CommunicationsEncryptedIdentity> {
+        match self {
+            Self::CommunicationsEncryptedIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.communicationsGuestIdentity`.
+    pub fn as_communications_guest_identity(
+        &self,
+    ) -> Option<&crate::models::CommunicationsGuestIdentity> {
+        match self {
+            Self::CommunicationsGuestIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.communicationsGuestIdentity`, by value.
+    pub fn into_communications_guest_identity(
+        self,
+    ) -> Option<crate::models::CommunicationsGuestIdentity> {
+        match self {
+            Self::CommunicationsGuestIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.communicationsPhoneIdentity`.
+    pub fn as_communications_phone_identity(
+        &self,
+    ) -> Option<&crate::models::CommunicationsPhoneIdentity> {
+        match self {
+            Self::CommunicationsPhoneIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.communicationsPhoneIdentity`, by value.
+    pub fn into_communications_phone_identity(
+        self,
+    ) -> Option<crate::models::CommunicationsPhoneIdentity> {
+        match self {
+            Self::CommunicationsPhoneIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.communicationsUserIdentity`.
+    pub fn as_communications_user_identity(
+        &self,
+    ) -> Option<&crate::models::CommunicationsUserIdentity> {
+        match self {
+            Self::CommunicationsUserIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.communicationsUserIdentity`, by value.
+    pub fn into_communications_user_identity(
+        self,
+    ) -> Option<crate::models::CommunicationsUserIdentity> {
+        match self {
+            Self::CommunicationsUserIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.emailIdentity`.
+    pub fn as_email_identity(&self) -> Option<&crate::models::EmailIdentity> {
+        match self {
+            Self::EmailIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.emailIdentity`, by value.
+    pub fn into_email_identity(self) -> Option<crate::models::EmailIdentity> {
+        match self {
+            Self::EmailIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.initiator`.
+    pub fn as_initiator(&self) -> Option<&crate::models::Initiator> {
+        match self {
+            Self::Initiator(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.initiator`, by value.
+    pub fn into_initiator(self) -> Option<crate::models::Initiator> {
+        match self {
+            Self::Initiator(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.provisionedIdentity`.
+    pub fn as_provisioned_identity(&self) -> Option<&crate::models::ProvisionedIdentity> {
+        match self {
+            Self::ProvisionedIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.provisionedIdentity`, by value.
+    pub fn into_provisioned_identity(self) -> Option<crate::models::ProvisionedIdentity> {
+        match self {
+            Self::ProvisionedIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.provisioningServicePrincipal`.
+    pub fn as_provisioning_service_principal(
+        &self,
+    ) -> Option<&crate::models::ProvisioningServicePrincipal> {
+        match self {
+            Self::ProvisioningServicePrincipal(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.provisioningServicePrincipal`, by value.
+    pub fn into_provisioning_service_principal(
+        self,
+    ) -> Option<crate::models::ProvisioningServicePrincipal> {
+        match self {
+            Self::ProvisioningServicePrincipal(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.provisioningSystem`.
+    pub fn as_provisioning_system(&self) -> Option<&crate::models::ProvisioningSystem> {
+        match self {
+            Self::ProvisioningSystem(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.provisioningSystem`, by value.
+    pub fn into_provisioning_system(self) -> Option<crate::models::ProvisioningSystem> {
+        match self {
+            Self::ProvisioningSystem(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.servicePrincipalIdentity`.
+    pub fn as_service_principal_identity(
+        &self,
+    ) -> Option<&crate::models::ServicePrincipalIdentity> {
+        match self {
+            Self::ServicePrincipalIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.servicePrincipalIdentity`, by value.
+    pub fn into_service_principal_identity(
+        self,
+    ) -> Option<crate::models::ServicePrincipalIdentity> {
+        match self {
+            Self::ServicePrincipalIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointGroupIdentity`.
+    pub fn as_share_point_group_identity(&self) -> Option<&crate::models::SharePointGroupIdentity> {
+        match self {
+            Self::SharePointGroupIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointGroupIdentity`, by value.
+    pub fn into_share_point_group_identity(self) -> Option<crate::models::SharePointGroupIdentity> {
+        match self {
+            Self::SharePointGroupIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointIdentity`.
+    pub fn as_share_point_identity(&self) -> Option<&crate::models::SharePointIdentity> {
+        match self {
+            Self::SharePointIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointIdentity`, by value.
+    pub fn into_share_point_identity(self) -> Option<crate::models::SharePointIdentity> {
+        match self {
+            Self::SharePointIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamworkApplicationIdentity`.
+    pub fn as_teamwork_application_identity(
+        &self,
+    ) -> Option<&crate::models::TeamworkApplicationIdentity> {
+        match self {
+            Self::TeamworkApplicationIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamworkApplicationIdentity`, by value.
+    pub fn into_teamwork_application_identity(
+        self,
+    ) -> Option<crate::models::TeamworkApplicationIdentity> {
+        match self {
+            Self::TeamworkApplicationIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamworkConversationIdentity`.
+    pub fn as_teamwork_conversation_identity(
+        &self,
+    ) -> Option<&crate::models::TeamworkConversationIdentity> {
+        match self {
+            Self::TeamworkConversationIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamworkConversationIdentity`, by value.
+    pub fn into_teamwork_conversation_identity(
+        self,
+    ) -> Option<crate::models::TeamworkConversationIdentity> {
+        match self {
+            Self::TeamworkConversationIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamworkTagIdentity`.
+    pub fn as_teamwork_tag_identity(&self) -> Option<&crate::models::TeamworkTagIdentity> {
+        match self {
+            Self::TeamworkTagIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamworkTagIdentity`, by value.
+    pub fn into_teamwork_tag_identity(self) -> Option<crate::models::TeamworkTagIdentity> {
+        match self {
+            Self::TeamworkTagIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamworkUserIdentity`.
+    pub fn as_teamwork_user_identity(&self) -> Option<&crate::models::TeamworkUserIdentity> {
+        match self {
+            Self::TeamworkUserIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamworkUserIdentity`, by value.
+    pub fn into_teamwork_user_identity(self) -> Option<crate::models::TeamworkUserIdentity> {
+        match self {
+            Self::TeamworkUserIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.userIdentity`.
+    pub fn as_user_identity(&self) -> Option<&crate::models::UserIdentity> {
+        match self {
+            Self::UserIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.userIdentity`, by value.
+    pub fn into_user_identity(self) -> Option<crate::models::UserIdentity> {
+        match self {
+            Self::UserIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callRecords.userIdentity`.
+    pub fn as_call_records_user_identity(
+        &self,
+    ) -> Option<&crate::models::call_records::UserIdentity> {
+        match self {
+            Self::CallRecordsUserIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callRecords.userIdentity`, by value.
+    pub fn into_call_records_user_identity(
+        self,
+    ) -> Option<crate::models::call_records::UserIdentity> {
+        match self {
+            Self::CallRecordsUserIdentity(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<Identity> for AnyIdentity {
+    fn from(value: Identity) -> Self {
+        Self::Identity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyIdentity> for Identity {
+    type Error = AnyIdentity;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::Identity(v) | AnyIdentity::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::AzureCommunicationServicesUserIdentity> for AnyIdentity {
+    fn from(value: crate::models::AzureCommunicationServicesUserIdentity) -> Self {
+        Self::AzureCommunicationServicesUserIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::AzureCommunicationServicesUserIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::AzureCommunicationServicesUserIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::CommunicationsApplicationIdentity> for AnyIdentity {
+    fn from(value: crate::models::CommunicationsApplicationIdentity) -> Self {
+        Self::CommunicationsApplicationIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::CommunicationsApplicationIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::CommunicationsApplicationIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::CommunicationsApplicationInstanceIdentity> for AnyIdentity {
+    fn from(value: crate::models::CommunicationsApplicationInstanceIdentity) -> Self {
+        Self::CommunicationsApplicationInstanceIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::CommunicationsApplicationInstanceIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::CommunicationsApplicationInstanceIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::CommunicationsEncryptedIdentity> for AnyIdentity {
+    fn from(value: crate::models::CommunicationsEncryptedIdentity) -> Self {
+        Self::CommunicationsEncryptedIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::CommunicationsEncryptedIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::CommunicationsEncryptedIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::CommunicationsGuestIdentity> for AnyIdentity {
+    fn from(value: crate::models::CommunicationsGuestIdentity) -> Self {
+        Self::CommunicationsGuestIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::CommunicationsGuestIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::CommunicationsGuestIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::CommunicationsPhoneIdentity> for AnyIdentity {
+    fn from(value: crate::models::CommunicationsPhoneIdentity) -> Self {
+        Self::CommunicationsPhoneIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::CommunicationsPhoneIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::CommunicationsPhoneIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::CommunicationsUserIdentity> for AnyIdentity {
+    fn from(value: crate::models::CommunicationsUserIdentity) -> Self {
+        Self::CommunicationsUserIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::CommunicationsUserIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::CommunicationsUserIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::EmailIdentity> for AnyIdentity {
+    fn from(value: crate::models::EmailIdentity) -> Self {
+        Self::EmailIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::EmailIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::EmailIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::Initiator> for AnyIdentity {
+    fn from(value: crate::models::Initiator) -> Self {
+        Self::Initiator(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::Initiator {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::Initiator(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::ProvisionedIdentity> for AnyIdentity {
+    fn from(value: crate::models::ProvisionedIdentity) -> Self {
+        Self::ProvisionedIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::ProvisionedIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::ProvisionedIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::ProvisioningServicePrincipal> for AnyIdentity {
+    fn from(value: crate::models::ProvisioningServicePrincipal) -> Self {
+        Self::ProvisioningServicePrincipal(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::ProvisioningServicePrincipal {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::ProvisioningServicePrincipal(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::ProvisioningSystem> for AnyIdentity {
+    fn from(value: crate::models::ProvisioningSystem) -> Self {
+        Self::ProvisioningSystem(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::ProvisioningSystem {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::ProvisioningSystem(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::ServicePrincipalIdentity> for AnyIdentity {
+    fn from(value: crate::models::ServicePrincipalIdentity) -> Self {
+        Self::ServicePrincipalIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::ServicePrincipalIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::ServicePrincipalIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::SharePointGroupIdentity> for AnyIdentity {
+    fn from(value: crate::models::SharePointGroupIdentity) -> Self {
+        Self::SharePointGroupIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::SharePointGroupIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::SharePointGroupIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::SharePointIdentity> for AnyIdentity {
+    fn from(value: crate::models::SharePointIdentity) -> Self {
+        Self::SharePointIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::SharePointIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::SharePointIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::TeamworkApplicationIdentity> for AnyIdentity {
+    fn from(value: crate::models::TeamworkApplicationIdentity) -> Self {
+        Self::TeamworkApplicationIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::TeamworkApplicationIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::TeamworkApplicationIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::TeamworkConversationIdentity> for AnyIdentity {
+    fn from(value: crate::models::TeamworkConversationIdentity) -> Self {
+        Self::TeamworkConversationIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::TeamworkConversationIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::TeamworkConversationIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::TeamworkTagIdentity> for AnyIdentity {
+    fn from(value: crate::models::TeamworkTagIdentity) -> Self {
+        Self::TeamworkTagIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::TeamworkTagIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::TeamworkTagIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::TeamworkUserIdentity> for AnyIdentity {
+    fn from(value: crate::models::TeamworkUserIdentity) -> Self {
+        Self::TeamworkUserIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::TeamworkUserIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::TeamworkUserIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::UserIdentity> for AnyIdentity {
+    fn from(value: crate::models::UserIdentity) -> Self {
+        Self::UserIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::UserIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::UserIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::call_records::UserIdentity> for AnyIdentity {
+    fn from(value: crate::models::call_records::UserIdentity) -> Self {
+        Self::CallRecordsUserIdentity(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentity> for crate::models::call_records::UserIdentity {
+    type Error = AnyIdentity;
+
+    fn try_from(value: AnyIdentity) -> Result<Self, AnyIdentity> {
+        match value {
+            AnyIdentity::CallRecordsUserIdentity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(
@@ -17934,7 +23768,10 @@ impl crate::read_fields::ReadFields for IdentitySet {
 /// A `identitySet` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`IdentitySet`]; an `@odata.type` this
-/// version does not know is read as [`AnyIdentitySet::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyIdentitySet::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(
     feature = "identity",
     feature = "files",
@@ -17955,6 +23792,7 @@ impl crate::read_fields::ReadFields for IdentitySet {
 ))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyIdentitySet {
     /// A `microsoft.graph.identitySet` (the declared type).
     IdentitySet(IdentitySet),
@@ -17975,6 +23813,628 @@ pub enum AnyIdentitySet {
     /// A type derived from `identitySet` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(IdentitySet),
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+#[allow(unreachable_patterns)]
+impl AnyIdentitySet {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.identitySet`: the variant's, or for
+    /// [`AnyIdentitySet::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::IdentitySet(_) => "microsoft.graph.identitySet",
+            Self::AiInteractionMentionedIdentitySet(_) => {
+                "microsoft.graph.aiInteractionMentionedIdentitySet"
+            }
+            Self::ChatMessageFromIdentitySet(_) => "microsoft.graph.chatMessageFromIdentitySet",
+            Self::ChatMessageMentionedIdentitySet(_) => {
+                "microsoft.graph.chatMessageMentionedIdentitySet"
+            }
+            Self::ChatMessageReactionIdentitySet(_) => {
+                "microsoft.graph.chatMessageReactionIdentitySet"
+            }
+            Self::CommunicationsIdentitySet(_) => "microsoft.graph.communicationsIdentitySet",
+            Self::EngagementIdentitySet(_) => "microsoft.graph.engagementIdentitySet",
+            Self::SharePointIdentitySet(_) => "microsoft.graph.sharePointIdentitySet",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.identitySet", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The value as a [`IdentitySet`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_identity_set(&self) -> Option<&IdentitySet> {
+        match self {
+            Self::IdentitySet(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyIdentitySet::as_identity_set`], by value.
+    pub fn into_identity_set(self) -> Option<IdentitySet> {
+        match self {
+            Self::IdentitySet(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.aiInteractionMentionedIdentitySet`.
+    pub fn as_ai_interaction_mentioned_identity_set(
+        &self,
+    ) -> Option<&crate::models::AiInteractionMentionedIdentitySet> {
+        match self {
+            Self::AiInteractionMentionedIdentitySet(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.aiInteractionMentionedIdentitySet`, by value.
+    pub fn into_ai_interaction_mentioned_identity_set(
+        self,
+    ) -> Option<crate::models::AiInteractionMentionedIdentitySet> {
+        match self {
+            Self::AiInteractionMentionedIdentitySet(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.chatMessageFromIdentitySet`.
+    pub fn as_chat_message_from_identity_set(
+        &self,
+    ) -> Option<&crate::models::ChatMessageFromIdentitySet> {
+        match self {
+            Self::ChatMessageFromIdentitySet(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.chatMessageFromIdentitySet`, by value.
+    pub fn into_chat_message_from_identity_set(
+        self,
+    ) -> Option<crate::models::ChatMessageFromIdentitySet> {
+        match self {
+            Self::ChatMessageFromIdentitySet(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.chatMessageMentionedIdentitySet`.
+    pub fn as_chat_message_mentioned_identity_set(
+        &self,
+    ) -> Option<&crate::models::ChatMessageMentionedIdentitySet> {
+        match self {
+            Self::ChatMessageMentionedIdentitySet(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.chatMessageMentionedIdentitySet`, by value.
+    pub fn into_chat_message_mentioned_identity_set(
+        self,
+    ) -> Option<crate::models::ChatMessageMentionedIdentitySet> {
+        match self {
+            Self::ChatMessageMentionedIdentitySet(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.chatMessageReactionIdentitySet`.
+    pub fn as_chat_message_reaction_identity_set(
+        &self,
+    ) -> Option<&crate::models::ChatMessageReactionIdentitySet> {
+        match self {
+            Self::ChatMessageReactionIdentitySet(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.chatMessageReactionIdentitySet`, by value.
+    pub fn into_chat_message_reaction_identity_set(
+        self,
+    ) -> Option<crate::models::ChatMessageReactionIdentitySet> {
+        match self {
+            Self::ChatMessageReactionIdentitySet(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.communicationsIdentitySet`.
+    pub fn as_communications_identity_set(
+        &self,
+    ) -> Option<&crate::models::CommunicationsIdentitySet> {
+        match self {
+            Self::CommunicationsIdentitySet(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.communicationsIdentitySet`, by value.
+    pub fn into_communications_identity_set(
+        self,
+    ) -> Option<crate::models::CommunicationsIdentitySet> {
+        match self {
+            Self::CommunicationsIdentitySet(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.engagementIdentitySet`.
+    pub fn as_engagement_identity_set(&self) -> Option<&crate::models::EngagementIdentitySet> {
+        match self {
+            Self::EngagementIdentitySet(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.engagementIdentitySet`, by value.
+    pub fn into_engagement_identity_set(self) -> Option<crate::models::EngagementIdentitySet> {
+        match self {
+            Self::EngagementIdentitySet(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointIdentitySet`.
+    pub fn as_share_point_identity_set(&self) -> Option<&crate::models::SharePointIdentitySet> {
+        match self {
+            Self::SharePointIdentitySet(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointIdentitySet`, by value.
+    pub fn into_share_point_identity_set(self) -> Option<crate::models::SharePointIdentitySet> {
+        match self {
+            Self::SharePointIdentitySet(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<IdentitySet> for AnyIdentitySet {
+    fn from(value: IdentitySet) -> Self {
+        Self::IdentitySet(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyIdentitySet> for IdentitySet {
+    type Error = AnyIdentitySet;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyIdentitySet) -> Result<Self, AnyIdentitySet> {
+        match value {
+            AnyIdentitySet::IdentitySet(v) | AnyIdentitySet::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::AiInteractionMentionedIdentitySet> for AnyIdentitySet {
+    fn from(value: crate::models::AiInteractionMentionedIdentitySet) -> Self {
+        Self::AiInteractionMentionedIdentitySet(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentitySet> for crate::models::AiInteractionMentionedIdentitySet {
+    type Error = AnyIdentitySet;
+
+    fn try_from(value: AnyIdentitySet) -> Result<Self, AnyIdentitySet> {
+        match value {
+            AnyIdentitySet::AiInteractionMentionedIdentitySet(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::ChatMessageFromIdentitySet> for AnyIdentitySet {
+    fn from(value: crate::models::ChatMessageFromIdentitySet) -> Self {
+        Self::ChatMessageFromIdentitySet(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentitySet> for crate::models::ChatMessageFromIdentitySet {
+    type Error = AnyIdentitySet;
+
+    fn try_from(value: AnyIdentitySet) -> Result<Self, AnyIdentitySet> {
+        match value {
+            AnyIdentitySet::ChatMessageFromIdentitySet(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::ChatMessageMentionedIdentitySet> for AnyIdentitySet {
+    fn from(value: crate::models::ChatMessageMentionedIdentitySet) -> Self {
+        Self::ChatMessageMentionedIdentitySet(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentitySet> for crate::models::ChatMessageMentionedIdentitySet {
+    type Error = AnyIdentitySet;
+
+    fn try_from(value: AnyIdentitySet) -> Result<Self, AnyIdentitySet> {
+        match value {
+            AnyIdentitySet::ChatMessageMentionedIdentitySet(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::ChatMessageReactionIdentitySet> for AnyIdentitySet {
+    fn from(value: crate::models::ChatMessageReactionIdentitySet) -> Self {
+        Self::ChatMessageReactionIdentitySet(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentitySet> for crate::models::ChatMessageReactionIdentitySet {
+    type Error = AnyIdentitySet;
+
+    fn try_from(value: AnyIdentitySet) -> Result<Self, AnyIdentitySet> {
+        match value {
+            AnyIdentitySet::ChatMessageReactionIdentitySet(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::CommunicationsIdentitySet> for AnyIdentitySet {
+    fn from(value: crate::models::CommunicationsIdentitySet) -> Self {
+        Self::CommunicationsIdentitySet(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentitySet> for crate::models::CommunicationsIdentitySet {
+    type Error = AnyIdentitySet;
+
+    fn try_from(value: AnyIdentitySet) -> Result<Self, AnyIdentitySet> {
+        match value {
+            AnyIdentitySet::CommunicationsIdentitySet(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::EngagementIdentitySet> for AnyIdentitySet {
+    fn from(value: crate::models::EngagementIdentitySet) -> Self {
+        Self::EngagementIdentitySet(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentitySet> for crate::models::EngagementIdentitySet {
+    type Error = AnyIdentitySet;
+
+    fn try_from(value: AnyIdentitySet) -> Result<Self, AnyIdentitySet> {
+        match value {
+            AnyIdentitySet::EngagementIdentitySet(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl From<crate::models::SharePointIdentitySet> for AnyIdentitySet {
+    fn from(value: crate::models::SharePointIdentitySet) -> Self {
+        Self::SharePointIdentitySet(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl TryFrom<AnyIdentitySet> for crate::models::SharePointIdentitySet {
+    type Error = AnyIdentitySet;
+
+    fn try_from(value: AnyIdentitySet) -> Result<Self, AnyIdentitySet> {
+        match value {
+            AnyIdentitySet::SharePointIdentitySet(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(
@@ -18298,10 +24758,14 @@ impl crate::read_fields::ReadFields for InheritableScopes {
 /// A `inheritableScopes` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`InheritableScopes`]; an `@odata.type` this
-/// version does not know is read as [`AnyInheritableScopes::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyInheritableScopes::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyInheritableScopes {
     /// A `microsoft.graph.inheritableScopes` (the declared type).
     InheritableScopes(InheritableScopes),
@@ -18314,6 +24778,171 @@ pub enum AnyInheritableScopes {
     /// A type derived from `inheritableScopes` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(InheritableScopes),
+}
+
+#[cfg(feature = "identity")]
+#[allow(unreachable_patterns)]
+impl AnyInheritableScopes {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.inheritableScopes`: the variant's, or for
+    /// [`AnyInheritableScopes::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::InheritableScopes(_) => "microsoft.graph.inheritableScopes",
+            Self::AllAllowedScopes(_) => "microsoft.graph.allAllowedScopes",
+            Self::EnumeratedScopes(_) => "microsoft.graph.enumeratedScopes",
+            Self::NoScopes(_) => "microsoft.graph.noScopes",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.inheritableScopes", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`InheritableScopes`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_inheritable_scopes(&self) -> Option<&InheritableScopes> {
+        match self {
+            Self::InheritableScopes(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyInheritableScopes::as_inheritable_scopes`], by value.
+    pub fn into_inheritable_scopes(self) -> Option<InheritableScopes> {
+        match self {
+            Self::InheritableScopes(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.allAllowedScopes`.
+    pub fn as_all_allowed_scopes(&self) -> Option<&crate::models::AllAllowedScopes> {
+        match self {
+            Self::AllAllowedScopes(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.allAllowedScopes`, by value.
+    pub fn into_all_allowed_scopes(self) -> Option<crate::models::AllAllowedScopes> {
+        match self {
+            Self::AllAllowedScopes(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.enumeratedScopes`.
+    pub fn as_enumerated_scopes(&self) -> Option<&crate::models::EnumeratedScopes> {
+        match self {
+            Self::EnumeratedScopes(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.enumeratedScopes`, by value.
+    pub fn into_enumerated_scopes(self) -> Option<crate::models::EnumeratedScopes> {
+        match self {
+            Self::EnumeratedScopes(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.noScopes`.
+    pub fn as_no_scopes(&self) -> Option<&crate::models::NoScopes> {
+        match self {
+            Self::NoScopes(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.noScopes`, by value.
+    pub fn into_no_scopes(self) -> Option<crate::models::NoScopes> {
+        match self {
+            Self::NoScopes(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<InheritableScopes> for AnyInheritableScopes {
+    fn from(value: InheritableScopes) -> Self {
+        Self::InheritableScopes(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyInheritableScopes> for InheritableScopes {
+    type Error = AnyInheritableScopes;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyInheritableScopes) -> Result<Self, AnyInheritableScopes> {
+        match value {
+            AnyInheritableScopes::InheritableScopes(v) | AnyInheritableScopes::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::AllAllowedScopes> for AnyInheritableScopes {
+    fn from(value: crate::models::AllAllowedScopes) -> Self {
+        Self::AllAllowedScopes(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyInheritableScopes> for crate::models::AllAllowedScopes {
+    type Error = AnyInheritableScopes;
+
+    fn try_from(value: AnyInheritableScopes) -> Result<Self, AnyInheritableScopes> {
+        match value {
+            AnyInheritableScopes::AllAllowedScopes(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::EnumeratedScopes> for AnyInheritableScopes {
+    fn from(value: crate::models::EnumeratedScopes) -> Self {
+        Self::EnumeratedScopes(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyInheritableScopes> for crate::models::EnumeratedScopes {
+    type Error = AnyInheritableScopes;
+
+    fn try_from(value: AnyInheritableScopes) -> Result<Self, AnyInheritableScopes> {
+        match value {
+            AnyInheritableScopes::EnumeratedScopes(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::NoScopes> for AnyInheritableScopes {
+    fn from(value: crate::models::NoScopes) -> Self {
+        Self::NoScopes(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyInheritableScopes> for crate::models::NoScopes {
+    type Error = AnyInheritableScopes;
+
+    fn try_from(value: AnyInheritableScopes) -> Result<Self, AnyInheritableScopes> {
+        match value {
+            AnyInheritableScopes::NoScopes(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -18543,10 +25172,14 @@ impl crate::read_fields::ReadFields for IntegratedApplicationMetadata {
 /// A `integratedApplicationMetadata` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`IntegratedApplicationMetadata`]; an `@odata.type` this
-/// version does not know is read as [`AnyIntegratedApplicationMetadata::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyIntegratedApplicationMetadata::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity", feature = "security"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyIntegratedApplicationMetadata {
     /// A `microsoft.graph.integratedApplicationMetadata` (the declared type).
     IntegratedApplicationMetadata(IntegratedApplicationMetadata),
@@ -18555,6 +25188,110 @@ pub enum AnyIntegratedApplicationMetadata {
     /// A type derived from `integratedApplicationMetadata` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(IntegratedApplicationMetadata),
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl AnyIntegratedApplicationMetadata {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.integratedApplicationMetadata`: the variant's, or for
+    /// [`AnyIntegratedApplicationMetadata::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::IntegratedApplicationMetadata(_) => {
+                "microsoft.graph.integratedApplicationMetadata"
+            }
+            Self::ProtectedApplicationMetadata(_) => "microsoft.graph.protectedApplicationMetadata",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.integratedApplicationMetadata", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`IntegratedApplicationMetadata`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_integrated_application_metadata(&self) -> Option<&IntegratedApplicationMetadata> {
+        match self {
+            Self::IntegratedApplicationMetadata(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyIntegratedApplicationMetadata::as_integrated_application_metadata`], by value.
+    pub fn into_integrated_application_metadata(self) -> Option<IntegratedApplicationMetadata> {
+        match self {
+            Self::IntegratedApplicationMetadata(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.protectedApplicationMetadata`.
+    pub fn as_protected_application_metadata(
+        &self,
+    ) -> Option<&crate::models::ProtectedApplicationMetadata> {
+        match self {
+            Self::ProtectedApplicationMetadata(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.protectedApplicationMetadata`, by value.
+    pub fn into_protected_application_metadata(
+        self,
+    ) -> Option<crate::models::ProtectedApplicationMetadata> {
+        match self {
+            Self::ProtectedApplicationMetadata(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<IntegratedApplicationMetadata> for AnyIntegratedApplicationMetadata {
+    fn from(value: IntegratedApplicationMetadata) -> Self {
+        Self::IntegratedApplicationMetadata(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyIntegratedApplicationMetadata> for IntegratedApplicationMetadata {
+    type Error = AnyIntegratedApplicationMetadata;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyIntegratedApplicationMetadata,
+    ) -> Result<Self, AnyIntegratedApplicationMetadata> {
+        match value {
+            AnyIntegratedApplicationMetadata::IntegratedApplicationMetadata(v)
+            | AnyIntegratedApplicationMetadata::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::ProtectedApplicationMetadata> for AnyIntegratedApplicationMetadata {
+    fn from(value: crate::models::ProtectedApplicationMetadata) -> Self {
+        Self::ProtectedApplicationMetadata(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyIntegratedApplicationMetadata> for crate::models::ProtectedApplicationMetadata {
+    type Error = AnyIntegratedApplicationMetadata;
+
+    fn try_from(
+        value: AnyIntegratedApplicationMetadata,
+    ) -> Result<Self, AnyIntegratedApplicationMetadata> {
+        match value {
+            AnyIntegratedApplicationMetadata::ProtectedApplicationMetadata(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -19211,7 +25948,10 @@ impl crate::read_fields::ReadFields for Location {
 /// A `location` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Location`]; an `@odata.type` this
-/// version does not know is read as [`AnyLocation::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyLocation::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(
     feature = "identity",
     feature = "mail",
@@ -19221,6 +25961,7 @@ impl crate::read_fields::ReadFields for Location {
 ))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyLocation {
     /// A `microsoft.graph.location` (the declared type).
     Location(Location),
@@ -19229,6 +25970,127 @@ pub enum AnyLocation {
     /// A type derived from `location` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Location),
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "solutions",
+    feature = "other"
+))]
+#[allow(unreachable_patterns)]
+impl AnyLocation {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.location`: the variant's, or for
+    /// [`AnyLocation::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::Location(_) => "microsoft.graph.location",
+            Self::LocationConstraintItem(_) => "microsoft.graph.locationConstraintItem",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.location", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The value as a [`Location`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_location(&self) -> Option<&Location> {
+        match self {
+            Self::Location(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyLocation::as_location`], by value.
+    pub fn into_location(self) -> Option<Location> {
+        match self {
+            Self::Location(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.locationConstraintItem`.
+    pub fn as_location_constraint_item(&self) -> Option<&crate::models::LocationConstraintItem> {
+        match self {
+            Self::LocationConstraintItem(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.locationConstraintItem`, by value.
+    pub fn into_location_constraint_item(self) -> Option<crate::models::LocationConstraintItem> {
+        match self {
+            Self::LocationConstraintItem(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "solutions",
+    feature = "other"
+))]
+impl From<Location> for AnyLocation {
+    fn from(value: Location) -> Self {
+        Self::Location(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "solutions",
+    feature = "other"
+))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyLocation> for Location {
+    type Error = AnyLocation;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyLocation) -> Result<Self, AnyLocation> {
+        match value {
+            AnyLocation::Location(v) | AnyLocation::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "solutions",
+    feature = "other"
+))]
+impl From<crate::models::LocationConstraintItem> for AnyLocation {
+    fn from(value: crate::models::LocationConstraintItem) -> Self {
+        Self::LocationConstraintItem(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "solutions",
+    feature = "other"
+))]
+impl TryFrom<AnyLocation> for crate::models::LocationConstraintItem {
+    type Error = AnyLocation;
+
+    fn try_from(value: AnyLocation) -> Result<Self, AnyLocation> {
+        match value {
+            AnyLocation::LocationConstraintItem(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(
@@ -21645,10 +28507,14 @@ impl crate::read_fields::ReadFields for PolicyLocation {
 /// A `policyLocation` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`PolicyLocation`]; an `@odata.type` this
-/// version does not know is read as [`AnyPolicyLocation::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyPolicyLocation::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity", feature = "security"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyPolicyLocation {
     /// A `microsoft.graph.policyLocation` (the declared type).
     PolicyLocation(PolicyLocation),
@@ -21661,6 +28527,175 @@ pub enum AnyPolicyLocation {
     /// A type derived from `policyLocation` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(PolicyLocation),
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl AnyPolicyLocation {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.policyLocation`: the variant's, or for
+    /// [`AnyPolicyLocation::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::PolicyLocation(_) => "microsoft.graph.policyLocation",
+            Self::PolicyLocationApplication(_) => "microsoft.graph.policyLocationApplication",
+            Self::PolicyLocationDomain(_) => "microsoft.graph.policyLocationDomain",
+            Self::PolicyLocationUrl(_) => "microsoft.graph.policyLocationUrl",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.policyLocation", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`PolicyLocation`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_policy_location(&self) -> Option<&PolicyLocation> {
+        match self {
+            Self::PolicyLocation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyPolicyLocation::as_policy_location`], by value.
+    pub fn into_policy_location(self) -> Option<PolicyLocation> {
+        match self {
+            Self::PolicyLocation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.policyLocationApplication`.
+    pub fn as_policy_location_application(
+        &self,
+    ) -> Option<&crate::models::PolicyLocationApplication> {
+        match self {
+            Self::PolicyLocationApplication(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.policyLocationApplication`, by value.
+    pub fn into_policy_location_application(
+        self,
+    ) -> Option<crate::models::PolicyLocationApplication> {
+        match self {
+            Self::PolicyLocationApplication(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.policyLocationDomain`.
+    pub fn as_policy_location_domain(&self) -> Option<&crate::models::PolicyLocationDomain> {
+        match self {
+            Self::PolicyLocationDomain(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.policyLocationDomain`, by value.
+    pub fn into_policy_location_domain(self) -> Option<crate::models::PolicyLocationDomain> {
+        match self {
+            Self::PolicyLocationDomain(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.policyLocationUrl`.
+    pub fn as_policy_location_url(&self) -> Option<&crate::models::PolicyLocationUrl> {
+        match self {
+            Self::PolicyLocationUrl(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.policyLocationUrl`, by value.
+    pub fn into_policy_location_url(self) -> Option<crate::models::PolicyLocationUrl> {
+        match self {
+            Self::PolicyLocationUrl(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<PolicyLocation> for AnyPolicyLocation {
+    fn from(value: PolicyLocation) -> Self {
+        Self::PolicyLocation(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyPolicyLocation> for PolicyLocation {
+    type Error = AnyPolicyLocation;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyPolicyLocation) -> Result<Self, AnyPolicyLocation> {
+        match value {
+            AnyPolicyLocation::PolicyLocation(v) | AnyPolicyLocation::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::PolicyLocationApplication> for AnyPolicyLocation {
+    fn from(value: crate::models::PolicyLocationApplication) -> Self {
+        Self::PolicyLocationApplication(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyPolicyLocation> for crate::models::PolicyLocationApplication {
+    type Error = AnyPolicyLocation;
+
+    fn try_from(value: AnyPolicyLocation) -> Result<Self, AnyPolicyLocation> {
+        match value {
+            AnyPolicyLocation::PolicyLocationApplication(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::PolicyLocationDomain> for AnyPolicyLocation {
+    fn from(value: crate::models::PolicyLocationDomain) -> Self {
+        Self::PolicyLocationDomain(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyPolicyLocation> for crate::models::PolicyLocationDomain {
+    type Error = AnyPolicyLocation;
+
+    fn try_from(value: AnyPolicyLocation) -> Result<Self, AnyPolicyLocation> {
+        match value {
+            AnyPolicyLocation::PolicyLocationDomain(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::PolicyLocationUrl> for AnyPolicyLocation {
+    fn from(value: crate::models::PolicyLocationUrl) -> Self {
+        Self::PolicyLocationUrl(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyPolicyLocation> for crate::models::PolicyLocationUrl {
+    type Error = AnyPolicyLocation;
+
+    fn try_from(value: AnyPolicyLocation) -> Result<Self, AnyPolicyLocation> {
+        match value {
+            AnyPolicyLocation::PolicyLocationUrl(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -21917,10 +28952,14 @@ impl crate::read_fields::ReadFields for PolicyScopeBase {
 /// A `policyScopeBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`PolicyScopeBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyPolicyScopeBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyPolicyScopeBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity", feature = "security"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyPolicyScopeBase {
     /// A `microsoft.graph.policyScopeBase` (the declared type).
     PolicyScopeBase(PolicyScopeBase),
@@ -21931,6 +28970,135 @@ pub enum AnyPolicyScopeBase {
     /// A type derived from `policyScopeBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(PolicyScopeBase),
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl AnyPolicyScopeBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.policyScopeBase`: the variant's, or for
+    /// [`AnyPolicyScopeBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::PolicyScopeBase(_) => "microsoft.graph.policyScopeBase",
+            Self::PolicyTenantScope(_) => "microsoft.graph.policyTenantScope",
+            Self::PolicyUserScope(_) => "microsoft.graph.policyUserScope",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.policyScopeBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`PolicyScopeBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_policy_scope_base(&self) -> Option<&PolicyScopeBase> {
+        match self {
+            Self::PolicyScopeBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyPolicyScopeBase::as_policy_scope_base`], by value.
+    pub fn into_policy_scope_base(self) -> Option<PolicyScopeBase> {
+        match self {
+            Self::PolicyScopeBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.policyTenantScope`.
+    pub fn as_policy_tenant_scope(&self) -> Option<&crate::models::PolicyTenantScope> {
+        match self {
+            Self::PolicyTenantScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.policyTenantScope`, by value.
+    pub fn into_policy_tenant_scope(self) -> Option<crate::models::PolicyTenantScope> {
+        match self {
+            Self::PolicyTenantScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.policyUserScope`.
+    pub fn as_policy_user_scope(&self) -> Option<&crate::models::PolicyUserScope> {
+        match self {
+            Self::PolicyUserScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.policyUserScope`, by value.
+    pub fn into_policy_user_scope(self) -> Option<crate::models::PolicyUserScope> {
+        match self {
+            Self::PolicyUserScope(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<PolicyScopeBase> for AnyPolicyScopeBase {
+    fn from(value: PolicyScopeBase) -> Self {
+        Self::PolicyScopeBase(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyPolicyScopeBase> for PolicyScopeBase {
+    type Error = AnyPolicyScopeBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyPolicyScopeBase) -> Result<Self, AnyPolicyScopeBase> {
+        match value {
+            AnyPolicyScopeBase::PolicyScopeBase(v) | AnyPolicyScopeBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::PolicyTenantScope> for AnyPolicyScopeBase {
+    fn from(value: crate::models::PolicyTenantScope) -> Self {
+        Self::PolicyTenantScope(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyPolicyScopeBase> for crate::models::PolicyTenantScope {
+    type Error = AnyPolicyScopeBase;
+
+    fn try_from(value: AnyPolicyScopeBase) -> Result<Self, AnyPolicyScopeBase> {
+        match value {
+            AnyPolicyScopeBase::PolicyTenantScope(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::PolicyUserScope> for AnyPolicyScopeBase {
+    fn from(value: crate::models::PolicyUserScope) -> Self {
+        Self::PolicyUserScope(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyPolicyScopeBase> for crate::models::PolicyUserScope {
+    type Error = AnyPolicyScopeBase;
+
+    fn try_from(value: AnyPolicyScopeBase) -> Result<Self, AnyPolicyScopeBase> {
+        match value {
+            AnyPolicyScopeBase::PolicyUserScope(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -22238,10 +29406,14 @@ impl crate::read_fields::ReadFields for ProcessContentMetadataBase {
 /// A `processContentMetadataBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ProcessContentMetadataBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyProcessContentMetadataBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyProcessContentMetadataBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity", feature = "security"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyProcessContentMetadataBase {
     /// A `microsoft.graph.processContentMetadataBase` (the declared type).
     ProcessContentMetadataBase(ProcessContentMetadataBase),
@@ -22252,6 +29424,146 @@ pub enum AnyProcessContentMetadataBase {
     /// A type derived from `processContentMetadataBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ProcessContentMetadataBase),
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl AnyProcessContentMetadataBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.processContentMetadataBase`: the variant's, or for
+    /// [`AnyProcessContentMetadataBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ProcessContentMetadataBase(_) => "microsoft.graph.processContentMetadataBase",
+            Self::ProcessConversationMetadata(_) => "microsoft.graph.processConversationMetadata",
+            Self::ProcessFileMetadata(_) => "microsoft.graph.processFileMetadata",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.processContentMetadataBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`ProcessContentMetadataBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_process_content_metadata_base(&self) -> Option<&ProcessContentMetadataBase> {
+        match self {
+            Self::ProcessContentMetadataBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyProcessContentMetadataBase::as_process_content_metadata_base`], by value.
+    pub fn into_process_content_metadata_base(self) -> Option<ProcessContentMetadataBase> {
+        match self {
+            Self::ProcessContentMetadataBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.processConversationMetadata`.
+    pub fn as_process_conversation_metadata(
+        &self,
+    ) -> Option<&crate::models::ProcessConversationMetadata> {
+        match self {
+            Self::ProcessConversationMetadata(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.processConversationMetadata`, by value.
+    pub fn into_process_conversation_metadata(
+        self,
+    ) -> Option<crate::models::ProcessConversationMetadata> {
+        match self {
+            Self::ProcessConversationMetadata(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.processFileMetadata`.
+    pub fn as_process_file_metadata(&self) -> Option<&crate::models::ProcessFileMetadata> {
+        match self {
+            Self::ProcessFileMetadata(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.processFileMetadata`, by value.
+    pub fn into_process_file_metadata(self) -> Option<crate::models::ProcessFileMetadata> {
+        match self {
+            Self::ProcessFileMetadata(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<ProcessContentMetadataBase> for AnyProcessContentMetadataBase {
+    fn from(value: ProcessContentMetadataBase) -> Self {
+        Self::ProcessContentMetadataBase(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyProcessContentMetadataBase> for ProcessContentMetadataBase {
+    type Error = AnyProcessContentMetadataBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyProcessContentMetadataBase,
+    ) -> Result<Self, AnyProcessContentMetadataBase> {
+        match value {
+            AnyProcessContentMetadataBase::ProcessContentMetadataBase(v)
+            | AnyProcessContentMetadataBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::ProcessConversationMetadata> for AnyProcessContentMetadataBase {
+    fn from(value: crate::models::ProcessConversationMetadata) -> Self {
+        Self::ProcessConversationMetadata(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyProcessContentMetadataBase> for crate::models::ProcessConversationMetadata {
+    type Error = AnyProcessContentMetadataBase;
+
+    fn try_from(
+        value: AnyProcessContentMetadataBase,
+    ) -> Result<Self, AnyProcessContentMetadataBase> {
+        match value {
+            AnyProcessContentMetadataBase::ProcessConversationMetadata(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::ProcessFileMetadata> for AnyProcessContentMetadataBase {
+    fn from(value: crate::models::ProcessFileMetadata) -> Self {
+        Self::ProcessFileMetadata(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyProcessContentMetadataBase> for crate::models::ProcessFileMetadata {
+    type Error = AnyProcessContentMetadataBase;
+
+    fn try_from(
+        value: AnyProcessContentMetadataBase,
+    ) -> Result<Self, AnyProcessContentMetadataBase> {
+        match value {
+            AnyProcessContentMetadataBase::ProcessFileMetadata(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -23615,7 +30927,10 @@ impl crate::read_fields::ReadFields for Recipient {
 /// A `recipient` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Recipient`]; an `@odata.type` this
-/// version does not know is read as [`AnyRecipient::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyRecipient::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(
     feature = "identity",
     feature = "mail",
@@ -23624,6 +30939,7 @@ impl crate::read_fields::ReadFields for Recipient {
 ))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyRecipient {
     /// A `microsoft.graph.recipient` (the declared type).
     Recipient(Recipient),
@@ -23634,6 +30950,168 @@ pub enum AnyRecipient {
     /// A type derived from `recipient` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Recipient),
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+#[allow(unreachable_patterns)]
+impl AnyRecipient {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.recipient`: the variant's, or for
+    /// [`AnyRecipient::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::Recipient(_) => "microsoft.graph.recipient",
+            Self::AttendeeBase(_) => "microsoft.graph.attendeeBase",
+            Self::Attendee(_) => "microsoft.graph.attendee",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.recipient", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The value as a [`Recipient`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_recipient(&self) -> Option<&Recipient> {
+        match self {
+            Self::Recipient(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyRecipient::as_recipient`], by value.
+    pub fn into_recipient(self) -> Option<Recipient> {
+        match self {
+            Self::Recipient(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.attendeeBase`.
+    pub fn as_attendee_base(&self) -> Option<&crate::models::AttendeeBase> {
+        match self {
+            Self::AttendeeBase(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.attendeeBase`, by value.
+    pub fn into_attendee_base(self) -> Option<crate::models::AttendeeBase> {
+        match self {
+            Self::AttendeeBase(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.attendee`.
+    pub fn as_attendee(&self) -> Option<&crate::models::Attendee> {
+        match self {
+            Self::Attendee(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.attendee`, by value.
+    pub fn into_attendee(self) -> Option<crate::models::Attendee> {
+        match self {
+            Self::Attendee(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl From<Recipient> for AnyRecipient {
+    fn from(value: Recipient) -> Self {
+        Self::Recipient(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyRecipient> for Recipient {
+    type Error = AnyRecipient;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyRecipient) -> Result<Self, AnyRecipient> {
+        match value {
+            AnyRecipient::Recipient(v) | AnyRecipient::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl From<crate::models::AttendeeBase> for AnyRecipient {
+    fn from(value: crate::models::AttendeeBase) -> Self {
+        Self::AttendeeBase(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl TryFrom<AnyRecipient> for crate::models::AttendeeBase {
+    type Error = AnyRecipient;
+
+    fn try_from(value: AnyRecipient) -> Result<Self, AnyRecipient> {
+        match value {
+            AnyRecipient::AttendeeBase(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl From<crate::models::Attendee> for AnyRecipient {
+    fn from(value: crate::models::Attendee) -> Self {
+        Self::Attendee(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl TryFrom<AnyRecipient> for crate::models::Attendee {
+    type Error = AnyRecipient;
+
+    fn try_from(value: AnyRecipient) -> Result<Self, AnyRecipient> {
+        match value {
+            AnyRecipient::Attendee(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(
@@ -24579,10 +32057,14 @@ impl crate::read_fields::ReadFields for RestrictAccessActionBase {
 /// A `restrictAccessActionBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`RestrictAccessActionBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyRestrictAccessActionBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyRestrictAccessActionBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity", feature = "security"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyRestrictAccessActionBase {
     /// A `microsoft.graph.restrictAccessActionBase` (the declared type).
     RestrictAccessActionBase(RestrictAccessActionBase),
@@ -24591,6 +32073,100 @@ pub enum AnyRestrictAccessActionBase {
     /// A type derived from `restrictAccessActionBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(RestrictAccessActionBase),
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl AnyRestrictAccessActionBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.restrictAccessActionBase`: the variant's, or for
+    /// [`AnyRestrictAccessActionBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::RestrictAccessActionBase(_) => "microsoft.graph.restrictAccessActionBase",
+            Self::RestrictAccessAction(_) => "microsoft.graph.restrictAccessAction",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.restrictAccessActionBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`RestrictAccessActionBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_restrict_access_action_base(&self) -> Option<&RestrictAccessActionBase> {
+        match self {
+            Self::RestrictAccessActionBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyRestrictAccessActionBase::as_restrict_access_action_base`], by value.
+    pub fn into_restrict_access_action_base(self) -> Option<RestrictAccessActionBase> {
+        match self {
+            Self::RestrictAccessActionBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.restrictAccessAction`.
+    pub fn as_restrict_access_action(&self) -> Option<&crate::models::RestrictAccessAction> {
+        match self {
+            Self::RestrictAccessAction(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.restrictAccessAction`, by value.
+    pub fn into_restrict_access_action(self) -> Option<crate::models::RestrictAccessAction> {
+        match self {
+            Self::RestrictAccessAction(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<RestrictAccessActionBase> for AnyRestrictAccessActionBase {
+    fn from(value: RestrictAccessActionBase) -> Self {
+        Self::RestrictAccessActionBase(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyRestrictAccessActionBase> for RestrictAccessActionBase {
+    type Error = AnyRestrictAccessActionBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyRestrictAccessActionBase) -> Result<Self, AnyRestrictAccessActionBase> {
+        match value {
+            AnyRestrictAccessActionBase::RestrictAccessActionBase(v)
+            | AnyRestrictAccessActionBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::RestrictAccessAction> for AnyRestrictAccessActionBase {
+    fn from(value: crate::models::RestrictAccessAction) -> Self {
+        Self::RestrictAccessAction(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyRestrictAccessActionBase> for crate::models::RestrictAccessAction {
+    type Error = AnyRestrictAccessActionBase;
+
+    fn try_from(value: AnyRestrictAccessActionBase) -> Result<Self, AnyRestrictAccessActionBase> {
+        match value {
+            AnyRestrictAccessActionBase::RestrictAccessAction(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -24796,10 +32372,14 @@ impl crate::read_fields::ReadFields for ScopeBase {
 /// A `scopeBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ScopeBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyScopeBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyScopeBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity", feature = "security"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyScopeBase {
     /// A `microsoft.graph.scopeBase` (the declared type).
     ScopeBase(ScopeBase),
@@ -24812,6 +32392,169 @@ pub enum AnyScopeBase {
     /// A type derived from `scopeBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ScopeBase),
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl AnyScopeBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.scopeBase`: the variant's, or for
+    /// [`AnyScopeBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ScopeBase(_) => "microsoft.graph.scopeBase",
+            Self::GroupScope(_) => "microsoft.graph.groupScope",
+            Self::TenantScope(_) => "microsoft.graph.tenantScope",
+            Self::UserScope(_) => "microsoft.graph.userScope",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.scopeBase", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The value as a [`ScopeBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_scope_base(&self) -> Option<&ScopeBase> {
+        match self {
+            Self::ScopeBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyScopeBase::as_scope_base`], by value.
+    pub fn into_scope_base(self) -> Option<ScopeBase> {
+        match self {
+            Self::ScopeBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.groupScope`.
+    pub fn as_group_scope(&self) -> Option<&crate::models::GroupScope> {
+        match self {
+            Self::GroupScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.groupScope`, by value.
+    pub fn into_group_scope(self) -> Option<crate::models::GroupScope> {
+        match self {
+            Self::GroupScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tenantScope`.
+    pub fn as_tenant_scope(&self) -> Option<&crate::models::TenantScope> {
+        match self {
+            Self::TenantScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tenantScope`, by value.
+    pub fn into_tenant_scope(self) -> Option<crate::models::TenantScope> {
+        match self {
+            Self::TenantScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.userScope`.
+    pub fn as_user_scope(&self) -> Option<&crate::models::UserScope> {
+        match self {
+            Self::UserScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.userScope`, by value.
+    pub fn into_user_scope(self) -> Option<crate::models::UserScope> {
+        match self {
+            Self::UserScope(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<ScopeBase> for AnyScopeBase {
+    fn from(value: ScopeBase) -> Self {
+        Self::ScopeBase(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyScopeBase> for ScopeBase {
+    type Error = AnyScopeBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyScopeBase) -> Result<Self, AnyScopeBase> {
+        match value {
+            AnyScopeBase::ScopeBase(v) | AnyScopeBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::GroupScope> for AnyScopeBase {
+    fn from(value: crate::models::GroupScope) -> Self {
+        Self::GroupScope(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyScopeBase> for crate::models::GroupScope {
+    type Error = AnyScopeBase;
+
+    fn try_from(value: AnyScopeBase) -> Result<Self, AnyScopeBase> {
+        match value {
+            AnyScopeBase::GroupScope(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::TenantScope> for AnyScopeBase {
+    fn from(value: crate::models::TenantScope) -> Self {
+        Self::TenantScope(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyScopeBase> for crate::models::TenantScope {
+    type Error = AnyScopeBase;
+
+    fn try_from(value: AnyScopeBase) -> Result<Self, AnyScopeBase> {
+        match value {
+            AnyScopeBase::TenantScope(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl From<crate::models::UserScope> for AnyScopeBase {
+    fn from(value: crate::models::UserScope) -> Self {
+        Self::UserScope(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl TryFrom<AnyScopeBase> for crate::models::UserScope {
+    type Error = AnyScopeBase;
+
+    fn try_from(value: AnyScopeBase) -> Result<Self, AnyScopeBase> {
+        match value {
+            AnyScopeBase::UserScope(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -25328,10 +33071,14 @@ impl crate::read_fields::ReadFields for ServiceProvisioningError {
 /// A `serviceProvisioningError` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ServiceProvisioningError`]; an `@odata.type` this
-/// version does not know is read as [`AnyServiceProvisioningError::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyServiceProvisioningError::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity", feature = "directory"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyServiceProvisioningError {
     /// A `microsoft.graph.serviceProvisioningError` (the declared type).
     ServiceProvisioningError(ServiceProvisioningError),
@@ -25340,6 +33087,104 @@ pub enum AnyServiceProvisioningError {
     /// A type derived from `serviceProvisioningError` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ServiceProvisioningError),
+}
+
+#[cfg(any(feature = "identity", feature = "directory"))]
+#[allow(unreachable_patterns)]
+impl AnyServiceProvisioningError {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.serviceProvisioningError`: the variant's, or for
+    /// [`AnyServiceProvisioningError::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ServiceProvisioningError(_) => "microsoft.graph.serviceProvisioningError",
+            Self::ServiceProvisioningXmlError(_) => "microsoft.graph.serviceProvisioningXmlError",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.serviceProvisioningError", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`ServiceProvisioningError`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_service_provisioning_error(&self) -> Option<&ServiceProvisioningError> {
+        match self {
+            Self::ServiceProvisioningError(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyServiceProvisioningError::as_service_provisioning_error`], by value.
+    pub fn into_service_provisioning_error(self) -> Option<ServiceProvisioningError> {
+        match self {
+            Self::ServiceProvisioningError(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.serviceProvisioningXmlError`.
+    pub fn as_service_provisioning_xml_error(
+        &self,
+    ) -> Option<&crate::models::ServiceProvisioningXmlError> {
+        match self {
+            Self::ServiceProvisioningXmlError(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.serviceProvisioningXmlError`, by value.
+    pub fn into_service_provisioning_xml_error(
+        self,
+    ) -> Option<crate::models::ServiceProvisioningXmlError> {
+        match self {
+            Self::ServiceProvisioningXmlError(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "directory"))]
+impl From<ServiceProvisioningError> for AnyServiceProvisioningError {
+    fn from(value: ServiceProvisioningError) -> Self {
+        Self::ServiceProvisioningError(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "directory"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyServiceProvisioningError> for ServiceProvisioningError {
+    type Error = AnyServiceProvisioningError;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyServiceProvisioningError) -> Result<Self, AnyServiceProvisioningError> {
+        match value {
+            AnyServiceProvisioningError::ServiceProvisioningError(v)
+            | AnyServiceProvisioningError::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "directory"))]
+impl From<crate::models::ServiceProvisioningXmlError> for AnyServiceProvisioningError {
+    fn from(value: crate::models::ServiceProvisioningXmlError) -> Self {
+        Self::ServiceProvisioningXmlError(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "directory"))]
+impl TryFrom<AnyServiceProvisioningError> for crate::models::ServiceProvisioningXmlError {
+    type Error = AnyServiceProvisioningError;
+
+    fn try_from(value: AnyServiceProvisioningError) -> Result<Self, AnyServiceProvisioningError> {
+        match value {
+            AnyServiceProvisioningError::ServiceProvisioningXmlError(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "directory"))]
@@ -26127,10 +33972,14 @@ impl crate::read_fields::ReadFields for StandardTimeZoneOffset {
 /// A `standardTimeZoneOffset` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`StandardTimeZoneOffset`]; an `@odata.type` this
-/// version does not know is read as [`AnyStandardTimeZoneOffset::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyStandardTimeZoneOffset::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity", feature = "calendar"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyStandardTimeZoneOffset {
     /// A `microsoft.graph.standardTimeZoneOffset` (the declared type).
     StandardTimeZoneOffset(StandardTimeZoneOffset),
@@ -26139,6 +33988,100 @@ pub enum AnyStandardTimeZoneOffset {
     /// A type derived from `standardTimeZoneOffset` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(StandardTimeZoneOffset),
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+#[allow(unreachable_patterns)]
+impl AnyStandardTimeZoneOffset {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.standardTimeZoneOffset`: the variant's, or for
+    /// [`AnyStandardTimeZoneOffset::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::StandardTimeZoneOffset(_) => "microsoft.graph.standardTimeZoneOffset",
+            Self::DaylightTimeZoneOffset(_) => "microsoft.graph.daylightTimeZoneOffset",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.standardTimeZoneOffset", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`StandardTimeZoneOffset`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_standard_time_zone_offset(&self) -> Option<&StandardTimeZoneOffset> {
+        match self {
+            Self::StandardTimeZoneOffset(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyStandardTimeZoneOffset::as_standard_time_zone_offset`], by value.
+    pub fn into_standard_time_zone_offset(self) -> Option<StandardTimeZoneOffset> {
+        match self {
+            Self::StandardTimeZoneOffset(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.daylightTimeZoneOffset`.
+    pub fn as_daylight_time_zone_offset(&self) -> Option<&crate::models::DaylightTimeZoneOffset> {
+        match self {
+            Self::DaylightTimeZoneOffset(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.daylightTimeZoneOffset`, by value.
+    pub fn into_daylight_time_zone_offset(self) -> Option<crate::models::DaylightTimeZoneOffset> {
+        match self {
+            Self::DaylightTimeZoneOffset(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl From<StandardTimeZoneOffset> for AnyStandardTimeZoneOffset {
+    fn from(value: StandardTimeZoneOffset) -> Self {
+        Self::StandardTimeZoneOffset(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyStandardTimeZoneOffset> for StandardTimeZoneOffset {
+    type Error = AnyStandardTimeZoneOffset;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyStandardTimeZoneOffset) -> Result<Self, AnyStandardTimeZoneOffset> {
+        match value {
+            AnyStandardTimeZoneOffset::StandardTimeZoneOffset(v)
+            | AnyStandardTimeZoneOffset::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl From<crate::models::DaylightTimeZoneOffset> for AnyStandardTimeZoneOffset {
+    fn from(value: crate::models::DaylightTimeZoneOffset) -> Self {
+        Self::DaylightTimeZoneOffset(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl TryFrom<AnyStandardTimeZoneOffset> for crate::models::DaylightTimeZoneOffset {
+    type Error = AnyStandardTimeZoneOffset;
+
+    fn try_from(value: AnyStandardTimeZoneOffset) -> Result<Self, AnyStandardTimeZoneOffset> {
+        match value {
+            AnyStandardTimeZoneOffset::DaylightTimeZoneOffset(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "calendar"))]
@@ -28212,10 +36155,14 @@ impl crate::read_fields::ReadFields for TimeZoneBase {
 /// A `timeZoneBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`TimeZoneBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyTimeZoneBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyTimeZoneBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity", feature = "calendar"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyTimeZoneBase {
     /// A `microsoft.graph.timeZoneBase` (the declared type).
     TimeZoneBase(TimeZoneBase),
@@ -28224,6 +36171,99 @@ pub enum AnyTimeZoneBase {
     /// A type derived from `timeZoneBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(TimeZoneBase),
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+#[allow(unreachable_patterns)]
+impl AnyTimeZoneBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.timeZoneBase`: the variant's, or for
+    /// [`AnyTimeZoneBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::TimeZoneBase(_) => "microsoft.graph.timeZoneBase",
+            Self::CustomTimeZone(_) => "microsoft.graph.customTimeZone",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.timeZoneBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`TimeZoneBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_time_zone_base(&self) -> Option<&TimeZoneBase> {
+        match self {
+            Self::TimeZoneBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyTimeZoneBase::as_time_zone_base`], by value.
+    pub fn into_time_zone_base(self) -> Option<TimeZoneBase> {
+        match self {
+            Self::TimeZoneBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customTimeZone`.
+    pub fn as_custom_time_zone(&self) -> Option<&crate::models::CustomTimeZone> {
+        match self {
+            Self::CustomTimeZone(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customTimeZone`, by value.
+    pub fn into_custom_time_zone(self) -> Option<crate::models::CustomTimeZone> {
+        match self {
+            Self::CustomTimeZone(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl From<TimeZoneBase> for AnyTimeZoneBase {
+    fn from(value: TimeZoneBase) -> Self {
+        Self::TimeZoneBase(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyTimeZoneBase> for TimeZoneBase {
+    type Error = AnyTimeZoneBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyTimeZoneBase) -> Result<Self, AnyTimeZoneBase> {
+        match value {
+            AnyTimeZoneBase::TimeZoneBase(v) | AnyTimeZoneBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl From<crate::models::CustomTimeZone> for AnyTimeZoneBase {
+    fn from(value: crate::models::CustomTimeZone) -> Self {
+        Self::CustomTimeZone(value)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl TryFrom<AnyTimeZoneBase> for crate::models::CustomTimeZone {
+    type Error = AnyTimeZoneBase;
+
+    fn try_from(value: AnyTimeZoneBase) -> Result<Self, AnyTimeZoneBase> {
+        match value {
+            AnyTimeZoneBase::CustomTimeZone(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "calendar"))]
@@ -28552,10 +36592,14 @@ impl crate::read_fields::ReadFields for ValidatingDomains {
 /// A `validatingDomains` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ValidatingDomains`]; an `@odata.type` this
-/// version does not know is read as [`AnyValidatingDomains::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyValidatingDomains::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyValidatingDomains {
     /// A `microsoft.graph.validatingDomains` (the declared type).
     ValidatingDomains(ValidatingDomains),
@@ -28566,6 +36610,135 @@ pub enum AnyValidatingDomains {
     /// A type derived from `validatingDomains` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ValidatingDomains),
+}
+
+#[cfg(feature = "identity")]
+#[allow(unreachable_patterns)]
+impl AnyValidatingDomains {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.validatingDomains`: the variant's, or for
+    /// [`AnyValidatingDomains::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ValidatingDomains(_) => "microsoft.graph.validatingDomains",
+            Self::AllDomains(_) => "microsoft.graph.allDomains",
+            Self::EnumeratedDomains(_) => "microsoft.graph.enumeratedDomains",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.validatingDomains", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`ValidatingDomains`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_validating_domains(&self) -> Option<&ValidatingDomains> {
+        match self {
+            Self::ValidatingDomains(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyValidatingDomains::as_validating_domains`], by value.
+    pub fn into_validating_domains(self) -> Option<ValidatingDomains> {
+        match self {
+            Self::ValidatingDomains(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.allDomains`.
+    pub fn as_all_domains(&self) -> Option<&crate::models::AllDomains> {
+        match self {
+            Self::AllDomains(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.allDomains`, by value.
+    pub fn into_all_domains(self) -> Option<crate::models::AllDomains> {
+        match self {
+            Self::AllDomains(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.enumeratedDomains`.
+    pub fn as_enumerated_domains(&self) -> Option<&crate::models::EnumeratedDomains> {
+        match self {
+            Self::EnumeratedDomains(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.enumeratedDomains`, by value.
+    pub fn into_enumerated_domains(self) -> Option<crate::models::EnumeratedDomains> {
+        match self {
+            Self::EnumeratedDomains(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<ValidatingDomains> for AnyValidatingDomains {
+    fn from(value: ValidatingDomains) -> Self {
+        Self::ValidatingDomains(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyValidatingDomains> for ValidatingDomains {
+    type Error = AnyValidatingDomains;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyValidatingDomains) -> Result<Self, AnyValidatingDomains> {
+        match value {
+            AnyValidatingDomains::ValidatingDomains(v) | AnyValidatingDomains::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::AllDomains> for AnyValidatingDomains {
+    fn from(value: crate::models::AllDomains) -> Self {
+        Self::AllDomains(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyValidatingDomains> for crate::models::AllDomains {
+    type Error = AnyValidatingDomains;
+
+    fn try_from(value: AnyValidatingDomains) -> Result<Self, AnyValidatingDomains> {
+        match value {
+            AnyValidatingDomains::AllDomains(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::EnumeratedDomains> for AnyValidatingDomains {
+    fn from(value: crate::models::EnumeratedDomains) -> Self {
+        Self::EnumeratedDomains(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyValidatingDomains> for crate::models::EnumeratedDomains {
+    type Error = AnyValidatingDomains;
+
+    fn try_from(value: AnyValidatingDomains) -> Result<Self, AnyValidatingDomains> {
+        match value {
+            AnyValidatingDomains::EnumeratedDomains(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity")]

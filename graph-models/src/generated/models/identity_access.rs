@@ -895,10 +895,14 @@ crate::macros::select_fields! {
 /// A `authenticationCombinationConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AuthenticationCombinationConfiguration`]; an `@odata.type` this
-/// version does not know is read as [`AnyAuthenticationCombinationConfiguration::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAuthenticationCombinationConfiguration::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAuthenticationCombinationConfiguration {
     /// A `microsoft.graph.authenticationCombinationConfiguration` (the declared type).
     AuthenticationCombinationConfiguration(AuthenticationCombinationConfiguration),
@@ -909,6 +913,188 @@ pub enum AnyAuthenticationCombinationConfiguration {
     /// A type derived from `authenticationCombinationConfiguration` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AuthenticationCombinationConfiguration),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyAuthenticationCombinationConfiguration {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.authenticationCombinationConfiguration`: the variant's, or for
+    /// [`AnyAuthenticationCombinationConfiguration::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AuthenticationCombinationConfiguration(_) => {
+                "microsoft.graph.authenticationCombinationConfiguration"
+            }
+            Self::Fido2CombinationConfiguration(_) => {
+                "microsoft.graph.fido2CombinationConfiguration"
+            }
+            Self::X509CertificateCombinationConfiguration(_) => {
+                "microsoft.graph.x509CertificateCombinationConfiguration"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.authenticationCombinationConfiguration",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::AuthenticationCombinationConfiguration(value) | Self::Unknown(value) => {
+                value.id.as_deref()
+            }
+            Self::Fido2CombinationConfiguration(value) => value.id.as_deref(),
+            Self::X509CertificateCombinationConfiguration(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`AuthenticationCombinationConfiguration`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_authentication_combination_configuration(
+        &self,
+    ) -> Option<&AuthenticationCombinationConfiguration> {
+        match self {
+            Self::AuthenticationCombinationConfiguration(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAuthenticationCombinationConfiguration::as_authentication_combination_configuration`], by value.
+    pub fn into_authentication_combination_configuration(
+        self,
+    ) -> Option<AuthenticationCombinationConfiguration> {
+        match self {
+            Self::AuthenticationCombinationConfiguration(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.fido2CombinationConfiguration`.
+    pub fn as_fido2_combination_configuration(
+        &self,
+    ) -> Option<&crate::models::Fido2CombinationConfiguration> {
+        match self {
+            Self::Fido2CombinationConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.fido2CombinationConfiguration`, by value.
+    pub fn into_fido2_combination_configuration(
+        self,
+    ) -> Option<crate::models::Fido2CombinationConfiguration> {
+        match self {
+            Self::Fido2CombinationConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.x509CertificateCombinationConfiguration`.
+    pub fn as_x509_certificate_combination_configuration(
+        &self,
+    ) -> Option<&crate::models::X509CertificateCombinationConfiguration> {
+        match self {
+            Self::X509CertificateCombinationConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.x509CertificateCombinationConfiguration`, by value.
+    pub fn into_x509_certificate_combination_configuration(
+        self,
+    ) -> Option<crate::models::X509CertificateCombinationConfiguration> {
+        match self {
+            Self::X509CertificateCombinationConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<AuthenticationCombinationConfiguration> for AnyAuthenticationCombinationConfiguration {
+    fn from(value: AuthenticationCombinationConfiguration) -> Self {
+        Self::AuthenticationCombinationConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAuthenticationCombinationConfiguration> for AuthenticationCombinationConfiguration {
+    type Error = AnyAuthenticationCombinationConfiguration;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyAuthenticationCombinationConfiguration,
+    ) -> Result<Self, AnyAuthenticationCombinationConfiguration> {
+        match value {
+            AnyAuthenticationCombinationConfiguration::AuthenticationCombinationConfiguration(
+                v,
+            )
+            | AnyAuthenticationCombinationConfiguration::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::Fido2CombinationConfiguration>
+    for AnyAuthenticationCombinationConfiguration
+{
+    fn from(value: crate::models::Fido2CombinationConfiguration) -> Self {
+        Self::Fido2CombinationConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationCombinationConfiguration>
+    for crate::models::Fido2CombinationConfiguration
+{
+    type Error = AnyAuthenticationCombinationConfiguration;
+
+    fn try_from(
+        value: AnyAuthenticationCombinationConfiguration,
+    ) -> Result<Self, AnyAuthenticationCombinationConfiguration> {
+        match value {
+            AnyAuthenticationCombinationConfiguration::Fido2CombinationConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::X509CertificateCombinationConfiguration>
+    for AnyAuthenticationCombinationConfiguration
+{
+    fn from(value: crate::models::X509CertificateCombinationConfiguration) -> Self {
+        Self::X509CertificateCombinationConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationCombinationConfiguration>
+    for crate::models::X509CertificateCombinationConfiguration
+{
+    type Error = AnyAuthenticationCombinationConfiguration;
+
+    fn try_from(
+        value: AnyAuthenticationCombinationConfiguration,
+    ) -> Result<Self, AnyAuthenticationCombinationConfiguration> {
+        match value {
+            AnyAuthenticationCombinationConfiguration::X509CertificateCombinationConfiguration(
+                v,
+            ) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1111,10 +1297,14 @@ crate::macros::select_fields! {
 /// A `authenticationEventListener` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AuthenticationEventListener`]; an `@odata.type` this
-/// version does not know is read as [`AnyAuthenticationEventListener::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAuthenticationEventListener::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAuthenticationEventListener {
     /// A `microsoft.graph.authenticationEventListener` (the declared type).
     AuthenticationEventListener(AuthenticationEventListener),
@@ -1143,6 +1333,564 @@ pub enum AnyAuthenticationEventListener {
     /// A type derived from `authenticationEventListener` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AuthenticationEventListener),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyAuthenticationEventListener {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.authenticationEventListener`: the variant's, or for
+    /// [`AnyAuthenticationEventListener::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AuthenticationEventListener(_) => "microsoft.graph.authenticationEventListener",
+            Self::OnAttributeCollectionListener(_) => {
+                "microsoft.graph.onAttributeCollectionListener"
+            }
+            Self::OnAttributeCollectionStartListener(_) => {
+                "microsoft.graph.onAttributeCollectionStartListener"
+            }
+            Self::OnAttributeCollectionSubmitListener(_) => {
+                "microsoft.graph.onAttributeCollectionSubmitListener"
+            }
+            Self::OnAuthenticationMethodLoadStartListener(_) => {
+                "microsoft.graph.onAuthenticationMethodLoadStartListener"
+            }
+            Self::OnEmailOtpSendListener(_) => "microsoft.graph.onEmailOtpSendListener",
+            Self::OnFraudProtectionLoadStartListener(_) => {
+                "microsoft.graph.onFraudProtectionLoadStartListener"
+            }
+            Self::OnInteractiveAuthFlowStartListener(_) => {
+                "microsoft.graph.onInteractiveAuthFlowStartListener"
+            }
+            Self::OnPasswordSubmitListener(_) => "microsoft.graph.onPasswordSubmitListener",
+            Self::OnTokenIssuanceStartListener(_) => "microsoft.graph.onTokenIssuanceStartListener",
+            Self::OnUserCreateStartListener(_) => "microsoft.graph.onUserCreateStartListener",
+            Self::OnVerifiedIdClaimValidationListener(_) => {
+                "microsoft.graph.onVerifiedIdClaimValidationListener"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.authenticationEventListener", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::AuthenticationEventListener(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::OnAttributeCollectionListener(value) => value.id.as_deref(),
+            Self::OnAttributeCollectionStartListener(value) => value.id.as_deref(),
+            Self::OnAttributeCollectionSubmitListener(value) => value.id.as_deref(),
+            Self::OnAuthenticationMethodLoadStartListener(value) => value.id.as_deref(),
+            Self::OnEmailOtpSendListener(value) => value.id.as_deref(),
+            Self::OnFraudProtectionLoadStartListener(value) => value.id.as_deref(),
+            Self::OnInteractiveAuthFlowStartListener(value) => value.id.as_deref(),
+            Self::OnPasswordSubmitListener(value) => value.id.as_deref(),
+            Self::OnTokenIssuanceStartListener(value) => value.id.as_deref(),
+            Self::OnUserCreateStartListener(value) => value.id.as_deref(),
+            Self::OnVerifiedIdClaimValidationListener(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`AuthenticationEventListener`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_authentication_event_listener(&self) -> Option<&AuthenticationEventListener> {
+        match self {
+            Self::AuthenticationEventListener(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAuthenticationEventListener::as_authentication_event_listener`], by value.
+    pub fn into_authentication_event_listener(self) -> Option<AuthenticationEventListener> {
+        match self {
+            Self::AuthenticationEventListener(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionListener`.
+    pub fn as_on_attribute_collection_listener(
+        &self,
+    ) -> Option<&crate::models::OnAttributeCollectionListener> {
+        match self {
+            Self::OnAttributeCollectionListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionListener`, by value.
+    pub fn into_on_attribute_collection_listener(
+        self,
+    ) -> Option<crate::models::OnAttributeCollectionListener> {
+        match self {
+            Self::OnAttributeCollectionListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionStartListener`.
+    pub fn as_on_attribute_collection_start_listener(
+        &self,
+    ) -> Option<&crate::models::OnAttributeCollectionStartListener> {
+        match self {
+            Self::OnAttributeCollectionStartListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionStartListener`, by value.
+    pub fn into_on_attribute_collection_start_listener(
+        self,
+    ) -> Option<crate::models::OnAttributeCollectionStartListener> {
+        match self {
+            Self::OnAttributeCollectionStartListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionSubmitListener`.
+    pub fn as_on_attribute_collection_submit_listener(
+        &self,
+    ) -> Option<&crate::models::OnAttributeCollectionSubmitListener> {
+        match self {
+            Self::OnAttributeCollectionSubmitListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionSubmitListener`, by value.
+    pub fn into_on_attribute_collection_submit_listener(
+        self,
+    ) -> Option<crate::models::OnAttributeCollectionSubmitListener> {
+        match self {
+            Self::OnAttributeCollectionSubmitListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAuthenticationMethodLoadStartListener`.
+    pub fn as_on_authentication_method_load_start_listener(
+        &self,
+    ) -> Option<&crate::models::OnAuthenticationMethodLoadStartListener> {
+        match self {
+            Self::OnAuthenticationMethodLoadStartListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAuthenticationMethodLoadStartListener`, by value.
+    pub fn into_on_authentication_method_load_start_listener(
+        self,
+    ) -> Option<crate::models::OnAuthenticationMethodLoadStartListener> {
+        match self {
+            Self::OnAuthenticationMethodLoadStartListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onEmailOtpSendListener`.
+    pub fn as_on_email_otp_send_listener(&self) -> Option<&crate::models::OnEmailOtpSendListener> {
+        match self {
+            Self::OnEmailOtpSendListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onEmailOtpSendListener`, by value.
+    pub fn into_on_email_otp_send_listener(self) -> Option<crate::models::OnEmailOtpSendListener> {
+        match self {
+            Self::OnEmailOtpSendListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onFraudProtectionLoadStartListener`.
+    pub fn as_on_fraud_protection_load_start_listener(
+        &self,
+    ) -> Option<&crate::models::OnFraudProtectionLoadStartListener> {
+        match self {
+            Self::OnFraudProtectionLoadStartListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onFraudProtectionLoadStartListener`, by value.
+    pub fn into_on_fraud_protection_load_start_listener(
+        self,
+    ) -> Option<crate::models::OnFraudProtectionLoadStartListener> {
+        match self {
+            Self::OnFraudProtectionLoadStartListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onInteractiveAuthFlowStartListener`.
+    pub fn as_on_interactive_auth_flow_start_listener(
+        &self,
+    ) -> Option<&crate::models::OnInteractiveAuthFlowStartListener> {
+        match self {
+            Self::OnInteractiveAuthFlowStartListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onInteractiveAuthFlowStartListener`, by value.
+    pub fn into_on_interactive_auth_flow_start_listener(
+        self,
+    ) -> Option<crate::models::OnInteractiveAuthFlowStartListener> {
+        match self {
+            Self::OnInteractiveAuthFlowStartListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onPasswordSubmitListener`.
+    pub fn as_on_password_submit_listener(
+        &self,
+    ) -> Option<&crate::models::OnPasswordSubmitListener> {
+        match self {
+            Self::OnPasswordSubmitListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onPasswordSubmitListener`, by value.
+    pub fn into_on_password_submit_listener(
+        self,
+    ) -> Option<crate::models::OnPasswordSubmitListener> {
+        match self {
+            Self::OnPasswordSubmitListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onTokenIssuanceStartListener`.
+    pub fn as_on_token_issuance_start_listener(
+        &self,
+    ) -> Option<&crate::models::OnTokenIssuanceStartListener> {
+        match self {
+            Self::OnTokenIssuanceStartListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onTokenIssuanceStartListener`, by value.
+    pub fn into_on_token_issuance_start_listener(
+        self,
+    ) -> Option<crate::models::OnTokenIssuanceStartListener> {
+        match self {
+            Self::OnTokenIssuanceStartListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onUserCreateStartListener`.
+    pub fn as_on_user_create_start_listener(
+        &self,
+    ) -> Option<&crate::models::OnUserCreateStartListener> {
+        match self {
+            Self::OnUserCreateStartListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onUserCreateStartListener`, by value.
+    pub fn into_on_user_create_start_listener(
+        self,
+    ) -> Option<crate::models::OnUserCreateStartListener> {
+        match self {
+            Self::OnUserCreateStartListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onVerifiedIdClaimValidationListener`.
+    pub fn as_on_verified_id_claim_validation_listener(
+        &self,
+    ) -> Option<&crate::models::OnVerifiedIdClaimValidationListener> {
+        match self {
+            Self::OnVerifiedIdClaimValidationListener(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onVerifiedIdClaimValidationListener`, by value.
+    pub fn into_on_verified_id_claim_validation_listener(
+        self,
+    ) -> Option<crate::models::OnVerifiedIdClaimValidationListener> {
+        match self {
+            Self::OnVerifiedIdClaimValidationListener(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<AuthenticationEventListener> for AnyAuthenticationEventListener {
+    fn from(value: AuthenticationEventListener) -> Self {
+        Self::AuthenticationEventListener(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAuthenticationEventListener> for AuthenticationEventListener {
+    type Error = AnyAuthenticationEventListener;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyAuthenticationEventListener,
+    ) -> Result<Self, AnyAuthenticationEventListener> {
+        match value {
+            AnyAuthenticationEventListener::AuthenticationEventListener(v)
+            | AnyAuthenticationEventListener::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnAttributeCollectionListener> for AnyAuthenticationEventListener {
+    fn from(value: crate::models::OnAttributeCollectionListener) -> Self {
+        Self::OnAttributeCollectionListener(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationEventListener> for crate::models::OnAttributeCollectionListener {
+    type Error = AnyAuthenticationEventListener;
+
+    fn try_from(
+        value: AnyAuthenticationEventListener,
+    ) -> Result<Self, AnyAuthenticationEventListener> {
+        match value {
+            AnyAuthenticationEventListener::OnAttributeCollectionListener(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnAttributeCollectionStartListener> for AnyAuthenticationEventListener {
+    fn from(value: crate::models::OnAttributeCollectionStartListener) -> Self {
+        Self::OnAttributeCollectionStartListener(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationEventListener> for crate::models::OnAttributeCollectionStartListener {
+    type Error = AnyAuthenticationEventListener;
+
+    fn try_from(
+        value: AnyAuthenticationEventListener,
+    ) -> Result<Self, AnyAuthenticationEventListener> {
+        match value {
+            AnyAuthenticationEventListener::OnAttributeCollectionStartListener(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnAttributeCollectionSubmitListener> for AnyAuthenticationEventListener {
+    fn from(value: crate::models::OnAttributeCollectionSubmitListener) -> Self {
+        Self::OnAttributeCollectionSubmitListener(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationEventListener>
+    for crate::models::OnAttributeCollectionSubmitListener
+{
+    type Error = AnyAuthenticationEventListener;
+
+    fn try_from(
+        value: AnyAuthenticationEventListener,
+    ) -> Result<Self, AnyAuthenticationEventListener> {
+        match value {
+            AnyAuthenticationEventListener::OnAttributeCollectionSubmitListener(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnAuthenticationMethodLoadStartListener>
+    for AnyAuthenticationEventListener
+{
+    fn from(value: crate::models::OnAuthenticationMethodLoadStartListener) -> Self {
+        Self::OnAuthenticationMethodLoadStartListener(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationEventListener>
+    for crate::models::OnAuthenticationMethodLoadStartListener
+{
+    type Error = AnyAuthenticationEventListener;
+
+    fn try_from(
+        value: AnyAuthenticationEventListener,
+    ) -> Result<Self, AnyAuthenticationEventListener> {
+        match value {
+            AnyAuthenticationEventListener::OnAuthenticationMethodLoadStartListener(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnEmailOtpSendListener> for AnyAuthenticationEventListener {
+    fn from(value: crate::models::OnEmailOtpSendListener) -> Self {
+        Self::OnEmailOtpSendListener(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationEventListener> for crate::models::OnEmailOtpSendListener {
+    type Error = AnyAuthenticationEventListener;
+
+    fn try_from(
+        value: AnyAuthenticationEventListener,
+    ) -> Result<Self, AnyAuthenticationEventListener> {
+        match value {
+            AnyAuthenticationEventListener::OnEmailOtpSendListener(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnFraudProtectionLoadStartListener> for AnyAuthenticationEventListener {
+    fn from(value: crate::models::OnFraudProtectionLoadStartListener) -> Self {
+        Self::OnFraudProtectionLoadStartListener(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationEventListener> for crate::models::OnFraudProtectionLoadStartListener {
+    type Error = AnyAuthenticationEventListener;
+
+    fn try_from(
+        value: AnyAuthenticationEventListener,
+    ) -> Result<Self, AnyAuthenticationEventListener> {
+        match value {
+            AnyAuthenticationEventListener::OnFraudProtectionLoadStartListener(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnInteractiveAuthFlowStartListener> for AnyAuthenticationEventListener {
+    fn from(value: crate::models::OnInteractiveAuthFlowStartListener) -> Self {
+        Self::OnInteractiveAuthFlowStartListener(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationEventListener> for crate::models::OnInteractiveAuthFlowStartListener {
+    type Error = AnyAuthenticationEventListener;
+
+    fn try_from(
+        value: AnyAuthenticationEventListener,
+    ) -> Result<Self, AnyAuthenticationEventListener> {
+        match value {
+            AnyAuthenticationEventListener::OnInteractiveAuthFlowStartListener(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnPasswordSubmitListener> for AnyAuthenticationEventListener {
+    fn from(value: crate::models::OnPasswordSubmitListener) -> Self {
+        Self::OnPasswordSubmitListener(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationEventListener> for crate::models::OnPasswordSubmitListener {
+    type Error = AnyAuthenticationEventListener;
+
+    fn try_from(
+        value: AnyAuthenticationEventListener,
+    ) -> Result<Self, AnyAuthenticationEventListener> {
+        match value {
+            AnyAuthenticationEventListener::OnPasswordSubmitListener(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnTokenIssuanceStartListener> for AnyAuthenticationEventListener {
+    fn from(value: crate::models::OnTokenIssuanceStartListener) -> Self {
+        Self::OnTokenIssuanceStartListener(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationEventListener> for crate::models::OnTokenIssuanceStartListener {
+    type Error = AnyAuthenticationEventListener;
+
+    fn try_from(
+        value: AnyAuthenticationEventListener,
+    ) -> Result<Self, AnyAuthenticationEventListener> {
+        match value {
+            AnyAuthenticationEventListener::OnTokenIssuanceStartListener(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnUserCreateStartListener> for AnyAuthenticationEventListener {
+    fn from(value: crate::models::OnUserCreateStartListener) -> Self {
+        Self::OnUserCreateStartListener(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationEventListener> for crate::models::OnUserCreateStartListener {
+    type Error = AnyAuthenticationEventListener;
+
+    fn try_from(
+        value: AnyAuthenticationEventListener,
+    ) -> Result<Self, AnyAuthenticationEventListener> {
+        match value {
+            AnyAuthenticationEventListener::OnUserCreateStartListener(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnVerifiedIdClaimValidationListener> for AnyAuthenticationEventListener {
+    fn from(value: crate::models::OnVerifiedIdClaimValidationListener) -> Self {
+        Self::OnVerifiedIdClaimValidationListener(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationEventListener>
+    for crate::models::OnVerifiedIdClaimValidationListener
+{
+    type Error = AnyAuthenticationEventListener;
+
+    fn try_from(
+        value: AnyAuthenticationEventListener,
+    ) -> Result<Self, AnyAuthenticationEventListener> {
+        match value {
+            AnyAuthenticationEventListener::OnVerifiedIdClaimValidationListener(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1286,10 +2034,14 @@ crate::macros::select_fields! {
 /// A `authenticationEventsFlow` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AuthenticationEventsFlow`]; an `@odata.type` this
-/// version does not know is read as [`AnyAuthenticationEventsFlow::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAuthenticationEventsFlow::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAuthenticationEventsFlow {
     /// A `microsoft.graph.authenticationEventsFlow` (the declared type).
     AuthenticationEventsFlow(AuthenticationEventsFlow),
@@ -1300,6 +2052,116 @@ pub enum AnyAuthenticationEventsFlow {
     /// A type derived from `authenticationEventsFlow` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AuthenticationEventsFlow),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyAuthenticationEventsFlow {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.authenticationEventsFlow`: the variant's, or for
+    /// [`AnyAuthenticationEventsFlow::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AuthenticationEventsFlow(_) => "microsoft.graph.authenticationEventsFlow",
+            Self::ExternalUsersSelfServiceSignUpEventsFlow(_) => {
+                "microsoft.graph.externalUsersSelfServiceSignUpEventsFlow"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.authenticationEventsFlow", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::AuthenticationEventsFlow(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::ExternalUsersSelfServiceSignUpEventsFlow(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`AuthenticationEventsFlow`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_authentication_events_flow(&self) -> Option<&AuthenticationEventsFlow> {
+        match self {
+            Self::AuthenticationEventsFlow(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAuthenticationEventsFlow::as_authentication_events_flow`], by value.
+    pub fn into_authentication_events_flow(self) -> Option<AuthenticationEventsFlow> {
+        match self {
+            Self::AuthenticationEventsFlow(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.externalUsersSelfServiceSignUpEventsFlow`.
+    pub fn as_external_users_self_service_sign_up_events_flow(
+        &self,
+    ) -> Option<&crate::models::ExternalUsersSelfServiceSignUpEventsFlow> {
+        match self {
+            Self::ExternalUsersSelfServiceSignUpEventsFlow(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.externalUsersSelfServiceSignUpEventsFlow`, by value.
+    pub fn into_external_users_self_service_sign_up_events_flow(
+        self,
+    ) -> Option<crate::models::ExternalUsersSelfServiceSignUpEventsFlow> {
+        match self {
+            Self::ExternalUsersSelfServiceSignUpEventsFlow(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<AuthenticationEventsFlow> for AnyAuthenticationEventsFlow {
+    fn from(value: AuthenticationEventsFlow) -> Self {
+        Self::AuthenticationEventsFlow(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAuthenticationEventsFlow> for AuthenticationEventsFlow {
+    type Error = AnyAuthenticationEventsFlow;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyAuthenticationEventsFlow) -> Result<Self, AnyAuthenticationEventsFlow> {
+        match value {
+            AnyAuthenticationEventsFlow::AuthenticationEventsFlow(v)
+            | AnyAuthenticationEventsFlow::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::ExternalUsersSelfServiceSignUpEventsFlow> for AnyAuthenticationEventsFlow {
+    fn from(value: crate::models::ExternalUsersSelfServiceSignUpEventsFlow) -> Self {
+        Self::ExternalUsersSelfServiceSignUpEventsFlow(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationEventsFlow>
+    for crate::models::ExternalUsersSelfServiceSignUpEventsFlow
+{
+    type Error = AnyAuthenticationEventsFlow;
+
+    fn try_from(value: AnyAuthenticationEventsFlow) -> Result<Self, AnyAuthenticationEventsFlow> {
+        match value {
+            AnyAuthenticationEventsFlow::ExternalUsersSelfServiceSignUpEventsFlow(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1478,10 +2340,14 @@ crate::macros::select_fields! {
 /// A `authenticationMethod` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AuthenticationMethod`]; an `@odata.type` this
-/// version does not know is read as [`AnyAuthenticationMethod::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAuthenticationMethod::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAuthenticationMethod {
     /// A `microsoft.graph.authenticationMethod` (the declared type).
     AuthenticationMethod(AuthenticationMethod),
@@ -1514,6 +2380,538 @@ pub enum AnyAuthenticationMethod {
     /// A type derived from `authenticationMethod` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AuthenticationMethod),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyAuthenticationMethod {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.authenticationMethod`: the variant's, or for
+    /// [`AnyAuthenticationMethod::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AuthenticationMethod(_) => "microsoft.graph.authenticationMethod",
+            Self::EmailAuthenticationMethod(_) => "microsoft.graph.emailAuthenticationMethod",
+            Self::ExternalAuthenticationMethod(_) => "microsoft.graph.externalAuthenticationMethod",
+            Self::Fido2AuthenticationMethod(_) => "microsoft.graph.fido2AuthenticationMethod",
+            Self::MicrosoftAuthenticatorAuthenticationMethod(_) => {
+                "microsoft.graph.microsoftAuthenticatorAuthenticationMethod"
+            }
+            Self::PasswordAuthenticationMethod(_) => "microsoft.graph.passwordAuthenticationMethod",
+            Self::PhoneAuthenticationMethod(_) => "microsoft.graph.phoneAuthenticationMethod",
+            Self::PlatformCredentialAuthenticationMethod(_) => {
+                "microsoft.graph.platformCredentialAuthenticationMethod"
+            }
+            Self::QrCodePinAuthenticationMethod(_) => {
+                "microsoft.graph.qrCodePinAuthenticationMethod"
+            }
+            Self::SoftwareOathAuthenticationMethod(_) => {
+                "microsoft.graph.softwareOathAuthenticationMethod"
+            }
+            Self::TemporaryAccessPassAuthenticationMethod(_) => {
+                "microsoft.graph.temporaryAccessPassAuthenticationMethod"
+            }
+            Self::WindowsHelloForBusinessAuthenticationMethod(_) => {
+                "microsoft.graph.windowsHelloForBusinessAuthenticationMethod"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.authenticationMethod", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::AuthenticationMethod(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::EmailAuthenticationMethod(value) => value.id.as_deref(),
+            Self::ExternalAuthenticationMethod(value) => value.id.as_deref(),
+            Self::Fido2AuthenticationMethod(value) => value.id.as_deref(),
+            Self::MicrosoftAuthenticatorAuthenticationMethod(value) => value.id.as_deref(),
+            Self::PasswordAuthenticationMethod(value) => value.id.as_deref(),
+            Self::PhoneAuthenticationMethod(value) => value.id.as_deref(),
+            Self::PlatformCredentialAuthenticationMethod(value) => value.id.as_deref(),
+            Self::QrCodePinAuthenticationMethod(value) => value.id.as_deref(),
+            Self::SoftwareOathAuthenticationMethod(value) => value.id.as_deref(),
+            Self::TemporaryAccessPassAuthenticationMethod(value) => value.id.as_deref(),
+            Self::WindowsHelloForBusinessAuthenticationMethod(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`AuthenticationMethod`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_authentication_method(&self) -> Option<&AuthenticationMethod> {
+        match self {
+            Self::AuthenticationMethod(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAuthenticationMethod::as_authentication_method`], by value.
+    pub fn into_authentication_method(self) -> Option<AuthenticationMethod> {
+        match self {
+            Self::AuthenticationMethod(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.emailAuthenticationMethod`.
+    pub fn as_email_authentication_method(
+        &self,
+    ) -> Option<&crate::models::EmailAuthenticationMethod> {
+        match self {
+            Self::EmailAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.emailAuthenticationMethod`, by value.
+    pub fn into_email_authentication_method(
+        self,
+    ) -> Option<crate::models::EmailAuthenticationMethod> {
+        match self {
+            Self::EmailAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.externalAuthenticationMethod`.
+    pub fn as_external_authentication_method(
+        &self,
+    ) -> Option<&crate::models::ExternalAuthenticationMethod> {
+        match self {
+            Self::ExternalAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.externalAuthenticationMethod`, by value.
+    pub fn into_external_authentication_method(
+        self,
+    ) -> Option<crate::models::ExternalAuthenticationMethod> {
+        match self {
+            Self::ExternalAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.fido2AuthenticationMethod`.
+    pub fn as_fido2_authentication_method(
+        &self,
+    ) -> Option<&crate::models::Fido2AuthenticationMethod> {
+        match self {
+            Self::Fido2AuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.fido2AuthenticationMethod`, by value.
+    pub fn into_fido2_authentication_method(
+        self,
+    ) -> Option<crate::models::Fido2AuthenticationMethod> {
+        match self {
+            Self::Fido2AuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftAuthenticatorAuthenticationMethod`.
+    pub fn as_microsoft_authenticator_authentication_method(
+        &self,
+    ) -> Option<&crate::models::MicrosoftAuthenticatorAuthenticationMethod> {
+        match self {
+            Self::MicrosoftAuthenticatorAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftAuthenticatorAuthenticationMethod`, by value.
+    pub fn into_microsoft_authenticator_authentication_method(
+        self,
+    ) -> Option<crate::models::MicrosoftAuthenticatorAuthenticationMethod> {
+        match self {
+            Self::MicrosoftAuthenticatorAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.passwordAuthenticationMethod`.
+    pub fn as_password_authentication_method(
+        &self,
+    ) -> Option<&crate::models::PasswordAuthenticationMethod> {
+        match self {
+            Self::PasswordAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.passwordAuthenticationMethod`, by value.
+    pub fn into_password_authentication_method(
+        self,
+    ) -> Option<crate::models::PasswordAuthenticationMethod> {
+        match self {
+            Self::PasswordAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.phoneAuthenticationMethod`.
+    pub fn as_phone_authentication_method(
+        &self,
+    ) -> Option<&crate::models::PhoneAuthenticationMethod> {
+        match self {
+            Self::PhoneAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.phoneAuthenticationMethod`, by value.
+    pub fn into_phone_authentication_method(
+        self,
+    ) -> Option<crate::models::PhoneAuthenticationMethod> {
+        match self {
+            Self::PhoneAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.platformCredentialAuthenticationMethod`.
+    pub fn as_platform_credential_authentication_method(
+        &self,
+    ) -> Option<&crate::models::PlatformCredentialAuthenticationMethod> {
+        match self {
+            Self::PlatformCredentialAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.platformCredentialAuthenticationMethod`, by value.
+    pub fn into_platform_credential_authentication_method(
+        self,
+    ) -> Option<crate::models::PlatformCredentialAuthenticationMethod> {
+        match self {
+            Self::PlatformCredentialAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.qrCodePinAuthenticationMethod`.
+    pub fn as_qr_code_pin_authentication_method(
+        &self,
+    ) -> Option<&crate::models::QrCodePinAuthenticationMethod> {
+        match self {
+            Self::QrCodePinAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.qrCodePinAuthenticationMethod`, by value.
+    pub fn into_qr_code_pin_authentication_method(
+        self,
+    ) -> Option<crate::models::QrCodePinAuthenticationMethod> {
+        match self {
+            Self::QrCodePinAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.softwareOathAuthenticationMethod`.
+    pub fn as_software_oath_authentication_method(
+        &self,
+    ) -> Option<&crate::models::SoftwareOathAuthenticationMethod> {
+        match self {
+            Self::SoftwareOathAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.softwareOathAuthenticationMethod`, by value.
+    pub fn into_software_oath_authentication_method(
+        self,
+    ) -> Option<crate::models::SoftwareOathAuthenticationMethod> {
+        match self {
+            Self::SoftwareOathAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.temporaryAccessPassAuthenticationMethod`.
+    pub fn as_temporary_access_pass_authentication_method(
+        &self,
+    ) -> Option<&crate::models::TemporaryAccessPassAuthenticationMethod> {
+        match self {
+            Self::TemporaryAccessPassAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.temporaryAccessPassAuthenticationMethod`, by value.
+    pub fn into_temporary_access_pass_authentication_method(
+        self,
+    ) -> Option<crate::models::TemporaryAccessPassAuthenticationMethod> {
+        match self {
+            Self::TemporaryAccessPassAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsHelloForBusinessAuthenticationMethod`.
+    pub fn as_windows_hello_for_business_authentication_method(
+        &self,
+    ) -> Option<&crate::models::WindowsHelloForBusinessAuthenticationMethod> {
+        match self {
+            Self::WindowsHelloForBusinessAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.windowsHelloForBusinessAuthenticationMethod`, by value.
+    pub fn into_windows_hello_for_business_authentication_method(
+        self,
+    ) -> Option<crate::models::WindowsHelloForBusinessAuthenticationMethod> {
+        match self {
+            Self::WindowsHelloForBusinessAuthenticationMethod(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<AuthenticationMethod> for AnyAuthenticationMethod {
+    fn from(value: AuthenticationMethod) -> Self {
+        Self::AuthenticationMethod(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAuthenticationMethod> for AuthenticationMethod {
+    type Error = AnyAuthenticationMethod;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyAuthenticationMethod) -> Result<Self, AnyAuthenticationMethod> {
+        match value {
+            AnyAuthenticationMethod::AuthenticationMethod(v)
+            | AnyAuthenticationMethod::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::EmailAuthenticationMethod> for AnyAuthenticationMethod {
+    fn from(value: crate::models::EmailAuthenticationMethod) -> Self {
+        Self::EmailAuthenticationMethod(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethod> for crate::models::EmailAuthenticationMethod {
+    type Error = AnyAuthenticationMethod;
+
+    fn try_from(value: AnyAuthenticationMethod) -> Result<Self, AnyAuthenticationMethod> {
+        match value {
+            AnyAuthenticationMethod::EmailAuthenticationMethod(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::ExternalAuthenticationMethod> for AnyAuthenticationMethod {
+    fn from(value: crate::models::ExternalAuthenticationMethod) -> Self {
+        Self::ExternalAuthenticationMethod(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethod> for crate::models::ExternalAuthenticationMethod {
+    type Error = AnyAuthenticationMethod;
+
+    fn try_from(value: AnyAuthenticationMethod) -> Result<Self, AnyAuthenticationMethod> {
+        match value {
+            AnyAuthenticationMethod::ExternalAuthenticationMethod(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::Fido2AuthenticationMethod> for AnyAuthenticationMethod {
+    fn from(value: crate::models::Fido2AuthenticationMethod) -> Self {
+        Self::Fido2AuthenticationMethod(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethod> for crate::models::Fido2AuthenticationMethod {
+    type Error = AnyAuthenticationMethod;
+
+    fn try_from(value: AnyAuthenticationMethod) -> Result<Self, AnyAuthenticationMethod> {
+        match value {
+            AnyAuthenticationMethod::Fido2AuthenticationMethod(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::MicrosoftAuthenticatorAuthenticationMethod> for AnyAuthenticationMethod {
+    fn from(value: crate::models::MicrosoftAuthenticatorAuthenticationMethod) -> Self {
+        Self::MicrosoftAuthenticatorAuthenticationMethod(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethod>
+    for crate::models::MicrosoftAuthenticatorAuthenticationMethod
+{
+    type Error = AnyAuthenticationMethod;
+
+    fn try_from(value: AnyAuthenticationMethod) -> Result<Self, AnyAuthenticationMethod> {
+        match value {
+            AnyAuthenticationMethod::MicrosoftAuthenticatorAuthenticationMethod(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::PasswordAuthenticationMethod> for AnyAuthenticationMethod {
+    fn from(value: crate::models::PasswordAuthenticationMethod) -> Self {
+        Self::PasswordAuthenticationMethod(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethod> for crate::models::PasswordAuthenticationMethod {
+    type Error = AnyAuthenticationMethod;
+
+    fn try_from(value: AnyAuthenticationMethod) -> Result<Self, AnyAuthenticationMethod> {
+        match value {
+            AnyAuthenticationMethod::PasswordAuthenticationMethod(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::PhoneAuthenticationMethod> for AnyAuthenticationMethod {
+    fn from(value: crate::models::PhoneAuthenticationMethod) -> Self {
+        Self::PhoneAuthenticationMethod(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethod> for crate::models::PhoneAuthenticationMethod {
+    type Error = AnyAuthenticationMethod;
+
+    fn try_from(value: AnyAuthenticationMethod) -> Result<Self, AnyAuthenticationMethod> {
+        match value {
+            AnyAuthenticationMethod::PhoneAuthenticationMethod(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::PlatformCredentialAuthenticationMethod> for AnyAuthenticationMethod {
+    fn from(value: crate::models::PlatformCredentialAuthenticationMethod) -> Self {
+        Self::PlatformCredentialAuthenticationMethod(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethod> for crate::models::PlatformCredentialAuthenticationMethod {
+    type Error = AnyAuthenticationMethod;
+
+    fn try_from(value: AnyAuthenticationMethod) -> Result<Self, AnyAuthenticationMethod> {
+        match value {
+            AnyAuthenticationMethod::PlatformCredentialAuthenticationMethod(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::QrCodePinAuthenticationMethod> for AnyAuthenticationMethod {
+    fn from(value: crate::models::QrCodePinAuthenticationMethod) -> Self {
+        Self::QrCodePinAuthenticationMethod(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethod> for crate::models::QrCodePinAuthenticationMethod {
+    type Error = AnyAuthenticationMethod;
+
+    fn try_from(value: AnyAuthenticationMethod) -> Result<Self, AnyAuthenticationMethod> {
+        match value {
+            AnyAuthenticationMethod::QrCodePinAuthenticationMethod(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::SoftwareOathAuthenticationMethod> for AnyAuthenticationMethod {
+    fn from(value: crate::models::SoftwareOathAuthenticationMethod) -> Self {
+        Self::SoftwareOathAuthenticationMethod(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethod> for crate::models::SoftwareOathAuthenticationMethod {
+    type Error = AnyAuthenticationMethod;
+
+    fn try_from(value: AnyAuthenticationMethod) -> Result<Self, AnyAuthenticationMethod> {
+        match value {
+            AnyAuthenticationMethod::SoftwareOathAuthenticationMethod(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::TemporaryAccessPassAuthenticationMethod> for AnyAuthenticationMethod {
+    fn from(value: crate::models::TemporaryAccessPassAuthenticationMethod) -> Self {
+        Self::TemporaryAccessPassAuthenticationMethod(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethod> for crate::models::TemporaryAccessPassAuthenticationMethod {
+    type Error = AnyAuthenticationMethod;
+
+    fn try_from(value: AnyAuthenticationMethod) -> Result<Self, AnyAuthenticationMethod> {
+        match value {
+            AnyAuthenticationMethod::TemporaryAccessPassAuthenticationMethod(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::WindowsHelloForBusinessAuthenticationMethod> for AnyAuthenticationMethod {
+    fn from(value: crate::models::WindowsHelloForBusinessAuthenticationMethod) -> Self {
+        Self::WindowsHelloForBusinessAuthenticationMethod(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethod>
+    for crate::models::WindowsHelloForBusinessAuthenticationMethod
+{
+    type Error = AnyAuthenticationMethod;
+
+    fn try_from(value: AnyAuthenticationMethod) -> Result<Self, AnyAuthenticationMethod> {
+        match value {
+            AnyAuthenticationMethod::WindowsHelloForBusinessAuthenticationMethod(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1656,10 +3054,14 @@ crate::macros::select_fields! {
 /// A `authenticationMethodConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AuthenticationMethodConfiguration`]; an `@odata.type` this
-/// version does not know is read as [`AnyAuthenticationMethodConfiguration::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAuthenticationMethodConfiguration::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAuthenticationMethodConfiguration {
     /// A `microsoft.graph.authenticationMethodConfiguration` (the declared type).
     AuthenticationMethodConfiguration(AuthenticationMethodConfiguration),
@@ -1702,6 +3104,638 @@ pub enum AnyAuthenticationMethodConfiguration {
     /// A type derived from `authenticationMethodConfiguration` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AuthenticationMethodConfiguration),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyAuthenticationMethodConfiguration {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.authenticationMethodConfiguration`: the variant's, or for
+    /// [`AnyAuthenticationMethodConfiguration::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AuthenticationMethodConfiguration(_) => {
+                "microsoft.graph.authenticationMethodConfiguration"
+            }
+            Self::EmailAuthenticationMethodConfiguration(_) => {
+                "microsoft.graph.emailAuthenticationMethodConfiguration"
+            }
+            Self::ExternalAuthenticationMethodConfiguration(_) => {
+                "microsoft.graph.externalAuthenticationMethodConfiguration"
+            }
+            Self::Fido2AuthenticationMethodConfiguration(_) => {
+                "microsoft.graph.fido2AuthenticationMethodConfiguration"
+            }
+            Self::MicrosoftAuthenticatorAuthenticationMethodConfiguration(_) => {
+                "microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration"
+            }
+            Self::QrCodePinAuthenticationMethodConfiguration(_) => {
+                "microsoft.graph.qrCodePinAuthenticationMethodConfiguration"
+            }
+            Self::SmsAuthenticationMethodConfiguration(_) => {
+                "microsoft.graph.smsAuthenticationMethodConfiguration"
+            }
+            Self::SoftwareOathAuthenticationMethodConfiguration(_) => {
+                "microsoft.graph.softwareOathAuthenticationMethodConfiguration"
+            }
+            Self::TemporaryAccessPassAuthenticationMethodConfiguration(_) => {
+                "microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration"
+            }
+            Self::VerifiableCredentialsAuthenticationMethodConfiguration(_) => {
+                "microsoft.graph.verifiableCredentialsAuthenticationMethodConfiguration"
+            }
+            Self::VoiceAuthenticationMethodConfiguration(_) => {
+                "microsoft.graph.voiceAuthenticationMethodConfiguration"
+            }
+            Self::X509CertificateAuthenticationMethodConfiguration(_) => {
+                "microsoft.graph.x509CertificateAuthenticationMethodConfiguration"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.authenticationMethodConfiguration", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::AuthenticationMethodConfiguration(value) | Self::Unknown(value) => {
+                value.id.as_deref()
+            }
+            Self::EmailAuthenticationMethodConfiguration(value) => value.id.as_deref(),
+            Self::ExternalAuthenticationMethodConfiguration(value) => value.id.as_deref(),
+            Self::Fido2AuthenticationMethodConfiguration(value) => value.id.as_deref(),
+            Self::MicrosoftAuthenticatorAuthenticationMethodConfiguration(value) => {
+                value.id.as_deref()
+            }
+            Self::QrCodePinAuthenticationMethodConfiguration(value) => value.id.as_deref(),
+            Self::SmsAuthenticationMethodConfiguration(value) => value.id.as_deref(),
+            Self::SoftwareOathAuthenticationMethodConfiguration(value) => value.id.as_deref(),
+            Self::TemporaryAccessPassAuthenticationMethodConfiguration(value) => {
+                value.id.as_deref()
+            }
+            Self::VerifiableCredentialsAuthenticationMethodConfiguration(value) => {
+                value.id.as_deref()
+            }
+            Self::VoiceAuthenticationMethodConfiguration(value) => value.id.as_deref(),
+            Self::X509CertificateAuthenticationMethodConfiguration(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`AuthenticationMethodConfiguration`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_authentication_method_configuration(
+        &self,
+    ) -> Option<&AuthenticationMethodConfiguration> {
+        match self {
+            Self::AuthenticationMethodConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAuthenticationMethodConfiguration::as_authentication_method_configuration`], by value.
+    pub fn into_authentication_method_configuration(
+        self,
+    ) -> Option<AuthenticationMethodConfiguration> {
+        match self {
+            Self::AuthenticationMethodConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.emailAuthenticationMethodConfiguration`.
+    pub fn as_email_authentication_method_configuration(
+        &self,
+    ) -> Option<&crate::models::EmailAuthenticationMethodConfiguration> {
+        match self {
+            Self::EmailAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.emailAuthenticationMethodConfiguration`, by value.
+    pub fn into_email_authentication_method_configuration(
+        self,
+    ) -> Option<crate::models::EmailAuthenticationMethodConfiguration> {
+        match self {
+            Self::EmailAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.externalAuthenticationMethodConfiguration`.
+    pub fn as_external_authentication_method_configuration(
+        &self,
+    ) -> Option<&crate::models::ExternalAuthenticationMethodConfiguration> {
+        match self {
+            Self::ExternalAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.externalAuthenticationMethodConfiguration`, by value.
+    pub fn into_external_authentication_method_configuration(
+        self,
+    ) -> Option<crate::models::ExternalAuthenticationMethodConfiguration> {
+        match self {
+            Self::ExternalAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.fido2AuthenticationMethodConfiguration`.
+    pub fn as_fido2_authentication_method_configuration(
+        &self,
+    ) -> Option<&crate::models::Fido2AuthenticationMethodConfiguration> {
+        match self {
+            Self::Fido2AuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.fido2AuthenticationMethodConfiguration`, by value.
+    pub fn into_fido2_authentication_method_configuration(
+        self,
+    ) -> Option<crate::models::Fido2AuthenticationMethodConfiguration> {
+        match self {
+            Self::Fido2AuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration`.
+    pub fn as_microsoft_authenticator_authentication_method_configuration(
+        &self,
+    ) -> Option<&crate::models::MicrosoftAuthenticatorAuthenticationMethodConfiguration> {
+        match self {
+            Self::MicrosoftAuthenticatorAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration`, by value.
+    pub fn into_microsoft_authenticator_authentication_method_configuration(
+        self,
+    ) -> Option<crate::models::MicrosoftAuthenticatorAuthenticationMethodConfiguration> {
+        match self {
+            Self::MicrosoftAuthenticatorAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.qrCodePinAuthenticationMethodConfiguration`.
+    pub fn as_qr_code_pin_authentication_method_configuration(
+        &self,
+    ) -> Option<&crate::models::QrCodePinAuthenticationMethodConfiguration> {
+        match self {
+            Self::QrCodePinAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.qrCodePinAuthenticationMethodConfiguration`, by value.
+    pub fn into_qr_code_pin_authentication_method_configuration(
+        self,
+    ) -> Option<crate::models::QrCodePinAuthenticationMethodConfiguration> {
+        match self {
+            Self::QrCodePinAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.smsAuthenticationMethodConfiguration`.
+    pub fn as_sms_authentication_method_configuration(
+        &self,
+    ) -> Option<&crate::models::SmsAuthenticationMethodConfiguration> {
+        match self {
+            Self::SmsAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.smsAuthenticationMethodConfiguration`, by value.
+    pub fn into_sms_authentication_method_configuration(
+        self,
+    ) -> Option<crate::models::SmsAuthenticationMethodConfiguration> {
+        match self {
+            Self::SmsAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.softwareOathAuthenticationMethodConfiguration`.
+    pub fn as_software_oath_authentication_method_configuration(
+        &self,
+    ) -> Option<&crate::models::SoftwareOathAuthenticationMethodConfiguration> {
+        match self {
+            Self::SoftwareOathAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.softwareOathAuthenticationMethodConfiguration`, by value.
+    pub fn into_software_oath_authentication_method_configuration(
+        self,
+    ) -> Option<crate::models::SoftwareOathAuthenticationMethodConfiguration> {
+        match self {
+            Self::SoftwareOathAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration`.
+    pub fn as_temporary_access_pass_authentication_method_configuration(
+        &self,
+    ) -> Option<&crate::models::TemporaryAccessPassAuthenticationMethodConfiguration> {
+        match self {
+            Self::TemporaryAccessPassAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration`, by value.
+    pub fn into_temporary_access_pass_authentication_method_configuration(
+        self,
+    ) -> Option<crate::models::TemporaryAccessPassAuthenticationMethodConfiguration> {
+        match self {
+            Self::TemporaryAccessPassAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.verifiableCredentialsAuthenticationMethodConfiguration`.
+    pub fn as_verifiable_credentials_authentication_method_configuration(
+        &self,
+    ) -> Option<&crate::models::VerifiableCredentialsAuthenticationMethodConfiguration> {
+        match self {
+            Self::VerifiableCredentialsAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.verifiableCredentialsAuthenticationMethodConfiguration`, by value.
+    pub fn into_verifiable_credentials_authentication_method_configuration(
+        self,
+    ) -> Option<crate::models::VerifiableCredentialsAuthenticationMethodConfiguration> {
+        match self {
+            Self::VerifiableCredentialsAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.voiceAuthenticationMethodConfiguration`.
+    pub fn as_voice_authentication_method_configuration(
+        &self,
+    ) -> Option<&crate::models::VoiceAuthenticationMethodConfiguration> {
+        match self {
+            Self::VoiceAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.voiceAuthenticationMethodConfiguration`, by value.
+    pub fn into_voice_authentication_method_configuration(
+        self,
+    ) -> Option<crate::models::VoiceAuthenticationMethodConfiguration> {
+        match self {
+            Self::VoiceAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.x509CertificateAuthenticationMethodConfiguration`.
+    pub fn as_x509_certificate_authentication_method_configuration(
+        &self,
+    ) -> Option<&crate::models::X509CertificateAuthenticationMethodConfiguration> {
+        match self {
+            Self::X509CertificateAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.x509CertificateAuthenticationMethodConfiguration`, by value.
+    pub fn into_x509_certificate_authentication_method_configuration(
+        self,
+    ) -> Option<crate::models::X509CertificateAuthenticationMethodConfiguration> {
+        match self {
+            Self::X509CertificateAuthenticationMethodConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<AuthenticationMethodConfiguration> for AnyAuthenticationMethodConfiguration {
+    fn from(value: AuthenticationMethodConfiguration) -> Self {
+        Self::AuthenticationMethodConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAuthenticationMethodConfiguration> for AuthenticationMethodConfiguration {
+    type Error = AnyAuthenticationMethodConfiguration;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyAuthenticationMethodConfiguration,
+    ) -> Result<Self, AnyAuthenticationMethodConfiguration> {
+        match value {
+            AnyAuthenticationMethodConfiguration::AuthenticationMethodConfiguration(v)
+            | AnyAuthenticationMethodConfiguration::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::EmailAuthenticationMethodConfiguration>
+    for AnyAuthenticationMethodConfiguration
+{
+    fn from(value: crate::models::EmailAuthenticationMethodConfiguration) -> Self {
+        Self::EmailAuthenticationMethodConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethodConfiguration>
+    for crate::models::EmailAuthenticationMethodConfiguration
+{
+    type Error = AnyAuthenticationMethodConfiguration;
+
+    fn try_from(
+        value: AnyAuthenticationMethodConfiguration,
+    ) -> Result<Self, AnyAuthenticationMethodConfiguration> {
+        match value {
+            AnyAuthenticationMethodConfiguration::EmailAuthenticationMethodConfiguration(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::ExternalAuthenticationMethodConfiguration>
+    for AnyAuthenticationMethodConfiguration
+{
+    fn from(value: crate::models::ExternalAuthenticationMethodConfiguration) -> Self {
+        Self::ExternalAuthenticationMethodConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethodConfiguration>
+    for crate::models::ExternalAuthenticationMethodConfiguration
+{
+    type Error = AnyAuthenticationMethodConfiguration;
+
+    fn try_from(
+        value: AnyAuthenticationMethodConfiguration,
+    ) -> Result<Self, AnyAuthenticationMethodConfiguration> {
+        match value {
+            AnyAuthenticationMethodConfiguration::ExternalAuthenticationMethodConfiguration(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::Fido2AuthenticationMethodConfiguration>
+    for AnyAuthenticationMethodConfiguration
+{
+    fn from(value: crate::models::Fido2AuthenticationMethodConfiguration) -> Self {
+        Self::Fido2AuthenticationMethodConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethodConfiguration>
+    for crate::models::Fido2AuthenticationMethodConfiguration
+{
+    type Error = AnyAuthenticationMethodConfiguration;
+
+    fn try_from(
+        value: AnyAuthenticationMethodConfiguration,
+    ) -> Result<Self, AnyAuthenticationMethodConfiguration> {
+        match value {
+            AnyAuthenticationMethodConfiguration::Fido2AuthenticationMethodConfiguration(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::MicrosoftAuthenticatorAuthenticationMethodConfiguration>
+    for AnyAuthenticationMethodConfiguration
+{
+    fn from(value: crate::models::MicrosoftAuthenticatorAuthenticationMethodConfiguration) -> Self {
+        Self::MicrosoftAuthenticatorAuthenticationMethodConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethodConfiguration>
+    for crate::models::MicrosoftAuthenticatorAuthenticationMethodConfiguration
+{
+    type Error = AnyAuthenticationMethodConfiguration;
+
+    fn try_from(
+        value: AnyAuthenticationMethodConfiguration,
+    ) -> Result<Self, AnyAuthenticationMethodConfiguration> {
+        match value {
+AnyAuthenticationMethodConfiguration::MicrosoftAuthenticatorAuthenticationMethodConfiguration(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::QrCodePinAuthenticationMethodConfiguration>
+    for AnyAuthenticationMethodConfiguration
+{
+    fn from(value: crate::models::QrCodePinAuthenticationMethodConfiguration) -> Self {
+        Self::QrCodePinAuthenticationMethodConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethodConfiguration>
+    for crate::models::QrCodePinAuthenticationMethodConfiguration
+{
+    type Error = AnyAuthenticationMethodConfiguration;
+
+    fn try_from(
+        value: AnyAuthenticationMethodConfiguration,
+    ) -> Result<Self, AnyAuthenticationMethodConfiguration> {
+        match value {
+            AnyAuthenticationMethodConfiguration::QrCodePinAuthenticationMethodConfiguration(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::SmsAuthenticationMethodConfiguration>
+    for AnyAuthenticationMethodConfiguration
+{
+    fn from(value: crate::models::SmsAuthenticationMethodConfiguration) -> Self {
+        Self::SmsAuthenticationMethodConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethodConfiguration>
+    for crate::models::SmsAuthenticationMethodConfiguration
+{
+    type Error = AnyAuthenticationMethodConfiguration;
+
+    fn try_from(
+        value: AnyAuthenticationMethodConfiguration,
+    ) -> Result<Self, AnyAuthenticationMethodConfiguration> {
+        match value {
+            AnyAuthenticationMethodConfiguration::SmsAuthenticationMethodConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::SoftwareOathAuthenticationMethodConfiguration>
+    for AnyAuthenticationMethodConfiguration
+{
+    fn from(value: crate::models::SoftwareOathAuthenticationMethodConfiguration) -> Self {
+        Self::SoftwareOathAuthenticationMethodConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethodConfiguration>
+    for crate::models::SoftwareOathAuthenticationMethodConfiguration
+{
+    type Error = AnyAuthenticationMethodConfiguration;
+
+    fn try_from(
+        value: AnyAuthenticationMethodConfiguration,
+    ) -> Result<Self, AnyAuthenticationMethodConfiguration> {
+        match value {
+            AnyAuthenticationMethodConfiguration::SoftwareOathAuthenticationMethodConfiguration(
+                v,
+            ) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::TemporaryAccessPassAuthenticationMethodConfiguration>
+    for AnyAuthenticationMethodConfiguration
+{
+    fn from(value: crate::models::TemporaryAccessPassAuthenticationMethodConfiguration) -> Self {
+        Self::TemporaryAccessPassAuthenticationMethodConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethodConfiguration>
+    for crate::models::TemporaryAccessPassAuthenticationMethodConfiguration
+{
+    type Error = AnyAuthenticationMethodConfiguration;
+
+    fn try_from(
+        value: AnyAuthenticationMethodConfiguration,
+    ) -> Result<Self, AnyAuthenticationMethodConfiguration> {
+        match value {
+AnyAuthenticationMethodConfiguration::TemporaryAccessPassAuthenticationMethodConfiguration(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::VerifiableCredentialsAuthenticationMethodConfiguration>
+    for AnyAuthenticationMethodConfiguration
+{
+    fn from(value: crate::models::VerifiableCredentialsAuthenticationMethodConfiguration) -> Self {
+        Self::VerifiableCredentialsAuthenticationMethodConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethodConfiguration>
+    for crate::models::VerifiableCredentialsAuthenticationMethodConfiguration
+{
+    type Error = AnyAuthenticationMethodConfiguration;
+
+    fn try_from(
+        value: AnyAuthenticationMethodConfiguration,
+    ) -> Result<Self, AnyAuthenticationMethodConfiguration> {
+        match value {
+AnyAuthenticationMethodConfiguration::VerifiableCredentialsAuthenticationMethodConfiguration(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::VoiceAuthenticationMethodConfiguration>
+    for AnyAuthenticationMethodConfiguration
+{
+    fn from(value: crate::models::VoiceAuthenticationMethodConfiguration) -> Self {
+        Self::VoiceAuthenticationMethodConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethodConfiguration>
+    for crate::models::VoiceAuthenticationMethodConfiguration
+{
+    type Error = AnyAuthenticationMethodConfiguration;
+
+    fn try_from(
+        value: AnyAuthenticationMethodConfiguration,
+    ) -> Result<Self, AnyAuthenticationMethodConfiguration> {
+        match value {
+            AnyAuthenticationMethodConfiguration::VoiceAuthenticationMethodConfiguration(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::X509CertificateAuthenticationMethodConfiguration>
+    for AnyAuthenticationMethodConfiguration
+{
+    fn from(value: crate::models::X509CertificateAuthenticationMethodConfiguration) -> Self {
+        Self::X509CertificateAuthenticationMethodConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethodConfiguration>
+    for crate::models::X509CertificateAuthenticationMethodConfiguration
+{
+    type Error = AnyAuthenticationMethodConfiguration;
+
+    fn try_from(
+        value: AnyAuthenticationMethodConfiguration,
+    ) -> Result<Self, AnyAuthenticationMethodConfiguration> {
+        match value {
+AnyAuthenticationMethodConfiguration::X509CertificateAuthenticationMethodConfiguration(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2035,10 +4069,14 @@ crate::macros::select_fields! {
 /// A `authenticationMethodTarget` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AuthenticationMethodTarget`]; an `@odata.type` this
-/// version does not know is read as [`AnyAuthenticationMethodTarget::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAuthenticationMethodTarget::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAuthenticationMethodTarget {
     /// A `microsoft.graph.authenticationMethodTarget` (the declared type).
     AuthenticationMethodTarget(AuthenticationMethodTarget),
@@ -2057,6 +4095,265 @@ pub enum AnyAuthenticationMethodTarget {
     /// A type derived from `authenticationMethodTarget` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AuthenticationMethodTarget),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyAuthenticationMethodTarget {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.authenticationMethodTarget`: the variant's, or for
+    /// [`AnyAuthenticationMethodTarget::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AuthenticationMethodTarget(_) => "microsoft.graph.authenticationMethodTarget",
+            Self::MicrosoftAuthenticatorAuthenticationMethodTarget(_) => {
+                "microsoft.graph.microsoftAuthenticatorAuthenticationMethodTarget"
+            }
+            Self::PasskeyAuthenticationMethodTarget(_) => {
+                "microsoft.graph.passkeyAuthenticationMethodTarget"
+            }
+            Self::SmsAuthenticationMethodTarget(_) => {
+                "microsoft.graph.smsAuthenticationMethodTarget"
+            }
+            Self::VerifiableCredentialAuthenticationMethodTarget(_) => {
+                "microsoft.graph.verifiableCredentialAuthenticationMethodTarget"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.authenticationMethodTarget", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::AuthenticationMethodTarget(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::MicrosoftAuthenticatorAuthenticationMethodTarget(value) => value.id.as_deref(),
+            Self::PasskeyAuthenticationMethodTarget(value) => value.id.as_deref(),
+            Self::SmsAuthenticationMethodTarget(value) => value.id.as_deref(),
+            Self::VerifiableCredentialAuthenticationMethodTarget(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`AuthenticationMethodTarget`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_authentication_method_target(&self) -> Option<&AuthenticationMethodTarget> {
+        match self {
+            Self::AuthenticationMethodTarget(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAuthenticationMethodTarget::as_authentication_method_target`], by value.
+    pub fn into_authentication_method_target(self) -> Option<AuthenticationMethodTarget> {
+        match self {
+            Self::AuthenticationMethodTarget(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftAuthenticatorAuthenticationMethodTarget`.
+    pub fn as_microsoft_authenticator_authentication_method_target(
+        &self,
+    ) -> Option<&crate::models::MicrosoftAuthenticatorAuthenticationMethodTarget> {
+        match self {
+            Self::MicrosoftAuthenticatorAuthenticationMethodTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftAuthenticatorAuthenticationMethodTarget`, by value.
+    pub fn into_microsoft_authenticator_authentication_method_target(
+        self,
+    ) -> Option<crate::models::MicrosoftAuthenticatorAuthenticationMethodTarget> {
+        match self {
+            Self::MicrosoftAuthenticatorAuthenticationMethodTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.passkeyAuthenticationMethodTarget`.
+    pub fn as_passkey_authentication_method_target(
+        &self,
+    ) -> Option<&crate::models::PasskeyAuthenticationMethodTarget> {
+        match self {
+            Self::PasskeyAuthenticationMethodTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.passkeyAuthenticationMethodTarget`, by value.
+    pub fn into_passkey_authentication_method_target(
+        self,
+    ) -> Option<crate::models::PasskeyAuthenticationMethodTarget> {
+        match self {
+            Self::PasskeyAuthenticationMethodTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.smsAuthenticationMethodTarget`.
+    pub fn as_sms_authentication_method_target(
+        &self,
+    ) -> Option<&crate::models::SmsAuthenticationMethodTarget> {
+        match self {
+            Self::SmsAuthenticationMethodTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.smsAuthenticationMethodTarget`, by value.
+    pub fn into_sms_authentication_method_target(
+        self,
+    ) -> Option<crate::models::SmsAuthenticationMethodTarget> {
+        match self {
+            Self::SmsAuthenticationMethodTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.verifiableCredentialAuthenticationMethodTarget`.
+    pub fn as_verifiable_credential_authentication_method_target(
+        &self,
+    ) -> Option<&crate::models::VerifiableCredentialAuthenticationMethodTarget> {
+        match self {
+            Self::VerifiableCredentialAuthenticationMethodTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.verifiableCredentialAuthenticationMethodTarget`, by value.
+    pub fn into_verifiable_credential_authentication_method_target(
+        self,
+    ) -> Option<crate::models::VerifiableCredentialAuthenticationMethodTarget> {
+        match self {
+            Self::VerifiableCredentialAuthenticationMethodTarget(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<AuthenticationMethodTarget> for AnyAuthenticationMethodTarget {
+    fn from(value: AuthenticationMethodTarget) -> Self {
+        Self::AuthenticationMethodTarget(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAuthenticationMethodTarget> for AuthenticationMethodTarget {
+    type Error = AnyAuthenticationMethodTarget;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyAuthenticationMethodTarget,
+    ) -> Result<Self, AnyAuthenticationMethodTarget> {
+        match value {
+            AnyAuthenticationMethodTarget::AuthenticationMethodTarget(v)
+            | AnyAuthenticationMethodTarget::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::MicrosoftAuthenticatorAuthenticationMethodTarget>
+    for AnyAuthenticationMethodTarget
+{
+    fn from(value: crate::models::MicrosoftAuthenticatorAuthenticationMethodTarget) -> Self {
+        Self::MicrosoftAuthenticatorAuthenticationMethodTarget(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethodTarget>
+    for crate::models::MicrosoftAuthenticatorAuthenticationMethodTarget
+{
+    type Error = AnyAuthenticationMethodTarget;
+
+    fn try_from(
+        value: AnyAuthenticationMethodTarget,
+    ) -> Result<Self, AnyAuthenticationMethodTarget> {
+        match value {
+            AnyAuthenticationMethodTarget::MicrosoftAuthenticatorAuthenticationMethodTarget(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::PasskeyAuthenticationMethodTarget> for AnyAuthenticationMethodTarget {
+    fn from(value: crate::models::PasskeyAuthenticationMethodTarget) -> Self {
+        Self::PasskeyAuthenticationMethodTarget(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethodTarget> for crate::models::PasskeyAuthenticationMethodTarget {
+    type Error = AnyAuthenticationMethodTarget;
+
+    fn try_from(
+        value: AnyAuthenticationMethodTarget,
+    ) -> Result<Self, AnyAuthenticationMethodTarget> {
+        match value {
+            AnyAuthenticationMethodTarget::PasskeyAuthenticationMethodTarget(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::SmsAuthenticationMethodTarget> for AnyAuthenticationMethodTarget {
+    fn from(value: crate::models::SmsAuthenticationMethodTarget) -> Self {
+        Self::SmsAuthenticationMethodTarget(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethodTarget> for crate::models::SmsAuthenticationMethodTarget {
+    type Error = AnyAuthenticationMethodTarget;
+
+    fn try_from(
+        value: AnyAuthenticationMethodTarget,
+    ) -> Result<Self, AnyAuthenticationMethodTarget> {
+        match value {
+            AnyAuthenticationMethodTarget::SmsAuthenticationMethodTarget(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::VerifiableCredentialAuthenticationMethodTarget>
+    for AnyAuthenticationMethodTarget
+{
+    fn from(value: crate::models::VerifiableCredentialAuthenticationMethodTarget) -> Self {
+        Self::VerifiableCredentialAuthenticationMethodTarget(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAuthenticationMethodTarget>
+    for crate::models::VerifiableCredentialAuthenticationMethodTarget
+{
+    type Error = AnyAuthenticationMethodTarget;
+
+    fn try_from(
+        value: AnyAuthenticationMethodTarget,
+    ) -> Result<Self, AnyAuthenticationMethodTarget> {
+        match value {
+            AnyAuthenticationMethodTarget::VerifiableCredentialAuthenticationMethodTarget(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3016,10 +5313,14 @@ crate::macros::select_fields! {
 /// A `conditionalAccessPolicy` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ConditionalAccessPolicy`]; an `@odata.type` this
-/// version does not know is read as [`AnyConditionalAccessPolicy::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyConditionalAccessPolicy::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyConditionalAccessPolicy {
     /// A `microsoft.graph.conditionalAccessPolicy` (the declared type).
     ConditionalAccessPolicy(ConditionalAccessPolicy),
@@ -3028,6 +5329,108 @@ pub enum AnyConditionalAccessPolicy {
     /// A type derived from `conditionalAccessPolicy` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ConditionalAccessPolicy),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyConditionalAccessPolicy {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.conditionalAccessPolicy`: the variant's, or for
+    /// [`AnyConditionalAccessPolicy::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ConditionalAccessPolicy(_) => "microsoft.graph.conditionalAccessPolicy",
+            Self::WhatIfAnalysisResult(_) => "microsoft.graph.whatIfAnalysisResult",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.conditionalAccessPolicy", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ConditionalAccessPolicy(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::WhatIfAnalysisResult(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ConditionalAccessPolicy`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_conditional_access_policy(&self) -> Option<&ConditionalAccessPolicy> {
+        match self {
+            Self::ConditionalAccessPolicy(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyConditionalAccessPolicy::as_conditional_access_policy`], by value.
+    pub fn into_conditional_access_policy(self) -> Option<ConditionalAccessPolicy> {
+        match self {
+            Self::ConditionalAccessPolicy(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.whatIfAnalysisResult`.
+    pub fn as_what_if_analysis_result(&self) -> Option<&crate::models::WhatIfAnalysisResult> {
+        match self {
+            Self::WhatIfAnalysisResult(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.whatIfAnalysisResult`, by value.
+    pub fn into_what_if_analysis_result(self) -> Option<crate::models::WhatIfAnalysisResult> {
+        match self {
+            Self::WhatIfAnalysisResult(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<ConditionalAccessPolicy> for AnyConditionalAccessPolicy {
+    fn from(value: ConditionalAccessPolicy) -> Self {
+        Self::ConditionalAccessPolicy(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyConditionalAccessPolicy> for ConditionalAccessPolicy {
+    type Error = AnyConditionalAccessPolicy;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyConditionalAccessPolicy) -> Result<Self, AnyConditionalAccessPolicy> {
+        match value {
+            AnyConditionalAccessPolicy::ConditionalAccessPolicy(v)
+            | AnyConditionalAccessPolicy::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::WhatIfAnalysisResult> for AnyConditionalAccessPolicy {
+    fn from(value: crate::models::WhatIfAnalysisResult) -> Self {
+        Self::WhatIfAnalysisResult(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyConditionalAccessPolicy> for crate::models::WhatIfAnalysisResult {
+    type Error = AnyConditionalAccessPolicy;
+
+    fn try_from(value: AnyConditionalAccessPolicy) -> Result<Self, AnyConditionalAccessPolicy> {
+        match value {
+            AnyConditionalAccessPolicy::WhatIfAnalysisResult(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3923,10 +6326,14 @@ crate::macros::select_fields! {
 /// A `customAuthenticationExtension` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`CustomAuthenticationExtension`]; an `@odata.type` this
-/// version does not know is read as [`AnyCustomAuthenticationExtension::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyCustomAuthenticationExtension::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyCustomAuthenticationExtension {
     /// A `microsoft.graph.customAuthenticationExtension` (the declared type).
     CustomAuthenticationExtension(CustomAuthenticationExtension),
@@ -3951,6 +6358,363 @@ pub enum AnyCustomAuthenticationExtension {
     /// A type derived from `customAuthenticationExtension` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(CustomAuthenticationExtension),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyCustomAuthenticationExtension {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.customAuthenticationExtension`: the variant's, or for
+    /// [`AnyCustomAuthenticationExtension::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::CustomAuthenticationExtension(_) => {
+                "microsoft.graph.customAuthenticationExtension"
+            }
+            Self::OnAttributeCollectionStartCustomExtension(_) => {
+                "microsoft.graph.onAttributeCollectionStartCustomExtension"
+            }
+            Self::OnAttributeCollectionSubmitCustomExtension(_) => {
+                "microsoft.graph.onAttributeCollectionSubmitCustomExtension"
+            }
+            Self::OnOtpSendCustomExtension(_) => "microsoft.graph.onOtpSendCustomExtension",
+            Self::OnPasswordSubmitCustomExtension(_) => {
+                "microsoft.graph.onPasswordSubmitCustomExtension"
+            }
+            Self::OnTokenIssuanceStartCustomExtension(_) => {
+                "microsoft.graph.onTokenIssuanceStartCustomExtension"
+            }
+            Self::OnVerifiedIdClaimValidationCustomExtension(_) => {
+                "microsoft.graph.onVerifiedIdClaimValidationCustomExtension"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.customAuthenticationExtension", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::CustomAuthenticationExtension(value) | Self::Unknown(value) => {
+                value.id.as_deref()
+            }
+            Self::OnAttributeCollectionStartCustomExtension(value) => value.id.as_deref(),
+            Self::OnAttributeCollectionSubmitCustomExtension(value) => value.id.as_deref(),
+            Self::OnOtpSendCustomExtension(value) => value.id.as_deref(),
+            Self::OnPasswordSubmitCustomExtension(value) => value.id.as_deref(),
+            Self::OnTokenIssuanceStartCustomExtension(value) => value.id.as_deref(),
+            Self::OnVerifiedIdClaimValidationCustomExtension(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`CustomAuthenticationExtension`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_custom_authentication_extension(&self) -> Option<&CustomAuthenticationExtension> {
+        match self {
+            Self::CustomAuthenticationExtension(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyCustomAuthenticationExtension::as_custom_authentication_extension`], by value.
+    pub fn into_custom_authentication_extension(self) -> Option<CustomAuthenticationExtension> {
+        match self {
+            Self::CustomAuthenticationExtension(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionStartCustomExtension`.
+    pub fn as_on_attribute_collection_start_custom_extension(
+        &self,
+    ) -> Option<&crate::models::OnAttributeCollectionStartCustomExtension> {
+        match self {
+            Self::OnAttributeCollectionStartCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionStartCustomExtension`, by value.
+    pub fn into_on_attribute_collection_start_custom_extension(
+        self,
+    ) -> Option<crate::models::OnAttributeCollectionStartCustomExtension> {
+        match self {
+            Self::OnAttributeCollectionStartCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionSubmitCustomExtension`.
+    pub fn as_on_attribute_collection_submit_custom_extension(
+        &self,
+    ) -> Option<&crate::models::OnAttributeCollectionSubmitCustomExtension> {
+        match self {
+            Self::OnAttributeCollectionSubmitCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionSubmitCustomExtension`, by value.
+    pub fn into_on_attribute_collection_submit_custom_extension(
+        self,
+    ) -> Option<crate::models::OnAttributeCollectionSubmitCustomExtension> {
+        match self {
+            Self::OnAttributeCollectionSubmitCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onOtpSendCustomExtension`.
+    pub fn as_on_otp_send_custom_extension(
+        &self,
+    ) -> Option<&crate::models::OnOtpSendCustomExtension> {
+        match self {
+            Self::OnOtpSendCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onOtpSendCustomExtension`, by value.
+    pub fn into_on_otp_send_custom_extension(
+        self,
+    ) -> Option<crate::models::OnOtpSendCustomExtension> {
+        match self {
+            Self::OnOtpSendCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onPasswordSubmitCustomExtension`.
+    pub fn as_on_password_submit_custom_extension(
+        &self,
+    ) -> Option<&crate::models::OnPasswordSubmitCustomExtension> {
+        match self {
+            Self::OnPasswordSubmitCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onPasswordSubmitCustomExtension`, by value.
+    pub fn into_on_password_submit_custom_extension(
+        self,
+    ) -> Option<crate::models::OnPasswordSubmitCustomExtension> {
+        match self {
+            Self::OnPasswordSubmitCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onTokenIssuanceStartCustomExtension`.
+    pub fn as_on_token_issuance_start_custom_extension(
+        &self,
+    ) -> Option<&crate::models::OnTokenIssuanceStartCustomExtension> {
+        match self {
+            Self::OnTokenIssuanceStartCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onTokenIssuanceStartCustomExtension`, by value.
+    pub fn into_on_token_issuance_start_custom_extension(
+        self,
+    ) -> Option<crate::models::OnTokenIssuanceStartCustomExtension> {
+        match self {
+            Self::OnTokenIssuanceStartCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onVerifiedIdClaimValidationCustomExtension`.
+    pub fn as_on_verified_id_claim_validation_custom_extension(
+        &self,
+    ) -> Option<&crate::models::OnVerifiedIdClaimValidationCustomExtension> {
+        match self {
+            Self::OnVerifiedIdClaimValidationCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onVerifiedIdClaimValidationCustomExtension`, by value.
+    pub fn into_on_verified_id_claim_validation_custom_extension(
+        self,
+    ) -> Option<crate::models::OnVerifiedIdClaimValidationCustomExtension> {
+        match self {
+            Self::OnVerifiedIdClaimValidationCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<CustomAuthenticationExtension> for AnyCustomAuthenticationExtension {
+    fn from(value: CustomAuthenticationExtension) -> Self {
+        Self::CustomAuthenticationExtension(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyCustomAuthenticationExtension> for CustomAuthenticationExtension {
+    type Error = AnyCustomAuthenticationExtension;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyCustomAuthenticationExtension,
+    ) -> Result<Self, AnyCustomAuthenticationExtension> {
+        match value {
+            AnyCustomAuthenticationExtension::CustomAuthenticationExtension(v)
+            | AnyCustomAuthenticationExtension::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnAttributeCollectionStartCustomExtension>
+    for AnyCustomAuthenticationExtension
+{
+    fn from(value: crate::models::OnAttributeCollectionStartCustomExtension) -> Self {
+        Self::OnAttributeCollectionStartCustomExtension(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyCustomAuthenticationExtension>
+    for crate::models::OnAttributeCollectionStartCustomExtension
+{
+    type Error = AnyCustomAuthenticationExtension;
+
+    fn try_from(
+        value: AnyCustomAuthenticationExtension,
+    ) -> Result<Self, AnyCustomAuthenticationExtension> {
+        match value {
+            AnyCustomAuthenticationExtension::OnAttributeCollectionStartCustomExtension(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnAttributeCollectionSubmitCustomExtension>
+    for AnyCustomAuthenticationExtension
+{
+    fn from(value: crate::models::OnAttributeCollectionSubmitCustomExtension) -> Self {
+        Self::OnAttributeCollectionSubmitCustomExtension(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyCustomAuthenticationExtension>
+    for crate::models::OnAttributeCollectionSubmitCustomExtension
+{
+    type Error = AnyCustomAuthenticationExtension;
+
+    fn try_from(
+        value: AnyCustomAuthenticationExtension,
+    ) -> Result<Self, AnyCustomAuthenticationExtension> {
+        match value {
+            AnyCustomAuthenticationExtension::OnAttributeCollectionSubmitCustomExtension(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnOtpSendCustomExtension> for AnyCustomAuthenticationExtension {
+    fn from(value: crate::models::OnOtpSendCustomExtension) -> Self {
+        Self::OnOtpSendCustomExtension(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyCustomAuthenticationExtension> for crate::models::OnOtpSendCustomExtension {
+    type Error = AnyCustomAuthenticationExtension;
+
+    fn try_from(
+        value: AnyCustomAuthenticationExtension,
+    ) -> Result<Self, AnyCustomAuthenticationExtension> {
+        match value {
+            AnyCustomAuthenticationExtension::OnOtpSendCustomExtension(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnPasswordSubmitCustomExtension> for AnyCustomAuthenticationExtension {
+    fn from(value: crate::models::OnPasswordSubmitCustomExtension) -> Self {
+        Self::OnPasswordSubmitCustomExtension(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyCustomAuthenticationExtension> for crate::models::OnPasswordSubmitCustomExtension {
+    type Error = AnyCustomAuthenticationExtension;
+
+    fn try_from(
+        value: AnyCustomAuthenticationExtension,
+    ) -> Result<Self, AnyCustomAuthenticationExtension> {
+        match value {
+            AnyCustomAuthenticationExtension::OnPasswordSubmitCustomExtension(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnTokenIssuanceStartCustomExtension> for AnyCustomAuthenticationExtension {
+    fn from(value: crate::models::OnTokenIssuanceStartCustomExtension) -> Self {
+        Self::OnTokenIssuanceStartCustomExtension(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyCustomAuthenticationExtension>
+    for crate::models::OnTokenIssuanceStartCustomExtension
+{
+    type Error = AnyCustomAuthenticationExtension;
+
+    fn try_from(
+        value: AnyCustomAuthenticationExtension,
+    ) -> Result<Self, AnyCustomAuthenticationExtension> {
+        match value {
+            AnyCustomAuthenticationExtension::OnTokenIssuanceStartCustomExtension(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnVerifiedIdClaimValidationCustomExtension>
+    for AnyCustomAuthenticationExtension
+{
+    fn from(value: crate::models::OnVerifiedIdClaimValidationCustomExtension) -> Self {
+        Self::OnVerifiedIdClaimValidationCustomExtension(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyCustomAuthenticationExtension>
+    for crate::models::OnVerifiedIdClaimValidationCustomExtension
+{
+    type Error = AnyCustomAuthenticationExtension;
+
+    fn try_from(
+        value: AnyCustomAuthenticationExtension,
+    ) -> Result<Self, AnyCustomAuthenticationExtension> {
+        match value {
+            AnyCustomAuthenticationExtension::OnVerifiedIdClaimValidationCustomExtension(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5109,10 +7873,14 @@ crate::macros::select_fields! {
 /// A `fraudProtectionProvider` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`FraudProtectionProvider`]; an `@odata.type` this
-/// version does not know is read as [`AnyFraudProtectionProvider::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyFraudProtectionProvider::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyFraudProtectionProvider {
     /// A `microsoft.graph.fraudProtectionProvider` (the declared type).
     FraudProtectionProvider(FraudProtectionProvider),
@@ -5123,6 +7891,157 @@ pub enum AnyFraudProtectionProvider {
     /// A type derived from `fraudProtectionProvider` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(FraudProtectionProvider),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyFraudProtectionProvider {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.fraudProtectionProvider`: the variant's, or for
+    /// [`AnyFraudProtectionProvider::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::FraudProtectionProvider(_) => "microsoft.graph.fraudProtectionProvider",
+            Self::ArkoseFraudProtectionProvider(_) => {
+                "microsoft.graph.arkoseFraudProtectionProvider"
+            }
+            Self::HumanSecurityFraudProtectionProvider(_) => {
+                "microsoft.graph.humanSecurityFraudProtectionProvider"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.fraudProtectionProvider", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::FraudProtectionProvider(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::ArkoseFraudProtectionProvider(value) => value.id.as_deref(),
+            Self::HumanSecurityFraudProtectionProvider(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`FraudProtectionProvider`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_fraud_protection_provider(&self) -> Option<&FraudProtectionProvider> {
+        match self {
+            Self::FraudProtectionProvider(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyFraudProtectionProvider::as_fraud_protection_provider`], by value.
+    pub fn into_fraud_protection_provider(self) -> Option<FraudProtectionProvider> {
+        match self {
+            Self::FraudProtectionProvider(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.arkoseFraudProtectionProvider`.
+    pub fn as_arkose_fraud_protection_provider(
+        &self,
+    ) -> Option<&crate::models::ArkoseFraudProtectionProvider> {
+        match self {
+            Self::ArkoseFraudProtectionProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.arkoseFraudProtectionProvider`, by value.
+    pub fn into_arkose_fraud_protection_provider(
+        self,
+    ) -> Option<crate::models::ArkoseFraudProtectionProvider> {
+        match self {
+            Self::ArkoseFraudProtectionProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.humanSecurityFraudProtectionProvider`.
+    pub fn as_human_security_fraud_protection_provider(
+        &self,
+    ) -> Option<&crate::models::HumanSecurityFraudProtectionProvider> {
+        match self {
+            Self::HumanSecurityFraudProtectionProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.humanSecurityFraudProtectionProvider`, by value.
+    pub fn into_human_security_fraud_protection_provider(
+        self,
+    ) -> Option<crate::models::HumanSecurityFraudProtectionProvider> {
+        match self {
+            Self::HumanSecurityFraudProtectionProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<FraudProtectionProvider> for AnyFraudProtectionProvider {
+    fn from(value: FraudProtectionProvider) -> Self {
+        Self::FraudProtectionProvider(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyFraudProtectionProvider> for FraudProtectionProvider {
+    type Error = AnyFraudProtectionProvider;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyFraudProtectionProvider) -> Result<Self, AnyFraudProtectionProvider> {
+        match value {
+            AnyFraudProtectionProvider::FraudProtectionProvider(v)
+            | AnyFraudProtectionProvider::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::ArkoseFraudProtectionProvider> for AnyFraudProtectionProvider {
+    fn from(value: crate::models::ArkoseFraudProtectionProvider) -> Self {
+        Self::ArkoseFraudProtectionProvider(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyFraudProtectionProvider> for crate::models::ArkoseFraudProtectionProvider {
+    type Error = AnyFraudProtectionProvider;
+
+    fn try_from(value: AnyFraudProtectionProvider) -> Result<Self, AnyFraudProtectionProvider> {
+        match value {
+            AnyFraudProtectionProvider::ArkoseFraudProtectionProvider(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::HumanSecurityFraudProtectionProvider> for AnyFraudProtectionProvider {
+    fn from(value: crate::models::HumanSecurityFraudProtectionProvider) -> Self {
+        Self::HumanSecurityFraudProtectionProvider(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyFraudProtectionProvider> for crate::models::HumanSecurityFraudProtectionProvider {
+    type Error = AnyFraudProtectionProvider;
+
+    fn try_from(value: AnyFraudProtectionProvider) -> Result<Self, AnyFraudProtectionProvider> {
+        match value {
+            AnyFraudProtectionProvider::HumanSecurityFraudProtectionProvider(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5842,10 +8761,14 @@ crate::macros::select_fields! {
 /// A `identityProviderBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`IdentityProviderBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyIdentityProviderBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyIdentityProviderBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity-access", feature = "directory"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyIdentityProviderBase {
     /// A `microsoft.graph.identityProviderBase` (the declared type).
     IdentityProviderBase(IdentityProviderBase),
@@ -5872,6 +8795,368 @@ pub enum AnyIdentityProviderBase {
     /// A type derived from `identityProviderBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(IdentityProviderBase),
+}
+
+#[cfg(any(feature = "identity-access", feature = "directory"))]
+#[allow(unreachable_patterns)]
+impl AnyIdentityProviderBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.identityProviderBase`: the variant's, or for
+    /// [`AnyIdentityProviderBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::IdentityProviderBase(_) => "microsoft.graph.identityProviderBase",
+            #[cfg(feature = "identity-access")]
+            Self::AppleManagedIdentityProvider(_) => "microsoft.graph.appleManagedIdentityProvider",
+            #[cfg(feature = "identity-access")]
+            Self::BuiltInIdentityProvider(_) => "microsoft.graph.builtInIdentityProvider",
+            #[cfg(feature = "identity-access")]
+            Self::OidcIdentityProvider(_) => "microsoft.graph.oidcIdentityProvider",
+            Self::SamlOrWsFedProvider(_) => "microsoft.graph.samlOrWsFedProvider",
+            #[cfg(feature = "directory")]
+            Self::InternalDomainFederation(_) => "microsoft.graph.internalDomainFederation",
+            #[cfg(feature = "identity-access")]
+            Self::SamlOrWsFedExternalDomainFederation(_) => {
+                "microsoft.graph.samlOrWsFedExternalDomainFederation"
+            }
+            #[cfg(feature = "identity-access")]
+            Self::SocialIdentityProvider(_) => "microsoft.graph.socialIdentityProvider",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.identityProviderBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::IdentityProviderBase(value) | Self::Unknown(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::AppleManagedIdentityProvider(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::BuiltInIdentityProvider(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::OidcIdentityProvider(value) => value.id.as_deref(),
+            Self::SamlOrWsFedProvider(value) => value.id.as_deref(),
+            #[cfg(feature = "directory")]
+            Self::InternalDomainFederation(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::SamlOrWsFedExternalDomainFederation(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::SocialIdentityProvider(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`IdentityProviderBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_identity_provider_base(&self) -> Option<&IdentityProviderBase> {
+        match self {
+            Self::IdentityProviderBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyIdentityProviderBase::as_identity_provider_base`], by value.
+    pub fn into_identity_provider_base(self) -> Option<IdentityProviderBase> {
+        match self {
+            Self::IdentityProviderBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.appleManagedIdentityProvider`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_apple_managed_identity_provider(
+        &self,
+    ) -> Option<&crate::models::AppleManagedIdentityProvider> {
+        match self {
+            Self::AppleManagedIdentityProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.appleManagedIdentityProvider`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_apple_managed_identity_provider(
+        self,
+    ) -> Option<crate::models::AppleManagedIdentityProvider> {
+        match self {
+            Self::AppleManagedIdentityProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.builtInIdentityProvider`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_built_in_identity_provider(&self) -> Option<&crate::models::BuiltInIdentityProvider> {
+        match self {
+            Self::BuiltInIdentityProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.builtInIdentityProvider`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_built_in_identity_provider(self) -> Option<crate::models::BuiltInIdentityProvider> {
+        match self {
+            Self::BuiltInIdentityProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.oidcIdentityProvider`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_oidc_identity_provider(&self) -> Option<&crate::models::OidcIdentityProvider> {
+        match self {
+            Self::OidcIdentityProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.oidcIdentityProvider`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_oidc_identity_provider(self) -> Option<crate::models::OidcIdentityProvider> {
+        match self {
+            Self::OidcIdentityProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.samlOrWsFedProvider`.
+    pub fn as_saml_or_ws_fed_provider(&self) -> Option<&crate::models::SamlOrWsFedProvider> {
+        match self {
+            Self::SamlOrWsFedProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.samlOrWsFedProvider`, by value.
+    pub fn into_saml_or_ws_fed_provider(self) -> Option<crate::models::SamlOrWsFedProvider> {
+        match self {
+            Self::SamlOrWsFedProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.internalDomainFederation`.
+    #[cfg(feature = "directory")]
+    pub fn as_internal_domain_federation(
+        &self,
+    ) -> Option<&crate::models::InternalDomainFederation> {
+        match self {
+            Self::InternalDomainFederation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.internalDomainFederation`, by value.
+    #[cfg(feature = "directory")]
+    pub fn into_internal_domain_federation(
+        self,
+    ) -> Option<crate::models::InternalDomainFederation> {
+        match self {
+            Self::InternalDomainFederation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.samlOrWsFedExternalDomainFederation`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_saml_or_ws_fed_external_domain_federation(
+        &self,
+    ) -> Option<&crate::models::SamlOrWsFedExternalDomainFederation> {
+        match self {
+            Self::SamlOrWsFedExternalDomainFederation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.samlOrWsFedExternalDomainFederation`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_saml_or_ws_fed_external_domain_federation(
+        self,
+    ) -> Option<crate::models::SamlOrWsFedExternalDomainFederation> {
+        match self {
+            Self::SamlOrWsFedExternalDomainFederation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.socialIdentityProvider`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_social_identity_provider(&self) -> Option<&crate::models::SocialIdentityProvider> {
+        match self {
+            Self::SocialIdentityProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.socialIdentityProvider`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_social_identity_provider(self) -> Option<crate::models::SocialIdentityProvider> {
+        match self {
+            Self::SocialIdentityProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "directory"))]
+impl From<IdentityProviderBase> for AnyIdentityProviderBase {
+    fn from(value: IdentityProviderBase) -> Self {
+        Self::IdentityProviderBase(value)
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "directory"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyIdentityProviderBase> for IdentityProviderBase {
+    type Error = AnyIdentityProviderBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyIdentityProviderBase) -> Result<Self, AnyIdentityProviderBase> {
+        match value {
+            AnyIdentityProviderBase::IdentityProviderBase(v)
+            | AnyIdentityProviderBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::AppleManagedIdentityProvider> for AnyIdentityProviderBase {
+    fn from(value: crate::models::AppleManagedIdentityProvider) -> Self {
+        Self::AppleManagedIdentityProvider(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyIdentityProviderBase> for crate::models::AppleManagedIdentityProvider {
+    type Error = AnyIdentityProviderBase;
+
+    fn try_from(value: AnyIdentityProviderBase) -> Result<Self, AnyIdentityProviderBase> {
+        match value {
+            AnyIdentityProviderBase::AppleManagedIdentityProvider(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::BuiltInIdentityProvider> for AnyIdentityProviderBase {
+    fn from(value: crate::models::BuiltInIdentityProvider) -> Self {
+        Self::BuiltInIdentityProvider(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyIdentityProviderBase> for crate::models::BuiltInIdentityProvider {
+    type Error = AnyIdentityProviderBase;
+
+    fn try_from(value: AnyIdentityProviderBase) -> Result<Self, AnyIdentityProviderBase> {
+        match value {
+            AnyIdentityProviderBase::BuiltInIdentityProvider(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OidcIdentityProvider> for AnyIdentityProviderBase {
+    fn from(value: crate::models::OidcIdentityProvider) -> Self {
+        Self::OidcIdentityProvider(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyIdentityProviderBase> for crate::models::OidcIdentityProvider {
+    type Error = AnyIdentityProviderBase;
+
+    fn try_from(value: AnyIdentityProviderBase) -> Result<Self, AnyIdentityProviderBase> {
+        match value {
+            AnyIdentityProviderBase::OidcIdentityProvider(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "directory"))]
+impl From<crate::models::SamlOrWsFedProvider> for AnyIdentityProviderBase {
+    fn from(value: crate::models::SamlOrWsFedProvider) -> Self {
+        Self::SamlOrWsFedProvider(value)
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "directory"))]
+impl TryFrom<AnyIdentityProviderBase> for crate::models::SamlOrWsFedProvider {
+    type Error = AnyIdentityProviderBase;
+
+    fn try_from(value: AnyIdentityProviderBase) -> Result<Self, AnyIdentityProviderBase> {
+        match value {
+            AnyIdentityProviderBase::SamlOrWsFedProvider(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::InternalDomainFederation> for AnyIdentityProviderBase {
+    fn from(value: crate::models::InternalDomainFederation) -> Self {
+        Self::InternalDomainFederation(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnyIdentityProviderBase> for crate::models::InternalDomainFederation {
+    type Error = AnyIdentityProviderBase;
+
+    fn try_from(value: AnyIdentityProviderBase) -> Result<Self, AnyIdentityProviderBase> {
+        match value {
+            AnyIdentityProviderBase::InternalDomainFederation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::SamlOrWsFedExternalDomainFederation> for AnyIdentityProviderBase {
+    fn from(value: crate::models::SamlOrWsFedExternalDomainFederation) -> Self {
+        Self::SamlOrWsFedExternalDomainFederation(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyIdentityProviderBase> for crate::models::SamlOrWsFedExternalDomainFederation {
+    type Error = AnyIdentityProviderBase;
+
+    fn try_from(value: AnyIdentityProviderBase) -> Result<Self, AnyIdentityProviderBase> {
+        match value {
+            AnyIdentityProviderBase::SamlOrWsFedExternalDomainFederation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::SocialIdentityProvider> for AnyIdentityProviderBase {
+    fn from(value: crate::models::SocialIdentityProvider) -> Self {
+        Self::SocialIdentityProvider(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyIdentityProviderBase> for crate::models::SocialIdentityProvider {
+    type Error = AnyIdentityProviderBase;
+
+    fn try_from(value: AnyIdentityProviderBase) -> Result<Self, AnyIdentityProviderBase> {
+        match value {
+            AnyIdentityProviderBase::SocialIdentityProvider(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity-access", feature = "directory"))]
@@ -6096,10 +9381,14 @@ crate::macros::select_fields! {
 /// A `identityUserFlowAttribute` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`IdentityUserFlowAttribute`]; an `@odata.type` this
-/// version does not know is read as [`AnyIdentityUserFlowAttribute::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyIdentityUserFlowAttribute::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyIdentityUserFlowAttribute {
     /// A `microsoft.graph.identityUserFlowAttribute` (the declared type).
     IdentityUserFlowAttribute(IdentityUserFlowAttribute),
@@ -6110,6 +9399,157 @@ pub enum AnyIdentityUserFlowAttribute {
     /// A type derived from `identityUserFlowAttribute` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(IdentityUserFlowAttribute),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyIdentityUserFlowAttribute {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.identityUserFlowAttribute`: the variant's, or for
+    /// [`AnyIdentityUserFlowAttribute::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::IdentityUserFlowAttribute(_) => "microsoft.graph.identityUserFlowAttribute",
+            Self::IdentityBuiltInUserFlowAttribute(_) => {
+                "microsoft.graph.identityBuiltInUserFlowAttribute"
+            }
+            Self::IdentityCustomUserFlowAttribute(_) => {
+                "microsoft.graph.identityCustomUserFlowAttribute"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.identityUserFlowAttribute", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::IdentityUserFlowAttribute(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::IdentityBuiltInUserFlowAttribute(value) => value.id.as_deref(),
+            Self::IdentityCustomUserFlowAttribute(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`IdentityUserFlowAttribute`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_identity_user_flow_attribute(&self) -> Option<&IdentityUserFlowAttribute> {
+        match self {
+            Self::IdentityUserFlowAttribute(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyIdentityUserFlowAttribute::as_identity_user_flow_attribute`], by value.
+    pub fn into_identity_user_flow_attribute(self) -> Option<IdentityUserFlowAttribute> {
+        match self {
+            Self::IdentityUserFlowAttribute(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityBuiltInUserFlowAttribute`.
+    pub fn as_identity_built_in_user_flow_attribute(
+        &self,
+    ) -> Option<&crate::models::IdentityBuiltInUserFlowAttribute> {
+        match self {
+            Self::IdentityBuiltInUserFlowAttribute(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityBuiltInUserFlowAttribute`, by value.
+    pub fn into_identity_built_in_user_flow_attribute(
+        self,
+    ) -> Option<crate::models::IdentityBuiltInUserFlowAttribute> {
+        match self {
+            Self::IdentityBuiltInUserFlowAttribute(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityCustomUserFlowAttribute`.
+    pub fn as_identity_custom_user_flow_attribute(
+        &self,
+    ) -> Option<&crate::models::IdentityCustomUserFlowAttribute> {
+        match self {
+            Self::IdentityCustomUserFlowAttribute(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityCustomUserFlowAttribute`, by value.
+    pub fn into_identity_custom_user_flow_attribute(
+        self,
+    ) -> Option<crate::models::IdentityCustomUserFlowAttribute> {
+        match self {
+            Self::IdentityCustomUserFlowAttribute(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<IdentityUserFlowAttribute> for AnyIdentityUserFlowAttribute {
+    fn from(value: IdentityUserFlowAttribute) -> Self {
+        Self::IdentityUserFlowAttribute(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyIdentityUserFlowAttribute> for IdentityUserFlowAttribute {
+    type Error = AnyIdentityUserFlowAttribute;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyIdentityUserFlowAttribute) -> Result<Self, AnyIdentityUserFlowAttribute> {
+        match value {
+            AnyIdentityUserFlowAttribute::IdentityUserFlowAttribute(v)
+            | AnyIdentityUserFlowAttribute::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::IdentityBuiltInUserFlowAttribute> for AnyIdentityUserFlowAttribute {
+    fn from(value: crate::models::IdentityBuiltInUserFlowAttribute) -> Self {
+        Self::IdentityBuiltInUserFlowAttribute(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyIdentityUserFlowAttribute> for crate::models::IdentityBuiltInUserFlowAttribute {
+    type Error = AnyIdentityUserFlowAttribute;
+
+    fn try_from(value: AnyIdentityUserFlowAttribute) -> Result<Self, AnyIdentityUserFlowAttribute> {
+        match value {
+            AnyIdentityUserFlowAttribute::IdentityBuiltInUserFlowAttribute(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::IdentityCustomUserFlowAttribute> for AnyIdentityUserFlowAttribute {
+    fn from(value: crate::models::IdentityCustomUserFlowAttribute) -> Self {
+        Self::IdentityCustomUserFlowAttribute(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyIdentityUserFlowAttribute> for crate::models::IdentityCustomUserFlowAttribute {
+    type Error = AnyIdentityUserFlowAttribute;
+
+    fn try_from(value: AnyIdentityUserFlowAttribute) -> Result<Self, AnyIdentityUserFlowAttribute> {
+        match value {
+            AnyIdentityUserFlowAttribute::IdentityCustomUserFlowAttribute(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -6641,7 +10081,10 @@ crate::macros::select_fields! {
 /// A `longRunningOperation` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`LongRunningOperation`]; an `@odata.type` this
-/// version does not know is read as [`AnyLongRunningOperation::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyLongRunningOperation::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(
     feature = "sites",
     feature = "security",
@@ -6650,6 +10093,7 @@ crate::macros::select_fields! {
 ))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyLongRunningOperation {
     /// A `microsoft.graph.longRunningOperation` (the declared type).
     LongRunningOperation(LongRunningOperation),
@@ -6665,6 +10109,221 @@ pub enum AnyLongRunningOperation {
     /// A type derived from `longRunningOperation` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(LongRunningOperation),
+}
+
+#[cfg(any(
+    feature = "sites",
+    feature = "security",
+    feature = "identity-access",
+    feature = "employee-experience"
+))]
+#[allow(unreachable_patterns)]
+impl AnyLongRunningOperation {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.longRunningOperation`: the variant's, or for
+    /// [`AnyLongRunningOperation::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::LongRunningOperation(_) => "microsoft.graph.longRunningOperation",
+            #[cfg(feature = "security")]
+            Self::AttackSimulationOperation(_) => "microsoft.graph.attackSimulationOperation",
+            #[cfg(feature = "employee-experience")]
+            Self::EngagementAsyncOperation(_) => "microsoft.graph.engagementAsyncOperation",
+            #[cfg(feature = "sites")]
+            Self::RichLongRunningOperation(_) => "microsoft.graph.richLongRunningOperation",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.longRunningOperation", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::LongRunningOperation(value) | Self::Unknown(value) => value.id.as_deref(),
+            #[cfg(feature = "security")]
+            Self::AttackSimulationOperation(value) => value.id.as_deref(),
+            #[cfg(feature = "employee-experience")]
+            Self::EngagementAsyncOperation(value) => value.id.as_deref(),
+            #[cfg(feature = "sites")]
+            Self::RichLongRunningOperation(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`LongRunningOperation`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_long_running_operation(&self) -> Option<&LongRunningOperation> {
+        match self {
+            Self::LongRunningOperation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyLongRunningOperation::as_long_running_operation`], by value.
+    pub fn into_long_running_operation(self) -> Option<LongRunningOperation> {
+        match self {
+            Self::LongRunningOperation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.attackSimulationOperation`.
+    #[cfg(feature = "security")]
+    pub fn as_attack_simulation_operation(
+        &self,
+    ) -> Option<&crate::models::AttackSimulationOperation> {
+        match self {
+            Self::AttackSimulationOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.attackSimulationOperation`, by value.
+    #[cfg(feature = "security")]
+    pub fn into_attack_simulation_operation(
+        self,
+    ) -> Option<crate::models::AttackSimulationOperation> {
+        match self {
+            Self::AttackSimulationOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.engagementAsyncOperation`.
+    #[cfg(feature = "employee-experience")]
+    pub fn as_engagement_async_operation(
+        &self,
+    ) -> Option<&crate::models::EngagementAsyncOperation> {
+        match self {
+            Self::EngagementAsyncOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.engagementAsyncOperation`, by value.
+    #[cfg(feature = "employee-experience")]
+    pub fn into_engagement_async_operation(
+        self,
+    ) -> Option<crate::models::EngagementAsyncOperation> {
+        match self {
+            Self::EngagementAsyncOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.richLongRunningOperation`.
+    #[cfg(feature = "sites")]
+    pub fn as_rich_long_running_operation(
+        &self,
+    ) -> Option<&crate::models::RichLongRunningOperation> {
+        match self {
+            Self::RichLongRunningOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.richLongRunningOperation`, by value.
+    #[cfg(feature = "sites")]
+    pub fn into_rich_long_running_operation(
+        self,
+    ) -> Option<crate::models::RichLongRunningOperation> {
+        match self {
+            Self::RichLongRunningOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "sites",
+    feature = "security",
+    feature = "identity-access",
+    feature = "employee-experience"
+))]
+impl From<LongRunningOperation> for AnyLongRunningOperation {
+    fn from(value: LongRunningOperation) -> Self {
+        Self::LongRunningOperation(value)
+    }
+}
+
+#[cfg(any(
+    feature = "sites",
+    feature = "security",
+    feature = "identity-access",
+    feature = "employee-experience"
+))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyLongRunningOperation> for LongRunningOperation {
+    type Error = AnyLongRunningOperation;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyLongRunningOperation) -> Result<Self, AnyLongRunningOperation> {
+        match value {
+            AnyLongRunningOperation::LongRunningOperation(v)
+            | AnyLongRunningOperation::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::AttackSimulationOperation> for AnyLongRunningOperation {
+    fn from(value: crate::models::AttackSimulationOperation) -> Self {
+        Self::AttackSimulationOperation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyLongRunningOperation> for crate::models::AttackSimulationOperation {
+    type Error = AnyLongRunningOperation;
+
+    fn try_from(value: AnyLongRunningOperation) -> Result<Self, AnyLongRunningOperation> {
+        match value {
+            AnyLongRunningOperation::AttackSimulationOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl From<crate::models::EngagementAsyncOperation> for AnyLongRunningOperation {
+    fn from(value: crate::models::EngagementAsyncOperation) -> Self {
+        Self::EngagementAsyncOperation(value)
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl TryFrom<AnyLongRunningOperation> for crate::models::EngagementAsyncOperation {
+    type Error = AnyLongRunningOperation;
+
+    fn try_from(value: AnyLongRunningOperation) -> Result<Self, AnyLongRunningOperation> {
+        match value {
+            AnyLongRunningOperation::EngagementAsyncOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "sites")]
+impl From<crate::models::RichLongRunningOperation> for AnyLongRunningOperation {
+    fn from(value: crate::models::RichLongRunningOperation) -> Self {
+        Self::RichLongRunningOperation(value)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl TryFrom<AnyLongRunningOperation> for crate::models::RichLongRunningOperation {
+    type Error = AnyLongRunningOperation;
+
+    fn try_from(value: AnyLongRunningOperation) -> Result<Self, AnyLongRunningOperation> {
+        match value {
+            AnyLongRunningOperation::RichLongRunningOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(
@@ -7228,10 +10887,14 @@ crate::macros::select_fields! {
 /// A `namedLocation` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`NamedLocation`]; an `@odata.type` this
-/// version does not know is read as [`AnyNamedLocation::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyNamedLocation::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyNamedLocation {
     /// A `microsoft.graph.namedLocation` (the declared type).
     NamedLocation(NamedLocation),
@@ -7242,6 +10905,144 @@ pub enum AnyNamedLocation {
     /// A type derived from `namedLocation` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(NamedLocation),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyNamedLocation {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.namedLocation`: the variant's, or for
+    /// [`AnyNamedLocation::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::NamedLocation(_) => "microsoft.graph.namedLocation",
+            Self::CountryNamedLocation(_) => "microsoft.graph.countryNamedLocation",
+            Self::IpNamedLocation(_) => "microsoft.graph.ipNamedLocation",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.namedLocation", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::NamedLocation(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::CountryNamedLocation(value) => value.id.as_deref(),
+            Self::IpNamedLocation(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`NamedLocation`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_named_location(&self) -> Option<&NamedLocation> {
+        match self {
+            Self::NamedLocation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyNamedLocation::as_named_location`], by value.
+    pub fn into_named_location(self) -> Option<NamedLocation> {
+        match self {
+            Self::NamedLocation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.countryNamedLocation`.
+    pub fn as_country_named_location(&self) -> Option<&crate::models::CountryNamedLocation> {
+        match self {
+            Self::CountryNamedLocation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.countryNamedLocation`, by value.
+    pub fn into_country_named_location(self) -> Option<crate::models::CountryNamedLocation> {
+        match self {
+            Self::CountryNamedLocation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.ipNamedLocation`.
+    pub fn as_ip_named_location(&self) -> Option<&crate::models::IpNamedLocation> {
+        match self {
+            Self::IpNamedLocation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.ipNamedLocation`, by value.
+    pub fn into_ip_named_location(self) -> Option<crate::models::IpNamedLocation> {
+        match self {
+            Self::IpNamedLocation(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<NamedLocation> for AnyNamedLocation {
+    fn from(value: NamedLocation) -> Self {
+        Self::NamedLocation(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyNamedLocation> for NamedLocation {
+    type Error = AnyNamedLocation;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyNamedLocation) -> Result<Self, AnyNamedLocation> {
+        match value {
+            AnyNamedLocation::NamedLocation(v) | AnyNamedLocation::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::CountryNamedLocation> for AnyNamedLocation {
+    fn from(value: crate::models::CountryNamedLocation) -> Self {
+        Self::CountryNamedLocation(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyNamedLocation> for crate::models::CountryNamedLocation {
+    type Error = AnyNamedLocation;
+
+    fn try_from(value: AnyNamedLocation) -> Result<Self, AnyNamedLocation> {
+        match value {
+            AnyNamedLocation::CountryNamedLocation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::IpNamedLocation> for AnyNamedLocation {
+    fn from(value: crate::models::IpNamedLocation) -> Self {
+        Self::IpNamedLocation(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyNamedLocation> for crate::models::IpNamedLocation {
+    type Error = AnyNamedLocation;
+
+    fn try_from(value: AnyNamedLocation) -> Result<Self, AnyNamedLocation> {
+        match value {
+            AnyNamedLocation::IpNamedLocation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -10803,10 +14604,14 @@ crate::macros::select_fields! {
 /// A `samlOrWsFedProvider` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`SamlOrWsFedProvider`]; an `@odata.type` this
-/// version does not know is read as [`AnySamlOrWsFedProvider::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnySamlOrWsFedProvider::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity-access", feature = "directory"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnySamlOrWsFedProvider {
     /// A `microsoft.graph.samlOrWsFedProvider` (the declared type).
     SamlOrWsFedProvider(SamlOrWsFedProvider),
@@ -10819,6 +14624,164 @@ pub enum AnySamlOrWsFedProvider {
     /// A type derived from `samlOrWsFedProvider` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(SamlOrWsFedProvider),
+}
+
+#[cfg(any(feature = "identity-access", feature = "directory"))]
+#[allow(unreachable_patterns)]
+impl AnySamlOrWsFedProvider {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.samlOrWsFedProvider`: the variant's, or for
+    /// [`AnySamlOrWsFedProvider::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SamlOrWsFedProvider(_) => "microsoft.graph.samlOrWsFedProvider",
+            #[cfg(feature = "directory")]
+            Self::InternalDomainFederation(_) => "microsoft.graph.internalDomainFederation",
+            #[cfg(feature = "identity-access")]
+            Self::SamlOrWsFedExternalDomainFederation(_) => {
+                "microsoft.graph.samlOrWsFedExternalDomainFederation"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.samlOrWsFedProvider", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::SamlOrWsFedProvider(value) | Self::Unknown(value) => value.id.as_deref(),
+            #[cfg(feature = "directory")]
+            Self::InternalDomainFederation(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::SamlOrWsFedExternalDomainFederation(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`SamlOrWsFedProvider`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_saml_or_ws_fed_provider(&self) -> Option<&SamlOrWsFedProvider> {
+        match self {
+            Self::SamlOrWsFedProvider(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnySamlOrWsFedProvider::as_saml_or_ws_fed_provider`], by value.
+    pub fn into_saml_or_ws_fed_provider(self) -> Option<SamlOrWsFedProvider> {
+        match self {
+            Self::SamlOrWsFedProvider(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.internalDomainFederation`.
+    #[cfg(feature = "directory")]
+    pub fn as_internal_domain_federation(
+        &self,
+    ) -> Option<&crate::models::InternalDomainFederation> {
+        match self {
+            Self::InternalDomainFederation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.internalDomainFederation`, by value.
+    #[cfg(feature = "directory")]
+    pub fn into_internal_domain_federation(
+        self,
+    ) -> Option<crate::models::InternalDomainFederation> {
+        match self {
+            Self::InternalDomainFederation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.samlOrWsFedExternalDomainFederation`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_saml_or_ws_fed_external_domain_federation(
+        &self,
+    ) -> Option<&crate::models::SamlOrWsFedExternalDomainFederation> {
+        match self {
+            Self::SamlOrWsFedExternalDomainFederation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.samlOrWsFedExternalDomainFederation`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_saml_or_ws_fed_external_domain_federation(
+        self,
+    ) -> Option<crate::models::SamlOrWsFedExternalDomainFederation> {
+        match self {
+            Self::SamlOrWsFedExternalDomainFederation(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "directory"))]
+impl From<SamlOrWsFedProvider> for AnySamlOrWsFedProvider {
+    fn from(value: SamlOrWsFedProvider) -> Self {
+        Self::SamlOrWsFedProvider(value)
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "directory"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnySamlOrWsFedProvider> for SamlOrWsFedProvider {
+    type Error = AnySamlOrWsFedProvider;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnySamlOrWsFedProvider) -> Result<Self, AnySamlOrWsFedProvider> {
+        match value {
+            AnySamlOrWsFedProvider::SamlOrWsFedProvider(v) | AnySamlOrWsFedProvider::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "directory")]
+impl From<crate::models::InternalDomainFederation> for AnySamlOrWsFedProvider {
+    fn from(value: crate::models::InternalDomainFederation) -> Self {
+        Self::InternalDomainFederation(value)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl TryFrom<AnySamlOrWsFedProvider> for crate::models::InternalDomainFederation {
+    type Error = AnySamlOrWsFedProvider;
+
+    fn try_from(value: AnySamlOrWsFedProvider) -> Result<Self, AnySamlOrWsFedProvider> {
+        match value {
+            AnySamlOrWsFedProvider::InternalDomainFederation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::SamlOrWsFedExternalDomainFederation> for AnySamlOrWsFedProvider {
+    fn from(value: crate::models::SamlOrWsFedExternalDomainFederation) -> Self {
+        Self::SamlOrWsFedExternalDomainFederation(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnySamlOrWsFedProvider> for crate::models::SamlOrWsFedExternalDomainFederation {
+    type Error = AnySamlOrWsFedProvider;
+
+    fn try_from(value: AnySamlOrWsFedProvider) -> Result<Self, AnySamlOrWsFedProvider> {
+        match value {
+            AnySamlOrWsFedProvider::SamlOrWsFedExternalDomainFederation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity-access", feature = "directory"))]
@@ -10995,10 +14958,14 @@ crate::macros::select_fields! {
 /// A `serviceProviderConstraints` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ServiceProviderConstraints`]; an `@odata.type` this
-/// version does not know is read as [`AnyServiceProviderConstraints::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyServiceProviderConstraints::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyServiceProviderConstraints {
     /// A `microsoft.graph.serviceProviderConstraints` (the declared type).
     ServiceProviderConstraints(ServiceProviderConstraints),
@@ -11009,6 +14976,122 @@ pub enum AnyServiceProviderConstraints {
     /// A type derived from `serviceProviderConstraints` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ServiceProviderConstraints),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyServiceProviderConstraints {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.serviceProviderConstraints`: the variant's, or for
+    /// [`AnyServiceProviderConstraints::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ServiceProviderConstraints(_) => "microsoft.graph.serviceProviderConstraints",
+            Self::DelegatedAdminServiceProviderConstraints(_) => {
+                "microsoft.graph.delegatedAdminServiceProviderConstraints"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.serviceProviderConstraints", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ServiceProviderConstraints(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::DelegatedAdminServiceProviderConstraints(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ServiceProviderConstraints`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_service_provider_constraints(&self) -> Option<&ServiceProviderConstraints> {
+        match self {
+            Self::ServiceProviderConstraints(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyServiceProviderConstraints::as_service_provider_constraints`], by value.
+    pub fn into_service_provider_constraints(self) -> Option<ServiceProviderConstraints> {
+        match self {
+            Self::ServiceProviderConstraints(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.delegatedAdminServiceProviderConstraints`.
+    pub fn as_delegated_admin_service_provider_constraints(
+        &self,
+    ) -> Option<&crate::models::DelegatedAdminServiceProviderConstraints> {
+        match self {
+            Self::DelegatedAdminServiceProviderConstraints(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.delegatedAdminServiceProviderConstraints`, by value.
+    pub fn into_delegated_admin_service_provider_constraints(
+        self,
+    ) -> Option<crate::models::DelegatedAdminServiceProviderConstraints> {
+        match self {
+            Self::DelegatedAdminServiceProviderConstraints(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<ServiceProviderConstraints> for AnyServiceProviderConstraints {
+    fn from(value: ServiceProviderConstraints) -> Self {
+        Self::ServiceProviderConstraints(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyServiceProviderConstraints> for ServiceProviderConstraints {
+    type Error = AnyServiceProviderConstraints;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyServiceProviderConstraints,
+    ) -> Result<Self, AnyServiceProviderConstraints> {
+        match value {
+            AnyServiceProviderConstraints::ServiceProviderConstraints(v)
+            | AnyServiceProviderConstraints::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::DelegatedAdminServiceProviderConstraints>
+    for AnyServiceProviderConstraints
+{
+    fn from(value: crate::models::DelegatedAdminServiceProviderConstraints) -> Self {
+        Self::DelegatedAdminServiceProviderConstraints(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyServiceProviderConstraints>
+    for crate::models::DelegatedAdminServiceProviderConstraints
+{
+    type Error = AnyServiceProviderConstraints;
+
+    fn try_from(
+        value: AnyServiceProviderConstraints,
+    ) -> Result<Self, AnyServiceProviderConstraints> {
+        match value {
+            AnyServiceProviderConstraints::DelegatedAdminServiceProviderConstraints(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -13913,10 +17996,14 @@ crate::macros::select_fields! {
 /// A `unifiedRoleManagementPolicyRule` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`UnifiedRoleManagementPolicyRule`]; an `@odata.type` this
-/// version does not know is read as [`AnyUnifiedRoleManagementPolicyRule::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyUnifiedRoleManagementPolicyRule::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyUnifiedRoleManagementPolicyRule {
     /// A `microsoft.graph.unifiedRoleManagementPolicyRule` (the declared type).
     UnifiedRoleManagementPolicyRule(UnifiedRoleManagementPolicyRule),
@@ -13941,6 +18028,334 @@ pub enum AnyUnifiedRoleManagementPolicyRule {
     /// A type derived from `unifiedRoleManagementPolicyRule` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(UnifiedRoleManagementPolicyRule),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyUnifiedRoleManagementPolicyRule {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.unifiedRoleManagementPolicyRule`: the variant's, or for
+    /// [`AnyUnifiedRoleManagementPolicyRule::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::UnifiedRoleManagementPolicyRule(_) => {
+                "microsoft.graph.unifiedRoleManagementPolicyRule"
+            }
+            Self::UnifiedRoleManagementPolicyApprovalRule(_) => {
+                "microsoft.graph.unifiedRoleManagementPolicyApprovalRule"
+            }
+            Self::UnifiedRoleManagementPolicyAuthenticationContextRule(_) => {
+                "microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule"
+            }
+            Self::UnifiedRoleManagementPolicyEnablementRule(_) => {
+                "microsoft.graph.unifiedRoleManagementPolicyEnablementRule"
+            }
+            Self::UnifiedRoleManagementPolicyExpirationRule(_) => {
+                "microsoft.graph.unifiedRoleManagementPolicyExpirationRule"
+            }
+            Self::UnifiedRoleManagementPolicyNotificationRule(_) => {
+                "microsoft.graph.unifiedRoleManagementPolicyNotificationRule"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.unifiedRoleManagementPolicyRule", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::UnifiedRoleManagementPolicyRule(value) | Self::Unknown(value) => {
+                value.id.as_deref()
+            }
+            Self::UnifiedRoleManagementPolicyApprovalRule(value) => value.id.as_deref(),
+            Self::UnifiedRoleManagementPolicyAuthenticationContextRule(value) => {
+                value.id.as_deref()
+            }
+            Self::UnifiedRoleManagementPolicyEnablementRule(value) => value.id.as_deref(),
+            Self::UnifiedRoleManagementPolicyExpirationRule(value) => value.id.as_deref(),
+            Self::UnifiedRoleManagementPolicyNotificationRule(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`UnifiedRoleManagementPolicyRule`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_unified_role_management_policy_rule(
+        &self,
+    ) -> Option<&UnifiedRoleManagementPolicyRule> {
+        match self {
+            Self::UnifiedRoleManagementPolicyRule(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyUnifiedRoleManagementPolicyRule::as_unified_role_management_policy_rule`], by value.
+    pub fn into_unified_role_management_policy_rule(
+        self,
+    ) -> Option<UnifiedRoleManagementPolicyRule> {
+        match self {
+            Self::UnifiedRoleManagementPolicyRule(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.unifiedRoleManagementPolicyApprovalRule`.
+    pub fn as_unified_role_management_policy_approval_rule(
+        &self,
+    ) -> Option<&crate::models::UnifiedRoleManagementPolicyApprovalRule> {
+        match self {
+            Self::UnifiedRoleManagementPolicyApprovalRule(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.unifiedRoleManagementPolicyApprovalRule`, by value.
+    pub fn into_unified_role_management_policy_approval_rule(
+        self,
+    ) -> Option<crate::models::UnifiedRoleManagementPolicyApprovalRule> {
+        match self {
+            Self::UnifiedRoleManagementPolicyApprovalRule(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule`.
+    pub fn as_unified_role_management_policy_authentication_context_rule(
+        &self,
+    ) -> Option<&crate::models::UnifiedRoleManagementPolicyAuthenticationContextRule> {
+        match self {
+            Self::UnifiedRoleManagementPolicyAuthenticationContextRule(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule`, by value.
+    pub fn into_unified_role_management_policy_authentication_context_rule(
+        self,
+    ) -> Option<crate::models::UnifiedRoleManagementPolicyAuthenticationContextRule> {
+        match self {
+            Self::UnifiedRoleManagementPolicyAuthenticationContextRule(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.unifiedRoleManagementPolicyEnablementRule`.
+    pub fn as_unified_role_management_policy_enablement_rule(
+        &self,
+    ) -> Option<&crate::models::UnifiedRoleManagementPolicyEnablementRule> {
+        match self {
+            Self::UnifiedRoleManagementPolicyEnablementRule(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.unifiedRoleManagementPolicyEnablementRule`, by value.
+    pub fn into_unified_role_management_policy_enablement_rule(
+        self,
+    ) -> Option<crate::models::UnifiedRoleManagementPolicyEnablementRule> {
+        match self {
+            Self::UnifiedRoleManagementPolicyEnablementRule(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.unifiedRoleManagementPolicyExpirationRule`.
+    pub fn as_unified_role_management_policy_expiration_rule(
+        &self,
+    ) -> Option<&crate::models::UnifiedRoleManagementPolicyExpirationRule> {
+        match self {
+            Self::UnifiedRoleManagementPolicyExpirationRule(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.unifiedRoleManagementPolicyExpirationRule`, by value.
+    pub fn into_unified_role_management_policy_expiration_rule(
+        self,
+    ) -> Option<crate::models::UnifiedRoleManagementPolicyExpirationRule> {
+        match self {
+            Self::UnifiedRoleManagementPolicyExpirationRule(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.unifiedRoleManagementPolicyNotificationRule`.
+    pub fn as_unified_role_management_policy_notification_rule(
+        &self,
+    ) -> Option<&crate::models::UnifiedRoleManagementPolicyNotificationRule> {
+        match self {
+            Self::UnifiedRoleManagementPolicyNotificationRule(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.unifiedRoleManagementPolicyNotificationRule`, by value.
+    pub fn into_unified_role_management_policy_notification_rule(
+        self,
+    ) -> Option<crate::models::UnifiedRoleManagementPolicyNotificationRule> {
+        match self {
+            Self::UnifiedRoleManagementPolicyNotificationRule(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<UnifiedRoleManagementPolicyRule> for AnyUnifiedRoleManagementPolicyRule {
+    fn from(value: UnifiedRoleManagementPolicyRule) -> Self {
+        Self::UnifiedRoleManagementPolicyRule(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyUnifiedRoleManagementPolicyRule> for UnifiedRoleManagementPolicyRule {
+    type Error = AnyUnifiedRoleManagementPolicyRule;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyUnifiedRoleManagementPolicyRule,
+    ) -> Result<Self, AnyUnifiedRoleManagementPolicyRule> {
+        match value {
+            AnyUnifiedRoleManagementPolicyRule::UnifiedRoleManagementPolicyRule(v)
+            | AnyUnifiedRoleManagementPolicyRule::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::UnifiedRoleManagementPolicyApprovalRule>
+    for AnyUnifiedRoleManagementPolicyRule
+{
+    fn from(value: crate::models::UnifiedRoleManagementPolicyApprovalRule) -> Self {
+        Self::UnifiedRoleManagementPolicyApprovalRule(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyUnifiedRoleManagementPolicyRule>
+    for crate::models::UnifiedRoleManagementPolicyApprovalRule
+{
+    type Error = AnyUnifiedRoleManagementPolicyRule;
+
+    fn try_from(
+        value: AnyUnifiedRoleManagementPolicyRule,
+    ) -> Result<Self, AnyUnifiedRoleManagementPolicyRule> {
+        match value {
+            AnyUnifiedRoleManagementPolicyRule::UnifiedRoleManagementPolicyApprovalRule(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::UnifiedRoleManagementPolicyAuthenticationContextRule>
+    for AnyUnifiedRoleManagementPolicyRule
+{
+    fn from(value: crate::models::UnifiedRoleManagementPolicyAuthenticationContextRule) -> Self {
+        Self::UnifiedRoleManagementPolicyAuthenticationContextRule(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyUnifiedRoleManagementPolicyRule>
+    for crate::models::UnifiedRoleManagementPolicyAuthenticationContextRule
+{
+    type Error = AnyUnifiedRoleManagementPolicyRule;
+
+    fn try_from(
+        value: AnyUnifiedRoleManagementPolicyRule,
+    ) -> Result<Self, AnyUnifiedRoleManagementPolicyRule> {
+        match value {
+AnyUnifiedRoleManagementPolicyRule::UnifiedRoleManagementPolicyAuthenticationContextRule(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::UnifiedRoleManagementPolicyEnablementRule>
+    for AnyUnifiedRoleManagementPolicyRule
+{
+    fn from(value: crate::models::UnifiedRoleManagementPolicyEnablementRule) -> Self {
+        Self::UnifiedRoleManagementPolicyEnablementRule(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyUnifiedRoleManagementPolicyRule>
+    for crate::models::UnifiedRoleManagementPolicyEnablementRule
+{
+    type Error = AnyUnifiedRoleManagementPolicyRule;
+
+    fn try_from(
+        value: AnyUnifiedRoleManagementPolicyRule,
+    ) -> Result<Self, AnyUnifiedRoleManagementPolicyRule> {
+        match value {
+            AnyUnifiedRoleManagementPolicyRule::UnifiedRoleManagementPolicyEnablementRule(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::UnifiedRoleManagementPolicyExpirationRule>
+    for AnyUnifiedRoleManagementPolicyRule
+{
+    fn from(value: crate::models::UnifiedRoleManagementPolicyExpirationRule) -> Self {
+        Self::UnifiedRoleManagementPolicyExpirationRule(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyUnifiedRoleManagementPolicyRule>
+    for crate::models::UnifiedRoleManagementPolicyExpirationRule
+{
+    type Error = AnyUnifiedRoleManagementPolicyRule;
+
+    fn try_from(
+        value: AnyUnifiedRoleManagementPolicyRule,
+    ) -> Result<Self, AnyUnifiedRoleManagementPolicyRule> {
+        match value {
+            AnyUnifiedRoleManagementPolicyRule::UnifiedRoleManagementPolicyExpirationRule(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::UnifiedRoleManagementPolicyNotificationRule>
+    for AnyUnifiedRoleManagementPolicyRule
+{
+    fn from(value: crate::models::UnifiedRoleManagementPolicyNotificationRule) -> Self {
+        Self::UnifiedRoleManagementPolicyNotificationRule(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyUnifiedRoleManagementPolicyRule>
+    for crate::models::UnifiedRoleManagementPolicyNotificationRule
+{
+    type Error = AnyUnifiedRoleManagementPolicyRule;
+
+    fn try_from(
+        value: AnyUnifiedRoleManagementPolicyRule,
+    ) -> Result<Self, AnyUnifiedRoleManagementPolicyRule> {
+        match value {
+            AnyUnifiedRoleManagementPolicyRule::UnifiedRoleManagementPolicyNotificationRule(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14540,10 +18955,14 @@ crate::macros::select_fields! {
 /// A `webApplicationFirewallProvider` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`WebApplicationFirewallProvider`]; an `@odata.type` this
-/// version does not know is read as [`AnyWebApplicationFirewallProvider::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyWebApplicationFirewallProvider::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyWebApplicationFirewallProvider {
     /// A `microsoft.graph.webApplicationFirewallProvider` (the declared type).
     WebApplicationFirewallProvider(WebApplicationFirewallProvider),
@@ -14556,6 +18975,175 @@ pub enum AnyWebApplicationFirewallProvider {
     /// A type derived from `webApplicationFirewallProvider` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(WebApplicationFirewallProvider),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyWebApplicationFirewallProvider {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.webApplicationFirewallProvider`: the variant's, or for
+    /// [`AnyWebApplicationFirewallProvider::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::WebApplicationFirewallProvider(_) => {
+                "microsoft.graph.webApplicationFirewallProvider"
+            }
+            Self::AkamaiWebApplicationFirewallProvider(_) => {
+                "microsoft.graph.akamaiWebApplicationFirewallProvider"
+            }
+            Self::CloudFlareWebApplicationFirewallProvider(_) => {
+                "microsoft.graph.cloudFlareWebApplicationFirewallProvider"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.webApplicationFirewallProvider", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::WebApplicationFirewallProvider(value) | Self::Unknown(value) => {
+                value.id.as_deref()
+            }
+            Self::AkamaiWebApplicationFirewallProvider(value) => value.id.as_deref(),
+            Self::CloudFlareWebApplicationFirewallProvider(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`WebApplicationFirewallProvider`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_web_application_firewall_provider(&self) -> Option<&WebApplicationFirewallProvider> {
+        match self {
+            Self::WebApplicationFirewallProvider(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyWebApplicationFirewallProvider::as_web_application_firewall_provider`], by value.
+    pub fn into_web_application_firewall_provider(self) -> Option<WebApplicationFirewallProvider> {
+        match self {
+            Self::WebApplicationFirewallProvider(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.akamaiWebApplicationFirewallProvider`.
+    pub fn as_akamai_web_application_firewall_provider(
+        &self,
+    ) -> Option<&crate::models::AkamaiWebApplicationFirewallProvider> {
+        match self {
+            Self::AkamaiWebApplicationFirewallProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.akamaiWebApplicationFirewallProvider`, by value.
+    pub fn into_akamai_web_application_firewall_provider(
+        self,
+    ) -> Option<crate::models::AkamaiWebApplicationFirewallProvider> {
+        match self {
+            Self::AkamaiWebApplicationFirewallProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.cloudFlareWebApplicationFirewallProvider`.
+    pub fn as_cloud_flare_web_application_firewall_provider(
+        &self,
+    ) -> Option<&crate::models::CloudFlareWebApplicationFirewallProvider> {
+        match self {
+            Self::CloudFlareWebApplicationFirewallProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.cloudFlareWebApplicationFirewallProvider`, by value.
+    pub fn into_cloud_flare_web_application_firewall_provider(
+        self,
+    ) -> Option<crate::models::CloudFlareWebApplicationFirewallProvider> {
+        match self {
+            Self::CloudFlareWebApplicationFirewallProvider(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<WebApplicationFirewallProvider> for AnyWebApplicationFirewallProvider {
+    fn from(value: WebApplicationFirewallProvider) -> Self {
+        Self::WebApplicationFirewallProvider(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyWebApplicationFirewallProvider> for WebApplicationFirewallProvider {
+    type Error = AnyWebApplicationFirewallProvider;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyWebApplicationFirewallProvider,
+    ) -> Result<Self, AnyWebApplicationFirewallProvider> {
+        match value {
+            AnyWebApplicationFirewallProvider::WebApplicationFirewallProvider(v)
+            | AnyWebApplicationFirewallProvider::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::AkamaiWebApplicationFirewallProvider>
+    for AnyWebApplicationFirewallProvider
+{
+    fn from(value: crate::models::AkamaiWebApplicationFirewallProvider) -> Self {
+        Self::AkamaiWebApplicationFirewallProvider(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyWebApplicationFirewallProvider>
+    for crate::models::AkamaiWebApplicationFirewallProvider
+{
+    type Error = AnyWebApplicationFirewallProvider;
+
+    fn try_from(
+        value: AnyWebApplicationFirewallProvider,
+    ) -> Result<Self, AnyWebApplicationFirewallProvider> {
+        match value {
+            AnyWebApplicationFirewallProvider::AkamaiWebApplicationFirewallProvider(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::CloudFlareWebApplicationFirewallProvider>
+    for AnyWebApplicationFirewallProvider
+{
+    fn from(value: crate::models::CloudFlareWebApplicationFirewallProvider) -> Self {
+        Self::CloudFlareWebApplicationFirewallProvider(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyWebApplicationFirewallProvider>
+    for crate::models::CloudFlareWebApplicationFirewallProvider
+{
+    type Error = AnyWebApplicationFirewallProvider;
+
+    fn try_from(
+        value: AnyWebApplicationFirewallProvider,
+    ) -> Result<Self, AnyWebApplicationFirewallProvider> {
+        match value {
+            AnyWebApplicationFirewallProvider::CloudFlareWebApplicationFirewallProvider(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15389,10 +19977,14 @@ impl crate::read_fields::ReadFields for ApiAuthenticationConfigurationBase {
 /// A `apiAuthenticationConfigurationBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ApiAuthenticationConfigurationBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyApiAuthenticationConfigurationBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyApiAuthenticationConfigurationBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyApiAuthenticationConfigurationBase {
     /// A `microsoft.graph.apiAuthenticationConfigurationBase` (the declared type).
     ApiAuthenticationConfigurationBase(ApiAuthenticationConfigurationBase),
@@ -15405,6 +19997,196 @@ pub enum AnyApiAuthenticationConfigurationBase {
     /// A type derived from `apiAuthenticationConfigurationBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ApiAuthenticationConfigurationBase),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyApiAuthenticationConfigurationBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.apiAuthenticationConfigurationBase`: the variant's, or for
+    /// [`AnyApiAuthenticationConfigurationBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ApiAuthenticationConfigurationBase(_) => {
+                "microsoft.graph.apiAuthenticationConfigurationBase"
+            }
+            Self::BasicAuthentication(_) => "microsoft.graph.basicAuthentication",
+            Self::ClientCertificateAuthentication(_) => {
+                "microsoft.graph.clientCertificateAuthentication"
+            }
+            Self::Pkcs12Certificate(_) => "microsoft.graph.pkcs12Certificate",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.apiAuthenticationConfigurationBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`ApiAuthenticationConfigurationBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_api_authentication_configuration_base(
+        &self,
+    ) -> Option<&ApiAuthenticationConfigurationBase> {
+        match self {
+            Self::ApiAuthenticationConfigurationBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyApiAuthenticationConfigurationBase::as_api_authentication_configuration_base`], by value.
+    pub fn into_api_authentication_configuration_base(
+        self,
+    ) -> Option<ApiAuthenticationConfigurationBase> {
+        match self {
+            Self::ApiAuthenticationConfigurationBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.basicAuthentication`.
+    pub fn as_basic_authentication(&self) -> Option<&crate::models::BasicAuthentication> {
+        match self {
+            Self::BasicAuthentication(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.basicAuthentication`, by value.
+    pub fn into_basic_authentication(self) -> Option<crate::models::BasicAuthentication> {
+        match self {
+            Self::BasicAuthentication(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.clientCertificateAuthentication`.
+    pub fn as_client_certificate_authentication(
+        &self,
+    ) -> Option<&crate::models::ClientCertificateAuthentication> {
+        match self {
+            Self::ClientCertificateAuthentication(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.clientCertificateAuthentication`, by value.
+    pub fn into_client_certificate_authentication(
+        self,
+    ) -> Option<crate::models::ClientCertificateAuthentication> {
+        match self {
+            Self::ClientCertificateAuthentication(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.pkcs12Certificate`.
+    pub fn as_pkcs12_certificate(&self) -> Option<&crate::models::Pkcs12Certificate> {
+        match self {
+            Self::Pkcs12Certificate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.pkcs12Certificate`, by value.
+    pub fn into_pkcs12_certificate(self) -> Option<crate::models::Pkcs12Certificate> {
+        match self {
+            Self::Pkcs12Certificate(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<ApiAuthenticationConfigurationBase> for AnyApiAuthenticationConfigurationBase {
+    fn from(value: ApiAuthenticationConfigurationBase) -> Self {
+        Self::ApiAuthenticationConfigurationBase(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyApiAuthenticationConfigurationBase> for ApiAuthenticationConfigurationBase {
+    type Error = AnyApiAuthenticationConfigurationBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyApiAuthenticationConfigurationBase,
+    ) -> Result<Self, AnyApiAuthenticationConfigurationBase> {
+        match value {
+            AnyApiAuthenticationConfigurationBase::ApiAuthenticationConfigurationBase(v)
+            | AnyApiAuthenticationConfigurationBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::BasicAuthentication> for AnyApiAuthenticationConfigurationBase {
+    fn from(value: crate::models::BasicAuthentication) -> Self {
+        Self::BasicAuthentication(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyApiAuthenticationConfigurationBase> for crate::models::BasicAuthentication {
+    type Error = AnyApiAuthenticationConfigurationBase;
+
+    fn try_from(
+        value: AnyApiAuthenticationConfigurationBase,
+    ) -> Result<Self, AnyApiAuthenticationConfigurationBase> {
+        match value {
+            AnyApiAuthenticationConfigurationBase::BasicAuthentication(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::ClientCertificateAuthentication>
+    for AnyApiAuthenticationConfigurationBase
+{
+    fn from(value: crate::models::ClientCertificateAuthentication) -> Self {
+        Self::ClientCertificateAuthentication(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyApiAuthenticationConfigurationBase>
+    for crate::models::ClientCertificateAuthentication
+{
+    type Error = AnyApiAuthenticationConfigurationBase;
+
+    fn try_from(
+        value: AnyApiAuthenticationConfigurationBase,
+    ) -> Result<Self, AnyApiAuthenticationConfigurationBase> {
+        match value {
+            AnyApiAuthenticationConfigurationBase::ClientCertificateAuthentication(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::Pkcs12Certificate> for AnyApiAuthenticationConfigurationBase {
+    fn from(value: crate::models::Pkcs12Certificate) -> Self {
+        Self::Pkcs12Certificate(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyApiAuthenticationConfigurationBase> for crate::models::Pkcs12Certificate {
+    type Error = AnyApiAuthenticationConfigurationBase;
+
+    fn try_from(
+        value: AnyApiAuthenticationConfigurationBase,
+    ) -> Result<Self, AnyApiAuthenticationConfigurationBase> {
+        match value {
+            AnyApiAuthenticationConfigurationBase::Pkcs12Certificate(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15665,10 +20447,14 @@ impl crate::read_fields::ReadFields for AppManagementConfiguration {
 /// A `appManagementConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AppManagementConfiguration`]; an `@odata.type` this
-/// version does not know is read as [`AnyAppManagementConfiguration::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAppManagementConfiguration::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAppManagementConfiguration {
     /// A `microsoft.graph.appManagementConfiguration` (the declared type).
     AppManagementConfiguration(AppManagementConfiguration),
@@ -15683,6 +20469,204 @@ pub enum AnyAppManagementConfiguration {
     /// A type derived from `appManagementConfiguration` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AppManagementConfiguration),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyAppManagementConfiguration {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.appManagementConfiguration`: the variant's, or for
+    /// [`AnyAppManagementConfiguration::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AppManagementConfiguration(_) => "microsoft.graph.appManagementConfiguration",
+            Self::AppManagementApplicationConfiguration(_) => {
+                "microsoft.graph.appManagementApplicationConfiguration"
+            }
+            Self::AppManagementServicePrincipalConfiguration(_) => {
+                "microsoft.graph.appManagementServicePrincipalConfiguration"
+            }
+            Self::CustomAppManagementConfiguration(_) => {
+                "microsoft.graph.customAppManagementConfiguration"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.appManagementConfiguration", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`AppManagementConfiguration`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_app_management_configuration(&self) -> Option<&AppManagementConfiguration> {
+        match self {
+            Self::AppManagementConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAppManagementConfiguration::as_app_management_configuration`], by value.
+    pub fn into_app_management_configuration(self) -> Option<AppManagementConfiguration> {
+        match self {
+            Self::AppManagementConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.appManagementApplicationConfiguration`.
+    pub fn as_app_management_application_configuration(
+        &self,
+    ) -> Option<&crate::models::AppManagementApplicationConfiguration> {
+        match self {
+            Self::AppManagementApplicationConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.appManagementApplicationConfiguration`, by value.
+    pub fn into_app_management_application_configuration(
+        self,
+    ) -> Option<crate::models::AppManagementApplicationConfiguration> {
+        match self {
+            Self::AppManagementApplicationConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.appManagementServicePrincipalConfiguration`.
+    pub fn as_app_management_service_principal_configuration(
+        &self,
+    ) -> Option<&crate::models::AppManagementServicePrincipalConfiguration> {
+        match self {
+            Self::AppManagementServicePrincipalConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.appManagementServicePrincipalConfiguration`, by value.
+    pub fn into_app_management_service_principal_configuration(
+        self,
+    ) -> Option<crate::models::AppManagementServicePrincipalConfiguration> {
+        match self {
+            Self::AppManagementServicePrincipalConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customAppManagementConfiguration`.
+    pub fn as_custom_app_management_configuration(
+        &self,
+    ) -> Option<&crate::models::CustomAppManagementConfiguration> {
+        match self {
+            Self::CustomAppManagementConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customAppManagementConfiguration`, by value.
+    pub fn into_custom_app_management_configuration(
+        self,
+    ) -> Option<crate::models::CustomAppManagementConfiguration> {
+        match self {
+            Self::CustomAppManagementConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<AppManagementConfiguration> for AnyAppManagementConfiguration {
+    fn from(value: AppManagementConfiguration) -> Self {
+        Self::AppManagementConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAppManagementConfiguration> for AppManagementConfiguration {
+    type Error = AnyAppManagementConfiguration;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyAppManagementConfiguration,
+    ) -> Result<Self, AnyAppManagementConfiguration> {
+        match value {
+            AnyAppManagementConfiguration::AppManagementConfiguration(v)
+            | AnyAppManagementConfiguration::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::AppManagementApplicationConfiguration> for AnyAppManagementConfiguration {
+    fn from(value: crate::models::AppManagementApplicationConfiguration) -> Self {
+        Self::AppManagementApplicationConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAppManagementConfiguration>
+    for crate::models::AppManagementApplicationConfiguration
+{
+    type Error = AnyAppManagementConfiguration;
+
+    fn try_from(
+        value: AnyAppManagementConfiguration,
+    ) -> Result<Self, AnyAppManagementConfiguration> {
+        match value {
+            AnyAppManagementConfiguration::AppManagementApplicationConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::AppManagementServicePrincipalConfiguration>
+    for AnyAppManagementConfiguration
+{
+    fn from(value: crate::models::AppManagementServicePrincipalConfiguration) -> Self {
+        Self::AppManagementServicePrincipalConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAppManagementConfiguration>
+    for crate::models::AppManagementServicePrincipalConfiguration
+{
+    type Error = AnyAppManagementConfiguration;
+
+    fn try_from(
+        value: AnyAppManagementConfiguration,
+    ) -> Result<Self, AnyAppManagementConfiguration> {
+        match value {
+            AnyAppManagementConfiguration::AppManagementServicePrincipalConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::CustomAppManagementConfiguration> for AnyAppManagementConfiguration {
+    fn from(value: crate::models::CustomAppManagementConfiguration) -> Self {
+        Self::CustomAppManagementConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyAppManagementConfiguration> for crate::models::CustomAppManagementConfiguration {
+    type Error = AnyAppManagementConfiguration;
+
+    fn try_from(
+        value: AnyAppManagementConfiguration,
+    ) -> Result<Self, AnyAppManagementConfiguration> {
+        match value {
+            AnyAppManagementConfiguration::CustomAppManagementConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -17827,10 +22811,14 @@ impl crate::read_fields::ReadFields for ConditionalAccessExternalTenants {
 /// A `conditionalAccessExternalTenants` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ConditionalAccessExternalTenants`]; an `@odata.type` this
-/// version does not know is read as [`AnyConditionalAccessExternalTenants::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyConditionalAccessExternalTenants::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyConditionalAccessExternalTenants {
     /// A `microsoft.graph.conditionalAccessExternalTenants` (the declared type).
     ConditionalAccessExternalTenants(ConditionalAccessExternalTenants),
@@ -17843,6 +22831,170 @@ pub enum AnyConditionalAccessExternalTenants {
     /// A type derived from `conditionalAccessExternalTenants` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ConditionalAccessExternalTenants),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyConditionalAccessExternalTenants {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.conditionalAccessExternalTenants`: the variant's, or for
+    /// [`AnyConditionalAccessExternalTenants::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ConditionalAccessExternalTenants(_) => {
+                "microsoft.graph.conditionalAccessExternalTenants"
+            }
+            Self::ConditionalAccessAllExternalTenants(_) => {
+                "microsoft.graph.conditionalAccessAllExternalTenants"
+            }
+            Self::ConditionalAccessEnumeratedExternalTenants(_) => {
+                "microsoft.graph.conditionalAccessEnumeratedExternalTenants"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.conditionalAccessExternalTenants", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`ConditionalAccessExternalTenants`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_conditional_access_external_tenants(
+        &self,
+    ) -> Option<&ConditionalAccessExternalTenants> {
+        match self {
+            Self::ConditionalAccessExternalTenants(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyConditionalAccessExternalTenants::as_conditional_access_external_tenants`], by value.
+    pub fn into_conditional_access_external_tenants(
+        self,
+    ) -> Option<ConditionalAccessExternalTenants> {
+        match self {
+            Self::ConditionalAccessExternalTenants(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.conditionalAccessAllExternalTenants`.
+    pub fn as_conditional_access_all_external_tenants(
+        &self,
+    ) -> Option<&crate::models::ConditionalAccessAllExternalTenants> {
+        match self {
+            Self::ConditionalAccessAllExternalTenants(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.conditionalAccessAllExternalTenants`, by value.
+    pub fn into_conditional_access_all_external_tenants(
+        self,
+    ) -> Option<crate::models::ConditionalAccessAllExternalTenants> {
+        match self {
+            Self::ConditionalAccessAllExternalTenants(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.conditionalAccessEnumeratedExternalTenants`.
+    pub fn as_conditional_access_enumerated_external_tenants(
+        &self,
+    ) -> Option<&crate::models::ConditionalAccessEnumeratedExternalTenants> {
+        match self {
+            Self::ConditionalAccessEnumeratedExternalTenants(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.conditionalAccessEnumeratedExternalTenants`, by value.
+    pub fn into_conditional_access_enumerated_external_tenants(
+        self,
+    ) -> Option<crate::models::ConditionalAccessEnumeratedExternalTenants> {
+        match self {
+            Self::ConditionalAccessEnumeratedExternalTenants(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<ConditionalAccessExternalTenants> for AnyConditionalAccessExternalTenants {
+    fn from(value: ConditionalAccessExternalTenants) -> Self {
+        Self::ConditionalAccessExternalTenants(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyConditionalAccessExternalTenants> for ConditionalAccessExternalTenants {
+    type Error = AnyConditionalAccessExternalTenants;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyConditionalAccessExternalTenants,
+    ) -> Result<Self, AnyConditionalAccessExternalTenants> {
+        match value {
+            AnyConditionalAccessExternalTenants::ConditionalAccessExternalTenants(v)
+            | AnyConditionalAccessExternalTenants::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::ConditionalAccessAllExternalTenants>
+    for AnyConditionalAccessExternalTenants
+{
+    fn from(value: crate::models::ConditionalAccessAllExternalTenants) -> Self {
+        Self::ConditionalAccessAllExternalTenants(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyConditionalAccessExternalTenants>
+    for crate::models::ConditionalAccessAllExternalTenants
+{
+    type Error = AnyConditionalAccessExternalTenants;
+
+    fn try_from(
+        value: AnyConditionalAccessExternalTenants,
+    ) -> Result<Self, AnyConditionalAccessExternalTenants> {
+        match value {
+            AnyConditionalAccessExternalTenants::ConditionalAccessAllExternalTenants(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::ConditionalAccessEnumeratedExternalTenants>
+    for AnyConditionalAccessExternalTenants
+{
+    fn from(value: crate::models::ConditionalAccessEnumeratedExternalTenants) -> Self {
+        Self::ConditionalAccessEnumeratedExternalTenants(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyConditionalAccessExternalTenants>
+    for crate::models::ConditionalAccessEnumeratedExternalTenants
+{
+    type Error = AnyConditionalAccessExternalTenants;
+
+    fn try_from(
+        value: AnyConditionalAccessExternalTenants,
+    ) -> Result<Self, AnyConditionalAccessExternalTenants> {
+        match value {
+            AnyConditionalAccessExternalTenants::ConditionalAccessEnumeratedExternalTenants(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -18280,10 +23432,14 @@ impl crate::read_fields::ReadFields for ConditionalAccessSessionControl {
 /// A `conditionalAccessSessionControl` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ConditionalAccessSessionControl`]; an `@odata.type` this
-/// version does not know is read as [`AnyConditionalAccessSessionControl::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyConditionalAccessSessionControl::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyConditionalAccessSessionControl {
     /// A `microsoft.graph.conditionalAccessSessionControl` (the declared type).
     ConditionalAccessSessionControl(ConditionalAccessSessionControl),
@@ -18302,6 +23458,298 @@ pub enum AnyConditionalAccessSessionControl {
     /// A type derived from `conditionalAccessSessionControl` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ConditionalAccessSessionControl),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyConditionalAccessSessionControl {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.conditionalAccessSessionControl`: the variant's, or for
+    /// [`AnyConditionalAccessSessionControl::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ConditionalAccessSessionControl(_) => {
+                "microsoft.graph.conditionalAccessSessionControl"
+            }
+            Self::ApplicationEnforcedRestrictionsSessionControl(_) => {
+                "microsoft.graph.applicationEnforcedRestrictionsSessionControl"
+            }
+            Self::CloudAppSecuritySessionControl(_) => {
+                "microsoft.graph.cloudAppSecuritySessionControl"
+            }
+            Self::PersistentBrowserSessionControl(_) => {
+                "microsoft.graph.persistentBrowserSessionControl"
+            }
+            Self::SecureSignInSessionControl(_) => "microsoft.graph.secureSignInSessionControl",
+            Self::SignInFrequencySessionControl(_) => {
+                "microsoft.graph.signInFrequencySessionControl"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.conditionalAccessSessionControl", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`ConditionalAccessSessionControl`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_conditional_access_session_control(
+        &self,
+    ) -> Option<&ConditionalAccessSessionControl> {
+        match self {
+            Self::ConditionalAccessSessionControl(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyConditionalAccessSessionControl::as_conditional_access_session_control`], by value.
+    pub fn into_conditional_access_session_control(
+        self,
+    ) -> Option<ConditionalAccessSessionControl> {
+        match self {
+            Self::ConditionalAccessSessionControl(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.applicationEnforcedRestrictionsSessionControl`.
+    pub fn as_application_enforced_restrictions_session_control(
+        &self,
+    ) -> Option<&crate::models::ApplicationEnforcedRestrictionsSessionControl> {
+        match self {
+            Self::ApplicationEnforcedRestrictionsSessionControl(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.applicationEnforcedRestrictionsSessionControl`, by value.
+    pub fn into_application_enforced_restrictions_session_control(
+        self,
+    ) -> Option<crate::models::ApplicationEnforcedRestrictionsSessionControl> {
+        match self {
+            Self::ApplicationEnforcedRestrictionsSessionControl(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.cloudAppSecuritySessionControl`.
+    pub fn as_cloud_app_security_session_control(
+        &self,
+    ) -> Option<&crate::models::CloudAppSecuritySessionControl> {
+        match self {
+            Self::CloudAppSecuritySessionControl(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.cloudAppSecuritySessionControl`, by value.
+    pub fn into_cloud_app_security_session_control(
+        self,
+    ) -> Option<crate::models::CloudAppSecuritySessionControl> {
+        match self {
+            Self::CloudAppSecuritySessionControl(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.persistentBrowserSessionControl`.
+    pub fn as_persistent_browser_session_control(
+        &self,
+    ) -> Option<&crate::models::PersistentBrowserSessionControl> {
+        match self {
+            Self::PersistentBrowserSessionControl(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.persistentBrowserSessionControl`, by value.
+    pub fn into_persistent_browser_session_control(
+        self,
+    ) -> Option<crate::models::PersistentBrowserSessionControl> {
+        match self {
+            Self::PersistentBrowserSessionControl(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.secureSignInSessionControl`.
+    pub fn as_secure_sign_in_session_control(
+        &self,
+    ) -> Option<&crate::models::SecureSignInSessionControl> {
+        match self {
+            Self::SecureSignInSessionControl(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.secureSignInSessionControl`, by value.
+    pub fn into_secure_sign_in_session_control(
+        self,
+    ) -> Option<crate::models::SecureSignInSessionControl> {
+        match self {
+            Self::SecureSignInSessionControl(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.signInFrequencySessionControl`.
+    pub fn as_sign_in_frequency_session_control(
+        &self,
+    ) -> Option<&crate::models::SignInFrequencySessionControl> {
+        match self {
+            Self::SignInFrequencySessionControl(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.signInFrequencySessionControl`, by value.
+    pub fn into_sign_in_frequency_session_control(
+        self,
+    ) -> Option<crate::models::SignInFrequencySessionControl> {
+        match self {
+            Self::SignInFrequencySessionControl(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<ConditionalAccessSessionControl> for AnyConditionalAccessSessionControl {
+    fn from(value: ConditionalAccessSessionControl) -> Self {
+        Self::ConditionalAccessSessionControl(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyConditionalAccessSessionControl> for ConditionalAccessSessionControl {
+    type Error = AnyConditionalAccessSessionControl;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyConditionalAccessSessionControl,
+    ) -> Result<Self, AnyConditionalAccessSessionControl> {
+        match value {
+            AnyConditionalAccessSessionControl::ConditionalAccessSessionControl(v)
+            | AnyConditionalAccessSessionControl::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::ApplicationEnforcedRestrictionsSessionControl>
+    for AnyConditionalAccessSessionControl
+{
+    fn from(value: crate::models::ApplicationEnforcedRestrictionsSessionControl) -> Self {
+        Self::ApplicationEnforcedRestrictionsSessionControl(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyConditionalAccessSessionControl>
+    for crate::models::ApplicationEnforcedRestrictionsSessionControl
+{
+    type Error = AnyConditionalAccessSessionControl;
+
+    fn try_from(
+        value: AnyConditionalAccessSessionControl,
+    ) -> Result<Self, AnyConditionalAccessSessionControl> {
+        match value {
+            AnyConditionalAccessSessionControl::ApplicationEnforcedRestrictionsSessionControl(
+                v,
+            ) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::CloudAppSecuritySessionControl> for AnyConditionalAccessSessionControl {
+    fn from(value: crate::models::CloudAppSecuritySessionControl) -> Self {
+        Self::CloudAppSecuritySessionControl(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyConditionalAccessSessionControl> for crate::models::CloudAppSecuritySessionControl {
+    type Error = AnyConditionalAccessSessionControl;
+
+    fn try_from(
+        value: AnyConditionalAccessSessionControl,
+    ) -> Result<Self, AnyConditionalAccessSessionControl> {
+        match value {
+            AnyConditionalAccessSessionControl::CloudAppSecuritySessionControl(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::PersistentBrowserSessionControl> for AnyConditionalAccessSessionControl {
+    fn from(value: crate::models::PersistentBrowserSessionControl) -> Self {
+        Self::PersistentBrowserSessionControl(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyConditionalAccessSessionControl>
+    for crate::models::PersistentBrowserSessionControl
+{
+    type Error = AnyConditionalAccessSessionControl;
+
+    fn try_from(
+        value: AnyConditionalAccessSessionControl,
+    ) -> Result<Self, AnyConditionalAccessSessionControl> {
+        match value {
+            AnyConditionalAccessSessionControl::PersistentBrowserSessionControl(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::SecureSignInSessionControl> for AnyConditionalAccessSessionControl {
+    fn from(value: crate::models::SecureSignInSessionControl) -> Self {
+        Self::SecureSignInSessionControl(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyConditionalAccessSessionControl> for crate::models::SecureSignInSessionControl {
+    type Error = AnyConditionalAccessSessionControl;
+
+    fn try_from(
+        value: AnyConditionalAccessSessionControl,
+    ) -> Result<Self, AnyConditionalAccessSessionControl> {
+        match value {
+            AnyConditionalAccessSessionControl::SecureSignInSessionControl(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::SignInFrequencySessionControl> for AnyConditionalAccessSessionControl {
+    fn from(value: crate::models::SignInFrequencySessionControl) -> Self {
+        Self::SignInFrequencySessionControl(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyConditionalAccessSessionControl> for crate::models::SignInFrequencySessionControl {
+    type Error = AnyConditionalAccessSessionControl;
+
+    fn try_from(
+        value: AnyConditionalAccessSessionControl,
+    ) -> Result<Self, AnyConditionalAccessSessionControl> {
+        match value {
+            AnyConditionalAccessSessionControl::SignInFrequencySessionControl(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -18625,10 +24073,14 @@ impl crate::read_fields::ReadFields for CrossTenantAccessPolicyB2BSetting {
 /// A `crossTenantAccessPolicyB2BSetting` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`CrossTenantAccessPolicyB2BSetting`]; an `@odata.type` this
-/// version does not know is read as [`AnyCrossTenantAccessPolicyB2BSetting::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyCrossTenantAccessPolicyB2BSetting::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyCrossTenantAccessPolicyB2BSetting {
     /// A `microsoft.graph.crossTenantAccessPolicyB2BSetting` (the declared type).
     CrossTenantAccessPolicyB2BSetting(CrossTenantAccessPolicyB2BSetting),
@@ -18639,6 +24091,122 @@ pub enum AnyCrossTenantAccessPolicyB2BSetting {
     /// A type derived from `crossTenantAccessPolicyB2BSetting` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(CrossTenantAccessPolicyB2BSetting),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyCrossTenantAccessPolicyB2BSetting {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.crossTenantAccessPolicyB2BSetting`: the variant's, or for
+    /// [`AnyCrossTenantAccessPolicyB2BSetting::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::CrossTenantAccessPolicyB2BSetting(_) => {
+                "microsoft.graph.crossTenantAccessPolicyB2BSetting"
+            }
+            Self::CrossTenantAccessPolicyTenantRestrictions(_) => {
+                "microsoft.graph.crossTenantAccessPolicyTenantRestrictions"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.crossTenantAccessPolicyB2BSetting", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`CrossTenantAccessPolicyB2BSetting`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_cross_tenant_access_policy_b2_bsetting(
+        &self,
+    ) -> Option<&CrossTenantAccessPolicyB2BSetting> {
+        match self {
+            Self::CrossTenantAccessPolicyB2BSetting(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyCrossTenantAccessPolicyB2BSetting::as_cross_tenant_access_policy_b2_bsetting`], by value.
+    pub fn into_cross_tenant_access_policy_b2_bsetting(
+        self,
+    ) -> Option<CrossTenantAccessPolicyB2BSetting> {
+        match self {
+            Self::CrossTenantAccessPolicyB2BSetting(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.crossTenantAccessPolicyTenantRestrictions`.
+    pub fn as_cross_tenant_access_policy_tenant_restrictions(
+        &self,
+    ) -> Option<&crate::models::CrossTenantAccessPolicyTenantRestrictions> {
+        match self {
+            Self::CrossTenantAccessPolicyTenantRestrictions(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.crossTenantAccessPolicyTenantRestrictions`, by value.
+    pub fn into_cross_tenant_access_policy_tenant_restrictions(
+        self,
+    ) -> Option<crate::models::CrossTenantAccessPolicyTenantRestrictions> {
+        match self {
+            Self::CrossTenantAccessPolicyTenantRestrictions(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<CrossTenantAccessPolicyB2BSetting> for AnyCrossTenantAccessPolicyB2BSetting {
+    fn from(value: CrossTenantAccessPolicyB2BSetting) -> Self {
+        Self::CrossTenantAccessPolicyB2BSetting(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyCrossTenantAccessPolicyB2BSetting> for CrossTenantAccessPolicyB2BSetting {
+    type Error = AnyCrossTenantAccessPolicyB2BSetting;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyCrossTenantAccessPolicyB2BSetting,
+    ) -> Result<Self, AnyCrossTenantAccessPolicyB2BSetting> {
+        match value {
+            AnyCrossTenantAccessPolicyB2BSetting::CrossTenantAccessPolicyB2BSetting(v)
+            | AnyCrossTenantAccessPolicyB2BSetting::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::CrossTenantAccessPolicyTenantRestrictions>
+    for AnyCrossTenantAccessPolicyB2BSetting
+{
+    fn from(value: crate::models::CrossTenantAccessPolicyTenantRestrictions) -> Self {
+        Self::CrossTenantAccessPolicyTenantRestrictions(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyCrossTenantAccessPolicyB2BSetting>
+    for crate::models::CrossTenantAccessPolicyTenantRestrictions
+{
+    type Error = AnyCrossTenantAccessPolicyB2BSetting;
+
+    fn try_from(
+        value: AnyCrossTenantAccessPolicyB2BSetting,
+    ) -> Result<Self, AnyCrossTenantAccessPolicyB2BSetting> {
+        match value {
+            AnyCrossTenantAccessPolicyB2BSetting::CrossTenantAccessPolicyTenantRestrictions(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19209,10 +24777,14 @@ impl crate::read_fields::ReadFields for CustomExtensionBehaviorOnError {
 /// A `customExtensionBehaviorOnError` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`CustomExtensionBehaviorOnError`]; an `@odata.type` this
-/// version does not know is read as [`AnyCustomExtensionBehaviorOnError::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyCustomExtensionBehaviorOnError::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyCustomExtensionBehaviorOnError {
     /// A `microsoft.graph.customExtensionBehaviorOnError` (the declared type).
     CustomExtensionBehaviorOnError(CustomExtensionBehaviorOnError),
@@ -19221,6 +24793,114 @@ pub enum AnyCustomExtensionBehaviorOnError {
     /// A type derived from `customExtensionBehaviorOnError` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(CustomExtensionBehaviorOnError),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyCustomExtensionBehaviorOnError {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.customExtensionBehaviorOnError`: the variant's, or for
+    /// [`AnyCustomExtensionBehaviorOnError::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::CustomExtensionBehaviorOnError(_) => {
+                "microsoft.graph.customExtensionBehaviorOnError"
+            }
+            Self::FallbackToMicrosoftProviderOnError(_) => {
+                "microsoft.graph.fallbackToMicrosoftProviderOnError"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.customExtensionBehaviorOnError", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`CustomExtensionBehaviorOnError`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_custom_extension_behavior_on_error(&self) -> Option<&CustomExtensionBehaviorOnError> {
+        match self {
+            Self::CustomExtensionBehaviorOnError(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyCustomExtensionBehaviorOnError::as_custom_extension_behavior_on_error`], by value.
+    pub fn into_custom_extension_behavior_on_error(self) -> Option<CustomExtensionBehaviorOnError> {
+        match self {
+            Self::CustomExtensionBehaviorOnError(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.fallbackToMicrosoftProviderOnError`.
+    pub fn as_fallback_to_microsoft_provider_on_error(
+        &self,
+    ) -> Option<&crate::models::FallbackToMicrosoftProviderOnError> {
+        match self {
+            Self::FallbackToMicrosoftProviderOnError(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.fallbackToMicrosoftProviderOnError`, by value.
+    pub fn into_fallback_to_microsoft_provider_on_error(
+        self,
+    ) -> Option<crate::models::FallbackToMicrosoftProviderOnError> {
+        match self {
+            Self::FallbackToMicrosoftProviderOnError(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<CustomExtensionBehaviorOnError> for AnyCustomExtensionBehaviorOnError {
+    fn from(value: CustomExtensionBehaviorOnError) -> Self {
+        Self::CustomExtensionBehaviorOnError(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyCustomExtensionBehaviorOnError> for CustomExtensionBehaviorOnError {
+    type Error = AnyCustomExtensionBehaviorOnError;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyCustomExtensionBehaviorOnError,
+    ) -> Result<Self, AnyCustomExtensionBehaviorOnError> {
+        match value {
+            AnyCustomExtensionBehaviorOnError::CustomExtensionBehaviorOnError(v)
+            | AnyCustomExtensionBehaviorOnError::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::FallbackToMicrosoftProviderOnError> for AnyCustomExtensionBehaviorOnError {
+    fn from(value: crate::models::FallbackToMicrosoftProviderOnError) -> Self {
+        Self::FallbackToMicrosoftProviderOnError(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyCustomExtensionBehaviorOnError>
+    for crate::models::FallbackToMicrosoftProviderOnError
+{
+    type Error = AnyCustomExtensionBehaviorOnError;
+
+    fn try_from(
+        value: AnyCustomExtensionBehaviorOnError,
+    ) -> Result<Self, AnyCustomExtensionBehaviorOnError> {
+        match value {
+            AnyCustomExtensionBehaviorOnError::FallbackToMicrosoftProviderOnError(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19365,10 +25045,14 @@ impl crate::read_fields::ReadFields for CustomSecurityAttributeExemption {
 /// A `customSecurityAttributeExemption` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`CustomSecurityAttributeExemption`]; an `@odata.type` this
-/// version does not know is read as [`AnyCustomSecurityAttributeExemption::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyCustomSecurityAttributeExemption::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyCustomSecurityAttributeExemption {
     /// A `microsoft.graph.customSecurityAttributeExemption` (the declared type).
     CustomSecurityAttributeExemption(CustomSecurityAttributeExemption),
@@ -19379,6 +25063,132 @@ pub enum AnyCustomSecurityAttributeExemption {
     /// A type derived from `customSecurityAttributeExemption` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(CustomSecurityAttributeExemption),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyCustomSecurityAttributeExemption {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.customSecurityAttributeExemption`: the variant's, or for
+    /// [`AnyCustomSecurityAttributeExemption::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::CustomSecurityAttributeExemption(_) => {
+                "microsoft.graph.customSecurityAttributeExemption"
+            }
+            Self::CustomSecurityAttributeStringValueExemption(_) => {
+                "microsoft.graph.customSecurityAttributeStringValueExemption"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.customSecurityAttributeExemption", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::CustomSecurityAttributeExemption(value) | Self::Unknown(value) => {
+                value.id.as_deref()
+            }
+            Self::CustomSecurityAttributeStringValueExemption(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`CustomSecurityAttributeExemption`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_custom_security_attribute_exemption(
+        &self,
+    ) -> Option<&CustomSecurityAttributeExemption> {
+        match self {
+            Self::CustomSecurityAttributeExemption(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyCustomSecurityAttributeExemption::as_custom_security_attribute_exemption`], by value.
+    pub fn into_custom_security_attribute_exemption(
+        self,
+    ) -> Option<CustomSecurityAttributeExemption> {
+        match self {
+            Self::CustomSecurityAttributeExemption(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customSecurityAttributeStringValueExemption`.
+    pub fn as_custom_security_attribute_string_value_exemption(
+        &self,
+    ) -> Option<&crate::models::CustomSecurityAttributeStringValueExemption> {
+        match self {
+            Self::CustomSecurityAttributeStringValueExemption(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customSecurityAttributeStringValueExemption`, by value.
+    pub fn into_custom_security_attribute_string_value_exemption(
+        self,
+    ) -> Option<crate::models::CustomSecurityAttributeStringValueExemption> {
+        match self {
+            Self::CustomSecurityAttributeStringValueExemption(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<CustomSecurityAttributeExemption> for AnyCustomSecurityAttributeExemption {
+    fn from(value: CustomSecurityAttributeExemption) -> Self {
+        Self::CustomSecurityAttributeExemption(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyCustomSecurityAttributeExemption> for CustomSecurityAttributeExemption {
+    type Error = AnyCustomSecurityAttributeExemption;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyCustomSecurityAttributeExemption,
+    ) -> Result<Self, AnyCustomSecurityAttributeExemption> {
+        match value {
+            AnyCustomSecurityAttributeExemption::CustomSecurityAttributeExemption(v)
+            | AnyCustomSecurityAttributeExemption::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::CustomSecurityAttributeStringValueExemption>
+    for AnyCustomSecurityAttributeExemption
+{
+    fn from(value: crate::models::CustomSecurityAttributeStringValueExemption) -> Self {
+        Self::CustomSecurityAttributeStringValueExemption(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyCustomSecurityAttributeExemption>
+    for crate::models::CustomSecurityAttributeStringValueExemption
+{
+    type Error = AnyCustomSecurityAttributeExemption;
+
+    fn try_from(
+        value: AnyCustomSecurityAttributeExemption,
+    ) -> Result<Self, AnyCustomSecurityAttributeExemption> {
+        match value {
+            AnyCustomSecurityAttributeExemption::CustomSecurityAttributeStringValueExemption(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19830,10 +25640,14 @@ impl crate::read_fields::ReadFields for DeviceRegistrationMembership {
 /// A `deviceRegistrationMembership` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`DeviceRegistrationMembership`]; an `@odata.type` this
-/// version does not know is read as [`AnyDeviceRegistrationMembership::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyDeviceRegistrationMembership::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyDeviceRegistrationMembership {
     /// A `microsoft.graph.deviceRegistrationMembership` (the declared type).
     DeviceRegistrationMembership(DeviceRegistrationMembership),
@@ -19846,6 +25660,202 @@ pub enum AnyDeviceRegistrationMembership {
     /// A type derived from `deviceRegistrationMembership` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(DeviceRegistrationMembership),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyDeviceRegistrationMembership {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.deviceRegistrationMembership`: the variant's, or for
+    /// [`AnyDeviceRegistrationMembership::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::DeviceRegistrationMembership(_) => "microsoft.graph.deviceRegistrationMembership",
+            Self::AllDeviceRegistrationMembership(_) => {
+                "microsoft.graph.allDeviceRegistrationMembership"
+            }
+            Self::EnumeratedDeviceRegistrationMembership(_) => {
+                "microsoft.graph.enumeratedDeviceRegistrationMembership"
+            }
+            Self::NoDeviceRegistrationMembership(_) => {
+                "microsoft.graph.noDeviceRegistrationMembership"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.deviceRegistrationMembership", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`DeviceRegistrationMembership`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_device_registration_membership(&self) -> Option<&DeviceRegistrationMembership> {
+        match self {
+            Self::DeviceRegistrationMembership(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyDeviceRegistrationMembership::as_device_registration_membership`], by value.
+    pub fn into_device_registration_membership(self) -> Option<DeviceRegistrationMembership> {
+        match self {
+            Self::DeviceRegistrationMembership(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.allDeviceRegistrationMembership`.
+    pub fn as_all_device_registration_membership(
+        &self,
+    ) -> Option<&crate::models::AllDeviceRegistrationMembership> {
+        match self {
+            Self::AllDeviceRegistrationMembership(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.allDeviceRegistrationMembership`, by value.
+    pub fn into_all_device_registration_membership(
+        self,
+    ) -> Option<crate::models::AllDeviceRegistrationMembership> {
+        match self {
+            Self::AllDeviceRegistrationMembership(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.enumeratedDeviceRegistrationMembership`.
+    pub fn as_enumerated_device_registration_membership(
+        &self,
+    ) -> Option<&crate::models::EnumeratedDeviceRegistrationMembership> {
+        match self {
+            Self::EnumeratedDeviceRegistrationMembership(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.enumeratedDeviceRegistrationMembership`, by value.
+    pub fn into_enumerated_device_registration_membership(
+        self,
+    ) -> Option<crate::models::EnumeratedDeviceRegistrationMembership> {
+        match self {
+            Self::EnumeratedDeviceRegistrationMembership(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.noDeviceRegistrationMembership`.
+    pub fn as_no_device_registration_membership(
+        &self,
+    ) -> Option<&crate::models::NoDeviceRegistrationMembership> {
+        match self {
+            Self::NoDeviceRegistrationMembership(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.noDeviceRegistrationMembership`, by value.
+    pub fn into_no_device_registration_membership(
+        self,
+    ) -> Option<crate::models::NoDeviceRegistrationMembership> {
+        match self {
+            Self::NoDeviceRegistrationMembership(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<DeviceRegistrationMembership> for AnyDeviceRegistrationMembership {
+    fn from(value: DeviceRegistrationMembership) -> Self {
+        Self::DeviceRegistrationMembership(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyDeviceRegistrationMembership> for DeviceRegistrationMembership {
+    type Error = AnyDeviceRegistrationMembership;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyDeviceRegistrationMembership,
+    ) -> Result<Self, AnyDeviceRegistrationMembership> {
+        match value {
+            AnyDeviceRegistrationMembership::DeviceRegistrationMembership(v)
+            | AnyDeviceRegistrationMembership::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::AllDeviceRegistrationMembership> for AnyDeviceRegistrationMembership {
+    fn from(value: crate::models::AllDeviceRegistrationMembership) -> Self {
+        Self::AllDeviceRegistrationMembership(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyDeviceRegistrationMembership> for crate::models::AllDeviceRegistrationMembership {
+    type Error = AnyDeviceRegistrationMembership;
+
+    fn try_from(
+        value: AnyDeviceRegistrationMembership,
+    ) -> Result<Self, AnyDeviceRegistrationMembership> {
+        match value {
+            AnyDeviceRegistrationMembership::AllDeviceRegistrationMembership(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::EnumeratedDeviceRegistrationMembership>
+    for AnyDeviceRegistrationMembership
+{
+    fn from(value: crate::models::EnumeratedDeviceRegistrationMembership) -> Self {
+        Self::EnumeratedDeviceRegistrationMembership(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyDeviceRegistrationMembership>
+    for crate::models::EnumeratedDeviceRegistrationMembership
+{
+    type Error = AnyDeviceRegistrationMembership;
+
+    fn try_from(
+        value: AnyDeviceRegistrationMembership,
+    ) -> Result<Self, AnyDeviceRegistrationMembership> {
+        match value {
+            AnyDeviceRegistrationMembership::EnumeratedDeviceRegistrationMembership(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::NoDeviceRegistrationMembership> for AnyDeviceRegistrationMembership {
+    fn from(value: crate::models::NoDeviceRegistrationMembership) -> Self {
+        Self::NoDeviceRegistrationMembership(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyDeviceRegistrationMembership> for crate::models::NoDeviceRegistrationMembership {
+    type Error = AnyDeviceRegistrationMembership;
+
+    fn try_from(
+        value: AnyDeviceRegistrationMembership,
+    ) -> Result<Self, AnyDeviceRegistrationMembership> {
+        match value {
+            AnyDeviceRegistrationMembership::NoDeviceRegistrationMembership(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -20355,10 +26365,14 @@ impl crate::read_fields::ReadFields for FraudProtectionConfiguration {
 /// A `fraudProtectionConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`FraudProtectionConfiguration`]; an `@odata.type` this
-/// version does not know is read as [`AnyFraudProtectionConfiguration::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyFraudProtectionConfiguration::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyFraudProtectionConfiguration {
     /// A `microsoft.graph.fraudProtectionConfiguration` (the declared type).
     FraudProtectionConfiguration(FraudProtectionConfiguration),
@@ -20367,6 +26381,112 @@ pub enum AnyFraudProtectionConfiguration {
     /// A type derived from `fraudProtectionConfiguration` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(FraudProtectionConfiguration),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyFraudProtectionConfiguration {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.fraudProtectionConfiguration`: the variant's, or for
+    /// [`AnyFraudProtectionConfiguration::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::FraudProtectionConfiguration(_) => "microsoft.graph.fraudProtectionConfiguration",
+            Self::FraudProtectionProviderConfiguration(_) => {
+                "microsoft.graph.fraudProtectionProviderConfiguration"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.fraudProtectionConfiguration", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`FraudProtectionConfiguration`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_fraud_protection_configuration(&self) -> Option<&FraudProtectionConfiguration> {
+        match self {
+            Self::FraudProtectionConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyFraudProtectionConfiguration::as_fraud_protection_configuration`], by value.
+    pub fn into_fraud_protection_configuration(self) -> Option<FraudProtectionConfiguration> {
+        match self {
+            Self::FraudProtectionConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.fraudProtectionProviderConfiguration`.
+    pub fn as_fraud_protection_provider_configuration(
+        &self,
+    ) -> Option<&crate::models::FraudProtectionProviderConfiguration> {
+        match self {
+            Self::FraudProtectionProviderConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.fraudProtectionProviderConfiguration`, by value.
+    pub fn into_fraud_protection_provider_configuration(
+        self,
+    ) -> Option<crate::models::FraudProtectionProviderConfiguration> {
+        match self {
+            Self::FraudProtectionProviderConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<FraudProtectionConfiguration> for AnyFraudProtectionConfiguration {
+    fn from(value: FraudProtectionConfiguration) -> Self {
+        Self::FraudProtectionConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyFraudProtectionConfiguration> for FraudProtectionConfiguration {
+    type Error = AnyFraudProtectionConfiguration;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyFraudProtectionConfiguration,
+    ) -> Result<Self, AnyFraudProtectionConfiguration> {
+        match value {
+            AnyFraudProtectionConfiguration::FraudProtectionConfiguration(v)
+            | AnyFraudProtectionConfiguration::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::FraudProtectionProviderConfiguration> for AnyFraudProtectionConfiguration {
+    fn from(value: crate::models::FraudProtectionProviderConfiguration) -> Self {
+        Self::FraudProtectionProviderConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyFraudProtectionConfiguration>
+    for crate::models::FraudProtectionProviderConfiguration
+{
+    type Error = AnyFraudProtectionConfiguration;
+
+    fn try_from(
+        value: AnyFraudProtectionConfiguration,
+    ) -> Result<Self, AnyFraudProtectionConfiguration> {
+        match value {
+            AnyFraudProtectionConfiguration::FraudProtectionProviderConfiguration(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -20755,10 +26875,14 @@ impl crate::read_fields::ReadFields for InvitationRedemptionIdentityProviderConf
 /// A `invitationRedemptionIdentityProviderConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`InvitationRedemptionIdentityProviderConfiguration`]; an `@odata.type` this
-/// version does not know is read as [`AnyInvitationRedemptionIdentityProviderConfiguration::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyInvitationRedemptionIdentityProviderConfiguration::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyInvitationRedemptionIdentityProviderConfiguration {
     /// A `microsoft.graph.invitationRedemptionIdentityProviderConfiguration` (the declared type).
     InvitationRedemptionIdentityProviderConfiguration(
@@ -20771,6 +26895,128 @@ pub enum AnyInvitationRedemptionIdentityProviderConfiguration {
     /// A type derived from `invitationRedemptionIdentityProviderConfiguration` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(InvitationRedemptionIdentityProviderConfiguration),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyInvitationRedemptionIdentityProviderConfiguration {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.invitationRedemptionIdentityProviderConfiguration`: the variant's, or for
+    /// [`AnyInvitationRedemptionIdentityProviderConfiguration::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::InvitationRedemptionIdentityProviderConfiguration(_) => {
+                "microsoft.graph.invitationRedemptionIdentityProviderConfiguration"
+            }
+            Self::DefaultInvitationRedemptionIdentityProviderConfiguration(_) => {
+                "microsoft.graph.defaultInvitationRedemptionIdentityProviderConfiguration"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.invitationRedemptionIdentityProviderConfiguration",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`InvitationRedemptionIdentityProviderConfiguration`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_invitation_redemption_identity_provider_configuration(
+        &self,
+    ) -> Option<&InvitationRedemptionIdentityProviderConfiguration> {
+        match self {
+            Self::InvitationRedemptionIdentityProviderConfiguration(value)
+            | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyInvitationRedemptionIdentityProviderConfiguration::as_invitation_redemption_identity_provider_configuration`], by value.
+    pub fn into_invitation_redemption_identity_provider_configuration(
+        self,
+    ) -> Option<InvitationRedemptionIdentityProviderConfiguration> {
+        match self {
+            Self::InvitationRedemptionIdentityProviderConfiguration(value)
+            | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.defaultInvitationRedemptionIdentityProviderConfiguration`.
+    pub fn as_default_invitation_redemption_identity_provider_configuration(
+        &self,
+    ) -> Option<&crate::models::DefaultInvitationRedemptionIdentityProviderConfiguration> {
+        match self {
+            Self::DefaultInvitationRedemptionIdentityProviderConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.defaultInvitationRedemptionIdentityProviderConfiguration`, by value.
+    pub fn into_default_invitation_redemption_identity_provider_configuration(
+        self,
+    ) -> Option<crate::models::DefaultInvitationRedemptionIdentityProviderConfiguration> {
+        match self {
+            Self::DefaultInvitationRedemptionIdentityProviderConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<InvitationRedemptionIdentityProviderConfiguration>
+    for AnyInvitationRedemptionIdentityProviderConfiguration
+{
+    fn from(value: InvitationRedemptionIdentityProviderConfiguration) -> Self {
+        Self::InvitationRedemptionIdentityProviderConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyInvitationRedemptionIdentityProviderConfiguration>
+    for InvitationRedemptionIdentityProviderConfiguration
+{
+    type Error = AnyInvitationRedemptionIdentityProviderConfiguration;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyInvitationRedemptionIdentityProviderConfiguration,
+    ) -> Result<Self, AnyInvitationRedemptionIdentityProviderConfiguration> {
+        match value {
+AnyInvitationRedemptionIdentityProviderConfiguration::InvitationRedemptionIdentityProviderConfiguration(v) | AnyInvitationRedemptionIdentityProviderConfiguration::Unknown(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::DefaultInvitationRedemptionIdentityProviderConfiguration>
+    for AnyInvitationRedemptionIdentityProviderConfiguration
+{
+    fn from(
+        value: crate::models::DefaultInvitationRedemptionIdentityProviderConfiguration,
+    ) -> Self {
+        Self::DefaultInvitationRedemptionIdentityProviderConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyInvitationRedemptionIdentityProviderConfiguration>
+    for crate::models::DefaultInvitationRedemptionIdentityProviderConfiguration
+{
+    type Error = AnyInvitationRedemptionIdentityProviderConfiguration;
+
+    fn try_from(
+        value: AnyInvitationRedemptionIdentityProviderConfiguration,
+    ) -> Result<Self, AnyInvitationRedemptionIdentityProviderConfiguration> {
+        match value {
+AnyInvitationRedemptionIdentityProviderConfiguration::DefaultInvitationRedemptionIdentityProviderConfiguration(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21265,10 +27511,14 @@ impl crate::read_fields::ReadFields for OidcClientAuthentication {
 /// A `oidcClientAuthentication` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`OidcClientAuthentication`]; an `@odata.type` this
-/// version does not know is read as [`AnyOidcClientAuthentication::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyOidcClientAuthentication::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyOidcClientAuthentication {
     /// A `microsoft.graph.oidcClientAuthentication` (the declared type).
     OidcClientAuthentication(OidcClientAuthentication),
@@ -21279,6 +27529,148 @@ pub enum AnyOidcClientAuthentication {
     /// A type derived from `oidcClientAuthentication` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(OidcClientAuthentication),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyOidcClientAuthentication {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.oidcClientAuthentication`: the variant's, or for
+    /// [`AnyOidcClientAuthentication::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::OidcClientAuthentication(_) => "microsoft.graph.oidcClientAuthentication",
+            Self::OidcClientSecretAuthentication(_) => {
+                "microsoft.graph.oidcClientSecretAuthentication"
+            }
+            Self::OidcPrivateJwtKeyClientAuthentication(_) => {
+                "microsoft.graph.oidcPrivateJwtKeyClientAuthentication"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.oidcClientAuthentication", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`OidcClientAuthentication`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_oidc_client_authentication(&self) -> Option<&OidcClientAuthentication> {
+        match self {
+            Self::OidcClientAuthentication(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyOidcClientAuthentication::as_oidc_client_authentication`], by value.
+    pub fn into_oidc_client_authentication(self) -> Option<OidcClientAuthentication> {
+        match self {
+            Self::OidcClientAuthentication(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.oidcClientSecretAuthentication`.
+    pub fn as_oidc_client_secret_authentication(
+        &self,
+    ) -> Option<&crate::models::OidcClientSecretAuthentication> {
+        match self {
+            Self::OidcClientSecretAuthentication(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.oidcClientSecretAuthentication`, by value.
+    pub fn into_oidc_client_secret_authentication(
+        self,
+    ) -> Option<crate::models::OidcClientSecretAuthentication> {
+        match self {
+            Self::OidcClientSecretAuthentication(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.oidcPrivateJwtKeyClientAuthentication`.
+    pub fn as_oidc_private_jwt_key_client_authentication(
+        &self,
+    ) -> Option<&crate::models::OidcPrivateJwtKeyClientAuthentication> {
+        match self {
+            Self::OidcPrivateJwtKeyClientAuthentication(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.oidcPrivateJwtKeyClientAuthentication`, by value.
+    pub fn into_oidc_private_jwt_key_client_authentication(
+        self,
+    ) -> Option<crate::models::OidcPrivateJwtKeyClientAuthentication> {
+        match self {
+            Self::OidcPrivateJwtKeyClientAuthentication(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<OidcClientAuthentication> for AnyOidcClientAuthentication {
+    fn from(value: OidcClientAuthentication) -> Self {
+        Self::OidcClientAuthentication(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyOidcClientAuthentication> for OidcClientAuthentication {
+    type Error = AnyOidcClientAuthentication;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyOidcClientAuthentication) -> Result<Self, AnyOidcClientAuthentication> {
+        match value {
+            AnyOidcClientAuthentication::OidcClientAuthentication(v)
+            | AnyOidcClientAuthentication::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OidcClientSecretAuthentication> for AnyOidcClientAuthentication {
+    fn from(value: crate::models::OidcClientSecretAuthentication) -> Self {
+        Self::OidcClientSecretAuthentication(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyOidcClientAuthentication> for crate::models::OidcClientSecretAuthentication {
+    type Error = AnyOidcClientAuthentication;
+
+    fn try_from(value: AnyOidcClientAuthentication) -> Result<Self, AnyOidcClientAuthentication> {
+        match value {
+            AnyOidcClientAuthentication::OidcClientSecretAuthentication(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OidcPrivateJwtKeyClientAuthentication> for AnyOidcClientAuthentication {
+    fn from(value: crate::models::OidcPrivateJwtKeyClientAuthentication) -> Self {
+        Self::OidcPrivateJwtKeyClientAuthentication(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyOidcClientAuthentication> for crate::models::OidcPrivateJwtKeyClientAuthentication {
+    type Error = AnyOidcClientAuthentication;
+
+    fn try_from(value: AnyOidcClientAuthentication) -> Result<Self, AnyOidcClientAuthentication> {
+        match value {
+            AnyOidcClientAuthentication::OidcPrivateJwtKeyClientAuthentication(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21594,10 +27986,14 @@ impl crate::read_fields::ReadFields for OnAttributeCollectionHandler {
 /// A `onAttributeCollectionHandler` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`OnAttributeCollectionHandler`]; an `@odata.type` this
-/// version does not know is read as [`AnyOnAttributeCollectionHandler::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyOnAttributeCollectionHandler::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyOnAttributeCollectionHandler {
     /// A `microsoft.graph.onAttributeCollectionHandler` (the declared type).
     OnAttributeCollectionHandler(OnAttributeCollectionHandler),
@@ -21608,6 +28004,114 @@ pub enum AnyOnAttributeCollectionHandler {
     /// A type derived from `onAttributeCollectionHandler` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(OnAttributeCollectionHandler),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyOnAttributeCollectionHandler {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.onAttributeCollectionHandler`: the variant's, or for
+    /// [`AnyOnAttributeCollectionHandler::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::OnAttributeCollectionHandler(_) => "microsoft.graph.onAttributeCollectionHandler",
+            Self::OnAttributeCollectionExternalUsersSelfServiceSignUp(_) => {
+                "microsoft.graph.onAttributeCollectionExternalUsersSelfServiceSignUp"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.onAttributeCollectionHandler", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`OnAttributeCollectionHandler`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_on_attribute_collection_handler(&self) -> Option<&OnAttributeCollectionHandler> {
+        match self {
+            Self::OnAttributeCollectionHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyOnAttributeCollectionHandler::as_on_attribute_collection_handler`], by value.
+    pub fn into_on_attribute_collection_handler(self) -> Option<OnAttributeCollectionHandler> {
+        match self {
+            Self::OnAttributeCollectionHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionExternalUsersSelfServiceSignUp`.
+    pub fn as_on_attribute_collection_external_users_self_service_sign_up(
+        &self,
+    ) -> Option<&crate::models::OnAttributeCollectionExternalUsersSelfServiceSignUp> {
+        match self {
+            Self::OnAttributeCollectionExternalUsersSelfServiceSignUp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionExternalUsersSelfServiceSignUp`, by value.
+    pub fn into_on_attribute_collection_external_users_self_service_sign_up(
+        self,
+    ) -> Option<crate::models::OnAttributeCollectionExternalUsersSelfServiceSignUp> {
+        match self {
+            Self::OnAttributeCollectionExternalUsersSelfServiceSignUp(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<OnAttributeCollectionHandler> for AnyOnAttributeCollectionHandler {
+    fn from(value: OnAttributeCollectionHandler) -> Self {
+        Self::OnAttributeCollectionHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyOnAttributeCollectionHandler> for OnAttributeCollectionHandler {
+    type Error = AnyOnAttributeCollectionHandler;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyOnAttributeCollectionHandler,
+    ) -> Result<Self, AnyOnAttributeCollectionHandler> {
+        match value {
+            AnyOnAttributeCollectionHandler::OnAttributeCollectionHandler(v)
+            | AnyOnAttributeCollectionHandler::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnAttributeCollectionExternalUsersSelfServiceSignUp>
+    for AnyOnAttributeCollectionHandler
+{
+    fn from(value: crate::models::OnAttributeCollectionExternalUsersSelfServiceSignUp) -> Self {
+        Self::OnAttributeCollectionExternalUsersSelfServiceSignUp(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyOnAttributeCollectionHandler>
+    for crate::models::OnAttributeCollectionExternalUsersSelfServiceSignUp
+{
+    type Error = AnyOnAttributeCollectionHandler;
+
+    fn try_from(
+        value: AnyOnAttributeCollectionHandler,
+    ) -> Result<Self, AnyOnAttributeCollectionHandler> {
+        match value {
+AnyOnAttributeCollectionHandler::OnAttributeCollectionExternalUsersSelfServiceSignUp(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21747,10 +28251,14 @@ impl crate::read_fields::ReadFields for OnAttributeCollectionStartHandler {
 /// A `onAttributeCollectionStartHandler` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`OnAttributeCollectionStartHandler`]; an `@odata.type` this
-/// version does not know is read as [`AnyOnAttributeCollectionStartHandler::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyOnAttributeCollectionStartHandler::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyOnAttributeCollectionStartHandler {
     /// A `microsoft.graph.onAttributeCollectionStartHandler` (the declared type).
     OnAttributeCollectionStartHandler(OnAttributeCollectionStartHandler),
@@ -21761,6 +28269,120 @@ pub enum AnyOnAttributeCollectionStartHandler {
     /// A type derived from `onAttributeCollectionStartHandler` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(OnAttributeCollectionStartHandler),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyOnAttributeCollectionStartHandler {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.onAttributeCollectionStartHandler`: the variant's, or for
+    /// [`AnyOnAttributeCollectionStartHandler::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::OnAttributeCollectionStartHandler(_) => {
+                "microsoft.graph.onAttributeCollectionStartHandler"
+            }
+            Self::OnAttributeCollectionStartCustomExtensionHandler(_) => {
+                "microsoft.graph.onAttributeCollectionStartCustomExtensionHandler"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.onAttributeCollectionStartHandler", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`OnAttributeCollectionStartHandler`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_on_attribute_collection_start_handler(
+        &self,
+    ) -> Option<&OnAttributeCollectionStartHandler> {
+        match self {
+            Self::OnAttributeCollectionStartHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyOnAttributeCollectionStartHandler::as_on_attribute_collection_start_handler`], by value.
+    pub fn into_on_attribute_collection_start_handler(
+        self,
+    ) -> Option<OnAttributeCollectionStartHandler> {
+        match self {
+            Self::OnAttributeCollectionStartHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionStartCustomExtensionHandler`.
+    pub fn as_on_attribute_collection_start_custom_extension_handler(
+        &self,
+    ) -> Option<&crate::models::OnAttributeCollectionStartCustomExtensionHandler> {
+        match self {
+            Self::OnAttributeCollectionStartCustomExtensionHandler(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionStartCustomExtensionHandler`, by value.
+    pub fn into_on_attribute_collection_start_custom_extension_handler(
+        self,
+    ) -> Option<crate::models::OnAttributeCollectionStartCustomExtensionHandler> {
+        match self {
+            Self::OnAttributeCollectionStartCustomExtensionHandler(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<OnAttributeCollectionStartHandler> for AnyOnAttributeCollectionStartHandler {
+    fn from(value: OnAttributeCollectionStartHandler) -> Self {
+        Self::OnAttributeCollectionStartHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyOnAttributeCollectionStartHandler> for OnAttributeCollectionStartHandler {
+    type Error = AnyOnAttributeCollectionStartHandler;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyOnAttributeCollectionStartHandler,
+    ) -> Result<Self, AnyOnAttributeCollectionStartHandler> {
+        match value {
+            AnyOnAttributeCollectionStartHandler::OnAttributeCollectionStartHandler(v)
+            | AnyOnAttributeCollectionStartHandler::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnAttributeCollectionStartCustomExtensionHandler>
+    for AnyOnAttributeCollectionStartHandler
+{
+    fn from(value: crate::models::OnAttributeCollectionStartCustomExtensionHandler) -> Self {
+        Self::OnAttributeCollectionStartCustomExtensionHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyOnAttributeCollectionStartHandler>
+    for crate::models::OnAttributeCollectionStartCustomExtensionHandler
+{
+    type Error = AnyOnAttributeCollectionStartHandler;
+
+    fn try_from(
+        value: AnyOnAttributeCollectionStartHandler,
+    ) -> Result<Self, AnyOnAttributeCollectionStartHandler> {
+        match value {
+AnyOnAttributeCollectionStartHandler::OnAttributeCollectionStartCustomExtensionHandler(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21900,10 +28522,14 @@ impl crate::read_fields::ReadFields for OnAttributeCollectionSubmitHandler {
 /// A `onAttributeCollectionSubmitHandler` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`OnAttributeCollectionSubmitHandler`]; an `@odata.type` this
-/// version does not know is read as [`AnyOnAttributeCollectionSubmitHandler::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyOnAttributeCollectionSubmitHandler::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyOnAttributeCollectionSubmitHandler {
     /// A `microsoft.graph.onAttributeCollectionSubmitHandler` (the declared type).
     OnAttributeCollectionSubmitHandler(OnAttributeCollectionSubmitHandler),
@@ -21914,6 +28540,120 @@ pub enum AnyOnAttributeCollectionSubmitHandler {
     /// A type derived from `onAttributeCollectionSubmitHandler` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(OnAttributeCollectionSubmitHandler),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyOnAttributeCollectionSubmitHandler {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.onAttributeCollectionSubmitHandler`: the variant's, or for
+    /// [`AnyOnAttributeCollectionSubmitHandler::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::OnAttributeCollectionSubmitHandler(_) => {
+                "microsoft.graph.onAttributeCollectionSubmitHandler"
+            }
+            Self::OnAttributeCollectionSubmitCustomExtensionHandler(_) => {
+                "microsoft.graph.onAttributeCollectionSubmitCustomExtensionHandler"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.onAttributeCollectionSubmitHandler", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`OnAttributeCollectionSubmitHandler`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_on_attribute_collection_submit_handler(
+        &self,
+    ) -> Option<&OnAttributeCollectionSubmitHandler> {
+        match self {
+            Self::OnAttributeCollectionSubmitHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyOnAttributeCollectionSubmitHandler::as_on_attribute_collection_submit_handler`], by value.
+    pub fn into_on_attribute_collection_submit_handler(
+        self,
+    ) -> Option<OnAttributeCollectionSubmitHandler> {
+        match self {
+            Self::OnAttributeCollectionSubmitHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionSubmitCustomExtensionHandler`.
+    pub fn as_on_attribute_collection_submit_custom_extension_handler(
+        &self,
+    ) -> Option<&crate::models::OnAttributeCollectionSubmitCustomExtensionHandler> {
+        match self {
+            Self::OnAttributeCollectionSubmitCustomExtensionHandler(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionSubmitCustomExtensionHandler`, by value.
+    pub fn into_on_attribute_collection_submit_custom_extension_handler(
+        self,
+    ) -> Option<crate::models::OnAttributeCollectionSubmitCustomExtensionHandler> {
+        match self {
+            Self::OnAttributeCollectionSubmitCustomExtensionHandler(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<OnAttributeCollectionSubmitHandler> for AnyOnAttributeCollectionSubmitHandler {
+    fn from(value: OnAttributeCollectionSubmitHandler) -> Self {
+        Self::OnAttributeCollectionSubmitHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyOnAttributeCollectionSubmitHandler> for OnAttributeCollectionSubmitHandler {
+    type Error = AnyOnAttributeCollectionSubmitHandler;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyOnAttributeCollectionSubmitHandler,
+    ) -> Result<Self, AnyOnAttributeCollectionSubmitHandler> {
+        match value {
+            AnyOnAttributeCollectionSubmitHandler::OnAttributeCollectionSubmitHandler(v)
+            | AnyOnAttributeCollectionSubmitHandler::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnAttributeCollectionSubmitCustomExtensionHandler>
+    for AnyOnAttributeCollectionSubmitHandler
+{
+    fn from(value: crate::models::OnAttributeCollectionSubmitCustomExtensionHandler) -> Self {
+        Self::OnAttributeCollectionSubmitCustomExtensionHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyOnAttributeCollectionSubmitHandler>
+    for crate::models::OnAttributeCollectionSubmitCustomExtensionHandler
+{
+    type Error = AnyOnAttributeCollectionSubmitHandler;
+
+    fn try_from(
+        value: AnyOnAttributeCollectionSubmitHandler,
+    ) -> Result<Self, AnyOnAttributeCollectionSubmitHandler> {
+        match value {
+AnyOnAttributeCollectionSubmitHandler::OnAttributeCollectionSubmitCustomExtensionHandler(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22053,10 +28793,14 @@ impl crate::read_fields::ReadFields for OnAuthenticationMethodLoadStartHandler {
 /// A `onAuthenticationMethodLoadStartHandler` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`OnAuthenticationMethodLoadStartHandler`]; an `@odata.type` this
-/// version does not know is read as [`AnyOnAuthenticationMethodLoadStartHandler::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyOnAuthenticationMethodLoadStartHandler::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyOnAuthenticationMethodLoadStartHandler {
     /// A `microsoft.graph.onAuthenticationMethodLoadStartHandler` (the declared type).
     OnAuthenticationMethodLoadStartHandler(OnAuthenticationMethodLoadStartHandler),
@@ -22067,6 +28811,133 @@ pub enum AnyOnAuthenticationMethodLoadStartHandler {
     /// A type derived from `onAuthenticationMethodLoadStartHandler` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(OnAuthenticationMethodLoadStartHandler),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyOnAuthenticationMethodLoadStartHandler {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.onAuthenticationMethodLoadStartHandler`: the variant's, or for
+    /// [`AnyOnAuthenticationMethodLoadStartHandler::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::OnAuthenticationMethodLoadStartHandler(_) => {
+                "microsoft.graph.onAuthenticationMethodLoadStartHandler"
+            }
+            Self::OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp(_) => {
+                "microsoft.graph.onAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.onAuthenticationMethodLoadStartHandler",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`OnAuthenticationMethodLoadStartHandler`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_on_authentication_method_load_start_handler(
+        &self,
+    ) -> Option<&OnAuthenticationMethodLoadStartHandler> {
+        match self {
+            Self::OnAuthenticationMethodLoadStartHandler(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`AnyOnAuthenticationMethodLoadStartHandler::as_on_authentication_method_load_start_handler`], by value.
+    pub fn into_on_authentication_method_load_start_handler(
+        self,
+    ) -> Option<OnAuthenticationMethodLoadStartHandler> {
+        match self {
+            Self::OnAuthenticationMethodLoadStartHandler(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp`.
+    pub fn as_on_authentication_method_load_start_external_users_self_service_sign_up(
+        &self,
+    ) -> Option<&crate::models::OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp> {
+        match self {
+            Self::OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp`, by value.
+    pub fn into_on_authentication_method_load_start_external_users_self_service_sign_up(
+        self,
+    ) -> Option<crate::models::OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp> {
+        match self {
+            Self::OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<OnAuthenticationMethodLoadStartHandler> for AnyOnAuthenticationMethodLoadStartHandler {
+    fn from(value: OnAuthenticationMethodLoadStartHandler) -> Self {
+        Self::OnAuthenticationMethodLoadStartHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyOnAuthenticationMethodLoadStartHandler> for OnAuthenticationMethodLoadStartHandler {
+    type Error = AnyOnAuthenticationMethodLoadStartHandler;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyOnAuthenticationMethodLoadStartHandler,
+    ) -> Result<Self, AnyOnAuthenticationMethodLoadStartHandler> {
+        match value {
+            AnyOnAuthenticationMethodLoadStartHandler::OnAuthenticationMethodLoadStartHandler(
+                v,
+            )
+            | AnyOnAuthenticationMethodLoadStartHandler::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp>
+    for AnyOnAuthenticationMethodLoadStartHandler
+{
+    fn from(
+        value: crate::models::OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp,
+    ) -> Self {
+        Self::OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyOnAuthenticationMethodLoadStartHandler>
+    for crate::models::OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp
+{
+    type Error = AnyOnAuthenticationMethodLoadStartHandler;
+
+    fn try_from(
+        value: AnyOnAuthenticationMethodLoadStartHandler,
+    ) -> Result<Self, AnyOnAuthenticationMethodLoadStartHandler> {
+        match value {
+AnyOnAuthenticationMethodLoadStartHandler::OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22201,10 +29072,14 @@ impl crate::read_fields::ReadFields for OnFraudProtectionLoadStartHandler {
 /// A `onFraudProtectionLoadStartHandler` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`OnFraudProtectionLoadStartHandler`]; an `@odata.type` this
-/// version does not know is read as [`AnyOnFraudProtectionLoadStartHandler::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyOnFraudProtectionLoadStartHandler::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyOnFraudProtectionLoadStartHandler {
     /// A `microsoft.graph.onFraudProtectionLoadStartHandler` (the declared type).
     OnFraudProtectionLoadStartHandler(OnFraudProtectionLoadStartHandler),
@@ -22215,6 +29090,120 @@ pub enum AnyOnFraudProtectionLoadStartHandler {
     /// A type derived from `onFraudProtectionLoadStartHandler` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(OnFraudProtectionLoadStartHandler),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyOnFraudProtectionLoadStartHandler {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.onFraudProtectionLoadStartHandler`: the variant's, or for
+    /// [`AnyOnFraudProtectionLoadStartHandler::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::OnFraudProtectionLoadStartHandler(_) => {
+                "microsoft.graph.onFraudProtectionLoadStartHandler"
+            }
+            Self::OnFraudProtectionLoadStartExternalUsersAuthHandler(_) => {
+                "microsoft.graph.onFraudProtectionLoadStartExternalUsersAuthHandler"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.onFraudProtectionLoadStartHandler", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`OnFraudProtectionLoadStartHandler`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_on_fraud_protection_load_start_handler(
+        &self,
+    ) -> Option<&OnFraudProtectionLoadStartHandler> {
+        match self {
+            Self::OnFraudProtectionLoadStartHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyOnFraudProtectionLoadStartHandler::as_on_fraud_protection_load_start_handler`], by value.
+    pub fn into_on_fraud_protection_load_start_handler(
+        self,
+    ) -> Option<OnFraudProtectionLoadStartHandler> {
+        match self {
+            Self::OnFraudProtectionLoadStartHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onFraudProtectionLoadStartExternalUsersAuthHandler`.
+    pub fn as_on_fraud_protection_load_start_external_users_auth_handler(
+        &self,
+    ) -> Option<&crate::models::OnFraudProtectionLoadStartExternalUsersAuthHandler> {
+        match self {
+            Self::OnFraudProtectionLoadStartExternalUsersAuthHandler(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onFraudProtectionLoadStartExternalUsersAuthHandler`, by value.
+    pub fn into_on_fraud_protection_load_start_external_users_auth_handler(
+        self,
+    ) -> Option<crate::models::OnFraudProtectionLoadStartExternalUsersAuthHandler> {
+        match self {
+            Self::OnFraudProtectionLoadStartExternalUsersAuthHandler(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<OnFraudProtectionLoadStartHandler> for AnyOnFraudProtectionLoadStartHandler {
+    fn from(value: OnFraudProtectionLoadStartHandler) -> Self {
+        Self::OnFraudProtectionLoadStartHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyOnFraudProtectionLoadStartHandler> for OnFraudProtectionLoadStartHandler {
+    type Error = AnyOnFraudProtectionLoadStartHandler;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyOnFraudProtectionLoadStartHandler,
+    ) -> Result<Self, AnyOnFraudProtectionLoadStartHandler> {
+        match value {
+            AnyOnFraudProtectionLoadStartHandler::OnFraudProtectionLoadStartHandler(v)
+            | AnyOnFraudProtectionLoadStartHandler::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnFraudProtectionLoadStartExternalUsersAuthHandler>
+    for AnyOnFraudProtectionLoadStartHandler
+{
+    fn from(value: crate::models::OnFraudProtectionLoadStartExternalUsersAuthHandler) -> Self {
+        Self::OnFraudProtectionLoadStartExternalUsersAuthHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyOnFraudProtectionLoadStartHandler>
+    for crate::models::OnFraudProtectionLoadStartExternalUsersAuthHandler
+{
+    type Error = AnyOnFraudProtectionLoadStartHandler;
+
+    fn try_from(
+        value: AnyOnFraudProtectionLoadStartHandler,
+    ) -> Result<Self, AnyOnFraudProtectionLoadStartHandler> {
+        match value {
+AnyOnFraudProtectionLoadStartHandler::OnFraudProtectionLoadStartExternalUsersAuthHandler(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22350,10 +29339,14 @@ impl crate::read_fields::ReadFields for OnInteractiveAuthFlowStartHandler {
 /// A `onInteractiveAuthFlowStartHandler` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`OnInteractiveAuthFlowStartHandler`]; an `@odata.type` this
-/// version does not know is read as [`AnyOnInteractiveAuthFlowStartHandler::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyOnInteractiveAuthFlowStartHandler::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyOnInteractiveAuthFlowStartHandler {
     /// A `microsoft.graph.onInteractiveAuthFlowStartHandler` (the declared type).
     OnInteractiveAuthFlowStartHandler(OnInteractiveAuthFlowStartHandler),
@@ -22364,6 +29357,122 @@ pub enum AnyOnInteractiveAuthFlowStartHandler {
     /// A type derived from `onInteractiveAuthFlowStartHandler` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(OnInteractiveAuthFlowStartHandler),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyOnInteractiveAuthFlowStartHandler {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.onInteractiveAuthFlowStartHandler`: the variant's, or for
+    /// [`AnyOnInteractiveAuthFlowStartHandler::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::OnInteractiveAuthFlowStartHandler(_) => {
+                "microsoft.graph.onInteractiveAuthFlowStartHandler"
+            }
+            Self::OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp(_) => {
+                "microsoft.graph.onInteractiveAuthFlowStartExternalUsersSelfServiceSignUp"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.onInteractiveAuthFlowStartHandler", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`OnInteractiveAuthFlowStartHandler`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_on_interactive_auth_flow_start_handler(
+        &self,
+    ) -> Option<&OnInteractiveAuthFlowStartHandler> {
+        match self {
+            Self::OnInteractiveAuthFlowStartHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyOnInteractiveAuthFlowStartHandler::as_on_interactive_auth_flow_start_handler`], by value.
+    pub fn into_on_interactive_auth_flow_start_handler(
+        self,
+    ) -> Option<OnInteractiveAuthFlowStartHandler> {
+        match self {
+            Self::OnInteractiveAuthFlowStartHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onInteractiveAuthFlowStartExternalUsersSelfServiceSignUp`.
+    pub fn as_on_interactive_auth_flow_start_external_users_self_service_sign_up(
+        &self,
+    ) -> Option<&crate::models::OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp> {
+        match self {
+            Self::OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onInteractiveAuthFlowStartExternalUsersSelfServiceSignUp`, by value.
+    pub fn into_on_interactive_auth_flow_start_external_users_self_service_sign_up(
+        self,
+    ) -> Option<crate::models::OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp> {
+        match self {
+            Self::OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<OnInteractiveAuthFlowStartHandler> for AnyOnInteractiveAuthFlowStartHandler {
+    fn from(value: OnInteractiveAuthFlowStartHandler) -> Self {
+        Self::OnInteractiveAuthFlowStartHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyOnInteractiveAuthFlowStartHandler> for OnInteractiveAuthFlowStartHandler {
+    type Error = AnyOnInteractiveAuthFlowStartHandler;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyOnInteractiveAuthFlowStartHandler,
+    ) -> Result<Self, AnyOnInteractiveAuthFlowStartHandler> {
+        match value {
+            AnyOnInteractiveAuthFlowStartHandler::OnInteractiveAuthFlowStartHandler(v)
+            | AnyOnInteractiveAuthFlowStartHandler::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp>
+    for AnyOnInteractiveAuthFlowStartHandler
+{
+    fn from(
+        value: crate::models::OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp,
+    ) -> Self {
+        Self::OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyOnInteractiveAuthFlowStartHandler>
+    for crate::models::OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp
+{
+    type Error = AnyOnInteractiveAuthFlowStartHandler;
+
+    fn try_from(
+        value: AnyOnInteractiveAuthFlowStartHandler,
+    ) -> Result<Self, AnyOnInteractiveAuthFlowStartHandler> {
+        match value {
+AnyOnInteractiveAuthFlowStartHandler::OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22502,10 +29611,14 @@ impl crate::read_fields::ReadFields for OnOtpSendHandler {
 /// A `onOtpSendHandler` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`OnOtpSendHandler`]; an `@odata.type` this
-/// version does not know is read as [`AnyOnOtpSendHandler::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyOnOtpSendHandler::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyOnOtpSendHandler {
     /// A `microsoft.graph.onOtpSendHandler` (the declared type).
     OnOtpSendHandler(OnOtpSendHandler),
@@ -22514,6 +29627,105 @@ pub enum AnyOnOtpSendHandler {
     /// A type derived from `onOtpSendHandler` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(OnOtpSendHandler),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyOnOtpSendHandler {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.onOtpSendHandler`: the variant's, or for
+    /// [`AnyOnOtpSendHandler::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::OnOtpSendHandler(_) => "microsoft.graph.onOtpSendHandler",
+            Self::OnOtpSendCustomExtensionHandler(_) => {
+                "microsoft.graph.onOtpSendCustomExtensionHandler"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.onOtpSendHandler", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`OnOtpSendHandler`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_on_otp_send_handler(&self) -> Option<&OnOtpSendHandler> {
+        match self {
+            Self::OnOtpSendHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyOnOtpSendHandler::as_on_otp_send_handler`], by value.
+    pub fn into_on_otp_send_handler(self) -> Option<OnOtpSendHandler> {
+        match self {
+            Self::OnOtpSendHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onOtpSendCustomExtensionHandler`.
+    pub fn as_on_otp_send_custom_extension_handler(
+        &self,
+    ) -> Option<&crate::models::OnOtpSendCustomExtensionHandler> {
+        match self {
+            Self::OnOtpSendCustomExtensionHandler(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onOtpSendCustomExtensionHandler`, by value.
+    pub fn into_on_otp_send_custom_extension_handler(
+        self,
+    ) -> Option<crate::models::OnOtpSendCustomExtensionHandler> {
+        match self {
+            Self::OnOtpSendCustomExtensionHandler(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<OnOtpSendHandler> for AnyOnOtpSendHandler {
+    fn from(value: OnOtpSendHandler) -> Self {
+        Self::OnOtpSendHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyOnOtpSendHandler> for OnOtpSendHandler {
+    type Error = AnyOnOtpSendHandler;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyOnOtpSendHandler) -> Result<Self, AnyOnOtpSendHandler> {
+        match value {
+            AnyOnOtpSendHandler::OnOtpSendHandler(v) | AnyOnOtpSendHandler::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnOtpSendCustomExtensionHandler> for AnyOnOtpSendHandler {
+    fn from(value: crate::models::OnOtpSendCustomExtensionHandler) -> Self {
+        Self::OnOtpSendCustomExtensionHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyOnOtpSendHandler> for crate::models::OnOtpSendCustomExtensionHandler {
+    type Error = AnyOnOtpSendHandler;
+
+    fn try_from(value: AnyOnOtpSendHandler) -> Result<Self, AnyOnOtpSendHandler> {
+        match value {
+            AnyOnOtpSendHandler::OnOtpSendCustomExtensionHandler(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22654,10 +29866,14 @@ impl crate::read_fields::ReadFields for OnPasswordSubmitHandler {
 /// A `onPasswordSubmitHandler` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`OnPasswordSubmitHandler`]; an `@odata.type` this
-/// version does not know is read as [`AnyOnPasswordSubmitHandler::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyOnPasswordSubmitHandler::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyOnPasswordSubmitHandler {
     /// A `microsoft.graph.onPasswordSubmitHandler` (the declared type).
     OnPasswordSubmitHandler(OnPasswordSubmitHandler),
@@ -22668,6 +29884,108 @@ pub enum AnyOnPasswordSubmitHandler {
     /// A type derived from `onPasswordSubmitHandler` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(OnPasswordSubmitHandler),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyOnPasswordSubmitHandler {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.onPasswordSubmitHandler`: the variant's, or for
+    /// [`AnyOnPasswordSubmitHandler::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::OnPasswordSubmitHandler(_) => "microsoft.graph.onPasswordSubmitHandler",
+            Self::OnPasswordMigrationCustomExtensionHandler(_) => {
+                "microsoft.graph.onPasswordMigrationCustomExtensionHandler"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.onPasswordSubmitHandler", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`OnPasswordSubmitHandler`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_on_password_submit_handler(&self) -> Option<&OnPasswordSubmitHandler> {
+        match self {
+            Self::OnPasswordSubmitHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyOnPasswordSubmitHandler::as_on_password_submit_handler`], by value.
+    pub fn into_on_password_submit_handler(self) -> Option<OnPasswordSubmitHandler> {
+        match self {
+            Self::OnPasswordSubmitHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onPasswordMigrationCustomExtensionHandler`.
+    pub fn as_on_password_migration_custom_extension_handler(
+        &self,
+    ) -> Option<&crate::models::OnPasswordMigrationCustomExtensionHandler> {
+        match self {
+            Self::OnPasswordMigrationCustomExtensionHandler(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onPasswordMigrationCustomExtensionHandler`, by value.
+    pub fn into_on_password_migration_custom_extension_handler(
+        self,
+    ) -> Option<crate::models::OnPasswordMigrationCustomExtensionHandler> {
+        match self {
+            Self::OnPasswordMigrationCustomExtensionHandler(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<OnPasswordSubmitHandler> for AnyOnPasswordSubmitHandler {
+    fn from(value: OnPasswordSubmitHandler) -> Self {
+        Self::OnPasswordSubmitHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyOnPasswordSubmitHandler> for OnPasswordSubmitHandler {
+    type Error = AnyOnPasswordSubmitHandler;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyOnPasswordSubmitHandler) -> Result<Self, AnyOnPasswordSubmitHandler> {
+        match value {
+            AnyOnPasswordSubmitHandler::OnPasswordSubmitHandler(v)
+            | AnyOnPasswordSubmitHandler::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnPasswordMigrationCustomExtensionHandler> for AnyOnPasswordSubmitHandler {
+    fn from(value: crate::models::OnPasswordMigrationCustomExtensionHandler) -> Self {
+        Self::OnPasswordMigrationCustomExtensionHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyOnPasswordSubmitHandler>
+    for crate::models::OnPasswordMigrationCustomExtensionHandler
+{
+    type Error = AnyOnPasswordSubmitHandler;
+
+    fn try_from(value: AnyOnPasswordSubmitHandler) -> Result<Self, AnyOnPasswordSubmitHandler> {
+        match value {
+            AnyOnPasswordSubmitHandler::OnPasswordMigrationCustomExtensionHandler(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22804,10 +30122,14 @@ impl crate::read_fields::ReadFields for OnTokenIssuanceStartHandler {
 /// A `onTokenIssuanceStartHandler` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`OnTokenIssuanceStartHandler`]; an `@odata.type` this
-/// version does not know is read as [`AnyOnTokenIssuanceStartHandler::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyOnTokenIssuanceStartHandler::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyOnTokenIssuanceStartHandler {
     /// A `microsoft.graph.onTokenIssuanceStartHandler` (the declared type).
     OnTokenIssuanceStartHandler(OnTokenIssuanceStartHandler),
@@ -22818,6 +30140,114 @@ pub enum AnyOnTokenIssuanceStartHandler {
     /// A type derived from `onTokenIssuanceStartHandler` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(OnTokenIssuanceStartHandler),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyOnTokenIssuanceStartHandler {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.onTokenIssuanceStartHandler`: the variant's, or for
+    /// [`AnyOnTokenIssuanceStartHandler::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::OnTokenIssuanceStartHandler(_) => "microsoft.graph.onTokenIssuanceStartHandler",
+            Self::OnTokenIssuanceStartCustomExtensionHandler(_) => {
+                "microsoft.graph.onTokenIssuanceStartCustomExtensionHandler"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.onTokenIssuanceStartHandler", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`OnTokenIssuanceStartHandler`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_on_token_issuance_start_handler(&self) -> Option<&OnTokenIssuanceStartHandler> {
+        match self {
+            Self::OnTokenIssuanceStartHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyOnTokenIssuanceStartHandler::as_on_token_issuance_start_handler`], by value.
+    pub fn into_on_token_issuance_start_handler(self) -> Option<OnTokenIssuanceStartHandler> {
+        match self {
+            Self::OnTokenIssuanceStartHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onTokenIssuanceStartCustomExtensionHandler`.
+    pub fn as_on_token_issuance_start_custom_extension_handler(
+        &self,
+    ) -> Option<&crate::models::OnTokenIssuanceStartCustomExtensionHandler> {
+        match self {
+            Self::OnTokenIssuanceStartCustomExtensionHandler(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onTokenIssuanceStartCustomExtensionHandler`, by value.
+    pub fn into_on_token_issuance_start_custom_extension_handler(
+        self,
+    ) -> Option<crate::models::OnTokenIssuanceStartCustomExtensionHandler> {
+        match self {
+            Self::OnTokenIssuanceStartCustomExtensionHandler(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<OnTokenIssuanceStartHandler> for AnyOnTokenIssuanceStartHandler {
+    fn from(value: OnTokenIssuanceStartHandler) -> Self {
+        Self::OnTokenIssuanceStartHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyOnTokenIssuanceStartHandler> for OnTokenIssuanceStartHandler {
+    type Error = AnyOnTokenIssuanceStartHandler;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyOnTokenIssuanceStartHandler,
+    ) -> Result<Self, AnyOnTokenIssuanceStartHandler> {
+        match value {
+            AnyOnTokenIssuanceStartHandler::OnTokenIssuanceStartHandler(v)
+            | AnyOnTokenIssuanceStartHandler::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnTokenIssuanceStartCustomExtensionHandler>
+    for AnyOnTokenIssuanceStartHandler
+{
+    fn from(value: crate::models::OnTokenIssuanceStartCustomExtensionHandler) -> Self {
+        Self::OnTokenIssuanceStartCustomExtensionHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyOnTokenIssuanceStartHandler>
+    for crate::models::OnTokenIssuanceStartCustomExtensionHandler
+{
+    type Error = AnyOnTokenIssuanceStartHandler;
+
+    fn try_from(
+        value: AnyOnTokenIssuanceStartHandler,
+    ) -> Result<Self, AnyOnTokenIssuanceStartHandler> {
+        match value {
+            AnyOnTokenIssuanceStartHandler::OnTokenIssuanceStartCustomExtensionHandler(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -23000,10 +30430,14 @@ impl crate::read_fields::ReadFields for OnUserCreateStartHandler {
 /// A `onUserCreateStartHandler` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`OnUserCreateStartHandler`]; an `@odata.type` this
-/// version does not know is read as [`AnyOnUserCreateStartHandler::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyOnUserCreateStartHandler::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyOnUserCreateStartHandler {
     /// A `microsoft.graph.onUserCreateStartHandler` (the declared type).
     OnUserCreateStartHandler(OnUserCreateStartHandler),
@@ -23014,6 +30448,112 @@ pub enum AnyOnUserCreateStartHandler {
     /// A type derived from `onUserCreateStartHandler` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(OnUserCreateStartHandler),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyOnUserCreateStartHandler {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.onUserCreateStartHandler`: the variant's, or for
+    /// [`AnyOnUserCreateStartHandler::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::OnUserCreateStartHandler(_) => "microsoft.graph.onUserCreateStartHandler",
+            Self::OnUserCreateStartExternalUsersSelfServiceSignUp(_) => {
+                "microsoft.graph.onUserCreateStartExternalUsersSelfServiceSignUp"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.onUserCreateStartHandler", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`OnUserCreateStartHandler`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_on_user_create_start_handler(&self) -> Option<&OnUserCreateStartHandler> {
+        match self {
+            Self::OnUserCreateStartHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyOnUserCreateStartHandler::as_on_user_create_start_handler`], by value.
+    pub fn into_on_user_create_start_handler(self) -> Option<OnUserCreateStartHandler> {
+        match self {
+            Self::OnUserCreateStartHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onUserCreateStartExternalUsersSelfServiceSignUp`.
+    pub fn as_on_user_create_start_external_users_self_service_sign_up(
+        &self,
+    ) -> Option<&crate::models::OnUserCreateStartExternalUsersSelfServiceSignUp> {
+        match self {
+            Self::OnUserCreateStartExternalUsersSelfServiceSignUp(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onUserCreateStartExternalUsersSelfServiceSignUp`, by value.
+    pub fn into_on_user_create_start_external_users_self_service_sign_up(
+        self,
+    ) -> Option<crate::models::OnUserCreateStartExternalUsersSelfServiceSignUp> {
+        match self {
+            Self::OnUserCreateStartExternalUsersSelfServiceSignUp(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<OnUserCreateStartHandler> for AnyOnUserCreateStartHandler {
+    fn from(value: OnUserCreateStartHandler) -> Self {
+        Self::OnUserCreateStartHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyOnUserCreateStartHandler> for OnUserCreateStartHandler {
+    type Error = AnyOnUserCreateStartHandler;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyOnUserCreateStartHandler) -> Result<Self, AnyOnUserCreateStartHandler> {
+        match value {
+            AnyOnUserCreateStartHandler::OnUserCreateStartHandler(v)
+            | AnyOnUserCreateStartHandler::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnUserCreateStartExternalUsersSelfServiceSignUp>
+    for AnyOnUserCreateStartHandler
+{
+    fn from(value: crate::models::OnUserCreateStartExternalUsersSelfServiceSignUp) -> Self {
+        Self::OnUserCreateStartExternalUsersSelfServiceSignUp(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyOnUserCreateStartHandler>
+    for crate::models::OnUserCreateStartExternalUsersSelfServiceSignUp
+{
+    type Error = AnyOnUserCreateStartHandler;
+
+    fn try_from(value: AnyOnUserCreateStartHandler) -> Result<Self, AnyOnUserCreateStartHandler> {
+        match value {
+            AnyOnUserCreateStartHandler::OnUserCreateStartExternalUsersSelfServiceSignUp(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -23153,10 +30693,14 @@ impl crate::read_fields::ReadFields for OnVerifiedIdClaimValidationHandler {
 /// A `onVerifiedIdClaimValidationHandler` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`OnVerifiedIdClaimValidationHandler`]; an `@odata.type` this
-/// version does not know is read as [`AnyOnVerifiedIdClaimValidationHandler::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyOnVerifiedIdClaimValidationHandler::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyOnVerifiedIdClaimValidationHandler {
     /// A `microsoft.graph.onVerifiedIdClaimValidationHandler` (the declared type).
     OnVerifiedIdClaimValidationHandler(OnVerifiedIdClaimValidationHandler),
@@ -23167,6 +30711,120 @@ pub enum AnyOnVerifiedIdClaimValidationHandler {
     /// A type derived from `onVerifiedIdClaimValidationHandler` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(OnVerifiedIdClaimValidationHandler),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyOnVerifiedIdClaimValidationHandler {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.onVerifiedIdClaimValidationHandler`: the variant's, or for
+    /// [`AnyOnVerifiedIdClaimValidationHandler::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::OnVerifiedIdClaimValidationHandler(_) => {
+                "microsoft.graph.onVerifiedIdClaimValidationHandler"
+            }
+            Self::OnVerifiedIdClaimValidationCustomExtensionHandler(_) => {
+                "microsoft.graph.onVerifiedIdClaimValidationCustomExtensionHandler"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.onVerifiedIdClaimValidationHandler", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`OnVerifiedIdClaimValidationHandler`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_on_verified_id_claim_validation_handler(
+        &self,
+    ) -> Option<&OnVerifiedIdClaimValidationHandler> {
+        match self {
+            Self::OnVerifiedIdClaimValidationHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyOnVerifiedIdClaimValidationHandler::as_on_verified_id_claim_validation_handler`], by value.
+    pub fn into_on_verified_id_claim_validation_handler(
+        self,
+    ) -> Option<OnVerifiedIdClaimValidationHandler> {
+        match self {
+            Self::OnVerifiedIdClaimValidationHandler(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onVerifiedIdClaimValidationCustomExtensionHandler`.
+    pub fn as_on_verified_id_claim_validation_custom_extension_handler(
+        &self,
+    ) -> Option<&crate::models::OnVerifiedIdClaimValidationCustomExtensionHandler> {
+        match self {
+            Self::OnVerifiedIdClaimValidationCustomExtensionHandler(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onVerifiedIdClaimValidationCustomExtensionHandler`, by value.
+    pub fn into_on_verified_id_claim_validation_custom_extension_handler(
+        self,
+    ) -> Option<crate::models::OnVerifiedIdClaimValidationCustomExtensionHandler> {
+        match self {
+            Self::OnVerifiedIdClaimValidationCustomExtensionHandler(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<OnVerifiedIdClaimValidationHandler> for AnyOnVerifiedIdClaimValidationHandler {
+    fn from(value: OnVerifiedIdClaimValidationHandler) -> Self {
+        Self::OnVerifiedIdClaimValidationHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyOnVerifiedIdClaimValidationHandler> for OnVerifiedIdClaimValidationHandler {
+    type Error = AnyOnVerifiedIdClaimValidationHandler;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyOnVerifiedIdClaimValidationHandler,
+    ) -> Result<Self, AnyOnVerifiedIdClaimValidationHandler> {
+        match value {
+            AnyOnVerifiedIdClaimValidationHandler::OnVerifiedIdClaimValidationHandler(v)
+            | AnyOnVerifiedIdClaimValidationHandler::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnVerifiedIdClaimValidationCustomExtensionHandler>
+    for AnyOnVerifiedIdClaimValidationHandler
+{
+    fn from(value: crate::models::OnVerifiedIdClaimValidationCustomExtensionHandler) -> Self {
+        Self::OnVerifiedIdClaimValidationCustomExtensionHandler(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyOnVerifiedIdClaimValidationHandler>
+    for crate::models::OnVerifiedIdClaimValidationCustomExtensionHandler
+{
+    type Error = AnyOnVerifiedIdClaimValidationHandler;
+
+    fn try_from(
+        value: AnyOnVerifiedIdClaimValidationHandler,
+    ) -> Result<Self, AnyOnVerifiedIdClaimValidationHandler> {
+        match value {
+AnyOnVerifiedIdClaimValidationHandler::OnVerifiedIdClaimValidationCustomExtensionHandler(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -23950,10 +31608,14 @@ impl crate::read_fields::ReadFields for SignInContext {
 /// A `signInContext` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`SignInContext`]; an `@odata.type` this
-/// version does not know is read as [`AnySignInContext::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnySignInContext::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnySignInContext {
     /// A `microsoft.graph.signInContext` (the declared type).
     SignInContext(SignInContext),
@@ -23966,6 +31628,171 @@ pub enum AnySignInContext {
     /// A type derived from `signInContext` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(SignInContext),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnySignInContext {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.signInContext`: the variant's, or for
+    /// [`AnySignInContext::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SignInContext(_) => "microsoft.graph.signInContext",
+            Self::ApplicationContext(_) => "microsoft.graph.applicationContext",
+            Self::AuthContext(_) => "microsoft.graph.authContext",
+            Self::UserActionContext(_) => "microsoft.graph.userActionContext",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.signInContext", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`SignInContext`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_sign_in_context(&self) -> Option<&SignInContext> {
+        match self {
+            Self::SignInContext(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnySignInContext::as_sign_in_context`], by value.
+    pub fn into_sign_in_context(self) -> Option<SignInContext> {
+        match self {
+            Self::SignInContext(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.applicationContext`.
+    pub fn as_application_context(&self) -> Option<&crate::models::ApplicationContext> {
+        match self {
+            Self::ApplicationContext(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.applicationContext`, by value.
+    pub fn into_application_context(self) -> Option<crate::models::ApplicationContext> {
+        match self {
+            Self::ApplicationContext(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.authContext`.
+    pub fn as_auth_context(&self) -> Option<&crate::models::AuthContext> {
+        match self {
+            Self::AuthContext(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.authContext`, by value.
+    pub fn into_auth_context(self) -> Option<crate::models::AuthContext> {
+        match self {
+            Self::AuthContext(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.userActionContext`.
+    pub fn as_user_action_context(&self) -> Option<&crate::models::UserActionContext> {
+        match self {
+            Self::UserActionContext(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.userActionContext`, by value.
+    pub fn into_user_action_context(self) -> Option<crate::models::UserActionContext> {
+        match self {
+            Self::UserActionContext(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<SignInContext> for AnySignInContext {
+    fn from(value: SignInContext) -> Self {
+        Self::SignInContext(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnySignInContext> for SignInContext {
+    type Error = AnySignInContext;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnySignInContext) -> Result<Self, AnySignInContext> {
+        match value {
+            AnySignInContext::SignInContext(v) | AnySignInContext::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::ApplicationContext> for AnySignInContext {
+    fn from(value: crate::models::ApplicationContext) -> Self {
+        Self::ApplicationContext(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnySignInContext> for crate::models::ApplicationContext {
+    type Error = AnySignInContext;
+
+    fn try_from(value: AnySignInContext) -> Result<Self, AnySignInContext> {
+        match value {
+            AnySignInContext::ApplicationContext(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::AuthContext> for AnySignInContext {
+    fn from(value: crate::models::AuthContext) -> Self {
+        Self::AuthContext(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnySignInContext> for crate::models::AuthContext {
+    type Error = AnySignInContext;
+
+    fn try_from(value: AnySignInContext) -> Result<Self, AnySignInContext> {
+        match value {
+            AnySignInContext::AuthContext(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::UserActionContext> for AnySignInContext {
+    fn from(value: crate::models::UserActionContext) -> Self {
+        Self::UserActionContext(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnySignInContext> for crate::models::UserActionContext {
+    type Error = AnySignInContext;
+
+    fn try_from(value: AnySignInContext) -> Result<Self, AnySignInContext> {
+        match value {
+            AnySignInContext::UserActionContext(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -24121,10 +31948,14 @@ impl crate::read_fields::ReadFields for SignInIdentity {
 /// A `signInIdentity` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`SignInIdentity`]; an `@odata.type` this
-/// version does not know is read as [`AnySignInIdentity::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnySignInIdentity::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnySignInIdentity {
     /// A `microsoft.graph.signInIdentity` (the declared type).
     SignInIdentity(SignInIdentity),
@@ -24135,6 +31966,135 @@ pub enum AnySignInIdentity {
     /// A type derived from `signInIdentity` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(SignInIdentity),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnySignInIdentity {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.signInIdentity`: the variant's, or for
+    /// [`AnySignInIdentity::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SignInIdentity(_) => "microsoft.graph.signInIdentity",
+            Self::ServicePrincipalSignIn(_) => "microsoft.graph.servicePrincipalSignIn",
+            Self::UserSignIn(_) => "microsoft.graph.userSignIn",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.signInIdentity", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`SignInIdentity`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_sign_in_identity(&self) -> Option<&SignInIdentity> {
+        match self {
+            Self::SignInIdentity(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnySignInIdentity::as_sign_in_identity`], by value.
+    pub fn into_sign_in_identity(self) -> Option<SignInIdentity> {
+        match self {
+            Self::SignInIdentity(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.servicePrincipalSignIn`.
+    pub fn as_service_principal_sign_in(&self) -> Option<&crate::models::ServicePrincipalSignIn> {
+        match self {
+            Self::ServicePrincipalSignIn(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.servicePrincipalSignIn`, by value.
+    pub fn into_service_principal_sign_in(self) -> Option<crate::models::ServicePrincipalSignIn> {
+        match self {
+            Self::ServicePrincipalSignIn(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.userSignIn`.
+    pub fn as_user_sign_in(&self) -> Option<&crate::models::UserSignIn> {
+        match self {
+            Self::UserSignIn(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.userSignIn`, by value.
+    pub fn into_user_sign_in(self) -> Option<crate::models::UserSignIn> {
+        match self {
+            Self::UserSignIn(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<SignInIdentity> for AnySignInIdentity {
+    fn from(value: SignInIdentity) -> Self {
+        Self::SignInIdentity(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnySignInIdentity> for SignInIdentity {
+    type Error = AnySignInIdentity;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnySignInIdentity) -> Result<Self, AnySignInIdentity> {
+        match value {
+            AnySignInIdentity::SignInIdentity(v) | AnySignInIdentity::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::ServicePrincipalSignIn> for AnySignInIdentity {
+    fn from(value: crate::models::ServicePrincipalSignIn) -> Self {
+        Self::ServicePrincipalSignIn(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnySignInIdentity> for crate::models::ServicePrincipalSignIn {
+    type Error = AnySignInIdentity;
+
+    fn try_from(value: AnySignInIdentity) -> Result<Self, AnySignInIdentity> {
+        match value {
+            AnySignInIdentity::ServicePrincipalSignIn(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::UserSignIn> for AnySignInIdentity {
+    fn from(value: crate::models::UserSignIn) -> Self {
+        Self::UserSignIn(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnySignInIdentity> for crate::models::UserSignIn {
+    type Error = AnySignInIdentity;
+
+    fn try_from(value: AnySignInIdentity) -> Result<Self, AnySignInIdentity> {
+        match value {
+            AnySignInIdentity::UserSignIn(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -25012,10 +32972,14 @@ impl crate::read_fields::ReadFields for WebApplicationFirewallVerifiedDetails {
 /// A `webApplicationFirewallVerifiedDetails` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`WebApplicationFirewallVerifiedDetails`]; an `@odata.type` this
-/// version does not know is read as [`AnyWebApplicationFirewallVerifiedDetails::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyWebApplicationFirewallVerifiedDetails::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-access")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyWebApplicationFirewallVerifiedDetails {
     /// A `microsoft.graph.webApplicationFirewallVerifiedDetails` (the declared type).
     WebApplicationFirewallVerifiedDetails(WebApplicationFirewallVerifiedDetails),
@@ -25026,6 +32990,169 @@ pub enum AnyWebApplicationFirewallVerifiedDetails {
     /// A type derived from `webApplicationFirewallVerifiedDetails` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(WebApplicationFirewallVerifiedDetails),
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl AnyWebApplicationFirewallVerifiedDetails {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.webApplicationFirewallVerifiedDetails`: the variant's, or for
+    /// [`AnyWebApplicationFirewallVerifiedDetails::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::WebApplicationFirewallVerifiedDetails(_) => {
+                "microsoft.graph.webApplicationFirewallVerifiedDetails"
+            }
+            Self::AkamaiVerifiedDetailsModel(_) => "microsoft.graph.akamaiVerifiedDetailsModel",
+            Self::CloudFlareVerifiedDetailsModel(_) => {
+                "microsoft.graph.cloudFlareVerifiedDetailsModel"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.webApplicationFirewallVerifiedDetails",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`WebApplicationFirewallVerifiedDetails`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_web_application_firewall_verified_details(
+        &self,
+    ) -> Option<&WebApplicationFirewallVerifiedDetails> {
+        match self {
+            Self::WebApplicationFirewallVerifiedDetails(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`AnyWebApplicationFirewallVerifiedDetails::as_web_application_firewall_verified_details`], by value.
+    pub fn into_web_application_firewall_verified_details(
+        self,
+    ) -> Option<WebApplicationFirewallVerifiedDetails> {
+        match self {
+            Self::WebApplicationFirewallVerifiedDetails(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.akamaiVerifiedDetailsModel`.
+    pub fn as_akamai_verified_details_model(
+        &self,
+    ) -> Option<&crate::models::AkamaiVerifiedDetailsModel> {
+        match self {
+            Self::AkamaiVerifiedDetailsModel(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.akamaiVerifiedDetailsModel`, by value.
+    pub fn into_akamai_verified_details_model(
+        self,
+    ) -> Option<crate::models::AkamaiVerifiedDetailsModel> {
+        match self {
+            Self::AkamaiVerifiedDetailsModel(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.cloudFlareVerifiedDetailsModel`.
+    pub fn as_cloud_flare_verified_details_model(
+        &self,
+    ) -> Option<&crate::models::CloudFlareVerifiedDetailsModel> {
+        match self {
+            Self::CloudFlareVerifiedDetailsModel(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.cloudFlareVerifiedDetailsModel`, by value.
+    pub fn into_cloud_flare_verified_details_model(
+        self,
+    ) -> Option<crate::models::CloudFlareVerifiedDetailsModel> {
+        match self {
+            Self::CloudFlareVerifiedDetailsModel(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<WebApplicationFirewallVerifiedDetails> for AnyWebApplicationFirewallVerifiedDetails {
+    fn from(value: WebApplicationFirewallVerifiedDetails) -> Self {
+        Self::WebApplicationFirewallVerifiedDetails(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyWebApplicationFirewallVerifiedDetails> for WebApplicationFirewallVerifiedDetails {
+    type Error = AnyWebApplicationFirewallVerifiedDetails;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyWebApplicationFirewallVerifiedDetails,
+    ) -> Result<Self, AnyWebApplicationFirewallVerifiedDetails> {
+        match value {
+            AnyWebApplicationFirewallVerifiedDetails::WebApplicationFirewallVerifiedDetails(v)
+            | AnyWebApplicationFirewallVerifiedDetails::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::AkamaiVerifiedDetailsModel> for AnyWebApplicationFirewallVerifiedDetails {
+    fn from(value: crate::models::AkamaiVerifiedDetailsModel) -> Self {
+        Self::AkamaiVerifiedDetailsModel(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyWebApplicationFirewallVerifiedDetails>
+    for crate::models::AkamaiVerifiedDetailsModel
+{
+    type Error = AnyWebApplicationFirewallVerifiedDetails;
+
+    fn try_from(
+        value: AnyWebApplicationFirewallVerifiedDetails,
+    ) -> Result<Self, AnyWebApplicationFirewallVerifiedDetails> {
+        match value {
+            AnyWebApplicationFirewallVerifiedDetails::AkamaiVerifiedDetailsModel(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::CloudFlareVerifiedDetailsModel>
+    for AnyWebApplicationFirewallVerifiedDetails
+{
+    fn from(value: crate::models::CloudFlareVerifiedDetailsModel) -> Self {
+        Self::CloudFlareVerifiedDetailsModel(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyWebApplicationFirewallVerifiedDetails>
+    for crate::models::CloudFlareVerifiedDetailsModel
+{
+    type Error = AnyWebApplicationFirewallVerifiedDetails;
+
+    fn try_from(
+        value: AnyWebApplicationFirewallVerifiedDetails,
+    ) -> Result<Self, AnyWebApplicationFirewallVerifiedDetails> {
+        match value {
+            AnyWebApplicationFirewallVerifiedDetails::CloudFlareVerifiedDetailsModel(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-access")]

@@ -1465,10 +1465,14 @@ crate::macros::select_fields! {
 /// A `workflowBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`WorkflowBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyWorkflowBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyWorkflowBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyWorkflowBase {
     /// A `microsoft.graph.identityGovernance.workflowBase` (the declared type).
     IdentityGovernanceWorkflowBase(WorkflowBase),
@@ -1479,6 +1483,149 @@ pub enum AnyWorkflowBase {
     /// A type derived from `workflowBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(WorkflowBase),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyWorkflowBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.identityGovernance.workflowBase`: the variant's, or for
+    /// [`AnyWorkflowBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::IdentityGovernanceWorkflowBase(_) => {
+                "microsoft.graph.identityGovernance.workflowBase"
+            }
+            Self::IdentityGovernanceWorkflow(_) => "microsoft.graph.identityGovernance.workflow",
+            Self::IdentityGovernanceWorkflowVersion(_) => {
+                "microsoft.graph.identityGovernance.workflowVersion"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.identityGovernance.workflowBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`WorkflowBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_identity_governance_workflow_base(&self) -> Option<&WorkflowBase> {
+        match self {
+            Self::IdentityGovernanceWorkflowBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyWorkflowBase::as_identity_governance_workflow_base`], by value.
+    pub fn into_identity_governance_workflow_base(self) -> Option<WorkflowBase> {
+        match self {
+            Self::IdentityGovernanceWorkflowBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.workflow`.
+    pub fn as_identity_governance_workflow(
+        &self,
+    ) -> Option<&crate::models::identity_governance::Workflow> {
+        match self {
+            Self::IdentityGovernanceWorkflow(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.workflow`, by value.
+    pub fn into_identity_governance_workflow(
+        self,
+    ) -> Option<crate::models::identity_governance::Workflow> {
+        match self {
+            Self::IdentityGovernanceWorkflow(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.workflowVersion`.
+    pub fn as_identity_governance_workflow_version(
+        &self,
+    ) -> Option<&crate::models::identity_governance::WorkflowVersion> {
+        match self {
+            Self::IdentityGovernanceWorkflowVersion(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.workflowVersion`, by value.
+    pub fn into_identity_governance_workflow_version(
+        self,
+    ) -> Option<crate::models::identity_governance::WorkflowVersion> {
+        match self {
+            Self::IdentityGovernanceWorkflowVersion(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<WorkflowBase> for AnyWorkflowBase {
+    fn from(value: WorkflowBase) -> Self {
+        Self::IdentityGovernanceWorkflowBase(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyWorkflowBase> for WorkflowBase {
+    type Error = AnyWorkflowBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyWorkflowBase) -> Result<Self, AnyWorkflowBase> {
+        match value {
+            AnyWorkflowBase::IdentityGovernanceWorkflowBase(v) | AnyWorkflowBase::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::Workflow> for AnyWorkflowBase {
+    fn from(value: crate::models::identity_governance::Workflow) -> Self {
+        Self::IdentityGovernanceWorkflow(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyWorkflowBase> for crate::models::identity_governance::Workflow {
+    type Error = AnyWorkflowBase;
+
+    fn try_from(value: AnyWorkflowBase) -> Result<Self, AnyWorkflowBase> {
+        match value {
+            AnyWorkflowBase::IdentityGovernanceWorkflow(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::WorkflowVersion> for AnyWorkflowBase {
+    fn from(value: crate::models::identity_governance::WorkflowVersion) -> Self {
+        Self::IdentityGovernanceWorkflowVersion(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyWorkflowBase> for crate::models::identity_governance::WorkflowVersion {
+    type Error = AnyWorkflowBase;
+
+    fn try_from(value: AnyWorkflowBase) -> Result<Self, AnyWorkflowBase> {
+        match value {
+            AnyWorkflowBase::IdentityGovernanceWorkflowVersion(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2016,10 +2163,14 @@ impl crate::read_fields::ReadFields for ActivationScope {
 /// A `activationScope` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ActivationScope`]; an `@odata.type` this
-/// version does not know is read as [`AnyActivationScope::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyActivationScope::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyActivationScope {
     /// A `microsoft.graph.identityGovernance.activationScope` (the declared type).
     IdentityGovernanceActivationScope(ActivationScope),
@@ -2036,6 +2187,238 @@ pub enum AnyActivationScope {
     /// A type derived from `activationScope` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ActivationScope),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyActivationScope {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.identityGovernance.activationScope`: the variant's, or for
+    /// [`AnyActivationScope::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::IdentityGovernanceActivationScope(_) => {
+                "microsoft.graph.identityGovernance.activationScope"
+            }
+            Self::IdentityGovernanceActivateGroupScope(_) => {
+                "microsoft.graph.identityGovernance.activateGroupScope"
+            }
+            Self::IdentityGovernanceActivateProcessingResultScope(_) => {
+                "microsoft.graph.identityGovernance.activateProcessingResultScope"
+            }
+            Self::IdentityGovernanceActivateRunScope(_) => {
+                "microsoft.graph.identityGovernance.activateRunScope"
+            }
+            Self::IdentityGovernanceActivateUserScope(_) => {
+                "microsoft.graph.identityGovernance.activateUserScope"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.identityGovernance.activationScope", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`ActivationScope`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_identity_governance_activation_scope(&self) -> Option<&ActivationScope> {
+        match self {
+            Self::IdentityGovernanceActivationScope(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyActivationScope::as_identity_governance_activation_scope`], by value.
+    pub fn into_identity_governance_activation_scope(self) -> Option<ActivationScope> {
+        match self {
+            Self::IdentityGovernanceActivationScope(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.activateGroupScope`.
+    pub fn as_identity_governance_activate_group_scope(
+        &self,
+    ) -> Option<&crate::models::identity_governance::ActivateGroupScope> {
+        match self {
+            Self::IdentityGovernanceActivateGroupScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.activateGroupScope`, by value.
+    pub fn into_identity_governance_activate_group_scope(
+        self,
+    ) -> Option<crate::models::identity_governance::ActivateGroupScope> {
+        match self {
+            Self::IdentityGovernanceActivateGroupScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.activateProcessingResultScope`.
+    pub fn as_identity_governance_activate_processing_result_scope(
+        &self,
+    ) -> Option<&crate::models::identity_governance::ActivateProcessingResultScope> {
+        match self {
+            Self::IdentityGovernanceActivateProcessingResultScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.activateProcessingResultScope`, by value.
+    pub fn into_identity_governance_activate_processing_result_scope(
+        self,
+    ) -> Option<crate::models::identity_governance::ActivateProcessingResultScope> {
+        match self {
+            Self::IdentityGovernanceActivateProcessingResultScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.activateRunScope`.
+    pub fn as_identity_governance_activate_run_scope(
+        &self,
+    ) -> Option<&crate::models::identity_governance::ActivateRunScope> {
+        match self {
+            Self::IdentityGovernanceActivateRunScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.activateRunScope`, by value.
+    pub fn into_identity_governance_activate_run_scope(
+        self,
+    ) -> Option<crate::models::identity_governance::ActivateRunScope> {
+        match self {
+            Self::IdentityGovernanceActivateRunScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.activateUserScope`.
+    pub fn as_identity_governance_activate_user_scope(
+        &self,
+    ) -> Option<&crate::models::identity_governance::ActivateUserScope> {
+        match self {
+            Self::IdentityGovernanceActivateUserScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.activateUserScope`, by value.
+    pub fn into_identity_governance_activate_user_scope(
+        self,
+    ) -> Option<crate::models::identity_governance::ActivateUserScope> {
+        match self {
+            Self::IdentityGovernanceActivateUserScope(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<ActivationScope> for AnyActivationScope {
+    fn from(value: ActivationScope) -> Self {
+        Self::IdentityGovernanceActivationScope(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyActivationScope> for ActivationScope {
+    type Error = AnyActivationScope;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyActivationScope) -> Result<Self, AnyActivationScope> {
+        match value {
+            AnyActivationScope::IdentityGovernanceActivationScope(v)
+            | AnyActivationScope::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::ActivateGroupScope> for AnyActivationScope {
+    fn from(value: crate::models::identity_governance::ActivateGroupScope) -> Self {
+        Self::IdentityGovernanceActivateGroupScope(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyActivationScope> for crate::models::identity_governance::ActivateGroupScope {
+    type Error = AnyActivationScope;
+
+    fn try_from(value: AnyActivationScope) -> Result<Self, AnyActivationScope> {
+        match value {
+            AnyActivationScope::IdentityGovernanceActivateGroupScope(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::ActivateProcessingResultScope>
+    for AnyActivationScope
+{
+    fn from(value: crate::models::identity_governance::ActivateProcessingResultScope) -> Self {
+        Self::IdentityGovernanceActivateProcessingResultScope(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyActivationScope>
+    for crate::models::identity_governance::ActivateProcessingResultScope
+{
+    type Error = AnyActivationScope;
+
+    fn try_from(value: AnyActivationScope) -> Result<Self, AnyActivationScope> {
+        match value {
+            AnyActivationScope::IdentityGovernanceActivateProcessingResultScope(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::ActivateRunScope> for AnyActivationScope {
+    fn from(value: crate::models::identity_governance::ActivateRunScope) -> Self {
+        Self::IdentityGovernanceActivateRunScope(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyActivationScope> for crate::models::identity_governance::ActivateRunScope {
+    type Error = AnyActivationScope;
+
+    fn try_from(value: AnyActivationScope) -> Result<Self, AnyActivationScope> {
+        match value {
+            AnyActivationScope::IdentityGovernanceActivateRunScope(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::ActivateUserScope> for AnyActivationScope {
+    fn from(value: crate::models::identity_governance::ActivateUserScope) -> Self {
+        Self::IdentityGovernanceActivateUserScope(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyActivationScope> for crate::models::identity_governance::ActivateUserScope {
+    type Error = AnyActivationScope;
+
+    fn try_from(value: AnyActivationScope) -> Result<Self, AnyActivationScope> {
+        match value {
+            AnyActivationScope::IdentityGovernanceActivateUserScope(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2229,10 +2612,14 @@ impl crate::read_fields::ReadFields for CancelScope {
 /// A `cancelScope` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`CancelScope`]; an `@odata.type` this
-/// version does not know is read as [`AnyCancelScope::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyCancelScope::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyCancelScope {
     /// A `microsoft.graph.identityGovernance.cancelScope` (the declared type).
     IdentityGovernanceCancelScope(CancelScope),
@@ -2241,6 +2628,107 @@ pub enum AnyCancelScope {
     /// A type derived from `cancelScope` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(CancelScope),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyCancelScope {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.identityGovernance.cancelScope`: the variant's, or for
+    /// [`AnyCancelScope::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::IdentityGovernanceCancelScope(_) => {
+                "microsoft.graph.identityGovernance.cancelScope"
+            }
+            Self::IdentityGovernanceCancelRunsScope(_) => {
+                "microsoft.graph.identityGovernance.cancelRunsScope"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.identityGovernance.cancelScope", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`CancelScope`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_identity_governance_cancel_scope(&self) -> Option<&CancelScope> {
+        match self {
+            Self::IdentityGovernanceCancelScope(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyCancelScope::as_identity_governance_cancel_scope`], by value.
+    pub fn into_identity_governance_cancel_scope(self) -> Option<CancelScope> {
+        match self {
+            Self::IdentityGovernanceCancelScope(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.cancelRunsScope`.
+    pub fn as_identity_governance_cancel_runs_scope(
+        &self,
+    ) -> Option<&crate::models::identity_governance::CancelRunsScope> {
+        match self {
+            Self::IdentityGovernanceCancelRunsScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.cancelRunsScope`, by value.
+    pub fn into_identity_governance_cancel_runs_scope(
+        self,
+    ) -> Option<crate::models::identity_governance::CancelRunsScope> {
+        match self {
+            Self::IdentityGovernanceCancelRunsScope(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<CancelScope> for AnyCancelScope {
+    fn from(value: CancelScope) -> Self {
+        Self::IdentityGovernanceCancelScope(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyCancelScope> for CancelScope {
+    type Error = AnyCancelScope;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyCancelScope) -> Result<Self, AnyCancelScope> {
+        match value {
+            AnyCancelScope::IdentityGovernanceCancelScope(v) | AnyCancelScope::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::CancelRunsScope> for AnyCancelScope {
+    fn from(value: crate::models::identity_governance::CancelRunsScope) -> Self {
+        Self::IdentityGovernanceCancelRunsScope(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyCancelScope> for crate::models::identity_governance::CancelRunsScope {
+    type Error = AnyCancelScope;
+
+    fn try_from(value: AnyCancelScope) -> Result<Self, AnyCancelScope> {
+        match value {
+            AnyCancelScope::IdentityGovernanceCancelRunsScope(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2864,10 +3352,14 @@ impl crate::read_fields::ReadFields for QuarantineCondition {
 /// A `quarantineCondition` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`QuarantineCondition`]; an `@odata.type` this
-/// version does not know is read as [`AnyQuarantineCondition::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyQuarantineCondition::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyQuarantineCondition {
     /// A `microsoft.graph.identityGovernance.quarantineCondition` (the declared type).
     IdentityGovernanceQuarantineCondition(QuarantineCondition),
@@ -2882,6 +3374,165 @@ pub enum AnyQuarantineCondition {
     /// A type derived from `quarantineCondition` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(QuarantineCondition),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyQuarantineCondition {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.identityGovernance.quarantineCondition`: the variant's, or for
+    /// [`AnyQuarantineCondition::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::IdentityGovernanceQuarantineCondition(_) => {
+                "microsoft.graph.identityGovernance.quarantineCondition"
+            }
+            Self::IdentityGovernanceCountBasedQuarantineCondition(_) => {
+                "microsoft.graph.identityGovernance.countBasedQuarantineCondition"
+            }
+            Self::IdentityGovernancePercentageBasedQuarantineCondition(_) => {
+                "microsoft.graph.identityGovernance.percentageBasedQuarantineCondition"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.identityGovernance.quarantineCondition",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`QuarantineCondition`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_identity_governance_quarantine_condition(&self) -> Option<&QuarantineCondition> {
+        match self {
+            Self::IdentityGovernanceQuarantineCondition(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`AnyQuarantineCondition::as_identity_governance_quarantine_condition`], by value.
+    pub fn into_identity_governance_quarantine_condition(self) -> Option<QuarantineCondition> {
+        match self {
+            Self::IdentityGovernanceQuarantineCondition(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.countBasedQuarantineCondition`.
+    pub fn as_identity_governance_count_based_quarantine_condition(
+        &self,
+    ) -> Option<&crate::models::identity_governance::CountBasedQuarantineCondition> {
+        match self {
+            Self::IdentityGovernanceCountBasedQuarantineCondition(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.countBasedQuarantineCondition`, by value.
+    pub fn into_identity_governance_count_based_quarantine_condition(
+        self,
+    ) -> Option<crate::models::identity_governance::CountBasedQuarantineCondition> {
+        match self {
+            Self::IdentityGovernanceCountBasedQuarantineCondition(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.percentageBasedQuarantineCondition`.
+    pub fn as_identity_governance_percentage_based_quarantine_condition(
+        &self,
+    ) -> Option<&crate::models::identity_governance::PercentageBasedQuarantineCondition> {
+        match self {
+            Self::IdentityGovernancePercentageBasedQuarantineCondition(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.percentageBasedQuarantineCondition`, by value.
+    pub fn into_identity_governance_percentage_based_quarantine_condition(
+        self,
+    ) -> Option<crate::models::identity_governance::PercentageBasedQuarantineCondition> {
+        match self {
+            Self::IdentityGovernancePercentageBasedQuarantineCondition(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<QuarantineCondition> for AnyQuarantineCondition {
+    fn from(value: QuarantineCondition) -> Self {
+        Self::IdentityGovernanceQuarantineCondition(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyQuarantineCondition> for QuarantineCondition {
+    type Error = AnyQuarantineCondition;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyQuarantineCondition) -> Result<Self, AnyQuarantineCondition> {
+        match value {
+            AnyQuarantineCondition::IdentityGovernanceQuarantineCondition(v)
+            | AnyQuarantineCondition::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::CountBasedQuarantineCondition>
+    for AnyQuarantineCondition
+{
+    fn from(value: crate::models::identity_governance::CountBasedQuarantineCondition) -> Self {
+        Self::IdentityGovernanceCountBasedQuarantineCondition(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyQuarantineCondition>
+    for crate::models::identity_governance::CountBasedQuarantineCondition
+{
+    type Error = AnyQuarantineCondition;
+
+    fn try_from(value: AnyQuarantineCondition) -> Result<Self, AnyQuarantineCondition> {
+        match value {
+            AnyQuarantineCondition::IdentityGovernanceCountBasedQuarantineCondition(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::PercentageBasedQuarantineCondition>
+    for AnyQuarantineCondition
+{
+    fn from(value: crate::models::identity_governance::PercentageBasedQuarantineCondition) -> Self {
+        Self::IdentityGovernancePercentageBasedQuarantineCondition(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyQuarantineCondition>
+    for crate::models::identity_governance::PercentageBasedQuarantineCondition
+{
+    type Error = AnyQuarantineCondition;
+
+    fn try_from(value: AnyQuarantineCondition) -> Result<Self, AnyQuarantineCondition> {
+        match value {
+            AnyQuarantineCondition::IdentityGovernancePercentageBasedQuarantineCondition(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3756,10 +4407,14 @@ impl crate::read_fields::ReadFields for WorkflowExecutionConditions {
 /// A `workflowExecutionConditions` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`WorkflowExecutionConditions`]; an `@odata.type` this
-/// version does not know is read as [`AnyWorkflowExecutionConditions::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyWorkflowExecutionConditions::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyWorkflowExecutionConditions {
     /// A `microsoft.graph.identityGovernance.workflowExecutionConditions` (the declared type).
     IdentityGovernanceWorkflowExecutionConditions(WorkflowExecutionConditions),
@@ -3774,6 +4429,175 @@ pub enum AnyWorkflowExecutionConditions {
     /// A type derived from `workflowExecutionConditions` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(WorkflowExecutionConditions),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyWorkflowExecutionConditions {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.identityGovernance.workflowExecutionConditions`: the variant's, or for
+    /// [`AnyWorkflowExecutionConditions::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::IdentityGovernanceWorkflowExecutionConditions(_) => {
+                "microsoft.graph.identityGovernance.workflowExecutionConditions"
+            }
+            Self::IdentityGovernanceOnDemandExecutionOnly(_) => {
+                "microsoft.graph.identityGovernance.onDemandExecutionOnly"
+            }
+            Self::IdentityGovernanceTriggerAndScopeBasedConditions(_) => {
+                "microsoft.graph.identityGovernance.triggerAndScopeBasedConditions"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.identityGovernance.workflowExecutionConditions",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`WorkflowExecutionConditions`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_identity_governance_workflow_execution_conditions(
+        &self,
+    ) -> Option<&WorkflowExecutionConditions> {
+        match self {
+            Self::IdentityGovernanceWorkflowExecutionConditions(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`AnyWorkflowExecutionConditions::as_identity_governance_workflow_execution_conditions`], by value.
+    pub fn into_identity_governance_workflow_execution_conditions(
+        self,
+    ) -> Option<WorkflowExecutionConditions> {
+        match self {
+            Self::IdentityGovernanceWorkflowExecutionConditions(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.onDemandExecutionOnly`.
+    pub fn as_identity_governance_on_demand_execution_only(
+        &self,
+    ) -> Option<&crate::models::identity_governance::OnDemandExecutionOnly> {
+        match self {
+            Self::IdentityGovernanceOnDemandExecutionOnly(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.onDemandExecutionOnly`, by value.
+    pub fn into_identity_governance_on_demand_execution_only(
+        self,
+    ) -> Option<crate::models::identity_governance::OnDemandExecutionOnly> {
+        match self {
+            Self::IdentityGovernanceOnDemandExecutionOnly(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.triggerAndScopeBasedConditions`.
+    pub fn as_identity_governance_trigger_and_scope_based_conditions(
+        &self,
+    ) -> Option<&crate::models::identity_governance::TriggerAndScopeBasedConditions> {
+        match self {
+            Self::IdentityGovernanceTriggerAndScopeBasedConditions(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.triggerAndScopeBasedConditions`, by value.
+    pub fn into_identity_governance_trigger_and_scope_based_conditions(
+        self,
+    ) -> Option<crate::models::identity_governance::TriggerAndScopeBasedConditions> {
+        match self {
+            Self::IdentityGovernanceTriggerAndScopeBasedConditions(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<WorkflowExecutionConditions> for AnyWorkflowExecutionConditions {
+    fn from(value: WorkflowExecutionConditions) -> Self {
+        Self::IdentityGovernanceWorkflowExecutionConditions(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyWorkflowExecutionConditions> for WorkflowExecutionConditions {
+    type Error = AnyWorkflowExecutionConditions;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyWorkflowExecutionConditions,
+    ) -> Result<Self, AnyWorkflowExecutionConditions> {
+        match value {
+            AnyWorkflowExecutionConditions::IdentityGovernanceWorkflowExecutionConditions(v)
+            | AnyWorkflowExecutionConditions::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::OnDemandExecutionOnly>
+    for AnyWorkflowExecutionConditions
+{
+    fn from(value: crate::models::identity_governance::OnDemandExecutionOnly) -> Self {
+        Self::IdentityGovernanceOnDemandExecutionOnly(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyWorkflowExecutionConditions>
+    for crate::models::identity_governance::OnDemandExecutionOnly
+{
+    type Error = AnyWorkflowExecutionConditions;
+
+    fn try_from(
+        value: AnyWorkflowExecutionConditions,
+    ) -> Result<Self, AnyWorkflowExecutionConditions> {
+        match value {
+            AnyWorkflowExecutionConditions::IdentityGovernanceOnDemandExecutionOnly(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::TriggerAndScopeBasedConditions>
+    for AnyWorkflowExecutionConditions
+{
+    fn from(value: crate::models::identity_governance::TriggerAndScopeBasedConditions) -> Self {
+        Self::IdentityGovernanceTriggerAndScopeBasedConditions(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyWorkflowExecutionConditions>
+    for crate::models::identity_governance::TriggerAndScopeBasedConditions
+{
+    type Error = AnyWorkflowExecutionConditions;
+
+    fn try_from(
+        value: AnyWorkflowExecutionConditions,
+    ) -> Result<Self, AnyWorkflowExecutionConditions> {
+        match value {
+            AnyWorkflowExecutionConditions::IdentityGovernanceTriggerAndScopeBasedConditions(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3865,10 +4689,14 @@ impl crate::read_fields::ReadFields for WorkflowExecutionTrigger {
 /// A `workflowExecutionTrigger` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`WorkflowExecutionTrigger`]; an `@odata.type` this
-/// version does not know is read as [`AnyWorkflowExecutionTrigger::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyWorkflowExecutionTrigger::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyWorkflowExecutionTrigger {
     /// A `microsoft.graph.identityGovernance.workflowExecutionTrigger` (the declared type).
     IdentityGovernanceWorkflowExecutionTrigger(WorkflowExecutionTrigger),
@@ -3891,6 +4719,259 @@ pub enum AnyWorkflowExecutionTrigger {
     /// A type derived from `workflowExecutionTrigger` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(WorkflowExecutionTrigger),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyWorkflowExecutionTrigger {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.identityGovernance.workflowExecutionTrigger`: the variant's, or for
+    /// [`AnyWorkflowExecutionTrigger::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::IdentityGovernanceWorkflowExecutionTrigger(_) => {
+                "microsoft.graph.identityGovernance.workflowExecutionTrigger"
+            }
+            Self::IdentityGovernanceAttributeChangeTrigger(_) => {
+                "microsoft.graph.identityGovernance.attributeChangeTrigger"
+            }
+            Self::IdentityGovernanceMembershipChangeTrigger(_) => {
+                "microsoft.graph.identityGovernance.membershipChangeTrigger"
+            }
+            Self::IdentityGovernanceTimeBasedAttributeTrigger(_) => {
+                "microsoft.graph.identityGovernance.timeBasedAttributeTrigger"
+            }
+            Self::IdentityGovernanceUserInactivityTrigger(_) => {
+                "microsoft.graph.identityGovernance.userInactivityTrigger"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.identityGovernance.workflowExecutionTrigger",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`WorkflowExecutionTrigger`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_identity_governance_workflow_execution_trigger(
+        &self,
+    ) -> Option<&WorkflowExecutionTrigger> {
+        match self {
+            Self::IdentityGovernanceWorkflowExecutionTrigger(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`AnyWorkflowExecutionTrigger::as_identity_governance_workflow_execution_trigger`], by value.
+    pub fn into_identity_governance_workflow_execution_trigger(
+        self,
+    ) -> Option<WorkflowExecutionTrigger> {
+        match self {
+            Self::IdentityGovernanceWorkflowExecutionTrigger(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.attributeChangeTrigger`.
+    pub fn as_identity_governance_attribute_change_trigger(
+        &self,
+    ) -> Option<&crate::models::identity_governance::AttributeChangeTrigger> {
+        match self {
+            Self::IdentityGovernanceAttributeChangeTrigger(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.attributeChangeTrigger`, by value.
+    pub fn into_identity_governance_attribute_change_trigger(
+        self,
+    ) -> Option<crate::models::identity_governance::AttributeChangeTrigger> {
+        match self {
+            Self::IdentityGovernanceAttributeChangeTrigger(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.membershipChangeTrigger`.
+    pub fn as_identity_governance_membership_change_trigger(
+        &self,
+    ) -> Option<&crate::models::identity_governance::MembershipChangeTrigger> {
+        match self {
+            Self::IdentityGovernanceMembershipChangeTrigger(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.membershipChangeTrigger`, by value.
+    pub fn into_identity_governance_membership_change_trigger(
+        self,
+    ) -> Option<crate::models::identity_governance::MembershipChangeTrigger> {
+        match self {
+            Self::IdentityGovernanceMembershipChangeTrigger(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.timeBasedAttributeTrigger`.
+    pub fn as_identity_governance_time_based_attribute_trigger(
+        &self,
+    ) -> Option<&crate::models::identity_governance::TimeBasedAttributeTrigger> {
+        match self {
+            Self::IdentityGovernanceTimeBasedAttributeTrigger(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.timeBasedAttributeTrigger`, by value.
+    pub fn into_identity_governance_time_based_attribute_trigger(
+        self,
+    ) -> Option<crate::models::identity_governance::TimeBasedAttributeTrigger> {
+        match self {
+            Self::IdentityGovernanceTimeBasedAttributeTrigger(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.userInactivityTrigger`.
+    pub fn as_identity_governance_user_inactivity_trigger(
+        &self,
+    ) -> Option<&crate::models::identity_governance::UserInactivityTrigger> {
+        match self {
+            Self::IdentityGovernanceUserInactivityTrigger(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.userInactivityTrigger`, by value.
+    pub fn into_identity_governance_user_inactivity_trigger(
+        self,
+    ) -> Option<crate::models::identity_governance::UserInactivityTrigger> {
+        match self {
+            Self::IdentityGovernanceUserInactivityTrigger(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<WorkflowExecutionTrigger> for AnyWorkflowExecutionTrigger {
+    fn from(value: WorkflowExecutionTrigger) -> Self {
+        Self::IdentityGovernanceWorkflowExecutionTrigger(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyWorkflowExecutionTrigger> for WorkflowExecutionTrigger {
+    type Error = AnyWorkflowExecutionTrigger;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyWorkflowExecutionTrigger) -> Result<Self, AnyWorkflowExecutionTrigger> {
+        match value {
+            AnyWorkflowExecutionTrigger::IdentityGovernanceWorkflowExecutionTrigger(v)
+            | AnyWorkflowExecutionTrigger::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::AttributeChangeTrigger>
+    for AnyWorkflowExecutionTrigger
+{
+    fn from(value: crate::models::identity_governance::AttributeChangeTrigger) -> Self {
+        Self::IdentityGovernanceAttributeChangeTrigger(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyWorkflowExecutionTrigger>
+    for crate::models::identity_governance::AttributeChangeTrigger
+{
+    type Error = AnyWorkflowExecutionTrigger;
+
+    fn try_from(value: AnyWorkflowExecutionTrigger) -> Result<Self, AnyWorkflowExecutionTrigger> {
+        match value {
+            AnyWorkflowExecutionTrigger::IdentityGovernanceAttributeChangeTrigger(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::MembershipChangeTrigger>
+    for AnyWorkflowExecutionTrigger
+{
+    fn from(value: crate::models::identity_governance::MembershipChangeTrigger) -> Self {
+        Self::IdentityGovernanceMembershipChangeTrigger(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyWorkflowExecutionTrigger>
+    for crate::models::identity_governance::MembershipChangeTrigger
+{
+    type Error = AnyWorkflowExecutionTrigger;
+
+    fn try_from(value: AnyWorkflowExecutionTrigger) -> Result<Self, AnyWorkflowExecutionTrigger> {
+        match value {
+            AnyWorkflowExecutionTrigger::IdentityGovernanceMembershipChangeTrigger(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::TimeBasedAttributeTrigger>
+    for AnyWorkflowExecutionTrigger
+{
+    fn from(value: crate::models::identity_governance::TimeBasedAttributeTrigger) -> Self {
+        Self::IdentityGovernanceTimeBasedAttributeTrigger(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyWorkflowExecutionTrigger>
+    for crate::models::identity_governance::TimeBasedAttributeTrigger
+{
+    type Error = AnyWorkflowExecutionTrigger;
+
+    fn try_from(value: AnyWorkflowExecutionTrigger) -> Result<Self, AnyWorkflowExecutionTrigger> {
+        match value {
+            AnyWorkflowExecutionTrigger::IdentityGovernanceTimeBasedAttributeTrigger(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::UserInactivityTrigger>
+    for AnyWorkflowExecutionTrigger
+{
+    fn from(value: crate::models::identity_governance::UserInactivityTrigger) -> Self {
+        Self::IdentityGovernanceUserInactivityTrigger(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyWorkflowExecutionTrigger>
+    for crate::models::identity_governance::UserInactivityTrigger
+{
+    type Error = AnyWorkflowExecutionTrigger;
+
+    fn try_from(value: AnyWorkflowExecutionTrigger) -> Result<Self, AnyWorkflowExecutionTrigger> {
+        match value {
+            AnyWorkflowExecutionTrigger::IdentityGovernanceUserInactivityTrigger(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]

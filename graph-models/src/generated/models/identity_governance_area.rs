@@ -1105,10 +1105,14 @@ crate::macros::select_fields! {
 /// A `accessPackageQuestion` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AccessPackageQuestion`]; an `@odata.type` this
-/// version does not know is read as [`AnyAccessPackageQuestion::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAccessPackageQuestion::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAccessPackageQuestion {
     /// A `microsoft.graph.accessPackageQuestion` (the declared type).
     AccessPackageQuestion(AccessPackageQuestion),
@@ -1119,6 +1123,157 @@ pub enum AnyAccessPackageQuestion {
     /// A type derived from `accessPackageQuestion` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AccessPackageQuestion),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyAccessPackageQuestion {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.accessPackageQuestion`: the variant's, or for
+    /// [`AnyAccessPackageQuestion::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AccessPackageQuestion(_) => "microsoft.graph.accessPackageQuestion",
+            Self::AccessPackageMultipleChoiceQuestion(_) => {
+                "microsoft.graph.accessPackageMultipleChoiceQuestion"
+            }
+            Self::AccessPackageTextInputQuestion(_) => {
+                "microsoft.graph.accessPackageTextInputQuestion"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.accessPackageQuestion", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::AccessPackageQuestion(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::AccessPackageMultipleChoiceQuestion(value) => value.id.as_deref(),
+            Self::AccessPackageTextInputQuestion(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`AccessPackageQuestion`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_access_package_question(&self) -> Option<&AccessPackageQuestion> {
+        match self {
+            Self::AccessPackageQuestion(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAccessPackageQuestion::as_access_package_question`], by value.
+    pub fn into_access_package_question(self) -> Option<AccessPackageQuestion> {
+        match self {
+            Self::AccessPackageQuestion(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageMultipleChoiceQuestion`.
+    pub fn as_access_package_multiple_choice_question(
+        &self,
+    ) -> Option<&crate::models::AccessPackageMultipleChoiceQuestion> {
+        match self {
+            Self::AccessPackageMultipleChoiceQuestion(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageMultipleChoiceQuestion`, by value.
+    pub fn into_access_package_multiple_choice_question(
+        self,
+    ) -> Option<crate::models::AccessPackageMultipleChoiceQuestion> {
+        match self {
+            Self::AccessPackageMultipleChoiceQuestion(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageTextInputQuestion`.
+    pub fn as_access_package_text_input_question(
+        &self,
+    ) -> Option<&crate::models::AccessPackageTextInputQuestion> {
+        match self {
+            Self::AccessPackageTextInputQuestion(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageTextInputQuestion`, by value.
+    pub fn into_access_package_text_input_question(
+        self,
+    ) -> Option<crate::models::AccessPackageTextInputQuestion> {
+        match self {
+            Self::AccessPackageTextInputQuestion(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<AccessPackageQuestion> for AnyAccessPackageQuestion {
+    fn from(value: AccessPackageQuestion) -> Self {
+        Self::AccessPackageQuestion(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAccessPackageQuestion> for AccessPackageQuestion {
+    type Error = AnyAccessPackageQuestion;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyAccessPackageQuestion) -> Result<Self, AnyAccessPackageQuestion> {
+        match value {
+            AnyAccessPackageQuestion::AccessPackageQuestion(v)
+            | AnyAccessPackageQuestion::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessPackageMultipleChoiceQuestion> for AnyAccessPackageQuestion {
+    fn from(value: crate::models::AccessPackageMultipleChoiceQuestion) -> Self {
+        Self::AccessPackageMultipleChoiceQuestion(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessPackageQuestion> for crate::models::AccessPackageMultipleChoiceQuestion {
+    type Error = AnyAccessPackageQuestion;
+
+    fn try_from(value: AnyAccessPackageQuestion) -> Result<Self, AnyAccessPackageQuestion> {
+        match value {
+            AnyAccessPackageQuestion::AccessPackageMultipleChoiceQuestion(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessPackageTextInputQuestion> for AnyAccessPackageQuestion {
+    fn from(value: crate::models::AccessPackageTextInputQuestion) -> Self {
+        Self::AccessPackageTextInputQuestion(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessPackageQuestion> for crate::models::AccessPackageTextInputQuestion {
+    type Error = AnyAccessPackageQuestion;
+
+    fn try_from(value: AnyAccessPackageQuestion) -> Result<Self, AnyAccessPackageQuestion> {
+        match value {
+            AnyAccessPackageQuestion::AccessPackageTextInputQuestion(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1276,10 +1431,14 @@ crate::macros::select_fields! {
 /// A `accessPackageResource` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AccessPackageResource`]; an `@odata.type` this
-/// version does not know is read as [`AnyAccessPackageResource::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAccessPackageResource::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAccessPackageResource {
     /// A `microsoft.graph.accessPackageResource` (the declared type).
     AccessPackageResource(AccessPackageResource),
@@ -1288,6 +1447,112 @@ pub enum AnyAccessPackageResource {
     /// A type derived from `accessPackageResource` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AccessPackageResource),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyAccessPackageResource {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.accessPackageResource`: the variant's, or for
+    /// [`AnyAccessPackageResource::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AccessPackageResource(_) => "microsoft.graph.accessPackageResource",
+            Self::CustomDataProvidedResource(_) => "microsoft.graph.customDataProvidedResource",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.accessPackageResource", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::AccessPackageResource(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::CustomDataProvidedResource(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`AccessPackageResource`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_access_package_resource(&self) -> Option<&AccessPackageResource> {
+        match self {
+            Self::AccessPackageResource(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAccessPackageResource::as_access_package_resource`], by value.
+    pub fn into_access_package_resource(self) -> Option<AccessPackageResource> {
+        match self {
+            Self::AccessPackageResource(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customDataProvidedResource`.
+    pub fn as_custom_data_provided_resource(
+        &self,
+    ) -> Option<&crate::models::CustomDataProvidedResource> {
+        match self {
+            Self::CustomDataProvidedResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customDataProvidedResource`, by value.
+    pub fn into_custom_data_provided_resource(
+        self,
+    ) -> Option<crate::models::CustomDataProvidedResource> {
+        match self {
+            Self::CustomDataProvidedResource(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<AccessPackageResource> for AnyAccessPackageResource {
+    fn from(value: AccessPackageResource) -> Self {
+        Self::AccessPackageResource(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAccessPackageResource> for AccessPackageResource {
+    type Error = AnyAccessPackageResource;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyAccessPackageResource) -> Result<Self, AnyAccessPackageResource> {
+        match value {
+            AnyAccessPackageResource::AccessPackageResource(v)
+            | AnyAccessPackageResource::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::CustomDataProvidedResource> for AnyAccessPackageResource {
+    fn from(value: crate::models::CustomDataProvidedResource) -> Self {
+        Self::CustomDataProvidedResource(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessPackageResource> for crate::models::CustomDataProvidedResource {
+    type Error = AnyAccessPackageResource;
+
+    fn try_from(value: AnyAccessPackageResource) -> Result<Self, AnyAccessPackageResource> {
+        match value {
+            AnyAccessPackageResource::CustomDataProvidedResource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4097,10 +4362,14 @@ crate::macros::select_fields! {
 /// A `controlConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ControlConfiguration`]; an `@odata.type` this
-/// version does not know is read as [`AnyControlConfiguration::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyControlConfiguration::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyControlConfiguration {
     /// A `microsoft.graph.controlConfiguration` (the declared type).
     ControlConfiguration(ControlConfiguration),
@@ -4109,6 +4378,108 @@ pub enum AnyControlConfiguration {
     /// A type derived from `controlConfiguration` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ControlConfiguration),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyControlConfiguration {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.controlConfiguration`: the variant's, or for
+    /// [`AnyControlConfiguration::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ControlConfiguration(_) => "microsoft.graph.controlConfiguration",
+            Self::EndUserSettings(_) => "microsoft.graph.endUserSettings",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.controlConfiguration", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ControlConfiguration(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::EndUserSettings(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ControlConfiguration`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_control_configuration(&self) -> Option<&ControlConfiguration> {
+        match self {
+            Self::ControlConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyControlConfiguration::as_control_configuration`], by value.
+    pub fn into_control_configuration(self) -> Option<ControlConfiguration> {
+        match self {
+            Self::ControlConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.endUserSettings`.
+    pub fn as_end_user_settings(&self) -> Option<&crate::models::EndUserSettings> {
+        match self {
+            Self::EndUserSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.endUserSettings`, by value.
+    pub fn into_end_user_settings(self) -> Option<crate::models::EndUserSettings> {
+        match self {
+            Self::EndUserSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<ControlConfiguration> for AnyControlConfiguration {
+    fn from(value: ControlConfiguration) -> Self {
+        Self::ControlConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyControlConfiguration> for ControlConfiguration {
+    type Error = AnyControlConfiguration;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyControlConfiguration) -> Result<Self, AnyControlConfiguration> {
+        match value {
+            AnyControlConfiguration::ControlConfiguration(v)
+            | AnyControlConfiguration::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::EndUserSettings> for AnyControlConfiguration {
+    fn from(value: crate::models::EndUserSettings) -> Self {
+        Self::EndUserSettings(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyControlConfiguration> for crate::models::EndUserSettings {
+    type Error = AnyControlConfiguration;
+
+    fn try_from(value: AnyControlConfiguration) -> Result<Self, AnyControlConfiguration> {
+        match value {
+            AnyControlConfiguration::EndUserSettings(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4239,10 +4610,14 @@ crate::macros::select_fields! {
 /// A `customCalloutExtension` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`CustomCalloutExtension`]; an `@odata.type` this
-/// version does not know is read as [`AnyCustomCalloutExtension::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyCustomCalloutExtension::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyCustomCalloutExtension {
     /// A `microsoft.graph.customCalloutExtension` (the declared type).
     CustomCalloutExtension(CustomCalloutExtension),
@@ -4289,6 +4664,553 @@ pub enum AnyCustomCalloutExtension {
     /// A type derived from `customCalloutExtension` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(CustomCalloutExtension),
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+#[allow(unreachable_patterns)]
+impl AnyCustomCalloutExtension {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.customCalloutExtension`: the variant's, or for
+    /// [`AnyCustomCalloutExtension::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::CustomCalloutExtension(_) => "microsoft.graph.customCalloutExtension",
+            #[cfg(feature = "identity-governance")]
+            Self::AccessPackageAssignmentRequestWorkflowExtension(_) => {
+                "microsoft.graph.accessPackageAssignmentRequestWorkflowExtension"
+            }
+            #[cfg(feature = "identity-governance")]
+            Self::AccessPackageAssignmentWorkflowExtension(_) => {
+                "microsoft.graph.accessPackageAssignmentWorkflowExtension"
+            }
+            #[cfg(feature = "identity-access")]
+            Self::CustomAuthenticationExtension(_) => {
+                "microsoft.graph.customAuthenticationExtension"
+            }
+            #[cfg(feature = "identity-access")]
+            Self::OnAttributeCollectionStartCustomExtension(_) => {
+                "microsoft.graph.onAttributeCollectionStartCustomExtension"
+            }
+            #[cfg(feature = "identity-access")]
+            Self::OnAttributeCollectionSubmitCustomExtension(_) => {
+                "microsoft.graph.onAttributeCollectionSubmitCustomExtension"
+            }
+            #[cfg(feature = "identity-access")]
+            Self::OnOtpSendCustomExtension(_) => "microsoft.graph.onOtpSendCustomExtension",
+            #[cfg(feature = "identity-access")]
+            Self::OnPasswordSubmitCustomExtension(_) => {
+                "microsoft.graph.onPasswordSubmitCustomExtension"
+            }
+            #[cfg(feature = "identity-access")]
+            Self::OnTokenIssuanceStartCustomExtension(_) => {
+                "microsoft.graph.onTokenIssuanceStartCustomExtension"
+            }
+            #[cfg(feature = "identity-access")]
+            Self::OnVerifiedIdClaimValidationCustomExtension(_) => {
+                "microsoft.graph.onVerifiedIdClaimValidationCustomExtension"
+            }
+            #[cfg(feature = "identity-governance")]
+            Self::IdentityGovernanceCustomTaskExtension(_) => {
+                "microsoft.graph.identityGovernance.customTaskExtension"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.customCalloutExtension", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::CustomCalloutExtension(value) | Self::Unknown(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-governance")]
+            Self::AccessPackageAssignmentRequestWorkflowExtension(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-governance")]
+            Self::AccessPackageAssignmentWorkflowExtension(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::CustomAuthenticationExtension(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::OnAttributeCollectionStartCustomExtension(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::OnAttributeCollectionSubmitCustomExtension(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::OnOtpSendCustomExtension(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::OnPasswordSubmitCustomExtension(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::OnTokenIssuanceStartCustomExtension(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-access")]
+            Self::OnVerifiedIdClaimValidationCustomExtension(value) => value.id.as_deref(),
+            #[cfg(feature = "identity-governance")]
+            Self::IdentityGovernanceCustomTaskExtension(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`CustomCalloutExtension`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_custom_callout_extension(&self) -> Option<&CustomCalloutExtension> {
+        match self {
+            Self::CustomCalloutExtension(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyCustomCalloutExtension::as_custom_callout_extension`], by value.
+    pub fn into_custom_callout_extension(self) -> Option<CustomCalloutExtension> {
+        match self {
+            Self::CustomCalloutExtension(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageAssignmentRequestWorkflowExtension`.
+    #[cfg(feature = "identity-governance")]
+    pub fn as_access_package_assignment_request_workflow_extension(
+        &self,
+    ) -> Option<&crate::models::AccessPackageAssignmentRequestWorkflowExtension> {
+        match self {
+            Self::AccessPackageAssignmentRequestWorkflowExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageAssignmentRequestWorkflowExtension`, by value.
+    #[cfg(feature = "identity-governance")]
+    pub fn into_access_package_assignment_request_workflow_extension(
+        self,
+    ) -> Option<crate::models::AccessPackageAssignmentRequestWorkflowExtension> {
+        match self {
+            Self::AccessPackageAssignmentRequestWorkflowExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageAssignmentWorkflowExtension`.
+    #[cfg(feature = "identity-governance")]
+    pub fn as_access_package_assignment_workflow_extension(
+        &self,
+    ) -> Option<&crate::models::AccessPackageAssignmentWorkflowExtension> {
+        match self {
+            Self::AccessPackageAssignmentWorkflowExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageAssignmentWorkflowExtension`, by value.
+    #[cfg(feature = "identity-governance")]
+    pub fn into_access_package_assignment_workflow_extension(
+        self,
+    ) -> Option<crate::models::AccessPackageAssignmentWorkflowExtension> {
+        match self {
+            Self::AccessPackageAssignmentWorkflowExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customAuthenticationExtension`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_custom_authentication_extension(
+        &self,
+    ) -> Option<&crate::models::CustomAuthenticationExtension> {
+        match self {
+            Self::CustomAuthenticationExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customAuthenticationExtension`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_custom_authentication_extension(
+        self,
+    ) -> Option<crate::models::CustomAuthenticationExtension> {
+        match self {
+            Self::CustomAuthenticationExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionStartCustomExtension`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_on_attribute_collection_start_custom_extension(
+        &self,
+    ) -> Option<&crate::models::OnAttributeCollectionStartCustomExtension> {
+        match self {
+            Self::OnAttributeCollectionStartCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionStartCustomExtension`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_on_attribute_collection_start_custom_extension(
+        self,
+    ) -> Option<crate::models::OnAttributeCollectionStartCustomExtension> {
+        match self {
+            Self::OnAttributeCollectionStartCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionSubmitCustomExtension`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_on_attribute_collection_submit_custom_extension(
+        &self,
+    ) -> Option<&crate::models::OnAttributeCollectionSubmitCustomExtension> {
+        match self {
+            Self::OnAttributeCollectionSubmitCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onAttributeCollectionSubmitCustomExtension`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_on_attribute_collection_submit_custom_extension(
+        self,
+    ) -> Option<crate::models::OnAttributeCollectionSubmitCustomExtension> {
+        match self {
+            Self::OnAttributeCollectionSubmitCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onOtpSendCustomExtension`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_on_otp_send_custom_extension(
+        &self,
+    ) -> Option<&crate::models::OnOtpSendCustomExtension> {
+        match self {
+            Self::OnOtpSendCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onOtpSendCustomExtension`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_on_otp_send_custom_extension(
+        self,
+    ) -> Option<crate::models::OnOtpSendCustomExtension> {
+        match self {
+            Self::OnOtpSendCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onPasswordSubmitCustomExtension`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_on_password_submit_custom_extension(
+        &self,
+    ) -> Option<&crate::models::OnPasswordSubmitCustomExtension> {
+        match self {
+            Self::OnPasswordSubmitCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onPasswordSubmitCustomExtension`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_on_password_submit_custom_extension(
+        self,
+    ) -> Option<crate::models::OnPasswordSubmitCustomExtension> {
+        match self {
+            Self::OnPasswordSubmitCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onTokenIssuanceStartCustomExtension`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_on_token_issuance_start_custom_extension(
+        &self,
+    ) -> Option<&crate::models::OnTokenIssuanceStartCustomExtension> {
+        match self {
+            Self::OnTokenIssuanceStartCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onTokenIssuanceStartCustomExtension`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_on_token_issuance_start_custom_extension(
+        self,
+    ) -> Option<crate::models::OnTokenIssuanceStartCustomExtension> {
+        match self {
+            Self::OnTokenIssuanceStartCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onVerifiedIdClaimValidationCustomExtension`.
+    #[cfg(feature = "identity-access")]
+    pub fn as_on_verified_id_claim_validation_custom_extension(
+        &self,
+    ) -> Option<&crate::models::OnVerifiedIdClaimValidationCustomExtension> {
+        match self {
+            Self::OnVerifiedIdClaimValidationCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.onVerifiedIdClaimValidationCustomExtension`, by value.
+    #[cfg(feature = "identity-access")]
+    pub fn into_on_verified_id_claim_validation_custom_extension(
+        self,
+    ) -> Option<crate::models::OnVerifiedIdClaimValidationCustomExtension> {
+        match self {
+            Self::OnVerifiedIdClaimValidationCustomExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.customTaskExtension`.
+    #[cfg(feature = "identity-governance")]
+    pub fn as_identity_governance_custom_task_extension(
+        &self,
+    ) -> Option<&crate::models::identity_governance::CustomTaskExtension> {
+        match self {
+            Self::IdentityGovernanceCustomTaskExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.customTaskExtension`, by value.
+    #[cfg(feature = "identity-governance")]
+    pub fn into_identity_governance_custom_task_extension(
+        self,
+    ) -> Option<crate::models::identity_governance::CustomTaskExtension> {
+        match self {
+            Self::IdentityGovernanceCustomTaskExtension(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<CustomCalloutExtension> for AnyCustomCalloutExtension {
+    fn from(value: CustomCalloutExtension) -> Self {
+        Self::CustomCalloutExtension(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyCustomCalloutExtension> for CustomCalloutExtension {
+    type Error = AnyCustomCalloutExtension;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyCustomCalloutExtension) -> Result<Self, AnyCustomCalloutExtension> {
+        match value {
+            AnyCustomCalloutExtension::CustomCalloutExtension(v)
+            | AnyCustomCalloutExtension::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessPackageAssignmentRequestWorkflowExtension>
+    for AnyCustomCalloutExtension
+{
+    fn from(value: crate::models::AccessPackageAssignmentRequestWorkflowExtension) -> Self {
+        Self::AccessPackageAssignmentRequestWorkflowExtension(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyCustomCalloutExtension>
+    for crate::models::AccessPackageAssignmentRequestWorkflowExtension
+{
+    type Error = AnyCustomCalloutExtension;
+
+    fn try_from(value: AnyCustomCalloutExtension) -> Result<Self, AnyCustomCalloutExtension> {
+        match value {
+            AnyCustomCalloutExtension::AccessPackageAssignmentRequestWorkflowExtension(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessPackageAssignmentWorkflowExtension> for AnyCustomCalloutExtension {
+    fn from(value: crate::models::AccessPackageAssignmentWorkflowExtension) -> Self {
+        Self::AccessPackageAssignmentWorkflowExtension(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyCustomCalloutExtension>
+    for crate::models::AccessPackageAssignmentWorkflowExtension
+{
+    type Error = AnyCustomCalloutExtension;
+
+    fn try_from(value: AnyCustomCalloutExtension) -> Result<Self, AnyCustomCalloutExtension> {
+        match value {
+            AnyCustomCalloutExtension::AccessPackageAssignmentWorkflowExtension(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::CustomAuthenticationExtension> for AnyCustomCalloutExtension {
+    fn from(value: crate::models::CustomAuthenticationExtension) -> Self {
+        Self::CustomAuthenticationExtension(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyCustomCalloutExtension> for crate::models::CustomAuthenticationExtension {
+    type Error = AnyCustomCalloutExtension;
+
+    fn try_from(value: AnyCustomCalloutExtension) -> Result<Self, AnyCustomCalloutExtension> {
+        match value {
+            AnyCustomCalloutExtension::CustomAuthenticationExtension(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnAttributeCollectionStartCustomExtension> for AnyCustomCalloutExtension {
+    fn from(value: crate::models::OnAttributeCollectionStartCustomExtension) -> Self {
+        Self::OnAttributeCollectionStartCustomExtension(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyCustomCalloutExtension>
+    for crate::models::OnAttributeCollectionStartCustomExtension
+{
+    type Error = AnyCustomCalloutExtension;
+
+    fn try_from(value: AnyCustomCalloutExtension) -> Result<Self, AnyCustomCalloutExtension> {
+        match value {
+            AnyCustomCalloutExtension::OnAttributeCollectionStartCustomExtension(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnAttributeCollectionSubmitCustomExtension> for AnyCustomCalloutExtension {
+    fn from(value: crate::models::OnAttributeCollectionSubmitCustomExtension) -> Self {
+        Self::OnAttributeCollectionSubmitCustomExtension(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyCustomCalloutExtension>
+    for crate::models::OnAttributeCollectionSubmitCustomExtension
+{
+    type Error = AnyCustomCalloutExtension;
+
+    fn try_from(value: AnyCustomCalloutExtension) -> Result<Self, AnyCustomCalloutExtension> {
+        match value {
+            AnyCustomCalloutExtension::OnAttributeCollectionSubmitCustomExtension(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnOtpSendCustomExtension> for AnyCustomCalloutExtension {
+    fn from(value: crate::models::OnOtpSendCustomExtension) -> Self {
+        Self::OnOtpSendCustomExtension(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyCustomCalloutExtension> for crate::models::OnOtpSendCustomExtension {
+    type Error = AnyCustomCalloutExtension;
+
+    fn try_from(value: AnyCustomCalloutExtension) -> Result<Self, AnyCustomCalloutExtension> {
+        match value {
+            AnyCustomCalloutExtension::OnOtpSendCustomExtension(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnPasswordSubmitCustomExtension> for AnyCustomCalloutExtension {
+    fn from(value: crate::models::OnPasswordSubmitCustomExtension) -> Self {
+        Self::OnPasswordSubmitCustomExtension(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyCustomCalloutExtension> for crate::models::OnPasswordSubmitCustomExtension {
+    type Error = AnyCustomCalloutExtension;
+
+    fn try_from(value: AnyCustomCalloutExtension) -> Result<Self, AnyCustomCalloutExtension> {
+        match value {
+            AnyCustomCalloutExtension::OnPasswordSubmitCustomExtension(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnTokenIssuanceStartCustomExtension> for AnyCustomCalloutExtension {
+    fn from(value: crate::models::OnTokenIssuanceStartCustomExtension) -> Self {
+        Self::OnTokenIssuanceStartCustomExtension(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyCustomCalloutExtension> for crate::models::OnTokenIssuanceStartCustomExtension {
+    type Error = AnyCustomCalloutExtension;
+
+    fn try_from(value: AnyCustomCalloutExtension) -> Result<Self, AnyCustomCalloutExtension> {
+        match value {
+            AnyCustomCalloutExtension::OnTokenIssuanceStartCustomExtension(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl From<crate::models::OnVerifiedIdClaimValidationCustomExtension> for AnyCustomCalloutExtension {
+    fn from(value: crate::models::OnVerifiedIdClaimValidationCustomExtension) -> Self {
+        Self::OnVerifiedIdClaimValidationCustomExtension(value)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl TryFrom<AnyCustomCalloutExtension>
+    for crate::models::OnVerifiedIdClaimValidationCustomExtension
+{
+    type Error = AnyCustomCalloutExtension;
+
+    fn try_from(value: AnyCustomCalloutExtension) -> Result<Self, AnyCustomCalloutExtension> {
+        match value {
+            AnyCustomCalloutExtension::OnVerifiedIdClaimValidationCustomExtension(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::CustomTaskExtension> for AnyCustomCalloutExtension {
+    fn from(value: crate::models::identity_governance::CustomTaskExtension) -> Self {
+        Self::IdentityGovernanceCustomTaskExtension(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyCustomCalloutExtension>
+    for crate::models::identity_governance::CustomTaskExtension
+{
+    type Error = AnyCustomCalloutExtension;
+
+    fn try_from(value: AnyCustomCalloutExtension) -> Result<Self, AnyCustomCalloutExtension> {
+        match value {
+            AnyCustomCalloutExtension::IdentityGovernanceCustomTaskExtension(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -4688,10 +5610,14 @@ crate::macros::select_fields! {
 /// A `customDataProvidedResourceUploadSession` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`CustomDataProvidedResourceUploadSession`]; an `@odata.type` this
-/// version does not know is read as [`AnyCustomDataProvidedResourceUploadSession::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyCustomDataProvidedResourceUploadSession::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyCustomDataProvidedResourceUploadSession {
     /// A `microsoft.graph.customDataProvidedResourceUploadSession` (the declared type).
     CustomDataProvidedResourceUploadSession(CustomDataProvidedResourceUploadSession),
@@ -4702,6 +5628,139 @@ pub enum AnyCustomDataProvidedResourceUploadSession {
     /// A type derived from `customDataProvidedResourceUploadSession` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(CustomDataProvidedResourceUploadSession),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyCustomDataProvidedResourceUploadSession {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.customDataProvidedResourceUploadSession`: the variant's, or for
+    /// [`AnyCustomDataProvidedResourceUploadSession::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::CustomDataProvidedResourceUploadSession(_) => {
+                "microsoft.graph.customDataProvidedResourceUploadSession"
+            }
+            Self::CustomDataProvidedResourceAccessReviewUploadSession(_) => {
+                "microsoft.graph.customDataProvidedResourceAccessReviewUploadSession"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.customDataProvidedResourceUploadSession",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::CustomDataProvidedResourceUploadSession(value) | Self::Unknown(value) => {
+                value.id.as_deref()
+            }
+            Self::CustomDataProvidedResourceAccessReviewUploadSession(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`CustomDataProvidedResourceUploadSession`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_custom_data_provided_resource_upload_session(
+        &self,
+    ) -> Option<&CustomDataProvidedResourceUploadSession> {
+        match self {
+            Self::CustomDataProvidedResourceUploadSession(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`AnyCustomDataProvidedResourceUploadSession::as_custom_data_provided_resource_upload_session`], by value.
+    pub fn into_custom_data_provided_resource_upload_session(
+        self,
+    ) -> Option<CustomDataProvidedResourceUploadSession> {
+        match self {
+            Self::CustomDataProvidedResourceUploadSession(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customDataProvidedResourceAccessReviewUploadSession`.
+    pub fn as_custom_data_provided_resource_access_review_upload_session(
+        &self,
+    ) -> Option<&crate::models::CustomDataProvidedResourceAccessReviewUploadSession> {
+        match self {
+            Self::CustomDataProvidedResourceAccessReviewUploadSession(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customDataProvidedResourceAccessReviewUploadSession`, by value.
+    pub fn into_custom_data_provided_resource_access_review_upload_session(
+        self,
+    ) -> Option<crate::models::CustomDataProvidedResourceAccessReviewUploadSession> {
+        match self {
+            Self::CustomDataProvidedResourceAccessReviewUploadSession(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<CustomDataProvidedResourceUploadSession> for AnyCustomDataProvidedResourceUploadSession {
+    fn from(value: CustomDataProvidedResourceUploadSession) -> Self {
+        Self::CustomDataProvidedResourceUploadSession(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyCustomDataProvidedResourceUploadSession>
+    for CustomDataProvidedResourceUploadSession
+{
+    type Error = AnyCustomDataProvidedResourceUploadSession;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyCustomDataProvidedResourceUploadSession,
+    ) -> Result<Self, AnyCustomDataProvidedResourceUploadSession> {
+        match value {
+            AnyCustomDataProvidedResourceUploadSession::CustomDataProvidedResourceUploadSession(
+                v,
+            )
+            | AnyCustomDataProvidedResourceUploadSession::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::CustomDataProvidedResourceAccessReviewUploadSession>
+    for AnyCustomDataProvidedResourceUploadSession
+{
+    fn from(value: crate::models::CustomDataProvidedResourceAccessReviewUploadSession) -> Self {
+        Self::CustomDataProvidedResourceAccessReviewUploadSession(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyCustomDataProvidedResourceUploadSession>
+    for crate::models::CustomDataProvidedResourceAccessReviewUploadSession
+{
+    type Error = AnyCustomDataProvidedResourceUploadSession;
+
+    fn try_from(
+        value: AnyCustomDataProvidedResourceUploadSession,
+    ) -> Result<Self, AnyCustomDataProvidedResourceUploadSession> {
+        match value {
+AnyCustomDataProvidedResourceUploadSession::CustomDataProvidedResourceAccessReviewUploadSession(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5267,10 +6326,14 @@ crate::macros::select_fields! {
 /// A `governanceInsight` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`GovernanceInsight`]; an `@odata.type` this
-/// version does not know is read as [`AnyGovernanceInsight::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyGovernanceInsight::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyGovernanceInsight {
     /// A `microsoft.graph.governanceInsight` (the declared type).
     GovernanceInsight(GovernanceInsight),
@@ -5281,6 +6344,148 @@ pub enum AnyGovernanceInsight {
     /// A type derived from `governanceInsight` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(GovernanceInsight),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyGovernanceInsight {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.governanceInsight`: the variant's, or for
+    /// [`AnyGovernanceInsight::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::GovernanceInsight(_) => "microsoft.graph.governanceInsight",
+            Self::MembershipOutlierInsight(_) => "microsoft.graph.membershipOutlierInsight",
+            Self::UserSignInInsight(_) => "microsoft.graph.userSignInInsight",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.governanceInsight", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::GovernanceInsight(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::MembershipOutlierInsight(value) => value.id.as_deref(),
+            Self::UserSignInInsight(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`GovernanceInsight`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_governance_insight(&self) -> Option<&GovernanceInsight> {
+        match self {
+            Self::GovernanceInsight(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyGovernanceInsight::as_governance_insight`], by value.
+    pub fn into_governance_insight(self) -> Option<GovernanceInsight> {
+        match self {
+            Self::GovernanceInsight(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.membershipOutlierInsight`.
+    pub fn as_membership_outlier_insight(
+        &self,
+    ) -> Option<&crate::models::MembershipOutlierInsight> {
+        match self {
+            Self::MembershipOutlierInsight(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.membershipOutlierInsight`, by value.
+    pub fn into_membership_outlier_insight(
+        self,
+    ) -> Option<crate::models::MembershipOutlierInsight> {
+        match self {
+            Self::MembershipOutlierInsight(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.userSignInInsight`.
+    pub fn as_user_sign_in_insight(&self) -> Option<&crate::models::UserSignInInsight> {
+        match self {
+            Self::UserSignInInsight(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.userSignInInsight`, by value.
+    pub fn into_user_sign_in_insight(self) -> Option<crate::models::UserSignInInsight> {
+        match self {
+            Self::UserSignInInsight(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<GovernanceInsight> for AnyGovernanceInsight {
+    fn from(value: GovernanceInsight) -> Self {
+        Self::GovernanceInsight(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyGovernanceInsight> for GovernanceInsight {
+    type Error = AnyGovernanceInsight;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyGovernanceInsight) -> Result<Self, AnyGovernanceInsight> {
+        match value {
+            AnyGovernanceInsight::GovernanceInsight(v) | AnyGovernanceInsight::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::MembershipOutlierInsight> for AnyGovernanceInsight {
+    fn from(value: crate::models::MembershipOutlierInsight) -> Self {
+        Self::MembershipOutlierInsight(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyGovernanceInsight> for crate::models::MembershipOutlierInsight {
+    type Error = AnyGovernanceInsight;
+
+    fn try_from(value: AnyGovernanceInsight) -> Result<Self, AnyGovernanceInsight> {
+        match value {
+            AnyGovernanceInsight::MembershipOutlierInsight(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::UserSignInInsight> for AnyGovernanceInsight {
+    fn from(value: crate::models::UserSignInInsight) -> Self {
+        Self::UserSignInInsight(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyGovernanceInsight> for crate::models::UserSignInInsight {
+    type Error = AnyGovernanceInsight;
+
+    fn try_from(value: AnyGovernanceInsight) -> Result<Self, AnyGovernanceInsight> {
+        match value {
+            AnyGovernanceInsight::UserSignInInsight(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6864,10 +8069,14 @@ impl crate::read_fields::ReadFields for AccessPackageAnswer {
 /// A `accessPackageAnswer` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AccessPackageAnswer`]; an `@odata.type` this
-/// version does not know is read as [`AnyAccessPackageAnswer::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAccessPackageAnswer::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAccessPackageAnswer {
     /// A `microsoft.graph.accessPackageAnswer` (the declared type).
     AccessPackageAnswer(AccessPackageAnswer),
@@ -6876,6 +8085,105 @@ pub enum AnyAccessPackageAnswer {
     /// A type derived from `accessPackageAnswer` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AccessPackageAnswer),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyAccessPackageAnswer {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.accessPackageAnswer`: the variant's, or for
+    /// [`AnyAccessPackageAnswer::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AccessPackageAnswer(_) => "microsoft.graph.accessPackageAnswer",
+            Self::AccessPackageAnswerString(_) => "microsoft.graph.accessPackageAnswerString",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.accessPackageAnswer", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`AccessPackageAnswer`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_access_package_answer(&self) -> Option<&AccessPackageAnswer> {
+        match self {
+            Self::AccessPackageAnswer(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAccessPackageAnswer::as_access_package_answer`], by value.
+    pub fn into_access_package_answer(self) -> Option<AccessPackageAnswer> {
+        match self {
+            Self::AccessPackageAnswer(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageAnswerString`.
+    pub fn as_access_package_answer_string(
+        &self,
+    ) -> Option<&crate::models::AccessPackageAnswerString> {
+        match self {
+            Self::AccessPackageAnswerString(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageAnswerString`, by value.
+    pub fn into_access_package_answer_string(
+        self,
+    ) -> Option<crate::models::AccessPackageAnswerString> {
+        match self {
+            Self::AccessPackageAnswerString(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<AccessPackageAnswer> for AnyAccessPackageAnswer {
+    fn from(value: AccessPackageAnswer) -> Self {
+        Self::AccessPackageAnswer(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAccessPackageAnswer> for AccessPackageAnswer {
+    type Error = AnyAccessPackageAnswer;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyAccessPackageAnswer) -> Result<Self, AnyAccessPackageAnswer> {
+        match value {
+            AnyAccessPackageAnswer::AccessPackageAnswer(v) | AnyAccessPackageAnswer::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessPackageAnswerString> for AnyAccessPackageAnswer {
+    fn from(value: crate::models::AccessPackageAnswerString) -> Self {
+        Self::AccessPackageAnswerString(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessPackageAnswer> for crate::models::AccessPackageAnswerString {
+    type Error = AnyAccessPackageAnswer;
+
+    fn try_from(value: AnyAccessPackageAnswer) -> Result<Self, AnyAccessPackageAnswer> {
+        match value {
+            AnyAccessPackageAnswer::AccessPackageAnswerString(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7134,10 +8442,14 @@ impl crate::read_fields::ReadFields for AccessPackageApprovalStage {
 /// A `accessPackageApprovalStage` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AccessPackageApprovalStage`]; an `@odata.type` this
-/// version does not know is read as [`AnyAccessPackageApprovalStage::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAccessPackageApprovalStage::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAccessPackageApprovalStage {
     /// A `microsoft.graph.accessPackageApprovalStage` (the declared type).
     AccessPackageApprovalStage(AccessPackageApprovalStage),
@@ -7146,6 +8458,110 @@ pub enum AnyAccessPackageApprovalStage {
     /// A type derived from `accessPackageApprovalStage` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AccessPackageApprovalStage),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyAccessPackageApprovalStage {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.accessPackageApprovalStage`: the variant's, or for
+    /// [`AnyAccessPackageApprovalStage::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AccessPackageApprovalStage(_) => "microsoft.graph.accessPackageApprovalStage",
+            Self::AccessPackageDynamicApprovalStage(_) => {
+                "microsoft.graph.accessPackageDynamicApprovalStage"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.accessPackageApprovalStage", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`AccessPackageApprovalStage`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_access_package_approval_stage(&self) -> Option<&AccessPackageApprovalStage> {
+        match self {
+            Self::AccessPackageApprovalStage(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAccessPackageApprovalStage::as_access_package_approval_stage`], by value.
+    pub fn into_access_package_approval_stage(self) -> Option<AccessPackageApprovalStage> {
+        match self {
+            Self::AccessPackageApprovalStage(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageDynamicApprovalStage`.
+    pub fn as_access_package_dynamic_approval_stage(
+        &self,
+    ) -> Option<&crate::models::AccessPackageDynamicApprovalStage> {
+        match self {
+            Self::AccessPackageDynamicApprovalStage(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageDynamicApprovalStage`, by value.
+    pub fn into_access_package_dynamic_approval_stage(
+        self,
+    ) -> Option<crate::models::AccessPackageDynamicApprovalStage> {
+        match self {
+            Self::AccessPackageDynamicApprovalStage(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<AccessPackageApprovalStage> for AnyAccessPackageApprovalStage {
+    fn from(value: AccessPackageApprovalStage) -> Self {
+        Self::AccessPackageApprovalStage(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAccessPackageApprovalStage> for AccessPackageApprovalStage {
+    type Error = AnyAccessPackageApprovalStage;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyAccessPackageApprovalStage,
+    ) -> Result<Self, AnyAccessPackageApprovalStage> {
+        match value {
+            AnyAccessPackageApprovalStage::AccessPackageApprovalStage(v)
+            | AnyAccessPackageApprovalStage::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessPackageDynamicApprovalStage> for AnyAccessPackageApprovalStage {
+    fn from(value: crate::models::AccessPackageDynamicApprovalStage) -> Self {
+        Self::AccessPackageDynamicApprovalStage(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessPackageApprovalStage> for crate::models::AccessPackageDynamicApprovalStage {
+    type Error = AnyAccessPackageApprovalStage;
+
+    fn try_from(
+        value: AnyAccessPackageApprovalStage,
+    ) -> Result<Self, AnyAccessPackageApprovalStage> {
+        match value {
+            AnyAccessPackageApprovalStage::AccessPackageDynamicApprovalStage(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7332,10 +8748,14 @@ impl crate::read_fields::ReadFields for AccessPackageAssignmentRequestCallbackDa
 /// A `accessPackageAssignmentRequestCallbackData` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AccessPackageAssignmentRequestCallbackData`]; an `@odata.type` this
-/// version does not know is read as [`AnyAccessPackageAssignmentRequestCallbackData::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAccessPackageAssignmentRequestCallbackData::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAccessPackageAssignmentRequestCallbackData {
     /// A `microsoft.graph.accessPackageAssignmentRequestCallbackData` (the declared type).
     AccessPackageAssignmentRequestCallbackData(AccessPackageAssignmentRequestCallbackData),
@@ -7346,6 +8766,128 @@ pub enum AnyAccessPackageAssignmentRequestCallbackData {
     /// A type derived from `accessPackageAssignmentRequestCallbackData` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AccessPackageAssignmentRequestCallbackData),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyAccessPackageAssignmentRequestCallbackData {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.accessPackageAssignmentRequestCallbackData`: the variant's, or for
+    /// [`AnyAccessPackageAssignmentRequestCallbackData::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AccessPackageAssignmentRequestCallbackData(_) => {
+                "microsoft.graph.accessPackageAssignmentRequestCallbackData"
+            }
+            Self::AssignmentRequestApprovalStageCallbackData(_) => {
+                "microsoft.graph.assignmentRequestApprovalStageCallbackData"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.accessPackageAssignmentRequestCallbackData",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`AccessPackageAssignmentRequestCallbackData`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_access_package_assignment_request_callback_data(
+        &self,
+    ) -> Option<&AccessPackageAssignmentRequestCallbackData> {
+        match self {
+            Self::AccessPackageAssignmentRequestCallbackData(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAccessPackageAssignmentRequestCallbackData::as_access_package_assignment_request_callback_data`], by value.
+    pub fn into_access_package_assignment_request_callback_data(
+        self,
+    ) -> Option<AccessPackageAssignmentRequestCallbackData> {
+        match self {
+            Self::AccessPackageAssignmentRequestCallbackData(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.assignmentRequestApprovalStageCallbackData`.
+    pub fn as_assignment_request_approval_stage_callback_data(
+        &self,
+    ) -> Option<&crate::models::AssignmentRequestApprovalStageCallbackData> {
+        match self {
+            Self::AssignmentRequestApprovalStageCallbackData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.assignmentRequestApprovalStageCallbackData`, by value.
+    pub fn into_assignment_request_approval_stage_callback_data(
+        self,
+    ) -> Option<crate::models::AssignmentRequestApprovalStageCallbackData> {
+        match self {
+            Self::AssignmentRequestApprovalStageCallbackData(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<AccessPackageAssignmentRequestCallbackData>
+    for AnyAccessPackageAssignmentRequestCallbackData
+{
+    fn from(value: AccessPackageAssignmentRequestCallbackData) -> Self {
+        Self::AccessPackageAssignmentRequestCallbackData(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAccessPackageAssignmentRequestCallbackData>
+    for AccessPackageAssignmentRequestCallbackData
+{
+    type Error = AnyAccessPackageAssignmentRequestCallbackData;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyAccessPackageAssignmentRequestCallbackData,
+    ) -> Result<Self, AnyAccessPackageAssignmentRequestCallbackData> {
+        match value {
+AnyAccessPackageAssignmentRequestCallbackData::AccessPackageAssignmentRequestCallbackData(v) | AnyAccessPackageAssignmentRequestCallbackData::Unknown(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AssignmentRequestApprovalStageCallbackData>
+    for AnyAccessPackageAssignmentRequestCallbackData
+{
+    fn from(value: crate::models::AssignmentRequestApprovalStageCallbackData) -> Self {
+        Self::AssignmentRequestApprovalStageCallbackData(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessPackageAssignmentRequestCallbackData>
+    for crate::models::AssignmentRequestApprovalStageCallbackData
+{
+    type Error = AnyAccessPackageAssignmentRequestCallbackData;
+
+    fn try_from(
+        value: AnyAccessPackageAssignmentRequestCallbackData,
+    ) -> Result<Self, AnyAccessPackageAssignmentRequestCallbackData> {
+        match value {
+AnyAccessPackageAssignmentRequestCallbackData::AssignmentRequestApprovalStageCallbackData(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8129,10 +9671,14 @@ impl crate::read_fields::ReadFields for AccessPackageResourceAttributeDestinatio
 /// A `accessPackageResourceAttributeDestination` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AccessPackageResourceAttributeDestination`]; an `@odata.type` this
-/// version does not know is read as [`AnyAccessPackageResourceAttributeDestination::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAccessPackageResourceAttributeDestination::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAccessPackageResourceAttributeDestination {
     /// A `microsoft.graph.accessPackageResourceAttributeDestination` (the declared type).
     AccessPackageResourceAttributeDestination(AccessPackageResourceAttributeDestination),
@@ -8143,6 +9689,128 @@ pub enum AnyAccessPackageResourceAttributeDestination {
     /// A type derived from `accessPackageResourceAttributeDestination` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AccessPackageResourceAttributeDestination),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyAccessPackageResourceAttributeDestination {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.accessPackageResourceAttributeDestination`: the variant's, or for
+    /// [`AnyAccessPackageResourceAttributeDestination::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AccessPackageResourceAttributeDestination(_) => {
+                "microsoft.graph.accessPackageResourceAttributeDestination"
+            }
+            Self::AccessPackageUserDirectoryAttributeStore(_) => {
+                "microsoft.graph.accessPackageUserDirectoryAttributeStore"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.accessPackageResourceAttributeDestination",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`AccessPackageResourceAttributeDestination`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_access_package_resource_attribute_destination(
+        &self,
+    ) -> Option<&AccessPackageResourceAttributeDestination> {
+        match self {
+            Self::AccessPackageResourceAttributeDestination(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAccessPackageResourceAttributeDestination::as_access_package_resource_attribute_destination`], by value.
+    pub fn into_access_package_resource_attribute_destination(
+        self,
+    ) -> Option<AccessPackageResourceAttributeDestination> {
+        match self {
+            Self::AccessPackageResourceAttributeDestination(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageUserDirectoryAttributeStore`.
+    pub fn as_access_package_user_directory_attribute_store(
+        &self,
+    ) -> Option<&crate::models::AccessPackageUserDirectoryAttributeStore> {
+        match self {
+            Self::AccessPackageUserDirectoryAttributeStore(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageUserDirectoryAttributeStore`, by value.
+    pub fn into_access_package_user_directory_attribute_store(
+        self,
+    ) -> Option<crate::models::AccessPackageUserDirectoryAttributeStore> {
+        match self {
+            Self::AccessPackageUserDirectoryAttributeStore(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<AccessPackageResourceAttributeDestination>
+    for AnyAccessPackageResourceAttributeDestination
+{
+    fn from(value: AccessPackageResourceAttributeDestination) -> Self {
+        Self::AccessPackageResourceAttributeDestination(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAccessPackageResourceAttributeDestination>
+    for AccessPackageResourceAttributeDestination
+{
+    type Error = AnyAccessPackageResourceAttributeDestination;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyAccessPackageResourceAttributeDestination,
+    ) -> Result<Self, AnyAccessPackageResourceAttributeDestination> {
+        match value {
+AnyAccessPackageResourceAttributeDestination::AccessPackageResourceAttributeDestination(v) | AnyAccessPackageResourceAttributeDestination::Unknown(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessPackageUserDirectoryAttributeStore>
+    for AnyAccessPackageResourceAttributeDestination
+{
+    fn from(value: crate::models::AccessPackageUserDirectoryAttributeStore) -> Self {
+        Self::AccessPackageUserDirectoryAttributeStore(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessPackageResourceAttributeDestination>
+    for crate::models::AccessPackageUserDirectoryAttributeStore
+{
+    type Error = AnyAccessPackageResourceAttributeDestination;
+
+    fn try_from(
+        value: AnyAccessPackageResourceAttributeDestination,
+    ) -> Result<Self, AnyAccessPackageResourceAttributeDestination> {
+        match value {
+AnyAccessPackageResourceAttributeDestination::AccessPackageUserDirectoryAttributeStore(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8275,10 +9943,14 @@ impl crate::read_fields::ReadFields for AccessPackageResourceAttributeSource {
 /// A `accessPackageResourceAttributeSource` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AccessPackageResourceAttributeSource`]; an `@odata.type` this
-/// version does not know is read as [`AnyAccessPackageResourceAttributeSource::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAccessPackageResourceAttributeSource::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAccessPackageResourceAttributeSource {
     /// A `microsoft.graph.accessPackageResourceAttributeSource` (the declared type).
     AccessPackageResourceAttributeSource(AccessPackageResourceAttributeSource),
@@ -8287,6 +9959,123 @@ pub enum AnyAccessPackageResourceAttributeSource {
     /// A type derived from `accessPackageResourceAttributeSource` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AccessPackageResourceAttributeSource),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyAccessPackageResourceAttributeSource {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.accessPackageResourceAttributeSource`: the variant's, or for
+    /// [`AnyAccessPackageResourceAttributeSource::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AccessPackageResourceAttributeSource(_) => {
+                "microsoft.graph.accessPackageResourceAttributeSource"
+            }
+            Self::AccessPackageResourceAttributeQuestion(_) => {
+                "microsoft.graph.accessPackageResourceAttributeQuestion"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.accessPackageResourceAttributeSource",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`AccessPackageResourceAttributeSource`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_access_package_resource_attribute_source(
+        &self,
+    ) -> Option<&AccessPackageResourceAttributeSource> {
+        match self {
+            Self::AccessPackageResourceAttributeSource(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAccessPackageResourceAttributeSource::as_access_package_resource_attribute_source`], by value.
+    pub fn into_access_package_resource_attribute_source(
+        self,
+    ) -> Option<AccessPackageResourceAttributeSource> {
+        match self {
+            Self::AccessPackageResourceAttributeSource(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageResourceAttributeQuestion`.
+    pub fn as_access_package_resource_attribute_question(
+        &self,
+    ) -> Option<&crate::models::AccessPackageResourceAttributeQuestion> {
+        match self {
+            Self::AccessPackageResourceAttributeQuestion(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageResourceAttributeQuestion`, by value.
+    pub fn into_access_package_resource_attribute_question(
+        self,
+    ) -> Option<crate::models::AccessPackageResourceAttributeQuestion> {
+        match self {
+            Self::AccessPackageResourceAttributeQuestion(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<AccessPackageResourceAttributeSource> for AnyAccessPackageResourceAttributeSource {
+    fn from(value: AccessPackageResourceAttributeSource) -> Self {
+        Self::AccessPackageResourceAttributeSource(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAccessPackageResourceAttributeSource> for AccessPackageResourceAttributeSource {
+    type Error = AnyAccessPackageResourceAttributeSource;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyAccessPackageResourceAttributeSource,
+    ) -> Result<Self, AnyAccessPackageResourceAttributeSource> {
+        match value {
+            AnyAccessPackageResourceAttributeSource::AccessPackageResourceAttributeSource(v)
+            | AnyAccessPackageResourceAttributeSource::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessPackageResourceAttributeQuestion>
+    for AnyAccessPackageResourceAttributeSource
+{
+    fn from(value: crate::models::AccessPackageResourceAttributeQuestion) -> Self {
+        Self::AccessPackageResourceAttributeQuestion(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessPackageResourceAttributeSource>
+    for crate::models::AccessPackageResourceAttributeQuestion
+{
+    type Error = AnyAccessPackageResourceAttributeSource;
+
+    fn try_from(
+        value: AnyAccessPackageResourceAttributeSource,
+    ) -> Result<Self, AnyAccessPackageResourceAttributeSource> {
+        match value {
+            AnyAccessPackageResourceAttributeSource::AccessPackageResourceAttributeQuestion(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8369,10 +10158,14 @@ impl crate::read_fields::ReadFields for AccessPackageSuggestionReason {
 /// A `accessPackageSuggestionReason` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AccessPackageSuggestionReason`]; an `@odata.type` this
-/// version does not know is read as [`AnyAccessPackageSuggestionReason::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAccessPackageSuggestionReason::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAccessPackageSuggestionReason {
     /// A `microsoft.graph.accessPackageSuggestionReason` (the declared type).
     AccessPackageSuggestionReason(AccessPackageSuggestionReason),
@@ -8387,6 +10180,166 @@ pub enum AnyAccessPackageSuggestionReason {
     /// A type derived from `accessPackageSuggestionReason` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AccessPackageSuggestionReason),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyAccessPackageSuggestionReason {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.accessPackageSuggestionReason`: the variant's, or for
+    /// [`AnyAccessPackageSuggestionReason::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AccessPackageSuggestionReason(_) => {
+                "microsoft.graph.accessPackageSuggestionReason"
+            }
+            Self::AccessPackageSuggestionRelatedPeopleBased(_) => {
+                "microsoft.graph.accessPackageSuggestionRelatedPeopleBased"
+            }
+            Self::AccessPackageSuggestionSelfAssignmentHistoryBased(_) => {
+                "microsoft.graph.accessPackageSuggestionSelfAssignmentHistoryBased"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.accessPackageSuggestionReason", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`AccessPackageSuggestionReason`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_access_package_suggestion_reason(&self) -> Option<&AccessPackageSuggestionReason> {
+        match self {
+            Self::AccessPackageSuggestionReason(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAccessPackageSuggestionReason::as_access_package_suggestion_reason`], by value.
+    pub fn into_access_package_suggestion_reason(self) -> Option<AccessPackageSuggestionReason> {
+        match self {
+            Self::AccessPackageSuggestionReason(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageSuggestionRelatedPeopleBased`.
+    pub fn as_access_package_suggestion_related_people_based(
+        &self,
+    ) -> Option<&crate::models::AccessPackageSuggestionRelatedPeopleBased> {
+        match self {
+            Self::AccessPackageSuggestionRelatedPeopleBased(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageSuggestionRelatedPeopleBased`, by value.
+    pub fn into_access_package_suggestion_related_people_based(
+        self,
+    ) -> Option<crate::models::AccessPackageSuggestionRelatedPeopleBased> {
+        match self {
+            Self::AccessPackageSuggestionRelatedPeopleBased(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageSuggestionSelfAssignmentHistoryBased`.
+    pub fn as_access_package_suggestion_self_assignment_history_based(
+        &self,
+    ) -> Option<&crate::models::AccessPackageSuggestionSelfAssignmentHistoryBased> {
+        match self {
+            Self::AccessPackageSuggestionSelfAssignmentHistoryBased(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageSuggestionSelfAssignmentHistoryBased`, by value.
+    pub fn into_access_package_suggestion_self_assignment_history_based(
+        self,
+    ) -> Option<crate::models::AccessPackageSuggestionSelfAssignmentHistoryBased> {
+        match self {
+            Self::AccessPackageSuggestionSelfAssignmentHistoryBased(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<AccessPackageSuggestionReason> for AnyAccessPackageSuggestionReason {
+    fn from(value: AccessPackageSuggestionReason) -> Self {
+        Self::AccessPackageSuggestionReason(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAccessPackageSuggestionReason> for AccessPackageSuggestionReason {
+    type Error = AnyAccessPackageSuggestionReason;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyAccessPackageSuggestionReason,
+    ) -> Result<Self, AnyAccessPackageSuggestionReason> {
+        match value {
+            AnyAccessPackageSuggestionReason::AccessPackageSuggestionReason(v)
+            | AnyAccessPackageSuggestionReason::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessPackageSuggestionRelatedPeopleBased>
+    for AnyAccessPackageSuggestionReason
+{
+    fn from(value: crate::models::AccessPackageSuggestionRelatedPeopleBased) -> Self {
+        Self::AccessPackageSuggestionRelatedPeopleBased(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessPackageSuggestionReason>
+    for crate::models::AccessPackageSuggestionRelatedPeopleBased
+{
+    type Error = AnyAccessPackageSuggestionReason;
+
+    fn try_from(
+        value: AnyAccessPackageSuggestionReason,
+    ) -> Result<Self, AnyAccessPackageSuggestionReason> {
+        match value {
+            AnyAccessPackageSuggestionReason::AccessPackageSuggestionRelatedPeopleBased(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessPackageSuggestionSelfAssignmentHistoryBased>
+    for AnyAccessPackageSuggestionReason
+{
+    fn from(value: crate::models::AccessPackageSuggestionSelfAssignmentHistoryBased) -> Self {
+        Self::AccessPackageSuggestionSelfAssignmentHistoryBased(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessPackageSuggestionReason>
+    for crate::models::AccessPackageSuggestionSelfAssignmentHistoryBased
+{
+    type Error = AnyAccessPackageSuggestionReason;
+
+    fn try_from(
+        value: AnyAccessPackageSuggestionReason,
+    ) -> Result<Self, AnyAccessPackageSuggestionReason> {
+        match value {
+            AnyAccessPackageSuggestionReason::AccessPackageSuggestionSelfAssignmentHistoryBased(
+                v,
+            ) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8631,10 +10584,14 @@ impl crate::read_fields::ReadFields for AccessReviewApplyAction {
 /// A `accessReviewApplyAction` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AccessReviewApplyAction`]; an `@odata.type` this
-/// version does not know is read as [`AnyAccessReviewApplyAction::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAccessReviewApplyAction::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAccessReviewApplyAction {
     /// A `microsoft.graph.accessReviewApplyAction` (the declared type).
     AccessReviewApplyAction(AccessReviewApplyAction),
@@ -8645,6 +10602,142 @@ pub enum AnyAccessReviewApplyAction {
     /// A type derived from `accessReviewApplyAction` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AccessReviewApplyAction),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyAccessReviewApplyAction {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.accessReviewApplyAction`: the variant's, or for
+    /// [`AnyAccessReviewApplyAction::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AccessReviewApplyAction(_) => "microsoft.graph.accessReviewApplyAction",
+            Self::DisableAndDeleteUserApplyAction(_) => {
+                "microsoft.graph.disableAndDeleteUserApplyAction"
+            }
+            Self::RemoveAccessApplyAction(_) => "microsoft.graph.removeAccessApplyAction",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.accessReviewApplyAction", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`AccessReviewApplyAction`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_access_review_apply_action(&self) -> Option<&AccessReviewApplyAction> {
+        match self {
+            Self::AccessReviewApplyAction(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAccessReviewApplyAction::as_access_review_apply_action`], by value.
+    pub fn into_access_review_apply_action(self) -> Option<AccessReviewApplyAction> {
+        match self {
+            Self::AccessReviewApplyAction(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.disableAndDeleteUserApplyAction`.
+    pub fn as_disable_and_delete_user_apply_action(
+        &self,
+    ) -> Option<&crate::models::DisableAndDeleteUserApplyAction> {
+        match self {
+            Self::DisableAndDeleteUserApplyAction(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.disableAndDeleteUserApplyAction`, by value.
+    pub fn into_disable_and_delete_user_apply_action(
+        self,
+    ) -> Option<crate::models::DisableAndDeleteUserApplyAction> {
+        match self {
+            Self::DisableAndDeleteUserApplyAction(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.removeAccessApplyAction`.
+    pub fn as_remove_access_apply_action(&self) -> Option<&crate::models::RemoveAccessApplyAction> {
+        match self {
+            Self::RemoveAccessApplyAction(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.removeAccessApplyAction`, by value.
+    pub fn into_remove_access_apply_action(self) -> Option<crate::models::RemoveAccessApplyAction> {
+        match self {
+            Self::RemoveAccessApplyAction(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<AccessReviewApplyAction> for AnyAccessReviewApplyAction {
+    fn from(value: AccessReviewApplyAction) -> Self {
+        Self::AccessReviewApplyAction(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAccessReviewApplyAction> for AccessReviewApplyAction {
+    type Error = AnyAccessReviewApplyAction;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyAccessReviewApplyAction) -> Result<Self, AnyAccessReviewApplyAction> {
+        match value {
+            AnyAccessReviewApplyAction::AccessReviewApplyAction(v)
+            | AnyAccessReviewApplyAction::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::DisableAndDeleteUserApplyAction> for AnyAccessReviewApplyAction {
+    fn from(value: crate::models::DisableAndDeleteUserApplyAction) -> Self {
+        Self::DisableAndDeleteUserApplyAction(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessReviewApplyAction> for crate::models::DisableAndDeleteUserApplyAction {
+    type Error = AnyAccessReviewApplyAction;
+
+    fn try_from(value: AnyAccessReviewApplyAction) -> Result<Self, AnyAccessReviewApplyAction> {
+        match value {
+            AnyAccessReviewApplyAction::DisableAndDeleteUserApplyAction(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::RemoveAccessApplyAction> for AnyAccessReviewApplyAction {
+    fn from(value: crate::models::RemoveAccessApplyAction) -> Self {
+        Self::RemoveAccessApplyAction(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessReviewApplyAction> for crate::models::RemoveAccessApplyAction {
+    type Error = AnyAccessReviewApplyAction;
+
+    fn try_from(value: AnyAccessReviewApplyAction) -> Result<Self, AnyAccessReviewApplyAction> {
+        match value {
+            AnyAccessReviewApplyAction::RemoveAccessApplyAction(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9007,10 +11100,14 @@ impl crate::read_fields::ReadFields for AccessReviewInstanceDecisionItemResource
 /// A `accessReviewInstanceDecisionItemResource` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AccessReviewInstanceDecisionItemResource`]; an `@odata.type` this
-/// version does not know is read as [`AnyAccessReviewInstanceDecisionItemResource::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAccessReviewInstanceDecisionItemResource::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAccessReviewInstanceDecisionItemResource {
     /// A `microsoft.graph.accessReviewInstanceDecisionItemResource` (the declared type).
     AccessReviewInstanceDecisionItemResource(AccessReviewInstanceDecisionItemResource),
@@ -9029,6 +11126,250 @@ pub enum AnyAccessReviewInstanceDecisionItemResource {
     /// A type derived from `accessReviewInstanceDecisionItemResource` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AccessReviewInstanceDecisionItemResource),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyAccessReviewInstanceDecisionItemResource {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.accessReviewInstanceDecisionItemResource`: the variant's, or for
+    /// [`AnyAccessReviewInstanceDecisionItemResource::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AccessReviewInstanceDecisionItemResource(_) => {
+                "microsoft.graph.accessReviewInstanceDecisionItemResource"
+            }
+            Self::AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource(_) => {
+                "microsoft.graph.accessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource"
+            }
+            Self::AccessReviewInstanceDecisionItemAzureRoleResource(_) => {
+                "microsoft.graph.accessReviewInstanceDecisionItemAzureRoleResource"
+            }
+            Self::AccessReviewInstanceDecisionItemServicePrincipalResource(_) => {
+                "microsoft.graph.accessReviewInstanceDecisionItemServicePrincipalResource"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.accessReviewInstanceDecisionItemResource",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::AccessReviewInstanceDecisionItemResource(value) | Self::Unknown(value) => {
+                value.id.as_deref()
+            }
+            Self::AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource(value) => {
+                value.id.as_deref()
+            }
+            Self::AccessReviewInstanceDecisionItemAzureRoleResource(value) => value.id.as_deref(),
+            Self::AccessReviewInstanceDecisionItemServicePrincipalResource(value) => {
+                value.id.as_deref()
+            }
+        }
+    }
+
+    /// The value as a [`AccessReviewInstanceDecisionItemResource`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_access_review_instance_decision_item_resource(
+        &self,
+    ) -> Option<&AccessReviewInstanceDecisionItemResource> {
+        match self {
+            Self::AccessReviewInstanceDecisionItemResource(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAccessReviewInstanceDecisionItemResource::as_access_review_instance_decision_item_resource`], by value.
+    pub fn into_access_review_instance_decision_item_resource(
+        self,
+    ) -> Option<AccessReviewInstanceDecisionItemResource> {
+        match self {
+            Self::AccessReviewInstanceDecisionItemResource(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource`.
+    pub fn as_access_review_instance_decision_item_access_package_assignment_policy_resource(
+        &self,
+    ) -> Option<&crate::models::AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource>
+    {
+        match self {
+            Self::AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource`, by value.
+    pub fn into_access_review_instance_decision_item_access_package_assignment_policy_resource(
+        self,
+    ) -> Option<crate::models::AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource>
+    {
+        match self {
+            Self::AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessReviewInstanceDecisionItemAzureRoleResource`.
+    pub fn as_access_review_instance_decision_item_azure_role_resource(
+        &self,
+    ) -> Option<&crate::models::AccessReviewInstanceDecisionItemAzureRoleResource> {
+        match self {
+            Self::AccessReviewInstanceDecisionItemAzureRoleResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessReviewInstanceDecisionItemAzureRoleResource`, by value.
+    pub fn into_access_review_instance_decision_item_azure_role_resource(
+        self,
+    ) -> Option<crate::models::AccessReviewInstanceDecisionItemAzureRoleResource> {
+        match self {
+            Self::AccessReviewInstanceDecisionItemAzureRoleResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessReviewInstanceDecisionItemServicePrincipalResource`.
+    pub fn as_access_review_instance_decision_item_service_principal_resource(
+        &self,
+    ) -> Option<&crate::models::AccessReviewInstanceDecisionItemServicePrincipalResource> {
+        match self {
+            Self::AccessReviewInstanceDecisionItemServicePrincipalResource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessReviewInstanceDecisionItemServicePrincipalResource`, by value.
+    pub fn into_access_review_instance_decision_item_service_principal_resource(
+        self,
+    ) -> Option<crate::models::AccessReviewInstanceDecisionItemServicePrincipalResource> {
+        match self {
+            Self::AccessReviewInstanceDecisionItemServicePrincipalResource(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<AccessReviewInstanceDecisionItemResource>
+    for AnyAccessReviewInstanceDecisionItemResource
+{
+    fn from(value: AccessReviewInstanceDecisionItemResource) -> Self {
+        Self::AccessReviewInstanceDecisionItemResource(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAccessReviewInstanceDecisionItemResource>
+    for AccessReviewInstanceDecisionItemResource
+{
+    type Error = AnyAccessReviewInstanceDecisionItemResource;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyAccessReviewInstanceDecisionItemResource,
+    ) -> Result<Self, AnyAccessReviewInstanceDecisionItemResource> {
+        match value {
+AnyAccessReviewInstanceDecisionItemResource::AccessReviewInstanceDecisionItemResource(v) | AnyAccessReviewInstanceDecisionItemResource::Unknown(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource>
+    for AnyAccessReviewInstanceDecisionItemResource
+{
+    fn from(
+        value: crate::models::AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource,
+    ) -> Self {
+        Self::AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessReviewInstanceDecisionItemResource>
+    for crate::models::AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource
+{
+    type Error = AnyAccessReviewInstanceDecisionItemResource;
+
+    fn try_from(
+        value: AnyAccessReviewInstanceDecisionItemResource,
+    ) -> Result<Self, AnyAccessReviewInstanceDecisionItemResource> {
+        match value {
+AnyAccessReviewInstanceDecisionItemResource::AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessReviewInstanceDecisionItemAzureRoleResource>
+    for AnyAccessReviewInstanceDecisionItemResource
+{
+    fn from(value: crate::models::AccessReviewInstanceDecisionItemAzureRoleResource) -> Self {
+        Self::AccessReviewInstanceDecisionItemAzureRoleResource(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessReviewInstanceDecisionItemResource>
+    for crate::models::AccessReviewInstanceDecisionItemAzureRoleResource
+{
+    type Error = AnyAccessReviewInstanceDecisionItemResource;
+
+    fn try_from(
+        value: AnyAccessReviewInstanceDecisionItemResource,
+    ) -> Result<Self, AnyAccessReviewInstanceDecisionItemResource> {
+        match value {
+AnyAccessReviewInstanceDecisionItemResource::AccessReviewInstanceDecisionItemAzureRoleResource(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessReviewInstanceDecisionItemServicePrincipalResource>
+    for AnyAccessReviewInstanceDecisionItemResource
+{
+    fn from(
+        value: crate::models::AccessReviewInstanceDecisionItemServicePrincipalResource,
+    ) -> Self {
+        Self::AccessReviewInstanceDecisionItemServicePrincipalResource(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessReviewInstanceDecisionItemResource>
+    for crate::models::AccessReviewInstanceDecisionItemServicePrincipalResource
+{
+    type Error = AnyAccessReviewInstanceDecisionItemResource;
+
+    fn try_from(
+        value: AnyAccessReviewInstanceDecisionItemResource,
+    ) -> Result<Self, AnyAccessReviewInstanceDecisionItemResource> {
+        match value {
+AnyAccessReviewInstanceDecisionItemResource::AccessReviewInstanceDecisionItemServicePrincipalResource(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9305,10 +11646,14 @@ impl crate::read_fields::ReadFields for AccessReviewNotificationRecipientScope {
 /// A `accessReviewNotificationRecipientScope` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AccessReviewNotificationRecipientScope`]; an `@odata.type` this
-/// version does not know is read as [`AnyAccessReviewNotificationRecipientScope::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAccessReviewNotificationRecipientScope::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAccessReviewNotificationRecipientScope {
     /// A `microsoft.graph.accessReviewNotificationRecipientScope` (the declared type).
     AccessReviewNotificationRecipientScope(AccessReviewNotificationRecipientScope),
@@ -9319,6 +11664,127 @@ pub enum AnyAccessReviewNotificationRecipientScope {
     /// A type derived from `accessReviewNotificationRecipientScope` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AccessReviewNotificationRecipientScope),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyAccessReviewNotificationRecipientScope {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.accessReviewNotificationRecipientScope`: the variant's, or for
+    /// [`AnyAccessReviewNotificationRecipientScope::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AccessReviewNotificationRecipientScope(_) => {
+                "microsoft.graph.accessReviewNotificationRecipientScope"
+            }
+            Self::AccessReviewNotificationRecipientQueryScope(_) => {
+                "microsoft.graph.accessReviewNotificationRecipientQueryScope"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.accessReviewNotificationRecipientScope",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`AccessReviewNotificationRecipientScope`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_access_review_notification_recipient_scope(
+        &self,
+    ) -> Option<&AccessReviewNotificationRecipientScope> {
+        match self {
+            Self::AccessReviewNotificationRecipientScope(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAccessReviewNotificationRecipientScope::as_access_review_notification_recipient_scope`], by value.
+    pub fn into_access_review_notification_recipient_scope(
+        self,
+    ) -> Option<AccessReviewNotificationRecipientScope> {
+        match self {
+            Self::AccessReviewNotificationRecipientScope(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessReviewNotificationRecipientQueryScope`.
+    pub fn as_access_review_notification_recipient_query_scope(
+        &self,
+    ) -> Option<&crate::models::AccessReviewNotificationRecipientQueryScope> {
+        match self {
+            Self::AccessReviewNotificationRecipientQueryScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessReviewNotificationRecipientQueryScope`, by value.
+    pub fn into_access_review_notification_recipient_query_scope(
+        self,
+    ) -> Option<crate::models::AccessReviewNotificationRecipientQueryScope> {
+        match self {
+            Self::AccessReviewNotificationRecipientQueryScope(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<AccessReviewNotificationRecipientScope> for AnyAccessReviewNotificationRecipientScope {
+    fn from(value: AccessReviewNotificationRecipientScope) -> Self {
+        Self::AccessReviewNotificationRecipientScope(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAccessReviewNotificationRecipientScope> for AccessReviewNotificationRecipientScope {
+    type Error = AnyAccessReviewNotificationRecipientScope;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyAccessReviewNotificationRecipientScope,
+    ) -> Result<Self, AnyAccessReviewNotificationRecipientScope> {
+        match value {
+            AnyAccessReviewNotificationRecipientScope::AccessReviewNotificationRecipientScope(
+                v,
+            )
+            | AnyAccessReviewNotificationRecipientScope::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessReviewNotificationRecipientQueryScope>
+    for AnyAccessReviewNotificationRecipientScope
+{
+    fn from(value: crate::models::AccessReviewNotificationRecipientQueryScope) -> Self {
+        Self::AccessReviewNotificationRecipientQueryScope(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessReviewNotificationRecipientScope>
+    for crate::models::AccessReviewNotificationRecipientQueryScope
+{
+    type Error = AnyAccessReviewNotificationRecipientScope;
+
+    fn try_from(
+        value: AnyAccessReviewNotificationRecipientScope,
+    ) -> Result<Self, AnyAccessReviewNotificationRecipientScope> {
+        match value {
+AnyAccessReviewNotificationRecipientScope::AccessReviewNotificationRecipientQueryScope(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9421,10 +11887,14 @@ impl crate::read_fields::ReadFields for AccessReviewQueryScope {
 /// A `accessReviewQueryScope` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AccessReviewQueryScope`]; an `@odata.type` this
-/// version does not know is read as [`AnyAccessReviewQueryScope::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAccessReviewQueryScope::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAccessReviewQueryScope {
     /// A `microsoft.graph.accessReviewQueryScope` (the declared type).
     AccessReviewQueryScope(AccessReviewQueryScope),
@@ -9433,6 +11903,106 @@ pub enum AnyAccessReviewQueryScope {
     /// A type derived from `accessReviewQueryScope` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AccessReviewQueryScope),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyAccessReviewQueryScope {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.accessReviewQueryScope`: the variant's, or for
+    /// [`AnyAccessReviewQueryScope::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AccessReviewQueryScope(_) => "microsoft.graph.accessReviewQueryScope",
+            Self::AccessReviewInactiveUsersQueryScope(_) => {
+                "microsoft.graph.accessReviewInactiveUsersQueryScope"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.accessReviewQueryScope", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`AccessReviewQueryScope`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_access_review_query_scope(&self) -> Option<&AccessReviewQueryScope> {
+        match self {
+            Self::AccessReviewQueryScope(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAccessReviewQueryScope::as_access_review_query_scope`], by value.
+    pub fn into_access_review_query_scope(self) -> Option<AccessReviewQueryScope> {
+        match self {
+            Self::AccessReviewQueryScope(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessReviewInactiveUsersQueryScope`.
+    pub fn as_access_review_inactive_users_query_scope(
+        &self,
+    ) -> Option<&crate::models::AccessReviewInactiveUsersQueryScope> {
+        match self {
+            Self::AccessReviewInactiveUsersQueryScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessReviewInactiveUsersQueryScope`, by value.
+    pub fn into_access_review_inactive_users_query_scope(
+        self,
+    ) -> Option<crate::models::AccessReviewInactiveUsersQueryScope> {
+        match self {
+            Self::AccessReviewInactiveUsersQueryScope(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<AccessReviewQueryScope> for AnyAccessReviewQueryScope {
+    fn from(value: AccessReviewQueryScope) -> Self {
+        Self::AccessReviewQueryScope(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAccessReviewQueryScope> for AccessReviewQueryScope {
+    type Error = AnyAccessReviewQueryScope;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyAccessReviewQueryScope) -> Result<Self, AnyAccessReviewQueryScope> {
+        match value {
+            AnyAccessReviewQueryScope::AccessReviewQueryScope(v)
+            | AnyAccessReviewQueryScope::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessReviewInactiveUsersQueryScope> for AnyAccessReviewQueryScope {
+    fn from(value: crate::models::AccessReviewInactiveUsersQueryScope) -> Self {
+        Self::AccessReviewInactiveUsersQueryScope(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessReviewQueryScope> for crate::models::AccessReviewInactiveUsersQueryScope {
+    type Error = AnyAccessReviewQueryScope;
+
+    fn try_from(value: AnyAccessReviewQueryScope) -> Result<Self, AnyAccessReviewQueryScope> {
+        match value {
+            AnyAccessReviewQueryScope::AccessReviewInactiveUsersQueryScope(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9515,10 +12085,14 @@ impl crate::read_fields::ReadFields for AccessReviewRecommendationInsightSetting
 /// A `accessReviewRecommendationInsightSetting` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AccessReviewRecommendationInsightSetting`]; an `@odata.type` this
-/// version does not know is read as [`AnyAccessReviewRecommendationInsightSetting::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAccessReviewRecommendationInsightSetting::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAccessReviewRecommendationInsightSetting {
     /// A `microsoft.graph.accessReviewRecommendationInsightSetting` (the declared type).
     AccessReviewRecommendationInsightSetting(AccessReviewRecommendationInsightSetting),
@@ -9533,6 +12107,176 @@ pub enum AnyAccessReviewRecommendationInsightSetting {
     /// A type derived from `accessReviewRecommendationInsightSetting` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AccessReviewRecommendationInsightSetting),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyAccessReviewRecommendationInsightSetting {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.accessReviewRecommendationInsightSetting`: the variant's, or for
+    /// [`AnyAccessReviewRecommendationInsightSetting::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AccessReviewRecommendationInsightSetting(_) => {
+                "microsoft.graph.accessReviewRecommendationInsightSetting"
+            }
+            Self::GroupPeerOutlierRecommendationInsightSettings(_) => {
+                "microsoft.graph.groupPeerOutlierRecommendationInsightSettings"
+            }
+            Self::UserLastSignInRecommendationInsightSetting(_) => {
+                "microsoft.graph.userLastSignInRecommendationInsightSetting"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.accessReviewRecommendationInsightSetting",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`AccessReviewRecommendationInsightSetting`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_access_review_recommendation_insight_setting(
+        &self,
+    ) -> Option<&AccessReviewRecommendationInsightSetting> {
+        match self {
+            Self::AccessReviewRecommendationInsightSetting(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAccessReviewRecommendationInsightSetting::as_access_review_recommendation_insight_setting`], by value.
+    pub fn into_access_review_recommendation_insight_setting(
+        self,
+    ) -> Option<AccessReviewRecommendationInsightSetting> {
+        match self {
+            Self::AccessReviewRecommendationInsightSetting(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.groupPeerOutlierRecommendationInsightSettings`.
+    pub fn as_group_peer_outlier_recommendation_insight_settings(
+        &self,
+    ) -> Option<&crate::models::GroupPeerOutlierRecommendationInsightSettings> {
+        match self {
+            Self::GroupPeerOutlierRecommendationInsightSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.groupPeerOutlierRecommendationInsightSettings`, by value.
+    pub fn into_group_peer_outlier_recommendation_insight_settings(
+        self,
+    ) -> Option<crate::models::GroupPeerOutlierRecommendationInsightSettings> {
+        match self {
+            Self::GroupPeerOutlierRecommendationInsightSettings(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.userLastSignInRecommendationInsightSetting`.
+    pub fn as_user_last_sign_in_recommendation_insight_setting(
+        &self,
+    ) -> Option<&crate::models::UserLastSignInRecommendationInsightSetting> {
+        match self {
+            Self::UserLastSignInRecommendationInsightSetting(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.userLastSignInRecommendationInsightSetting`, by value.
+    pub fn into_user_last_sign_in_recommendation_insight_setting(
+        self,
+    ) -> Option<crate::models::UserLastSignInRecommendationInsightSetting> {
+        match self {
+            Self::UserLastSignInRecommendationInsightSetting(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<AccessReviewRecommendationInsightSetting>
+    for AnyAccessReviewRecommendationInsightSetting
+{
+    fn from(value: AccessReviewRecommendationInsightSetting) -> Self {
+        Self::AccessReviewRecommendationInsightSetting(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAccessReviewRecommendationInsightSetting>
+    for AccessReviewRecommendationInsightSetting
+{
+    type Error = AnyAccessReviewRecommendationInsightSetting;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyAccessReviewRecommendationInsightSetting,
+    ) -> Result<Self, AnyAccessReviewRecommendationInsightSetting> {
+        match value {
+AnyAccessReviewRecommendationInsightSetting::AccessReviewRecommendationInsightSetting(v) | AnyAccessReviewRecommendationInsightSetting::Unknown(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::GroupPeerOutlierRecommendationInsightSettings>
+    for AnyAccessReviewRecommendationInsightSetting
+{
+    fn from(value: crate::models::GroupPeerOutlierRecommendationInsightSettings) -> Self {
+        Self::GroupPeerOutlierRecommendationInsightSettings(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessReviewRecommendationInsightSetting>
+    for crate::models::GroupPeerOutlierRecommendationInsightSettings
+{
+    type Error = AnyAccessReviewRecommendationInsightSetting;
+
+    fn try_from(
+        value: AnyAccessReviewRecommendationInsightSetting,
+    ) -> Result<Self, AnyAccessReviewRecommendationInsightSetting> {
+        match value {
+AnyAccessReviewRecommendationInsightSetting::GroupPeerOutlierRecommendationInsightSettings(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::UserLastSignInRecommendationInsightSetting>
+    for AnyAccessReviewRecommendationInsightSetting
+{
+    fn from(value: crate::models::UserLastSignInRecommendationInsightSetting) -> Self {
+        Self::UserLastSignInRecommendationInsightSetting(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessReviewRecommendationInsightSetting>
+    for crate::models::UserLastSignInRecommendationInsightSetting
+{
+    type Error = AnyAccessReviewRecommendationInsightSetting;
+
+    fn try_from(
+        value: AnyAccessReviewRecommendationInsightSetting,
+    ) -> Result<Self, AnyAccessReviewRecommendationInsightSetting> {
+        match value {
+AnyAccessReviewRecommendationInsightSetting::UserLastSignInRecommendationInsightSetting(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9825,10 +12569,14 @@ impl crate::read_fields::ReadFields for AccessReviewScope {
 /// A `accessReviewScope` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AccessReviewScope`]; an `@odata.type` this
-/// version does not know is read as [`AnyAccessReviewScope::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAccessReviewScope::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAccessReviewScope {
     /// A `microsoft.graph.accessReviewScope` (the declared type).
     AccessReviewScope(AccessReviewScope),
@@ -9841,6 +12589,183 @@ pub enum AnyAccessReviewScope {
     /// A type derived from `accessReviewScope` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AccessReviewScope),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyAccessReviewScope {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.accessReviewScope`: the variant's, or for
+    /// [`AnyAccessReviewScope::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AccessReviewScope(_) => "microsoft.graph.accessReviewScope",
+            Self::AccessReviewQueryScope(_) => "microsoft.graph.accessReviewQueryScope",
+            Self::AccessReviewInactiveUsersQueryScope(_) => {
+                "microsoft.graph.accessReviewInactiveUsersQueryScope"
+            }
+            Self::PrincipalResourceMembershipsScope(_) => {
+                "microsoft.graph.principalResourceMembershipsScope"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.accessReviewScope", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`AccessReviewScope`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_access_review_scope(&self) -> Option<&AccessReviewScope> {
+        match self {
+            Self::AccessReviewScope(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAccessReviewScope::as_access_review_scope`], by value.
+    pub fn into_access_review_scope(self) -> Option<AccessReviewScope> {
+        match self {
+            Self::AccessReviewScope(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessReviewQueryScope`.
+    pub fn as_access_review_query_scope(&self) -> Option<&crate::models::AccessReviewQueryScope> {
+        match self {
+            Self::AccessReviewQueryScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessReviewQueryScope`, by value.
+    pub fn into_access_review_query_scope(self) -> Option<crate::models::AccessReviewQueryScope> {
+        match self {
+            Self::AccessReviewQueryScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessReviewInactiveUsersQueryScope`.
+    pub fn as_access_review_inactive_users_query_scope(
+        &self,
+    ) -> Option<&crate::models::AccessReviewInactiveUsersQueryScope> {
+        match self {
+            Self::AccessReviewInactiveUsersQueryScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessReviewInactiveUsersQueryScope`, by value.
+    pub fn into_access_review_inactive_users_query_scope(
+        self,
+    ) -> Option<crate::models::AccessReviewInactiveUsersQueryScope> {
+        match self {
+            Self::AccessReviewInactiveUsersQueryScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.principalResourceMembershipsScope`.
+    pub fn as_principal_resource_memberships_scope(
+        &self,
+    ) -> Option<&crate::models::PrincipalResourceMembershipsScope> {
+        match self {
+            Self::PrincipalResourceMembershipsScope(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.principalResourceMembershipsScope`, by value.
+    pub fn into_principal_resource_memberships_scope(
+        self,
+    ) -> Option<crate::models::PrincipalResourceMembershipsScope> {
+        match self {
+            Self::PrincipalResourceMembershipsScope(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<AccessReviewScope> for AnyAccessReviewScope {
+    fn from(value: AccessReviewScope) -> Self {
+        Self::AccessReviewScope(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAccessReviewScope> for AccessReviewScope {
+    type Error = AnyAccessReviewScope;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyAccessReviewScope) -> Result<Self, AnyAccessReviewScope> {
+        match value {
+            AnyAccessReviewScope::AccessReviewScope(v) | AnyAccessReviewScope::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessReviewQueryScope> for AnyAccessReviewScope {
+    fn from(value: crate::models::AccessReviewQueryScope) -> Self {
+        Self::AccessReviewQueryScope(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessReviewScope> for crate::models::AccessReviewQueryScope {
+    type Error = AnyAccessReviewScope;
+
+    fn try_from(value: AnyAccessReviewScope) -> Result<Self, AnyAccessReviewScope> {
+        match value {
+            AnyAccessReviewScope::AccessReviewQueryScope(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessReviewInactiveUsersQueryScope> for AnyAccessReviewScope {
+    fn from(value: crate::models::AccessReviewInactiveUsersQueryScope) -> Self {
+        Self::AccessReviewInactiveUsersQueryScope(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessReviewScope> for crate::models::AccessReviewInactiveUsersQueryScope {
+    type Error = AnyAccessReviewScope;
+
+    fn try_from(value: AnyAccessReviewScope) -> Result<Self, AnyAccessReviewScope> {
+        match value {
+            AnyAccessReviewScope::AccessReviewInactiveUsersQueryScope(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::PrincipalResourceMembershipsScope> for AnyAccessReviewScope {
+    fn from(value: crate::models::PrincipalResourceMembershipsScope) -> Self {
+        Self::PrincipalResourceMembershipsScope(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyAccessReviewScope> for crate::models::PrincipalResourceMembershipsScope {
+    type Error = AnyAccessReviewScope;
+
+    fn try_from(value: AnyAccessReviewScope) -> Result<Self, AnyAccessReviewScope> {
+        match value {
+            AnyAccessReviewScope::PrincipalResourceMembershipsScope(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10622,10 +13547,14 @@ impl crate::read_fields::ReadFields for CustomExtensionAuthenticationConfigurati
 /// A `customExtensionAuthenticationConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`CustomExtensionAuthenticationConfiguration`]; an `@odata.type` this
-/// version does not know is read as [`AnyCustomExtensionAuthenticationConfiguration::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyCustomExtensionAuthenticationConfiguration::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyCustomExtensionAuthenticationConfiguration {
     /// A `microsoft.graph.customExtensionAuthenticationConfiguration` (the declared type).
     CustomExtensionAuthenticationConfiguration(CustomExtensionAuthenticationConfiguration),
@@ -10636,6 +13565,176 @@ pub enum AnyCustomExtensionAuthenticationConfiguration {
     /// A type derived from `customExtensionAuthenticationConfiguration` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(CustomExtensionAuthenticationConfiguration),
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+#[allow(unreachable_patterns)]
+impl AnyCustomExtensionAuthenticationConfiguration {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.customExtensionAuthenticationConfiguration`: the variant's, or for
+    /// [`AnyCustomExtensionAuthenticationConfiguration::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::CustomExtensionAuthenticationConfiguration(_) => {
+                "microsoft.graph.customExtensionAuthenticationConfiguration"
+            }
+            Self::AzureAdPopTokenAuthentication(_) => {
+                "microsoft.graph.azureAdPopTokenAuthentication"
+            }
+            Self::AzureAdTokenAuthentication(_) => "microsoft.graph.azureAdTokenAuthentication",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.customExtensionAuthenticationConfiguration",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`CustomExtensionAuthenticationConfiguration`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_custom_extension_authentication_configuration(
+        &self,
+    ) -> Option<&CustomExtensionAuthenticationConfiguration> {
+        match self {
+            Self::CustomExtensionAuthenticationConfiguration(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// As [`AnyCustomExtensionAuthenticationConfiguration::as_custom_extension_authentication_configuration`], by value.
+    pub fn into_custom_extension_authentication_configuration(
+        self,
+    ) -> Option<CustomExtensionAuthenticationConfiguration> {
+        match self {
+            Self::CustomExtensionAuthenticationConfiguration(value) | Self::Unknown(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.azureAdPopTokenAuthentication`.
+    pub fn as_azure_ad_pop_token_authentication(
+        &self,
+    ) -> Option<&crate::models::AzureAdPopTokenAuthentication> {
+        match self {
+            Self::AzureAdPopTokenAuthentication(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.azureAdPopTokenAuthentication`, by value.
+    pub fn into_azure_ad_pop_token_authentication(
+        self,
+    ) -> Option<crate::models::AzureAdPopTokenAuthentication> {
+        match self {
+            Self::AzureAdPopTokenAuthentication(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.azureAdTokenAuthentication`.
+    pub fn as_azure_ad_token_authentication(
+        &self,
+    ) -> Option<&crate::models::AzureAdTokenAuthentication> {
+        match self {
+            Self::AzureAdTokenAuthentication(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.azureAdTokenAuthentication`, by value.
+    pub fn into_azure_ad_token_authentication(
+        self,
+    ) -> Option<crate::models::AzureAdTokenAuthentication> {
+        match self {
+            Self::AzureAdTokenAuthentication(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<CustomExtensionAuthenticationConfiguration>
+    for AnyCustomExtensionAuthenticationConfiguration
+{
+    fn from(value: CustomExtensionAuthenticationConfiguration) -> Self {
+        Self::CustomExtensionAuthenticationConfiguration(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyCustomExtensionAuthenticationConfiguration>
+    for CustomExtensionAuthenticationConfiguration
+{
+    type Error = AnyCustomExtensionAuthenticationConfiguration;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyCustomExtensionAuthenticationConfiguration,
+    ) -> Result<Self, AnyCustomExtensionAuthenticationConfiguration> {
+        match value {
+AnyCustomExtensionAuthenticationConfiguration::CustomExtensionAuthenticationConfiguration(v) | AnyCustomExtensionAuthenticationConfiguration::Unknown(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::AzureAdPopTokenAuthentication>
+    for AnyCustomExtensionAuthenticationConfiguration
+{
+    fn from(value: crate::models::AzureAdPopTokenAuthentication) -> Self {
+        Self::AzureAdPopTokenAuthentication(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnyCustomExtensionAuthenticationConfiguration>
+    for crate::models::AzureAdPopTokenAuthentication
+{
+    type Error = AnyCustomExtensionAuthenticationConfiguration;
+
+    fn try_from(
+        value: AnyCustomExtensionAuthenticationConfiguration,
+    ) -> Result<Self, AnyCustomExtensionAuthenticationConfiguration> {
+        match value {
+            AnyCustomExtensionAuthenticationConfiguration::AzureAdPopTokenAuthentication(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::AzureAdTokenAuthentication>
+    for AnyCustomExtensionAuthenticationConfiguration
+{
+    fn from(value: crate::models::AzureAdTokenAuthentication) -> Self {
+        Self::AzureAdTokenAuthentication(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnyCustomExtensionAuthenticationConfiguration>
+    for crate::models::AzureAdTokenAuthentication
+{
+    type Error = AnyCustomExtensionAuthenticationConfiguration;
+
+    fn try_from(
+        value: AnyCustomExtensionAuthenticationConfiguration,
+    ) -> Result<Self, AnyCustomExtensionAuthenticationConfiguration> {
+        match value {
+            AnyCustomExtensionAuthenticationConfiguration::AzureAdTokenAuthentication(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -10729,10 +13828,14 @@ impl crate::read_fields::ReadFields for CustomExtensionCallbackConfiguration {
 /// A `customExtensionCallbackConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`CustomExtensionCallbackConfiguration`]; an `@odata.type` this
-/// version does not know is read as [`AnyCustomExtensionCallbackConfiguration::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyCustomExtensionCallbackConfiguration::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyCustomExtensionCallbackConfiguration {
     /// A `microsoft.graph.customExtensionCallbackConfiguration` (the declared type).
     CustomExtensionCallbackConfiguration(CustomExtensionCallbackConfiguration),
@@ -10747,6 +13850,171 @@ pub enum AnyCustomExtensionCallbackConfiguration {
     /// A type derived from `customExtensionCallbackConfiguration` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(CustomExtensionCallbackConfiguration),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyCustomExtensionCallbackConfiguration {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.customExtensionCallbackConfiguration`: the variant's, or for
+    /// [`AnyCustomExtensionCallbackConfiguration::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::CustomExtensionCallbackConfiguration(_) => {
+                "microsoft.graph.customExtensionCallbackConfiguration"
+            }
+            Self::AccessPackageRequestApprovalStageCallbackConfiguration(_) => {
+                "microsoft.graph.accessPackageRequestApprovalStageCallbackConfiguration"
+            }
+            Self::IdentityGovernanceCustomTaskExtensionCallbackConfiguration(_) => {
+                "microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.customExtensionCallbackConfiguration",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`CustomExtensionCallbackConfiguration`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_custom_extension_callback_configuration(
+        &self,
+    ) -> Option<&CustomExtensionCallbackConfiguration> {
+        match self {
+            Self::CustomExtensionCallbackConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyCustomExtensionCallbackConfiguration::as_custom_extension_callback_configuration`], by value.
+    pub fn into_custom_extension_callback_configuration(
+        self,
+    ) -> Option<CustomExtensionCallbackConfiguration> {
+        match self {
+            Self::CustomExtensionCallbackConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageRequestApprovalStageCallbackConfiguration`.
+    pub fn as_access_package_request_approval_stage_callback_configuration(
+        &self,
+    ) -> Option<&crate::models::AccessPackageRequestApprovalStageCallbackConfiguration> {
+        match self {
+            Self::AccessPackageRequestApprovalStageCallbackConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageRequestApprovalStageCallbackConfiguration`, by value.
+    pub fn into_access_package_request_approval_stage_callback_configuration(
+        self,
+    ) -> Option<crate::models::AccessPackageRequestApprovalStageCallbackConfiguration> {
+        match self {
+            Self::AccessPackageRequestApprovalStageCallbackConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration`.
+    pub fn as_identity_governance_custom_task_extension_callback_configuration(
+        &self,
+    ) -> Option<&crate::models::identity_governance::CustomTaskExtensionCallbackConfiguration> {
+        match self {
+            Self::IdentityGovernanceCustomTaskExtensionCallbackConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration`, by value.
+    pub fn into_identity_governance_custom_task_extension_callback_configuration(
+        self,
+    ) -> Option<crate::models::identity_governance::CustomTaskExtensionCallbackConfiguration> {
+        match self {
+            Self::IdentityGovernanceCustomTaskExtensionCallbackConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<CustomExtensionCallbackConfiguration> for AnyCustomExtensionCallbackConfiguration {
+    fn from(value: CustomExtensionCallbackConfiguration) -> Self {
+        Self::CustomExtensionCallbackConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyCustomExtensionCallbackConfiguration> for CustomExtensionCallbackConfiguration {
+    type Error = AnyCustomExtensionCallbackConfiguration;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyCustomExtensionCallbackConfiguration,
+    ) -> Result<Self, AnyCustomExtensionCallbackConfiguration> {
+        match value {
+            AnyCustomExtensionCallbackConfiguration::CustomExtensionCallbackConfiguration(v)
+            | AnyCustomExtensionCallbackConfiguration::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessPackageRequestApprovalStageCallbackConfiguration>
+    for AnyCustomExtensionCallbackConfiguration
+{
+    fn from(value: crate::models::AccessPackageRequestApprovalStageCallbackConfiguration) -> Self {
+        Self::AccessPackageRequestApprovalStageCallbackConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyCustomExtensionCallbackConfiguration>
+    for crate::models::AccessPackageRequestApprovalStageCallbackConfiguration
+{
+    type Error = AnyCustomExtensionCallbackConfiguration;
+
+    fn try_from(
+        value: AnyCustomExtensionCallbackConfiguration,
+    ) -> Result<Self, AnyCustomExtensionCallbackConfiguration> {
+        match value {
+AnyCustomExtensionCallbackConfiguration::AccessPackageRequestApprovalStageCallbackConfiguration(v) => Ok(v),
+other => Err(other),
+}
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::CustomTaskExtensionCallbackConfiguration>
+    for AnyCustomExtensionCallbackConfiguration
+{
+    fn from(
+        value: crate::models::identity_governance::CustomTaskExtensionCallbackConfiguration,
+    ) -> Self {
+        Self::IdentityGovernanceCustomTaskExtensionCallbackConfiguration(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyCustomExtensionCallbackConfiguration>
+    for crate::models::identity_governance::CustomTaskExtensionCallbackConfiguration
+{
+    type Error = AnyCustomExtensionCallbackConfiguration;
+
+    fn try_from(
+        value: AnyCustomExtensionCallbackConfiguration,
+    ) -> Result<Self, AnyCustomExtensionCallbackConfiguration> {
+        match value {
+AnyCustomExtensionCallbackConfiguration::IdentityGovernanceCustomTaskExtensionCallbackConfiguration(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10952,10 +14220,14 @@ impl crate::read_fields::ReadFields for CustomExtensionData {
 /// A `customExtensionData` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`CustomExtensionData`]; an `@odata.type` this
-/// version does not know is read as [`AnyCustomExtensionData::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyCustomExtensionData::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyCustomExtensionData {
     /// A `microsoft.graph.customExtensionData` (the declared type).
     CustomExtensionData(CustomExtensionData),
@@ -10978,6 +14250,241 @@ pub enum AnyCustomExtensionData {
     /// A type derived from `customExtensionData` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(CustomExtensionData),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyCustomExtensionData {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.customExtensionData`: the variant's, or for
+    /// [`AnyCustomExtensionData::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::CustomExtensionData(_) => "microsoft.graph.customExtensionData",
+            Self::AccessPackageAssignmentRequestCallbackData(_) => {
+                "microsoft.graph.accessPackageAssignmentRequestCallbackData"
+            }
+            Self::AssignmentRequestApprovalStageCallbackData(_) => {
+                "microsoft.graph.assignmentRequestApprovalStageCallbackData"
+            }
+            Self::IdentityGovernanceCustomTaskExtensionCallbackData(_) => {
+                "microsoft.graph.identityGovernance.customTaskExtensionCallbackData"
+            }
+            Self::IdentityGovernanceCustomTaskExtensionCalloutData(_) => {
+                "microsoft.graph.identityGovernance.customTaskExtensionCalloutData"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.customExtensionData", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`CustomExtensionData`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_custom_extension_data(&self) -> Option<&CustomExtensionData> {
+        match self {
+            Self::CustomExtensionData(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyCustomExtensionData::as_custom_extension_data`], by value.
+    pub fn into_custom_extension_data(self) -> Option<CustomExtensionData> {
+        match self {
+            Self::CustomExtensionData(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageAssignmentRequestCallbackData`.
+    pub fn as_access_package_assignment_request_callback_data(
+        &self,
+    ) -> Option<&crate::models::AccessPackageAssignmentRequestCallbackData> {
+        match self {
+            Self::AccessPackageAssignmentRequestCallbackData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.accessPackageAssignmentRequestCallbackData`, by value.
+    pub fn into_access_package_assignment_request_callback_data(
+        self,
+    ) -> Option<crate::models::AccessPackageAssignmentRequestCallbackData> {
+        match self {
+            Self::AccessPackageAssignmentRequestCallbackData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.assignmentRequestApprovalStageCallbackData`.
+    pub fn as_assignment_request_approval_stage_callback_data(
+        &self,
+    ) -> Option<&crate::models::AssignmentRequestApprovalStageCallbackData> {
+        match self {
+            Self::AssignmentRequestApprovalStageCallbackData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.assignmentRequestApprovalStageCallbackData`, by value.
+    pub fn into_assignment_request_approval_stage_callback_data(
+        self,
+    ) -> Option<crate::models::AssignmentRequestApprovalStageCallbackData> {
+        match self {
+            Self::AssignmentRequestApprovalStageCallbackData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.customTaskExtensionCallbackData`.
+    pub fn as_identity_governance_custom_task_extension_callback_data(
+        &self,
+    ) -> Option<&crate::models::identity_governance::CustomTaskExtensionCallbackData> {
+        match self {
+            Self::IdentityGovernanceCustomTaskExtensionCallbackData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.customTaskExtensionCallbackData`, by value.
+    pub fn into_identity_governance_custom_task_extension_callback_data(
+        self,
+    ) -> Option<crate::models::identity_governance::CustomTaskExtensionCallbackData> {
+        match self {
+            Self::IdentityGovernanceCustomTaskExtensionCallbackData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.customTaskExtensionCalloutData`.
+    pub fn as_identity_governance_custom_task_extension_callout_data(
+        &self,
+    ) -> Option<&crate::models::identity_governance::CustomTaskExtensionCalloutData> {
+        match self {
+            Self::IdentityGovernanceCustomTaskExtensionCalloutData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.customTaskExtensionCalloutData`, by value.
+    pub fn into_identity_governance_custom_task_extension_callout_data(
+        self,
+    ) -> Option<crate::models::identity_governance::CustomTaskExtensionCalloutData> {
+        match self {
+            Self::IdentityGovernanceCustomTaskExtensionCalloutData(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<CustomExtensionData> for AnyCustomExtensionData {
+    fn from(value: CustomExtensionData) -> Self {
+        Self::CustomExtensionData(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyCustomExtensionData> for CustomExtensionData {
+    type Error = AnyCustomExtensionData;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyCustomExtensionData) -> Result<Self, AnyCustomExtensionData> {
+        match value {
+            AnyCustomExtensionData::CustomExtensionData(v) | AnyCustomExtensionData::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AccessPackageAssignmentRequestCallbackData> for AnyCustomExtensionData {
+    fn from(value: crate::models::AccessPackageAssignmentRequestCallbackData) -> Self {
+        Self::AccessPackageAssignmentRequestCallbackData(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyCustomExtensionData> for crate::models::AccessPackageAssignmentRequestCallbackData {
+    type Error = AnyCustomExtensionData;
+
+    fn try_from(value: AnyCustomExtensionData) -> Result<Self, AnyCustomExtensionData> {
+        match value {
+            AnyCustomExtensionData::AccessPackageAssignmentRequestCallbackData(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AssignmentRequestApprovalStageCallbackData> for AnyCustomExtensionData {
+    fn from(value: crate::models::AssignmentRequestApprovalStageCallbackData) -> Self {
+        Self::AssignmentRequestApprovalStageCallbackData(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyCustomExtensionData> for crate::models::AssignmentRequestApprovalStageCallbackData {
+    type Error = AnyCustomExtensionData;
+
+    fn try_from(value: AnyCustomExtensionData) -> Result<Self, AnyCustomExtensionData> {
+        match value {
+            AnyCustomExtensionData::AssignmentRequestApprovalStageCallbackData(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::CustomTaskExtensionCallbackData>
+    for AnyCustomExtensionData
+{
+    fn from(value: crate::models::identity_governance::CustomTaskExtensionCallbackData) -> Self {
+        Self::IdentityGovernanceCustomTaskExtensionCallbackData(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyCustomExtensionData>
+    for crate::models::identity_governance::CustomTaskExtensionCallbackData
+{
+    type Error = AnyCustomExtensionData;
+
+    fn try_from(value: AnyCustomExtensionData) -> Result<Self, AnyCustomExtensionData> {
+        match value {
+            AnyCustomExtensionData::IdentityGovernanceCustomTaskExtensionCallbackData(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::identity_governance::CustomTaskExtensionCalloutData>
+    for AnyCustomExtensionData
+{
+    fn from(value: crate::models::identity_governance::CustomTaskExtensionCalloutData) -> Self {
+        Self::IdentityGovernanceCustomTaskExtensionCalloutData(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyCustomExtensionData>
+    for crate::models::identity_governance::CustomTaskExtensionCalloutData
+{
+    type Error = AnyCustomExtensionData;
+
+    fn try_from(value: AnyCustomExtensionData) -> Result<Self, AnyCustomExtensionData> {
+        match value {
+            AnyCustomExtensionData::IdentityGovernanceCustomTaskExtensionCalloutData(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -11077,10 +14584,14 @@ impl crate::read_fields::ReadFields for CustomExtensionEndpointConfiguration {
 /// A `customExtensionEndpointConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`CustomExtensionEndpointConfiguration`]; an `@odata.type` this
-/// version does not know is read as [`AnyCustomExtensionEndpointConfiguration::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyCustomExtensionEndpointConfiguration::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyCustomExtensionEndpointConfiguration {
     /// A `microsoft.graph.customExtensionEndpointConfiguration` (the declared type).
     CustomExtensionEndpointConfiguration(CustomExtensionEndpointConfiguration),
@@ -11091,6 +14602,161 @@ pub enum AnyCustomExtensionEndpointConfiguration {
     /// A type derived from `customExtensionEndpointConfiguration` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(CustomExtensionEndpointConfiguration),
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+#[allow(unreachable_patterns)]
+impl AnyCustomExtensionEndpointConfiguration {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.customExtensionEndpointConfiguration`: the variant's, or for
+    /// [`AnyCustomExtensionEndpointConfiguration::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::CustomExtensionEndpointConfiguration(_) => {
+                "microsoft.graph.customExtensionEndpointConfiguration"
+            }
+            Self::HttpRequestEndpoint(_) => "microsoft.graph.httpRequestEndpoint",
+            Self::LogicAppTriggerEndpointConfiguration(_) => {
+                "microsoft.graph.logicAppTriggerEndpointConfiguration"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or(
+                    "microsoft.graph.customExtensionEndpointConfiguration",
+                    |t| t.trim_start_matches('#'),
+                ),
+        }
+    }
+
+    /// The value as a [`CustomExtensionEndpointConfiguration`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_custom_extension_endpoint_configuration(
+        &self,
+    ) -> Option<&CustomExtensionEndpointConfiguration> {
+        match self {
+            Self::CustomExtensionEndpointConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyCustomExtensionEndpointConfiguration::as_custom_extension_endpoint_configuration`], by value.
+    pub fn into_custom_extension_endpoint_configuration(
+        self,
+    ) -> Option<CustomExtensionEndpointConfiguration> {
+        match self {
+            Self::CustomExtensionEndpointConfiguration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.httpRequestEndpoint`.
+    pub fn as_http_request_endpoint(&self) -> Option<&crate::models::HttpRequestEndpoint> {
+        match self {
+            Self::HttpRequestEndpoint(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.httpRequestEndpoint`, by value.
+    pub fn into_http_request_endpoint(self) -> Option<crate::models::HttpRequestEndpoint> {
+        match self {
+            Self::HttpRequestEndpoint(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.logicAppTriggerEndpointConfiguration`.
+    pub fn as_logic_app_trigger_endpoint_configuration(
+        &self,
+    ) -> Option<&crate::models::LogicAppTriggerEndpointConfiguration> {
+        match self {
+            Self::LogicAppTriggerEndpointConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.logicAppTriggerEndpointConfiguration`, by value.
+    pub fn into_logic_app_trigger_endpoint_configuration(
+        self,
+    ) -> Option<crate::models::LogicAppTriggerEndpointConfiguration> {
+        match self {
+            Self::LogicAppTriggerEndpointConfiguration(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<CustomExtensionEndpointConfiguration> for AnyCustomExtensionEndpointConfiguration {
+    fn from(value: CustomExtensionEndpointConfiguration) -> Self {
+        Self::CustomExtensionEndpointConfiguration(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyCustomExtensionEndpointConfiguration> for CustomExtensionEndpointConfiguration {
+    type Error = AnyCustomExtensionEndpointConfiguration;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyCustomExtensionEndpointConfiguration,
+    ) -> Result<Self, AnyCustomExtensionEndpointConfiguration> {
+        match value {
+            AnyCustomExtensionEndpointConfiguration::CustomExtensionEndpointConfiguration(v)
+            | AnyCustomExtensionEndpointConfiguration::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::HttpRequestEndpoint> for AnyCustomExtensionEndpointConfiguration {
+    fn from(value: crate::models::HttpRequestEndpoint) -> Self {
+        Self::HttpRequestEndpoint(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnyCustomExtensionEndpointConfiguration> for crate::models::HttpRequestEndpoint {
+    type Error = AnyCustomExtensionEndpointConfiguration;
+
+    fn try_from(
+        value: AnyCustomExtensionEndpointConfiguration,
+    ) -> Result<Self, AnyCustomExtensionEndpointConfiguration> {
+        match value {
+            AnyCustomExtensionEndpointConfiguration::HttpRequestEndpoint(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::LogicAppTriggerEndpointConfiguration>
+    for AnyCustomExtensionEndpointConfiguration
+{
+    fn from(value: crate::models::LogicAppTriggerEndpointConfiguration) -> Self {
+        Self::LogicAppTriggerEndpointConfiguration(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnyCustomExtensionEndpointConfiguration>
+    for crate::models::LogicAppTriggerEndpointConfiguration
+{
+    type Error = AnyCustomExtensionEndpointConfiguration;
+
+    fn try_from(
+        value: AnyCustomExtensionEndpointConfiguration,
+    ) -> Result<Self, AnyCustomExtensionEndpointConfiguration> {
+        match value {
+            AnyCustomExtensionEndpointConfiguration::LogicAppTriggerEndpointConfiguration(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -11709,10 +15375,14 @@ impl crate::read_fields::ReadFields for IdentitySource {
 /// A `identitySource` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`IdentitySource`]; an `@odata.type` this
-/// version does not know is read as [`AnyIdentitySource::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyIdentitySource::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "identity-governance")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyIdentitySource {
     /// A `microsoft.graph.identitySource` (the declared type).
     IdentitySource(IdentitySource),
@@ -11729,6 +15399,257 @@ pub enum AnyIdentitySource {
     /// A type derived from `identitySource` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(IdentitySource),
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl AnyIdentitySource {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.identitySource`: the variant's, or for
+    /// [`AnyIdentitySource::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::IdentitySource(_) => "microsoft.graph.identitySource",
+            Self::AzureActiveDirectoryTenant(_) => "microsoft.graph.azureActiveDirectoryTenant",
+            Self::CrossCloudAzureActiveDirectoryTenant(_) => {
+                "microsoft.graph.crossCloudAzureActiveDirectoryTenant"
+            }
+            Self::DomainIdentitySource(_) => "microsoft.graph.domainIdentitySource",
+            Self::ExternalDomainFederation(_) => "microsoft.graph.externalDomainFederation",
+            Self::SocialIdentitySource(_) => "microsoft.graph.socialIdentitySource",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.identitySource", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`IdentitySource`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_identity_source(&self) -> Option<&IdentitySource> {
+        match self {
+            Self::IdentitySource(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyIdentitySource::as_identity_source`], by value.
+    pub fn into_identity_source(self) -> Option<IdentitySource> {
+        match self {
+            Self::IdentitySource(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.azureActiveDirectoryTenant`.
+    pub fn as_azure_active_directory_tenant(
+        &self,
+    ) -> Option<&crate::models::AzureActiveDirectoryTenant> {
+        match self {
+            Self::AzureActiveDirectoryTenant(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.azureActiveDirectoryTenant`, by value.
+    pub fn into_azure_active_directory_tenant(
+        self,
+    ) -> Option<crate::models::AzureActiveDirectoryTenant> {
+        match self {
+            Self::AzureActiveDirectoryTenant(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.crossCloudAzureActiveDirectoryTenant`.
+    pub fn as_cross_cloud_azure_active_directory_tenant(
+        &self,
+    ) -> Option<&crate::models::CrossCloudAzureActiveDirectoryTenant> {
+        match self {
+            Self::CrossCloudAzureActiveDirectoryTenant(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.crossCloudAzureActiveDirectoryTenant`, by value.
+    pub fn into_cross_cloud_azure_active_directory_tenant(
+        self,
+    ) -> Option<crate::models::CrossCloudAzureActiveDirectoryTenant> {
+        match self {
+            Self::CrossCloudAzureActiveDirectoryTenant(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.domainIdentitySource`.
+    pub fn as_domain_identity_source(&self) -> Option<&crate::models::DomainIdentitySource> {
+        match self {
+            Self::DomainIdentitySource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.domainIdentitySource`, by value.
+    pub fn into_domain_identity_source(self) -> Option<crate::models::DomainIdentitySource> {
+        match self {
+            Self::DomainIdentitySource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.externalDomainFederation`.
+    pub fn as_external_domain_federation(
+        &self,
+    ) -> Option<&crate::models::ExternalDomainFederation> {
+        match self {
+            Self::ExternalDomainFederation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.externalDomainFederation`, by value.
+    pub fn into_external_domain_federation(
+        self,
+    ) -> Option<crate::models::ExternalDomainFederation> {
+        match self {
+            Self::ExternalDomainFederation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.socialIdentitySource`.
+    pub fn as_social_identity_source(&self) -> Option<&crate::models::SocialIdentitySource> {
+        match self {
+            Self::SocialIdentitySource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.socialIdentitySource`, by value.
+    pub fn into_social_identity_source(self) -> Option<crate::models::SocialIdentitySource> {
+        match self {
+            Self::SocialIdentitySource(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<IdentitySource> for AnyIdentitySource {
+    fn from(value: IdentitySource) -> Self {
+        Self::IdentitySource(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyIdentitySource> for IdentitySource {
+    type Error = AnyIdentitySource;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyIdentitySource) -> Result<Self, AnyIdentitySource> {
+        match value {
+            AnyIdentitySource::IdentitySource(v) | AnyIdentitySource::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::AzureActiveDirectoryTenant> for AnyIdentitySource {
+    fn from(value: crate::models::AzureActiveDirectoryTenant) -> Self {
+        Self::AzureActiveDirectoryTenant(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyIdentitySource> for crate::models::AzureActiveDirectoryTenant {
+    type Error = AnyIdentitySource;
+
+    fn try_from(value: AnyIdentitySource) -> Result<Self, AnyIdentitySource> {
+        match value {
+            AnyIdentitySource::AzureActiveDirectoryTenant(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::CrossCloudAzureActiveDirectoryTenant> for AnyIdentitySource {
+    fn from(value: crate::models::CrossCloudAzureActiveDirectoryTenant) -> Self {
+        Self::CrossCloudAzureActiveDirectoryTenant(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyIdentitySource> for crate::models::CrossCloudAzureActiveDirectoryTenant {
+    type Error = AnyIdentitySource;
+
+    fn try_from(value: AnyIdentitySource) -> Result<Self, AnyIdentitySource> {
+        match value {
+            AnyIdentitySource::CrossCloudAzureActiveDirectoryTenant(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::DomainIdentitySource> for AnyIdentitySource {
+    fn from(value: crate::models::DomainIdentitySource) -> Self {
+        Self::DomainIdentitySource(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyIdentitySource> for crate::models::DomainIdentitySource {
+    type Error = AnyIdentitySource;
+
+    fn try_from(value: AnyIdentitySource) -> Result<Self, AnyIdentitySource> {
+        match value {
+            AnyIdentitySource::DomainIdentitySource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::ExternalDomainFederation> for AnyIdentitySource {
+    fn from(value: crate::models::ExternalDomainFederation) -> Self {
+        Self::ExternalDomainFederation(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyIdentitySource> for crate::models::ExternalDomainFederation {
+    type Error = AnyIdentitySource;
+
+    fn try_from(value: AnyIdentitySource) -> Result<Self, AnyIdentitySource> {
+        match value {
+            AnyIdentitySource::ExternalDomainFederation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl From<crate::models::SocialIdentitySource> for AnyIdentitySource {
+    fn from(value: crate::models::SocialIdentitySource) -> Self {
+        Self::SocialIdentitySource(value)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TryFrom<AnyIdentitySource> for crate::models::SocialIdentitySource {
+    type Error = AnyIdentitySource;
+
+    fn try_from(value: AnyIdentitySource) -> Result<Self, AnyIdentitySource> {
+        match value {
+            AnyIdentitySource::SocialIdentitySource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -12318,10 +16239,14 @@ impl crate::read_fields::ReadFields for SubjectSet {
 /// A `subjectSet` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`SubjectSet`]; an `@odata.type` this
-/// version does not know is read as [`AnySubjectSet::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnySubjectSet::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnySubjectSet {
     /// A `microsoft.graph.subjectSet` (the declared type).
     SubjectSet(SubjectSet),
@@ -12358,6 +16283,587 @@ pub enum AnySubjectSet {
     /// A type derived from `subjectSet` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(SubjectSet),
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+#[allow(unreachable_patterns)]
+impl AnySubjectSet {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.subjectSet`: the variant's, or for
+    /// [`AnySubjectSet::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SubjectSet(_) => "microsoft.graph.subjectSet",
+            Self::AttributeRuleMembers(_) => "microsoft.graph.attributeRuleMembers",
+            Self::ConnectedOrganizationMembers(_) => "microsoft.graph.connectedOrganizationMembers",
+            Self::ExternalSponsors(_) => "microsoft.graph.externalSponsors",
+            Self::GroupMembers(_) => "microsoft.graph.groupMembers",
+            Self::InternalSponsors(_) => "microsoft.graph.internalSponsors",
+            Self::RequestorManager(_) => "microsoft.graph.requestorManager",
+            Self::SingleServicePrincipal(_) => "microsoft.graph.singleServicePrincipal",
+            Self::SingleUser(_) => "microsoft.graph.singleUser",
+            Self::TargetAgentIdentitySponsorsOrOwners(_) => {
+                "microsoft.graph.targetAgentIdentitySponsorsOrOwners"
+            }
+            Self::TargetApplicationOwners(_) => "microsoft.graph.targetApplicationOwners",
+            Self::TargetManager(_) => "microsoft.graph.targetManager",
+            Self::TargetUserSponsors(_) => "microsoft.graph.targetUserSponsors",
+            Self::IdentityGovernanceGroupBasedSubjectSet(_) => {
+                "microsoft.graph.identityGovernance.groupBasedSubjectSet"
+            }
+            Self::IdentityGovernanceRuleBasedSubjectSet(_) => {
+                "microsoft.graph.identityGovernance.ruleBasedSubjectSet"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.subjectSet", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The value as a [`SubjectSet`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_subject_set(&self) -> Option<&SubjectSet> {
+        match self {
+            Self::SubjectSet(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnySubjectSet::as_subject_set`], by value.
+    pub fn into_subject_set(self) -> Option<SubjectSet> {
+        match self {
+            Self::SubjectSet(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.attributeRuleMembers`.
+    pub fn as_attribute_rule_members(&self) -> Option<&crate::models::AttributeRuleMembers> {
+        match self {
+            Self::AttributeRuleMembers(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.attributeRuleMembers`, by value.
+    pub fn into_attribute_rule_members(self) -> Option<crate::models::AttributeRuleMembers> {
+        match self {
+            Self::AttributeRuleMembers(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.connectedOrganizationMembers`.
+    pub fn as_connected_organization_members(
+        &self,
+    ) -> Option<&crate::models::ConnectedOrganizationMembers> {
+        match self {
+            Self::ConnectedOrganizationMembers(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.connectedOrganizationMembers`, by value.
+    pub fn into_connected_organization_members(
+        self,
+    ) -> Option<crate::models::ConnectedOrganizationMembers> {
+        match self {
+            Self::ConnectedOrganizationMembers(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.externalSponsors`.
+    pub fn as_external_sponsors(&self) -> Option<&crate::models::ExternalSponsors> {
+        match self {
+            Self::ExternalSponsors(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.externalSponsors`, by value.
+    pub fn into_external_sponsors(self) -> Option<crate::models::ExternalSponsors> {
+        match self {
+            Self::ExternalSponsors(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.groupMembers`.
+    pub fn as_group_members(&self) -> Option<&crate::models::GroupMembers> {
+        match self {
+            Self::GroupMembers(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.groupMembers`, by value.
+    pub fn into_group_members(self) -> Option<crate::models::GroupMembers> {
+        match self {
+            Self::GroupMembers(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.internalSponsors`.
+    pub fn as_internal_sponsors(&self) -> Option<&crate::models::InternalSponsors> {
+        match self {
+            Self::InternalSponsors(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.internalSponsors`, by value.
+    pub fn into_internal_sponsors(self) -> Option<crate::models::InternalSponsors> {
+        match self {
+            Self::InternalSponsors(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.requestorManager`.
+    pub fn as_requestor_manager(&self) -> Option<&crate::models::RequestorManager> {
+        match self {
+            Self::RequestorManager(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.requestorManager`, by value.
+    pub fn into_requestor_manager(self) -> Option<crate::models::RequestorManager> {
+        match self {
+            Self::RequestorManager(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.singleServicePrincipal`.
+    pub fn as_single_service_principal(&self) -> Option<&crate::models::SingleServicePrincipal> {
+        match self {
+            Self::SingleServicePrincipal(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.singleServicePrincipal`, by value.
+    pub fn into_single_service_principal(self) -> Option<crate::models::SingleServicePrincipal> {
+        match self {
+            Self::SingleServicePrincipal(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.singleUser`.
+    pub fn as_single_user(&self) -> Option<&crate::models::SingleUser> {
+        match self {
+            Self::SingleUser(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.singleUser`, by value.
+    pub fn into_single_user(self) -> Option<crate::models::SingleUser> {
+        match self {
+            Self::SingleUser(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetAgentIdentitySponsorsOrOwners`.
+    pub fn as_target_agent_identity_sponsors_or_owners(
+        &self,
+    ) -> Option<&crate::models::TargetAgentIdentitySponsorsOrOwners> {
+        match self {
+            Self::TargetAgentIdentitySponsorsOrOwners(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetAgentIdentitySponsorsOrOwners`, by value.
+    pub fn into_target_agent_identity_sponsors_or_owners(
+        self,
+    ) -> Option<crate::models::TargetAgentIdentitySponsorsOrOwners> {
+        match self {
+            Self::TargetAgentIdentitySponsorsOrOwners(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetApplicationOwners`.
+    pub fn as_target_application_owners(&self) -> Option<&crate::models::TargetApplicationOwners> {
+        match self {
+            Self::TargetApplicationOwners(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetApplicationOwners`, by value.
+    pub fn into_target_application_owners(self) -> Option<crate::models::TargetApplicationOwners> {
+        match self {
+            Self::TargetApplicationOwners(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetManager`.
+    pub fn as_target_manager(&self) -> Option<&crate::models::TargetManager> {
+        match self {
+            Self::TargetManager(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetManager`, by value.
+    pub fn into_target_manager(self) -> Option<crate::models::TargetManager> {
+        match self {
+            Self::TargetManager(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetUserSponsors`.
+    pub fn as_target_user_sponsors(&self) -> Option<&crate::models::TargetUserSponsors> {
+        match self {
+            Self::TargetUserSponsors(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetUserSponsors`, by value.
+    pub fn into_target_user_sponsors(self) -> Option<crate::models::TargetUserSponsors> {
+        match self {
+            Self::TargetUserSponsors(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.groupBasedSubjectSet`.
+    pub fn as_identity_governance_group_based_subject_set(
+        &self,
+    ) -> Option<&crate::models::identity_governance::GroupBasedSubjectSet> {
+        match self {
+            Self::IdentityGovernanceGroupBasedSubjectSet(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.groupBasedSubjectSet`, by value.
+    pub fn into_identity_governance_group_based_subject_set(
+        self,
+    ) -> Option<crate::models::identity_governance::GroupBasedSubjectSet> {
+        match self {
+            Self::IdentityGovernanceGroupBasedSubjectSet(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.ruleBasedSubjectSet`.
+    pub fn as_identity_governance_rule_based_subject_set(
+        &self,
+    ) -> Option<&crate::models::identity_governance::RuleBasedSubjectSet> {
+        match self {
+            Self::IdentityGovernanceRuleBasedSubjectSet(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.identityGovernance.ruleBasedSubjectSet`, by value.
+    pub fn into_identity_governance_rule_based_subject_set(
+        self,
+    ) -> Option<crate::models::identity_governance::RuleBasedSubjectSet> {
+        match self {
+            Self::IdentityGovernanceRuleBasedSubjectSet(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<SubjectSet> for AnySubjectSet {
+    fn from(value: SubjectSet) -> Self {
+        Self::SubjectSet(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnySubjectSet> for SubjectSet {
+    type Error = AnySubjectSet;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnySubjectSet) -> Result<Self, AnySubjectSet> {
+        match value {
+            AnySubjectSet::SubjectSet(v) | AnySubjectSet::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::AttributeRuleMembers> for AnySubjectSet {
+    fn from(value: crate::models::AttributeRuleMembers) -> Self {
+        Self::AttributeRuleMembers(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnySubjectSet> for crate::models::AttributeRuleMembers {
+    type Error = AnySubjectSet;
+
+    fn try_from(value: AnySubjectSet) -> Result<Self, AnySubjectSet> {
+        match value {
+            AnySubjectSet::AttributeRuleMembers(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::ConnectedOrganizationMembers> for AnySubjectSet {
+    fn from(value: crate::models::ConnectedOrganizationMembers) -> Self {
+        Self::ConnectedOrganizationMembers(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnySubjectSet> for crate::models::ConnectedOrganizationMembers {
+    type Error = AnySubjectSet;
+
+    fn try_from(value: AnySubjectSet) -> Result<Self, AnySubjectSet> {
+        match value {
+            AnySubjectSet::ConnectedOrganizationMembers(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::ExternalSponsors> for AnySubjectSet {
+    fn from(value: crate::models::ExternalSponsors) -> Self {
+        Self::ExternalSponsors(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnySubjectSet> for crate::models::ExternalSponsors {
+    type Error = AnySubjectSet;
+
+    fn try_from(value: AnySubjectSet) -> Result<Self, AnySubjectSet> {
+        match value {
+            AnySubjectSet::ExternalSponsors(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::GroupMembers> for AnySubjectSet {
+    fn from(value: crate::models::GroupMembers) -> Self {
+        Self::GroupMembers(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnySubjectSet> for crate::models::GroupMembers {
+    type Error = AnySubjectSet;
+
+    fn try_from(value: AnySubjectSet) -> Result<Self, AnySubjectSet> {
+        match value {
+            AnySubjectSet::GroupMembers(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::InternalSponsors> for AnySubjectSet {
+    fn from(value: crate::models::InternalSponsors) -> Self {
+        Self::InternalSponsors(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnySubjectSet> for crate::models::InternalSponsors {
+    type Error = AnySubjectSet;
+
+    fn try_from(value: AnySubjectSet) -> Result<Self, AnySubjectSet> {
+        match value {
+            AnySubjectSet::InternalSponsors(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::RequestorManager> for AnySubjectSet {
+    fn from(value: crate::models::RequestorManager) -> Self {
+        Self::RequestorManager(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnySubjectSet> for crate::models::RequestorManager {
+    type Error = AnySubjectSet;
+
+    fn try_from(value: AnySubjectSet) -> Result<Self, AnySubjectSet> {
+        match value {
+            AnySubjectSet::RequestorManager(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::SingleServicePrincipal> for AnySubjectSet {
+    fn from(value: crate::models::SingleServicePrincipal) -> Self {
+        Self::SingleServicePrincipal(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnySubjectSet> for crate::models::SingleServicePrincipal {
+    type Error = AnySubjectSet;
+
+    fn try_from(value: AnySubjectSet) -> Result<Self, AnySubjectSet> {
+        match value {
+            AnySubjectSet::SingleServicePrincipal(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::SingleUser> for AnySubjectSet {
+    fn from(value: crate::models::SingleUser) -> Self {
+        Self::SingleUser(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnySubjectSet> for crate::models::SingleUser {
+    type Error = AnySubjectSet;
+
+    fn try_from(value: AnySubjectSet) -> Result<Self, AnySubjectSet> {
+        match value {
+            AnySubjectSet::SingleUser(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::TargetAgentIdentitySponsorsOrOwners> for AnySubjectSet {
+    fn from(value: crate::models::TargetAgentIdentitySponsorsOrOwners) -> Self {
+        Self::TargetAgentIdentitySponsorsOrOwners(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnySubjectSet> for crate::models::TargetAgentIdentitySponsorsOrOwners {
+    type Error = AnySubjectSet;
+
+    fn try_from(value: AnySubjectSet) -> Result<Self, AnySubjectSet> {
+        match value {
+            AnySubjectSet::TargetAgentIdentitySponsorsOrOwners(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::TargetApplicationOwners> for AnySubjectSet {
+    fn from(value: crate::models::TargetApplicationOwners) -> Self {
+        Self::TargetApplicationOwners(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnySubjectSet> for crate::models::TargetApplicationOwners {
+    type Error = AnySubjectSet;
+
+    fn try_from(value: AnySubjectSet) -> Result<Self, AnySubjectSet> {
+        match value {
+            AnySubjectSet::TargetApplicationOwners(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::TargetManager> for AnySubjectSet {
+    fn from(value: crate::models::TargetManager) -> Self {
+        Self::TargetManager(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnySubjectSet> for crate::models::TargetManager {
+    type Error = AnySubjectSet;
+
+    fn try_from(value: AnySubjectSet) -> Result<Self, AnySubjectSet> {
+        match value {
+            AnySubjectSet::TargetManager(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::TargetUserSponsors> for AnySubjectSet {
+    fn from(value: crate::models::TargetUserSponsors) -> Self {
+        Self::TargetUserSponsors(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnySubjectSet> for crate::models::TargetUserSponsors {
+    type Error = AnySubjectSet;
+
+    fn try_from(value: AnySubjectSet) -> Result<Self, AnySubjectSet> {
+        match value {
+            AnySubjectSet::TargetUserSponsors(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::identity_governance::GroupBasedSubjectSet> for AnySubjectSet {
+    fn from(value: crate::models::identity_governance::GroupBasedSubjectSet) -> Self {
+        Self::IdentityGovernanceGroupBasedSubjectSet(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnySubjectSet> for crate::models::identity_governance::GroupBasedSubjectSet {
+    type Error = AnySubjectSet;
+
+    fn try_from(value: AnySubjectSet) -> Result<Self, AnySubjectSet> {
+        match value {
+            AnySubjectSet::IdentityGovernanceGroupBasedSubjectSet(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl From<crate::models::identity_governance::RuleBasedSubjectSet> for AnySubjectSet {
+    fn from(value: crate::models::identity_governance::RuleBasedSubjectSet) -> Self {
+        Self::IdentityGovernanceRuleBasedSubjectSet(value)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl TryFrom<AnySubjectSet> for crate::models::identity_governance::RuleBasedSubjectSet {
+    type Error = AnySubjectSet;
+
+    fn try_from(value: AnySubjectSet) -> Result<Self, AnySubjectSet> {
+        match value {
+            AnySubjectSet::IdentityGovernanceRuleBasedSubjectSet(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]

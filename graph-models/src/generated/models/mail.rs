@@ -222,10 +222,14 @@ crate::macros::select_fields! {
 /// A `attachment` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Attachment`]; an `@odata.type` this
-/// version does not know is read as [`AnyAttachment::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAttachment::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "mail")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAttachment {
     /// A `microsoft.graph.attachment` (the declared type).
     Attachment(Attachment),
@@ -238,6 +242,179 @@ pub enum AnyAttachment {
     /// A type derived from `attachment` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Attachment),
+}
+
+#[cfg(feature = "mail")]
+#[allow(unreachable_patterns)]
+impl AnyAttachment {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.attachment`: the variant's, or for
+    /// [`AnyAttachment::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::Attachment(_) => "microsoft.graph.attachment",
+            Self::FileAttachment(_) => "microsoft.graph.fileAttachment",
+            Self::ItemAttachment(_) => "microsoft.graph.itemAttachment",
+            Self::ReferenceAttachment(_) => "microsoft.graph.referenceAttachment",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.attachment", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::Attachment(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::FileAttachment(value) => value.id.as_deref(),
+            Self::ItemAttachment(value) => value.id.as_deref(),
+            Self::ReferenceAttachment(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`Attachment`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_attachment(&self) -> Option<&Attachment> {
+        match self {
+            Self::Attachment(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAttachment::as_attachment`], by value.
+    pub fn into_attachment(self) -> Option<Attachment> {
+        match self {
+            Self::Attachment(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.fileAttachment`.
+    pub fn as_file_attachment(&self) -> Option<&crate::models::FileAttachment> {
+        match self {
+            Self::FileAttachment(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.fileAttachment`, by value.
+    pub fn into_file_attachment(self) -> Option<crate::models::FileAttachment> {
+        match self {
+            Self::FileAttachment(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.itemAttachment`.
+    pub fn as_item_attachment(&self) -> Option<&crate::models::ItemAttachment> {
+        match self {
+            Self::ItemAttachment(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.itemAttachment`, by value.
+    pub fn into_item_attachment(self) -> Option<crate::models::ItemAttachment> {
+        match self {
+            Self::ItemAttachment(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.referenceAttachment`.
+    pub fn as_reference_attachment(&self) -> Option<&crate::models::ReferenceAttachment> {
+        match self {
+            Self::ReferenceAttachment(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.referenceAttachment`, by value.
+    pub fn into_reference_attachment(self) -> Option<crate::models::ReferenceAttachment> {
+        match self {
+            Self::ReferenceAttachment(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<Attachment> for AnyAttachment {
+    fn from(value: Attachment) -> Self {
+        Self::Attachment(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAttachment> for Attachment {
+    type Error = AnyAttachment;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyAttachment) -> Result<Self, AnyAttachment> {
+        match value {
+            AnyAttachment::Attachment(v) | AnyAttachment::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<crate::models::FileAttachment> for AnyAttachment {
+    fn from(value: crate::models::FileAttachment) -> Self {
+        Self::FileAttachment(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl TryFrom<AnyAttachment> for crate::models::FileAttachment {
+    type Error = AnyAttachment;
+
+    fn try_from(value: AnyAttachment) -> Result<Self, AnyAttachment> {
+        match value {
+            AnyAttachment::FileAttachment(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<crate::models::ItemAttachment> for AnyAttachment {
+    fn from(value: crate::models::ItemAttachment) -> Self {
+        Self::ItemAttachment(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl TryFrom<AnyAttachment> for crate::models::ItemAttachment {
+    type Error = AnyAttachment;
+
+    fn try_from(value: AnyAttachment) -> Result<Self, AnyAttachment> {
+        match value {
+            AnyAttachment::ItemAttachment(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<crate::models::ReferenceAttachment> for AnyAttachment {
+    fn from(value: crate::models::ReferenceAttachment) -> Self {
+        Self::ReferenceAttachment(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl TryFrom<AnyAttachment> for crate::models::ReferenceAttachment {
+    type Error = AnyAttachment;
+
+    fn try_from(value: AnyAttachment) -> Result<Self, AnyAttachment> {
+        match value {
+            AnyAttachment::ReferenceAttachment(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -872,10 +1049,14 @@ crate::macros::select_fields! {
 /// A `eventMessage` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`EventMessage`]; an `@odata.type` this
-/// version does not know is read as [`AnyEventMessage::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyEventMessage::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "mail")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyEventMessage {
     /// A `microsoft.graph.eventMessage` (the declared type).
     EventMessage(EventMessage),
@@ -886,6 +1067,144 @@ pub enum AnyEventMessage {
     /// A type derived from `eventMessage` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(EventMessage),
+}
+
+#[cfg(feature = "mail")]
+#[allow(unreachable_patterns)]
+impl AnyEventMessage {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.eventMessage`: the variant's, or for
+    /// [`AnyEventMessage::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::EventMessage(_) => "microsoft.graph.eventMessage",
+            Self::EventMessageRequest(_) => "microsoft.graph.eventMessageRequest",
+            Self::EventMessageResponse(_) => "microsoft.graph.eventMessageResponse",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.eventMessage", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::EventMessage(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::EventMessageRequest(value) => value.id.as_deref(),
+            Self::EventMessageResponse(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`EventMessage`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_event_message(&self) -> Option<&EventMessage> {
+        match self {
+            Self::EventMessage(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyEventMessage::as_event_message`], by value.
+    pub fn into_event_message(self) -> Option<EventMessage> {
+        match self {
+            Self::EventMessage(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.eventMessageRequest`.
+    pub fn as_event_message_request(&self) -> Option<&crate::models::EventMessageRequest> {
+        match self {
+            Self::EventMessageRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.eventMessageRequest`, by value.
+    pub fn into_event_message_request(self) -> Option<crate::models::EventMessageRequest> {
+        match self {
+            Self::EventMessageRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.eventMessageResponse`.
+    pub fn as_event_message_response(&self) -> Option<&crate::models::EventMessageResponse> {
+        match self {
+            Self::EventMessageResponse(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.eventMessageResponse`, by value.
+    pub fn into_event_message_response(self) -> Option<crate::models::EventMessageResponse> {
+        match self {
+            Self::EventMessageResponse(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<EventMessage> for AnyEventMessage {
+    fn from(value: EventMessage) -> Self {
+        Self::EventMessage(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyEventMessage> for EventMessage {
+    type Error = AnyEventMessage;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyEventMessage) -> Result<Self, AnyEventMessage> {
+        match value {
+            AnyEventMessage::EventMessage(v) | AnyEventMessage::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<crate::models::EventMessageRequest> for AnyEventMessage {
+    fn from(value: crate::models::EventMessageRequest) -> Self {
+        Self::EventMessageRequest(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl TryFrom<AnyEventMessage> for crate::models::EventMessageRequest {
+    type Error = AnyEventMessage;
+
+    fn try_from(value: AnyEventMessage) -> Result<Self, AnyEventMessage> {
+        match value {
+            AnyEventMessage::EventMessageRequest(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<crate::models::EventMessageResponse> for AnyEventMessage {
+    fn from(value: crate::models::EventMessageResponse) -> Self {
+        Self::EventMessageResponse(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl TryFrom<AnyEventMessage> for crate::models::EventMessageResponse {
+    type Error = AnyEventMessage;
+
+    fn try_from(value: AnyEventMessage) -> Result<Self, AnyEventMessage> {
+        match value {
+            AnyEventMessage::EventMessageResponse(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -2044,10 +2363,14 @@ crate::macros::select_fields! {
 /// A `mailFolder` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`MailFolder`]; an `@odata.type` this
-/// version does not know is read as [`AnyMailFolder::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyMailFolder::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "mail")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyMailFolder {
     /// A `microsoft.graph.mailFolder` (the declared type).
     MailFolder(MailFolder),
@@ -2056,6 +2379,105 @@ pub enum AnyMailFolder {
     /// A type derived from `mailFolder` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(MailFolder),
+}
+
+#[cfg(feature = "mail")]
+#[allow(unreachable_patterns)]
+impl AnyMailFolder {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.mailFolder`: the variant's, or for
+    /// [`AnyMailFolder::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::MailFolder(_) => "microsoft.graph.mailFolder",
+            Self::MailSearchFolder(_) => "microsoft.graph.mailSearchFolder",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.mailFolder", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::MailFolder(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::MailSearchFolder(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`MailFolder`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_mail_folder(&self) -> Option<&MailFolder> {
+        match self {
+            Self::MailFolder(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyMailFolder::as_mail_folder`], by value.
+    pub fn into_mail_folder(self) -> Option<MailFolder> {
+        match self {
+            Self::MailFolder(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.mailSearchFolder`.
+    pub fn as_mail_search_folder(&self) -> Option<&crate::models::MailSearchFolder> {
+        match self {
+            Self::MailSearchFolder(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.mailSearchFolder`, by value.
+    pub fn into_mail_search_folder(self) -> Option<crate::models::MailSearchFolder> {
+        match self {
+            Self::MailSearchFolder(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<MailFolder> for AnyMailFolder {
+    fn from(value: MailFolder) -> Self {
+        Self::MailFolder(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyMailFolder> for MailFolder {
+    type Error = AnyMailFolder;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyMailFolder) -> Result<Self, AnyMailFolder> {
+        match value {
+            AnyMailFolder::MailFolder(v) | AnyMailFolder::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<crate::models::MailSearchFolder> for AnyMailFolder {
+    fn from(value: crate::models::MailSearchFolder) -> Self {
+        Self::MailSearchFolder(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl TryFrom<AnyMailFolder> for crate::models::MailSearchFolder {
+    type Error = AnyMailFolder;
+
+    fn try_from(value: AnyMailFolder) -> Result<Self, AnyMailFolder> {
+        match value {
+            AnyMailFolder::MailSearchFolder(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -2504,10 +2926,14 @@ crate::macros::select_fields! {
 /// A `message` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Message`]; an `@odata.type` this
-/// version does not know is read as [`AnyMessage::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyMessage::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "mail")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyMessage {
     /// A `microsoft.graph.message` (the declared type).
     Message(Message),
@@ -2522,6 +2948,216 @@ pub enum AnyMessage {
     /// A type derived from `message` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Message),
+}
+
+#[cfg(feature = "mail")]
+#[allow(unreachable_patterns)]
+impl AnyMessage {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.message`: the variant's, or for
+    /// [`AnyMessage::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::Message(_) => "microsoft.graph.message",
+            Self::CalendarSharingMessage(_) => "microsoft.graph.calendarSharingMessage",
+            Self::EventMessage(_) => "microsoft.graph.eventMessage",
+            Self::EventMessageRequest(_) => "microsoft.graph.eventMessageRequest",
+            Self::EventMessageResponse(_) => "microsoft.graph.eventMessageResponse",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.message", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::Message(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::CalendarSharingMessage(value) => value.id.as_deref(),
+            Self::EventMessage(value) => value.id.as_deref(),
+            Self::EventMessageRequest(value) => value.id.as_deref(),
+            Self::EventMessageResponse(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`Message`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_message(&self) -> Option<&Message> {
+        match self {
+            Self::Message(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyMessage::as_message`], by value.
+    pub fn into_message(self) -> Option<Message> {
+        match self {
+            Self::Message(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.calendarSharingMessage`.
+    pub fn as_calendar_sharing_message(&self) -> Option<&crate::models::CalendarSharingMessage> {
+        match self {
+            Self::CalendarSharingMessage(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.calendarSharingMessage`, by value.
+    pub fn into_calendar_sharing_message(self) -> Option<crate::models::CalendarSharingMessage> {
+        match self {
+            Self::CalendarSharingMessage(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.eventMessage`.
+    pub fn as_event_message(&self) -> Option<&crate::models::EventMessage> {
+        match self {
+            Self::EventMessage(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.eventMessage`, by value.
+    pub fn into_event_message(self) -> Option<crate::models::EventMessage> {
+        match self {
+            Self::EventMessage(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.eventMessageRequest`.
+    pub fn as_event_message_request(&self) -> Option<&crate::models::EventMessageRequest> {
+        match self {
+            Self::EventMessageRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.eventMessageRequest`, by value.
+    pub fn into_event_message_request(self) -> Option<crate::models::EventMessageRequest> {
+        match self {
+            Self::EventMessageRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.eventMessageResponse`.
+    pub fn as_event_message_response(&self) -> Option<&crate::models::EventMessageResponse> {
+        match self {
+            Self::EventMessageResponse(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.eventMessageResponse`, by value.
+    pub fn into_event_message_response(self) -> Option<crate::models::EventMessageResponse> {
+        match self {
+            Self::EventMessageResponse(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<Message> for AnyMessage {
+    fn from(value: Message) -> Self {
+        Self::Message(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyMessage> for Message {
+    type Error = AnyMessage;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyMessage) -> Result<Self, AnyMessage> {
+        match value {
+            AnyMessage::Message(v) | AnyMessage::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<crate::models::CalendarSharingMessage> for AnyMessage {
+    fn from(value: crate::models::CalendarSharingMessage) -> Self {
+        Self::CalendarSharingMessage(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl TryFrom<AnyMessage> for crate::models::CalendarSharingMessage {
+    type Error = AnyMessage;
+
+    fn try_from(value: AnyMessage) -> Result<Self, AnyMessage> {
+        match value {
+            AnyMessage::CalendarSharingMessage(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<crate::models::EventMessage> for AnyMessage {
+    fn from(value: crate::models::EventMessage) -> Self {
+        Self::EventMessage(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl TryFrom<AnyMessage> for crate::models::EventMessage {
+    type Error = AnyMessage;
+
+    fn try_from(value: AnyMessage) -> Result<Self, AnyMessage> {
+        match value {
+            AnyMessage::EventMessage(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<crate::models::EventMessageRequest> for AnyMessage {
+    fn from(value: crate::models::EventMessageRequest) -> Self {
+        Self::EventMessageRequest(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl TryFrom<AnyMessage> for crate::models::EventMessageRequest {
+    type Error = AnyMessage;
+
+    fn try_from(value: AnyMessage) -> Result<Self, AnyMessage> {
+        match value {
+            AnyMessage::EventMessageRequest(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<crate::models::EventMessageResponse> for AnyMessage {
+    fn from(value: crate::models::EventMessageResponse) -> Self {
+        Self::EventMessageResponse(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl TryFrom<AnyMessage> for crate::models::EventMessageResponse {
+    type Error = AnyMessage;
+
+    fn try_from(value: AnyMessage) -> Result<Self, AnyMessage> {
+        match value {
+            AnyMessage::EventMessageResponse(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -2908,7 +3544,10 @@ crate::macros::select_fields! {
 /// A `outlookItem` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`OutlookItem`]; an `@odata.type` this
-/// version does not know is read as [`AnyOutlookItem::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyOutlookItem::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(any(
     feature = "identity",
     feature = "mail",
@@ -2917,6 +3556,7 @@ crate::macros::select_fields! {
 ))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyOutlookItem {
     /// A `microsoft.graph.outlookItem` (the declared type).
     OutlookItem(OutlookItem),
@@ -2950,6 +3590,452 @@ pub enum AnyOutlookItem {
     /// A type derived from `outlookItem` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(OutlookItem),
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts"
+))]
+#[allow(unreachable_patterns)]
+impl AnyOutlookItem {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.outlookItem`: the variant's, or for
+    /// [`AnyOutlookItem::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::OutlookItem(_) => "microsoft.graph.outlookItem",
+            #[cfg(feature = "personal-contacts")]
+            Self::Contact(_) => "microsoft.graph.contact",
+            #[cfg(feature = "calendar")]
+            Self::Event(_) => "microsoft.graph.event",
+            #[cfg(feature = "identity")]
+            Self::MailboxItem(_) => "microsoft.graph.mailboxItem",
+            #[cfg(feature = "mail")]
+            Self::Message(_) => "microsoft.graph.message",
+            #[cfg(feature = "mail")]
+            Self::CalendarSharingMessage(_) => "microsoft.graph.calendarSharingMessage",
+            #[cfg(feature = "mail")]
+            Self::EventMessage(_) => "microsoft.graph.eventMessage",
+            #[cfg(feature = "mail")]
+            Self::EventMessageRequest(_) => "microsoft.graph.eventMessageRequest",
+            #[cfg(feature = "mail")]
+            Self::EventMessageResponse(_) => "microsoft.graph.eventMessageResponse",
+            #[cfg(feature = "identity")]
+            Self::Post(_) => "microsoft.graph.post",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.outlookItem", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::OutlookItem(value) | Self::Unknown(value) => value.id.as_deref(),
+            #[cfg(feature = "personal-contacts")]
+            Self::Contact(value) => value.id.as_deref(),
+            #[cfg(feature = "calendar")]
+            Self::Event(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::MailboxItem(value) => value.id.as_deref(),
+            #[cfg(feature = "mail")]
+            Self::Message(value) => value.id.as_deref(),
+            #[cfg(feature = "mail")]
+            Self::CalendarSharingMessage(value) => value.id.as_deref(),
+            #[cfg(feature = "mail")]
+            Self::EventMessage(value) => value.id.as_deref(),
+            #[cfg(feature = "mail")]
+            Self::EventMessageRequest(value) => value.id.as_deref(),
+            #[cfg(feature = "mail")]
+            Self::EventMessageResponse(value) => value.id.as_deref(),
+            #[cfg(feature = "identity")]
+            Self::Post(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`OutlookItem`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_outlook_item(&self) -> Option<&OutlookItem> {
+        match self {
+            Self::OutlookItem(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyOutlookItem::as_outlook_item`], by value.
+    pub fn into_outlook_item(self) -> Option<OutlookItem> {
+        match self {
+            Self::OutlookItem(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.contact`.
+    #[cfg(feature = "personal-contacts")]
+    pub fn as_contact(&self) -> Option<&crate::models::Contact> {
+        match self {
+            Self::Contact(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.contact`, by value.
+    #[cfg(feature = "personal-contacts")]
+    pub fn into_contact(self) -> Option<crate::models::Contact> {
+        match self {
+            Self::Contact(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.event`.
+    #[cfg(feature = "calendar")]
+    pub fn as_event(&self) -> Option<&crate::models::Event> {
+        match self {
+            Self::Event(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.event`, by value.
+    #[cfg(feature = "calendar")]
+    pub fn into_event(self) -> Option<crate::models::Event> {
+        match self {
+            Self::Event(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.mailboxItem`.
+    #[cfg(feature = "identity")]
+    pub fn as_mailbox_item(&self) -> Option<&crate::models::MailboxItem> {
+        match self {
+            Self::MailboxItem(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.mailboxItem`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_mailbox_item(self) -> Option<crate::models::MailboxItem> {
+        match self {
+            Self::MailboxItem(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.message`.
+    #[cfg(feature = "mail")]
+    pub fn as_message(&self) -> Option<&crate::models::Message> {
+        match self {
+            Self::Message(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.message`, by value.
+    #[cfg(feature = "mail")]
+    pub fn into_message(self) -> Option<crate::models::Message> {
+        match self {
+            Self::Message(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.calendarSharingMessage`.
+    #[cfg(feature = "mail")]
+    pub fn as_calendar_sharing_message(&self) -> Option<&crate::models::CalendarSharingMessage> {
+        match self {
+            Self::CalendarSharingMessage(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.calendarSharingMessage`, by value.
+    #[cfg(feature = "mail")]
+    pub fn into_calendar_sharing_message(self) -> Option<crate::models::CalendarSharingMessage> {
+        match self {
+            Self::CalendarSharingMessage(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.eventMessage`.
+    #[cfg(feature = "mail")]
+    pub fn as_event_message(&self) -> Option<&crate::models::EventMessage> {
+        match self {
+            Self::EventMessage(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.eventMessage`, by value.
+    #[cfg(feature = "mail")]
+    pub fn into_event_message(self) -> Option<crate::models::EventMessage> {
+        match self {
+            Self::EventMessage(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.eventMessageRequest`.
+    #[cfg(feature = "mail")]
+    pub fn as_event_message_request(&self) -> Option<&crate::models::EventMessageRequest> {
+        match self {
+            Self::EventMessageRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.eventMessageRequest`, by value.
+    #[cfg(feature = "mail")]
+    pub fn into_event_message_request(self) -> Option<crate::models::EventMessageRequest> {
+        match self {
+            Self::EventMessageRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.eventMessageResponse`.
+    #[cfg(feature = "mail")]
+    pub fn as_event_message_response(&self) -> Option<&crate::models::EventMessageResponse> {
+        match self {
+            Self::EventMessageResponse(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.eventMessageResponse`, by value.
+    #[cfg(feature = "mail")]
+    pub fn into_event_message_response(self) -> Option<crate::models::EventMessageResponse> {
+        match self {
+            Self::EventMessageResponse(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.post`.
+    #[cfg(feature = "identity")]
+    pub fn as_post(&self) -> Option<&crate::models::Post> {
+        match self {
+            Self::Post(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.post`, by value.
+    #[cfg(feature = "identity")]
+    pub fn into_post(self) -> Option<crate::models::Post> {
+        match self {
+            Self::Post(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts"
+))]
+impl From<OutlookItem> for AnyOutlookItem {
+    fn from(value: OutlookItem) -> Self {
+        Self::OutlookItem(value)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts"
+))]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyOutlookItem> for OutlookItem {
+    type Error = AnyOutlookItem;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyOutlookItem) -> Result<Self, AnyOutlookItem> {
+        match value {
+            AnyOutlookItem::OutlookItem(v) | AnyOutlookItem::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "personal-contacts")]
+impl From<crate::models::Contact> for AnyOutlookItem {
+    fn from(value: crate::models::Contact) -> Self {
+        Self::Contact(value)
+    }
+}
+
+#[cfg(feature = "personal-contacts")]
+impl TryFrom<AnyOutlookItem> for crate::models::Contact {
+    type Error = AnyOutlookItem;
+
+    fn try_from(value: AnyOutlookItem) -> Result<Self, AnyOutlookItem> {
+        match value {
+            AnyOutlookItem::Contact(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl From<crate::models::Event> for AnyOutlookItem {
+    fn from(value: crate::models::Event) -> Self {
+        Self::Event(value)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl TryFrom<AnyOutlookItem> for crate::models::Event {
+    type Error = AnyOutlookItem;
+
+    fn try_from(value: AnyOutlookItem) -> Result<Self, AnyOutlookItem> {
+        match value {
+            AnyOutlookItem::Event(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::MailboxItem> for AnyOutlookItem {
+    fn from(value: crate::models::MailboxItem) -> Self {
+        Self::MailboxItem(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyOutlookItem> for crate::models::MailboxItem {
+    type Error = AnyOutlookItem;
+
+    fn try_from(value: AnyOutlookItem) -> Result<Self, AnyOutlookItem> {
+        match value {
+            AnyOutlookItem::MailboxItem(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<crate::models::Message> for AnyOutlookItem {
+    fn from(value: crate::models::Message) -> Self {
+        Self::Message(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl TryFrom<AnyOutlookItem> for crate::models::Message {
+    type Error = AnyOutlookItem;
+
+    fn try_from(value: AnyOutlookItem) -> Result<Self, AnyOutlookItem> {
+        match value {
+            AnyOutlookItem::Message(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<crate::models::CalendarSharingMessage> for AnyOutlookItem {
+    fn from(value: crate::models::CalendarSharingMessage) -> Self {
+        Self::CalendarSharingMessage(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl TryFrom<AnyOutlookItem> for crate::models::CalendarSharingMessage {
+    type Error = AnyOutlookItem;
+
+    fn try_from(value: AnyOutlookItem) -> Result<Self, AnyOutlookItem> {
+        match value {
+            AnyOutlookItem::CalendarSharingMessage(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<crate::models::EventMessage> for AnyOutlookItem {
+    fn from(value: crate::models::EventMessage) -> Self {
+        Self::EventMessage(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl TryFrom<AnyOutlookItem> for crate::models::EventMessage {
+    type Error = AnyOutlookItem;
+
+    fn try_from(value: AnyOutlookItem) -> Result<Self, AnyOutlookItem> {
+        match value {
+            AnyOutlookItem::EventMessage(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<crate::models::EventMessageRequest> for AnyOutlookItem {
+    fn from(value: crate::models::EventMessageRequest) -> Self {
+        Self::EventMessageRequest(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl TryFrom<AnyOutlookItem> for crate::models::EventMessageRequest {
+    type Error = AnyOutlookItem;
+
+    fn try_from(value: AnyOutlookItem) -> Result<Self, AnyOutlookItem> {
+        match value {
+            AnyOutlookItem::EventMessageRequest(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl From<crate::models::EventMessageResponse> for AnyOutlookItem {
+    fn from(value: crate::models::EventMessageResponse) -> Self {
+        Self::EventMessageResponse(value)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl TryFrom<AnyOutlookItem> for crate::models::EventMessageResponse {
+    type Error = AnyOutlookItem;
+
+    fn try_from(value: AnyOutlookItem) -> Result<Self, AnyOutlookItem> {
+        match value {
+            AnyOutlookItem::EventMessageResponse(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "identity")]
+impl From<crate::models::Post> for AnyOutlookItem {
+    fn from(value: crate::models::Post) -> Self {
+        Self::Post(value)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl TryFrom<AnyOutlookItem> for crate::models::Post {
+    type Error = AnyOutlookItem;
+
+    fn try_from(value: AnyOutlookItem) -> Result<Self, AnyOutlookItem> {
+        match value {
+            AnyOutlookItem::Post(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(any(

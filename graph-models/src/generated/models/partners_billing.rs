@@ -562,7 +562,7 @@ pub struct Manifest {
     /// The `dataFormat` property.
     pub data_format: crate::Patch<String>,
     /// The `eTag` property.
-    pub e_tag: crate::Patch<String>,
+    pub etag: crate::Patch<String>,
     /// The `partitionType` property.
     pub partition_type: crate::Patch<String>,
     /// The `partnerTenantId` property.
@@ -587,7 +587,7 @@ impl serde::Serialize for Manifest {
         writer.field("blobs", &self.blobs)?;
         writer.field("createdDateTime", &self.created_date_time)?;
         writer.field("dataFormat", &self.data_format)?;
-        writer.field("eTag", &self.e_tag)?;
+        writer.field("eTag", &self.etag)?;
         writer.field("partitionType", &self.partition_type)?;
         writer.field("partnerTenantId", &self.partner_tenant_id)?;
         writer.field("rootDirectory", &self.root_directory)?;
@@ -619,7 +619,7 @@ impl crate::read_fields::ReadFields for Manifest {
             "blobs" => self.blobs = map.next_value()?,
             "createdDateTime" => self.created_date_time = map.next_value()?,
             "dataFormat" => self.data_format = map.next_value()?,
-            "eTag" => self.e_tag = map.next_value()?,
+            "eTag" => self.etag = map.next_value()?,
             "partitionType" => self.partition_type = map.next_value()?,
             "partnerTenantId" => self.partner_tenant_id = map.next_value()?,
             "rootDirectory" => self.root_directory = map.next_value()?,
@@ -729,10 +729,14 @@ crate::macros::select_fields! {
 /// A `operation` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Operation`]; an `@odata.type` this
-/// version does not know is read as [`AnyOperation::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyOperation::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "partners-billing")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyOperation {
     /// A `microsoft.graph.partners.billing.operation` (the declared type).
     PartnersBillingOperation(Operation),
@@ -745,6 +749,199 @@ pub enum AnyOperation {
     /// A type derived from `operation` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Operation),
+}
+
+#[cfg(feature = "partners-billing")]
+#[allow(unreachable_patterns)]
+impl AnyOperation {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.partners.billing.operation`: the variant's, or for
+    /// [`AnyOperation::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::PartnersBillingOperation(_) => "microsoft.graph.partners.billing.operation",
+            Self::PartnersBillingExportSuccessOperation(_) => {
+                "microsoft.graph.partners.billing.exportSuccessOperation"
+            }
+            Self::PartnersBillingFailedOperation(_) => {
+                "microsoft.graph.partners.billing.failedOperation"
+            }
+            Self::PartnersBillingRunningOperation(_) => {
+                "microsoft.graph.partners.billing.runningOperation"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.partners.billing.operation", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::PartnersBillingOperation(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::PartnersBillingExportSuccessOperation(value) => value.id.as_deref(),
+            Self::PartnersBillingFailedOperation(value) => value.id.as_deref(),
+            Self::PartnersBillingRunningOperation(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`Operation`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_partners_billing_operation(&self) -> Option<&Operation> {
+        match self {
+            Self::PartnersBillingOperation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyOperation::as_partners_billing_operation`], by value.
+    pub fn into_partners_billing_operation(self) -> Option<Operation> {
+        match self {
+            Self::PartnersBillingOperation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.partners.billing.exportSuccessOperation`.
+    pub fn as_partners_billing_export_success_operation(
+        &self,
+    ) -> Option<&crate::models::partners_billing::ExportSuccessOperation> {
+        match self {
+            Self::PartnersBillingExportSuccessOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.partners.billing.exportSuccessOperation`, by value.
+    pub fn into_partners_billing_export_success_operation(
+        self,
+    ) -> Option<crate::models::partners_billing::ExportSuccessOperation> {
+        match self {
+            Self::PartnersBillingExportSuccessOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.partners.billing.failedOperation`.
+    pub fn as_partners_billing_failed_operation(
+        &self,
+    ) -> Option<&crate::models::partners_billing::FailedOperation> {
+        match self {
+            Self::PartnersBillingFailedOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.partners.billing.failedOperation`, by value.
+    pub fn into_partners_billing_failed_operation(
+        self,
+    ) -> Option<crate::models::partners_billing::FailedOperation> {
+        match self {
+            Self::PartnersBillingFailedOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.partners.billing.runningOperation`.
+    pub fn as_partners_billing_running_operation(
+        &self,
+    ) -> Option<&crate::models::partners_billing::RunningOperation> {
+        match self {
+            Self::PartnersBillingRunningOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.partners.billing.runningOperation`, by value.
+    pub fn into_partners_billing_running_operation(
+        self,
+    ) -> Option<crate::models::partners_billing::RunningOperation> {
+        match self {
+            Self::PartnersBillingRunningOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl From<Operation> for AnyOperation {
+    fn from(value: Operation) -> Self {
+        Self::PartnersBillingOperation(value)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyOperation> for Operation {
+    type Error = AnyOperation;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyOperation) -> Result<Self, AnyOperation> {
+        match value {
+            AnyOperation::PartnersBillingOperation(v) | AnyOperation::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl From<crate::models::partners_billing::ExportSuccessOperation> for AnyOperation {
+    fn from(value: crate::models::partners_billing::ExportSuccessOperation) -> Self {
+        Self::PartnersBillingExportSuccessOperation(value)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl TryFrom<AnyOperation> for crate::models::partners_billing::ExportSuccessOperation {
+    type Error = AnyOperation;
+
+    fn try_from(value: AnyOperation) -> Result<Self, AnyOperation> {
+        match value {
+            AnyOperation::PartnersBillingExportSuccessOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl From<crate::models::partners_billing::FailedOperation> for AnyOperation {
+    fn from(value: crate::models::partners_billing::FailedOperation) -> Self {
+        Self::PartnersBillingFailedOperation(value)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl TryFrom<AnyOperation> for crate::models::partners_billing::FailedOperation {
+    type Error = AnyOperation;
+
+    fn try_from(value: AnyOperation) -> Result<Self, AnyOperation> {
+        match value {
+            AnyOperation::PartnersBillingFailedOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl From<crate::models::partners_billing::RunningOperation> for AnyOperation {
+    fn from(value: crate::models::partners_billing::RunningOperation) -> Self {
+        Self::PartnersBillingRunningOperation(value)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl TryFrom<AnyOperation> for crate::models::partners_billing::RunningOperation {
+    type Error = AnyOperation;
+
+    fn try_from(value: AnyOperation) -> Result<Self, AnyOperation> {
+        match value {
+            AnyOperation::PartnersBillingRunningOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "partners-billing")]

@@ -637,10 +637,14 @@ crate::macros::select_fields! {
 /// A `printOperation` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`PrintOperation`]; an `@odata.type` this
-/// version does not know is read as [`AnyPrintOperation::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyPrintOperation::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "print")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyPrintOperation {
     /// A `microsoft.graph.printOperation` (the declared type).
     PrintOperation(PrintOperation),
@@ -649,6 +653,107 @@ pub enum AnyPrintOperation {
     /// A type derived from `printOperation` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(PrintOperation),
+}
+
+#[cfg(feature = "print")]
+#[allow(unreachable_patterns)]
+impl AnyPrintOperation {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.printOperation`: the variant's, or for
+    /// [`AnyPrintOperation::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::PrintOperation(_) => "microsoft.graph.printOperation",
+            Self::PrinterCreateOperation(_) => "microsoft.graph.printerCreateOperation",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.printOperation", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::PrintOperation(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::PrinterCreateOperation(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`PrintOperation`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_print_operation(&self) -> Option<&PrintOperation> {
+        match self {
+            Self::PrintOperation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyPrintOperation::as_print_operation`], by value.
+    pub fn into_print_operation(self) -> Option<PrintOperation> {
+        match self {
+            Self::PrintOperation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.printerCreateOperation`.
+    pub fn as_printer_create_operation(&self) -> Option<&crate::models::PrinterCreateOperation> {
+        match self {
+            Self::PrinterCreateOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.printerCreateOperation`, by value.
+    pub fn into_printer_create_operation(self) -> Option<crate::models::PrinterCreateOperation> {
+        match self {
+            Self::PrinterCreateOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "print")]
+impl From<PrintOperation> for AnyPrintOperation {
+    fn from(value: PrintOperation) -> Self {
+        Self::PrintOperation(value)
+    }
+}
+
+#[cfg(feature = "print")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyPrintOperation> for PrintOperation {
+    type Error = AnyPrintOperation;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyPrintOperation) -> Result<Self, AnyPrintOperation> {
+        match value {
+            AnyPrintOperation::PrintOperation(v) | AnyPrintOperation::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "print")]
+impl From<crate::models::PrinterCreateOperation> for AnyPrintOperation {
+    fn from(value: crate::models::PrinterCreateOperation) -> Self {
+        Self::PrinterCreateOperation(value)
+    }
+}
+
+#[cfg(feature = "print")]
+impl TryFrom<AnyPrintOperation> for crate::models::PrinterCreateOperation {
+    type Error = AnyPrintOperation;
+
+    fn try_from(value: AnyPrintOperation) -> Result<Self, AnyPrintOperation> {
+        match value {
+            AnyPrintOperation::PrinterCreateOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "print")]

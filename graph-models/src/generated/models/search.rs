@@ -452,10 +452,14 @@ crate::macros::select_fields! {
 /// A `searchAnswer` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`SearchAnswer`]; an `@odata.type` this
-/// version does not know is read as [`AnySearchAnswer::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnySearchAnswer::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "search")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnySearchAnswer {
     /// A `microsoft.graph.search.searchAnswer` (the declared type).
     SearchSearchAnswer(SearchAnswer),
@@ -468,6 +472,181 @@ pub enum AnySearchAnswer {
     /// A type derived from `searchAnswer` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(SearchAnswer),
+}
+
+#[cfg(feature = "search")]
+#[allow(unreachable_patterns)]
+impl AnySearchAnswer {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.search.searchAnswer`: the variant's, or for
+    /// [`AnySearchAnswer::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SearchSearchAnswer(_) => "microsoft.graph.search.searchAnswer",
+            Self::SearchAcronym(_) => "microsoft.graph.search.acronym",
+            Self::SearchBookmark(_) => "microsoft.graph.search.bookmark",
+            Self::SearchQna(_) => "microsoft.graph.search.qna",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.search.searchAnswer", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::SearchSearchAnswer(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::SearchAcronym(value) => value.id.as_deref(),
+            Self::SearchBookmark(value) => value.id.as_deref(),
+            Self::SearchQna(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`SearchAnswer`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_search_search_answer(&self) -> Option<&SearchAnswer> {
+        match self {
+            Self::SearchSearchAnswer(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnySearchAnswer::as_search_search_answer`], by value.
+    pub fn into_search_search_answer(self) -> Option<SearchAnswer> {
+        match self {
+            Self::SearchSearchAnswer(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.search.acronym`.
+    pub fn as_search_acronym(&self) -> Option<&crate::models::search::Acronym> {
+        match self {
+            Self::SearchAcronym(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.search.acronym`, by value.
+    pub fn into_search_acronym(self) -> Option<crate::models::search::Acronym> {
+        match self {
+            Self::SearchAcronym(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.search.bookmark`.
+    pub fn as_search_bookmark(&self) -> Option<&crate::models::search::Bookmark> {
+        match self {
+            Self::SearchBookmark(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.search.bookmark`, by value.
+    pub fn into_search_bookmark(self) -> Option<crate::models::search::Bookmark> {
+        match self {
+            Self::SearchBookmark(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.search.qna`.
+    pub fn as_search_qna(&self) -> Option<&crate::models::search::Qna> {
+        match self {
+            Self::SearchQna(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.search.qna`, by value.
+    pub fn into_search_qna(self) -> Option<crate::models::search::Qna> {
+        match self {
+            Self::SearchQna(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "search")]
+impl From<SearchAnswer> for AnySearchAnswer {
+    fn from(value: SearchAnswer) -> Self {
+        Self::SearchSearchAnswer(value)
+    }
+}
+
+#[cfg(feature = "search")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnySearchAnswer> for SearchAnswer {
+    type Error = AnySearchAnswer;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnySearchAnswer) -> Result<Self, AnySearchAnswer> {
+        match value {
+            AnySearchAnswer::SearchSearchAnswer(v) | AnySearchAnswer::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "search")]
+impl From<crate::models::search::Acronym> for AnySearchAnswer {
+    fn from(value: crate::models::search::Acronym) -> Self {
+        Self::SearchAcronym(value)
+    }
+}
+
+#[cfg(feature = "search")]
+impl TryFrom<AnySearchAnswer> for crate::models::search::Acronym {
+    type Error = AnySearchAnswer;
+
+    fn try_from(value: AnySearchAnswer) -> Result<Self, AnySearchAnswer> {
+        match value {
+            AnySearchAnswer::SearchAcronym(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "search")]
+impl From<crate::models::search::Bookmark> for AnySearchAnswer {
+    fn from(value: crate::models::search::Bookmark) -> Self {
+        Self::SearchBookmark(value)
+    }
+}
+
+#[cfg(feature = "search")]
+impl TryFrom<AnySearchAnswer> for crate::models::search::Bookmark {
+    type Error = AnySearchAnswer;
+
+    fn try_from(value: AnySearchAnswer) -> Result<Self, AnySearchAnswer> {
+        match value {
+            AnySearchAnswer::SearchBookmark(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "search")]
+impl From<crate::models::search::Qna> for AnySearchAnswer {
+    fn from(value: crate::models::search::Qna) -> Self {
+        Self::SearchQna(value)
+    }
+}
+
+#[cfg(feature = "search")]
+impl TryFrom<AnySearchAnswer> for crate::models::search::Qna {
+    type Error = AnySearchAnswer;
+
+    fn try_from(value: AnySearchAnswer) -> Result<Self, AnySearchAnswer> {
+        match value {
+            AnySearchAnswer::SearchQna(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "search")]

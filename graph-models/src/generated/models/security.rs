@@ -1004,10 +1004,14 @@ crate::macros::select_fields! {
 /// A `artifact` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Artifact`]; an `@odata.type` this
-/// version does not know is read as [`AnyArtifact::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyArtifact::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyArtifact {
     /// A `microsoft.graph.security.artifact` (the declared type).
     SecurityArtifact(Artifact),
@@ -1034,6 +1038,454 @@ pub enum AnyArtifact {
     /// A type derived from `artifact` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Artifact),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyArtifact {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.security.artifact`: the variant's, or for
+    /// [`AnyArtifact::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SecurityArtifact(_) => "microsoft.graph.security.artifact",
+            Self::SecurityHost(_) => "microsoft.graph.security.host",
+            Self::SecurityHostname(_) => "microsoft.graph.security.hostname",
+            Self::SecurityIpAddress(_) => "microsoft.graph.security.ipAddress",
+            Self::SecurityHostComponent(_) => "microsoft.graph.security.hostComponent",
+            Self::SecurityHostCookie(_) => "microsoft.graph.security.hostCookie",
+            Self::SecurityHostSslCertificate(_) => "microsoft.graph.security.hostSslCertificate",
+            Self::SecurityHostTracker(_) => "microsoft.graph.security.hostTracker",
+            Self::SecurityPassiveDnsRecord(_) => "microsoft.graph.security.passiveDnsRecord",
+            Self::SecuritySslCertificate(_) => "microsoft.graph.security.sslCertificate",
+            Self::SecurityUnclassifiedArtifact(_) => {
+                "microsoft.graph.security.unclassifiedArtifact"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.security.artifact", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::SecurityArtifact(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::SecurityHost(value) => value.id.as_deref(),
+            Self::SecurityHostname(value) => value.id.as_deref(),
+            Self::SecurityIpAddress(value) => value.id.as_deref(),
+            Self::SecurityHostComponent(value) => value.id.as_deref(),
+            Self::SecurityHostCookie(value) => value.id.as_deref(),
+            Self::SecurityHostSslCertificate(value) => value.id.as_deref(),
+            Self::SecurityHostTracker(value) => value.id.as_deref(),
+            Self::SecurityPassiveDnsRecord(value) => value.id.as_deref(),
+            Self::SecuritySslCertificate(value) => value.id.as_deref(),
+            Self::SecurityUnclassifiedArtifact(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`Artifact`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_security_artifact(&self) -> Option<&Artifact> {
+        match self {
+            Self::SecurityArtifact(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyArtifact::as_security_artifact`], by value.
+    pub fn into_security_artifact(self) -> Option<Artifact> {
+        match self {
+            Self::SecurityArtifact(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.host`.
+    pub fn as_security_host(&self) -> Option<&crate::models::security::Host> {
+        match self {
+            Self::SecurityHost(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.host`, by value.
+    pub fn into_security_host(self) -> Option<crate::models::security::Host> {
+        match self {
+            Self::SecurityHost(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hostname`.
+    pub fn as_security_hostname(&self) -> Option<&crate::models::security::Hostname> {
+        match self {
+            Self::SecurityHostname(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hostname`, by value.
+    pub fn into_security_hostname(self) -> Option<crate::models::security::Hostname> {
+        match self {
+            Self::SecurityHostname(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ipAddress`.
+    pub fn as_security_ip_address(&self) -> Option<&crate::models::security::IpAddress> {
+        match self {
+            Self::SecurityIpAddress(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ipAddress`, by value.
+    pub fn into_security_ip_address(self) -> Option<crate::models::security::IpAddress> {
+        match self {
+            Self::SecurityIpAddress(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hostComponent`.
+    pub fn as_security_host_component(&self) -> Option<&crate::models::security::HostComponent> {
+        match self {
+            Self::SecurityHostComponent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hostComponent`, by value.
+    pub fn into_security_host_component(self) -> Option<crate::models::security::HostComponent> {
+        match self {
+            Self::SecurityHostComponent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hostCookie`.
+    pub fn as_security_host_cookie(&self) -> Option<&crate::models::security::HostCookie> {
+        match self {
+            Self::SecurityHostCookie(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hostCookie`, by value.
+    pub fn into_security_host_cookie(self) -> Option<crate::models::security::HostCookie> {
+        match self {
+            Self::SecurityHostCookie(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hostSslCertificate`.
+    pub fn as_security_host_ssl_certificate(
+        &self,
+    ) -> Option<&crate::models::security::HostSslCertificate> {
+        match self {
+            Self::SecurityHostSslCertificate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hostSslCertificate`, by value.
+    pub fn into_security_host_ssl_certificate(
+        self,
+    ) -> Option<crate::models::security::HostSslCertificate> {
+        match self {
+            Self::SecurityHostSslCertificate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hostTracker`.
+    pub fn as_security_host_tracker(&self) -> Option<&crate::models::security::HostTracker> {
+        match self {
+            Self::SecurityHostTracker(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hostTracker`, by value.
+    pub fn into_security_host_tracker(self) -> Option<crate::models::security::HostTracker> {
+        match self {
+            Self::SecurityHostTracker(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.passiveDnsRecord`.
+    pub fn as_security_passive_dns_record(
+        &self,
+    ) -> Option<&crate::models::security::PassiveDnsRecord> {
+        match self {
+            Self::SecurityPassiveDnsRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.passiveDnsRecord`, by value.
+    pub fn into_security_passive_dns_record(
+        self,
+    ) -> Option<crate::models::security::PassiveDnsRecord> {
+        match self {
+            Self::SecurityPassiveDnsRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sslCertificate`.
+    pub fn as_security_ssl_certificate(&self) -> Option<&crate::models::security::SslCertificate> {
+        match self {
+            Self::SecuritySslCertificate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sslCertificate`, by value.
+    pub fn into_security_ssl_certificate(self) -> Option<crate::models::security::SslCertificate> {
+        match self {
+            Self::SecuritySslCertificate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.unclassifiedArtifact`.
+    pub fn as_security_unclassified_artifact(
+        &self,
+    ) -> Option<&crate::models::security::UnclassifiedArtifact> {
+        match self {
+            Self::SecurityUnclassifiedArtifact(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.unclassifiedArtifact`, by value.
+    pub fn into_security_unclassified_artifact(
+        self,
+    ) -> Option<crate::models::security::UnclassifiedArtifact> {
+        match self {
+            Self::SecurityUnclassifiedArtifact(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<Artifact> for AnyArtifact {
+    fn from(value: Artifact) -> Self {
+        Self::SecurityArtifact(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyArtifact> for Artifact {
+    type Error = AnyArtifact;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyArtifact) -> Result<Self, AnyArtifact> {
+        match value {
+            AnyArtifact::SecurityArtifact(v) | AnyArtifact::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::Host> for AnyArtifact {
+    fn from(value: crate::models::security::Host) -> Self {
+        Self::SecurityHost(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyArtifact> for crate::models::security::Host {
+    type Error = AnyArtifact;
+
+    fn try_from(value: AnyArtifact) -> Result<Self, AnyArtifact> {
+        match value {
+            AnyArtifact::SecurityHost(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::Hostname> for AnyArtifact {
+    fn from(value: crate::models::security::Hostname) -> Self {
+        Self::SecurityHostname(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyArtifact> for crate::models::security::Hostname {
+    type Error = AnyArtifact;
+
+    fn try_from(value: AnyArtifact) -> Result<Self, AnyArtifact> {
+        match value {
+            AnyArtifact::SecurityHostname(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::IpAddress> for AnyArtifact {
+    fn from(value: crate::models::security::IpAddress) -> Self {
+        Self::SecurityIpAddress(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyArtifact> for crate::models::security::IpAddress {
+    type Error = AnyArtifact;
+
+    fn try_from(value: AnyArtifact) -> Result<Self, AnyArtifact> {
+        match value {
+            AnyArtifact::SecurityIpAddress(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::HostComponent> for AnyArtifact {
+    fn from(value: crate::models::security::HostComponent) -> Self {
+        Self::SecurityHostComponent(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyArtifact> for crate::models::security::HostComponent {
+    type Error = AnyArtifact;
+
+    fn try_from(value: AnyArtifact) -> Result<Self, AnyArtifact> {
+        match value {
+            AnyArtifact::SecurityHostComponent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::HostCookie> for AnyArtifact {
+    fn from(value: crate::models::security::HostCookie) -> Self {
+        Self::SecurityHostCookie(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyArtifact> for crate::models::security::HostCookie {
+    type Error = AnyArtifact;
+
+    fn try_from(value: AnyArtifact) -> Result<Self, AnyArtifact> {
+        match value {
+            AnyArtifact::SecurityHostCookie(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::HostSslCertificate> for AnyArtifact {
+    fn from(value: crate::models::security::HostSslCertificate) -> Self {
+        Self::SecurityHostSslCertificate(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyArtifact> for crate::models::security::HostSslCertificate {
+    type Error = AnyArtifact;
+
+    fn try_from(value: AnyArtifact) -> Result<Self, AnyArtifact> {
+        match value {
+            AnyArtifact::SecurityHostSslCertificate(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::HostTracker> for AnyArtifact {
+    fn from(value: crate::models::security::HostTracker) -> Self {
+        Self::SecurityHostTracker(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyArtifact> for crate::models::security::HostTracker {
+    type Error = AnyArtifact;
+
+    fn try_from(value: AnyArtifact) -> Result<Self, AnyArtifact> {
+        match value {
+            AnyArtifact::SecurityHostTracker(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PassiveDnsRecord> for AnyArtifact {
+    fn from(value: crate::models::security::PassiveDnsRecord) -> Self {
+        Self::SecurityPassiveDnsRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyArtifact> for crate::models::security::PassiveDnsRecord {
+    type Error = AnyArtifact;
+
+    fn try_from(value: AnyArtifact) -> Result<Self, AnyArtifact> {
+        match value {
+            AnyArtifact::SecurityPassiveDnsRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SslCertificate> for AnyArtifact {
+    fn from(value: crate::models::security::SslCertificate) -> Self {
+        Self::SecuritySslCertificate(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyArtifact> for crate::models::security::SslCertificate {
+    type Error = AnyArtifact;
+
+    fn try_from(value: AnyArtifact) -> Result<Self, AnyArtifact> {
+        match value {
+            AnyArtifact::SecuritySslCertificate(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::UnclassifiedArtifact> for AnyArtifact {
+    fn from(value: crate::models::security::UnclassifiedArtifact) -> Self {
+        Self::SecurityUnclassifiedArtifact(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyArtifact> for crate::models::security::UnclassifiedArtifact {
+    type Error = AnyArtifact;
+
+    fn try_from(value: AnyArtifact) -> Result<Self, AnyArtifact> {
+        match value {
+            AnyArtifact::SecurityUnclassifiedArtifact(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -1637,10 +2089,14 @@ crate::macros::select_fields! {
 /// A `case` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Case`]; an `@odata.type` this
-/// version does not know is read as [`AnyCase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyCase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyCase {
     /// A `microsoft.graph.security.case` (the declared type).
     SecurityCase(Case),
@@ -1649,6 +2105,107 @@ pub enum AnyCase {
     /// A type derived from `case` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Case),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyCase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.security.case`: the variant's, or for
+    /// [`AnyCase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SecurityCase(_) => "microsoft.graph.security.case",
+            Self::SecurityEdiscoveryCase(_) => "microsoft.graph.security.ediscoveryCase",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.security.case", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::SecurityCase(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::SecurityEdiscoveryCase(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`Case`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_security_case(&self) -> Option<&Case> {
+        match self {
+            Self::SecurityCase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyCase::as_security_case`], by value.
+    pub fn into_security_case(self) -> Option<Case> {
+        match self {
+            Self::SecurityCase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryCase`.
+    pub fn as_security_ediscovery_case(&self) -> Option<&crate::models::security::EdiscoveryCase> {
+        match self {
+            Self::SecurityEdiscoveryCase(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryCase`, by value.
+    pub fn into_security_ediscovery_case(self) -> Option<crate::models::security::EdiscoveryCase> {
+        match self {
+            Self::SecurityEdiscoveryCase(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<Case> for AnyCase {
+    fn from(value: Case) -> Self {
+        Self::SecurityCase(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyCase> for Case {
+    type Error = AnyCase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyCase) -> Result<Self, AnyCase> {
+        match value {
+            AnyCase::SecurityCase(v) | AnyCase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EdiscoveryCase> for AnyCase {
+    fn from(value: crate::models::security::EdiscoveryCase) -> Self {
+        Self::SecurityEdiscoveryCase(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyCase> for crate::models::security::EdiscoveryCase {
+    type Error = AnyCase;
+
+    fn try_from(value: AnyCase) -> Result<Self, AnyCase> {
+        match value {
+            AnyCase::SecurityEdiscoveryCase(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -1784,10 +2341,14 @@ crate::macros::select_fields! {
 /// A `caseOperation` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`CaseOperation`]; an `@odata.type` this
-/// version does not know is read as [`AnyCaseOperation::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyCaseOperation::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyCaseOperation {
     /// A `microsoft.graph.security.caseOperation` (the declared type).
     SecurityCaseOperation(CaseOperation),
@@ -1818,6 +2379,457 @@ pub enum AnyCaseOperation {
     /// A type derived from `caseOperation` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(CaseOperation),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyCaseOperation {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.security.caseOperation`: the variant's, or for
+    /// [`AnyCaseOperation::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SecurityCaseOperation(_) => "microsoft.graph.security.caseOperation",
+            Self::SecurityEdiscoveryAddToReviewSetOperation(_) => {
+                "microsoft.graph.security.ediscoveryAddToReviewSetOperation"
+            }
+            Self::SecurityEdiscoveryEstimateOperation(_) => {
+                "microsoft.graph.security.ediscoveryEstimateOperation"
+            }
+            Self::SecurityEdiscoveryExportOperation(_) => {
+                "microsoft.graph.security.ediscoveryExportOperation"
+            }
+            Self::SecurityEdiscoveryHoldOperation(_) => {
+                "microsoft.graph.security.ediscoveryHoldOperation"
+            }
+            Self::SecurityEdiscoveryHoldPolicySyncOperation(_) => {
+                "microsoft.graph.security.ediscoveryHoldPolicySyncOperation"
+            }
+            Self::SecurityEdiscoveryIndexOperation(_) => {
+                "microsoft.graph.security.ediscoveryIndexOperation"
+            }
+            Self::SecurityEdiscoveryPurgeDataOperation(_) => {
+                "microsoft.graph.security.ediscoveryPurgeDataOperation"
+            }
+            Self::SecurityEdiscoverySearchExportOperation(_) => {
+                "microsoft.graph.security.ediscoverySearchExportOperation"
+            }
+            Self::SecurityEdiscoveryTagOperation(_) => {
+                "microsoft.graph.security.ediscoveryTagOperation"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.security.caseOperation", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::SecurityCaseOperation(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::SecurityEdiscoveryAddToReviewSetOperation(value) => value.id.as_deref(),
+            Self::SecurityEdiscoveryEstimateOperation(value) => value.id.as_deref(),
+            Self::SecurityEdiscoveryExportOperation(value) => value.id.as_deref(),
+            Self::SecurityEdiscoveryHoldOperation(value) => value.id.as_deref(),
+            Self::SecurityEdiscoveryHoldPolicySyncOperation(value) => value.id.as_deref(),
+            Self::SecurityEdiscoveryIndexOperation(value) => value.id.as_deref(),
+            Self::SecurityEdiscoveryPurgeDataOperation(value) => value.id.as_deref(),
+            Self::SecurityEdiscoverySearchExportOperation(value) => value.id.as_deref(),
+            Self::SecurityEdiscoveryTagOperation(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`CaseOperation`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_security_case_operation(&self) -> Option<&CaseOperation> {
+        match self {
+            Self::SecurityCaseOperation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyCaseOperation::as_security_case_operation`], by value.
+    pub fn into_security_case_operation(self) -> Option<CaseOperation> {
+        match self {
+            Self::SecurityCaseOperation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryAddToReviewSetOperation`.
+    pub fn as_security_ediscovery_add_to_review_set_operation(
+        &self,
+    ) -> Option<&crate::models::security::EdiscoveryAddToReviewSetOperation> {
+        match self {
+            Self::SecurityEdiscoveryAddToReviewSetOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryAddToReviewSetOperation`, by value.
+    pub fn into_security_ediscovery_add_to_review_set_operation(
+        self,
+    ) -> Option<crate::models::security::EdiscoveryAddToReviewSetOperation> {
+        match self {
+            Self::SecurityEdiscoveryAddToReviewSetOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryEstimateOperation`.
+    pub fn as_security_ediscovery_estimate_operation(
+        &self,
+    ) -> Option<&crate::models::security::EdiscoveryEstimateOperation> {
+        match self {
+            Self::SecurityEdiscoveryEstimateOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryEstimateOperation`, by value.
+    pub fn into_security_ediscovery_estimate_operation(
+        self,
+    ) -> Option<crate::models::security::EdiscoveryEstimateOperation> {
+        match self {
+            Self::SecurityEdiscoveryEstimateOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryExportOperation`.
+    pub fn as_security_ediscovery_export_operation(
+        &self,
+    ) -> Option<&crate::models::security::EdiscoveryExportOperation> {
+        match self {
+            Self::SecurityEdiscoveryExportOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryExportOperation`, by value.
+    pub fn into_security_ediscovery_export_operation(
+        self,
+    ) -> Option<crate::models::security::EdiscoveryExportOperation> {
+        match self {
+            Self::SecurityEdiscoveryExportOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryHoldOperation`.
+    pub fn as_security_ediscovery_hold_operation(
+        &self,
+    ) -> Option<&crate::models::security::EdiscoveryHoldOperation> {
+        match self {
+            Self::SecurityEdiscoveryHoldOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryHoldOperation`, by value.
+    pub fn into_security_ediscovery_hold_operation(
+        self,
+    ) -> Option<crate::models::security::EdiscoveryHoldOperation> {
+        match self {
+            Self::SecurityEdiscoveryHoldOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryHoldPolicySyncOperation`.
+    pub fn as_security_ediscovery_hold_policy_sync_operation(
+        &self,
+    ) -> Option<&crate::models::security::EdiscoveryHoldPolicySyncOperation> {
+        match self {
+            Self::SecurityEdiscoveryHoldPolicySyncOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryHoldPolicySyncOperation`, by value.
+    pub fn into_security_ediscovery_hold_policy_sync_operation(
+        self,
+    ) -> Option<crate::models::security::EdiscoveryHoldPolicySyncOperation> {
+        match self {
+            Self::SecurityEdiscoveryHoldPolicySyncOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryIndexOperation`.
+    pub fn as_security_ediscovery_index_operation(
+        &self,
+    ) -> Option<&crate::models::security::EdiscoveryIndexOperation> {
+        match self {
+            Self::SecurityEdiscoveryIndexOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryIndexOperation`, by value.
+    pub fn into_security_ediscovery_index_operation(
+        self,
+    ) -> Option<crate::models::security::EdiscoveryIndexOperation> {
+        match self {
+            Self::SecurityEdiscoveryIndexOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryPurgeDataOperation`.
+    pub fn as_security_ediscovery_purge_data_operation(
+        &self,
+    ) -> Option<&crate::models::security::EdiscoveryPurgeDataOperation> {
+        match self {
+            Self::SecurityEdiscoveryPurgeDataOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryPurgeDataOperation`, by value.
+    pub fn into_security_ediscovery_purge_data_operation(
+        self,
+    ) -> Option<crate::models::security::EdiscoveryPurgeDataOperation> {
+        match self {
+            Self::SecurityEdiscoveryPurgeDataOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoverySearchExportOperation`.
+    pub fn as_security_ediscovery_search_export_operation(
+        &self,
+    ) -> Option<&crate::models::security::EdiscoverySearchExportOperation> {
+        match self {
+            Self::SecurityEdiscoverySearchExportOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoverySearchExportOperation`, by value.
+    pub fn into_security_ediscovery_search_export_operation(
+        self,
+    ) -> Option<crate::models::security::EdiscoverySearchExportOperation> {
+        match self {
+            Self::SecurityEdiscoverySearchExportOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryTagOperation`.
+    pub fn as_security_ediscovery_tag_operation(
+        &self,
+    ) -> Option<&crate::models::security::EdiscoveryTagOperation> {
+        match self {
+            Self::SecurityEdiscoveryTagOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryTagOperation`, by value.
+    pub fn into_security_ediscovery_tag_operation(
+        self,
+    ) -> Option<crate::models::security::EdiscoveryTagOperation> {
+        match self {
+            Self::SecurityEdiscoveryTagOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<CaseOperation> for AnyCaseOperation {
+    fn from(value: CaseOperation) -> Self {
+        Self::SecurityCaseOperation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyCaseOperation> for CaseOperation {
+    type Error = AnyCaseOperation;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyCaseOperation) -> Result<Self, AnyCaseOperation> {
+        match value {
+            AnyCaseOperation::SecurityCaseOperation(v) | AnyCaseOperation::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EdiscoveryAddToReviewSetOperation> for AnyCaseOperation {
+    fn from(value: crate::models::security::EdiscoveryAddToReviewSetOperation) -> Self {
+        Self::SecurityEdiscoveryAddToReviewSetOperation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyCaseOperation> for crate::models::security::EdiscoveryAddToReviewSetOperation {
+    type Error = AnyCaseOperation;
+
+    fn try_from(value: AnyCaseOperation) -> Result<Self, AnyCaseOperation> {
+        match value {
+            AnyCaseOperation::SecurityEdiscoveryAddToReviewSetOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EdiscoveryEstimateOperation> for AnyCaseOperation {
+    fn from(value: crate::models::security::EdiscoveryEstimateOperation) -> Self {
+        Self::SecurityEdiscoveryEstimateOperation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyCaseOperation> for crate::models::security::EdiscoveryEstimateOperation {
+    type Error = AnyCaseOperation;
+
+    fn try_from(value: AnyCaseOperation) -> Result<Self, AnyCaseOperation> {
+        match value {
+            AnyCaseOperation::SecurityEdiscoveryEstimateOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EdiscoveryExportOperation> for AnyCaseOperation {
+    fn from(value: crate::models::security::EdiscoveryExportOperation) -> Self {
+        Self::SecurityEdiscoveryExportOperation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyCaseOperation> for crate::models::security::EdiscoveryExportOperation {
+    type Error = AnyCaseOperation;
+
+    fn try_from(value: AnyCaseOperation) -> Result<Self, AnyCaseOperation> {
+        match value {
+            AnyCaseOperation::SecurityEdiscoveryExportOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EdiscoveryHoldOperation> for AnyCaseOperation {
+    fn from(value: crate::models::security::EdiscoveryHoldOperation) -> Self {
+        Self::SecurityEdiscoveryHoldOperation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyCaseOperation> for crate::models::security::EdiscoveryHoldOperation {
+    type Error = AnyCaseOperation;
+
+    fn try_from(value: AnyCaseOperation) -> Result<Self, AnyCaseOperation> {
+        match value {
+            AnyCaseOperation::SecurityEdiscoveryHoldOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EdiscoveryHoldPolicySyncOperation> for AnyCaseOperation {
+    fn from(value: crate::models::security::EdiscoveryHoldPolicySyncOperation) -> Self {
+        Self::SecurityEdiscoveryHoldPolicySyncOperation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyCaseOperation> for crate::models::security::EdiscoveryHoldPolicySyncOperation {
+    type Error = AnyCaseOperation;
+
+    fn try_from(value: AnyCaseOperation) -> Result<Self, AnyCaseOperation> {
+        match value {
+            AnyCaseOperation::SecurityEdiscoveryHoldPolicySyncOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EdiscoveryIndexOperation> for AnyCaseOperation {
+    fn from(value: crate::models::security::EdiscoveryIndexOperation) -> Self {
+        Self::SecurityEdiscoveryIndexOperation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyCaseOperation> for crate::models::security::EdiscoveryIndexOperation {
+    type Error = AnyCaseOperation;
+
+    fn try_from(value: AnyCaseOperation) -> Result<Self, AnyCaseOperation> {
+        match value {
+            AnyCaseOperation::SecurityEdiscoveryIndexOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EdiscoveryPurgeDataOperation> for AnyCaseOperation {
+    fn from(value: crate::models::security::EdiscoveryPurgeDataOperation) -> Self {
+        Self::SecurityEdiscoveryPurgeDataOperation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyCaseOperation> for crate::models::security::EdiscoveryPurgeDataOperation {
+    type Error = AnyCaseOperation;
+
+    fn try_from(value: AnyCaseOperation) -> Result<Self, AnyCaseOperation> {
+        match value {
+            AnyCaseOperation::SecurityEdiscoveryPurgeDataOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EdiscoverySearchExportOperation> for AnyCaseOperation {
+    fn from(value: crate::models::security::EdiscoverySearchExportOperation) -> Self {
+        Self::SecurityEdiscoverySearchExportOperation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyCaseOperation> for crate::models::security::EdiscoverySearchExportOperation {
+    type Error = AnyCaseOperation;
+
+    fn try_from(value: AnyCaseOperation) -> Result<Self, AnyCaseOperation> {
+        match value {
+            AnyCaseOperation::SecurityEdiscoverySearchExportOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EdiscoveryTagOperation> for AnyCaseOperation {
+    fn from(value: crate::models::security::EdiscoveryTagOperation) -> Self {
+        Self::SecurityEdiscoveryTagOperation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyCaseOperation> for crate::models::security::EdiscoveryTagOperation {
+    type Error = AnyCaseOperation;
+
+    fn try_from(value: AnyCaseOperation) -> Result<Self, AnyCaseOperation> {
+        match value {
+            AnyCaseOperation::SecurityEdiscoveryTagOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -2247,10 +3259,14 @@ crate::macros::select_fields! {
 /// A `dataSet` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`DataSet`]; an `@odata.type` this
-/// version does not know is read as [`AnyDataSet::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyDataSet::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyDataSet {
     /// A `microsoft.graph.security.dataSet` (the declared type).
     SecurityDataSet(DataSet),
@@ -2259,6 +3275,111 @@ pub enum AnyDataSet {
     /// A type derived from `dataSet` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(DataSet),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyDataSet {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.security.dataSet`: the variant's, or for
+    /// [`AnyDataSet::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SecurityDataSet(_) => "microsoft.graph.security.dataSet",
+            Self::SecurityEdiscoveryReviewSet(_) => "microsoft.graph.security.ediscoveryReviewSet",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.security.dataSet", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::SecurityDataSet(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::SecurityEdiscoveryReviewSet(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`DataSet`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_security_data_set(&self) -> Option<&DataSet> {
+        match self {
+            Self::SecurityDataSet(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyDataSet::as_security_data_set`], by value.
+    pub fn into_security_data_set(self) -> Option<DataSet> {
+        match self {
+            Self::SecurityDataSet(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryReviewSet`.
+    pub fn as_security_ediscovery_review_set(
+        &self,
+    ) -> Option<&crate::models::security::EdiscoveryReviewSet> {
+        match self {
+            Self::SecurityEdiscoveryReviewSet(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryReviewSet`, by value.
+    pub fn into_security_ediscovery_review_set(
+        self,
+    ) -> Option<crate::models::security::EdiscoveryReviewSet> {
+        match self {
+            Self::SecurityEdiscoveryReviewSet(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<DataSet> for AnyDataSet {
+    fn from(value: DataSet) -> Self {
+        Self::SecurityDataSet(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyDataSet> for DataSet {
+    type Error = AnyDataSet;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyDataSet) -> Result<Self, AnyDataSet> {
+        match value {
+            AnyDataSet::SecurityDataSet(v) | AnyDataSet::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EdiscoveryReviewSet> for AnyDataSet {
+    fn from(value: crate::models::security::EdiscoveryReviewSet) -> Self {
+        Self::SecurityEdiscoveryReviewSet(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyDataSet> for crate::models::security::EdiscoveryReviewSet {
+    type Error = AnyDataSet;
+
+    fn try_from(value: AnyDataSet) -> Result<Self, AnyDataSet> {
+        match value {
+            AnyDataSet::SecurityEdiscoveryReviewSet(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -2378,10 +3499,14 @@ crate::macros::select_fields! {
 /// A `dataSource` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`DataSource`]; an `@odata.type` this
-/// version does not know is read as [`AnyDataSource::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyDataSource::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyDataSource {
     /// A `microsoft.graph.security.dataSource` (the declared type).
     SecurityDataSource(DataSource),
@@ -2394,6 +3519,185 @@ pub enum AnyDataSource {
     /// A type derived from `dataSource` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(DataSource),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyDataSource {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.security.dataSource`: the variant's, or for
+    /// [`AnyDataSource::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SecurityDataSource(_) => "microsoft.graph.security.dataSource",
+            Self::SecuritySiteSource(_) => "microsoft.graph.security.siteSource",
+            Self::SecurityUnifiedGroupSource(_) => "microsoft.graph.security.unifiedGroupSource",
+            Self::SecurityUserSource(_) => "microsoft.graph.security.userSource",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.security.dataSource", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::SecurityDataSource(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::SecuritySiteSource(value) => value.id.as_deref(),
+            Self::SecurityUnifiedGroupSource(value) => value.id.as_deref(),
+            Self::SecurityUserSource(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`DataSource`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_security_data_source(&self) -> Option<&DataSource> {
+        match self {
+            Self::SecurityDataSource(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyDataSource::as_security_data_source`], by value.
+    pub fn into_security_data_source(self) -> Option<DataSource> {
+        match self {
+            Self::SecurityDataSource(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.siteSource`.
+    pub fn as_security_site_source(&self) -> Option<&crate::models::security::SiteSource> {
+        match self {
+            Self::SecuritySiteSource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.siteSource`, by value.
+    pub fn into_security_site_source(self) -> Option<crate::models::security::SiteSource> {
+        match self {
+            Self::SecuritySiteSource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.unifiedGroupSource`.
+    pub fn as_security_unified_group_source(
+        &self,
+    ) -> Option<&crate::models::security::UnifiedGroupSource> {
+        match self {
+            Self::SecurityUnifiedGroupSource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.unifiedGroupSource`, by value.
+    pub fn into_security_unified_group_source(
+        self,
+    ) -> Option<crate::models::security::UnifiedGroupSource> {
+        match self {
+            Self::SecurityUnifiedGroupSource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.userSource`.
+    pub fn as_security_user_source(&self) -> Option<&crate::models::security::UserSource> {
+        match self {
+            Self::SecurityUserSource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.userSource`, by value.
+    pub fn into_security_user_source(self) -> Option<crate::models::security::UserSource> {
+        match self {
+            Self::SecurityUserSource(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<DataSource> for AnyDataSource {
+    fn from(value: DataSource) -> Self {
+        Self::SecurityDataSource(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyDataSource> for DataSource {
+    type Error = AnyDataSource;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyDataSource) -> Result<Self, AnyDataSource> {
+        match value {
+            AnyDataSource::SecurityDataSource(v) | AnyDataSource::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SiteSource> for AnyDataSource {
+    fn from(value: crate::models::security::SiteSource) -> Self {
+        Self::SecuritySiteSource(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyDataSource> for crate::models::security::SiteSource {
+    type Error = AnyDataSource;
+
+    fn try_from(value: AnyDataSource) -> Result<Self, AnyDataSource> {
+        match value {
+            AnyDataSource::SecuritySiteSource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::UnifiedGroupSource> for AnyDataSource {
+    fn from(value: crate::models::security::UnifiedGroupSource) -> Self {
+        Self::SecurityUnifiedGroupSource(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyDataSource> for crate::models::security::UnifiedGroupSource {
+    type Error = AnyDataSource;
+
+    fn try_from(value: AnyDataSource) -> Result<Self, AnyDataSource> {
+        match value {
+            AnyDataSource::SecurityUnifiedGroupSource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::UserSource> for AnyDataSource {
+    fn from(value: crate::models::security::UserSource) -> Self {
+        Self::SecurityUserSource(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyDataSource> for crate::models::security::UserSource {
+    type Error = AnyDataSource;
+
+    fn try_from(value: AnyDataSource) -> Result<Self, AnyDataSource> {
+        match value {
+            AnyDataSource::SecurityUserSource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -2529,10 +3833,14 @@ crate::macros::select_fields! {
 /// A `dataSourceContainer` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`DataSourceContainer`]; an `@odata.type` this
-/// version does not know is read as [`AnyDataSourceContainer::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyDataSourceContainer::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyDataSourceContainer {
     /// A `microsoft.graph.security.dataSourceContainer` (the declared type).
     SecurityDataSourceContainer(DataSourceContainer),
@@ -2545,6 +3853,155 @@ pub enum AnyDataSourceContainer {
     /// A type derived from `dataSourceContainer` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(DataSourceContainer),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyDataSourceContainer {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.security.dataSourceContainer`: the variant's, or for
+    /// [`AnyDataSourceContainer::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SecurityDataSourceContainer(_) => "microsoft.graph.security.dataSourceContainer",
+            Self::SecurityEdiscoveryCustodian(_) => "microsoft.graph.security.ediscoveryCustodian",
+            Self::SecurityEdiscoveryNoncustodialDataSource(_) => {
+                "microsoft.graph.security.ediscoveryNoncustodialDataSource"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.security.dataSourceContainer", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::SecurityDataSourceContainer(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::SecurityEdiscoveryCustodian(value) => value.id.as_deref(),
+            Self::SecurityEdiscoveryNoncustodialDataSource(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`DataSourceContainer`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_security_data_source_container(&self) -> Option<&DataSourceContainer> {
+        match self {
+            Self::SecurityDataSourceContainer(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyDataSourceContainer::as_security_data_source_container`], by value.
+    pub fn into_security_data_source_container(self) -> Option<DataSourceContainer> {
+        match self {
+            Self::SecurityDataSourceContainer(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryCustodian`.
+    pub fn as_security_ediscovery_custodian(
+        &self,
+    ) -> Option<&crate::models::security::EdiscoveryCustodian> {
+        match self {
+            Self::SecurityEdiscoveryCustodian(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryCustodian`, by value.
+    pub fn into_security_ediscovery_custodian(
+        self,
+    ) -> Option<crate::models::security::EdiscoveryCustodian> {
+        match self {
+            Self::SecurityEdiscoveryCustodian(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryNoncustodialDataSource`.
+    pub fn as_security_ediscovery_noncustodial_data_source(
+        &self,
+    ) -> Option<&crate::models::security::EdiscoveryNoncustodialDataSource> {
+        match self {
+            Self::SecurityEdiscoveryNoncustodialDataSource(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryNoncustodialDataSource`, by value.
+    pub fn into_security_ediscovery_noncustodial_data_source(
+        self,
+    ) -> Option<crate::models::security::EdiscoveryNoncustodialDataSource> {
+        match self {
+            Self::SecurityEdiscoveryNoncustodialDataSource(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<DataSourceContainer> for AnyDataSourceContainer {
+    fn from(value: DataSourceContainer) -> Self {
+        Self::SecurityDataSourceContainer(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyDataSourceContainer> for DataSourceContainer {
+    type Error = AnyDataSourceContainer;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyDataSourceContainer) -> Result<Self, AnyDataSourceContainer> {
+        match value {
+            AnyDataSourceContainer::SecurityDataSourceContainer(v)
+            | AnyDataSourceContainer::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EdiscoveryCustodian> for AnyDataSourceContainer {
+    fn from(value: crate::models::security::EdiscoveryCustodian) -> Self {
+        Self::SecurityEdiscoveryCustodian(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyDataSourceContainer> for crate::models::security::EdiscoveryCustodian {
+    type Error = AnyDataSourceContainer;
+
+    fn try_from(value: AnyDataSourceContainer) -> Result<Self, AnyDataSourceContainer> {
+        match value {
+            AnyDataSourceContainer::SecurityEdiscoveryCustodian(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EdiscoveryNoncustodialDataSource> for AnyDataSourceContainer {
+    fn from(value: crate::models::security::EdiscoveryNoncustodialDataSource) -> Self {
+        Self::SecurityEdiscoveryNoncustodialDataSource(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyDataSourceContainer> for crate::models::security::EdiscoveryNoncustodialDataSource {
+    type Error = AnyDataSourceContainer;
+
+    fn try_from(value: AnyDataSourceContainer) -> Result<Self, AnyDataSourceContainer> {
+        match value {
+            AnyDataSourceContainer::SecurityEdiscoveryNoncustodialDataSource(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -4877,10 +6334,14 @@ crate::macros::select_fields! {
 /// A `filePlanDescriptorTemplate` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`FilePlanDescriptorTemplate`]; an `@odata.type` this
-/// version does not know is read as [`AnyFilePlanDescriptorTemplate::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyFilePlanDescriptorTemplate::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyFilePlanDescriptorTemplate {
     /// A `microsoft.graph.security.filePlanDescriptorTemplate` (the declared type).
     SecurityFilePlanDescriptorTemplate(FilePlanDescriptorTemplate),
@@ -4899,6 +6360,337 @@ pub enum AnyFilePlanDescriptorTemplate {
     /// A type derived from `filePlanDescriptorTemplate` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(FilePlanDescriptorTemplate),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyFilePlanDescriptorTemplate {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.security.filePlanDescriptorTemplate`: the variant's, or for
+    /// [`AnyFilePlanDescriptorTemplate::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SecurityFilePlanDescriptorTemplate(_) => {
+                "microsoft.graph.security.filePlanDescriptorTemplate"
+            }
+            Self::SecurityAuthorityTemplate(_) => "microsoft.graph.security.authorityTemplate",
+            Self::SecurityCategoryTemplate(_) => "microsoft.graph.security.categoryTemplate",
+            Self::SecurityCitationTemplate(_) => "microsoft.graph.security.citationTemplate",
+            Self::SecurityDepartmentTemplate(_) => "microsoft.graph.security.departmentTemplate",
+            Self::SecurityFilePlanReferenceTemplate(_) => {
+                "microsoft.graph.security.filePlanReferenceTemplate"
+            }
+            Self::SecuritySubcategoryTemplate(_) => "microsoft.graph.security.subcategoryTemplate",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.security.filePlanDescriptorTemplate", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::SecurityFilePlanDescriptorTemplate(value) | Self::Unknown(value) => {
+                value.id.as_deref()
+            }
+            Self::SecurityAuthorityTemplate(value) => value.id.as_deref(),
+            Self::SecurityCategoryTemplate(value) => value.id.as_deref(),
+            Self::SecurityCitationTemplate(value) => value.id.as_deref(),
+            Self::SecurityDepartmentTemplate(value) => value.id.as_deref(),
+            Self::SecurityFilePlanReferenceTemplate(value) => value.id.as_deref(),
+            Self::SecuritySubcategoryTemplate(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`FilePlanDescriptorTemplate`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_security_file_plan_descriptor_template(&self) -> Option<&FilePlanDescriptorTemplate> {
+        match self {
+            Self::SecurityFilePlanDescriptorTemplate(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyFilePlanDescriptorTemplate::as_security_file_plan_descriptor_template`], by value.
+    pub fn into_security_file_plan_descriptor_template(self) -> Option<FilePlanDescriptorTemplate> {
+        match self {
+            Self::SecurityFilePlanDescriptorTemplate(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.authorityTemplate`.
+    pub fn as_security_authority_template(
+        &self,
+    ) -> Option<&crate::models::security::AuthorityTemplate> {
+        match self {
+            Self::SecurityAuthorityTemplate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.authorityTemplate`, by value.
+    pub fn into_security_authority_template(
+        self,
+    ) -> Option<crate::models::security::AuthorityTemplate> {
+        match self {
+            Self::SecurityAuthorityTemplate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.categoryTemplate`.
+    pub fn as_security_category_template(
+        &self,
+    ) -> Option<&crate::models::security::CategoryTemplate> {
+        match self {
+            Self::SecurityCategoryTemplate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.categoryTemplate`, by value.
+    pub fn into_security_category_template(
+        self,
+    ) -> Option<crate::models::security::CategoryTemplate> {
+        match self {
+            Self::SecurityCategoryTemplate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.citationTemplate`.
+    pub fn as_security_citation_template(
+        &self,
+    ) -> Option<&crate::models::security::CitationTemplate> {
+        match self {
+            Self::SecurityCitationTemplate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.citationTemplate`, by value.
+    pub fn into_security_citation_template(
+        self,
+    ) -> Option<crate::models::security::CitationTemplate> {
+        match self {
+            Self::SecurityCitationTemplate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.departmentTemplate`.
+    pub fn as_security_department_template(
+        &self,
+    ) -> Option<&crate::models::security::DepartmentTemplate> {
+        match self {
+            Self::SecurityDepartmentTemplate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.departmentTemplate`, by value.
+    pub fn into_security_department_template(
+        self,
+    ) -> Option<crate::models::security::DepartmentTemplate> {
+        match self {
+            Self::SecurityDepartmentTemplate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.filePlanReferenceTemplate`.
+    pub fn as_security_file_plan_reference_template(
+        &self,
+    ) -> Option<&crate::models::security::FilePlanReferenceTemplate> {
+        match self {
+            Self::SecurityFilePlanReferenceTemplate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.filePlanReferenceTemplate`, by value.
+    pub fn into_security_file_plan_reference_template(
+        self,
+    ) -> Option<crate::models::security::FilePlanReferenceTemplate> {
+        match self {
+            Self::SecurityFilePlanReferenceTemplate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.subcategoryTemplate`.
+    pub fn as_security_subcategory_template(
+        &self,
+    ) -> Option<&crate::models::security::SubcategoryTemplate> {
+        match self {
+            Self::SecuritySubcategoryTemplate(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.subcategoryTemplate`, by value.
+    pub fn into_security_subcategory_template(
+        self,
+    ) -> Option<crate::models::security::SubcategoryTemplate> {
+        match self {
+            Self::SecuritySubcategoryTemplate(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<FilePlanDescriptorTemplate> for AnyFilePlanDescriptorTemplate {
+    fn from(value: FilePlanDescriptorTemplate) -> Self {
+        Self::SecurityFilePlanDescriptorTemplate(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyFilePlanDescriptorTemplate> for FilePlanDescriptorTemplate {
+    type Error = AnyFilePlanDescriptorTemplate;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyFilePlanDescriptorTemplate,
+    ) -> Result<Self, AnyFilePlanDescriptorTemplate> {
+        match value {
+            AnyFilePlanDescriptorTemplate::SecurityFilePlanDescriptorTemplate(v)
+            | AnyFilePlanDescriptorTemplate::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AuthorityTemplate> for AnyFilePlanDescriptorTemplate {
+    fn from(value: crate::models::security::AuthorityTemplate) -> Self {
+        Self::SecurityAuthorityTemplate(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyFilePlanDescriptorTemplate> for crate::models::security::AuthorityTemplate {
+    type Error = AnyFilePlanDescriptorTemplate;
+
+    fn try_from(
+        value: AnyFilePlanDescriptorTemplate,
+    ) -> Result<Self, AnyFilePlanDescriptorTemplate> {
+        match value {
+            AnyFilePlanDescriptorTemplate::SecurityAuthorityTemplate(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CategoryTemplate> for AnyFilePlanDescriptorTemplate {
+    fn from(value: crate::models::security::CategoryTemplate) -> Self {
+        Self::SecurityCategoryTemplate(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyFilePlanDescriptorTemplate> for crate::models::security::CategoryTemplate {
+    type Error = AnyFilePlanDescriptorTemplate;
+
+    fn try_from(
+        value: AnyFilePlanDescriptorTemplate,
+    ) -> Result<Self, AnyFilePlanDescriptorTemplate> {
+        match value {
+            AnyFilePlanDescriptorTemplate::SecurityCategoryTemplate(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CitationTemplate> for AnyFilePlanDescriptorTemplate {
+    fn from(value: crate::models::security::CitationTemplate) -> Self {
+        Self::SecurityCitationTemplate(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyFilePlanDescriptorTemplate> for crate::models::security::CitationTemplate {
+    type Error = AnyFilePlanDescriptorTemplate;
+
+    fn try_from(
+        value: AnyFilePlanDescriptorTemplate,
+    ) -> Result<Self, AnyFilePlanDescriptorTemplate> {
+        match value {
+            AnyFilePlanDescriptorTemplate::SecurityCitationTemplate(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DepartmentTemplate> for AnyFilePlanDescriptorTemplate {
+    fn from(value: crate::models::security::DepartmentTemplate) -> Self {
+        Self::SecurityDepartmentTemplate(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyFilePlanDescriptorTemplate> for crate::models::security::DepartmentTemplate {
+    type Error = AnyFilePlanDescriptorTemplate;
+
+    fn try_from(
+        value: AnyFilePlanDescriptorTemplate,
+    ) -> Result<Self, AnyFilePlanDescriptorTemplate> {
+        match value {
+            AnyFilePlanDescriptorTemplate::SecurityDepartmentTemplate(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::FilePlanReferenceTemplate> for AnyFilePlanDescriptorTemplate {
+    fn from(value: crate::models::security::FilePlanReferenceTemplate) -> Self {
+        Self::SecurityFilePlanReferenceTemplate(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyFilePlanDescriptorTemplate> for crate::models::security::FilePlanReferenceTemplate {
+    type Error = AnyFilePlanDescriptorTemplate;
+
+    fn try_from(
+        value: AnyFilePlanDescriptorTemplate,
+    ) -> Result<Self, AnyFilePlanDescriptorTemplate> {
+        match value {
+            AnyFilePlanDescriptorTemplate::SecurityFilePlanReferenceTemplate(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SubcategoryTemplate> for AnyFilePlanDescriptorTemplate {
+    fn from(value: crate::models::security::SubcategoryTemplate) -> Self {
+        Self::SecuritySubcategoryTemplate(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyFilePlanDescriptorTemplate> for crate::models::security::SubcategoryTemplate {
+    type Error = AnyFilePlanDescriptorTemplate;
+
+    fn try_from(
+        value: AnyFilePlanDescriptorTemplate,
+    ) -> Result<Self, AnyFilePlanDescriptorTemplate> {
+        match value {
+            AnyFilePlanDescriptorTemplate::SecuritySubcategoryTemplate(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -5286,10 +7078,14 @@ crate::macros::select_fields! {
 /// A `host` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Host`]; an `@odata.type` this
-/// version does not know is read as [`AnyHost::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyHost::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyHost {
     /// A `microsoft.graph.security.host` (the declared type).
     SecurityHost(Host),
@@ -5300,6 +7096,144 @@ pub enum AnyHost {
     /// A type derived from `host` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Host),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyHost {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.security.host`: the variant's, or for
+    /// [`AnyHost::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SecurityHost(_) => "microsoft.graph.security.host",
+            Self::SecurityHostname(_) => "microsoft.graph.security.hostname",
+            Self::SecurityIpAddress(_) => "microsoft.graph.security.ipAddress",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.security.host", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::SecurityHost(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::SecurityHostname(value) => value.id.as_deref(),
+            Self::SecurityIpAddress(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`Host`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_security_host(&self) -> Option<&Host> {
+        match self {
+            Self::SecurityHost(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyHost::as_security_host`], by value.
+    pub fn into_security_host(self) -> Option<Host> {
+        match self {
+            Self::SecurityHost(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hostname`.
+    pub fn as_security_hostname(&self) -> Option<&crate::models::security::Hostname> {
+        match self {
+            Self::SecurityHostname(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hostname`, by value.
+    pub fn into_security_hostname(self) -> Option<crate::models::security::Hostname> {
+        match self {
+            Self::SecurityHostname(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ipAddress`.
+    pub fn as_security_ip_address(&self) -> Option<&crate::models::security::IpAddress> {
+        match self {
+            Self::SecurityIpAddress(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ipAddress`, by value.
+    pub fn into_security_ip_address(self) -> Option<crate::models::security::IpAddress> {
+        match self {
+            Self::SecurityIpAddress(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<Host> for AnyHost {
+    fn from(value: Host) -> Self {
+        Self::SecurityHost(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyHost> for Host {
+    type Error = AnyHost;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyHost) -> Result<Self, AnyHost> {
+        match value {
+            AnyHost::SecurityHost(v) | AnyHost::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::Hostname> for AnyHost {
+    fn from(value: crate::models::security::Hostname) -> Self {
+        Self::SecurityHostname(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyHost> for crate::models::security::Hostname {
+    type Error = AnyHost;
+
+    fn try_from(value: AnyHost) -> Result<Self, AnyHost> {
+        match value {
+            AnyHost::SecurityHostname(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::IpAddress> for AnyHost {
+    fn from(value: crate::models::security::IpAddress) -> Self {
+        Self::SecurityIpAddress(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyHost> for crate::models::security::IpAddress {
+    type Error = AnyHost;
+
+    fn try_from(value: AnyHost) -> Result<Self, AnyHost> {
+        match value {
+            AnyHost::SecurityIpAddress(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -6188,10 +8122,14 @@ crate::macros::select_fields! {
 /// A `identityAccounts` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`IdentityAccounts`]; an `@odata.type` this
-/// version does not know is read as [`AnyIdentityAccounts::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyIdentityAccounts::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyIdentityAccounts {
     /// A `microsoft.graph.security.identityAccounts` (the declared type).
     SecurityIdentityAccounts(IdentityAccounts),
@@ -6200,6 +8138,109 @@ pub enum AnyIdentityAccounts {
     /// A type derived from `identityAccounts` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(IdentityAccounts),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyIdentityAccounts {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.security.identityAccounts`: the variant's, or for
+    /// [`AnyIdentityAccounts::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SecurityIdentityAccounts(_) => "microsoft.graph.security.identityAccounts",
+            Self::SecurityUser(_) => "microsoft.graph.security.user",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.security.identityAccounts", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::SecurityIdentityAccounts(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::SecurityUser(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`IdentityAccounts`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_security_identity_accounts(&self) -> Option<&IdentityAccounts> {
+        match self {
+            Self::SecurityIdentityAccounts(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyIdentityAccounts::as_security_identity_accounts`], by value.
+    pub fn into_security_identity_accounts(self) -> Option<IdentityAccounts> {
+        match self {
+            Self::SecurityIdentityAccounts(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.user`.
+    pub fn as_security_user(&self) -> Option<&crate::models::security::User> {
+        match self {
+            Self::SecurityUser(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.user`, by value.
+    pub fn into_security_user(self) -> Option<crate::models::security::User> {
+        match self {
+            Self::SecurityUser(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<IdentityAccounts> for AnyIdentityAccounts {
+    fn from(value: IdentityAccounts) -> Self {
+        Self::SecurityIdentityAccounts(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyIdentityAccounts> for IdentityAccounts {
+    type Error = AnyIdentityAccounts;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyIdentityAccounts) -> Result<Self, AnyIdentityAccounts> {
+        match value {
+            AnyIdentityAccounts::SecurityIdentityAccounts(v) | AnyIdentityAccounts::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::User> for AnyIdentityAccounts {
+    fn from(value: crate::models::security::User) -> Self {
+        Self::SecurityUser(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyIdentityAccounts> for crate::models::security::User {
+    type Error = AnyIdentityAccounts;
+
+    fn try_from(value: AnyIdentityAccounts) -> Result<Self, AnyIdentityAccounts> {
+        match value {
+            AnyIdentityAccounts::SecurityUser(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -6568,10 +8609,14 @@ crate::macros::select_fields! {
 /// A `indicator` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Indicator`]; an `@odata.type` this
-/// version does not know is read as [`AnyIndicator::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyIndicator::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyIndicator {
     /// A `microsoft.graph.security.indicator` (the declared type).
     SecurityIndicator(Indicator),
@@ -6582,6 +8627,154 @@ pub enum AnyIndicator {
     /// A type derived from `indicator` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Indicator),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyIndicator {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.security.indicator`: the variant's, or for
+    /// [`AnyIndicator::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SecurityIndicator(_) => "microsoft.graph.security.indicator",
+            Self::SecurityArticleIndicator(_) => "microsoft.graph.security.articleIndicator",
+            Self::SecurityIntelligenceProfileIndicator(_) => {
+                "microsoft.graph.security.intelligenceProfileIndicator"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.security.indicator", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::SecurityIndicator(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::SecurityArticleIndicator(value) => value.id.as_deref(),
+            Self::SecurityIntelligenceProfileIndicator(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`Indicator`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_security_indicator(&self) -> Option<&Indicator> {
+        match self {
+            Self::SecurityIndicator(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyIndicator::as_security_indicator`], by value.
+    pub fn into_security_indicator(self) -> Option<Indicator> {
+        match self {
+            Self::SecurityIndicator(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.articleIndicator`.
+    pub fn as_security_article_indicator(
+        &self,
+    ) -> Option<&crate::models::security::ArticleIndicator> {
+        match self {
+            Self::SecurityArticleIndicator(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.articleIndicator`, by value.
+    pub fn into_security_article_indicator(
+        self,
+    ) -> Option<crate::models::security::ArticleIndicator> {
+        match self {
+            Self::SecurityArticleIndicator(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.intelligenceProfileIndicator`.
+    pub fn as_security_intelligence_profile_indicator(
+        &self,
+    ) -> Option<&crate::models::security::IntelligenceProfileIndicator> {
+        match self {
+            Self::SecurityIntelligenceProfileIndicator(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.intelligenceProfileIndicator`, by value.
+    pub fn into_security_intelligence_profile_indicator(
+        self,
+    ) -> Option<crate::models::security::IntelligenceProfileIndicator> {
+        match self {
+            Self::SecurityIntelligenceProfileIndicator(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<Indicator> for AnyIndicator {
+    fn from(value: Indicator) -> Self {
+        Self::SecurityIndicator(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyIndicator> for Indicator {
+    type Error = AnyIndicator;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyIndicator) -> Result<Self, AnyIndicator> {
+        match value {
+            AnyIndicator::SecurityIndicator(v) | AnyIndicator::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ArticleIndicator> for AnyIndicator {
+    fn from(value: crate::models::security::ArticleIndicator) -> Self {
+        Self::SecurityArticleIndicator(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyIndicator> for crate::models::security::ArticleIndicator {
+    type Error = AnyIndicator;
+
+    fn try_from(value: AnyIndicator) -> Result<Self, AnyIndicator> {
+        match value {
+            AnyIndicator::SecurityArticleIndicator(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::IntelligenceProfileIndicator> for AnyIndicator {
+    fn from(value: crate::models::security::IntelligenceProfileIndicator) -> Self {
+        Self::SecurityIntelligenceProfileIndicator(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyIndicator> for crate::models::security::IntelligenceProfileIndicator {
+    type Error = AnyIndicator;
+
+    fn try_from(value: AnyIndicator) -> Result<Self, AnyIndicator> {
+        match value {
+            AnyIndicator::SecurityIntelligenceProfileIndicator(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -7675,10 +9868,14 @@ crate::macros::select_fields! {
 /// A `search` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Search`]; an `@odata.type` this
-/// version does not know is read as [`AnySearch::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnySearch::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnySearch {
     /// A `microsoft.graph.security.search` (the declared type).
     SecuritySearch(Search),
@@ -7689,6 +9886,154 @@ pub enum AnySearch {
     /// A type derived from `search` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Search),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnySearch {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.security.search`: the variant's, or for
+    /// [`AnySearch::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SecuritySearch(_) => "microsoft.graph.security.search",
+            Self::SecurityEdiscoveryReviewSetQuery(_) => {
+                "microsoft.graph.security.ediscoveryReviewSetQuery"
+            }
+            Self::SecurityEdiscoverySearch(_) => "microsoft.graph.security.ediscoverySearch",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.security.search", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::SecuritySearch(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::SecurityEdiscoveryReviewSetQuery(value) => value.id.as_deref(),
+            Self::SecurityEdiscoverySearch(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`Search`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_security_search(&self) -> Option<&Search> {
+        match self {
+            Self::SecuritySearch(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnySearch::as_security_search`], by value.
+    pub fn into_security_search(self) -> Option<Search> {
+        match self {
+            Self::SecuritySearch(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryReviewSetQuery`.
+    pub fn as_security_ediscovery_review_set_query(
+        &self,
+    ) -> Option<&crate::models::security::EdiscoveryReviewSetQuery> {
+        match self {
+            Self::SecurityEdiscoveryReviewSetQuery(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryReviewSetQuery`, by value.
+    pub fn into_security_ediscovery_review_set_query(
+        self,
+    ) -> Option<crate::models::security::EdiscoveryReviewSetQuery> {
+        match self {
+            Self::SecurityEdiscoveryReviewSetQuery(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoverySearch`.
+    pub fn as_security_ediscovery_search(
+        &self,
+    ) -> Option<&crate::models::security::EdiscoverySearch> {
+        match self {
+            Self::SecurityEdiscoverySearch(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoverySearch`, by value.
+    pub fn into_security_ediscovery_search(
+        self,
+    ) -> Option<crate::models::security::EdiscoverySearch> {
+        match self {
+            Self::SecurityEdiscoverySearch(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<Search> for AnySearch {
+    fn from(value: Search) -> Self {
+        Self::SecuritySearch(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnySearch> for Search {
+    type Error = AnySearch;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnySearch) -> Result<Self, AnySearch> {
+        match value {
+            AnySearch::SecuritySearch(v) | AnySearch::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EdiscoveryReviewSetQuery> for AnySearch {
+    fn from(value: crate::models::security::EdiscoveryReviewSetQuery) -> Self {
+        Self::SecurityEdiscoveryReviewSetQuery(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnySearch> for crate::models::security::EdiscoveryReviewSetQuery {
+    type Error = AnySearch;
+
+    fn try_from(value: AnySearch) -> Result<Self, AnySearch> {
+        match value {
+            AnySearch::SecurityEdiscoveryReviewSetQuery(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EdiscoverySearch> for AnySearch {
+    fn from(value: crate::models::security::EdiscoverySearch) -> Self {
+        Self::SecurityEdiscoverySearch(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnySearch> for crate::models::security::EdiscoverySearch {
+    type Error = AnySearch;
+
+    fn try_from(value: AnySearch) -> Result<Self, AnySearch> {
+        match value {
+            AnySearch::SecurityEdiscoverySearch(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -8466,10 +10811,14 @@ crate::macros::select_fields! {
 /// A `tag` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`Tag`]; an `@odata.type` this
-/// version does not know is read as [`AnyTag::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyTag::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyTag {
     /// A `microsoft.graph.security.tag` (the declared type).
     SecurityTag(Tag),
@@ -8478,6 +10827,111 @@ pub enum AnyTag {
     /// A type derived from `tag` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(Tag),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyTag {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.security.tag`: the variant's, or for
+    /// [`AnyTag::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SecurityTag(_) => "microsoft.graph.security.tag",
+            Self::SecurityEdiscoveryReviewTag(_) => "microsoft.graph.security.ediscoveryReviewTag",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.security.tag", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::SecurityTag(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::SecurityEdiscoveryReviewTag(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`Tag`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_security_tag(&self) -> Option<&Tag> {
+        match self {
+            Self::SecurityTag(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyTag::as_security_tag`], by value.
+    pub fn into_security_tag(self) -> Option<Tag> {
+        match self {
+            Self::SecurityTag(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryReviewTag`.
+    pub fn as_security_ediscovery_review_tag(
+        &self,
+    ) -> Option<&crate::models::security::EdiscoveryReviewTag> {
+        match self {
+            Self::SecurityEdiscoveryReviewTag(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ediscoveryReviewTag`, by value.
+    pub fn into_security_ediscovery_review_tag(
+        self,
+    ) -> Option<crate::models::security::EdiscoveryReviewTag> {
+        match self {
+            Self::SecurityEdiscoveryReviewTag(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<Tag> for AnyTag {
+    fn from(value: Tag) -> Self {
+        Self::SecurityTag(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyTag> for Tag {
+    type Error = AnyTag;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyTag) -> Result<Self, AnyTag> {
+        match value {
+            AnyTag::SecurityTag(v) | AnyTag::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EdiscoveryReviewTag> for AnyTag {
+    fn from(value: crate::models::security::EdiscoveryReviewTag) -> Self {
+        Self::SecurityEdiscoveryReviewTag(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyTag> for crate::models::security::EdiscoveryReviewTag {
+    type Error = AnyTag;
+
+    fn try_from(value: AnyTag) -> Result<Self, AnyTag> {
+        match value {
+            AnyTag::SecurityEdiscoveryReviewTag(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -9508,10 +11962,14 @@ crate::macros::select_fields! {
 /// A `whoisBaseRecord` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`WhoisBaseRecord`]; an `@odata.type` this
-/// version does not know is read as [`AnyWhoisBaseRecord::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyWhoisBaseRecord::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyWhoisBaseRecord {
     /// A `microsoft.graph.security.whoisBaseRecord` (the declared type).
     SecurityWhoisBaseRecord(WhoisBaseRecord),
@@ -9522,6 +11980,150 @@ pub enum AnyWhoisBaseRecord {
     /// A type derived from `whoisBaseRecord` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(WhoisBaseRecord),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyWhoisBaseRecord {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.security.whoisBaseRecord`: the variant's, or for
+    /// [`AnyWhoisBaseRecord::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SecurityWhoisBaseRecord(_) => "microsoft.graph.security.whoisBaseRecord",
+            Self::SecurityWhoisHistoryRecord(_) => "microsoft.graph.security.whoisHistoryRecord",
+            Self::SecurityWhoisRecord(_) => "microsoft.graph.security.whoisRecord",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.security.whoisBaseRecord", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::SecurityWhoisBaseRecord(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::SecurityWhoisHistoryRecord(value) => value.id.as_deref(),
+            Self::SecurityWhoisRecord(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`WhoisBaseRecord`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_security_whois_base_record(&self) -> Option<&WhoisBaseRecord> {
+        match self {
+            Self::SecurityWhoisBaseRecord(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyWhoisBaseRecord::as_security_whois_base_record`], by value.
+    pub fn into_security_whois_base_record(self) -> Option<WhoisBaseRecord> {
+        match self {
+            Self::SecurityWhoisBaseRecord(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.whoisHistoryRecord`.
+    pub fn as_security_whois_history_record(
+        &self,
+    ) -> Option<&crate::models::security::WhoisHistoryRecord> {
+        match self {
+            Self::SecurityWhoisHistoryRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.whoisHistoryRecord`, by value.
+    pub fn into_security_whois_history_record(
+        self,
+    ) -> Option<crate::models::security::WhoisHistoryRecord> {
+        match self {
+            Self::SecurityWhoisHistoryRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.whoisRecord`.
+    pub fn as_security_whois_record(&self) -> Option<&crate::models::security::WhoisRecord> {
+        match self {
+            Self::SecurityWhoisRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.whoisRecord`, by value.
+    pub fn into_security_whois_record(self) -> Option<crate::models::security::WhoisRecord> {
+        match self {
+            Self::SecurityWhoisRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<WhoisBaseRecord> for AnyWhoisBaseRecord {
+    fn from(value: WhoisBaseRecord) -> Self {
+        Self::SecurityWhoisBaseRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyWhoisBaseRecord> for WhoisBaseRecord {
+    type Error = AnyWhoisBaseRecord;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyWhoisBaseRecord) -> Result<Self, AnyWhoisBaseRecord> {
+        match value {
+            AnyWhoisBaseRecord::SecurityWhoisBaseRecord(v) | AnyWhoisBaseRecord::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::WhoisHistoryRecord> for AnyWhoisBaseRecord {
+    fn from(value: crate::models::security::WhoisHistoryRecord) -> Self {
+        Self::SecurityWhoisHistoryRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyWhoisBaseRecord> for crate::models::security::WhoisHistoryRecord {
+    type Error = AnyWhoisBaseRecord;
+
+    fn try_from(value: AnyWhoisBaseRecord) -> Result<Self, AnyWhoisBaseRecord> {
+        match value {
+            AnyWhoisBaseRecord::SecurityWhoisHistoryRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::WhoisRecord> for AnyWhoisBaseRecord {
+    fn from(value: crate::models::security::WhoisRecord) -> Self {
+        Self::SecurityWhoisRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyWhoisBaseRecord> for crate::models::security::WhoisRecord {
+    type Error = AnyWhoisBaseRecord;
+
+    fn try_from(value: AnyWhoisBaseRecord) -> Result<Self, AnyWhoisBaseRecord> {
+        match value {
+            AnyWhoisBaseRecord::SecurityWhoisRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -11488,10 +14090,14 @@ impl crate::read_fields::ReadFields for AlertEvidence {
 /// A `alertEvidence` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AlertEvidence`]; an `@odata.type` this
-/// version does not know is read as [`AnyAlertEvidence::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAlertEvidence::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAlertEvidence {
     /// A `microsoft.graph.security.alertEvidence` (the declared type).
     SecurityAlertEvidence(AlertEvidence),
@@ -11596,6 +14202,2007 @@ pub enum AnyAlertEvidence {
     /// A type derived from `alertEvidence` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AlertEvidence),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyAlertEvidence {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.security.alertEvidence`: the variant's, or for
+    /// [`AnyAlertEvidence::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SecurityAlertEvidence(_) => "microsoft.graph.security.alertEvidence",
+            Self::SecurityActiveDirectoryDomainEvidence(_) => {
+                "microsoft.graph.security.activeDirectoryDomainEvidence"
+            }
+            Self::SecurityAiAgentEvidence(_) => "microsoft.graph.security.aiAgentEvidence",
+            Self::SecurityAmazonResourceEvidence(_) => {
+                "microsoft.graph.security.amazonResourceEvidence"
+            }
+            Self::SecurityAnalyzedMessageEvidence(_) => {
+                "microsoft.graph.security.analyzedMessageEvidence"
+            }
+            Self::SecurityAzureResourceEvidence(_) => {
+                "microsoft.graph.security.azureResourceEvidence"
+            }
+            Self::SecurityBlobContainerEvidence(_) => {
+                "microsoft.graph.security.blobContainerEvidence"
+            }
+            Self::SecurityBlobEvidence(_) => "microsoft.graph.security.blobEvidence",
+            Self::SecurityCloudApplicationEvidence(_) => {
+                "microsoft.graph.security.cloudApplicationEvidence"
+            }
+            Self::SecurityCloudLogonRequestEvidence(_) => {
+                "microsoft.graph.security.cloudLogonRequestEvidence"
+            }
+            Self::SecurityCloudLogonSessionEvidence(_) => {
+                "microsoft.graph.security.cloudLogonSessionEvidence"
+            }
+            Self::SecurityContainerEvidence(_) => "microsoft.graph.security.containerEvidence",
+            Self::SecurityContainerImageEvidence(_) => {
+                "microsoft.graph.security.containerImageEvidence"
+            }
+            Self::SecurityContainerRegistryEvidence(_) => {
+                "microsoft.graph.security.containerRegistryEvidence"
+            }
+            Self::SecurityDeviceEvidence(_) => "microsoft.graph.security.deviceEvidence",
+            Self::SecurityDnsEvidence(_) => "microsoft.graph.security.dnsEvidence",
+            Self::SecurityFileEvidence(_) => "microsoft.graph.security.fileEvidence",
+            Self::SecurityFileHashEvidence(_) => "microsoft.graph.security.fileHashEvidence",
+            Self::SecurityGitHubOrganizationEvidence(_) => {
+                "microsoft.graph.security.gitHubOrganizationEvidence"
+            }
+            Self::SecurityGitHubRepoEvidence(_) => "microsoft.graph.security.gitHubRepoEvidence",
+            Self::SecurityGitHubUserEvidence(_) => "microsoft.graph.security.gitHubUserEvidence",
+            Self::SecurityGoogleCloudResourceEvidence(_) => {
+                "microsoft.graph.security.googleCloudResourceEvidence"
+            }
+            Self::SecurityHostLogonSessionEvidence(_) => {
+                "microsoft.graph.security.hostLogonSessionEvidence"
+            }
+            Self::SecurityIoTDeviceEvidence(_) => "microsoft.graph.security.ioTDeviceEvidence",
+            Self::SecurityIpEvidence(_) => "microsoft.graph.security.ipEvidence",
+            Self::SecurityKubernetesClusterEvidence(_) => {
+                "microsoft.graph.security.kubernetesClusterEvidence"
+            }
+            Self::SecurityKubernetesControllerEvidence(_) => {
+                "microsoft.graph.security.kubernetesControllerEvidence"
+            }
+            Self::SecurityKubernetesNamespaceEvidence(_) => {
+                "microsoft.graph.security.kubernetesNamespaceEvidence"
+            }
+            Self::SecurityKubernetesPodEvidence(_) => {
+                "microsoft.graph.security.kubernetesPodEvidence"
+            }
+            Self::SecurityKubernetesSecretEvidence(_) => {
+                "microsoft.graph.security.kubernetesSecretEvidence"
+            }
+            Self::SecurityKubernetesServiceAccountEvidence(_) => {
+                "microsoft.graph.security.kubernetesServiceAccountEvidence"
+            }
+            Self::SecurityKubernetesServiceEvidence(_) => {
+                "microsoft.graph.security.kubernetesServiceEvidence"
+            }
+            Self::SecurityMailboxConfigurationEvidence(_) => {
+                "microsoft.graph.security.mailboxConfigurationEvidence"
+            }
+            Self::SecurityMailboxEvidence(_) => "microsoft.graph.security.mailboxEvidence",
+            Self::SecurityMailClusterEvidence(_) => "microsoft.graph.security.mailClusterEvidence",
+            Self::SecurityMalwareEvidence(_) => "microsoft.graph.security.malwareEvidence",
+            Self::SecurityNetworkConnectionEvidence(_) => {
+                "microsoft.graph.security.networkConnectionEvidence"
+            }
+            Self::SecurityNicEvidence(_) => "microsoft.graph.security.nicEvidence",
+            Self::SecurityOauthApplicationEvidence(_) => {
+                "microsoft.graph.security.oauthApplicationEvidence"
+            }
+            Self::SecurityProcessEvidence(_) => "microsoft.graph.security.processEvidence",
+            Self::SecurityRegistryKeyEvidence(_) => "microsoft.graph.security.registryKeyEvidence",
+            Self::SecurityRegistryValueEvidence(_) => {
+                "microsoft.graph.security.registryValueEvidence"
+            }
+            Self::SecuritySasTokenEvidence(_) => "microsoft.graph.security.sasTokenEvidence",
+            Self::SecuritySecurityGroupEvidence(_) => {
+                "microsoft.graph.security.securityGroupEvidence"
+            }
+            Self::SecurityServicePrincipalEvidence(_) => {
+                "microsoft.graph.security.servicePrincipalEvidence"
+            }
+            Self::SecuritySubmissionMailEvidence(_) => {
+                "microsoft.graph.security.submissionMailEvidence"
+            }
+            Self::SecurityTeamsMessageEvidence(_) => {
+                "microsoft.graph.security.teamsMessageEvidence"
+            }
+            Self::SecurityUrlEvidence(_) => "microsoft.graph.security.urlEvidence",
+            Self::SecurityUserEvidence(_) => "microsoft.graph.security.userEvidence",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.security.alertEvidence", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`AlertEvidence`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_security_alert_evidence(&self) -> Option<&AlertEvidence> {
+        match self {
+            Self::SecurityAlertEvidence(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAlertEvidence::as_security_alert_evidence`], by value.
+    pub fn into_security_alert_evidence(self) -> Option<AlertEvidence> {
+        match self {
+            Self::SecurityAlertEvidence(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.activeDirectoryDomainEvidence`.
+    pub fn as_security_active_directory_domain_evidence(
+        &self,
+    ) -> Option<&crate::models::security::ActiveDirectoryDomainEvidence> {
+        match self {
+            Self::SecurityActiveDirectoryDomainEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.activeDirectoryDomainEvidence`, by value.
+    pub fn into_security_active_directory_domain_evidence(
+        self,
+    ) -> Option<crate::models::security::ActiveDirectoryDomainEvidence> {
+        match self {
+            Self::SecurityActiveDirectoryDomainEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aiAgentEvidence`.
+    pub fn as_security_ai_agent_evidence(
+        &self,
+    ) -> Option<&crate::models::security::AiAgentEvidence> {
+        match self {
+            Self::SecurityAiAgentEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aiAgentEvidence`, by value.
+    pub fn into_security_ai_agent_evidence(
+        self,
+    ) -> Option<crate::models::security::AiAgentEvidence> {
+        match self {
+            Self::SecurityAiAgentEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.amazonResourceEvidence`.
+    pub fn as_security_amazon_resource_evidence(
+        &self,
+    ) -> Option<&crate::models::security::AmazonResourceEvidence> {
+        match self {
+            Self::SecurityAmazonResourceEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.amazonResourceEvidence`, by value.
+    pub fn into_security_amazon_resource_evidence(
+        self,
+    ) -> Option<crate::models::security::AmazonResourceEvidence> {
+        match self {
+            Self::SecurityAmazonResourceEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.analyzedMessageEvidence`.
+    pub fn as_security_analyzed_message_evidence(
+        &self,
+    ) -> Option<&crate::models::security::AnalyzedMessageEvidence> {
+        match self {
+            Self::SecurityAnalyzedMessageEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.analyzedMessageEvidence`, by value.
+    pub fn into_security_analyzed_message_evidence(
+        self,
+    ) -> Option<crate::models::security::AnalyzedMessageEvidence> {
+        match self {
+            Self::SecurityAnalyzedMessageEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.azureResourceEvidence`.
+    pub fn as_security_azure_resource_evidence(
+        &self,
+    ) -> Option<&crate::models::security::AzureResourceEvidence> {
+        match self {
+            Self::SecurityAzureResourceEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.azureResourceEvidence`, by value.
+    pub fn into_security_azure_resource_evidence(
+        self,
+    ) -> Option<crate::models::security::AzureResourceEvidence> {
+        match self {
+            Self::SecurityAzureResourceEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.blobContainerEvidence`.
+    pub fn as_security_blob_container_evidence(
+        &self,
+    ) -> Option<&crate::models::security::BlobContainerEvidence> {
+        match self {
+            Self::SecurityBlobContainerEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.blobContainerEvidence`, by value.
+    pub fn into_security_blob_container_evidence(
+        self,
+    ) -> Option<crate::models::security::BlobContainerEvidence> {
+        match self {
+            Self::SecurityBlobContainerEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.blobEvidence`.
+    pub fn as_security_blob_evidence(&self) -> Option<&crate::models::security::BlobEvidence> {
+        match self {
+            Self::SecurityBlobEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.blobEvidence`, by value.
+    pub fn into_security_blob_evidence(self) -> Option<crate::models::security::BlobEvidence> {
+        match self {
+            Self::SecurityBlobEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cloudApplicationEvidence`.
+    pub fn as_security_cloud_application_evidence(
+        &self,
+    ) -> Option<&crate::models::security::CloudApplicationEvidence> {
+        match self {
+            Self::SecurityCloudApplicationEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cloudApplicationEvidence`, by value.
+    pub fn into_security_cloud_application_evidence(
+        self,
+    ) -> Option<crate::models::security::CloudApplicationEvidence> {
+        match self {
+            Self::SecurityCloudApplicationEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cloudLogonRequestEvidence`.
+    pub fn as_security_cloud_logon_request_evidence(
+        &self,
+    ) -> Option<&crate::models::security::CloudLogonRequestEvidence> {
+        match self {
+            Self::SecurityCloudLogonRequestEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cloudLogonRequestEvidence`, by value.
+    pub fn into_security_cloud_logon_request_evidence(
+        self,
+    ) -> Option<crate::models::security::CloudLogonRequestEvidence> {
+        match self {
+            Self::SecurityCloudLogonRequestEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cloudLogonSessionEvidence`.
+    pub fn as_security_cloud_logon_session_evidence(
+        &self,
+    ) -> Option<&crate::models::security::CloudLogonSessionEvidence> {
+        match self {
+            Self::SecurityCloudLogonSessionEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cloudLogonSessionEvidence`, by value.
+    pub fn into_security_cloud_logon_session_evidence(
+        self,
+    ) -> Option<crate::models::security::CloudLogonSessionEvidence> {
+        match self {
+            Self::SecurityCloudLogonSessionEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.containerEvidence`.
+    pub fn as_security_container_evidence(
+        &self,
+    ) -> Option<&crate::models::security::ContainerEvidence> {
+        match self {
+            Self::SecurityContainerEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.containerEvidence`, by value.
+    pub fn into_security_container_evidence(
+        self,
+    ) -> Option<crate::models::security::ContainerEvidence> {
+        match self {
+            Self::SecurityContainerEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.containerImageEvidence`.
+    pub fn as_security_container_image_evidence(
+        &self,
+    ) -> Option<&crate::models::security::ContainerImageEvidence> {
+        match self {
+            Self::SecurityContainerImageEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.containerImageEvidence`, by value.
+    pub fn into_security_container_image_evidence(
+        self,
+    ) -> Option<crate::models::security::ContainerImageEvidence> {
+        match self {
+            Self::SecurityContainerImageEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.containerRegistryEvidence`.
+    pub fn as_security_container_registry_evidence(
+        &self,
+    ) -> Option<&crate::models::security::ContainerRegistryEvidence> {
+        match self {
+            Self::SecurityContainerRegistryEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.containerRegistryEvidence`, by value.
+    pub fn into_security_container_registry_evidence(
+        self,
+    ) -> Option<crate::models::security::ContainerRegistryEvidence> {
+        match self {
+            Self::SecurityContainerRegistryEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.deviceEvidence`.
+    pub fn as_security_device_evidence(&self) -> Option<&crate::models::security::DeviceEvidence> {
+        match self {
+            Self::SecurityDeviceEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.deviceEvidence`, by value.
+    pub fn into_security_device_evidence(self) -> Option<crate::models::security::DeviceEvidence> {
+        match self {
+            Self::SecurityDeviceEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dnsEvidence`.
+    pub fn as_security_dns_evidence(&self) -> Option<&crate::models::security::DnsEvidence> {
+        match self {
+            Self::SecurityDnsEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dnsEvidence`, by value.
+    pub fn into_security_dns_evidence(self) -> Option<crate::models::security::DnsEvidence> {
+        match self {
+            Self::SecurityDnsEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.fileEvidence`.
+    pub fn as_security_file_evidence(&self) -> Option<&crate::models::security::FileEvidence> {
+        match self {
+            Self::SecurityFileEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.fileEvidence`, by value.
+    pub fn into_security_file_evidence(self) -> Option<crate::models::security::FileEvidence> {
+        match self {
+            Self::SecurityFileEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.fileHashEvidence`.
+    pub fn as_security_file_hash_evidence(
+        &self,
+    ) -> Option<&crate::models::security::FileHashEvidence> {
+        match self {
+            Self::SecurityFileHashEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.fileHashEvidence`, by value.
+    pub fn into_security_file_hash_evidence(
+        self,
+    ) -> Option<crate::models::security::FileHashEvidence> {
+        match self {
+            Self::SecurityFileHashEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.gitHubOrganizationEvidence`.
+    pub fn as_security_git_hub_organization_evidence(
+        &self,
+    ) -> Option<&crate::models::security::GitHubOrganizationEvidence> {
+        match self {
+            Self::SecurityGitHubOrganizationEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.gitHubOrganizationEvidence`, by value.
+    pub fn into_security_git_hub_organization_evidence(
+        self,
+    ) -> Option<crate::models::security::GitHubOrganizationEvidence> {
+        match self {
+            Self::SecurityGitHubOrganizationEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.gitHubRepoEvidence`.
+    pub fn as_security_git_hub_repo_evidence(
+        &self,
+    ) -> Option<&crate::models::security::GitHubRepoEvidence> {
+        match self {
+            Self::SecurityGitHubRepoEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.gitHubRepoEvidence`, by value.
+    pub fn into_security_git_hub_repo_evidence(
+        self,
+    ) -> Option<crate::models::security::GitHubRepoEvidence> {
+        match self {
+            Self::SecurityGitHubRepoEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.gitHubUserEvidence`.
+    pub fn as_security_git_hub_user_evidence(
+        &self,
+    ) -> Option<&crate::models::security::GitHubUserEvidence> {
+        match self {
+            Self::SecurityGitHubUserEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.gitHubUserEvidence`, by value.
+    pub fn into_security_git_hub_user_evidence(
+        self,
+    ) -> Option<crate::models::security::GitHubUserEvidence> {
+        match self {
+            Self::SecurityGitHubUserEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.googleCloudResourceEvidence`.
+    pub fn as_security_google_cloud_resource_evidence(
+        &self,
+    ) -> Option<&crate::models::security::GoogleCloudResourceEvidence> {
+        match self {
+            Self::SecurityGoogleCloudResourceEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.googleCloudResourceEvidence`, by value.
+    pub fn into_security_google_cloud_resource_evidence(
+        self,
+    ) -> Option<crate::models::security::GoogleCloudResourceEvidence> {
+        match self {
+            Self::SecurityGoogleCloudResourceEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hostLogonSessionEvidence`.
+    pub fn as_security_host_logon_session_evidence(
+        &self,
+    ) -> Option<&crate::models::security::HostLogonSessionEvidence> {
+        match self {
+            Self::SecurityHostLogonSessionEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hostLogonSessionEvidence`, by value.
+    pub fn into_security_host_logon_session_evidence(
+        self,
+    ) -> Option<crate::models::security::HostLogonSessionEvidence> {
+        match self {
+            Self::SecurityHostLogonSessionEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ioTDeviceEvidence`.
+    pub fn as_security_io_tdevice_evidence(
+        &self,
+    ) -> Option<&crate::models::security::IoTDeviceEvidence> {
+        match self {
+            Self::SecurityIoTDeviceEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ioTDeviceEvidence`, by value.
+    pub fn into_security_io_tdevice_evidence(
+        self,
+    ) -> Option<crate::models::security::IoTDeviceEvidence> {
+        match self {
+            Self::SecurityIoTDeviceEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ipEvidence`.
+    pub fn as_security_ip_evidence(&self) -> Option<&crate::models::security::IpEvidence> {
+        match self {
+            Self::SecurityIpEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ipEvidence`, by value.
+    pub fn into_security_ip_evidence(self) -> Option<crate::models::security::IpEvidence> {
+        match self {
+            Self::SecurityIpEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.kubernetesClusterEvidence`.
+    pub fn as_security_kubernetes_cluster_evidence(
+        &self,
+    ) -> Option<&crate::models::security::KubernetesClusterEvidence> {
+        match self {
+            Self::SecurityKubernetesClusterEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.kubernetesClusterEvidence`, by value.
+    pub fn into_security_kubernetes_cluster_evidence(
+        self,
+    ) -> Option<crate::models::security::KubernetesClusterEvidence> {
+        match self {
+            Self::SecurityKubernetesClusterEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.kubernetesControllerEvidence`.
+    pub fn as_security_kubernetes_controller_evidence(
+        &self,
+    ) -> Option<&crate::models::security::KubernetesControllerEvidence> {
+        match self {
+            Self::SecurityKubernetesControllerEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.kubernetesControllerEvidence`, by value.
+    pub fn into_security_kubernetes_controller_evidence(
+        self,
+    ) -> Option<crate::models::security::KubernetesControllerEvidence> {
+        match self {
+            Self::SecurityKubernetesControllerEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.kubernetesNamespaceEvidence`.
+    pub fn as_security_kubernetes_namespace_evidence(
+        &self,
+    ) -> Option<&crate::models::security::KubernetesNamespaceEvidence> {
+        match self {
+            Self::SecurityKubernetesNamespaceEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.kubernetesNamespaceEvidence`, by value.
+    pub fn into_security_kubernetes_namespace_evidence(
+        self,
+    ) -> Option<crate::models::security::KubernetesNamespaceEvidence> {
+        match self {
+            Self::SecurityKubernetesNamespaceEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.kubernetesPodEvidence`.
+    pub fn as_security_kubernetes_pod_evidence(
+        &self,
+    ) -> Option<&crate::models::security::KubernetesPodEvidence> {
+        match self {
+            Self::SecurityKubernetesPodEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.kubernetesPodEvidence`, by value.
+    pub fn into_security_kubernetes_pod_evidence(
+        self,
+    ) -> Option<crate::models::security::KubernetesPodEvidence> {
+        match self {
+            Self::SecurityKubernetesPodEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.kubernetesSecretEvidence`.
+    pub fn as_security_kubernetes_secret_evidence(
+        &self,
+    ) -> Option<&crate::models::security::KubernetesSecretEvidence> {
+        match self {
+            Self::SecurityKubernetesSecretEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.kubernetesSecretEvidence`, by value.
+    pub fn into_security_kubernetes_secret_evidence(
+        self,
+    ) -> Option<crate::models::security::KubernetesSecretEvidence> {
+        match self {
+            Self::SecurityKubernetesSecretEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.kubernetesServiceAccountEvidence`.
+    pub fn as_security_kubernetes_service_account_evidence(
+        &self,
+    ) -> Option<&crate::models::security::KubernetesServiceAccountEvidence> {
+        match self {
+            Self::SecurityKubernetesServiceAccountEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.kubernetesServiceAccountEvidence`, by value.
+    pub fn into_security_kubernetes_service_account_evidence(
+        self,
+    ) -> Option<crate::models::security::KubernetesServiceAccountEvidence> {
+        match self {
+            Self::SecurityKubernetesServiceAccountEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.kubernetesServiceEvidence`.
+    pub fn as_security_kubernetes_service_evidence(
+        &self,
+    ) -> Option<&crate::models::security::KubernetesServiceEvidence> {
+        match self {
+            Self::SecurityKubernetesServiceEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.kubernetesServiceEvidence`, by value.
+    pub fn into_security_kubernetes_service_evidence(
+        self,
+    ) -> Option<crate::models::security::KubernetesServiceEvidence> {
+        match self {
+            Self::SecurityKubernetesServiceEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mailboxConfigurationEvidence`.
+    pub fn as_security_mailbox_configuration_evidence(
+        &self,
+    ) -> Option<&crate::models::security::MailboxConfigurationEvidence> {
+        match self {
+            Self::SecurityMailboxConfigurationEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mailboxConfigurationEvidence`, by value.
+    pub fn into_security_mailbox_configuration_evidence(
+        self,
+    ) -> Option<crate::models::security::MailboxConfigurationEvidence> {
+        match self {
+            Self::SecurityMailboxConfigurationEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mailboxEvidence`.
+    pub fn as_security_mailbox_evidence(
+        &self,
+    ) -> Option<&crate::models::security::MailboxEvidence> {
+        match self {
+            Self::SecurityMailboxEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mailboxEvidence`, by value.
+    pub fn into_security_mailbox_evidence(
+        self,
+    ) -> Option<crate::models::security::MailboxEvidence> {
+        match self {
+            Self::SecurityMailboxEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mailClusterEvidence`.
+    pub fn as_security_mail_cluster_evidence(
+        &self,
+    ) -> Option<&crate::models::security::MailClusterEvidence> {
+        match self {
+            Self::SecurityMailClusterEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mailClusterEvidence`, by value.
+    pub fn into_security_mail_cluster_evidence(
+        self,
+    ) -> Option<crate::models::security::MailClusterEvidence> {
+        match self {
+            Self::SecurityMailClusterEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.malwareEvidence`.
+    pub fn as_security_malware_evidence(
+        &self,
+    ) -> Option<&crate::models::security::MalwareEvidence> {
+        match self {
+            Self::SecurityMalwareEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.malwareEvidence`, by value.
+    pub fn into_security_malware_evidence(
+        self,
+    ) -> Option<crate::models::security::MalwareEvidence> {
+        match self {
+            Self::SecurityMalwareEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.networkConnectionEvidence`.
+    pub fn as_security_network_connection_evidence(
+        &self,
+    ) -> Option<&crate::models::security::NetworkConnectionEvidence> {
+        match self {
+            Self::SecurityNetworkConnectionEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.networkConnectionEvidence`, by value.
+    pub fn into_security_network_connection_evidence(
+        self,
+    ) -> Option<crate::models::security::NetworkConnectionEvidence> {
+        match self {
+            Self::SecurityNetworkConnectionEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.nicEvidence`.
+    pub fn as_security_nic_evidence(&self) -> Option<&crate::models::security::NicEvidence> {
+        match self {
+            Self::SecurityNicEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.nicEvidence`, by value.
+    pub fn into_security_nic_evidence(self) -> Option<crate::models::security::NicEvidence> {
+        match self {
+            Self::SecurityNicEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.oauthApplicationEvidence`.
+    pub fn as_security_oauth_application_evidence(
+        &self,
+    ) -> Option<&crate::models::security::OauthApplicationEvidence> {
+        match self {
+            Self::SecurityOauthApplicationEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.oauthApplicationEvidence`, by value.
+    pub fn into_security_oauth_application_evidence(
+        self,
+    ) -> Option<crate::models::security::OauthApplicationEvidence> {
+        match self {
+            Self::SecurityOauthApplicationEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.processEvidence`.
+    pub fn as_security_process_evidence(
+        &self,
+    ) -> Option<&crate::models::security::ProcessEvidence> {
+        match self {
+            Self::SecurityProcessEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.processEvidence`, by value.
+    pub fn into_security_process_evidence(
+        self,
+    ) -> Option<crate::models::security::ProcessEvidence> {
+        match self {
+            Self::SecurityProcessEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.registryKeyEvidence`.
+    pub fn as_security_registry_key_evidence(
+        &self,
+    ) -> Option<&crate::models::security::RegistryKeyEvidence> {
+        match self {
+            Self::SecurityRegistryKeyEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.registryKeyEvidence`, by value.
+    pub fn into_security_registry_key_evidence(
+        self,
+    ) -> Option<crate::models::security::RegistryKeyEvidence> {
+        match self {
+            Self::SecurityRegistryKeyEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.registryValueEvidence`.
+    pub fn as_security_registry_value_evidence(
+        &self,
+    ) -> Option<&crate::models::security::RegistryValueEvidence> {
+        match self {
+            Self::SecurityRegistryValueEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.registryValueEvidence`, by value.
+    pub fn into_security_registry_value_evidence(
+        self,
+    ) -> Option<crate::models::security::RegistryValueEvidence> {
+        match self {
+            Self::SecurityRegistryValueEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sasTokenEvidence`.
+    pub fn as_security_sas_token_evidence(
+        &self,
+    ) -> Option<&crate::models::security::SasTokenEvidence> {
+        match self {
+            Self::SecuritySasTokenEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sasTokenEvidence`, by value.
+    pub fn into_security_sas_token_evidence(
+        self,
+    ) -> Option<crate::models::security::SasTokenEvidence> {
+        match self {
+            Self::SecuritySasTokenEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.securityGroupEvidence`.
+    pub fn as_security_security_group_evidence(
+        &self,
+    ) -> Option<&crate::models::security::SecurityGroupEvidence> {
+        match self {
+            Self::SecuritySecurityGroupEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.securityGroupEvidence`, by value.
+    pub fn into_security_security_group_evidence(
+        self,
+    ) -> Option<crate::models::security::SecurityGroupEvidence> {
+        match self {
+            Self::SecuritySecurityGroupEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.servicePrincipalEvidence`.
+    pub fn as_security_service_principal_evidence(
+        &self,
+    ) -> Option<&crate::models::security::ServicePrincipalEvidence> {
+        match self {
+            Self::SecurityServicePrincipalEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.servicePrincipalEvidence`, by value.
+    pub fn into_security_service_principal_evidence(
+        self,
+    ) -> Option<crate::models::security::ServicePrincipalEvidence> {
+        match self {
+            Self::SecurityServicePrincipalEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.submissionMailEvidence`.
+    pub fn as_security_submission_mail_evidence(
+        &self,
+    ) -> Option<&crate::models::security::SubmissionMailEvidence> {
+        match self {
+            Self::SecuritySubmissionMailEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.submissionMailEvidence`, by value.
+    pub fn into_security_submission_mail_evidence(
+        self,
+    ) -> Option<crate::models::security::SubmissionMailEvidence> {
+        match self {
+            Self::SecuritySubmissionMailEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.teamsMessageEvidence`.
+    pub fn as_security_teams_message_evidence(
+        &self,
+    ) -> Option<&crate::models::security::TeamsMessageEvidence> {
+        match self {
+            Self::SecurityTeamsMessageEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.teamsMessageEvidence`, by value.
+    pub fn into_security_teams_message_evidence(
+        self,
+    ) -> Option<crate::models::security::TeamsMessageEvidence> {
+        match self {
+            Self::SecurityTeamsMessageEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.urlEvidence`.
+    pub fn as_security_url_evidence(&self) -> Option<&crate::models::security::UrlEvidence> {
+        match self {
+            Self::SecurityUrlEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.urlEvidence`, by value.
+    pub fn into_security_url_evidence(self) -> Option<crate::models::security::UrlEvidence> {
+        match self {
+            Self::SecurityUrlEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.userEvidence`.
+    pub fn as_security_user_evidence(&self) -> Option<&crate::models::security::UserEvidence> {
+        match self {
+            Self::SecurityUserEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.userEvidence`, by value.
+    pub fn into_security_user_evidence(self) -> Option<crate::models::security::UserEvidence> {
+        match self {
+            Self::SecurityUserEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<AlertEvidence> for AnyAlertEvidence {
+    fn from(value: AlertEvidence) -> Self {
+        Self::SecurityAlertEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAlertEvidence> for AlertEvidence {
+    type Error = AnyAlertEvidence;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityAlertEvidence(v) | AnyAlertEvidence::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ActiveDirectoryDomainEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::ActiveDirectoryDomainEvidence) -> Self {
+        Self::SecurityActiveDirectoryDomainEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::ActiveDirectoryDomainEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityActiveDirectoryDomainEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AiAgentEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::AiAgentEvidence) -> Self {
+        Self::SecurityAiAgentEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::AiAgentEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityAiAgentEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AmazonResourceEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::AmazonResourceEvidence) -> Self {
+        Self::SecurityAmazonResourceEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::AmazonResourceEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityAmazonResourceEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AnalyzedMessageEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::AnalyzedMessageEvidence) -> Self {
+        Self::SecurityAnalyzedMessageEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::AnalyzedMessageEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityAnalyzedMessageEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AzureResourceEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::AzureResourceEvidence) -> Self {
+        Self::SecurityAzureResourceEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::AzureResourceEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityAzureResourceEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::BlobContainerEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::BlobContainerEvidence) -> Self {
+        Self::SecurityBlobContainerEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::BlobContainerEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityBlobContainerEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::BlobEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::BlobEvidence) -> Self {
+        Self::SecurityBlobEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::BlobEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityBlobEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CloudApplicationEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::CloudApplicationEvidence) -> Self {
+        Self::SecurityCloudApplicationEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::CloudApplicationEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityCloudApplicationEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CloudLogonRequestEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::CloudLogonRequestEvidence) -> Self {
+        Self::SecurityCloudLogonRequestEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::CloudLogonRequestEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityCloudLogonRequestEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CloudLogonSessionEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::CloudLogonSessionEvidence) -> Self {
+        Self::SecurityCloudLogonSessionEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::CloudLogonSessionEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityCloudLogonSessionEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ContainerEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::ContainerEvidence) -> Self {
+        Self::SecurityContainerEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::ContainerEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityContainerEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ContainerImageEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::ContainerImageEvidence) -> Self {
+        Self::SecurityContainerImageEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::ContainerImageEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityContainerImageEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ContainerRegistryEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::ContainerRegistryEvidence) -> Self {
+        Self::SecurityContainerRegistryEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::ContainerRegistryEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityContainerRegistryEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DeviceEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::DeviceEvidence) -> Self {
+        Self::SecurityDeviceEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::DeviceEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityDeviceEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DnsEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::DnsEvidence) -> Self {
+        Self::SecurityDnsEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::DnsEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityDnsEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::FileEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::FileEvidence) -> Self {
+        Self::SecurityFileEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::FileEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityFileEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::FileHashEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::FileHashEvidence) -> Self {
+        Self::SecurityFileHashEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::FileHashEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityFileHashEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::GitHubOrganizationEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::GitHubOrganizationEvidence) -> Self {
+        Self::SecurityGitHubOrganizationEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::GitHubOrganizationEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityGitHubOrganizationEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::GitHubRepoEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::GitHubRepoEvidence) -> Self {
+        Self::SecurityGitHubRepoEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::GitHubRepoEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityGitHubRepoEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::GitHubUserEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::GitHubUserEvidence) -> Self {
+        Self::SecurityGitHubUserEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::GitHubUserEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityGitHubUserEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::GoogleCloudResourceEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::GoogleCloudResourceEvidence) -> Self {
+        Self::SecurityGoogleCloudResourceEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::GoogleCloudResourceEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityGoogleCloudResourceEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::HostLogonSessionEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::HostLogonSessionEvidence) -> Self {
+        Self::SecurityHostLogonSessionEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::HostLogonSessionEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityHostLogonSessionEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::IoTDeviceEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::IoTDeviceEvidence) -> Self {
+        Self::SecurityIoTDeviceEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::IoTDeviceEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityIoTDeviceEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::IpEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::IpEvidence) -> Self {
+        Self::SecurityIpEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::IpEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityIpEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::KubernetesClusterEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::KubernetesClusterEvidence) -> Self {
+        Self::SecurityKubernetesClusterEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::KubernetesClusterEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityKubernetesClusterEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::KubernetesControllerEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::KubernetesControllerEvidence) -> Self {
+        Self::SecurityKubernetesControllerEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::KubernetesControllerEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityKubernetesControllerEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::KubernetesNamespaceEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::KubernetesNamespaceEvidence) -> Self {
+        Self::SecurityKubernetesNamespaceEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::KubernetesNamespaceEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityKubernetesNamespaceEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::KubernetesPodEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::KubernetesPodEvidence) -> Self {
+        Self::SecurityKubernetesPodEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::KubernetesPodEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityKubernetesPodEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::KubernetesSecretEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::KubernetesSecretEvidence) -> Self {
+        Self::SecurityKubernetesSecretEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::KubernetesSecretEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityKubernetesSecretEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::KubernetesServiceAccountEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::KubernetesServiceAccountEvidence) -> Self {
+        Self::SecurityKubernetesServiceAccountEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::KubernetesServiceAccountEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityKubernetesServiceAccountEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::KubernetesServiceEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::KubernetesServiceEvidence) -> Self {
+        Self::SecurityKubernetesServiceEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::KubernetesServiceEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityKubernetesServiceEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MailboxConfigurationEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::MailboxConfigurationEvidence) -> Self {
+        Self::SecurityMailboxConfigurationEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::MailboxConfigurationEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityMailboxConfigurationEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MailboxEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::MailboxEvidence) -> Self {
+        Self::SecurityMailboxEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::MailboxEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityMailboxEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MailClusterEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::MailClusterEvidence) -> Self {
+        Self::SecurityMailClusterEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::MailClusterEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityMailClusterEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MalwareEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::MalwareEvidence) -> Self {
+        Self::SecurityMalwareEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::MalwareEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityMalwareEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::NetworkConnectionEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::NetworkConnectionEvidence) -> Self {
+        Self::SecurityNetworkConnectionEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::NetworkConnectionEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityNetworkConnectionEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::NicEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::NicEvidence) -> Self {
+        Self::SecurityNicEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::NicEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityNicEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::OauthApplicationEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::OauthApplicationEvidence) -> Self {
+        Self::SecurityOauthApplicationEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::OauthApplicationEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityOauthApplicationEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ProcessEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::ProcessEvidence) -> Self {
+        Self::SecurityProcessEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::ProcessEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityProcessEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::RegistryKeyEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::RegistryKeyEvidence) -> Self {
+        Self::SecurityRegistryKeyEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::RegistryKeyEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityRegistryKeyEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::RegistryValueEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::RegistryValueEvidence) -> Self {
+        Self::SecurityRegistryValueEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::RegistryValueEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityRegistryValueEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SasTokenEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::SasTokenEvidence) -> Self {
+        Self::SecuritySasTokenEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::SasTokenEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecuritySasTokenEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SecurityGroupEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::SecurityGroupEvidence) -> Self {
+        Self::SecuritySecurityGroupEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::SecurityGroupEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecuritySecurityGroupEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ServicePrincipalEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::ServicePrincipalEvidence) -> Self {
+        Self::SecurityServicePrincipalEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::ServicePrincipalEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityServicePrincipalEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SubmissionMailEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::SubmissionMailEvidence) -> Self {
+        Self::SecuritySubmissionMailEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::SubmissionMailEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecuritySubmissionMailEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::TeamsMessageEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::TeamsMessageEvidence) -> Self {
+        Self::SecurityTeamsMessageEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::TeamsMessageEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityTeamsMessageEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::UrlEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::UrlEvidence) -> Self {
+        Self::SecurityUrlEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::UrlEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityUrlEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::UserEvidence> for AnyAlertEvidence {
+    fn from(value: crate::models::security::UserEvidence) -> Self {
+        Self::SecurityUserEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAlertEvidence> for crate::models::security::UserEvidence {
+    type Error = AnyAlertEvidence;
+
+    fn try_from(value: AnyAlertEvidence) -> Result<Self, AnyAlertEvidence> {
+        match value {
+            AnyAlertEvidence::SecurityUserEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -12833,10 +17440,14 @@ impl crate::read_fields::ReadFields for AuditData {
 /// A `auditData` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AuditData`]; an `@odata.type` this
-/// version does not know is read as [`AnyAuditData::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAuditData::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAuditData {
     /// A `microsoft.graph.security.auditData` (the declared type).
     SecurityAuditData(AuditData),
@@ -14009,6 +18620,16574 @@ pub enum AnyAuditData {
     /// A type derived from `auditData` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AuditData),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyAuditData {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.security.auditData`: the variant's, or for
+    /// [`AnyAuditData::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SecurityAuditData(_) => "microsoft.graph.security.auditData",
+            Self::SecurityA365AiExecuteTool(_) => "microsoft.graph.security.a365AiExecuteTool",
+            Self::SecurityA365AiInferenceCall(_) => "microsoft.graph.security.a365AiInferenceCall",
+            Self::SecurityA365AiInvokeAgent(_) => "microsoft.graph.security.a365AiInvokeAgent",
+            Self::SecurityA365AiRunSummary(_) => "microsoft.graph.security.a365AiRunSummary",
+            Self::SecurityA365SpanOutputs(_) => "microsoft.graph.security.a365SpanOutputs",
+            Self::SecurityAadRiskDetectionAuditRecord(_) => {
+                "microsoft.graph.security.aadRiskDetectionAuditRecord"
+            }
+            Self::SecurityAedAuditRecord(_) => "microsoft.graph.security.aedAuditRecord",
+            Self::SecurityAgentAdminActivityRecord(_) => {
+                "microsoft.graph.security.agentAdminActivityRecord"
+            }
+            Self::SecurityAgentSettingAdminActivity(_) => {
+                "microsoft.graph.security.agentSettingAdminActivity"
+            }
+            Self::SecurityAiAppInteractionAuditRecord(_) => {
+                "microsoft.graph.security.aiAppInteractionAuditRecord"
+            }
+            Self::SecurityAiExecuteToolAuditRecord(_) => {
+                "microsoft.graph.security.aiExecuteToolAuditRecord"
+            }
+            Self::SecurityAiInteractionsChangeNotificationAuditRecord(_) => {
+                "microsoft.graph.security.aiInteractionsChangeNotificationAuditRecord"
+            }
+            Self::SecurityAiInteractionsExportAuditRecord(_) => {
+                "microsoft.graph.security.aiInteractionsExportAuditRecord"
+            }
+            Self::SecurityAiInteractionsSubscriptionAuditRecord(_) => {
+                "microsoft.graph.security.aiInteractionsSubscriptionAuditRecord"
+            }
+            Self::SecurityAiInvokeAgentAuditRecord(_) => {
+                "microsoft.graph.security.aiInvokeAgentAuditRecord"
+            }
+            Self::SecurityAipDiscover(_) => "microsoft.graph.security.aipDiscover",
+            Self::SecurityAipFileDeleted(_) => "microsoft.graph.security.aipFileDeleted",
+            Self::SecurityAipHeartBeat(_) => "microsoft.graph.security.aipHeartBeat",
+            Self::SecurityAipProtectionActionLogRequest(_) => {
+                "microsoft.graph.security.aipProtectionActionLogRequest"
+            }
+            Self::SecurityAipScannerDiscoverEvent(_) => {
+                "microsoft.graph.security.aipScannerDiscoverEvent"
+            }
+            Self::SecurityAipSensitivityLabelActionLogRequest(_) => {
+                "microsoft.graph.security.aipSensitivityLabelActionLogRequest"
+            }
+            Self::SecurityAirAdminActionInvestigationData(_) => {
+                "microsoft.graph.security.airAdminActionInvestigationData"
+            }
+            Self::SecurityAirInvestigationData(_) => {
+                "microsoft.graph.security.airInvestigationData"
+            }
+            Self::SecurityAirManualInvestigationData(_) => {
+                "microsoft.graph.security.airManualInvestigationData"
+            }
+            Self::SecurityAISpanOutputsAuditRecord(_) => {
+                "microsoft.graph.security.aISpanOutputsAuditRecord"
+            }
+            Self::SecurityAlertSubmissionAuditRecord(_) => {
+                "microsoft.graph.security.alertSubmissionAuditRecord"
+            }
+            Self::SecurityAlertSubmissionResultDetailAuditRecord(_) => {
+                "microsoft.graph.security.alertSubmissionResultDetailAuditRecord"
+            }
+            Self::SecurityAttackSimAdminAuditRecord(_) => {
+                "microsoft.graph.security.attackSimAdminAuditRecord"
+            }
+            Self::SecurityAttackSimAuditRecord(_) => {
+                "microsoft.graph.security.attackSimAuditRecord"
+            }
+            Self::SecurityAuditConfigAuditRecord(_) => {
+                "microsoft.graph.security.auditConfigAuditRecord"
+            }
+            Self::SecurityAuditSearchAuditRecord(_) => {
+                "microsoft.graph.security.auditSearchAuditRecord"
+            }
+            Self::SecurityAzfwApplicationRuleAggregationEventRecord(_) => {
+                "microsoft.graph.security.azfwApplicationRuleAggregationEventRecord"
+            }
+            Self::SecurityAzfwDnsQueryEventRecord(_) => {
+                "microsoft.graph.security.azfwDnsQueryEventRecord"
+            }
+            Self::SecurityAzfwNetworkRuleEventRecord(_) => {
+                "microsoft.graph.security.azfwNetworkRuleEventRecord"
+            }
+            Self::SecurityAzureActiveDirectoryAccountLogonAuditRecord(_) => {
+                "microsoft.graph.security.azureActiveDirectoryAccountLogonAuditRecord"
+            }
+            Self::SecurityAzureActiveDirectoryAuditRecord(_) => {
+                "microsoft.graph.security.azureActiveDirectoryAuditRecord"
+            }
+            Self::SecurityAzureActiveDirectoryStsLogonAuditRecord(_) => {
+                "microsoft.graph.security.azureActiveDirectoryStsLogonAuditRecord"
+            }
+            Self::SecurityAzureAISearchAuditRecord(_) => {
+                "microsoft.graph.security.azureAISearchAuditRecord"
+            }
+            Self::SecurityCampaignAuditRecord(_) => "microsoft.graph.security.campaignAuditRecord",
+            Self::SecurityCcraiPolicyViolationRecord(_) => {
+                "microsoft.graph.security.ccraiPolicyViolationRecord"
+            }
+            Self::SecurityCdpClassifierHealthRecord(_) => {
+                "microsoft.graph.security.cdpClassifierHealthRecord"
+            }
+            Self::SecurityCdpColdCrawlStatusRecord(_) => {
+                "microsoft.graph.security.cdpColdCrawlStatusRecord"
+            }
+            Self::SecurityCdpConsumptionResourceRecord(_) => {
+                "microsoft.graph.security.cdpConsumptionResourceRecord"
+            }
+            Self::SecurityCdpContentExplorerAggregateRecord(_) => {
+                "microsoft.graph.security.cdpContentExplorerAggregateRecord"
+            }
+            Self::SecurityCdpdlmaiInteractionInsightsRecord(_) => {
+                "microsoft.graph.security.cdpdlmaiInteractionInsightsRecord"
+            }
+            Self::SecurityCdpDlpSensitiveEndpointAuditRecord(_) => {
+                "microsoft.graph.security.cdpDlpSensitiveEndpointAuditRecord"
+            }
+            Self::SecurityCdpLogRecord(_) => "microsoft.graph.security.cdpLogRecord",
+            Self::SecurityCdpOcrBillingRecord(_) => "microsoft.graph.security.cdpOcrBillingRecord",
+            Self::SecurityCdpResourceScopeChangeEventRecord(_) => {
+                "microsoft.graph.security.cdpResourceScopeChangeEventRecord"
+            }
+            Self::SecurityCloudUpdateDeviceConfigAuditRecord(_) => {
+                "microsoft.graph.security.cloudUpdateDeviceConfigAuditRecord"
+            }
+            Self::SecurityCloudUpdateProfileConfigAuditRecord(_) => {
+                "microsoft.graph.security.cloudUpdateProfileConfigAuditRecord"
+            }
+            Self::SecurityCloudUpdateTenantConfigAuditRecord(_) => {
+                "microsoft.graph.security.cloudUpdateTenantConfigAuditRecord"
+            }
+            Self::SecurityComplianceConnectorAuditRecord(_) => {
+                "microsoft.graph.security.complianceConnectorAuditRecord"
+            }
+            Self::SecurityComplianceDLMExchangeAuditRecord(_) => {
+                "microsoft.graph.security.complianceDLMExchangeAuditRecord"
+            }
+            Self::SecurityComplianceDLMSharePointAuditRecord(_) => {
+                "microsoft.graph.security.complianceDLMSharePointAuditRecord"
+            }
+            Self::SecurityComplianceDLPApplicationsAuditRecord(_) => {
+                "microsoft.graph.security.complianceDLPApplicationsAuditRecord"
+            }
+            Self::SecurityComplianceDLPApplicationsClassificationAuditRecord(_) => {
+                "microsoft.graph.security.complianceDLPApplicationsClassificationAuditRecord"
+            }
+            Self::SecurityComplianceDLPEndpointAuditRecord(_) => {
+                "microsoft.graph.security.complianceDLPEndpointAuditRecord"
+            }
+            Self::SecurityComplianceDLPEndpointDiscoveryAuditRecord(_) => {
+                "microsoft.graph.security.complianceDLPEndpointDiscoveryAuditRecord"
+            }
+            Self::SecurityComplianceDLPEnforcementAuditRecord(_) => {
+                "microsoft.graph.security.complianceDLPEnforcementAuditRecord"
+            }
+            Self::SecurityComplianceDLPExchangeAuditRecord(_) => {
+                "microsoft.graph.security.complianceDLPExchangeAuditRecord"
+            }
+            Self::SecurityComplianceDLPExchangeClassificationAuditRecord(_) => {
+                "microsoft.graph.security.complianceDLPExchangeClassificationAuditRecord"
+            }
+            Self::SecurityComplianceDLPExchangeClassificationCdpRecord(_) => {
+                "microsoft.graph.security.complianceDLPExchangeClassificationCdpRecord"
+            }
+            Self::SecurityComplianceDLPExchangeDiscoveryAuditRecord(_) => {
+                "microsoft.graph.security.complianceDLPExchangeDiscoveryAuditRecord"
+            }
+            Self::SecurityComplianceDLPSharePointAuditRecord(_) => {
+                "microsoft.graph.security.complianceDLPSharePointAuditRecord"
+            }
+            Self::SecurityComplianceDLPSharePointClassificationAuditRecord(_) => {
+                "microsoft.graph.security.complianceDLPSharePointClassificationAuditRecord"
+            }
+            Self::SecurityComplianceDLPSharePointClassificationCdpRecord(_) => {
+                "microsoft.graph.security.complianceDLPSharePointClassificationCdpRecord"
+            }
+            Self::SecurityComplianceDLPSharePointClassificationExtendedAuditRecord(_) => {
+                "microsoft.graph.security.complianceDLPSharePointClassificationExtendedAuditRecord"
+            }
+            Self::SecurityComplianceExchangeOcrAuditRecord(_) => {
+                "microsoft.graph.security.complianceExchangeOcrAuditRecord"
+            }
+            Self::SecurityComplianceManagerActionRecord(_) => {
+                "microsoft.graph.security.complianceManagerActionRecord"
+            }
+            Self::SecurityCompliancePolicyGradingSharePointAuditRecord(_) => {
+                "microsoft.graph.security.compliancePolicyGradingSharePointAuditRecord"
+            }
+            Self::SecurityComplianceSettingsChangeAuditRecord(_) => {
+                "microsoft.graph.security.complianceSettingsChangeAuditRecord"
+            }
+            Self::SecurityComplianceSitGradingSharePointAuditRecord(_) => {
+                "microsoft.graph.security.complianceSitGradingSharePointAuditRecord"
+            }
+            Self::SecurityComplianceSupervisionExchangeAuditRecord(_) => {
+                "microsoft.graph.security.complianceSupervisionExchangeAuditRecord"
+            }
+            Self::SecurityConnectedAIAppInteractionAuditRecord(_) => {
+                "microsoft.graph.security.connectedAIAppInteractionAuditRecord"
+            }
+            Self::SecurityConsumptionResourceAuditRecord(_) => {
+                "microsoft.graph.security.consumptionResourceAuditRecord"
+            }
+            Self::SecurityContentStoreMetadataRecord(_) => {
+                "microsoft.graph.security.contentStoreMetadataRecord"
+            }
+            Self::SecurityCopilotAgentManagementAuditRecord(_) => {
+                "microsoft.graph.security.copilotAgentManagementAuditRecord"
+            }
+            Self::SecurityCopilotForSecurityLoggingAuditRecord(_) => {
+                "microsoft.graph.security.copilotForSecurityLoggingAuditRecord"
+            }
+            Self::SecurityCopilotForSecurityTriggerAuditRecord(_) => {
+                "microsoft.graph.security.copilotForSecurityTriggerAuditRecord"
+            }
+            Self::SecurityCopilotInteractionAuditRecord(_) => {
+                "microsoft.graph.security.copilotInteractionAuditRecord"
+            }
+            Self::SecurityCopilotPluginSettingAuditRecord(_) => {
+                "microsoft.graph.security.copilotPluginSettingAuditRecord"
+            }
+            Self::SecurityCopilotPromptBookSettingAuditRecord(_) => {
+                "microsoft.graph.security.copilotPromptBookSettingAuditRecord"
+            }
+            Self::SecurityCopilotSessionSharingAuditRecord(_) => {
+                "microsoft.graph.security.copilotSessionSharingAuditRecord"
+            }
+            Self::SecurityCopilotSettingAuditRecord(_) => {
+                "microsoft.graph.security.copilotSettingAuditRecord"
+            }
+            Self::SecurityCopilotWorkspaceSettingAuditRecord(_) => {
+                "microsoft.graph.security.copilotWorkspaceSettingAuditRecord"
+            }
+            Self::SecurityCoreReportingSettingsAuditRecord(_) => {
+                "microsoft.graph.security.coreReportingSettingsAuditRecord"
+            }
+            Self::SecurityCortanaBriefingAuditRecord(_) => {
+                "microsoft.graph.security.cortanaBriefingAuditRecord"
+            }
+            Self::SecurityCriticalAssetManagementClassificationRecord(_) => {
+                "microsoft.graph.security.criticalAssetManagementClassificationRecord"
+            }
+            Self::SecurityCrmEntityOperationAuditRecord(_) => {
+                "microsoft.graph.security.crmEntityOperationAuditRecord"
+            }
+            Self::SecurityCrossTenantAccessPolicyAuditRecord(_) => {
+                "microsoft.graph.security.crossTenantAccessPolicyAuditRecord"
+            }
+            Self::SecurityCustomerKeyServiceEncryptionAuditRecord(_) => {
+                "microsoft.graph.security.customerKeyServiceEncryptionAuditRecord"
+            }
+            Self::SecurityDataCenterSecurityCmdletAuditRecord(_) => {
+                "microsoft.graph.security.dataCenterSecurityCmdletAuditRecord"
+            }
+            Self::SecurityDataGovernanceAuditRecord(_) => {
+                "microsoft.graph.security.dataGovernanceAuditRecord"
+            }
+            Self::SecurityDataInsightsRestApiAuditRecord(_) => {
+                "microsoft.graph.security.dataInsightsRestApiAuditRecord"
+            }
+            Self::SecurityDataLakeExportOperationAuditRecord(_) => {
+                "microsoft.graph.security.dataLakeExportOperationAuditRecord"
+            }
+            Self::SecurityDataSecurityInvestigationAuditRecord(_) => {
+                "microsoft.graph.security.dataSecurityInvestigationAuditRecord"
+            }
+            Self::SecurityDataShareOperationAuditRecord(_) => {
+                "microsoft.graph.security.dataShareOperationAuditRecord"
+            }
+            Self::SecurityDefaultAuditData(_) => "microsoft.graph.security.defaultAuditData",
+            Self::SecurityDefenderCaseManagementAuditRecord(_) => {
+                "microsoft.graph.security.defenderCaseManagementAuditRecord"
+            }
+            Self::SecurityDefenderPreviewFeaturesRecord(_) => {
+                "microsoft.graph.security.defenderPreviewFeaturesRecord"
+            }
+            Self::SecurityDefenderSecurityForAIConfigurationAuditRecord(_) => {
+                "microsoft.graph.security.defenderSecurityForAIConfigurationAuditRecord"
+            }
+            Self::SecurityDeployFeatureActivityRecord(_) => {
+                "microsoft.graph.security.deployFeatureActivityRecord"
+            }
+            Self::SecurityDeviceDiscoverySettingsAuthenticatedScansRecord(_) => {
+                "microsoft.graph.security.deviceDiscoverySettingsAuthenticatedScansRecord"
+            }
+            Self::SecurityDeviceDiscoverySettingsExclusionRecord(_) => {
+                "microsoft.graph.security.deviceDiscoverySettingsExclusionRecord"
+            }
+            Self::SecurityDeviceDiscoverySettingsRecord(_) => {
+                "microsoft.graph.security.deviceDiscoverySettingsRecord"
+            }
+            Self::SecurityDiscoveryAuditRecord(_) => {
+                "microsoft.graph.security.discoveryAuditRecord"
+            }
+            Self::SecurityDlpEndpointAuditRecord(_) => {
+                "microsoft.graph.security.dlpEndpointAuditRecord"
+            }
+            Self::SecurityDlpImportResultAuditRecord(_) => {
+                "microsoft.graph.security.dlpImportResultAuditRecord"
+            }
+            Self::SecurityDlpSensitiveInformationTypeRulePackageCmdletRecord(_) => {
+                "microsoft.graph.security.dlpSensitiveInformationTypeRulePackageCmdletRecord"
+            }
+            Self::SecurityDragonCopilotAccessRecord(_) => {
+                "microsoft.graph.security.dragonCopilotAccessRecord"
+            }
+            Self::SecurityDragonCopilotAdminRecord(_) => {
+                "microsoft.graph.security.dragonCopilotAdminRecord"
+            }
+            Self::SecurityDragonCopilotClinicalDataRecord(_) => {
+                "microsoft.graph.security.dragonCopilotClinicalDataRecord"
+            }
+            Self::SecurityDragonCopilotSessionRecord(_) => {
+                "microsoft.graph.security.dragonCopilotSessionRecord"
+            }
+            Self::SecurityDynamics365BusinessCentralAuditRecord(_) => {
+                "microsoft.graph.security.dynamics365BusinessCentralAuditRecord"
+            }
+            Self::SecurityEhrConnectorAuditBaseRecord(_) => {
+                "microsoft.graph.security.ehrConnectorAuditBaseRecord"
+            }
+            Self::SecurityEopSubmissionFeedEntityAuditRecord(_) => {
+                "microsoft.graph.security.eopSubmissionFeedEntityAuditRecord"
+            }
+            Self::SecurityExchangeAdminAuditRecord(_) => {
+                "microsoft.graph.security.exchangeAdminAuditRecord"
+            }
+            Self::SecurityExchangeAggregatedMailboxAuditRecord(_) => {
+                "microsoft.graph.security.exchangeAggregatedMailboxAuditRecord"
+            }
+            Self::SecurityExchangeAggregatedOperationRecord(_) => {
+                "microsoft.graph.security.exchangeAggregatedOperationRecord"
+            }
+            Self::SecurityExchangeMailboxAuditGroupRecord(_) => {
+                "microsoft.graph.security.exchangeMailboxAuditGroupRecord"
+            }
+            Self::SecurityExchangeMailboxAuditRecord(_) => {
+                "microsoft.graph.security.exchangeMailboxAuditRecord"
+            }
+            Self::SecurityFabricAuditRecord(_) => "microsoft.graph.security.fabricAuditRecord",
+            Self::SecurityFabricPolicyRecord(_) => "microsoft.graph.security.fabricPolicyRecord",
+            Self::SecurityHealthcareSignalRecord(_) => {
+                "microsoft.graph.security.healthcareSignalRecord"
+            }
+            Self::SecurityHostedRpaAuditRecord(_) => {
+                "microsoft.graph.security.hostedRpaAuditRecord"
+            }
+            Self::SecurityHrSignalAuditRecord(_) => "microsoft.graph.security.hrSignalAuditRecord",
+            Self::SecurityHygieneEventRecord(_) => "microsoft.graph.security.hygieneEventRecord",
+            Self::SecurityInformationBarrierPolicyApplicationAuditRecord(_) => {
+                "microsoft.graph.security.informationBarrierPolicyApplicationAuditRecord"
+            }
+            Self::SecurityInformationWorkerProtectionAuditRecord(_) => {
+                "microsoft.graph.security.informationWorkerProtectionAuditRecord"
+            }
+            Self::SecurityInsiderRiskScopedUserInsightsRecord(_) => {
+                "microsoft.graph.security.insiderRiskScopedUserInsightsRecord"
+            }
+            Self::SecurityInsiderRiskScopedUsersRecord(_) => {
+                "microsoft.graph.security.insiderRiskScopedUsersRecord"
+            }
+            Self::SecurityIntegratedAppsAppAdminActivityAuditRecord(_) => {
+                "microsoft.graph.security.integratedAppsAppAdminActivityAuditRecord"
+            }
+            Self::SecurityIntegratedAppsAppSettingsAdminActivityAuditRecord(_) => {
+                "microsoft.graph.security.integratedAppsAppSettingsAdminActivityAuditRecord"
+            }
+            Self::SecurityIrmActivityAuditTrailRecord(_) => {
+                "microsoft.graph.security.irmActivityAuditTrailRecord"
+            }
+            Self::SecurityIrmUserDefinedDetectionRecord(_) => {
+                "microsoft.graph.security.irmUserDefinedDetectionRecord"
+            }
+            Self::SecurityKaizalaAuditRecord(_) => "microsoft.graph.security.kaizalaAuditRecord",
+            Self::SecurityLabelAnalyticsAggregateAuditRecord(_) => {
+                "microsoft.graph.security.labelAnalyticsAggregateAuditRecord"
+            }
+            Self::SecurityLabelContentExplorerAuditRecord(_) => {
+                "microsoft.graph.security.labelContentExplorerAuditRecord"
+            }
+            Self::SecurityLargeContentMetadataAuditRecord(_) => {
+                "microsoft.graph.security.largeContentMetadataAuditRecord"
+            }
+            Self::SecurityM365ComplianceConnectorAuditRecord(_) => {
+                "microsoft.graph.security.m365ComplianceConnectorAuditRecord"
+            }
+            Self::SecurityM365daadAuditRecord(_) => "microsoft.graph.security.m365daadAuditRecord",
+            Self::SecurityM365odspAssetMetadataRecord(_) => {
+                "microsoft.graph.security.m365odspAssetMetadataRecord"
+            }
+            Self::SecurityM365SearchSectionsRecord(_) => {
+                "microsoft.graph.security.m365SearchSectionsRecord"
+            }
+            Self::SecurityMailSubmissionData(_) => "microsoft.graph.security.mailSubmissionData",
+            Self::SecurityManagedServicesAuditRecord(_) => {
+                "microsoft.graph.security.managedServicesAuditRecord"
+            }
+            Self::SecurityManagedTenantsAuditRecord(_) => {
+                "microsoft.graph.security.managedTenantsAuditRecord"
+            }
+            Self::SecurityMapgAlertsAuditRecord(_) => {
+                "microsoft.graph.security.mapgAlertsAuditRecord"
+            }
+            Self::SecurityMapgOnboardAuditRecord(_) => {
+                "microsoft.graph.security.mapgOnboardAuditRecord"
+            }
+            Self::SecurityMapgPolicyAuditRecord(_) => {
+                "microsoft.graph.security.mapgPolicyAuditRecord"
+            }
+            Self::SecurityMapgRemediationAuditRecord(_) => {
+                "microsoft.graph.security.mapgRemediationAuditRecord"
+            }
+            Self::SecurityMcasAlertsAuditRecord(_) => {
+                "microsoft.graph.security.mcasAlertsAuditRecord"
+            }
+            Self::SecurityMdaAuditRecord(_) => "microsoft.graph.security.mdaAuditRecord",
+            Self::SecurityMdaDataSecuritySignalRecord(_) => {
+                "microsoft.graph.security.mdaDataSecuritySignalRecord"
+            }
+            Self::SecurityMDASHAuditRecord(_) => "microsoft.graph.security.mDASHAuditRecord",
+            Self::SecurityMdatpAuditRecord(_) => "microsoft.graph.security.mdatpAuditRecord",
+            Self::SecurityMdcEventsRecord(_) => "microsoft.graph.security.mdcEventsRecord",
+            Self::SecurityMdiAuditRecord(_) => "microsoft.graph.security.mdiAuditRecord",
+            Self::SecurityMeshWorldsAuditRecord(_) => {
+                "microsoft.graph.security.meshWorldsAuditRecord"
+            }
+            Self::SecurityMicrosoft365BackupBackupItemAuditRecord(_) => {
+                "microsoft.graph.security.microsoft365BackupBackupItemAuditRecord"
+            }
+            Self::SecurityMicrosoft365BackupBackupPolicyAuditRecord(_) => {
+                "microsoft.graph.security.microsoft365BackupBackupPolicyAuditRecord"
+            }
+            Self::SecurityMicrosoft365BackupGranularBrowseTaskAuditRecord(_) => {
+                "microsoft.graph.security.microsoft365BackupGranularBrowseTaskAuditRecord"
+            }
+            Self::SecurityMicrosoft365BackupRestoreItemAuditRecord(_) => {
+                "microsoft.graph.security.microsoft365BackupRestoreItemAuditRecord"
+            }
+            Self::SecurityMicrosoft365BackupRestoreTaskAuditRecord(_) => {
+                "microsoft.graph.security.microsoft365BackupRestoreTaskAuditRecord"
+            }
+            Self::SecurityMicrosoft365CopilotScheduledPromptAuditRecord(_) => {
+                "microsoft.graph.security.microsoft365CopilotScheduledPromptAuditRecord"
+            }
+            Self::SecurityMicrosoftDefenderExpertsXDRAuditRecord(_) => {
+                "microsoft.graph.security.microsoftDefenderExpertsXDRAuditRecord"
+            }
+            Self::SecurityMicrosoftFlowAuditRecord(_) => {
+                "microsoft.graph.security.microsoftFlowAuditRecord"
+            }
+            Self::SecurityMicrosoftFormsAuditRecord(_) => {
+                "microsoft.graph.security.microsoftFormsAuditRecord"
+            }
+            Self::SecurityMicrosoftGraphDataConnectConsent(_) => {
+                "microsoft.graph.security.microsoftGraphDataConnectConsent"
+            }
+            Self::SecurityMicrosoftGraphDataConnectOperation(_) => {
+                "microsoft.graph.security.microsoftGraphDataConnectOperation"
+            }
+            Self::SecurityMicrosoftPurviewDataCatalogOperationRecord(_) => {
+                "microsoft.graph.security.microsoftPurviewDataCatalogOperationRecord"
+            }
+            Self::SecurityMicrosoftPurviewDataMapOperationRecord(_) => {
+                "microsoft.graph.security.microsoftPurviewDataMapOperationRecord"
+            }
+            Self::SecurityMicrosoftPurviewMetadataPolicyOperationRecord(_) => {
+                "microsoft.graph.security.microsoftPurviewMetadataPolicyOperationRecord"
+            }
+            Self::SecurityMicrosoftPurviewPolicyOperationRecord(_) => {
+                "microsoft.graph.security.microsoftPurviewPolicyOperationRecord"
+            }
+            Self::SecurityMicrosoftPurviewPrivacyAuditEvent(_) => {
+                "microsoft.graph.security.microsoftPurviewPrivacyAuditEvent"
+            }
+            Self::SecurityMicrosoftPurviewUnifiedCatalogOperationRecord(_) => {
+                "microsoft.graph.security.microsoftPurviewUnifiedCatalogOperationRecord"
+            }
+            Self::SecurityMicrosoftStreamAuditRecord(_) => {
+                "microsoft.graph.security.microsoftStreamAuditRecord"
+            }
+            Self::SecurityMicrosoftTeamsAdminAuditRecord(_) => {
+                "microsoft.graph.security.microsoftTeamsAdminAuditRecord"
+            }
+            Self::SecurityMicrosoftTeamsAnalyticsAuditRecord(_) => {
+                "microsoft.graph.security.microsoftTeamsAnalyticsAuditRecord"
+            }
+            Self::SecurityMicrosoftTeamsAuditRecord(_) => {
+                "microsoft.graph.security.microsoftTeamsAuditRecord"
+            }
+            Self::SecurityMicrosoftTeamsDeviceAuditRecord(_) => {
+                "microsoft.graph.security.microsoftTeamsDeviceAuditRecord"
+            }
+            Self::SecurityMicrosoftTeamsRetentionLabelActionAuditRecord(_) => {
+                "microsoft.graph.security.microsoftTeamsRetentionLabelActionAuditRecord"
+            }
+            Self::SecurityMicrosoftTeamsSensitivityLabelActionAuditRecord(_) => {
+                "microsoft.graph.security.microsoftTeamsSensitivityLabelActionAuditRecord"
+            }
+            Self::SecurityMicrosoftTeamsShiftsAuditRecord(_) => {
+                "microsoft.graph.security.microsoftTeamsShiftsAuditRecord"
+            }
+            Self::SecurityMicrosoftTeamsUserConcernAuditRecord(_) => {
+                "microsoft.graph.security.microsoftTeamsUserConcernAuditRecord"
+            }
+            Self::SecurityMipAutoLabelExchangeItemAuditRecord(_) => {
+                "microsoft.graph.security.mipAutoLabelExchangeItemAuditRecord"
+            }
+            Self::SecurityMipAutoLabelProgressFeedbackAuditRecord(_) => {
+                "microsoft.graph.security.mipAutoLabelProgressFeedbackAuditRecord"
+            }
+            Self::SecurityMipAutoLabelSharePointItemAuditRecord(_) => {
+                "microsoft.graph.security.mipAutoLabelSharePointItemAuditRecord"
+            }
+            Self::SecurityMipAutoLabelSharePointPolicyLocationAuditRecord(_) => {
+                "microsoft.graph.security.mipAutoLabelSharePointPolicyLocationAuditRecord"
+            }
+            Self::SecurityMipAutoLabelSimulationSharePointCompletionRecord(_) => {
+                "microsoft.graph.security.mipAutoLabelSimulationSharePointCompletionRecord"
+            }
+            Self::SecurityMipAutoLabelSimulationSharePointProgressRecord(_) => {
+                "microsoft.graph.security.mipAutoLabelSimulationSharePointProgressRecord"
+            }
+            Self::SecurityMipAutoLabelSimulationStatisticsRecord(_) => {
+                "microsoft.graph.security.mipAutoLabelSimulationStatisticsRecord"
+            }
+            Self::SecurityMipExactDataMatchAuditRecord(_) => {
+                "microsoft.graph.security.mipExactDataMatchAuditRecord"
+            }
+            Self::SecurityMipLabelAnalyticsAuditRecord(_) => {
+                "microsoft.graph.security.mipLabelAnalyticsAuditRecord"
+            }
+            Self::SecurityMipLabelAuditRecord(_) => "microsoft.graph.security.mipLabelAuditRecord",
+            Self::SecurityMosAgentInfoRecord(_) => "microsoft.graph.security.mosAgentInfoRecord",
+            Self::SecurityMosAgentInfoRecordV2(_) => {
+                "microsoft.graph.security.mosAgentInfoRecordV2"
+            }
+            Self::SecurityMs365dCustomDetectionAuditRecord(_) => {
+                "microsoft.graph.security.ms365dCustomDetectionAuditRecord"
+            }
+            Self::SecurityMs365dIncidentAuditRecord(_) => {
+                "microsoft.graph.security.ms365dIncidentAuditRecord"
+            }
+            Self::SecurityMs365dSuppressionRuleAuditRecord(_) => {
+                "microsoft.graph.security.ms365dSuppressionRuleAuditRecord"
+            }
+            Self::SecurityMsdeCustomCollectionAuditRecord(_) => {
+                "microsoft.graph.security.msdeCustomCollectionAuditRecord"
+            }
+            Self::SecurityMsdeGeneralSettingsAuditRecord(_) => {
+                "microsoft.graph.security.msdeGeneralSettingsAuditRecord"
+            }
+            Self::SecurityMsdeIndicatorsSettingsAuditRecord(_) => {
+                "microsoft.graph.security.msdeIndicatorsSettingsAuditRecord"
+            }
+            Self::SecurityMsdeResponseActionsAuditRecord(_) => {
+                "microsoft.graph.security.msdeResponseActionsAuditRecord"
+            }
+            Self::SecurityMsdeRolesSettingsAuditRecord(_) => {
+                "microsoft.graph.security.msdeRolesSettingsAuditRecord"
+            }
+            Self::SecurityMspVectorSearchContentMetadataAuditRecord(_) => {
+                "microsoft.graph.security.mspVectorSearchContentMetadataAuditRecord"
+            }
+            Self::SecurityMsticNationStateNotificationRecord(_) => {
+                "microsoft.graph.security.msticNationStateNotificationRecord"
+            }
+            Self::SecurityMultiStageDispositionAuditRecord(_) => {
+                "microsoft.graph.security.multiStageDispositionAuditRecord"
+            }
+            Self::SecurityMyAnalyticsSettingsAuditRecord(_) => {
+                "microsoft.graph.security.myAnalyticsSettingsAuditRecord"
+            }
+            Self::SecurityNoisyAlertPolicyAuditRecord(_) => {
+                "microsoft.graph.security.noisyAlertPolicyAuditRecord"
+            }
+            Self::SecurityOfficeNativeAuditRecord(_) => {
+                "microsoft.graph.security.officeNativeAuditRecord"
+            }
+            Self::SecurityOmePortalAuditRecord(_) => {
+                "microsoft.graph.security.omePortalAuditRecord"
+            }
+            Self::SecurityOnDemandSharePointClassificationAuditRecord(_) => {
+                "microsoft.graph.security.onDemandSharePointClassificationAuditRecord"
+            }
+            Self::SecurityOneDriveAuditRecord(_) => "microsoft.graph.security.oneDriveAuditRecord",
+            Self::SecurityOnPremisesFileShareScannerDLPAuditRecord(_) => {
+                "microsoft.graph.security.onPremisesFileShareScannerDLPAuditRecord"
+            }
+            Self::SecurityOnPremisesSharePointScannerDLPAuditRecord(_) => {
+                "microsoft.graph.security.onPremisesSharePointScannerDLPAuditRecord"
+            }
+            Self::SecurityOrganizationalDataInM365AuditRecord(_) => {
+                "microsoft.graph.security.organizationalDataInM365AuditRecord"
+            }
+            Self::SecurityOutlookCopilotAutomationAuditRecord(_) => {
+                "microsoft.graph.security.outlookCopilotAutomationAuditRecord"
+            }
+            Self::SecurityOwaGetAccessTokenForResourceAuditRecord(_) => {
+                "microsoft.graph.security.owaGetAccessTokenForResourceAuditRecord"
+            }
+            Self::SecurityP4aiAssessmentCategoryRecord(_) => {
+                "microsoft.graph.security.p4aiAssessmentCategoryRecord"
+            }
+            Self::SecurityP4aiAssessmentFabricScannerRecord(_) => {
+                "microsoft.graph.security.p4aiAssessmentFabricScannerRecord"
+            }
+            Self::SecurityP4aiAssessmentLocationResultRecord(_) => {
+                "microsoft.graph.security.p4aiAssessmentLocationResultRecord"
+            }
+            Self::SecurityP4aiAssessmentRecord(_) => {
+                "microsoft.graph.security.p4aiAssessmentRecord"
+            }
+            Self::SecurityP4AIRiskScoreRecord(_) => "microsoft.graph.security.p4AIRiskScoreRecord",
+            Self::SecurityPeopleAdminSettingsAuditRecord(_) => {
+                "microsoft.graph.security.peopleAdminSettingsAuditRecord"
+            }
+            Self::SecurityPhysicalBadgingSignalAuditRecord(_) => {
+                "microsoft.graph.security.physicalBadgingSignalAuditRecord"
+            }
+            Self::SecurityPlacesDirectoryAuditRecord(_) => {
+                "microsoft.graph.security.placesDirectoryAuditRecord"
+            }
+            Self::SecurityPlannerChatMessageAuditRecord(_) => {
+                "microsoft.graph.security.plannerChatMessageAuditRecord"
+            }
+            Self::SecurityPlannerChatMessageListAuditRecord(_) => {
+                "microsoft.graph.security.plannerChatMessageListAuditRecord"
+            }
+            Self::SecurityPlannerCopyPlanAuditRecord(_) => {
+                "microsoft.graph.security.plannerCopyPlanAuditRecord"
+            }
+            Self::SecurityPlannerGoalAuditRecord(_) => {
+                "microsoft.graph.security.plannerGoalAuditRecord"
+            }
+            Self::SecurityPlannerGoalListAuditRecord(_) => {
+                "microsoft.graph.security.plannerGoalListAuditRecord"
+            }
+            Self::SecurityPlannerPlanAuditRecord(_) => {
+                "microsoft.graph.security.plannerPlanAuditRecord"
+            }
+            Self::SecurityPlannerPlanListAuditRecord(_) => {
+                "microsoft.graph.security.plannerPlanListAuditRecord"
+            }
+            Self::SecurityPlannerPlanSensitivityLabelAuditRecord(_) => {
+                "microsoft.graph.security.plannerPlanSensitivityLabelAuditRecord"
+            }
+            Self::SecurityPlannerRosterAuditRecord(_) => {
+                "microsoft.graph.security.plannerRosterAuditRecord"
+            }
+            Self::SecurityPlannerRosterSensitivityLabelAuditRecord(_) => {
+                "microsoft.graph.security.plannerRosterSensitivityLabelAuditRecord"
+            }
+            Self::SecurityPlannerTaskAuditRecord(_) => {
+                "microsoft.graph.security.plannerTaskAuditRecord"
+            }
+            Self::SecurityPlannerTaskListAuditRecord(_) => {
+                "microsoft.graph.security.plannerTaskListAuditRecord"
+            }
+            Self::SecurityPlannerTenantSettingsAuditRecord(_) => {
+                "microsoft.graph.security.plannerTenantSettingsAuditRecord"
+            }
+            Self::SecurityPolicyConfigChangeAuditRecord(_) => {
+                "microsoft.graph.security.policyConfigChangeAuditRecord"
+            }
+            Self::SecurityPowerAppsAuditAppRecord(_) => {
+                "microsoft.graph.security.powerAppsAuditAppRecord"
+            }
+            Self::SecurityPowerAppsAuditPlanRecord(_) => {
+                "microsoft.graph.security.powerAppsAuditPlanRecord"
+            }
+            Self::SecurityPowerAppsAuditResourceRecord(_) => {
+                "microsoft.graph.security.powerAppsAuditResourceRecord"
+            }
+            Self::SecurityPowerBIAuditRecord(_) => "microsoft.graph.security.powerBIAuditRecord",
+            Self::SecurityPowerBIDlpAuditRecord(_) => {
+                "microsoft.graph.security.powerBIDlpAuditRecord"
+            }
+            Self::SecurityPowerPagesSiteAuditRecord(_) => {
+                "microsoft.graph.security.powerPagesSiteAuditRecord"
+            }
+            Self::SecurityPowerPlatformAdminDlpAuditRecord(_) => {
+                "microsoft.graph.security.powerPlatformAdminDlpAuditRecord"
+            }
+            Self::SecurityPowerPlatformAdminEnvironmentAuditRecord(_) => {
+                "microsoft.graph.security.powerPlatformAdminEnvironmentAuditRecord"
+            }
+            Self::SecurityPowerPlatformAdministratorActivityRecord(_) => {
+                "microsoft.graph.security.powerPlatformAdministratorActivityRecord"
+            }
+            Self::SecurityPowerPlatformLockboxResourceAccessRequestAuditRecord(_) => {
+                "microsoft.graph.security.powerPlatformLockboxResourceAccessRequestAuditRecord"
+            }
+            Self::SecurityPowerPlatformLockboxResourceCommandAuditRecord(_) => {
+                "microsoft.graph.security.powerPlatformLockboxResourceCommandAuditRecord"
+            }
+            Self::SecurityPowerPlatformServiceActivityAuditRecord(_) => {
+                "microsoft.graph.security.powerPlatformServiceActivityAuditRecord"
+            }
+            Self::SecurityPowerPlatformTenantIsolationRecord(_) => {
+                "microsoft.graph.security.powerPlatformTenantIsolationRecord"
+            }
+            Self::SecurityPrivacyDataMatchAuditRecord(_) => {
+                "microsoft.graph.security.privacyDataMatchAuditRecord"
+            }
+            Self::SecurityPrivacyDataMinimizationRecord(_) => {
+                "microsoft.graph.security.privacyDataMinimizationRecord"
+            }
+            Self::SecurityPrivacyDigestEmailRecord(_) => {
+                "microsoft.graph.security.privacyDigestEmailRecord"
+            }
+            Self::SecurityPrivacyOpenAccessAuditRecord(_) => {
+                "microsoft.graph.security.privacyOpenAccessAuditRecord"
+            }
+            Self::SecurityPrivacyPortalAuditRecord(_) => {
+                "microsoft.graph.security.privacyPortalAuditRecord"
+            }
+            Self::SecurityPrivacyRemediationActionRecord(_) => {
+                "microsoft.graph.security.privacyRemediationActionRecord"
+            }
+            Self::SecurityPrivacyRemediationRecord(_) => {
+                "microsoft.graph.security.privacyRemediationRecord"
+            }
+            Self::SecurityPrivaPrivacyAssessmentOperationRecord(_) => {
+                "microsoft.graph.security.privaPrivacyAssessmentOperationRecord"
+            }
+            Self::SecurityPrivaPrivacyConsentOperationRecord(_) => {
+                "microsoft.graph.security.privaPrivacyConsentOperationRecord"
+            }
+            Self::SecurityProjectAuditRecord(_) => "microsoft.graph.security.projectAuditRecord",
+            Self::SecurityProjectForTheWebAssignedToMeSettingsAuditRecord(_) => {
+                "microsoft.graph.security.projectForTheWebAssignedToMeSettingsAuditRecord"
+            }
+            Self::SecurityProjectForTheWebProjectAuditRecord(_) => {
+                "microsoft.graph.security.projectForTheWebProjectAuditRecord"
+            }
+            Self::SecurityProjectForTheWebProjectSettingsAuditRecord(_) => {
+                "microsoft.graph.security.projectForTheWebProjectSettingsAuditRecord"
+            }
+            Self::SecurityProjectForTheWebRoadmapAuditRecord(_) => {
+                "microsoft.graph.security.projectForTheWebRoadmapAuditRecord"
+            }
+            Self::SecurityProjectForTheWebRoadmapItemAuditRecord(_) => {
+                "microsoft.graph.security.projectForTheWebRoadmapItemAuditRecord"
+            }
+            Self::SecurityProjectForTheWebRoadmapSettingsAuditRecord(_) => {
+                "microsoft.graph.security.projectForTheWebRoadmapSettingsAuditRecord"
+            }
+            Self::SecurityProjectForTheWebTaskAuditRecord(_) => {
+                "microsoft.graph.security.projectForTheWebTaskAuditRecord"
+            }
+            Self::SecurityPublicFolderAuditRecord(_) => {
+                "microsoft.graph.security.publicFolderAuditRecord"
+            }
+            Self::SecurityPurviewInsiderRiskAlertsRecord(_) => {
+                "microsoft.graph.security.purviewInsiderRiskAlertsRecord"
+            }
+            Self::SecurityPurviewInsiderRiskCasesRecord(_) => {
+                "microsoft.graph.security.purviewInsiderRiskCasesRecord"
+            }
+            Self::SecurityPurviewMCRecommendationRecord(_) => {
+                "microsoft.graph.security.purviewMCRecommendationRecord"
+            }
+            Self::SecurityPurviewPostureAgentAuditRecord(_) => {
+                "microsoft.graph.security.purviewPostureAgentAuditRecord"
+            }
+            Self::SecurityQuarantineAuditRecord(_) => {
+                "microsoft.graph.security.quarantineAuditRecord"
+            }
+            Self::SecurityRecordsManagementAuditRecord(_) => {
+                "microsoft.graph.security.recordsManagementAuditRecord"
+            }
+            Self::SecurityReportSubmission(_) => "microsoft.graph.security.reportSubmission",
+            Self::SecurityReportSubmissionResultDetail(_) => {
+                "microsoft.graph.security.reportSubmissionResultDetail"
+            }
+            Self::SecurityRestrictedModeAuditRecord(_) => {
+                "microsoft.graph.security.restrictedModeAuditRecord"
+            }
+            Self::SecurityRetentionPolicyAuditRecord(_) => {
+                "microsoft.graph.security.retentionPolicyAuditRecord"
+            }
+            Self::SecurityRtiOperationsAgentAuditRecord(_) => {
+                "microsoft.graph.security.rtiOperationsAgentAuditRecord"
+            }
+            Self::SecuritySbpConfigurationEventRecord(_) => {
+                "microsoft.graph.security.sbpConfigurationEventRecord"
+            }
+            Self::SecuritySbpUsageEventRecord(_) => "microsoft.graph.security.sbpUsageEventRecord",
+            Self::SecurityScoreEvidence(_) => "microsoft.graph.security.scoreEvidence",
+            Self::SecurityScorePlatformGenericAuditRecord(_) => {
+                "microsoft.graph.security.scorePlatformGenericAuditRecord"
+            }
+            Self::SecurityScriptRunAuditRecord(_) => {
+                "microsoft.graph.security.scriptRunAuditRecord"
+            }
+            Self::SecuritySearchAuditRecord(_) => "microsoft.graph.security.searchAuditRecord",
+            Self::SecuritySecurityComplianceAlertRecord(_) => {
+                "microsoft.graph.security.securityComplianceAlertRecord"
+            }
+            Self::SecuritySecurityComplianceCenterEOPCmdletAuditRecord(_) => {
+                "microsoft.graph.security.securityComplianceCenterEOPCmdletAuditRecord"
+            }
+            Self::SecuritySecurityComplianceInsightsAuditRecord(_) => {
+                "microsoft.graph.security.securityComplianceInsightsAuditRecord"
+            }
+            Self::SecuritySecurityComplianceRBACAuditRecord(_) => {
+                "microsoft.graph.security.securityComplianceRBACAuditRecord"
+            }
+            Self::SecuritySecurityComplianceUserChangeAuditRecord(_) => {
+                "microsoft.graph.security.securityComplianceUserChangeAuditRecord"
+            }
+            Self::SecuritySecurityCopilotIdentityManagementAuditRecord(_) => {
+                "microsoft.graph.security.securityCopilotIdentityManagementAuditRecord"
+            }
+            Self::SecuritySecurityDevelopmentLifecycleAILogAuditRecord(_) => {
+                "microsoft.graph.security.securityDevelopmentLifecycleAILogAuditRecord"
+            }
+            Self::SecuritySensitiveInfoRemediationAgentDataRecord(_) => {
+                "microsoft.graph.security.sensitiveInfoRemediationAgentDataRecord"
+            }
+            Self::SecuritySensitivityLabelActionAuditRecord(_) => {
+                "microsoft.graph.security.sensitivityLabelActionAuditRecord"
+            }
+            Self::SecuritySensitivityLabeledFileActionAuditRecord(_) => {
+                "microsoft.graph.security.sensitivityLabeledFileActionAuditRecord"
+            }
+            Self::SecuritySensitivityLabelPolicyMatchAuditRecord(_) => {
+                "microsoft.graph.security.sensitivityLabelPolicyMatchAuditRecord"
+            }
+            Self::SecuritySentinelAIToolAuditRecord(_) => {
+                "microsoft.graph.security.sentinelAIToolAuditRecord"
+            }
+            Self::SecuritySentinelGraphAuditRecord(_) => {
+                "microsoft.graph.security.sentinelGraphAuditRecord"
+            }
+            Self::SecuritySentinelJobAuditRecord(_) => {
+                "microsoft.graph.security.sentinelJobAuditRecord"
+            }
+            Self::SecuritySentinelKQLOnLakeAuditRecord(_) => {
+                "microsoft.graph.security.sentinelKQLOnLakeAuditRecord"
+            }
+            Self::SecuritySentinelLakeDataOnboardingAuditRecord(_) => {
+                "microsoft.graph.security.sentinelLakeDataOnboardingAuditRecord"
+            }
+            Self::SecuritySentinelLakeEncryptionAuditRecord(_) => {
+                "microsoft.graph.security.sentinelLakeEncryptionAuditRecord"
+            }
+            Self::SecuritySentinelLakeOnboardingAuditRecord(_) => {
+                "microsoft.graph.security.sentinelLakeOnboardingAuditRecord"
+            }
+            Self::SecuritySentinelNotebookOnLakeAuditRecord(_) => {
+                "microsoft.graph.security.sentinelNotebookOnLakeAuditRecord"
+            }
+            Self::SecuritySentinelPackageAuditRecord(_) => {
+                "microsoft.graph.security.sentinelPackageAuditRecord"
+            }
+            Self::SecuritySharePointAppPermissionOperationAuditRecord(_) => {
+                "microsoft.graph.security.sharePointAppPermissionOperationAuditRecord"
+            }
+            Self::SecuritySharePointAuditRecord(_) => {
+                "microsoft.graph.security.sharePointAuditRecord"
+            }
+            Self::SecuritySharePointCommentOperationAuditRecord(_) => {
+                "microsoft.graph.security.sharePointCommentOperationAuditRecord"
+            }
+            Self::SecuritySharePointContentSecurityPolicyAuditRecord(_) => {
+                "microsoft.graph.security.sharePointContentSecurityPolicyAuditRecord"
+            }
+            Self::SecuritySharePointContentTypeOperationAuditRecord(_) => {
+                "microsoft.graph.security.sharePointContentTypeOperationAuditRecord"
+            }
+            Self::SecuritySharePointESignatureAuditRecord(_) => {
+                "microsoft.graph.security.sharePointESignatureAuditRecord"
+            }
+            Self::SecuritySharePointFieldOperationAuditRecord(_) => {
+                "microsoft.graph.security.sharePointFieldOperationAuditRecord"
+            }
+            Self::SecuritySharePointFileOperationAuditRecord(_) => {
+                "microsoft.graph.security.sharePointFileOperationAuditRecord"
+            }
+            Self::SecuritySharePointListItemOperationAuditRecord(_) => {
+                "microsoft.graph.security.sharePointListItemOperationAuditRecord"
+            }
+            Self::SecuritySharePointListOperationAuditRecord(_) => {
+                "microsoft.graph.security.sharePointListOperationAuditRecord"
+            }
+            Self::SecuritySharePointSharingOperationAuditRecord(_) => {
+                "microsoft.graph.security.sharePointSharingOperationAuditRecord"
+            }
+            Self::SecuritySkypeForBusinessCmdletsAuditRecord(_) => {
+                "microsoft.graph.security.skypeForBusinessCmdletsAuditRecord"
+            }
+            Self::SecuritySkypeForBusinessPSTNUsageAuditRecord(_) => {
+                "microsoft.graph.security.skypeForBusinessPSTNUsageAuditRecord"
+            }
+            Self::SecuritySkypeForBusinessUsersBlockedAuditRecord(_) => {
+                "microsoft.graph.security.skypeForBusinessUsersBlockedAuditRecord"
+            }
+            Self::SecuritySonarDetonationContentMetadata(_) => {
+                "microsoft.graph.security.sonarDetonationContentMetadata"
+            }
+            Self::SecuritySonarDetonationEntityAuditRecord(_) => {
+                "microsoft.graph.security.sonarDetonationEntityAuditRecord"
+            }
+            Self::SecuritySonarFileDetonationEntityAuditRecord(_) => {
+                "microsoft.graph.security.sonarFileDetonationEntityAuditRecord"
+            }
+            Self::SecuritySonarSubmissionEntityAuditRecord(_) => {
+                "microsoft.graph.security.sonarSubmissionEntityAuditRecord"
+            }
+            Self::SecuritySonarUrlDetonationEntityAuditRecord(_) => {
+                "microsoft.graph.security.sonarUrlDetonationEntityAuditRecord"
+            }
+            Self::SecuritySparkCoreCustomLivePoolRecord(_) => {
+                "microsoft.graph.security.sparkCoreCustomLivePoolRecord"
+            }
+            Self::SecuritySubmissionEntityAuditRecord(_) => {
+                "microsoft.graph.security.submissionEntityAuditRecord"
+            }
+            Self::SecuritySupervisoryReviewDayXInsightsAuditRecord(_) => {
+                "microsoft.graph.security.supervisoryReviewDayXInsightsAuditRecord"
+            }
+            Self::SecuritySyntheticProbeAuditRecord(_) => {
+                "microsoft.graph.security.syntheticProbeAuditRecord"
+            }
+            Self::SecurityTeamCopilotInteractionAuditRecord(_) => {
+                "microsoft.graph.security.teamCopilotInteractionAuditRecord"
+            }
+            Self::SecurityTeamsEasyApprovalsAuditRecord(_) => {
+                "microsoft.graph.security.teamsEasyApprovalsAuditRecord"
+            }
+            Self::SecurityTeamsEvalDataHubAdminOperationAuditRecord(_) => {
+                "microsoft.graph.security.teamsEvalDataHubAdminOperationAuditRecord"
+            }
+            Self::SecurityTeamsEvalDataHubDataAccessAuditRecord(_) => {
+                "microsoft.graph.security.teamsEvalDataHubDataAccessAuditRecord"
+            }
+            Self::SecurityTeamsEvalDataHubPermissionChangeAuditRecord(_) => {
+                "microsoft.graph.security.teamsEvalDataHubPermissionChangeAuditRecord"
+            }
+            Self::SecurityTeamsHealthcareAuditRecord(_) => {
+                "microsoft.graph.security.teamsHealthcareAuditRecord"
+            }
+            Self::SecurityTeamsUpdatesAuditRecord(_) => {
+                "microsoft.graph.security.teamsUpdatesAuditRecord"
+            }
+            Self::SecurityTenantAllowBlockListAuditRecord(_) => {
+                "microsoft.graph.security.tenantAllowBlockListAuditRecord"
+            }
+            Self::SecurityThreatFinderAuditRecord(_) => {
+                "microsoft.graph.security.threatFinderAuditRecord"
+            }
+            Self::SecurityThreatIntelligenceAtpContentData(_) => {
+                "microsoft.graph.security.threatIntelligenceAtpContentData"
+            }
+            Self::SecurityThreatIntelligenceExportAuditRecord(_) => {
+                "microsoft.graph.security.threatIntelligenceExportAuditRecord"
+            }
+            Self::SecurityThreatIntelligenceMailData(_) => {
+                "microsoft.graph.security.threatIntelligenceMailData"
+            }
+            Self::SecurityThreatIntelligenceObjectAuditRecord(_) => {
+                "microsoft.graph.security.threatIntelligenceObjectAuditRecord"
+            }
+            Self::SecurityThreatIntelligenceUrlClickData(_) => {
+                "microsoft.graph.security.threatIntelligenceUrlClickData"
+            }
+            Self::SecurityTodoAuditRecord(_) => "microsoft.graph.security.todoAuditRecord",
+            Self::SecurityTrainableClassifierAuditRecord(_) => {
+                "microsoft.graph.security.trainableClassifierAuditRecord"
+            }
+            Self::SecurityUamOperationAuditRecord(_) => {
+                "microsoft.graph.security.uamOperationAuditRecord"
+            }
+            Self::SecurityUnifiedGroupAuditRecord(_) => {
+                "microsoft.graph.security.unifiedGroupAuditRecord"
+            }
+            Self::SecurityUnifiedSimulationMatchedItemAuditRecord(_) => {
+                "microsoft.graph.security.unifiedSimulationMatchedItemAuditRecord"
+            }
+            Self::SecurityUnifiedSimulationSummaryAuditRecord(_) => {
+                "microsoft.graph.security.unifiedSimulationSummaryAuditRecord"
+            }
+            Self::SecurityUniversalPrintManagementAuditRecord(_) => {
+                "microsoft.graph.security.universalPrintManagementAuditRecord"
+            }
+            Self::SecurityUniversalPrintPrintJobAuditRecord(_) => {
+                "microsoft.graph.security.universalPrintPrintJobAuditRecord"
+            }
+            Self::SecurityUrbacAssignmentAuditRecord(_) => {
+                "microsoft.graph.security.urbacAssignmentAuditRecord"
+            }
+            Self::SecurityUrbacEnableStateAuditRecord(_) => {
+                "microsoft.graph.security.urbacEnableStateAuditRecord"
+            }
+            Self::SecurityUrbacRoleAuditRecord(_) => {
+                "microsoft.graph.security.urbacRoleAuditRecord"
+            }
+            Self::SecurityUserTrainingAuditRecord(_) => {
+                "microsoft.graph.security.userTrainingAuditRecord"
+            }
+            Self::SecurityUsxWorkspaceOnboardingAuditRecord(_) => {
+                "microsoft.graph.security.usxWorkspaceOnboardingAuditRecord"
+            }
+            Self::SecurityVfamCreatePolicyAuditRecord(_) => {
+                "microsoft.graph.security.vfamCreatePolicyAuditRecord"
+            }
+            Self::SecurityVfamDeletePolicyAuditRecord(_) => {
+                "microsoft.graph.security.vfamDeletePolicyAuditRecord"
+            }
+            Self::SecurityVfamUpdatePolicyAuditRecord(_) => {
+                "microsoft.graph.security.vfamUpdatePolicyAuditRecord"
+            }
+            Self::SecurityVivaAmplifyAuditRecord(_) => {
+                "microsoft.graph.security.vivaAmplifyAuditRecord"
+            }
+            Self::SecurityVivaEngageEventsAuditRecord(_) => {
+                "microsoft.graph.security.vivaEngageEventsAuditRecord"
+            }
+            Self::SecurityVivaEngageNetworkAssociationAuditRecord(_) => {
+                "microsoft.graph.security.vivaEngageNetworkAssociationAuditRecord"
+            }
+            Self::SecurityVivaEngageSegmentAuditRecord(_) => {
+                "microsoft.graph.security.vivaEngageSegmentAuditRecord"
+            }
+            Self::SecurityVivaGlintAdvancedConfigurationAuditRecord(_) => {
+                "microsoft.graph.security.vivaGlintAdvancedConfigurationAuditRecord"
+            }
+            Self::SecurityVivaGlintAgenticCampaignAuditRecord(_) => {
+                "microsoft.graph.security.vivaGlintAgenticCampaignAuditRecord"
+            }
+            Self::SecurityVivaGlintFeedbackProgramAuditRecord(_) => {
+                "microsoft.graph.security.vivaGlintFeedbackProgramAuditRecord"
+            }
+            Self::SecurityVivaGlintOrganizationalDataAuditRecord(_) => {
+                "microsoft.graph.security.vivaGlintOrganizationalDataAuditRecord"
+            }
+            Self::SecurityVivaGlintPulseProgramAuditRecord(_) => {
+                "microsoft.graph.security.vivaGlintPulseProgramAuditRecord"
+            }
+            Self::SecurityVivaGlintPulseProgramRespondentRateAuditRecord(_) => {
+                "microsoft.graph.security.vivaGlintPulseProgramRespondentRateAuditRecord"
+            }
+            Self::SecurityVivaGlintQuestionAuditRecord(_) => {
+                "microsoft.graph.security.vivaGlintQuestionAuditRecord"
+            }
+            Self::SecurityVivaGlintRoleAuditRecord(_) => {
+                "microsoft.graph.security.vivaGlintRoleAuditRecord"
+            }
+            Self::SecurityVivaGlintRubiconAuditRecord(_) => {
+                "microsoft.graph.security.vivaGlintRubiconAuditRecord"
+            }
+            Self::SecurityVivaGlintSupportAccessAuditRecord(_) => {
+                "microsoft.graph.security.vivaGlintSupportAccessAuditRecord"
+            }
+            Self::SecurityVivaGlintSystemAuditRecord(_) => {
+                "microsoft.graph.security.vivaGlintSystemAuditRecord"
+            }
+            Self::SecurityVivaGlintUserAuditRecord(_) => {
+                "microsoft.graph.security.vivaGlintUserAuditRecord"
+            }
+            Self::SecurityVivaGlintUserGroupAuditRecord(_) => {
+                "microsoft.graph.security.vivaGlintUserGroupAuditRecord"
+            }
+            Self::SecurityVivaGoalsAuditRecord(_) => {
+                "microsoft.graph.security.vivaGoalsAuditRecord"
+            }
+            Self::SecurityVivaLearningAdminAuditRecord(_) => {
+                "microsoft.graph.security.vivaLearningAdminAuditRecord"
+            }
+            Self::SecurityVivaLearningAuditRecord(_) => {
+                "microsoft.graph.security.vivaLearningAuditRecord"
+            }
+            Self::SecurityVivaPulseAdminAuditRecord(_) => {
+                "microsoft.graph.security.vivaPulseAdminAuditRecord"
+            }
+            Self::SecurityVivaPulseOrganizerAuditRecord(_) => {
+                "microsoft.graph.security.vivaPulseOrganizerAuditRecord"
+            }
+            Self::SecurityVivaPulseReportAuditRecord(_) => {
+                "microsoft.graph.security.vivaPulseReportAuditRecord"
+            }
+            Self::SecurityVivaPulseResponseAuditRecord(_) => {
+                "microsoft.graph.security.vivaPulseResponseAuditRecord"
+            }
+            Self::SecurityWdatpAlertsAuditRecord(_) => {
+                "microsoft.graph.security.wdatpAlertsAuditRecord"
+            }
+            Self::SecurityWebContentFilteringAuditRecord(_) => {
+                "microsoft.graph.security.webContentFilteringAuditRecord"
+            }
+            Self::SecurityWindows365CustomerLockboxAuditRecord(_) => {
+                "microsoft.graph.security.windows365CustomerLockboxAuditRecord"
+            }
+            Self::SecurityWorkplaceAnalyticsAuditRecord(_) => {
+                "microsoft.graph.security.workplaceAnalyticsAuditRecord"
+            }
+            Self::SecurityYammerAuditRecord(_) => "microsoft.graph.security.yammerAuditRecord",
+            Self::SecurityYammerUserHidingAuditRecord(_) => {
+                "microsoft.graph.security.yammerUserHidingAuditRecord"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.security.auditData", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`AuditData`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_security_audit_data(&self) -> Option<&AuditData> {
+        match self {
+            Self::SecurityAuditData(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAuditData::as_security_audit_data`], by value.
+    pub fn into_security_audit_data(self) -> Option<AuditData> {
+        match self {
+            Self::SecurityAuditData(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.a365AiExecuteTool`.
+    pub fn as_security_a365_ai_execute_tool(
+        &self,
+    ) -> Option<&crate::models::security::A365AiExecuteTool> {
+        match self {
+            Self::SecurityA365AiExecuteTool(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.a365AiExecuteTool`, by value.
+    pub fn into_security_a365_ai_execute_tool(
+        self,
+    ) -> Option<crate::models::security::A365AiExecuteTool> {
+        match self {
+            Self::SecurityA365AiExecuteTool(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.a365AiInferenceCall`.
+    pub fn as_security_a365_ai_inference_call(
+        &self,
+    ) -> Option<&crate::models::security::A365AiInferenceCall> {
+        match self {
+            Self::SecurityA365AiInferenceCall(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.a365AiInferenceCall`, by value.
+    pub fn into_security_a365_ai_inference_call(
+        self,
+    ) -> Option<crate::models::security::A365AiInferenceCall> {
+        match self {
+            Self::SecurityA365AiInferenceCall(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.a365AiInvokeAgent`.
+    pub fn as_security_a365_ai_invoke_agent(
+        &self,
+    ) -> Option<&crate::models::security::A365AiInvokeAgent> {
+        match self {
+            Self::SecurityA365AiInvokeAgent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.a365AiInvokeAgent`, by value.
+    pub fn into_security_a365_ai_invoke_agent(
+        self,
+    ) -> Option<crate::models::security::A365AiInvokeAgent> {
+        match self {
+            Self::SecurityA365AiInvokeAgent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.a365AiRunSummary`.
+    pub fn as_security_a365_ai_run_summary(
+        &self,
+    ) -> Option<&crate::models::security::A365AiRunSummary> {
+        match self {
+            Self::SecurityA365AiRunSummary(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.a365AiRunSummary`, by value.
+    pub fn into_security_a365_ai_run_summary(
+        self,
+    ) -> Option<crate::models::security::A365AiRunSummary> {
+        match self {
+            Self::SecurityA365AiRunSummary(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.a365SpanOutputs`.
+    pub fn as_security_a365_span_outputs(
+        &self,
+    ) -> Option<&crate::models::security::A365SpanOutputs> {
+        match self {
+            Self::SecurityA365SpanOutputs(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.a365SpanOutputs`, by value.
+    pub fn into_security_a365_span_outputs(
+        self,
+    ) -> Option<crate::models::security::A365SpanOutputs> {
+        match self {
+            Self::SecurityA365SpanOutputs(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aadRiskDetectionAuditRecord`.
+    pub fn as_security_aad_risk_detection_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AadRiskDetectionAuditRecord> {
+        match self {
+            Self::SecurityAadRiskDetectionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aadRiskDetectionAuditRecord`, by value.
+    pub fn into_security_aad_risk_detection_audit_record(
+        self,
+    ) -> Option<crate::models::security::AadRiskDetectionAuditRecord> {
+        match self {
+            Self::SecurityAadRiskDetectionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aedAuditRecord`.
+    pub fn as_security_aed_audit_record(&self) -> Option<&crate::models::security::AedAuditRecord> {
+        match self {
+            Self::SecurityAedAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aedAuditRecord`, by value.
+    pub fn into_security_aed_audit_record(self) -> Option<crate::models::security::AedAuditRecord> {
+        match self {
+            Self::SecurityAedAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.agentAdminActivityRecord`.
+    pub fn as_security_agent_admin_activity_record(
+        &self,
+    ) -> Option<&crate::models::security::AgentAdminActivityRecord> {
+        match self {
+            Self::SecurityAgentAdminActivityRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.agentAdminActivityRecord`, by value.
+    pub fn into_security_agent_admin_activity_record(
+        self,
+    ) -> Option<crate::models::security::AgentAdminActivityRecord> {
+        match self {
+            Self::SecurityAgentAdminActivityRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.agentSettingAdminActivity`.
+    pub fn as_security_agent_setting_admin_activity(
+        &self,
+    ) -> Option<&crate::models::security::AgentSettingAdminActivity> {
+        match self {
+            Self::SecurityAgentSettingAdminActivity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.agentSettingAdminActivity`, by value.
+    pub fn into_security_agent_setting_admin_activity(
+        self,
+    ) -> Option<crate::models::security::AgentSettingAdminActivity> {
+        match self {
+            Self::SecurityAgentSettingAdminActivity(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aiAppInteractionAuditRecord`.
+    pub fn as_security_ai_app_interaction_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AiAppInteractionAuditRecord> {
+        match self {
+            Self::SecurityAiAppInteractionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aiAppInteractionAuditRecord`, by value.
+    pub fn into_security_ai_app_interaction_audit_record(
+        self,
+    ) -> Option<crate::models::security::AiAppInteractionAuditRecord> {
+        match self {
+            Self::SecurityAiAppInteractionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aiExecuteToolAuditRecord`.
+    pub fn as_security_ai_execute_tool_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AiExecuteToolAuditRecord> {
+        match self {
+            Self::SecurityAiExecuteToolAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aiExecuteToolAuditRecord`, by value.
+    pub fn into_security_ai_execute_tool_audit_record(
+        self,
+    ) -> Option<crate::models::security::AiExecuteToolAuditRecord> {
+        match self {
+            Self::SecurityAiExecuteToolAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aiInteractionsChangeNotificationAuditRecord`.
+    pub fn as_security_ai_interactions_change_notification_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AiInteractionsChangeNotificationAuditRecord> {
+        match self {
+            Self::SecurityAiInteractionsChangeNotificationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aiInteractionsChangeNotificationAuditRecord`, by value.
+    pub fn into_security_ai_interactions_change_notification_audit_record(
+        self,
+    ) -> Option<crate::models::security::AiInteractionsChangeNotificationAuditRecord> {
+        match self {
+            Self::SecurityAiInteractionsChangeNotificationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aiInteractionsExportAuditRecord`.
+    pub fn as_security_ai_interactions_export_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AiInteractionsExportAuditRecord> {
+        match self {
+            Self::SecurityAiInteractionsExportAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aiInteractionsExportAuditRecord`, by value.
+    pub fn into_security_ai_interactions_export_audit_record(
+        self,
+    ) -> Option<crate::models::security::AiInteractionsExportAuditRecord> {
+        match self {
+            Self::SecurityAiInteractionsExportAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aiInteractionsSubscriptionAuditRecord`.
+    pub fn as_security_ai_interactions_subscription_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AiInteractionsSubscriptionAuditRecord> {
+        match self {
+            Self::SecurityAiInteractionsSubscriptionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aiInteractionsSubscriptionAuditRecord`, by value.
+    pub fn into_security_ai_interactions_subscription_audit_record(
+        self,
+    ) -> Option<crate::models::security::AiInteractionsSubscriptionAuditRecord> {
+        match self {
+            Self::SecurityAiInteractionsSubscriptionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aiInvokeAgentAuditRecord`.
+    pub fn as_security_ai_invoke_agent_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AiInvokeAgentAuditRecord> {
+        match self {
+            Self::SecurityAiInvokeAgentAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aiInvokeAgentAuditRecord`, by value.
+    pub fn into_security_ai_invoke_agent_audit_record(
+        self,
+    ) -> Option<crate::models::security::AiInvokeAgentAuditRecord> {
+        match self {
+            Self::SecurityAiInvokeAgentAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aipDiscover`.
+    pub fn as_security_aip_discover(&self) -> Option<&crate::models::security::AipDiscover> {
+        match self {
+            Self::SecurityAipDiscover(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aipDiscover`, by value.
+    pub fn into_security_aip_discover(self) -> Option<crate::models::security::AipDiscover> {
+        match self {
+            Self::SecurityAipDiscover(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aipFileDeleted`.
+    pub fn as_security_aip_file_deleted(&self) -> Option<&crate::models::security::AipFileDeleted> {
+        match self {
+            Self::SecurityAipFileDeleted(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aipFileDeleted`, by value.
+    pub fn into_security_aip_file_deleted(self) -> Option<crate::models::security::AipFileDeleted> {
+        match self {
+            Self::SecurityAipFileDeleted(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aipHeartBeat`.
+    pub fn as_security_aip_heart_beat(&self) -> Option<&crate::models::security::AipHeartBeat> {
+        match self {
+            Self::SecurityAipHeartBeat(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aipHeartBeat`, by value.
+    pub fn into_security_aip_heart_beat(self) -> Option<crate::models::security::AipHeartBeat> {
+        match self {
+            Self::SecurityAipHeartBeat(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aipProtectionActionLogRequest`.
+    pub fn as_security_aip_protection_action_log_request(
+        &self,
+    ) -> Option<&crate::models::security::AipProtectionActionLogRequest> {
+        match self {
+            Self::SecurityAipProtectionActionLogRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aipProtectionActionLogRequest`, by value.
+    pub fn into_security_aip_protection_action_log_request(
+        self,
+    ) -> Option<crate::models::security::AipProtectionActionLogRequest> {
+        match self {
+            Self::SecurityAipProtectionActionLogRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aipScannerDiscoverEvent`.
+    pub fn as_security_aip_scanner_discover_event(
+        &self,
+    ) -> Option<&crate::models::security::AipScannerDiscoverEvent> {
+        match self {
+            Self::SecurityAipScannerDiscoverEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aipScannerDiscoverEvent`, by value.
+    pub fn into_security_aip_scanner_discover_event(
+        self,
+    ) -> Option<crate::models::security::AipScannerDiscoverEvent> {
+        match self {
+            Self::SecurityAipScannerDiscoverEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aipSensitivityLabelActionLogRequest`.
+    pub fn as_security_aip_sensitivity_label_action_log_request(
+        &self,
+    ) -> Option<&crate::models::security::AipSensitivityLabelActionLogRequest> {
+        match self {
+            Self::SecurityAipSensitivityLabelActionLogRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aipSensitivityLabelActionLogRequest`, by value.
+    pub fn into_security_aip_sensitivity_label_action_log_request(
+        self,
+    ) -> Option<crate::models::security::AipSensitivityLabelActionLogRequest> {
+        match self {
+            Self::SecurityAipSensitivityLabelActionLogRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.airAdminActionInvestigationData`.
+    pub fn as_security_air_admin_action_investigation_data(
+        &self,
+    ) -> Option<&crate::models::security::AirAdminActionInvestigationData> {
+        match self {
+            Self::SecurityAirAdminActionInvestigationData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.airAdminActionInvestigationData`, by value.
+    pub fn into_security_air_admin_action_investigation_data(
+        self,
+    ) -> Option<crate::models::security::AirAdminActionInvestigationData> {
+        match self {
+            Self::SecurityAirAdminActionInvestigationData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.airInvestigationData`.
+    pub fn as_security_air_investigation_data(
+        &self,
+    ) -> Option<&crate::models::security::AirInvestigationData> {
+        match self {
+            Self::SecurityAirInvestigationData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.airInvestigationData`, by value.
+    pub fn into_security_air_investigation_data(
+        self,
+    ) -> Option<crate::models::security::AirInvestigationData> {
+        match self {
+            Self::SecurityAirInvestigationData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.airManualInvestigationData`.
+    pub fn as_security_air_manual_investigation_data(
+        &self,
+    ) -> Option<&crate::models::security::AirManualInvestigationData> {
+        match self {
+            Self::SecurityAirManualInvestigationData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.airManualInvestigationData`, by value.
+    pub fn into_security_air_manual_investigation_data(
+        self,
+    ) -> Option<crate::models::security::AirManualInvestigationData> {
+        match self {
+            Self::SecurityAirManualInvestigationData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aISpanOutputsAuditRecord`.
+    pub fn as_security_ai_span_outputs_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AISpanOutputsAuditRecord> {
+        match self {
+            Self::SecurityAISpanOutputsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.aISpanOutputsAuditRecord`, by value.
+    pub fn into_security_ai_span_outputs_audit_record(
+        self,
+    ) -> Option<crate::models::security::AISpanOutputsAuditRecord> {
+        match self {
+            Self::SecurityAISpanOutputsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.alertSubmissionAuditRecord`.
+    pub fn as_security_alert_submission_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AlertSubmissionAuditRecord> {
+        match self {
+            Self::SecurityAlertSubmissionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.alertSubmissionAuditRecord`, by value.
+    pub fn into_security_alert_submission_audit_record(
+        self,
+    ) -> Option<crate::models::security::AlertSubmissionAuditRecord> {
+        match self {
+            Self::SecurityAlertSubmissionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.alertSubmissionResultDetailAuditRecord`.
+    pub fn as_security_alert_submission_result_detail_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AlertSubmissionResultDetailAuditRecord> {
+        match self {
+            Self::SecurityAlertSubmissionResultDetailAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.alertSubmissionResultDetailAuditRecord`, by value.
+    pub fn into_security_alert_submission_result_detail_audit_record(
+        self,
+    ) -> Option<crate::models::security::AlertSubmissionResultDetailAuditRecord> {
+        match self {
+            Self::SecurityAlertSubmissionResultDetailAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.attackSimAdminAuditRecord`.
+    pub fn as_security_attack_sim_admin_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AttackSimAdminAuditRecord> {
+        match self {
+            Self::SecurityAttackSimAdminAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.attackSimAdminAuditRecord`, by value.
+    pub fn into_security_attack_sim_admin_audit_record(
+        self,
+    ) -> Option<crate::models::security::AttackSimAdminAuditRecord> {
+        match self {
+            Self::SecurityAttackSimAdminAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.attackSimAuditRecord`.
+    pub fn as_security_attack_sim_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AttackSimAuditRecord> {
+        match self {
+            Self::SecurityAttackSimAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.attackSimAuditRecord`, by value.
+    pub fn into_security_attack_sim_audit_record(
+        self,
+    ) -> Option<crate::models::security::AttackSimAuditRecord> {
+        match self {
+            Self::SecurityAttackSimAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.auditConfigAuditRecord`.
+    pub fn as_security_audit_config_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AuditConfigAuditRecord> {
+        match self {
+            Self::SecurityAuditConfigAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.auditConfigAuditRecord`, by value.
+    pub fn into_security_audit_config_audit_record(
+        self,
+    ) -> Option<crate::models::security::AuditConfigAuditRecord> {
+        match self {
+            Self::SecurityAuditConfigAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.auditSearchAuditRecord`.
+    pub fn as_security_audit_search_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AuditSearchAuditRecord> {
+        match self {
+            Self::SecurityAuditSearchAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.auditSearchAuditRecord`, by value.
+    pub fn into_security_audit_search_audit_record(
+        self,
+    ) -> Option<crate::models::security::AuditSearchAuditRecord> {
+        match self {
+            Self::SecurityAuditSearchAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.azfwApplicationRuleAggregationEventRecord`.
+    pub fn as_security_azfw_application_rule_aggregation_event_record(
+        &self,
+    ) -> Option<&crate::models::security::AzfwApplicationRuleAggregationEventRecord> {
+        match self {
+            Self::SecurityAzfwApplicationRuleAggregationEventRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.azfwApplicationRuleAggregationEventRecord`, by value.
+    pub fn into_security_azfw_application_rule_aggregation_event_record(
+        self,
+    ) -> Option<crate::models::security::AzfwApplicationRuleAggregationEventRecord> {
+        match self {
+            Self::SecurityAzfwApplicationRuleAggregationEventRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.azfwDnsQueryEventRecord`.
+    pub fn as_security_azfw_dns_query_event_record(
+        &self,
+    ) -> Option<&crate::models::security::AzfwDnsQueryEventRecord> {
+        match self {
+            Self::SecurityAzfwDnsQueryEventRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.azfwDnsQueryEventRecord`, by value.
+    pub fn into_security_azfw_dns_query_event_record(
+        self,
+    ) -> Option<crate::models::security::AzfwDnsQueryEventRecord> {
+        match self {
+            Self::SecurityAzfwDnsQueryEventRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.azfwNetworkRuleEventRecord`.
+    pub fn as_security_azfw_network_rule_event_record(
+        &self,
+    ) -> Option<&crate::models::security::AzfwNetworkRuleEventRecord> {
+        match self {
+            Self::SecurityAzfwNetworkRuleEventRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.azfwNetworkRuleEventRecord`, by value.
+    pub fn into_security_azfw_network_rule_event_record(
+        self,
+    ) -> Option<crate::models::security::AzfwNetworkRuleEventRecord> {
+        match self {
+            Self::SecurityAzfwNetworkRuleEventRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.azureActiveDirectoryAccountLogonAuditRecord`.
+    pub fn as_security_azure_active_directory_account_logon_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AzureActiveDirectoryAccountLogonAuditRecord> {
+        match self {
+            Self::SecurityAzureActiveDirectoryAccountLogonAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.azureActiveDirectoryAccountLogonAuditRecord`, by value.
+    pub fn into_security_azure_active_directory_account_logon_audit_record(
+        self,
+    ) -> Option<crate::models::security::AzureActiveDirectoryAccountLogonAuditRecord> {
+        match self {
+            Self::SecurityAzureActiveDirectoryAccountLogonAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.azureActiveDirectoryAuditRecord`.
+    pub fn as_security_azure_active_directory_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AzureActiveDirectoryAuditRecord> {
+        match self {
+            Self::SecurityAzureActiveDirectoryAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.azureActiveDirectoryAuditRecord`, by value.
+    pub fn into_security_azure_active_directory_audit_record(
+        self,
+    ) -> Option<crate::models::security::AzureActiveDirectoryAuditRecord> {
+        match self {
+            Self::SecurityAzureActiveDirectoryAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.azureActiveDirectoryStsLogonAuditRecord`.
+    pub fn as_security_azure_active_directory_sts_logon_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AzureActiveDirectoryStsLogonAuditRecord> {
+        match self {
+            Self::SecurityAzureActiveDirectoryStsLogonAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.azureActiveDirectoryStsLogonAuditRecord`, by value.
+    pub fn into_security_azure_active_directory_sts_logon_audit_record(
+        self,
+    ) -> Option<crate::models::security::AzureActiveDirectoryStsLogonAuditRecord> {
+        match self {
+            Self::SecurityAzureActiveDirectoryStsLogonAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.azureAISearchAuditRecord`.
+    pub fn as_security_azure_ai_search_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::AzureAISearchAuditRecord> {
+        match self {
+            Self::SecurityAzureAISearchAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.azureAISearchAuditRecord`, by value.
+    pub fn into_security_azure_ai_search_audit_record(
+        self,
+    ) -> Option<crate::models::security::AzureAISearchAuditRecord> {
+        match self {
+            Self::SecurityAzureAISearchAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.campaignAuditRecord`.
+    pub fn as_security_campaign_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CampaignAuditRecord> {
+        match self {
+            Self::SecurityCampaignAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.campaignAuditRecord`, by value.
+    pub fn into_security_campaign_audit_record(
+        self,
+    ) -> Option<crate::models::security::CampaignAuditRecord> {
+        match self {
+            Self::SecurityCampaignAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ccraiPolicyViolationRecord`.
+    pub fn as_security_ccrai_policy_violation_record(
+        &self,
+    ) -> Option<&crate::models::security::CcraiPolicyViolationRecord> {
+        match self {
+            Self::SecurityCcraiPolicyViolationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ccraiPolicyViolationRecord`, by value.
+    pub fn into_security_ccrai_policy_violation_record(
+        self,
+    ) -> Option<crate::models::security::CcraiPolicyViolationRecord> {
+        match self {
+            Self::SecurityCcraiPolicyViolationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpClassifierHealthRecord`.
+    pub fn as_security_cdp_classifier_health_record(
+        &self,
+    ) -> Option<&crate::models::security::CdpClassifierHealthRecord> {
+        match self {
+            Self::SecurityCdpClassifierHealthRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpClassifierHealthRecord`, by value.
+    pub fn into_security_cdp_classifier_health_record(
+        self,
+    ) -> Option<crate::models::security::CdpClassifierHealthRecord> {
+        match self {
+            Self::SecurityCdpClassifierHealthRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpColdCrawlStatusRecord`.
+    pub fn as_security_cdp_cold_crawl_status_record(
+        &self,
+    ) -> Option<&crate::models::security::CdpColdCrawlStatusRecord> {
+        match self {
+            Self::SecurityCdpColdCrawlStatusRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpColdCrawlStatusRecord`, by value.
+    pub fn into_security_cdp_cold_crawl_status_record(
+        self,
+    ) -> Option<crate::models::security::CdpColdCrawlStatusRecord> {
+        match self {
+            Self::SecurityCdpColdCrawlStatusRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpConsumptionResourceRecord`.
+    pub fn as_security_cdp_consumption_resource_record(
+        &self,
+    ) -> Option<&crate::models::security::CdpConsumptionResourceRecord> {
+        match self {
+            Self::SecurityCdpConsumptionResourceRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpConsumptionResourceRecord`, by value.
+    pub fn into_security_cdp_consumption_resource_record(
+        self,
+    ) -> Option<crate::models::security::CdpConsumptionResourceRecord> {
+        match self {
+            Self::SecurityCdpConsumptionResourceRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpContentExplorerAggregateRecord`.
+    pub fn as_security_cdp_content_explorer_aggregate_record(
+        &self,
+    ) -> Option<&crate::models::security::CdpContentExplorerAggregateRecord> {
+        match self {
+            Self::SecurityCdpContentExplorerAggregateRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpContentExplorerAggregateRecord`, by value.
+    pub fn into_security_cdp_content_explorer_aggregate_record(
+        self,
+    ) -> Option<crate::models::security::CdpContentExplorerAggregateRecord> {
+        match self {
+            Self::SecurityCdpContentExplorerAggregateRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpdlmaiInteractionInsightsRecord`.
+    pub fn as_security_cdpdlmai_interaction_insights_record(
+        &self,
+    ) -> Option<&crate::models::security::CdpdlmaiInteractionInsightsRecord> {
+        match self {
+            Self::SecurityCdpdlmaiInteractionInsightsRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpdlmaiInteractionInsightsRecord`, by value.
+    pub fn into_security_cdpdlmai_interaction_insights_record(
+        self,
+    ) -> Option<crate::models::security::CdpdlmaiInteractionInsightsRecord> {
+        match self {
+            Self::SecurityCdpdlmaiInteractionInsightsRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpDlpSensitiveEndpointAuditRecord`.
+    pub fn as_security_cdp_dlp_sensitive_endpoint_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CdpDlpSensitiveEndpointAuditRecord> {
+        match self {
+            Self::SecurityCdpDlpSensitiveEndpointAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpDlpSensitiveEndpointAuditRecord`, by value.
+    pub fn into_security_cdp_dlp_sensitive_endpoint_audit_record(
+        self,
+    ) -> Option<crate::models::security::CdpDlpSensitiveEndpointAuditRecord> {
+        match self {
+            Self::SecurityCdpDlpSensitiveEndpointAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpLogRecord`.
+    pub fn as_security_cdp_log_record(&self) -> Option<&crate::models::security::CdpLogRecord> {
+        match self {
+            Self::SecurityCdpLogRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpLogRecord`, by value.
+    pub fn into_security_cdp_log_record(self) -> Option<crate::models::security::CdpLogRecord> {
+        match self {
+            Self::SecurityCdpLogRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpOcrBillingRecord`.
+    pub fn as_security_cdp_ocr_billing_record(
+        &self,
+    ) -> Option<&crate::models::security::CdpOcrBillingRecord> {
+        match self {
+            Self::SecurityCdpOcrBillingRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpOcrBillingRecord`, by value.
+    pub fn into_security_cdp_ocr_billing_record(
+        self,
+    ) -> Option<crate::models::security::CdpOcrBillingRecord> {
+        match self {
+            Self::SecurityCdpOcrBillingRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpResourceScopeChangeEventRecord`.
+    pub fn as_security_cdp_resource_scope_change_event_record(
+        &self,
+    ) -> Option<&crate::models::security::CdpResourceScopeChangeEventRecord> {
+        match self {
+            Self::SecurityCdpResourceScopeChangeEventRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cdpResourceScopeChangeEventRecord`, by value.
+    pub fn into_security_cdp_resource_scope_change_event_record(
+        self,
+    ) -> Option<crate::models::security::CdpResourceScopeChangeEventRecord> {
+        match self {
+            Self::SecurityCdpResourceScopeChangeEventRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cloudUpdateDeviceConfigAuditRecord`.
+    pub fn as_security_cloud_update_device_config_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CloudUpdateDeviceConfigAuditRecord> {
+        match self {
+            Self::SecurityCloudUpdateDeviceConfigAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cloudUpdateDeviceConfigAuditRecord`, by value.
+    pub fn into_security_cloud_update_device_config_audit_record(
+        self,
+    ) -> Option<crate::models::security::CloudUpdateDeviceConfigAuditRecord> {
+        match self {
+            Self::SecurityCloudUpdateDeviceConfigAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cloudUpdateProfileConfigAuditRecord`.
+    pub fn as_security_cloud_update_profile_config_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CloudUpdateProfileConfigAuditRecord> {
+        match self {
+            Self::SecurityCloudUpdateProfileConfigAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cloudUpdateProfileConfigAuditRecord`, by value.
+    pub fn into_security_cloud_update_profile_config_audit_record(
+        self,
+    ) -> Option<crate::models::security::CloudUpdateProfileConfigAuditRecord> {
+        match self {
+            Self::SecurityCloudUpdateProfileConfigAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cloudUpdateTenantConfigAuditRecord`.
+    pub fn as_security_cloud_update_tenant_config_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CloudUpdateTenantConfigAuditRecord> {
+        match self {
+            Self::SecurityCloudUpdateTenantConfigAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cloudUpdateTenantConfigAuditRecord`, by value.
+    pub fn into_security_cloud_update_tenant_config_audit_record(
+        self,
+    ) -> Option<crate::models::security::CloudUpdateTenantConfigAuditRecord> {
+        match self {
+            Self::SecurityCloudUpdateTenantConfigAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceConnectorAuditRecord`.
+    pub fn as_security_compliance_connector_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceConnectorAuditRecord> {
+        match self {
+            Self::SecurityComplianceConnectorAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceConnectorAuditRecord`, by value.
+    pub fn into_security_compliance_connector_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceConnectorAuditRecord> {
+        match self {
+            Self::SecurityComplianceConnectorAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLMExchangeAuditRecord`.
+    pub fn as_security_compliance_dlm_exchange_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceDLMExchangeAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLMExchangeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLMExchangeAuditRecord`, by value.
+    pub fn into_security_compliance_dlm_exchange_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceDLMExchangeAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLMExchangeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLMSharePointAuditRecord`.
+    pub fn as_security_compliance_dlm_share_point_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceDLMSharePointAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLMSharePointAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLMSharePointAuditRecord`, by value.
+    pub fn into_security_compliance_dlm_share_point_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceDLMSharePointAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLMSharePointAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPApplicationsAuditRecord`.
+    pub fn as_security_compliance_dlp_applications_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceDLPApplicationsAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPApplicationsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPApplicationsAuditRecord`, by value.
+    pub fn into_security_compliance_dlp_applications_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceDLPApplicationsAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPApplicationsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPApplicationsClassificationAuditRecord`.
+    pub fn as_security_compliance_dlp_applications_classification_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceDLPApplicationsClassificationAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPApplicationsClassificationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPApplicationsClassificationAuditRecord`, by value.
+    pub fn into_security_compliance_dlp_applications_classification_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceDLPApplicationsClassificationAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPApplicationsClassificationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPEndpointAuditRecord`.
+    pub fn as_security_compliance_dlp_endpoint_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceDLPEndpointAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPEndpointAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPEndpointAuditRecord`, by value.
+    pub fn into_security_compliance_dlp_endpoint_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceDLPEndpointAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPEndpointAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPEndpointDiscoveryAuditRecord`.
+    pub fn as_security_compliance_dlp_endpoint_discovery_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceDLPEndpointDiscoveryAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPEndpointDiscoveryAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPEndpointDiscoveryAuditRecord`, by value.
+    pub fn into_security_compliance_dlp_endpoint_discovery_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceDLPEndpointDiscoveryAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPEndpointDiscoveryAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPEnforcementAuditRecord`.
+    pub fn as_security_compliance_dlp_enforcement_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceDLPEnforcementAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPEnforcementAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPEnforcementAuditRecord`, by value.
+    pub fn into_security_compliance_dlp_enforcement_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceDLPEnforcementAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPEnforcementAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPExchangeAuditRecord`.
+    pub fn as_security_compliance_dlp_exchange_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceDLPExchangeAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPExchangeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPExchangeAuditRecord`, by value.
+    pub fn into_security_compliance_dlp_exchange_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceDLPExchangeAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPExchangeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPExchangeClassificationAuditRecord`.
+    pub fn as_security_compliance_dlp_exchange_classification_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceDLPExchangeClassificationAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPExchangeClassificationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPExchangeClassificationAuditRecord`, by value.
+    pub fn into_security_compliance_dlp_exchange_classification_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceDLPExchangeClassificationAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPExchangeClassificationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPExchangeClassificationCdpRecord`.
+    pub fn as_security_compliance_dlp_exchange_classification_cdp_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceDLPExchangeClassificationCdpRecord> {
+        match self {
+            Self::SecurityComplianceDLPExchangeClassificationCdpRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPExchangeClassificationCdpRecord`, by value.
+    pub fn into_security_compliance_dlp_exchange_classification_cdp_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceDLPExchangeClassificationCdpRecord> {
+        match self {
+            Self::SecurityComplianceDLPExchangeClassificationCdpRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPExchangeDiscoveryAuditRecord`.
+    pub fn as_security_compliance_dlp_exchange_discovery_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceDLPExchangeDiscoveryAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPExchangeDiscoveryAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPExchangeDiscoveryAuditRecord`, by value.
+    pub fn into_security_compliance_dlp_exchange_discovery_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceDLPExchangeDiscoveryAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPExchangeDiscoveryAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPSharePointAuditRecord`.
+    pub fn as_security_compliance_dlp_share_point_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceDLPSharePointAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPSharePointAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPSharePointAuditRecord`, by value.
+    pub fn into_security_compliance_dlp_share_point_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceDLPSharePointAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPSharePointAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPSharePointClassificationAuditRecord`.
+    pub fn as_security_compliance_dlp_share_point_classification_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceDLPSharePointClassificationAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPSharePointClassificationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPSharePointClassificationAuditRecord`, by value.
+    pub fn into_security_compliance_dlp_share_point_classification_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceDLPSharePointClassificationAuditRecord> {
+        match self {
+            Self::SecurityComplianceDLPSharePointClassificationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPSharePointClassificationCdpRecord`.
+    pub fn as_security_compliance_dlp_share_point_classification_cdp_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceDLPSharePointClassificationCdpRecord> {
+        match self {
+            Self::SecurityComplianceDLPSharePointClassificationCdpRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPSharePointClassificationCdpRecord`, by value.
+    pub fn into_security_compliance_dlp_share_point_classification_cdp_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceDLPSharePointClassificationCdpRecord> {
+        match self {
+            Self::SecurityComplianceDLPSharePointClassificationCdpRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPSharePointClassificationExtendedAuditRecord`.
+    pub fn as_security_compliance_dlp_share_point_classification_extended_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceDLPSharePointClassificationExtendedAuditRecord>
+    {
+        match self {
+            Self::SecurityComplianceDLPSharePointClassificationExtendedAuditRecord(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceDLPSharePointClassificationExtendedAuditRecord`, by value.
+    pub fn into_security_compliance_dlp_share_point_classification_extended_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceDLPSharePointClassificationExtendedAuditRecord>
+    {
+        match self {
+            Self::SecurityComplianceDLPSharePointClassificationExtendedAuditRecord(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceExchangeOcrAuditRecord`.
+    pub fn as_security_compliance_exchange_ocr_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceExchangeOcrAuditRecord> {
+        match self {
+            Self::SecurityComplianceExchangeOcrAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceExchangeOcrAuditRecord`, by value.
+    pub fn into_security_compliance_exchange_ocr_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceExchangeOcrAuditRecord> {
+        match self {
+            Self::SecurityComplianceExchangeOcrAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceManagerActionRecord`.
+    pub fn as_security_compliance_manager_action_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceManagerActionRecord> {
+        match self {
+            Self::SecurityComplianceManagerActionRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceManagerActionRecord`, by value.
+    pub fn into_security_compliance_manager_action_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceManagerActionRecord> {
+        match self {
+            Self::SecurityComplianceManagerActionRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.compliancePolicyGradingSharePointAuditRecord`.
+    pub fn as_security_compliance_policy_grading_share_point_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CompliancePolicyGradingSharePointAuditRecord> {
+        match self {
+            Self::SecurityCompliancePolicyGradingSharePointAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.compliancePolicyGradingSharePointAuditRecord`, by value.
+    pub fn into_security_compliance_policy_grading_share_point_audit_record(
+        self,
+    ) -> Option<crate::models::security::CompliancePolicyGradingSharePointAuditRecord> {
+        match self {
+            Self::SecurityCompliancePolicyGradingSharePointAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceSettingsChangeAuditRecord`.
+    pub fn as_security_compliance_settings_change_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceSettingsChangeAuditRecord> {
+        match self {
+            Self::SecurityComplianceSettingsChangeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceSettingsChangeAuditRecord`, by value.
+    pub fn into_security_compliance_settings_change_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceSettingsChangeAuditRecord> {
+        match self {
+            Self::SecurityComplianceSettingsChangeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceSitGradingSharePointAuditRecord`.
+    pub fn as_security_compliance_sit_grading_share_point_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceSitGradingSharePointAuditRecord> {
+        match self {
+            Self::SecurityComplianceSitGradingSharePointAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceSitGradingSharePointAuditRecord`, by value.
+    pub fn into_security_compliance_sit_grading_share_point_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceSitGradingSharePointAuditRecord> {
+        match self {
+            Self::SecurityComplianceSitGradingSharePointAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceSupervisionExchangeAuditRecord`.
+    pub fn as_security_compliance_supervision_exchange_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ComplianceSupervisionExchangeAuditRecord> {
+        match self {
+            Self::SecurityComplianceSupervisionExchangeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.complianceSupervisionExchangeAuditRecord`, by value.
+    pub fn into_security_compliance_supervision_exchange_audit_record(
+        self,
+    ) -> Option<crate::models::security::ComplianceSupervisionExchangeAuditRecord> {
+        match self {
+            Self::SecurityComplianceSupervisionExchangeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.connectedAIAppInteractionAuditRecord`.
+    pub fn as_security_connected_ai_app_interaction_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ConnectedAIAppInteractionAuditRecord> {
+        match self {
+            Self::SecurityConnectedAIAppInteractionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.connectedAIAppInteractionAuditRecord`, by value.
+    pub fn into_security_connected_ai_app_interaction_audit_record(
+        self,
+    ) -> Option<crate::models::security::ConnectedAIAppInteractionAuditRecord> {
+        match self {
+            Self::SecurityConnectedAIAppInteractionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.consumptionResourceAuditRecord`.
+    pub fn as_security_consumption_resource_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ConsumptionResourceAuditRecord> {
+        match self {
+            Self::SecurityConsumptionResourceAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.consumptionResourceAuditRecord`, by value.
+    pub fn into_security_consumption_resource_audit_record(
+        self,
+    ) -> Option<crate::models::security::ConsumptionResourceAuditRecord> {
+        match self {
+            Self::SecurityConsumptionResourceAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.contentStoreMetadataRecord`.
+    pub fn as_security_content_store_metadata_record(
+        &self,
+    ) -> Option<&crate::models::security::ContentStoreMetadataRecord> {
+        match self {
+            Self::SecurityContentStoreMetadataRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.contentStoreMetadataRecord`, by value.
+    pub fn into_security_content_store_metadata_record(
+        self,
+    ) -> Option<crate::models::security::ContentStoreMetadataRecord> {
+        match self {
+            Self::SecurityContentStoreMetadataRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotAgentManagementAuditRecord`.
+    pub fn as_security_copilot_agent_management_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CopilotAgentManagementAuditRecord> {
+        match self {
+            Self::SecurityCopilotAgentManagementAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotAgentManagementAuditRecord`, by value.
+    pub fn into_security_copilot_agent_management_audit_record(
+        self,
+    ) -> Option<crate::models::security::CopilotAgentManagementAuditRecord> {
+        match self {
+            Self::SecurityCopilotAgentManagementAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotForSecurityLoggingAuditRecord`.
+    pub fn as_security_copilot_for_security_logging_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CopilotForSecurityLoggingAuditRecord> {
+        match self {
+            Self::SecurityCopilotForSecurityLoggingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotForSecurityLoggingAuditRecord`, by value.
+    pub fn into_security_copilot_for_security_logging_audit_record(
+        self,
+    ) -> Option<crate::models::security::CopilotForSecurityLoggingAuditRecord> {
+        match self {
+            Self::SecurityCopilotForSecurityLoggingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotForSecurityTriggerAuditRecord`.
+    pub fn as_security_copilot_for_security_trigger_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CopilotForSecurityTriggerAuditRecord> {
+        match self {
+            Self::SecurityCopilotForSecurityTriggerAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotForSecurityTriggerAuditRecord`, by value.
+    pub fn into_security_copilot_for_security_trigger_audit_record(
+        self,
+    ) -> Option<crate::models::security::CopilotForSecurityTriggerAuditRecord> {
+        match self {
+            Self::SecurityCopilotForSecurityTriggerAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotInteractionAuditRecord`.
+    pub fn as_security_copilot_interaction_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CopilotInteractionAuditRecord> {
+        match self {
+            Self::SecurityCopilotInteractionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotInteractionAuditRecord`, by value.
+    pub fn into_security_copilot_interaction_audit_record(
+        self,
+    ) -> Option<crate::models::security::CopilotInteractionAuditRecord> {
+        match self {
+            Self::SecurityCopilotInteractionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotPluginSettingAuditRecord`.
+    pub fn as_security_copilot_plugin_setting_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CopilotPluginSettingAuditRecord> {
+        match self {
+            Self::SecurityCopilotPluginSettingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotPluginSettingAuditRecord`, by value.
+    pub fn into_security_copilot_plugin_setting_audit_record(
+        self,
+    ) -> Option<crate::models::security::CopilotPluginSettingAuditRecord> {
+        match self {
+            Self::SecurityCopilotPluginSettingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotPromptBookSettingAuditRecord`.
+    pub fn as_security_copilot_prompt_book_setting_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CopilotPromptBookSettingAuditRecord> {
+        match self {
+            Self::SecurityCopilotPromptBookSettingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotPromptBookSettingAuditRecord`, by value.
+    pub fn into_security_copilot_prompt_book_setting_audit_record(
+        self,
+    ) -> Option<crate::models::security::CopilotPromptBookSettingAuditRecord> {
+        match self {
+            Self::SecurityCopilotPromptBookSettingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotSessionSharingAuditRecord`.
+    pub fn as_security_copilot_session_sharing_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CopilotSessionSharingAuditRecord> {
+        match self {
+            Self::SecurityCopilotSessionSharingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotSessionSharingAuditRecord`, by value.
+    pub fn into_security_copilot_session_sharing_audit_record(
+        self,
+    ) -> Option<crate::models::security::CopilotSessionSharingAuditRecord> {
+        match self {
+            Self::SecurityCopilotSessionSharingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotSettingAuditRecord`.
+    pub fn as_security_copilot_setting_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CopilotSettingAuditRecord> {
+        match self {
+            Self::SecurityCopilotSettingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotSettingAuditRecord`, by value.
+    pub fn into_security_copilot_setting_audit_record(
+        self,
+    ) -> Option<crate::models::security::CopilotSettingAuditRecord> {
+        match self {
+            Self::SecurityCopilotSettingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotWorkspaceSettingAuditRecord`.
+    pub fn as_security_copilot_workspace_setting_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CopilotWorkspaceSettingAuditRecord> {
+        match self {
+            Self::SecurityCopilotWorkspaceSettingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.copilotWorkspaceSettingAuditRecord`, by value.
+    pub fn into_security_copilot_workspace_setting_audit_record(
+        self,
+    ) -> Option<crate::models::security::CopilotWorkspaceSettingAuditRecord> {
+        match self {
+            Self::SecurityCopilotWorkspaceSettingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.coreReportingSettingsAuditRecord`.
+    pub fn as_security_core_reporting_settings_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CoreReportingSettingsAuditRecord> {
+        match self {
+            Self::SecurityCoreReportingSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.coreReportingSettingsAuditRecord`, by value.
+    pub fn into_security_core_reporting_settings_audit_record(
+        self,
+    ) -> Option<crate::models::security::CoreReportingSettingsAuditRecord> {
+        match self {
+            Self::SecurityCoreReportingSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cortanaBriefingAuditRecord`.
+    pub fn as_security_cortana_briefing_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CortanaBriefingAuditRecord> {
+        match self {
+            Self::SecurityCortanaBriefingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.cortanaBriefingAuditRecord`, by value.
+    pub fn into_security_cortana_briefing_audit_record(
+        self,
+    ) -> Option<crate::models::security::CortanaBriefingAuditRecord> {
+        match self {
+            Self::SecurityCortanaBriefingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.criticalAssetManagementClassificationRecord`.
+    pub fn as_security_critical_asset_management_classification_record(
+        &self,
+    ) -> Option<&crate::models::security::CriticalAssetManagementClassificationRecord> {
+        match self {
+            Self::SecurityCriticalAssetManagementClassificationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.criticalAssetManagementClassificationRecord`, by value.
+    pub fn into_security_critical_asset_management_classification_record(
+        self,
+    ) -> Option<crate::models::security::CriticalAssetManagementClassificationRecord> {
+        match self {
+            Self::SecurityCriticalAssetManagementClassificationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.crmEntityOperationAuditRecord`.
+    pub fn as_security_crm_entity_operation_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CrmEntityOperationAuditRecord> {
+        match self {
+            Self::SecurityCrmEntityOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.crmEntityOperationAuditRecord`, by value.
+    pub fn into_security_crm_entity_operation_audit_record(
+        self,
+    ) -> Option<crate::models::security::CrmEntityOperationAuditRecord> {
+        match self {
+            Self::SecurityCrmEntityOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.crossTenantAccessPolicyAuditRecord`.
+    pub fn as_security_cross_tenant_access_policy_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CrossTenantAccessPolicyAuditRecord> {
+        match self {
+            Self::SecurityCrossTenantAccessPolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.crossTenantAccessPolicyAuditRecord`, by value.
+    pub fn into_security_cross_tenant_access_policy_audit_record(
+        self,
+    ) -> Option<crate::models::security::CrossTenantAccessPolicyAuditRecord> {
+        match self {
+            Self::SecurityCrossTenantAccessPolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.customerKeyServiceEncryptionAuditRecord`.
+    pub fn as_security_customer_key_service_encryption_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::CustomerKeyServiceEncryptionAuditRecord> {
+        match self {
+            Self::SecurityCustomerKeyServiceEncryptionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.customerKeyServiceEncryptionAuditRecord`, by value.
+    pub fn into_security_customer_key_service_encryption_audit_record(
+        self,
+    ) -> Option<crate::models::security::CustomerKeyServiceEncryptionAuditRecord> {
+        match self {
+            Self::SecurityCustomerKeyServiceEncryptionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dataCenterSecurityCmdletAuditRecord`.
+    pub fn as_security_data_center_security_cmdlet_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::DataCenterSecurityCmdletAuditRecord> {
+        match self {
+            Self::SecurityDataCenterSecurityCmdletAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dataCenterSecurityCmdletAuditRecord`, by value.
+    pub fn into_security_data_center_security_cmdlet_audit_record(
+        self,
+    ) -> Option<crate::models::security::DataCenterSecurityCmdletAuditRecord> {
+        match self {
+            Self::SecurityDataCenterSecurityCmdletAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dataGovernanceAuditRecord`.
+    pub fn as_security_data_governance_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::DataGovernanceAuditRecord> {
+        match self {
+            Self::SecurityDataGovernanceAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dataGovernanceAuditRecord`, by value.
+    pub fn into_security_data_governance_audit_record(
+        self,
+    ) -> Option<crate::models::security::DataGovernanceAuditRecord> {
+        match self {
+            Self::SecurityDataGovernanceAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dataInsightsRestApiAuditRecord`.
+    pub fn as_security_data_insights_rest_api_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::DataInsightsRestApiAuditRecord> {
+        match self {
+            Self::SecurityDataInsightsRestApiAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dataInsightsRestApiAuditRecord`, by value.
+    pub fn into_security_data_insights_rest_api_audit_record(
+        self,
+    ) -> Option<crate::models::security::DataInsightsRestApiAuditRecord> {
+        match self {
+            Self::SecurityDataInsightsRestApiAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dataLakeExportOperationAuditRecord`.
+    pub fn as_security_data_lake_export_operation_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::DataLakeExportOperationAuditRecord> {
+        match self {
+            Self::SecurityDataLakeExportOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dataLakeExportOperationAuditRecord`, by value.
+    pub fn into_security_data_lake_export_operation_audit_record(
+        self,
+    ) -> Option<crate::models::security::DataLakeExportOperationAuditRecord> {
+        match self {
+            Self::SecurityDataLakeExportOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dataSecurityInvestigationAuditRecord`.
+    pub fn as_security_data_security_investigation_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::DataSecurityInvestigationAuditRecord> {
+        match self {
+            Self::SecurityDataSecurityInvestigationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dataSecurityInvestigationAuditRecord`, by value.
+    pub fn into_security_data_security_investigation_audit_record(
+        self,
+    ) -> Option<crate::models::security::DataSecurityInvestigationAuditRecord> {
+        match self {
+            Self::SecurityDataSecurityInvestigationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dataShareOperationAuditRecord`.
+    pub fn as_security_data_share_operation_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::DataShareOperationAuditRecord> {
+        match self {
+            Self::SecurityDataShareOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dataShareOperationAuditRecord`, by value.
+    pub fn into_security_data_share_operation_audit_record(
+        self,
+    ) -> Option<crate::models::security::DataShareOperationAuditRecord> {
+        match self {
+            Self::SecurityDataShareOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.defaultAuditData`.
+    pub fn as_security_default_audit_data(
+        &self,
+    ) -> Option<&crate::models::security::DefaultAuditData> {
+        match self {
+            Self::SecurityDefaultAuditData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.defaultAuditData`, by value.
+    pub fn into_security_default_audit_data(
+        self,
+    ) -> Option<crate::models::security::DefaultAuditData> {
+        match self {
+            Self::SecurityDefaultAuditData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.defenderCaseManagementAuditRecord`.
+    pub fn as_security_defender_case_management_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::DefenderCaseManagementAuditRecord> {
+        match self {
+            Self::SecurityDefenderCaseManagementAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.defenderCaseManagementAuditRecord`, by value.
+    pub fn into_security_defender_case_management_audit_record(
+        self,
+    ) -> Option<crate::models::security::DefenderCaseManagementAuditRecord> {
+        match self {
+            Self::SecurityDefenderCaseManagementAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.defenderPreviewFeaturesRecord`.
+    pub fn as_security_defender_preview_features_record(
+        &self,
+    ) -> Option<&crate::models::security::DefenderPreviewFeaturesRecord> {
+        match self {
+            Self::SecurityDefenderPreviewFeaturesRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.defenderPreviewFeaturesRecord`, by value.
+    pub fn into_security_defender_preview_features_record(
+        self,
+    ) -> Option<crate::models::security::DefenderPreviewFeaturesRecord> {
+        match self {
+            Self::SecurityDefenderPreviewFeaturesRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.defenderSecurityForAIConfigurationAuditRecord`.
+    pub fn as_security_defender_security_for_ai_configuration_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::DefenderSecurityForAIConfigurationAuditRecord> {
+        match self {
+            Self::SecurityDefenderSecurityForAIConfigurationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.defenderSecurityForAIConfigurationAuditRecord`, by value.
+    pub fn into_security_defender_security_for_ai_configuration_audit_record(
+        self,
+    ) -> Option<crate::models::security::DefenderSecurityForAIConfigurationAuditRecord> {
+        match self {
+            Self::SecurityDefenderSecurityForAIConfigurationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.deployFeatureActivityRecord`.
+    pub fn as_security_deploy_feature_activity_record(
+        &self,
+    ) -> Option<&crate::models::security::DeployFeatureActivityRecord> {
+        match self {
+            Self::SecurityDeployFeatureActivityRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.deployFeatureActivityRecord`, by value.
+    pub fn into_security_deploy_feature_activity_record(
+        self,
+    ) -> Option<crate::models::security::DeployFeatureActivityRecord> {
+        match self {
+            Self::SecurityDeployFeatureActivityRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.deviceDiscoverySettingsAuthenticatedScansRecord`.
+    pub fn as_security_device_discovery_settings_authenticated_scans_record(
+        &self,
+    ) -> Option<&crate::models::security::DeviceDiscoverySettingsAuthenticatedScansRecord> {
+        match self {
+            Self::SecurityDeviceDiscoverySettingsAuthenticatedScansRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.deviceDiscoverySettingsAuthenticatedScansRecord`, by value.
+    pub fn into_security_device_discovery_settings_authenticated_scans_record(
+        self,
+    ) -> Option<crate::models::security::DeviceDiscoverySettingsAuthenticatedScansRecord> {
+        match self {
+            Self::SecurityDeviceDiscoverySettingsAuthenticatedScansRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.deviceDiscoverySettingsExclusionRecord`.
+    pub fn as_security_device_discovery_settings_exclusion_record(
+        &self,
+    ) -> Option<&crate::models::security::DeviceDiscoverySettingsExclusionRecord> {
+        match self {
+            Self::SecurityDeviceDiscoverySettingsExclusionRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.deviceDiscoverySettingsExclusionRecord`, by value.
+    pub fn into_security_device_discovery_settings_exclusion_record(
+        self,
+    ) -> Option<crate::models::security::DeviceDiscoverySettingsExclusionRecord> {
+        match self {
+            Self::SecurityDeviceDiscoverySettingsExclusionRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.deviceDiscoverySettingsRecord`.
+    pub fn as_security_device_discovery_settings_record(
+        &self,
+    ) -> Option<&crate::models::security::DeviceDiscoverySettingsRecord> {
+        match self {
+            Self::SecurityDeviceDiscoverySettingsRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.deviceDiscoverySettingsRecord`, by value.
+    pub fn into_security_device_discovery_settings_record(
+        self,
+    ) -> Option<crate::models::security::DeviceDiscoverySettingsRecord> {
+        match self {
+            Self::SecurityDeviceDiscoverySettingsRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.discoveryAuditRecord`.
+    pub fn as_security_discovery_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::DiscoveryAuditRecord> {
+        match self {
+            Self::SecurityDiscoveryAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.discoveryAuditRecord`, by value.
+    pub fn into_security_discovery_audit_record(
+        self,
+    ) -> Option<crate::models::security::DiscoveryAuditRecord> {
+        match self {
+            Self::SecurityDiscoveryAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dlpEndpointAuditRecord`.
+    pub fn as_security_dlp_endpoint_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::DlpEndpointAuditRecord> {
+        match self {
+            Self::SecurityDlpEndpointAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dlpEndpointAuditRecord`, by value.
+    pub fn into_security_dlp_endpoint_audit_record(
+        self,
+    ) -> Option<crate::models::security::DlpEndpointAuditRecord> {
+        match self {
+            Self::SecurityDlpEndpointAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dlpImportResultAuditRecord`.
+    pub fn as_security_dlp_import_result_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::DlpImportResultAuditRecord> {
+        match self {
+            Self::SecurityDlpImportResultAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dlpImportResultAuditRecord`, by value.
+    pub fn into_security_dlp_import_result_audit_record(
+        self,
+    ) -> Option<crate::models::security::DlpImportResultAuditRecord> {
+        match self {
+            Self::SecurityDlpImportResultAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dlpSensitiveInformationTypeRulePackageCmdletRecord`.
+    pub fn as_security_dlp_sensitive_information_type_rule_package_cmdlet_record(
+        &self,
+    ) -> Option<&crate::models::security::DlpSensitiveInformationTypeRulePackageCmdletRecord> {
+        match self {
+            Self::SecurityDlpSensitiveInformationTypeRulePackageCmdletRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dlpSensitiveInformationTypeRulePackageCmdletRecord`, by value.
+    pub fn into_security_dlp_sensitive_information_type_rule_package_cmdlet_record(
+        self,
+    ) -> Option<crate::models::security::DlpSensitiveInformationTypeRulePackageCmdletRecord> {
+        match self {
+            Self::SecurityDlpSensitiveInformationTypeRulePackageCmdletRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dragonCopilotAccessRecord`.
+    pub fn as_security_dragon_copilot_access_record(
+        &self,
+    ) -> Option<&crate::models::security::DragonCopilotAccessRecord> {
+        match self {
+            Self::SecurityDragonCopilotAccessRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dragonCopilotAccessRecord`, by value.
+    pub fn into_security_dragon_copilot_access_record(
+        self,
+    ) -> Option<crate::models::security::DragonCopilotAccessRecord> {
+        match self {
+            Self::SecurityDragonCopilotAccessRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dragonCopilotAdminRecord`.
+    pub fn as_security_dragon_copilot_admin_record(
+        &self,
+    ) -> Option<&crate::models::security::DragonCopilotAdminRecord> {
+        match self {
+            Self::SecurityDragonCopilotAdminRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dragonCopilotAdminRecord`, by value.
+    pub fn into_security_dragon_copilot_admin_record(
+        self,
+    ) -> Option<crate::models::security::DragonCopilotAdminRecord> {
+        match self {
+            Self::SecurityDragonCopilotAdminRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dragonCopilotClinicalDataRecord`.
+    pub fn as_security_dragon_copilot_clinical_data_record(
+        &self,
+    ) -> Option<&crate::models::security::DragonCopilotClinicalDataRecord> {
+        match self {
+            Self::SecurityDragonCopilotClinicalDataRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dragonCopilotClinicalDataRecord`, by value.
+    pub fn into_security_dragon_copilot_clinical_data_record(
+        self,
+    ) -> Option<crate::models::security::DragonCopilotClinicalDataRecord> {
+        match self {
+            Self::SecurityDragonCopilotClinicalDataRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dragonCopilotSessionRecord`.
+    pub fn as_security_dragon_copilot_session_record(
+        &self,
+    ) -> Option<&crate::models::security::DragonCopilotSessionRecord> {
+        match self {
+            Self::SecurityDragonCopilotSessionRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dragonCopilotSessionRecord`, by value.
+    pub fn into_security_dragon_copilot_session_record(
+        self,
+    ) -> Option<crate::models::security::DragonCopilotSessionRecord> {
+        match self {
+            Self::SecurityDragonCopilotSessionRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dynamics365BusinessCentralAuditRecord`.
+    pub fn as_security_dynamics365_business_central_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::Dynamics365BusinessCentralAuditRecord> {
+        match self {
+            Self::SecurityDynamics365BusinessCentralAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.dynamics365BusinessCentralAuditRecord`, by value.
+    pub fn into_security_dynamics365_business_central_audit_record(
+        self,
+    ) -> Option<crate::models::security::Dynamics365BusinessCentralAuditRecord> {
+        match self {
+            Self::SecurityDynamics365BusinessCentralAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ehrConnectorAuditBaseRecord`.
+    pub fn as_security_ehr_connector_audit_base_record(
+        &self,
+    ) -> Option<&crate::models::security::EhrConnectorAuditBaseRecord> {
+        match self {
+            Self::SecurityEhrConnectorAuditBaseRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ehrConnectorAuditBaseRecord`, by value.
+    pub fn into_security_ehr_connector_audit_base_record(
+        self,
+    ) -> Option<crate::models::security::EhrConnectorAuditBaseRecord> {
+        match self {
+            Self::SecurityEhrConnectorAuditBaseRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.eopSubmissionFeedEntityAuditRecord`.
+    pub fn as_security_eop_submission_feed_entity_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::EopSubmissionFeedEntityAuditRecord> {
+        match self {
+            Self::SecurityEopSubmissionFeedEntityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.eopSubmissionFeedEntityAuditRecord`, by value.
+    pub fn into_security_eop_submission_feed_entity_audit_record(
+        self,
+    ) -> Option<crate::models::security::EopSubmissionFeedEntityAuditRecord> {
+        match self {
+            Self::SecurityEopSubmissionFeedEntityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.exchangeAdminAuditRecord`.
+    pub fn as_security_exchange_admin_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ExchangeAdminAuditRecord> {
+        match self {
+            Self::SecurityExchangeAdminAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.exchangeAdminAuditRecord`, by value.
+    pub fn into_security_exchange_admin_audit_record(
+        self,
+    ) -> Option<crate::models::security::ExchangeAdminAuditRecord> {
+        match self {
+            Self::SecurityExchangeAdminAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.exchangeAggregatedMailboxAuditRecord`.
+    pub fn as_security_exchange_aggregated_mailbox_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ExchangeAggregatedMailboxAuditRecord> {
+        match self {
+            Self::SecurityExchangeAggregatedMailboxAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.exchangeAggregatedMailboxAuditRecord`, by value.
+    pub fn into_security_exchange_aggregated_mailbox_audit_record(
+        self,
+    ) -> Option<crate::models::security::ExchangeAggregatedMailboxAuditRecord> {
+        match self {
+            Self::SecurityExchangeAggregatedMailboxAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.exchangeAggregatedOperationRecord`.
+    pub fn as_security_exchange_aggregated_operation_record(
+        &self,
+    ) -> Option<&crate::models::security::ExchangeAggregatedOperationRecord> {
+        match self {
+            Self::SecurityExchangeAggregatedOperationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.exchangeAggregatedOperationRecord`, by value.
+    pub fn into_security_exchange_aggregated_operation_record(
+        self,
+    ) -> Option<crate::models::security::ExchangeAggregatedOperationRecord> {
+        match self {
+            Self::SecurityExchangeAggregatedOperationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.exchangeMailboxAuditGroupRecord`.
+    pub fn as_security_exchange_mailbox_audit_group_record(
+        &self,
+    ) -> Option<&crate::models::security::ExchangeMailboxAuditGroupRecord> {
+        match self {
+            Self::SecurityExchangeMailboxAuditGroupRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.exchangeMailboxAuditGroupRecord`, by value.
+    pub fn into_security_exchange_mailbox_audit_group_record(
+        self,
+    ) -> Option<crate::models::security::ExchangeMailboxAuditGroupRecord> {
+        match self {
+            Self::SecurityExchangeMailboxAuditGroupRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.exchangeMailboxAuditRecord`.
+    pub fn as_security_exchange_mailbox_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ExchangeMailboxAuditRecord> {
+        match self {
+            Self::SecurityExchangeMailboxAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.exchangeMailboxAuditRecord`, by value.
+    pub fn into_security_exchange_mailbox_audit_record(
+        self,
+    ) -> Option<crate::models::security::ExchangeMailboxAuditRecord> {
+        match self {
+            Self::SecurityExchangeMailboxAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.fabricAuditRecord`.
+    pub fn as_security_fabric_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::FabricAuditRecord> {
+        match self {
+            Self::SecurityFabricAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.fabricAuditRecord`, by value.
+    pub fn into_security_fabric_audit_record(
+        self,
+    ) -> Option<crate::models::security::FabricAuditRecord> {
+        match self {
+            Self::SecurityFabricAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.fabricPolicyRecord`.
+    pub fn as_security_fabric_policy_record(
+        &self,
+    ) -> Option<&crate::models::security::FabricPolicyRecord> {
+        match self {
+            Self::SecurityFabricPolicyRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.fabricPolicyRecord`, by value.
+    pub fn into_security_fabric_policy_record(
+        self,
+    ) -> Option<crate::models::security::FabricPolicyRecord> {
+        match self {
+            Self::SecurityFabricPolicyRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.healthcareSignalRecord`.
+    pub fn as_security_healthcare_signal_record(
+        &self,
+    ) -> Option<&crate::models::security::HealthcareSignalRecord> {
+        match self {
+            Self::SecurityHealthcareSignalRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.healthcareSignalRecord`, by value.
+    pub fn into_security_healthcare_signal_record(
+        self,
+    ) -> Option<crate::models::security::HealthcareSignalRecord> {
+        match self {
+            Self::SecurityHealthcareSignalRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hostedRpaAuditRecord`.
+    pub fn as_security_hosted_rpa_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::HostedRpaAuditRecord> {
+        match self {
+            Self::SecurityHostedRpaAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hostedRpaAuditRecord`, by value.
+    pub fn into_security_hosted_rpa_audit_record(
+        self,
+    ) -> Option<crate::models::security::HostedRpaAuditRecord> {
+        match self {
+            Self::SecurityHostedRpaAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hrSignalAuditRecord`.
+    pub fn as_security_hr_signal_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::HrSignalAuditRecord> {
+        match self {
+            Self::SecurityHrSignalAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hrSignalAuditRecord`, by value.
+    pub fn into_security_hr_signal_audit_record(
+        self,
+    ) -> Option<crate::models::security::HrSignalAuditRecord> {
+        match self {
+            Self::SecurityHrSignalAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hygieneEventRecord`.
+    pub fn as_security_hygiene_event_record(
+        &self,
+    ) -> Option<&crate::models::security::HygieneEventRecord> {
+        match self {
+            Self::SecurityHygieneEventRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.hygieneEventRecord`, by value.
+    pub fn into_security_hygiene_event_record(
+        self,
+    ) -> Option<crate::models::security::HygieneEventRecord> {
+        match self {
+            Self::SecurityHygieneEventRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.informationBarrierPolicyApplicationAuditRecord`.
+    pub fn as_security_information_barrier_policy_application_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::InformationBarrierPolicyApplicationAuditRecord> {
+        match self {
+            Self::SecurityInformationBarrierPolicyApplicationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.informationBarrierPolicyApplicationAuditRecord`, by value.
+    pub fn into_security_information_barrier_policy_application_audit_record(
+        self,
+    ) -> Option<crate::models::security::InformationBarrierPolicyApplicationAuditRecord> {
+        match self {
+            Self::SecurityInformationBarrierPolicyApplicationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.informationWorkerProtectionAuditRecord`.
+    pub fn as_security_information_worker_protection_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::InformationWorkerProtectionAuditRecord> {
+        match self {
+            Self::SecurityInformationWorkerProtectionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.informationWorkerProtectionAuditRecord`, by value.
+    pub fn into_security_information_worker_protection_audit_record(
+        self,
+    ) -> Option<crate::models::security::InformationWorkerProtectionAuditRecord> {
+        match self {
+            Self::SecurityInformationWorkerProtectionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.insiderRiskScopedUserInsightsRecord`.
+    pub fn as_security_insider_risk_scoped_user_insights_record(
+        &self,
+    ) -> Option<&crate::models::security::InsiderRiskScopedUserInsightsRecord> {
+        match self {
+            Self::SecurityInsiderRiskScopedUserInsightsRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.insiderRiskScopedUserInsightsRecord`, by value.
+    pub fn into_security_insider_risk_scoped_user_insights_record(
+        self,
+    ) -> Option<crate::models::security::InsiderRiskScopedUserInsightsRecord> {
+        match self {
+            Self::SecurityInsiderRiskScopedUserInsightsRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.insiderRiskScopedUsersRecord`.
+    pub fn as_security_insider_risk_scoped_users_record(
+        &self,
+    ) -> Option<&crate::models::security::InsiderRiskScopedUsersRecord> {
+        match self {
+            Self::SecurityInsiderRiskScopedUsersRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.insiderRiskScopedUsersRecord`, by value.
+    pub fn into_security_insider_risk_scoped_users_record(
+        self,
+    ) -> Option<crate::models::security::InsiderRiskScopedUsersRecord> {
+        match self {
+            Self::SecurityInsiderRiskScopedUsersRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.integratedAppsAppAdminActivityAuditRecord`.
+    pub fn as_security_integrated_apps_app_admin_activity_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::IntegratedAppsAppAdminActivityAuditRecord> {
+        match self {
+            Self::SecurityIntegratedAppsAppAdminActivityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.integratedAppsAppAdminActivityAuditRecord`, by value.
+    pub fn into_security_integrated_apps_app_admin_activity_audit_record(
+        self,
+    ) -> Option<crate::models::security::IntegratedAppsAppAdminActivityAuditRecord> {
+        match self {
+            Self::SecurityIntegratedAppsAppAdminActivityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.integratedAppsAppSettingsAdminActivityAuditRecord`.
+    pub fn as_security_integrated_apps_app_settings_admin_activity_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::IntegratedAppsAppSettingsAdminActivityAuditRecord> {
+        match self {
+            Self::SecurityIntegratedAppsAppSettingsAdminActivityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.integratedAppsAppSettingsAdminActivityAuditRecord`, by value.
+    pub fn into_security_integrated_apps_app_settings_admin_activity_audit_record(
+        self,
+    ) -> Option<crate::models::security::IntegratedAppsAppSettingsAdminActivityAuditRecord> {
+        match self {
+            Self::SecurityIntegratedAppsAppSettingsAdminActivityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.irmActivityAuditTrailRecord`.
+    pub fn as_security_irm_activity_audit_trail_record(
+        &self,
+    ) -> Option<&crate::models::security::IrmActivityAuditTrailRecord> {
+        match self {
+            Self::SecurityIrmActivityAuditTrailRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.irmActivityAuditTrailRecord`, by value.
+    pub fn into_security_irm_activity_audit_trail_record(
+        self,
+    ) -> Option<crate::models::security::IrmActivityAuditTrailRecord> {
+        match self {
+            Self::SecurityIrmActivityAuditTrailRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.irmUserDefinedDetectionRecord`.
+    pub fn as_security_irm_user_defined_detection_record(
+        &self,
+    ) -> Option<&crate::models::security::IrmUserDefinedDetectionRecord> {
+        match self {
+            Self::SecurityIrmUserDefinedDetectionRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.irmUserDefinedDetectionRecord`, by value.
+    pub fn into_security_irm_user_defined_detection_record(
+        self,
+    ) -> Option<crate::models::security::IrmUserDefinedDetectionRecord> {
+        match self {
+            Self::SecurityIrmUserDefinedDetectionRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.kaizalaAuditRecord`.
+    pub fn as_security_kaizala_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::KaizalaAuditRecord> {
+        match self {
+            Self::SecurityKaizalaAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.kaizalaAuditRecord`, by value.
+    pub fn into_security_kaizala_audit_record(
+        self,
+    ) -> Option<crate::models::security::KaizalaAuditRecord> {
+        match self {
+            Self::SecurityKaizalaAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.labelAnalyticsAggregateAuditRecord`.
+    pub fn as_security_label_analytics_aggregate_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::LabelAnalyticsAggregateAuditRecord> {
+        match self {
+            Self::SecurityLabelAnalyticsAggregateAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.labelAnalyticsAggregateAuditRecord`, by value.
+    pub fn into_security_label_analytics_aggregate_audit_record(
+        self,
+    ) -> Option<crate::models::security::LabelAnalyticsAggregateAuditRecord> {
+        match self {
+            Self::SecurityLabelAnalyticsAggregateAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.labelContentExplorerAuditRecord`.
+    pub fn as_security_label_content_explorer_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::LabelContentExplorerAuditRecord> {
+        match self {
+            Self::SecurityLabelContentExplorerAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.labelContentExplorerAuditRecord`, by value.
+    pub fn into_security_label_content_explorer_audit_record(
+        self,
+    ) -> Option<crate::models::security::LabelContentExplorerAuditRecord> {
+        match self {
+            Self::SecurityLabelContentExplorerAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.largeContentMetadataAuditRecord`.
+    pub fn as_security_large_content_metadata_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::LargeContentMetadataAuditRecord> {
+        match self {
+            Self::SecurityLargeContentMetadataAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.largeContentMetadataAuditRecord`, by value.
+    pub fn into_security_large_content_metadata_audit_record(
+        self,
+    ) -> Option<crate::models::security::LargeContentMetadataAuditRecord> {
+        match self {
+            Self::SecurityLargeContentMetadataAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.m365ComplianceConnectorAuditRecord`.
+    pub fn as_security_m365_compliance_connector_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::M365ComplianceConnectorAuditRecord> {
+        match self {
+            Self::SecurityM365ComplianceConnectorAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.m365ComplianceConnectorAuditRecord`, by value.
+    pub fn into_security_m365_compliance_connector_audit_record(
+        self,
+    ) -> Option<crate::models::security::M365ComplianceConnectorAuditRecord> {
+        match self {
+            Self::SecurityM365ComplianceConnectorAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.m365daadAuditRecord`.
+    pub fn as_security_m365daad_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::M365daadAuditRecord> {
+        match self {
+            Self::SecurityM365daadAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.m365daadAuditRecord`, by value.
+    pub fn into_security_m365daad_audit_record(
+        self,
+    ) -> Option<crate::models::security::M365daadAuditRecord> {
+        match self {
+            Self::SecurityM365daadAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.m365odspAssetMetadataRecord`.
+    pub fn as_security_m365odsp_asset_metadata_record(
+        &self,
+    ) -> Option<&crate::models::security::M365odspAssetMetadataRecord> {
+        match self {
+            Self::SecurityM365odspAssetMetadataRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.m365odspAssetMetadataRecord`, by value.
+    pub fn into_security_m365odsp_asset_metadata_record(
+        self,
+    ) -> Option<crate::models::security::M365odspAssetMetadataRecord> {
+        match self {
+            Self::SecurityM365odspAssetMetadataRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.m365SearchSectionsRecord`.
+    pub fn as_security_m365_search_sections_record(
+        &self,
+    ) -> Option<&crate::models::security::M365SearchSectionsRecord> {
+        match self {
+            Self::SecurityM365SearchSectionsRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.m365SearchSectionsRecord`, by value.
+    pub fn into_security_m365_search_sections_record(
+        self,
+    ) -> Option<crate::models::security::M365SearchSectionsRecord> {
+        match self {
+            Self::SecurityM365SearchSectionsRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mailSubmissionData`.
+    pub fn as_security_mail_submission_data(
+        &self,
+    ) -> Option<&crate::models::security::MailSubmissionData> {
+        match self {
+            Self::SecurityMailSubmissionData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mailSubmissionData`, by value.
+    pub fn into_security_mail_submission_data(
+        self,
+    ) -> Option<crate::models::security::MailSubmissionData> {
+        match self {
+            Self::SecurityMailSubmissionData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.managedServicesAuditRecord`.
+    pub fn as_security_managed_services_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ManagedServicesAuditRecord> {
+        match self {
+            Self::SecurityManagedServicesAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.managedServicesAuditRecord`, by value.
+    pub fn into_security_managed_services_audit_record(
+        self,
+    ) -> Option<crate::models::security::ManagedServicesAuditRecord> {
+        match self {
+            Self::SecurityManagedServicesAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.managedTenantsAuditRecord`.
+    pub fn as_security_managed_tenants_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ManagedTenantsAuditRecord> {
+        match self {
+            Self::SecurityManagedTenantsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.managedTenantsAuditRecord`, by value.
+    pub fn into_security_managed_tenants_audit_record(
+        self,
+    ) -> Option<crate::models::security::ManagedTenantsAuditRecord> {
+        match self {
+            Self::SecurityManagedTenantsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mapgAlertsAuditRecord`.
+    pub fn as_security_mapg_alerts_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MapgAlertsAuditRecord> {
+        match self {
+            Self::SecurityMapgAlertsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mapgAlertsAuditRecord`, by value.
+    pub fn into_security_mapg_alerts_audit_record(
+        self,
+    ) -> Option<crate::models::security::MapgAlertsAuditRecord> {
+        match self {
+            Self::SecurityMapgAlertsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mapgOnboardAuditRecord`.
+    pub fn as_security_mapg_onboard_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MapgOnboardAuditRecord> {
+        match self {
+            Self::SecurityMapgOnboardAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mapgOnboardAuditRecord`, by value.
+    pub fn into_security_mapg_onboard_audit_record(
+        self,
+    ) -> Option<crate::models::security::MapgOnboardAuditRecord> {
+        match self {
+            Self::SecurityMapgOnboardAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mapgPolicyAuditRecord`.
+    pub fn as_security_mapg_policy_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MapgPolicyAuditRecord> {
+        match self {
+            Self::SecurityMapgPolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mapgPolicyAuditRecord`, by value.
+    pub fn into_security_mapg_policy_audit_record(
+        self,
+    ) -> Option<crate::models::security::MapgPolicyAuditRecord> {
+        match self {
+            Self::SecurityMapgPolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mapgRemediationAuditRecord`.
+    pub fn as_security_mapg_remediation_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MapgRemediationAuditRecord> {
+        match self {
+            Self::SecurityMapgRemediationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mapgRemediationAuditRecord`, by value.
+    pub fn into_security_mapg_remediation_audit_record(
+        self,
+    ) -> Option<crate::models::security::MapgRemediationAuditRecord> {
+        match self {
+            Self::SecurityMapgRemediationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mcasAlertsAuditRecord`.
+    pub fn as_security_mcas_alerts_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::McasAlertsAuditRecord> {
+        match self {
+            Self::SecurityMcasAlertsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mcasAlertsAuditRecord`, by value.
+    pub fn into_security_mcas_alerts_audit_record(
+        self,
+    ) -> Option<crate::models::security::McasAlertsAuditRecord> {
+        match self {
+            Self::SecurityMcasAlertsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mdaAuditRecord`.
+    pub fn as_security_mda_audit_record(&self) -> Option<&crate::models::security::MdaAuditRecord> {
+        match self {
+            Self::SecurityMdaAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mdaAuditRecord`, by value.
+    pub fn into_security_mda_audit_record(self) -> Option<crate::models::security::MdaAuditRecord> {
+        match self {
+            Self::SecurityMdaAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mdaDataSecuritySignalRecord`.
+    pub fn as_security_mda_data_security_signal_record(
+        &self,
+    ) -> Option<&crate::models::security::MdaDataSecuritySignalRecord> {
+        match self {
+            Self::SecurityMdaDataSecuritySignalRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mdaDataSecuritySignalRecord`, by value.
+    pub fn into_security_mda_data_security_signal_record(
+        self,
+    ) -> Option<crate::models::security::MdaDataSecuritySignalRecord> {
+        match self {
+            Self::SecurityMdaDataSecuritySignalRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mDASHAuditRecord`.
+    pub fn as_security_mdash_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MDASHAuditRecord> {
+        match self {
+            Self::SecurityMDASHAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mDASHAuditRecord`, by value.
+    pub fn into_security_mdash_audit_record(
+        self,
+    ) -> Option<crate::models::security::MDASHAuditRecord> {
+        match self {
+            Self::SecurityMDASHAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mdatpAuditRecord`.
+    pub fn as_security_mdatp_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MdatpAuditRecord> {
+        match self {
+            Self::SecurityMdatpAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mdatpAuditRecord`, by value.
+    pub fn into_security_mdatp_audit_record(
+        self,
+    ) -> Option<crate::models::security::MdatpAuditRecord> {
+        match self {
+            Self::SecurityMdatpAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mdcEventsRecord`.
+    pub fn as_security_mdc_events_record(
+        &self,
+    ) -> Option<&crate::models::security::MdcEventsRecord> {
+        match self {
+            Self::SecurityMdcEventsRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mdcEventsRecord`, by value.
+    pub fn into_security_mdc_events_record(
+        self,
+    ) -> Option<crate::models::security::MdcEventsRecord> {
+        match self {
+            Self::SecurityMdcEventsRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mdiAuditRecord`.
+    pub fn as_security_mdi_audit_record(&self) -> Option<&crate::models::security::MdiAuditRecord> {
+        match self {
+            Self::SecurityMdiAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mdiAuditRecord`, by value.
+    pub fn into_security_mdi_audit_record(self) -> Option<crate::models::security::MdiAuditRecord> {
+        match self {
+            Self::SecurityMdiAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.meshWorldsAuditRecord`.
+    pub fn as_security_mesh_worlds_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MeshWorldsAuditRecord> {
+        match self {
+            Self::SecurityMeshWorldsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.meshWorldsAuditRecord`, by value.
+    pub fn into_security_mesh_worlds_audit_record(
+        self,
+    ) -> Option<crate::models::security::MeshWorldsAuditRecord> {
+        match self {
+            Self::SecurityMeshWorldsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoft365BackupBackupItemAuditRecord`.
+    pub fn as_security_microsoft365_backup_backup_item_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::Microsoft365BackupBackupItemAuditRecord> {
+        match self {
+            Self::SecurityMicrosoft365BackupBackupItemAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoft365BackupBackupItemAuditRecord`, by value.
+    pub fn into_security_microsoft365_backup_backup_item_audit_record(
+        self,
+    ) -> Option<crate::models::security::Microsoft365BackupBackupItemAuditRecord> {
+        match self {
+            Self::SecurityMicrosoft365BackupBackupItemAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoft365BackupBackupPolicyAuditRecord`.
+    pub fn as_security_microsoft365_backup_backup_policy_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::Microsoft365BackupBackupPolicyAuditRecord> {
+        match self {
+            Self::SecurityMicrosoft365BackupBackupPolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoft365BackupBackupPolicyAuditRecord`, by value.
+    pub fn into_security_microsoft365_backup_backup_policy_audit_record(
+        self,
+    ) -> Option<crate::models::security::Microsoft365BackupBackupPolicyAuditRecord> {
+        match self {
+            Self::SecurityMicrosoft365BackupBackupPolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoft365BackupGranularBrowseTaskAuditRecord`.
+    pub fn as_security_microsoft365_backup_granular_browse_task_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::Microsoft365BackupGranularBrowseTaskAuditRecord> {
+        match self {
+            Self::SecurityMicrosoft365BackupGranularBrowseTaskAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoft365BackupGranularBrowseTaskAuditRecord`, by value.
+    pub fn into_security_microsoft365_backup_granular_browse_task_audit_record(
+        self,
+    ) -> Option<crate::models::security::Microsoft365BackupGranularBrowseTaskAuditRecord> {
+        match self {
+            Self::SecurityMicrosoft365BackupGranularBrowseTaskAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoft365BackupRestoreItemAuditRecord`.
+    pub fn as_security_microsoft365_backup_restore_item_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::Microsoft365BackupRestoreItemAuditRecord> {
+        match self {
+            Self::SecurityMicrosoft365BackupRestoreItemAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoft365BackupRestoreItemAuditRecord`, by value.
+    pub fn into_security_microsoft365_backup_restore_item_audit_record(
+        self,
+    ) -> Option<crate::models::security::Microsoft365BackupRestoreItemAuditRecord> {
+        match self {
+            Self::SecurityMicrosoft365BackupRestoreItemAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoft365BackupRestoreTaskAuditRecord`.
+    pub fn as_security_microsoft365_backup_restore_task_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::Microsoft365BackupRestoreTaskAuditRecord> {
+        match self {
+            Self::SecurityMicrosoft365BackupRestoreTaskAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoft365BackupRestoreTaskAuditRecord`, by value.
+    pub fn into_security_microsoft365_backup_restore_task_audit_record(
+        self,
+    ) -> Option<crate::models::security::Microsoft365BackupRestoreTaskAuditRecord> {
+        match self {
+            Self::SecurityMicrosoft365BackupRestoreTaskAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoft365CopilotScheduledPromptAuditRecord`.
+    pub fn as_security_microsoft365_copilot_scheduled_prompt_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::Microsoft365CopilotScheduledPromptAuditRecord> {
+        match self {
+            Self::SecurityMicrosoft365CopilotScheduledPromptAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoft365CopilotScheduledPromptAuditRecord`, by value.
+    pub fn into_security_microsoft365_copilot_scheduled_prompt_audit_record(
+        self,
+    ) -> Option<crate::models::security::Microsoft365CopilotScheduledPromptAuditRecord> {
+        match self {
+            Self::SecurityMicrosoft365CopilotScheduledPromptAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftDefenderExpertsXDRAuditRecord`.
+    pub fn as_security_microsoft_defender_experts_xdr_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftDefenderExpertsXDRAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftDefenderExpertsXDRAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftDefenderExpertsXDRAuditRecord`, by value.
+    pub fn into_security_microsoft_defender_experts_xdr_audit_record(
+        self,
+    ) -> Option<crate::models::security::MicrosoftDefenderExpertsXDRAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftDefenderExpertsXDRAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftFlowAuditRecord`.
+    pub fn as_security_microsoft_flow_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftFlowAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftFlowAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftFlowAuditRecord`, by value.
+    pub fn into_security_microsoft_flow_audit_record(
+        self,
+    ) -> Option<crate::models::security::MicrosoftFlowAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftFlowAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftFormsAuditRecord`.
+    pub fn as_security_microsoft_forms_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftFormsAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftFormsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftFormsAuditRecord`, by value.
+    pub fn into_security_microsoft_forms_audit_record(
+        self,
+    ) -> Option<crate::models::security::MicrosoftFormsAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftFormsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftGraphDataConnectConsent`.
+    pub fn as_security_microsoft_graph_data_connect_consent(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftGraphDataConnectConsent> {
+        match self {
+            Self::SecurityMicrosoftGraphDataConnectConsent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftGraphDataConnectConsent`, by value.
+    pub fn into_security_microsoft_graph_data_connect_consent(
+        self,
+    ) -> Option<crate::models::security::MicrosoftGraphDataConnectConsent> {
+        match self {
+            Self::SecurityMicrosoftGraphDataConnectConsent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftGraphDataConnectOperation`.
+    pub fn as_security_microsoft_graph_data_connect_operation(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftGraphDataConnectOperation> {
+        match self {
+            Self::SecurityMicrosoftGraphDataConnectOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftGraphDataConnectOperation`, by value.
+    pub fn into_security_microsoft_graph_data_connect_operation(
+        self,
+    ) -> Option<crate::models::security::MicrosoftGraphDataConnectOperation> {
+        match self {
+            Self::SecurityMicrosoftGraphDataConnectOperation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftPurviewDataCatalogOperationRecord`.
+    pub fn as_security_microsoft_purview_data_catalog_operation_record(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftPurviewDataCatalogOperationRecord> {
+        match self {
+            Self::SecurityMicrosoftPurviewDataCatalogOperationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftPurviewDataCatalogOperationRecord`, by value.
+    pub fn into_security_microsoft_purview_data_catalog_operation_record(
+        self,
+    ) -> Option<crate::models::security::MicrosoftPurviewDataCatalogOperationRecord> {
+        match self {
+            Self::SecurityMicrosoftPurviewDataCatalogOperationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftPurviewDataMapOperationRecord`.
+    pub fn as_security_microsoft_purview_data_map_operation_record(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftPurviewDataMapOperationRecord> {
+        match self {
+            Self::SecurityMicrosoftPurviewDataMapOperationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftPurviewDataMapOperationRecord`, by value.
+    pub fn into_security_microsoft_purview_data_map_operation_record(
+        self,
+    ) -> Option<crate::models::security::MicrosoftPurviewDataMapOperationRecord> {
+        match self {
+            Self::SecurityMicrosoftPurviewDataMapOperationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftPurviewMetadataPolicyOperationRecord`.
+    pub fn as_security_microsoft_purview_metadata_policy_operation_record(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftPurviewMetadataPolicyOperationRecord> {
+        match self {
+            Self::SecurityMicrosoftPurviewMetadataPolicyOperationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftPurviewMetadataPolicyOperationRecord`, by value.
+    pub fn into_security_microsoft_purview_metadata_policy_operation_record(
+        self,
+    ) -> Option<crate::models::security::MicrosoftPurviewMetadataPolicyOperationRecord> {
+        match self {
+            Self::SecurityMicrosoftPurviewMetadataPolicyOperationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftPurviewPolicyOperationRecord`.
+    pub fn as_security_microsoft_purview_policy_operation_record(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftPurviewPolicyOperationRecord> {
+        match self {
+            Self::SecurityMicrosoftPurviewPolicyOperationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftPurviewPolicyOperationRecord`, by value.
+    pub fn into_security_microsoft_purview_policy_operation_record(
+        self,
+    ) -> Option<crate::models::security::MicrosoftPurviewPolicyOperationRecord> {
+        match self {
+            Self::SecurityMicrosoftPurviewPolicyOperationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftPurviewPrivacyAuditEvent`.
+    pub fn as_security_microsoft_purview_privacy_audit_event(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftPurviewPrivacyAuditEvent> {
+        match self {
+            Self::SecurityMicrosoftPurviewPrivacyAuditEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftPurviewPrivacyAuditEvent`, by value.
+    pub fn into_security_microsoft_purview_privacy_audit_event(
+        self,
+    ) -> Option<crate::models::security::MicrosoftPurviewPrivacyAuditEvent> {
+        match self {
+            Self::SecurityMicrosoftPurviewPrivacyAuditEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftPurviewUnifiedCatalogOperationRecord`.
+    pub fn as_security_microsoft_purview_unified_catalog_operation_record(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftPurviewUnifiedCatalogOperationRecord> {
+        match self {
+            Self::SecurityMicrosoftPurviewUnifiedCatalogOperationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftPurviewUnifiedCatalogOperationRecord`, by value.
+    pub fn into_security_microsoft_purview_unified_catalog_operation_record(
+        self,
+    ) -> Option<crate::models::security::MicrosoftPurviewUnifiedCatalogOperationRecord> {
+        match self {
+            Self::SecurityMicrosoftPurviewUnifiedCatalogOperationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftStreamAuditRecord`.
+    pub fn as_security_microsoft_stream_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftStreamAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftStreamAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftStreamAuditRecord`, by value.
+    pub fn into_security_microsoft_stream_audit_record(
+        self,
+    ) -> Option<crate::models::security::MicrosoftStreamAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftStreamAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftTeamsAdminAuditRecord`.
+    pub fn as_security_microsoft_teams_admin_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftTeamsAdminAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftTeamsAdminAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftTeamsAdminAuditRecord`, by value.
+    pub fn into_security_microsoft_teams_admin_audit_record(
+        self,
+    ) -> Option<crate::models::security::MicrosoftTeamsAdminAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftTeamsAdminAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftTeamsAnalyticsAuditRecord`.
+    pub fn as_security_microsoft_teams_analytics_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftTeamsAnalyticsAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftTeamsAnalyticsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftTeamsAnalyticsAuditRecord`, by value.
+    pub fn into_security_microsoft_teams_analytics_audit_record(
+        self,
+    ) -> Option<crate::models::security::MicrosoftTeamsAnalyticsAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftTeamsAnalyticsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftTeamsAuditRecord`.
+    pub fn as_security_microsoft_teams_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftTeamsAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftTeamsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftTeamsAuditRecord`, by value.
+    pub fn into_security_microsoft_teams_audit_record(
+        self,
+    ) -> Option<crate::models::security::MicrosoftTeamsAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftTeamsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftTeamsDeviceAuditRecord`.
+    pub fn as_security_microsoft_teams_device_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftTeamsDeviceAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftTeamsDeviceAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftTeamsDeviceAuditRecord`, by value.
+    pub fn into_security_microsoft_teams_device_audit_record(
+        self,
+    ) -> Option<crate::models::security::MicrosoftTeamsDeviceAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftTeamsDeviceAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftTeamsRetentionLabelActionAuditRecord`.
+    pub fn as_security_microsoft_teams_retention_label_action_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftTeamsRetentionLabelActionAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftTeamsRetentionLabelActionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftTeamsRetentionLabelActionAuditRecord`, by value.
+    pub fn into_security_microsoft_teams_retention_label_action_audit_record(
+        self,
+    ) -> Option<crate::models::security::MicrosoftTeamsRetentionLabelActionAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftTeamsRetentionLabelActionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftTeamsSensitivityLabelActionAuditRecord`.
+    pub fn as_security_microsoft_teams_sensitivity_label_action_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftTeamsSensitivityLabelActionAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftTeamsSensitivityLabelActionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftTeamsSensitivityLabelActionAuditRecord`, by value.
+    pub fn into_security_microsoft_teams_sensitivity_label_action_audit_record(
+        self,
+    ) -> Option<crate::models::security::MicrosoftTeamsSensitivityLabelActionAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftTeamsSensitivityLabelActionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftTeamsShiftsAuditRecord`.
+    pub fn as_security_microsoft_teams_shifts_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftTeamsShiftsAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftTeamsShiftsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftTeamsShiftsAuditRecord`, by value.
+    pub fn into_security_microsoft_teams_shifts_audit_record(
+        self,
+    ) -> Option<crate::models::security::MicrosoftTeamsShiftsAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftTeamsShiftsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftTeamsUserConcernAuditRecord`.
+    pub fn as_security_microsoft_teams_user_concern_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MicrosoftTeamsUserConcernAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftTeamsUserConcernAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.microsoftTeamsUserConcernAuditRecord`, by value.
+    pub fn into_security_microsoft_teams_user_concern_audit_record(
+        self,
+    ) -> Option<crate::models::security::MicrosoftTeamsUserConcernAuditRecord> {
+        match self {
+            Self::SecurityMicrosoftTeamsUserConcernAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipAutoLabelExchangeItemAuditRecord`.
+    pub fn as_security_mip_auto_label_exchange_item_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MipAutoLabelExchangeItemAuditRecord> {
+        match self {
+            Self::SecurityMipAutoLabelExchangeItemAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipAutoLabelExchangeItemAuditRecord`, by value.
+    pub fn into_security_mip_auto_label_exchange_item_audit_record(
+        self,
+    ) -> Option<crate::models::security::MipAutoLabelExchangeItemAuditRecord> {
+        match self {
+            Self::SecurityMipAutoLabelExchangeItemAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipAutoLabelProgressFeedbackAuditRecord`.
+    pub fn as_security_mip_auto_label_progress_feedback_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MipAutoLabelProgressFeedbackAuditRecord> {
+        match self {
+            Self::SecurityMipAutoLabelProgressFeedbackAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipAutoLabelProgressFeedbackAuditRecord`, by value.
+    pub fn into_security_mip_auto_label_progress_feedback_audit_record(
+        self,
+    ) -> Option<crate::models::security::MipAutoLabelProgressFeedbackAuditRecord> {
+        match self {
+            Self::SecurityMipAutoLabelProgressFeedbackAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipAutoLabelSharePointItemAuditRecord`.
+    pub fn as_security_mip_auto_label_share_point_item_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MipAutoLabelSharePointItemAuditRecord> {
+        match self {
+            Self::SecurityMipAutoLabelSharePointItemAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipAutoLabelSharePointItemAuditRecord`, by value.
+    pub fn into_security_mip_auto_label_share_point_item_audit_record(
+        self,
+    ) -> Option<crate::models::security::MipAutoLabelSharePointItemAuditRecord> {
+        match self {
+            Self::SecurityMipAutoLabelSharePointItemAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipAutoLabelSharePointPolicyLocationAuditRecord`.
+    pub fn as_security_mip_auto_label_share_point_policy_location_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MipAutoLabelSharePointPolicyLocationAuditRecord> {
+        match self {
+            Self::SecurityMipAutoLabelSharePointPolicyLocationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipAutoLabelSharePointPolicyLocationAuditRecord`, by value.
+    pub fn into_security_mip_auto_label_share_point_policy_location_audit_record(
+        self,
+    ) -> Option<crate::models::security::MipAutoLabelSharePointPolicyLocationAuditRecord> {
+        match self {
+            Self::SecurityMipAutoLabelSharePointPolicyLocationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipAutoLabelSimulationSharePointCompletionRecord`.
+    pub fn as_security_mip_auto_label_simulation_share_point_completion_record(
+        &self,
+    ) -> Option<&crate::models::security::MipAutoLabelSimulationSharePointCompletionRecord> {
+        match self {
+            Self::SecurityMipAutoLabelSimulationSharePointCompletionRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipAutoLabelSimulationSharePointCompletionRecord`, by value.
+    pub fn into_security_mip_auto_label_simulation_share_point_completion_record(
+        self,
+    ) -> Option<crate::models::security::MipAutoLabelSimulationSharePointCompletionRecord> {
+        match self {
+            Self::SecurityMipAutoLabelSimulationSharePointCompletionRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipAutoLabelSimulationSharePointProgressRecord`.
+    pub fn as_security_mip_auto_label_simulation_share_point_progress_record(
+        &self,
+    ) -> Option<&crate::models::security::MipAutoLabelSimulationSharePointProgressRecord> {
+        match self {
+            Self::SecurityMipAutoLabelSimulationSharePointProgressRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipAutoLabelSimulationSharePointProgressRecord`, by value.
+    pub fn into_security_mip_auto_label_simulation_share_point_progress_record(
+        self,
+    ) -> Option<crate::models::security::MipAutoLabelSimulationSharePointProgressRecord> {
+        match self {
+            Self::SecurityMipAutoLabelSimulationSharePointProgressRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipAutoLabelSimulationStatisticsRecord`.
+    pub fn as_security_mip_auto_label_simulation_statistics_record(
+        &self,
+    ) -> Option<&crate::models::security::MipAutoLabelSimulationStatisticsRecord> {
+        match self {
+            Self::SecurityMipAutoLabelSimulationStatisticsRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipAutoLabelSimulationStatisticsRecord`, by value.
+    pub fn into_security_mip_auto_label_simulation_statistics_record(
+        self,
+    ) -> Option<crate::models::security::MipAutoLabelSimulationStatisticsRecord> {
+        match self {
+            Self::SecurityMipAutoLabelSimulationStatisticsRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipExactDataMatchAuditRecord`.
+    pub fn as_security_mip_exact_data_match_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MipExactDataMatchAuditRecord> {
+        match self {
+            Self::SecurityMipExactDataMatchAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipExactDataMatchAuditRecord`, by value.
+    pub fn into_security_mip_exact_data_match_audit_record(
+        self,
+    ) -> Option<crate::models::security::MipExactDataMatchAuditRecord> {
+        match self {
+            Self::SecurityMipExactDataMatchAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipLabelAnalyticsAuditRecord`.
+    pub fn as_security_mip_label_analytics_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MipLabelAnalyticsAuditRecord> {
+        match self {
+            Self::SecurityMipLabelAnalyticsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipLabelAnalyticsAuditRecord`, by value.
+    pub fn into_security_mip_label_analytics_audit_record(
+        self,
+    ) -> Option<crate::models::security::MipLabelAnalyticsAuditRecord> {
+        match self {
+            Self::SecurityMipLabelAnalyticsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipLabelAuditRecord`.
+    pub fn as_security_mip_label_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MipLabelAuditRecord> {
+        match self {
+            Self::SecurityMipLabelAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mipLabelAuditRecord`, by value.
+    pub fn into_security_mip_label_audit_record(
+        self,
+    ) -> Option<crate::models::security::MipLabelAuditRecord> {
+        match self {
+            Self::SecurityMipLabelAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mosAgentInfoRecord`.
+    pub fn as_security_mos_agent_info_record(
+        &self,
+    ) -> Option<&crate::models::security::MosAgentInfoRecord> {
+        match self {
+            Self::SecurityMosAgentInfoRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mosAgentInfoRecord`, by value.
+    pub fn into_security_mos_agent_info_record(
+        self,
+    ) -> Option<crate::models::security::MosAgentInfoRecord> {
+        match self {
+            Self::SecurityMosAgentInfoRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mosAgentInfoRecordV2`.
+    pub fn as_security_mos_agent_info_record_v2(
+        &self,
+    ) -> Option<&crate::models::security::MosAgentInfoRecordV2> {
+        match self {
+            Self::SecurityMosAgentInfoRecordV2(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mosAgentInfoRecordV2`, by value.
+    pub fn into_security_mos_agent_info_record_v2(
+        self,
+    ) -> Option<crate::models::security::MosAgentInfoRecordV2> {
+        match self {
+            Self::SecurityMosAgentInfoRecordV2(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ms365dCustomDetectionAuditRecord`.
+    pub fn as_security_ms365d_custom_detection_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::Ms365dCustomDetectionAuditRecord> {
+        match self {
+            Self::SecurityMs365dCustomDetectionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ms365dCustomDetectionAuditRecord`, by value.
+    pub fn into_security_ms365d_custom_detection_audit_record(
+        self,
+    ) -> Option<crate::models::security::Ms365dCustomDetectionAuditRecord> {
+        match self {
+            Self::SecurityMs365dCustomDetectionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ms365dIncidentAuditRecord`.
+    pub fn as_security_ms365d_incident_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::Ms365dIncidentAuditRecord> {
+        match self {
+            Self::SecurityMs365dIncidentAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ms365dIncidentAuditRecord`, by value.
+    pub fn into_security_ms365d_incident_audit_record(
+        self,
+    ) -> Option<crate::models::security::Ms365dIncidentAuditRecord> {
+        match self {
+            Self::SecurityMs365dIncidentAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ms365dSuppressionRuleAuditRecord`.
+    pub fn as_security_ms365d_suppression_rule_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::Ms365dSuppressionRuleAuditRecord> {
+        match self {
+            Self::SecurityMs365dSuppressionRuleAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.ms365dSuppressionRuleAuditRecord`, by value.
+    pub fn into_security_ms365d_suppression_rule_audit_record(
+        self,
+    ) -> Option<crate::models::security::Ms365dSuppressionRuleAuditRecord> {
+        match self {
+            Self::SecurityMs365dSuppressionRuleAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.msdeCustomCollectionAuditRecord`.
+    pub fn as_security_msde_custom_collection_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MsdeCustomCollectionAuditRecord> {
+        match self {
+            Self::SecurityMsdeCustomCollectionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.msdeCustomCollectionAuditRecord`, by value.
+    pub fn into_security_msde_custom_collection_audit_record(
+        self,
+    ) -> Option<crate::models::security::MsdeCustomCollectionAuditRecord> {
+        match self {
+            Self::SecurityMsdeCustomCollectionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.msdeGeneralSettingsAuditRecord`.
+    pub fn as_security_msde_general_settings_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MsdeGeneralSettingsAuditRecord> {
+        match self {
+            Self::SecurityMsdeGeneralSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.msdeGeneralSettingsAuditRecord`, by value.
+    pub fn into_security_msde_general_settings_audit_record(
+        self,
+    ) -> Option<crate::models::security::MsdeGeneralSettingsAuditRecord> {
+        match self {
+            Self::SecurityMsdeGeneralSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.msdeIndicatorsSettingsAuditRecord`.
+    pub fn as_security_msde_indicators_settings_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MsdeIndicatorsSettingsAuditRecord> {
+        match self {
+            Self::SecurityMsdeIndicatorsSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.msdeIndicatorsSettingsAuditRecord`, by value.
+    pub fn into_security_msde_indicators_settings_audit_record(
+        self,
+    ) -> Option<crate::models::security::MsdeIndicatorsSettingsAuditRecord> {
+        match self {
+            Self::SecurityMsdeIndicatorsSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.msdeResponseActionsAuditRecord`.
+    pub fn as_security_msde_response_actions_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MsdeResponseActionsAuditRecord> {
+        match self {
+            Self::SecurityMsdeResponseActionsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.msdeResponseActionsAuditRecord`, by value.
+    pub fn into_security_msde_response_actions_audit_record(
+        self,
+    ) -> Option<crate::models::security::MsdeResponseActionsAuditRecord> {
+        match self {
+            Self::SecurityMsdeResponseActionsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.msdeRolesSettingsAuditRecord`.
+    pub fn as_security_msde_roles_settings_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MsdeRolesSettingsAuditRecord> {
+        match self {
+            Self::SecurityMsdeRolesSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.msdeRolesSettingsAuditRecord`, by value.
+    pub fn into_security_msde_roles_settings_audit_record(
+        self,
+    ) -> Option<crate::models::security::MsdeRolesSettingsAuditRecord> {
+        match self {
+            Self::SecurityMsdeRolesSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mspVectorSearchContentMetadataAuditRecord`.
+    pub fn as_security_msp_vector_search_content_metadata_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MspVectorSearchContentMetadataAuditRecord> {
+        match self {
+            Self::SecurityMspVectorSearchContentMetadataAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.mspVectorSearchContentMetadataAuditRecord`, by value.
+    pub fn into_security_msp_vector_search_content_metadata_audit_record(
+        self,
+    ) -> Option<crate::models::security::MspVectorSearchContentMetadataAuditRecord> {
+        match self {
+            Self::SecurityMspVectorSearchContentMetadataAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.msticNationStateNotificationRecord`.
+    pub fn as_security_mstic_nation_state_notification_record(
+        &self,
+    ) -> Option<&crate::models::security::MsticNationStateNotificationRecord> {
+        match self {
+            Self::SecurityMsticNationStateNotificationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.msticNationStateNotificationRecord`, by value.
+    pub fn into_security_mstic_nation_state_notification_record(
+        self,
+    ) -> Option<crate::models::security::MsticNationStateNotificationRecord> {
+        match self {
+            Self::SecurityMsticNationStateNotificationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.multiStageDispositionAuditRecord`.
+    pub fn as_security_multi_stage_disposition_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MultiStageDispositionAuditRecord> {
+        match self {
+            Self::SecurityMultiStageDispositionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.multiStageDispositionAuditRecord`, by value.
+    pub fn into_security_multi_stage_disposition_audit_record(
+        self,
+    ) -> Option<crate::models::security::MultiStageDispositionAuditRecord> {
+        match self {
+            Self::SecurityMultiStageDispositionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.myAnalyticsSettingsAuditRecord`.
+    pub fn as_security_my_analytics_settings_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::MyAnalyticsSettingsAuditRecord> {
+        match self {
+            Self::SecurityMyAnalyticsSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.myAnalyticsSettingsAuditRecord`, by value.
+    pub fn into_security_my_analytics_settings_audit_record(
+        self,
+    ) -> Option<crate::models::security::MyAnalyticsSettingsAuditRecord> {
+        match self {
+            Self::SecurityMyAnalyticsSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.noisyAlertPolicyAuditRecord`.
+    pub fn as_security_noisy_alert_policy_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::NoisyAlertPolicyAuditRecord> {
+        match self {
+            Self::SecurityNoisyAlertPolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.noisyAlertPolicyAuditRecord`, by value.
+    pub fn into_security_noisy_alert_policy_audit_record(
+        self,
+    ) -> Option<crate::models::security::NoisyAlertPolicyAuditRecord> {
+        match self {
+            Self::SecurityNoisyAlertPolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.officeNativeAuditRecord`.
+    pub fn as_security_office_native_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::OfficeNativeAuditRecord> {
+        match self {
+            Self::SecurityOfficeNativeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.officeNativeAuditRecord`, by value.
+    pub fn into_security_office_native_audit_record(
+        self,
+    ) -> Option<crate::models::security::OfficeNativeAuditRecord> {
+        match self {
+            Self::SecurityOfficeNativeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.omePortalAuditRecord`.
+    pub fn as_security_ome_portal_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::OmePortalAuditRecord> {
+        match self {
+            Self::SecurityOmePortalAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.omePortalAuditRecord`, by value.
+    pub fn into_security_ome_portal_audit_record(
+        self,
+    ) -> Option<crate::models::security::OmePortalAuditRecord> {
+        match self {
+            Self::SecurityOmePortalAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.onDemandSharePointClassificationAuditRecord`.
+    pub fn as_security_on_demand_share_point_classification_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::OnDemandSharePointClassificationAuditRecord> {
+        match self {
+            Self::SecurityOnDemandSharePointClassificationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.onDemandSharePointClassificationAuditRecord`, by value.
+    pub fn into_security_on_demand_share_point_classification_audit_record(
+        self,
+    ) -> Option<crate::models::security::OnDemandSharePointClassificationAuditRecord> {
+        match self {
+            Self::SecurityOnDemandSharePointClassificationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.oneDriveAuditRecord`.
+    pub fn as_security_one_drive_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::OneDriveAuditRecord> {
+        match self {
+            Self::SecurityOneDriveAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.oneDriveAuditRecord`, by value.
+    pub fn into_security_one_drive_audit_record(
+        self,
+    ) -> Option<crate::models::security::OneDriveAuditRecord> {
+        match self {
+            Self::SecurityOneDriveAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.onPremisesFileShareScannerDLPAuditRecord`.
+    pub fn as_security_on_premises_file_share_scanner_dlp_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::OnPremisesFileShareScannerDLPAuditRecord> {
+        match self {
+            Self::SecurityOnPremisesFileShareScannerDLPAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.onPremisesFileShareScannerDLPAuditRecord`, by value.
+    pub fn into_security_on_premises_file_share_scanner_dlp_audit_record(
+        self,
+    ) -> Option<crate::models::security::OnPremisesFileShareScannerDLPAuditRecord> {
+        match self {
+            Self::SecurityOnPremisesFileShareScannerDLPAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.onPremisesSharePointScannerDLPAuditRecord`.
+    pub fn as_security_on_premises_share_point_scanner_dlp_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::OnPremisesSharePointScannerDLPAuditRecord> {
+        match self {
+            Self::SecurityOnPremisesSharePointScannerDLPAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.onPremisesSharePointScannerDLPAuditRecord`, by value.
+    pub fn into_security_on_premises_share_point_scanner_dlp_audit_record(
+        self,
+    ) -> Option<crate::models::security::OnPremisesSharePointScannerDLPAuditRecord> {
+        match self {
+            Self::SecurityOnPremisesSharePointScannerDLPAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.organizationalDataInM365AuditRecord`.
+    pub fn as_security_organizational_data_in_m365_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::OrganizationalDataInM365AuditRecord> {
+        match self {
+            Self::SecurityOrganizationalDataInM365AuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.organizationalDataInM365AuditRecord`, by value.
+    pub fn into_security_organizational_data_in_m365_audit_record(
+        self,
+    ) -> Option<crate::models::security::OrganizationalDataInM365AuditRecord> {
+        match self {
+            Self::SecurityOrganizationalDataInM365AuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.outlookCopilotAutomationAuditRecord`.
+    pub fn as_security_outlook_copilot_automation_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::OutlookCopilotAutomationAuditRecord> {
+        match self {
+            Self::SecurityOutlookCopilotAutomationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.outlookCopilotAutomationAuditRecord`, by value.
+    pub fn into_security_outlook_copilot_automation_audit_record(
+        self,
+    ) -> Option<crate::models::security::OutlookCopilotAutomationAuditRecord> {
+        match self {
+            Self::SecurityOutlookCopilotAutomationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.owaGetAccessTokenForResourceAuditRecord`.
+    pub fn as_security_owa_get_access_token_for_resource_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::OwaGetAccessTokenForResourceAuditRecord> {
+        match self {
+            Self::SecurityOwaGetAccessTokenForResourceAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.owaGetAccessTokenForResourceAuditRecord`, by value.
+    pub fn into_security_owa_get_access_token_for_resource_audit_record(
+        self,
+    ) -> Option<crate::models::security::OwaGetAccessTokenForResourceAuditRecord> {
+        match self {
+            Self::SecurityOwaGetAccessTokenForResourceAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.p4aiAssessmentCategoryRecord`.
+    pub fn as_security_p4ai_assessment_category_record(
+        &self,
+    ) -> Option<&crate::models::security::P4aiAssessmentCategoryRecord> {
+        match self {
+            Self::SecurityP4aiAssessmentCategoryRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.p4aiAssessmentCategoryRecord`, by value.
+    pub fn into_security_p4ai_assessment_category_record(
+        self,
+    ) -> Option<crate::models::security::P4aiAssessmentCategoryRecord> {
+        match self {
+            Self::SecurityP4aiAssessmentCategoryRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.p4aiAssessmentFabricScannerRecord`.
+    pub fn as_security_p4ai_assessment_fabric_scanner_record(
+        &self,
+    ) -> Option<&crate::models::security::P4aiAssessmentFabricScannerRecord> {
+        match self {
+            Self::SecurityP4aiAssessmentFabricScannerRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.p4aiAssessmentFabricScannerRecord`, by value.
+    pub fn into_security_p4ai_assessment_fabric_scanner_record(
+        self,
+    ) -> Option<crate::models::security::P4aiAssessmentFabricScannerRecord> {
+        match self {
+            Self::SecurityP4aiAssessmentFabricScannerRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.p4aiAssessmentLocationResultRecord`.
+    pub fn as_security_p4ai_assessment_location_result_record(
+        &self,
+    ) -> Option<&crate::models::security::P4aiAssessmentLocationResultRecord> {
+        match self {
+            Self::SecurityP4aiAssessmentLocationResultRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.p4aiAssessmentLocationResultRecord`, by value.
+    pub fn into_security_p4ai_assessment_location_result_record(
+        self,
+    ) -> Option<crate::models::security::P4aiAssessmentLocationResultRecord> {
+        match self {
+            Self::SecurityP4aiAssessmentLocationResultRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.p4aiAssessmentRecord`.
+    pub fn as_security_p4ai_assessment_record(
+        &self,
+    ) -> Option<&crate::models::security::P4aiAssessmentRecord> {
+        match self {
+            Self::SecurityP4aiAssessmentRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.p4aiAssessmentRecord`, by value.
+    pub fn into_security_p4ai_assessment_record(
+        self,
+    ) -> Option<crate::models::security::P4aiAssessmentRecord> {
+        match self {
+            Self::SecurityP4aiAssessmentRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.p4AIRiskScoreRecord`.
+    pub fn as_security_p4_ai_risk_score_record(
+        &self,
+    ) -> Option<&crate::models::security::P4AIRiskScoreRecord> {
+        match self {
+            Self::SecurityP4AIRiskScoreRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.p4AIRiskScoreRecord`, by value.
+    pub fn into_security_p4_ai_risk_score_record(
+        self,
+    ) -> Option<crate::models::security::P4AIRiskScoreRecord> {
+        match self {
+            Self::SecurityP4AIRiskScoreRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.peopleAdminSettingsAuditRecord`.
+    pub fn as_security_people_admin_settings_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PeopleAdminSettingsAuditRecord> {
+        match self {
+            Self::SecurityPeopleAdminSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.peopleAdminSettingsAuditRecord`, by value.
+    pub fn into_security_people_admin_settings_audit_record(
+        self,
+    ) -> Option<crate::models::security::PeopleAdminSettingsAuditRecord> {
+        match self {
+            Self::SecurityPeopleAdminSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.physicalBadgingSignalAuditRecord`.
+    pub fn as_security_physical_badging_signal_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PhysicalBadgingSignalAuditRecord> {
+        match self {
+            Self::SecurityPhysicalBadgingSignalAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.physicalBadgingSignalAuditRecord`, by value.
+    pub fn into_security_physical_badging_signal_audit_record(
+        self,
+    ) -> Option<crate::models::security::PhysicalBadgingSignalAuditRecord> {
+        match self {
+            Self::SecurityPhysicalBadgingSignalAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.placesDirectoryAuditRecord`.
+    pub fn as_security_places_directory_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PlacesDirectoryAuditRecord> {
+        match self {
+            Self::SecurityPlacesDirectoryAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.placesDirectoryAuditRecord`, by value.
+    pub fn into_security_places_directory_audit_record(
+        self,
+    ) -> Option<crate::models::security::PlacesDirectoryAuditRecord> {
+        match self {
+            Self::SecurityPlacesDirectoryAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerChatMessageAuditRecord`.
+    pub fn as_security_planner_chat_message_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PlannerChatMessageAuditRecord> {
+        match self {
+            Self::SecurityPlannerChatMessageAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerChatMessageAuditRecord`, by value.
+    pub fn into_security_planner_chat_message_audit_record(
+        self,
+    ) -> Option<crate::models::security::PlannerChatMessageAuditRecord> {
+        match self {
+            Self::SecurityPlannerChatMessageAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerChatMessageListAuditRecord`.
+    pub fn as_security_planner_chat_message_list_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PlannerChatMessageListAuditRecord> {
+        match self {
+            Self::SecurityPlannerChatMessageListAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerChatMessageListAuditRecord`, by value.
+    pub fn into_security_planner_chat_message_list_audit_record(
+        self,
+    ) -> Option<crate::models::security::PlannerChatMessageListAuditRecord> {
+        match self {
+            Self::SecurityPlannerChatMessageListAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerCopyPlanAuditRecord`.
+    pub fn as_security_planner_copy_plan_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PlannerCopyPlanAuditRecord> {
+        match self {
+            Self::SecurityPlannerCopyPlanAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerCopyPlanAuditRecord`, by value.
+    pub fn into_security_planner_copy_plan_audit_record(
+        self,
+    ) -> Option<crate::models::security::PlannerCopyPlanAuditRecord> {
+        match self {
+            Self::SecurityPlannerCopyPlanAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerGoalAuditRecord`.
+    pub fn as_security_planner_goal_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PlannerGoalAuditRecord> {
+        match self {
+            Self::SecurityPlannerGoalAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerGoalAuditRecord`, by value.
+    pub fn into_security_planner_goal_audit_record(
+        self,
+    ) -> Option<crate::models::security::PlannerGoalAuditRecord> {
+        match self {
+            Self::SecurityPlannerGoalAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerGoalListAuditRecord`.
+    pub fn as_security_planner_goal_list_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PlannerGoalListAuditRecord> {
+        match self {
+            Self::SecurityPlannerGoalListAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerGoalListAuditRecord`, by value.
+    pub fn into_security_planner_goal_list_audit_record(
+        self,
+    ) -> Option<crate::models::security::PlannerGoalListAuditRecord> {
+        match self {
+            Self::SecurityPlannerGoalListAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerPlanAuditRecord`.
+    pub fn as_security_planner_plan_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PlannerPlanAuditRecord> {
+        match self {
+            Self::SecurityPlannerPlanAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerPlanAuditRecord`, by value.
+    pub fn into_security_planner_plan_audit_record(
+        self,
+    ) -> Option<crate::models::security::PlannerPlanAuditRecord> {
+        match self {
+            Self::SecurityPlannerPlanAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerPlanListAuditRecord`.
+    pub fn as_security_planner_plan_list_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PlannerPlanListAuditRecord> {
+        match self {
+            Self::SecurityPlannerPlanListAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerPlanListAuditRecord`, by value.
+    pub fn into_security_planner_plan_list_audit_record(
+        self,
+    ) -> Option<crate::models::security::PlannerPlanListAuditRecord> {
+        match self {
+            Self::SecurityPlannerPlanListAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerPlanSensitivityLabelAuditRecord`.
+    pub fn as_security_planner_plan_sensitivity_label_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PlannerPlanSensitivityLabelAuditRecord> {
+        match self {
+            Self::SecurityPlannerPlanSensitivityLabelAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerPlanSensitivityLabelAuditRecord`, by value.
+    pub fn into_security_planner_plan_sensitivity_label_audit_record(
+        self,
+    ) -> Option<crate::models::security::PlannerPlanSensitivityLabelAuditRecord> {
+        match self {
+            Self::SecurityPlannerPlanSensitivityLabelAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerRosterAuditRecord`.
+    pub fn as_security_planner_roster_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PlannerRosterAuditRecord> {
+        match self {
+            Self::SecurityPlannerRosterAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerRosterAuditRecord`, by value.
+    pub fn into_security_planner_roster_audit_record(
+        self,
+    ) -> Option<crate::models::security::PlannerRosterAuditRecord> {
+        match self {
+            Self::SecurityPlannerRosterAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerRosterSensitivityLabelAuditRecord`.
+    pub fn as_security_planner_roster_sensitivity_label_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PlannerRosterSensitivityLabelAuditRecord> {
+        match self {
+            Self::SecurityPlannerRosterSensitivityLabelAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerRosterSensitivityLabelAuditRecord`, by value.
+    pub fn into_security_planner_roster_sensitivity_label_audit_record(
+        self,
+    ) -> Option<crate::models::security::PlannerRosterSensitivityLabelAuditRecord> {
+        match self {
+            Self::SecurityPlannerRosterSensitivityLabelAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerTaskAuditRecord`.
+    pub fn as_security_planner_task_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PlannerTaskAuditRecord> {
+        match self {
+            Self::SecurityPlannerTaskAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerTaskAuditRecord`, by value.
+    pub fn into_security_planner_task_audit_record(
+        self,
+    ) -> Option<crate::models::security::PlannerTaskAuditRecord> {
+        match self {
+            Self::SecurityPlannerTaskAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerTaskListAuditRecord`.
+    pub fn as_security_planner_task_list_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PlannerTaskListAuditRecord> {
+        match self {
+            Self::SecurityPlannerTaskListAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerTaskListAuditRecord`, by value.
+    pub fn into_security_planner_task_list_audit_record(
+        self,
+    ) -> Option<crate::models::security::PlannerTaskListAuditRecord> {
+        match self {
+            Self::SecurityPlannerTaskListAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerTenantSettingsAuditRecord`.
+    pub fn as_security_planner_tenant_settings_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PlannerTenantSettingsAuditRecord> {
+        match self {
+            Self::SecurityPlannerTenantSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.plannerTenantSettingsAuditRecord`, by value.
+    pub fn into_security_planner_tenant_settings_audit_record(
+        self,
+    ) -> Option<crate::models::security::PlannerTenantSettingsAuditRecord> {
+        match self {
+            Self::SecurityPlannerTenantSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.policyConfigChangeAuditRecord`.
+    pub fn as_security_policy_config_change_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PolicyConfigChangeAuditRecord> {
+        match self {
+            Self::SecurityPolicyConfigChangeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.policyConfigChangeAuditRecord`, by value.
+    pub fn into_security_policy_config_change_audit_record(
+        self,
+    ) -> Option<crate::models::security::PolicyConfigChangeAuditRecord> {
+        match self {
+            Self::SecurityPolicyConfigChangeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerAppsAuditAppRecord`.
+    pub fn as_security_power_apps_audit_app_record(
+        &self,
+    ) -> Option<&crate::models::security::PowerAppsAuditAppRecord> {
+        match self {
+            Self::SecurityPowerAppsAuditAppRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerAppsAuditAppRecord`, by value.
+    pub fn into_security_power_apps_audit_app_record(
+        self,
+    ) -> Option<crate::models::security::PowerAppsAuditAppRecord> {
+        match self {
+            Self::SecurityPowerAppsAuditAppRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerAppsAuditPlanRecord`.
+    pub fn as_security_power_apps_audit_plan_record(
+        &self,
+    ) -> Option<&crate::models::security::PowerAppsAuditPlanRecord> {
+        match self {
+            Self::SecurityPowerAppsAuditPlanRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerAppsAuditPlanRecord`, by value.
+    pub fn into_security_power_apps_audit_plan_record(
+        self,
+    ) -> Option<crate::models::security::PowerAppsAuditPlanRecord> {
+        match self {
+            Self::SecurityPowerAppsAuditPlanRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerAppsAuditResourceRecord`.
+    pub fn as_security_power_apps_audit_resource_record(
+        &self,
+    ) -> Option<&crate::models::security::PowerAppsAuditResourceRecord> {
+        match self {
+            Self::SecurityPowerAppsAuditResourceRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerAppsAuditResourceRecord`, by value.
+    pub fn into_security_power_apps_audit_resource_record(
+        self,
+    ) -> Option<crate::models::security::PowerAppsAuditResourceRecord> {
+        match self {
+            Self::SecurityPowerAppsAuditResourceRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerBIAuditRecord`.
+    pub fn as_security_power_bi_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PowerBIAuditRecord> {
+        match self {
+            Self::SecurityPowerBIAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerBIAuditRecord`, by value.
+    pub fn into_security_power_bi_audit_record(
+        self,
+    ) -> Option<crate::models::security::PowerBIAuditRecord> {
+        match self {
+            Self::SecurityPowerBIAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerBIDlpAuditRecord`.
+    pub fn as_security_power_bi_dlp_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PowerBIDlpAuditRecord> {
+        match self {
+            Self::SecurityPowerBIDlpAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerBIDlpAuditRecord`, by value.
+    pub fn into_security_power_bi_dlp_audit_record(
+        self,
+    ) -> Option<crate::models::security::PowerBIDlpAuditRecord> {
+        match self {
+            Self::SecurityPowerBIDlpAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerPagesSiteAuditRecord`.
+    pub fn as_security_power_pages_site_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PowerPagesSiteAuditRecord> {
+        match self {
+            Self::SecurityPowerPagesSiteAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerPagesSiteAuditRecord`, by value.
+    pub fn into_security_power_pages_site_audit_record(
+        self,
+    ) -> Option<crate::models::security::PowerPagesSiteAuditRecord> {
+        match self {
+            Self::SecurityPowerPagesSiteAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerPlatformAdminDlpAuditRecord`.
+    pub fn as_security_power_platform_admin_dlp_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PowerPlatformAdminDlpAuditRecord> {
+        match self {
+            Self::SecurityPowerPlatformAdminDlpAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerPlatformAdminDlpAuditRecord`, by value.
+    pub fn into_security_power_platform_admin_dlp_audit_record(
+        self,
+    ) -> Option<crate::models::security::PowerPlatformAdminDlpAuditRecord> {
+        match self {
+            Self::SecurityPowerPlatformAdminDlpAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerPlatformAdminEnvironmentAuditRecord`.
+    pub fn as_security_power_platform_admin_environment_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PowerPlatformAdminEnvironmentAuditRecord> {
+        match self {
+            Self::SecurityPowerPlatformAdminEnvironmentAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerPlatformAdminEnvironmentAuditRecord`, by value.
+    pub fn into_security_power_platform_admin_environment_audit_record(
+        self,
+    ) -> Option<crate::models::security::PowerPlatformAdminEnvironmentAuditRecord> {
+        match self {
+            Self::SecurityPowerPlatformAdminEnvironmentAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerPlatformAdministratorActivityRecord`.
+    pub fn as_security_power_platform_administrator_activity_record(
+        &self,
+    ) -> Option<&crate::models::security::PowerPlatformAdministratorActivityRecord> {
+        match self {
+            Self::SecurityPowerPlatformAdministratorActivityRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerPlatformAdministratorActivityRecord`, by value.
+    pub fn into_security_power_platform_administrator_activity_record(
+        self,
+    ) -> Option<crate::models::security::PowerPlatformAdministratorActivityRecord> {
+        match self {
+            Self::SecurityPowerPlatformAdministratorActivityRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerPlatformLockboxResourceAccessRequestAuditRecord`.
+    pub fn as_security_power_platform_lockbox_resource_access_request_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PowerPlatformLockboxResourceAccessRequestAuditRecord>
+    {
+        match self {
+            Self::SecurityPowerPlatformLockboxResourceAccessRequestAuditRecord(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerPlatformLockboxResourceAccessRequestAuditRecord`, by value.
+    pub fn into_security_power_platform_lockbox_resource_access_request_audit_record(
+        self,
+    ) -> Option<crate::models::security::PowerPlatformLockboxResourceAccessRequestAuditRecord> {
+        match self {
+            Self::SecurityPowerPlatformLockboxResourceAccessRequestAuditRecord(value) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerPlatformLockboxResourceCommandAuditRecord`.
+    pub fn as_security_power_platform_lockbox_resource_command_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PowerPlatformLockboxResourceCommandAuditRecord> {
+        match self {
+            Self::SecurityPowerPlatformLockboxResourceCommandAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerPlatformLockboxResourceCommandAuditRecord`, by value.
+    pub fn into_security_power_platform_lockbox_resource_command_audit_record(
+        self,
+    ) -> Option<crate::models::security::PowerPlatformLockboxResourceCommandAuditRecord> {
+        match self {
+            Self::SecurityPowerPlatformLockboxResourceCommandAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerPlatformServiceActivityAuditRecord`.
+    pub fn as_security_power_platform_service_activity_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PowerPlatformServiceActivityAuditRecord> {
+        match self {
+            Self::SecurityPowerPlatformServiceActivityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerPlatformServiceActivityAuditRecord`, by value.
+    pub fn into_security_power_platform_service_activity_audit_record(
+        self,
+    ) -> Option<crate::models::security::PowerPlatformServiceActivityAuditRecord> {
+        match self {
+            Self::SecurityPowerPlatformServiceActivityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerPlatformTenantIsolationRecord`.
+    pub fn as_security_power_platform_tenant_isolation_record(
+        &self,
+    ) -> Option<&crate::models::security::PowerPlatformTenantIsolationRecord> {
+        match self {
+            Self::SecurityPowerPlatformTenantIsolationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.powerPlatformTenantIsolationRecord`, by value.
+    pub fn into_security_power_platform_tenant_isolation_record(
+        self,
+    ) -> Option<crate::models::security::PowerPlatformTenantIsolationRecord> {
+        match self {
+            Self::SecurityPowerPlatformTenantIsolationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privacyDataMatchAuditRecord`.
+    pub fn as_security_privacy_data_match_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PrivacyDataMatchAuditRecord> {
+        match self {
+            Self::SecurityPrivacyDataMatchAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privacyDataMatchAuditRecord`, by value.
+    pub fn into_security_privacy_data_match_audit_record(
+        self,
+    ) -> Option<crate::models::security::PrivacyDataMatchAuditRecord> {
+        match self {
+            Self::SecurityPrivacyDataMatchAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privacyDataMinimizationRecord`.
+    pub fn as_security_privacy_data_minimization_record(
+        &self,
+    ) -> Option<&crate::models::security::PrivacyDataMinimizationRecord> {
+        match self {
+            Self::SecurityPrivacyDataMinimizationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privacyDataMinimizationRecord`, by value.
+    pub fn into_security_privacy_data_minimization_record(
+        self,
+    ) -> Option<crate::models::security::PrivacyDataMinimizationRecord> {
+        match self {
+            Self::SecurityPrivacyDataMinimizationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privacyDigestEmailRecord`.
+    pub fn as_security_privacy_digest_email_record(
+        &self,
+    ) -> Option<&crate::models::security::PrivacyDigestEmailRecord> {
+        match self {
+            Self::SecurityPrivacyDigestEmailRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privacyDigestEmailRecord`, by value.
+    pub fn into_security_privacy_digest_email_record(
+        self,
+    ) -> Option<crate::models::security::PrivacyDigestEmailRecord> {
+        match self {
+            Self::SecurityPrivacyDigestEmailRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privacyOpenAccessAuditRecord`.
+    pub fn as_security_privacy_open_access_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PrivacyOpenAccessAuditRecord> {
+        match self {
+            Self::SecurityPrivacyOpenAccessAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privacyOpenAccessAuditRecord`, by value.
+    pub fn into_security_privacy_open_access_audit_record(
+        self,
+    ) -> Option<crate::models::security::PrivacyOpenAccessAuditRecord> {
+        match self {
+            Self::SecurityPrivacyOpenAccessAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privacyPortalAuditRecord`.
+    pub fn as_security_privacy_portal_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PrivacyPortalAuditRecord> {
+        match self {
+            Self::SecurityPrivacyPortalAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privacyPortalAuditRecord`, by value.
+    pub fn into_security_privacy_portal_audit_record(
+        self,
+    ) -> Option<crate::models::security::PrivacyPortalAuditRecord> {
+        match self {
+            Self::SecurityPrivacyPortalAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privacyRemediationActionRecord`.
+    pub fn as_security_privacy_remediation_action_record(
+        &self,
+    ) -> Option<&crate::models::security::PrivacyRemediationActionRecord> {
+        match self {
+            Self::SecurityPrivacyRemediationActionRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privacyRemediationActionRecord`, by value.
+    pub fn into_security_privacy_remediation_action_record(
+        self,
+    ) -> Option<crate::models::security::PrivacyRemediationActionRecord> {
+        match self {
+            Self::SecurityPrivacyRemediationActionRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privacyRemediationRecord`.
+    pub fn as_security_privacy_remediation_record(
+        &self,
+    ) -> Option<&crate::models::security::PrivacyRemediationRecord> {
+        match self {
+            Self::SecurityPrivacyRemediationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privacyRemediationRecord`, by value.
+    pub fn into_security_privacy_remediation_record(
+        self,
+    ) -> Option<crate::models::security::PrivacyRemediationRecord> {
+        match self {
+            Self::SecurityPrivacyRemediationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privaPrivacyAssessmentOperationRecord`.
+    pub fn as_security_priva_privacy_assessment_operation_record(
+        &self,
+    ) -> Option<&crate::models::security::PrivaPrivacyAssessmentOperationRecord> {
+        match self {
+            Self::SecurityPrivaPrivacyAssessmentOperationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privaPrivacyAssessmentOperationRecord`, by value.
+    pub fn into_security_priva_privacy_assessment_operation_record(
+        self,
+    ) -> Option<crate::models::security::PrivaPrivacyAssessmentOperationRecord> {
+        match self {
+            Self::SecurityPrivaPrivacyAssessmentOperationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privaPrivacyConsentOperationRecord`.
+    pub fn as_security_priva_privacy_consent_operation_record(
+        &self,
+    ) -> Option<&crate::models::security::PrivaPrivacyConsentOperationRecord> {
+        match self {
+            Self::SecurityPrivaPrivacyConsentOperationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.privaPrivacyConsentOperationRecord`, by value.
+    pub fn into_security_priva_privacy_consent_operation_record(
+        self,
+    ) -> Option<crate::models::security::PrivaPrivacyConsentOperationRecord> {
+        match self {
+            Self::SecurityPrivaPrivacyConsentOperationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.projectAuditRecord`.
+    pub fn as_security_project_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ProjectAuditRecord> {
+        match self {
+            Self::SecurityProjectAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.projectAuditRecord`, by value.
+    pub fn into_security_project_audit_record(
+        self,
+    ) -> Option<crate::models::security::ProjectAuditRecord> {
+        match self {
+            Self::SecurityProjectAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.projectForTheWebAssignedToMeSettingsAuditRecord`.
+    pub fn as_security_project_for_the_web_assigned_to_me_settings_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ProjectForTheWebAssignedToMeSettingsAuditRecord> {
+        match self {
+            Self::SecurityProjectForTheWebAssignedToMeSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.projectForTheWebAssignedToMeSettingsAuditRecord`, by value.
+    pub fn into_security_project_for_the_web_assigned_to_me_settings_audit_record(
+        self,
+    ) -> Option<crate::models::security::ProjectForTheWebAssignedToMeSettingsAuditRecord> {
+        match self {
+            Self::SecurityProjectForTheWebAssignedToMeSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.projectForTheWebProjectAuditRecord`.
+    pub fn as_security_project_for_the_web_project_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ProjectForTheWebProjectAuditRecord> {
+        match self {
+            Self::SecurityProjectForTheWebProjectAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.projectForTheWebProjectAuditRecord`, by value.
+    pub fn into_security_project_for_the_web_project_audit_record(
+        self,
+    ) -> Option<crate::models::security::ProjectForTheWebProjectAuditRecord> {
+        match self {
+            Self::SecurityProjectForTheWebProjectAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.projectForTheWebProjectSettingsAuditRecord`.
+    pub fn as_security_project_for_the_web_project_settings_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ProjectForTheWebProjectSettingsAuditRecord> {
+        match self {
+            Self::SecurityProjectForTheWebProjectSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.projectForTheWebProjectSettingsAuditRecord`, by value.
+    pub fn into_security_project_for_the_web_project_settings_audit_record(
+        self,
+    ) -> Option<crate::models::security::ProjectForTheWebProjectSettingsAuditRecord> {
+        match self {
+            Self::SecurityProjectForTheWebProjectSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.projectForTheWebRoadmapAuditRecord`.
+    pub fn as_security_project_for_the_web_roadmap_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ProjectForTheWebRoadmapAuditRecord> {
+        match self {
+            Self::SecurityProjectForTheWebRoadmapAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.projectForTheWebRoadmapAuditRecord`, by value.
+    pub fn into_security_project_for_the_web_roadmap_audit_record(
+        self,
+    ) -> Option<crate::models::security::ProjectForTheWebRoadmapAuditRecord> {
+        match self {
+            Self::SecurityProjectForTheWebRoadmapAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.projectForTheWebRoadmapItemAuditRecord`.
+    pub fn as_security_project_for_the_web_roadmap_item_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ProjectForTheWebRoadmapItemAuditRecord> {
+        match self {
+            Self::SecurityProjectForTheWebRoadmapItemAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.projectForTheWebRoadmapItemAuditRecord`, by value.
+    pub fn into_security_project_for_the_web_roadmap_item_audit_record(
+        self,
+    ) -> Option<crate::models::security::ProjectForTheWebRoadmapItemAuditRecord> {
+        match self {
+            Self::SecurityProjectForTheWebRoadmapItemAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.projectForTheWebRoadmapSettingsAuditRecord`.
+    pub fn as_security_project_for_the_web_roadmap_settings_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ProjectForTheWebRoadmapSettingsAuditRecord> {
+        match self {
+            Self::SecurityProjectForTheWebRoadmapSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.projectForTheWebRoadmapSettingsAuditRecord`, by value.
+    pub fn into_security_project_for_the_web_roadmap_settings_audit_record(
+        self,
+    ) -> Option<crate::models::security::ProjectForTheWebRoadmapSettingsAuditRecord> {
+        match self {
+            Self::SecurityProjectForTheWebRoadmapSettingsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.projectForTheWebTaskAuditRecord`.
+    pub fn as_security_project_for_the_web_task_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ProjectForTheWebTaskAuditRecord> {
+        match self {
+            Self::SecurityProjectForTheWebTaskAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.projectForTheWebTaskAuditRecord`, by value.
+    pub fn into_security_project_for_the_web_task_audit_record(
+        self,
+    ) -> Option<crate::models::security::ProjectForTheWebTaskAuditRecord> {
+        match self {
+            Self::SecurityProjectForTheWebTaskAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.publicFolderAuditRecord`.
+    pub fn as_security_public_folder_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PublicFolderAuditRecord> {
+        match self {
+            Self::SecurityPublicFolderAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.publicFolderAuditRecord`, by value.
+    pub fn into_security_public_folder_audit_record(
+        self,
+    ) -> Option<crate::models::security::PublicFolderAuditRecord> {
+        match self {
+            Self::SecurityPublicFolderAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.purviewInsiderRiskAlertsRecord`.
+    pub fn as_security_purview_insider_risk_alerts_record(
+        &self,
+    ) -> Option<&crate::models::security::PurviewInsiderRiskAlertsRecord> {
+        match self {
+            Self::SecurityPurviewInsiderRiskAlertsRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.purviewInsiderRiskAlertsRecord`, by value.
+    pub fn into_security_purview_insider_risk_alerts_record(
+        self,
+    ) -> Option<crate::models::security::PurviewInsiderRiskAlertsRecord> {
+        match self {
+            Self::SecurityPurviewInsiderRiskAlertsRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.purviewInsiderRiskCasesRecord`.
+    pub fn as_security_purview_insider_risk_cases_record(
+        &self,
+    ) -> Option<&crate::models::security::PurviewInsiderRiskCasesRecord> {
+        match self {
+            Self::SecurityPurviewInsiderRiskCasesRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.purviewInsiderRiskCasesRecord`, by value.
+    pub fn into_security_purview_insider_risk_cases_record(
+        self,
+    ) -> Option<crate::models::security::PurviewInsiderRiskCasesRecord> {
+        match self {
+            Self::SecurityPurviewInsiderRiskCasesRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.purviewMCRecommendationRecord`.
+    pub fn as_security_purview_mc_recommendation_record(
+        &self,
+    ) -> Option<&crate::models::security::PurviewMCRecommendationRecord> {
+        match self {
+            Self::SecurityPurviewMCRecommendationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.purviewMCRecommendationRecord`, by value.
+    pub fn into_security_purview_mc_recommendation_record(
+        self,
+    ) -> Option<crate::models::security::PurviewMCRecommendationRecord> {
+        match self {
+            Self::SecurityPurviewMCRecommendationRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.purviewPostureAgentAuditRecord`.
+    pub fn as_security_purview_posture_agent_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::PurviewPostureAgentAuditRecord> {
+        match self {
+            Self::SecurityPurviewPostureAgentAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.purviewPostureAgentAuditRecord`, by value.
+    pub fn into_security_purview_posture_agent_audit_record(
+        self,
+    ) -> Option<crate::models::security::PurviewPostureAgentAuditRecord> {
+        match self {
+            Self::SecurityPurviewPostureAgentAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.quarantineAuditRecord`.
+    pub fn as_security_quarantine_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::QuarantineAuditRecord> {
+        match self {
+            Self::SecurityQuarantineAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.quarantineAuditRecord`, by value.
+    pub fn into_security_quarantine_audit_record(
+        self,
+    ) -> Option<crate::models::security::QuarantineAuditRecord> {
+        match self {
+            Self::SecurityQuarantineAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.recordsManagementAuditRecord`.
+    pub fn as_security_records_management_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::RecordsManagementAuditRecord> {
+        match self {
+            Self::SecurityRecordsManagementAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.recordsManagementAuditRecord`, by value.
+    pub fn into_security_records_management_audit_record(
+        self,
+    ) -> Option<crate::models::security::RecordsManagementAuditRecord> {
+        match self {
+            Self::SecurityRecordsManagementAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.reportSubmission`.
+    pub fn as_security_report_submission(
+        &self,
+    ) -> Option<&crate::models::security::ReportSubmission> {
+        match self {
+            Self::SecurityReportSubmission(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.reportSubmission`, by value.
+    pub fn into_security_report_submission(
+        self,
+    ) -> Option<crate::models::security::ReportSubmission> {
+        match self {
+            Self::SecurityReportSubmission(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.reportSubmissionResultDetail`.
+    pub fn as_security_report_submission_result_detail(
+        &self,
+    ) -> Option<&crate::models::security::ReportSubmissionResultDetail> {
+        match self {
+            Self::SecurityReportSubmissionResultDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.reportSubmissionResultDetail`, by value.
+    pub fn into_security_report_submission_result_detail(
+        self,
+    ) -> Option<crate::models::security::ReportSubmissionResultDetail> {
+        match self {
+            Self::SecurityReportSubmissionResultDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.restrictedModeAuditRecord`.
+    pub fn as_security_restricted_mode_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::RestrictedModeAuditRecord> {
+        match self {
+            Self::SecurityRestrictedModeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.restrictedModeAuditRecord`, by value.
+    pub fn into_security_restricted_mode_audit_record(
+        self,
+    ) -> Option<crate::models::security::RestrictedModeAuditRecord> {
+        match self {
+            Self::SecurityRestrictedModeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.retentionPolicyAuditRecord`.
+    pub fn as_security_retention_policy_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::RetentionPolicyAuditRecord> {
+        match self {
+            Self::SecurityRetentionPolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.retentionPolicyAuditRecord`, by value.
+    pub fn into_security_retention_policy_audit_record(
+        self,
+    ) -> Option<crate::models::security::RetentionPolicyAuditRecord> {
+        match self {
+            Self::SecurityRetentionPolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.rtiOperationsAgentAuditRecord`.
+    pub fn as_security_rti_operations_agent_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::RtiOperationsAgentAuditRecord> {
+        match self {
+            Self::SecurityRtiOperationsAgentAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.rtiOperationsAgentAuditRecord`, by value.
+    pub fn into_security_rti_operations_agent_audit_record(
+        self,
+    ) -> Option<crate::models::security::RtiOperationsAgentAuditRecord> {
+        match self {
+            Self::SecurityRtiOperationsAgentAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sbpConfigurationEventRecord`.
+    pub fn as_security_sbp_configuration_event_record(
+        &self,
+    ) -> Option<&crate::models::security::SbpConfigurationEventRecord> {
+        match self {
+            Self::SecuritySbpConfigurationEventRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sbpConfigurationEventRecord`, by value.
+    pub fn into_security_sbp_configuration_event_record(
+        self,
+    ) -> Option<crate::models::security::SbpConfigurationEventRecord> {
+        match self {
+            Self::SecuritySbpConfigurationEventRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sbpUsageEventRecord`.
+    pub fn as_security_sbp_usage_event_record(
+        &self,
+    ) -> Option<&crate::models::security::SbpUsageEventRecord> {
+        match self {
+            Self::SecuritySbpUsageEventRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sbpUsageEventRecord`, by value.
+    pub fn into_security_sbp_usage_event_record(
+        self,
+    ) -> Option<crate::models::security::SbpUsageEventRecord> {
+        match self {
+            Self::SecuritySbpUsageEventRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.scoreEvidence`.
+    pub fn as_security_score_evidence(&self) -> Option<&crate::models::security::ScoreEvidence> {
+        match self {
+            Self::SecurityScoreEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.scoreEvidence`, by value.
+    pub fn into_security_score_evidence(self) -> Option<crate::models::security::ScoreEvidence> {
+        match self {
+            Self::SecurityScoreEvidence(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.scorePlatformGenericAuditRecord`.
+    pub fn as_security_score_platform_generic_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ScorePlatformGenericAuditRecord> {
+        match self {
+            Self::SecurityScorePlatformGenericAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.scorePlatformGenericAuditRecord`, by value.
+    pub fn into_security_score_platform_generic_audit_record(
+        self,
+    ) -> Option<crate::models::security::ScorePlatformGenericAuditRecord> {
+        match self {
+            Self::SecurityScorePlatformGenericAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.scriptRunAuditRecord`.
+    pub fn as_security_script_run_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ScriptRunAuditRecord> {
+        match self {
+            Self::SecurityScriptRunAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.scriptRunAuditRecord`, by value.
+    pub fn into_security_script_run_audit_record(
+        self,
+    ) -> Option<crate::models::security::ScriptRunAuditRecord> {
+        match self {
+            Self::SecurityScriptRunAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.searchAuditRecord`.
+    pub fn as_security_search_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SearchAuditRecord> {
+        match self {
+            Self::SecuritySearchAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.searchAuditRecord`, by value.
+    pub fn into_security_search_audit_record(
+        self,
+    ) -> Option<crate::models::security::SearchAuditRecord> {
+        match self {
+            Self::SecuritySearchAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.securityComplianceAlertRecord`.
+    pub fn as_security_security_compliance_alert_record(
+        &self,
+    ) -> Option<&crate::models::security::SecurityComplianceAlertRecord> {
+        match self {
+            Self::SecuritySecurityComplianceAlertRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.securityComplianceAlertRecord`, by value.
+    pub fn into_security_security_compliance_alert_record(
+        self,
+    ) -> Option<crate::models::security::SecurityComplianceAlertRecord> {
+        match self {
+            Self::SecuritySecurityComplianceAlertRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.securityComplianceCenterEOPCmdletAuditRecord`.
+    pub fn as_security_security_compliance_center_eop_cmdlet_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SecurityComplianceCenterEOPCmdletAuditRecord> {
+        match self {
+            Self::SecuritySecurityComplianceCenterEOPCmdletAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.securityComplianceCenterEOPCmdletAuditRecord`, by value.
+    pub fn into_security_security_compliance_center_eop_cmdlet_audit_record(
+        self,
+    ) -> Option<crate::models::security::SecurityComplianceCenterEOPCmdletAuditRecord> {
+        match self {
+            Self::SecuritySecurityComplianceCenterEOPCmdletAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.securityComplianceInsightsAuditRecord`.
+    pub fn as_security_security_compliance_insights_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SecurityComplianceInsightsAuditRecord> {
+        match self {
+            Self::SecuritySecurityComplianceInsightsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.securityComplianceInsightsAuditRecord`, by value.
+    pub fn into_security_security_compliance_insights_audit_record(
+        self,
+    ) -> Option<crate::models::security::SecurityComplianceInsightsAuditRecord> {
+        match self {
+            Self::SecuritySecurityComplianceInsightsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.securityComplianceRBACAuditRecord`.
+    pub fn as_security_security_compliance_rbac_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SecurityComplianceRBACAuditRecord> {
+        match self {
+            Self::SecuritySecurityComplianceRBACAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.securityComplianceRBACAuditRecord`, by value.
+    pub fn into_security_security_compliance_rbac_audit_record(
+        self,
+    ) -> Option<crate::models::security::SecurityComplianceRBACAuditRecord> {
+        match self {
+            Self::SecuritySecurityComplianceRBACAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.securityComplianceUserChangeAuditRecord`.
+    pub fn as_security_security_compliance_user_change_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SecurityComplianceUserChangeAuditRecord> {
+        match self {
+            Self::SecuritySecurityComplianceUserChangeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.securityComplianceUserChangeAuditRecord`, by value.
+    pub fn into_security_security_compliance_user_change_audit_record(
+        self,
+    ) -> Option<crate::models::security::SecurityComplianceUserChangeAuditRecord> {
+        match self {
+            Self::SecuritySecurityComplianceUserChangeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.securityCopilotIdentityManagementAuditRecord`.
+    pub fn as_security_security_copilot_identity_management_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SecurityCopilotIdentityManagementAuditRecord> {
+        match self {
+            Self::SecuritySecurityCopilotIdentityManagementAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.securityCopilotIdentityManagementAuditRecord`, by value.
+    pub fn into_security_security_copilot_identity_management_audit_record(
+        self,
+    ) -> Option<crate::models::security::SecurityCopilotIdentityManagementAuditRecord> {
+        match self {
+            Self::SecuritySecurityCopilotIdentityManagementAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.securityDevelopmentLifecycleAILogAuditRecord`.
+    pub fn as_security_security_development_lifecycle_ai_log_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SecurityDevelopmentLifecycleAILogAuditRecord> {
+        match self {
+            Self::SecuritySecurityDevelopmentLifecycleAILogAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.securityDevelopmentLifecycleAILogAuditRecord`, by value.
+    pub fn into_security_security_development_lifecycle_ai_log_audit_record(
+        self,
+    ) -> Option<crate::models::security::SecurityDevelopmentLifecycleAILogAuditRecord> {
+        match self {
+            Self::SecuritySecurityDevelopmentLifecycleAILogAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sensitiveInfoRemediationAgentDataRecord`.
+    pub fn as_security_sensitive_info_remediation_agent_data_record(
+        &self,
+    ) -> Option<&crate::models::security::SensitiveInfoRemediationAgentDataRecord> {
+        match self {
+            Self::SecuritySensitiveInfoRemediationAgentDataRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sensitiveInfoRemediationAgentDataRecord`, by value.
+    pub fn into_security_sensitive_info_remediation_agent_data_record(
+        self,
+    ) -> Option<crate::models::security::SensitiveInfoRemediationAgentDataRecord> {
+        match self {
+            Self::SecuritySensitiveInfoRemediationAgentDataRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sensitivityLabelActionAuditRecord`.
+    pub fn as_security_sensitivity_label_action_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SensitivityLabelActionAuditRecord> {
+        match self {
+            Self::SecuritySensitivityLabelActionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sensitivityLabelActionAuditRecord`, by value.
+    pub fn into_security_sensitivity_label_action_audit_record(
+        self,
+    ) -> Option<crate::models::security::SensitivityLabelActionAuditRecord> {
+        match self {
+            Self::SecuritySensitivityLabelActionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sensitivityLabeledFileActionAuditRecord`.
+    pub fn as_security_sensitivity_labeled_file_action_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SensitivityLabeledFileActionAuditRecord> {
+        match self {
+            Self::SecuritySensitivityLabeledFileActionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sensitivityLabeledFileActionAuditRecord`, by value.
+    pub fn into_security_sensitivity_labeled_file_action_audit_record(
+        self,
+    ) -> Option<crate::models::security::SensitivityLabeledFileActionAuditRecord> {
+        match self {
+            Self::SecuritySensitivityLabeledFileActionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sensitivityLabelPolicyMatchAuditRecord`.
+    pub fn as_security_sensitivity_label_policy_match_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SensitivityLabelPolicyMatchAuditRecord> {
+        match self {
+            Self::SecuritySensitivityLabelPolicyMatchAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sensitivityLabelPolicyMatchAuditRecord`, by value.
+    pub fn into_security_sensitivity_label_policy_match_audit_record(
+        self,
+    ) -> Option<crate::models::security::SensitivityLabelPolicyMatchAuditRecord> {
+        match self {
+            Self::SecuritySensitivityLabelPolicyMatchAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelAIToolAuditRecord`.
+    pub fn as_security_sentinel_ai_tool_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SentinelAIToolAuditRecord> {
+        match self {
+            Self::SecuritySentinelAIToolAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelAIToolAuditRecord`, by value.
+    pub fn into_security_sentinel_ai_tool_audit_record(
+        self,
+    ) -> Option<crate::models::security::SentinelAIToolAuditRecord> {
+        match self {
+            Self::SecuritySentinelAIToolAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelGraphAuditRecord`.
+    pub fn as_security_sentinel_graph_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SentinelGraphAuditRecord> {
+        match self {
+            Self::SecuritySentinelGraphAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelGraphAuditRecord`, by value.
+    pub fn into_security_sentinel_graph_audit_record(
+        self,
+    ) -> Option<crate::models::security::SentinelGraphAuditRecord> {
+        match self {
+            Self::SecuritySentinelGraphAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelJobAuditRecord`.
+    pub fn as_security_sentinel_job_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SentinelJobAuditRecord> {
+        match self {
+            Self::SecuritySentinelJobAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelJobAuditRecord`, by value.
+    pub fn into_security_sentinel_job_audit_record(
+        self,
+    ) -> Option<crate::models::security::SentinelJobAuditRecord> {
+        match self {
+            Self::SecuritySentinelJobAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelKQLOnLakeAuditRecord`.
+    pub fn as_security_sentinel_kql_on_lake_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SentinelKQLOnLakeAuditRecord> {
+        match self {
+            Self::SecuritySentinelKQLOnLakeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelKQLOnLakeAuditRecord`, by value.
+    pub fn into_security_sentinel_kql_on_lake_audit_record(
+        self,
+    ) -> Option<crate::models::security::SentinelKQLOnLakeAuditRecord> {
+        match self {
+            Self::SecuritySentinelKQLOnLakeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelLakeDataOnboardingAuditRecord`.
+    pub fn as_security_sentinel_lake_data_onboarding_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SentinelLakeDataOnboardingAuditRecord> {
+        match self {
+            Self::SecuritySentinelLakeDataOnboardingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelLakeDataOnboardingAuditRecord`, by value.
+    pub fn into_security_sentinel_lake_data_onboarding_audit_record(
+        self,
+    ) -> Option<crate::models::security::SentinelLakeDataOnboardingAuditRecord> {
+        match self {
+            Self::SecuritySentinelLakeDataOnboardingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelLakeEncryptionAuditRecord`.
+    pub fn as_security_sentinel_lake_encryption_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SentinelLakeEncryptionAuditRecord> {
+        match self {
+            Self::SecuritySentinelLakeEncryptionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelLakeEncryptionAuditRecord`, by value.
+    pub fn into_security_sentinel_lake_encryption_audit_record(
+        self,
+    ) -> Option<crate::models::security::SentinelLakeEncryptionAuditRecord> {
+        match self {
+            Self::SecuritySentinelLakeEncryptionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelLakeOnboardingAuditRecord`.
+    pub fn as_security_sentinel_lake_onboarding_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SentinelLakeOnboardingAuditRecord> {
+        match self {
+            Self::SecuritySentinelLakeOnboardingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelLakeOnboardingAuditRecord`, by value.
+    pub fn into_security_sentinel_lake_onboarding_audit_record(
+        self,
+    ) -> Option<crate::models::security::SentinelLakeOnboardingAuditRecord> {
+        match self {
+            Self::SecuritySentinelLakeOnboardingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelNotebookOnLakeAuditRecord`.
+    pub fn as_security_sentinel_notebook_on_lake_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SentinelNotebookOnLakeAuditRecord> {
+        match self {
+            Self::SecuritySentinelNotebookOnLakeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelNotebookOnLakeAuditRecord`, by value.
+    pub fn into_security_sentinel_notebook_on_lake_audit_record(
+        self,
+    ) -> Option<crate::models::security::SentinelNotebookOnLakeAuditRecord> {
+        match self {
+            Self::SecuritySentinelNotebookOnLakeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelPackageAuditRecord`.
+    pub fn as_security_sentinel_package_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SentinelPackageAuditRecord> {
+        match self {
+            Self::SecuritySentinelPackageAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sentinelPackageAuditRecord`, by value.
+    pub fn into_security_sentinel_package_audit_record(
+        self,
+    ) -> Option<crate::models::security::SentinelPackageAuditRecord> {
+        match self {
+            Self::SecuritySentinelPackageAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointAppPermissionOperationAuditRecord`.
+    pub fn as_security_share_point_app_permission_operation_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SharePointAppPermissionOperationAuditRecord> {
+        match self {
+            Self::SecuritySharePointAppPermissionOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointAppPermissionOperationAuditRecord`, by value.
+    pub fn into_security_share_point_app_permission_operation_audit_record(
+        self,
+    ) -> Option<crate::models::security::SharePointAppPermissionOperationAuditRecord> {
+        match self {
+            Self::SecuritySharePointAppPermissionOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointAuditRecord`.
+    pub fn as_security_share_point_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SharePointAuditRecord> {
+        match self {
+            Self::SecuritySharePointAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointAuditRecord`, by value.
+    pub fn into_security_share_point_audit_record(
+        self,
+    ) -> Option<crate::models::security::SharePointAuditRecord> {
+        match self {
+            Self::SecuritySharePointAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointCommentOperationAuditRecord`.
+    pub fn as_security_share_point_comment_operation_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SharePointCommentOperationAuditRecord> {
+        match self {
+            Self::SecuritySharePointCommentOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointCommentOperationAuditRecord`, by value.
+    pub fn into_security_share_point_comment_operation_audit_record(
+        self,
+    ) -> Option<crate::models::security::SharePointCommentOperationAuditRecord> {
+        match self {
+            Self::SecuritySharePointCommentOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointContentSecurityPolicyAuditRecord`.
+    pub fn as_security_share_point_content_security_policy_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SharePointContentSecurityPolicyAuditRecord> {
+        match self {
+            Self::SecuritySharePointContentSecurityPolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointContentSecurityPolicyAuditRecord`, by value.
+    pub fn into_security_share_point_content_security_policy_audit_record(
+        self,
+    ) -> Option<crate::models::security::SharePointContentSecurityPolicyAuditRecord> {
+        match self {
+            Self::SecuritySharePointContentSecurityPolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointContentTypeOperationAuditRecord`.
+    pub fn as_security_share_point_content_type_operation_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SharePointContentTypeOperationAuditRecord> {
+        match self {
+            Self::SecuritySharePointContentTypeOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointContentTypeOperationAuditRecord`, by value.
+    pub fn into_security_share_point_content_type_operation_audit_record(
+        self,
+    ) -> Option<crate::models::security::SharePointContentTypeOperationAuditRecord> {
+        match self {
+            Self::SecuritySharePointContentTypeOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointESignatureAuditRecord`.
+    pub fn as_security_share_point_esignature_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SharePointESignatureAuditRecord> {
+        match self {
+            Self::SecuritySharePointESignatureAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointESignatureAuditRecord`, by value.
+    pub fn into_security_share_point_esignature_audit_record(
+        self,
+    ) -> Option<crate::models::security::SharePointESignatureAuditRecord> {
+        match self {
+            Self::SecuritySharePointESignatureAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointFieldOperationAuditRecord`.
+    pub fn as_security_share_point_field_operation_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SharePointFieldOperationAuditRecord> {
+        match self {
+            Self::SecuritySharePointFieldOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointFieldOperationAuditRecord`, by value.
+    pub fn into_security_share_point_field_operation_audit_record(
+        self,
+    ) -> Option<crate::models::security::SharePointFieldOperationAuditRecord> {
+        match self {
+            Self::SecuritySharePointFieldOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointFileOperationAuditRecord`.
+    pub fn as_security_share_point_file_operation_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SharePointFileOperationAuditRecord> {
+        match self {
+            Self::SecuritySharePointFileOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointFileOperationAuditRecord`, by value.
+    pub fn into_security_share_point_file_operation_audit_record(
+        self,
+    ) -> Option<crate::models::security::SharePointFileOperationAuditRecord> {
+        match self {
+            Self::SecuritySharePointFileOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointListItemOperationAuditRecord`.
+    pub fn as_security_share_point_list_item_operation_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SharePointListItemOperationAuditRecord> {
+        match self {
+            Self::SecuritySharePointListItemOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointListItemOperationAuditRecord`, by value.
+    pub fn into_security_share_point_list_item_operation_audit_record(
+        self,
+    ) -> Option<crate::models::security::SharePointListItemOperationAuditRecord> {
+        match self {
+            Self::SecuritySharePointListItemOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointListOperationAuditRecord`.
+    pub fn as_security_share_point_list_operation_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SharePointListOperationAuditRecord> {
+        match self {
+            Self::SecuritySharePointListOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointListOperationAuditRecord`, by value.
+    pub fn into_security_share_point_list_operation_audit_record(
+        self,
+    ) -> Option<crate::models::security::SharePointListOperationAuditRecord> {
+        match self {
+            Self::SecuritySharePointListOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointSharingOperationAuditRecord`.
+    pub fn as_security_share_point_sharing_operation_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SharePointSharingOperationAuditRecord> {
+        match self {
+            Self::SecuritySharePointSharingOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sharePointSharingOperationAuditRecord`, by value.
+    pub fn into_security_share_point_sharing_operation_audit_record(
+        self,
+    ) -> Option<crate::models::security::SharePointSharingOperationAuditRecord> {
+        match self {
+            Self::SecuritySharePointSharingOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.skypeForBusinessCmdletsAuditRecord`.
+    pub fn as_security_skype_for_business_cmdlets_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SkypeForBusinessCmdletsAuditRecord> {
+        match self {
+            Self::SecuritySkypeForBusinessCmdletsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.skypeForBusinessCmdletsAuditRecord`, by value.
+    pub fn into_security_skype_for_business_cmdlets_audit_record(
+        self,
+    ) -> Option<crate::models::security::SkypeForBusinessCmdletsAuditRecord> {
+        match self {
+            Self::SecuritySkypeForBusinessCmdletsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.skypeForBusinessPSTNUsageAuditRecord`.
+    pub fn as_security_skype_for_business_pstn_usage_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SkypeForBusinessPSTNUsageAuditRecord> {
+        match self {
+            Self::SecuritySkypeForBusinessPSTNUsageAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.skypeForBusinessPSTNUsageAuditRecord`, by value.
+    pub fn into_security_skype_for_business_pstn_usage_audit_record(
+        self,
+    ) -> Option<crate::models::security::SkypeForBusinessPSTNUsageAuditRecord> {
+        match self {
+            Self::SecuritySkypeForBusinessPSTNUsageAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.skypeForBusinessUsersBlockedAuditRecord`.
+    pub fn as_security_skype_for_business_users_blocked_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SkypeForBusinessUsersBlockedAuditRecord> {
+        match self {
+            Self::SecuritySkypeForBusinessUsersBlockedAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.skypeForBusinessUsersBlockedAuditRecord`, by value.
+    pub fn into_security_skype_for_business_users_blocked_audit_record(
+        self,
+    ) -> Option<crate::models::security::SkypeForBusinessUsersBlockedAuditRecord> {
+        match self {
+            Self::SecuritySkypeForBusinessUsersBlockedAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sonarDetonationContentMetadata`.
+    pub fn as_security_sonar_detonation_content_metadata(
+        &self,
+    ) -> Option<&crate::models::security::SonarDetonationContentMetadata> {
+        match self {
+            Self::SecuritySonarDetonationContentMetadata(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sonarDetonationContentMetadata`, by value.
+    pub fn into_security_sonar_detonation_content_metadata(
+        self,
+    ) -> Option<crate::models::security::SonarDetonationContentMetadata> {
+        match self {
+            Self::SecuritySonarDetonationContentMetadata(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sonarDetonationEntityAuditRecord`.
+    pub fn as_security_sonar_detonation_entity_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SonarDetonationEntityAuditRecord> {
+        match self {
+            Self::SecuritySonarDetonationEntityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sonarDetonationEntityAuditRecord`, by value.
+    pub fn into_security_sonar_detonation_entity_audit_record(
+        self,
+    ) -> Option<crate::models::security::SonarDetonationEntityAuditRecord> {
+        match self {
+            Self::SecuritySonarDetonationEntityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sonarFileDetonationEntityAuditRecord`.
+    pub fn as_security_sonar_file_detonation_entity_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SonarFileDetonationEntityAuditRecord> {
+        match self {
+            Self::SecuritySonarFileDetonationEntityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sonarFileDetonationEntityAuditRecord`, by value.
+    pub fn into_security_sonar_file_detonation_entity_audit_record(
+        self,
+    ) -> Option<crate::models::security::SonarFileDetonationEntityAuditRecord> {
+        match self {
+            Self::SecuritySonarFileDetonationEntityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sonarSubmissionEntityAuditRecord`.
+    pub fn as_security_sonar_submission_entity_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SonarSubmissionEntityAuditRecord> {
+        match self {
+            Self::SecuritySonarSubmissionEntityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sonarSubmissionEntityAuditRecord`, by value.
+    pub fn into_security_sonar_submission_entity_audit_record(
+        self,
+    ) -> Option<crate::models::security::SonarSubmissionEntityAuditRecord> {
+        match self {
+            Self::SecuritySonarSubmissionEntityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sonarUrlDetonationEntityAuditRecord`.
+    pub fn as_security_sonar_url_detonation_entity_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SonarUrlDetonationEntityAuditRecord> {
+        match self {
+            Self::SecuritySonarUrlDetonationEntityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sonarUrlDetonationEntityAuditRecord`, by value.
+    pub fn into_security_sonar_url_detonation_entity_audit_record(
+        self,
+    ) -> Option<crate::models::security::SonarUrlDetonationEntityAuditRecord> {
+        match self {
+            Self::SecuritySonarUrlDetonationEntityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sparkCoreCustomLivePoolRecord`.
+    pub fn as_security_spark_core_custom_live_pool_record(
+        &self,
+    ) -> Option<&crate::models::security::SparkCoreCustomLivePoolRecord> {
+        match self {
+            Self::SecuritySparkCoreCustomLivePoolRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.sparkCoreCustomLivePoolRecord`, by value.
+    pub fn into_security_spark_core_custom_live_pool_record(
+        self,
+    ) -> Option<crate::models::security::SparkCoreCustomLivePoolRecord> {
+        match self {
+            Self::SecuritySparkCoreCustomLivePoolRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.submissionEntityAuditRecord`.
+    pub fn as_security_submission_entity_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SubmissionEntityAuditRecord> {
+        match self {
+            Self::SecuritySubmissionEntityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.submissionEntityAuditRecord`, by value.
+    pub fn into_security_submission_entity_audit_record(
+        self,
+    ) -> Option<crate::models::security::SubmissionEntityAuditRecord> {
+        match self {
+            Self::SecuritySubmissionEntityAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.supervisoryReviewDayXInsightsAuditRecord`.
+    pub fn as_security_supervisory_review_day_xinsights_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SupervisoryReviewDayXInsightsAuditRecord> {
+        match self {
+            Self::SecuritySupervisoryReviewDayXInsightsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.supervisoryReviewDayXInsightsAuditRecord`, by value.
+    pub fn into_security_supervisory_review_day_xinsights_audit_record(
+        self,
+    ) -> Option<crate::models::security::SupervisoryReviewDayXInsightsAuditRecord> {
+        match self {
+            Self::SecuritySupervisoryReviewDayXInsightsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.syntheticProbeAuditRecord`.
+    pub fn as_security_synthetic_probe_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::SyntheticProbeAuditRecord> {
+        match self {
+            Self::SecuritySyntheticProbeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.syntheticProbeAuditRecord`, by value.
+    pub fn into_security_synthetic_probe_audit_record(
+        self,
+    ) -> Option<crate::models::security::SyntheticProbeAuditRecord> {
+        match self {
+            Self::SecuritySyntheticProbeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.teamCopilotInteractionAuditRecord`.
+    pub fn as_security_team_copilot_interaction_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::TeamCopilotInteractionAuditRecord> {
+        match self {
+            Self::SecurityTeamCopilotInteractionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.teamCopilotInteractionAuditRecord`, by value.
+    pub fn into_security_team_copilot_interaction_audit_record(
+        self,
+    ) -> Option<crate::models::security::TeamCopilotInteractionAuditRecord> {
+        match self {
+            Self::SecurityTeamCopilotInteractionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.teamsEasyApprovalsAuditRecord`.
+    pub fn as_security_teams_easy_approvals_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::TeamsEasyApprovalsAuditRecord> {
+        match self {
+            Self::SecurityTeamsEasyApprovalsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.teamsEasyApprovalsAuditRecord`, by value.
+    pub fn into_security_teams_easy_approvals_audit_record(
+        self,
+    ) -> Option<crate::models::security::TeamsEasyApprovalsAuditRecord> {
+        match self {
+            Self::SecurityTeamsEasyApprovalsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.teamsEvalDataHubAdminOperationAuditRecord`.
+    pub fn as_security_teams_eval_data_hub_admin_operation_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::TeamsEvalDataHubAdminOperationAuditRecord> {
+        match self {
+            Self::SecurityTeamsEvalDataHubAdminOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.teamsEvalDataHubAdminOperationAuditRecord`, by value.
+    pub fn into_security_teams_eval_data_hub_admin_operation_audit_record(
+        self,
+    ) -> Option<crate::models::security::TeamsEvalDataHubAdminOperationAuditRecord> {
+        match self {
+            Self::SecurityTeamsEvalDataHubAdminOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.teamsEvalDataHubDataAccessAuditRecord`.
+    pub fn as_security_teams_eval_data_hub_data_access_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::TeamsEvalDataHubDataAccessAuditRecord> {
+        match self {
+            Self::SecurityTeamsEvalDataHubDataAccessAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.teamsEvalDataHubDataAccessAuditRecord`, by value.
+    pub fn into_security_teams_eval_data_hub_data_access_audit_record(
+        self,
+    ) -> Option<crate::models::security::TeamsEvalDataHubDataAccessAuditRecord> {
+        match self {
+            Self::SecurityTeamsEvalDataHubDataAccessAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.teamsEvalDataHubPermissionChangeAuditRecord`.
+    pub fn as_security_teams_eval_data_hub_permission_change_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::TeamsEvalDataHubPermissionChangeAuditRecord> {
+        match self {
+            Self::SecurityTeamsEvalDataHubPermissionChangeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.teamsEvalDataHubPermissionChangeAuditRecord`, by value.
+    pub fn into_security_teams_eval_data_hub_permission_change_audit_record(
+        self,
+    ) -> Option<crate::models::security::TeamsEvalDataHubPermissionChangeAuditRecord> {
+        match self {
+            Self::SecurityTeamsEvalDataHubPermissionChangeAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.teamsHealthcareAuditRecord`.
+    pub fn as_security_teams_healthcare_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::TeamsHealthcareAuditRecord> {
+        match self {
+            Self::SecurityTeamsHealthcareAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.teamsHealthcareAuditRecord`, by value.
+    pub fn into_security_teams_healthcare_audit_record(
+        self,
+    ) -> Option<crate::models::security::TeamsHealthcareAuditRecord> {
+        match self {
+            Self::SecurityTeamsHealthcareAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.teamsUpdatesAuditRecord`.
+    pub fn as_security_teams_updates_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::TeamsUpdatesAuditRecord> {
+        match self {
+            Self::SecurityTeamsUpdatesAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.teamsUpdatesAuditRecord`, by value.
+    pub fn into_security_teams_updates_audit_record(
+        self,
+    ) -> Option<crate::models::security::TeamsUpdatesAuditRecord> {
+        match self {
+            Self::SecurityTeamsUpdatesAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.tenantAllowBlockListAuditRecord`.
+    pub fn as_security_tenant_allow_block_list_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::TenantAllowBlockListAuditRecord> {
+        match self {
+            Self::SecurityTenantAllowBlockListAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.tenantAllowBlockListAuditRecord`, by value.
+    pub fn into_security_tenant_allow_block_list_audit_record(
+        self,
+    ) -> Option<crate::models::security::TenantAllowBlockListAuditRecord> {
+        match self {
+            Self::SecurityTenantAllowBlockListAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.threatFinderAuditRecord`.
+    pub fn as_security_threat_finder_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ThreatFinderAuditRecord> {
+        match self {
+            Self::SecurityThreatFinderAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.threatFinderAuditRecord`, by value.
+    pub fn into_security_threat_finder_audit_record(
+        self,
+    ) -> Option<crate::models::security::ThreatFinderAuditRecord> {
+        match self {
+            Self::SecurityThreatFinderAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.threatIntelligenceAtpContentData`.
+    pub fn as_security_threat_intelligence_atp_content_data(
+        &self,
+    ) -> Option<&crate::models::security::ThreatIntelligenceAtpContentData> {
+        match self {
+            Self::SecurityThreatIntelligenceAtpContentData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.threatIntelligenceAtpContentData`, by value.
+    pub fn into_security_threat_intelligence_atp_content_data(
+        self,
+    ) -> Option<crate::models::security::ThreatIntelligenceAtpContentData> {
+        match self {
+            Self::SecurityThreatIntelligenceAtpContentData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.threatIntelligenceExportAuditRecord`.
+    pub fn as_security_threat_intelligence_export_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ThreatIntelligenceExportAuditRecord> {
+        match self {
+            Self::SecurityThreatIntelligenceExportAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.threatIntelligenceExportAuditRecord`, by value.
+    pub fn into_security_threat_intelligence_export_audit_record(
+        self,
+    ) -> Option<crate::models::security::ThreatIntelligenceExportAuditRecord> {
+        match self {
+            Self::SecurityThreatIntelligenceExportAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.threatIntelligenceMailData`.
+    pub fn as_security_threat_intelligence_mail_data(
+        &self,
+    ) -> Option<&crate::models::security::ThreatIntelligenceMailData> {
+        match self {
+            Self::SecurityThreatIntelligenceMailData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.threatIntelligenceMailData`, by value.
+    pub fn into_security_threat_intelligence_mail_data(
+        self,
+    ) -> Option<crate::models::security::ThreatIntelligenceMailData> {
+        match self {
+            Self::SecurityThreatIntelligenceMailData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.threatIntelligenceObjectAuditRecord`.
+    pub fn as_security_threat_intelligence_object_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::ThreatIntelligenceObjectAuditRecord> {
+        match self {
+            Self::SecurityThreatIntelligenceObjectAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.threatIntelligenceObjectAuditRecord`, by value.
+    pub fn into_security_threat_intelligence_object_audit_record(
+        self,
+    ) -> Option<crate::models::security::ThreatIntelligenceObjectAuditRecord> {
+        match self {
+            Self::SecurityThreatIntelligenceObjectAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.threatIntelligenceUrlClickData`.
+    pub fn as_security_threat_intelligence_url_click_data(
+        &self,
+    ) -> Option<&crate::models::security::ThreatIntelligenceUrlClickData> {
+        match self {
+            Self::SecurityThreatIntelligenceUrlClickData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.threatIntelligenceUrlClickData`, by value.
+    pub fn into_security_threat_intelligence_url_click_data(
+        self,
+    ) -> Option<crate::models::security::ThreatIntelligenceUrlClickData> {
+        match self {
+            Self::SecurityThreatIntelligenceUrlClickData(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.todoAuditRecord`.
+    pub fn as_security_todo_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::TodoAuditRecord> {
+        match self {
+            Self::SecurityTodoAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.todoAuditRecord`, by value.
+    pub fn into_security_todo_audit_record(
+        self,
+    ) -> Option<crate::models::security::TodoAuditRecord> {
+        match self {
+            Self::SecurityTodoAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.trainableClassifierAuditRecord`.
+    pub fn as_security_trainable_classifier_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::TrainableClassifierAuditRecord> {
+        match self {
+            Self::SecurityTrainableClassifierAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.trainableClassifierAuditRecord`, by value.
+    pub fn into_security_trainable_classifier_audit_record(
+        self,
+    ) -> Option<crate::models::security::TrainableClassifierAuditRecord> {
+        match self {
+            Self::SecurityTrainableClassifierAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.uamOperationAuditRecord`.
+    pub fn as_security_uam_operation_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::UamOperationAuditRecord> {
+        match self {
+            Self::SecurityUamOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.uamOperationAuditRecord`, by value.
+    pub fn into_security_uam_operation_audit_record(
+        self,
+    ) -> Option<crate::models::security::UamOperationAuditRecord> {
+        match self {
+            Self::SecurityUamOperationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.unifiedGroupAuditRecord`.
+    pub fn as_security_unified_group_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::UnifiedGroupAuditRecord> {
+        match self {
+            Self::SecurityUnifiedGroupAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.unifiedGroupAuditRecord`, by value.
+    pub fn into_security_unified_group_audit_record(
+        self,
+    ) -> Option<crate::models::security::UnifiedGroupAuditRecord> {
+        match self {
+            Self::SecurityUnifiedGroupAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.unifiedSimulationMatchedItemAuditRecord`.
+    pub fn as_security_unified_simulation_matched_item_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::UnifiedSimulationMatchedItemAuditRecord> {
+        match self {
+            Self::SecurityUnifiedSimulationMatchedItemAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.unifiedSimulationMatchedItemAuditRecord`, by value.
+    pub fn into_security_unified_simulation_matched_item_audit_record(
+        self,
+    ) -> Option<crate::models::security::UnifiedSimulationMatchedItemAuditRecord> {
+        match self {
+            Self::SecurityUnifiedSimulationMatchedItemAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.unifiedSimulationSummaryAuditRecord`.
+    pub fn as_security_unified_simulation_summary_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::UnifiedSimulationSummaryAuditRecord> {
+        match self {
+            Self::SecurityUnifiedSimulationSummaryAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.unifiedSimulationSummaryAuditRecord`, by value.
+    pub fn into_security_unified_simulation_summary_audit_record(
+        self,
+    ) -> Option<crate::models::security::UnifiedSimulationSummaryAuditRecord> {
+        match self {
+            Self::SecurityUnifiedSimulationSummaryAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.universalPrintManagementAuditRecord`.
+    pub fn as_security_universal_print_management_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::UniversalPrintManagementAuditRecord> {
+        match self {
+            Self::SecurityUniversalPrintManagementAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.universalPrintManagementAuditRecord`, by value.
+    pub fn into_security_universal_print_management_audit_record(
+        self,
+    ) -> Option<crate::models::security::UniversalPrintManagementAuditRecord> {
+        match self {
+            Self::SecurityUniversalPrintManagementAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.universalPrintPrintJobAuditRecord`.
+    pub fn as_security_universal_print_print_job_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::UniversalPrintPrintJobAuditRecord> {
+        match self {
+            Self::SecurityUniversalPrintPrintJobAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.universalPrintPrintJobAuditRecord`, by value.
+    pub fn into_security_universal_print_print_job_audit_record(
+        self,
+    ) -> Option<crate::models::security::UniversalPrintPrintJobAuditRecord> {
+        match self {
+            Self::SecurityUniversalPrintPrintJobAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.urbacAssignmentAuditRecord`.
+    pub fn as_security_urbac_assignment_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::UrbacAssignmentAuditRecord> {
+        match self {
+            Self::SecurityUrbacAssignmentAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.urbacAssignmentAuditRecord`, by value.
+    pub fn into_security_urbac_assignment_audit_record(
+        self,
+    ) -> Option<crate::models::security::UrbacAssignmentAuditRecord> {
+        match self {
+            Self::SecurityUrbacAssignmentAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.urbacEnableStateAuditRecord`.
+    pub fn as_security_urbac_enable_state_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::UrbacEnableStateAuditRecord> {
+        match self {
+            Self::SecurityUrbacEnableStateAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.urbacEnableStateAuditRecord`, by value.
+    pub fn into_security_urbac_enable_state_audit_record(
+        self,
+    ) -> Option<crate::models::security::UrbacEnableStateAuditRecord> {
+        match self {
+            Self::SecurityUrbacEnableStateAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.urbacRoleAuditRecord`.
+    pub fn as_security_urbac_role_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::UrbacRoleAuditRecord> {
+        match self {
+            Self::SecurityUrbacRoleAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.urbacRoleAuditRecord`, by value.
+    pub fn into_security_urbac_role_audit_record(
+        self,
+    ) -> Option<crate::models::security::UrbacRoleAuditRecord> {
+        match self {
+            Self::SecurityUrbacRoleAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.userTrainingAuditRecord`.
+    pub fn as_security_user_training_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::UserTrainingAuditRecord> {
+        match self {
+            Self::SecurityUserTrainingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.userTrainingAuditRecord`, by value.
+    pub fn into_security_user_training_audit_record(
+        self,
+    ) -> Option<crate::models::security::UserTrainingAuditRecord> {
+        match self {
+            Self::SecurityUserTrainingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.usxWorkspaceOnboardingAuditRecord`.
+    pub fn as_security_usx_workspace_onboarding_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::UsxWorkspaceOnboardingAuditRecord> {
+        match self {
+            Self::SecurityUsxWorkspaceOnboardingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.usxWorkspaceOnboardingAuditRecord`, by value.
+    pub fn into_security_usx_workspace_onboarding_audit_record(
+        self,
+    ) -> Option<crate::models::security::UsxWorkspaceOnboardingAuditRecord> {
+        match self {
+            Self::SecurityUsxWorkspaceOnboardingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vfamCreatePolicyAuditRecord`.
+    pub fn as_security_vfam_create_policy_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VfamCreatePolicyAuditRecord> {
+        match self {
+            Self::SecurityVfamCreatePolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vfamCreatePolicyAuditRecord`, by value.
+    pub fn into_security_vfam_create_policy_audit_record(
+        self,
+    ) -> Option<crate::models::security::VfamCreatePolicyAuditRecord> {
+        match self {
+            Self::SecurityVfamCreatePolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vfamDeletePolicyAuditRecord`.
+    pub fn as_security_vfam_delete_policy_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VfamDeletePolicyAuditRecord> {
+        match self {
+            Self::SecurityVfamDeletePolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vfamDeletePolicyAuditRecord`, by value.
+    pub fn into_security_vfam_delete_policy_audit_record(
+        self,
+    ) -> Option<crate::models::security::VfamDeletePolicyAuditRecord> {
+        match self {
+            Self::SecurityVfamDeletePolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vfamUpdatePolicyAuditRecord`.
+    pub fn as_security_vfam_update_policy_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VfamUpdatePolicyAuditRecord> {
+        match self {
+            Self::SecurityVfamUpdatePolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vfamUpdatePolicyAuditRecord`, by value.
+    pub fn into_security_vfam_update_policy_audit_record(
+        self,
+    ) -> Option<crate::models::security::VfamUpdatePolicyAuditRecord> {
+        match self {
+            Self::SecurityVfamUpdatePolicyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaAmplifyAuditRecord`.
+    pub fn as_security_viva_amplify_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaAmplifyAuditRecord> {
+        match self {
+            Self::SecurityVivaAmplifyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaAmplifyAuditRecord`, by value.
+    pub fn into_security_viva_amplify_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaAmplifyAuditRecord> {
+        match self {
+            Self::SecurityVivaAmplifyAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaEngageEventsAuditRecord`.
+    pub fn as_security_viva_engage_events_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaEngageEventsAuditRecord> {
+        match self {
+            Self::SecurityVivaEngageEventsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaEngageEventsAuditRecord`, by value.
+    pub fn into_security_viva_engage_events_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaEngageEventsAuditRecord> {
+        match self {
+            Self::SecurityVivaEngageEventsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaEngageNetworkAssociationAuditRecord`.
+    pub fn as_security_viva_engage_network_association_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaEngageNetworkAssociationAuditRecord> {
+        match self {
+            Self::SecurityVivaEngageNetworkAssociationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaEngageNetworkAssociationAuditRecord`, by value.
+    pub fn into_security_viva_engage_network_association_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaEngageNetworkAssociationAuditRecord> {
+        match self {
+            Self::SecurityVivaEngageNetworkAssociationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaEngageSegmentAuditRecord`.
+    pub fn as_security_viva_engage_segment_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaEngageSegmentAuditRecord> {
+        match self {
+            Self::SecurityVivaEngageSegmentAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaEngageSegmentAuditRecord`, by value.
+    pub fn into_security_viva_engage_segment_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaEngageSegmentAuditRecord> {
+        match self {
+            Self::SecurityVivaEngageSegmentAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintAdvancedConfigurationAuditRecord`.
+    pub fn as_security_viva_glint_advanced_configuration_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaGlintAdvancedConfigurationAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintAdvancedConfigurationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintAdvancedConfigurationAuditRecord`, by value.
+    pub fn into_security_viva_glint_advanced_configuration_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaGlintAdvancedConfigurationAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintAdvancedConfigurationAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintAgenticCampaignAuditRecord`.
+    pub fn as_security_viva_glint_agentic_campaign_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaGlintAgenticCampaignAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintAgenticCampaignAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintAgenticCampaignAuditRecord`, by value.
+    pub fn into_security_viva_glint_agentic_campaign_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaGlintAgenticCampaignAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintAgenticCampaignAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintFeedbackProgramAuditRecord`.
+    pub fn as_security_viva_glint_feedback_program_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaGlintFeedbackProgramAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintFeedbackProgramAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintFeedbackProgramAuditRecord`, by value.
+    pub fn into_security_viva_glint_feedback_program_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaGlintFeedbackProgramAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintFeedbackProgramAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintOrganizationalDataAuditRecord`.
+    pub fn as_security_viva_glint_organizational_data_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaGlintOrganizationalDataAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintOrganizationalDataAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintOrganizationalDataAuditRecord`, by value.
+    pub fn into_security_viva_glint_organizational_data_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaGlintOrganizationalDataAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintOrganizationalDataAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintPulseProgramAuditRecord`.
+    pub fn as_security_viva_glint_pulse_program_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaGlintPulseProgramAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintPulseProgramAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintPulseProgramAuditRecord`, by value.
+    pub fn into_security_viva_glint_pulse_program_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaGlintPulseProgramAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintPulseProgramAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintPulseProgramRespondentRateAuditRecord`.
+    pub fn as_security_viva_glint_pulse_program_respondent_rate_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaGlintPulseProgramRespondentRateAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintPulseProgramRespondentRateAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintPulseProgramRespondentRateAuditRecord`, by value.
+    pub fn into_security_viva_glint_pulse_program_respondent_rate_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaGlintPulseProgramRespondentRateAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintPulseProgramRespondentRateAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintQuestionAuditRecord`.
+    pub fn as_security_viva_glint_question_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaGlintQuestionAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintQuestionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintQuestionAuditRecord`, by value.
+    pub fn into_security_viva_glint_question_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaGlintQuestionAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintQuestionAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintRoleAuditRecord`.
+    pub fn as_security_viva_glint_role_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaGlintRoleAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintRoleAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintRoleAuditRecord`, by value.
+    pub fn into_security_viva_glint_role_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaGlintRoleAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintRoleAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintRubiconAuditRecord`.
+    pub fn as_security_viva_glint_rubicon_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaGlintRubiconAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintRubiconAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintRubiconAuditRecord`, by value.
+    pub fn into_security_viva_glint_rubicon_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaGlintRubiconAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintRubiconAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintSupportAccessAuditRecord`.
+    pub fn as_security_viva_glint_support_access_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaGlintSupportAccessAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintSupportAccessAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintSupportAccessAuditRecord`, by value.
+    pub fn into_security_viva_glint_support_access_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaGlintSupportAccessAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintSupportAccessAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintSystemAuditRecord`.
+    pub fn as_security_viva_glint_system_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaGlintSystemAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintSystemAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintSystemAuditRecord`, by value.
+    pub fn into_security_viva_glint_system_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaGlintSystemAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintSystemAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintUserAuditRecord`.
+    pub fn as_security_viva_glint_user_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaGlintUserAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintUserAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintUserAuditRecord`, by value.
+    pub fn into_security_viva_glint_user_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaGlintUserAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintUserAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintUserGroupAuditRecord`.
+    pub fn as_security_viva_glint_user_group_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaGlintUserGroupAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintUserGroupAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGlintUserGroupAuditRecord`, by value.
+    pub fn into_security_viva_glint_user_group_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaGlintUserGroupAuditRecord> {
+        match self {
+            Self::SecurityVivaGlintUserGroupAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGoalsAuditRecord`.
+    pub fn as_security_viva_goals_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaGoalsAuditRecord> {
+        match self {
+            Self::SecurityVivaGoalsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaGoalsAuditRecord`, by value.
+    pub fn into_security_viva_goals_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaGoalsAuditRecord> {
+        match self {
+            Self::SecurityVivaGoalsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaLearningAdminAuditRecord`.
+    pub fn as_security_viva_learning_admin_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaLearningAdminAuditRecord> {
+        match self {
+            Self::SecurityVivaLearningAdminAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaLearningAdminAuditRecord`, by value.
+    pub fn into_security_viva_learning_admin_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaLearningAdminAuditRecord> {
+        match self {
+            Self::SecurityVivaLearningAdminAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaLearningAuditRecord`.
+    pub fn as_security_viva_learning_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaLearningAuditRecord> {
+        match self {
+            Self::SecurityVivaLearningAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaLearningAuditRecord`, by value.
+    pub fn into_security_viva_learning_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaLearningAuditRecord> {
+        match self {
+            Self::SecurityVivaLearningAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaPulseAdminAuditRecord`.
+    pub fn as_security_viva_pulse_admin_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaPulseAdminAuditRecord> {
+        match self {
+            Self::SecurityVivaPulseAdminAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaPulseAdminAuditRecord`, by value.
+    pub fn into_security_viva_pulse_admin_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaPulseAdminAuditRecord> {
+        match self {
+            Self::SecurityVivaPulseAdminAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaPulseOrganizerAuditRecord`.
+    pub fn as_security_viva_pulse_organizer_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaPulseOrganizerAuditRecord> {
+        match self {
+            Self::SecurityVivaPulseOrganizerAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaPulseOrganizerAuditRecord`, by value.
+    pub fn into_security_viva_pulse_organizer_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaPulseOrganizerAuditRecord> {
+        match self {
+            Self::SecurityVivaPulseOrganizerAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaPulseReportAuditRecord`.
+    pub fn as_security_viva_pulse_report_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaPulseReportAuditRecord> {
+        match self {
+            Self::SecurityVivaPulseReportAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaPulseReportAuditRecord`, by value.
+    pub fn into_security_viva_pulse_report_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaPulseReportAuditRecord> {
+        match self {
+            Self::SecurityVivaPulseReportAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaPulseResponseAuditRecord`.
+    pub fn as_security_viva_pulse_response_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::VivaPulseResponseAuditRecord> {
+        match self {
+            Self::SecurityVivaPulseResponseAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.vivaPulseResponseAuditRecord`, by value.
+    pub fn into_security_viva_pulse_response_audit_record(
+        self,
+    ) -> Option<crate::models::security::VivaPulseResponseAuditRecord> {
+        match self {
+            Self::SecurityVivaPulseResponseAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.wdatpAlertsAuditRecord`.
+    pub fn as_security_wdatp_alerts_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::WdatpAlertsAuditRecord> {
+        match self {
+            Self::SecurityWdatpAlertsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.wdatpAlertsAuditRecord`, by value.
+    pub fn into_security_wdatp_alerts_audit_record(
+        self,
+    ) -> Option<crate::models::security::WdatpAlertsAuditRecord> {
+        match self {
+            Self::SecurityWdatpAlertsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.webContentFilteringAuditRecord`.
+    pub fn as_security_web_content_filtering_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::WebContentFilteringAuditRecord> {
+        match self {
+            Self::SecurityWebContentFilteringAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.webContentFilteringAuditRecord`, by value.
+    pub fn into_security_web_content_filtering_audit_record(
+        self,
+    ) -> Option<crate::models::security::WebContentFilteringAuditRecord> {
+        match self {
+            Self::SecurityWebContentFilteringAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.windows365CustomerLockboxAuditRecord`.
+    pub fn as_security_windows365_customer_lockbox_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::Windows365CustomerLockboxAuditRecord> {
+        match self {
+            Self::SecurityWindows365CustomerLockboxAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.windows365CustomerLockboxAuditRecord`, by value.
+    pub fn into_security_windows365_customer_lockbox_audit_record(
+        self,
+    ) -> Option<crate::models::security::Windows365CustomerLockboxAuditRecord> {
+        match self {
+            Self::SecurityWindows365CustomerLockboxAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.workplaceAnalyticsAuditRecord`.
+    pub fn as_security_workplace_analytics_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::WorkplaceAnalyticsAuditRecord> {
+        match self {
+            Self::SecurityWorkplaceAnalyticsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.workplaceAnalyticsAuditRecord`, by value.
+    pub fn into_security_workplace_analytics_audit_record(
+        self,
+    ) -> Option<crate::models::security::WorkplaceAnalyticsAuditRecord> {
+        match self {
+            Self::SecurityWorkplaceAnalyticsAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.yammerAuditRecord`.
+    pub fn as_security_yammer_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::YammerAuditRecord> {
+        match self {
+            Self::SecurityYammerAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.yammerAuditRecord`, by value.
+    pub fn into_security_yammer_audit_record(
+        self,
+    ) -> Option<crate::models::security::YammerAuditRecord> {
+        match self {
+            Self::SecurityYammerAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.yammerUserHidingAuditRecord`.
+    pub fn as_security_yammer_user_hiding_audit_record(
+        &self,
+    ) -> Option<&crate::models::security::YammerUserHidingAuditRecord> {
+        match self {
+            Self::SecurityYammerUserHidingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.yammerUserHidingAuditRecord`, by value.
+    pub fn into_security_yammer_user_hiding_audit_record(
+        self,
+    ) -> Option<crate::models::security::YammerUserHidingAuditRecord> {
+        match self {
+            Self::SecurityYammerUserHidingAuditRecord(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<AuditData> for AnyAuditData {
+    fn from(value: AuditData) -> Self {
+        Self::SecurityAuditData(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAuditData> for AuditData {
+    type Error = AnyAuditData;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAuditData(v) | AnyAuditData::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::A365AiExecuteTool> for AnyAuditData {
+    fn from(value: crate::models::security::A365AiExecuteTool) -> Self {
+        Self::SecurityA365AiExecuteTool(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::A365AiExecuteTool {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityA365AiExecuteTool(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::A365AiInferenceCall> for AnyAuditData {
+    fn from(value: crate::models::security::A365AiInferenceCall) -> Self {
+        Self::SecurityA365AiInferenceCall(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::A365AiInferenceCall {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityA365AiInferenceCall(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::A365AiInvokeAgent> for AnyAuditData {
+    fn from(value: crate::models::security::A365AiInvokeAgent) -> Self {
+        Self::SecurityA365AiInvokeAgent(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::A365AiInvokeAgent {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityA365AiInvokeAgent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::A365AiRunSummary> for AnyAuditData {
+    fn from(value: crate::models::security::A365AiRunSummary) -> Self {
+        Self::SecurityA365AiRunSummary(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::A365AiRunSummary {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityA365AiRunSummary(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::A365SpanOutputs> for AnyAuditData {
+    fn from(value: crate::models::security::A365SpanOutputs) -> Self {
+        Self::SecurityA365SpanOutputs(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::A365SpanOutputs {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityA365SpanOutputs(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AadRiskDetectionAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AadRiskDetectionAuditRecord) -> Self {
+        Self::SecurityAadRiskDetectionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AadRiskDetectionAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAadRiskDetectionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AedAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AedAuditRecord) -> Self {
+        Self::SecurityAedAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AedAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAedAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AgentAdminActivityRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AgentAdminActivityRecord) -> Self {
+        Self::SecurityAgentAdminActivityRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AgentAdminActivityRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAgentAdminActivityRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AgentSettingAdminActivity> for AnyAuditData {
+    fn from(value: crate::models::security::AgentSettingAdminActivity) -> Self {
+        Self::SecurityAgentSettingAdminActivity(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AgentSettingAdminActivity {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAgentSettingAdminActivity(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AiAppInteractionAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AiAppInteractionAuditRecord) -> Self {
+        Self::SecurityAiAppInteractionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AiAppInteractionAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAiAppInteractionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AiExecuteToolAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AiExecuteToolAuditRecord) -> Self {
+        Self::SecurityAiExecuteToolAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AiExecuteToolAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAiExecuteToolAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AiInteractionsChangeNotificationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AiInteractionsChangeNotificationAuditRecord) -> Self {
+        Self::SecurityAiInteractionsChangeNotificationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::AiInteractionsChangeNotificationAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAiInteractionsChangeNotificationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AiInteractionsExportAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AiInteractionsExportAuditRecord) -> Self {
+        Self::SecurityAiInteractionsExportAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AiInteractionsExportAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAiInteractionsExportAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AiInteractionsSubscriptionAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AiInteractionsSubscriptionAuditRecord) -> Self {
+        Self::SecurityAiInteractionsSubscriptionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AiInteractionsSubscriptionAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAiInteractionsSubscriptionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AiInvokeAgentAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AiInvokeAgentAuditRecord) -> Self {
+        Self::SecurityAiInvokeAgentAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AiInvokeAgentAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAiInvokeAgentAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AipDiscover> for AnyAuditData {
+    fn from(value: crate::models::security::AipDiscover) -> Self {
+        Self::SecurityAipDiscover(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AipDiscover {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAipDiscover(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AipFileDeleted> for AnyAuditData {
+    fn from(value: crate::models::security::AipFileDeleted) -> Self {
+        Self::SecurityAipFileDeleted(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AipFileDeleted {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAipFileDeleted(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AipHeartBeat> for AnyAuditData {
+    fn from(value: crate::models::security::AipHeartBeat) -> Self {
+        Self::SecurityAipHeartBeat(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AipHeartBeat {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAipHeartBeat(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AipProtectionActionLogRequest> for AnyAuditData {
+    fn from(value: crate::models::security::AipProtectionActionLogRequest) -> Self {
+        Self::SecurityAipProtectionActionLogRequest(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AipProtectionActionLogRequest {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAipProtectionActionLogRequest(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AipScannerDiscoverEvent> for AnyAuditData {
+    fn from(value: crate::models::security::AipScannerDiscoverEvent) -> Self {
+        Self::SecurityAipScannerDiscoverEvent(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AipScannerDiscoverEvent {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAipScannerDiscoverEvent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AipSensitivityLabelActionLogRequest> for AnyAuditData {
+    fn from(value: crate::models::security::AipSensitivityLabelActionLogRequest) -> Self {
+        Self::SecurityAipSensitivityLabelActionLogRequest(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AipSensitivityLabelActionLogRequest {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAipSensitivityLabelActionLogRequest(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AirAdminActionInvestigationData> for AnyAuditData {
+    fn from(value: crate::models::security::AirAdminActionInvestigationData) -> Self {
+        Self::SecurityAirAdminActionInvestigationData(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AirAdminActionInvestigationData {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAirAdminActionInvestigationData(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AirInvestigationData> for AnyAuditData {
+    fn from(value: crate::models::security::AirInvestigationData) -> Self {
+        Self::SecurityAirInvestigationData(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AirInvestigationData {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAirInvestigationData(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AirManualInvestigationData> for AnyAuditData {
+    fn from(value: crate::models::security::AirManualInvestigationData) -> Self {
+        Self::SecurityAirManualInvestigationData(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AirManualInvestigationData {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAirManualInvestigationData(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AISpanOutputsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AISpanOutputsAuditRecord) -> Self {
+        Self::SecurityAISpanOutputsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AISpanOutputsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAISpanOutputsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AlertSubmissionAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AlertSubmissionAuditRecord) -> Self {
+        Self::SecurityAlertSubmissionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AlertSubmissionAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAlertSubmissionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AlertSubmissionResultDetailAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AlertSubmissionResultDetailAuditRecord) -> Self {
+        Self::SecurityAlertSubmissionResultDetailAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AlertSubmissionResultDetailAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAlertSubmissionResultDetailAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AttackSimAdminAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AttackSimAdminAuditRecord) -> Self {
+        Self::SecurityAttackSimAdminAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AttackSimAdminAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAttackSimAdminAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AttackSimAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AttackSimAuditRecord) -> Self {
+        Self::SecurityAttackSimAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AttackSimAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAttackSimAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AuditConfigAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AuditConfigAuditRecord) -> Self {
+        Self::SecurityAuditConfigAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AuditConfigAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAuditConfigAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AuditSearchAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AuditSearchAuditRecord) -> Self {
+        Self::SecurityAuditSearchAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AuditSearchAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAuditSearchAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AzfwApplicationRuleAggregationEventRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AzfwApplicationRuleAggregationEventRecord) -> Self {
+        Self::SecurityAzfwApplicationRuleAggregationEventRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AzfwApplicationRuleAggregationEventRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAzfwApplicationRuleAggregationEventRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AzfwDnsQueryEventRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AzfwDnsQueryEventRecord) -> Self {
+        Self::SecurityAzfwDnsQueryEventRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AzfwDnsQueryEventRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAzfwDnsQueryEventRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AzfwNetworkRuleEventRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AzfwNetworkRuleEventRecord) -> Self {
+        Self::SecurityAzfwNetworkRuleEventRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AzfwNetworkRuleEventRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAzfwNetworkRuleEventRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AzureActiveDirectoryAccountLogonAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AzureActiveDirectoryAccountLogonAuditRecord) -> Self {
+        Self::SecurityAzureActiveDirectoryAccountLogonAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::AzureActiveDirectoryAccountLogonAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAzureActiveDirectoryAccountLogonAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AzureActiveDirectoryAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AzureActiveDirectoryAuditRecord) -> Self {
+        Self::SecurityAzureActiveDirectoryAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AzureActiveDirectoryAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAzureActiveDirectoryAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AzureActiveDirectoryStsLogonAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AzureActiveDirectoryStsLogonAuditRecord) -> Self {
+        Self::SecurityAzureActiveDirectoryStsLogonAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AzureActiveDirectoryStsLogonAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAzureActiveDirectoryStsLogonAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::AzureAISearchAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::AzureAISearchAuditRecord) -> Self {
+        Self::SecurityAzureAISearchAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::AzureAISearchAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityAzureAISearchAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CampaignAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CampaignAuditRecord) -> Self {
+        Self::SecurityCampaignAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CampaignAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCampaignAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CcraiPolicyViolationRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CcraiPolicyViolationRecord) -> Self {
+        Self::SecurityCcraiPolicyViolationRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CcraiPolicyViolationRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCcraiPolicyViolationRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CdpClassifierHealthRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CdpClassifierHealthRecord) -> Self {
+        Self::SecurityCdpClassifierHealthRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CdpClassifierHealthRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCdpClassifierHealthRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CdpColdCrawlStatusRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CdpColdCrawlStatusRecord) -> Self {
+        Self::SecurityCdpColdCrawlStatusRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CdpColdCrawlStatusRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCdpColdCrawlStatusRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CdpConsumptionResourceRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CdpConsumptionResourceRecord) -> Self {
+        Self::SecurityCdpConsumptionResourceRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CdpConsumptionResourceRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCdpConsumptionResourceRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CdpContentExplorerAggregateRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CdpContentExplorerAggregateRecord) -> Self {
+        Self::SecurityCdpContentExplorerAggregateRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CdpContentExplorerAggregateRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCdpContentExplorerAggregateRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CdpdlmaiInteractionInsightsRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CdpdlmaiInteractionInsightsRecord) -> Self {
+        Self::SecurityCdpdlmaiInteractionInsightsRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CdpdlmaiInteractionInsightsRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCdpdlmaiInteractionInsightsRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CdpDlpSensitiveEndpointAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CdpDlpSensitiveEndpointAuditRecord) -> Self {
+        Self::SecurityCdpDlpSensitiveEndpointAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CdpDlpSensitiveEndpointAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCdpDlpSensitiveEndpointAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CdpLogRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CdpLogRecord) -> Self {
+        Self::SecurityCdpLogRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CdpLogRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCdpLogRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CdpOcrBillingRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CdpOcrBillingRecord) -> Self {
+        Self::SecurityCdpOcrBillingRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CdpOcrBillingRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCdpOcrBillingRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CdpResourceScopeChangeEventRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CdpResourceScopeChangeEventRecord) -> Self {
+        Self::SecurityCdpResourceScopeChangeEventRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CdpResourceScopeChangeEventRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCdpResourceScopeChangeEventRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CloudUpdateDeviceConfigAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CloudUpdateDeviceConfigAuditRecord) -> Self {
+        Self::SecurityCloudUpdateDeviceConfigAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CloudUpdateDeviceConfigAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCloudUpdateDeviceConfigAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CloudUpdateProfileConfigAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CloudUpdateProfileConfigAuditRecord) -> Self {
+        Self::SecurityCloudUpdateProfileConfigAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CloudUpdateProfileConfigAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCloudUpdateProfileConfigAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CloudUpdateTenantConfigAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CloudUpdateTenantConfigAuditRecord) -> Self {
+        Self::SecurityCloudUpdateTenantConfigAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CloudUpdateTenantConfigAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCloudUpdateTenantConfigAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceConnectorAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ComplianceConnectorAuditRecord) -> Self {
+        Self::SecurityComplianceConnectorAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ComplianceConnectorAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceConnectorAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceDLMExchangeAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ComplianceDLMExchangeAuditRecord) -> Self {
+        Self::SecurityComplianceDLMExchangeAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ComplianceDLMExchangeAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceDLMExchangeAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceDLMSharePointAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ComplianceDLMSharePointAuditRecord) -> Self {
+        Self::SecurityComplianceDLMSharePointAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ComplianceDLMSharePointAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceDLMSharePointAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceDLPApplicationsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ComplianceDLPApplicationsAuditRecord) -> Self {
+        Self::SecurityComplianceDLPApplicationsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ComplianceDLPApplicationsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceDLPApplicationsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceDLPApplicationsClassificationAuditRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::ComplianceDLPApplicationsClassificationAuditRecord,
+    ) -> Self {
+        Self::SecurityComplianceDLPApplicationsClassificationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::ComplianceDLPApplicationsClassificationAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceDLPApplicationsClassificationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceDLPEndpointAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ComplianceDLPEndpointAuditRecord) -> Self {
+        Self::SecurityComplianceDLPEndpointAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ComplianceDLPEndpointAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceDLPEndpointAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceDLPEndpointDiscoveryAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ComplianceDLPEndpointDiscoveryAuditRecord) -> Self {
+        Self::SecurityComplianceDLPEndpointDiscoveryAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ComplianceDLPEndpointDiscoveryAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceDLPEndpointDiscoveryAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceDLPEnforcementAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ComplianceDLPEnforcementAuditRecord) -> Self {
+        Self::SecurityComplianceDLPEnforcementAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ComplianceDLPEnforcementAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceDLPEnforcementAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceDLPExchangeAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ComplianceDLPExchangeAuditRecord) -> Self {
+        Self::SecurityComplianceDLPExchangeAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ComplianceDLPExchangeAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceDLPExchangeAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceDLPExchangeClassificationAuditRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::ComplianceDLPExchangeClassificationAuditRecord,
+    ) -> Self {
+        Self::SecurityComplianceDLPExchangeClassificationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::ComplianceDLPExchangeClassificationAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceDLPExchangeClassificationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceDLPExchangeClassificationCdpRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ComplianceDLPExchangeClassificationCdpRecord) -> Self {
+        Self::SecurityComplianceDLPExchangeClassificationCdpRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::ComplianceDLPExchangeClassificationCdpRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceDLPExchangeClassificationCdpRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceDLPExchangeDiscoveryAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ComplianceDLPExchangeDiscoveryAuditRecord) -> Self {
+        Self::SecurityComplianceDLPExchangeDiscoveryAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ComplianceDLPExchangeDiscoveryAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceDLPExchangeDiscoveryAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceDLPSharePointAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ComplianceDLPSharePointAuditRecord) -> Self {
+        Self::SecurityComplianceDLPSharePointAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ComplianceDLPSharePointAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceDLPSharePointAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceDLPSharePointClassificationAuditRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::ComplianceDLPSharePointClassificationAuditRecord,
+    ) -> Self {
+        Self::SecurityComplianceDLPSharePointClassificationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::ComplianceDLPSharePointClassificationAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceDLPSharePointClassificationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceDLPSharePointClassificationCdpRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::ComplianceDLPSharePointClassificationCdpRecord,
+    ) -> Self {
+        Self::SecurityComplianceDLPSharePointClassificationCdpRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::ComplianceDLPSharePointClassificationCdpRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceDLPSharePointClassificationCdpRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceDLPSharePointClassificationExtendedAuditRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::ComplianceDLPSharePointClassificationExtendedAuditRecord,
+    ) -> Self {
+        Self::SecurityComplianceDLPSharePointClassificationExtendedAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::ComplianceDLPSharePointClassificationExtendedAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceDLPSharePointClassificationExtendedAuditRecord(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceExchangeOcrAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ComplianceExchangeOcrAuditRecord) -> Self {
+        Self::SecurityComplianceExchangeOcrAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ComplianceExchangeOcrAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceExchangeOcrAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceManagerActionRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ComplianceManagerActionRecord) -> Self {
+        Self::SecurityComplianceManagerActionRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ComplianceManagerActionRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceManagerActionRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CompliancePolicyGradingSharePointAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CompliancePolicyGradingSharePointAuditRecord) -> Self {
+        Self::SecurityCompliancePolicyGradingSharePointAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::CompliancePolicyGradingSharePointAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCompliancePolicyGradingSharePointAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceSettingsChangeAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ComplianceSettingsChangeAuditRecord) -> Self {
+        Self::SecurityComplianceSettingsChangeAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ComplianceSettingsChangeAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceSettingsChangeAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceSitGradingSharePointAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ComplianceSitGradingSharePointAuditRecord) -> Self {
+        Self::SecurityComplianceSitGradingSharePointAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ComplianceSitGradingSharePointAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceSitGradingSharePointAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ComplianceSupervisionExchangeAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ComplianceSupervisionExchangeAuditRecord) -> Self {
+        Self::SecurityComplianceSupervisionExchangeAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ComplianceSupervisionExchangeAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityComplianceSupervisionExchangeAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ConnectedAIAppInteractionAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ConnectedAIAppInteractionAuditRecord) -> Self {
+        Self::SecurityConnectedAIAppInteractionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ConnectedAIAppInteractionAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityConnectedAIAppInteractionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ConsumptionResourceAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ConsumptionResourceAuditRecord) -> Self {
+        Self::SecurityConsumptionResourceAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ConsumptionResourceAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityConsumptionResourceAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ContentStoreMetadataRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ContentStoreMetadataRecord) -> Self {
+        Self::SecurityContentStoreMetadataRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ContentStoreMetadataRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityContentStoreMetadataRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CopilotAgentManagementAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CopilotAgentManagementAuditRecord) -> Self {
+        Self::SecurityCopilotAgentManagementAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CopilotAgentManagementAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCopilotAgentManagementAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CopilotForSecurityLoggingAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CopilotForSecurityLoggingAuditRecord) -> Self {
+        Self::SecurityCopilotForSecurityLoggingAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CopilotForSecurityLoggingAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCopilotForSecurityLoggingAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CopilotForSecurityTriggerAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CopilotForSecurityTriggerAuditRecord) -> Self {
+        Self::SecurityCopilotForSecurityTriggerAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CopilotForSecurityTriggerAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCopilotForSecurityTriggerAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CopilotInteractionAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CopilotInteractionAuditRecord) -> Self {
+        Self::SecurityCopilotInteractionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CopilotInteractionAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCopilotInteractionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CopilotPluginSettingAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CopilotPluginSettingAuditRecord) -> Self {
+        Self::SecurityCopilotPluginSettingAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CopilotPluginSettingAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCopilotPluginSettingAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CopilotPromptBookSettingAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CopilotPromptBookSettingAuditRecord) -> Self {
+        Self::SecurityCopilotPromptBookSettingAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CopilotPromptBookSettingAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCopilotPromptBookSettingAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CopilotSessionSharingAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CopilotSessionSharingAuditRecord) -> Self {
+        Self::SecurityCopilotSessionSharingAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CopilotSessionSharingAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCopilotSessionSharingAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CopilotSettingAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CopilotSettingAuditRecord) -> Self {
+        Self::SecurityCopilotSettingAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CopilotSettingAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCopilotSettingAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CopilotWorkspaceSettingAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CopilotWorkspaceSettingAuditRecord) -> Self {
+        Self::SecurityCopilotWorkspaceSettingAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CopilotWorkspaceSettingAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCopilotWorkspaceSettingAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CoreReportingSettingsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CoreReportingSettingsAuditRecord) -> Self {
+        Self::SecurityCoreReportingSettingsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CoreReportingSettingsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCoreReportingSettingsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CortanaBriefingAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CortanaBriefingAuditRecord) -> Self {
+        Self::SecurityCortanaBriefingAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CortanaBriefingAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCortanaBriefingAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CriticalAssetManagementClassificationRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CriticalAssetManagementClassificationRecord) -> Self {
+        Self::SecurityCriticalAssetManagementClassificationRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::CriticalAssetManagementClassificationRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCriticalAssetManagementClassificationRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CrmEntityOperationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CrmEntityOperationAuditRecord) -> Self {
+        Self::SecurityCrmEntityOperationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CrmEntityOperationAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCrmEntityOperationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CrossTenantAccessPolicyAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CrossTenantAccessPolicyAuditRecord) -> Self {
+        Self::SecurityCrossTenantAccessPolicyAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CrossTenantAccessPolicyAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCrossTenantAccessPolicyAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::CustomerKeyServiceEncryptionAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::CustomerKeyServiceEncryptionAuditRecord) -> Self {
+        Self::SecurityCustomerKeyServiceEncryptionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::CustomerKeyServiceEncryptionAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityCustomerKeyServiceEncryptionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DataCenterSecurityCmdletAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DataCenterSecurityCmdletAuditRecord) -> Self {
+        Self::SecurityDataCenterSecurityCmdletAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DataCenterSecurityCmdletAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDataCenterSecurityCmdletAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DataGovernanceAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DataGovernanceAuditRecord) -> Self {
+        Self::SecurityDataGovernanceAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DataGovernanceAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDataGovernanceAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DataInsightsRestApiAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DataInsightsRestApiAuditRecord) -> Self {
+        Self::SecurityDataInsightsRestApiAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DataInsightsRestApiAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDataInsightsRestApiAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DataLakeExportOperationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DataLakeExportOperationAuditRecord) -> Self {
+        Self::SecurityDataLakeExportOperationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DataLakeExportOperationAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDataLakeExportOperationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DataSecurityInvestigationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DataSecurityInvestigationAuditRecord) -> Self {
+        Self::SecurityDataSecurityInvestigationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DataSecurityInvestigationAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDataSecurityInvestigationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DataShareOperationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DataShareOperationAuditRecord) -> Self {
+        Self::SecurityDataShareOperationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DataShareOperationAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDataShareOperationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DefaultAuditData> for AnyAuditData {
+    fn from(value: crate::models::security::DefaultAuditData) -> Self {
+        Self::SecurityDefaultAuditData(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DefaultAuditData {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDefaultAuditData(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DefenderCaseManagementAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DefenderCaseManagementAuditRecord) -> Self {
+        Self::SecurityDefenderCaseManagementAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DefenderCaseManagementAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDefenderCaseManagementAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DefenderPreviewFeaturesRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DefenderPreviewFeaturesRecord) -> Self {
+        Self::SecurityDefenderPreviewFeaturesRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DefenderPreviewFeaturesRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDefenderPreviewFeaturesRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DefenderSecurityForAIConfigurationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DefenderSecurityForAIConfigurationAuditRecord) -> Self {
+        Self::SecurityDefenderSecurityForAIConfigurationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::DefenderSecurityForAIConfigurationAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDefenderSecurityForAIConfigurationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DeployFeatureActivityRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DeployFeatureActivityRecord) -> Self {
+        Self::SecurityDeployFeatureActivityRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DeployFeatureActivityRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDeployFeatureActivityRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DeviceDiscoverySettingsAuthenticatedScansRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::DeviceDiscoverySettingsAuthenticatedScansRecord,
+    ) -> Self {
+        Self::SecurityDeviceDiscoverySettingsAuthenticatedScansRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::DeviceDiscoverySettingsAuthenticatedScansRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDeviceDiscoverySettingsAuthenticatedScansRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DeviceDiscoverySettingsExclusionRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DeviceDiscoverySettingsExclusionRecord) -> Self {
+        Self::SecurityDeviceDiscoverySettingsExclusionRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DeviceDiscoverySettingsExclusionRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDeviceDiscoverySettingsExclusionRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DeviceDiscoverySettingsRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DeviceDiscoverySettingsRecord) -> Self {
+        Self::SecurityDeviceDiscoverySettingsRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DeviceDiscoverySettingsRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDeviceDiscoverySettingsRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DiscoveryAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DiscoveryAuditRecord) -> Self {
+        Self::SecurityDiscoveryAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DiscoveryAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDiscoveryAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DlpEndpointAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DlpEndpointAuditRecord) -> Self {
+        Self::SecurityDlpEndpointAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DlpEndpointAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDlpEndpointAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DlpImportResultAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DlpImportResultAuditRecord) -> Self {
+        Self::SecurityDlpImportResultAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DlpImportResultAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDlpImportResultAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DlpSensitiveInformationTypeRulePackageCmdletRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::DlpSensitiveInformationTypeRulePackageCmdletRecord,
+    ) -> Self {
+        Self::SecurityDlpSensitiveInformationTypeRulePackageCmdletRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::DlpSensitiveInformationTypeRulePackageCmdletRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDlpSensitiveInformationTypeRulePackageCmdletRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DragonCopilotAccessRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DragonCopilotAccessRecord) -> Self {
+        Self::SecurityDragonCopilotAccessRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DragonCopilotAccessRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDragonCopilotAccessRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DragonCopilotAdminRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DragonCopilotAdminRecord) -> Self {
+        Self::SecurityDragonCopilotAdminRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DragonCopilotAdminRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDragonCopilotAdminRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DragonCopilotClinicalDataRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DragonCopilotClinicalDataRecord) -> Self {
+        Self::SecurityDragonCopilotClinicalDataRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DragonCopilotClinicalDataRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDragonCopilotClinicalDataRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::DragonCopilotSessionRecord> for AnyAuditData {
+    fn from(value: crate::models::security::DragonCopilotSessionRecord) -> Self {
+        Self::SecurityDragonCopilotSessionRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::DragonCopilotSessionRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDragonCopilotSessionRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::Dynamics365BusinessCentralAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::Dynamics365BusinessCentralAuditRecord) -> Self {
+        Self::SecurityDynamics365BusinessCentralAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::Dynamics365BusinessCentralAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityDynamics365BusinessCentralAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EhrConnectorAuditBaseRecord> for AnyAuditData {
+    fn from(value: crate::models::security::EhrConnectorAuditBaseRecord) -> Self {
+        Self::SecurityEhrConnectorAuditBaseRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::EhrConnectorAuditBaseRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityEhrConnectorAuditBaseRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::EopSubmissionFeedEntityAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::EopSubmissionFeedEntityAuditRecord) -> Self {
+        Self::SecurityEopSubmissionFeedEntityAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::EopSubmissionFeedEntityAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityEopSubmissionFeedEntityAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ExchangeAdminAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ExchangeAdminAuditRecord) -> Self {
+        Self::SecurityExchangeAdminAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ExchangeAdminAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityExchangeAdminAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ExchangeAggregatedMailboxAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ExchangeAggregatedMailboxAuditRecord) -> Self {
+        Self::SecurityExchangeAggregatedMailboxAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ExchangeAggregatedMailboxAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityExchangeAggregatedMailboxAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ExchangeAggregatedOperationRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ExchangeAggregatedOperationRecord) -> Self {
+        Self::SecurityExchangeAggregatedOperationRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ExchangeAggregatedOperationRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityExchangeAggregatedOperationRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ExchangeMailboxAuditGroupRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ExchangeMailboxAuditGroupRecord) -> Self {
+        Self::SecurityExchangeMailboxAuditGroupRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ExchangeMailboxAuditGroupRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityExchangeMailboxAuditGroupRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ExchangeMailboxAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ExchangeMailboxAuditRecord) -> Self {
+        Self::SecurityExchangeMailboxAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ExchangeMailboxAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityExchangeMailboxAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::FabricAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::FabricAuditRecord) -> Self {
+        Self::SecurityFabricAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::FabricAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityFabricAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::FabricPolicyRecord> for AnyAuditData {
+    fn from(value: crate::models::security::FabricPolicyRecord) -> Self {
+        Self::SecurityFabricPolicyRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::FabricPolicyRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityFabricPolicyRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::HealthcareSignalRecord> for AnyAuditData {
+    fn from(value: crate::models::security::HealthcareSignalRecord) -> Self {
+        Self::SecurityHealthcareSignalRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::HealthcareSignalRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityHealthcareSignalRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::HostedRpaAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::HostedRpaAuditRecord) -> Self {
+        Self::SecurityHostedRpaAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::HostedRpaAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityHostedRpaAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::HrSignalAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::HrSignalAuditRecord) -> Self {
+        Self::SecurityHrSignalAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::HrSignalAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityHrSignalAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::HygieneEventRecord> for AnyAuditData {
+    fn from(value: crate::models::security::HygieneEventRecord) -> Self {
+        Self::SecurityHygieneEventRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::HygieneEventRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityHygieneEventRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::InformationBarrierPolicyApplicationAuditRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::InformationBarrierPolicyApplicationAuditRecord,
+    ) -> Self {
+        Self::SecurityInformationBarrierPolicyApplicationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::InformationBarrierPolicyApplicationAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityInformationBarrierPolicyApplicationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::InformationWorkerProtectionAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::InformationWorkerProtectionAuditRecord) -> Self {
+        Self::SecurityInformationWorkerProtectionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::InformationWorkerProtectionAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityInformationWorkerProtectionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::InsiderRiskScopedUserInsightsRecord> for AnyAuditData {
+    fn from(value: crate::models::security::InsiderRiskScopedUserInsightsRecord) -> Self {
+        Self::SecurityInsiderRiskScopedUserInsightsRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::InsiderRiskScopedUserInsightsRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityInsiderRiskScopedUserInsightsRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::InsiderRiskScopedUsersRecord> for AnyAuditData {
+    fn from(value: crate::models::security::InsiderRiskScopedUsersRecord) -> Self {
+        Self::SecurityInsiderRiskScopedUsersRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::InsiderRiskScopedUsersRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityInsiderRiskScopedUsersRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::IntegratedAppsAppAdminActivityAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::IntegratedAppsAppAdminActivityAuditRecord) -> Self {
+        Self::SecurityIntegratedAppsAppAdminActivityAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::IntegratedAppsAppAdminActivityAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityIntegratedAppsAppAdminActivityAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::IntegratedAppsAppSettingsAdminActivityAuditRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::IntegratedAppsAppSettingsAdminActivityAuditRecord,
+    ) -> Self {
+        Self::SecurityIntegratedAppsAppSettingsAdminActivityAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::IntegratedAppsAppSettingsAdminActivityAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityIntegratedAppsAppSettingsAdminActivityAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::IrmActivityAuditTrailRecord> for AnyAuditData {
+    fn from(value: crate::models::security::IrmActivityAuditTrailRecord) -> Self {
+        Self::SecurityIrmActivityAuditTrailRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::IrmActivityAuditTrailRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityIrmActivityAuditTrailRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::IrmUserDefinedDetectionRecord> for AnyAuditData {
+    fn from(value: crate::models::security::IrmUserDefinedDetectionRecord) -> Self {
+        Self::SecurityIrmUserDefinedDetectionRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::IrmUserDefinedDetectionRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityIrmUserDefinedDetectionRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::KaizalaAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::KaizalaAuditRecord) -> Self {
+        Self::SecurityKaizalaAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::KaizalaAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityKaizalaAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::LabelAnalyticsAggregateAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::LabelAnalyticsAggregateAuditRecord) -> Self {
+        Self::SecurityLabelAnalyticsAggregateAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::LabelAnalyticsAggregateAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityLabelAnalyticsAggregateAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::LabelContentExplorerAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::LabelContentExplorerAuditRecord) -> Self {
+        Self::SecurityLabelContentExplorerAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::LabelContentExplorerAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityLabelContentExplorerAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::LargeContentMetadataAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::LargeContentMetadataAuditRecord) -> Self {
+        Self::SecurityLargeContentMetadataAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::LargeContentMetadataAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityLargeContentMetadataAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::M365ComplianceConnectorAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::M365ComplianceConnectorAuditRecord) -> Self {
+        Self::SecurityM365ComplianceConnectorAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::M365ComplianceConnectorAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityM365ComplianceConnectorAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::M365daadAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::M365daadAuditRecord) -> Self {
+        Self::SecurityM365daadAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::M365daadAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityM365daadAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::M365odspAssetMetadataRecord> for AnyAuditData {
+    fn from(value: crate::models::security::M365odspAssetMetadataRecord) -> Self {
+        Self::SecurityM365odspAssetMetadataRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::M365odspAssetMetadataRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityM365odspAssetMetadataRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::M365SearchSectionsRecord> for AnyAuditData {
+    fn from(value: crate::models::security::M365SearchSectionsRecord) -> Self {
+        Self::SecurityM365SearchSectionsRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::M365SearchSectionsRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityM365SearchSectionsRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MailSubmissionData> for AnyAuditData {
+    fn from(value: crate::models::security::MailSubmissionData) -> Self {
+        Self::SecurityMailSubmissionData(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MailSubmissionData {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMailSubmissionData(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ManagedServicesAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ManagedServicesAuditRecord) -> Self {
+        Self::SecurityManagedServicesAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ManagedServicesAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityManagedServicesAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ManagedTenantsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ManagedTenantsAuditRecord) -> Self {
+        Self::SecurityManagedTenantsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ManagedTenantsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityManagedTenantsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MapgAlertsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MapgAlertsAuditRecord) -> Self {
+        Self::SecurityMapgAlertsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MapgAlertsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMapgAlertsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MapgOnboardAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MapgOnboardAuditRecord) -> Self {
+        Self::SecurityMapgOnboardAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MapgOnboardAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMapgOnboardAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MapgPolicyAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MapgPolicyAuditRecord) -> Self {
+        Self::SecurityMapgPolicyAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MapgPolicyAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMapgPolicyAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MapgRemediationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MapgRemediationAuditRecord) -> Self {
+        Self::SecurityMapgRemediationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MapgRemediationAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMapgRemediationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::McasAlertsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::McasAlertsAuditRecord) -> Self {
+        Self::SecurityMcasAlertsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::McasAlertsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMcasAlertsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MdaAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MdaAuditRecord) -> Self {
+        Self::SecurityMdaAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MdaAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMdaAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MdaDataSecuritySignalRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MdaDataSecuritySignalRecord) -> Self {
+        Self::SecurityMdaDataSecuritySignalRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MdaDataSecuritySignalRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMdaDataSecuritySignalRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MDASHAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MDASHAuditRecord) -> Self {
+        Self::SecurityMDASHAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MDASHAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMDASHAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MdatpAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MdatpAuditRecord) -> Self {
+        Self::SecurityMdatpAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MdatpAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMdatpAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MdcEventsRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MdcEventsRecord) -> Self {
+        Self::SecurityMdcEventsRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MdcEventsRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMdcEventsRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MdiAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MdiAuditRecord) -> Self {
+        Self::SecurityMdiAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MdiAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMdiAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MeshWorldsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MeshWorldsAuditRecord) -> Self {
+        Self::SecurityMeshWorldsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MeshWorldsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMeshWorldsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::Microsoft365BackupBackupItemAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::Microsoft365BackupBackupItemAuditRecord) -> Self {
+        Self::SecurityMicrosoft365BackupBackupItemAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::Microsoft365BackupBackupItemAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoft365BackupBackupItemAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::Microsoft365BackupBackupPolicyAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::Microsoft365BackupBackupPolicyAuditRecord) -> Self {
+        Self::SecurityMicrosoft365BackupBackupPolicyAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::Microsoft365BackupBackupPolicyAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoft365BackupBackupPolicyAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::Microsoft365BackupGranularBrowseTaskAuditRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::Microsoft365BackupGranularBrowseTaskAuditRecord,
+    ) -> Self {
+        Self::SecurityMicrosoft365BackupGranularBrowseTaskAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::Microsoft365BackupGranularBrowseTaskAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoft365BackupGranularBrowseTaskAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::Microsoft365BackupRestoreItemAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::Microsoft365BackupRestoreItemAuditRecord) -> Self {
+        Self::SecurityMicrosoft365BackupRestoreItemAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::Microsoft365BackupRestoreItemAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoft365BackupRestoreItemAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::Microsoft365BackupRestoreTaskAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::Microsoft365BackupRestoreTaskAuditRecord) -> Self {
+        Self::SecurityMicrosoft365BackupRestoreTaskAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::Microsoft365BackupRestoreTaskAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoft365BackupRestoreTaskAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::Microsoft365CopilotScheduledPromptAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::Microsoft365CopilotScheduledPromptAuditRecord) -> Self {
+        Self::SecurityMicrosoft365CopilotScheduledPromptAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::Microsoft365CopilotScheduledPromptAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoft365CopilotScheduledPromptAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftDefenderExpertsXDRAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftDefenderExpertsXDRAuditRecord) -> Self {
+        Self::SecurityMicrosoftDefenderExpertsXDRAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MicrosoftDefenderExpertsXDRAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftDefenderExpertsXDRAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftFlowAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftFlowAuditRecord) -> Self {
+        Self::SecurityMicrosoftFlowAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MicrosoftFlowAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftFlowAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftFormsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftFormsAuditRecord) -> Self {
+        Self::SecurityMicrosoftFormsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MicrosoftFormsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftFormsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftGraphDataConnectConsent> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftGraphDataConnectConsent) -> Self {
+        Self::SecurityMicrosoftGraphDataConnectConsent(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MicrosoftGraphDataConnectConsent {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftGraphDataConnectConsent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftGraphDataConnectOperation> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftGraphDataConnectOperation) -> Self {
+        Self::SecurityMicrosoftGraphDataConnectOperation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MicrosoftGraphDataConnectOperation {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftGraphDataConnectOperation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftPurviewDataCatalogOperationRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftPurviewDataCatalogOperationRecord) -> Self {
+        Self::SecurityMicrosoftPurviewDataCatalogOperationRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MicrosoftPurviewDataCatalogOperationRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftPurviewDataCatalogOperationRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftPurviewDataMapOperationRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftPurviewDataMapOperationRecord) -> Self {
+        Self::SecurityMicrosoftPurviewDataMapOperationRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MicrosoftPurviewDataMapOperationRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftPurviewDataMapOperationRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftPurviewMetadataPolicyOperationRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftPurviewMetadataPolicyOperationRecord) -> Self {
+        Self::SecurityMicrosoftPurviewMetadataPolicyOperationRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::MicrosoftPurviewMetadataPolicyOperationRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftPurviewMetadataPolicyOperationRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftPurviewPolicyOperationRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftPurviewPolicyOperationRecord) -> Self {
+        Self::SecurityMicrosoftPurviewPolicyOperationRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MicrosoftPurviewPolicyOperationRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftPurviewPolicyOperationRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftPurviewPrivacyAuditEvent> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftPurviewPrivacyAuditEvent) -> Self {
+        Self::SecurityMicrosoftPurviewPrivacyAuditEvent(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MicrosoftPurviewPrivacyAuditEvent {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftPurviewPrivacyAuditEvent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftPurviewUnifiedCatalogOperationRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftPurviewUnifiedCatalogOperationRecord) -> Self {
+        Self::SecurityMicrosoftPurviewUnifiedCatalogOperationRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::MicrosoftPurviewUnifiedCatalogOperationRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftPurviewUnifiedCatalogOperationRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftStreamAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftStreamAuditRecord) -> Self {
+        Self::SecurityMicrosoftStreamAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MicrosoftStreamAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftStreamAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftTeamsAdminAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftTeamsAdminAuditRecord) -> Self {
+        Self::SecurityMicrosoftTeamsAdminAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MicrosoftTeamsAdminAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftTeamsAdminAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftTeamsAnalyticsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftTeamsAnalyticsAuditRecord) -> Self {
+        Self::SecurityMicrosoftTeamsAnalyticsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MicrosoftTeamsAnalyticsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftTeamsAnalyticsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftTeamsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftTeamsAuditRecord) -> Self {
+        Self::SecurityMicrosoftTeamsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MicrosoftTeamsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftTeamsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftTeamsDeviceAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftTeamsDeviceAuditRecord) -> Self {
+        Self::SecurityMicrosoftTeamsDeviceAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MicrosoftTeamsDeviceAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftTeamsDeviceAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftTeamsRetentionLabelActionAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftTeamsRetentionLabelActionAuditRecord) -> Self {
+        Self::SecurityMicrosoftTeamsRetentionLabelActionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::MicrosoftTeamsRetentionLabelActionAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftTeamsRetentionLabelActionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftTeamsSensitivityLabelActionAuditRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::MicrosoftTeamsSensitivityLabelActionAuditRecord,
+    ) -> Self {
+        Self::SecurityMicrosoftTeamsSensitivityLabelActionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::MicrosoftTeamsSensitivityLabelActionAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftTeamsSensitivityLabelActionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftTeamsShiftsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftTeamsShiftsAuditRecord) -> Self {
+        Self::SecurityMicrosoftTeamsShiftsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MicrosoftTeamsShiftsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftTeamsShiftsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MicrosoftTeamsUserConcernAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MicrosoftTeamsUserConcernAuditRecord) -> Self {
+        Self::SecurityMicrosoftTeamsUserConcernAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MicrosoftTeamsUserConcernAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMicrosoftTeamsUserConcernAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MipAutoLabelExchangeItemAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MipAutoLabelExchangeItemAuditRecord) -> Self {
+        Self::SecurityMipAutoLabelExchangeItemAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MipAutoLabelExchangeItemAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMipAutoLabelExchangeItemAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MipAutoLabelProgressFeedbackAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MipAutoLabelProgressFeedbackAuditRecord) -> Self {
+        Self::SecurityMipAutoLabelProgressFeedbackAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MipAutoLabelProgressFeedbackAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMipAutoLabelProgressFeedbackAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MipAutoLabelSharePointItemAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MipAutoLabelSharePointItemAuditRecord) -> Self {
+        Self::SecurityMipAutoLabelSharePointItemAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MipAutoLabelSharePointItemAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMipAutoLabelSharePointItemAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MipAutoLabelSharePointPolicyLocationAuditRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::MipAutoLabelSharePointPolicyLocationAuditRecord,
+    ) -> Self {
+        Self::SecurityMipAutoLabelSharePointPolicyLocationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::MipAutoLabelSharePointPolicyLocationAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMipAutoLabelSharePointPolicyLocationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MipAutoLabelSimulationSharePointCompletionRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::MipAutoLabelSimulationSharePointCompletionRecord,
+    ) -> Self {
+        Self::SecurityMipAutoLabelSimulationSharePointCompletionRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::MipAutoLabelSimulationSharePointCompletionRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMipAutoLabelSimulationSharePointCompletionRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MipAutoLabelSimulationSharePointProgressRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::MipAutoLabelSimulationSharePointProgressRecord,
+    ) -> Self {
+        Self::SecurityMipAutoLabelSimulationSharePointProgressRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::MipAutoLabelSimulationSharePointProgressRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMipAutoLabelSimulationSharePointProgressRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MipAutoLabelSimulationStatisticsRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MipAutoLabelSimulationStatisticsRecord) -> Self {
+        Self::SecurityMipAutoLabelSimulationStatisticsRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MipAutoLabelSimulationStatisticsRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMipAutoLabelSimulationStatisticsRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MipExactDataMatchAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MipExactDataMatchAuditRecord) -> Self {
+        Self::SecurityMipExactDataMatchAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MipExactDataMatchAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMipExactDataMatchAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MipLabelAnalyticsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MipLabelAnalyticsAuditRecord) -> Self {
+        Self::SecurityMipLabelAnalyticsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MipLabelAnalyticsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMipLabelAnalyticsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MipLabelAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MipLabelAuditRecord) -> Self {
+        Self::SecurityMipLabelAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MipLabelAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMipLabelAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MosAgentInfoRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MosAgentInfoRecord) -> Self {
+        Self::SecurityMosAgentInfoRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MosAgentInfoRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMosAgentInfoRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MosAgentInfoRecordV2> for AnyAuditData {
+    fn from(value: crate::models::security::MosAgentInfoRecordV2) -> Self {
+        Self::SecurityMosAgentInfoRecordV2(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MosAgentInfoRecordV2 {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMosAgentInfoRecordV2(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::Ms365dCustomDetectionAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::Ms365dCustomDetectionAuditRecord) -> Self {
+        Self::SecurityMs365dCustomDetectionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::Ms365dCustomDetectionAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMs365dCustomDetectionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::Ms365dIncidentAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::Ms365dIncidentAuditRecord) -> Self {
+        Self::SecurityMs365dIncidentAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::Ms365dIncidentAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMs365dIncidentAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::Ms365dSuppressionRuleAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::Ms365dSuppressionRuleAuditRecord) -> Self {
+        Self::SecurityMs365dSuppressionRuleAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::Ms365dSuppressionRuleAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMs365dSuppressionRuleAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MsdeCustomCollectionAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MsdeCustomCollectionAuditRecord) -> Self {
+        Self::SecurityMsdeCustomCollectionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MsdeCustomCollectionAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMsdeCustomCollectionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MsdeGeneralSettingsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MsdeGeneralSettingsAuditRecord) -> Self {
+        Self::SecurityMsdeGeneralSettingsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MsdeGeneralSettingsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMsdeGeneralSettingsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MsdeIndicatorsSettingsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MsdeIndicatorsSettingsAuditRecord) -> Self {
+        Self::SecurityMsdeIndicatorsSettingsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MsdeIndicatorsSettingsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMsdeIndicatorsSettingsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MsdeResponseActionsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MsdeResponseActionsAuditRecord) -> Self {
+        Self::SecurityMsdeResponseActionsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MsdeResponseActionsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMsdeResponseActionsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MsdeRolesSettingsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MsdeRolesSettingsAuditRecord) -> Self {
+        Self::SecurityMsdeRolesSettingsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MsdeRolesSettingsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMsdeRolesSettingsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MspVectorSearchContentMetadataAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MspVectorSearchContentMetadataAuditRecord) -> Self {
+        Self::SecurityMspVectorSearchContentMetadataAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MspVectorSearchContentMetadataAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMspVectorSearchContentMetadataAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MsticNationStateNotificationRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MsticNationStateNotificationRecord) -> Self {
+        Self::SecurityMsticNationStateNotificationRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MsticNationStateNotificationRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMsticNationStateNotificationRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MultiStageDispositionAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MultiStageDispositionAuditRecord) -> Self {
+        Self::SecurityMultiStageDispositionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MultiStageDispositionAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMultiStageDispositionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::MyAnalyticsSettingsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::MyAnalyticsSettingsAuditRecord) -> Self {
+        Self::SecurityMyAnalyticsSettingsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::MyAnalyticsSettingsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityMyAnalyticsSettingsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::NoisyAlertPolicyAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::NoisyAlertPolicyAuditRecord) -> Self {
+        Self::SecurityNoisyAlertPolicyAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::NoisyAlertPolicyAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityNoisyAlertPolicyAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::OfficeNativeAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::OfficeNativeAuditRecord) -> Self {
+        Self::SecurityOfficeNativeAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::OfficeNativeAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityOfficeNativeAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::OmePortalAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::OmePortalAuditRecord) -> Self {
+        Self::SecurityOmePortalAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::OmePortalAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityOmePortalAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::OnDemandSharePointClassificationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::OnDemandSharePointClassificationAuditRecord) -> Self {
+        Self::SecurityOnDemandSharePointClassificationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::OnDemandSharePointClassificationAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityOnDemandSharePointClassificationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::OneDriveAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::OneDriveAuditRecord) -> Self {
+        Self::SecurityOneDriveAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::OneDriveAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityOneDriveAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::OnPremisesFileShareScannerDLPAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::OnPremisesFileShareScannerDLPAuditRecord) -> Self {
+        Self::SecurityOnPremisesFileShareScannerDLPAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::OnPremisesFileShareScannerDLPAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityOnPremisesFileShareScannerDLPAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::OnPremisesSharePointScannerDLPAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::OnPremisesSharePointScannerDLPAuditRecord) -> Self {
+        Self::SecurityOnPremisesSharePointScannerDLPAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::OnPremisesSharePointScannerDLPAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityOnPremisesSharePointScannerDLPAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::OrganizationalDataInM365AuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::OrganizationalDataInM365AuditRecord) -> Self {
+        Self::SecurityOrganizationalDataInM365AuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::OrganizationalDataInM365AuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityOrganizationalDataInM365AuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::OutlookCopilotAutomationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::OutlookCopilotAutomationAuditRecord) -> Self {
+        Self::SecurityOutlookCopilotAutomationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::OutlookCopilotAutomationAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityOutlookCopilotAutomationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::OwaGetAccessTokenForResourceAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::OwaGetAccessTokenForResourceAuditRecord) -> Self {
+        Self::SecurityOwaGetAccessTokenForResourceAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::OwaGetAccessTokenForResourceAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityOwaGetAccessTokenForResourceAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::P4aiAssessmentCategoryRecord> for AnyAuditData {
+    fn from(value: crate::models::security::P4aiAssessmentCategoryRecord) -> Self {
+        Self::SecurityP4aiAssessmentCategoryRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::P4aiAssessmentCategoryRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityP4aiAssessmentCategoryRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::P4aiAssessmentFabricScannerRecord> for AnyAuditData {
+    fn from(value: crate::models::security::P4aiAssessmentFabricScannerRecord) -> Self {
+        Self::SecurityP4aiAssessmentFabricScannerRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::P4aiAssessmentFabricScannerRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityP4aiAssessmentFabricScannerRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::P4aiAssessmentLocationResultRecord> for AnyAuditData {
+    fn from(value: crate::models::security::P4aiAssessmentLocationResultRecord) -> Self {
+        Self::SecurityP4aiAssessmentLocationResultRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::P4aiAssessmentLocationResultRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityP4aiAssessmentLocationResultRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::P4aiAssessmentRecord> for AnyAuditData {
+    fn from(value: crate::models::security::P4aiAssessmentRecord) -> Self {
+        Self::SecurityP4aiAssessmentRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::P4aiAssessmentRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityP4aiAssessmentRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::P4AIRiskScoreRecord> for AnyAuditData {
+    fn from(value: crate::models::security::P4AIRiskScoreRecord) -> Self {
+        Self::SecurityP4AIRiskScoreRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::P4AIRiskScoreRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityP4AIRiskScoreRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PeopleAdminSettingsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PeopleAdminSettingsAuditRecord) -> Self {
+        Self::SecurityPeopleAdminSettingsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PeopleAdminSettingsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPeopleAdminSettingsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PhysicalBadgingSignalAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PhysicalBadgingSignalAuditRecord) -> Self {
+        Self::SecurityPhysicalBadgingSignalAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PhysicalBadgingSignalAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPhysicalBadgingSignalAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PlacesDirectoryAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PlacesDirectoryAuditRecord) -> Self {
+        Self::SecurityPlacesDirectoryAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PlacesDirectoryAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPlacesDirectoryAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PlannerChatMessageAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PlannerChatMessageAuditRecord) -> Self {
+        Self::SecurityPlannerChatMessageAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PlannerChatMessageAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPlannerChatMessageAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PlannerChatMessageListAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PlannerChatMessageListAuditRecord) -> Self {
+        Self::SecurityPlannerChatMessageListAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PlannerChatMessageListAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPlannerChatMessageListAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PlannerCopyPlanAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PlannerCopyPlanAuditRecord) -> Self {
+        Self::SecurityPlannerCopyPlanAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PlannerCopyPlanAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPlannerCopyPlanAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PlannerGoalAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PlannerGoalAuditRecord) -> Self {
+        Self::SecurityPlannerGoalAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PlannerGoalAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPlannerGoalAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PlannerGoalListAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PlannerGoalListAuditRecord) -> Self {
+        Self::SecurityPlannerGoalListAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PlannerGoalListAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPlannerGoalListAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PlannerPlanAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PlannerPlanAuditRecord) -> Self {
+        Self::SecurityPlannerPlanAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PlannerPlanAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPlannerPlanAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PlannerPlanListAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PlannerPlanListAuditRecord) -> Self {
+        Self::SecurityPlannerPlanListAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PlannerPlanListAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPlannerPlanListAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PlannerPlanSensitivityLabelAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PlannerPlanSensitivityLabelAuditRecord) -> Self {
+        Self::SecurityPlannerPlanSensitivityLabelAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PlannerPlanSensitivityLabelAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPlannerPlanSensitivityLabelAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PlannerRosterAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PlannerRosterAuditRecord) -> Self {
+        Self::SecurityPlannerRosterAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PlannerRosterAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPlannerRosterAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PlannerRosterSensitivityLabelAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PlannerRosterSensitivityLabelAuditRecord) -> Self {
+        Self::SecurityPlannerRosterSensitivityLabelAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PlannerRosterSensitivityLabelAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPlannerRosterSensitivityLabelAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PlannerTaskAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PlannerTaskAuditRecord) -> Self {
+        Self::SecurityPlannerTaskAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PlannerTaskAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPlannerTaskAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PlannerTaskListAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PlannerTaskListAuditRecord) -> Self {
+        Self::SecurityPlannerTaskListAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PlannerTaskListAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPlannerTaskListAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PlannerTenantSettingsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PlannerTenantSettingsAuditRecord) -> Self {
+        Self::SecurityPlannerTenantSettingsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PlannerTenantSettingsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPlannerTenantSettingsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PolicyConfigChangeAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PolicyConfigChangeAuditRecord) -> Self {
+        Self::SecurityPolicyConfigChangeAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PolicyConfigChangeAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPolicyConfigChangeAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PowerAppsAuditAppRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PowerAppsAuditAppRecord) -> Self {
+        Self::SecurityPowerAppsAuditAppRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PowerAppsAuditAppRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPowerAppsAuditAppRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PowerAppsAuditPlanRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PowerAppsAuditPlanRecord) -> Self {
+        Self::SecurityPowerAppsAuditPlanRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PowerAppsAuditPlanRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPowerAppsAuditPlanRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PowerAppsAuditResourceRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PowerAppsAuditResourceRecord) -> Self {
+        Self::SecurityPowerAppsAuditResourceRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PowerAppsAuditResourceRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPowerAppsAuditResourceRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PowerBIAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PowerBIAuditRecord) -> Self {
+        Self::SecurityPowerBIAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PowerBIAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPowerBIAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PowerBIDlpAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PowerBIDlpAuditRecord) -> Self {
+        Self::SecurityPowerBIDlpAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PowerBIDlpAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPowerBIDlpAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PowerPagesSiteAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PowerPagesSiteAuditRecord) -> Self {
+        Self::SecurityPowerPagesSiteAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PowerPagesSiteAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPowerPagesSiteAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PowerPlatformAdminDlpAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PowerPlatformAdminDlpAuditRecord) -> Self {
+        Self::SecurityPowerPlatformAdminDlpAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PowerPlatformAdminDlpAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPowerPlatformAdminDlpAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PowerPlatformAdminEnvironmentAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PowerPlatformAdminEnvironmentAuditRecord) -> Self {
+        Self::SecurityPowerPlatformAdminEnvironmentAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PowerPlatformAdminEnvironmentAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPowerPlatformAdminEnvironmentAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PowerPlatformAdministratorActivityRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PowerPlatformAdministratorActivityRecord) -> Self {
+        Self::SecurityPowerPlatformAdministratorActivityRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PowerPlatformAdministratorActivityRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPowerPlatformAdministratorActivityRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PowerPlatformLockboxResourceAccessRequestAuditRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::PowerPlatformLockboxResourceAccessRequestAuditRecord,
+    ) -> Self {
+        Self::SecurityPowerPlatformLockboxResourceAccessRequestAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::PowerPlatformLockboxResourceAccessRequestAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPowerPlatformLockboxResourceAccessRequestAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PowerPlatformLockboxResourceCommandAuditRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::PowerPlatformLockboxResourceCommandAuditRecord,
+    ) -> Self {
+        Self::SecurityPowerPlatformLockboxResourceCommandAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::PowerPlatformLockboxResourceCommandAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPowerPlatformLockboxResourceCommandAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PowerPlatformServiceActivityAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PowerPlatformServiceActivityAuditRecord) -> Self {
+        Self::SecurityPowerPlatformServiceActivityAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PowerPlatformServiceActivityAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPowerPlatformServiceActivityAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PowerPlatformTenantIsolationRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PowerPlatformTenantIsolationRecord) -> Self {
+        Self::SecurityPowerPlatformTenantIsolationRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PowerPlatformTenantIsolationRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPowerPlatformTenantIsolationRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PrivacyDataMatchAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PrivacyDataMatchAuditRecord) -> Self {
+        Self::SecurityPrivacyDataMatchAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PrivacyDataMatchAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPrivacyDataMatchAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PrivacyDataMinimizationRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PrivacyDataMinimizationRecord) -> Self {
+        Self::SecurityPrivacyDataMinimizationRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PrivacyDataMinimizationRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPrivacyDataMinimizationRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PrivacyDigestEmailRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PrivacyDigestEmailRecord) -> Self {
+        Self::SecurityPrivacyDigestEmailRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PrivacyDigestEmailRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPrivacyDigestEmailRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PrivacyOpenAccessAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PrivacyOpenAccessAuditRecord) -> Self {
+        Self::SecurityPrivacyOpenAccessAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PrivacyOpenAccessAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPrivacyOpenAccessAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PrivacyPortalAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PrivacyPortalAuditRecord) -> Self {
+        Self::SecurityPrivacyPortalAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PrivacyPortalAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPrivacyPortalAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PrivacyRemediationActionRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PrivacyRemediationActionRecord) -> Self {
+        Self::SecurityPrivacyRemediationActionRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PrivacyRemediationActionRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPrivacyRemediationActionRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PrivacyRemediationRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PrivacyRemediationRecord) -> Self {
+        Self::SecurityPrivacyRemediationRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PrivacyRemediationRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPrivacyRemediationRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PrivaPrivacyAssessmentOperationRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PrivaPrivacyAssessmentOperationRecord) -> Self {
+        Self::SecurityPrivaPrivacyAssessmentOperationRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PrivaPrivacyAssessmentOperationRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPrivaPrivacyAssessmentOperationRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PrivaPrivacyConsentOperationRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PrivaPrivacyConsentOperationRecord) -> Self {
+        Self::SecurityPrivaPrivacyConsentOperationRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PrivaPrivacyConsentOperationRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPrivaPrivacyConsentOperationRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ProjectAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ProjectAuditRecord) -> Self {
+        Self::SecurityProjectAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ProjectAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityProjectAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ProjectForTheWebAssignedToMeSettingsAuditRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::ProjectForTheWebAssignedToMeSettingsAuditRecord,
+    ) -> Self {
+        Self::SecurityProjectForTheWebAssignedToMeSettingsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::ProjectForTheWebAssignedToMeSettingsAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityProjectForTheWebAssignedToMeSettingsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ProjectForTheWebProjectAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ProjectForTheWebProjectAuditRecord) -> Self {
+        Self::SecurityProjectForTheWebProjectAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ProjectForTheWebProjectAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityProjectForTheWebProjectAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ProjectForTheWebProjectSettingsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ProjectForTheWebProjectSettingsAuditRecord) -> Self {
+        Self::SecurityProjectForTheWebProjectSettingsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ProjectForTheWebProjectSettingsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityProjectForTheWebProjectSettingsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ProjectForTheWebRoadmapAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ProjectForTheWebRoadmapAuditRecord) -> Self {
+        Self::SecurityProjectForTheWebRoadmapAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ProjectForTheWebRoadmapAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityProjectForTheWebRoadmapAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ProjectForTheWebRoadmapItemAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ProjectForTheWebRoadmapItemAuditRecord) -> Self {
+        Self::SecurityProjectForTheWebRoadmapItemAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ProjectForTheWebRoadmapItemAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityProjectForTheWebRoadmapItemAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ProjectForTheWebRoadmapSettingsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ProjectForTheWebRoadmapSettingsAuditRecord) -> Self {
+        Self::SecurityProjectForTheWebRoadmapSettingsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ProjectForTheWebRoadmapSettingsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityProjectForTheWebRoadmapSettingsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ProjectForTheWebTaskAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ProjectForTheWebTaskAuditRecord) -> Self {
+        Self::SecurityProjectForTheWebTaskAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ProjectForTheWebTaskAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityProjectForTheWebTaskAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PublicFolderAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PublicFolderAuditRecord) -> Self {
+        Self::SecurityPublicFolderAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PublicFolderAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPublicFolderAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PurviewInsiderRiskAlertsRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PurviewInsiderRiskAlertsRecord) -> Self {
+        Self::SecurityPurviewInsiderRiskAlertsRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PurviewInsiderRiskAlertsRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPurviewInsiderRiskAlertsRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PurviewInsiderRiskCasesRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PurviewInsiderRiskCasesRecord) -> Self {
+        Self::SecurityPurviewInsiderRiskCasesRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PurviewInsiderRiskCasesRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPurviewInsiderRiskCasesRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PurviewMCRecommendationRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PurviewMCRecommendationRecord) -> Self {
+        Self::SecurityPurviewMCRecommendationRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PurviewMCRecommendationRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPurviewMCRecommendationRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::PurviewPostureAgentAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::PurviewPostureAgentAuditRecord) -> Self {
+        Self::SecurityPurviewPostureAgentAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::PurviewPostureAgentAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityPurviewPostureAgentAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::QuarantineAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::QuarantineAuditRecord) -> Self {
+        Self::SecurityQuarantineAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::QuarantineAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityQuarantineAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::RecordsManagementAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::RecordsManagementAuditRecord) -> Self {
+        Self::SecurityRecordsManagementAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::RecordsManagementAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityRecordsManagementAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ReportSubmission> for AnyAuditData {
+    fn from(value: crate::models::security::ReportSubmission) -> Self {
+        Self::SecurityReportSubmission(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ReportSubmission {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityReportSubmission(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ReportSubmissionResultDetail> for AnyAuditData {
+    fn from(value: crate::models::security::ReportSubmissionResultDetail) -> Self {
+        Self::SecurityReportSubmissionResultDetail(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ReportSubmissionResultDetail {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityReportSubmissionResultDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::RestrictedModeAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::RestrictedModeAuditRecord) -> Self {
+        Self::SecurityRestrictedModeAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::RestrictedModeAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityRestrictedModeAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::RetentionPolicyAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::RetentionPolicyAuditRecord) -> Self {
+        Self::SecurityRetentionPolicyAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::RetentionPolicyAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityRetentionPolicyAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::RtiOperationsAgentAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::RtiOperationsAgentAuditRecord) -> Self {
+        Self::SecurityRtiOperationsAgentAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::RtiOperationsAgentAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityRtiOperationsAgentAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SbpConfigurationEventRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SbpConfigurationEventRecord) -> Self {
+        Self::SecuritySbpConfigurationEventRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SbpConfigurationEventRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySbpConfigurationEventRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SbpUsageEventRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SbpUsageEventRecord) -> Self {
+        Self::SecuritySbpUsageEventRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SbpUsageEventRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySbpUsageEventRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ScoreEvidence> for AnyAuditData {
+    fn from(value: crate::models::security::ScoreEvidence) -> Self {
+        Self::SecurityScoreEvidence(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ScoreEvidence {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityScoreEvidence(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ScorePlatformGenericAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ScorePlatformGenericAuditRecord) -> Self {
+        Self::SecurityScorePlatformGenericAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ScorePlatformGenericAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityScorePlatformGenericAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ScriptRunAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ScriptRunAuditRecord) -> Self {
+        Self::SecurityScriptRunAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ScriptRunAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityScriptRunAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SearchAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SearchAuditRecord) -> Self {
+        Self::SecuritySearchAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SearchAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySearchAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SecurityComplianceAlertRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SecurityComplianceAlertRecord) -> Self {
+        Self::SecuritySecurityComplianceAlertRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SecurityComplianceAlertRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySecurityComplianceAlertRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SecurityComplianceCenterEOPCmdletAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SecurityComplianceCenterEOPCmdletAuditRecord) -> Self {
+        Self::SecuritySecurityComplianceCenterEOPCmdletAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::SecurityComplianceCenterEOPCmdletAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySecurityComplianceCenterEOPCmdletAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SecurityComplianceInsightsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SecurityComplianceInsightsAuditRecord) -> Self {
+        Self::SecuritySecurityComplianceInsightsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SecurityComplianceInsightsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySecurityComplianceInsightsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SecurityComplianceRBACAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SecurityComplianceRBACAuditRecord) -> Self {
+        Self::SecuritySecurityComplianceRBACAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SecurityComplianceRBACAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySecurityComplianceRBACAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SecurityComplianceUserChangeAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SecurityComplianceUserChangeAuditRecord) -> Self {
+        Self::SecuritySecurityComplianceUserChangeAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SecurityComplianceUserChangeAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySecurityComplianceUserChangeAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SecurityCopilotIdentityManagementAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SecurityCopilotIdentityManagementAuditRecord) -> Self {
+        Self::SecuritySecurityCopilotIdentityManagementAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::SecurityCopilotIdentityManagementAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySecurityCopilotIdentityManagementAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SecurityDevelopmentLifecycleAILogAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SecurityDevelopmentLifecycleAILogAuditRecord) -> Self {
+        Self::SecuritySecurityDevelopmentLifecycleAILogAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::SecurityDevelopmentLifecycleAILogAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySecurityDevelopmentLifecycleAILogAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SensitiveInfoRemediationAgentDataRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SensitiveInfoRemediationAgentDataRecord) -> Self {
+        Self::SecuritySensitiveInfoRemediationAgentDataRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SensitiveInfoRemediationAgentDataRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySensitiveInfoRemediationAgentDataRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SensitivityLabelActionAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SensitivityLabelActionAuditRecord) -> Self {
+        Self::SecuritySensitivityLabelActionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SensitivityLabelActionAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySensitivityLabelActionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SensitivityLabeledFileActionAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SensitivityLabeledFileActionAuditRecord) -> Self {
+        Self::SecuritySensitivityLabeledFileActionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SensitivityLabeledFileActionAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySensitivityLabeledFileActionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SensitivityLabelPolicyMatchAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SensitivityLabelPolicyMatchAuditRecord) -> Self {
+        Self::SecuritySensitivityLabelPolicyMatchAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SensitivityLabelPolicyMatchAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySensitivityLabelPolicyMatchAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SentinelAIToolAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SentinelAIToolAuditRecord) -> Self {
+        Self::SecuritySentinelAIToolAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SentinelAIToolAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySentinelAIToolAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SentinelGraphAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SentinelGraphAuditRecord) -> Self {
+        Self::SecuritySentinelGraphAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SentinelGraphAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySentinelGraphAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SentinelJobAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SentinelJobAuditRecord) -> Self {
+        Self::SecuritySentinelJobAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SentinelJobAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySentinelJobAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SentinelKQLOnLakeAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SentinelKQLOnLakeAuditRecord) -> Self {
+        Self::SecuritySentinelKQLOnLakeAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SentinelKQLOnLakeAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySentinelKQLOnLakeAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SentinelLakeDataOnboardingAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SentinelLakeDataOnboardingAuditRecord) -> Self {
+        Self::SecuritySentinelLakeDataOnboardingAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SentinelLakeDataOnboardingAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySentinelLakeDataOnboardingAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SentinelLakeEncryptionAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SentinelLakeEncryptionAuditRecord) -> Self {
+        Self::SecuritySentinelLakeEncryptionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SentinelLakeEncryptionAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySentinelLakeEncryptionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SentinelLakeOnboardingAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SentinelLakeOnboardingAuditRecord) -> Self {
+        Self::SecuritySentinelLakeOnboardingAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SentinelLakeOnboardingAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySentinelLakeOnboardingAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SentinelNotebookOnLakeAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SentinelNotebookOnLakeAuditRecord) -> Self {
+        Self::SecuritySentinelNotebookOnLakeAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SentinelNotebookOnLakeAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySentinelNotebookOnLakeAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SentinelPackageAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SentinelPackageAuditRecord) -> Self {
+        Self::SecuritySentinelPackageAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SentinelPackageAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySentinelPackageAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SharePointAppPermissionOperationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SharePointAppPermissionOperationAuditRecord) -> Self {
+        Self::SecuritySharePointAppPermissionOperationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::SharePointAppPermissionOperationAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySharePointAppPermissionOperationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SharePointAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SharePointAuditRecord) -> Self {
+        Self::SecuritySharePointAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SharePointAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySharePointAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SharePointCommentOperationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SharePointCommentOperationAuditRecord) -> Self {
+        Self::SecuritySharePointCommentOperationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SharePointCommentOperationAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySharePointCommentOperationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SharePointContentSecurityPolicyAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SharePointContentSecurityPolicyAuditRecord) -> Self {
+        Self::SecuritySharePointContentSecurityPolicyAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SharePointContentSecurityPolicyAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySharePointContentSecurityPolicyAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SharePointContentTypeOperationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SharePointContentTypeOperationAuditRecord) -> Self {
+        Self::SecuritySharePointContentTypeOperationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SharePointContentTypeOperationAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySharePointContentTypeOperationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SharePointESignatureAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SharePointESignatureAuditRecord) -> Self {
+        Self::SecuritySharePointESignatureAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SharePointESignatureAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySharePointESignatureAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SharePointFieldOperationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SharePointFieldOperationAuditRecord) -> Self {
+        Self::SecuritySharePointFieldOperationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SharePointFieldOperationAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySharePointFieldOperationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SharePointFileOperationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SharePointFileOperationAuditRecord) -> Self {
+        Self::SecuritySharePointFileOperationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SharePointFileOperationAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySharePointFileOperationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SharePointListItemOperationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SharePointListItemOperationAuditRecord) -> Self {
+        Self::SecuritySharePointListItemOperationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SharePointListItemOperationAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySharePointListItemOperationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SharePointListOperationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SharePointListOperationAuditRecord) -> Self {
+        Self::SecuritySharePointListOperationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SharePointListOperationAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySharePointListOperationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SharePointSharingOperationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SharePointSharingOperationAuditRecord) -> Self {
+        Self::SecuritySharePointSharingOperationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SharePointSharingOperationAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySharePointSharingOperationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SkypeForBusinessCmdletsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SkypeForBusinessCmdletsAuditRecord) -> Self {
+        Self::SecuritySkypeForBusinessCmdletsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SkypeForBusinessCmdletsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySkypeForBusinessCmdletsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SkypeForBusinessPSTNUsageAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SkypeForBusinessPSTNUsageAuditRecord) -> Self {
+        Self::SecuritySkypeForBusinessPSTNUsageAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SkypeForBusinessPSTNUsageAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySkypeForBusinessPSTNUsageAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SkypeForBusinessUsersBlockedAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SkypeForBusinessUsersBlockedAuditRecord) -> Self {
+        Self::SecuritySkypeForBusinessUsersBlockedAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SkypeForBusinessUsersBlockedAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySkypeForBusinessUsersBlockedAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SonarDetonationContentMetadata> for AnyAuditData {
+    fn from(value: crate::models::security::SonarDetonationContentMetadata) -> Self {
+        Self::SecuritySonarDetonationContentMetadata(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SonarDetonationContentMetadata {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySonarDetonationContentMetadata(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SonarDetonationEntityAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SonarDetonationEntityAuditRecord) -> Self {
+        Self::SecuritySonarDetonationEntityAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SonarDetonationEntityAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySonarDetonationEntityAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SonarFileDetonationEntityAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SonarFileDetonationEntityAuditRecord) -> Self {
+        Self::SecuritySonarFileDetonationEntityAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SonarFileDetonationEntityAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySonarFileDetonationEntityAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SonarSubmissionEntityAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SonarSubmissionEntityAuditRecord) -> Self {
+        Self::SecuritySonarSubmissionEntityAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SonarSubmissionEntityAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySonarSubmissionEntityAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SonarUrlDetonationEntityAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SonarUrlDetonationEntityAuditRecord) -> Self {
+        Self::SecuritySonarUrlDetonationEntityAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SonarUrlDetonationEntityAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySonarUrlDetonationEntityAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SparkCoreCustomLivePoolRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SparkCoreCustomLivePoolRecord) -> Self {
+        Self::SecuritySparkCoreCustomLivePoolRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SparkCoreCustomLivePoolRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySparkCoreCustomLivePoolRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SubmissionEntityAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SubmissionEntityAuditRecord) -> Self {
+        Self::SecuritySubmissionEntityAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SubmissionEntityAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySubmissionEntityAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SupervisoryReviewDayXInsightsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SupervisoryReviewDayXInsightsAuditRecord) -> Self {
+        Self::SecuritySupervisoryReviewDayXInsightsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SupervisoryReviewDayXInsightsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySupervisoryReviewDayXInsightsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::SyntheticProbeAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::SyntheticProbeAuditRecord) -> Self {
+        Self::SecuritySyntheticProbeAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::SyntheticProbeAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecuritySyntheticProbeAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::TeamCopilotInteractionAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::TeamCopilotInteractionAuditRecord) -> Self {
+        Self::SecurityTeamCopilotInteractionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::TeamCopilotInteractionAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityTeamCopilotInteractionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::TeamsEasyApprovalsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::TeamsEasyApprovalsAuditRecord) -> Self {
+        Self::SecurityTeamsEasyApprovalsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::TeamsEasyApprovalsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityTeamsEasyApprovalsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::TeamsEvalDataHubAdminOperationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::TeamsEvalDataHubAdminOperationAuditRecord) -> Self {
+        Self::SecurityTeamsEvalDataHubAdminOperationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::TeamsEvalDataHubAdminOperationAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityTeamsEvalDataHubAdminOperationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::TeamsEvalDataHubDataAccessAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::TeamsEvalDataHubDataAccessAuditRecord) -> Self {
+        Self::SecurityTeamsEvalDataHubDataAccessAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::TeamsEvalDataHubDataAccessAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityTeamsEvalDataHubDataAccessAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::TeamsEvalDataHubPermissionChangeAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::TeamsEvalDataHubPermissionChangeAuditRecord) -> Self {
+        Self::SecurityTeamsEvalDataHubPermissionChangeAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::TeamsEvalDataHubPermissionChangeAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityTeamsEvalDataHubPermissionChangeAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::TeamsHealthcareAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::TeamsHealthcareAuditRecord) -> Self {
+        Self::SecurityTeamsHealthcareAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::TeamsHealthcareAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityTeamsHealthcareAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::TeamsUpdatesAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::TeamsUpdatesAuditRecord) -> Self {
+        Self::SecurityTeamsUpdatesAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::TeamsUpdatesAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityTeamsUpdatesAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::TenantAllowBlockListAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::TenantAllowBlockListAuditRecord) -> Self {
+        Self::SecurityTenantAllowBlockListAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::TenantAllowBlockListAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityTenantAllowBlockListAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ThreatFinderAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ThreatFinderAuditRecord) -> Self {
+        Self::SecurityThreatFinderAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ThreatFinderAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityThreatFinderAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ThreatIntelligenceAtpContentData> for AnyAuditData {
+    fn from(value: crate::models::security::ThreatIntelligenceAtpContentData) -> Self {
+        Self::SecurityThreatIntelligenceAtpContentData(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ThreatIntelligenceAtpContentData {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityThreatIntelligenceAtpContentData(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ThreatIntelligenceExportAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ThreatIntelligenceExportAuditRecord) -> Self {
+        Self::SecurityThreatIntelligenceExportAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ThreatIntelligenceExportAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityThreatIntelligenceExportAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ThreatIntelligenceMailData> for AnyAuditData {
+    fn from(value: crate::models::security::ThreatIntelligenceMailData) -> Self {
+        Self::SecurityThreatIntelligenceMailData(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ThreatIntelligenceMailData {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityThreatIntelligenceMailData(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ThreatIntelligenceObjectAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::ThreatIntelligenceObjectAuditRecord) -> Self {
+        Self::SecurityThreatIntelligenceObjectAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ThreatIntelligenceObjectAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityThreatIntelligenceObjectAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::ThreatIntelligenceUrlClickData> for AnyAuditData {
+    fn from(value: crate::models::security::ThreatIntelligenceUrlClickData) -> Self {
+        Self::SecurityThreatIntelligenceUrlClickData(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::ThreatIntelligenceUrlClickData {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityThreatIntelligenceUrlClickData(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::TodoAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::TodoAuditRecord) -> Self {
+        Self::SecurityTodoAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::TodoAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityTodoAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::TrainableClassifierAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::TrainableClassifierAuditRecord) -> Self {
+        Self::SecurityTrainableClassifierAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::TrainableClassifierAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityTrainableClassifierAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::UamOperationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::UamOperationAuditRecord) -> Self {
+        Self::SecurityUamOperationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::UamOperationAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityUamOperationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::UnifiedGroupAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::UnifiedGroupAuditRecord) -> Self {
+        Self::SecurityUnifiedGroupAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::UnifiedGroupAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityUnifiedGroupAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::UnifiedSimulationMatchedItemAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::UnifiedSimulationMatchedItemAuditRecord) -> Self {
+        Self::SecurityUnifiedSimulationMatchedItemAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::UnifiedSimulationMatchedItemAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityUnifiedSimulationMatchedItemAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::UnifiedSimulationSummaryAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::UnifiedSimulationSummaryAuditRecord) -> Self {
+        Self::SecurityUnifiedSimulationSummaryAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::UnifiedSimulationSummaryAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityUnifiedSimulationSummaryAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::UniversalPrintManagementAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::UniversalPrintManagementAuditRecord) -> Self {
+        Self::SecurityUniversalPrintManagementAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::UniversalPrintManagementAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityUniversalPrintManagementAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::UniversalPrintPrintJobAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::UniversalPrintPrintJobAuditRecord) -> Self {
+        Self::SecurityUniversalPrintPrintJobAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::UniversalPrintPrintJobAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityUniversalPrintPrintJobAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::UrbacAssignmentAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::UrbacAssignmentAuditRecord) -> Self {
+        Self::SecurityUrbacAssignmentAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::UrbacAssignmentAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityUrbacAssignmentAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::UrbacEnableStateAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::UrbacEnableStateAuditRecord) -> Self {
+        Self::SecurityUrbacEnableStateAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::UrbacEnableStateAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityUrbacEnableStateAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::UrbacRoleAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::UrbacRoleAuditRecord) -> Self {
+        Self::SecurityUrbacRoleAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::UrbacRoleAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityUrbacRoleAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::UserTrainingAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::UserTrainingAuditRecord) -> Self {
+        Self::SecurityUserTrainingAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::UserTrainingAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityUserTrainingAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::UsxWorkspaceOnboardingAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::UsxWorkspaceOnboardingAuditRecord) -> Self {
+        Self::SecurityUsxWorkspaceOnboardingAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::UsxWorkspaceOnboardingAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityUsxWorkspaceOnboardingAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VfamCreatePolicyAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VfamCreatePolicyAuditRecord) -> Self {
+        Self::SecurityVfamCreatePolicyAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VfamCreatePolicyAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVfamCreatePolicyAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VfamDeletePolicyAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VfamDeletePolicyAuditRecord) -> Self {
+        Self::SecurityVfamDeletePolicyAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VfamDeletePolicyAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVfamDeletePolicyAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VfamUpdatePolicyAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VfamUpdatePolicyAuditRecord) -> Self {
+        Self::SecurityVfamUpdatePolicyAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VfamUpdatePolicyAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVfamUpdatePolicyAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaAmplifyAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaAmplifyAuditRecord) -> Self {
+        Self::SecurityVivaAmplifyAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaAmplifyAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaAmplifyAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaEngageEventsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaEngageEventsAuditRecord) -> Self {
+        Self::SecurityVivaEngageEventsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaEngageEventsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaEngageEventsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaEngageNetworkAssociationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaEngageNetworkAssociationAuditRecord) -> Self {
+        Self::SecurityVivaEngageNetworkAssociationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaEngageNetworkAssociationAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaEngageNetworkAssociationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaEngageSegmentAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaEngageSegmentAuditRecord) -> Self {
+        Self::SecurityVivaEngageSegmentAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaEngageSegmentAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaEngageSegmentAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaGlintAdvancedConfigurationAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaGlintAdvancedConfigurationAuditRecord) -> Self {
+        Self::SecurityVivaGlintAdvancedConfigurationAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaGlintAdvancedConfigurationAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaGlintAdvancedConfigurationAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaGlintAgenticCampaignAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaGlintAgenticCampaignAuditRecord) -> Self {
+        Self::SecurityVivaGlintAgenticCampaignAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaGlintAgenticCampaignAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaGlintAgenticCampaignAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaGlintFeedbackProgramAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaGlintFeedbackProgramAuditRecord) -> Self {
+        Self::SecurityVivaGlintFeedbackProgramAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaGlintFeedbackProgramAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaGlintFeedbackProgramAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaGlintOrganizationalDataAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaGlintOrganizationalDataAuditRecord) -> Self {
+        Self::SecurityVivaGlintOrganizationalDataAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaGlintOrganizationalDataAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaGlintOrganizationalDataAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaGlintPulseProgramAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaGlintPulseProgramAuditRecord) -> Self {
+        Self::SecurityVivaGlintPulseProgramAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaGlintPulseProgramAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaGlintPulseProgramAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaGlintPulseProgramRespondentRateAuditRecord>
+    for AnyAuditData
+{
+    fn from(
+        value: crate::models::security::VivaGlintPulseProgramRespondentRateAuditRecord,
+    ) -> Self {
+        Self::SecurityVivaGlintPulseProgramRespondentRateAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData>
+    for crate::models::security::VivaGlintPulseProgramRespondentRateAuditRecord
+{
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaGlintPulseProgramRespondentRateAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaGlintQuestionAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaGlintQuestionAuditRecord) -> Self {
+        Self::SecurityVivaGlintQuestionAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaGlintQuestionAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaGlintQuestionAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaGlintRoleAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaGlintRoleAuditRecord) -> Self {
+        Self::SecurityVivaGlintRoleAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaGlintRoleAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaGlintRoleAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaGlintRubiconAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaGlintRubiconAuditRecord) -> Self {
+        Self::SecurityVivaGlintRubiconAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaGlintRubiconAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaGlintRubiconAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaGlintSupportAccessAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaGlintSupportAccessAuditRecord) -> Self {
+        Self::SecurityVivaGlintSupportAccessAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaGlintSupportAccessAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaGlintSupportAccessAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaGlintSystemAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaGlintSystemAuditRecord) -> Self {
+        Self::SecurityVivaGlintSystemAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaGlintSystemAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaGlintSystemAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaGlintUserAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaGlintUserAuditRecord) -> Self {
+        Self::SecurityVivaGlintUserAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaGlintUserAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaGlintUserAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaGlintUserGroupAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaGlintUserGroupAuditRecord) -> Self {
+        Self::SecurityVivaGlintUserGroupAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaGlintUserGroupAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaGlintUserGroupAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaGoalsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaGoalsAuditRecord) -> Self {
+        Self::SecurityVivaGoalsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaGoalsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaGoalsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaLearningAdminAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaLearningAdminAuditRecord) -> Self {
+        Self::SecurityVivaLearningAdminAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaLearningAdminAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaLearningAdminAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaLearningAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaLearningAuditRecord) -> Self {
+        Self::SecurityVivaLearningAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaLearningAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaLearningAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaPulseAdminAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaPulseAdminAuditRecord) -> Self {
+        Self::SecurityVivaPulseAdminAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaPulseAdminAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaPulseAdminAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaPulseOrganizerAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaPulseOrganizerAuditRecord) -> Self {
+        Self::SecurityVivaPulseOrganizerAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaPulseOrganizerAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaPulseOrganizerAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaPulseReportAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaPulseReportAuditRecord) -> Self {
+        Self::SecurityVivaPulseReportAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaPulseReportAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaPulseReportAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::VivaPulseResponseAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::VivaPulseResponseAuditRecord) -> Self {
+        Self::SecurityVivaPulseResponseAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::VivaPulseResponseAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityVivaPulseResponseAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::WdatpAlertsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::WdatpAlertsAuditRecord) -> Self {
+        Self::SecurityWdatpAlertsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::WdatpAlertsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityWdatpAlertsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::WebContentFilteringAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::WebContentFilteringAuditRecord) -> Self {
+        Self::SecurityWebContentFilteringAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::WebContentFilteringAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityWebContentFilteringAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::Windows365CustomerLockboxAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::Windows365CustomerLockboxAuditRecord) -> Self {
+        Self::SecurityWindows365CustomerLockboxAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::Windows365CustomerLockboxAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityWindows365CustomerLockboxAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::WorkplaceAnalyticsAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::WorkplaceAnalyticsAuditRecord) -> Self {
+        Self::SecurityWorkplaceAnalyticsAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::WorkplaceAnalyticsAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityWorkplaceAnalyticsAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::YammerAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::YammerAuditRecord) -> Self {
+        Self::SecurityYammerAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::YammerAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityYammerAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::YammerUserHidingAuditRecord> for AnyAuditData {
+    fn from(value: crate::models::security::YammerUserHidingAuditRecord) -> Self {
+        Self::SecurityYammerUserHidingAuditRecord(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAuditData> for crate::models::security::YammerUserHidingAuditRecord {
+    type Error = AnyAuditData;
+
+    fn try_from(value: AnyAuditData) -> Result<Self, AnyAuditData> {
+        match value {
+            AnyAuditData::SecurityYammerUserHidingAuditRecord(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -22768,10 +43947,14 @@ impl crate::read_fields::ReadFields for FilePlanDescriptorBase {
 /// A `filePlanDescriptorBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`FilePlanDescriptorBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyFilePlanDescriptorBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyFilePlanDescriptorBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyFilePlanDescriptorBase {
     /// A `microsoft.graph.security.filePlanDescriptorBase` (the declared type).
     SecurityFilePlanDescriptorBase(FilePlanDescriptorBase),
@@ -22790,6 +43973,308 @@ pub enum AnyFilePlanDescriptorBase {
     /// A type derived from `filePlanDescriptorBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(FilePlanDescriptorBase),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyFilePlanDescriptorBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.security.filePlanDescriptorBase`: the variant's, or for
+    /// [`AnyFilePlanDescriptorBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SecurityFilePlanDescriptorBase(_) => {
+                "microsoft.graph.security.filePlanDescriptorBase"
+            }
+            Self::SecurityFilePlanAppliedCategory(_) => {
+                "microsoft.graph.security.filePlanAppliedCategory"
+            }
+            Self::SecurityFilePlanAuthority(_) => "microsoft.graph.security.filePlanAuthority",
+            Self::SecurityFilePlanCitation(_) => "microsoft.graph.security.filePlanCitation",
+            Self::SecurityFilePlanDepartment(_) => "microsoft.graph.security.filePlanDepartment",
+            Self::SecurityFilePlanReference(_) => "microsoft.graph.security.filePlanReference",
+            Self::SecurityFilePlanSubcategory(_) => "microsoft.graph.security.filePlanSubcategory",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.security.filePlanDescriptorBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`FilePlanDescriptorBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_security_file_plan_descriptor_base(&self) -> Option<&FilePlanDescriptorBase> {
+        match self {
+            Self::SecurityFilePlanDescriptorBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyFilePlanDescriptorBase::as_security_file_plan_descriptor_base`], by value.
+    pub fn into_security_file_plan_descriptor_base(self) -> Option<FilePlanDescriptorBase> {
+        match self {
+            Self::SecurityFilePlanDescriptorBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.filePlanAppliedCategory`.
+    pub fn as_security_file_plan_applied_category(
+        &self,
+    ) -> Option<&crate::models::security::FilePlanAppliedCategory> {
+        match self {
+            Self::SecurityFilePlanAppliedCategory(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.filePlanAppliedCategory`, by value.
+    pub fn into_security_file_plan_applied_category(
+        self,
+    ) -> Option<crate::models::security::FilePlanAppliedCategory> {
+        match self {
+            Self::SecurityFilePlanAppliedCategory(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.filePlanAuthority`.
+    pub fn as_security_file_plan_authority(
+        &self,
+    ) -> Option<&crate::models::security::FilePlanAuthority> {
+        match self {
+            Self::SecurityFilePlanAuthority(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.filePlanAuthority`, by value.
+    pub fn into_security_file_plan_authority(
+        self,
+    ) -> Option<crate::models::security::FilePlanAuthority> {
+        match self {
+            Self::SecurityFilePlanAuthority(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.filePlanCitation`.
+    pub fn as_security_file_plan_citation(
+        &self,
+    ) -> Option<&crate::models::security::FilePlanCitation> {
+        match self {
+            Self::SecurityFilePlanCitation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.filePlanCitation`, by value.
+    pub fn into_security_file_plan_citation(
+        self,
+    ) -> Option<crate::models::security::FilePlanCitation> {
+        match self {
+            Self::SecurityFilePlanCitation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.filePlanDepartment`.
+    pub fn as_security_file_plan_department(
+        &self,
+    ) -> Option<&crate::models::security::FilePlanDepartment> {
+        match self {
+            Self::SecurityFilePlanDepartment(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.filePlanDepartment`, by value.
+    pub fn into_security_file_plan_department(
+        self,
+    ) -> Option<crate::models::security::FilePlanDepartment> {
+        match self {
+            Self::SecurityFilePlanDepartment(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.filePlanReference`.
+    pub fn as_security_file_plan_reference(
+        &self,
+    ) -> Option<&crate::models::security::FilePlanReference> {
+        match self {
+            Self::SecurityFilePlanReference(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.filePlanReference`, by value.
+    pub fn into_security_file_plan_reference(
+        self,
+    ) -> Option<crate::models::security::FilePlanReference> {
+        match self {
+            Self::SecurityFilePlanReference(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.filePlanSubcategory`.
+    pub fn as_security_file_plan_subcategory(
+        &self,
+    ) -> Option<&crate::models::security::FilePlanSubcategory> {
+        match self {
+            Self::SecurityFilePlanSubcategory(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.filePlanSubcategory`, by value.
+    pub fn into_security_file_plan_subcategory(
+        self,
+    ) -> Option<crate::models::security::FilePlanSubcategory> {
+        match self {
+            Self::SecurityFilePlanSubcategory(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<FilePlanDescriptorBase> for AnyFilePlanDescriptorBase {
+    fn from(value: FilePlanDescriptorBase) -> Self {
+        Self::SecurityFilePlanDescriptorBase(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyFilePlanDescriptorBase> for FilePlanDescriptorBase {
+    type Error = AnyFilePlanDescriptorBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyFilePlanDescriptorBase) -> Result<Self, AnyFilePlanDescriptorBase> {
+        match value {
+            AnyFilePlanDescriptorBase::SecurityFilePlanDescriptorBase(v)
+            | AnyFilePlanDescriptorBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::FilePlanAppliedCategory> for AnyFilePlanDescriptorBase {
+    fn from(value: crate::models::security::FilePlanAppliedCategory) -> Self {
+        Self::SecurityFilePlanAppliedCategory(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyFilePlanDescriptorBase> for crate::models::security::FilePlanAppliedCategory {
+    type Error = AnyFilePlanDescriptorBase;
+
+    fn try_from(value: AnyFilePlanDescriptorBase) -> Result<Self, AnyFilePlanDescriptorBase> {
+        match value {
+            AnyFilePlanDescriptorBase::SecurityFilePlanAppliedCategory(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::FilePlanAuthority> for AnyFilePlanDescriptorBase {
+    fn from(value: crate::models::security::FilePlanAuthority) -> Self {
+        Self::SecurityFilePlanAuthority(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyFilePlanDescriptorBase> for crate::models::security::FilePlanAuthority {
+    type Error = AnyFilePlanDescriptorBase;
+
+    fn try_from(value: AnyFilePlanDescriptorBase) -> Result<Self, AnyFilePlanDescriptorBase> {
+        match value {
+            AnyFilePlanDescriptorBase::SecurityFilePlanAuthority(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::FilePlanCitation> for AnyFilePlanDescriptorBase {
+    fn from(value: crate::models::security::FilePlanCitation) -> Self {
+        Self::SecurityFilePlanCitation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyFilePlanDescriptorBase> for crate::models::security::FilePlanCitation {
+    type Error = AnyFilePlanDescriptorBase;
+
+    fn try_from(value: AnyFilePlanDescriptorBase) -> Result<Self, AnyFilePlanDescriptorBase> {
+        match value {
+            AnyFilePlanDescriptorBase::SecurityFilePlanCitation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::FilePlanDepartment> for AnyFilePlanDescriptorBase {
+    fn from(value: crate::models::security::FilePlanDepartment) -> Self {
+        Self::SecurityFilePlanDepartment(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyFilePlanDescriptorBase> for crate::models::security::FilePlanDepartment {
+    type Error = AnyFilePlanDescriptorBase;
+
+    fn try_from(value: AnyFilePlanDescriptorBase) -> Result<Self, AnyFilePlanDescriptorBase> {
+        match value {
+            AnyFilePlanDescriptorBase::SecurityFilePlanDepartment(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::FilePlanReference> for AnyFilePlanDescriptorBase {
+    fn from(value: crate::models::security::FilePlanReference) -> Self {
+        Self::SecurityFilePlanReference(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyFilePlanDescriptorBase> for crate::models::security::FilePlanReference {
+    type Error = AnyFilePlanDescriptorBase;
+
+    fn try_from(value: AnyFilePlanDescriptorBase) -> Result<Self, AnyFilePlanDescriptorBase> {
+        match value {
+            AnyFilePlanDescriptorBase::SecurityFilePlanReference(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::FilePlanSubcategory> for AnyFilePlanDescriptorBase {
+    fn from(value: crate::models::security::FilePlanSubcategory) -> Self {
+        Self::SecurityFilePlanSubcategory(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyFilePlanDescriptorBase> for crate::models::security::FilePlanSubcategory {
+    type Error = AnyFilePlanDescriptorBase;
+
+    fn try_from(value: AnyFilePlanDescriptorBase) -> Result<Self, AnyFilePlanDescriptorBase> {
+        match value {
+            AnyFilePlanDescriptorBase::SecurityFilePlanSubcategory(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -24598,9 +46083,9 @@ pub struct IoTDeviceEvidence {
     /// The `importance` property.
     pub importance: crate::Patch<crate::models::security::IoTDeviceImportanceType>,
     /// The `ioTHub` property.
-    pub io_t_hub: crate::Patch<Box<crate::models::security::AzureResourceEvidence>>,
+    pub io_thub: crate::Patch<Box<crate::models::security::AzureResourceEvidence>>,
     /// The `ioTSecurityAgentId` property.
-    pub io_t_security_agent_id: crate::Patch<String>,
+    pub io_tsecurity_agent_id: crate::Patch<String>,
     /// The `ipAddress` property.
     pub ip_address: crate::Patch<Box<crate::models::security::IpEvidence>>,
     /// The `isAuthorized` property.
@@ -24659,8 +46144,8 @@ impl serde::Serialize for IoTDeviceEvidence {
         writer.field("deviceSubType", &self.device_sub_type)?;
         writer.field("deviceType", &self.device_type)?;
         writer.field("importance", &self.importance)?;
-        writer.field("ioTHub", &self.io_t_hub)?;
-        writer.field("ioTSecurityAgentId", &self.io_t_security_agent_id)?;
+        writer.field("ioTHub", &self.io_thub)?;
+        writer.field("ioTSecurityAgentId", &self.io_tsecurity_agent_id)?;
         writer.field("ipAddress", &self.ip_address)?;
         writer.field("isAuthorized", &self.is_authorized)?;
         writer.field("isProgramming", &self.is_programming)?;
@@ -24713,8 +46198,8 @@ impl crate::read_fields::ReadFields for IoTDeviceEvidence {
             "deviceSubType" => self.device_sub_type = map.next_value()?,
             "deviceType" => self.device_type = map.next_value()?,
             "importance" => self.importance = map.next_value()?,
-            "ioTHub" => self.io_t_hub = map.next_value()?,
-            "ioTSecurityAgentId" => self.io_t_security_agent_id = map.next_value()?,
+            "ioTHub" => self.io_thub = map.next_value()?,
+            "ioTSecurityAgentId" => self.io_tsecurity_agent_id = map.next_value()?,
             "ipAddress" => self.ip_address = map.next_value()?,
             "isAuthorized" => self.is_authorized = map.next_value()?,
             "isProgramming" => self.is_programming = map.next_value()?,
@@ -25587,7 +47072,7 @@ pub struct KubernetesServiceEvidence {
     /// The `clusterIP` property.
     pub cluster_ip: crate::Patch<Box<crate::models::security::IpEvidence>>,
     /// The `externalIPs` property.
-    pub external_i_ps: crate::Patch<Vec<crate::models::security::IpEvidence>>,
+    pub external_ips: crate::Patch<Vec<crate::models::security::IpEvidence>>,
     /// The `labels` property.
     pub labels: crate::Patch<Box<crate::models::security::Dictionary>>,
     /// The `name` property.
@@ -25617,7 +47102,7 @@ impl serde::Serialize for KubernetesServiceEvidence {
         writer.field("tags", &self.tags)?;
         writer.field("verdict", &self.verdict)?;
         writer.field("clusterIP", &self.cluster_ip)?;
-        writer.field("externalIPs", &self.external_i_ps)?;
+        writer.field("externalIPs", &self.external_ips)?;
         writer.field("labels", &self.labels)?;
         writer.field("name", &self.name)?;
         writer.field("namespace", &self.namespace)?;
@@ -25653,7 +47138,7 @@ impl crate::read_fields::ReadFields for KubernetesServiceEvidence {
             "tags" => self.tags = map.next_value()?,
             "verdict" => self.verdict = map.next_value()?,
             "clusterIP" => self.cluster_ip = map.next_value()?,
-            "externalIPs" => self.external_i_ps = map.next_value()?,
+            "externalIPs" => self.external_ips = map.next_value()?,
             "labels" => self.labels = map.next_value()?,
             "name" => self.name = map.next_value()?,
             "namespace" => self.namespace = map.next_value()?,
@@ -34325,10 +55810,14 @@ impl crate::read_fields::ReadFields for RetentionDuration {
 /// A `retentionDuration` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`RetentionDuration`]; an `@odata.type` this
-/// version does not know is read as [`AnyRetentionDuration::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyRetentionDuration::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyRetentionDuration {
     /// A `microsoft.graph.security.retentionDuration` (the declared type).
     SecurityRetentionDuration(RetentionDuration),
@@ -34339,6 +55828,148 @@ pub enum AnyRetentionDuration {
     /// A type derived from `retentionDuration` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(RetentionDuration),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyRetentionDuration {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.security.retentionDuration`: the variant's, or for
+    /// [`AnyRetentionDuration::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SecurityRetentionDuration(_) => "microsoft.graph.security.retentionDuration",
+            Self::SecurityRetentionDurationForever(_) => {
+                "microsoft.graph.security.retentionDurationForever"
+            }
+            Self::SecurityRetentionDurationInDays(_) => {
+                "microsoft.graph.security.retentionDurationInDays"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.security.retentionDuration", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`RetentionDuration`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_security_retention_duration(&self) -> Option<&RetentionDuration> {
+        match self {
+            Self::SecurityRetentionDuration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyRetentionDuration::as_security_retention_duration`], by value.
+    pub fn into_security_retention_duration(self) -> Option<RetentionDuration> {
+        match self {
+            Self::SecurityRetentionDuration(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.retentionDurationForever`.
+    pub fn as_security_retention_duration_forever(
+        &self,
+    ) -> Option<&crate::models::security::RetentionDurationForever> {
+        match self {
+            Self::SecurityRetentionDurationForever(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.retentionDurationForever`, by value.
+    pub fn into_security_retention_duration_forever(
+        self,
+    ) -> Option<crate::models::security::RetentionDurationForever> {
+        match self {
+            Self::SecurityRetentionDurationForever(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.retentionDurationInDays`.
+    pub fn as_security_retention_duration_in_days(
+        &self,
+    ) -> Option<&crate::models::security::RetentionDurationInDays> {
+        match self {
+            Self::SecurityRetentionDurationInDays(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.security.retentionDurationInDays`, by value.
+    pub fn into_security_retention_duration_in_days(
+        self,
+    ) -> Option<crate::models::security::RetentionDurationInDays> {
+        match self {
+            Self::SecurityRetentionDurationInDays(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<RetentionDuration> for AnyRetentionDuration {
+    fn from(value: RetentionDuration) -> Self {
+        Self::SecurityRetentionDuration(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyRetentionDuration> for RetentionDuration {
+    type Error = AnyRetentionDuration;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyRetentionDuration) -> Result<Self, AnyRetentionDuration> {
+        match value {
+            AnyRetentionDuration::SecurityRetentionDuration(v)
+            | AnyRetentionDuration::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::RetentionDurationForever> for AnyRetentionDuration {
+    fn from(value: crate::models::security::RetentionDurationForever) -> Self {
+        Self::SecurityRetentionDurationForever(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyRetentionDuration> for crate::models::security::RetentionDurationForever {
+    type Error = AnyRetentionDuration;
+
+    fn try_from(value: AnyRetentionDuration) -> Result<Self, AnyRetentionDuration> {
+        match value {
+            AnyRetentionDuration::SecurityRetentionDurationForever(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::security::RetentionDurationInDays> for AnyRetentionDuration {
+    fn from(value: crate::models::security::RetentionDurationInDays) -> Self {
+        Self::SecurityRetentionDurationInDays(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyRetentionDuration> for crate::models::security::RetentionDurationInDays {
+    type Error = AnyRetentionDuration;
+
+    fn try_from(value: AnyRetentionDuration) -> Result<Self, AnyRetentionDuration> {
+        match value {
+            AnyRetentionDuration::SecurityRetentionDurationInDays(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]

@@ -2347,10 +2347,14 @@ crate::macros::select_fields! {
 /// A `riskyServicePrincipal` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`RiskyServicePrincipal`]; an `@odata.type` this
-/// version does not know is read as [`AnyRiskyServicePrincipal::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyRiskyServicePrincipal::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyRiskyServicePrincipal {
     /// A `microsoft.graph.riskyServicePrincipal` (the declared type).
     RiskyServicePrincipal(RiskyServicePrincipal),
@@ -2359,6 +2363,114 @@ pub enum AnyRiskyServicePrincipal {
     /// A type derived from `riskyServicePrincipal` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(RiskyServicePrincipal),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyRiskyServicePrincipal {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.riskyServicePrincipal`: the variant's, or for
+    /// [`AnyRiskyServicePrincipal::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::RiskyServicePrincipal(_) => "microsoft.graph.riskyServicePrincipal",
+            Self::RiskyServicePrincipalHistoryItem(_) => {
+                "microsoft.graph.riskyServicePrincipalHistoryItem"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.riskyServicePrincipal", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::RiskyServicePrincipal(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::RiskyServicePrincipalHistoryItem(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`RiskyServicePrincipal`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_risky_service_principal(&self) -> Option<&RiskyServicePrincipal> {
+        match self {
+            Self::RiskyServicePrincipal(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyRiskyServicePrincipal::as_risky_service_principal`], by value.
+    pub fn into_risky_service_principal(self) -> Option<RiskyServicePrincipal> {
+        match self {
+            Self::RiskyServicePrincipal(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.riskyServicePrincipalHistoryItem`.
+    pub fn as_risky_service_principal_history_item(
+        &self,
+    ) -> Option<&crate::models::RiskyServicePrincipalHistoryItem> {
+        match self {
+            Self::RiskyServicePrincipalHistoryItem(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.riskyServicePrincipalHistoryItem`, by value.
+    pub fn into_risky_service_principal_history_item(
+        self,
+    ) -> Option<crate::models::RiskyServicePrincipalHistoryItem> {
+        match self {
+            Self::RiskyServicePrincipalHistoryItem(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<RiskyServicePrincipal> for AnyRiskyServicePrincipal {
+    fn from(value: RiskyServicePrincipal) -> Self {
+        Self::RiskyServicePrincipal(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyRiskyServicePrincipal> for RiskyServicePrincipal {
+    type Error = AnyRiskyServicePrincipal;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyRiskyServicePrincipal) -> Result<Self, AnyRiskyServicePrincipal> {
+        match value {
+            AnyRiskyServicePrincipal::RiskyServicePrincipal(v)
+            | AnyRiskyServicePrincipal::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::RiskyServicePrincipalHistoryItem> for AnyRiskyServicePrincipal {
+    fn from(value: crate::models::RiskyServicePrincipalHistoryItem) -> Self {
+        Self::RiskyServicePrincipalHistoryItem(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyRiskyServicePrincipal> for crate::models::RiskyServicePrincipalHistoryItem {
+    type Error = AnyRiskyServicePrincipal;
+
+    fn try_from(value: AnyRiskyServicePrincipal) -> Result<Self, AnyRiskyServicePrincipal> {
+        match value {
+            AnyRiskyServicePrincipal::RiskyServicePrincipalHistoryItem(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -2638,10 +2750,14 @@ crate::macros::select_fields! {
 /// A `riskyUser` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`RiskyUser`]; an `@odata.type` this
-/// version does not know is read as [`AnyRiskyUser::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyRiskyUser::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyRiskyUser {
     /// A `microsoft.graph.riskyUser` (the declared type).
     RiskyUser(RiskyUser),
@@ -2650,6 +2766,105 @@ pub enum AnyRiskyUser {
     /// A type derived from `riskyUser` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(RiskyUser),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyRiskyUser {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.riskyUser`: the variant's, or for
+    /// [`AnyRiskyUser::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::RiskyUser(_) => "microsoft.graph.riskyUser",
+            Self::RiskyUserHistoryItem(_) => "microsoft.graph.riskyUserHistoryItem",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.riskyUser", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::RiskyUser(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::RiskyUserHistoryItem(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`RiskyUser`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_risky_user(&self) -> Option<&RiskyUser> {
+        match self {
+            Self::RiskyUser(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyRiskyUser::as_risky_user`], by value.
+    pub fn into_risky_user(self) -> Option<RiskyUser> {
+        match self {
+            Self::RiskyUser(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.riskyUserHistoryItem`.
+    pub fn as_risky_user_history_item(&self) -> Option<&crate::models::RiskyUserHistoryItem> {
+        match self {
+            Self::RiskyUserHistoryItem(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.riskyUserHistoryItem`, by value.
+    pub fn into_risky_user_history_item(self) -> Option<crate::models::RiskyUserHistoryItem> {
+        match self {
+            Self::RiskyUserHistoryItem(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<RiskyUser> for AnyRiskyUser {
+    fn from(value: RiskyUser) -> Self {
+        Self::RiskyUser(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyRiskyUser> for RiskyUser {
+    type Error = AnyRiskyUser;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyRiskyUser) -> Result<Self, AnyRiskyUser> {
+        match value {
+            AnyRiskyUser::RiskyUser(v) | AnyRiskyUser::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::RiskyUserHistoryItem> for AnyRiskyUser {
+    fn from(value: crate::models::RiskyUserHistoryItem) -> Self {
+        Self::RiskyUserHistoryItem(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyRiskyUser> for crate::models::RiskyUserHistoryItem {
+    type Error = AnyRiskyUser;
+
+    fn try_from(value: AnyRiskyUser) -> Result<Self, AnyRiskyUser> {
+        match value {
+            AnyRiskyUser::RiskyUserHistoryItem(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -3451,7 +3666,7 @@ pub struct Simulation {
     /// $filter and $orderby.
     pub launch_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `oAuthConsentAppDetail` property.
-    pub o_auth_consent_app_detail: crate::Patch<Box<crate::models::OAuthConsentAppDetail>>,
+    pub oauth_consent_app_detail: crate::Patch<Box<crate::models::OAuthConsentAppDetail>>,
     /// Method of delivery of the phishing payload used in the attack simulation and training campaign.
     /// Possible values are: unknown, sms, email, teams, unknownFutureValue.
     pub payload_delivery_platform: crate::Patch<crate::models::PayloadDeliveryPlatform>,
@@ -3498,7 +3713,7 @@ impl serde::Serialize for Simulation {
         writer.field("lastModifiedBy", &self.last_modified_by)?;
         writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
         writer.field("launchDateTime", &self.launch_date_time)?;
-        writer.field("oAuthConsentAppDetail", &self.o_auth_consent_app_detail)?;
+        writer.field("oAuthConsentAppDetail", &self.oauth_consent_app_detail)?;
         writer.field("payloadDeliveryPlatform", &self.payload_delivery_platform)?;
         writer.field("report", &self.report)?;
         writer.field("status", &self.status)?;
@@ -3546,7 +3761,7 @@ impl crate::read_fields::ReadFields for Simulation {
             "lastModifiedBy" => self.last_modified_by = map.next_value()?,
             "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
             "launchDateTime" => self.launch_date_time = map.next_value()?,
-            "oAuthConsentAppDetail" => self.o_auth_consent_app_detail = map.next_value()?,
+            "oAuthConsentAppDetail" => self.oauth_consent_app_detail = map.next_value()?,
             "payloadDeliveryPlatform" => self.payload_delivery_platform = map.next_value()?,
             "report" => self.report = map.next_value()?,
             "status" => self.status = map.next_value()?,
@@ -4230,10 +4445,14 @@ crate::macros::select_fields! {
 /// A `threatAssessmentRequest` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ThreatAssessmentRequest`]; an `@odata.type` this
-/// version does not know is read as [`AnyThreatAssessmentRequest::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyThreatAssessmentRequest::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyThreatAssessmentRequest {
     /// A `microsoft.graph.threatAssessmentRequest` (the declared type).
     ThreatAssessmentRequest(ThreatAssessmentRequest),
@@ -4248,6 +4467,223 @@ pub enum AnyThreatAssessmentRequest {
     /// A type derived from `threatAssessmentRequest` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ThreatAssessmentRequest),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyThreatAssessmentRequest {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.threatAssessmentRequest`: the variant's, or for
+    /// [`AnyThreatAssessmentRequest::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ThreatAssessmentRequest(_) => "microsoft.graph.threatAssessmentRequest",
+            Self::EmailFileAssessmentRequest(_) => "microsoft.graph.emailFileAssessmentRequest",
+            Self::FileAssessmentRequest(_) => "microsoft.graph.fileAssessmentRequest",
+            Self::MailAssessmentRequest(_) => "microsoft.graph.mailAssessmentRequest",
+            Self::UrlAssessmentRequest(_) => "microsoft.graph.urlAssessmentRequest",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.threatAssessmentRequest", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ThreatAssessmentRequest(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::EmailFileAssessmentRequest(value) => value.id.as_deref(),
+            Self::FileAssessmentRequest(value) => value.id.as_deref(),
+            Self::MailAssessmentRequest(value) => value.id.as_deref(),
+            Self::UrlAssessmentRequest(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ThreatAssessmentRequest`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_threat_assessment_request(&self) -> Option<&ThreatAssessmentRequest> {
+        match self {
+            Self::ThreatAssessmentRequest(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyThreatAssessmentRequest::as_threat_assessment_request`], by value.
+    pub fn into_threat_assessment_request(self) -> Option<ThreatAssessmentRequest> {
+        match self {
+            Self::ThreatAssessmentRequest(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.emailFileAssessmentRequest`.
+    pub fn as_email_file_assessment_request(
+        &self,
+    ) -> Option<&crate::models::EmailFileAssessmentRequest> {
+        match self {
+            Self::EmailFileAssessmentRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.emailFileAssessmentRequest`, by value.
+    pub fn into_email_file_assessment_request(
+        self,
+    ) -> Option<crate::models::EmailFileAssessmentRequest> {
+        match self {
+            Self::EmailFileAssessmentRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.fileAssessmentRequest`.
+    pub fn as_file_assessment_request(&self) -> Option<&crate::models::FileAssessmentRequest> {
+        match self {
+            Self::FileAssessmentRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.fileAssessmentRequest`, by value.
+    pub fn into_file_assessment_request(self) -> Option<crate::models::FileAssessmentRequest> {
+        match self {
+            Self::FileAssessmentRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.mailAssessmentRequest`.
+    pub fn as_mail_assessment_request(&self) -> Option<&crate::models::MailAssessmentRequest> {
+        match self {
+            Self::MailAssessmentRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.mailAssessmentRequest`, by value.
+    pub fn into_mail_assessment_request(self) -> Option<crate::models::MailAssessmentRequest> {
+        match self {
+            Self::MailAssessmentRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.urlAssessmentRequest`.
+    pub fn as_url_assessment_request(&self) -> Option<&crate::models::UrlAssessmentRequest> {
+        match self {
+            Self::UrlAssessmentRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.urlAssessmentRequest`, by value.
+    pub fn into_url_assessment_request(self) -> Option<crate::models::UrlAssessmentRequest> {
+        match self {
+            Self::UrlAssessmentRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<ThreatAssessmentRequest> for AnyThreatAssessmentRequest {
+    fn from(value: ThreatAssessmentRequest) -> Self {
+        Self::ThreatAssessmentRequest(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyThreatAssessmentRequest> for ThreatAssessmentRequest {
+    type Error = AnyThreatAssessmentRequest;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyThreatAssessmentRequest) -> Result<Self, AnyThreatAssessmentRequest> {
+        match value {
+            AnyThreatAssessmentRequest::ThreatAssessmentRequest(v)
+            | AnyThreatAssessmentRequest::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::EmailFileAssessmentRequest> for AnyThreatAssessmentRequest {
+    fn from(value: crate::models::EmailFileAssessmentRequest) -> Self {
+        Self::EmailFileAssessmentRequest(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyThreatAssessmentRequest> for crate::models::EmailFileAssessmentRequest {
+    type Error = AnyThreatAssessmentRequest;
+
+    fn try_from(value: AnyThreatAssessmentRequest) -> Result<Self, AnyThreatAssessmentRequest> {
+        match value {
+            AnyThreatAssessmentRequest::EmailFileAssessmentRequest(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::FileAssessmentRequest> for AnyThreatAssessmentRequest {
+    fn from(value: crate::models::FileAssessmentRequest) -> Self {
+        Self::FileAssessmentRequest(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyThreatAssessmentRequest> for crate::models::FileAssessmentRequest {
+    type Error = AnyThreatAssessmentRequest;
+
+    fn try_from(value: AnyThreatAssessmentRequest) -> Result<Self, AnyThreatAssessmentRequest> {
+        match value {
+            AnyThreatAssessmentRequest::FileAssessmentRequest(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::MailAssessmentRequest> for AnyThreatAssessmentRequest {
+    fn from(value: crate::models::MailAssessmentRequest) -> Self {
+        Self::MailAssessmentRequest(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyThreatAssessmentRequest> for crate::models::MailAssessmentRequest {
+    type Error = AnyThreatAssessmentRequest;
+
+    fn try_from(value: AnyThreatAssessmentRequest) -> Result<Self, AnyThreatAssessmentRequest> {
+        match value {
+            AnyThreatAssessmentRequest::MailAssessmentRequest(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::UrlAssessmentRequest> for AnyThreatAssessmentRequest {
+    fn from(value: crate::models::UrlAssessmentRequest) -> Self {
+        Self::UrlAssessmentRequest(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyThreatAssessmentRequest> for crate::models::UrlAssessmentRequest {
+    type Error = AnyThreatAssessmentRequest;
+
+    fn try_from(value: AnyThreatAssessmentRequest) -> Result<Self, AnyThreatAssessmentRequest> {
+        match value {
+            AnyThreatAssessmentRequest::UrlAssessmentRequest(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -4755,10 +5191,14 @@ impl crate::read_fields::ReadFields for AccountTargetContent {
 /// A `accountTargetContent` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AccountTargetContent`]; an `@odata.type` this
-/// version does not know is read as [`AnyAccountTargetContent::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAccountTargetContent::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAccountTargetContent {
     /// A `microsoft.graph.accountTargetContent` (the declared type).
     AccountTargetContent(AccountTargetContent),
@@ -4769,6 +5209,148 @@ pub enum AnyAccountTargetContent {
     /// A type derived from `accountTargetContent` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AccountTargetContent),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyAccountTargetContent {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.accountTargetContent`: the variant's, or for
+    /// [`AnyAccountTargetContent::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AccountTargetContent(_) => "microsoft.graph.accountTargetContent",
+            Self::AddressBookAccountTargetContent(_) => {
+                "microsoft.graph.addressBookAccountTargetContent"
+            }
+            Self::IncludeAllAccountTargetContent(_) => {
+                "microsoft.graph.includeAllAccountTargetContent"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.accountTargetContent", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`AccountTargetContent`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_account_target_content(&self) -> Option<&AccountTargetContent> {
+        match self {
+            Self::AccountTargetContent(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAccountTargetContent::as_account_target_content`], by value.
+    pub fn into_account_target_content(self) -> Option<AccountTargetContent> {
+        match self {
+            Self::AccountTargetContent(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.addressBookAccountTargetContent`.
+    pub fn as_address_book_account_target_content(
+        &self,
+    ) -> Option<&crate::models::AddressBookAccountTargetContent> {
+        match self {
+            Self::AddressBookAccountTargetContent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.addressBookAccountTargetContent`, by value.
+    pub fn into_address_book_account_target_content(
+        self,
+    ) -> Option<crate::models::AddressBookAccountTargetContent> {
+        match self {
+            Self::AddressBookAccountTargetContent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.includeAllAccountTargetContent`.
+    pub fn as_include_all_account_target_content(
+        &self,
+    ) -> Option<&crate::models::IncludeAllAccountTargetContent> {
+        match self {
+            Self::IncludeAllAccountTargetContent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.includeAllAccountTargetContent`, by value.
+    pub fn into_include_all_account_target_content(
+        self,
+    ) -> Option<crate::models::IncludeAllAccountTargetContent> {
+        match self {
+            Self::IncludeAllAccountTargetContent(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<AccountTargetContent> for AnyAccountTargetContent {
+    fn from(value: AccountTargetContent) -> Self {
+        Self::AccountTargetContent(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAccountTargetContent> for AccountTargetContent {
+    type Error = AnyAccountTargetContent;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyAccountTargetContent) -> Result<Self, AnyAccountTargetContent> {
+        match value {
+            AnyAccountTargetContent::AccountTargetContent(v)
+            | AnyAccountTargetContent::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::AddressBookAccountTargetContent> for AnyAccountTargetContent {
+    fn from(value: crate::models::AddressBookAccountTargetContent) -> Self {
+        Self::AddressBookAccountTargetContent(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAccountTargetContent> for crate::models::AddressBookAccountTargetContent {
+    type Error = AnyAccountTargetContent;
+
+    fn try_from(value: AnyAccountTargetContent) -> Result<Self, AnyAccountTargetContent> {
+        match value {
+            AnyAccountTargetContent::AddressBookAccountTargetContent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::IncludeAllAccountTargetContent> for AnyAccountTargetContent {
+    fn from(value: crate::models::IncludeAllAccountTargetContent) -> Self {
+        Self::IncludeAllAccountTargetContent(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyAccountTargetContent> for crate::models::IncludeAllAccountTargetContent {
+    type Error = AnyAccountTargetContent;
+
+    fn try_from(value: AnyAccountTargetContent) -> Result<Self, AnyAccountTargetContent> {
+        match value {
+            AnyAccountTargetContent::IncludeAllAccountTargetContent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -5267,10 +5849,14 @@ impl crate::read_fields::ReadFields for BaseEndUserNotification {
 /// A `baseEndUserNotification` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`BaseEndUserNotification`]; an `@odata.type` this
-/// version does not know is read as [`AnyBaseEndUserNotification::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyBaseEndUserNotification::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyBaseEndUserNotification {
     /// A `microsoft.graph.baseEndUserNotification` (the declared type).
     BaseEndUserNotification(BaseEndUserNotification),
@@ -5283,6 +5869,182 @@ pub enum AnyBaseEndUserNotification {
     /// A type derived from `baseEndUserNotification` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(BaseEndUserNotification),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyBaseEndUserNotification {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.baseEndUserNotification`: the variant's, or for
+    /// [`AnyBaseEndUserNotification::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::BaseEndUserNotification(_) => "microsoft.graph.baseEndUserNotification",
+            Self::PositiveReinforcementNotification(_) => {
+                "microsoft.graph.positiveReinforcementNotification"
+            }
+            Self::SimulationNotification(_) => "microsoft.graph.simulationNotification",
+            Self::TrainingReminderNotification(_) => "microsoft.graph.trainingReminderNotification",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.baseEndUserNotification", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`BaseEndUserNotification`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_base_end_user_notification(&self) -> Option<&BaseEndUserNotification> {
+        match self {
+            Self::BaseEndUserNotification(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyBaseEndUserNotification::as_base_end_user_notification`], by value.
+    pub fn into_base_end_user_notification(self) -> Option<BaseEndUserNotification> {
+        match self {
+            Self::BaseEndUserNotification(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.positiveReinforcementNotification`.
+    pub fn as_positive_reinforcement_notification(
+        &self,
+    ) -> Option<&crate::models::PositiveReinforcementNotification> {
+        match self {
+            Self::PositiveReinforcementNotification(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.positiveReinforcementNotification`, by value.
+    pub fn into_positive_reinforcement_notification(
+        self,
+    ) -> Option<crate::models::PositiveReinforcementNotification> {
+        match self {
+            Self::PositiveReinforcementNotification(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.simulationNotification`.
+    pub fn as_simulation_notification(&self) -> Option<&crate::models::SimulationNotification> {
+        match self {
+            Self::SimulationNotification(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.simulationNotification`, by value.
+    pub fn into_simulation_notification(self) -> Option<crate::models::SimulationNotification> {
+        match self {
+            Self::SimulationNotification(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.trainingReminderNotification`.
+    pub fn as_training_reminder_notification(
+        &self,
+    ) -> Option<&crate::models::TrainingReminderNotification> {
+        match self {
+            Self::TrainingReminderNotification(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.trainingReminderNotification`, by value.
+    pub fn into_training_reminder_notification(
+        self,
+    ) -> Option<crate::models::TrainingReminderNotification> {
+        match self {
+            Self::TrainingReminderNotification(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<BaseEndUserNotification> for AnyBaseEndUserNotification {
+    fn from(value: BaseEndUserNotification) -> Self {
+        Self::BaseEndUserNotification(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyBaseEndUserNotification> for BaseEndUserNotification {
+    type Error = AnyBaseEndUserNotification;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyBaseEndUserNotification) -> Result<Self, AnyBaseEndUserNotification> {
+        match value {
+            AnyBaseEndUserNotification::BaseEndUserNotification(v)
+            | AnyBaseEndUserNotification::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::PositiveReinforcementNotification> for AnyBaseEndUserNotification {
+    fn from(value: crate::models::PositiveReinforcementNotification) -> Self {
+        Self::PositiveReinforcementNotification(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyBaseEndUserNotification> for crate::models::PositiveReinforcementNotification {
+    type Error = AnyBaseEndUserNotification;
+
+    fn try_from(value: AnyBaseEndUserNotification) -> Result<Self, AnyBaseEndUserNotification> {
+        match value {
+            AnyBaseEndUserNotification::PositiveReinforcementNotification(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::SimulationNotification> for AnyBaseEndUserNotification {
+    fn from(value: crate::models::SimulationNotification) -> Self {
+        Self::SimulationNotification(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyBaseEndUserNotification> for crate::models::SimulationNotification {
+    type Error = AnyBaseEndUserNotification;
+
+    fn try_from(value: AnyBaseEndUserNotification) -> Result<Self, AnyBaseEndUserNotification> {
+        match value {
+            AnyBaseEndUserNotification::SimulationNotification(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::TrainingReminderNotification> for AnyBaseEndUserNotification {
+    fn from(value: crate::models::TrainingReminderNotification) -> Self {
+        Self::TrainingReminderNotification(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyBaseEndUserNotification> for crate::models::TrainingReminderNotification {
+    type Error = AnyBaseEndUserNotification;
+
+    fn try_from(value: AnyBaseEndUserNotification) -> Result<Self, AnyBaseEndUserNotification> {
+        match value {
+            AnyBaseEndUserNotification::TrainingReminderNotification(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -5868,10 +6630,14 @@ impl crate::read_fields::ReadFields for EndUserNotificationSetting {
 /// A `endUserNotificationSetting` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`EndUserNotificationSetting`]; an `@odata.type` this
-/// version does not know is read as [`AnyEndUserNotificationSetting::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyEndUserNotificationSetting::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyEndUserNotificationSetting {
     /// A `microsoft.graph.endUserNotificationSetting` (the declared type).
     EndUserNotificationSetting(EndUserNotificationSetting),
@@ -5882,6 +6648,152 @@ pub enum AnyEndUserNotificationSetting {
     /// A type derived from `endUserNotificationSetting` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(EndUserNotificationSetting),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyEndUserNotificationSetting {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.endUserNotificationSetting`: the variant's, or for
+    /// [`AnyEndUserNotificationSetting::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::EndUserNotificationSetting(_) => "microsoft.graph.endUserNotificationSetting",
+            Self::NoTrainingNotificationSetting(_) => {
+                "microsoft.graph.noTrainingNotificationSetting"
+            }
+            Self::TrainingNotificationSetting(_) => "microsoft.graph.trainingNotificationSetting",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.endUserNotificationSetting", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`EndUserNotificationSetting`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_end_user_notification_setting(&self) -> Option<&EndUserNotificationSetting> {
+        match self {
+            Self::EndUserNotificationSetting(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyEndUserNotificationSetting::as_end_user_notification_setting`], by value.
+    pub fn into_end_user_notification_setting(self) -> Option<EndUserNotificationSetting> {
+        match self {
+            Self::EndUserNotificationSetting(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.noTrainingNotificationSetting`.
+    pub fn as_no_training_notification_setting(
+        &self,
+    ) -> Option<&crate::models::NoTrainingNotificationSetting> {
+        match self {
+            Self::NoTrainingNotificationSetting(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.noTrainingNotificationSetting`, by value.
+    pub fn into_no_training_notification_setting(
+        self,
+    ) -> Option<crate::models::NoTrainingNotificationSetting> {
+        match self {
+            Self::NoTrainingNotificationSetting(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.trainingNotificationSetting`.
+    pub fn as_training_notification_setting(
+        &self,
+    ) -> Option<&crate::models::TrainingNotificationSetting> {
+        match self {
+            Self::TrainingNotificationSetting(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.trainingNotificationSetting`, by value.
+    pub fn into_training_notification_setting(
+        self,
+    ) -> Option<crate::models::TrainingNotificationSetting> {
+        match self {
+            Self::TrainingNotificationSetting(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<EndUserNotificationSetting> for AnyEndUserNotificationSetting {
+    fn from(value: EndUserNotificationSetting) -> Self {
+        Self::EndUserNotificationSetting(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyEndUserNotificationSetting> for EndUserNotificationSetting {
+    type Error = AnyEndUserNotificationSetting;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyEndUserNotificationSetting,
+    ) -> Result<Self, AnyEndUserNotificationSetting> {
+        match value {
+            AnyEndUserNotificationSetting::EndUserNotificationSetting(v)
+            | AnyEndUserNotificationSetting::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::NoTrainingNotificationSetting> for AnyEndUserNotificationSetting {
+    fn from(value: crate::models::NoTrainingNotificationSetting) -> Self {
+        Self::NoTrainingNotificationSetting(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyEndUserNotificationSetting> for crate::models::NoTrainingNotificationSetting {
+    type Error = AnyEndUserNotificationSetting;
+
+    fn try_from(
+        value: AnyEndUserNotificationSetting,
+    ) -> Result<Self, AnyEndUserNotificationSetting> {
+        match value {
+            AnyEndUserNotificationSetting::NoTrainingNotificationSetting(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::TrainingNotificationSetting> for AnyEndUserNotificationSetting {
+    fn from(value: crate::models::TrainingNotificationSetting) -> Self {
+        Self::TrainingNotificationSetting(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyEndUserNotificationSetting> for crate::models::TrainingNotificationSetting {
+    type Error = AnyEndUserNotificationSetting;
+
+    fn try_from(
+        value: AnyEndUserNotificationSetting,
+    ) -> Result<Self, AnyEndUserNotificationSetting> {
+        match value {
+            AnyEndUserNotificationSetting::TrainingNotificationSetting(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -6985,10 +7897,14 @@ impl crate::read_fields::ReadFields for PayloadDetail {
 /// A `payloadDetail` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`PayloadDetail`]; an `@odata.type` this
-/// version does not know is read as [`AnyPayloadDetail::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyPayloadDetail::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyPayloadDetail {
     /// A `microsoft.graph.payloadDetail` (the declared type).
     PayloadDetail(PayloadDetail),
@@ -6997,6 +7913,99 @@ pub enum AnyPayloadDetail {
     /// A type derived from `payloadDetail` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(PayloadDetail),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyPayloadDetail {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.payloadDetail`: the variant's, or for
+    /// [`AnyPayloadDetail::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::PayloadDetail(_) => "microsoft.graph.payloadDetail",
+            Self::EmailPayloadDetail(_) => "microsoft.graph.emailPayloadDetail",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.payloadDetail", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`PayloadDetail`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_payload_detail(&self) -> Option<&PayloadDetail> {
+        match self {
+            Self::PayloadDetail(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyPayloadDetail::as_payload_detail`], by value.
+    pub fn into_payload_detail(self) -> Option<PayloadDetail> {
+        match self {
+            Self::PayloadDetail(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.emailPayloadDetail`.
+    pub fn as_email_payload_detail(&self) -> Option<&crate::models::EmailPayloadDetail> {
+        match self {
+            Self::EmailPayloadDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.emailPayloadDetail`, by value.
+    pub fn into_email_payload_detail(self) -> Option<crate::models::EmailPayloadDetail> {
+        match self {
+            Self::EmailPayloadDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<PayloadDetail> for AnyPayloadDetail {
+    fn from(value: PayloadDetail) -> Self {
+        Self::PayloadDetail(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyPayloadDetail> for PayloadDetail {
+    type Error = AnyPayloadDetail;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyPayloadDetail) -> Result<Self, AnyPayloadDetail> {
+        match value {
+            AnyPayloadDetail::PayloadDetail(v) | AnyPayloadDetail::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::EmailPayloadDetail> for AnyPayloadDetail {
+    fn from(value: crate::models::EmailPayloadDetail) -> Self {
+        Self::EmailPayloadDetail(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyPayloadDetail> for crate::models::EmailPayloadDetail {
+    type Error = AnyPayloadDetail;
+
+    fn try_from(value: AnyPayloadDetail) -> Result<Self, AnyPayloadDetail> {
+        match value {
+            AnyPayloadDetail::EmailPayloadDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -8451,10 +9460,14 @@ impl crate::read_fields::ReadFields for SubjectRightsRequestMailboxLocation {
 /// A `subjectRightsRequestMailboxLocation` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`SubjectRightsRequestMailboxLocation`]; an `@odata.type` this
-/// version does not know is read as [`AnySubjectRightsRequestMailboxLocation::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnySubjectRightsRequestMailboxLocation::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnySubjectRightsRequestMailboxLocation {
     /// A `microsoft.graph.subjectRightsRequestMailboxLocation` (the declared type).
     SubjectRightsRequestMailboxLocation(SubjectRightsRequestMailboxLocation),
@@ -8467,6 +9480,170 @@ pub enum AnySubjectRightsRequestMailboxLocation {
     /// A type derived from `subjectRightsRequestMailboxLocation` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(SubjectRightsRequestMailboxLocation),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnySubjectRightsRequestMailboxLocation {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.subjectRightsRequestMailboxLocation`: the variant's, or for
+    /// [`AnySubjectRightsRequestMailboxLocation::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SubjectRightsRequestMailboxLocation(_) => {
+                "microsoft.graph.subjectRightsRequestMailboxLocation"
+            }
+            Self::SubjectRightsRequestAllMailboxLocation(_) => {
+                "microsoft.graph.subjectRightsRequestAllMailboxLocation"
+            }
+            Self::SubjectRightsRequestEnumeratedMailboxLocation(_) => {
+                "microsoft.graph.subjectRightsRequestEnumeratedMailboxLocation"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.subjectRightsRequestMailboxLocation", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`SubjectRightsRequestMailboxLocation`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_subject_rights_request_mailbox_location(
+        &self,
+    ) -> Option<&SubjectRightsRequestMailboxLocation> {
+        match self {
+            Self::SubjectRightsRequestMailboxLocation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnySubjectRightsRequestMailboxLocation::as_subject_rights_request_mailbox_location`], by value.
+    pub fn into_subject_rights_request_mailbox_location(
+        self,
+    ) -> Option<SubjectRightsRequestMailboxLocation> {
+        match self {
+            Self::SubjectRightsRequestMailboxLocation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.subjectRightsRequestAllMailboxLocation`.
+    pub fn as_subject_rights_request_all_mailbox_location(
+        &self,
+    ) -> Option<&crate::models::SubjectRightsRequestAllMailboxLocation> {
+        match self {
+            Self::SubjectRightsRequestAllMailboxLocation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.subjectRightsRequestAllMailboxLocation`, by value.
+    pub fn into_subject_rights_request_all_mailbox_location(
+        self,
+    ) -> Option<crate::models::SubjectRightsRequestAllMailboxLocation> {
+        match self {
+            Self::SubjectRightsRequestAllMailboxLocation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.subjectRightsRequestEnumeratedMailboxLocation`.
+    pub fn as_subject_rights_request_enumerated_mailbox_location(
+        &self,
+    ) -> Option<&crate::models::SubjectRightsRequestEnumeratedMailboxLocation> {
+        match self {
+            Self::SubjectRightsRequestEnumeratedMailboxLocation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.subjectRightsRequestEnumeratedMailboxLocation`, by value.
+    pub fn into_subject_rights_request_enumerated_mailbox_location(
+        self,
+    ) -> Option<crate::models::SubjectRightsRequestEnumeratedMailboxLocation> {
+        match self {
+            Self::SubjectRightsRequestEnumeratedMailboxLocation(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<SubjectRightsRequestMailboxLocation> for AnySubjectRightsRequestMailboxLocation {
+    fn from(value: SubjectRightsRequestMailboxLocation) -> Self {
+        Self::SubjectRightsRequestMailboxLocation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnySubjectRightsRequestMailboxLocation> for SubjectRightsRequestMailboxLocation {
+    type Error = AnySubjectRightsRequestMailboxLocation;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnySubjectRightsRequestMailboxLocation,
+    ) -> Result<Self, AnySubjectRightsRequestMailboxLocation> {
+        match value {
+            AnySubjectRightsRequestMailboxLocation::SubjectRightsRequestMailboxLocation(v)
+            | AnySubjectRightsRequestMailboxLocation::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::SubjectRightsRequestAllMailboxLocation>
+    for AnySubjectRightsRequestMailboxLocation
+{
+    fn from(value: crate::models::SubjectRightsRequestAllMailboxLocation) -> Self {
+        Self::SubjectRightsRequestAllMailboxLocation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnySubjectRightsRequestMailboxLocation>
+    for crate::models::SubjectRightsRequestAllMailboxLocation
+{
+    type Error = AnySubjectRightsRequestMailboxLocation;
+
+    fn try_from(
+        value: AnySubjectRightsRequestMailboxLocation,
+    ) -> Result<Self, AnySubjectRightsRequestMailboxLocation> {
+        match value {
+            AnySubjectRightsRequestMailboxLocation::SubjectRightsRequestAllMailboxLocation(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::SubjectRightsRequestEnumeratedMailboxLocation>
+    for AnySubjectRightsRequestMailboxLocation
+{
+    fn from(value: crate::models::SubjectRightsRequestEnumeratedMailboxLocation) -> Self {
+        Self::SubjectRightsRequestEnumeratedMailboxLocation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnySubjectRightsRequestMailboxLocation>
+    for crate::models::SubjectRightsRequestEnumeratedMailboxLocation
+{
+    type Error = AnySubjectRightsRequestMailboxLocation;
+
+    fn try_from(
+        value: AnySubjectRightsRequestMailboxLocation,
+    ) -> Result<Self, AnySubjectRightsRequestMailboxLocation> {
+        match value {
+AnySubjectRightsRequestMailboxLocation::SubjectRightsRequestEnumeratedMailboxLocation(v) => Ok(v),
+other => Err(other),
+}
+    }
 }
 
 #[cfg(feature = "security")]
@@ -8554,10 +9731,14 @@ impl crate::read_fields::ReadFields for SubjectRightsRequestSiteLocation {
 /// A `subjectRightsRequestSiteLocation` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`SubjectRightsRequestSiteLocation`]; an `@odata.type` this
-/// version does not know is read as [`AnySubjectRightsRequestSiteLocation::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnySubjectRightsRequestSiteLocation::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnySubjectRightsRequestSiteLocation {
     /// A `microsoft.graph.subjectRightsRequestSiteLocation` (the declared type).
     SubjectRightsRequestSiteLocation(SubjectRightsRequestSiteLocation),
@@ -8570,6 +9751,170 @@ pub enum AnySubjectRightsRequestSiteLocation {
     /// A type derived from `subjectRightsRequestSiteLocation` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(SubjectRightsRequestSiteLocation),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnySubjectRightsRequestSiteLocation {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.subjectRightsRequestSiteLocation`: the variant's, or for
+    /// [`AnySubjectRightsRequestSiteLocation::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SubjectRightsRequestSiteLocation(_) => {
+                "microsoft.graph.subjectRightsRequestSiteLocation"
+            }
+            Self::SubjectRightsRequestAllSiteLocation(_) => {
+                "microsoft.graph.subjectRightsRequestAllSiteLocation"
+            }
+            Self::SubjectRightsRequestEnumeratedSiteLocation(_) => {
+                "microsoft.graph.subjectRightsRequestEnumeratedSiteLocation"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.subjectRightsRequestSiteLocation", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`SubjectRightsRequestSiteLocation`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_subject_rights_request_site_location(
+        &self,
+    ) -> Option<&SubjectRightsRequestSiteLocation> {
+        match self {
+            Self::SubjectRightsRequestSiteLocation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnySubjectRightsRequestSiteLocation::as_subject_rights_request_site_location`], by value.
+    pub fn into_subject_rights_request_site_location(
+        self,
+    ) -> Option<SubjectRightsRequestSiteLocation> {
+        match self {
+            Self::SubjectRightsRequestSiteLocation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.subjectRightsRequestAllSiteLocation`.
+    pub fn as_subject_rights_request_all_site_location(
+        &self,
+    ) -> Option<&crate::models::SubjectRightsRequestAllSiteLocation> {
+        match self {
+            Self::SubjectRightsRequestAllSiteLocation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.subjectRightsRequestAllSiteLocation`, by value.
+    pub fn into_subject_rights_request_all_site_location(
+        self,
+    ) -> Option<crate::models::SubjectRightsRequestAllSiteLocation> {
+        match self {
+            Self::SubjectRightsRequestAllSiteLocation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.subjectRightsRequestEnumeratedSiteLocation`.
+    pub fn as_subject_rights_request_enumerated_site_location(
+        &self,
+    ) -> Option<&crate::models::SubjectRightsRequestEnumeratedSiteLocation> {
+        match self {
+            Self::SubjectRightsRequestEnumeratedSiteLocation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.subjectRightsRequestEnumeratedSiteLocation`, by value.
+    pub fn into_subject_rights_request_enumerated_site_location(
+        self,
+    ) -> Option<crate::models::SubjectRightsRequestEnumeratedSiteLocation> {
+        match self {
+            Self::SubjectRightsRequestEnumeratedSiteLocation(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<SubjectRightsRequestSiteLocation> for AnySubjectRightsRequestSiteLocation {
+    fn from(value: SubjectRightsRequestSiteLocation) -> Self {
+        Self::SubjectRightsRequestSiteLocation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnySubjectRightsRequestSiteLocation> for SubjectRightsRequestSiteLocation {
+    type Error = AnySubjectRightsRequestSiteLocation;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnySubjectRightsRequestSiteLocation,
+    ) -> Result<Self, AnySubjectRightsRequestSiteLocation> {
+        match value {
+            AnySubjectRightsRequestSiteLocation::SubjectRightsRequestSiteLocation(v)
+            | AnySubjectRightsRequestSiteLocation::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::SubjectRightsRequestAllSiteLocation>
+    for AnySubjectRightsRequestSiteLocation
+{
+    fn from(value: crate::models::SubjectRightsRequestAllSiteLocation) -> Self {
+        Self::SubjectRightsRequestAllSiteLocation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnySubjectRightsRequestSiteLocation>
+    for crate::models::SubjectRightsRequestAllSiteLocation
+{
+    type Error = AnySubjectRightsRequestSiteLocation;
+
+    fn try_from(
+        value: AnySubjectRightsRequestSiteLocation,
+    ) -> Result<Self, AnySubjectRightsRequestSiteLocation> {
+        match value {
+            AnySubjectRightsRequestSiteLocation::SubjectRightsRequestAllSiteLocation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::SubjectRightsRequestEnumeratedSiteLocation>
+    for AnySubjectRightsRequestSiteLocation
+{
+    fn from(value: crate::models::SubjectRightsRequestEnumeratedSiteLocation) -> Self {
+        Self::SubjectRightsRequestEnumeratedSiteLocation(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnySubjectRightsRequestSiteLocation>
+    for crate::models::SubjectRightsRequestEnumeratedSiteLocation
+{
+    type Error = AnySubjectRightsRequestSiteLocation;
+
+    fn try_from(
+        value: AnySubjectRightsRequestSiteLocation,
+    ) -> Result<Self, AnySubjectRightsRequestSiteLocation> {
+        match value {
+            AnySubjectRightsRequestSiteLocation::SubjectRightsRequestEnumeratedSiteLocation(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]
@@ -8902,10 +10247,14 @@ impl crate::read_fields::ReadFields for TrainingSetting {
 /// A `trainingSetting` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`TrainingSetting`]; an `@odata.type` this
-/// version does not know is read as [`AnyTrainingSetting::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyTrainingSetting::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "security")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyTrainingSetting {
     /// A `microsoft.graph.trainingSetting` (the declared type).
     TrainingSetting(TrainingSetting),
@@ -8922,6 +10271,261 @@ pub enum AnyTrainingSetting {
     /// A type derived from `trainingSetting` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(TrainingSetting),
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl AnyTrainingSetting {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.trainingSetting`: the variant's, or for
+    /// [`AnyTrainingSetting::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::TrainingSetting(_) => "microsoft.graph.trainingSetting",
+            Self::CustomTrainingSetting(_) => "microsoft.graph.customTrainingSetting",
+            Self::MicrosoftCustomTrainingSetting(_) => {
+                "microsoft.graph.microsoftCustomTrainingSetting"
+            }
+            Self::MicrosoftManagedTrainingSetting(_) => {
+                "microsoft.graph.microsoftManagedTrainingSetting"
+            }
+            Self::MicrosoftTrainingAssignmentMapping(_) => {
+                "microsoft.graph.microsoftTrainingAssignmentMapping"
+            }
+            Self::NoTrainingSetting(_) => "microsoft.graph.noTrainingSetting",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.trainingSetting", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`TrainingSetting`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_training_setting(&self) -> Option<&TrainingSetting> {
+        match self {
+            Self::TrainingSetting(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyTrainingSetting::as_training_setting`], by value.
+    pub fn into_training_setting(self) -> Option<TrainingSetting> {
+        match self {
+            Self::TrainingSetting(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customTrainingSetting`.
+    pub fn as_custom_training_setting(&self) -> Option<&crate::models::CustomTrainingSetting> {
+        match self {
+            Self::CustomTrainingSetting(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.customTrainingSetting`, by value.
+    pub fn into_custom_training_setting(self) -> Option<crate::models::CustomTrainingSetting> {
+        match self {
+            Self::CustomTrainingSetting(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftCustomTrainingSetting`.
+    pub fn as_microsoft_custom_training_setting(
+        &self,
+    ) -> Option<&crate::models::MicrosoftCustomTrainingSetting> {
+        match self {
+            Self::MicrosoftCustomTrainingSetting(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftCustomTrainingSetting`, by value.
+    pub fn into_microsoft_custom_training_setting(
+        self,
+    ) -> Option<crate::models::MicrosoftCustomTrainingSetting> {
+        match self {
+            Self::MicrosoftCustomTrainingSetting(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftManagedTrainingSetting`.
+    pub fn as_microsoft_managed_training_setting(
+        &self,
+    ) -> Option<&crate::models::MicrosoftManagedTrainingSetting> {
+        match self {
+            Self::MicrosoftManagedTrainingSetting(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftManagedTrainingSetting`, by value.
+    pub fn into_microsoft_managed_training_setting(
+        self,
+    ) -> Option<crate::models::MicrosoftManagedTrainingSetting> {
+        match self {
+            Self::MicrosoftManagedTrainingSetting(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftTrainingAssignmentMapping`.
+    pub fn as_microsoft_training_assignment_mapping(
+        &self,
+    ) -> Option<&crate::models::MicrosoftTrainingAssignmentMapping> {
+        match self {
+            Self::MicrosoftTrainingAssignmentMapping(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftTrainingAssignmentMapping`, by value.
+    pub fn into_microsoft_training_assignment_mapping(
+        self,
+    ) -> Option<crate::models::MicrosoftTrainingAssignmentMapping> {
+        match self {
+            Self::MicrosoftTrainingAssignmentMapping(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.noTrainingSetting`.
+    pub fn as_no_training_setting(&self) -> Option<&crate::models::NoTrainingSetting> {
+        match self {
+            Self::NoTrainingSetting(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.noTrainingSetting`, by value.
+    pub fn into_no_training_setting(self) -> Option<crate::models::NoTrainingSetting> {
+        match self {
+            Self::NoTrainingSetting(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<TrainingSetting> for AnyTrainingSetting {
+    fn from(value: TrainingSetting) -> Self {
+        Self::TrainingSetting(value)
+    }
+}
+
+#[cfg(feature = "security")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyTrainingSetting> for TrainingSetting {
+    type Error = AnyTrainingSetting;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyTrainingSetting) -> Result<Self, AnyTrainingSetting> {
+        match value {
+            AnyTrainingSetting::TrainingSetting(v) | AnyTrainingSetting::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::CustomTrainingSetting> for AnyTrainingSetting {
+    fn from(value: crate::models::CustomTrainingSetting) -> Self {
+        Self::CustomTrainingSetting(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyTrainingSetting> for crate::models::CustomTrainingSetting {
+    type Error = AnyTrainingSetting;
+
+    fn try_from(value: AnyTrainingSetting) -> Result<Self, AnyTrainingSetting> {
+        match value {
+            AnyTrainingSetting::CustomTrainingSetting(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::MicrosoftCustomTrainingSetting> for AnyTrainingSetting {
+    fn from(value: crate::models::MicrosoftCustomTrainingSetting) -> Self {
+        Self::MicrosoftCustomTrainingSetting(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyTrainingSetting> for crate::models::MicrosoftCustomTrainingSetting {
+    type Error = AnyTrainingSetting;
+
+    fn try_from(value: AnyTrainingSetting) -> Result<Self, AnyTrainingSetting> {
+        match value {
+            AnyTrainingSetting::MicrosoftCustomTrainingSetting(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::MicrosoftManagedTrainingSetting> for AnyTrainingSetting {
+    fn from(value: crate::models::MicrosoftManagedTrainingSetting) -> Self {
+        Self::MicrosoftManagedTrainingSetting(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyTrainingSetting> for crate::models::MicrosoftManagedTrainingSetting {
+    type Error = AnyTrainingSetting;
+
+    fn try_from(value: AnyTrainingSetting) -> Result<Self, AnyTrainingSetting> {
+        match value {
+            AnyTrainingSetting::MicrosoftManagedTrainingSetting(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::MicrosoftTrainingAssignmentMapping> for AnyTrainingSetting {
+    fn from(value: crate::models::MicrosoftTrainingAssignmentMapping) -> Self {
+        Self::MicrosoftTrainingAssignmentMapping(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyTrainingSetting> for crate::models::MicrosoftTrainingAssignmentMapping {
+    type Error = AnyTrainingSetting;
+
+    fn try_from(value: AnyTrainingSetting) -> Result<Self, AnyTrainingSetting> {
+        match value {
+            AnyTrainingSetting::MicrosoftTrainingAssignmentMapping(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "security")]
+impl From<crate::models::NoTrainingSetting> for AnyTrainingSetting {
+    fn from(value: crate::models::NoTrainingSetting) -> Self {
+        Self::NoTrainingSetting(value)
+    }
+}
+
+#[cfg(feature = "security")]
+impl TryFrom<AnyTrainingSetting> for crate::models::NoTrainingSetting {
+    type Error = AnyTrainingSetting;
+
+    fn try_from(value: AnyTrainingSetting) -> Result<Self, AnyTrainingSetting> {
+        match value {
+            AnyTrainingSetting::NoTrainingSetting(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "security")]

@@ -132,7 +132,7 @@ pub struct BaseSitePage {
     /// Provides a user-visible description of the item. Optional.
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    pub e_tag: crate::Patch<String>,
+    pub etag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
@@ -168,7 +168,7 @@ impl serde::Serialize for BaseSitePage {
         writer.field("createdBy", &self.created_by)?;
         writer.field("createdDateTime", &self.created_date_time)?;
         writer.field("description", &self.description)?;
-        writer.field("eTag", &self.e_tag)?;
+        writer.field("eTag", &self.etag)?;
         writer.field("lastModifiedBy", &self.last_modified_by)?;
         writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
         writer.field("name", &self.name)?;
@@ -206,7 +206,7 @@ impl crate::read_fields::ReadFields for BaseSitePage {
             "createdBy" => self.created_by = map.next_value()?,
             "createdDateTime" => self.created_date_time = map.next_value()?,
             "description" => self.description = map.next_value()?,
-            "eTag" => self.e_tag = map.next_value()?,
+            "eTag" => self.etag = map.next_value()?,
             "lastModifiedBy" => self.last_modified_by = map.next_value()?,
             "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
             "name" => self.name = map.next_value()?,
@@ -252,10 +252,14 @@ crate::macros::select_fields! {
 /// A `baseSitePage` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`BaseSitePage`]; an `@odata.type` this
-/// version does not know is read as [`AnyBaseSitePage::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyBaseSitePage::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "sites")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyBaseSitePage {
     /// A `microsoft.graph.baseSitePage` (the declared type).
     BaseSitePage(BaseSitePage),
@@ -264,6 +268,107 @@ pub enum AnyBaseSitePage {
     /// A type derived from `baseSitePage` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(BaseSitePage),
+}
+
+#[cfg(feature = "sites")]
+#[allow(unreachable_patterns)]
+impl AnyBaseSitePage {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.baseSitePage`: the variant's, or for
+    /// [`AnyBaseSitePage::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::BaseSitePage(_) => "microsoft.graph.baseSitePage",
+            Self::SitePage(_) => "microsoft.graph.sitePage",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.baseSitePage", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::BaseSitePage(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::SitePage(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`BaseSitePage`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_base_site_page(&self) -> Option<&BaseSitePage> {
+        match self {
+            Self::BaseSitePage(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyBaseSitePage::as_base_site_page`], by value.
+    pub fn into_base_site_page(self) -> Option<BaseSitePage> {
+        match self {
+            Self::BaseSitePage(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sitePage`.
+    pub fn as_site_page(&self) -> Option<&crate::models::SitePage> {
+        match self {
+            Self::SitePage(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sitePage`, by value.
+    pub fn into_site_page(self) -> Option<crate::models::SitePage> {
+        match self {
+            Self::SitePage(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "sites")]
+impl From<BaseSitePage> for AnyBaseSitePage {
+    fn from(value: BaseSitePage) -> Self {
+        Self::BaseSitePage(value)
+    }
+}
+
+#[cfg(feature = "sites")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyBaseSitePage> for BaseSitePage {
+    type Error = AnyBaseSitePage;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyBaseSitePage) -> Result<Self, AnyBaseSitePage> {
+        match value {
+            AnyBaseSitePage::BaseSitePage(v) | AnyBaseSitePage::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "sites")]
+impl From<crate::models::SitePage> for AnyBaseSitePage {
+    fn from(value: crate::models::SitePage) -> Self {
+        Self::SitePage(value)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl TryFrom<AnyBaseSitePage> for crate::models::SitePage {
+    type Error = AnyBaseSitePage;
+
+    fn try_from(value: AnyBaseSitePage) -> Result<Self, AnyBaseSitePage> {
+        match value {
+            AnyBaseSitePage::SitePage(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -1131,7 +1236,7 @@ pub struct List {
     /// Provides a user-visible description of the item. Optional.
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    pub e_tag: crate::Patch<String>,
+    pub etag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
@@ -1187,7 +1292,7 @@ impl serde::Serialize for List {
         writer.field("createdBy", &self.created_by)?;
         writer.field("createdDateTime", &self.created_date_time)?;
         writer.field("description", &self.description)?;
-        writer.field("eTag", &self.e_tag)?;
+        writer.field("eTag", &self.etag)?;
         writer.field("lastModifiedBy", &self.last_modified_by)?;
         writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
         writer.field("name", &self.name)?;
@@ -1236,7 +1341,7 @@ impl crate::read_fields::ReadFields for List {
             "createdBy" => self.created_by = map.next_value()?,
             "createdDateTime" => self.created_date_time = map.next_value()?,
             "description" => self.description = map.next_value()?,
-            "eTag" => self.e_tag = map.next_value()?,
+            "eTag" => self.etag = map.next_value()?,
             "lastModifiedBy" => self.last_modified_by = map.next_value()?,
             "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
             "name" => self.name = map.next_value()?,
@@ -1310,7 +1415,7 @@ pub struct ListItem {
     /// Provides a user-visible description of the item. Optional.
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    pub e_tag: crate::Patch<String>,
+    pub etag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
@@ -1361,7 +1466,7 @@ impl serde::Serialize for ListItem {
         writer.field("createdBy", &self.created_by)?;
         writer.field("createdDateTime", &self.created_date_time)?;
         writer.field("description", &self.description)?;
-        writer.field("eTag", &self.e_tag)?;
+        writer.field("eTag", &self.etag)?;
         writer.field("lastModifiedBy", &self.last_modified_by)?;
         writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
         writer.field("name", &self.name)?;
@@ -1408,7 +1513,7 @@ impl crate::read_fields::ReadFields for ListItem {
             "createdBy" => self.created_by = map.next_value()?,
             "createdDateTime" => self.created_date_time = map.next_value()?,
             "description" => self.description = map.next_value()?,
-            "eTag" => self.e_tag = map.next_value()?,
+            "eTag" => self.etag = map.next_value()?,
             "lastModifiedBy" => self.last_modified_by = map.next_value()?,
             "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
             "name" => self.name = map.next_value()?,
@@ -1544,10 +1649,14 @@ crate::macros::select_fields! {
 /// A `listItemVersion` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ListItemVersion`]; an `@odata.type` this
-/// version does not know is read as [`AnyListItemVersion::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyListItemVersion::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "sites")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyListItemVersion {
     /// A `microsoft.graph.listItemVersion` (the declared type).
     ListItemVersion(ListItemVersion),
@@ -1556,6 +1665,107 @@ pub enum AnyListItemVersion {
     /// A type derived from `listItemVersion` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ListItemVersion),
+}
+
+#[cfg(feature = "sites")]
+#[allow(unreachable_patterns)]
+impl AnyListItemVersion {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.listItemVersion`: the variant's, or for
+    /// [`AnyListItemVersion::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ListItemVersion(_) => "microsoft.graph.listItemVersion",
+            Self::DocumentSetVersion(_) => "microsoft.graph.documentSetVersion",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.listItemVersion", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ListItemVersion(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::DocumentSetVersion(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ListItemVersion`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_list_item_version(&self) -> Option<&ListItemVersion> {
+        match self {
+            Self::ListItemVersion(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyListItemVersion::as_list_item_version`], by value.
+    pub fn into_list_item_version(self) -> Option<ListItemVersion> {
+        match self {
+            Self::ListItemVersion(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.documentSetVersion`.
+    pub fn as_document_set_version(&self) -> Option<&crate::models::DocumentSetVersion> {
+        match self {
+            Self::DocumentSetVersion(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.documentSetVersion`, by value.
+    pub fn into_document_set_version(self) -> Option<crate::models::DocumentSetVersion> {
+        match self {
+            Self::DocumentSetVersion(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "sites")]
+impl From<ListItemVersion> for AnyListItemVersion {
+    fn from(value: ListItemVersion) -> Self {
+        Self::ListItemVersion(value)
+    }
+}
+
+#[cfg(feature = "sites")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyListItemVersion> for ListItemVersion {
+    type Error = AnyListItemVersion;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyListItemVersion) -> Result<Self, AnyListItemVersion> {
+        match value {
+            AnyListItemVersion::ListItemVersion(v) | AnyListItemVersion::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "sites")]
+impl From<crate::models::DocumentSetVersion> for AnyListItemVersion {
+    fn from(value: crate::models::DocumentSetVersion) -> Self {
+        Self::DocumentSetVersion(value)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl TryFrom<AnyListItemVersion> for crate::models::DocumentSetVersion {
+    type Error = AnyListItemVersion;
+
+    fn try_from(value: AnyListItemVersion) -> Result<Self, AnyListItemVersion> {
+        match value {
+            AnyListItemVersion::DocumentSetVersion(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -1716,7 +1926,7 @@ pub struct Site {
     /// Provides a user-visible description of the item. Optional.
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    pub e_tag: crate::Patch<String>,
+    pub etag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
@@ -1793,7 +2003,7 @@ impl serde::Serialize for Site {
         writer.field("createdBy", &self.created_by)?;
         writer.field("createdDateTime", &self.created_date_time)?;
         writer.field("description", &self.description)?;
-        writer.field("eTag", &self.e_tag)?;
+        writer.field("eTag", &self.etag)?;
         writer.field("lastModifiedBy", &self.last_modified_by)?;
         writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
         writer.field("name", &self.name)?;
@@ -1854,7 +2064,7 @@ impl crate::read_fields::ReadFields for Site {
             "createdBy" => self.created_by = map.next_value()?,
             "createdDateTime" => self.created_date_time = map.next_value()?,
             "description" => self.description = map.next_value()?,
-            "eTag" => self.e_tag = map.next_value()?,
+            "eTag" => self.etag = map.next_value()?,
             "lastModifiedBy" => self.last_modified_by = map.next_value()?,
             "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
             "name" => self.name = map.next_value()?,
@@ -1948,7 +2158,7 @@ pub struct SitePage {
     /// Provides a user-visible description of the item. Optional.
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    pub e_tag: crate::Patch<String>,
+    pub etag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
@@ -2000,7 +2210,7 @@ impl serde::Serialize for SitePage {
         writer.field("createdBy", &self.created_by)?;
         writer.field("createdDateTime", &self.created_date_time)?;
         writer.field("description", &self.description)?;
-        writer.field("eTag", &self.e_tag)?;
+        writer.field("eTag", &self.etag)?;
         writer.field("lastModifiedBy", &self.last_modified_by)?;
         writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
         writer.field("name", &self.name)?;
@@ -2046,7 +2256,7 @@ impl crate::read_fields::ReadFields for SitePage {
             "createdBy" => self.created_by = map.next_value()?,
             "createdDateTime" => self.created_date_time = map.next_value()?,
             "description" => self.description = map.next_value()?,
-            "eTag" => self.e_tag = map.next_value()?,
+            "eTag" => self.etag = map.next_value()?,
             "lastModifiedBy" => self.last_modified_by = map.next_value()?,
             "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
             "name" => self.name = map.next_value()?,
@@ -2370,10 +2580,14 @@ crate::macros::select_fields! {
 /// A `webPart` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`WebPart`]; an `@odata.type` this
-/// version does not know is read as [`AnyWebPart::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyWebPart::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "sites")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyWebPart {
     /// A `microsoft.graph.webPart` (the declared type).
     WebPart(WebPart),
@@ -2384,6 +2598,142 @@ pub enum AnyWebPart {
     /// A type derived from `webPart` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(WebPart),
+}
+
+#[cfg(feature = "sites")]
+#[allow(unreachable_patterns)]
+impl AnyWebPart {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.webPart`: the variant's, or for
+    /// [`AnyWebPart::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::WebPart(_) => "microsoft.graph.webPart",
+            Self::StandardWebPart(_) => "microsoft.graph.standardWebPart",
+            Self::TextWebPart(_) => "microsoft.graph.textWebPart",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.webPart", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::WebPart(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::StandardWebPart(value) => value.id.as_deref(),
+            Self::TextWebPart(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`WebPart`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_web_part(&self) -> Option<&WebPart> {
+        match self {
+            Self::WebPart(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyWebPart::as_web_part`], by value.
+    pub fn into_web_part(self) -> Option<WebPart> {
+        match self {
+            Self::WebPart(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.standardWebPart`.
+    pub fn as_standard_web_part(&self) -> Option<&crate::models::StandardWebPart> {
+        match self {
+            Self::StandardWebPart(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.standardWebPart`, by value.
+    pub fn into_standard_web_part(self) -> Option<crate::models::StandardWebPart> {
+        match self {
+            Self::StandardWebPart(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.textWebPart`.
+    pub fn as_text_web_part(&self) -> Option<&crate::models::TextWebPart> {
+        match self {
+            Self::TextWebPart(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.textWebPart`, by value.
+    pub fn into_text_web_part(self) -> Option<crate::models::TextWebPart> {
+        match self {
+            Self::TextWebPart(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "sites")]
+impl From<WebPart> for AnyWebPart {
+    fn from(value: WebPart) -> Self {
+        Self::WebPart(value)
+    }
+}
+
+#[cfg(feature = "sites")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyWebPart> for WebPart {
+    type Error = AnyWebPart;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyWebPart) -> Result<Self, AnyWebPart> {
+        match value {
+            AnyWebPart::WebPart(v) | AnyWebPart::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "sites")]
+impl From<crate::models::StandardWebPart> for AnyWebPart {
+    fn from(value: crate::models::StandardWebPart) -> Self {
+        Self::StandardWebPart(value)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl TryFrom<AnyWebPart> for crate::models::StandardWebPart {
+    type Error = AnyWebPart;
+
+    fn try_from(value: AnyWebPart) -> Result<Self, AnyWebPart> {
+        match value {
+            AnyWebPart::StandardWebPart(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "sites")]
+impl From<crate::models::TextWebPart> for AnyWebPart {
+    fn from(value: crate::models::TextWebPart) -> Self {
+        Self::TextWebPart(value)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl TryFrom<AnyWebPart> for crate::models::TextWebPart {
+    type Error = AnyWebPart;
+
+    fn try_from(value: AnyWebPart) -> Result<Self, AnyWebPart> {
+        match value {
+            AnyWebPart::TextWebPart(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "sites")]

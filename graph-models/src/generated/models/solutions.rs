@@ -959,10 +959,14 @@ crate::macros::select_fields! {
 /// A `bookingCustomerBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`BookingCustomerBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyBookingCustomerBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyBookingCustomerBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "solutions")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyBookingCustomerBase {
     /// A `microsoft.graph.bookingCustomerBase` (the declared type).
     BookingCustomerBase(BookingCustomerBase),
@@ -971,6 +975,109 @@ pub enum AnyBookingCustomerBase {
     /// A type derived from `bookingCustomerBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(BookingCustomerBase),
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl AnyBookingCustomerBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.bookingCustomerBase`: the variant's, or for
+    /// [`AnyBookingCustomerBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::BookingCustomerBase(_) => "microsoft.graph.bookingCustomerBase",
+            Self::BookingCustomer(_) => "microsoft.graph.bookingCustomer",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.bookingCustomerBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::BookingCustomerBase(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::BookingCustomer(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`BookingCustomerBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_booking_customer_base(&self) -> Option<&BookingCustomerBase> {
+        match self {
+            Self::BookingCustomerBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyBookingCustomerBase::as_booking_customer_base`], by value.
+    pub fn into_booking_customer_base(self) -> Option<BookingCustomerBase> {
+        match self {
+            Self::BookingCustomerBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.bookingCustomer`.
+    pub fn as_booking_customer(&self) -> Option<&crate::models::BookingCustomer> {
+        match self {
+            Self::BookingCustomer(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.bookingCustomer`, by value.
+    pub fn into_booking_customer(self) -> Option<crate::models::BookingCustomer> {
+        match self {
+            Self::BookingCustomer(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<BookingCustomerBase> for AnyBookingCustomerBase {
+    fn from(value: BookingCustomerBase) -> Self {
+        Self::BookingCustomerBase(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyBookingCustomerBase> for BookingCustomerBase {
+    type Error = AnyBookingCustomerBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyBookingCustomerBase) -> Result<Self, AnyBookingCustomerBase> {
+        match value {
+            AnyBookingCustomerBase::BookingCustomerBase(v) | AnyBookingCustomerBase::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<crate::models::BookingCustomer> for AnyBookingCustomerBase {
+    fn from(value: crate::models::BookingCustomer) -> Self {
+        Self::BookingCustomer(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl TryFrom<AnyBookingCustomerBase> for crate::models::BookingCustomer {
+    type Error = AnyBookingCustomerBase;
+
+    fn try_from(value: AnyBookingCustomerBase) -> Result<Self, AnyBookingCustomerBase> {
+        match value {
+            AnyBookingCustomerBase::BookingCustomer(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1478,10 +1585,14 @@ crate::macros::select_fields! {
 /// A `bookingStaffMemberBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`BookingStaffMemberBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyBookingStaffMemberBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyBookingStaffMemberBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "solutions")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyBookingStaffMemberBase {
     /// A `microsoft.graph.bookingStaffMemberBase` (the declared type).
     BookingStaffMemberBase(BookingStaffMemberBase),
@@ -1490,6 +1601,108 @@ pub enum AnyBookingStaffMemberBase {
     /// A type derived from `bookingStaffMemberBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(BookingStaffMemberBase),
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl AnyBookingStaffMemberBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.bookingStaffMemberBase`: the variant's, or for
+    /// [`AnyBookingStaffMemberBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::BookingStaffMemberBase(_) => "microsoft.graph.bookingStaffMemberBase",
+            Self::BookingStaffMember(_) => "microsoft.graph.bookingStaffMember",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.bookingStaffMemberBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::BookingStaffMemberBase(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::BookingStaffMember(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`BookingStaffMemberBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_booking_staff_member_base(&self) -> Option<&BookingStaffMemberBase> {
+        match self {
+            Self::BookingStaffMemberBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyBookingStaffMemberBase::as_booking_staff_member_base`], by value.
+    pub fn into_booking_staff_member_base(self) -> Option<BookingStaffMemberBase> {
+        match self {
+            Self::BookingStaffMemberBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.bookingStaffMember`.
+    pub fn as_booking_staff_member(&self) -> Option<&crate::models::BookingStaffMember> {
+        match self {
+            Self::BookingStaffMember(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.bookingStaffMember`, by value.
+    pub fn into_booking_staff_member(self) -> Option<crate::models::BookingStaffMember> {
+        match self {
+            Self::BookingStaffMember(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<BookingStaffMemberBase> for AnyBookingStaffMemberBase {
+    fn from(value: BookingStaffMemberBase) -> Self {
+        Self::BookingStaffMemberBase(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyBookingStaffMemberBase> for BookingStaffMemberBase {
+    type Error = AnyBookingStaffMemberBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyBookingStaffMemberBase) -> Result<Self, AnyBookingStaffMemberBase> {
+        match value {
+            AnyBookingStaffMemberBase::BookingStaffMemberBase(v)
+            | AnyBookingStaffMemberBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<crate::models::BookingStaffMember> for AnyBookingStaffMemberBase {
+    fn from(value: crate::models::BookingStaffMember) -> Self {
+        Self::BookingStaffMember(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl TryFrom<AnyBookingStaffMemberBase> for crate::models::BookingStaffMember {
+    type Error = AnyBookingStaffMemberBase;
+
+    fn try_from(value: AnyBookingStaffMemberBase) -> Result<Self, AnyBookingStaffMemberBase> {
+        match value {
+            AnyBookingStaffMemberBase::BookingStaffMember(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1623,10 +1836,14 @@ crate::macros::select_fields! {
 /// A `browseSessionBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`BrowseSessionBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyBrowseSessionBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyBrowseSessionBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "solutions")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyBrowseSessionBase {
     /// A `microsoft.graph.browseSessionBase` (the declared type).
     BrowseSessionBase(BrowseSessionBase),
@@ -1637,6 +1854,150 @@ pub enum AnyBrowseSessionBase {
     /// A type derived from `browseSessionBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(BrowseSessionBase),
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl AnyBrowseSessionBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.browseSessionBase`: the variant's, or for
+    /// [`AnyBrowseSessionBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::BrowseSessionBase(_) => "microsoft.graph.browseSessionBase",
+            Self::OneDriveForBusinessBrowseSession(_) => {
+                "microsoft.graph.oneDriveForBusinessBrowseSession"
+            }
+            Self::SharePointBrowseSession(_) => "microsoft.graph.sharePointBrowseSession",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.browseSessionBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::BrowseSessionBase(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::OneDriveForBusinessBrowseSession(value) => value.id.as_deref(),
+            Self::SharePointBrowseSession(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`BrowseSessionBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_browse_session_base(&self) -> Option<&BrowseSessionBase> {
+        match self {
+            Self::BrowseSessionBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyBrowseSessionBase::as_browse_session_base`], by value.
+    pub fn into_browse_session_base(self) -> Option<BrowseSessionBase> {
+        match self {
+            Self::BrowseSessionBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.oneDriveForBusinessBrowseSession`.
+    pub fn as_one_drive_for_business_browse_session(
+        &self,
+    ) -> Option<&crate::models::OneDriveForBusinessBrowseSession> {
+        match self {
+            Self::OneDriveForBusinessBrowseSession(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.oneDriveForBusinessBrowseSession`, by value.
+    pub fn into_one_drive_for_business_browse_session(
+        self,
+    ) -> Option<crate::models::OneDriveForBusinessBrowseSession> {
+        match self {
+            Self::OneDriveForBusinessBrowseSession(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointBrowseSession`.
+    pub fn as_share_point_browse_session(&self) -> Option<&crate::models::SharePointBrowseSession> {
+        match self {
+            Self::SharePointBrowseSession(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointBrowseSession`, by value.
+    pub fn into_share_point_browse_session(self) -> Option<crate::models::SharePointBrowseSession> {
+        match self {
+            Self::SharePointBrowseSession(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<BrowseSessionBase> for AnyBrowseSessionBase {
+    fn from(value: BrowseSessionBase) -> Self {
+        Self::BrowseSessionBase(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyBrowseSessionBase> for BrowseSessionBase {
+    type Error = AnyBrowseSessionBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyBrowseSessionBase) -> Result<Self, AnyBrowseSessionBase> {
+        match value {
+            AnyBrowseSessionBase::BrowseSessionBase(v) | AnyBrowseSessionBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<crate::models::OneDriveForBusinessBrowseSession> for AnyBrowseSessionBase {
+    fn from(value: crate::models::OneDriveForBusinessBrowseSession) -> Self {
+        Self::OneDriveForBusinessBrowseSession(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl TryFrom<AnyBrowseSessionBase> for crate::models::OneDriveForBusinessBrowseSession {
+    type Error = AnyBrowseSessionBase;
+
+    fn try_from(value: AnyBrowseSessionBase) -> Result<Self, AnyBrowseSessionBase> {
+        match value {
+            AnyBrowseSessionBase::OneDriveForBusinessBrowseSession(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<crate::models::SharePointBrowseSession> for AnyBrowseSessionBase {
+    fn from(value: crate::models::SharePointBrowseSession) -> Self {
+        Self::SharePointBrowseSession(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl TryFrom<AnyBrowseSessionBase> for crate::models::SharePointBrowseSession {
+    type Error = AnyBrowseSessionBase;
+
+    fn try_from(value: AnyBrowseSessionBase) -> Result<Self, AnyBrowseSessionBase> {
+        match value {
+            AnyBrowseSessionBase::SharePointBrowseSession(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3326,10 +3687,14 @@ crate::macros::select_fields! {
 /// A `mailboxRestoreArtifact` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`MailboxRestoreArtifact`]; an `@odata.type` this
-/// version does not know is read as [`AnyMailboxRestoreArtifact::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyMailboxRestoreArtifact::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "solutions")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyMailboxRestoreArtifact {
     /// A `microsoft.graph.mailboxRestoreArtifact` (the declared type).
     MailboxRestoreArtifact(MailboxRestoreArtifact),
@@ -3338,6 +3703,114 @@ pub enum AnyMailboxRestoreArtifact {
     /// A type derived from `mailboxRestoreArtifact` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(MailboxRestoreArtifact),
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl AnyMailboxRestoreArtifact {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.mailboxRestoreArtifact`: the variant's, or for
+    /// [`AnyMailboxRestoreArtifact::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::MailboxRestoreArtifact(_) => "microsoft.graph.mailboxRestoreArtifact",
+            Self::GranularMailboxRestoreArtifact(_) => {
+                "microsoft.graph.granularMailboxRestoreArtifact"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.mailboxRestoreArtifact", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::MailboxRestoreArtifact(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::GranularMailboxRestoreArtifact(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`MailboxRestoreArtifact`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_mailbox_restore_artifact(&self) -> Option<&MailboxRestoreArtifact> {
+        match self {
+            Self::MailboxRestoreArtifact(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyMailboxRestoreArtifact::as_mailbox_restore_artifact`], by value.
+    pub fn into_mailbox_restore_artifact(self) -> Option<MailboxRestoreArtifact> {
+        match self {
+            Self::MailboxRestoreArtifact(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.granularMailboxRestoreArtifact`.
+    pub fn as_granular_mailbox_restore_artifact(
+        &self,
+    ) -> Option<&crate::models::GranularMailboxRestoreArtifact> {
+        match self {
+            Self::GranularMailboxRestoreArtifact(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.granularMailboxRestoreArtifact`, by value.
+    pub fn into_granular_mailbox_restore_artifact(
+        self,
+    ) -> Option<crate::models::GranularMailboxRestoreArtifact> {
+        match self {
+            Self::GranularMailboxRestoreArtifact(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<MailboxRestoreArtifact> for AnyMailboxRestoreArtifact {
+    fn from(value: MailboxRestoreArtifact) -> Self {
+        Self::MailboxRestoreArtifact(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyMailboxRestoreArtifact> for MailboxRestoreArtifact {
+    type Error = AnyMailboxRestoreArtifact;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyMailboxRestoreArtifact) -> Result<Self, AnyMailboxRestoreArtifact> {
+        match value {
+            AnyMailboxRestoreArtifact::MailboxRestoreArtifact(v)
+            | AnyMailboxRestoreArtifact::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<crate::models::GranularMailboxRestoreArtifact> for AnyMailboxRestoreArtifact {
+    fn from(value: crate::models::GranularMailboxRestoreArtifact) -> Self {
+        Self::GranularMailboxRestoreArtifact(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl TryFrom<AnyMailboxRestoreArtifact> for crate::models::GranularMailboxRestoreArtifact {
+    type Error = AnyMailboxRestoreArtifact;
+
+    fn try_from(value: AnyMailboxRestoreArtifact) -> Result<Self, AnyMailboxRestoreArtifact> {
+        match value {
+            AnyMailboxRestoreArtifact::GranularMailboxRestoreArtifact(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3979,10 +4452,14 @@ crate::macros::select_fields! {
 /// A `protectionPolicyBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ProtectionPolicyBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyProtectionPolicyBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyProtectionPolicyBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "solutions")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyProtectionPolicyBase {
     /// A `microsoft.graph.protectionPolicyBase` (the declared type).
     ProtectionPolicyBase(ProtectionPolicyBase),
@@ -3995,6 +4472,196 @@ pub enum AnyProtectionPolicyBase {
     /// A type derived from `protectionPolicyBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ProtectionPolicyBase),
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl AnyProtectionPolicyBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.protectionPolicyBase`: the variant's, or for
+    /// [`AnyProtectionPolicyBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ProtectionPolicyBase(_) => "microsoft.graph.protectionPolicyBase",
+            Self::ExchangeProtectionPolicy(_) => "microsoft.graph.exchangeProtectionPolicy",
+            Self::OneDriveForBusinessProtectionPolicy(_) => {
+                "microsoft.graph.oneDriveForBusinessProtectionPolicy"
+            }
+            Self::SharePointProtectionPolicy(_) => "microsoft.graph.sharePointProtectionPolicy",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.protectionPolicyBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ProtectionPolicyBase(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::ExchangeProtectionPolicy(value) => value.id.as_deref(),
+            Self::OneDriveForBusinessProtectionPolicy(value) => value.id.as_deref(),
+            Self::SharePointProtectionPolicy(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ProtectionPolicyBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_protection_policy_base(&self) -> Option<&ProtectionPolicyBase> {
+        match self {
+            Self::ProtectionPolicyBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyProtectionPolicyBase::as_protection_policy_base`], by value.
+    pub fn into_protection_policy_base(self) -> Option<ProtectionPolicyBase> {
+        match self {
+            Self::ProtectionPolicyBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.exchangeProtectionPolicy`.
+    pub fn as_exchange_protection_policy(
+        &self,
+    ) -> Option<&crate::models::ExchangeProtectionPolicy> {
+        match self {
+            Self::ExchangeProtectionPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.exchangeProtectionPolicy`, by value.
+    pub fn into_exchange_protection_policy(
+        self,
+    ) -> Option<crate::models::ExchangeProtectionPolicy> {
+        match self {
+            Self::ExchangeProtectionPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.oneDriveForBusinessProtectionPolicy`.
+    pub fn as_one_drive_for_business_protection_policy(
+        &self,
+    ) -> Option<&crate::models::OneDriveForBusinessProtectionPolicy> {
+        match self {
+            Self::OneDriveForBusinessProtectionPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.oneDriveForBusinessProtectionPolicy`, by value.
+    pub fn into_one_drive_for_business_protection_policy(
+        self,
+    ) -> Option<crate::models::OneDriveForBusinessProtectionPolicy> {
+        match self {
+            Self::OneDriveForBusinessProtectionPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointProtectionPolicy`.
+    pub fn as_share_point_protection_policy(
+        &self,
+    ) -> Option<&crate::models::SharePointProtectionPolicy> {
+        match self {
+            Self::SharePointProtectionPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointProtectionPolicy`, by value.
+    pub fn into_share_point_protection_policy(
+        self,
+    ) -> Option<crate::models::SharePointProtectionPolicy> {
+        match self {
+            Self::SharePointProtectionPolicy(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<ProtectionPolicyBase> for AnyProtectionPolicyBase {
+    fn from(value: ProtectionPolicyBase) -> Self {
+        Self::ProtectionPolicyBase(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyProtectionPolicyBase> for ProtectionPolicyBase {
+    type Error = AnyProtectionPolicyBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyProtectionPolicyBase) -> Result<Self, AnyProtectionPolicyBase> {
+        match value {
+            AnyProtectionPolicyBase::ProtectionPolicyBase(v)
+            | AnyProtectionPolicyBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<crate::models::ExchangeProtectionPolicy> for AnyProtectionPolicyBase {
+    fn from(value: crate::models::ExchangeProtectionPolicy) -> Self {
+        Self::ExchangeProtectionPolicy(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl TryFrom<AnyProtectionPolicyBase> for crate::models::ExchangeProtectionPolicy {
+    type Error = AnyProtectionPolicyBase;
+
+    fn try_from(value: AnyProtectionPolicyBase) -> Result<Self, AnyProtectionPolicyBase> {
+        match value {
+            AnyProtectionPolicyBase::ExchangeProtectionPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<crate::models::OneDriveForBusinessProtectionPolicy> for AnyProtectionPolicyBase {
+    fn from(value: crate::models::OneDriveForBusinessProtectionPolicy) -> Self {
+        Self::OneDriveForBusinessProtectionPolicy(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl TryFrom<AnyProtectionPolicyBase> for crate::models::OneDriveForBusinessProtectionPolicy {
+    type Error = AnyProtectionPolicyBase;
+
+    fn try_from(value: AnyProtectionPolicyBase) -> Result<Self, AnyProtectionPolicyBase> {
+        match value {
+            AnyProtectionPolicyBase::OneDriveForBusinessProtectionPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<crate::models::SharePointProtectionPolicy> for AnyProtectionPolicyBase {
+    fn from(value: crate::models::SharePointProtectionPolicy) -> Self {
+        Self::SharePointProtectionPolicy(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl TryFrom<AnyProtectionPolicyBase> for crate::models::SharePointProtectionPolicy {
+    type Error = AnyProtectionPolicyBase;
+
+    fn try_from(value: AnyProtectionPolicyBase) -> Result<Self, AnyProtectionPolicyBase> {
+        match value {
+            AnyProtectionPolicyBase::SharePointProtectionPolicy(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -4228,10 +4895,14 @@ crate::macros::select_fields! {
 /// A `restoreSessionBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`RestoreSessionBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyRestoreSessionBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyRestoreSessionBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "solutions")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyRestoreSessionBase {
     /// A `microsoft.graph.restoreSessionBase` (the declared type).
     RestoreSessionBase(RestoreSessionBase),
@@ -4244,6 +4915,193 @@ pub enum AnyRestoreSessionBase {
     /// A type derived from `restoreSessionBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(RestoreSessionBase),
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl AnyRestoreSessionBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.restoreSessionBase`: the variant's, or for
+    /// [`AnyRestoreSessionBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::RestoreSessionBase(_) => "microsoft.graph.restoreSessionBase",
+            Self::ExchangeRestoreSession(_) => "microsoft.graph.exchangeRestoreSession",
+            Self::OneDriveForBusinessRestoreSession(_) => {
+                "microsoft.graph.oneDriveForBusinessRestoreSession"
+            }
+            Self::SharePointRestoreSession(_) => "microsoft.graph.sharePointRestoreSession",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.restoreSessionBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::RestoreSessionBase(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::ExchangeRestoreSession(value) => value.id.as_deref(),
+            Self::OneDriveForBusinessRestoreSession(value) => value.id.as_deref(),
+            Self::SharePointRestoreSession(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`RestoreSessionBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_restore_session_base(&self) -> Option<&RestoreSessionBase> {
+        match self {
+            Self::RestoreSessionBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyRestoreSessionBase::as_restore_session_base`], by value.
+    pub fn into_restore_session_base(self) -> Option<RestoreSessionBase> {
+        match self {
+            Self::RestoreSessionBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.exchangeRestoreSession`.
+    pub fn as_exchange_restore_session(&self) -> Option<&crate::models::ExchangeRestoreSession> {
+        match self {
+            Self::ExchangeRestoreSession(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.exchangeRestoreSession`, by value.
+    pub fn into_exchange_restore_session(self) -> Option<crate::models::ExchangeRestoreSession> {
+        match self {
+            Self::ExchangeRestoreSession(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.oneDriveForBusinessRestoreSession`.
+    pub fn as_one_drive_for_business_restore_session(
+        &self,
+    ) -> Option<&crate::models::OneDriveForBusinessRestoreSession> {
+        match self {
+            Self::OneDriveForBusinessRestoreSession(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.oneDriveForBusinessRestoreSession`, by value.
+    pub fn into_one_drive_for_business_restore_session(
+        self,
+    ) -> Option<crate::models::OneDriveForBusinessRestoreSession> {
+        match self {
+            Self::OneDriveForBusinessRestoreSession(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointRestoreSession`.
+    pub fn as_share_point_restore_session(
+        &self,
+    ) -> Option<&crate::models::SharePointRestoreSession> {
+        match self {
+            Self::SharePointRestoreSession(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointRestoreSession`, by value.
+    pub fn into_share_point_restore_session(
+        self,
+    ) -> Option<crate::models::SharePointRestoreSession> {
+        match self {
+            Self::SharePointRestoreSession(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<RestoreSessionBase> for AnyRestoreSessionBase {
+    fn from(value: RestoreSessionBase) -> Self {
+        Self::RestoreSessionBase(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyRestoreSessionBase> for RestoreSessionBase {
+    type Error = AnyRestoreSessionBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyRestoreSessionBase) -> Result<Self, AnyRestoreSessionBase> {
+        match value {
+            AnyRestoreSessionBase::RestoreSessionBase(v) | AnyRestoreSessionBase::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<crate::models::ExchangeRestoreSession> for AnyRestoreSessionBase {
+    fn from(value: crate::models::ExchangeRestoreSession) -> Self {
+        Self::ExchangeRestoreSession(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl TryFrom<AnyRestoreSessionBase> for crate::models::ExchangeRestoreSession {
+    type Error = AnyRestoreSessionBase;
+
+    fn try_from(value: AnyRestoreSessionBase) -> Result<Self, AnyRestoreSessionBase> {
+        match value {
+            AnyRestoreSessionBase::ExchangeRestoreSession(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<crate::models::OneDriveForBusinessRestoreSession> for AnyRestoreSessionBase {
+    fn from(value: crate::models::OneDriveForBusinessRestoreSession) -> Self {
+        Self::OneDriveForBusinessRestoreSession(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl TryFrom<AnyRestoreSessionBase> for crate::models::OneDriveForBusinessRestoreSession {
+    type Error = AnyRestoreSessionBase;
+
+    fn try_from(value: AnyRestoreSessionBase) -> Result<Self, AnyRestoreSessionBase> {
+        match value {
+            AnyRestoreSessionBase::OneDriveForBusinessRestoreSession(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<crate::models::SharePointRestoreSession> for AnyRestoreSessionBase {
+    fn from(value: crate::models::SharePointRestoreSession) -> Self {
+        Self::SharePointRestoreSession(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl TryFrom<AnyRestoreSessionBase> for crate::models::SharePointRestoreSession {
+    type Error = AnyRestoreSessionBase;
+
+    fn try_from(value: AnyRestoreSessionBase) -> Result<Self, AnyRestoreSessionBase> {
+        match value {
+            AnyRestoreSessionBase::SharePointRestoreSession(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -5480,10 +6338,14 @@ crate::macros::select_fields! {
 /// A `virtualEvent` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`VirtualEvent`]; an `@odata.type` this
-/// version does not know is read as [`AnyVirtualEvent::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyVirtualEvent::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "solutions")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyVirtualEvent {
     /// A `microsoft.graph.virtualEvent` (the declared type).
     VirtualEvent(VirtualEvent),
@@ -5494,6 +6356,144 @@ pub enum AnyVirtualEvent {
     /// A type derived from `virtualEvent` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(VirtualEvent),
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl AnyVirtualEvent {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.virtualEvent`: the variant's, or for
+    /// [`AnyVirtualEvent::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::VirtualEvent(_) => "microsoft.graph.virtualEvent",
+            Self::VirtualEventTownhall(_) => "microsoft.graph.virtualEventTownhall",
+            Self::VirtualEventWebinar(_) => "microsoft.graph.virtualEventWebinar",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.virtualEvent", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::VirtualEvent(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::VirtualEventTownhall(value) => value.id.as_deref(),
+            Self::VirtualEventWebinar(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`VirtualEvent`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_virtual_event(&self) -> Option<&VirtualEvent> {
+        match self {
+            Self::VirtualEvent(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyVirtualEvent::as_virtual_event`], by value.
+    pub fn into_virtual_event(self) -> Option<VirtualEvent> {
+        match self {
+            Self::VirtualEvent(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.virtualEventTownhall`.
+    pub fn as_virtual_event_townhall(&self) -> Option<&crate::models::VirtualEventTownhall> {
+        match self {
+            Self::VirtualEventTownhall(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.virtualEventTownhall`, by value.
+    pub fn into_virtual_event_townhall(self) -> Option<crate::models::VirtualEventTownhall> {
+        match self {
+            Self::VirtualEventTownhall(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.virtualEventWebinar`.
+    pub fn as_virtual_event_webinar(&self) -> Option<&crate::models::VirtualEventWebinar> {
+        match self {
+            Self::VirtualEventWebinar(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.virtualEventWebinar`, by value.
+    pub fn into_virtual_event_webinar(self) -> Option<crate::models::VirtualEventWebinar> {
+        match self {
+            Self::VirtualEventWebinar(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<VirtualEvent> for AnyVirtualEvent {
+    fn from(value: VirtualEvent) -> Self {
+        Self::VirtualEvent(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyVirtualEvent> for VirtualEvent {
+    type Error = AnyVirtualEvent;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyVirtualEvent) -> Result<Self, AnyVirtualEvent> {
+        match value {
+            AnyVirtualEvent::VirtualEvent(v) | AnyVirtualEvent::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<crate::models::VirtualEventTownhall> for AnyVirtualEvent {
+    fn from(value: crate::models::VirtualEventTownhall) -> Self {
+        Self::VirtualEventTownhall(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl TryFrom<AnyVirtualEvent> for crate::models::VirtualEventTownhall {
+    type Error = AnyVirtualEvent;
+
+    fn try_from(value: AnyVirtualEvent) -> Result<Self, AnyVirtualEvent> {
+        match value {
+            AnyVirtualEvent::VirtualEventTownhall(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<crate::models::VirtualEventWebinar> for AnyVirtualEvent {
+    fn from(value: crate::models::VirtualEventWebinar) -> Self {
+        Self::VirtualEventWebinar(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl TryFrom<AnyVirtualEvent> for crate::models::VirtualEventWebinar {
+    type Error = AnyVirtualEvent;
+
+    fn try_from(value: AnyVirtualEvent) -> Result<Self, AnyVirtualEvent> {
+        match value {
+            AnyVirtualEvent::VirtualEventWebinar(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -6805,10 +7805,14 @@ impl crate::read_fields::ReadFields for BookingCustomerInformationBase {
 /// A `bookingCustomerInformationBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`BookingCustomerInformationBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyBookingCustomerInformationBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyBookingCustomerInformationBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "solutions")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyBookingCustomerInformationBase {
     /// A `microsoft.graph.bookingCustomerInformationBase` (the declared type).
     BookingCustomerInformationBase(BookingCustomerInformationBase),
@@ -6817,6 +7821,110 @@ pub enum AnyBookingCustomerInformationBase {
     /// A type derived from `bookingCustomerInformationBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(BookingCustomerInformationBase),
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl AnyBookingCustomerInformationBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.bookingCustomerInformationBase`: the variant's, or for
+    /// [`AnyBookingCustomerInformationBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::BookingCustomerInformationBase(_) => {
+                "microsoft.graph.bookingCustomerInformationBase"
+            }
+            Self::BookingCustomerInformation(_) => "microsoft.graph.bookingCustomerInformation",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.bookingCustomerInformationBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`BookingCustomerInformationBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_booking_customer_information_base(&self) -> Option<&BookingCustomerInformationBase> {
+        match self {
+            Self::BookingCustomerInformationBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyBookingCustomerInformationBase::as_booking_customer_information_base`], by value.
+    pub fn into_booking_customer_information_base(self) -> Option<BookingCustomerInformationBase> {
+        match self {
+            Self::BookingCustomerInformationBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.bookingCustomerInformation`.
+    pub fn as_booking_customer_information(
+        &self,
+    ) -> Option<&crate::models::BookingCustomerInformation> {
+        match self {
+            Self::BookingCustomerInformation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.bookingCustomerInformation`, by value.
+    pub fn into_booking_customer_information(
+        self,
+    ) -> Option<crate::models::BookingCustomerInformation> {
+        match self {
+            Self::BookingCustomerInformation(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<BookingCustomerInformationBase> for AnyBookingCustomerInformationBase {
+    fn from(value: BookingCustomerInformationBase) -> Self {
+        Self::BookingCustomerInformationBase(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyBookingCustomerInformationBase> for BookingCustomerInformationBase {
+    type Error = AnyBookingCustomerInformationBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyBookingCustomerInformationBase,
+    ) -> Result<Self, AnyBookingCustomerInformationBase> {
+        match value {
+            AnyBookingCustomerInformationBase::BookingCustomerInformationBase(v)
+            | AnyBookingCustomerInformationBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<crate::models::BookingCustomerInformation> for AnyBookingCustomerInformationBase {
+    fn from(value: crate::models::BookingCustomerInformation) -> Self {
+        Self::BookingCustomerInformation(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl TryFrom<AnyBookingCustomerInformationBase> for crate::models::BookingCustomerInformation {
+    type Error = AnyBookingCustomerInformationBase;
+
+    fn try_from(
+        value: AnyBookingCustomerInformationBase,
+    ) -> Result<Self, AnyBookingCustomerInformationBase> {
+        match value {
+            AnyBookingCustomerInformationBase::BookingCustomerInformation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -7201,10 +8309,14 @@ impl crate::read_fields::ReadFields for BookingsAvailability {
 /// A `bookingsAvailability` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`BookingsAvailability`]; an `@odata.type` this
-/// version does not know is read as [`AnyBookingsAvailability::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyBookingsAvailability::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "solutions")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyBookingsAvailability {
     /// A `microsoft.graph.bookingsAvailability` (the declared type).
     BookingsAvailability(BookingsAvailability),
@@ -7213,6 +8325,104 @@ pub enum AnyBookingsAvailability {
     /// A type derived from `bookingsAvailability` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(BookingsAvailability),
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl AnyBookingsAvailability {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.bookingsAvailability`: the variant's, or for
+    /// [`AnyBookingsAvailability::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::BookingsAvailability(_) => "microsoft.graph.bookingsAvailability",
+            Self::BookingsAvailabilityWindow(_) => "microsoft.graph.bookingsAvailabilityWindow",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.bookingsAvailability", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`BookingsAvailability`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_bookings_availability(&self) -> Option<&BookingsAvailability> {
+        match self {
+            Self::BookingsAvailability(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyBookingsAvailability::as_bookings_availability`], by value.
+    pub fn into_bookings_availability(self) -> Option<BookingsAvailability> {
+        match self {
+            Self::BookingsAvailability(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.bookingsAvailabilityWindow`.
+    pub fn as_bookings_availability_window(
+        &self,
+    ) -> Option<&crate::models::BookingsAvailabilityWindow> {
+        match self {
+            Self::BookingsAvailabilityWindow(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.bookingsAvailabilityWindow`, by value.
+    pub fn into_bookings_availability_window(
+        self,
+    ) -> Option<crate::models::BookingsAvailabilityWindow> {
+        match self {
+            Self::BookingsAvailabilityWindow(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<BookingsAvailability> for AnyBookingsAvailability {
+    fn from(value: BookingsAvailability) -> Self {
+        Self::BookingsAvailability(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyBookingsAvailability> for BookingsAvailability {
+    type Error = AnyBookingsAvailability;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyBookingsAvailability) -> Result<Self, AnyBookingsAvailability> {
+        match value {
+            AnyBookingsAvailability::BookingsAvailability(v)
+            | AnyBookingsAvailability::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl From<crate::models::BookingsAvailabilityWindow> for AnyBookingsAvailability {
+    fn from(value: crate::models::BookingsAvailabilityWindow) -> Self {
+        Self::BookingsAvailabilityWindow(value)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl TryFrom<AnyBookingsAvailability> for crate::models::BookingsAvailabilityWindow {
+    type Error = AnyBookingsAvailability;
+
+    fn try_from(value: AnyBookingsAvailability) -> Result<Self, AnyBookingsAvailability> {
+        match value {
+            AnyBookingsAvailability::BookingsAvailabilityWindow(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "solutions")]

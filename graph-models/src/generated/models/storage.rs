@@ -530,7 +530,7 @@ pub struct RecycleBin {
     /// Provides a user-visible description of the item. Optional.
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    pub e_tag: crate::Patch<String>,
+    pub etag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
@@ -564,7 +564,7 @@ impl serde::Serialize for RecycleBin {
         writer.field("createdBy", &self.created_by)?;
         writer.field("createdDateTime", &self.created_date_time)?;
         writer.field("description", &self.description)?;
-        writer.field("eTag", &self.e_tag)?;
+        writer.field("eTag", &self.etag)?;
         writer.field("lastModifiedBy", &self.last_modified_by)?;
         writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
         writer.field("name", &self.name)?;
@@ -601,7 +601,7 @@ impl crate::read_fields::ReadFields for RecycleBin {
             "createdBy" => self.created_by = map.next_value()?,
             "createdDateTime" => self.created_date_time = map.next_value()?,
             "description" => self.description = map.next_value()?,
-            "eTag" => self.e_tag = map.next_value()?,
+            "eTag" => self.etag = map.next_value()?,
             "lastModifiedBy" => self.last_modified_by = map.next_value()?,
             "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
             "name" => self.name = map.next_value()?,
@@ -657,7 +657,7 @@ pub struct RecycleBinItem {
     /// Provides a user-visible description of the item. Optional.
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    pub e_tag: crate::Patch<String>,
+    pub etag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
@@ -693,7 +693,7 @@ impl serde::Serialize for RecycleBinItem {
         writer.field("createdBy", &self.created_by)?;
         writer.field("createdDateTime", &self.created_date_time)?;
         writer.field("description", &self.description)?;
-        writer.field("eTag", &self.e_tag)?;
+        writer.field("eTag", &self.etag)?;
         writer.field("lastModifiedBy", &self.last_modified_by)?;
         writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
         writer.field("name", &self.name)?;
@@ -731,7 +731,7 @@ impl crate::read_fields::ReadFields for RecycleBinItem {
             "createdBy" => self.created_by = map.next_value()?,
             "createdDateTime" => self.created_date_time = map.next_value()?,
             "description" => self.description = map.next_value()?,
-            "eTag" => self.e_tag = map.next_value()?,
+            "eTag" => self.etag = map.next_value()?,
             "lastModifiedBy" => self.last_modified_by = map.next_value()?,
             "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
             "name" => self.name = map.next_value()?,
@@ -1064,10 +1064,14 @@ crate::macros::select_fields! {
 /// A `sharePointMigrationEvent` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`SharePointMigrationEvent`]; an `@odata.type` this
-/// version does not know is read as [`AnySharePointMigrationEvent::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnySharePointMigrationEvent::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "storage")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnySharePointMigrationEvent {
     /// A `microsoft.graph.sharePointMigrationEvent` (the declared type).
     SharePointMigrationEvent(SharePointMigrationEvent),
@@ -1092,6 +1096,421 @@ pub enum AnySharePointMigrationEvent {
     /// A type derived from `sharePointMigrationEvent` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(SharePointMigrationEvent),
+}
+
+#[cfg(feature = "storage")]
+#[allow(unreachable_patterns)]
+impl AnySharePointMigrationEvent {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.sharePointMigrationEvent`: the variant's, or for
+    /// [`AnySharePointMigrationEvent::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::SharePointMigrationEvent(_) => "microsoft.graph.sharePointMigrationEvent",
+            Self::SharePointMigrationFinishManifestFileUploadEvent(_) => {
+                "microsoft.graph.sharePointMigrationFinishManifestFileUploadEvent"
+            }
+            Self::SharePointMigrationJobCancelledEvent(_) => {
+                "microsoft.graph.sharePointMigrationJobCancelledEvent"
+            }
+            Self::SharePointMigrationJobDeletedEvent(_) => {
+                "microsoft.graph.sharePointMigrationJobDeletedEvent"
+            }
+            Self::SharePointMigrationJobErrorEvent(_) => {
+                "microsoft.graph.sharePointMigrationJobErrorEvent"
+            }
+            Self::SharePointMigrationJobPostponedEvent(_) => {
+                "microsoft.graph.sharePointMigrationJobPostponedEvent"
+            }
+            Self::SharePointMigrationJobProgressEvent(_) => {
+                "microsoft.graph.sharePointMigrationJobProgressEvent"
+            }
+            Self::SharePointMigrationJobQueuedEvent(_) => {
+                "microsoft.graph.sharePointMigrationJobQueuedEvent"
+            }
+            Self::SharePointMigrationJobStartEvent(_) => {
+                "microsoft.graph.sharePointMigrationJobStartEvent"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.sharePointMigrationEvent", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::SharePointMigrationEvent(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::SharePointMigrationFinishManifestFileUploadEvent(value) => value.id.as_deref(),
+            Self::SharePointMigrationJobCancelledEvent(value) => value.id.as_deref(),
+            Self::SharePointMigrationJobDeletedEvent(value) => value.id.as_deref(),
+            Self::SharePointMigrationJobErrorEvent(value) => value.id.as_deref(),
+            Self::SharePointMigrationJobPostponedEvent(value) => value.id.as_deref(),
+            Self::SharePointMigrationJobProgressEvent(value) => value.id.as_deref(),
+            Self::SharePointMigrationJobQueuedEvent(value) => value.id.as_deref(),
+            Self::SharePointMigrationJobStartEvent(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`SharePointMigrationEvent`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_share_point_migration_event(&self) -> Option<&SharePointMigrationEvent> {
+        match self {
+            Self::SharePointMigrationEvent(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnySharePointMigrationEvent::as_share_point_migration_event`], by value.
+    pub fn into_share_point_migration_event(self) -> Option<SharePointMigrationEvent> {
+        match self {
+            Self::SharePointMigrationEvent(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointMigrationFinishManifestFileUploadEvent`.
+    pub fn as_share_point_migration_finish_manifest_file_upload_event(
+        &self,
+    ) -> Option<&crate::models::SharePointMigrationFinishManifestFileUploadEvent> {
+        match self {
+            Self::SharePointMigrationFinishManifestFileUploadEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointMigrationFinishManifestFileUploadEvent`, by value.
+    pub fn into_share_point_migration_finish_manifest_file_upload_event(
+        self,
+    ) -> Option<crate::models::SharePointMigrationFinishManifestFileUploadEvent> {
+        match self {
+            Self::SharePointMigrationFinishManifestFileUploadEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointMigrationJobCancelledEvent`.
+    pub fn as_share_point_migration_job_cancelled_event(
+        &self,
+    ) -> Option<&crate::models::SharePointMigrationJobCancelledEvent> {
+        match self {
+            Self::SharePointMigrationJobCancelledEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointMigrationJobCancelledEvent`, by value.
+    pub fn into_share_point_migration_job_cancelled_event(
+        self,
+    ) -> Option<crate::models::SharePointMigrationJobCancelledEvent> {
+        match self {
+            Self::SharePointMigrationJobCancelledEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointMigrationJobDeletedEvent`.
+    pub fn as_share_point_migration_job_deleted_event(
+        &self,
+    ) -> Option<&crate::models::SharePointMigrationJobDeletedEvent> {
+        match self {
+            Self::SharePointMigrationJobDeletedEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointMigrationJobDeletedEvent`, by value.
+    pub fn into_share_point_migration_job_deleted_event(
+        self,
+    ) -> Option<crate::models::SharePointMigrationJobDeletedEvent> {
+        match self {
+            Self::SharePointMigrationJobDeletedEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointMigrationJobErrorEvent`.
+    pub fn as_share_point_migration_job_error_event(
+        &self,
+    ) -> Option<&crate::models::SharePointMigrationJobErrorEvent> {
+        match self {
+            Self::SharePointMigrationJobErrorEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointMigrationJobErrorEvent`, by value.
+    pub fn into_share_point_migration_job_error_event(
+        self,
+    ) -> Option<crate::models::SharePointMigrationJobErrorEvent> {
+        match self {
+            Self::SharePointMigrationJobErrorEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointMigrationJobPostponedEvent`.
+    pub fn as_share_point_migration_job_postponed_event(
+        &self,
+    ) -> Option<&crate::models::SharePointMigrationJobPostponedEvent> {
+        match self {
+            Self::SharePointMigrationJobPostponedEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointMigrationJobPostponedEvent`, by value.
+    pub fn into_share_point_migration_job_postponed_event(
+        self,
+    ) -> Option<crate::models::SharePointMigrationJobPostponedEvent> {
+        match self {
+            Self::SharePointMigrationJobPostponedEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointMigrationJobProgressEvent`.
+    pub fn as_share_point_migration_job_progress_event(
+        &self,
+    ) -> Option<&crate::models::SharePointMigrationJobProgressEvent> {
+        match self {
+            Self::SharePointMigrationJobProgressEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointMigrationJobProgressEvent`, by value.
+    pub fn into_share_point_migration_job_progress_event(
+        self,
+    ) -> Option<crate::models::SharePointMigrationJobProgressEvent> {
+        match self {
+            Self::SharePointMigrationJobProgressEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointMigrationJobQueuedEvent`.
+    pub fn as_share_point_migration_job_queued_event(
+        &self,
+    ) -> Option<&crate::models::SharePointMigrationJobQueuedEvent> {
+        match self {
+            Self::SharePointMigrationJobQueuedEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointMigrationJobQueuedEvent`, by value.
+    pub fn into_share_point_migration_job_queued_event(
+        self,
+    ) -> Option<crate::models::SharePointMigrationJobQueuedEvent> {
+        match self {
+            Self::SharePointMigrationJobQueuedEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointMigrationJobStartEvent`.
+    pub fn as_share_point_migration_job_start_event(
+        &self,
+    ) -> Option<&crate::models::SharePointMigrationJobStartEvent> {
+        match self {
+            Self::SharePointMigrationJobStartEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.sharePointMigrationJobStartEvent`, by value.
+    pub fn into_share_point_migration_job_start_event(
+        self,
+    ) -> Option<crate::models::SharePointMigrationJobStartEvent> {
+        match self {
+            Self::SharePointMigrationJobStartEvent(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "storage")]
+impl From<SharePointMigrationEvent> for AnySharePointMigrationEvent {
+    fn from(value: SharePointMigrationEvent) -> Self {
+        Self::SharePointMigrationEvent(value)
+    }
+}
+
+#[cfg(feature = "storage")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnySharePointMigrationEvent> for SharePointMigrationEvent {
+    type Error = AnySharePointMigrationEvent;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnySharePointMigrationEvent) -> Result<Self, AnySharePointMigrationEvent> {
+        match value {
+            AnySharePointMigrationEvent::SharePointMigrationEvent(v)
+            | AnySharePointMigrationEvent::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "storage")]
+impl From<crate::models::SharePointMigrationFinishManifestFileUploadEvent>
+    for AnySharePointMigrationEvent
+{
+    fn from(value: crate::models::SharePointMigrationFinishManifestFileUploadEvent) -> Self {
+        Self::SharePointMigrationFinishManifestFileUploadEvent(value)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl TryFrom<AnySharePointMigrationEvent>
+    for crate::models::SharePointMigrationFinishManifestFileUploadEvent
+{
+    type Error = AnySharePointMigrationEvent;
+
+    fn try_from(value: AnySharePointMigrationEvent) -> Result<Self, AnySharePointMigrationEvent> {
+        match value {
+            AnySharePointMigrationEvent::SharePointMigrationFinishManifestFileUploadEvent(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "storage")]
+impl From<crate::models::SharePointMigrationJobCancelledEvent> for AnySharePointMigrationEvent {
+    fn from(value: crate::models::SharePointMigrationJobCancelledEvent) -> Self {
+        Self::SharePointMigrationJobCancelledEvent(value)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl TryFrom<AnySharePointMigrationEvent> for crate::models::SharePointMigrationJobCancelledEvent {
+    type Error = AnySharePointMigrationEvent;
+
+    fn try_from(value: AnySharePointMigrationEvent) -> Result<Self, AnySharePointMigrationEvent> {
+        match value {
+            AnySharePointMigrationEvent::SharePointMigrationJobCancelledEvent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "storage")]
+impl From<crate::models::SharePointMigrationJobDeletedEvent> for AnySharePointMigrationEvent {
+    fn from(value: crate::models::SharePointMigrationJobDeletedEvent) -> Self {
+        Self::SharePointMigrationJobDeletedEvent(value)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl TryFrom<AnySharePointMigrationEvent> for crate::models::SharePointMigrationJobDeletedEvent {
+    type Error = AnySharePointMigrationEvent;
+
+    fn try_from(value: AnySharePointMigrationEvent) -> Result<Self, AnySharePointMigrationEvent> {
+        match value {
+            AnySharePointMigrationEvent::SharePointMigrationJobDeletedEvent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "storage")]
+impl From<crate::models::SharePointMigrationJobErrorEvent> for AnySharePointMigrationEvent {
+    fn from(value: crate::models::SharePointMigrationJobErrorEvent) -> Self {
+        Self::SharePointMigrationJobErrorEvent(value)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl TryFrom<AnySharePointMigrationEvent> for crate::models::SharePointMigrationJobErrorEvent {
+    type Error = AnySharePointMigrationEvent;
+
+    fn try_from(value: AnySharePointMigrationEvent) -> Result<Self, AnySharePointMigrationEvent> {
+        match value {
+            AnySharePointMigrationEvent::SharePointMigrationJobErrorEvent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "storage")]
+impl From<crate::models::SharePointMigrationJobPostponedEvent> for AnySharePointMigrationEvent {
+    fn from(value: crate::models::SharePointMigrationJobPostponedEvent) -> Self {
+        Self::SharePointMigrationJobPostponedEvent(value)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl TryFrom<AnySharePointMigrationEvent> for crate::models::SharePointMigrationJobPostponedEvent {
+    type Error = AnySharePointMigrationEvent;
+
+    fn try_from(value: AnySharePointMigrationEvent) -> Result<Self, AnySharePointMigrationEvent> {
+        match value {
+            AnySharePointMigrationEvent::SharePointMigrationJobPostponedEvent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "storage")]
+impl From<crate::models::SharePointMigrationJobProgressEvent> for AnySharePointMigrationEvent {
+    fn from(value: crate::models::SharePointMigrationJobProgressEvent) -> Self {
+        Self::SharePointMigrationJobProgressEvent(value)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl TryFrom<AnySharePointMigrationEvent> for crate::models::SharePointMigrationJobProgressEvent {
+    type Error = AnySharePointMigrationEvent;
+
+    fn try_from(value: AnySharePointMigrationEvent) -> Result<Self, AnySharePointMigrationEvent> {
+        match value {
+            AnySharePointMigrationEvent::SharePointMigrationJobProgressEvent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "storage")]
+impl From<crate::models::SharePointMigrationJobQueuedEvent> for AnySharePointMigrationEvent {
+    fn from(value: crate::models::SharePointMigrationJobQueuedEvent) -> Self {
+        Self::SharePointMigrationJobQueuedEvent(value)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl TryFrom<AnySharePointMigrationEvent> for crate::models::SharePointMigrationJobQueuedEvent {
+    type Error = AnySharePointMigrationEvent;
+
+    fn try_from(value: AnySharePointMigrationEvent) -> Result<Self, AnySharePointMigrationEvent> {
+        match value {
+            AnySharePointMigrationEvent::SharePointMigrationJobQueuedEvent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "storage")]
+impl From<crate::models::SharePointMigrationJobStartEvent> for AnySharePointMigrationEvent {
+    fn from(value: crate::models::SharePointMigrationJobStartEvent) -> Self {
+        Self::SharePointMigrationJobStartEvent(value)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl TryFrom<AnySharePointMigrationEvent> for crate::models::SharePointMigrationJobStartEvent {
+    type Error = AnySharePointMigrationEvent;
+
+    fn try_from(value: AnySharePointMigrationEvent) -> Result<Self, AnySharePointMigrationEvent> {
+        match value {
+            AnySharePointMigrationEvent::SharePointMigrationJobStartEvent(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "storage")]

@@ -1329,10 +1329,14 @@ crate::macros::select_fields! {
 /// A `chatMessage` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ChatMessage`]; an `@odata.type` this
-/// version does not know is read as [`AnyChatMessage::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyChatMessage::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "teams")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyChatMessage {
     /// A `microsoft.graph.chatMessage` (the declared type).
     ChatMessage(ChatMessage),
@@ -1341,6 +1345,105 @@ pub enum AnyChatMessage {
     /// A type derived from `chatMessage` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ChatMessage),
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl AnyChatMessage {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.chatMessage`: the variant's, or for
+    /// [`AnyChatMessage::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ChatMessage(_) => "microsoft.graph.chatMessage",
+            Self::TargetedChatMessage(_) => "microsoft.graph.targetedChatMessage",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.chatMessage", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ChatMessage(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::TargetedChatMessage(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ChatMessage`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_chat_message(&self) -> Option<&ChatMessage> {
+        match self {
+            Self::ChatMessage(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyChatMessage::as_chat_message`], by value.
+    pub fn into_chat_message(self) -> Option<ChatMessage> {
+        match self {
+            Self::ChatMessage(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetedChatMessage`.
+    pub fn as_targeted_chat_message(&self) -> Option<&crate::models::TargetedChatMessage> {
+        match self {
+            Self::TargetedChatMessage(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.targetedChatMessage`, by value.
+    pub fn into_targeted_chat_message(self) -> Option<crate::models::TargetedChatMessage> {
+        match self {
+            Self::TargetedChatMessage(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<ChatMessage> for AnyChatMessage {
+    fn from(value: ChatMessage) -> Self {
+        Self::ChatMessage(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyChatMessage> for ChatMessage {
+    type Error = AnyChatMessage;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyChatMessage) -> Result<Self, AnyChatMessage> {
+        match value {
+            AnyChatMessage::ChatMessage(v) | AnyChatMessage::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::TargetedChatMessage> for AnyChatMessage {
+    fn from(value: crate::models::TargetedChatMessage) -> Self {
+        Self::TargetedChatMessage(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyChatMessage> for crate::models::TargetedChatMessage {
+    type Error = AnyChatMessage;
+
+    fn try_from(value: AnyChatMessage) -> Result<Self, AnyChatMessage> {
+        match value {
+            AnyChatMessage::TargetedChatMessage(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1623,10 +1726,14 @@ crate::macros::select_fields! {
 /// A `conversationMember` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ConversationMember`]; an `@odata.type` this
-/// version does not know is read as [`AnyConversationMember::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyConversationMember::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "teams")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyConversationMember {
     /// A `microsoft.graph.conversationMember` (the declared type).
     ConversationMember(ConversationMember),
@@ -1649,6 +1756,371 @@ pub enum AnyConversationMember {
     /// A type derived from `conversationMember` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ConversationMember),
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl AnyConversationMember {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.conversationMember`: the variant's, or for
+    /// [`AnyConversationMember::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ConversationMember(_) => "microsoft.graph.conversationMember",
+            Self::AadUserConversationMember(_) => "microsoft.graph.aadUserConversationMember",
+            Self::AnonymousGuestConversationMember(_) => {
+                "microsoft.graph.anonymousGuestConversationMember"
+            }
+            Self::AzureCommunicationServicesUserConversationMember(_) => {
+                "microsoft.graph.azureCommunicationServicesUserConversationMember"
+            }
+            Self::MicrosoftAccountUserConversationMember(_) => {
+                "microsoft.graph.microsoftAccountUserConversationMember"
+            }
+            Self::PhoneUserConversationMember(_) => "microsoft.graph.phoneUserConversationMember",
+            Self::SkypeForBusinessUserConversationMember(_) => {
+                "microsoft.graph.skypeForBusinessUserConversationMember"
+            }
+            Self::SkypeUserConversationMember(_) => "microsoft.graph.skypeUserConversationMember",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.conversationMember", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::ConversationMember(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::AadUserConversationMember(value) => value.id.as_deref(),
+            Self::AnonymousGuestConversationMember(value) => value.id.as_deref(),
+            Self::AzureCommunicationServicesUserConversationMember(value) => value.id.as_deref(),
+            Self::MicrosoftAccountUserConversationMember(value) => value.id.as_deref(),
+            Self::PhoneUserConversationMember(value) => value.id.as_deref(),
+            Self::SkypeForBusinessUserConversationMember(value) => value.id.as_deref(),
+            Self::SkypeUserConversationMember(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`ConversationMember`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_conversation_member(&self) -> Option<&ConversationMember> {
+        match self {
+            Self::ConversationMember(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyConversationMember::as_conversation_member`], by value.
+    pub fn into_conversation_member(self) -> Option<ConversationMember> {
+        match self {
+            Self::ConversationMember(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.aadUserConversationMember`.
+    pub fn as_aad_user_conversation_member(
+        &self,
+    ) -> Option<&crate::models::AadUserConversationMember> {
+        match self {
+            Self::AadUserConversationMember(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.aadUserConversationMember`, by value.
+    pub fn into_aad_user_conversation_member(
+        self,
+    ) -> Option<crate::models::AadUserConversationMember> {
+        match self {
+            Self::AadUserConversationMember(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.anonymousGuestConversationMember`.
+    pub fn as_anonymous_guest_conversation_member(
+        &self,
+    ) -> Option<&crate::models::AnonymousGuestConversationMember> {
+        match self {
+            Self::AnonymousGuestConversationMember(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.anonymousGuestConversationMember`, by value.
+    pub fn into_anonymous_guest_conversation_member(
+        self,
+    ) -> Option<crate::models::AnonymousGuestConversationMember> {
+        match self {
+            Self::AnonymousGuestConversationMember(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.azureCommunicationServicesUserConversationMember`.
+    pub fn as_azure_communication_services_user_conversation_member(
+        &self,
+    ) -> Option<&crate::models::AzureCommunicationServicesUserConversationMember> {
+        match self {
+            Self::AzureCommunicationServicesUserConversationMember(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.azureCommunicationServicesUserConversationMember`, by value.
+    pub fn into_azure_communication_services_user_conversation_member(
+        self,
+    ) -> Option<crate::models::AzureCommunicationServicesUserConversationMember> {
+        match self {
+            Self::AzureCommunicationServicesUserConversationMember(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftAccountUserConversationMember`.
+    pub fn as_microsoft_account_user_conversation_member(
+        &self,
+    ) -> Option<&crate::models::MicrosoftAccountUserConversationMember> {
+        match self {
+            Self::MicrosoftAccountUserConversationMember(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.microsoftAccountUserConversationMember`, by value.
+    pub fn into_microsoft_account_user_conversation_member(
+        self,
+    ) -> Option<crate::models::MicrosoftAccountUserConversationMember> {
+        match self {
+            Self::MicrosoftAccountUserConversationMember(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.phoneUserConversationMember`.
+    pub fn as_phone_user_conversation_member(
+        &self,
+    ) -> Option<&crate::models::PhoneUserConversationMember> {
+        match self {
+            Self::PhoneUserConversationMember(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.phoneUserConversationMember`, by value.
+    pub fn into_phone_user_conversation_member(
+        self,
+    ) -> Option<crate::models::PhoneUserConversationMember> {
+        match self {
+            Self::PhoneUserConversationMember(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.skypeForBusinessUserConversationMember`.
+    pub fn as_skype_for_business_user_conversation_member(
+        &self,
+    ) -> Option<&crate::models::SkypeForBusinessUserConversationMember> {
+        match self {
+            Self::SkypeForBusinessUserConversationMember(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.skypeForBusinessUserConversationMember`, by value.
+    pub fn into_skype_for_business_user_conversation_member(
+        self,
+    ) -> Option<crate::models::SkypeForBusinessUserConversationMember> {
+        match self {
+            Self::SkypeForBusinessUserConversationMember(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.skypeUserConversationMember`.
+    pub fn as_skype_user_conversation_member(
+        &self,
+    ) -> Option<&crate::models::SkypeUserConversationMember> {
+        match self {
+            Self::SkypeUserConversationMember(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.skypeUserConversationMember`, by value.
+    pub fn into_skype_user_conversation_member(
+        self,
+    ) -> Option<crate::models::SkypeUserConversationMember> {
+        match self {
+            Self::SkypeUserConversationMember(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<ConversationMember> for AnyConversationMember {
+    fn from(value: ConversationMember) -> Self {
+        Self::ConversationMember(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyConversationMember> for ConversationMember {
+    type Error = AnyConversationMember;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyConversationMember) -> Result<Self, AnyConversationMember> {
+        match value {
+            AnyConversationMember::ConversationMember(v) | AnyConversationMember::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::AadUserConversationMember> for AnyConversationMember {
+    fn from(value: crate::models::AadUserConversationMember) -> Self {
+        Self::AadUserConversationMember(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyConversationMember> for crate::models::AadUserConversationMember {
+    type Error = AnyConversationMember;
+
+    fn try_from(value: AnyConversationMember) -> Result<Self, AnyConversationMember> {
+        match value {
+            AnyConversationMember::AadUserConversationMember(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::AnonymousGuestConversationMember> for AnyConversationMember {
+    fn from(value: crate::models::AnonymousGuestConversationMember) -> Self {
+        Self::AnonymousGuestConversationMember(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyConversationMember> for crate::models::AnonymousGuestConversationMember {
+    type Error = AnyConversationMember;
+
+    fn try_from(value: AnyConversationMember) -> Result<Self, AnyConversationMember> {
+        match value {
+            AnyConversationMember::AnonymousGuestConversationMember(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::AzureCommunicationServicesUserConversationMember>
+    for AnyConversationMember
+{
+    fn from(value: crate::models::AzureCommunicationServicesUserConversationMember) -> Self {
+        Self::AzureCommunicationServicesUserConversationMember(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyConversationMember>
+    for crate::models::AzureCommunicationServicesUserConversationMember
+{
+    type Error = AnyConversationMember;
+
+    fn try_from(value: AnyConversationMember) -> Result<Self, AnyConversationMember> {
+        match value {
+            AnyConversationMember::AzureCommunicationServicesUserConversationMember(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::MicrosoftAccountUserConversationMember> for AnyConversationMember {
+    fn from(value: crate::models::MicrosoftAccountUserConversationMember) -> Self {
+        Self::MicrosoftAccountUserConversationMember(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyConversationMember> for crate::models::MicrosoftAccountUserConversationMember {
+    type Error = AnyConversationMember;
+
+    fn try_from(value: AnyConversationMember) -> Result<Self, AnyConversationMember> {
+        match value {
+            AnyConversationMember::MicrosoftAccountUserConversationMember(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::PhoneUserConversationMember> for AnyConversationMember {
+    fn from(value: crate::models::PhoneUserConversationMember) -> Self {
+        Self::PhoneUserConversationMember(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyConversationMember> for crate::models::PhoneUserConversationMember {
+    type Error = AnyConversationMember;
+
+    fn try_from(value: AnyConversationMember) -> Result<Self, AnyConversationMember> {
+        match value {
+            AnyConversationMember::PhoneUserConversationMember(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::SkypeForBusinessUserConversationMember> for AnyConversationMember {
+    fn from(value: crate::models::SkypeForBusinessUserConversationMember) -> Self {
+        Self::SkypeForBusinessUserConversationMember(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyConversationMember> for crate::models::SkypeForBusinessUserConversationMember {
+    type Error = AnyConversationMember;
+
+    fn try_from(value: AnyConversationMember) -> Result<Self, AnyConversationMember> {
+        match value {
+            AnyConversationMember::SkypeForBusinessUserConversationMember(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::SkypeUserConversationMember> for AnyConversationMember {
+    fn from(value: crate::models::SkypeUserConversationMember) -> Self {
+        Self::SkypeUserConversationMember(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyConversationMember> for crate::models::SkypeUserConversationMember {
+    type Error = AnyConversationMember;
+
+    fn try_from(value: AnyConversationMember) -> Result<Self, AnyConversationMember> {
+        match value {
+            AnyConversationMember::SkypeUserConversationMember(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2153,10 +2625,14 @@ crate::macros::select_fields! {
 /// A `offerShiftRequest` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`OfferShiftRequest`]; an `@odata.type` this
-/// version does not know is read as [`AnyOfferShiftRequest::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyOfferShiftRequest::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "teams")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyOfferShiftRequest {
     /// A `microsoft.graph.offerShiftRequest` (the declared type).
     OfferShiftRequest(OfferShiftRequest),
@@ -2165,6 +2641,107 @@ pub enum AnyOfferShiftRequest {
     /// A type derived from `offerShiftRequest` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(OfferShiftRequest),
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl AnyOfferShiftRequest {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.offerShiftRequest`: the variant's, or for
+    /// [`AnyOfferShiftRequest::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::OfferShiftRequest(_) => "microsoft.graph.offerShiftRequest",
+            Self::SwapShiftsChangeRequest(_) => "microsoft.graph.swapShiftsChangeRequest",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.offerShiftRequest", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::OfferShiftRequest(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::SwapShiftsChangeRequest(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`OfferShiftRequest`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_offer_shift_request(&self) -> Option<&OfferShiftRequest> {
+        match self {
+            Self::OfferShiftRequest(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyOfferShiftRequest::as_offer_shift_request`], by value.
+    pub fn into_offer_shift_request(self) -> Option<OfferShiftRequest> {
+        match self {
+            Self::OfferShiftRequest(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.swapShiftsChangeRequest`.
+    pub fn as_swap_shifts_change_request(&self) -> Option<&crate::models::SwapShiftsChangeRequest> {
+        match self {
+            Self::SwapShiftsChangeRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.swapShiftsChangeRequest`, by value.
+    pub fn into_swap_shifts_change_request(self) -> Option<crate::models::SwapShiftsChangeRequest> {
+        match self {
+            Self::SwapShiftsChangeRequest(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<OfferShiftRequest> for AnyOfferShiftRequest {
+    fn from(value: OfferShiftRequest) -> Self {
+        Self::OfferShiftRequest(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyOfferShiftRequest> for OfferShiftRequest {
+    type Error = AnyOfferShiftRequest;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyOfferShiftRequest) -> Result<Self, AnyOfferShiftRequest> {
+        match value {
+            AnyOfferShiftRequest::OfferShiftRequest(v) | AnyOfferShiftRequest::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::SwapShiftsChangeRequest> for AnyOfferShiftRequest {
+    fn from(value: crate::models::SwapShiftsChangeRequest) -> Self {
+        Self::SwapShiftsChangeRequest(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyOfferShiftRequest> for crate::models::SwapShiftsChangeRequest {
+    type Error = AnyOfferShiftRequest;
+
+    fn try_from(value: AnyOfferShiftRequest) -> Result<Self, AnyOfferShiftRequest> {
+        match value {
+            AnyOfferShiftRequest::SwapShiftsChangeRequest(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -4060,10 +4637,14 @@ crate::macros::select_fields! {
 /// A `teamsAppInstallation` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`TeamsAppInstallation`]; an `@odata.type` this
-/// version does not know is read as [`AnyTeamsAppInstallation::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyTeamsAppInstallation::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "teams")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyTeamsAppInstallation {
     /// A `microsoft.graph.teamsAppInstallation` (the declared type).
     TeamsAppInstallation(TeamsAppInstallation),
@@ -4072,6 +4653,114 @@ pub enum AnyTeamsAppInstallation {
     /// A type derived from `teamsAppInstallation` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(TeamsAppInstallation),
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl AnyTeamsAppInstallation {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.teamsAppInstallation`: the variant's, or for
+    /// [`AnyTeamsAppInstallation::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::TeamsAppInstallation(_) => "microsoft.graph.teamsAppInstallation",
+            Self::UserScopeTeamsAppInstallation(_) => {
+                "microsoft.graph.userScopeTeamsAppInstallation"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.teamsAppInstallation", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::TeamsAppInstallation(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::UserScopeTeamsAppInstallation(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`TeamsAppInstallation`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_teams_app_installation(&self) -> Option<&TeamsAppInstallation> {
+        match self {
+            Self::TeamsAppInstallation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyTeamsAppInstallation::as_teams_app_installation`], by value.
+    pub fn into_teams_app_installation(self) -> Option<TeamsAppInstallation> {
+        match self {
+            Self::TeamsAppInstallation(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.userScopeTeamsAppInstallation`.
+    pub fn as_user_scope_teams_app_installation(
+        &self,
+    ) -> Option<&crate::models::UserScopeTeamsAppInstallation> {
+        match self {
+            Self::UserScopeTeamsAppInstallation(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.userScopeTeamsAppInstallation`, by value.
+    pub fn into_user_scope_teams_app_installation(
+        self,
+    ) -> Option<crate::models::UserScopeTeamsAppInstallation> {
+        match self {
+            Self::UserScopeTeamsAppInstallation(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<TeamsAppInstallation> for AnyTeamsAppInstallation {
+    fn from(value: TeamsAppInstallation) -> Self {
+        Self::TeamsAppInstallation(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyTeamsAppInstallation> for TeamsAppInstallation {
+    type Error = AnyTeamsAppInstallation;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyTeamsAppInstallation) -> Result<Self, AnyTeamsAppInstallation> {
+        match value {
+            AnyTeamsAppInstallation::TeamsAppInstallation(v)
+            | AnyTeamsAppInstallation::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::UserScopeTeamsAppInstallation> for AnyTeamsAppInstallation {
+    fn from(value: crate::models::UserScopeTeamsAppInstallation) -> Self {
+        Self::UserScopeTeamsAppInstallation(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyTeamsAppInstallation> for crate::models::UserScopeTeamsAppInstallation {
+    type Error = AnyTeamsAppInstallation;
+
+    fn try_from(value: AnyTeamsAppInstallation) -> Result<Self, AnyTeamsAppInstallation> {
+        match value {
+            AnyTeamsAppInstallation::UserScopeTeamsAppInstallation(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5628,10 +6317,14 @@ impl crate::read_fields::ReadFields for ActionResultPart {
 /// A `actionResultPart` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ActionResultPart`]; an `@odata.type` this
-/// version does not know is read as [`AnyActionResultPart::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyActionResultPart::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "teams")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyActionResultPart {
     /// A `microsoft.graph.actionResultPart` (the declared type).
     ActionResultPart(ActionResultPart),
@@ -5640,6 +6333,105 @@ pub enum AnyActionResultPart {
     /// A type derived from `actionResultPart` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ActionResultPart),
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl AnyActionResultPart {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.actionResultPart`: the variant's, or for
+    /// [`AnyActionResultPart::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ActionResultPart(_) => "microsoft.graph.actionResultPart",
+            Self::AadUserConversationMemberResult(_) => {
+                "microsoft.graph.aadUserConversationMemberResult"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.actionResultPart", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`ActionResultPart`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_action_result_part(&self) -> Option<&ActionResultPart> {
+        match self {
+            Self::ActionResultPart(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyActionResultPart::as_action_result_part`], by value.
+    pub fn into_action_result_part(self) -> Option<ActionResultPart> {
+        match self {
+            Self::ActionResultPart(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.aadUserConversationMemberResult`.
+    pub fn as_aad_user_conversation_member_result(
+        &self,
+    ) -> Option<&crate::models::AadUserConversationMemberResult> {
+        match self {
+            Self::AadUserConversationMemberResult(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.aadUserConversationMemberResult`, by value.
+    pub fn into_aad_user_conversation_member_result(
+        self,
+    ) -> Option<crate::models::AadUserConversationMemberResult> {
+        match self {
+            Self::AadUserConversationMemberResult(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<ActionResultPart> for AnyActionResultPart {
+    fn from(value: ActionResultPart) -> Self {
+        Self::ActionResultPart(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyActionResultPart> for ActionResultPart {
+    type Error = AnyActionResultPart;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyActionResultPart) -> Result<Self, AnyActionResultPart> {
+        match value {
+            AnyActionResultPart::ActionResultPart(v) | AnyActionResultPart::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::AadUserConversationMemberResult> for AnyActionResultPart {
+    fn from(value: crate::models::AadUserConversationMemberResult) -> Self {
+        Self::AadUserConversationMemberResult(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyActionResultPart> for crate::models::AadUserConversationMemberResult {
+    type Error = AnyActionResultPart;
+
+    fn try_from(value: AnyActionResultPart) -> Result<Self, AnyActionResultPart> {
+        match value {
+            AnyActionResultPart::AadUserConversationMemberResult(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5938,7 +6730,7 @@ pub struct CallTranscriptEventMessageDetail {
     /// Unique identifier of the call.
     pub call_id: crate::Patch<String>,
     /// Unique identifier for a call transcript.
-    pub call_transcript_i_cal_uid: crate::Patch<String>,
+    pub call_transcript_ical_uid: crate::Patch<String>,
     /// The organizer of the meeting.
     pub meeting_organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
@@ -5951,7 +6743,7 @@ impl serde::Serialize for CallTranscriptEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
         writer.field("callId", &self.call_id)?;
-        writer.field("callTranscriptICalUid", &self.call_transcript_i_cal_uid)?;
+        writer.field("callTranscriptICalUid", &self.call_transcript_ical_uid)?;
         writer.field("meetingOrganizer", &self.meeting_organizer)?;
         writer.end(&self.additional_data)
     }
@@ -5975,7 +6767,7 @@ impl crate::read_fields::ReadFields for CallTranscriptEventMessageDetail {
     ) -> Result<bool, A::Error> {
         match key {
             "callId" => self.call_id = map.next_value()?,
-            "callTranscriptICalUid" => self.call_transcript_i_cal_uid = map.next_value()?,
+            "callTranscriptICalUid" => self.call_transcript_ical_uid = map.next_value()?,
             "meetingOrganizer" => self.meeting_organizer = map.next_value()?,
             _ => return Ok(false),
         }
@@ -7166,10 +7958,14 @@ impl crate::read_fields::ReadFields for EventMessageDetail {
 /// A `eventMessageDetail` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`EventMessageDetail`]; an `@odata.type` this
-/// version does not know is read as [`AnyEventMessageDetail::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyEventMessageDetail::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "teams")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyEventMessageDetail {
     /// A `microsoft.graph.eventMessageDetail` (the declared type).
     EventMessageDetail(EventMessageDetail),
@@ -7246,6 +8042,1333 @@ pub enum AnyEventMessageDetail {
     /// A type derived from `eventMessageDetail` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(EventMessageDetail),
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl AnyEventMessageDetail {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.eventMessageDetail`: the variant's, or for
+    /// [`AnyEventMessageDetail::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::EventMessageDetail(_) => "microsoft.graph.eventMessageDetail",
+            Self::CallEndedEventMessageDetail(_) => "microsoft.graph.callEndedEventMessageDetail",
+            Self::CallRecordingEventMessageDetail(_) => {
+                "microsoft.graph.callRecordingEventMessageDetail"
+            }
+            Self::CallStartedEventMessageDetail(_) => {
+                "microsoft.graph.callStartedEventMessageDetail"
+            }
+            Self::CallTranscriptEventMessageDetail(_) => {
+                "microsoft.graph.callTranscriptEventMessageDetail"
+            }
+            Self::ChannelAddedEventMessageDetail(_) => {
+                "microsoft.graph.channelAddedEventMessageDetail"
+            }
+            Self::ChannelDeletedEventMessageDetail(_) => {
+                "microsoft.graph.channelDeletedEventMessageDetail"
+            }
+            Self::ChannelDescriptionUpdatedEventMessageDetail(_) => {
+                "microsoft.graph.channelDescriptionUpdatedEventMessageDetail"
+            }
+            Self::ChannelRenamedEventMessageDetail(_) => {
+                "microsoft.graph.channelRenamedEventMessageDetail"
+            }
+            Self::ChannelSetAsFavoriteByDefaultEventMessageDetail(_) => {
+                "microsoft.graph.channelSetAsFavoriteByDefaultEventMessageDetail"
+            }
+            Self::ChannelUnsetAsFavoriteByDefaultEventMessageDetail(_) => {
+                "microsoft.graph.channelUnsetAsFavoriteByDefaultEventMessageDetail"
+            }
+            Self::ChatRenamedEventMessageDetail(_) => {
+                "microsoft.graph.chatRenamedEventMessageDetail"
+            }
+            Self::ConversationMemberRoleUpdatedEventMessageDetail(_) => {
+                "microsoft.graph.conversationMemberRoleUpdatedEventMessageDetail"
+            }
+            Self::MeetingPolicyUpdatedEventMessageDetail(_) => {
+                "microsoft.graph.meetingPolicyUpdatedEventMessageDetail"
+            }
+            Self::MembersAddedEventMessageDetail(_) => {
+                "microsoft.graph.membersAddedEventMessageDetail"
+            }
+            Self::MembersDeletedEventMessageDetail(_) => {
+                "microsoft.graph.membersDeletedEventMessageDetail"
+            }
+            Self::MembersJoinedEventMessageDetail(_) => {
+                "microsoft.graph.membersJoinedEventMessageDetail"
+            }
+            Self::MembersLeftEventMessageDetail(_) => {
+                "microsoft.graph.membersLeftEventMessageDetail"
+            }
+            Self::MessagePinnedEventMessageDetail(_) => {
+                "microsoft.graph.messagePinnedEventMessageDetail"
+            }
+            Self::MessageUnpinnedEventMessageDetail(_) => {
+                "microsoft.graph.messageUnpinnedEventMessageDetail"
+            }
+            Self::TabUpdatedEventMessageDetail(_) => "microsoft.graph.tabUpdatedEventMessageDetail",
+            Self::TeamArchivedEventMessageDetail(_) => {
+                "microsoft.graph.teamArchivedEventMessageDetail"
+            }
+            Self::TeamCreatedEventMessageDetail(_) => {
+                "microsoft.graph.teamCreatedEventMessageDetail"
+            }
+            Self::TeamDescriptionUpdatedEventMessageDetail(_) => {
+                "microsoft.graph.teamDescriptionUpdatedEventMessageDetail"
+            }
+            Self::TeamJoiningDisabledEventMessageDetail(_) => {
+                "microsoft.graph.teamJoiningDisabledEventMessageDetail"
+            }
+            Self::TeamJoiningEnabledEventMessageDetail(_) => {
+                "microsoft.graph.teamJoiningEnabledEventMessageDetail"
+            }
+            Self::TeamRenamedEventMessageDetail(_) => {
+                "microsoft.graph.teamRenamedEventMessageDetail"
+            }
+            Self::TeamsAppInstalledEventMessageDetail(_) => {
+                "microsoft.graph.teamsAppInstalledEventMessageDetail"
+            }
+            Self::TeamsAppRemovedEventMessageDetail(_) => {
+                "microsoft.graph.teamsAppRemovedEventMessageDetail"
+            }
+            Self::TeamsAppUpgradedEventMessageDetail(_) => {
+                "microsoft.graph.teamsAppUpgradedEventMessageDetail"
+            }
+            Self::TeamUnarchivedEventMessageDetail(_) => {
+                "microsoft.graph.teamUnarchivedEventMessageDetail"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.eventMessageDetail", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`EventMessageDetail`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_event_message_detail(&self) -> Option<&EventMessageDetail> {
+        match self {
+            Self::EventMessageDetail(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyEventMessageDetail::as_event_message_detail`], by value.
+    pub fn into_event_message_detail(self) -> Option<EventMessageDetail> {
+        match self {
+            Self::EventMessageDetail(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callEndedEventMessageDetail`.
+    pub fn as_call_ended_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::CallEndedEventMessageDetail> {
+        match self {
+            Self::CallEndedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callEndedEventMessageDetail`, by value.
+    pub fn into_call_ended_event_message_detail(
+        self,
+    ) -> Option<crate::models::CallEndedEventMessageDetail> {
+        match self {
+            Self::CallEndedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callRecordingEventMessageDetail`.
+    pub fn as_call_recording_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::CallRecordingEventMessageDetail> {
+        match self {
+            Self::CallRecordingEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callRecordingEventMessageDetail`, by value.
+    pub fn into_call_recording_event_message_detail(
+        self,
+    ) -> Option<crate::models::CallRecordingEventMessageDetail> {
+        match self {
+            Self::CallRecordingEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callStartedEventMessageDetail`.
+    pub fn as_call_started_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::CallStartedEventMessageDetail> {
+        match self {
+            Self::CallStartedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callStartedEventMessageDetail`, by value.
+    pub fn into_call_started_event_message_detail(
+        self,
+    ) -> Option<crate::models::CallStartedEventMessageDetail> {
+        match self {
+            Self::CallStartedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callTranscriptEventMessageDetail`.
+    pub fn as_call_transcript_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::CallTranscriptEventMessageDetail> {
+        match self {
+            Self::CallTranscriptEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.callTranscriptEventMessageDetail`, by value.
+    pub fn into_call_transcript_event_message_detail(
+        self,
+    ) -> Option<crate::models::CallTranscriptEventMessageDetail> {
+        match self {
+            Self::CallTranscriptEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.channelAddedEventMessageDetail`.
+    pub fn as_channel_added_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::ChannelAddedEventMessageDetail> {
+        match self {
+            Self::ChannelAddedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.channelAddedEventMessageDetail`, by value.
+    pub fn into_channel_added_event_message_detail(
+        self,
+    ) -> Option<crate::models::ChannelAddedEventMessageDetail> {
+        match self {
+            Self::ChannelAddedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.channelDeletedEventMessageDetail`.
+    pub fn as_channel_deleted_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::ChannelDeletedEventMessageDetail> {
+        match self {
+            Self::ChannelDeletedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.channelDeletedEventMessageDetail`, by value.
+    pub fn into_channel_deleted_event_message_detail(
+        self,
+    ) -> Option<crate::models::ChannelDeletedEventMessageDetail> {
+        match self {
+            Self::ChannelDeletedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.channelDescriptionUpdatedEventMessageDetail`.
+    pub fn as_channel_description_updated_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::ChannelDescriptionUpdatedEventMessageDetail> {
+        match self {
+            Self::ChannelDescriptionUpdatedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.channelDescriptionUpdatedEventMessageDetail`, by value.
+    pub fn into_channel_description_updated_event_message_detail(
+        self,
+    ) -> Option<crate::models::ChannelDescriptionUpdatedEventMessageDetail> {
+        match self {
+            Self::ChannelDescriptionUpdatedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.channelRenamedEventMessageDetail`.
+    pub fn as_channel_renamed_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::ChannelRenamedEventMessageDetail> {
+        match self {
+            Self::ChannelRenamedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.channelRenamedEventMessageDetail`, by value.
+    pub fn into_channel_renamed_event_message_detail(
+        self,
+    ) -> Option<crate::models::ChannelRenamedEventMessageDetail> {
+        match self {
+            Self::ChannelRenamedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.channelSetAsFavoriteByDefaultEventMessageDetail`.
+    pub fn as_channel_set_as_favorite_by_default_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::ChannelSetAsFavoriteByDefaultEventMessageDetail> {
+        match self {
+            Self::ChannelSetAsFavoriteByDefaultEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.channelSetAsFavoriteByDefaultEventMessageDetail`, by value.
+    pub fn into_channel_set_as_favorite_by_default_event_message_detail(
+        self,
+    ) -> Option<crate::models::ChannelSetAsFavoriteByDefaultEventMessageDetail> {
+        match self {
+            Self::ChannelSetAsFavoriteByDefaultEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.channelUnsetAsFavoriteByDefaultEventMessageDetail`.
+    pub fn as_channel_unset_as_favorite_by_default_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::ChannelUnsetAsFavoriteByDefaultEventMessageDetail> {
+        match self {
+            Self::ChannelUnsetAsFavoriteByDefaultEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.channelUnsetAsFavoriteByDefaultEventMessageDetail`, by value.
+    pub fn into_channel_unset_as_favorite_by_default_event_message_detail(
+        self,
+    ) -> Option<crate::models::ChannelUnsetAsFavoriteByDefaultEventMessageDetail> {
+        match self {
+            Self::ChannelUnsetAsFavoriteByDefaultEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.chatRenamedEventMessageDetail`.
+    pub fn as_chat_renamed_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::ChatRenamedEventMessageDetail> {
+        match self {
+            Self::ChatRenamedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.chatRenamedEventMessageDetail`, by value.
+    pub fn into_chat_renamed_event_message_detail(
+        self,
+    ) -> Option<crate::models::ChatRenamedEventMessageDetail> {
+        match self {
+            Self::ChatRenamedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.conversationMemberRoleUpdatedEventMessageDetail`.
+    pub fn as_conversation_member_role_updated_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::ConversationMemberRoleUpdatedEventMessageDetail> {
+        match self {
+            Self::ConversationMemberRoleUpdatedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.conversationMemberRoleUpdatedEventMessageDetail`, by value.
+    pub fn into_conversation_member_role_updated_event_message_detail(
+        self,
+    ) -> Option<crate::models::ConversationMemberRoleUpdatedEventMessageDetail> {
+        match self {
+            Self::ConversationMemberRoleUpdatedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.meetingPolicyUpdatedEventMessageDetail`.
+    pub fn as_meeting_policy_updated_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::MeetingPolicyUpdatedEventMessageDetail> {
+        match self {
+            Self::MeetingPolicyUpdatedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.meetingPolicyUpdatedEventMessageDetail`, by value.
+    pub fn into_meeting_policy_updated_event_message_detail(
+        self,
+    ) -> Option<crate::models::MeetingPolicyUpdatedEventMessageDetail> {
+        match self {
+            Self::MeetingPolicyUpdatedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.membersAddedEventMessageDetail`.
+    pub fn as_members_added_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::MembersAddedEventMessageDetail> {
+        match self {
+            Self::MembersAddedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.membersAddedEventMessageDetail`, by value.
+    pub fn into_members_added_event_message_detail(
+        self,
+    ) -> Option<crate::models::MembersAddedEventMessageDetail> {
+        match self {
+            Self::MembersAddedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.membersDeletedEventMessageDetail`.
+    pub fn as_members_deleted_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::MembersDeletedEventMessageDetail> {
+        match self {
+            Self::MembersDeletedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.membersDeletedEventMessageDetail`, by value.
+    pub fn into_members_deleted_event_message_detail(
+        self,
+    ) -> Option<crate::models::MembersDeletedEventMessageDetail> {
+        match self {
+            Self::MembersDeletedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.membersJoinedEventMessageDetail`.
+    pub fn as_members_joined_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::MembersJoinedEventMessageDetail> {
+        match self {
+            Self::MembersJoinedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.membersJoinedEventMessageDetail`, by value.
+    pub fn into_members_joined_event_message_detail(
+        self,
+    ) -> Option<crate::models::MembersJoinedEventMessageDetail> {
+        match self {
+            Self::MembersJoinedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.membersLeftEventMessageDetail`.
+    pub fn as_members_left_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::MembersLeftEventMessageDetail> {
+        match self {
+            Self::MembersLeftEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.membersLeftEventMessageDetail`, by value.
+    pub fn into_members_left_event_message_detail(
+        self,
+    ) -> Option<crate::models::MembersLeftEventMessageDetail> {
+        match self {
+            Self::MembersLeftEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.messagePinnedEventMessageDetail`.
+    pub fn as_message_pinned_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::MessagePinnedEventMessageDetail> {
+        match self {
+            Self::MessagePinnedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.messagePinnedEventMessageDetail`, by value.
+    pub fn into_message_pinned_event_message_detail(
+        self,
+    ) -> Option<crate::models::MessagePinnedEventMessageDetail> {
+        match self {
+            Self::MessagePinnedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.messageUnpinnedEventMessageDetail`.
+    pub fn as_message_unpinned_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::MessageUnpinnedEventMessageDetail> {
+        match self {
+            Self::MessageUnpinnedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.messageUnpinnedEventMessageDetail`, by value.
+    pub fn into_message_unpinned_event_message_detail(
+        self,
+    ) -> Option<crate::models::MessageUnpinnedEventMessageDetail> {
+        match self {
+            Self::MessageUnpinnedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tabUpdatedEventMessageDetail`.
+    pub fn as_tab_updated_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::TabUpdatedEventMessageDetail> {
+        match self {
+            Self::TabUpdatedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.tabUpdatedEventMessageDetail`, by value.
+    pub fn into_tab_updated_event_message_detail(
+        self,
+    ) -> Option<crate::models::TabUpdatedEventMessageDetail> {
+        match self {
+            Self::TabUpdatedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamArchivedEventMessageDetail`.
+    pub fn as_team_archived_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::TeamArchivedEventMessageDetail> {
+        match self {
+            Self::TeamArchivedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamArchivedEventMessageDetail`, by value.
+    pub fn into_team_archived_event_message_detail(
+        self,
+    ) -> Option<crate::models::TeamArchivedEventMessageDetail> {
+        match self {
+            Self::TeamArchivedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamCreatedEventMessageDetail`.
+    pub fn as_team_created_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::TeamCreatedEventMessageDetail> {
+        match self {
+            Self::TeamCreatedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamCreatedEventMessageDetail`, by value.
+    pub fn into_team_created_event_message_detail(
+        self,
+    ) -> Option<crate::models::TeamCreatedEventMessageDetail> {
+        match self {
+            Self::TeamCreatedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamDescriptionUpdatedEventMessageDetail`.
+    pub fn as_team_description_updated_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::TeamDescriptionUpdatedEventMessageDetail> {
+        match self {
+            Self::TeamDescriptionUpdatedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamDescriptionUpdatedEventMessageDetail`, by value.
+    pub fn into_team_description_updated_event_message_detail(
+        self,
+    ) -> Option<crate::models::TeamDescriptionUpdatedEventMessageDetail> {
+        match self {
+            Self::TeamDescriptionUpdatedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamJoiningDisabledEventMessageDetail`.
+    pub fn as_team_joining_disabled_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::TeamJoiningDisabledEventMessageDetail> {
+        match self {
+            Self::TeamJoiningDisabledEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamJoiningDisabledEventMessageDetail`, by value.
+    pub fn into_team_joining_disabled_event_message_detail(
+        self,
+    ) -> Option<crate::models::TeamJoiningDisabledEventMessageDetail> {
+        match self {
+            Self::TeamJoiningDisabledEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamJoiningEnabledEventMessageDetail`.
+    pub fn as_team_joining_enabled_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::TeamJoiningEnabledEventMessageDetail> {
+        match self {
+            Self::TeamJoiningEnabledEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamJoiningEnabledEventMessageDetail`, by value.
+    pub fn into_team_joining_enabled_event_message_detail(
+        self,
+    ) -> Option<crate::models::TeamJoiningEnabledEventMessageDetail> {
+        match self {
+            Self::TeamJoiningEnabledEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamRenamedEventMessageDetail`.
+    pub fn as_team_renamed_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::TeamRenamedEventMessageDetail> {
+        match self {
+            Self::TeamRenamedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamRenamedEventMessageDetail`, by value.
+    pub fn into_team_renamed_event_message_detail(
+        self,
+    ) -> Option<crate::models::TeamRenamedEventMessageDetail> {
+        match self {
+            Self::TeamRenamedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamsAppInstalledEventMessageDetail`.
+    pub fn as_teams_app_installed_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::TeamsAppInstalledEventMessageDetail> {
+        match self {
+            Self::TeamsAppInstalledEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamsAppInstalledEventMessageDetail`, by value.
+    pub fn into_teams_app_installed_event_message_detail(
+        self,
+    ) -> Option<crate::models::TeamsAppInstalledEventMessageDetail> {
+        match self {
+            Self::TeamsAppInstalledEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamsAppRemovedEventMessageDetail`.
+    pub fn as_teams_app_removed_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::TeamsAppRemovedEventMessageDetail> {
+        match self {
+            Self::TeamsAppRemovedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamsAppRemovedEventMessageDetail`, by value.
+    pub fn into_teams_app_removed_event_message_detail(
+        self,
+    ) -> Option<crate::models::TeamsAppRemovedEventMessageDetail> {
+        match self {
+            Self::TeamsAppRemovedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamsAppUpgradedEventMessageDetail`.
+    pub fn as_teams_app_upgraded_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::TeamsAppUpgradedEventMessageDetail> {
+        match self {
+            Self::TeamsAppUpgradedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamsAppUpgradedEventMessageDetail`, by value.
+    pub fn into_teams_app_upgraded_event_message_detail(
+        self,
+    ) -> Option<crate::models::TeamsAppUpgradedEventMessageDetail> {
+        match self {
+            Self::TeamsAppUpgradedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamUnarchivedEventMessageDetail`.
+    pub fn as_team_unarchived_event_message_detail(
+        &self,
+    ) -> Option<&crate::models::TeamUnarchivedEventMessageDetail> {
+        match self {
+            Self::TeamUnarchivedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamUnarchivedEventMessageDetail`, by value.
+    pub fn into_team_unarchived_event_message_detail(
+        self,
+    ) -> Option<crate::models::TeamUnarchivedEventMessageDetail> {
+        match self {
+            Self::TeamUnarchivedEventMessageDetail(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<EventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: EventMessageDetail) -> Self {
+        Self::EventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyEventMessageDetail> for EventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::EventMessageDetail(v) | AnyEventMessageDetail::Unknown(v) => {
+                Ok(v)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::CallEndedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::CallEndedEventMessageDetail) -> Self {
+        Self::CallEndedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::CallEndedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::CallEndedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::CallRecordingEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::CallRecordingEventMessageDetail) -> Self {
+        Self::CallRecordingEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::CallRecordingEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::CallRecordingEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::CallStartedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::CallStartedEventMessageDetail) -> Self {
+        Self::CallStartedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::CallStartedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::CallStartedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::CallTranscriptEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::CallTranscriptEventMessageDetail) -> Self {
+        Self::CallTranscriptEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::CallTranscriptEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::CallTranscriptEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::ChannelAddedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::ChannelAddedEventMessageDetail) -> Self {
+        Self::ChannelAddedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::ChannelAddedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::ChannelAddedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::ChannelDeletedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::ChannelDeletedEventMessageDetail) -> Self {
+        Self::ChannelDeletedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::ChannelDeletedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::ChannelDeletedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::ChannelDescriptionUpdatedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::ChannelDescriptionUpdatedEventMessageDetail) -> Self {
+        Self::ChannelDescriptionUpdatedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::ChannelDescriptionUpdatedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::ChannelDescriptionUpdatedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::ChannelRenamedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::ChannelRenamedEventMessageDetail) -> Self {
+        Self::ChannelRenamedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::ChannelRenamedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::ChannelRenamedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::ChannelSetAsFavoriteByDefaultEventMessageDetail>
+    for AnyEventMessageDetail
+{
+    fn from(value: crate::models::ChannelSetAsFavoriteByDefaultEventMessageDetail) -> Self {
+        Self::ChannelSetAsFavoriteByDefaultEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail>
+    for crate::models::ChannelSetAsFavoriteByDefaultEventMessageDetail
+{
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::ChannelSetAsFavoriteByDefaultEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::ChannelUnsetAsFavoriteByDefaultEventMessageDetail>
+    for AnyEventMessageDetail
+{
+    fn from(value: crate::models::ChannelUnsetAsFavoriteByDefaultEventMessageDetail) -> Self {
+        Self::ChannelUnsetAsFavoriteByDefaultEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail>
+    for crate::models::ChannelUnsetAsFavoriteByDefaultEventMessageDetail
+{
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::ChannelUnsetAsFavoriteByDefaultEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::ChatRenamedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::ChatRenamedEventMessageDetail) -> Self {
+        Self::ChatRenamedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::ChatRenamedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::ChatRenamedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::ConversationMemberRoleUpdatedEventMessageDetail>
+    for AnyEventMessageDetail
+{
+    fn from(value: crate::models::ConversationMemberRoleUpdatedEventMessageDetail) -> Self {
+        Self::ConversationMemberRoleUpdatedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail>
+    for crate::models::ConversationMemberRoleUpdatedEventMessageDetail
+{
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::ConversationMemberRoleUpdatedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::MeetingPolicyUpdatedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::MeetingPolicyUpdatedEventMessageDetail) -> Self {
+        Self::MeetingPolicyUpdatedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::MeetingPolicyUpdatedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::MeetingPolicyUpdatedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::MembersAddedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::MembersAddedEventMessageDetail) -> Self {
+        Self::MembersAddedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::MembersAddedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::MembersAddedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::MembersDeletedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::MembersDeletedEventMessageDetail) -> Self {
+        Self::MembersDeletedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::MembersDeletedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::MembersDeletedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::MembersJoinedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::MembersJoinedEventMessageDetail) -> Self {
+        Self::MembersJoinedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::MembersJoinedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::MembersJoinedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::MembersLeftEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::MembersLeftEventMessageDetail) -> Self {
+        Self::MembersLeftEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::MembersLeftEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::MembersLeftEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::MessagePinnedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::MessagePinnedEventMessageDetail) -> Self {
+        Self::MessagePinnedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::MessagePinnedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::MessagePinnedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::MessageUnpinnedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::MessageUnpinnedEventMessageDetail) -> Self {
+        Self::MessageUnpinnedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::MessageUnpinnedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::MessageUnpinnedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::TabUpdatedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::TabUpdatedEventMessageDetail) -> Self {
+        Self::TabUpdatedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::TabUpdatedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::TabUpdatedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::TeamArchivedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::TeamArchivedEventMessageDetail) -> Self {
+        Self::TeamArchivedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::TeamArchivedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::TeamArchivedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::TeamCreatedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::TeamCreatedEventMessageDetail) -> Self {
+        Self::TeamCreatedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::TeamCreatedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::TeamCreatedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::TeamDescriptionUpdatedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::TeamDescriptionUpdatedEventMessageDetail) -> Self {
+        Self::TeamDescriptionUpdatedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::TeamDescriptionUpdatedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::TeamDescriptionUpdatedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::TeamJoiningDisabledEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::TeamJoiningDisabledEventMessageDetail) -> Self {
+        Self::TeamJoiningDisabledEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::TeamJoiningDisabledEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::TeamJoiningDisabledEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::TeamJoiningEnabledEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::TeamJoiningEnabledEventMessageDetail) -> Self {
+        Self::TeamJoiningEnabledEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::TeamJoiningEnabledEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::TeamJoiningEnabledEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::TeamRenamedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::TeamRenamedEventMessageDetail) -> Self {
+        Self::TeamRenamedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::TeamRenamedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::TeamRenamedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::TeamsAppInstalledEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::TeamsAppInstalledEventMessageDetail) -> Self {
+        Self::TeamsAppInstalledEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::TeamsAppInstalledEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::TeamsAppInstalledEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::TeamsAppRemovedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::TeamsAppRemovedEventMessageDetail) -> Self {
+        Self::TeamsAppRemovedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::TeamsAppRemovedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::TeamsAppRemovedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::TeamsAppUpgradedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::TeamsAppUpgradedEventMessageDetail) -> Self {
+        Self::TeamsAppUpgradedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::TeamsAppUpgradedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::TeamsAppUpgradedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::TeamUnarchivedEventMessageDetail> for AnyEventMessageDetail {
+    fn from(value: crate::models::TeamUnarchivedEventMessageDetail) -> Self {
+        Self::TeamUnarchivedEventMessageDetail(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyEventMessageDetail> for crate::models::TeamUnarchivedEventMessageDetail {
+    type Error = AnyEventMessageDetail;
+
+    fn try_from(value: AnyEventMessageDetail) -> Result<Self, AnyEventMessageDetail> {
+        match value {
+            AnyEventMessageDetail::TeamUnarchivedEventMessageDetail(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8004,10 +10127,14 @@ impl crate::read_fields::ReadFields for ScheduleEntity {
 /// A `scheduleEntity` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ScheduleEntity`]; an `@odata.type` this
-/// version does not know is read as [`AnyScheduleEntity::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyScheduleEntity::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "teams")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyScheduleEntity {
     /// A `microsoft.graph.scheduleEntity` (the declared type).
     ScheduleEntity(ScheduleEntity),
@@ -8020,6 +10147,171 @@ pub enum AnyScheduleEntity {
     /// A type derived from `scheduleEntity` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ScheduleEntity),
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl AnyScheduleEntity {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.scheduleEntity`: the variant's, or for
+    /// [`AnyScheduleEntity::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ScheduleEntity(_) => "microsoft.graph.scheduleEntity",
+            Self::ShiftItem(_) => "microsoft.graph.shiftItem",
+            Self::OpenShiftItem(_) => "microsoft.graph.openShiftItem",
+            Self::TimeOffItem(_) => "microsoft.graph.timeOffItem",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.scheduleEntity", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`ScheduleEntity`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_schedule_entity(&self) -> Option<&ScheduleEntity> {
+        match self {
+            Self::ScheduleEntity(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyScheduleEntity::as_schedule_entity`], by value.
+    pub fn into_schedule_entity(self) -> Option<ScheduleEntity> {
+        match self {
+            Self::ScheduleEntity(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.shiftItem`.
+    pub fn as_shift_item(&self) -> Option<&crate::models::ShiftItem> {
+        match self {
+            Self::ShiftItem(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.shiftItem`, by value.
+    pub fn into_shift_item(self) -> Option<crate::models::ShiftItem> {
+        match self {
+            Self::ShiftItem(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.openShiftItem`.
+    pub fn as_open_shift_item(&self) -> Option<&crate::models::OpenShiftItem> {
+        match self {
+            Self::OpenShiftItem(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.openShiftItem`, by value.
+    pub fn into_open_shift_item(self) -> Option<crate::models::OpenShiftItem> {
+        match self {
+            Self::OpenShiftItem(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.timeOffItem`.
+    pub fn as_time_off_item(&self) -> Option<&crate::models::TimeOffItem> {
+        match self {
+            Self::TimeOffItem(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.timeOffItem`, by value.
+    pub fn into_time_off_item(self) -> Option<crate::models::TimeOffItem> {
+        match self {
+            Self::TimeOffItem(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<ScheduleEntity> for AnyScheduleEntity {
+    fn from(value: ScheduleEntity) -> Self {
+        Self::ScheduleEntity(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyScheduleEntity> for ScheduleEntity {
+    type Error = AnyScheduleEntity;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyScheduleEntity) -> Result<Self, AnyScheduleEntity> {
+        match value {
+            AnyScheduleEntity::ScheduleEntity(v) | AnyScheduleEntity::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::ShiftItem> for AnyScheduleEntity {
+    fn from(value: crate::models::ShiftItem) -> Self {
+        Self::ShiftItem(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyScheduleEntity> for crate::models::ShiftItem {
+    type Error = AnyScheduleEntity;
+
+    fn try_from(value: AnyScheduleEntity) -> Result<Self, AnyScheduleEntity> {
+        match value {
+            AnyScheduleEntity::ShiftItem(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::OpenShiftItem> for AnyScheduleEntity {
+    fn from(value: crate::models::OpenShiftItem) -> Self {
+        Self::OpenShiftItem(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyScheduleEntity> for crate::models::OpenShiftItem {
+    type Error = AnyScheduleEntity;
+
+    fn try_from(value: AnyScheduleEntity) -> Result<Self, AnyScheduleEntity> {
+        match value {
+            AnyScheduleEntity::OpenShiftItem(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::TimeOffItem> for AnyScheduleEntity {
+    fn from(value: crate::models::TimeOffItem) -> Self {
+        Self::TimeOffItem(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyScheduleEntity> for crate::models::TimeOffItem {
+    type Error = AnyScheduleEntity;
+
+    fn try_from(value: AnyScheduleEntity) -> Result<Self, AnyScheduleEntity> {
+        match value {
+            AnyScheduleEntity::TimeOffItem(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8210,10 +10502,14 @@ impl crate::read_fields::ReadFields for ShiftItem {
 /// A `shiftItem` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ShiftItem`]; an `@odata.type` this
-/// version does not know is read as [`AnyShiftItem::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyShiftItem::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "teams")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyShiftItem {
     /// A `microsoft.graph.shiftItem` (the declared type).
     ShiftItem(ShiftItem),
@@ -8222,6 +10518,97 @@ pub enum AnyShiftItem {
     /// A type derived from `shiftItem` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(ShiftItem),
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl AnyShiftItem {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.shiftItem`: the variant's, or for
+    /// [`AnyShiftItem::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::ShiftItem(_) => "microsoft.graph.shiftItem",
+            Self::OpenShiftItem(_) => "microsoft.graph.openShiftItem",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.shiftItem", |t| t.trim_start_matches('#')),
+        }
+    }
+
+    /// The value as a [`ShiftItem`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_shift_item(&self) -> Option<&ShiftItem> {
+        match self {
+            Self::ShiftItem(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyShiftItem::as_shift_item`], by value.
+    pub fn into_shift_item(self) -> Option<ShiftItem> {
+        match self {
+            Self::ShiftItem(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.openShiftItem`.
+    pub fn as_open_shift_item(&self) -> Option<&crate::models::OpenShiftItem> {
+        match self {
+            Self::OpenShiftItem(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.openShiftItem`, by value.
+    pub fn into_open_shift_item(self) -> Option<crate::models::OpenShiftItem> {
+        match self {
+            Self::OpenShiftItem(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<ShiftItem> for AnyShiftItem {
+    fn from(value: ShiftItem) -> Self {
+        Self::ShiftItem(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyShiftItem> for ShiftItem {
+    type Error = AnyShiftItem;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyShiftItem) -> Result<Self, AnyShiftItem> {
+        match value {
+            AnyShiftItem::ShiftItem(v) | AnyShiftItem::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::OpenShiftItem> for AnyShiftItem {
+    fn from(value: crate::models::OpenShiftItem) -> Self {
+        Self::OpenShiftItem(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyShiftItem> for crate::models::OpenShiftItem {
+    type Error = AnyShiftItem;
+
+    fn try_from(value: AnyShiftItem) -> Result<Self, AnyShiftItem> {
+        match value {
+            AnyShiftItem::OpenShiftItem(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -9577,10 +11964,14 @@ impl crate::read_fields::ReadFields for TeamworkNotificationRecipient {
 /// A `teamworkNotificationRecipient` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`TeamworkNotificationRecipient`]; an `@odata.type` this
-/// version does not know is read as [`AnyTeamworkNotificationRecipient::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyTeamworkNotificationRecipient::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "teams")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyTeamworkNotificationRecipient {
     /// A `microsoft.graph.teamworkNotificationRecipient` (the declared type).
     TeamworkNotificationRecipient(TeamworkNotificationRecipient),
@@ -9595,6 +11986,244 @@ pub enum AnyTeamworkNotificationRecipient {
     /// A type derived from `teamworkNotificationRecipient` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(TeamworkNotificationRecipient),
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl AnyTeamworkNotificationRecipient {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.teamworkNotificationRecipient`: the variant's, or for
+    /// [`AnyTeamworkNotificationRecipient::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::TeamworkNotificationRecipient(_) => {
+                "microsoft.graph.teamworkNotificationRecipient"
+            }
+            Self::AadUserNotificationRecipient(_) => "microsoft.graph.aadUserNotificationRecipient",
+            Self::ChannelMembersNotificationRecipient(_) => {
+                "microsoft.graph.channelMembersNotificationRecipient"
+            }
+            Self::ChatMembersNotificationRecipient(_) => {
+                "microsoft.graph.chatMembersNotificationRecipient"
+            }
+            Self::TeamMembersNotificationRecipient(_) => {
+                "microsoft.graph.teamMembersNotificationRecipient"
+            }
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.teamworkNotificationRecipient", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The value as a [`TeamworkNotificationRecipient`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_teamwork_notification_recipient(&self) -> Option<&TeamworkNotificationRecipient> {
+        match self {
+            Self::TeamworkNotificationRecipient(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyTeamworkNotificationRecipient::as_teamwork_notification_recipient`], by value.
+    pub fn into_teamwork_notification_recipient(self) -> Option<TeamworkNotificationRecipient> {
+        match self {
+            Self::TeamworkNotificationRecipient(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.aadUserNotificationRecipient`.
+    pub fn as_aad_user_notification_recipient(
+        &self,
+    ) -> Option<&crate::models::AadUserNotificationRecipient> {
+        match self {
+            Self::AadUserNotificationRecipient(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.aadUserNotificationRecipient`, by value.
+    pub fn into_aad_user_notification_recipient(
+        self,
+    ) -> Option<crate::models::AadUserNotificationRecipient> {
+        match self {
+            Self::AadUserNotificationRecipient(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.channelMembersNotificationRecipient`.
+    pub fn as_channel_members_notification_recipient(
+        &self,
+    ) -> Option<&crate::models::ChannelMembersNotificationRecipient> {
+        match self {
+            Self::ChannelMembersNotificationRecipient(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.channelMembersNotificationRecipient`, by value.
+    pub fn into_channel_members_notification_recipient(
+        self,
+    ) -> Option<crate::models::ChannelMembersNotificationRecipient> {
+        match self {
+            Self::ChannelMembersNotificationRecipient(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.chatMembersNotificationRecipient`.
+    pub fn as_chat_members_notification_recipient(
+        &self,
+    ) -> Option<&crate::models::ChatMembersNotificationRecipient> {
+        match self {
+            Self::ChatMembersNotificationRecipient(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.chatMembersNotificationRecipient`, by value.
+    pub fn into_chat_members_notification_recipient(
+        self,
+    ) -> Option<crate::models::ChatMembersNotificationRecipient> {
+        match self {
+            Self::ChatMembersNotificationRecipient(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamMembersNotificationRecipient`.
+    pub fn as_team_members_notification_recipient(
+        &self,
+    ) -> Option<&crate::models::TeamMembersNotificationRecipient> {
+        match self {
+            Self::TeamMembersNotificationRecipient(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.teamMembersNotificationRecipient`, by value.
+    pub fn into_team_members_notification_recipient(
+        self,
+    ) -> Option<crate::models::TeamMembersNotificationRecipient> {
+        match self {
+            Self::TeamMembersNotificationRecipient(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<TeamworkNotificationRecipient> for AnyTeamworkNotificationRecipient {
+    fn from(value: TeamworkNotificationRecipient) -> Self {
+        Self::TeamworkNotificationRecipient(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyTeamworkNotificationRecipient> for TeamworkNotificationRecipient {
+    type Error = AnyTeamworkNotificationRecipient;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(
+        value: AnyTeamworkNotificationRecipient,
+    ) -> Result<Self, AnyTeamworkNotificationRecipient> {
+        match value {
+            AnyTeamworkNotificationRecipient::TeamworkNotificationRecipient(v)
+            | AnyTeamworkNotificationRecipient::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::AadUserNotificationRecipient> for AnyTeamworkNotificationRecipient {
+    fn from(value: crate::models::AadUserNotificationRecipient) -> Self {
+        Self::AadUserNotificationRecipient(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyTeamworkNotificationRecipient> for crate::models::AadUserNotificationRecipient {
+    type Error = AnyTeamworkNotificationRecipient;
+
+    fn try_from(
+        value: AnyTeamworkNotificationRecipient,
+    ) -> Result<Self, AnyTeamworkNotificationRecipient> {
+        match value {
+            AnyTeamworkNotificationRecipient::AadUserNotificationRecipient(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::ChannelMembersNotificationRecipient> for AnyTeamworkNotificationRecipient {
+    fn from(value: crate::models::ChannelMembersNotificationRecipient) -> Self {
+        Self::ChannelMembersNotificationRecipient(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyTeamworkNotificationRecipient>
+    for crate::models::ChannelMembersNotificationRecipient
+{
+    type Error = AnyTeamworkNotificationRecipient;
+
+    fn try_from(
+        value: AnyTeamworkNotificationRecipient,
+    ) -> Result<Self, AnyTeamworkNotificationRecipient> {
+        match value {
+            AnyTeamworkNotificationRecipient::ChannelMembersNotificationRecipient(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::ChatMembersNotificationRecipient> for AnyTeamworkNotificationRecipient {
+    fn from(value: crate::models::ChatMembersNotificationRecipient) -> Self {
+        Self::ChatMembersNotificationRecipient(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyTeamworkNotificationRecipient> for crate::models::ChatMembersNotificationRecipient {
+    type Error = AnyTeamworkNotificationRecipient;
+
+    fn try_from(
+        value: AnyTeamworkNotificationRecipient,
+    ) -> Result<Self, AnyTeamworkNotificationRecipient> {
+        match value {
+            AnyTeamworkNotificationRecipient::ChatMembersNotificationRecipient(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "teams")]
+impl From<crate::models::TeamMembersNotificationRecipient> for AnyTeamworkNotificationRecipient {
+    fn from(value: crate::models::TeamMembersNotificationRecipient) -> Self {
+        Self::TeamMembersNotificationRecipient(value)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TryFrom<AnyTeamworkNotificationRecipient> for crate::models::TeamMembersNotificationRecipient {
+    type Error = AnyTeamworkNotificationRecipient;
+
+    fn try_from(
+        value: AnyTeamworkNotificationRecipient,
+    ) -> Result<Self, AnyTeamworkNotificationRecipient> {
+        match value {
+            AnyTeamworkNotificationRecipient::TeamMembersNotificationRecipient(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "teams")]

@@ -93,10 +93,14 @@ crate::macros::select_fields! {
 /// A `attachmentBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AttachmentBase`]; an `@odata.type` this
-/// version does not know is read as [`AnyAttachmentBase::Unknown`], keeping every property.
+/// version does not know, or whose area feature is disabled, is read as
+/// [`AnyAttachmentBase::Unknown`], keeping every property. New variants may come with new
+/// versions of Graph or with more features enabled, so a `match` needs a `_` arm:
+/// prefer the accessors (`as_...`, `into_...`, `odata_type()`).
 #[cfg(feature = "todo")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AnyAttachmentBase {
     /// A `microsoft.graph.attachmentBase` (the declared type).
     AttachmentBase(AttachmentBase),
@@ -105,6 +109,107 @@ pub enum AnyAttachmentBase {
     /// A type derived from `attachmentBase` that this version does not know (or whose area
     /// feature is disabled); its properties beyond the base are in `additional_data`.
     Unknown(AttachmentBase),
+}
+
+#[cfg(feature = "todo")]
+#[allow(unreachable_patterns)]
+impl AnyAttachmentBase {
+    /// The value's type without the leading `#`, e.g. `microsoft.graph.attachmentBase`: the variant's, or for
+    /// [`AnyAttachmentBase::Unknown`] the `@odata.type` it arrived with.
+    pub fn odata_type(&self) -> &str {
+        match self {
+            Self::AttachmentBase(_) => "microsoft.graph.attachmentBase",
+            Self::TaskFileAttachment(_) => "microsoft.graph.taskFileAttachment",
+            Self::Unknown(value) => value
+                .additional_data
+                .get("@odata.type")
+                .and_then(|t| t.as_str())
+                .map_or("microsoft.graph.attachmentBase", |t| {
+                    t.trim_start_matches('#')
+                }),
+        }
+    }
+
+    /// The entity's `id`, whatever its type (`None` when it was not selected).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::AttachmentBase(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::TaskFileAttachment(value) => value.id.as_deref(),
+        }
+    }
+
+    /// The value as a [`AttachmentBase`]: the declared type, or a derived type this version does not
+    /// know (read as the declared type). `None` for the known derived types.
+    pub fn as_attachment_base(&self) -> Option<&AttachmentBase> {
+        match self {
+            Self::AttachmentBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// As [`AnyAttachmentBase::as_attachment_base`], by value.
+    pub fn into_attachment_base(self) -> Option<AttachmentBase> {
+        match self {
+            Self::AttachmentBase(value) | Self::Unknown(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.taskFileAttachment`.
+    pub fn as_task_file_attachment(&self) -> Option<&crate::models::TaskFileAttachment> {
+        match self {
+            Self::TaskFileAttachment(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value if it is a `microsoft.graph.taskFileAttachment`, by value.
+    pub fn into_task_file_attachment(self) -> Option<crate::models::TaskFileAttachment> {
+        match self {
+            Self::TaskFileAttachment(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "todo")]
+impl From<AttachmentBase> for AnyAttachmentBase {
+    fn from(value: AttachmentBase) -> Self {
+        Self::AttachmentBase(value)
+    }
+}
+
+#[cfg(feature = "todo")]
+#[allow(unreachable_patterns)]
+impl TryFrom<AnyAttachmentBase> for AttachmentBase {
+    type Error = AnyAttachmentBase;
+
+    /// The declared type, or an unknown derived type read as it; the value back otherwise.
+    fn try_from(value: AnyAttachmentBase) -> Result<Self, AnyAttachmentBase> {
+        match value {
+            AnyAttachmentBase::AttachmentBase(v) | AnyAttachmentBase::Unknown(v) => Ok(v),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(feature = "todo")]
+impl From<crate::models::TaskFileAttachment> for AnyAttachmentBase {
+    fn from(value: crate::models::TaskFileAttachment) -> Self {
+        Self::TaskFileAttachment(value)
+    }
+}
+
+#[cfg(feature = "todo")]
+impl TryFrom<AnyAttachmentBase> for crate::models::TaskFileAttachment {
+    type Error = AnyAttachmentBase;
+
+    fn try_from(value: AnyAttachmentBase) -> Result<Self, AnyAttachmentBase> {
+        match value {
+            AnyAttachmentBase::TaskFileAttachment(v) => Ok(v),
+            other => Err(other),
+        }
+    }
 }
 
 #[cfg(feature = "todo")]
